@@ -1,0 +1,34 @@
+# Common settings for the project's scripts. Source it: . "$(dirname "$0")/lib.sh"
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Everything slow to build lives outside the checkout, keyed by what it is built from.
+CACHE=${WG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wireguard-rs}
+KERNEL_SRC_TARBALL=${KERNEL_SRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+RUSTC=${RUSTC:-/usr/bin/rustc}
+RUST_LIB_SRC=${RUST_LIB_SRC:-$(ls -d /usr/src/rustc-*/library 2>/dev/null | sort -V | tail -n 1)}
+BINDGEN_VERSION=${BINDGEN_VERSION:-0.72.1}
+VIRTME_NG_VERSION=${VIRTME_NG_VERSION:-1.42}
+BINDGEN=$CACHE/bindgen-$BINDGEN_VERSION/bin/bindgen
+VENV=$CACHE/venv-virtme-ng-$VIRTME_NG_VERSION
+VNG=$VENV/bin/vng
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Kernel build directory for a flavour (release|debug). The key covers the kernel
+# source package, the config fragments, the toolchain and the build script itself.
+kernel_key() {
+	local flavour=$1
+	{
+		dpkg-query -W -f='${Version}\n' linux-source-6.12 2>/dev/null || sha256sum "$KERNEL_SRC_TARBALL"
+		"$RUSTC" --version
+		clang --version | head -n 1
+		cat "$TOP/kernel/base.config"
+		[ "$flavour" = debug ] && cat "$TOP/kernel/debug.config"
+		[ "$flavour" = release ] && cat "$TOP/kernel/release.config"
+		cat "$TOP/scripts/build-kernel.sh"
+	} | sha256sum | cut -c1-16
+}
+kernel_dir() { echo "$CACHE/kernel-$1-$(kernel_key "$1")"; }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need on a fresh Debian 12 machine.
+# Idempotent: a second run only checks.
+. "$(dirname "$0")/lib.sh"
+
+need_root() { if [ "$(id -u)" -ne 0 ]; then echo sudo; fi; }
+
+install_packages() {
+	local pkgs missing=()
+	pkgs=$(grep -v '^\s*#' "$TOP/scripts/packages.txt" | grep -v '^\s*$')
+	for p in $pkgs; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "installing Debian packages: ${missing[*]}"
+		$(need_root) apt-get update -q
+		DEBIAN_FRONTEND=noninteractive $(need_root) apt-get install -y -q --no-install-recommends "${missing[@]}"
+	fi
+	# netns.sh needs the legacy iptables back-end.
+	for t in iptables ip6tables; do
+		if [ "$(readlink -f "/etc/alternatives/$t")" != "/usr/sbin/$t-legacy" ]; then
+			$(need_root) update-alternatives --set "$t" "/usr/sbin/$t-legacy" >/dev/null
+		fi
+	done
+}
+
+install_bindgen() {
+	[ -x "$BINDGEN" ] && return 0
+	log "installing bindgen-cli $BINDGEN_VERSION from crates.io"
+	cargo install --locked --quiet --root "$CACHE/bindgen-$BINDGEN_VERSION" --version "$BINDGEN_VERSION" bindgen-cli
+}
+
+install_virtme_ng() {
+	[ -x "$VNG" ] && return 0
+	log "installing virtme-ng $VIRTME_NG_VERSION from PyPI into $VENV"
+	rm -rf "$VENV"
+	python3 -m venv "$VENV"
+	"$VENV/bin/pip" install -q "virtme-ng==$VIRTME_NG_VERSION"
+}
+
+mkdir -p "$CACHE"
+install_packages
+[ -d "$RUST_LIB_SRC" ] || die "Rust library source not found (rust-web-src)"
+install_bindgen
+install_virtme_ng
+log "host set-up complete"

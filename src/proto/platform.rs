@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+//! What the protocol core needs from its host: cryptographic primitives, a clock,
+//! and fallible allocation.
+//!
+//! The kernel module implements these traits over the in-kernel crypto library
+//! (lib/crypto, with its SIMD versions), `ktime` and `kmalloc`; the host crate
+//! (`host/`) implements them over RustCrypto crates, `std::time` and `std::boxed`
+//! so that `cargo test` runs the very same protocol source files.
+//!
+//! Everything here is associated functions on zero-sized implementors, so that
+//! the protocol code is monomorphised per platform and nothing is dispatched at
+//! run time on the data path.
+
+/// Length of every symmetric key, public key and private key.
+pub const KEY_LEN: usize = 32;
+/// Length of a ChaCha20-Poly1305 authentication tag.
+pub const TAG_LEN: usize = 16;
+/// Length of an XChaCha20-Poly1305 nonce.
+pub const XNONCE_LEN: usize = 24;
+/// Length of a BLAKE2s-256 digest.
+pub const HASH_LEN: usize = 32;
+
+/// The allocation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllocError;
+
+/// Cryptographic primitives. All functions are constant time with respect to
+/// secret inputs.
+pub trait Crypto: 'static {
+    /// BLAKE2s with a digest of `out.len()` bytes (1..=32), keyed with `key`
+    /// (0..=32 bytes, empty means unkeyed), over the concatenation of `input`.
+    fn blake2s(out: &mut [u8], key: &[u8], input: &[&[u8]]);
+
+    /// X25519: `out = scalar * point`. Returns `false` when the result is the
+    /// all-zero point (a low-order `point`), in which case `out` is unspecified.
+    /// `scalar` is clamped by the function itself.
+    fn x25519(out: &mut [u8; KEY_LEN], scalar: &[u8; KEY_LEN], point: &[u8; KEY_LEN]) -> bool;
+
+    /// X25519 with the base point: the public key of `scalar`.
+    fn x25519_base(out: &mut [u8; KEY_LEN], scalar: &[u8; KEY_LEN]);
+
+    /// ChaCha20-Poly1305 (RFC 8439) in place, with the 96-bit nonce made of 4
+    /// zero bytes and `counter` in little endian. Returns the tag.
+    fn aead_seal(key: &[u8; KEY_LEN], counter: u64, ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN];
+
+    /// Inverse of [`Crypto::aead_seal`]. On failure returns `false`; the content of
+    /// `buf` is then unspecified and must be discarded by the caller.
+    fn aead_open(
+        key: &[u8; KEY_LEN],
+        counter: u64,
+        ad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> bool;
+
+    /// XChaCha20-Poly1305 in place (cookie replies).
+    fn xaead_seal(
+        key: &[u8; KEY_LEN],
+        nonce: &[u8; XNONCE_LEN],
+        ad: &[u8],
+        buf: &mut [u8],
+    ) -> [u8; TAG_LEN];
+
+    /// Inverse of [`Crypto::xaead_seal`]; `false` on failure.
+    fn xaead_open(
+        key: &[u8; KEY_LEN],
+        nonce: &[u8; XNONCE_LEN],
+        ad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> bool;
+
+    /// Fills `buf` with cryptographically secure random bytes.
+    fn random_bytes(buf: &mut [u8]);
+
+    /// Zeroes `buf` in a way the compiler may not elide.
+    fn zeroize(buf: &mut [u8]);
+
+    /// Constant-time equality of two byte strings of the same length
+    /// (`false` when the lengths differ; the length is not secret).
+    fn ct_eq(a: &[u8], b: &[u8]) -> bool;
+}
+
+/// Time sources.
+pub trait Clock: 'static {
+    /// Monotonic time in nanoseconds that keeps counting across suspend
+    /// (`ktime_get_coarse_boottime_ns()` in the kernel).
+    fn now_ns() -> u64;
+
+    /// Wall-clock time as seconds and nanoseconds since the Unix epoch
+    /// (for TAI64N timestamps).
+    fn wall() -> (u64, u32);
+}
+
+/// Fallible heap allocation. Nothing on a path reachable from unauthenticated
+/// packets may call it.
+pub trait Alloc: 'static {
+    /// An owning pointer to one `T`.
+    type Box<T>: core::ops::DerefMut<Target = T>;
+
+    /// Moves `value` to the heap. `T` must be small (it transits through the
+    /// stack, and the kernel stack is small: keep `size_of::<T>()` under about
+    /// 1 KiB and allocate large tables as several boxes).
+    fn try_box<T>(value: T) -> Result<Self::Box<T>, AllocError>;
+
+    /// A growable array (`KVVec` in the kernel: kmalloc, falling back to
+    /// vmalloc when large). Indexing goes through `Deref<Target = [T]>`.
+    type Vec<T>: core::ops::DerefMut<Target = [T]>;
+
+    /// An empty vector; does not allocate.
+    fn vec_new<T>() -> Self::Vec<T>;
+
+    /// Appends `value`, growing the vector if needed. On failure the vector is
+    /// unchanged and `value` is dropped.
+    fn vec_push<T>(vec: &mut Self::Vec<T>, value: T) -> Result<(), AllocError>;
+
+    /// Removes and returns the last element.
+    fn vec_pop<T>(vec: &mut Self::Vec<T>) -> Option<T>;
+
+    /// Makes room for at least `additional` more elements.
+    fn vec_reserve<T>(vec: &mut Self::Vec<T>, additional: usize) -> Result<(), AllocError>;
+}
+
+/// A platform: everything the protocol core needs, in one type parameter.
+pub trait Platform: Crypto + Clock + Alloc {}
+impl<T: Crypto + Clock + Alloc> Platform for T {}
