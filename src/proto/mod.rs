@@ -19,3 +19,4 @@
 //! - Small stack frames: the kernel stack is 16 KiB.
 
 pub mod platform;
+pub mod constants;
