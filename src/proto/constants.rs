@@ -51,7 +51,7 @@ pub const MAX_STAGED_PACKETS: usize = 128;
 pub const MAX_QUEUED_PACKETS: usize = 1024;
 /// Most handshake messages queued for processing.
 pub const MAX_QUEUED_INCOMING_HANDSHAKES: usize = 4096;
-/// Most allowed IPs per peer.
+/// Deepest an allowed-IPs trie walk can go (128 bits, plus one).
 pub const MAX_ALLOWEDIPS_DEPTH: usize = 129;
 
 /// Data packets are padded to a multiple of this.
