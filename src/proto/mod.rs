@@ -20,3 +20,4 @@
 
 pub mod platform;
 pub mod constants;
+pub mod replay;
