@@ -21,3 +21,4 @@
 pub mod platform;
 pub mod constants;
 pub mod replay;
+pub mod siphash;
