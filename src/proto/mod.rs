@@ -22,3 +22,4 @@ pub mod platform;
 pub mod constants;
 pub mod replay;
 pub mod siphash;
+pub mod allowedips;
