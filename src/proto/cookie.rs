@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+//! mac1, mac2 and cookies: WireGuard's defence against handshake floods
+//! (paper section 5.3 and 5.4.7).
+//!
+//! Every handshake message ends with `mac1 = MAC(HASH("mac1----" || Spub_receiver), msg)`
+//! and `mac2 = MAC(cookie, msg || mac1)` (or zero without a cookie). A
+//! responder under load answers a message without a valid mac2 by a cookie
+//! reply instead of processing it; the cookie is `MAC(secret, source address
+//! and port)`, with a secret replaced every COOKIE_SECRET_MAX_AGE, sent
+//! encrypted with XChaCha20-Poly1305 under `HASH("cookie--" || Spub_responder)`
+//! with the mac1 of the refused message as additional data.
+//!
+//! [`CookieChecker`] is the device's (receiving) side, [`CookieMaker`] the
+//! per-peer (sending) side.
+
+use super::constants::{
+    COOKIE_SECRET_LATENCY, COOKIE_SECRET_MAX_AGE, MAX_QUEUED_INCOMING_HANDSHAKES, NSEC_PER_SEC,
+};
+use super::error::Error;
+use super::kdf::{self, MAC_LEN};
+use super::keypair::has_expired;
+use super::messages::{split_macs, CookieReply, COOKIE_REPLY_LEN, ENCRYPTED_COOKIE_LEN};
+use super::platform::{Crypto, KEY_LEN, XNONCE_LEN};
+use super::secret::{Key, Secret};
+
+/// Label of the mac1 key.
+pub const LABEL_MAC1: &[u8] = b"mac1----";
+/// Label of the cookie encryption key.
+pub const LABEL_COOKIE: &[u8] = b"cookie--";
+/// Length of a cookie.
+pub const COOKIE_LEN: usize = MAC_LEN;
+
+/// A cookie.
+pub type Cookie<C> = Secret<C, COOKIE_LEN>;
+
+/// The verdict on an incoming handshake message's MACs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacCheck {
+    /// mac1 is wrong: drop the message silently.
+    Invalid,
+    /// mac1 is right and we are not under load: process the message.
+    Valid,
+    /// mac1 and mac2 are right (we are under load): process the message if the
+    /// per-source rate limiter allows it.
+    ValidWithCookie,
+    /// mac1 is right but we are under load and mac2 is not: answer with a
+    /// cookie reply ([`CookieChecker::create_reply`]) and drop the message.
+    NeedsCookie,
+}
+
+/// Whether the device is under load, the C driver's rule: the handshake queue
+/// holds at least an eighth of MAX_QUEUED_INCOMING_HANDSHAKES, or did less
+/// than a second ago. `last_under_load` is the time the queue was last found
+/// that long (the caller keeps it); returns the verdict and the new value.
+pub fn under_load(
+    queue_len: usize,
+    now_ns: u64,
+    last_under_load: Option<u64>,
+) -> (bool, Option<u64>) {
+    if queue_len >= MAX_QUEUED_INCOMING_HANDSHAKES / 8 {
+        return (true, Some(now_ns));
+    }
+    match last_under_load {
+        Some(t) if !has_expired(t, NSEC_PER_SEC, now_ns) => (true, Some(t)),
+        _ => (false, None),
+    }
+}
+
+fn label_key<C: Crypto>(label: &[u8], public: &[u8; KEY_LEN]) -> [u8; KEY_LEN] {
+    kdf::hash::<C>(label, public)
+}
+
+/// The device's side: checks MACs of incoming handshake messages and makes
+/// cookie replies.
+pub struct CookieChecker<C: Crypto> {
+    mac1_key: [u8; KEY_LEN],
+    cookie_encryption_key: [u8; KEY_LEN],
+    secret: Key<C>,
+    secret_birthdate: Option<u64>,
+}
+
+impl<C: Crypto> CookieChecker<C> {
+    /// A checker for a device whose public key is `public` (`None` without a
+    /// private key: then no mac1 verifies).
+    pub fn new(public: Option<&[u8; KEY_LEN]>) -> Self {
+        let mut c = Self {
+            mac1_key: [0; KEY_LEN],
+            cookie_encryption_key: [0; KEY_LEN],
+            secret: Key::zero(),
+            secret_birthdate: None,
+        };
+        c.set_public_key(public);
+        c
+    }
+
+    /// Recomputes the keys after the device's key changed.
+    pub fn set_public_key(&mut self, public: Option<&[u8; KEY_LEN]>) {
+        match public {
+            Some(p) => {
+                self.mac1_key = label_key::<C>(LABEL_MAC1, p);
+                self.cookie_encryption_key = label_key::<C>(LABEL_COOKIE, p);
+            }
+            None => {
+                // A random key nobody knows: nothing verifies.
+                C::random_bytes(&mut self.mac1_key);
+                C::random_bytes(&mut self.cookie_encryption_key);
+            }
+        }
+    }
+
+    /// Whether the mac1 of a handshake message (the whole message, MACs
+    /// included) is right. Constant time.
+    pub fn check_mac1(&self, packet: &[u8]) -> bool {
+        match split_macs(packet) {
+            Some((body, mac1, _)) => {
+                let mut computed = kdf::mac::<C>(&self.mac1_key, body, &[]);
+                let ok = C::ct_eq(&computed, mac1);
+                C::zeroize(&mut computed);
+                ok
+            }
+            None => false,
+        }
+    }
+
+    /// The cookie of source `src` (the address bytes, 4 or 16, then the UDP
+    /// port in network order, as the C driver hashes them). Replaces the
+    /// secret first if it is older than COOKIE_SECRET_MAX_AGE (a rotation
+    /// depends on time only, never on the message).
+    fn cookie(&mut self, src: &[u8], now_ns: u64) -> Cookie<C> {
+        let expired = match self.secret_birthdate {
+            Some(b) => has_expired(b, COOKIE_SECRET_MAX_AGE, now_ns),
+            None => true,
+        };
+        if expired {
+            self.secret = Key::random();
+            self.secret_birthdate = Some(now_ns);
+        }
+        let mut c = kdf::mac::<C>(self.secret.as_bytes(), src, &[]);
+        Cookie::take_from(&mut c)
+    }
+
+    /// Checks the MACs of a handshake message from `src` (see
+    /// [`Self::cookie`] for its format), mac2 only when `under_load`.
+    pub fn check(&mut self, packet: &[u8], src: &[u8], now_ns: u64, under_load: bool) -> MacCheck {
+        if !self.check_mac1(packet) {
+            return MacCheck::Invalid;
+        }
+        if !under_load {
+            return MacCheck::Valid;
+        }
+        let Some((body, mac1, mac2)) = split_macs(packet) else {
+            return MacCheck::Invalid;
+        };
+        let cookie = self.cookie(src, now_ns);
+        let mut computed = kdf::mac::<C>(cookie.as_bytes(), body, mac1);
+        let ok = C::ct_eq(&computed, mac2);
+        C::zeroize(&mut computed);
+        if ok {
+            MacCheck::ValidWithCookie
+        } else {
+            MacCheck::NeedsCookie
+        }
+    }
+
+    /// A cookie reply to the handshake message `packet` (whose mac1 verified)
+    /// from `src`, addressed to the message's `sender_index`.
+    pub fn create_reply(
+        &mut self,
+        packet: &[u8],
+        sender_index: u32,
+        src: &[u8],
+        now_ns: u64,
+    ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
+        let (_, mac1, _) = split_macs(packet).ok_or(Error::Malformed)?;
+        let cookie = self.cookie(src, now_ns);
+        let mut reply = CookieReply {
+            receiver_index: sender_index,
+            nonce: [0; XNONCE_LEN],
+            encrypted_cookie: [0; ENCRYPTED_COOKIE_LEN],
+        };
+        C::random_bytes(&mut reply.nonce);
+        let (body, tag) = reply
+            .encrypted_cookie
+            .split_first_chunk_mut::<COOKIE_LEN>()
+            .ok_or(Error::BufferSize)?;
+        *body = *cookie.as_bytes();
+        let t = C::xaead_seal(&self.cookie_encryption_key, &reply.nonce, mac1, body);
+        tag.copy_from_slice(&t);
+        Ok(reply.encode())
+    }
+}
+
+/// The per-peer side: adds mac1/mac2 to our handshake messages and keeps the
+/// cookie the peer sent us.
+pub struct CookieMaker<C: Crypto> {
+    mac1_key: [u8; KEY_LEN],
+    cookie_decryption_key: [u8; KEY_LEN],
+    cookie: Cookie<C>,
+    cookie_birthdate: Option<u64>,
+    last_mac1_sent: Option<[u8; MAC_LEN]>,
+}
+
+impl<C: Crypto> CookieMaker<C> {
+    /// The maker for messages to the peer whose static key is `peer_public`.
+    pub fn new(peer_public: &[u8; KEY_LEN]) -> Self {
+        Self {
+            mac1_key: label_key::<C>(LABEL_MAC1, peer_public),
+            cookie_decryption_key: label_key::<C>(LABEL_COOKIE, peer_public),
+            cookie: Cookie::zero(),
+            cookie_birthdate: None,
+            last_mac1_sent: None,
+        }
+    }
+
+    /// Whether a cookie is held and young enough to use at `now_ns`
+    /// (COOKIE_SECRET_MAX_AGE - COOKIE_SECRET_LATENCY).
+    pub fn has_cookie(&self, now_ns: u64) -> bool {
+        match self.cookie_birthdate {
+            Some(b) => !has_expired(b, COOKIE_SECRET_MAX_AGE - COOKIE_SECRET_LATENCY, now_ns),
+            None => false,
+        }
+    }
+
+    /// Fills in mac1, and mac2 if a cookie is held (else zero), of a handshake
+    /// message created by `handshake` (its last 32 bytes are the MACs).
+    /// Remembers mac1 to accept a cookie reply to it.
+    pub fn add_macs(&mut self, packet: &mut [u8], now_ns: u64) -> Result<(), Error> {
+        let (rest, mac2) = packet.split_last_chunk_mut::<MAC_LEN>().ok_or(Error::BufferSize)?;
+        let (body, mac1) = rest.split_last_chunk_mut::<MAC_LEN>().ok_or(Error::BufferSize)?;
+        *mac1 = kdf::mac::<C>(&self.mac1_key, body, &[]);
+        self.last_mac1_sent = Some(*mac1);
+        *mac2 = if self.has_cookie(now_ns) {
+            kdf::mac::<C>(self.cookie.as_bytes(), body, mac1)
+        } else {
+            [0; MAC_LEN]
+        };
+        Ok(())
+    }
+
+    /// Takes the cookie from a cookie reply (the caller found this peer by the
+    /// reply's receiver index). Accepted only if it answers the last mac1 we
+    /// sent, and only once; on failure nothing changes.
+    pub fn consume_reply(&mut self, reply: &CookieReply, now_ns: u64) -> Result<(), Error> {
+        let mac1 = self.last_mac1_sent.ok_or(Error::NoCookieExpected)?;
+        let (body, tag) = reply
+            .encrypted_cookie
+            .split_first_chunk::<COOKIE_LEN>()
+            .ok_or(Error::Malformed)?;
+        let tag: &[u8; 16] = tag.try_into().map_err(|_| Error::Malformed)?;
+        let mut cookie = *body;
+        if !C::xaead_open(&self.cookie_decryption_key, &reply.nonce, &mac1, &mut cookie, tag) {
+            C::zeroize(&mut cookie);
+            return Err(Error::Decrypt);
+        }
+        self.cookie = Cookie::take_from(&mut cookie);
+        self.cookie_birthdate = Some(now_ns);
+        self.last_mac1_sent = None;
+        Ok(())
+    }
+}

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+//! WireGuard's handshake (paper section 5.4.2 and 5.4.3) on top of the
+//! Noise_IKpsk2 layer of [`super::noise`]: creation and consumption of
+//! initiations and responses, the TAI64N replay check and the flood rule.
+//!
+//! Bytes and times go in, messages and session keys come out; nothing here
+//! sends, allocates, or reads a clock. mac1/mac2 are added and checked by
+//! [`super::cookie`]: the created messages carry zero MACs, and the consumed
+//! messages must have been checked by the caller first.
+//!
+//! Receiving an initiation is in two steps, because the peer is only known
+//! once the static key is decrypted: [`read_initiation`] (needs only the
+//! device's identity) gives the initiator's static key, the caller finds the
+//! peer, then [`PeerHandshake::consume_initiation`] finishes. Both steps work
+//! on copies: nothing changes unless the whole message authenticated.
+
+use super::constants::MIN_INITIATION_INTERVAL;
+use super::error::Error;
+use super::keypair::SessionKeys;
+use super::messages::{
+    Initiation, Macs, Response, ENCRYPTED_TIMESTAMP_LEN, INITIATION_LEN, RESPONSE_LEN,
+};
+use super::noise::{self, SymmetricState, ENCRYPTED_STATIC_LEN};
+use super::platform::{Crypto, KEY_LEN, TAG_LEN};
+use super::secret::Key;
+use super::tai64n::{self, Timestamp, TIMESTAMP_LEN};
+
+/// The Noise protocol name WireGuard uses.
+pub const CONSTRUCTION: &[u8] = b"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
+/// WireGuard's Noise prologue.
+pub const IDENTIFIER: &[u8] = b"WireGuard v1 zx2c4 Jason@zx2c4.com";
+
+/// The device's static key pair.
+pub struct StaticIdentity<C: Crypto> {
+    private: Key<C>,
+    public: [u8; KEY_LEN],
+}
+
+impl<C: Crypto> StaticIdentity<C> {
+    /// The identity of a private key (X25519 clamping is applied by the DH).
+    pub fn new(private: Key<C>) -> Self {
+        let public = noise::public_key::<C>(&private);
+        Self { private, public }
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> &[u8; KEY_LEN] {
+        &self.public
+    }
+
+    /// The private key.
+    pub fn private_key(&self) -> &Key<C> {
+        &self.private
+    }
+}
+
+/// Where a peer's handshake stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeState {
+    /// Nothing in flight.
+    Zeroed,
+    /// We sent an initiation and wait for the response.
+    CreatedInitiation,
+    /// We accepted an initiation and may answer it.
+    ConsumedInitiation,
+}
+
+/// A handshake initiation whose static key decrypted: the peer is named, but
+/// nothing of it is authenticated yet. Pass it to the peer's
+/// [`PeerHandshake::consume_initiation`].
+pub struct InitiationStatic<C: Crypto> {
+    remote_static: [u8; KEY_LEN],
+    sender_index: u32,
+    remote_ephemeral: [u8; KEY_LEN],
+    encrypted_timestamp: [u8; ENCRYPTED_TIMESTAMP_LEN],
+    sym: SymmetricState<C>,
+}
+
+impl<C: Crypto> InitiationStatic<C> {
+    /// The initiator's claimed static public key, to look the peer up with.
+    pub fn remote_static(&self) -> &[u8; KEY_LEN] {
+        &self.remote_static
+    }
+
+    /// The initiator's sender index.
+    pub fn sender_index(&self) -> u32 {
+        self.sender_index
+    }
+}
+
+/// The initial symmetric state for a responder whose static key is `responder`.
+fn initial_state<C: Crypto>(responder: &[u8; KEY_LEN]) -> SymmetricState<C> {
+    noise::ik_init::<C>(CONSTRUCTION, IDENTIFIER, responder)
+}
+
+/// First step of receiving an initiation: decrypts the initiator's static key.
+/// The message's mac1 (and mac2 if under load) must have been checked.
+pub fn read_initiation<C: Crypto>(
+    identity: &StaticIdentity<C>,
+    msg: &Initiation,
+) -> Result<InitiationStatic<C>, Error> {
+    let mut sym = initial_state::<C>(&identity.public);
+    let remote_static =
+        noise::ik_read_msg1_static(&mut sym, &identity.private, &msg.ephemeral, &msg.encrypted_static)?;
+    Ok(InitiationStatic {
+        remote_static,
+        sender_index: msg.sender_index,
+        remote_ephemeral: msg.ephemeral,
+        encrypted_timestamp: msg.encrypted_timestamp,
+        sym,
+    })
+}
+
+/// The handshake with one peer: its static key, the precomputed static-static
+/// DH, the preshared key, and the state of the handshake in flight.
+pub struct PeerHandshake<C: Crypto> {
+    remote_static: [u8; KEY_LEN],
+    static_static: Key<C>,
+    psk: Key<C>,
+    state: HandshakeState,
+    sym: Option<SymmetricState<C>>,
+    ephemeral_private: Key<C>,
+    remote_ephemeral: [u8; KEY_LEN],
+    local_index: u32,
+    remote_index: u32,
+    latest_timestamp: Timestamp,
+    last_initiation_consumption: Option<u64>,
+}
+
+impl<C: Crypto> PeerHandshake<C> {
+    /// A peer with static key `remote_static` and optional preshared key (an
+    /// all-zero key is the same as none). `identity` is the device's key pair,
+    /// if it has one. A low-order `remote_static` is accepted here, but every
+    /// handshake with it fails, as in the C driver.
+    pub fn new(
+        identity: Option<&StaticIdentity<C>>,
+        remote_static: [u8; KEY_LEN],
+        psk: Option<&[u8; KEY_LEN]>,
+    ) -> Self {
+        let mut hs = Self {
+            remote_static,
+            static_static: Key::zero(),
+            psk: Key::zero(),
+            state: HandshakeState::Zeroed,
+            sym: None,
+            ephemeral_private: Key::zero(),
+            remote_ephemeral: [0; KEY_LEN],
+            local_index: 0,
+            remote_index: 0,
+            latest_timestamp: [0; TIMESTAMP_LEN],
+            last_initiation_consumption: None,
+        };
+        hs.set_identity(identity);
+        hs.set_preshared_key(psk);
+        hs
+    }
+
+    /// Recomputes the static-static DH for a new device key (or none), and
+    /// abandons any handshake in flight.
+    pub fn set_identity(&mut self, identity: Option<&StaticIdentity<C>>) {
+        self.static_static = identity
+            .and_then(|id| noise::dh::<C>(&id.private, &self.remote_static))
+            .unwrap_or_else(Key::zero);
+        self.clear();
+    }
+
+    /// Sets or removes the preshared key.
+    pub fn set_preshared_key(&mut self, psk: Option<&[u8; KEY_LEN]>) {
+        self.psk = match psk {
+            Some(k) => Key::new(*k),
+            None => Key::zero(),
+        };
+    }
+
+    /// The peer's static public key.
+    pub fn remote_static(&self) -> &[u8; KEY_LEN] {
+        &self.remote_static
+    }
+
+    /// The state of the handshake in flight.
+    pub fn state(&self) -> HandshakeState {
+        self.state
+    }
+
+    /// Our index of the handshake in flight, if any (the caller registered it).
+    pub fn local_index(&self) -> Option<u32> {
+        match self.state {
+            HandshakeState::Zeroed => None,
+            _ => Some(self.local_index),
+        }
+    }
+
+    /// The latest accepted initiation timestamp from this peer.
+    pub fn latest_timestamp(&self) -> &Timestamp {
+        &self.latest_timestamp
+    }
+
+    /// Abandons the handshake in flight (keeps the replay and flood records).
+    pub fn clear(&mut self) {
+        self.state = HandshakeState::Zeroed;
+        self.sym = None;
+        self.ephemeral_private.clear();
+        self.remote_ephemeral = [0; KEY_LEN];
+        self.local_index = 0;
+        self.remote_index = 0;
+    }
+
+    /// Creates an initiation with a fresh ephemeral key, under our index
+    /// `local_index`, stamped with wall-clock time `wall` (seconds and
+    /// nanoseconds since the Unix epoch). The MACs are zero: add them with
+    /// [`super::cookie::CookieMaker::add_macs`].
+    pub fn create_initiation(
+        &mut self,
+        identity: &StaticIdentity<C>,
+        local_index: u32,
+        wall: (u64, u32),
+    ) -> Result<[u8; INITIATION_LEN], Error> {
+        self.create_initiation_with_ephemeral(identity, local_index, wall, Key::random())
+    }
+
+    /// [`Self::create_initiation`] with a given ephemeral private key (tests).
+    pub fn create_initiation_with_ephemeral(
+        &mut self,
+        identity: &StaticIdentity<C>,
+        local_index: u32,
+        wall: (u64, u32),
+        ephemeral_private: Key<C>,
+    ) -> Result<[u8; INITIATION_LEN], Error> {
+        let mut sym = initial_state::<C>(&self.remote_static);
+        let mut msg = Initiation {
+            sender_index: local_index,
+            ephemeral: [0; KEY_LEN],
+            encrypted_static: [0; ENCRYPTED_STATIC_LEN],
+            encrypted_timestamp: [0; ENCRYPTED_TIMESTAMP_LEN],
+            macs: Macs::default(),
+        };
+        let ts = tai64n::tai64n(wall.0, wall.1);
+        for (d, s) in msg.encrypted_timestamp.iter_mut().zip(ts.iter()) {
+            *d = *s;
+        }
+        noise::ik_write_msg1(
+            &mut sym,
+            &identity.public,
+            &ephemeral_private,
+            &self.remote_static,
+            &self.static_static,
+            &mut msg.ephemeral,
+            &mut msg.encrypted_static,
+            &mut msg.encrypted_timestamp,
+        )?;
+        self.state = HandshakeState::CreatedInitiation;
+        self.sym = Some(sym);
+        self.ephemeral_private = ephemeral_private;
+        self.local_index = local_index;
+        self.remote_index = 0;
+        Ok(msg.encode())
+    }
+
+    /// Second step of receiving an initiation: checks that it names this peer,
+    /// decrypts the timestamp, and applies the replay check (the timestamp
+    /// must be strictly newer than the last accepted one) and the flood rule
+    /// (at least MIN_INITIATION_INTERVAL since the last accepted initiation,
+    /// by the monotonic clock `now_ns`). On success the handshake is in state
+    /// [`HandshakeState::ConsumedInitiation`]; on failure nothing changed.
+    pub fn consume_initiation(
+        &mut self,
+        init: InitiationStatic<C>,
+        now_ns: u64,
+    ) -> Result<(), Error> {
+        if !C::ct_eq(&init.remote_static, &self.remote_static) {
+            return Err(Error::WrongPeer);
+        }
+        let mut sym = init.sym;
+        let mut ts = [0u8; TIMESTAMP_LEN];
+        noise::ik_read_msg1_payload(&mut sym, &self.static_static, &init.encrypted_timestamp, &mut ts)?;
+        if !tai64n::is_newer(&ts, &self.latest_timestamp) {
+            return Err(Error::Replay);
+        }
+        if let Some(last) = self.last_initiation_consumption {
+            if last.saturating_add(MIN_INITIATION_INTERVAL) > now_ns {
+                return Err(Error::Flood);
+            }
+        }
+        self.latest_timestamp = ts;
+        self.last_initiation_consumption = Some(match self.last_initiation_consumption {
+            Some(last) if last > now_ns => last,
+            _ => now_ns,
+        });
+        self.state = HandshakeState::ConsumedInitiation;
+        self.sym = Some(sym);
+        self.ephemeral_private.clear();
+        self.remote_ephemeral = init.remote_ephemeral;
+        self.remote_index = init.sender_index;
+        self.local_index = 0;
+        Ok(())
+    }
+
+    /// Answers the consumed initiation with a fresh ephemeral key, under our
+    /// index `local_index`. Returns the response (MACs zero) and the new
+    /// session's keys (the responder's keypair, which goes to the `next` slot);
+    /// the handshake returns to [`HandshakeState::Zeroed`].
+    pub fn create_response(
+        &mut self,
+        local_index: u32,
+    ) -> Result<([u8; RESPONSE_LEN], SessionKeys<C>), Error> {
+        self.create_response_with_ephemeral(local_index, Key::random())
+    }
+
+    /// [`Self::create_response`] with a given ephemeral private key (tests).
+    pub fn create_response_with_ephemeral(
+        &mut self,
+        local_index: u32,
+        ephemeral_private: Key<C>,
+    ) -> Result<([u8; RESPONSE_LEN], SessionKeys<C>), Error> {
+        let sym = match (&self.state, &self.sym) {
+            (HandshakeState::ConsumedInitiation, Some(sym)) => sym,
+            _ => return Err(Error::UnexpectedMessage),
+        };
+        let mut sym = sym.duplicate();
+        let mut msg = Response {
+            sender_index: local_index,
+            receiver_index: self.remote_index,
+            ephemeral: [0; KEY_LEN],
+            encrypted_nothing: [0; TAG_LEN],
+            macs: Macs::default(),
+        };
+        noise::ik_write_msg2(
+            &mut sym,
+            &ephemeral_private,
+            &self.remote_ephemeral,
+            &self.remote_static,
+            &self.psk,
+            &mut msg.ephemeral,
+            &mut msg.encrypted_nothing,
+        )?;
+        let (initiator_to_responder, responder_to_initiator) = sym.split();
+        let keys = SessionKeys::new(
+            responder_to_initiator,
+            initiator_to_responder,
+            local_index,
+            self.remote_index,
+            false,
+        );
+        self.clear();
+        Ok((msg.encode(), keys))
+    }
+
+    /// Consumes a response to our initiation (the caller found this peer by
+    /// the response's receiver index, and checked its mac1). Returns the new
+    /// session's keys (the initiator's keypair, usable at once); the handshake
+    /// returns to [`HandshakeState::Zeroed`]. On failure nothing changed.
+    pub fn consume_response(
+        &mut self,
+        identity: &StaticIdentity<C>,
+        msg: &Response,
+    ) -> Result<SessionKeys<C>, Error> {
+        let sym = match (&self.state, &self.sym) {
+            (HandshakeState::CreatedInitiation, Some(sym)) => sym,
+            _ => return Err(Error::UnexpectedMessage),
+        };
+        if msg.receiver_index != self.local_index {
+            return Err(Error::UnexpectedMessage);
+        }
+        let mut sym = sym.duplicate();
+        noise::ik_read_msg2(
+            &mut sym,
+            &identity.private,
+            &self.ephemeral_private,
+            &self.psk,
+            &msg.ephemeral,
+            &msg.encrypted_nothing,
+            &mut [],
+        )?;
+        let (initiator_to_responder, responder_to_initiator) = sym.split();
+        let keys = SessionKeys::new(
+            initiator_to_responder,
+            responder_to_initiator,
+            self.local_index,
+            msg.sender_index,
+            true,
+        );
+        self.clear();
+        Ok(keys)
+    }
+}

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Session keypairs and their rotation, and the transport (data message)
+//! encryption (paper section 5.4.6).
+//!
+//! A [`Keypair`] is born from the [`SessionKeys`] of a completed handshake.
+//! Sending reserves the next counter with [`Keypair::reserve_send`] (atomic, so
+//! that several CPUs may encrypt in parallel under `&Keypair`); the counter is
+//! the AEAD nonce. Receiving authenticates with [`Keypair::open`] (also under
+//! `&Keypair`) and only then records the counter in the replay window with
+//! [`Keypair::accept_counter`]. [`Keypair::encrypt_packet`] and
+//! [`Keypair::decrypt_packet`] do the whole job on a contiguous buffer; a
+//! caller that encrypts scatter-gather buffers uses the key and counter
+//! directly ([`Keypair::sending_key`], [`Keypair::receiving_key`]).
+//!
+//! [`Keypairs`] holds a peer's `previous`, `current` and `next` keypairs and
+//! rotates them as the C driver does.
+
+use super::constants::{
+    MESSAGE_PADDING_MULTIPLE, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
+    REKEY_AFTER_TIME, REKEY_ON_RECEIVE_AFTER,
+};
+use super::error::Error;
+use super::messages::{DataHeader, DATA_HEADER_LEN};
+use super::platform::{Crypto, KEY_LEN, TAG_LEN};
+use super::replay::ReplayWindow;
+use super::secret::Key;
+use core::ops::DerefMut;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// The keys a handshake produced, and the indices naming the session.
+pub struct SessionKeys<C: Crypto> {
+    sending: Key<C>,
+    receiving: Key<C>,
+    /// Our index: the receiver index of data messages sent to us.
+    pub local_index: u32,
+    /// The peer's index: the receiver index of the data messages we send.
+    pub remote_index: u32,
+    /// Whether we initiated the handshake.
+    pub initiator: bool,
+}
+
+impl<C: Crypto> SessionKeys<C> {
+    pub(crate) fn new(
+        sending: Key<C>,
+        receiving: Key<C>,
+        local_index: u32,
+        remote_index: u32,
+        initiator: bool,
+    ) -> Self {
+        Self { sending, receiving, local_index, remote_index, initiator }
+    }
+
+    /// The sending key (tests compare it with the peer's receiving key).
+    pub fn sending_key(&self) -> &[u8; KEY_LEN] {
+        self.sending.as_bytes()
+    }
+
+    /// The receiving key.
+    pub fn receiving_key(&self) -> &[u8; KEY_LEN] {
+        self.receiving.as_bytes()
+    }
+}
+
+/// Whether `birthdate + age` is at or before `now` (saturating, so that a
+/// far-future birthdate is never expired and nothing overflows).
+pub fn has_expired(birthdate: u64, age: u64, now_ns: u64) -> bool {
+    birthdate.saturating_add(age) <= now_ns
+}
+
+/// Padding the C driver adds to a plaintext of `len` bytes: up to a multiple of
+/// MESSAGE_PADDING_MULTIPLE, but not beyond `mtu` (0: no MTU known). A packet
+/// longer than the MTU is padded as its remainder modulo the MTU.
+pub fn padding_len(len: usize, mtu: usize) -> usize {
+    let align = |n: usize| -> usize {
+        let rem = n % MESSAGE_PADDING_MULTIPLE;
+        if rem == 0 {
+            n
+        } else {
+            n.saturating_add(MESSAGE_PADDING_MULTIPLE - rem)
+        }
+    };
+    if mtu == 0 {
+        return align(len).saturating_sub(len);
+    }
+    let last_unit = if len > mtu { len % mtu } else { len };
+    let padded = core::cmp::min(mtu, align(last_unit));
+    padded.saturating_sub(last_unit)
+}
+
+/// One session: keys, sending counter, replay window, birthdate.
+pub struct Keypair<C: Crypto> {
+    sending: Key<C>,
+    receiving: Key<C>,
+    sending_counter: AtomicU64,
+    sending_valid: AtomicBool,
+    replay: ReplayWindow,
+    birthdate: u64,
+    initiator: bool,
+    local_index: u32,
+    remote_index: u32,
+}
+
+/// A reserved sending slot: the counter (nonce) and the header to send with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendSlot {
+    /// The counter, which is also the AEAD nonce.
+    pub counter: u64,
+    /// The peer's index, the receiver index of the header.
+    pub receiver_index: u32,
+}
+
+impl SendSlot {
+    /// The data message header for this slot.
+    pub fn header(&self) -> [u8; DATA_HEADER_LEN] {
+        DataHeader { receiver_index: self.receiver_index, counter: self.counter }.encode()
+    }
+}
+
+impl<C: Crypto> Keypair<C> {
+    /// A keypair born at monotonic time `now_ns`. About 1.1 KiB (the replay
+    /// window): box it at once.
+    pub fn new(keys: SessionKeys<C>, now_ns: u64) -> Self {
+        Self {
+            sending: keys.sending,
+            receiving: keys.receiving,
+            sending_counter: AtomicU64::new(0),
+            sending_valid: AtomicBool::new(true),
+            replay: ReplayWindow::new(),
+            birthdate: now_ns,
+            initiator: keys.initiator,
+            local_index: keys.local_index,
+            remote_index: keys.remote_index,
+        }
+    }
+
+    /// Our index, the receiver index of data messages for this keypair.
+    pub fn local_index(&self) -> u32 {
+        self.local_index
+    }
+
+    /// The peer's index.
+    pub fn remote_index(&self) -> u32 {
+        self.remote_index
+    }
+
+    /// Whether we initiated the handshake that made this keypair.
+    pub fn is_initiator(&self) -> bool {
+        self.initiator
+    }
+
+    /// Monotonic time of creation.
+    pub fn birthdate(&self) -> u64 {
+        self.birthdate
+    }
+
+    /// The next counter to be reserved.
+    pub fn sending_counter(&self) -> u64 {
+        self.sending_counter.load(Ordering::Relaxed)
+    }
+
+    /// The sending key, for callers that encrypt scatter-gather buffers after
+    /// [`Self::reserve_send`].
+    pub fn sending_key(&self) -> &[u8; KEY_LEN] {
+        self.sending.as_bytes()
+    }
+
+    /// The receiving key, for callers that decrypt scatter-gather buffers after
+    /// [`Self::check_receive`].
+    pub fn receiving_key(&self) -> &[u8; KEY_LEN] {
+        self.receiving.as_bytes()
+    }
+
+    /// Stops sending with this keypair (e.g. the peer's keys were expired).
+    pub fn invalidate_sending(&self) {
+        self.sending_valid.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether this keypair may still send at `now_ns` (not invalidated, not
+    /// older than REJECT_AFTER_TIME, counter not exhausted).
+    pub fn can_send(&self, now_ns: u64) -> bool {
+        self.sending_valid.load(Ordering::Relaxed)
+            && !has_expired(self.birthdate, REJECT_AFTER_TIME, now_ns)
+            && self.sending_counter() < REJECT_AFTER_MESSAGES
+    }
+
+    /// Reserves the next sending counter. Fails once the keypair is older
+    /// than REJECT_AFTER_TIME or the counter reached REJECT_AFTER_MESSAGES,
+    /// and then marks the keypair unusable for sending.
+    pub fn reserve_send(&self, now_ns: u64) -> Result<SendSlot, Error> {
+        if !self.sending_valid.load(Ordering::Relaxed) {
+            return Err(Error::KeyExpired);
+        }
+        if has_expired(self.birthdate, REJECT_AFTER_TIME, now_ns) {
+            self.invalidate_sending();
+            return Err(Error::KeyExpired);
+        }
+        let counter = self.sending_counter.fetch_add(1, Ordering::Relaxed);
+        if counter >= REJECT_AFTER_MESSAGES {
+            // Keep the counter from ever wrapping back into the valid range.
+            self.sending_counter.store(REJECT_AFTER_MESSAGES, Ordering::Relaxed);
+            self.invalidate_sending();
+            return Err(Error::CounterExhausted);
+        }
+        Ok(SendSlot { counter, receiver_index: self.remote_index })
+    }
+
+    /// Encrypts `buf` in place with the sending key and `counter` as nonce,
+    /// empty AD; returns the tag.
+    pub fn seal(&self, counter: u64, buf: &mut [u8]) -> [u8; TAG_LEN] {
+        C::aead_seal(self.sending.as_bytes(), counter, &[], buf)
+    }
+
+    /// Encrypts a data message in place in `buf`: the plaintext is at
+    /// `buf[DATA_HEADER_LEN..DATA_HEADER_LEN + plaintext_len]`; the header is
+    /// written before it, zero padding (see [`padding_len`]) and the tag after
+    /// it. Returns the message length, `DATA_HEADER_LEN + padded + TAG_LEN`.
+    /// `buf` must have room for it; no counter is used if it has not.
+    pub fn encrypt_packet(
+        &self,
+        now_ns: u64,
+        buf: &mut [u8],
+        plaintext_len: usize,
+        mtu: usize,
+    ) -> Result<usize, Error> {
+        let padded = plaintext_len
+            .checked_add(padding_len(plaintext_len, mtu))
+            .ok_or(Error::BufferSize)?;
+        let total = padded
+            .checked_add(DATA_HEADER_LEN + TAG_LEN)
+            .ok_or(Error::BufferSize)?;
+        let msg = buf.get_mut(..total).ok_or(Error::BufferSize)?;
+        let slot = self.reserve_send(now_ns)?;
+        let (header, rest) = msg
+            .split_first_chunk_mut::<DATA_HEADER_LEN>()
+            .ok_or(Error::BufferSize)?;
+        let (body, tag) = rest
+            .split_last_chunk_mut::<TAG_LEN>()
+            .ok_or(Error::BufferSize)?;
+        if let Some(padding) = body.get_mut(plaintext_len..) {
+            padding.fill(0);
+        }
+        *tag = self.seal(slot.counter, body);
+        *header = slot.header();
+        Ok(total)
+    }
+
+    /// Checks that this keypair may still receive a message with `counter` at
+    /// `now_ns` (not older than REJECT_AFTER_TIME, counter below
+    /// REJECT_AFTER_MESSAGES). Does not consult the replay window.
+    pub fn check_receive(&self, now_ns: u64, counter: u64) -> Result<(), Error> {
+        if has_expired(self.birthdate, REJECT_AFTER_TIME, now_ns) {
+            return Err(Error::KeyExpired);
+        }
+        if counter >= REJECT_AFTER_MESSAGES {
+            return Err(Error::CounterExhausted);
+        }
+        Ok(())
+    }
+
+    /// Authenticates and decrypts `buf` (ciphertext then tag) in place with
+    /// nonce `counter`; returns the plaintext length. Does not touch the
+    /// replay window: call [`Self::accept_counter`] after success.
+    pub fn open(&self, now_ns: u64, counter: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        self.check_receive(now_ns, counter)?;
+        let (body, tag) = buf.split_last_chunk_mut::<TAG_LEN>().ok_or(Error::Malformed)?;
+        let tag = *tag;
+        if !C::aead_open(self.receiving.as_bytes(), counter, &[], body, &tag) {
+            return Err(Error::Decrypt);
+        }
+        Ok(body.len())
+    }
+
+    /// Records an authenticated `counter` in the replay window; fails if it
+    /// was seen before, is too old for the window, or is at or past
+    /// REJECT_AFTER_MESSAGES.
+    pub fn accept_counter(&mut self, counter: u64) -> Result<(), Error> {
+        if self.replay.check_and_update(counter) {
+            Ok(())
+        } else {
+            Err(Error::CounterReplay)
+        }
+    }
+
+    /// Decrypts a whole data message in place (the caller routed it here by
+    /// its receiver index): authenticates it, then checks and records its
+    /// counter. Returns the counter and the plaintext length; the plaintext
+    /// (with its padding) is at `packet[DATA_HEADER_LEN..][..len]`.
+    pub fn decrypt_packet(&mut self, now_ns: u64, packet: &mut [u8]) -> Result<(u64, usize), Error> {
+        let header = DataHeader::parse(packet)?;
+        if header.receiver_index != self.local_index {
+            return Err(Error::UnexpectedMessage);
+        }
+        let body = packet.get_mut(DATA_HEADER_LEN..).ok_or(Error::Malformed)?;
+        let len = self.open(now_ns, header.counter, body)?;
+        self.accept_counter(header.counter)?;
+        Ok((header.counter, len))
+    }
+
+    /// The initiator's rule on sending: a new handshake is due when more than
+    /// REKEY_AFTER_MESSAGES were sent, or (if we initiated) after
+    /// REKEY_AFTER_TIME.
+    pub fn needs_rekey_on_send(&self, now_ns: u64) -> bool {
+        self.sending_valid.load(Ordering::Relaxed)
+            && (self.sending_counter() > REKEY_AFTER_MESSAGES
+                || (self.initiator && has_expired(self.birthdate, REKEY_AFTER_TIME, now_ns)))
+    }
+
+    /// The rule on receiving: if we initiated and the keypair is within
+    /// KEEPALIVE_TIMEOUT + REKEY_TIMEOUT of REJECT_AFTER_TIME, rekey now.
+    pub fn needs_rekey_on_receive(&self, now_ns: u64) -> bool {
+        self.sending_valid.load(Ordering::Relaxed)
+            && self.initiator
+            && has_expired(self.birthdate, REKEY_ON_RECEIVE_AFTER, now_ns)
+    }
+}
+
+/// A peer's keypairs: `current` sends; `previous` still receives; `next` is the
+/// responder's new keypair awaiting confirmation by the first data message
+/// under it. `B` is the owning pointer (a box, or a reference-counted pointer
+/// with the replay window behind the caller's lock).
+///
+/// Every method that drops a keypair from the slots returns it, so that the
+/// caller unregisters its index before freeing it.
+pub struct Keypairs<B> {
+    previous: Option<B>,
+    current: Option<B>,
+    next: Option<B>,
+}
+
+impl<B> Default for Keypairs<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B> Keypairs<B> {
+    /// No keypairs.
+    pub const fn new() -> Self {
+        Self { previous: None, current: None, next: None }
+    }
+}
+
+impl<C: Crypto, B: DerefMut<Target = Keypair<C>>> Keypairs<B> {
+    /// The keypair to send with.
+    pub fn current(&self) -> Option<&Keypair<C>> {
+        self.current.as_deref()
+    }
+
+    /// The keypair before the current one.
+    pub fn previous(&self) -> Option<&Keypair<C>> {
+        self.previous.as_deref()
+    }
+
+    /// The unconfirmed responder keypair.
+    pub fn next(&self) -> Option<&Keypair<C>> {
+        self.next.as_deref()
+    }
+
+    /// The keypair whose local index is `local_index`, in any slot.
+    pub fn get_mut(&mut self, local_index: u32) -> Option<&mut Keypair<C>> {
+        [&mut self.current, &mut self.previous, &mut self.next]
+            .into_iter()
+            .filter_map(|slot| slot.as_deref_mut())
+            .find(|kp| kp.local_index == local_index)
+    }
+
+    /// Installs the keypair of a completed handshake. An initiator's keypair
+    /// becomes `current` at once (the response confirmed it); the old current
+    /// becomes `previous`, or, if a `next` was pending, that `next` becomes
+    /// `previous` and the old current is dropped. A responder's keypair goes
+    /// to `next` until confirmed, replacing any pending `next`, and
+    /// `previous` is dropped. Returns the keypairs dropped.
+    pub fn insert(&mut self, new: B) -> [Option<B>; 2] {
+        if new.initiator {
+            if let Some(next) = self.next.take() {
+                let dropped_previous = self.previous.replace(next);
+                let dropped_current = self.current.replace(new);
+                [dropped_previous, dropped_current]
+            } else {
+                let old_current = self.current.replace(new);
+                let dropped_previous = core::mem::replace(&mut self.previous, old_current);
+                [dropped_previous, None]
+            }
+        } else {
+            let dropped_next = self.next.replace(new);
+            let dropped_previous = self.previous.take();
+            [dropped_next, dropped_previous]
+        }
+    }
+
+    /// To be called after a data message authenticated under the keypair of
+    /// index `local_index`. If that is the pending `next`, it is confirmed:
+    /// it becomes `current`, the old current `previous`; returns `true` and
+    /// the dropped old previous.
+    pub fn received_with(&mut self, local_index: u32) -> (bool, Option<B>) {
+        match &self.next {
+            Some(next) if next.local_index == local_index => {
+                let next = self.next.take();
+                let old_current = core::mem::replace(&mut self.current, next);
+                let dropped = core::mem::replace(&mut self.previous, old_current);
+                (true, dropped)
+            }
+            _ => (false, None),
+        }
+    }
+
+    /// Stops sending under `current` and `next` (the C driver's
+    /// `wg_noise_expire_current_peer_keypairs`); a new handshake is needed.
+    pub fn expire_sending(&self) {
+        for kp in [&self.current, &self.next].into_iter().flatten() {
+            kp.invalidate_sending();
+        }
+    }
+
+    /// Drops all keypairs; returns them (previous, current, next).
+    pub fn clear(&mut self) -> [Option<B>; 3] {
+        [self.previous.take(), self.current.take(), self.next.take()]
+    }
+}

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+//! A Noise_IKpsk2 layer over X25519, ChaCha20-Poly1305 and BLAKE2s, generic in
+//! its protocol name, prologue and payloads (so that the Noise test vectors
+//! drive it), on which `handshake` builds WireGuard's framing.
+//!
+//! The pattern:
+//! ```text
+//! IKpsk2:
+//!   <- s
+//!   ...
+//!   -> e, es, s, ss
+//!   <- e, ee, se, psk
+//! ```
+//! Because the pattern has a `psk` token, every `e` token also does
+//! `MixKey(e.public_key)`, as the Noise specification requires (and as
+//! WireGuard does).
+//!
+//! Message 1 is `e (32) || encrypted s (32 + 16) || encrypted payload (n + 16)`,
+//! message 2 is `e (32) || encrypted payload (n + 16)`. Functions take the
+//! fields separately so that callers lay them out as they wish.
+
+use super::error::Error;
+use super::kdf;
+use super::platform::{Crypto, HASH_LEN, KEY_LEN, TAG_LEN};
+use super::secret::{Key, Secret};
+
+/// Length of the encrypted static key in message 1.
+pub const ENCRYPTED_STATIC_LEN: usize = KEY_LEN + TAG_LEN;
+
+/// Noise's SymmetricState with its CipherState: chaining key, handshake hash,
+/// and the current key with its nonce.
+pub struct SymmetricState<C: Crypto> {
+    ck: Key<C>,
+    h: Secret<C, HASH_LEN>,
+    k: Option<Key<C>>,
+    n: u64,
+}
+
+impl<C: Crypto> SymmetricState<C> {
+    /// `InitializeSymmetric(protocol_name)` then `MixHash(prologue)`.
+    pub fn new(protocol_name: &[u8], prologue: &[u8]) -> Self {
+        let mut h = [0u8; HASH_LEN];
+        if protocol_name.len() <= HASH_LEN {
+            for (d, s) in h.iter_mut().zip(protocol_name.iter()) {
+                *d = *s;
+            }
+        } else {
+            h = kdf::hash::<C>(protocol_name, &[]);
+        }
+        let mut st = Self { ck: Key::new(h), h: Secret::new(h), k: None, n: 0 };
+        st.mix_hash(prologue, &[]);
+        st
+    }
+
+    /// An explicit copy, to work on tentatively.
+    pub fn duplicate(&self) -> Self {
+        Self {
+            ck: self.ck.duplicate(),
+            h: self.h.duplicate(),
+            k: self.k.as_ref().map(|k| k.duplicate()),
+            n: self.n,
+        }
+    }
+
+    /// The handshake hash `h`.
+    pub fn handshake_hash(&self) -> &[u8; HASH_LEN] {
+        self.h.as_bytes()
+    }
+
+    /// The chaining key (for tests and key derivation).
+    pub fn chaining_key(&self) -> &Key<C> {
+        &self.ck
+    }
+
+    /// `MixHash(a || b)`.
+    pub fn mix_hash(&mut self, a: &[u8], b: &[u8]) {
+        let mut out = [0u8; HASH_LEN];
+        C::blake2s(&mut out, &[], &[self.h.as_bytes(), a, b]);
+        self.h = Secret::take_from(&mut out);
+    }
+
+    /// `MixKey(ikm)`.
+    pub fn mix_key(&mut self, ikm: &[u8]) {
+        let (ck, k) = kdf::kdf2::<C>(self.ck.as_bytes(), ikm);
+        self.ck = ck;
+        self.k = Some(k);
+        self.n = 0;
+    }
+
+    /// `MixKey(DH(private, public))`; fails on a low-order `public`.
+    pub fn mix_dh(&mut self, private: &Key<C>, public: &[u8; KEY_LEN]) -> Result<(), Error> {
+        let mut shared = Key::<C>::zero();
+        if !C::x25519(shared.as_mut_bytes(), private.as_bytes(), public) {
+            return Err(Error::LowOrderKey);
+        }
+        self.mix_key(shared.as_bytes());
+        Ok(())
+    }
+
+    /// `MixKey(shared)` with a precomputed DH result; fails if it is all zero
+    /// (the precomputation met a low-order key).
+    pub fn mix_precomputed_dh(&mut self, shared: &Key<C>) -> Result<(), Error> {
+        if shared.is_zero() {
+            return Err(Error::LowOrderKey);
+        }
+        self.mix_key(shared.as_bytes());
+        Ok(())
+    }
+
+    /// `MixKeyAndHash(psk)`.
+    pub fn mix_key_and_hash(&mut self, psk: &[u8]) {
+        let (ck, temp_h, k) = kdf::kdf3::<C>(self.ck.as_bytes(), psk);
+        self.ck = ck;
+        self.mix_hash(temp_h.as_bytes(), &[]);
+        self.k = Some(k);
+        self.n = 0;
+    }
+
+    /// `EncryptAndHash`: `buf` holds the plaintext followed by `TAG_LEN` bytes
+    /// of room for the tag; on return it holds the ciphertext and tag.
+    pub fn encrypt_and_hash(&mut self, buf: &mut [u8]) -> Result<(), Error> {
+        let body_len = buf.len().checked_sub(TAG_LEN).ok_or(Error::BufferSize)?;
+        if let Some(k) = &self.k {
+            if self.n == u64::MAX {
+                return Err(Error::NonceExhausted);
+            }
+            let (body, tag) = buf.split_at_mut_checked(body_len).ok_or(Error::BufferSize)?;
+            let t = C::aead_seal(k.as_bytes(), self.n, self.h.as_bytes(), body);
+            tag.copy_from_slice(&t);
+            self.n = self.n.wrapping_add(1);
+            self.mix_hash(buf, &[]);
+            Ok(())
+        } else {
+            // No key yet: the plaintext goes as is (never the case in IK).
+            Err(Error::UnexpectedMessage)
+        }
+    }
+
+    /// `DecryptAndHash`: `input` is ciphertext and tag, `out` receives the
+    /// plaintext (`input.len() - TAG_LEN` bytes). On failure `self` is
+    /// unchanged and `out` is zeroed.
+    pub fn decrypt_and_hash(&mut self, input: &[u8], out: &mut [u8]) -> Result<(), Error> {
+        let body_len = input.len().checked_sub(TAG_LEN).ok_or(Error::Malformed)?;
+        if out.len() != body_len {
+            return Err(Error::BufferSize);
+        }
+        let k = self.k.as_ref().ok_or(Error::UnexpectedMessage)?;
+        if self.n == u64::MAX {
+            return Err(Error::NonceExhausted);
+        }
+        let (body, tag) = input.split_at_checked(body_len).ok_or(Error::Malformed)?;
+        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Malformed)?;
+        out.copy_from_slice(body);
+        if !C::aead_open(k.as_bytes(), self.n, self.h.as_bytes(), out, tag) {
+            C::zeroize(out);
+            return Err(Error::Decrypt);
+        }
+        self.n = self.n.wrapping_add(1);
+        self.mix_hash(input, &[]);
+        Ok(())
+    }
+
+    /// `Split()`: the initiator-to-responder and responder-to-initiator keys.
+    pub fn split(&self) -> (Key<C>, Key<C>) {
+        kdf::kdf2::<C>(self.ck.as_bytes(), &[])
+    }
+}
+
+/// The public key of `private`.
+pub fn public_key<C: Crypto>(private: &Key<C>) -> [u8; KEY_LEN] {
+    let mut p = [0u8; KEY_LEN];
+    C::x25519_base(&mut p, private.as_bytes());
+    p
+}
+
+/// `DH(private, public)`, or `None` for a low-order `public`.
+pub fn dh<C: Crypto>(private: &Key<C>, public: &[u8; KEY_LEN]) -> Option<Key<C>> {
+    let mut shared = Key::<C>::zero();
+    if C::x25519(shared.as_mut_bytes(), private.as_bytes(), public) {
+        Some(shared)
+    } else {
+        None
+    }
+}
+
+/// Initial state of both sides: protocol name, prologue, and the responder's
+/// static key as the pre-message (`<- s`).
+pub fn ik_init<C: Crypto>(
+    protocol_name: &[u8],
+    prologue: &[u8],
+    responder_static: &[u8; KEY_LEN],
+) -> SymmetricState<C> {
+    let mut st = SymmetricState::new(protocol_name, prologue);
+    st.mix_hash(responder_static, &[]);
+    st
+}
+
+/// The `e` token, sending side: writes the ephemeral public key.
+fn write_e<C: Crypto>(st: &mut SymmetricState<C>, e_priv: &Key<C>, e_out: &mut [u8; KEY_LEN]) {
+    *e_out = public_key::<C>(e_priv);
+    st.mix_hash(e_out, &[]);
+    st.mix_key(e_out);
+}
+
+/// The `e` token, receiving side.
+fn read_e<C: Crypto>(st: &mut SymmetricState<C>, e: &[u8; KEY_LEN]) {
+    st.mix_hash(e, &[]);
+    st.mix_key(e);
+}
+
+/// Initiator writes message 1: `-> e, es, s, ss` and the payload.
+///
+/// `s_static_shared` is `DH(s, rs)` computed ahead of time (WireGuard keeps it
+/// per peer). `payload` holds the plaintext followed by `TAG_LEN` bytes of room.
+#[allow(clippy::too_many_arguments)]
+pub fn ik_write_msg1<C: Crypto>(
+    st: &mut SymmetricState<C>,
+    s_pub: &[u8; KEY_LEN],
+    e_priv: &Key<C>,
+    rs: &[u8; KEY_LEN],
+    static_static: &Key<C>,
+    e_out: &mut [u8; KEY_LEN],
+    s_out: &mut [u8; ENCRYPTED_STATIC_LEN],
+    payload: &mut [u8],
+) -> Result<(), Error> {
+    write_e(st, e_priv, e_out);
+    st.mix_dh(e_priv, rs)?;
+    let (s_plain, _tag) = s_out.split_first_chunk_mut::<KEY_LEN>().ok_or(Error::BufferSize)?;
+    *s_plain = *s_pub;
+    st.encrypt_and_hash(s_out)?;
+    st.mix_precomputed_dh(static_static)?;
+    st.encrypt_and_hash(payload)
+}
+
+/// Responder reads the first half of message 1 (`e, es, s`): returns the
+/// initiator's static key, which the caller uses to find the peer (and its
+/// precomputed `DH(s, rs)`) before [`ik_read_msg1_payload`].
+pub fn ik_read_msg1_static<C: Crypto>(
+    st: &mut SymmetricState<C>,
+    s_priv: &Key<C>,
+    e: &[u8; KEY_LEN],
+    encrypted_static: &[u8; ENCRYPTED_STATIC_LEN],
+) -> Result<[u8; KEY_LEN], Error> {
+    read_e(st, e);
+    st.mix_dh(s_priv, e)?;
+    let mut rs = [0u8; KEY_LEN];
+    st.decrypt_and_hash(encrypted_static, &mut rs)?;
+    Ok(rs)
+}
+
+/// Responder reads the rest of message 1 (`ss` and the payload).
+pub fn ik_read_msg1_payload<C: Crypto>(
+    st: &mut SymmetricState<C>,
+    static_static: &Key<C>,
+    encrypted_payload: &[u8],
+    payload_out: &mut [u8],
+) -> Result<(), Error> {
+    st.mix_precomputed_dh(static_static)?;
+    st.decrypt_and_hash(encrypted_payload, payload_out)
+}
+
+/// Responder writes message 2: `<- e, ee, se, psk` and the payload.
+/// `payload` holds the plaintext followed by `TAG_LEN` bytes of room.
+pub fn ik_write_msg2<C: Crypto>(
+    st: &mut SymmetricState<C>,
+    e_priv: &Key<C>,
+    re: &[u8; KEY_LEN],
+    rs: &[u8; KEY_LEN],
+    psk: &Key<C>,
+    e_out: &mut [u8; KEY_LEN],
+    payload: &mut [u8],
+) -> Result<(), Error> {
+    write_e(st, e_priv, e_out);
+    st.mix_dh(e_priv, re)?;
+    st.mix_dh(e_priv, rs)?;
+    st.mix_key_and_hash(psk.as_bytes());
+    st.encrypt_and_hash(payload)
+}
+
+/// Initiator reads message 2.
+pub fn ik_read_msg2<C: Crypto>(
+    st: &mut SymmetricState<C>,
+    s_priv: &Key<C>,
+    e_priv: &Key<C>,
+    psk: &Key<C>,
+    e: &[u8; KEY_LEN],
+    encrypted_payload: &[u8],
+    payload_out: &mut [u8],
+) -> Result<(), Error> {
+    read_e(st, e);
+    st.mix_dh(e_priv, e)?;
+    st.mix_dh(s_priv, e)?;
+    st.mix_key_and_hash(psk.as_bytes());
+    st.decrypt_and_hash(encrypted_payload, payload_out)
+}
+
+/// A transport CipherState after `Split()`: a key and a nonce counter.
+pub struct CipherState<C: Crypto> {
+    k: Key<C>,
+    n: u64,
+}
+
+impl<C: Crypto> CipherState<C> {
+    /// A cipher with nonce 0.
+    pub fn new(k: Key<C>) -> Self {
+        Self { k, n: 0 }
+    }
+
+    /// Encrypts `buf` (plaintext followed by `TAG_LEN` bytes of room) with `ad`.
+    pub fn encrypt(&mut self, ad: &[u8], buf: &mut [u8]) -> Result<(), Error> {
+        let body_len = buf.len().checked_sub(TAG_LEN).ok_or(Error::BufferSize)?;
+        if self.n == u64::MAX {
+            return Err(Error::NonceExhausted);
+        }
+        let (body, tag) = buf.split_at_mut_checked(body_len).ok_or(Error::BufferSize)?;
+        tag.copy_from_slice(&C::aead_seal(self.k.as_bytes(), self.n, ad, body));
+        self.n = self.n.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Decrypts `input` (ciphertext and tag) into `out`; the nonce advances only
+    /// on success.
+    pub fn decrypt(&mut self, ad: &[u8], input: &[u8], out: &mut [u8]) -> Result<(), Error> {
+        let body_len = input.len().checked_sub(TAG_LEN).ok_or(Error::Malformed)?;
+        if out.len() != body_len {
+            return Err(Error::BufferSize);
+        }
+        if self.n == u64::MAX {
+            return Err(Error::NonceExhausted);
+        }
+        let (body, tag) = input.split_at_checked(body_len).ok_or(Error::Malformed)?;
+        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Malformed)?;
+        out.copy_from_slice(body);
+        if !C::aead_open(self.k.as_bytes(), self.n, ad, out, tag) {
+            C::zeroize(out);
+            return Err(Error::Decrypt);
+        }
+        self.n = self.n.wrapping_add(1);
+        Ok(())
+    }
+}
