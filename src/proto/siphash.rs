@@ -7,6 +7,8 @@
 //! `siphash()`); [`siphash13`] is SipHash-1-3, the faster variant the kernel's
 //! `hsiphash()` uses on 64-bit machines for hash tables.
 
+use super::platform::Crypto;
+
 /// A 128-bit SipHash key, as two little-endian 64-bit words.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SipKey(pub [u64; 2]);
@@ -16,6 +18,15 @@ impl SipKey {
     pub fn from_bytes(bytes: &[u8; 16]) -> Self {
         let (a, b) = bytes.split_at(8);
         Self([le64(a), le64(b)])
+    }
+
+    /// A fresh random key.
+    pub fn random<C: Crypto>() -> Self {
+        let mut bytes = [0u8; 16];
+        C::random_bytes(&mut bytes);
+        let key = Self::from_bytes(&bytes);
+        C::zeroize(&mut bytes);
+        key
     }
 }
 
