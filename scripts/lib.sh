@@ -17,8 +17,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# Bump when scripts/build-kernel.sh changes how a kernel is built.
+KERNEL_RECIPE=1
+
 # Kernel build directory for a flavour (release|debug). The key covers the kernel
-# source package, the config fragments, the toolchain and the build script itself.
+# source package, the config fragments, the toolchain and the build recipe's version.
 kernel_key() {
 	local flavour=$1
 	{
@@ -28,7 +31,7 @@ kernel_key() {
 		cat "$TOP/kernel/base.config"
 		[ "$flavour" = debug ] && cat "$TOP/kernel/debug.config"
 		[ "$flavour" = release ] && cat "$TOP/kernel/release.config"
-		cat "$TOP/scripts/build-kernel.sh"
+		echo "recipe $KERNEL_RECIPE"
 	} | sha256sum | cut -c1-16
 }
 kernel_dir() { echo "$CACHE/kernel-$1-$(kernel_key "$1")"; }

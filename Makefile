@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+# The Rust WireGuard module, built out of tree against KDIR.
+#
+#   make                 build wireguard.ko against KDIR (default: the cached
+#                        release kernel, built first if missing)
+#   make FLAVOUR=debug   the same against the debug kernel
+#   make demo            set up everything, then the VM demo (README)
+#   make check           every test: host crate and VM suite (README)
+#   make clean | modules_install
+
+FLAVOUR ?= release
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+lib = bash -c '. $(TOP)/scripts/lib.sh && $(1)'
+
+# The kernel tree: by default the project's cached build of FLAVOUR.
+KDIR ?= $(shell $(call lib,kernel_dir $(FLAVOUR)))
+RUSTC ?= /usr/bin/rustc
+RUST_LIB_SRC ?= $(shell $(call lib,echo $$RUST_LIB_SRC))
+BINDGEN ?= $(shell $(call lib,echo $$BINDGEN))
+
+KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) LLVM=1 RUSTC=$(RUSTC) BINDGEN=$(BINDGEN) RUST_LIB_SRC=$(RUST_LIB_SRC)
+
+all: modules
+
+modules: kernel
+	$(KMAKE) modules
+
+modules_install: kernel
+	$(KMAKE) modules_install
+
+# Builds the cached kernel of FLAVOUR if it is missing (a no-op otherwise, and
+# when KDIR names another tree).
+kernel:
+	@if [ "$(KDIR)" = "$$($(call lib,kernel_dir $(FLAVOUR)))" ]; then $(TOP)/scripts/build-kernel.sh $(FLAVOUR) >/dev/null; fi
+
+clean:
+	@if [ -f "$(KDIR)/Makefile" ]; then $(KMAKE) clean; fi
+	rm -f src/bindings_generated.rs wireguard.ko
+	rm -rf build
+
+check:
+	$(TOP)/scripts/check.sh
+
+demo:
+	$(TOP)/scripts/demo.sh
+
+.PHONY: all modules modules_install kernel clean check demo

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Everything our own bindgen run (see Kbuild) turns into Rust declarations for
+ * src/kapi/. Keep the allow-lists in Kbuild in step with what is used.
+ */
+#include <linux/netdevice.h>
+#include <linux/if_arp.h>
+#include <linux/rtnetlink.h>
+#include <linux/skbuff.h>
+#include <net/rtnetlink.h>
+#include <net/genetlink.h>
+#include <net/net_namespace.h>
+#include <net/ip_tunnels.h>
+#include <uapi/linux/wireguard.h>
+#include "wg_shim.h"

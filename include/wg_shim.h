@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C shim: only what Rust cannot reach (static inline functions, macros,
+ * and tables built from macros). Implemented in src/shim.c, bound by bindgen
+ * through include/wg_bindings.h and wrapped safely in src/kapi/.
+ */
+#ifndef WG_SHIM_H
+#define WG_SHIM_H
+
+#include <linux/types.h>
+#include <linux/netdevice.h>
+#include <net/netlink.h>
+#include <uapi/linux/wireguard.h>
+
+/*
+ * Added upstream in 6.16: a flags attribute on allowed IPs, whose only flag
+ * removes the prefix instead of adding it. The 6.12 header lacks both.
+ */
+enum {
+	WG_SHIM_WGALLOWEDIP_A_FLAGS = 4,
+	WG_SHIM_WGALLOWEDIP_A_MAX = WG_SHIM_WGALLOWEDIP_A_FLAGS,
+	WG_SHIM_WGALLOWEDIP_F_REMOVE_ME = 1U << 0,
+};
+
+/* The netdev features WireGuard offers (NETIF_F_GSO_SOFTWARE is a macro). */
+netdev_features_t wg_shim_netdev_features(void);
+
+/* NET_SKB_PAD: max(32, L1_CACHE_BYTES). */
+unsigned int wg_shim_net_skb_pad(void);
+
+/* Netlink attribute policies of the wireguard genl family (macro-built). */
+extern const struct nla_policy wg_shim_device_policy[WGDEVICE_A_MAX + 1];
+extern const struct nla_policy wg_shim_peer_policy[WGPEER_A_MAX + 1];
+extern const struct nla_policy wg_shim_allowedip_policy[WG_SHIM_WGALLOWEDIP_A_MAX + 1];
+
+/* Inline helpers. */
+void wg_shim_kfree_skb(struct sk_buff *skb);
+void wg_shim_dev_sw_netstats_tx_dropped(struct net_device *dev);
+bool wg_shim_net_eq(const struct net *a, const struct net *b);
+void *wg_shim_netdev_priv(const struct net_device *dev);
+
+#endif

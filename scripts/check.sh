@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make check`: every test. Installs what is missing, builds what is not cached,
+# runs the host crate's tests, a short fuzz smoke run, and the VM suite on the
+# debug kernel; ends with the line "N passed, N failed".
+. "$(dirname "$0")/lib.sh"
+
+start=$(date +%s)
+passed=0 failed=0
+summary=()
+record() { # NAME STATUS(0 pass) [N_PASSED N_FAILED]
+	local name=$1 status=$2 np=${3:-} nf=${4:-}
+	if [ -z "$np" ]; then
+		if [ "$status" -eq 0 ]; then np=1 nf=0; else np=0 nf=1; fi
+	fi
+	[ "$status" -eq 0 ] || [ "$nf" -gt 0 ] || nf=1
+	passed=$((passed + np)) failed=$((failed + nf))
+	summary+=("$(printf '%-34s %s passed, %s failed' "$name" "$np" "$nf")")
+}
+
+"$TOP/scripts/setup-host.sh"
+
+# ---- host: the protocol core, built from the same files as the module ----
+mkdir -p "$TOP/build"
+log "host: cargo test"
+set +e
+(cd "$TOP/host" && cargo test --release --locked 2>&1) | tee "$TOP/build/host-test.log"
+status=${PIPESTATUS[0]}
+set -e
+np=$(awk '/^test result:/ {s+=$4} END {print s+0}' "$TOP/build/host-test.log")
+nf=$(awk '/^test result:/ {s+=$6} END {print s+0}' "$TOP/build/host-test.log")
+rm -f "$TOP/build/host-test.log"
+record "host: cargo test" "$status" "$np" "$nf"
+
+if [ -x "$TOP/scripts/fuzz.sh" ]; then
+	log "host: fuzz smoke run"
+	set +e; "$TOP/scripts/fuzz.sh" "${FUZZ_SMOKE_SECONDS:-10}"; status=$?; set -e
+	record "host: fuzz smoke" "$status"
+fi
+
+# ---- the module, on the debug kernel ----
+log "building the debug kernel (cached) and the module"
+"$TOP/scripts/build-module.sh" debug >/dev/null
+
+for t in "$TOP"/tests/vm/suite/*.sh; do
+	name=$(basename "$t" .sh)
+	set +e; "$TOP/scripts/vm-run.sh" --flavour debug --name "$name" "$t"; status=$?; set -e
+	res=$TOP/build/vm/$name/results.txt
+	np=$(grep -c '^PASS' "$res" 2>/dev/null || true); nf=$(grep -c '^FAIL' "$res" 2>/dev/null || true)
+	record "vm: $name" "$status" "${np:-0}" "${nf:-0}"
+done
+
+echo
+echo "==== summary ($(( $(date +%s) - start )) s) ===="
+printf '%s\n' "${summary[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Runs a script inside a virtme-ng guest and judges the run.
+#
+#   scripts/vm-run.sh [--flavour debug|release] [--cpus N] [--memory M]
+#                     [--timeout SECONDS] [--name NAME] [--kvm] SCRIPT [ARGS...]
+#
+# The guest sees the host's filesystem (copy-on-write); it runs
+# tests/vm/guest.sh, which installs our freshly built module into the guest's
+# module tree (updates/, then depmod, as DKMS does), runs SCRIPT, and writes
+# its verdict, its kernel log and a kmemleak report into a results folder
+# shared read-write with the host (the runner's exit status is not reliable).
+#
+# The run fails unless the script's verdict is 0 and the kernel log is free of
+# WARNING:, BUG: (KASAN included), UBSAN:, Oops, general protection fault,
+# RCU stalls, lockdep reports, kmemleak leaks and hung tasks, and unless the
+# guest finished within the timeout. Results stay in build/vm/NAME/.
+. "$(dirname "$0")/lib.sh"
+
+flavour=debug cpus=2 memory=2G timeout=900 name= kvm=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--flavour) flavour=$2; shift 2 ;;
+	--cpus) cpus=$2; shift 2 ;;
+	--memory) memory=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--name) name=$2; shift 2 ;;
+	--kvm) kvm=1; shift ;;
+	--) shift; break ;;
+	-*) die "unknown option $1" ;;
+	*) break ;;
+	esac
+done
+script=${1:?usage: vm-run.sh [options] SCRIPT [ARGS...]}
+shift
+script=$(readlink -f "$script")
+name=${name:-$(basename "$script" .sh)}
+
+kdir=$("$TOP/scripts/build-kernel.sh" "$flavour")
+module=$TOP/build/$flavour/wireguard.ko
+[ -f "$module" ] || die "no module at $module: run scripts/build-module.sh $flavour"
+
+results=$TOP/build/vm/$name
+rm -rf "$results"
+mkdir -p "$results"
+
+append=(
+	"panic=-1"           # a panicking guest reboots, and QEMU then exits
+	"oops=panic"
+	"softlockup_panic=1"
+	"loglevel=7"
+	"printk.devkmsg=on"
+)
+if [ "$flavour" = debug ]; then
+	append+=("panic_on_warn=1" "kmemleak=on" "kasan.fault=panic" "dyndbg=module wireguard +p")
+else
+	append+=("dyndbg=module wireguard +p")
+fi
+
+kvm_opt=(--disable-kvm)
+[ "$kvm" = 1 ] && kvm_opt=()
+
+log "vm: $name on the $flavour kernel ($cpus vCPUs, $memory), results in $results"
+start=$(date +%s)
+set +e
+# Guest exits are judged from the results folder; the QEMU status is kept only
+# for the record. `timeout` bounds a guest that hangs.
+timeout --kill-after=30 "$timeout" "$VNG" --run "$kdir" "${kvm_opt[@]}" --user root \
+	--cpus "$cpus" --memory "$memory" --rwdir "$results" --rwdir "$TOP/build" \
+	--append "${append[*]}" --verbose \
+	--exec "bash $TOP/tests/vm/guest.sh $results $module $script $*" \
+	</dev/null >"$results/console.log" 2>&1
+qemu_status=$?
+set -e
+elapsed=$(( $(date +%s) - start ))
+echo "$qemu_status" >"$results/qemu-status"
+
+verdict=$(cat "$results/verdict" 2>/dev/null || echo none)
+fail=0
+if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
+	log "vm: $name timed out after ${timeout}s"
+	fail=1
+fi
+if [ "$verdict" != 0 ]; then
+	log "vm: $name: guest verdict: $verdict"
+	fail=1
+fi
+# Kernel-log splats, in the console (which survives a panic) and the guest's dmesg.
+splat='WARNING:|BUG:|UBSAN:|Oops|general protection fault|rcu: INFO: rcu_.* detected stalls|rcu_.* self-detected stall|INFO: possible circular locking|INFO: possible recursive locking|WARNING: possible|inconsistent lock state|suspicious RCU usage|kmemleak: [0-9]+ new suspected|blocked for more than|Kernel panic|unreferenced object'
+if grep -Ehn "$splat" "$results/console.log" "$results/dmesg.txt" "$results/kmemleak.txt" 2>/dev/null | grep -v 'test-expects-splat' >"$results/splats.txt"; then
+	log "vm: $name: kernel log shows a problem:"
+	head -n 20 "$results/splats.txt" >&2
+	fail=1
+fi
+if [ $fail -ne 0 ]; then
+	log "vm: $name FAILED after ${elapsed}s; last lines of the console:"
+	tail -n 40 "$results/console.log" >&2
+	exit 1
+fi
+log "vm: $name passed in ${elapsed}s"

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The abstraction layer: safe types and traits over the kernel's networking C
+//! API, in the manner of `rust/kernel/`. Every `unsafe` of the module lives
+//! below this directory, each with a `// SAFETY:` comment; the WireGuard files
+//! (`device.rs`, `netlink.rs`, `proto/`) are `#![forbid(unsafe_code)]`.
+
+pub(crate) mod bindings;
+pub(crate) mod genl;
+pub(crate) mod net;
+pub(crate) mod netdev;
+pub(crate) mod rtnl;
+pub(crate) mod skb;
+pub(crate) mod wireguard;

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Network namespaces.
+
+use super::bindings as b;
+use kernel::types::Opaque;
+
+/// A network namespace (`struct net`), borrowed.
+#[repr(transparent)]
+pub(crate) struct Net(Opaque<b::net>);
+
+impl Net {
+    /// # Safety
+    ///
+    /// `ptr` points to a live `struct net` that outlives `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut b::net) -> &'a Net {
+        // SAFETY: `Net` is a transparent wrapper of `struct net`; the caller
+        // guarantees the pointer is valid for `'a`.
+        unsafe { &*ptr.cast::<Net>() }
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut b::net {
+        self.0.get()
+    }
+}
+
+impl PartialEq for Net {
+    fn eq(&self, other: &Net) -> bool {
+        // SAFETY: both pointers are valid namespaces by the type invariant.
+        unsafe { b::wg_shim_net_eq(self.as_raw(), other.as_raw()) }
+    }
+}

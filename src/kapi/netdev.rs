@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Network devices of an rtnl link kind whose private area holds a Rust value.
+//!
+//! A driver implements [`LinkOps`] for its per-device state `T`, declares one
+//! `static KIND: LinkKind<T> = LinkKind::new();` and registers it from module
+//! init. `kapi` then builds the `rtnl_link_ops`, `net_device_ops` and
+//! `pernet_operations` tables, places `T` in the device's private area (pinned:
+//! the area never moves), drops it when the device is destroyed, and keeps the
+//! list of live devices of the kind (under RTNL) so that a namespace going away
+//! can be told to the devices that were created in it.
+
+use super::bindings as b;
+use super::net::Net;
+use super::rtnl::Rtnl;
+use super::skb::SkBuff;
+use core::cell::Cell;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr;
+use kernel::error::{to_result, Error, Result};
+use kernel::init::PinInit;
+use kernel::str::CStr;
+use kernel::types::Opaque;
+use kernel::ThisModule;
+
+/// What a driver implements for the devices of its link kind.
+pub(crate) trait LinkOps: Sized + Send + Sync + 'static {
+    /// The rtnl kind (`ip link add ... type KIND`).
+    const KIND: &'static CStr;
+
+    /// The driver's one static [`LinkKind`].
+    fn kind() -> &'static LinkKind<Self>;
+
+    /// Configures a freshly allocated device, before it has any state.
+    fn setup(dev: &mut DeviceSetup<'_>);
+
+    /// Builds the state of a new device created in `src_net` (under RTNL,
+    /// before the device is registered).
+    fn new_link(rtnl: &Rtnl, src_net: &Net) -> impl PinInit<Self, Error>;
+
+    /// Runs once the device is registered.
+    fn registered(_rtnl: &Rtnl, _dev: &NetDevice<Self>) {}
+
+    /// `ndo_open`, under RTNL.
+    fn open(rtnl: &Rtnl, dev: &NetDevice<Self>) -> Result;
+
+    /// `ndo_stop`, under RTNL.
+    fn stop(rtnl: &Rtnl, dev: &NetDevice<Self>) -> Result;
+
+    /// `ndo_start_xmit`: the driver owns `skb` from here on.
+    fn start_xmit(dev: &NetDevice<Self>, skb: SkBuff);
+
+    /// The namespace this device was created in is going away (the device
+    /// itself lives elsewhere). Under RTNL; [`NetDevice::creating_net`] is
+    /// already cleared.
+    fn creating_net_exit(rtnl: &Rtnl, dev: &NetDevice<Self>);
+
+    /// Runs when the device is being destroyed, just before its state is dropped.
+    fn destroy(_dev: &NetDevice<Self>) {}
+}
+
+/// The private area of a device of kind `T`.
+#[repr(C)]
+struct Priv<T> {
+    /// Link in the kind's device list; protected by RTNL.
+    link: Opaque<b::list_head>,
+    /// The device this area belongs to.
+    dev: Cell<*mut b::net_device>,
+    /// The namespace the device was created in, or null once it went away.
+    /// Not a reference: cleared by the namespace's `exit_rtnl`. Under RTNL.
+    creating_net: Cell<*mut b::net>,
+    /// `data` holds a value.
+    live: Cell<bool>,
+    data: MaybeUninit<T>,
+}
+
+/// A network device of kind `T`, borrowed.
+#[repr(transparent)]
+pub(crate) struct NetDevice<T> {
+    raw: Opaque<b::net_device>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: `struct net_device` may be used from any thread; the state `T` is
+// `Sync` (required by `LinkOps`).
+unsafe impl<T: Sync> Sync for NetDevice<T> {}
+
+impl<T: LinkOps> NetDevice<T> {
+    /// # Safety
+    ///
+    /// `ptr` is a registered device of kind `T` whose state is live, and it
+    /// stays so for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut b::net_device) -> &'a Self {
+        // SAFETY: transparent wrapper; validity is the caller's promise.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    fn priv_area(&self) -> &Priv<T> {
+        // SAFETY: every device of kind `T` was allocated with a private area
+        // of `size_of::<Priv<T>>()` bytes (see `LinkKind::register`), aligned
+        // to NETDEV_ALIGN, which `Priv<T>` does not exceed (checked at
+        // registration).
+        unsafe { &*b::wg_shim_netdev_priv(self.raw.get()).cast::<Priv<T>>() }
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut b::net_device {
+        self.raw.get()
+    }
+
+    /// The device's state.
+    pub(crate) fn data(&self) -> &T {
+        let p = self.priv_area();
+        // SAFETY: a `NetDevice<T>` is only handed out while the state is live
+        // (type invariant), and the private area never moves.
+        unsafe { p.data.assume_init_ref() }
+    }
+
+    /// The device's name.
+    pub(crate) fn name(&self) -> &CStr {
+        // SAFETY: `name` is a NUL-terminated array inside the device.
+        unsafe { CStr::from_char_ptr((*self.raw.get()).name.as_ptr()) }
+    }
+
+    /// The namespace the device was created in, if it still exists.
+    pub(crate) fn creating_net<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a Net> {
+        let net = self.priv_area().creating_net.get();
+        // SAFETY: non-null means the namespace has not run `exit_rtnl` yet,
+        // and it cannot while the caller holds RTNL.
+        (!net.is_null()).then(|| unsafe { Net::from_raw(net) })
+    }
+
+    /// Tells the stack the link is down.
+    pub(crate) fn carrier_off(&self) {
+        // SAFETY: the device is valid.
+        unsafe { b::netif_carrier_off(self.raw.get()) }
+    }
+
+    /// Counts a packet dropped on transmit.
+    pub(crate) fn count_tx_dropped(&self) {
+        // SAFETY: the device is valid.
+        unsafe { b::wg_shim_dev_sw_netstats_tx_dropped(self.raw.get()) }
+    }
+}
+
+/// A device being set up: the fields `LinkOps::setup` may configure.
+pub(crate) struct DeviceSetup<'a> {
+    raw: &'a mut b::net_device,
+}
+
+impl DeviceSetup<'_> {
+    /// `dev->type`.
+    pub(crate) fn set_hw_type(&mut self, arphrd: u32) {
+        // `dev->type` is an unsigned short; the ARPHRD constants fit.
+        self.raw.type_ = arphrd as u16;
+    }
+
+    /// `dev->flags`.
+    pub(crate) fn set_flags(&mut self, flags: u32) {
+        self.raw.flags = flags;
+    }
+
+    /// No qdisc (`IFF_NO_QUEUE`).
+    pub(crate) fn set_no_queue(&mut self) {
+        let f = self.raw.priv_flags() | b::netdev_priv_flags_IFF_NO_QUEUE as u64;
+        self.raw.set_priv_flags(f);
+    }
+
+    /// Keep the dst of transmitted packets (`netif_keep_dst`), for ICMP replies.
+    pub(crate) fn keep_dst(&mut self) {
+        let f = self.raw.priv_flags()
+            & !((b::netdev_priv_flags_IFF_XMIT_DST_RELEASE
+                | b::netdev_priv_flags_IFF_XMIT_DST_RELEASE_PERM) as u64);
+        self.raw.set_priv_flags(f);
+    }
+
+    /// Lockless transmit (`dev->lltx`).
+    pub(crate) fn set_lltx(&mut self) {
+        self.raw.set_lltx(1);
+    }
+
+    /// Adds `features` to the device's features, hw features and hw
+    /// encapsulation features.
+    pub(crate) fn add_features(&mut self, features: u64) {
+        self.raw.features |= features;
+        self.raw.hw_features |= features;
+        self.raw.hw_enc_features |= features;
+    }
+
+    /// Link-layer header: none, as an IP tunnel (`ip_tunnel_header_ops`).
+    pub(crate) fn set_ip_tunnel_header(&mut self) {
+        // SAFETY: taking the address of an exported static, not reading it.
+        self.raw.header_ops = unsafe { ptr::addr_of!(b::ip_tunnel_header_ops) };
+        self.raw.hard_header_len = 0;
+        self.raw.addr_len = 0;
+    }
+
+    /// Space to reserve in front of and behind packets.
+    pub(crate) fn set_room(&mut self, headroom: u16, tailroom: u16) {
+        self.raw.needed_headroom = headroom;
+        self.raw.needed_tailroom = tailroom;
+    }
+
+    /// The MTU and its upper bound.
+    pub(crate) fn set_mtu(&mut self, mtu: u32, max_mtu: u32) {
+        self.raw.mtu = mtu;
+        self.raw.max_mtu = max_mtu;
+    }
+
+    /// Per-CPU software statistics kept by the core (`NETDEV_PCPU_STAT_TSTATS`).
+    pub(crate) fn set_tstats(&mut self) {
+        self.raw.set_pcpu_stat_type(b::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS as u8);
+    }
+
+    /// The device type shown in uevents (`SET_NETDEV_DEVTYPE`).
+    pub(crate) fn set_devtype(&mut self, devtype: &'static DeviceType) {
+        self.raw.dev.type_ = &devtype.0;
+    }
+}
+
+/// A `struct device_type` naming the kind of device.
+pub(crate) struct DeviceType(b::device_type);
+
+// SAFETY: the struct is immutable and only holds a pointer to a static string.
+unsafe impl Sync for DeviceType {}
+
+impl DeviceType {
+    pub(crate) const fn new(name: &'static CStr) -> Self {
+        // SAFETY: `device_type` is pointers and options of function pointers,
+        // for which all-zero is valid (null / None).
+        let mut t: b::device_type = unsafe { core::mem::zeroed() };
+        t.name = name.as_char_ptr();
+        DeviceType(t)
+    }
+}
+
+/// The C tables of a link kind and the list of its live devices. A driver
+/// declares one as a `static` and registers it with [`LinkKind::register`].
+pub(crate) struct LinkKind<T> {
+    ops: Opaque<b::rtnl_link_ops>,
+    pernet: Opaque<b::pernet_operations>,
+    /// Live devices (`Priv::link`), under RTNL.
+    devices: Opaque<b::list_head>,
+    registered: core::sync::atomic::AtomicBool,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: the tables are written once before registration and then only used
+// by the kernel; the device list is only touched under RTNL.
+unsafe impl<T> Sync for LinkKind<T> {}
+
+/// While this lives, the link kind is registered.
+pub(crate) struct LinkRegistration<T: LinkOps> {
+    kind: &'static LinkKind<T>,
+}
+
+impl<T: LinkOps> LinkKind<T> {
+    const PRIV_FITS: () = assert!(core::mem::align_of::<Priv<T>>() <= b::NETDEV_ALIGN as usize);
+
+    const NETDEV_OPS: b::net_device_ops = {
+        // SAFETY: all fields are options of function pointers or integers,
+        // for which all-zero is valid.
+        let mut ops: b::net_device_ops = unsafe { core::mem::zeroed() };
+        ops.ndo_open = Some(open_callback::<T>);
+        ops.ndo_stop = Some(stop_callback::<T>);
+        ops.ndo_start_xmit = Some(start_xmit_callback::<T>);
+        ops
+    };
+
+    pub(crate) const fn new() -> Self {
+        LinkKind {
+            ops: Opaque::uninit(),
+            pernet: Opaque::uninit(),
+            devices: Opaque::uninit(),
+            registered: core::sync::atomic::AtomicBool::new(false),
+            _t: PhantomData,
+        }
+    }
+
+    /// Registers the kind: `ip link add ... type T::KIND` works until the
+    /// returned value is dropped, which deletes every device of the kind.
+    pub(crate) fn register(&'static self, _module: &'static ThisModule) -> Result<LinkRegistration<T>> {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::PRIV_FITS;
+        use core::sync::atomic::Ordering;
+        if self.registered.swap(true, Ordering::AcqRel) {
+            return Err(kernel::error::code::EBUSY);
+        }
+        let ops = self.ops.get();
+        let pernet = self.pernet.get();
+        let devices = self.devices.get();
+        // SAFETY: not registered (checked above), so nothing else reads the
+        // tables; all-zero is a valid value for both structs (pointers,
+        // options of function pointers, integers, an empty list head).
+        unsafe {
+            ptr::write_bytes(ops, 0, 1);
+            (*ops).kind = T::KIND.as_char_ptr();
+            (*ops).priv_size = core::mem::size_of::<Priv<T>>();
+            (*ops).setup = Some(setup_callback::<T>);
+            (*ops).newlink = Some(newlink_callback::<T>);
+            ptr::write_bytes(pernet, 0, 1);
+            (*pernet).exit_rtnl = Some(exit_rtnl_callback::<T>);
+            (*devices).next = devices;
+            (*devices).prev = devices;
+        }
+        // SAFETY: `pernet` is initialised and 'static.
+        to_result(unsafe { b::register_pernet_device(pernet) })?;
+        // SAFETY: `ops` is initialised and 'static.
+        if let Err(e) = to_result(unsafe { b::rtnl_link_register(ops) }) {
+            // SAFETY: registered just above.
+            unsafe { b::unregister_pernet_device(pernet) };
+            self.registered.store(false, Ordering::Release);
+            return Err(e);
+        }
+        Ok(LinkRegistration { kind: self })
+    }
+
+    /// Calls `f` on every live device of the kind.
+    fn for_each(&self, _rtnl: &Rtnl, mut f: impl FnMut(&Priv<T>)) {
+        let head = self.devices.get();
+        // SAFETY: the list is only changed under RTNL, which the caller holds;
+        // every entry is the `link` field (at offset 0, `repr(C)`) of the
+        // private area of a live device.
+        unsafe {
+            let mut pos = (*head).next;
+            while pos != head {
+                let next = (*pos).next;
+                f(&*pos.cast::<Priv<T>>());
+                pos = next;
+            }
+        }
+    }
+}
+
+impl<T: LinkOps> Drop for LinkRegistration<T> {
+    fn drop(&mut self) {
+        // SAFETY: registered in `LinkKind::register`. Unregistering the link
+        // kind deletes every device of the kind.
+        unsafe {
+            b::rtnl_link_unregister(self.kind.ops.get());
+            b::unregister_pernet_device(self.kind.pernet.get());
+            b::rcu_barrier();
+        }
+        self.kind.registered.store(false, core::sync::atomic::Ordering::Release);
+    }
+}
+
+unsafe extern "C" fn setup_callback<T: LinkOps>(dev: *mut b::net_device) {
+    // SAFETY: the kernel calls `setup` on a freshly allocated device that
+    // nothing else uses yet.
+    let raw = unsafe { &mut *dev };
+    raw.netdev_ops = &LinkKind::<T>::NETDEV_OPS;
+    T::setup(&mut DeviceSetup { raw });
+}
+
+unsafe extern "C" fn newlink_callback<T: LinkOps>(
+    src_net: *mut b::net,
+    dev: *mut b::net_device,
+    _tb: *mut *mut b::nlattr,
+    _data: *mut *mut b::nlattr,
+    _extack: *mut b::netlink_ext_ack,
+) -> core::ffi::c_int {
+    // SAFETY: `newlink` runs under RTNL.
+    let rtnl = unsafe { Rtnl::assume_held() };
+    // SAFETY: the device was allocated with our private area (zeroed), and is
+    // not registered yet, so nothing else touches the area.
+    let p = unsafe { &mut *b::wg_shim_netdev_priv(dev).cast::<Priv<T>>() };
+    // SAFETY: `src_net` is alive for the duration of the call.
+    let net = unsafe { Net::from_raw(src_net) };
+    let init = T::new_link(&rtnl, net);
+    // SAFETY: `data` is uninitialised memory inside the private area, which
+    // never moves; on error the initialiser leaves nothing to drop.
+    if let Err(e) = unsafe { init.__pinned_init(p.data.as_mut_ptr()) } {
+        return e.to_errno();
+    }
+    p.dev.set(dev);
+    p.creating_net.set(src_net);
+    // SAFETY: `dev` is a fully set-up device.
+    let ret = unsafe { b::register_netdevice(dev) };
+    if ret < 0 {
+        // SAFETY: initialised above and not shared: registration failed.
+        unsafe { ptr::drop_in_place(p.data.as_mut_ptr()) };
+        return ret;
+    }
+    p.live.set(true);
+    let head = T::kind().devices.get();
+    let link = p.link.get();
+    // SAFETY: list insertion under RTNL (held); both nodes are valid.
+    unsafe {
+        (*link).next = (*head).next;
+        (*link).prev = head;
+        (*(*head).next).prev = link;
+        (*head).next = link;
+        // Only now, so that a failed registration did not run it for us.
+        (*dev).priv_destructor = Some(destructor_callback::<T>);
+        (*dev).needs_free_netdev = true;
+    }
+    // SAFETY: registered and live.
+    T::registered(&rtnl, unsafe { NetDevice::from_raw(dev) });
+    0
+}
+
+unsafe extern "C" fn destructor_callback<T: LinkOps>(dev: *mut b::net_device) {
+    // SAFETY: the destructor runs once, after the device is unregistered and
+    // every reference to it is gone; its state is live (set with the
+    // destructor).
+    let ndev = unsafe { NetDevice::<T>::from_raw(dev) };
+    let p = ndev.priv_area();
+    // SAFETY: the list is protected by RTNL, taken here as the destructor runs
+    // without it.
+    unsafe {
+        b::rtnl_lock();
+        let link = p.link.get();
+        (*(*link).prev).next = (*link).next;
+        (*(*link).next).prev = (*link).prev;
+        (*link).next = link;
+        (*link).prev = link;
+        b::rtnl_unlock();
+    }
+    T::destroy(ndev);
+    p.live.set(false);
+    // SAFETY: live until here; nothing uses the state afterwards, and the core
+    // frees the device itself (`needs_free_netdev`).
+    unsafe { ptr::drop_in_place(p.data.as_ptr().cast_mut()) };
+}
+
+unsafe extern "C" fn open_callback<T: LinkOps>(dev: *mut b::net_device) -> core::ffi::c_int {
+    // SAFETY: `ndo_open` runs under RTNL on a registered device of ours.
+    let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
+    match T::open(&rtnl, dev) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+unsafe extern "C" fn stop_callback<T: LinkOps>(dev: *mut b::net_device) -> core::ffi::c_int {
+    // SAFETY: `ndo_stop` runs under RTNL on a registered device of ours.
+    let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
+    match T::stop(&rtnl, dev) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+unsafe extern "C" fn start_xmit_callback<T: LinkOps>(
+    skb: *mut b::sk_buff,
+    dev: *mut b::net_device,
+) -> b::netdev_tx_t {
+    // SAFETY: `ndo_start_xmit` runs on a registered device of ours and hands
+    // us the skb.
+    let (dev, skb) = unsafe { (NetDevice::<T>::from_raw(dev), SkBuff::from_raw(skb)) };
+    if let Some(skb) = skb {
+        T::start_xmit(dev, skb);
+    }
+    b::netdev_tx_NETDEV_TX_OK
+}
+
+unsafe extern "C" fn exit_rtnl_callback<T: LinkOps>(net: *mut b::net, _kill: *mut b::list_head) {
+    // SAFETY: `exit_rtnl` runs under RTNL.
+    let rtnl = unsafe { Rtnl::assume_held() };
+    T::kind().for_each(&rtnl, |p| {
+        if p.creating_net.get() == net {
+            p.creating_net.set(ptr::null_mut());
+            // SAFETY: devices in the list are registered and live.
+            T::creating_net_exit(&rtnl, unsafe { NetDevice::from_raw(p.dev.get()) });
+        }
+    });
+}
+
+/// Constants for [`DeviceSetup`].
+pub(crate) mod consts {
+    use super::b;
+    /// `ARPHRD_NONE`: no link-layer header.
+    pub(crate) const ARPHRD_NONE: u32 = b::ARPHRD_NONE;
+    /// `IFF_POINTOPOINT`.
+    pub(crate) const IFF_POINTOPOINT: u32 = b::net_device_flags_IFF_POINTOPOINT;
+    /// `IFF_NOARP`.
+    pub(crate) const IFF_NOARP: u32 = b::net_device_flags_IFF_NOARP;
+    /// `ETH_DATA_LEN`: the MTU of an Ethernet link.
+    pub(crate) const ETH_DATA_LEN: u32 = b::ETH_DATA_LEN;
+
+    /// `NET_SKB_PAD`: the head room the stack leaves in front of packets.
+    pub(crate) fn net_skb_pad() -> u16 {
+        // SAFETY: a pure function returning a constant.
+        let pad = unsafe { b::wg_shim_net_skb_pad() };
+        u16::try_from(pad).unwrap_or(u16::MAX)
+    }
+
+    /// The offloads a WireGuard device offers: checksums, scatter-gather and
+    /// software GSO (the C shim spells out the composite macro).
+    pub(crate) fn wireguard_features() -> u64 {
+        // SAFETY: a pure function returning a constant.
+        unsafe { b::wg_shim_netdev_features() }
+    }
+}

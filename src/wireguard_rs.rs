@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+//! WireGuard secure network tunnel, written in Rust: a drop-in replacement for
+//! `drivers/net/wireguard`.
+//!
+//! - [`kapi`]: the safe abstraction layer over the kernel (all `unsafe` is there);
+//! - [`proto`]: the protocol core, plain Rust shared with the host test crate;
+//! - [`device`]: the `wireguard` rtnl link kind;
+//! - [`netlink`]: the `wireguard` generic netlink family.
+
+use kernel::prelude::*;
+
+mod device;
+mod kapi;
+mod netlink;
+#[allow(dead_code, unreachable_pub)]
+mod proto;
+
+module! {
+    type: WireGuard,
+    name: "wireguard",
+    author: "The wireguard-rs authors",
+    description: "WireGuard secure network tunnel",
+    license: "GPL",
+    alias: ["rtnl-link-wireguard", "net-pf-16-proto-16-family-wireguard"],
+}
+
+/// The module's version (`modinfo -F version`); the 6.12 `module!` macro has no
+/// key for it, so it is emitted into `.modinfo` the way the macro emits the others.
+#[link_section = ".modinfo"]
+#[used(compiler)]
+static MODINFO_VERSION: [u8; 14] = *b"version=0.1.0\0";
+
+struct WireGuard {
+    // Dropped in reverse order of registration: the family first, then the
+    // link kind (which deletes every device).
+    _genl: kapi::genl::FamilyRegistration<netlink::Genl>,
+    _link: kapi::netdev::LinkRegistration<device::Device>,
+}
+
+impl kernel::Module for WireGuard {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let link = device::KIND.register(module)?;
+        let genl = netlink::FAMILY.register(module)?;
+        pr_info!("WireGuard (Rust) 0.1.0 loaded.\n");
+        Ok(WireGuard { _genl: genl, _link: link })
+    }
+}

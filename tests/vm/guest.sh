@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs inside the guest (see scripts/vm-run.sh): RESULTS MODULE SCRIPT [ARGS...]
+results=$1 module=$2 script=$3
+shift 3
+exec >"$results/guest.log" 2>&1
+set -x
+
+# Our module, installed where modprobe prefers it over the in-tree C driver
+# (updates/ comes first in depmod's search order), in a writable copy of the
+# guest's module tree.
+kver=$(uname -r)
+moddir=/lib/modules/$kver
+mkdir -p /tmp/modtree
+cp -rL "$moddir/." /tmp/modtree/
+mount --bind /tmp/modtree "$moddir"
+mkdir -p "$moddir/updates"
+cp "$module" "$moddir/updates/wireguard.ko"
+depmod -a "$kver"
+# The in-tree C driver stays loadable by path for comparisons.
+export WG_C_MODULE=$(find "$moddir/kernel" -name wireguard.ko | head -n 1)
+export WG_RS_MODULE=$moddir/updates/wireguard.ko
+export RESULTS=$results
+
+[ -e /sys/kernel/debug/kmemleak ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+# Forget whatever the boot itself left for kmemleak: only the test's count.
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	echo clear >/sys/kernel/debug/kmemleak
+fi
+
+set +x
+echo "=== running $script $*"
+bash "$script" "$@"
+status=$?
+echo "=== $script exited with $status"
+
+# Leak check: unreferenced objects are reported after two scans.
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak; sleep 1
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$results/kmemleak.txt"
+	if [ -s "$results/kmemleak.txt" ]; then
+		echo "kmemleak: unreferenced objects reported"
+		status=${status/#0/99}
+	fi
+fi
+dmesg >"$results/dmesg.txt"
+echo "$status" >"$results/verdict"
+sync

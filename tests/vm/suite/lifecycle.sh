@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Module and device lifecycle (issue: foundation).
+. "$(dirname "$0")/../lib.sh"
+
+t_modprobe_prefers_ours() {
+	modprobe --show-depends wireguard | tail -n 1 | grep -q '/updates/wireguard.ko' ||
+		{ modprobe --show-depends wireguard; return 1; }
+	modinfo -F alias "$WG_RS_MODULE" | grep -qx rtnl-link-wireguard
+	modinfo -F alias "$WG_RS_MODULE" | grep -qx net-pf-16-proto-16-family-wireguard
+	[ "$(modinfo -F license "$WG_RS_MODULE")" = GPL ]
+	[ -n "$(modinfo -F author "$WG_RS_MODULE")" ]
+	[ -n "$(modinfo -F version "$WG_RS_MODULE")" ]
+}
+
+t_autoload_by_ip_link() {
+	unload 2>/dev/null
+	assert refute test -d /sys/module/wireguard
+	ip link add wg0 type wireguard
+	loaded_is_ours
+	ip link del wg0
+}
+
+t_device_shape() {
+	ip link add wg0 type wireguard
+	local d; d=$(ip -d link show wg0)
+	echo "$d"
+	grep -q 'POINTOPOINT,NOARP' <<<"$d"
+	grep -q 'mtu 1420 ' <<<"$d"
+	grep -q 'link/none' <<<"$d"
+	grep -q 'wireguard' <<<"$d"
+	grep -q 'maxmtu 2147483552' <<<"$d"  # round_down(INT_MAX, 16) - 80
+	grep -q 'qdisc noqueue' <<<"$(ip link show wg0)"
+	# Type ARPHRD_NONE (65534), as the C driver.
+	[ "$(cat /sys/class/net/wg0/type)" = 65534 ]
+	grep -q DEVTYPE=wireguard /sys/class/net/wg0/uevent
+	local feats; feats=$(ethtool -k wg0 2>/dev/null || true)
+	ip link set wg0 up
+	ip link set wg0 mtu 1280
+	grep -q 'mtu 1280 ' <<<"$(ip link show wg0)"
+	# Packets sent with no data plane are dropped and counted, not leaked.
+	ip addr add 10.9.0.1/24 dev wg0
+	ping -c 2 -W 1 -i 0.2 10.9.0.2 >/dev/null 2>&1 || true
+	ip link set wg0 down
+	ip link del wg0
+}
+
+t_autoload_by_genl() {
+	unload 2>/dev/null
+	# Resolving the family autoloads the module through its genl alias.
+	genl ctrl get name wireguard >/dev/null 2>&1 || true
+	loaded_is_ours
+	local g; g=$(genl ctrl get name wireguard)
+	echo "$g"
+	grep -q 'name: wireguard' <<<"$g"
+	grep -q 'version: 0x1' <<<"$g"
+	grep -Eq 'ID: 0x0 .*dump' <<<"$g"     # WG_CMD_GET_DEVICE: dump
+	grep -Eq 'ID: 0x1 .*doit' <<<"$g"     # WG_CMD_SET_DEVICE: do
+}
+
+t_many_devices_many_namespaces() {
+	local ns i
+	for ns in a b c; do ip netns add "lc-$ns"; done
+	for ns in a b c; do
+		for i in $(seq 0 29); do ip -n "lc-$ns" link add "wg$i" type wireguard; done
+	done
+	for ns in a b c; do [ "$(count_devs "lc-$ns")" = 30 ] || { echo "lc-$ns: $(count_devs "lc-$ns")"; return 1; }; done
+	for i in $(seq 0 2 29); do ip -n lc-a link del "wg$i"; done
+	[ "$(count_devs lc-a)" = 15 ]
+	for ns in a b c; do ip netns del "lc-$ns"; done
+	sleep 1
+	[ "$(count_devs)" = 0 ]
+}
+
+t_move_between_namespaces() {
+	ip netns add mv-1; ip netns add mv-2
+	ip -n mv-1 link add wgm type wireguard
+	ip -n mv-1 link set wgm netns mv-2
+	[ "$(count_devs mv-1)" = 0 ]
+	[ "$(wg_devs mv-2)" = wgm ]
+	ip -n mv-2 link set wgm up
+	# Delete the namespace the device was created in: the device lives on.
+	ip netns del mv-1
+	sleep 1
+	[ "$(wg_devs mv-2)" = wgm ]
+	ip -n mv-2 link show wgm
+	# And it can still be brought down, up, and deleted.
+	ip -n mv-2 link set wgm down
+	ip -n mv-2 link set wgm up
+	ip -n mv-2 link del wgm
+	# A device moved to the initial namespace, then its creator deleted.
+	ip netns add mv-3
+	ip -n mv-3 link add wgx type wireguard
+	ip -n mv-3 link set wgx netns 1
+	ip netns del mv-3
+	sleep 1
+	ip link show wgx
+	ip link del wgx
+	ip netns del mv-2
+}
+
+t_delete_namespace_with_devices() {
+	ip netns add dn-1
+	local i
+	for i in $(seq 0 9); do ip -n dn-1 link add "wg$i" type wireguard; done
+	ip -n dn-1 link set wg3 up
+	ip netns del dn-1
+	sleep 1
+	! ip netns list | grep -q dn-1
+}
+
+t_crossed_namespaces() {
+	# As netns.sh: devices whose creating and living namespaces reference
+	# each other, then both namespaces deleted.
+	ip netns add x-1; ip netns add x-2
+	ip -n x-1 link add wg1 type wireguard
+	ip -n x-2 link add wg2 type wireguard
+	ip -n x-1 link set wg1 netns x-2
+	ip -n x-2 link set wg2 netns x-1
+	ip netns del x-1
+	ip netns del x-2
+	sleep 1
+}
+
+t_rmmod_with_devices() {
+	ip netns add rm-1
+	ip link add wg0 type wireguard
+	ip link add wg1 type wireguard
+	ip -n rm-1 link add wg0 type wireguard
+	ip link set wg0 up
+	rmmod wireguard
+	assert refute test -d /sys/module/wireguard
+	[ "$(count_devs)" = 0 ]
+	[ "$(count_devs rm-1)" = 0 ]
+	ip netns del rm-1
+}
+
+t_load_unload_20() {
+	local i
+	for i in $(seq 1 20); do
+		modprobe wireguard
+		ip link add wg0 type wireguard
+		ip link set wg0 up
+		modprobe -r wireguard
+		[ ! -d /sys/module/wireguard ] || return 1
+	done
+}
+
+t_c_driver_loads_by_path() {
+	# The C reference loads only when asked, by path, and not while ours is.
+	unload 2>/dev/null || true
+	[ -f "$WG_C_MODULE" ]
+	modprobe udp_tunnel; modprobe ip6_udp_tunnel
+	insmod "$WG_C_MODULE"
+	ip link add wgc type wireguard
+	[ "$(cat /sys/module/wireguard/version)" != "$(modinfo -F version "$WG_RS_MODULE")" ]
+	ip link del wgc
+	rmmod wireguard
+}
+
+check modprobe_prefers_ours t_modprobe_prefers_ours
+check autoload_by_ip_link t_autoload_by_ip_link
+check device_shape t_device_shape
+check autoload_by_genl t_autoload_by_genl
+check many_devices_many_namespaces t_many_devices_many_namespaces
+check move_between_namespaces t_move_between_namespaces
+check delete_namespace_with_devices t_delete_namespace_with_devices
+check crossed_namespaces t_crossed_namespaces
+check rmmod_with_devices t_rmmod_with_devices
+check load_unload_20 t_load_unload_20
+check c_driver_loads_by_path t_c_driver_loads_by_path
+finish
