@@ -33,3 +33,5 @@ pub mod handshake;
 pub mod cookie;
 pub mod keypair;
 pub mod ratelimiter;
+pub mod index_table;
+pub mod pubkey_table;

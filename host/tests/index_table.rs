@@ -1,0 +1,200 @@
+//! Receiver-index table: random index draws with forced collisions (a
+//! scripted random source), chains, replace/remove, and a model comparison.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use wg_proto::host::Host;
+use wg_proto::proto::index_table::{IndexError, IndexTable, BUCKETS, MAX_DRAWS};
+use wg_proto::proto::platform::{Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
+
+thread_local! {
+    /// The next random words `Scripted::random_bytes` returns (then real randomness).
+    static SCRIPT: RefCell<VecDeque<u32>> = const { RefCell::new(VecDeque::new()) };
+}
+
+fn script(words: &[u32]) {
+    SCRIPT.with(|s| s.borrow_mut().extend(words.iter().copied()));
+}
+
+/// The host platform with a scripted random source.
+struct Scripted;
+impl Crypto for Scripted {
+    fn blake2s(out: &mut [u8], key: &[u8], input: &[&[u8]]) {
+        Host::blake2s(out, key, input)
+    }
+    fn x25519(out: &mut [u8; KEY_LEN], scalar: &[u8; KEY_LEN], point: &[u8; KEY_LEN]) -> bool {
+        Host::x25519(out, scalar, point)
+    }
+    fn x25519_base(out: &mut [u8; KEY_LEN], scalar: &[u8; KEY_LEN]) {
+        Host::x25519_base(out, scalar)
+    }
+    fn aead_seal(key: &[u8; KEY_LEN], counter: u64, ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+        Host::aead_seal(key, counter, ad, buf)
+    }
+    fn aead_open(key: &[u8; KEY_LEN], counter: u64, ad: &[u8], buf: &mut [u8], tag: &[u8; TAG_LEN]) -> bool {
+        Host::aead_open(key, counter, ad, buf, tag)
+    }
+    fn xaead_seal(key: &[u8; KEY_LEN], nonce: &[u8; XNONCE_LEN], ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+        Host::xaead_seal(key, nonce, ad, buf)
+    }
+    fn xaead_open(
+        key: &[u8; KEY_LEN],
+        nonce: &[u8; XNONCE_LEN],
+        ad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> bool {
+        Host::xaead_open(key, nonce, ad, buf, tag)
+    }
+    fn random_bytes(buf: &mut [u8]) {
+        match SCRIPT.with(|s| s.borrow_mut().pop_front()) {
+            Some(w) if buf.len() == 4 => buf.copy_from_slice(&w.to_le_bytes()),
+            _ => Host::random_bytes(buf),
+        }
+    }
+    fn zeroize(buf: &mut [u8]) {
+        Host::zeroize(buf)
+    }
+    fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+        Host::ct_eq(a, b)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    Handshake(u32),
+    Keypair(u32),
+}
+
+type Table = IndexTable<Host, Entry>;
+
+#[test]
+fn taken_index_is_redrawn() {
+    let mut t = Table::new().unwrap();
+    script(&[5]);
+    assert_eq!(t.insert::<Scripted>(Entry::Handshake(1)), Ok(5));
+    script(&[5, 5, 7]);
+    assert_eq!(t.insert::<Scripted>(Entry::Handshake(2)), Ok(7));
+    assert_eq!(t.lookup(5), Some(Entry::Handshake(1)));
+    assert_eq!(t.lookup(7), Some(Entry::Handshake(2)));
+    assert_eq!(t.len(), 2);
+}
+
+#[test]
+fn random_source_stuck_on_a_taken_index_gives_up() {
+    let mut t = Table::new().unwrap();
+    script(&[9]);
+    t.insert::<Scripted>(Entry::Keypair(1)).unwrap();
+    script(&vec![9; MAX_DRAWS]);
+    assert_eq!(t.insert::<Scripted>(Entry::Keypair(2)), Err(IndexError::IndexTaken));
+    assert_eq!(t.len(), 1);
+    assert_eq!(t.lookup(9), Some(Entry::Keypair(1)));
+    SCRIPT.with(|s| assert!(s.borrow().is_empty()));
+}
+
+#[test]
+fn bucket_collisions() {
+    let mut t = Table::new().unwrap();
+    let b = BUCKETS as u32;
+    let same_bucket = [3, 3 + b, 3 + 2 * b, 3 + 3 * b, u32::MAX - (b - 1) + 3];
+    for (k, &i) in same_bucket.iter().enumerate() {
+        script(&[i]);
+        assert_eq!(t.insert::<Scripted>(Entry::Handshake(k as u32)), Ok(i));
+    }
+    for (k, &i) in same_bucket.iter().enumerate() {
+        assert_eq!(t.lookup(i), Some(Entry::Handshake(k as u32)));
+    }
+    assert_eq!(t.lookup(3 + 4 * b), None);
+    // Remove from the middle, the head and the tail of the chain.
+    assert_eq!(t.remove(3 + 2 * b), Some(Entry::Handshake(2)));
+    assert_eq!(t.remove(3 + 2 * b), None);
+    assert_eq!(t.remove(same_bucket[4]), Some(Entry::Handshake(4)));
+    assert_eq!(t.remove(3), Some(Entry::Handshake(0)));
+    assert_eq!(t.lookup(3 + b), Some(Entry::Handshake(1)));
+    assert_eq!(t.lookup(3 + 3 * b), Some(Entry::Handshake(3)));
+    assert_eq!(t.len(), 2);
+    // Freed slots are reused.
+    script(&[3]);
+    assert_eq!(t.insert::<Scripted>(Entry::Keypair(9)), Ok(3));
+    assert_eq!(t.lookup(3), Some(Entry::Keypair(9)));
+}
+
+#[test]
+fn replace_insert_at_remove_if() {
+    let mut t = Table::new().unwrap();
+    t.insert_at(100, Entry::Handshake(1)).unwrap();
+    assert_eq!(t.insert_at(100, Entry::Handshake(2)), Err(IndexError::IndexTaken));
+    // A keypair takes over its handshake's index.
+    assert_eq!(t.replace(100, Entry::Keypair(1)), Some(Entry::Handshake(1)));
+    assert_eq!(t.lookup(100), Some(Entry::Keypair(1)));
+    assert_eq!(t.replace(101, Entry::Keypair(1)), None);
+    assert!(!t.contains(101));
+    for i in 0..50 {
+        t.insert_at(1000 + i, if i % 2 == 0 { Entry::Keypair(7) } else { Entry::Handshake(8) }).unwrap();
+    }
+    assert_eq!(t.remove_if(|_, v| *v == Entry::Keypair(7)), 25);
+    assert_eq!(t.len(), 26);
+    assert!(t.contains(1001) && !t.contains(1000));
+    assert_eq!(t.remove_if(|i, _| i >= 1000), 25);
+    assert_eq!(t.len(), 1);
+}
+
+#[test]
+fn two_copies_with_the_same_indices() {
+    let mut a = Table::new().unwrap();
+    let mut b = Table::new().unwrap();
+    for k in 0..1000 {
+        let i = a.insert::<Host>(Entry::Handshake(k)).unwrap();
+        b.insert_at(i, Entry::Handshake(k)).unwrap();
+        assert_eq!(b.lookup(i), Some(Entry::Handshake(k)));
+    }
+    assert_eq!(a.len(), b.len());
+}
+
+#[test]
+fn randomized_against_model() {
+    let mut t = Table::new().unwrap();
+    let mut m: HashMap<u32, Entry> = HashMap::new();
+    let mut state = 0x1234_5678_u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut live: Vec<u32> = Vec::new();
+    for step in 0..100_000u32 {
+        let r = next();
+        match r % 10 {
+            0..=3 => {
+                // Small index space: plenty of collisions, of buckets and of indices.
+                let i = (next() % 40_000) as u32;
+                let e = Entry::Handshake(step);
+                let expect = if m.contains_key(&i) { Err(IndexError::IndexTaken) } else { Ok(()) };
+                assert_eq!(t.insert_at(i, e), expect);
+                if expect.is_ok() {
+                    m.insert(i, e);
+                    live.push(i);
+                }
+            }
+            4..=5 if !live.is_empty() => {
+                let i = live.swap_remove((next() % live.len() as u64) as usize);
+                assert_eq!(t.remove(i), m.remove(&i));
+            }
+            6 => {
+                let i = (next() % 40_000) as u32;
+                let e = Entry::Keypair(step);
+                let expect = m.get(&i).copied();
+                assert_eq!(t.replace(i, e), expect);
+                if expect.is_some() {
+                    m.insert(i, e);
+                }
+            }
+            _ => {
+                let i = (next() % 40_000) as u32;
+                assert_eq!(t.lookup(i), m.get(&i).copied(), "step {step}");
+            }
+        }
+        assert_eq!(t.len(), m.len());
+    }
+}
