@@ -158,6 +158,13 @@ impl<C: Crypto> Keypair<C> {
         self.sending_counter.load(Ordering::Relaxed)
     }
 
+    /// Sets the next counter to reserve (tests of the REJECT_AFTER_MESSAGES
+    /// limit; never needed in operation).
+    #[doc(hidden)]
+    pub fn set_sending_counter(&self, counter: u64) {
+        self.sending_counter.store(counter, Ordering::Relaxed);
+    }
+
     /// The sending key, for callers that encrypt scatter-gather buffers after
     /// [`Self::reserve_send`].
     pub fn sending_key(&self) -> &[u8; KEY_LEN] {
