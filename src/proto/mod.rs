@@ -35,3 +35,4 @@ pub mod keypair;
 pub mod ratelimiter;
 pub mod index_table;
 pub mod pubkey_table;
+pub mod timers;
