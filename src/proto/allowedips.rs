@@ -136,9 +136,7 @@ struct V6 {
 
 impl V6 {
     fn from_bytes(addr: &[u8; 16]) -> Self {
-        let be = |it: core::slice::Iter<'_, u8>| it.fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-        let (hi, lo) = addr.split_at(8);
-        Self { hi: be(hi.iter()), lo: be(lo.iter()) }
+        Self { hi: be64(addr.iter().take(8)), lo: be64(addr.iter().skip(8)) }
     }
 
     fn to_bytes(self) -> [u8; 16] {
@@ -149,6 +147,12 @@ impl V6 {
         }
         out
     }
+}
+
+/// Big-endian word from (up to) 8 bytes.
+#[inline]
+fn be64<'a>(bytes: impl Iterator<Item = &'a u8>) -> u64 {
+    bytes.fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
 }
 
 impl Key for V6 {
@@ -479,7 +483,7 @@ impl<A: Alloc, K: Key> Trie<A, K> {
             if n.meta != FREE_CIDR {
                 return Err("live node on the free list");
             }
-            free += 1;
+            free = free.saturating_add(1);
             if free > self.nodes.len() {
                 return Err("free list loops");
             }
@@ -491,11 +495,12 @@ impl<A: Alloc, K: Key> Trie<A, K> {
         let mut live = 0usize;
         let mut with_peer = 0usize;
         let mut roots = 0usize;
-        for (i, (n, c)) in self.nodes.iter().zip(self.cold.iter()).enumerate() {
+        for i in 0..self.nodes.len() {
+            let (Some(n), Some(c)) = (self.nodes.get(i), self.cold.get(i)) else { break };
             if n.meta == FREE_CIDR {
                 continue;
             }
-            live += 1;
+            live = live.saturating_add(1);
             let i = u32::try_from(i).map_err(|_| "index")?;
             if n.cidr() > K::BITS {
                 return Err("prefix too long");
@@ -504,12 +509,12 @@ impl<A: Alloc, K: Key> Trie<A, K> {
                 return Err("host bits set in a key");
             }
             if n.peer_raw() != 0 {
-                with_peer += 1;
+                with_peer = with_peer.saturating_add(1);
             } else if n.child.contains(&NIL) {
                 return Err("intermediate node without two children");
             }
             if c.parent == NIL {
-                roots += 1;
+                roots = roots.saturating_add(1);
                 if self.root != i {
                     return Err("parentless node that is not the root");
                 }
@@ -528,7 +533,7 @@ impl<A: Alloc, K: Key> Trie<A, K> {
                 }
             }
         }
-        if live + free != self.nodes.len() {
+        if live.saturating_add(free) != self.nodes.len() {
             return Err("node count mismatch");
         }
         if roots != usize::from(self.root != NIL) {
@@ -751,9 +756,10 @@ impl<A: Alloc> AllowedIps<A> {
     /// no host bits, intermediate nodes have two children, free lists and
     /// peer lists are consistent.
     pub fn check_invariants(&self) -> Result<(), &'static str> {
-        let with_peer = self.v4.check()? + self.v6.check()?;
+        let with_peer = self.v4.check()?.saturating_add(self.v6.check()?);
         let mut listed = 0usize;
-        for (p, list) in self.peers.iter().enumerate() {
+        for p in 0..self.peers.len() {
+            let Some(list) = self.peers.get(p) else { break };
             let raw = u32::try_from(p).map_err(|_| "peer index")?.wrapping_add(1);
             let mut prev = NIL;
             let mut link = list.head;
@@ -772,7 +778,7 @@ impl<A: Alloc> AllowedIps<A> {
                 if cold.prev != prev {
                     return Err("list prev link wrong");
                 }
-                n += 1;
+                n = n.saturating_add(1);
                 if n > list.len {
                     return Err("list longer than its count");
                 }
@@ -782,7 +788,7 @@ impl<A: Alloc> AllowedIps<A> {
             if n != list.len || list.tail != prev {
                 return Err("list count or tail wrong");
             }
-            listed += n as usize;
+            listed = listed.saturating_add(n as usize);
         }
         if listed != with_peer {
             return Err("nodes with a peer missing from the lists");

@@ -112,7 +112,7 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
         let mut free = 0usize;
         let mut f = self.free;
         while f != NIL && free < additional {
-            free += 1;
+            free = free.saturating_add(1);
             f = self.slots.get(f as usize).map_or(NIL, |s| s.next);
         }
         while free < additional {
@@ -122,7 +122,7 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
             }
             A::vec_push(&mut self.slots, Slot { index: 0, next: self.free, value: None })?;
             self.free = i;
-            free += 1;
+            free = free.saturating_add(1);
         }
         Ok(())
     }
@@ -207,19 +207,17 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
     /// peer's). Returns how many were freed.
     pub fn remove_if(&mut self, mut drop: impl FnMut(u32, &V) -> bool) -> usize {
         let mut removed = 0usize;
-        let mut k = 0usize;
-        // Removing frees slot `k` in place; no other slot moves.
-        while k < self.slots.len() {
+        // Removing frees slot `k` in place; no slot moves and the length stays.
+        for k in 0..self.slots.len() {
             let hit = match self.slots.get(k) {
                 Some(Slot { index, value: Some(v), .. }) => drop(*index, v).then_some(*index),
                 _ => None,
             };
             if let Some(index) = hit {
                 if self.remove(index).is_some() {
-                    removed += 1;
+                    removed = removed.saturating_add(1);
                 }
             }
-            k += 1;
         }
         removed
     }

@@ -175,7 +175,7 @@ impl<A: Alloc> RateLimiter<A> {
     }
 
     fn retain(&mut self, keep: impl Fn(u64) -> bool) -> usize {
-        let mut dropped = 0;
+        let mut dropped = 0usize;
         let limit = self.entries.len();
         for b in 0..self.buckets.len() {
             let mut prev = NIL;
@@ -189,7 +189,7 @@ impl<A: Alloc> RateLimiter<A> {
                     *e = Entry { next: self.free, ..FREE_ENTRY };
                     self.free = i;
                     self.used = self.used.saturating_sub(1);
-                    dropped += 1;
+                    dropped = dropped.saturating_add(1);
                     let link = if prev == NIL {
                         self.buckets.get_mut(b)
                     } else {

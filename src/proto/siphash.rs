@@ -16,8 +16,8 @@ pub struct SipKey(pub [u64; 2]);
 impl SipKey {
     /// A key made of 16 bytes, read as two little-endian words.
     pub fn from_bytes(bytes: &[u8; 16]) -> Self {
-        let (a, b) = bytes.split_at(8);
-        Self([le64(a), le64(b)])
+        let mut words = bytes.chunks_exact(8).map(le64);
+        Self([words.next().unwrap_or(0), words.next().unwrap_or(0)])
     }
 
     /// A fresh random key.
