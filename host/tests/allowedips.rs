@@ -600,3 +600,30 @@ fn allocation_failure_leaves_table_unchanged() {
     ALLOCS_LEFT.with(|c| c.set(u64::MAX));
     t.check_invariants().unwrap();
 }
+
+#[test]
+fn memory_per_prefix() {
+    // Node counts for typical tables: random /32s and /24s (IPv4), random
+    // /128s and /48s (IPv6). Intermediate nodes never exceed prefixes - 1.
+    let mut rng = SplitMix(11);
+    for (v6, cidr) in [(false, 32u8), (false, 24), (true, 128), (true, 48)] {
+        let mut t = Table::new();
+        let n = 20_000u32;
+        for i in 0..n {
+            let addr = rng.u128();
+            t_insert(&mut t, v6, addr, cidr, PeerId(i % 100));
+        }
+        let prefixes: usize = (0..100).map(|p| t.prefix_count(PeerId(p))).sum();
+        let (n4, n6) = t.node_counts();
+        let nodes = if v6 { n6 } else { n4 };
+        let per_node = if v6 { Table::NODE_BYTES.1 } else { Table::NODE_BYTES.0 };
+        assert!(nodes < 2 * prefixes);
+        println!(
+            "{} /{cidr}: {prefixes} prefixes, {nodes} nodes, {:.1} bytes per prefix (before vector slack)",
+            if v6 { "IPv6" } else { "IPv4" },
+            (nodes * per_node) as f64 / prefixes as f64
+        );
+    }
+    println!("ReplayWindow: {} bytes", std::mem::size_of::<wg_proto::proto::replay::ReplayWindow>());
+    println!("PeerTimers: {} bytes", std::mem::size_of::<wg_proto::proto::timers::PeerTimers>());
+}
