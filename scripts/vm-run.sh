@@ -64,7 +64,7 @@ start=$(date +%s)
 set +e
 # Guest exits are judged from the results folder; the QEMU status is kept only
 # for the record. `timeout` bounds a guest that hangs.
-timeout --kill-after=30 "$timeout" "$VNG" --run "$kdir" "${kvm_opt[@]}" --user root \
+PATH="$VENV/bin:$PATH" timeout --kill-after=30 "$timeout" "$VNG" --run "$kdir" "${kvm_opt[@]}" --user root \
 	--cpus "$cpus" --memory "$memory" --rwdir "$results" --rwdir "$TOP/build" \
 	--append "${append[*]}" --verbose \
 	--exec "bash $TOP/tests/vm/guest.sh $results $module $script $*" \

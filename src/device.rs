@@ -10,6 +10,7 @@ use crate::kapi::skb::SkBuff;
 use crate::proto::constants::MESSAGE_PADDING_MULTIPLE;
 use kernel::error::Error;
 use kernel::init::PinInit;
+use kernel::c_str;
 use kernel::prelude::*;
 
 /// The driver's link kind.

@@ -4,7 +4,8 @@
 
 use crate::kapi::genl::{Family, GenlOps, OpKind, OpSpec, Request};
 use crate::kapi::wireguard as uapi;
-use kernel::error::code::EOPNOTSUPP;
+use crate::kapi::error::eopnotsupp;
+use kernel::c_str;
 use kernel::prelude::*;
 
 /// The driver's family.
@@ -31,10 +32,10 @@ impl GenlOps for Genl {
 
     fn doit(_req: &Request<'_>) -> Result {
         // Configuration arrives with the netlink issue.
-        Err(EOPNOTSUPP)
+        Err(eopnotsupp())
     }
 
     fn dumpit(_cmd: u8) -> Result {
-        Err(EOPNOTSUPP)
+        Err(eopnotsupp())
     }
 }

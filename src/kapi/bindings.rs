@@ -12,6 +12,8 @@
     unreachable_pub,
     unsafe_op_in_unsafe_fn,
     clippy::all,
+    unknown_lints,
+    unnecessary_transmutes,
     clippy::undocumented_unsafe_blocks
 )]
 

@@ -5,6 +5,7 @@
 //! (`device.rs`, `netlink.rs`, `proto/`) are `#![forbid(unsafe_code)]`.
 
 pub(crate) mod bindings;
+pub(crate) mod error;
 pub(crate) mod genl;
 pub(crate) mod net;
 pub(crate) mod netdev;

@@ -159,23 +159,34 @@ impl DeviceSetup<'_> {
         self.raw.flags = flags;
     }
 
+    /// The fast-path group of `struct net_device` (`priv_flags`, `lltx`):
+    /// a `struct_group`, which bindgen renders as a union of two identical
+    /// layouts.
+    fn fast_flags(&mut self) -> &mut b::net_device__bindgen_ty_1__bindgen_ty_1 {
+        // SAFETY: both members of the union are the same fields with the same
+        // layout (`struct_group`), so either view is initialised.
+        unsafe { &mut self.raw.__bindgen_anon_1.__bindgen_anon_1 }
+    }
+
     /// No qdisc (`IFF_NO_QUEUE`).
     pub(crate) fn set_no_queue(&mut self) {
-        let f = self.raw.priv_flags() | b::netdev_priv_flags_IFF_NO_QUEUE as u64;
-        self.raw.set_priv_flags(f);
+        let g = self.fast_flags();
+        let f = g.priv_flags() | b::netdev_priv_flags_IFF_NO_QUEUE as usize;
+        g.set_priv_flags(f);
     }
 
     /// Keep the dst of transmitted packets (`netif_keep_dst`), for ICMP replies.
     pub(crate) fn keep_dst(&mut self) {
-        let f = self.raw.priv_flags()
+        let g = self.fast_flags();
+        let f = g.priv_flags()
             & !((b::netdev_priv_flags_IFF_XMIT_DST_RELEASE
-                | b::netdev_priv_flags_IFF_XMIT_DST_RELEASE_PERM) as u64);
-        self.raw.set_priv_flags(f);
+                | b::netdev_priv_flags_IFF_XMIT_DST_RELEASE_PERM) as usize);
+        g.set_priv_flags(f);
     }
 
     /// Lockless transmit (`dev->lltx`).
     pub(crate) fn set_lltx(&mut self) {
-        self.raw.set_lltx(1);
+        self.fast_flags().set_lltx(1);
     }
 
     /// Adds `features` to the device's features, hw features and hw
@@ -188,8 +199,8 @@ impl DeviceSetup<'_> {
 
     /// Link-layer header: none, as an IP tunnel (`ip_tunnel_header_ops`).
     pub(crate) fn set_ip_tunnel_header(&mut self) {
-        // SAFETY: taking the address of an exported static, not reading it.
-        self.raw.header_ops = unsafe { ptr::addr_of!(b::ip_tunnel_header_ops) };
+        // Taking the address of an exported static, not reading it.
+        self.raw.header_ops = ptr::addr_of!(b::ip_tunnel_header_ops);
         self.raw.hard_header_len = 0;
         self.raw.addr_len = 0;
     }
@@ -208,7 +219,7 @@ impl DeviceSetup<'_> {
 
     /// Per-CPU software statistics kept by the core (`NETDEV_PCPU_STAT_TSTATS`).
     pub(crate) fn set_tstats(&mut self) {
-        self.raw.set_pcpu_stat_type(b::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS as u8);
+        self.raw.set_pcpu_stat_type(b::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS);
     }
 
     /// The device type shown in uevents (`SET_NETDEV_DEVTYPE`).

@@ -4,7 +4,7 @@
 
 use super::bindings as b;
 
-pub(crate) use b::{WG_GENL_NAME, WG_GENL_VERSION};
+pub(crate) use b::WG_GENL_VERSION;
 
 /// `WG_CMD_GET_DEVICE`.
 pub(crate) const CMD_GET_DEVICE: u8 = b::wg_cmd_WG_CMD_GET_DEVICE as u8;

@@ -11,7 +11,11 @@ set -x
 kver=$(uname -r)
 moddir=/lib/modules/$kver
 mkdir -p /tmp/modtree
-cp -rL "$moddir/." /tmp/modtree/
+for f in "$moddir"/*; do
+	# build/ and source/ point at the whole kernel tree.
+	case ${f##*/} in build|source) continue ;; esac
+	cp -rL "$f" /tmp/modtree/
+done
 mount --bind /tmp/modtree "$moddir"
 mkdir -p "$moddir/updates"
 cp "$module" "$moddir/updates/wireguard.ko"
