@@ -50,9 +50,15 @@ fn upstream_selftest_lookups() {
     i6(&mut t, F, 0, 0, 0, 0, 0);
     i6(&mut t, G, 0x24046800, 0, 0, 0, 32);
     // Host bits must be masked.
-    i6(&mut t, H, 0x24046800, 0x40040800, 0xdeadbeef, 0xdeadbeef, 64);
-    i6(&mut t, A, 0x24046800, 0x40040800, 0xdeadbeef, 0xdeadbeef, 128);
-    i6(&mut t, C, 0x24446800, 0x40e40800, 0xdeaebeef, 0xdefbeef, 128);
+    i6(
+        &mut t, H, 0x24046800, 0x40040800, 0xdeadbeef, 0xdeadbeef, 64,
+    );
+    i6(
+        &mut t, A, 0x24046800, 0x40040800, 0xdeadbeef, 0xdeadbeef, 128,
+    );
+    i6(
+        &mut t, C, 0x24446800, 0x40e40800, 0xdeaebeef, 0xdefbeef, 128,
+    );
     i6(&mut t, B, 0x24446800, 0xf0e40800, 0xeeaebeef, 0, 98);
     i4(&mut t, G, 64, 15, 112, 0, 20);
     // Host bits must be masked.
@@ -82,8 +88,14 @@ fn upstream_selftest_lookups() {
     assert_eq!(l6(&t, 0x24046801, 0x40040806, 0x1234, 0x5678), Some(F));
     assert_eq!(l6(&t, 0x24046800, 0x40040800, 0x1234, 0x5678), Some(H));
     assert_eq!(l6(&t, 0x24046800, 0x40040800, 0, 0), Some(H));
-    assert_eq!(l6(&t, 0x24046800, 0x40040800, 0x10101010, 0x10101010), Some(H));
-    assert_eq!(l6(&t, 0x24046800, 0x40040800, 0xdeadbeef, 0xdeadbeef), Some(A));
+    assert_eq!(
+        l6(&t, 0x24046800, 0x40040800, 0x10101010, 0x10101010),
+        Some(H)
+    );
+    assert_eq!(
+        l6(&t, 0x24046800, 0x40040800, 0xdeadbeef, 0xdeadbeef),
+        Some(A)
+    );
     assert_eq!(l4(&t, 64, 15, 116, 26), Some(G));
     assert_eq!(l4(&t, 64, 15, 127, 3), Some(G));
     assert_eq!(l4(&t, 64, 15, 123, 1), Some(G));
@@ -108,7 +120,10 @@ fn upstream_selftest_lookups() {
     // Others are untouched by the removal.
     assert_eq!(l4(&t, 10, 1, 0, 20), Some(D));
     assert_eq!(l4(&t, 10, 0, 0, 52), Some(E));
-    assert_eq!(l6(&t, 0x24046800, 0x40040800, 0xdeadbeef, 0xdeadbeef), Some(H));
+    assert_eq!(
+        l6(&t, 0x24046800, 0x40040800, 0xdeadbeef, 0xdeadbeef),
+        Some(H)
+    );
 }
 
 #[test]
@@ -151,30 +166,66 @@ fn upstream_selftest_deep_trie() {
 fn upstream_selftest_walk() {
     let mut t = Table::new();
     t.insert_v4(ip4(192, 95, 5, 93), 27, A).unwrap();
-    t.insert_v6(&ip6(0x26075300, 0x60006b00, 0, 0xc05f0543), 128, A).unwrap();
+    t.insert_v6(&ip6(0x26075300, 0x60006b00, 0, 0xc05f0543), 128, A)
+        .unwrap();
     t.insert_v4(ip4(10, 1, 0, 20), 29, A).unwrap();
-    t.insert_v6(&ip6(0x26075300, 0x6d8a6bf8, 0xdab1f1df, 0xc05f1523), 83, A).unwrap();
-    t.insert_v6(&ip6(0x26075300, 0x6d8a6bf8, 0xdab1f1df, 0xc05f1523), 21, A).unwrap();
+    t.insert_v6(&ip6(0x26075300, 0x6d8a6bf8, 0xdab1f1df, 0xc05f1523), 83, A)
+        .unwrap();
+    t.insert_v6(&ip6(0x26075300, 0x6d8a6bf8, 0xdab1f1df, 0xc05f1523), 21, A)
+        .unwrap();
     let walk: Vec<Prefix> = t.peer_prefixes(A).collect();
     // The upstream test checks the set; the C list order is insertion order.
     assert_eq!(
         walk,
         vec![
-            Prefix::V4 { addr: ip4(192, 95, 5, 64), cidr: 27 },
-            Prefix::V6 { addr: ip6(0x26075300, 0x60006b00, 0, 0xc05f0543), cidr: 128 },
-            Prefix::V4 { addr: ip4(10, 1, 0, 16), cidr: 29 },
-            Prefix::V6 { addr: ip6(0x26075300, 0x6d8a6bf8, 0xdab1e000, 0), cidr: 83 },
-            Prefix::V6 { addr: ip6(0x26075000, 0, 0, 0), cidr: 21 },
+            Prefix::V4 {
+                addr: ip4(192, 95, 5, 64),
+                cidr: 27
+            },
+            Prefix::V6 {
+                addr: ip6(0x26075300, 0x60006b00, 0, 0xc05f0543),
+                cidr: 128
+            },
+            Prefix::V4 {
+                addr: ip4(10, 1, 0, 16),
+                cidr: 29
+            },
+            Prefix::V6 {
+                addr: ip6(0x26075300, 0x6d8a6bf8, 0xdab1e000, 0),
+                cidr: 83
+            },
+            Prefix::V6 {
+                addr: ip6(0x26075000, 0, 0, 0),
+                cidr: 21
+            },
         ]
     );
     // Inserting again moves to the end; reassigning moves to the other peer.
     t.insert_v4(ip4(192, 95, 5, 70), 27, A).unwrap();
     t.insert_v4(ip4(10, 1, 0, 16), 29, B).unwrap();
     let walk: Vec<Prefix> = t.peer_prefixes(A).collect();
-    assert_eq!(walk.first(), Some(&Prefix::V6 { addr: ip6(0x26075300, 0x60006b00, 0, 0xc05f0543), cidr: 128 }));
-    assert_eq!(walk.last(), Some(&Prefix::V4 { addr: ip4(192, 95, 5, 64), cidr: 27 }));
+    assert_eq!(
+        walk.first(),
+        Some(&Prefix::V6 {
+            addr: ip6(0x26075300, 0x60006b00, 0, 0xc05f0543),
+            cidr: 128
+        })
+    );
+    assert_eq!(
+        walk.last(),
+        Some(&Prefix::V4 {
+            addr: ip4(192, 95, 5, 64),
+            cidr: 27
+        })
+    );
     assert_eq!(walk.len(), 4);
-    assert_eq!(t.peer_prefixes(B).collect::<Vec<_>>(), vec![Prefix::V4 { addr: ip4(10, 1, 0, 16), cidr: 29 }]);
+    assert_eq!(
+        t.peer_prefixes(B).collect::<Vec<_>>(),
+        vec![Prefix::V4 {
+            addr: ip4(10, 1, 0, 16),
+            cidr: 29
+        }]
+    );
     // Resuming a walk.
     let resumed: Vec<Prefix> = t.peer_prefixes_after(A, &walk[1]).unwrap().collect();
     assert_eq!(resumed, walk[2..]);
@@ -209,10 +260,20 @@ fn remove_one_only_for_owner() {
 #[test]
 fn invalid_arguments() {
     let mut t = Table::new();
-    assert_eq!(t.insert_v4(ip4(1, 2, 3, 4), 33, A), Err(AllowedIpsError::InvalidCidr));
-    assert_eq!(t.insert_v6(&[0; 16], 129, A), Err(AllowedIpsError::InvalidCidr));
-    assert_eq!(t.insert_v4(ip4(1, 2, 3, 4), 32, PeerId(PeerId::MAX + 1)), Err(AllowedIpsError::InvalidPeer));
-    t.insert_v4(ip4(1, 2, 3, 4), 32, PeerId(PeerId::MAX)).unwrap();
+    assert_eq!(
+        t.insert_v4(ip4(1, 2, 3, 4), 33, A),
+        Err(AllowedIpsError::InvalidCidr)
+    );
+    assert_eq!(
+        t.insert_v6(&[0; 16], 129, A),
+        Err(AllowedIpsError::InvalidCidr)
+    );
+    assert_eq!(
+        t.insert_v4(ip4(1, 2, 3, 4), 32, PeerId(PeerId::MAX + 1)),
+        Err(AllowedIpsError::InvalidPeer)
+    );
+    t.insert_v4(ip4(1, 2, 3, 4), 32, PeerId(PeerId::MAX))
+        .unwrap();
     assert_eq!(t.lookup_v4(ip4(1, 2, 3, 4)), Some(PeerId(PeerId::MAX)));
     // Peers never used.
     t.remove_by_peer(PeerId(12345));
@@ -277,9 +338,15 @@ fn mask(v6: bool, addr: u128, cidr: u8) -> u128 {
 fn to_prefix(k: Key) -> Prefix {
     let (v6, addr, cidr) = k;
     if v6 {
-        Prefix::V6 { addr: addr.to_be_bytes(), cidr }
+        Prefix::V6 {
+            addr: addr.to_be_bytes(),
+            cidr,
+        }
     } else {
-        Prefix::V4 { addr: (addr as u32).to_be_bytes(), cidr }
+        Prefix::V4 {
+            addr: (addr as u32).to_be_bytes(),
+            cidr,
+        }
     }
 }
 
@@ -311,7 +378,11 @@ impl Model {
         }
     }
     fn lookup(&self, v6: bool, addr: u128) -> Option<PeerId> {
-        (0..=bits(v6)).rev().find_map(|cidr| self.owner.get(&(v6, mask(v6, addr, cidr), cidr)).map(|&p| PeerId(p)))
+        (0..=bits(v6)).rev().find_map(|cidr| {
+            self.owner
+                .get(&(v6, mask(v6, addr, cidr), cidr))
+                .map(|&p| PeerId(p))
+        })
     }
 }
 
@@ -319,7 +390,8 @@ fn t_insert(t: &mut Table, v6: bool, addr: u128, cidr: u8, peer: PeerId) {
     if v6 {
         t.insert_v6(&addr.to_be_bytes(), cidr, peer).unwrap()
     } else {
-        t.insert_v4((addr as u32).to_be_bytes(), cidr, peer).unwrap()
+        t.insert_v4((addr as u32).to_be_bytes(), cidr, peer)
+            .unwrap()
     }
 }
 fn t_remove(t: &mut Table, v6: bool, addr: u128, cidr: u8, peer: PeerId) -> bool {
@@ -361,7 +433,10 @@ fn random_cidr(rng: &mut SplitMix, v6: bool) -> u8 {
 fn run_random(seed: u64, ops_per_family: usize) {
     let mut rng = SplitMix(seed);
     let mut t = Table::new();
-    let mut m = Model { lists: vec![Vec::new(); PEERS as usize], ..Default::default() };
+    let mut m = Model {
+        lists: vec![Vec::new(); PEERS as usize],
+        ..Default::default()
+    };
     let bases4: Vec<u128> = (0..12).map(|_| u128::from(rng.next() as u32)).collect();
     let bases6: Vec<u128> = (0..12).map(|_| rng.u128()).collect();
     let mut counts = [0usize; 6];
@@ -391,8 +466,14 @@ fn run_random(seed: u64, ops_per_family: usize) {
                             (near(&mut rng, bases, v6), random_cidr(&mut rng, v6), peer)
                         } else {
                             // Unmasked host bits, sometimes the wrong peer.
-                            let host = rng.u128() & !mask(v6, u128::MAX, k.2) & mask(v6, u128::MAX, bits(v6));
-                            let who = if rng.below(4) == 0 { (peer + 1) % PEERS } else { peer };
+                            let host = rng.u128()
+                                & !mask(v6, u128::MAX, k.2)
+                                & mask(v6, u128::MAX, bits(v6));
+                            let who = if rng.below(4) == 0 {
+                                (peer + 1) % PEERS
+                            } else {
+                                peer
+                            };
                             (k.1 | host, k.2, who)
                         }
                     }
@@ -400,7 +481,11 @@ fn run_random(seed: u64, ops_per_family: usize) {
                     (near(&mut rng, bases, v6), random_cidr(&mut rng, v6), peer)
                 };
                 let expect = m.remove((v6, mask(v6, addr, cidr), cidr), who);
-                assert_eq!(t_remove(&mut t, v6, addr, cidr, PeerId(who)), expect, "seed {seed} op {op} remove");
+                assert_eq!(
+                    t_remove(&mut t, v6, addr, cidr, PeerId(who)),
+                    expect,
+                    "seed {seed} op {op} remove"
+                );
             }
             50 if rng.below(4) == 0 => {
                 counts[2] += 1;
@@ -410,18 +495,27 @@ fn run_random(seed: u64, ops_per_family: usize) {
             50..=95 => {
                 counts[3] += 1;
                 let addr = near(&mut rng, bases, v6);
-                assert_eq!(t_lookup(&t, v6, addr), m.lookup(v6, addr), "seed {seed} op {op} lookup {v6} {addr:x}");
+                assert_eq!(
+                    t_lookup(&t, v6, addr),
+                    m.lookup(v6, addr),
+                    "seed {seed} op {op} lookup {v6} {addr:x}"
+                );
             }
             _ => {
                 counts[4] += 1;
                 let walk: Vec<Prefix> = t.peer_prefixes(PeerId(peer)).collect();
-                let expect: Vec<Prefix> = m.lists[peer as usize].iter().copied().map(to_prefix).collect();
+                let expect: Vec<Prefix> = m.lists[peer as usize]
+                    .iter()
+                    .copied()
+                    .map(to_prefix)
+                    .collect();
                 assert_eq!(walk, expect, "seed {seed} op {op} walk of peer {peer}");
                 assert_eq!(t.prefix_count(PeerId(peer)), expect.len());
             }
         }
         if op % 4096 == 0 {
-            t.check_invariants().unwrap_or_else(|e| panic!("seed {seed} op {op}: {e}"));
+            t.check_invariants()
+                .unwrap_or_else(|e| panic!("seed {seed} op {op}: {e}"));
         }
         counts[5] = counts[5].max(m.owner.len());
     }
@@ -487,7 +581,10 @@ fn two_copies_stay_identical() {
             }
         }
         let probe = near(&mut rng, &bases, false) as u32;
-        assert_eq!(a.lookup_v4(probe.to_be_bytes()), b.lookup_v4(probe.to_be_bytes()));
+        assert_eq!(
+            a.lookup_v4(probe.to_be_bytes()),
+            b.lookup_v4(probe.to_be_bytes())
+        );
     }
     for p in 0..5 {
         assert!(a.peer_prefixes(PeerId(p)).eq(b.peer_prefixes(PeerId(p))));
@@ -546,11 +643,22 @@ impl Alloc for Flaky {
     }
 }
 
-fn snapshot(t: &AllowedIps<Flaky>, probes: &[(bool, u128)]) -> (u64, Vec<Vec<Prefix>>, Vec<Option<PeerId>>) {
-    let walks = (0..8).map(|p| t.peer_prefixes(PeerId(p)).collect()).collect();
+fn snapshot(
+    t: &AllowedIps<Flaky>,
+    probes: &[(bool, u128)],
+) -> (u64, Vec<Vec<Prefix>>, Vec<Option<PeerId>>) {
+    let walks = (0..8)
+        .map(|p| t.peer_prefixes(PeerId(p)).collect())
+        .collect();
     let looks = probes
         .iter()
-        .map(|&(v6, a)| if v6 { t.lookup_v6(&a.to_be_bytes()) } else { t.lookup_v4((a as u32).to_be_bytes()) })
+        .map(|&(v6, a)| {
+            if v6 {
+                t.lookup_v6(&a.to_be_bytes())
+            } else {
+                t.lookup_v4((a as u32).to_be_bytes())
+            }
+        })
         .collect();
     (t.seq(), walks, looks)
 }
@@ -595,7 +703,12 @@ fn allocation_failure_leaves_table_unchanged() {
     // Reserve, then insert with no memory at all: cannot fail.
     t.reserve(PeerId(7)).unwrap();
     ALLOCS_LEFT.with(|c| c.set(0));
-    t.insert_v6(&[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 77, PeerId(7)).unwrap();
+    t.insert_v6(
+        &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        77,
+        PeerId(7),
+    )
+    .unwrap();
     t.insert_v4([203, 0, 113, 9], 31, PeerId(7)).unwrap();
     ALLOCS_LEFT.with(|c| c.set(u64::MAX));
     t.check_invariants().unwrap();
@@ -616,7 +729,11 @@ fn memory_per_prefix() {
         let prefixes: usize = (0..100).map(|p| t.prefix_count(PeerId(p))).sum();
         let (n4, n6) = t.node_counts();
         let nodes = if v6 { n6 } else { n4 };
-        let per_node = if v6 { Table::NODE_BYTES.1 } else { Table::NODE_BYTES.0 };
+        let per_node = if v6 {
+            Table::NODE_BYTES.1
+        } else {
+            Table::NODE_BYTES.0
+        };
         assert!(nodes < 2 * prefixes);
         println!(
             "{} /{cidr}: {prefixes} prefixes, {nodes} nodes, {:.1} bytes per prefix (before vector slack)",
@@ -624,6 +741,12 @@ fn memory_per_prefix() {
             (nodes * per_node) as f64 / prefixes as f64
         );
     }
-    println!("ReplayWindow: {} bytes", std::mem::size_of::<wg_proto::proto::replay::ReplayWindow>());
-    println!("PeerTimers: {} bytes", std::mem::size_of::<wg_proto::proto::timers::PeerTimers>());
+    println!(
+        "ReplayWindow: {} bytes",
+        std::mem::size_of::<wg_proto::proto::replay::ReplayWindow>()
+    );
+    println!(
+        "PeerTimers: {} bytes",
+        std::mem::size_of::<wg_proto::proto::timers::PeerTimers>()
+    );
 }

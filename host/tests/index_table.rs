@@ -31,10 +31,21 @@ impl Crypto for Scripted {
     fn aead_seal(key: &[u8; KEY_LEN], counter: u64, ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
         Host::aead_seal(key, counter, ad, buf)
     }
-    fn aead_open(key: &[u8; KEY_LEN], counter: u64, ad: &[u8], buf: &mut [u8], tag: &[u8; TAG_LEN]) -> bool {
+    fn aead_open(
+        key: &[u8; KEY_LEN],
+        counter: u64,
+        ad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> bool {
         Host::aead_open(key, counter, ad, buf, tag)
     }
-    fn xaead_seal(key: &[u8; KEY_LEN], nonce: &[u8; XNONCE_LEN], ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+    fn xaead_seal(
+        key: &[u8; KEY_LEN],
+        nonce: &[u8; XNONCE_LEN],
+        ad: &[u8],
+        buf: &mut [u8],
+    ) -> [u8; TAG_LEN] {
         Host::xaead_seal(key, nonce, ad, buf)
     }
     fn xaead_open(
@@ -86,7 +97,10 @@ fn random_source_stuck_on_a_taken_index_gives_up() {
     script(&[9]);
     t.insert::<Scripted>(Entry::Keypair(1)).unwrap();
     script(&vec![9; MAX_DRAWS]);
-    assert_eq!(t.insert::<Scripted>(Entry::Keypair(2)), Err(IndexError::IndexTaken));
+    assert_eq!(
+        t.insert::<Scripted>(Entry::Keypair(2)),
+        Err(IndexError::IndexTaken)
+    );
     assert_eq!(t.len(), 1);
     assert_eq!(t.lookup(9), Some(Entry::Keypair(1)));
     SCRIPT.with(|s| assert!(s.borrow().is_empty()));
@@ -123,14 +137,25 @@ fn bucket_collisions() {
 fn replace_insert_at_remove_if() {
     let mut t = Table::new().unwrap();
     t.insert_at(100, Entry::Handshake(1)).unwrap();
-    assert_eq!(t.insert_at(100, Entry::Handshake(2)), Err(IndexError::IndexTaken));
+    assert_eq!(
+        t.insert_at(100, Entry::Handshake(2)),
+        Err(IndexError::IndexTaken)
+    );
     // A keypair takes over its handshake's index.
     assert_eq!(t.replace(100, Entry::Keypair(1)), Some(Entry::Handshake(1)));
     assert_eq!(t.lookup(100), Some(Entry::Keypair(1)));
     assert_eq!(t.replace(101, Entry::Keypair(1)), None);
     assert!(!t.contains(101));
     for i in 0..50 {
-        t.insert_at(1000 + i, if i % 2 == 0 { Entry::Keypair(7) } else { Entry::Handshake(8) }).unwrap();
+        t.insert_at(
+            1000 + i,
+            if i % 2 == 0 {
+                Entry::Keypair(7)
+            } else {
+                Entry::Handshake(8)
+            },
+        )
+        .unwrap();
     }
     assert_eq!(t.remove_if(|_, v| *v == Entry::Keypair(7)), 25);
     assert_eq!(t.len(), 26);
@@ -170,7 +195,11 @@ fn randomized_against_model() {
                 // Small index space: plenty of collisions, of buckets and of indices.
                 let i = (next() % 40_000) as u32;
                 let e = Entry::Handshake(step);
-                let expect = if m.contains_key(&i) { Err(IndexError::IndexTaken) } else { Ok(()) };
+                let expect = if m.contains_key(&i) {
+                    Err(IndexError::IndexTaken)
+                } else {
+                    Ok(())
+                };
                 assert_eq!(t.insert_at(i, e), expect);
                 if expect.is_ok() {
                     m.insert(i, e);

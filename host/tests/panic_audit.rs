@@ -32,7 +32,9 @@ const PANIC_MARKERS: &[&str] = &[
 const ENTRY_PREFIXES: &[&str] = &["ai_", "rl_", "it_", "pk_", "rp_", "sh", "sk_", "tm_"];
 
 fn rustc() -> Option<PathBuf> {
-    let p = std::env::var_os("WG_KERNEL_RUSTC").map(PathBuf::from).unwrap_or_else(|| "/usr/bin/rustc".into());
+    let p = std::env::var_os("WG_KERNEL_RUSTC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/rustc".into());
     p.exists().then_some(p)
 }
 
@@ -70,7 +72,9 @@ fn symbol_after_at(s: &str) -> Option<String> {
     let sym: String = if let Some(quoted) = rest.strip_prefix('"') {
         quoted.chars().take_while(|&c| c != '"').collect()
     } else {
-        rest.chars().take_while(|&c| c.is_ascii_alphanumeric() || "_.$".contains(c)).collect()
+        rest.chars()
+            .take_while(|&c| c.is_ascii_alphanumeric() || "_.$".contains(c))
+            .collect()
     };
     (!sym.is_empty()).then_some(sym)
 }
@@ -85,20 +89,54 @@ fn audit(rustc: &Path, opt: &str) -> Vec<String> {
     std::fs::write(&src, harness.replace("@PROTO@", proto.to_str().unwrap())).unwrap();
     let out = dir.join("harness.ll");
     let status = Command::new(rustc)
-        .args(["--edition", "2021", "--crate-type", "lib", "--crate-name", "audit", "--emit", "llvm-ir"])
-        .args(["-C", &format!("opt-level={opt}"), "-C", "overflow-checks=on", "-C", "panic=abort"])
-        .args(["-C", "debug-assertions=off", "-C", "codegen-units=1", "-A", "warnings", "-o"])
+        .args([
+            "--edition",
+            "2021",
+            "--crate-type",
+            "lib",
+            "--crate-name",
+            "audit",
+            "--emit",
+            "llvm-ir",
+        ])
+        .args([
+            "-C",
+            &format!("opt-level={opt}"),
+            "-C",
+            "overflow-checks=on",
+            "-C",
+            "panic=abort",
+        ])
+        .args([
+            "-C",
+            "debug-assertions=off",
+            "-C",
+            "codegen-units=1",
+            "-A",
+            "warnings",
+            "-o",
+        ])
         .arg(&out)
         .arg(&src)
         .status()
         .unwrap();
-    assert!(status.success(), "harness does not compile with {}", rustc.display());
+    assert!(
+        status.success(),
+        "harness does not compile with {}",
+        rustc.display()
+    );
     let ir = std::fs::read_to_string(&out).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     let graph = call_graph(&ir);
-    let entries: Vec<&String> =
-        graph.keys().filter(|n| ENTRY_PREFIXES.iter().any(|p| n.starts_with(p))).collect();
-    assert!(entries.len() >= 40, "harness exports missing from the IR: {}", entries.len());
+    let entries: Vec<&String> = graph
+        .keys()
+        .filter(|n| ENTRY_PREFIXES.iter().any(|p| n.starts_with(p)))
+        .collect();
+    assert!(
+        entries.len() >= 40,
+        "harness exports missing from the IR: {}",
+        entries.len()
+    );
     let mut findings = Vec::new();
     for entry in entries {
         // Breadth-first search for a path to a panic marker.
@@ -133,5 +171,9 @@ fn no_operation_can_panic() {
     for opt in ["2", "s"] {
         findings.extend(audit(&rustc, opt));
     }
-    assert!(findings.is_empty(), "paths to a panic:\n{}", findings.join("\n"));
+    assert!(
+        findings.is_empty(),
+        "paths to a panic:\n{}",
+        findings.join("\n")
+    );
 }

@@ -2,10 +2,10 @@
 //! bucket under a known hash key), growth, and a model comparison.
 
 use std::collections::HashMap;
+use wg_proto::host::Host;
 use wg_proto::proto::allowedips::PeerId;
 use wg_proto::proto::pubkey_table::{PubkeyError, PubkeyTable, INITIAL_BUCKETS};
 use wg_proto::proto::siphash::{siphash24, SipKey};
-use wg_proto::host::Host;
 
 const HASH_KEY: SipKey = SipKey([0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210]);
 
@@ -21,7 +21,11 @@ fn forced_bucket_collisions() {
     // Find keys that share a bucket under the (known, test-only) hash key.
     let bucket = |k: &[u8; 32]| siphash24(&HASH_KEY, k) as usize & (INITIAL_BUCKETS - 1);
     let target = bucket(&key_from(0));
-    let colliding: Vec<[u8; 32]> = (0..u64::MAX).map(key_from).filter(|k| bucket(k) == target).take(6).collect();
+    let colliding: Vec<[u8; 32]> = (0..u64::MAX)
+        .map(key_from)
+        .filter(|k| bucket(k) == target)
+        .take(6)
+        .collect();
     let mut t = PubkeyTable::<Host>::new(HASH_KEY).unwrap();
     for (p, k) in colliding.iter().enumerate() {
         t.insert(k, PeerId(p as u32)).unwrap();
@@ -30,7 +34,11 @@ fn forced_bucket_collisions() {
         assert_eq!(t.lookup(k), Some(PeerId(p as u32)));
     }
     // A key of the same bucket that is not registered.
-    let stranger = (0..u64::MAX).map(key_from).filter(|k| bucket(k) == target).nth(6).unwrap();
+    let stranger = (0..u64::MAX)
+        .map(key_from)
+        .filter(|k| bucket(k) == target)
+        .nth(6)
+        .unwrap();
     assert_eq!(t.lookup(&stranger), None);
     assert_eq!(t.remove(&stranger), None);
     // Middle, head (last inserted) and tail (first inserted) of the chain.
@@ -43,7 +51,10 @@ fn forced_bucket_collisions() {
     }
     assert_eq!(t.len(), 3);
     // Duplicate registration is refused and names the owner.
-    assert_eq!(t.insert(&colliding[3], PeerId(77)), Err(PubkeyError::Exists(PeerId(3))));
+    assert_eq!(
+        t.insert(&colliding[3], PeerId(77)),
+        Err(PubkeyError::Exists(PeerId(3)))
+    );
     // Reinsertion reuses a freed slot.
     t.insert(&colliding[0], PeerId(10)).unwrap();
     assert_eq!(t.lookup(&colliding[0]), Some(PeerId(10)));
@@ -65,7 +76,11 @@ fn growth_keeps_every_key() {
     for i in 0..n {
         t.insert(&key_from(i as u64), PeerId(i as u32)).unwrap();
     }
-    assert!(t.bucket_count() >= 2 * INITIAL_BUCKETS, "buckets {}", t.bucket_count());
+    assert!(
+        t.bucket_count() >= 2 * INITIAL_BUCKETS,
+        "buckets {}",
+        t.bucket_count()
+    );
     for i in 0..n {
         assert_eq!(t.lookup(&key_from(i as u64)), Some(PeerId(i as u32)));
     }
@@ -73,7 +88,10 @@ fn growth_keeps_every_key() {
         assert_eq!(t.remove(&key_from(i as u64)), Some(PeerId(i as u32)));
     }
     for i in 0..n {
-        assert_eq!(t.lookup(&key_from(i as u64)), (i % 2 == 1).then_some(PeerId(i as u32)));
+        assert_eq!(
+            t.lookup(&key_from(i as u64)),
+            (i % 2 == 1).then_some(PeerId(i as u32))
+        );
     }
     assert_eq!(t.len(), n / 2);
 }

@@ -58,8 +58,15 @@ fn upstream_timings() {
         // Another address is unaffected.
         assert!(r.allow(&v4(base4 + i + 1), now), "other v4 step {i}");
         // IPv6: the lower 64 bits vary, the /64 is limited as one source.
-        assert_eq!(r.allow(&v6([1212, 289188, i, i]), now), result, "v6 step {i}");
-        assert!(r.allow(&v6([1212 + i + 1, 289188, i, i]), now), "other v6 step {i}");
+        assert_eq!(
+            r.allow(&v6([1212, 289188, i, i]), now),
+            result,
+            "v6 step {i}"
+        );
+        assert!(
+            r.allow(&v6([1212 + i + 1, 289188, i, i]), now),
+            "other v6 step {i}"
+        );
     }
 }
 
@@ -198,19 +205,30 @@ fn colliding_keys_in_a_tiny_table_stay_independent() {
     assert_eq!(r.capacity(), 128);
     for round in 0..6 {
         for s in 0..128u32 {
-            assert_eq!(r.allow(&v4(s.wrapping_mul(0x9e37_79b9)), T0), round < 5, "round {round} source {s}");
+            assert_eq!(
+                r.allow(&v4(s.wrapping_mul(0x9e37_79b9)), T0),
+                round < 5,
+                "round {round} source {s}"
+            );
         }
     }
     // Drain half the sources again a second later; the others expire, the
     // drained ones keep their (empty) buckets.
     for s in 0..64u32 {
         for k in 0..6 {
-            assert_eq!(r.allow(&v4(s.wrapping_mul(0x9e37_79b9)), T0 + NSEC_PER_SEC), k < 5);
+            assert_eq!(
+                r.allow(&v4(s.wrapping_mul(0x9e37_79b9)), T0 + NSEC_PER_SEC),
+                k < 5
+            );
         }
     }
     assert_eq!(r.gc(T0 + NSEC_PER_SEC + 1), 64);
     for s in 0..128u32 {
-        assert_eq!(r.allow(&v4(s.wrapping_mul(0x9e37_79b9)), T0 + NSEC_PER_SEC + 1), s >= 64, "source {s}");
+        assert_eq!(
+            r.allow(&v4(s.wrapping_mul(0x9e37_79b9)), T0 + NSEC_PER_SEC + 1),
+            s >= 64,
+            "source {s}"
+        );
     }
 }
 

@@ -52,7 +52,12 @@ fn upstream_selftest_sequence() {
         (0, false),
     ];
     for (n, &(counter, expect)) in cases.iter().enumerate() {
-        assert_eq!(w.check_and_update(counter), expect, "selftest case {} (counter {counter})", n + 1);
+        assert_eq!(
+            w.check_and_update(counter),
+            expect,
+            "selftest case {} (counter {counter})",
+            n + 1
+        );
     }
 }
 
@@ -172,14 +177,19 @@ impl Model {
 fn run_random(seed: u64, start: u64, ops: usize) {
     let mut rng = SplitMix(seed);
     let mut w = ReplayWindow::new();
-    let mut m = Model { seen: HashSet::new(), max: None };
+    let mut m = Model {
+        seen: HashSet::new(),
+        max: None,
+    };
     for op in 0..ops {
         let base = m.max.unwrap_or(start);
         let c = match rng.below(10) {
             // Around the edge of the window, behind.
             0..=2 => base.saturating_sub(WINDOW_SIZE - 3 + rng.below(8)),
             // Anywhere in the window, or slightly ahead (reordering).
-            3..=6 => base.saturating_sub(rng.below(WINDOW_SIZE)).saturating_add(rng.below(40)),
+            3..=6 => base
+                .saturating_sub(rng.below(WINDOW_SIZE))
+                .saturating_add(rng.below(40)),
             // Word-boundary region ahead.
             7 => base.saturating_add(rng.below(200)),
             // A jump of up to two ring sizes.
@@ -193,7 +203,11 @@ fn run_random(seed: u64, start: u64, ops: usize) {
                 }
             }
         };
-        assert_eq!(w.check_and_update(c), m.check_and_update(c), "seed {seed} op {op} counter {c}");
+        assert_eq!(
+            w.check_and_update(c),
+            m.check_and_update(c),
+            "seed {seed} op {op} counter {c}"
+        );
         assert_eq!(w.max_counter(), m.max);
     }
 }

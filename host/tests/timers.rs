@@ -5,8 +5,8 @@
 use wg_proto::host::Host;
 use wg_proto::proto::constants::*;
 use wg_proto::proto::timers::{
-    has_expired, random_jitter, rekey_due_on_receive, rekey_due_on_send, Actions, CurrentKey, LoadTracker,
-    PeerTimers, Timer, TimerOp,
+    has_expired, random_jitter, rekey_due_on_receive, rekey_due_on_send, Actions, CurrentKey,
+    LoadTracker, PeerTimers, PerTimer, Timer, TimerOp,
 };
 
 const T0: u64 = 10_000 * NSEC_PER_SEC;
@@ -21,7 +21,10 @@ fn active() -> PeerTimers {
 fn fire_exactly_at(p: &mut PeerTimers, timer: Timer, deadline: u64) -> Actions {
     assert_eq!(p.deadline(timer), Some(deadline), "{timer:?} deadline");
     assert_eq!(p.next_deadline(), Some(deadline));
-    assert!(p.poll(deadline - 1).is_empty(), "{timer:?} fired 1 ns early");
+    assert!(
+        p.poll(deadline - 1).is_empty(),
+        "{timer:?} fired 1 ns early"
+    );
     assert!(p.is_pending(timer));
     let a = p.poll(deadline);
     assert!(!p.is_pending(timer) || p.deadline(timer) > Some(deadline));
@@ -30,7 +33,12 @@ fn fire_exactly_at(p: &mut PeerTimers, timer: Timer, deadline: u64) -> Actions {
 
 #[test]
 fn retransmit_handshake_deadline_and_jitter() {
-    for jitter in [0, 1, REKEY_TIMEOUT_JITTER_MAX - 1, REKEY_TIMEOUT_JITTER_MAX + 7] {
+    for jitter in [
+        0,
+        1,
+        REKEY_TIMEOUT_JITTER_MAX - 1,
+        REKEY_TIMEOUT_JITTER_MAX + 7,
+    ] {
         let mut p = active();
         let a = p.handshake_initiation_sent(T0, jitter);
         let d = T0 + REKEY_TIMEOUT + jitter % REKEY_TIMEOUT_JITTER_MAX;
@@ -47,7 +55,10 @@ fn retransmit_handshake_deadline_and_jitter() {
 fn send_keepalive_deadline_and_need_another() {
     let mut p = active();
     let a = p.data_received(T0);
-    assert_eq!(a.timer(Timer::SendKeepalive), TimerOp::Arm(T0 + KEEPALIVE_TIMEOUT));
+    assert_eq!(
+        a.timer(Timer::SendKeepalive),
+        TimerOp::Arm(T0 + KEEPALIVE_TIMEOUT)
+    );
     let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
     assert_eq!(a.timer(Timer::SendKeepalive), TimerOp::Unchanged);
@@ -60,7 +71,10 @@ fn send_keepalive_deadline_and_need_another() {
     assert!(a.is_empty(), "pending timer is not moved");
     let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
-    assert_eq!(a.timer(Timer::SendKeepalive), TimerOp::Arm(T0 + 2 * KEEPALIVE_TIMEOUT));
+    assert_eq!(
+        a.timer(Timer::SendKeepalive),
+        TimerOp::Arm(T0 + 2 * KEEPALIVE_TIMEOUT)
+    );
     let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + 2 * KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
     assert!(!p.is_pending(Timer::SendKeepalive));
@@ -80,10 +94,16 @@ fn new_handshake_deadline() {
     let d = T0 + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + 123;
     assert_eq!(a.timer(Timer::NewHandshake), TimerOp::Arm(d));
     // More data sent does not push it back.
-    assert_eq!(p.data_sent(T0 + NSEC_PER_SEC, 0).timer(Timer::NewHandshake), TimerOp::Unchanged);
+    assert_eq!(
+        p.data_sent(T0 + NSEC_PER_SEC, 0).timer(Timer::NewHandshake),
+        TimerOp::Unchanged
+    );
     // Keepalives alone do not arm it.
     let mut q = active();
-    assert_eq!(q.data_packets_sent(T0, false, 0).timer(Timer::NewHandshake), TimerOp::Unchanged);
+    assert_eq!(
+        q.data_packets_sent(T0, false, 0).timer(Timer::NewHandshake),
+        TimerOp::Unchanged
+    );
     let a = fire_exactly_at(&mut p, Timer::NewHandshake, d);
     assert!(a.clear_endpoint_src);
     assert!(a.queue_handshake_initiation);
@@ -100,7 +120,10 @@ fn new_handshake_deadline() {
 fn zero_key_material_deadline() {
     let mut p = active();
     let a = p.handshake_response_sent(T0);
-    assert_eq!(a.timer(Timer::ZeroKeyMaterial), TimerOp::Arm(T0 + 3 * REJECT_AFTER_TIME));
+    assert_eq!(
+        a.timer(Timer::ZeroKeyMaterial),
+        TimerOp::Arm(T0 + 3 * REJECT_AFTER_TIME)
+    );
     // A later session moves it.
     let a = p.handshake_response_consumed(T0 + NSEC_PER_SEC);
     let d = T0 + NSEC_PER_SEC + ZERO_KEYS_AFTER;
@@ -114,13 +137,22 @@ fn zero_key_material_deadline() {
 #[test]
 fn persistent_keepalive() {
     let mut p = active();
-    assert!(p.any_authenticated_packet_traversal(T0).is_empty(), "off by default");
+    assert!(
+        p.any_authenticated_packet_traversal(T0).is_empty(),
+        "off by default"
+    );
     let a = p.set_persistent_keepalive(25);
     assert!(a.send_keepalive, "turning it on sends one at once");
-    assert!(!p.set_persistent_keepalive(30).send_keepalive, "changing it does not");
+    assert!(
+        !p.set_persistent_keepalive(30).send_keepalive,
+        "changing it does not"
+    );
     assert!(!p.set_persistent_keepalive(25).send_keepalive);
     let a = p.any_authenticated_packet_traversal(T0);
-    assert_eq!(a.timer(Timer::PersistentKeepalive), TimerOp::Arm(T0 + 25 * NSEC_PER_SEC));
+    assert_eq!(
+        a.timer(Timer::PersistentKeepalive),
+        TimerOp::Arm(T0 + 25 * NSEC_PER_SEC)
+    );
     // Received packets re-arm it too.
     let a = p.handshake_packet_received(T0 + NSEC_PER_SEC);
     let d = T0 + 26 * NSEC_PER_SEC;
@@ -214,11 +246,18 @@ fn inactive_peers_arm_nothing() {
     let mut p = PeerTimers::new();
     assert!(!p.is_active());
     assert!(p.data_received(T0).is_empty());
-    assert_eq!(p.handshake_initiation_sent(T0, 0).timer(Timer::RetransmitHandshake), TimerOp::Unchanged);
+    assert_eq!(
+        p.handshake_initiation_sent(T0, 0)
+            .timer(Timer::RetransmitHandshake),
+        TimerOp::Unchanged
+    );
     assert!(!p.queue_handshake_initiation(T0 + REKEY_TIMEOUT, false));
     assert_eq!(p.next_deadline(), None);
     let _ = p.set_persistent_keepalive(10);
-    assert!(p.start().send_keepalive, "persistent keepalive on device up");
+    assert!(
+        p.start().send_keepalive,
+        "persistent keepalive on device up"
+    );
     let _ = p.data_received(T0);
     let _ = p.session_derived(T0);
     let _ = p.any_authenticated_packet_traversal(T0);
@@ -245,7 +284,31 @@ fn firing_a_cancelled_timer_does_nothing() {
     }
     // A late kernel timer still runs the handler.
     let _ = p.data_received(T0);
-    assert!(p.expired(Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT + NSEC_PER_SEC).send_keepalive);
+    assert!(
+        p.expired(Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT + NSEC_PER_SEC)
+            .send_keepalive
+    );
+    // An early one (1 ns before the deadline) only re-arms it.
+    let _ = p.data_received(T0);
+    let a = p.expired(Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT - 1);
+    assert_eq!(
+        a,
+        Actions {
+            timers: PerTimer {
+                send_keepalive: TimerOp::Arm(T0 + KEEPALIVE_TIMEOUT),
+                ..Actions::NONE.timers
+            },
+            ..Actions::NONE
+        }
+    );
+    assert_eq!(
+        p.deadline(Timer::SendKeepalive),
+        Some(T0 + KEEPALIVE_TIMEOUT)
+    );
+    assert!(
+        p.expired(Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT)
+            .send_keepalive
+    );
 }
 
 #[test]
@@ -260,33 +323,62 @@ fn poll_fires_simultaneous_timers_in_order() {
 }
 
 fn key(valid: bool, counter: u64, initiator: bool, birth: u64) -> CurrentKey {
-    CurrentKey { sending_valid: valid, sending_counter: counter, i_am_the_initiator: initiator, birthdate_ns: birth }
+    CurrentKey {
+        sending_valid: valid,
+        sending_counter: counter,
+        i_am_the_initiator: initiator,
+        birthdate_ns: birth,
+    }
 }
 
 #[test]
 fn rekey_on_send_boundaries() {
     assert!(!rekey_due_on_send(None, T0));
     // By count: more than REKEY_AFTER_MESSAGES, either role.
-    assert!(!rekey_due_on_send(Some(&key(true, REKEY_AFTER_MESSAGES, false, T0)), T0));
-    assert!(rekey_due_on_send(Some(&key(true, REKEY_AFTER_MESSAGES + 1, false, T0)), T0));
-    assert!(!rekey_due_on_send(Some(&key(false, REKEY_AFTER_MESSAGES + 1, true, T0)), T0));
+    assert!(!rekey_due_on_send(
+        Some(&key(true, REKEY_AFTER_MESSAGES, false, T0)),
+        T0
+    ));
+    assert!(rekey_due_on_send(
+        Some(&key(true, REKEY_AFTER_MESSAGES + 1, false, T0)),
+        T0
+    ));
+    assert!(!rekey_due_on_send(
+        Some(&key(false, REKEY_AFTER_MESSAGES + 1, true, T0)),
+        T0
+    ));
     // By age: only the initiator, at exactly REKEY_AFTER_TIME.
     let k = key(true, 0, true, T0);
     assert!(!rekey_due_on_send(Some(&k), T0 + REKEY_AFTER_TIME - 1));
     assert!(rekey_due_on_send(Some(&k), T0 + REKEY_AFTER_TIME));
-    assert!(!rekey_due_on_send(Some(&key(true, 0, false, T0)), T0 + REJECT_AFTER_TIME));
+    assert!(!rekey_due_on_send(
+        Some(&key(true, 0, false, T0)),
+        T0 + REJECT_AFTER_TIME
+    ));
     // Far-future birthdates do not overflow.
-    assert!(!rekey_due_on_send(Some(&key(true, 0, true, u64::MAX)), u64::MAX - 1));
+    assert!(!rekey_due_on_send(
+        Some(&key(true, 0, true, u64::MAX)),
+        u64::MAX - 1
+    ));
 }
 
 #[test]
 fn rekey_on_receive_boundaries() {
     assert_eq!(REKEY_ON_RECEIVE_AFTER, 165 * NSEC_PER_SEC);
     let k = key(true, 0, true, T0);
-    assert!(!rekey_due_on_receive(Some(&k), T0 + REKEY_ON_RECEIVE_AFTER - 1));
+    assert!(!rekey_due_on_receive(
+        Some(&k),
+        T0 + REKEY_ON_RECEIVE_AFTER - 1
+    ));
     assert!(rekey_due_on_receive(Some(&k), T0 + REKEY_ON_RECEIVE_AFTER));
-    assert!(!rekey_due_on_receive(Some(&key(true, 0, false, T0)), T0 + REJECT_AFTER_TIME));
-    assert!(!rekey_due_on_receive(Some(&key(false, 0, true, T0)), T0 + REJECT_AFTER_TIME));
+    assert!(!rekey_due_on_receive(
+        Some(&key(true, 0, false, T0)),
+        T0 + REJECT_AFTER_TIME
+    ));
+    assert!(!rekey_due_on_receive(
+        Some(&key(false, 0, true, T0)),
+        T0 + REJECT_AFTER_TIME
+    ));
     assert!(!rekey_due_on_receive(None, T0));
 
     // Once per handshake.
@@ -320,7 +412,10 @@ fn full_exchange_as_initiator_and_responder() {
     let mut a = i.handshake_response_consumed(t1);
     a.merge(i.handshake_packet_received(t1));
     assert_eq!(a.timer(Timer::RetransmitHandshake), TimerOp::Cancel);
-    assert_eq!(a.timer(Timer::ZeroKeyMaterial), TimerOp::Arm(t1 + ZERO_KEYS_AFTER));
+    assert_eq!(
+        a.timer(Timer::ZeroKeyMaterial),
+        TimerOp::Arm(t1 + ZERO_KEYS_AFTER)
+    );
     assert_eq!(a.timer(Timer::NewHandshake), TimerOp::Cancel);
     assert!(a.send_keepalive);
     let _ = i.data_packets_sent(t1, false, 0);
@@ -330,14 +425,23 @@ fn full_exchange_as_initiator_and_responder() {
     let mut r = active();
     let mut a = r.handshake_response_sent(T0);
     a.merge(r.handshake_packet_received(T0));
-    assert_eq!(a.timer(Timer::ZeroKeyMaterial), TimerOp::Arm(T0 + ZERO_KEYS_AFTER));
+    assert_eq!(
+        a.timer(Timer::ZeroKeyMaterial),
+        TimerOp::Arm(T0 + ZERO_KEYS_AFTER)
+    );
     let a = r.data_packet_received(t1, true, false);
     assert_eq!(a.timer(Timer::RetransmitHandshake), TimerOp::Cancel);
-    assert_eq!(a.timer(Timer::SendKeepalive), TimerOp::Arm(t1 + KEEPALIVE_TIMEOUT));
+    assert_eq!(
+        a.timer(Timer::SendKeepalive),
+        TimerOp::Arm(t1 + KEEPALIVE_TIMEOUT)
+    );
     // It replies with data: no keepalive needed.
     let a = r.data_packets_sent(t1 + 1, true, 0);
     assert_eq!(a.timer(Timer::SendKeepalive), TimerOp::Cancel);
-    assert_eq!(a.timer(Timer::NewHandshake), TimerOp::Arm(t1 + 1 + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT));
+    assert_eq!(
+        a.timer(Timer::NewHandshake),
+        TimerOp::Arm(t1 + 1 + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT)
+    );
 }
 
 #[test]
@@ -361,6 +465,9 @@ fn helpers() {
     }
     let mut a = Actions::NONE;
     assert!(a.is_empty());
-    a.merge(Actions { send_keepalive: true, ..Actions::NONE });
+    a.merge(Actions {
+        send_keepalive: true,
+        ..Actions::NONE
+    });
     assert!(!a.is_empty());
 }

@@ -106,7 +106,9 @@ trait Key: Copy + Eq {
 /// The `n` most significant bits set (n in 0..=64; more counts as 64).
 #[inline]
 fn mask64(n: u8) -> u64 {
-    u64::MAX.checked_shl(64u32.saturating_sub(u32::from(n))).unwrap_or(0)
+    u64::MAX
+        .checked_shl(64u32.saturating_sub(u32::from(n)))
+        .unwrap_or(0)
 }
 
 impl Key for u32 {
@@ -122,7 +124,9 @@ impl Key for u32 {
     }
     #[inline]
     fn masked(self, cidr: u8) -> Self {
-        self & u32::MAX.checked_shl(32u32.saturating_sub(u32::from(cidr))).unwrap_or(0)
+        self & u32::MAX
+            .checked_shl(32u32.saturating_sub(u32::from(cidr)))
+            .unwrap_or(0)
     }
 }
 
@@ -136,12 +140,19 @@ struct V6 {
 
 impl V6 {
     fn from_bytes(addr: &[u8; 16]) -> Self {
-        Self { hi: be64(addr.iter().take(8)), lo: be64(addr.iter().skip(8)) }
+        Self {
+            hi: be64(addr.iter().take(8)),
+            lo: be64(addr.iter().skip(8)),
+        }
     }
 
     fn to_bytes(self) -> [u8; 16] {
         let mut out = [0u8; 16];
-        let bytes = self.hi.to_be_bytes().into_iter().chain(self.lo.to_be_bytes());
+        let bytes = self
+            .hi
+            .to_be_bytes()
+            .into_iter()
+            .chain(self.lo.to_be_bytes());
         for (dst, src) in out.iter_mut().zip(bytes) {
             *dst = src;
         }
@@ -178,7 +189,10 @@ impl Key for V6 {
     }
     #[inline]
     fn masked(self, cidr: u8) -> Self {
-        Self { hi: self.hi & mask64(cidr), lo: self.lo & mask64(cidr.saturating_sub(64)) }
+        Self {
+            hi: self.hi & mask64(cidr),
+            lo: self.lo & mask64(cidr.saturating_sub(64)),
+        }
     }
 }
 
@@ -230,7 +244,11 @@ struct Cold {
     next: u32,
 }
 
-const COLD_NIL: Cold = Cold { parent: NIL, prev: NIL, next: NIL };
+const COLD_NIL: Cold = Cold {
+    parent: NIL,
+    prev: NIL,
+    next: NIL,
+};
 
 /// One family's trie.
 struct Trie<A: Alloc, K: Key> {
@@ -243,7 +261,13 @@ struct Trie<A: Alloc, K: Key> {
 
 impl<A: Alloc, K: Key> Trie<A, K> {
     fn new() -> Self {
-        Self { nodes: A::vec_new(), cold: A::vec_new(), root: NIL, free: NIL, free_count: 0 }
+        Self {
+            nodes: A::vec_new(),
+            cold: A::vec_new(),
+            root: NIL,
+            free: NIL,
+            free_count: 0,
+        }
     }
 
     #[inline]
@@ -329,7 +353,11 @@ impl<A: Alloc, K: Key> Trie<A, K> {
             if index >= MAX_NODES || self.cold.len() != self.nodes.len() {
                 return Err(AllocError);
             }
-            let free = Node { key: K::ZERO, child: [self.free, NIL], meta: FREE_CIDR };
+            let free = Node {
+                key: K::ZERO,
+                child: [self.free, NIL],
+                meta: FREE_CIDR,
+            };
             A::vec_push(&mut self.nodes, free)?;
             if let Err(e) = A::vec_push(&mut self.cold, COLD_NIL) {
                 let _ = A::vec_pop(&mut self.nodes);
@@ -347,7 +375,11 @@ impl<A: Alloc, K: Key> Trie<A, K> {
         let n = self.nodes.get_mut(i as usize)?;
         self.free = n.child[0];
         self.free_count = self.free_count.saturating_sub(1);
-        *n = Node { key, child: [NIL, NIL], meta: (peer_raw << 8) | u32::from(cidr) };
+        *n = Node {
+            key,
+            child: [NIL, NIL],
+            meta: (peer_raw << 8) | u32::from(cidr),
+        };
         if let Some(c) = self.cold_mut(i) {
             *c = COLD_NIL;
         }
@@ -358,7 +390,11 @@ impl<A: Alloc, K: Key> Trie<A, K> {
     fn release(&mut self, i: u32) {
         let next = self.free;
         let Some(n) = self.node_mut(i) else { return };
-        *n = Node { key: K::ZERO, child: [next, NIL], meta: FREE_CIDR };
+        *n = Node {
+            key: K::ZERO,
+            child: [next, NIL],
+            meta: FREE_CIDR,
+        };
         if let Some(c) = self.cold_mut(i) {
             *c = COLD_NIL;
         }
@@ -385,8 +421,12 @@ impl<A: Alloc, K: Key> Trie<A, K> {
 
     /// Hangs `child` below `parent` on the side its key selects.
     fn attach(&mut self, parent: u32, child: u32) {
-        let Some(child_key) = self.node(child).map(|n| n.key) else { return };
-        let Some(p) = self.node_mut(parent) else { return };
+        let Some(child_key) = self.node(child).map(|n| n.key) else {
+            return;
+        };
+        let Some(p) = self.node_mut(parent) else {
+            return;
+        };
         let side = usize::from(child_key.bit(p.cidr()));
         if let Some(slot) = p.child.get_mut(side) {
             *slot = child;
@@ -496,7 +536,9 @@ impl<A: Alloc, K: Key> Trie<A, K> {
         let mut with_peer = 0usize;
         let mut roots = 0usize;
         for i in 0..self.nodes.len() {
-            let (Some(n), Some(c)) = (self.nodes.get(i), self.cold.get(i)) else { break };
+            let (Some(n), Some(c)) = (self.nodes.get(i), self.cold.get(i)) else {
+                break;
+            };
             if n.meta == FREE_CIDR {
                 continue;
             }
@@ -551,7 +593,11 @@ struct PeerList {
     len: u32,
 }
 
-const EMPTY_LIST: PeerList = PeerList { head: NIL, tail: NIL, len: 0 };
+const EMPTY_LIST: PeerList = PeerList {
+    head: NIL,
+    tail: NIL,
+    len: 0,
+};
 
 /// The allowed-IPs table of one device: both tries and every peer's list.
 pub struct AllowedIps<A: Alloc> {
@@ -580,19 +626,30 @@ fn link_cold<'a, A: Alloc>(
 impl<A: Alloc> AllowedIps<A> {
     /// An empty table; does not allocate.
     pub fn new() -> Self {
-        Self { v4: Trie::new(), v6: Trie::new(), peers: A::vec_new(), seq: 1 }
+        Self {
+            v4: Trie::new(),
+            v6: Trie::new(),
+            peers: A::vec_new(),
+            seq: 1,
+        }
     }
 
     /// The peer whose allowed prefixes contain `addr` most specifically.
     #[inline]
     pub fn lookup_v4(&self, addr: [u8; 4]) -> Option<PeerId> {
-        self.v4.lookup(u32::from_be_bytes(addr)).checked_sub(1).map(PeerId)
+        self.v4
+            .lookup(u32::from_be_bytes(addr))
+            .checked_sub(1)
+            .map(PeerId)
     }
 
     /// The peer whose allowed prefixes contain `addr` most specifically.
     #[inline]
     pub fn lookup_v6(&self, addr: &[u8; 16]) -> Option<PeerId> {
-        self.v6.lookup(V6::from_bytes(addr)).checked_sub(1).map(PeerId)
+        self.v6
+            .lookup(V6::from_bytes(addr))
+            .checked_sub(1)
+            .map(PeerId)
     }
 
     /// Makes sure that the next insertion for `peer` (either family) cannot
@@ -617,25 +674,41 @@ impl<A: Alloc> AllowedIps<A> {
     /// Allows `addr/cidr` (host bits ignored) for `peer`. If the prefix is
     /// already present, it is reassigned to `peer` and moves to the end of
     /// `peer`'s list. On error the table is unchanged.
-    pub fn insert_v4(&mut self, addr: [u8; 4], cidr: u8, peer: PeerId) -> Result<(), AllowedIpsError> {
+    pub fn insert_v4(
+        &mut self,
+        addr: [u8; 4],
+        cidr: u8,
+        peer: PeerId,
+    ) -> Result<(), AllowedIpsError> {
         if cidr > u32::BITS as u8 {
             return Err(AllowedIpsError::InvalidCidr);
         }
         self.reserve(peer)?;
         let key = u32::from_be_bytes(addr).masked(cidr);
-        let (node, old) = self.v4.insert(key, cidr, peer.0.wrapping_add(1)).ok_or(AllowedIpsError::NoMemory)?;
+        let (node, old) = self
+            .v4
+            .insert(key, cidr, peer.0.wrapping_add(1))
+            .ok_or(AllowedIpsError::NoMemory)?;
         self.relink(node, old, peer);
         Ok(())
     }
 
     /// IPv6 version of [`AllowedIps::insert_v4`].
-    pub fn insert_v6(&mut self, addr: &[u8; 16], cidr: u8, peer: PeerId) -> Result<(), AllowedIpsError> {
+    pub fn insert_v6(
+        &mut self,
+        addr: &[u8; 16],
+        cidr: u8,
+        peer: PeerId,
+    ) -> Result<(), AllowedIpsError> {
         if cidr > V6::BITS {
             return Err(AllowedIpsError::InvalidCidr);
         }
         self.reserve(peer)?;
         let key = V6::from_bytes(addr).masked(cidr);
-        let (node, old) = self.v6.insert(key, cidr, peer.0.wrapping_add(1)).ok_or(AllowedIpsError::NoMemory)?;
+        let (node, old) = self
+            .v6
+            .insert(key, cidr, peer.0.wrapping_add(1))
+            .ok_or(AllowedIpsError::NoMemory)?;
         self.relink(node | LINK_V6, old, peer);
         Ok(())
     }
@@ -667,7 +740,9 @@ impl<A: Alloc> AllowedIps<A> {
 
     /// Removes every prefix of `peer`.
     pub fn remove_by_peer(&mut self, peer: PeerId) {
-        let Some(list) = self.peers.get_mut(peer.0 as usize) else { return };
+        let Some(list) = self.peers.get_mut(peer.0 as usize) else {
+            return;
+        };
         let PeerList { head, len, .. } = core::mem::replace(list, EMPTY_LIST);
         if len == 0 {
             return;
@@ -676,7 +751,15 @@ impl<A: Alloc> AllowedIps<A> {
         let mut link = head;
         let mut left = len;
         while link != NIL && left > 0 {
-            let next = link_cold(&mut self.v4, &mut self.v6, link).map_or(NIL, |c| c.next);
+            let next = match link_cold(&mut self.v4, &mut self.v6, link) {
+                Some(c) => {
+                    let next = c.next;
+                    c.prev = NIL;
+                    c.next = NIL;
+                    next
+                }
+                None => NIL,
+            };
             if link & LINK_V6 != 0 {
                 self.v6.remove_node(link & !LINK_V6);
             } else {
@@ -698,8 +781,16 @@ impl<A: Alloc> AllowedIps<A> {
     /// `peer`'s prefixes, in the C driver's order (insertion order; a
     /// prefix inserted again moved to the end).
     pub fn peer_prefixes(&self, peer: PeerId) -> PeerPrefixes<'_, A> {
-        let list = self.peers.get(peer.0 as usize).copied().unwrap_or(EMPTY_LIST);
-        PeerPrefixes { table: self, next: list.head, left: list.len }
+        let list = self
+            .peers
+            .get(peer.0 as usize)
+            .copied()
+            .unwrap_or(EMPTY_LIST);
+        PeerPrefixes {
+            table: self,
+            next: list.head,
+            left: list.len,
+        }
     }
 
     /// `peer`'s prefixes that come after `after` in its list, to resume a walk
@@ -712,27 +803,43 @@ impl<A: Alloc> AllowedIps<A> {
                 if cidr > u32::BITS as u8 {
                     return None;
                 }
-                let i = self.v4.find_exact(u32::from_be_bytes(addr).masked(cidr), cidr)?;
-                (self.v4.node(i)?.peer_raw(), self.v4.cold.get(i as usize)?.next)
+                let i = self
+                    .v4
+                    .find_exact(u32::from_be_bytes(addr).masked(cidr), cidr)?;
+                (
+                    self.v4.node(i)?.peer_raw(),
+                    self.v4.cold.get(i as usize)?.next,
+                )
             }
             Prefix::V6 { ref addr, cidr } => {
                 if cidr > V6::BITS {
                     return None;
                 }
-                let i = self.v6.find_exact(V6::from_bytes(addr).masked(cidr), cidr)?;
-                (self.v6.node(i)?.peer_raw(), self.v6.cold.get(i as usize)?.next)
+                let i = self
+                    .v6
+                    .find_exact(V6::from_bytes(addr).masked(cidr), cidr)?;
+                (
+                    self.v6.node(i)?.peer_raw(),
+                    self.v6.cold.get(i as usize)?.next,
+                )
             }
         };
         if node != peer.0.wrapping_add(1) {
             return None;
         }
         let list = self.peers.get(peer.0 as usize)?;
-        Some(PeerPrefixes { table: self, next: link, left: list.len })
+        Some(PeerPrefixes {
+            table: self,
+            next: link,
+            left: list.len,
+        })
     }
 
     /// Number of prefixes allowed for `peer`.
     pub fn prefix_count(&self, peer: PeerId) -> usize {
-        self.peers.get(peer.0 as usize).map_or(0, |l| l.len as usize)
+        self.peers
+            .get(peer.0 as usize)
+            .map_or(0, |l| l.len as usize)
     }
 
     /// Changes whenever the table changes (as the C driver's `seq`).
@@ -767,9 +874,15 @@ impl<A: Alloc> AllowedIps<A> {
             while link != NIL {
                 let (node_peer, cold) = if link & LINK_V6 != 0 {
                     let i = (link & !LINK_V6) as usize;
-                    (self.v6.nodes.get(i).map(|n| n.peer_raw()), self.v6.cold.get(i))
+                    (
+                        self.v6.nodes.get(i).map(|n| n.peer_raw()),
+                        self.v6.cold.get(i),
+                    )
                 } else {
-                    (self.v4.nodes.get(link as usize).map(|n| n.peer_raw()), self.v4.cold.get(link as usize))
+                    (
+                        self.v4.nodes.get(link as usize).map(|n| n.peer_raw()),
+                        self.v4.cold.get(link as usize),
+                    )
                 };
                 let cold = cold.ok_or("list link outside")?;
                 if node_peer != Some(raw) {
@@ -827,7 +940,9 @@ impl<A: Alloc> AllowedIps<A> {
     }
 
     fn append(&mut self, peer: u32, link: u32) {
-        let Some(list) = self.peers.get_mut(peer as usize) else { return };
+        let Some(list) = self.peers.get_mut(peer as usize) else {
+            return;
+        };
         let tail = list.tail;
         if tail == NIL {
             list.head = link;
@@ -844,7 +959,9 @@ impl<A: Alloc> AllowedIps<A> {
     }
 
     fn unlink(&mut self, peer: u32, link: u32) {
-        let Some(c) = link_cold(&mut self.v4, &mut self.v6, link) else { return };
+        let Some(c) = link_cold(&mut self.v4, &mut self.v6, link) else {
+            return;
+        };
         let (prev, next) = (c.prev, c.next);
         c.prev = NIL;
         c.next = NIL;
@@ -854,7 +971,9 @@ impl<A: Alloc> AllowedIps<A> {
         if let Some(n) = link_cold(&mut self.v4, &mut self.v6, next) {
             n.prev = prev;
         }
-        let Some(list) = self.peers.get_mut(peer as usize) else { return };
+        let Some(list) = self.peers.get_mut(peer as usize) else {
+            return;
+        };
         if prev == NIL {
             list.head = next;
         }
@@ -893,12 +1012,18 @@ impl<A: Alloc> Iterator for PeerPrefixes<'_, A> {
             let i = (link & !LINK_V6) as usize;
             let n = self.table.v6.nodes.get(i)?;
             self.next = self.table.v6.cold.get(i)?.next;
-            Some(Prefix::V6 { addr: n.key.to_bytes(), cidr: n.cidr() })
+            Some(Prefix::V6 {
+                addr: n.key.to_bytes(),
+                cidr: n.cidr(),
+            })
         } else {
             let i = link as usize;
             let n = self.table.v4.nodes.get(i)?;
             self.next = self.table.v4.cold.get(i)?.next;
-            Some(Prefix::V4 { addr: n.key.to_be_bytes(), cidr: n.cidr() })
+            Some(Prefix::V4 {
+                addr: n.key.to_be_bytes(),
+                cidr: n.cidr(),
+            })
         }
     }
 }

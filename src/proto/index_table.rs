@@ -65,7 +65,12 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
         for _ in 0..BUCKETS {
             A::vec_push(&mut buckets, NIL)?;
         }
-        Ok(Self { buckets, slots: A::vec_new(), free: NIL, len: 0 })
+        Ok(Self {
+            buckets,
+            slots: A::vec_new(),
+            free: NIL,
+            len: 0,
+        })
     }
 
     /// Number of indices in use.
@@ -99,7 +104,9 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
     /// The value registered under `index`.
     #[inline]
     pub fn lookup(&self, index: u32) -> Option<V> {
-        self.find(index).and_then(|i| self.slots.get(i as usize)).and_then(|s| s.value)
+        self.find(index)
+            .and_then(|i| self.slots.get(i as usize))
+            .and_then(|s| s.value)
     }
 
     /// Whether `index` is in use.
@@ -120,7 +127,14 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
             if i == NIL {
                 return Err(AllocError);
             }
-            A::vec_push(&mut self.slots, Slot { index: 0, next: self.free, value: None })?;
+            A::vec_push(
+                &mut self.slots,
+                Slot {
+                    index: 0,
+                    next: self.free,
+                    value: None,
+                },
+            )?;
             self.free = i;
             free = free.saturating_add(1);
         }
@@ -157,7 +171,11 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
         let i = self.free;
         let slot = self.slots.get_mut(i as usize).ok_or(IndexError::NoMemory)?;
         self.free = slot.next;
-        *slot = Slot { index, next: head, value: Some(value) };
+        *slot = Slot {
+            index,
+            next: head,
+            value: Some(value),
+        };
         if let Some(h) = self.buckets.get_mut(b) {
             *h = i;
         }
@@ -210,7 +228,11 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
         // Removing frees slot `k` in place; no slot moves and the length stays.
         for k in 0..self.slots.len() {
             let hit = match self.slots.get(k) {
-                Some(Slot { index, value: Some(v), .. }) => drop(*index, v).then_some(*index),
+                Some(Slot {
+                    index,
+                    value: Some(v),
+                    ..
+                }) => drop(*index, v).then_some(*index),
                 _ => None,
             };
             if let Some(index) = hit {

@@ -61,7 +61,13 @@ impl<A: Alloc> PubkeyTable<A> {
         for _ in 0..INITIAL_BUCKETS {
             A::vec_push(&mut buckets, NIL)?;
         }
-        Ok(Self { hash_key, buckets, slots: A::vec_new(), free: NIL, len: 0 })
+        Ok(Self {
+            hash_key,
+            buckets,
+            slots: A::vec_new(),
+            free: NIL,
+            len: 0,
+        })
     }
 
     /// Number of keys registered.
@@ -93,7 +99,9 @@ impl<A: Alloc> PubkeyTable<A> {
 
     /// The peer whose public key is `key`.
     pub fn lookup(&self, key: &[u8; KEY_LEN]) -> Option<PeerId> {
-        self.find(key).and_then(|i| self.slots.get(i as usize)).and_then(|s| s.peer)
+        self.find(key)
+            .and_then(|i| self.slots.get(i as usize))
+            .and_then(|s| s.peer)
     }
 
     /// Registers `key` for `peer`.
@@ -106,16 +114,30 @@ impl<A: Alloc> PubkeyTable<A> {
             if i == NIL {
                 return Err(PubkeyError::NoMemory);
             }
-            A::vec_push(&mut self.slots, Slot { key: [0; KEY_LEN], next: NIL, peer: None })?;
+            A::vec_push(
+                &mut self.slots,
+                Slot {
+                    key: [0; KEY_LEN],
+                    next: NIL,
+                    peer: None,
+                },
+            )?;
             self.free = i;
         }
         self.maybe_grow();
         let b = self.bucket_in(self.buckets.len(), key);
         let head = *self.buckets.get(b).ok_or(PubkeyError::NoMemory)?;
         let i = self.free;
-        let slot = self.slots.get_mut(i as usize).ok_or(PubkeyError::NoMemory)?;
+        let slot = self
+            .slots
+            .get_mut(i as usize)
+            .ok_or(PubkeyError::NoMemory)?;
         self.free = slot.next;
-        *slot = Slot { key: *key, next: head, peer: Some(peer) };
+        *slot = Slot {
+            key: *key,
+            next: head,
+            peer: Some(peer),
+        };
         if let Some(h) = self.buckets.get_mut(b) {
             *h = i;
         }
@@ -161,7 +183,9 @@ impl<A: Alloc> PubkeyTable<A> {
         if self.len < n.saturating_mul(2) || n >= MAX_BUCKETS {
             return;
         }
-        let Some(new_n) = n.checked_mul(2) else { return };
+        let Some(new_n) = n.checked_mul(2) else {
+            return;
+        };
         let mut new = A::vec_new();
         if A::vec_reserve(&mut new, new_n).is_err() {
             return;

@@ -47,7 +47,12 @@ impl Source {
     fn key(&self) -> (u8, u64) {
         match self {
             Source::V4(a) => (4, u64::from(u32::from_be_bytes(*a))),
-            Source::V6(a) => (6, a.iter().take(8).fold(0u64, |acc, &b| (acc << 8) | u64::from(b))),
+            Source::V6(a) => (
+                6,
+                a.iter()
+                    .take(8)
+                    .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+            ),
         }
     }
 }
@@ -64,7 +69,13 @@ struct Entry {
     family: u8,
 }
 
-const FREE_ENTRY: Entry = Entry { addr: 0, last_ns: 0, tokens: 0, next: NIL, family: 0 };
+const FREE_ENTRY: Entry = Entry {
+    addr: 0,
+    last_ns: 0,
+    tokens: 0,
+    next: NIL,
+    family: 0,
+};
 
 /// A bounded per-source token-bucket limiter.
 pub struct RateLimiter<A: Alloc> {
@@ -100,10 +111,22 @@ impl<A: Alloc> RateLimiter<A> {
         let mut free = NIL;
         for i in 0..capacity {
             let index = u32::try_from(i).map_err(|_| AllocError)?;
-            A::vec_push(&mut entries, Entry { next: free, ..FREE_ENTRY })?;
+            A::vec_push(
+                &mut entries,
+                Entry {
+                    next: free,
+                    ..FREE_ENTRY
+                },
+            )?;
             free = index;
         }
-        Ok(Self { key, buckets, entries, free, used: 0 })
+        Ok(Self {
+            key,
+            buckets,
+            entries,
+            free,
+            used: 0,
+        })
     }
 
     /// Most sources tracked at once.
@@ -123,7 +146,10 @@ impl<A: Alloc> RateLimiter<A> {
 
     fn bucket_of(&self, family: u8, addr: u64) -> usize {
         let mut input = [0u8; 9];
-        for (dst, src) in input.iter_mut().zip(addr.to_le_bytes().into_iter().chain([family])) {
+        for (dst, src) in input
+            .iter_mut()
+            .zip(addr.to_le_bytes().into_iter().chain([family]))
+        {
             *dst = src;
         }
         // Truncation is intended: the table size is a power of two below 2^32.
@@ -136,11 +162,15 @@ impl<A: Alloc> RateLimiter<A> {
     pub fn allow(&mut self, src: &Source, now_ns: u64) -> bool {
         let (family, addr) = src.key();
         let bucket = self.bucket_of(family, addr);
-        let Some(&head) = self.buckets.get(bucket) else { return false };
+        let Some(&head) = self.buckets.get(bucket) else {
+            return false;
+        };
         let mut i = head;
         // Chains cannot be longer than the table.
         for _ in 0..self.entries.len() {
-            let Some(e) = self.entries.get_mut(i as usize) else { break };
+            let Some(e) = self.entries.get_mut(i as usize) else {
+                break;
+            };
             if e.family == family && e.addr == addr {
                 let elapsed = now_ns.saturating_sub(e.last_ns);
                 let tokens = e.tokens.saturating_add(elapsed).min(TOKEN_MAX);
@@ -153,9 +183,17 @@ impl<A: Alloc> RateLimiter<A> {
         }
         // A new source.
         let new = self.free;
-        let Some(e) = self.entries.get_mut(new as usize) else { return false };
+        let Some(e) = self.entries.get_mut(new as usize) else {
+            return false;
+        };
         self.free = e.next;
-        *e = Entry { addr, last_ns: now_ns, tokens: TOKEN_MAX - PACKET_COST, next: head, family };
+        *e = Entry {
+            addr,
+            last_ns: now_ns,
+            tokens: TOKEN_MAX - PACKET_COST,
+            next: head,
+            family,
+        };
         if let Some(h) = self.buckets.get_mut(bucket) {
             *h = new;
         }
@@ -181,12 +219,17 @@ impl<A: Alloc> RateLimiter<A> {
             let mut prev = NIL;
             let mut i = self.buckets.get(b).copied().unwrap_or(NIL);
             for _ in 0..limit {
-                let Some(e) = self.entries.get_mut(i as usize) else { break };
+                let Some(e) = self.entries.get_mut(i as usize) else {
+                    break;
+                };
                 let next = e.next;
                 if keep(e.last_ns) {
                     prev = i;
                 } else {
-                    *e = Entry { next: self.free, ..FREE_ENTRY };
+                    *e = Entry {
+                        next: self.free,
+                        ..FREE_ENTRY
+                    };
                     self.free = i;
                     self.used = self.used.saturating_sub(1);
                     dropped = dropped.saturating_add(1);

@@ -37,7 +37,10 @@ pub struct ReplayWindow {
 impl ReplayWindow {
     /// An empty window: every counter below [`REJECT_AFTER_MESSAGES`] is acceptable.
     pub const fn new() -> Self {
-        Self { next: 0, bitmap: [0; WORDS] }
+        Self {
+            next: 0,
+            bitmap: [0; WORDS],
+        }
     }
 
     /// Returns `true` and records `counter` if it is acceptable: below
@@ -98,7 +101,9 @@ impl Default for ReplayWindow {
 
 impl core::fmt::Debug for ReplayWindow {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ReplayWindow").field("max_counter", &self.max_counter()).finish()
+        f.debug_struct("ReplayWindow")
+            .field("max_counter", &self.max_counter())
+            .finish()
     }
 }
 

@@ -31,8 +31,8 @@
 //! (pass [`random_jitter`] in production, fixed values in tests).
 
 use super::constants::{
-    KEEPALIVE_TIMEOUT, MAX_TIMER_HANDSHAKES, NSEC_PER_SEC, REKEY_AFTER_MESSAGES,
-    REKEY_AFTER_TIME, REKEY_ON_RECEIVE_AFTER, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX, ZERO_KEYS_AFTER,
+    KEEPALIVE_TIMEOUT, MAX_TIMER_HANDSHAKES, NSEC_PER_SEC, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
+    REKEY_ON_RECEIVE_AFTER, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX, ZERO_KEYS_AFTER,
 };
 use super::platform::Crypto;
 
@@ -212,7 +212,8 @@ pub fn rekey_due_on_send(key: Option<&CurrentKey>, now_ns: u64) -> bool {
         Some(k) => {
             k.sending_valid
                 && (k.sending_counter > REKEY_AFTER_MESSAGES
-                    || (k.i_am_the_initiator && has_expired(k.birthdate_ns, REKEY_AFTER_TIME, now_ns)))
+                    || (k.i_am_the_initiator
+                        && has_expired(k.birthdate_ns, REKEY_AFTER_TIME, now_ns)))
         }
         None => false,
     }
@@ -225,7 +226,9 @@ pub fn rekey_due_on_send(key: Option<&CurrentKey>, now_ns: u64) -> bool {
 pub fn rekey_due_on_receive(key: Option<&CurrentKey>, now_ns: u64) -> bool {
     match key {
         Some(k) => {
-            k.sending_valid && k.i_am_the_initiator && has_expired(k.birthdate_ns, REKEY_ON_RECEIVE_AFTER, now_ns)
+            k.sending_valid
+                && k.i_am_the_initiator
+                && has_expired(k.birthdate_ns, REKEY_ON_RECEIVE_AFTER, now_ns)
         }
         None => false,
     }
@@ -242,7 +245,9 @@ pub struct LoadTracker {
 impl LoadTracker {
     /// A tracker that has never seen load.
     pub const fn new() -> Self {
-        Self { last_under_load: None }
+        Self {
+            last_under_load: None,
+        }
     }
 
     /// Whether to require cookies now; `queue_len` is the number of handshake
@@ -352,7 +357,9 @@ impl PeerTimers {
     }
 
     fn jittered(base: u64, now_ns: u64, jitter_ns: u64) -> u64 {
-        now_ns.saturating_add(base).saturating_add(jitter_ns % REKEY_TIMEOUT_JITTER_MAX)
+        now_ns
+            .saturating_add(base)
+            .saturating_add(jitter_ns % REKEY_TIMEOUT_JITTER_MAX)
     }
 
     // ---- lifecycle -----------------------------------------------------------
@@ -362,7 +369,10 @@ impl PeerTimers {
     /// configured (as `wg_open`; the glue also sends staged packets).
     pub fn start(&mut self) -> Actions {
         self.active = true;
-        Actions { send_keepalive: self.persistent_keepalive_interval != 0, ..Actions::NONE }
+        Actions {
+            send_keepalive: self.persistent_keepalive_interval != 0,
+            ..Actions::NONE
+        }
     }
 
     /// The device went down or the peer is being removed (`wg_timers_stop`,
@@ -383,7 +393,10 @@ impl PeerTimers {
     pub fn set_persistent_keepalive(&mut self, interval_s: u16) -> Actions {
         let send = self.persistent_keepalive_interval == 0 && interval_s != 0 && self.active;
         self.persistent_keepalive_interval = interval_s;
-        Actions { send_keepalive: send, ..Actions::NONE }
+        Actions {
+            send_keepalive: send,
+            ..Actions::NONE
+        }
     }
 
     // ---- the hooks of timers.c ------------------------------------------------
@@ -392,7 +405,11 @@ impl PeerTimers {
     pub fn data_sent(&mut self, now_ns: u64, jitter_ns: u64) -> Actions {
         let mut a = Actions::NONE;
         if !self.is_pending(Timer::NewHandshake) {
-            let at = Self::jittered(KEEPALIVE_TIMEOUT.saturating_add(REKEY_TIMEOUT), now_ns, jitter_ns);
+            let at = Self::jittered(
+                KEEPALIVE_TIMEOUT.saturating_add(REKEY_TIMEOUT),
+                now_ns,
+                jitter_ns,
+            );
             self.arm(&mut a, Timer::NewHandshake, at);
         }
         a
@@ -403,7 +420,11 @@ impl PeerTimers {
         let mut a = Actions::NONE;
         if self.active {
             if !self.is_pending(Timer::SendKeepalive) {
-                self.arm(&mut a, Timer::SendKeepalive, now_ns.saturating_add(KEEPALIVE_TIMEOUT));
+                self.arm(
+                    &mut a,
+                    Timer::SendKeepalive,
+                    now_ns.saturating_add(KEEPALIVE_TIMEOUT),
+                );
             } else {
                 self.need_another_keepalive = true;
             }
@@ -431,7 +452,9 @@ impl PeerTimers {
     pub fn any_authenticated_packet_traversal(&mut self, now_ns: u64) -> Actions {
         let mut a = Actions::NONE;
         if self.persistent_keepalive_interval != 0 {
-            let at = now_ns.saturating_add(u64::from(self.persistent_keepalive_interval).saturating_mul(NSEC_PER_SEC));
+            let at = now_ns.saturating_add(
+                u64::from(self.persistent_keepalive_interval).saturating_mul(NSEC_PER_SEC),
+            );
             self.arm(&mut a, Timer::PersistentKeepalive, at);
         }
         a
@@ -460,7 +483,11 @@ impl PeerTimers {
     /// processing one (`wg_timers_session_derived`).
     pub fn session_derived(&mut self, now_ns: u64) -> Actions {
         let mut a = Actions::NONE;
-        self.arm(&mut a, Timer::ZeroKeyMaterial, now_ns.saturating_add(ZERO_KEYS_AFTER));
+        self.arm(
+            &mut a,
+            Timer::ZeroKeyMaterial,
+            now_ns.saturating_add(ZERO_KEYS_AFTER),
+        );
         a
     }
 
@@ -478,7 +505,8 @@ impl PeerTimers {
     }
 
     fn handshake_send_allowed(&self, now_ns: u64) -> bool {
-        self.last_sent_handshake.is_none_or(|last| has_expired(last, REKEY_TIMEOUT, now_ns))
+        self.last_sent_handshake
+            .is_none_or(|last| has_expired(last, REKEY_TIMEOUT, now_ns))
     }
 
     /// In the handshake worker, before creating an initiation
@@ -547,7 +575,12 @@ impl PeerTimers {
     /// responder's new keypair (the handshake is then complete; the glue sends
     /// staged packets), `is_keepalive` whether it was empty. Call
     /// [`PeerTimers::keep_key_fresh_on_receive`] after this.
-    pub fn data_packet_received(&mut self, now_ns: u64, confirmed_keypair: bool, is_keepalive: bool) -> Actions {
+    pub fn data_packet_received(
+        &mut self,
+        now_ns: u64,
+        confirmed_keypair: bool,
+        is_keepalive: bool,
+    ) -> Actions {
         let mut a = Actions::NONE;
         if confirmed_keypair {
             a.merge(self.handshake_complete());
@@ -577,16 +610,28 @@ impl PeerTimers {
 
     // ---- expiry -----------------------------------------------------------------
 
-    /// `timer` fired. Ignored (no actions) if it is not pending in this state,
-    /// i.e. it was cancelled or re-armed by an event that raced with the
-    /// kernel timer; otherwise runs the expiry handler. `now_ns` is taken as
-    /// the firing time (a kernel timer may fire a little late).
+    /// `timer` fired. Call it under the same lock as the event hooks.
+    /// - Not pending here (cancelled by an event that raced with the kernel
+    ///   timer): nothing to do.
+    /// - Pending but `now_ns` is before its deadline (the timer was moved
+    ///   later while the kernel timer was firing, or the kernel clock and
+    ///   timer wheel disagree by a tick): the actions only re-arm it at its
+    ///   deadline, so that it cannot be lost.
+    /// - Otherwise runs the expiry handler; `now_ns` is the firing time (a
+    ///   kernel timer may fire a little late).
+    ///
+    /// The glue must arm kernel timers to fire at or after the deadline
+    /// (round up to the next jiffy).
     pub fn expired(&mut self, timer: Timer, now_ns: u64) -> Actions {
-        if self.deadline(timer).is_none() {
+        let Some(deadline) = self.deadline(timer) else {
             return Actions::NONE;
+        };
+        let mut a = Actions::NONE;
+        if now_ns < deadline {
+            *a.timers.get_mut(timer) = TimerOp::Arm(deadline);
+            return a;
         }
         *self.deadlines.get_mut(timer) = None;
-        let mut a = Actions::NONE;
         match timer {
             Timer::RetransmitHandshake => {
                 if self.handshake_attempts > MAX_TIMER_HANDSHAKES {
@@ -595,7 +640,11 @@ impl PeerTimers {
                     self.cancel(&mut a, Timer::SendKeepalive);
                     a.purge_staged_packets = true;
                     if !self.is_pending(Timer::ZeroKeyMaterial) {
-                        self.arm(&mut a, Timer::ZeroKeyMaterial, now_ns.saturating_add(ZERO_KEYS_AFTER));
+                        self.arm(
+                            &mut a,
+                            Timer::ZeroKeyMaterial,
+                            now_ns.saturating_add(ZERO_KEYS_AFTER),
+                        );
                     }
                 } else {
                     self.handshake_attempts = self.handshake_attempts.saturating_add(1);
@@ -607,7 +656,11 @@ impl PeerTimers {
                 a.send_keepalive = true;
                 if self.need_another_keepalive {
                     self.need_another_keepalive = false;
-                    self.arm(&mut a, Timer::SendKeepalive, now_ns.saturating_add(KEEPALIVE_TIMEOUT));
+                    self.arm(
+                        &mut a,
+                        Timer::SendKeepalive,
+                        now_ns.saturating_add(KEEPALIVE_TIMEOUT),
+                    );
                 }
             }
             Timer::NewHandshake => {
