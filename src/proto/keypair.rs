@@ -50,6 +50,17 @@ impl<C: Crypto> SessionKeys<C> {
         Self { sending, receiving, local_index, remote_index, initiator }
     }
 
+    /// An explicit copy (secrets are not `Clone`, to keep copies visible).
+    pub fn duplicate(&self) -> Self {
+        Self {
+            sending: self.sending.duplicate(),
+            receiving: self.receiving.duplicate(),
+            local_index: self.local_index,
+            remote_index: self.remote_index,
+            initiator: self.initiator,
+        }
+    }
+
     /// The sending key (tests compare it with the peer's receiving key).
     pub fn sending_key(&self) -> &[u8; KEY_LEN] {
         self.sending.as_bytes()
