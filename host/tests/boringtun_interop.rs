@@ -30,7 +30,10 @@ fn boringtun(our_public: [u8; 32], psk: Option<[u8; 32]>, limit: u64) -> Bt {
     let public = PublicKey::from(&secret);
     let rl = Arc::new(RateLimiter::new(&public, limit));
     let tunn = Tunn::new(secret, PublicKey::from(our_public), psk, None, 7, Some(rl));
-    Bt { tunn, public: *public.as_bytes() }
+    Bt {
+        tunn,
+        public: *public.as_bytes(),
+    }
 }
 
 fn bt_public() -> [u8; 32] {
@@ -102,7 +105,11 @@ fn exchange(node: &mut Node, bt: &mut Bt, seed: u8) {
         );
         assert_eq!(bt_recv_data(bt, &m), p, "ours -> boringtun, {n} bytes");
         let m = bt_send(bt, &p);
-        assert_eq!(trim_ipv4(&data(node.receive(&m, &BT_SRC))), &p[..], "boringtun -> ours, {n} bytes");
+        assert_eq!(
+            trim_ipv4(&data(node.receive(&m, &BT_SRC))),
+            &p[..],
+            "boringtun -> ours, {n} bytes"
+        );
     }
 }
 
@@ -122,7 +129,10 @@ fn bt_initiates(node: &mut Node, bt: &mut Bt, force: bool) {
     assert!(node.keypairs.next().is_some());
     let keepalive = bt_recv(bt, &resp).unwrap().expect("a keepalive");
     assert_eq!(data(node.receive(&keepalive, &BT_SRC)), Vec::<u8>::new());
-    assert!(node.keypairs.next().is_none(), "the keepalive confirmed the keypair");
+    assert!(
+        node.keypairs.next().is_none(),
+        "the keepalive confirmed the keypair"
+    );
 }
 
 #[test]
@@ -137,7 +147,11 @@ fn we_initiate_then_data_and_rekey() {
 
         // Rekey from our side.
         node.advance(REKEY_AFTER_TIME);
-        assert!(node.keypairs.current().unwrap().needs_rekey_on_send(node.now));
+        assert!(node
+            .keypairs
+            .current()
+            .unwrap()
+            .needs_rekey_on_send(node.now));
         we_initiate(&mut node, &mut bt);
         let second = node.keypairs.current().unwrap().local_index();
         assert_ne!(first, second);
@@ -184,14 +198,20 @@ fn boringtun_under_load_sends_us_a_cookie() {
         let init = node.initiate();
         let cookie = bt_recv(&mut bt, &init).unwrap().expect("a cookie reply");
         assert_eq!(message_type(&cookie), Some(MessageType::CookieReply));
-        assert_eq!(node.receive(&cookie, &BT_SRC), Ok(Some(Outcome::CookieTaken)));
+        assert_eq!(
+            node.receive(&cookie, &BT_SRC),
+            Ok(Some(Outcome::CookieTaken))
+        );
         assert!(node.maker.has_cookie(node.now));
         // The retransmission carries mac2, and boringtun answers it.
         node.advance(REKEY_TIMEOUT);
         we_initiate(&mut node, &mut bt);
         exchange(&mut node, &mut bt, 7);
         // A second cookie reply (replayed) is refused: no mac1 outstanding.
-        assert_eq!(node.receive(&cookie, &BT_SRC), Err(Error::UnexpectedMessage));
+        assert_eq!(
+            node.receive(&cookie, &BT_SRC),
+            Err(Error::UnexpectedMessage)
+        );
     }
 }
 
@@ -204,7 +224,10 @@ fn we_under_load_send_boringtun_a_cookie() {
         let init = bt_initiate(&mut bt, false);
         let cookie = reply(node.receive(&init, &BT_SRC));
         assert_eq!(message_type(&cookie), Some(MessageType::CookieReply));
-        assert!(node.keypairs.next().is_none(), "nothing processed without mac2");
+        assert!(
+            node.keypairs.next().is_none(),
+            "nothing processed without mac2"
+        );
         assert_eq!(bt_recv(&mut bt, &cookie), Ok(None));
         // boringtun's retransmission carries mac2: we process it.
         node.advance(REKEY_TIMEOUT);
@@ -249,7 +272,11 @@ fn wrong_keys_are_refused_without_reply() {
 
 #[test]
 fn wrong_preshared_key_is_refused_without_reply() {
-    for (our_psk, bt_psk) in [(Some([1u8; 32]), Some([2u8; 32])), (None, Some([2u8; 32])), (Some([1u8; 32]), None)] {
+    for (our_psk, bt_psk) in [
+        (Some([1u8; 32]), Some([2u8; 32])),
+        (None, Some([2u8; 32])),
+        (Some([1u8; 32]), None),
+    ] {
         // We initiate: boringtun answers (the initiation does not depend on
         // the PSK), we refuse the response and send nothing.
         let mut node = ours(our_psk);

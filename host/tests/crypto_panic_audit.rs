@@ -90,20 +90,42 @@ fn audit(rustc: &Path, opt: &str) -> Vec<String> {
     std::fs::write(&src, harness.replace("@PROTO@", proto.to_str().unwrap())).unwrap();
     let out = dir.join("harness.ll");
     let status = Command::new(rustc)
-        .args(["--edition", "2021", "--crate-type", "lib", "--crate-name", "audit"])
+        .args([
+            "--edition",
+            "2021",
+            "--crate-type",
+            "lib",
+            "--crate-name",
+            "audit",
+        ])
         .args(["--emit", "llvm-ir", "-C", &format!("opt-level={opt}")])
-        .args(["-C", "overflow-checks=on", "-C", "panic=abort", "-C", "debug-assertions=off"])
+        .args([
+            "-C",
+            "overflow-checks=on",
+            "-C",
+            "panic=abort",
+            "-C",
+            "debug-assertions=off",
+        ])
         .args(["-C", "codegen-units=1", "-A", "warnings", "-o"])
         .arg(&out)
         .arg(&src)
         .status()
         .unwrap();
-    assert!(status.success(), "harness does not compile with {}", rustc.display());
+    assert!(
+        status.success(),
+        "harness does not compile with {}",
+        rustc.display()
+    );
     let ir = std::fs::read_to_string(&out).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     let graph = call_graph(&ir);
     let entries: Vec<&String> = graph.keys().filter(|n| n.starts_with("cx_")).collect();
-    assert!(entries.len() >= 33, "harness exports missing from the IR: {}", entries.len());
+    assert!(
+        entries.len() >= 33,
+        "harness exports missing from the IR: {}",
+        entries.len()
+    );
     let mut findings = Vec::new();
     for entry in entries {
         let mut seen = HashSet::new();
@@ -137,5 +159,9 @@ fn no_crypto_operation_can_panic() {
     for opt in ["2", "s"] {
         findings.extend(audit(&rustc, opt));
     }
-    assert!(findings.is_empty(), "paths to a panic:\n{}", findings.join("\n"));
+    assert!(
+        findings.is_empty(),
+        "paths to a panic:\n{}",
+        findings.join("\n")
+    );
 }

@@ -17,8 +17,12 @@ const SRC_B: [u8; 6] = [192, 0, 2, 2, 0xca, 0x6c];
 
 fn pair(psk_a: Option<[u8; 32]>, psk_b: Option<[u8; 32]>) -> (Node, Node) {
     let (ka, kb) = (key(1), key(2));
-    let pa = StaticIdentity::<Host>::new(Key::new(ka)).public_key().to_owned();
-    let pb = StaticIdentity::<Host>::new(Key::new(kb)).public_key().to_owned();
+    let pa = StaticIdentity::<Host>::new(Key::new(ka))
+        .public_key()
+        .to_owned();
+    let pb = StaticIdentity::<Host>::new(Key::new(kb))
+        .public_key()
+        .to_owned();
     (Node::new(ka, pb, psk_a), Node::new(kb, pa, psk_b))
 }
 
@@ -43,7 +47,10 @@ fn handshake(a: &mut Node, b: &mut Node) {
     assert_eq!(resp.len(), RESPONSE_LEN);
     let keepalive = reply(a.receive(&resp, &SRC_B).unwrap());
     assert_eq!(keepalive.len(), DATA_MIN_LEN);
-    assert_eq!(data(b.receive(&keepalive, &SRC_A).unwrap()), Vec::<u8>::new());
+    assert_eq!(
+        data(b.receive(&keepalive, &SRC_A).unwrap()),
+        Vec::<u8>::new()
+    );
 }
 
 #[test]
@@ -69,7 +76,10 @@ fn handshake_then_data_both_ways() {
         assert_eq!(ka.remote_index(), kb.local_index());
         assert_eq!(kb.remote_index(), ka.local_index());
         // The keepalive confirms the responder's keypair.
-        assert_eq!(data(b.receive(&keepalive, &SRC_A).unwrap()), Vec::<u8>::new());
+        assert_eq!(
+            data(b.receive(&keepalive, &SRC_A).unwrap()),
+            Vec::<u8>::new()
+        );
         assert!(b.keypairs.next().is_none());
         assert!(b.keypairs.current().is_some());
         for n in [20usize, 100, 1420] {
@@ -120,7 +130,10 @@ fn wrong_static_key_is_refused() {
     assert_eq!(b2.receive(&init, &SRC_A), Err(Error::WrongPeer));
     // The handshake layer itself refuses an initiation for another peer.
     let partial = read_initiation(&b.identity, &Initiation::parse(&forged).unwrap()).unwrap();
-    assert_eq!(b.hs.consume_initiation(partial, b.now), Err(Error::WrongPeer));
+    assert_eq!(
+        b.hs.consume_initiation(partial, b.now),
+        Err(Error::WrongPeer)
+    );
     // b is untouched and still answers the genuine initiation.
     assert_eq!(b.hs.state(), HandshakeState::Zeroed);
     assert!(b.receive(&init, &SRC_A).is_ok());
@@ -169,7 +182,11 @@ fn flood_rule() {
     let init = a.initiate();
     let latest = *b.hs.latest_timestamp();
     assert_eq!(b.receive(&init, &SRC_A), Err(Error::Flood));
-    assert_eq!(b.hs.latest_timestamp(), &latest, "a refused initiation changes nothing");
+    assert_eq!(
+        b.hs.latest_timestamp(),
+        &latest,
+        "a refused initiation changes nothing"
+    );
     // Exactly MIN_INITIATION_INTERVAL later: accepted (the same message).
     b.advance(1);
     assert!(b.receive(&init, &SRC_A).is_ok());
@@ -219,15 +236,24 @@ fn mac2_required_under_load() {
     b.advance(REKEY_TIMEOUT);
     let init2 = a.initiate();
     assert_ne!(&init2[132..], &[0u8; 16]);
-    assert_eq!(b.checker.check(&init2, &SRC_A, b.now, true), MacCheck::ValidWithCookie);
+    assert_eq!(
+        b.checker.check(&init2, &SRC_A, b.now, true),
+        MacCheck::ValidWithCookie
+    );
     let resp = reply(b.receive(&init2, &SRC_A).unwrap());
     assert_eq!(resp.len(), RESPONSE_LEN);
     // The cookie is bound to the source address and port.
     let mut other_port = SRC_A;
     other_port[5] ^= 1;
-    assert_eq!(b.checker.check(&init2, &other_port, b.now, true), MacCheck::NeedsCookie);
+    assert_eq!(
+        b.checker.check(&init2, &other_port, b.now, true),
+        MacCheck::NeedsCookie
+    );
     // Not under load, mac2 is not looked at.
-    assert_eq!(b.checker.check(&init2, &other_port, b.now, false), MacCheck::Valid);
+    assert_eq!(
+        b.checker.check(&init2, &other_port, b.now, false),
+        MacCheck::Valid
+    );
     // Responses are checked the same way (the initiator under load).
     a.under_load = true;
     let r2 = reply(a.receive(&resp, &SRC_B).unwrap());
@@ -249,17 +275,28 @@ fn cookie_reply_must_match_last_mac1() {
     assert!(!a.maker.has_cookie(a.now));
     // A fresh maker that sent nothing expects no cookie.
     let mut fresh = CookieMaker::<Host>::new(&b.public());
-    assert_eq!(fresh.consume_reply(&reply1, 0), Err(Error::NoCookieExpected));
+    assert_eq!(
+        fresh.consume_reply(&reply1, 0),
+        Err(Error::NoCookieExpected)
+    );
     // A tampered reply is refused; the genuine one is then still accepted.
     let init3 = a.initiate();
     let r3 = reply(b.receive(&init3, &SRC_A).unwrap());
     let mut bad = r3.clone();
     bad[40] ^= 1;
-    assert_eq!(a.maker.consume_reply(&CookieReply::parse(&bad).unwrap(), a.now), Err(Error::Decrypt));
-    assert!(a.maker.consume_reply(&CookieReply::parse(&r3).unwrap(), a.now).is_ok());
+    assert_eq!(
+        a.maker
+            .consume_reply(&CookieReply::parse(&bad).unwrap(), a.now),
+        Err(Error::Decrypt)
+    );
+    assert!(a
+        .maker
+        .consume_reply(&CookieReply::parse(&r3).unwrap(), a.now)
+        .is_ok());
     // Only once.
     assert_eq!(
-        a.maker.consume_reply(&CookieReply::parse(&r3).unwrap(), a.now),
+        a.maker
+            .consume_reply(&CookieReply::parse(&r3).unwrap(), a.now),
         Err(Error::NoCookieExpected)
     );
 }
@@ -290,10 +327,18 @@ fn cookie_expiry() {
     msg[0] = 1;
     maker.add_macs(&mut msg, t0).unwrap();
     let reply = c.create_reply(&msg, 1, &SRC_A, t0).unwrap();
-    maker.consume_reply(&CookieReply::parse(&reply).unwrap(), t0).unwrap();
+    maker
+        .consume_reply(&CookieReply::parse(&reply).unwrap(), t0)
+        .unwrap();
     maker.add_macs(&mut msg, t0).unwrap();
-    assert_eq!(c.check(&msg, &SRC_A, t0 + COOKIE_SECRET_MAX_AGE - 1, true), MacCheck::ValidWithCookie);
-    assert_eq!(c.check(&msg, &SRC_A, t0 + COOKIE_SECRET_MAX_AGE, true), MacCheck::NeedsCookie);
+    assert_eq!(
+        c.check(&msg, &SRC_A, t0 + COOKIE_SECRET_MAX_AGE - 1, true),
+        MacCheck::ValidWithCookie
+    );
+    assert_eq!(
+        c.check(&msg, &SRC_A, t0 + COOKIE_SECRET_MAX_AGE, true),
+        MacCheck::NeedsCookie
+    );
 }
 
 #[test]
@@ -304,8 +349,14 @@ fn under_load_rule() {
     assert_eq!(cookie::under_load(threshold - 1, t, None), (false, None));
     assert_eq!(cookie::under_load(threshold, t, None), (true, Some(t)));
     // Stays under load for a second after the queue drained.
-    assert_eq!(cookie::under_load(0, t + NSEC_PER_SEC - 1, Some(t)), (true, Some(t)));
-    assert_eq!(cookie::under_load(0, t + NSEC_PER_SEC, Some(t)), (false, None));
+    assert_eq!(
+        cookie::under_load(0, t + NSEC_PER_SEC - 1, Some(t)),
+        (true, Some(t))
+    );
+    assert_eq!(
+        cookie::under_load(0, t + NSEC_PER_SEC, Some(t)),
+        (false, None)
+    );
 }
 
 #[test]
@@ -321,7 +372,10 @@ fn keypair_rotation_and_confirmation() {
     a.advance(REKEY_AFTER_TIME);
     b.advance(REKEY_AFTER_TIME);
     assert!(a.keypairs.current().unwrap().needs_rekey_on_send(a.now));
-    assert!(!b.keypairs.current().unwrap().needs_rekey_on_send(b.now), "only the initiator rekeys on time");
+    assert!(
+        !b.keypairs.current().unwrap().needs_rekey_on_send(b.now),
+        "only the initiator rekeys on time"
+    );
     let init = a.initiate();
     let resp = reply(b.receive(&init, &SRC_A).unwrap());
     // b: new keypair pending in next, old current still sends.
@@ -332,7 +386,10 @@ fn keypair_rotation_and_confirmation() {
     assert_ne!(a1, a2);
     assert_eq!(a.keypairs.previous().unwrap().local_index(), a1);
     // The late packet under the previous keypair still decrypts.
-    assert_eq!(trim_ipv4(&data(a.receive(&late, &SRC_B).unwrap())), &ipv4_packet(40, 1)[..]);
+    assert_eq!(
+        trim_ipv4(&data(a.receive(&late, &SRC_B).unwrap())),
+        &ipv4_packet(40, 1)[..]
+    );
     // b sends under its current (old) keypair until confirmation.
     let m = b.send(&ipv4_packet(30, 2)).unwrap();
     assert_eq!(DataHeader::parse(&m).unwrap().receiver_index, a1);
@@ -351,7 +408,10 @@ fn keypair_rotation_and_confirmation() {
     a.advance(NSEC_PER_SEC);
     let r1 = reply(a.receive(&b.initiate(), &SRC_B).unwrap());
     let pending1 = a.keypairs.next().unwrap().local_index();
-    assert!(a.keypairs.previous().is_none(), "the responder drops previous");
+    assert!(
+        a.keypairs.previous().is_none(),
+        "the responder drops previous"
+    );
     assert!(a.retired.contains(&a1));
     b.advance(NSEC_PER_SEC);
     a.advance(NSEC_PER_SEC);
@@ -422,7 +482,10 @@ fn counter_limit_reject_after_messages() {
     let kp = a.keypairs.current().unwrap();
     kp.set_sending_counter(REJECT_AFTER_MESSAGES - 1);
     let last = a.send(b"").unwrap();
-    assert_eq!(DataHeader::parse(&last).unwrap().counter, REJECT_AFTER_MESSAGES - 1);
+    assert_eq!(
+        DataHeader::parse(&last).unwrap().counter,
+        REJECT_AFTER_MESSAGES - 1
+    );
     assert_eq!(a.send(b""), Err(Error::CounterExhausted));
     // Stays unusable.
     assert_eq!(a.send(b""), Err(Error::KeyExpired));
@@ -432,9 +495,17 @@ fn counter_limit_reject_after_messages() {
     // ...and refuses counters at the limit even when correctly encrypted.
     let kb = b.keypairs.current().unwrap();
     let mut body = [0u8; 16];
-    let tag = Host::aead_seal(a.keypairs.current().unwrap().sending_key(), REJECT_AFTER_MESSAGES, &[], &mut body[..0]);
+    let tag = Host::aead_seal(
+        a.keypairs.current().unwrap().sending_key(),
+        REJECT_AFTER_MESSAGES,
+        &[],
+        &mut body[..0],
+    );
     body.copy_from_slice(&tag);
-    assert_eq!(kb.open(b.now, REJECT_AFTER_MESSAGES, &mut body), Err(Error::CounterExhausted));
+    assert_eq!(
+        kb.open(b.now, REJECT_AFTER_MESSAGES, &mut body),
+        Err(Error::CounterExhausted)
+    );
     // REKEY_AFTER_MESSAGES triggers a rekey on send.
     let (mut a, mut b) = pair(None, None);
     handshake(&mut a, &mut b);

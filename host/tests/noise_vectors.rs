@@ -54,8 +54,17 @@ fn run_vector(v: &serde_json::Value, name: &[u8]) {
     let mut s = [0u8; 48];
     let mut pl = p0.clone();
     pl.extend_from_slice(&[0u8; 16]);
-    noise::ik_write_msg1(&mut ist, &init_pub, &init_eph, &init_remote_static, &ss_i, &mut e, &mut s, &mut pl)
-        .unwrap();
+    noise::ik_write_msg1(
+        &mut ist,
+        &init_pub,
+        &init_eph,
+        &init_remote_static,
+        &ss_i,
+        &mut e,
+        &mut s,
+        &mut pl,
+    )
+    .unwrap();
     let msg1: Vec<u8> = [&e[..], &s[..], &pl[..]].concat();
     assert_eq!(hex_str(&msg1), hex_str(&ciphertext(0)), "message 1");
 
@@ -78,7 +87,16 @@ fn run_vector(v: &serde_json::Value, name: &[u8]) {
 
     let psk_i: K = Key::new(init_psk);
     let mut got2 = vec![0u8; p1.len()];
-    noise::ik_read_msg2(&mut ist, &init_static, &init_eph, &psk_i, &e2, &pl2, &mut got2).unwrap();
+    noise::ik_read_msg2(
+        &mut ist,
+        &init_static,
+        &init_eph,
+        &psk_i,
+        &e2,
+        &pl2,
+        &mut got2,
+    )
+    .unwrap();
     assert_eq!(got2, p1);
 
     // Handshake hash.
@@ -123,7 +141,8 @@ fn run_vector(v: &serde_json::Value, name: &[u8]) {
         let be: [u8; 32] = bad[..32].try_into().unwrap();
         let bs: [u8; 48] = bad[32..80].try_into().unwrap();
         let r = noise::ik_read_msg1_static(&mut st, &resp_static, &be, &bs).and_then(|rs| {
-            let ss = noise::dh::<Host>(&resp_static, &rs).ok_or(wg_proto::proto::error::Error::LowOrderKey)?;
+            let ss = noise::dh::<Host>(&resp_static, &rs)
+                .ok_or(wg_proto::proto::error::Error::LowOrderKey)?;
             let mut o = vec![0u8; p0.len()];
             noise::ik_read_msg1_payload(&mut st, &ss, &bad[80..], &mut o)
         });

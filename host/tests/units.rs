@@ -42,7 +42,10 @@ fn message_type_by_header_and_length() {
         if n > 0 {
             p[0] = 4;
         }
-        assert_eq!(message_type(&p), (n >= DATA_MIN_LEN).then_some(MessageType::Data));
+        assert_eq!(
+            message_type(&p),
+            (n >= DATA_MIN_LEN).then_some(MessageType::Data)
+        );
         assert_eq!(DataHeader::parse(&p).is_ok(), n >= DATA_MIN_LEN);
     }
     for t in [0u8, 5, 255] {
@@ -79,7 +82,10 @@ fn parse_and_encode_roundtrip() {
     assert_eq!(m.encrypted_cookie[31], 9);
     assert_eq!(m.encode(), c);
 
-    let h = DataHeader { receiver_index: 0x01020304, counter: 0x1122334455667788 };
+    let h = DataHeader {
+        receiver_index: 0x01020304,
+        counter: 0x1122334455667788,
+    };
     let mut d = h.encode().to_vec();
     assert_eq!(&d[..4], &[4, 0, 0, 0]);
     assert_eq!(&d[4..8], &[4, 3, 2, 1]);
@@ -97,9 +103,18 @@ fn tai64n_format_and_rounding() {
     assert_eq!(&t[..8], &0x400000000000000bu64.to_be_bytes());
     // Within a granule: equal; across: newer; seconds dominate.
     assert_eq!(tai64n::tai64n(5, 1), tai64n::tai64n(5, (1 << 24) - 1));
-    assert!(tai64n::is_newer(&tai64n::tai64n(5, 1 << 24), &tai64n::tai64n(5, 0)));
-    assert!(tai64n::is_newer(&tai64n::tai64n(6, 0), &tai64n::tai64n(5, 999_999_999)));
-    assert!(!tai64n::is_newer(&tai64n::tai64n(5, 0), &tai64n::tai64n(5, 0)));
+    assert!(tai64n::is_newer(
+        &tai64n::tai64n(5, 1 << 24),
+        &tai64n::tai64n(5, 0)
+    ));
+    assert!(tai64n::is_newer(
+        &tai64n::tai64n(6, 0),
+        &tai64n::tai64n(5, 999_999_999)
+    ));
+    assert!(!tai64n::is_newer(
+        &tai64n::tai64n(5, 0),
+        &tai64n::tai64n(5, 0)
+    ));
 }
 
 #[test]
@@ -112,11 +127,18 @@ fn padding_as_the_c_driver() {
     assert_eq!(padding_len(1410, 1420), 10, "capped at the MTU");
     assert_eq!(padding_len(1415, 1420), 5, "capped at the MTU");
     assert_eq!(padding_len(1420, 1420), 0);
-    assert_eq!(padding_len(1421, 1420), 15, "over the MTU: padded as len % mtu");
+    assert_eq!(
+        padding_len(1421, 1420),
+        15,
+        "over the MTU: padded as len % mtu"
+    );
     assert_eq!(padding_len(1419, 0), 5, "no MTU: plain alignment");
     assert_eq!(padding_len(1425, 0), 15);
     assert_eq!(padding_len(usize::MAX, 0), 0);
-    assert_eq!(padding_len(usize::MAX, 1420), padding_len(usize::MAX % 1420, 1420));
+    assert_eq!(
+        padding_len(usize::MAX, 1420),
+        padding_len(usize::MAX % 1420, 1420)
+    );
 }
 
 #[test]
@@ -134,16 +156,25 @@ fn hmac_and_kdf_match_rfc2104() {
     let mut m = <SimpleHmac<Blake2s256> as Mac>::new_from_slice(&long).unwrap();
     m.update(data);
     let expect: [u8; 32] = m.finalize().into_bytes().into();
-    assert_eq!(kdf::hmac::<Host>(&long, &data[..3], &data[3..]).as_bytes(), &expect);
+    assert_eq!(
+        kdf::hmac::<Host>(&long, &data[..3], &data[3..]).as_bytes(),
+        &expect
+    );
     // Kdf chain: t1 = HMAC(t0, 1), t2 = HMAC(t0, t1 || 2), t3 = HMAC(t0, t2 || 3).
     let t0 = kdf::hmac::<Host>(&key, data, &[]);
     let t1 = kdf::hmac::<Host>(t0.as_bytes(), &[1], &[]);
     let t2 = kdf::hmac::<Host>(t0.as_bytes(), t1.as_bytes(), &[2]);
     let t3 = kdf::hmac::<Host>(t0.as_bytes(), t2.as_bytes(), &[3]);
     let (a, b, c) = kdf::kdf3::<Host>(&key, data);
-    assert_eq!((a.as_bytes(), b.as_bytes(), c.as_bytes()), (t1.as_bytes(), t2.as_bytes(), t3.as_bytes()));
+    assert_eq!(
+        (a.as_bytes(), b.as_bytes(), c.as_bytes()),
+        (t1.as_bytes(), t2.as_bytes(), t3.as_bytes())
+    );
     let (a2, b2) = kdf::kdf2::<Host>(&key, data);
-    assert_eq!((a2.as_bytes(), b2.as_bytes()), (t1.as_bytes(), t2.as_bytes()));
+    assert_eq!(
+        (a2.as_bytes(), b2.as_bytes()),
+        (t1.as_bytes(), t2.as_bytes())
+    );
     assert_eq!(kdf::kdf1::<Host>(&key, data).as_bytes(), t1.as_bytes());
 }
 
@@ -162,7 +193,10 @@ fn low_order_keys_are_refused() {
         let lo = arr32(&hex(lo));
         // A peer configured with a low-order static key: no initiation.
         let mut hs = PeerHandshake::<Host>::new(Some(&me), lo, None);
-        assert_eq!(hs.create_initiation(&me, 1, (100, 0)), Err(Error::LowOrderKey));
+        assert_eq!(
+            hs.create_initiation(&me, 1, (100, 0)),
+            Err(Error::LowOrderKey)
+        );
         assert_eq!(hs.state(), HandshakeState::Zeroed);
 
         // An initiation with a low-order ephemeral key.
@@ -174,11 +208,16 @@ fn low_order_keys_are_refused() {
         // A response with a low-order ephemeral key: refused, state kept.
         let mut responder = PeerHandshake::<Host>::new(Some(&them), *me.public_key(), None);
         let init = Initiation::parse(&hs.create_initiation(&me, 7, (200, 0)).unwrap()).unwrap();
-        responder.consume_initiation(read_initiation(&them, &init).unwrap(), 0).unwrap();
+        responder
+            .consume_initiation(read_initiation(&them, &init).unwrap(), 0)
+            .unwrap();
         let (resp, _) = responder.create_response(9).unwrap();
         let mut resp = Response::parse(&resp).unwrap();
         resp.ephemeral = lo;
-        assert_eq!(hs.consume_response(&me, &resp).err(), Some(Error::LowOrderKey));
+        assert_eq!(
+            hs.consume_response(&me, &resp).err(),
+            Some(Error::LowOrderKey)
+        );
         assert_eq!(hs.state(), HandshakeState::CreatedInitiation);
     }
 }
@@ -190,7 +229,10 @@ fn no_identity_means_no_handshake() {
     // A peer set up before the device had a key: the static-static DH is
     // missing, so no initiation can be made until set_identity.
     let mut hs = PeerHandshake::<Host>::new(None, *them.public_key(), None);
-    assert_eq!(hs.create_initiation(&me, 1, (100, 0)), Err(Error::LowOrderKey));
+    assert_eq!(
+        hs.create_initiation(&me, 1, (100, 0)),
+        Err(Error::LowOrderKey)
+    );
     hs.set_identity(Some(&me));
     assert!(hs.create_initiation(&me, 1, (100, 0)).is_ok());
     // Changing the identity abandons the handshake in flight.
@@ -206,7 +248,8 @@ fn response_needs_matching_state_and_index() {
     let mut r = PeerHandshake::<Host>::new(Some(&them), *me.public_key(), None);
     assert_eq!(r.create_response(3).err(), Some(Error::UnexpectedMessage));
     let init = Initiation::parse(&i.create_initiation(&me, 5, (100, 0)).unwrap()).unwrap();
-    r.consume_initiation(read_initiation(&them, &init).unwrap(), 0).unwrap();
+    r.consume_initiation(read_initiation(&them, &init).unwrap(), 0)
+        .unwrap();
     assert_eq!(r.state(), HandshakeState::ConsumedInitiation);
     let (resp, rkeys) = r.create_response(6).unwrap();
     let mut resp = Response::parse(&resp).unwrap();
@@ -214,7 +257,10 @@ fn response_needs_matching_state_and_index() {
     assert_eq!(resp.sender_index, 6);
     // Wrong receiver index: refused, state kept.
     resp.receiver_index = 4;
-    assert_eq!(i.consume_response(&me, &resp).err(), Some(Error::UnexpectedMessage));
+    assert_eq!(
+        i.consume_response(&me, &resp).err(),
+        Some(Error::UnexpectedMessage)
+    );
     resp.receiver_index = 5;
     // Tampered tag: refused, state kept; then the genuine one works once.
     let mut bad = resp.clone();
@@ -225,7 +271,10 @@ fn response_needs_matching_state_and_index() {
     assert_eq!(ikeys.local_index, 5);
     assert_eq!(ikeys.remote_index, 6);
     assert!(ikeys.initiator && !rkeys.initiator);
-    assert_eq!(i.consume_response(&me, &resp).err(), Some(Error::UnexpectedMessage));
+    assert_eq!(
+        i.consume_response(&me, &resp).err(),
+        Some(Error::UnexpectedMessage)
+    );
 }
 
 fn keypair_pair(now: u64) -> (Keypair<Host>, Keypair<Host>) {
@@ -234,9 +283,12 @@ fn keypair_pair(now: u64) -> (Keypair<Host>, Keypair<Host>) {
     let mut i = PeerHandshake::<Host>::new(Some(&me), *them.public_key(), None);
     let mut r = PeerHandshake::<Host>::new(Some(&them), *me.public_key(), None);
     let init = Initiation::parse(&i.create_initiation(&me, 5, (100, 0)).unwrap()).unwrap();
-    r.consume_initiation(read_initiation(&them, &init).unwrap(), now).unwrap();
+    r.consume_initiation(read_initiation(&them, &init).unwrap(), now)
+        .unwrap();
     let (resp, rkeys) = r.create_response(6).unwrap();
-    let ikeys = i.consume_response(&me, &Response::parse(&resp).unwrap()).unwrap();
+    let ikeys = i
+        .consume_response(&me, &Response::parse(&resp).unwrap())
+        .unwrap();
     (Keypair::new(ikeys, now), Keypair::new(rkeys, now))
 }
 
@@ -246,12 +298,22 @@ fn keypair_lifetime() {
     let (ki, mut kr) = keypair_pair(t);
     let mut buf = vec![0u8; 64];
     // Sending works until REJECT_AFTER_TIME.
-    let n = ki.encrypt_packet(t + REJECT_AFTER_TIME - 1, &mut buf, 20, 1420).unwrap();
+    let n = ki
+        .encrypt_packet(t + REJECT_AFTER_TIME - 1, &mut buf, 20, 1420)
+        .unwrap();
     assert_eq!(n, DATA_HEADER_LEN + 32 + 16);
     let mut pkt = buf[..n].to_vec();
-    assert!(kr.decrypt_packet(t + REJECT_AFTER_TIME - 1, &mut pkt.clone()).is_ok());
-    assert_eq!(kr.decrypt_packet(t + REJECT_AFTER_TIME, &mut pkt), Err(Error::KeyExpired));
-    assert_eq!(ki.encrypt_packet(t + REJECT_AFTER_TIME, &mut buf, 20, 1420), Err(Error::KeyExpired));
+    assert!(kr
+        .decrypt_packet(t + REJECT_AFTER_TIME - 1, &mut pkt.clone())
+        .is_ok());
+    assert_eq!(
+        kr.decrypt_packet(t + REJECT_AFTER_TIME, &mut pkt),
+        Err(Error::KeyExpired)
+    );
+    assert_eq!(
+        ki.encrypt_packet(t + REJECT_AFTER_TIME, &mut buf, 20, 1420),
+        Err(Error::KeyExpired)
+    );
     assert!(!ki.can_send(t));
     // Rekey rules.
     let (ki, kr) = keypair_pair(t);
@@ -263,7 +325,10 @@ fn keypair_lifetime() {
     assert!(!kr.needs_rekey_on_receive(t + REKEY_ON_RECEIVE_AFTER));
     // A buffer too small uses no counter.
     let mut small = vec![0u8; 40];
-    assert_eq!(ki.encrypt_packet(t, &mut small, 20, 1420), Err(Error::BufferSize));
+    assert_eq!(
+        ki.encrypt_packet(t, &mut small, 20, 1420),
+        Err(Error::BufferSize)
+    );
     assert_eq!(ki.sending_counter(), 0);
     // Scatter-gather style: reserve, then seal with the key.
     let slot = ki.reserve_send(t).unwrap();

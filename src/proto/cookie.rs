@@ -225,8 +225,12 @@ impl<C: Crypto> CookieMaker<C> {
     /// message created by `handshake` (its last 32 bytes are the MACs).
     /// Remembers mac1 to accept a cookie reply to it.
     pub fn add_macs(&mut self, packet: &mut [u8], now_ns: u64) -> Result<(), Error> {
-        let (rest, mac2) = packet.split_last_chunk_mut::<MAC_LEN>().ok_or(Error::BufferSize)?;
-        let (body, mac1) = rest.split_last_chunk_mut::<MAC_LEN>().ok_or(Error::BufferSize)?;
+        let (rest, mac2) = packet
+            .split_last_chunk_mut::<MAC_LEN>()
+            .ok_or(Error::BufferSize)?;
+        let (body, mac1) = rest
+            .split_last_chunk_mut::<MAC_LEN>()
+            .ok_or(Error::BufferSize)?;
         *mac1 = kdf::mac::<C>(&self.mac1_key, body, &[]);
         self.last_mac1_sent = Some(*mac1);
         *mac2 = if self.has_cookie(now_ns) {
@@ -248,7 +252,13 @@ impl<C: Crypto> CookieMaker<C> {
             .ok_or(Error::Malformed)?;
         let tag: &[u8; 16] = tag.try_into().map_err(|_| Error::Malformed)?;
         let mut cookie = *body;
-        if !C::xaead_open(&self.cookie_decryption_key, &reply.nonce, &mac1, &mut cookie, tag) {
+        if !C::xaead_open(
+            &self.cookie_decryption_key,
+            &reply.nonce,
+            &mac1,
+            &mut cookie,
+            tag,
+        ) {
             C::zeroize(&mut cookie);
             return Err(Error::Decrypt);
         }

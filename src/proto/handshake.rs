@@ -100,8 +100,12 @@ pub fn read_initiation<C: Crypto>(
     msg: &Initiation,
 ) -> Result<InitiationStatic<C>, Error> {
     let mut sym = initial_state::<C>(&identity.public);
-    let remote_static =
-        noise::ik_read_msg1_static(&mut sym, &identity.private, &msg.ephemeral, &msg.encrypted_static)?;
+    let remote_static = noise::ik_read_msg1_static(
+        &mut sym,
+        &identity.private,
+        &msg.ephemeral,
+        &msg.encrypted_static,
+    )?;
     Ok(InitiationStatic {
         remote_static,
         sender_index: msg.sender_index,
@@ -272,7 +276,12 @@ impl<C: Crypto> PeerHandshake<C> {
         }
         let mut sym = init.sym;
         let mut ts = [0u8; TIMESTAMP_LEN];
-        noise::ik_read_msg1_payload(&mut sym, &self.static_static, &init.encrypted_timestamp, &mut ts)?;
+        noise::ik_read_msg1_payload(
+            &mut sym,
+            &self.static_static,
+            &init.encrypted_timestamp,
+            &mut ts,
+        )?;
         if !tai64n::is_newer(&ts, &self.latest_timestamp) {
             return Err(Error::Replay);
         }

@@ -47,7 +47,13 @@ impl<C: Crypto> SessionKeys<C> {
         remote_index: u32,
         initiator: bool,
     ) -> Self {
-        Self { sending, receiving, local_index, remote_index, initiator }
+        Self {
+            sending,
+            receiving,
+            local_index,
+            remote_index,
+            initiator,
+        }
     }
 
     /// An explicit copy (secrets are not `Clone`, to keep copies visible).
@@ -123,7 +129,11 @@ pub struct SendSlot {
 impl SendSlot {
     /// The data message header for this slot.
     pub fn header(&self) -> [u8; DATA_HEADER_LEN] {
-        DataHeader { receiver_index: self.receiver_index, counter: self.counter }.encode()
+        DataHeader {
+            receiver_index: self.receiver_index,
+            counter: self.counter,
+        }
+        .encode()
     }
 }
 
@@ -215,11 +225,15 @@ impl<C: Crypto> Keypair<C> {
         let counter = self.sending_counter.fetch_add(1, Ordering::Relaxed);
         if counter >= REJECT_AFTER_MESSAGES {
             // Keep the counter from ever wrapping back into the valid range.
-            self.sending_counter.store(REJECT_AFTER_MESSAGES, Ordering::Relaxed);
+            self.sending_counter
+                .store(REJECT_AFTER_MESSAGES, Ordering::Relaxed);
             self.invalidate_sending();
             return Err(Error::CounterExhausted);
         }
-        Ok(SendSlot { counter, receiver_index: self.remote_index })
+        Ok(SendSlot {
+            counter,
+            receiver_index: self.remote_index,
+        })
     }
 
     /// Encrypts `buf` in place with the sending key and `counter` as nonce,
@@ -280,7 +294,9 @@ impl<C: Crypto> Keypair<C> {
     /// replay window: call [`Self::accept_counter`] after success.
     pub fn open(&self, now_ns: u64, counter: u64, buf: &mut [u8]) -> Result<usize, Error> {
         self.check_receive(now_ns, counter)?;
-        let (body, tag) = buf.split_last_chunk_mut::<TAG_LEN>().ok_or(Error::Malformed)?;
+        let (body, tag) = buf
+            .split_last_chunk_mut::<TAG_LEN>()
+            .ok_or(Error::Malformed)?;
         let tag = *tag;
         if !C::aead_open(self.receiving.as_bytes(), counter, &[], body, &tag) {
             return Err(Error::Decrypt);
@@ -303,7 +319,11 @@ impl<C: Crypto> Keypair<C> {
     /// its receiver index): authenticates it, then checks and records its
     /// counter. Returns the counter and the plaintext length; the plaintext
     /// (with its padding) is at `packet[DATA_HEADER_LEN..][..len]`.
-    pub fn decrypt_packet(&mut self, now_ns: u64, packet: &mut [u8]) -> Result<(u64, usize), Error> {
+    pub fn decrypt_packet(
+        &mut self,
+        now_ns: u64,
+        packet: &mut [u8],
+    ) -> Result<(u64, usize), Error> {
         let header = DataHeader::parse(packet)?;
         if header.receiver_index != self.local_index {
             return Err(Error::UnexpectedMessage);
@@ -354,7 +374,11 @@ impl<B> Default for Keypairs<B> {
 impl<B> Keypairs<B> {
     /// No keypairs.
     pub const fn new() -> Self {
-        Self { previous: None, current: None, next: None }
+        Self {
+            previous: None,
+            current: None,
+            next: None,
+        }
     }
 }
 

@@ -10,9 +10,9 @@
 //! header and a tag.
 
 use super::error::Error;
-use super::platform::{KEY_LEN, TAG_LEN, XNONCE_LEN};
 use super::kdf::MAC_LEN;
 use super::noise::ENCRYPTED_STATIC_LEN;
+use super::platform::{KEY_LEN, TAG_LEN, XNONCE_LEN};
 use super::tai64n::TIMESTAMP_LEN;
 
 /// Type of a handshake initiation.
@@ -151,7 +151,10 @@ impl Initiation {
                 ephemeral: r.array()?,
                 encrypted_static: r.array()?,
                 encrypted_timestamp: r.array()?,
-                macs: Macs { mac1: r.array()?, mac2: r.array()? },
+                macs: Macs {
+                    mac1: r.array()?,
+                    mac2: r.array()?,
+                },
             })
         })();
         match m {
@@ -200,7 +203,10 @@ impl Response {
                 receiver_index: r.u32()?,
                 ephemeral: r.array()?,
                 encrypted_nothing: r.array()?,
-                macs: Macs { mac1: r.array()?, mac2: r.array()? },
+                macs: Macs {
+                    mac1: r.array()?,
+                    mac2: r.array()?,
+                },
             })
         })();
         match m {
@@ -284,7 +290,10 @@ impl DataHeader {
             return Err(Error::Malformed);
         }
         match (r.u32(), r.u64()) {
-            (Some(receiver_index), Some(counter)) => Ok(Self { receiver_index, counter }),
+            (Some(receiver_index), Some(counter)) => Ok(Self {
+                receiver_index,
+                counter,
+            }),
             _ => Err(Error::Malformed),
         }
     }

@@ -47,7 +47,12 @@ impl<C: Crypto> SymmetricState<C> {
         } else {
             h = kdf::hash::<C>(protocol_name, &[]);
         }
-        let mut st = Self { ck: Key::new(h), h: Secret::new(h), k: None, n: 0 };
+        let mut st = Self {
+            ck: Key::new(h),
+            h: Secret::new(h),
+            k: None,
+            n: 0,
+        };
         st.mix_hash(prologue, &[]);
         st
     }
@@ -124,7 +129,9 @@ impl<C: Crypto> SymmetricState<C> {
             if self.n == u64::MAX {
                 return Err(Error::NonceExhausted);
             }
-            let (body, tag) = buf.split_at_mut_checked(body_len).ok_or(Error::BufferSize)?;
+            let (body, tag) = buf
+                .split_at_mut_checked(body_len)
+                .ok_or(Error::BufferSize)?;
             let t = C::aead_seal(k.as_bytes(), self.n, self.h.as_bytes(), body);
             tag.copy_from_slice(&t);
             self.n = self.n.wrapping_add(1);
@@ -225,7 +232,9 @@ pub fn ik_write_msg1<C: Crypto>(
 ) -> Result<(), Error> {
     write_e(st, e_priv, e_out);
     st.mix_dh(e_priv, rs)?;
-    let (s_plain, _tag) = s_out.split_first_chunk_mut::<KEY_LEN>().ok_or(Error::BufferSize)?;
+    let (s_plain, _tag) = s_out
+        .split_first_chunk_mut::<KEY_LEN>()
+        .ok_or(Error::BufferSize)?;
     *s_plain = *s_pub;
     st.encrypt_and_hash(s_out)?;
     st.mix_precomputed_dh(static_static)?;
@@ -312,7 +321,9 @@ impl<C: Crypto> CipherState<C> {
         if self.n == u64::MAX {
             return Err(Error::NonceExhausted);
         }
-        let (body, tag) = buf.split_at_mut_checked(body_len).ok_or(Error::BufferSize)?;
+        let (body, tag) = buf
+            .split_at_mut_checked(body_len)
+            .ok_or(Error::BufferSize)?;
         tag.copy_from_slice(&C::aead_seal(self.k.as_bytes(), self.n, ad, body));
         self.n = self.n.wrapping_add(1);
         Ok(())

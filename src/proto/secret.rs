@@ -18,12 +18,18 @@ pub type Key<C> = Secret<C, 32>;
 impl<C: Crypto, const N: usize> Secret<C, N> {
     /// All zeroes.
     pub const fn zero() -> Self {
-        Self { bytes: [0; N], _crypto: PhantomData }
+        Self {
+            bytes: [0; N],
+            _crypto: PhantomData,
+        }
     }
 
     /// Takes ownership of `bytes` (the caller should zero its own copy).
     pub const fn new(bytes: [u8; N]) -> Self {
-        Self { bytes, _crypto: PhantomData }
+        Self {
+            bytes,
+            _crypto: PhantomData,
+        }
     }
 
     /// Fresh random bytes.

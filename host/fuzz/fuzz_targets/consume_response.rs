@@ -3,13 +3,13 @@
 //! decryption. A refused response must leave the handshake in flight.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
 use wg_proto::host::Host;
 use wg_proto::proto::cookie::{CookieChecker, CookieMaker};
-use std::sync::OnceLock;
 use wg_proto::proto::handshake::{read_initiation, HandshakeState, PeerHandshake, StaticIdentity};
-use wg_proto::proto::secret::Key;
 use wg_proto::proto::keypair::Keypair;
 use wg_proto::proto::messages::{Initiation, Response, INITIATION_LEN, RESPONSE_LEN};
+use wg_proto::proto::secret::Key;
 
 #[path = "common.rs"]
 mod common;
@@ -17,7 +17,10 @@ mod common;
 const PSK: [u8; 32] = [9; 32];
 
 /// The initiator's handshake in flight, always the same (fixed ephemeral).
-fn initiator_in_flight(initiator: &StaticIdentity<Host>, responder: &StaticIdentity<Host>) -> (PeerHandshake<Host>, [u8; INITIATION_LEN]) {
+fn initiator_in_flight(
+    initiator: &StaticIdentity<Host>,
+    responder: &StaticIdentity<Host>,
+) -> (PeerHandshake<Host>, [u8; INITIATION_LEN]) {
     let mut ihs = PeerHandshake::<Host>::new(Some(initiator), *responder.public_key(), Some(&PSK));
     let init = ihs
         .create_initiation_with_ephemeral(initiator, 77, (1_700_000_000, 0), Key::new([0x33; 32]))
@@ -33,7 +36,9 @@ fn valid_response() -> [u8; RESPONSE_LEN] {
     let partial = read_initiation(&responder, &Initiation::parse(&init).unwrap()).unwrap();
     rhs.consume_initiation(partial, 0).unwrap();
     let (mut valid, _) = rhs.create_response(88).unwrap();
-    CookieMaker::<Host>::new(initiator.public_key()).add_macs(&mut valid, 0).unwrap();
+    CookieMaker::<Host>::new(initiator.public_key())
+        .add_macs(&mut valid, 0)
+        .unwrap();
     valid
 }
 
@@ -48,7 +53,9 @@ fuzz_target!(|data: &[u8]| {
     let checker = CookieChecker::<Host>::new(Some(initiator.public_key()));
     let _ = checker.check_mac1(&msg);
 
-    let Ok(parsed) = Response::parse(&msg) else { return };
+    let Ok(parsed) = Response::parse(&msg) else {
+        return;
+    };
     match ihs.consume_response(&initiator, &parsed) {
         Ok(keys) => {
             assert_eq!(parsed.receiver_index, 77);

@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
                 // The cookie it took yields mac2 the checker accepts.
                 maker.add_macs(&mut msg, 0).unwrap();
                 if r.encrypted_cookie == CookieReply::parse(&valid).unwrap().encrypted_cookie {
-                    assert_eq!(checker.check(&msg, &src, 0, true), MacCheck::ValidWithCookie);
+                    assert_eq!(
+                        checker.check(&msg, &src, 0, true),
+                        MacCheck::ValidWithCookie
+                    );
                 }
             } else {
                 assert_eq!(maker.has_cookie(0), had);

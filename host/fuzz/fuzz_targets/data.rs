@@ -2,8 +2,8 @@
 //! a keypair's decryption, and arbitrary lengths and MTUs to encryption.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wg_proto::host::Host;
 use std::sync::OnceLock;
+use wg_proto::host::Host;
 use wg_proto::proto::handshake::{read_initiation, PeerHandshake};
 use wg_proto::proto::keypair::{Keypair, SessionKeys};
 use wg_proto::proto::messages::{DataHeader, Initiation, Response};
@@ -18,11 +18,18 @@ fn session() -> Keys {
     let responder = common::identity(2);
     let mut ihs = PeerHandshake::<Host>::new(Some(&initiator), *responder.public_key(), None);
     let mut rhs = PeerHandshake::<Host>::new(Some(&responder), *initiator.public_key(), None);
-    let init = ihs.create_initiation(&initiator, 77, (1_700_000_000, 0)).unwrap();
-    rhs.consume_initiation(read_initiation(&responder, &Initiation::parse(&init).unwrap()).unwrap(), 0)
+    let init = ihs
+        .create_initiation(&initiator, 77, (1_700_000_000, 0))
         .unwrap();
+    rhs.consume_initiation(
+        read_initiation(&responder, &Initiation::parse(&init).unwrap()).unwrap(),
+        0,
+    )
+    .unwrap();
     let (resp, rkeys) = rhs.create_response(88).unwrap();
-    let ikeys = ihs.consume_response(&initiator, &Response::parse(&resp).unwrap()).unwrap();
+    let ikeys = ihs
+        .consume_response(&initiator, &Response::parse(&resp).unwrap())
+        .unwrap();
     (ikeys, rkeys)
 }
 

@@ -8,7 +8,10 @@ pub type K = Key<Host>;
 
 pub fn hex(s: &str) -> Vec<u8> {
     assert!(s.len().is_multiple_of(2), "odd hex length");
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 pub fn arr32(v: &[u8]) -> [u8; 32] {
@@ -111,7 +114,10 @@ impl Node {
     /// A handshake initiation with MACs.
     pub fn initiate(&mut self) -> Vec<u8> {
         let idx = self.fresh_index();
-        let mut msg = self.hs.create_initiation(&self.identity, idx, self.wall).unwrap();
+        let mut msg = self
+            .hs
+            .create_initiation(&self.identity, idx, self.wall)
+            .unwrap();
         self.maker.add_macs(&mut msg, self.now).unwrap();
         msg.to_vec()
     }
@@ -177,14 +183,19 @@ impl Node {
             MessageType::Data => {
                 let header = DataHeader::parse(packet)?;
                 let now = self.now;
-                let kp = self.keypairs.get_mut(header.receiver_index).ok_or(Error::UnexpectedMessage)?;
+                let kp = self
+                    .keypairs
+                    .get_mut(header.receiver_index)
+                    .ok_or(Error::UnexpectedMessage)?;
                 let mut buf = packet.to_vec();
                 let (_, len) = kp.decrypt_packet(now, &mut buf)?;
                 let (_, dropped) = self.keypairs.received_with(header.receiver_index);
                 if let Some(d) = dropped {
                     self.retired.push(d.local_index());
                 }
-                Ok(Some(Outcome::Data(buf[DATA_HEADER_LEN..DATA_HEADER_LEN + len].to_vec())))
+                Ok(Some(Outcome::Data(
+                    buf[DATA_HEADER_LEN..DATA_HEADER_LEN + len].to_vec(),
+                )))
             }
         }
     }
