@@ -750,3 +750,42 @@ fn memory_per_prefix() {
         std::mem::size_of::<wg_proto::proto::timers::PeerTimers>()
     );
 }
+
+/// `cargo test --release --test allowedips -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn lookup_speed() {
+    let mut rng = SplitMix(21);
+    for (v6, n) in [
+        (false, 1000u32),
+        (false, 100_000),
+        (true, 1000),
+        (true, 100_000),
+    ] {
+        let mut t = Table::new();
+        let mut addrs = Vec::new();
+        for i in 0..n {
+            let addr = rng.u128();
+            let cidr = if v6 {
+                48 + (i % 81) as u8
+            } else {
+                16 + (i % 17) as u8
+            };
+            t_insert(&mut t, v6, addr, cidr, PeerId(i % 1000));
+            addrs.push(addr);
+        }
+        let probes: Vec<u128> = (0..1 << 20)
+            .map(|i| addrs[i % addrs.len()] ^ (rng.next() as u128 & 0xff))
+            .collect();
+        let start = std::time::Instant::now();
+        let mut hits = 0usize;
+        for &a in &probes {
+            hits += t_lookup(&t, v6, a).is_some() as usize;
+        }
+        let ns = start.elapsed().as_nanos() as f64 / probes.len() as f64;
+        println!(
+            "{} {n} prefixes: {ns:.1} ns per lookup ({hits} hits)",
+            if v6 { "IPv6" } else { "IPv4" }
+        );
+    }
+}

@@ -90,3 +90,4 @@ use proto::timers::*;
 #[no_mangle] pub fn tm_next(p: &PeerTimers) -> Option<u64> { p.next_deadline() }
 #[no_mangle] pub fn tm_load(l: &mut LoadTracker, q: usize, m: usize, n: u64) -> bool { l.under_load(q, m, n) }
 #[no_mangle] pub fn rp_max(w: &proto::replay::ReplayWindow) -> Option<u64> { w.max_counter() }
+#[no_mangle] pub fn rp_reset(w: &mut proto::replay::ReplayWindow) { w.reset() }
