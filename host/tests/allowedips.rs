@@ -510,6 +510,15 @@ fn run_random(seed: u64, ops_per_family: usize) {
                     .map(to_prefix)
                     .collect();
                 assert_eq!(walk, expect, "seed {seed} op {op} walk of peer {peer}");
+                // Resuming after any element gives the rest of the walk.
+                if !walk.is_empty() {
+                    let k = rng.below(walk.len() as u64) as usize;
+                    let rest: Vec<Prefix> = t
+                        .peer_prefixes_after(PeerId(peer), &walk[k])
+                        .unwrap()
+                        .collect();
+                    assert_eq!(rest, walk[k + 1..], "seed {seed} op {op} resumed walk");
+                }
                 assert_eq!(t.prefix_count(PeerId(peer)), expect.len());
             }
         }
