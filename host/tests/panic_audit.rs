@@ -43,7 +43,15 @@ fn call_graph(ir: &str) -> HashMap<String, HashSet<String>> {
     let mut graph = HashMap::new();
     let mut current: Option<(String, HashSet<String>)> = None;
     for line in ir.lines() {
-        if line.starts_with("define ") {
+        if line.starts_with('@') && line.contains(" alias ") {
+            // `@a = ... alias <type>, ptr @b`: calling `a` is calling `b`.
+            if let (Some(alias), Some(target)) = (
+                symbol_after_at(line),
+                line.rfind('@').and_then(|i| symbol_after_at(&line[i..])),
+            ) {
+                graph.insert(alias, HashSet::from([target]));
+            }
+        } else if line.starts_with("define ") {
             let name = symbol_after_at(line).unwrap_or_default();
             current = Some((name, HashSet::new()));
         } else if line.starts_with('}') {
