@@ -12,4 +12,9 @@
 #include <net/net_namespace.h>
 #include <net/ip_tunnels.h>
 #include <uapi/linux/wireguard.h>
+#include <crypto/blake2s.h>
+#include <crypto/poly1305.h>
+#include <crypto/utils.h>
+#include <linux/random.h>
+#include <linux/timekeeping.h>
 #include "wg_shim.h"

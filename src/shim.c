@@ -9,6 +9,11 @@
 #include <linux/time_types.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
+#include <crypto/blake2s.h>
+#include <crypto/chacha.h>
+#include <crypto/curve25519.h>
+#include <crypto/poly1305.h>
+#include <linux/timekeeping.h>
 #include "wg_shim.h"
 
 netdev_features_t wg_shim_netdev_features(void)
@@ -71,4 +76,74 @@ bool wg_shim_net_eq(const struct net *a, const struct net *b)
 void *wg_shim_netdev_priv(const struct net_device *dev)
 {
 	return netdev_priv(dev);
+}
+
+void wg_shim_chacha20_init(u32 *state, const u8 key[32], const u8 iv[16])
+{
+	u32 k[CHACHA_KEY_SIZE / sizeof(u32)];
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(k); ++i)
+		k[i] = get_unaligned_le32(key + i * sizeof(u32));
+	chacha_init(state, k, iv);
+	memzero_explicit(k, sizeof(k));
+}
+
+void wg_shim_chacha20_crypt(u32 *state, u8 *dst, const u8 *src, unsigned int bytes)
+{
+	chacha20_crypt(state, dst, src, bytes);
+}
+
+void wg_shim_hchacha20(const u32 *state, u32 out[8])
+{
+	hchacha_block(state, out, 20);
+}
+
+void wg_shim_poly1305_init(struct poly1305_desc_ctx *desc, const u8 key[32])
+{
+	poly1305_init(desc, key);
+}
+
+void wg_shim_poly1305_update(struct poly1305_desc_ctx *desc, const u8 *src, unsigned int len)
+{
+	poly1305_update(desc, src, len);
+}
+
+void wg_shim_poly1305_final(struct poly1305_desc_ctx *desc, u8 digest[16])
+{
+	poly1305_final(desc, digest);
+}
+
+bool wg_shim_curve25519(u8 out[32], const u8 secret[32], const u8 point[32])
+{
+	return curve25519(out, secret, point);
+}
+
+void wg_shim_curve25519_base(u8 out[32], const u8 secret[32])
+{
+	/* curve25519_generate_public() refuses an all-zero secret (it returns
+	 * false and leaves out alone); a clamped zero secret is still a
+	 * scalar, so compute it against the base point the generic way. */
+	static const u8 basepoint[CURVE25519_KEY_SIZE] __aligned(32) = { 9 };
+
+	if (!curve25519_generate_public(out, secret) && !curve25519(out, secret, basepoint))
+		memset(out, 0, CURVE25519_KEY_SIZE);
+}
+
+void wg_shim_blake2s_init(struct blake2s_state *state, size_t outlen, const u8 *key, size_t keylen)
+{
+	if (keylen)
+		blake2s_init_key(state, outlen, key, keylen);
+	else
+		blake2s_init(state, outlen);
+}
+
+void wg_shim_memzero_explicit(void *p, size_t len)
+{
+	memzero_explicit(p, len);
+}
+
+u64 wg_shim_ktime_get_coarse_boottime_ns(void)
+{
+	return ktime_get_coarse_boottime_ns();
 }

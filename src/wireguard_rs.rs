@@ -41,6 +41,13 @@ struct WireGuard {
 
 impl kernel::Module for WireGuard {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        // Known answers for lib/crypto through our platform layer and for the
+        // Noise layer over it: a module whose crypto is wrong must not load.
+        if let Err(what) = proto::selftest::run::<kapi::platform::Kernel>() {
+            pr_err!("self-test failed: {}\n", what);
+            return Err(kapi::error::enotrecoverable());
+        }
+        pr_info!("crypto and noise self-tests: pass\n");
         let link = device::KIND.register(module)?;
         let genl = netlink::FAMILY.register(module)?;
         pr_info!("WireGuard (Rust) 0.1.0 loaded.\n");

@@ -20,4 +20,5 @@ errno!(
     eaddrinuse => EADDRINUSE,
     emsgsize => EMSGSIZE,
     enokey => ENOKEY,
+    enotrecoverable => ENOTRECOVERABLE,
 );

@@ -9,6 +9,7 @@ pub(crate) mod error;
 pub(crate) mod genl;
 pub(crate) mod net;
 pub(crate) mod netdev;
+pub(crate) mod platform;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
 pub(crate) mod wireguard;

@@ -36,3 +36,4 @@ pub mod ratelimiter;
 pub mod index_table;
 pub mod pubkey_table;
 pub mod timers;
+pub mod selftest;
