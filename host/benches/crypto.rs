@@ -36,7 +36,9 @@ fn sides() -> (Side, Side) {
 /// One complete handshake; returns both keypairs.
 fn round(i: &mut Side, r: &mut Side, n: u64) -> (Keypair<Host>, Keypair<Host>) {
     let now = n * MIN_INITIATION_INTERVAL;
-    let mut init = i.hs.create_initiation(&i.id, 1, (1_700_000_000 + n, 0)).unwrap();
+    let mut init =
+        i.hs.create_initiation(&i.id, 1, (1_700_000_000 + n, 0))
+            .unwrap();
     i.maker.add_macs(&mut init, now).unwrap();
     assert_eq!(r.checker.check(&init, &SRC, now, false), MacCheck::Valid);
     let partial = read_initiation(&r.id, &Initiation::parse(&init).unwrap()).unwrap();
@@ -44,19 +46,24 @@ fn round(i: &mut Side, r: &mut Side, n: u64) -> (Keypair<Host>, Keypair<Host>) {
     let (mut resp, rkeys) = r.hs.create_response(2).unwrap();
     r.maker.add_macs(&mut resp, now).unwrap();
     assert_eq!(i.checker.check(&resp, &SRC, now, false), MacCheck::Valid);
-    let ikeys = i.hs.consume_response(&i.id, &Response::parse(&resp).unwrap()).unwrap();
+    let ikeys =
+        i.hs.consume_response(&i.id, &Response::parse(&resp).unwrap())
+            .unwrap();
     (Keypair::new(ikeys, now), Keypair::new(rkeys, now))
 }
 
 fn handshake(c: &mut Criterion) {
     let (mut i, mut r) = sides();
     let mut n = 1u64;
-    c.bench_function("handshake round (initiation + response, create + consume)", |b| {
-        b.iter(|| {
-            n += 1;
-            black_box(round(&mut i, &mut r, n))
-        })
-    });
+    c.bench_function(
+        "handshake round (initiation + response, create + consume)",
+        |b| {
+            b.iter(|| {
+                n += 1;
+                black_box(round(&mut i, &mut r, n))
+            })
+        },
+    );
 }
 
 fn transport(c: &mut Criterion) {

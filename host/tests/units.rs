@@ -372,3 +372,33 @@ fn cookie_maker_needs_room_for_macs() {
     assert_eq!(m.add_macs(&mut [0u8; 31], 0), Err(Error::BufferSize));
     assert!(m.add_macs(&mut [0u8; 32], 0).is_ok());
 }
+
+#[test]
+fn handshake_index_ownership() {
+    let me = StaticIdentity::<Host>::new(Key::new(key(1)));
+    let them = StaticIdentity::<Host>::new(Key::new(key(2)));
+    let mut a = PeerHandshake::<Host>::new(Some(&me), *them.public_key(), None);
+    let mut b = PeerHandshake::<Host>::new(Some(&them), *me.public_key(), None);
+    assert_eq!(a.local_index(), None);
+    let ia = Initiation::parse(&a.create_initiation(&me, 10, (100, 0)).unwrap()).unwrap();
+    assert_eq!(a.local_index(), Some(10));
+    // A retransmission under a new index: the new one names the handshake.
+    let _ = a.create_initiation(&me, 11, (101, 0)).unwrap();
+    assert_eq!(a.local_index(), Some(11));
+    // Crossing initiations: a consumes b's while its own is in flight; the
+    // index stays registered until a's response supersedes it.
+    let ib = Initiation::parse(&b.create_initiation(&them, 20, (100, 0)).unwrap()).unwrap();
+    a.consume_initiation(read_initiation(&me, &ib).unwrap(), 0)
+        .unwrap();
+    assert_eq!(a.local_index(), Some(11));
+    let (_, keys) = a.create_response(12).unwrap();
+    assert_eq!(keys.local_index, 12);
+    assert_eq!(a.local_index(), None);
+    // clear() and set_identity() hand back the index they drop.
+    let _ = ia;
+    let _ = a.create_initiation(&me, 13, (102, 0)).unwrap();
+    assert_eq!(a.clear(), Some(13));
+    assert_eq!(a.clear(), None);
+    let _ = a.create_initiation(&me, 14, (103, 0)).unwrap();
+    assert_eq!(a.set_identity(Some(&me)), Some(14));
+}

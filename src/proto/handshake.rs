@@ -125,7 +125,7 @@ pub struct PeerHandshake<C: Crypto> {
     sym: Option<SymmetricState<C>>,
     ephemeral_private: Key<C>,
     remote_ephemeral: [u8; KEY_LEN],
-    local_index: u32,
+    local_index: Option<u32>,
     remote_index: u32,
     latest_timestamp: Timestamp,
     last_initiation_consumption: Option<u64>,
@@ -149,7 +149,7 @@ impl<C: Crypto> PeerHandshake<C> {
             sym: None,
             ephemeral_private: Key::zero(),
             remote_ephemeral: [0; KEY_LEN],
-            local_index: 0,
+            local_index: None,
             remote_index: 0,
             latest_timestamp: [0; TIMESTAMP_LEN],
             last_initiation_consumption: None,
@@ -160,12 +160,13 @@ impl<C: Crypto> PeerHandshake<C> {
     }
 
     /// Recomputes the static-static DH for a new device key (or none), and
-    /// abandons any handshake in flight.
-    pub fn set_identity(&mut self, identity: Option<&StaticIdentity<C>>) {
+    /// abandons any handshake in flight. Returns the index the abandoned
+    /// handshake held, for the caller to unregister.
+    pub fn set_identity(&mut self, identity: Option<&StaticIdentity<C>>) -> Option<u32> {
         self.static_static = identity
             .and_then(|id| noise::dh::<C>(&id.private, &self.remote_static))
             .unwrap_or_else(Key::zero);
-        self.clear();
+        self.clear()
     }
 
     /// Sets or removes the preshared key.
@@ -186,12 +187,11 @@ impl<C: Crypto> PeerHandshake<C> {
         self.state
     }
 
-    /// Our index of the handshake in flight, if any (the caller registered it).
+    /// The index (registered by the caller) that names this handshake: the
+    /// last one given to [`Self::create_initiation`], until the handshake
+    /// completes or is cleared. A response must be addressed to it.
     pub fn local_index(&self) -> Option<u32> {
-        match self.state {
-            HandshakeState::Zeroed => None,
-            _ => Some(self.local_index),
-        }
+        self.local_index
     }
 
     /// The latest accepted initiation timestamp from this peer.
@@ -200,19 +200,24 @@ impl<C: Crypto> PeerHandshake<C> {
     }
 
     /// Abandons the handshake in flight (keeps the replay and flood records).
-    pub fn clear(&mut self) {
+    /// Returns the index it held, for the caller to unregister.
+    pub fn clear(&mut self) -> Option<u32> {
         self.state = HandshakeState::Zeroed;
         self.sym = None;
         self.ephemeral_private.clear();
         self.remote_ephemeral = [0; KEY_LEN];
-        self.local_index = 0;
         self.remote_index = 0;
+        self.local_index.take()
     }
 
     /// Creates an initiation with a fresh ephemeral key, under our index
     /// `local_index`, stamped with wall-clock time `wall` (seconds and
     /// nanoseconds since the Unix epoch). The MACs are zero: add them with
     /// [`super::cookie::CookieMaker::add_macs`].
+    ///
+    /// The caller registers `local_index` for this peer's handshake; an index
+    /// the handshake held before (see [`Self::local_index`]) names nothing any
+    /// more and is to be unregistered.
     pub fn create_initiation(
         &mut self,
         identity: &StaticIdentity<C>,
@@ -255,7 +260,7 @@ impl<C: Crypto> PeerHandshake<C> {
         self.state = HandshakeState::CreatedInitiation;
         self.sym = Some(sym);
         self.ephemeral_private = ephemeral_private;
-        self.local_index = local_index;
+        self.local_index = Some(local_index);
         self.remote_index = 0;
         Ok(msg.encode())
     }
@@ -300,14 +305,15 @@ impl<C: Crypto> PeerHandshake<C> {
         self.ephemeral_private.clear();
         self.remote_ephemeral = init.remote_ephemeral;
         self.remote_index = init.sender_index;
-        self.local_index = 0;
         Ok(())
     }
 
     /// Answers the consumed initiation with a fresh ephemeral key, under our
     /// index `local_index`. Returns the response (MACs zero) and the new
     /// session's keys (the responder's keypair, which goes to the `next` slot);
-    /// the handshake returns to [`HandshakeState::Zeroed`].
+    /// the handshake returns to [`HandshakeState::Zeroed`]. `local_index` now
+    /// names the keypair; an index the handshake held before (an initiation
+    /// of ours that this exchange supersedes) names nothing any more.
     pub fn create_response(
         &mut self,
         local_index: u32,
@@ -356,8 +362,9 @@ impl<C: Crypto> PeerHandshake<C> {
 
     /// Consumes a response to our initiation (the caller found this peer by
     /// the response's receiver index, and checked its mac1). Returns the new
-    /// session's keys (the initiator's keypair, usable at once); the handshake
-    /// returns to [`HandshakeState::Zeroed`]. On failure nothing changed.
+    /// session's keys (the initiator's keypair, usable at once, named by the
+    /// handshake's index); the handshake returns to [`HandshakeState::Zeroed`].
+    /// On failure nothing changed.
     pub fn consume_response(
         &mut self,
         identity: &StaticIdentity<C>,
@@ -367,7 +374,7 @@ impl<C: Crypto> PeerHandshake<C> {
             (HandshakeState::CreatedInitiation, Some(sym)) => sym,
             _ => return Err(Error::UnexpectedMessage),
         };
-        if msg.receiver_index != self.local_index {
+        if self.local_index != Some(msg.receiver_index) {
             return Err(Error::UnexpectedMessage);
         }
         let mut sym = sym.duplicate();
@@ -384,7 +391,7 @@ impl<C: Crypto> PeerHandshake<C> {
         let keys = SessionKeys::new(
             initiator_to_responder,
             responder_to_initiator,
-            self.local_index,
+            msg.receiver_index,
             msg.sender_index,
             true,
         );

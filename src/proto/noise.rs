@@ -122,7 +122,8 @@ impl<C: Crypto> SymmetricState<C> {
     }
 
     /// `EncryptAndHash`: `buf` holds the plaintext followed by `TAG_LEN` bytes
-    /// of room for the tag; on return it holds the ciphertext and tag.
+    /// of room for the tag; on return it holds the ciphertext and tag. Fails
+    /// (instead of sending plaintext) if no key was mixed in yet.
     pub fn encrypt_and_hash(&mut self, buf: &mut [u8]) -> Result<(), Error> {
         let body_len = buf.len().checked_sub(TAG_LEN).ok_or(Error::BufferSize)?;
         if let Some(k) = &self.k {
@@ -138,7 +139,8 @@ impl<C: Crypto> SymmetricState<C> {
             self.mix_hash(buf, &[]);
             Ok(())
         } else {
-            // No key yet: the plaintext goes as is (never the case in IK).
+            // Noise would send the plaintext as is before the first key;
+            // IK always has a key here, so refuse rather than send plaintext.
             Err(Error::UnexpectedMessage)
         }
     }
