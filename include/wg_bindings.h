@@ -17,4 +17,6 @@
 #include <crypto/utils.h>
 #include <linux/random.h>
 #include <linux/timekeeping.h>
+#include <net/sock.h>
+#include <net/udp_tunnel.h>
 #include "wg_shim.h"

@@ -48,6 +48,16 @@ void wg_shim_blake2s_init(struct blake2s_state *state, size_t outlen, const u8 *
 void wg_shim_memzero_explicit(void *p, size_t len);
 u64 wg_shim_ktime_get_coarse_boottime_ns(void);
 
+/* UDP sockets: the port configuration is bitfields and address macros. */
+struct socket;
+int wg_shim_udp_sock_create(struct net *net, bool ipv6, u16 port, struct socket **sockp);
+u16 wg_shim_sock_local_port(const struct sock *sk);
+void wg_shim_tunnel_sock_opts(struct sock *sk);
+void *wg_shim_sk_user_data(const struct sock *sk);
+bool wg_shim_ipv6_mod_enabled(void);
+void wg_shim_dev_hold(struct net_device *dev);
+void wg_shim_dev_put(struct net_device *dev);
+
 /* Inline helpers. */
 void wg_shim_kfree_skb(struct sk_buff *skb);
 void wg_shim_dev_sw_netstats_tx_dropped(struct net_device *dev);

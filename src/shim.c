@@ -14,6 +14,10 @@
 #include <crypto/curve25519.h>
 #include <crypto/poly1305.h>
 #include <linux/timekeeping.h>
+#include <linux/ipv6.h>
+#include <net/inet_sock.h>
+#include <net/sock.h>
+#include <net/udp_tunnel.h>
 #include "wg_shim.h"
 
 netdev_features_t wg_shim_netdev_features(void)
@@ -146,4 +150,65 @@ void wg_shim_memzero_explicit(void *p, size_t len)
 u64 wg_shim_ktime_get_coarse_boottime_ns(void)
 {
 	return ktime_get_coarse_boottime_ns();
+}
+
+int wg_shim_udp_sock_create(struct net *net, bool ipv6, u16 port, struct socket **sockp)
+{
+	struct udp_port_cfg cfg = {
+		.family = AF_INET,
+		.local_ip.s_addr = htonl(INADDR_ANY),
+		.local_udp_port = htons(port),
+		.use_udp_checksums = true,
+	};
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ipv6) {
+		cfg = (struct udp_port_cfg){
+			.family = AF_INET6,
+			.local_ip6 = IN6ADDR_ANY_INIT,
+			.local_udp_port = htons(port),
+			.use_udp6_tx_checksums = true,
+			.use_udp6_rx_checksums = true,
+			.ipv6_v6only = true,
+		};
+	}
+#else
+	if (ipv6)
+		return -EAFNOSUPPORT;
+#endif
+	return udp_sock_create(net, &cfg, sockp);
+}
+
+/* Atomic allocations (we send from softirq), an unbounded send buffer, and
+ * access to memory reserves under pressure, as the C driver's sockets. */
+void wg_shim_tunnel_sock_opts(struct sock *sk)
+{
+	sk->sk_allocation = GFP_ATOMIC;
+	sk->sk_sndbuf = INT_MAX;
+	sk_set_memalloc(sk);
+}
+
+u16 wg_shim_sock_local_port(const struct sock *sk)
+{
+	return ntohs(inet_sk(sk)->inet_sport);
+}
+
+void *wg_shim_sk_user_data(const struct sock *sk)
+{
+	return rcu_dereference_sk_user_data(sk);
+}
+
+bool wg_shim_ipv6_mod_enabled(void)
+{
+	return ipv6_mod_enabled();
+}
+
+void wg_shim_dev_hold(struct net_device *dev)
+{
+	dev_hold(dev);
+}
+
+void wg_shim_dev_put(struct net_device *dev)
+{
+	dev_put(dev);
 }

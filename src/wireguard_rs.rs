@@ -14,6 +14,8 @@ mod device;
 #[allow(dead_code)]
 mod kapi;
 mod netlink;
+mod receive;
+mod socket;
 #[allow(dead_code, unreachable_pub)]
 mod proto;
 

@@ -12,4 +12,5 @@ pub(crate) mod netdev;
 pub(crate) mod platform;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
+pub(crate) mod udp;
 pub(crate) mod wireguard;

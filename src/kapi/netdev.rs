@@ -95,6 +95,15 @@ impl<T: LinkOps> NetDevice<T> {
         unsafe { &*ptr.cast::<Self>() }
     }
 
+    /// # Safety
+    ///
+    /// `ptr` is a device of kind `T` whose state is live for `'a` (for
+    /// instance because the caller holds a reference on it).
+    pub(crate) unsafe fn from_raw_ref<'a>(ptr: *mut b::net_device) -> &'a Self {
+        // SAFETY: as for `from_raw`, by the caller's promise.
+        unsafe { Self::from_raw(ptr) }
+    }
+
     fn priv_area(&self) -> &Priv<T> {
         // SAFETY: every device of kind `T` was allocated with a private area
         // of `size_of::<Priv<T>>()` bytes (see `LinkKind::register`), aligned

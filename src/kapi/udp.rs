@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+//! UDP encapsulation sockets: kernel UDP sockets whose datagrams are handed to
+//! the device they belong to (`setup_udp_tunnel_sock`, `encap_rcv`).
+//!
+//! A socket holds a reference on its device, and the device's state receives
+//! the datagrams ([`EncapRecv`]). Dropping the socket releases it, waits for
+//! receivers still running (`synchronize_net`), then drops the reference. The
+//! device must therefore drop its sockets before it can go away: when it goes
+//! down (`ndo_stop`), or when its creating namespace exits.
+
+use super::bindings as b;
+use super::net::Net;
+use super::netdev::{LinkOps, NetDevice};
+use super::skb::SkBuff;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kernel::error::{to_result, Result};
+
+/// The address family of a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// IPv4.
+    V4,
+    /// IPv6 (`IPV6_V6ONLY`).
+    V6,
+}
+
+/// Receives the datagrams of the device's encapsulation sockets.
+pub(crate) trait EncapRecv: LinkOps {
+    /// A datagram arrived on one of `dev`'s sockets (softirq). `skb` starts at
+    /// the UDP header. The receiver owns the skb.
+    fn encap_recv(dev: &NetDevice<Self>, skb: SkBuff);
+}
+
+/// A bound UDP encapsulation socket of a device of kind `T`.
+pub(crate) struct EncapSocket<T: EncapRecv> {
+    sock: NonNull<b::socket>,
+    dev: NonNull<b::net_device>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: the socket and the device reference may be released from any
+// thread; nothing here is tied to the creating thread.
+unsafe impl<T: EncapRecv> Send for EncapSocket<T> {}
+// SAFETY: shared access only reads the bound port.
+unsafe impl<T: EncapRecv> Sync for EncapSocket<T> {}
+
+/// Whether the stack has IPv6 (it may be disabled on the command line).
+pub(crate) fn ipv6_enabled() -> bool {
+    // SAFETY: reads a flag.
+    unsafe { b::wg_shim_ipv6_mod_enabled() }
+}
+
+impl<T: EncapRecv> EncapSocket<T> {
+    /// Creates a socket in `net` bound to the wildcard address and `port`
+    /// (0: any free port) whose datagrams go to `dev`.
+    pub(crate) fn bind(net: &Net, dev: &NetDevice<T>, family: Family, port: u16) -> Result<Self> {
+        let mut sock: *mut b::socket = core::ptr::null_mut();
+        // SAFETY: `net` is a live namespace; `sock` receives the new socket.
+        to_result(unsafe { b::wg_shim_udp_sock_create(net.as_raw(), family == Family::V6, port, &mut sock) })?;
+        let sock = NonNull::new(sock).ok_or(kernel::error::code::ENOMEM)?;
+        let raw_dev = dev.as_raw();
+        // SAFETY: `raw_dev` is a registered device; the reference is dropped
+        // in `Drop`.
+        unsafe { b::wg_shim_dev_hold(raw_dev) };
+        let mut cfg = b::udp_tunnel_sock_cfg {
+            sk_user_data: raw_dev.cast(),
+            encap_type: 1,
+            encap_rcv: Some(encap_rcv_callback::<T>),
+            ..Default::default()
+        };
+        // SAFETY: `sock` was just created and is ours; the settings are those
+        // of a kernel-internal tunnel socket (atomic allocations, unbounded
+        // send buffer, allowed to use memory reserves under pressure).
+        unsafe {
+            b::wg_shim_tunnel_sock_opts((*sock.as_ptr()).sk);
+            b::setup_udp_tunnel_sock(net.as_raw(), sock.as_ptr(), &mut cfg);
+        }
+        // SAFETY: `raw_dev` is non-null (from a reference).
+        let dev = unsafe { NonNull::new_unchecked(raw_dev) };
+        Ok(EncapSocket { sock, dev, _t: PhantomData })
+    }
+
+    /// The local port the socket is bound to.
+    pub(crate) fn local_port(&self) -> u16 {
+        // SAFETY: the socket is live while `self` is.
+        unsafe { b::wg_shim_sock_local_port((*self.sock.as_ptr()).sk) }
+    }
+}
+
+impl<T: EncapRecv> Drop for EncapSocket<T> {
+    fn drop(&mut self) {
+        // SAFETY: the socket is ours; after release no new datagram reaches
+        // the callback, and `synchronize_net` waits for those in flight, so the
+        // device reference the callback relies on can then be dropped.
+        unsafe {
+            b::sk_clear_memalloc((*self.sock.as_ptr()).sk);
+            b::udp_tunnel_sock_release(self.sock.as_ptr());
+            b::synchronize_net();
+            b::wg_shim_dev_put(self.dev.as_ptr());
+        }
+    }
+}
+
+unsafe extern "C" fn encap_rcv_callback<T: EncapRecv>(sk: *mut b::sock, skb: *mut b::sk_buff) -> core::ffi::c_int {
+    // SAFETY: the stack calls `encap_rcv` with a live socket and hands over
+    // the skb.
+    let (dev, skb) = unsafe { (b::wg_shim_sk_user_data(sk).cast::<b::net_device>(), SkBuff::from_raw(skb)) };
+    let Some(skb) = skb else { return 0 };
+    if dev.is_null() {
+        // The socket is being released.
+        drop(skb);
+        return 0;
+    }
+    // SAFETY: the socket holds a reference on the device, which keeps its
+    // state live; receivers finish before the reference is dropped.
+    T::encap_recv(unsafe { NetDevice::from_raw_ref(dev) }, skb);
+    0
+}
