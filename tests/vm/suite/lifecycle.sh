@@ -53,7 +53,7 @@ t_autoload_by_genl() {
 	local g; g=$(genl ctrl get name wireguard)
 	echo "$g"
 	grep -q 'Name: wireguard' <<<"$g"
-	grep -q 'version: 0x1' <<<"$g"
+	grep -q 'Version: 0x1' <<<"$g"
 	grep -q 'max attribs: 8' <<<"$g"      # WGDEVICE_A_MAX
 	grep -q 'ID-0x0' <<<"$g"              # WG_CMD_GET_DEVICE
 	grep -q 'ID-0x1' <<<"$g"              # WG_CMD_SET_DEVICE
