@@ -17,6 +17,11 @@ t_autoload_by_ip_link() {
 	assert refute test -d /sys/module/wireguard
 	ip link add wg0 type wireguard
 	loaded_is_ours
+	# Its dependencies came in through modprobe, not by hand.
+	local dep
+	for dep in $(modinfo -F depends "$WG_RS_MODULE" | tr , ' '); do
+		[ -d "/sys/module/$dep" ] || { echo "dependency $dep not loaded"; return 1; }
+	done
 	# The load-time known-answer tests of lib/crypto through our platform layer.
 	dmesg | grep -q 'wireguard: crypto and noise self-tests: pass'
 	ip link del wg0
