@@ -58,10 +58,44 @@ bool wg_shim_ipv6_mod_enabled(void);
 void wg_shim_dev_hold(struct net_device *dev);
 void wg_shim_dev_put(struct net_device *dev);
 
+/* RCU read side (inline). */
+void wg_shim_rcu_read_lock_bh(void);
+void wg_shim_rcu_read_unlock_bh(void);
+
 /* Inline helpers. */
 void wg_shim_kfree_skb(struct sk_buff *skb);
 void wg_shim_dev_sw_netstats_tx_dropped(struct net_device *dev);
 bool wg_shim_net_eq(const struct net *a, const struct net *b);
 void *wg_shim_netdev_priv(const struct net_device *dev);
+
+
+/* ---- Configuration over generic netlink (src/kapi/{genl,nla,netdev}.rs) ---- */
+struct genl_info;
+struct genl_family;
+struct netlink_callback;
+struct netlink_ext_ack;
+struct nlattr;
+/* genl_info_dump(): the parsed request of a dump. */
+struct genl_info *wg_shim_genl_info_dump(struct netlink_callback *cb);
+/* genl_info_net(). */
+struct net *wg_shim_genl_info_net(const struct genl_info *info);
+/* genlmsg_put() of one NLM_F_MULTI message of a dump, answering its request. */
+void *wg_shim_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
+			    const struct genl_family *family, u8 cmd);
+/* cb->seq = seq, then genl_dump_check_consistent() (NLM_F_DUMP_INTR). */
+void wg_shim_genl_dump_check_consistent(struct netlink_callback *cb, void *hdr, unsigned int seq);
+void wg_shim_genl_msg_end(struct sk_buff *skb, void *hdr);
+void wg_shim_genl_msg_cancel(struct sk_buff *skb, void *hdr);
+/* nla_nest_start() (sets NLA_F_NESTED), nla_nest_end(), nla_nest_cancel(). */
+struct nlattr *wg_shim_nl_nest_start(struct sk_buff *skb, int type);
+void wg_shim_nl_nest_end(struct sk_buff *skb, struct nlattr *start);
+void wg_shim_nl_nest_cancel(struct sk_buff *skb, struct nlattr *start);
+/* NL_SET_ERR_MSG_ATTR() (attr may be NULL); msg must be static. */
+void wg_shim_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg, const struct nlattr *attr);
+/* dev_put(), netif_running(). */
+void wg_shim_nl_dev_put(struct net_device *dev);
+bool wg_shim_nl_netif_running(const struct net_device *dev);
+/* ns_capable(net->user_ns, CAP_NET_ADMIN). */
+bool wg_shim_nl_net_admin_capable(const struct net *net);
 
 #endif

@@ -212,3 +212,92 @@ void wg_shim_dev_put(struct net_device *dev)
 {
 	dev_put(dev);
 }
+
+/* ---- Configuration over generic netlink ---- */
+#include <linux/capability.h>
+#include <net/netlink.h>
+
+struct genl_info *wg_shim_genl_info_dump(struct netlink_callback *cb)
+{
+	/* The genl core owns the info; it is not const for its users. */
+	return (struct genl_info *)genl_info_dump(cb);
+}
+
+struct net *wg_shim_genl_info_net(const struct genl_info *info)
+{
+	return genl_info_net(info);
+}
+
+void *wg_shim_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
+			    const struct genl_family *family, u8 cmd)
+{
+	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			   family, NLM_F_MULTI, cmd);
+}
+
+void wg_shim_genl_dump_check_consistent(struct netlink_callback *cb, void *hdr, unsigned int seq)
+{
+	cb->seq = seq;
+	genl_dump_check_consistent(cb, hdr);
+}
+
+void wg_shim_genl_msg_end(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_end(skb, hdr);
+}
+
+void wg_shim_genl_msg_cancel(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_cancel(skb, hdr);
+}
+
+struct nlattr *wg_shim_nl_nest_start(struct sk_buff *skb, int type)
+{
+	return nla_nest_start(skb, type);
+}
+
+void wg_shim_nl_nest_end(struct sk_buff *skb, struct nlattr *start)
+{
+	nla_nest_end(skb, start);
+}
+
+void wg_shim_nl_nest_cancel(struct sk_buff *skb, struct nlattr *start)
+{
+	nla_nest_cancel(skb, start);
+}
+
+void wg_shim_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg, const struct nlattr *attr)
+{
+	/* NL_SET_ERR_MSG_ATTR() without its static copy (msg is static). */
+	do_trace_netlink_extack(msg);
+	if (extack) {
+		extack->_msg = msg;
+		extack->bad_attr = attr;
+		extack->policy = NULL;
+	}
+}
+
+void wg_shim_nl_dev_put(struct net_device *dev)
+{
+	dev_put(dev);
+}
+
+bool wg_shim_nl_netif_running(const struct net_device *dev)
+{
+	return netif_running(dev);
+}
+
+bool wg_shim_nl_net_admin_capable(const struct net *net)
+{
+	return ns_capable(net->user_ns, CAP_NET_ADMIN);
+}
+
+void wg_shim_rcu_read_lock_bh(void)
+{
+	rcu_read_lock_bh();
+}
+
+void wg_shim_rcu_read_unlock_bh(void)
+{
+	rcu_read_unlock_bh();
+}

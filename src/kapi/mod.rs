@@ -7,9 +7,11 @@
 pub(crate) mod bindings;
 pub(crate) mod error;
 pub(crate) mod genl;
+pub(crate) mod nla;
 pub(crate) mod net;
 pub(crate) mod netdev;
 pub(crate) mod platform;
+pub(crate) mod rcu;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
 pub(crate) mod udp;
