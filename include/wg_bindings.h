@@ -19,4 +19,9 @@
 #include <linux/timekeeping.h>
 #include <net/sock.h>
 #include <net/udp_tunnel.h>
+#include <crypto/chacha20poly1305.h>
+#include <linux/scatterlist.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
 #include "wg_shim.h"

@@ -58,6 +58,22 @@ bool wg_shim_ipv6_mod_enabled(void);
 void wg_shim_dev_hold(struct net_device *dev);
 void wg_shim_dev_put(struct net_device *dev);
 
+/* skb helpers that are static inline. */
+bool wg_shim_pskb_may_pull(struct sk_buff *skb, unsigned int len);
+int wg_shim_pskb_trim(struct sk_buff *skb, unsigned int len);
+int wg_shim_skb_transport_offset(const struct sk_buff *skb);
+int wg_shim_skb_network_offset(const struct sk_buff *skb);
+int wg_shim_skb_cow_head(struct sk_buff *skb, unsigned int headroom);
+void wg_shim_skb_get_hash(struct sk_buff *skb);
+void wg_shim_skb_set_inner_network_header_here(struct sk_buff *skb);
+u8 *wg_shim_skb_tail_pointer(const struct sk_buff *skb);
+bool wg_shim_skb_checksum_partial(const struct sk_buff *skb);
+struct sk_buff *wg_shim_alloc_skb(unsigned int size);
+void wg_shim_skb_reserve(struct sk_buff *skb, int len);
+bool wg_shim_skb_is_gso(const struct sk_buff *skb);
+u8 *wg_shim_skb_network_header(const struct sk_buff *skb);
+u8 *wg_shim_skb_transport_header(const struct sk_buff *skb);
+
 /* RCU read side (inline). */
 void wg_shim_rcu_read_lock_bh(void);
 void wg_shim_rcu_read_unlock_bh(void);

@@ -301,3 +301,75 @@ void wg_shim_rcu_read_unlock_bh(void)
 {
 	rcu_read_unlock_bh();
 }
+
+bool wg_shim_pskb_may_pull(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_may_pull(skb, len);
+}
+
+int wg_shim_pskb_trim(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_trim(skb, len);
+}
+
+int wg_shim_skb_transport_offset(const struct sk_buff *skb)
+{
+	return skb_transport_offset(skb);
+}
+
+int wg_shim_skb_network_offset(const struct sk_buff *skb)
+{
+	return skb_network_offset(skb);
+}
+
+int wg_shim_skb_cow_head(struct sk_buff *skb, unsigned int headroom)
+{
+	return skb_cow_head(skb, headroom);
+}
+
+/* The flow hash, taken over the inner packet before it is encrypted. */
+void wg_shim_skb_get_hash(struct sk_buff *skb)
+{
+	skb_get_hash(skb);
+}
+
+/* The inner network header is where the data starts now. */
+void wg_shim_skb_set_inner_network_header_here(struct sk_buff *skb)
+{
+	skb_set_inner_network_header(skb, 0);
+}
+
+u8 *wg_shim_skb_tail_pointer(const struct sk_buff *skb)
+{
+	return skb_tail_pointer(skb);
+}
+
+bool wg_shim_skb_checksum_partial(const struct sk_buff *skb)
+{
+	return skb->ip_summed == CHECKSUM_PARTIAL;
+}
+
+struct sk_buff *wg_shim_alloc_skb(unsigned int size)
+{
+	return alloc_skb(size, GFP_ATOMIC);
+}
+
+void wg_shim_skb_reserve(struct sk_buff *skb, int len)
+{
+	skb_reserve(skb, len);
+}
+
+bool wg_shim_skb_is_gso(const struct sk_buff *skb)
+{
+	return skb_is_gso(skb);
+}
+
+u8 *wg_shim_skb_network_header(const struct sk_buff *skb)
+{
+	return skb_network_header(skb);
+}
+
+u8 *wg_shim_skb_transport_header(const struct sk_buff *skb)
+{
+	return skb_transport_header(skb);
+}

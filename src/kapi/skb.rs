@@ -31,3 +31,252 @@ impl Drop for SkBuff {
         unsafe { b::wg_shim_kfree_skb(self.0.as_ptr()) }
     }
 }
+
+/// Room for the scatterlist of one packet: every fragment, plus the head, the
+/// trailer and a margin (the C driver's `MAX_SKB_FRAGS + 8`).
+const SG_ENTRIES: usize = b::CONFIG_MAX_SKB_FRAGS as usize + 8;
+
+/// Length of a ChaCha20-Poly1305 tag.
+const TAG_LEN: u32 = 16;
+
+impl SkBuff {
+    fn raw(&self) -> *mut b::sk_buff {
+        self.0.as_ptr()
+    }
+
+    /// Consumes the skb, giving up ownership to the caller (C code).
+    pub(crate) fn into_raw(self) -> *mut b::sk_buff {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        p
+    }
+
+    /// A new skb with `headroom` bytes reserved in front and room for `len`
+    /// bytes of data (`GFP_ATOMIC`).
+    pub(crate) fn alloc(headroom: u32, len: u32) -> Option<SkBuff> {
+        let size = headroom.checked_add(len)?;
+        // SAFETY: allocates a fresh skb owned by the caller.
+        let skb = unsafe { SkBuff::from_raw(b::wg_shim_alloc_skb(size)) }?;
+        // SAFETY: the skb is empty with `size` bytes of room.
+        unsafe { b::wg_shim_skb_reserve(skb.raw(), headroom as i32) };
+        Some(skb)
+    }
+
+    /// Appends `data` at the tail. The skb must have the room (it has if it
+    /// came from [`SkBuff::alloc`] with at least that length).
+    pub(crate) fn put_slice(&mut self, data: &[u8]) -> Result<(), ()> {
+        let len = u32::try_from(data.len()).map_err(|_| ())?;
+        // SAFETY: reads the skb's geometry.
+        let room = unsafe { (*self.raw()).end.wrapping_sub((*self.raw()).tail) };
+        if len > room || self.is_nonlinear() {
+            return Err(());
+        }
+        // SAFETY: `len` bytes of tail room exist (checked above); `skb_put`
+        // returns the start of the added area.
+        unsafe {
+            let dst = b::skb_put(self.raw(), len);
+            core::ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
+        }
+        Ok(())
+    }
+
+    /// Whether part of the data lives in page fragments.
+    pub(crate) fn is_nonlinear(&self) -> bool {
+        // SAFETY: reads two lengths of a valid skb.
+        unsafe { (*self.raw()).data_len != 0 }
+    }
+
+    /// The first `len` bytes of the data, made linear if they were not
+    /// (`pskb_may_pull`); `None` when the packet is shorter.
+    pub(crate) fn linear_prefix(&mut self, len: u32) -> Option<&[u8]> {
+        // SAFETY: `pskb_may_pull` makes `len` bytes linear or fails; the
+        // returned slice borrows the skb mutably, so no other operation can
+        // move the data while it lives.
+        unsafe {
+            if !b::wg_shim_pskb_may_pull(self.raw(), len) {
+                return None;
+            }
+            Some(core::slice::from_raw_parts((*self.raw()).data, len as usize))
+        }
+    }
+
+    /// The linear part of the data, writable (callers first make sure it is
+    /// not shared, e.g. with [`SkBuff::alloc`]).
+    pub(crate) fn linear_data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `len - data_len` bytes at `data` are the linear part.
+        unsafe {
+            let s = &*self.raw();
+            core::slice::from_raw_parts_mut(s.data, (s.len - s.data_len) as usize)
+        }
+    }
+
+    /// Strips the outer IP and UDP headers of a datagram handed over by
+    /// `encap_rcv`, trusting no length in them: the data then starts at the
+    /// UDP payload, which is exactly as long as the UDP header says and has at
+    /// least `min_payload` bytes linear. `None`: a malformed packet, which the
+    /// caller drops. The network header stays where it was, so the source
+    /// address and port can still be read ([`SkBuff::outer_source`]).
+    pub(crate) fn pull_udp_payload(&mut self, min_payload: u32) -> Option<()> {
+        const UDP_HEADER_LEN: u32 = 8;
+        let raw = self.raw();
+        // SAFETY: reads offsets and lengths of a valid skb; the UDP header is
+        // only read after `pskb_may_pull` made it linear, and the transport
+        // offset was checked to lie inside the data.
+        unsafe {
+            let offset = b::wg_shim_skb_transport_offset(raw);
+            let offset = u32::try_from(offset).ok().filter(|o| *o <= u32::from(u16::MAX))?;
+            let header_end = offset.checked_add(UDP_HEADER_LEN)?;
+            if header_end > (*raw).len || !b::wg_shim_pskb_may_pull(raw, header_end) {
+                return None;
+            }
+            let udp = (*raw).data.add(offset as usize);
+            let udp_len = u32::from(u16::from_be_bytes([*udp.add(4), *udp.add(5)]));
+            if udp_len < UDP_HEADER_LEN || udp_len > (*raw).len - offset {
+                return None;
+            }
+            let payload_len = udp_len - UDP_HEADER_LEN;
+            if payload_len < min_payload {
+                return None;
+            }
+            let need = header_end.checked_add(min_payload)?;
+            if !b::wg_shim_pskb_may_pull(raw, need) || b::wg_shim_pskb_trim(raw, header_end + payload_len) < 0 {
+                return None;
+            }
+            b::skb_pull(raw, header_end);
+            ((*raw).len == payload_len).then_some(())
+        }
+    }
+
+    /// The outer source address and port of a received datagram, from its
+    /// IP and UDP headers (which [`SkBuff::pull_udp_payload`] kept in place).
+    pub(crate) fn outer_source(&self) -> Option<SocketAddr> {
+        let raw = self.raw();
+        // SAFETY: the network and transport headers were validated on
+        // receive by the stack and lie in the linear head, before `data`.
+        unsafe {
+            let nh = b::wg_shim_skb_network_header(raw);
+            let th = b::wg_shim_skb_transport_header(raw);
+            let port = u16::from_be_bytes([*th, *th.add(1)]);
+            match *nh >> 4 {
+                4 => {
+                    let ip = &*nh.cast::<b::iphdr>();
+                    let a = ip.__bindgen_anon_1.__bindgen_anon_1.saddr.to_ne_bytes();
+                    Some(SocketAddr::V4(a, port))
+                }
+                6 => {
+                    let ip = &*nh.cast::<b::ipv6hdr>();
+                    let a = ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8;
+                    Some(SocketAddr::V6(a, port))
+                }
+                _ => None,
+            }
+        }
+    }
+
+    /// Encrypts the packet in place as a WireGuard data message: pads the
+    /// plaintext with `padding` zero bytes, finishes a pending checksum,
+    /// prepends `header`, appends the tag, and seals
+    /// `[header.len(), header.len() + plaintext + padding)` with
+    /// ChaCha20-Poly1305 under `key` and `counter`, fragments included (no
+    /// copy of the data). `headroom`: what the outer headers will need in
+    /// front. `false`: the skb could not be made writable or is too
+    /// fragmented; drop it.
+    pub(crate) fn seal_in_place(
+        &mut self,
+        header: &[u8; 16],
+        padding: u32,
+        headroom: u32,
+        key: &[u8; 32],
+        counter: u64,
+    ) -> bool {
+        let raw = self.raw();
+        let mut sg = [b::scatterlist::default(); SG_ENTRIES];
+        // SAFETY: every call works on the skb we own, in the order the C
+        // driver uses: make the data and the trailer writable, zero the
+        // padding, make head room, resolve the checksum, push the header, put
+        // the trailer, map the data to a scatterlist, encrypt in place.
+        unsafe {
+            b::wg_shim_skb_get_hash(raw);
+            let Some(trailer_len) = padding.checked_add(TAG_LEN) else { return false };
+            let Some(plaintext_len) = (*raw).len.checked_add(padding) else { return false };
+            let mut trailer: *mut b::sk_buff = core::ptr::null_mut();
+            let frags = b::skb_cow_data(raw, trailer_len as i32, &mut trailer);
+            if frags < 0 || frags as usize > SG_ENTRIES {
+                return false;
+            }
+            core::ptr::write_bytes(b::wg_shim_skb_tail_pointer(trailer), 0, padding as usize);
+            if b::wg_shim_skb_cow_head(raw, headroom) < 0 {
+                return false;
+            }
+            if b::wg_shim_skb_checksum_partial(raw) && b::skb_checksum_help(raw) != 0 {
+                return false;
+            }
+            b::wg_shim_skb_set_inner_network_header_here(raw);
+            let h = b::skb_push(raw, header.len() as u32).cast::<u8>();
+            core::ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
+            b::pskb_put(raw, trailer, trailer_len as i32);
+            b::sg_init_table(sg.as_mut_ptr(), frags as u32);
+            if b::skb_to_sgvec(raw, sg.as_mut_ptr(), header.len() as i32, (plaintext_len + TAG_LEN) as i32) <= 0 {
+                return false;
+            }
+            b::chacha20poly1305_encrypt_sg_inplace(
+                sg.as_mut_ptr(),
+                plaintext_len as usize,
+                core::ptr::null(),
+                0,
+                counter,
+                key.as_ptr(),
+            )
+        }
+    }
+
+    /// Decrypts in place a data message whose skb data starts at its 16-byte
+    /// header (see [`SkBuff::pull_udp_payload`]): on success the data is the
+    /// plaintext (header and tag removed). The outer headers stay in place.
+    /// `false`: not authentic or not decryptable; drop it.
+    pub(crate) fn open_in_place(&mut self, key: &[u8; 32], counter: u64) -> bool {
+        const HEADER: u32 = 16;
+        let raw = self.raw();
+        let mut sg = [b::scatterlist::default(); SG_ENTRIES];
+        // SAFETY: as in `seal_in_place`; the network header lies in the head
+        // (received packet), and pushing back to it before `skb_cow_data`
+        // keeps it inside the data so it is not dropped.
+        unsafe {
+            let Ok(back) = u32::try_from(-b::wg_shim_skb_network_offset(raw)) else { return false };
+            if (*raw).len < HEADER + TAG_LEN {
+                return false;
+            }
+            b::skb_push(raw, back);
+            let mut trailer: *mut b::sk_buff = core::ptr::null_mut();
+            let frags = b::skb_cow_data(raw, 0, &mut trailer);
+            let front = back + HEADER;
+            b::skb_pull(raw, front);
+            if frags < 0 || frags as usize > SG_ENTRIES {
+                return false;
+            }
+            b::sg_init_table(sg.as_mut_ptr(), frags as u32);
+            let len = (*raw).len;
+            if b::skb_to_sgvec(raw, sg.as_mut_ptr(), 0, len as i32) <= 0 {
+                return false;
+            }
+            if !b::chacha20poly1305_decrypt_sg_inplace(sg.as_mut_ptr(), len as usize, core::ptr::null(), 0, counter, key.as_ptr()) {
+                return false;
+            }
+            b::skb_push(raw, front);
+            if b::wg_shim_pskb_trim(raw, (*raw).len - TAG_LEN) != 0 {
+                return false;
+            }
+            b::skb_pull(raw, front);
+            true
+        }
+    }
+}
+
+/// A UDP endpoint: address bytes in network order and the port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SocketAddr {
+    /// IPv4 address and port.
+    V4([u8; 4], u16),
+    /// IPv6 address and port.
+    V6([u8; 16], u16),
+}
