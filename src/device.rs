@@ -7,7 +7,12 @@ use crate::kapi::netdev::consts::*;
 use crate::kapi::netdev::{DeviceSetup, DeviceType, LinkKind, LinkOps, NetDevice};
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::skb::SkBuff;
+use crate::config::Config;
+use crate::kapi::error::enonet;
 use crate::proto::constants::MESSAGE_PADDING_MULTIPLE;
+use crate::socket::Sockets;
+use kernel::new_mutex;
+use kernel::sync::Mutex;
 use kernel::error::Error;
 use kernel::init::PinInit;
 use kernel::c_str;
@@ -39,7 +44,46 @@ fn data_packet_head_room() -> u16 {
 }
 
 /// The state of one WireGuard device.
-pub(crate) struct Device {}
+#[pin_data]
+pub(crate) struct Device {
+    /// Everything `wg` configures, the allowed-IPs table and the sockets.
+    /// Lock order: RTNL, then this.
+    #[pin]
+    pub(crate) config: Mutex<Config>,
+}
+
+impl Device {
+    /// Sets the listen port (`set_port` of the C driver). A device that is
+    /// down only records it; a running one binds new sockets on it first
+    /// (0: any free port), and keeps its old ones if that fails. The port
+    /// reported afterwards is the bound one.
+    pub(crate) fn set_listen_port(
+        rtnl: &Rtnl,
+        dev: &NetDevice<Self>,
+        cfg: &mut Config,
+        port: u16,
+    ) -> Result {
+        if cfg.listen_port == port {
+            return Ok(());
+        }
+        if !dev.is_running() {
+            cfg.listen_port = port;
+            return Ok(());
+        }
+        Self::rebind(rtnl, dev, cfg, port)
+    }
+
+    /// Binds the device's sockets on `port` in the namespace the device was
+    /// created in, replacing the old ones on success.
+    fn rebind(rtnl: &Rtnl, dev: &NetDevice<Self>, cfg: &mut Config, port: u16) -> Result {
+        let net = dev.creating_net(rtnl).ok_or_else(enonet)?;
+        let sockets = Sockets::bind(net, dev, port)?;
+        cfg.listen_port = sockets.port().unwrap_or(port);
+        // The old sockets (if any) are released here.
+        cfg.sockets = sockets;
+        Ok(())
+    }
+}
 
 impl LinkOps for Device {
     const KIND: &'static CStr = c_str!("wireguard");
@@ -64,18 +108,25 @@ impl LinkOps for Device {
     }
 
     fn new_link(_rtnl: &Rtnl, _src_net: &Net) -> impl PinInit<Self, Error> {
-        Device {}
+        let config = Config::new();
+        try_pin_init!(Device {
+            config <- new_mutex!(config?, "wireguard_config"),
+        }? Error)
     }
 
     fn registered(_rtnl: &Rtnl, dev: &NetDevice<Self>) {
         pr_debug!("{}: Interface created\n", dev.name());
     }
 
-    fn open(_rtnl: &Rtnl, _dev: &NetDevice<Self>) -> Result {
-        Ok(())
+    fn open(rtnl: &Rtnl, dev: &NetDevice<Self>) -> Result {
+        let mut cfg = dev.data().config.lock();
+        let port = cfg.listen_port;
+        Self::rebind(rtnl, dev, &mut cfg, port)
     }
 
-    fn stop(_rtnl: &Rtnl, _dev: &NetDevice<Self>) -> Result {
+    fn stop(_rtnl: &Rtnl, dev: &NetDevice<Self>) -> Result {
+        // The reported port stays the last bound one, as in the C driver.
+        dev.data().config.lock().sockets = Sockets::default();
         Ok(())
     }
 
@@ -87,6 +138,7 @@ impl LinkOps for Device {
 
     fn creating_net_exit(_rtnl: &Rtnl, dev: &NetDevice<Self>) {
         pr_debug!("{}: Creating namespace exiting\n", dev.name());
+        dev.data().config.lock().sockets = Sockets::default();
         dev.carrier_off();
     }
 

@@ -6,12 +6,15 @@
 //! `kapi` builds the `genl_ops` table and dispatches to `T`.
 
 use super::bindings as b;
+use super::nla::{Attr, Extack, GenlMsg, MsgFull};
+use super::net::Net;
 use core::marker::PhantomData;
 use core::ptr;
 use kernel::error::{to_result, Result};
 use kernel::str::CStr;
 use kernel::types::Opaque;
 use kernel::ThisModule;
+use kernel::alloc::{flags::GFP_KERNEL, KBox};
 
 /// Most commands a family may have.
 const MAX_OPS: usize = 4;
@@ -38,13 +41,38 @@ pub(crate) struct OpSpec {
 /// A received request.
 pub(crate) struct Request<'a> {
     info: &'a b::genl_info,
+    maxattr: u32,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
     /// The generic netlink command.
     pub(crate) fn cmd(&self) -> u8 {
         // SAFETY: `genlhdr` points into the request, valid for the call.
         unsafe { (*self.info.genlhdr).cmd }
+    }
+
+    /// The namespace of the sending socket.
+    pub(crate) fn net(&self) -> &'a Net {
+        // SAFETY: the request's namespace is alive while the request is
+        // handled (the sending socket holds it).
+        unsafe { Net::from_raw(b::wg_shim_genl_info_net(self.info)) }
+    }
+
+    /// The top-level attribute of type `kind`, parsed and validated by the
+    /// genl core against the family's policy.
+    pub(crate) fn attr(&self, kind: u32) -> Option<Attr<'a>> {
+        if self.info.attrs.is_null() || kind > self.maxattr {
+            return None;
+        }
+        // SAFETY: `attrs` has `maxattr + 1` entries (the family's), each null
+        // or an attribute inside the request, valid for the call.
+        unsafe { Attr::from_raw(*self.info.attrs.add(kind as usize)) }
+    }
+
+    /// Where error messages for the sender go.
+    pub(crate) fn extack(&self) -> Extack<'a> {
+        // SAFETY: the request's extack (or null), valid for the call.
+        unsafe { Extack::from_raw(self.info.extack) }
     }
 }
 
@@ -63,11 +91,44 @@ pub(crate) trait GenlOps: Sized + 'static {
     /// The top-level attribute policy: `maxattr + 1` entries.
     fn policy() -> &'static [b::nla_policy];
 
+    /// The state a dump keeps between its messages.
+    type DumpState: Send;
+
     /// Runs a `Do` command.
     fn doit(req: &Request<'_>) -> Result;
 
-    /// Runs one step of a `Dump` command.
-    fn dumpit(cmd: u8) -> Result;
+    /// Starts a `Dump` command (`start`): checks the request and builds the
+    /// dump's state. On error nothing is dumped.
+    fn dump_start(req: &Request<'_>) -> Result<Self::DumpState>;
+
+    /// Writes the next messages of a dump into `skb`; returns whether more
+    /// are to come. The state is dropped when the dump ends.
+    fn dumpit(state: &mut Self::DumpState, skb: &mut DumpSkb<'_, Self>) -> Result<bool>;
+}
+
+/// The skb one step of a dump writes into.
+pub(crate) struct DumpSkb<'a, T: GenlOps> {
+    skb: *mut b::sk_buff,
+    cb: *mut b::netlink_callback,
+    _p: PhantomData<(&'a mut b::sk_buff, T)>,
+}
+
+impl<T: GenlOps> DumpSkb<'_, T> {
+    /// Starts a message of the dump (`genlmsg_put` with `NLM_F_MULTI`),
+    /// answering the request. `seq` is the state's generation: if it differs
+    /// from the previous message's, the message gets `NLM_F_DUMP_INTR`.
+    pub(crate) fn message(&mut self, cmd: u8, seq: u32) -> Result<GenlMsg<'_>, MsgFull> {
+        // SAFETY: `skb` and `cb` are the dump's, valid during the callback;
+        // the family is registered and 'static.
+        unsafe {
+            let hdr = b::wg_shim_genl_dump_put(self.skb, self.cb, T::family().family.get(), cmd);
+            if hdr.is_null() {
+                return Err(MsgFull);
+            }
+            b::wg_shim_genl_dump_check_consistent(self.cb, hdr, seq);
+            Ok(GenlMsg::from_raw(self.skb, hdr))
+        }
+    }
 }
 
 /// A generic netlink family's C tables.
@@ -124,7 +185,11 @@ impl<T: GenlOps> Family<T> {
                 op.flags = if spec.uns_admin { b::GENL_UNS_ADMIN_PERM as u8 } else { 0 };
                 match spec.kind {
                     OpKind::Do => op.doit = Some(doit_callback::<T>),
-                    OpKind::Dump => op.dumpit = Some(dumpit_callback::<T>),
+                    OpKind::Dump => {
+                        op.start = Some(start_callback::<T>);
+                        op.dumpit = Some(dumpit_callback::<T>);
+                        op.done = Some(done_callback::<T>);
+                    }
                 }
             }
             let f = &mut *fam;
@@ -159,32 +224,76 @@ impl<T: GenlOps> Drop for FamilyRegistration<T> {
     }
 }
 
+fn maxattr<T: GenlOps>() -> u32 {
+    u32::try_from(T::policy().len().saturating_sub(1)).unwrap_or(0)
+}
+
 unsafe extern "C" fn doit_callback<T: GenlOps>(
     _skb: *mut b::sk_buff,
     info: *mut b::genl_info,
 ) -> core::ffi::c_int {
     // SAFETY: the request is valid for the duration of the call.
-    let req = Request { info: unsafe { &*info } };
+    let req = Request { info: unsafe { &*info }, maxattr: maxattr::<T>() };
     match T::doit(&req) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
 }
 
+/// The dump's state lives in a box whose pointer is kept in `cb->args[0]`.
+fn state_slot(cb: *mut b::netlink_callback) -> *mut core::ffi::c_long {
+    // SAFETY: `cb` is valid during the callbacks; `args` is plain storage the
+    // genl core leaves to the family (it keeps its own state in `cb->data`).
+    unsafe { core::ptr::addr_of_mut!((*cb).__bindgen_anon_1.args).cast::<core::ffi::c_long>() }
+}
+
+unsafe extern "C" fn start_callback<T: GenlOps>(cb: *mut b::netlink_callback) -> core::ffi::c_int {
+    // SAFETY: during `start` the genl core has parsed the request into the
+    // dump info, valid until the dump ends.
+    let info = unsafe { &*b::wg_shim_genl_info_dump(cb) };
+    let req = Request { info, maxattr: maxattr::<T>() };
+    let state = match T::dump_start(&req) {
+        Ok(s) => s,
+        Err(e) => return e.to_errno(),
+    };
+    let boxed = match KBox::new(state, GFP_KERNEL) {
+        Ok(b) => b,
+        Err(_) => return kernel::error::code::ENOMEM.to_errno(),
+    };
+    // SAFETY: the slot is ours (see `state_slot`); `done` takes the box back.
+    unsafe { *state_slot(cb) = KBox::into_raw(boxed) as core::ffi::c_long };
+    0
+}
+
 unsafe extern "C" fn dumpit_callback<T: GenlOps>(
-    _skb: *mut b::sk_buff,
+    skb: *mut b::sk_buff,
     cb: *mut b::netlink_callback,
 ) -> core::ffi::c_int {
-    // SAFETY: the dump's callback state is valid for the duration of the call;
-    // `nlh` is the request.
-    let cmd = unsafe {
-        let nlh = (*cb).nlh;
-        let genlhdr = nlh.cast::<u8>().add(core::mem::size_of::<b::nlmsghdr>().next_multiple_of(4))
-            .cast::<b::genlmsghdr>();
-        (*genlhdr).cmd
+    // SAFETY: set by `start_callback`, which succeeded (or the dump would not
+    // run); the netlink core runs one callback of a dump at a time.
+    let state = unsafe { (*state_slot(cb) as *mut T::DumpState).as_mut() };
+    let Some(state) = state else {
+        return kernel::error::code::EINVAL.to_errno();
     };
-    match T::dumpit(cmd) {
-        Ok(()) => 0,
+    let mut out = DumpSkb::<T> { skb, cb, _p: PhantomData };
+    match T::dumpit(state, &mut out) {
+        // SAFETY: the skb is valid during the callback.
+        Ok(true) => unsafe { (*skb).len as core::ffi::c_int },
+        Ok(false) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+unsafe extern "C" fn done_callback<T: GenlOps>(cb: *mut b::netlink_callback) -> core::ffi::c_int {
+    let slot = state_slot(cb);
+    // SAFETY: the slot holds null or the box `start_callback` made; it is
+    // taken back once.
+    unsafe {
+        let p = *slot as *mut T::DumpState;
+        *slot = 0;
+        if !p.is_null() {
+            drop(KBox::from_raw(p));
+        }
+    }
+    0
 }

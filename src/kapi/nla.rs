@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Netlink attributes: reading those of a request (validated by the kernel's
+//! `__nla_parse` against a policy) and writing those of a reply.
+
+use super::bindings as b;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kernel::error::{to_result, Result};
+use kernel::str::CStr;
+
+/// `NLA_HDRLEN`: the attribute header, aligned.
+const NLA_HDRLEN: usize = 4;
+/// `NL_VALIDATE_STRICT` (a macro).
+const NL_VALIDATE_STRICT: u32 = b::netlink_validation_NL_VALIDATE_TRAILING
+    | b::netlink_validation_NL_VALIDATE_MAXTYPE
+    | b::netlink_validation_NL_VALIDATE_UNSPEC
+    | b::netlink_validation_NL_VALIDATE_STRICT_ATTRS
+    | b::netlink_validation_NL_VALIDATE_NESTED;
+/// `NLA_ALIGNTO`.
+const NLA_ALIGNTO: usize = 4;
+
+/// One attribute of a received message, borrowed from the message.
+#[derive(Clone, Copy)]
+pub(crate) struct Attr<'a> {
+    raw: NonNull<b::nlattr>,
+    _msg: PhantomData<&'a [u8]>,
+}
+
+impl<'a> Attr<'a> {
+    /// # Safety
+    ///
+    /// `ptr` is null or points to an attribute whose header and `nla_len`
+    /// bytes are inside a message valid for `'a` (checked by `nla_ok` or by
+    /// `__nla_parse`).
+    pub(crate) unsafe fn from_raw(ptr: *const b::nlattr) -> Option<Self> {
+        NonNull::new(ptr.cast_mut()).map(|raw| Attr { raw, _msg: PhantomData })
+    }
+
+    pub(crate) fn as_ptr(&self) -> *const b::nlattr {
+        self.raw.as_ptr()
+    }
+
+    /// The attribute type, without the `NLA_F_NESTED`/`NLA_F_NET_BYTEORDER` bits.
+    pub(crate) fn kind(&self) -> u16 {
+        // SAFETY: the header is valid (type invariant).
+        unsafe { (*self.raw.as_ptr()).nla_type & (b::NLA_TYPE_MASK as u16) }
+    }
+
+    /// The payload.
+    pub(crate) fn payload(&self) -> &'a [u8] {
+        // SAFETY: the header is valid and `nla_len` bytes from it are inside
+        // the message (type invariant), so the payload is too.
+        unsafe {
+            let len = usize::from((*self.raw.as_ptr()).nla_len).saturating_sub(NLA_HDRLEN);
+            core::slice::from_raw_parts(self.raw.as_ptr().cast::<u8>().add(NLA_HDRLEN), len)
+        }
+    }
+
+    fn array<const N: usize>(&self) -> Option<[u8; N]> {
+        self.payload().get(..N)?.try_into().ok()
+    }
+
+    /// The payload as a `u8` (`nla_get_u8`), if long enough.
+    pub(crate) fn u8(&self) -> Option<u8> {
+        self.array::<1>().map(|a| a[0])
+    }
+
+    /// The payload as a host-order `u16`.
+    pub(crate) fn u16(&self) -> Option<u16> {
+        self.array::<2>().map(u16::from_ne_bytes)
+    }
+
+    /// The payload as a host-order `u32`.
+    pub(crate) fn u32(&self) -> Option<u32> {
+        self.array::<4>().map(u32::from_ne_bytes)
+    }
+
+    /// The payload up to its first NUL, if there is one (`NLA_NUL_STRING`).
+    pub(crate) fn c_str(&self) -> Option<&'a CStr> {
+        let p = self.payload();
+        let end = p.iter().position(|&c| c == 0)?;
+        CStr::from_bytes_with_nul(p.get(..=end)?).ok()
+    }
+
+    /// Zeroes the payload in the request (for keys, once copied), as the C
+    /// driver does with `memzero_explicit`.
+    pub(crate) fn wipe(&self) {
+        let len = usize::from(
+            // SAFETY: the header is valid (type invariant).
+            unsafe { (*self.raw.as_ptr()).nla_len },
+        )
+        .saturating_sub(NLA_HDRLEN);
+        // SAFETY: the payload is inside the request's skb, which the genl
+        // core hands to the family and does not read again after the
+        // callback; nothing else references it while we run. (Readers of
+        // `payload()` slices are done: callers wipe after copying.)
+        unsafe { b::wg_shim_memzero_explicit(self.raw.as_ptr().cast::<u8>().add(NLA_HDRLEN).cast(), len) }
+    }
+
+    /// The attributes nested in this one, as a list (`nla_for_each_nested`).
+    pub(crate) fn nested(&self) -> Nested<'a> {
+        Nested { rest: self.payload() }
+    }
+
+    /// Parses the attributes nested in this one against `policy` (strict
+    /// validation, as `nla_parse_nested`): types above `N - 1`, type 0,
+    /// wrong lengths or values and trailing bytes are rejected with an
+    /// extack message.
+    pub(crate) fn parse<const N: usize>(
+        &self,
+        policy: &'static [b::nla_policy; N],
+        extack: &Extack<'_>,
+    ) -> Result<Attrs<'a, N>> {
+        let mut tb: [*mut b::nlattr; N] = [core::ptr::null_mut(); N];
+        let payload = self.payload();
+        let maxtype = i32::try_from(N.saturating_sub(1)).map_err(|_| kernel::error::code::EINVAL)?;
+        let len = i32::try_from(payload.len()).map_err(|_| kernel::error::code::EINVAL)?;
+        // SAFETY: `tb` has `maxtype + 1` entries and `policy` as many; the
+        // payload is valid for `len` bytes; `extack` is null or the request's.
+        to_result(unsafe {
+            b::__nla_parse(
+                tb.as_mut_ptr(),
+                maxtype,
+                payload.as_ptr().cast(),
+                len,
+                policy.as_ptr(),
+                NL_VALIDATE_STRICT,
+                extack.raw,
+            )
+        })?;
+        Ok(Attrs { tb, _msg: PhantomData })
+    }
+}
+
+/// The list of attributes nested in one attribute.
+pub(crate) struct Nested<'a> {
+    rest: &'a [u8],
+}
+
+impl Nested<'_> {
+    /// Bytes after the last complete attribute (the kernel's `nla_ok` stops
+    /// there; a strict parser rejects them).
+    pub(crate) fn trailing(&self) -> usize {
+        self.rest.len()
+    }
+}
+
+impl<'a> Iterator for Nested<'a> {
+    type Item = Attr<'a>;
+
+    fn next(&mut self) -> Option<Attr<'a>> {
+        let hdr = self.rest.get(..NLA_HDRLEN)?;
+        let len = usize::from(u16::from_ne_bytes([hdr[0], hdr[1]]));
+        if len < NLA_HDRLEN || len > self.rest.len() {
+            return None;
+        }
+        let ptr = self.rest.as_ptr().cast::<b::nlattr>();
+        let step = len.next_multiple_of(NLA_ALIGNTO).min(self.rest.len());
+        self.rest = self.rest.get(step..).unwrap_or(&[]);
+        // SAFETY: the header and `len` bytes are inside the parent's payload
+        // (checked above, as `nla_ok`), which lives for `'a`; attributes are
+        // 4-byte aligned in a message (NLA_ALIGNTO), as `nlattr` requires.
+        unsafe { Attr::from_raw(ptr) }
+    }
+}
+
+/// Attributes parsed against a policy of `N` entries, by type.
+pub(crate) struct Attrs<'a, const N: usize> {
+    tb: [*mut b::nlattr; N],
+    _msg: PhantomData<&'a [u8]>,
+}
+
+impl<'a, const N: usize> Attrs<'a, N> {
+    /// The attribute of type `kind`, if present.
+    pub(crate) fn get(&self, kind: u32) -> Option<Attr<'a>> {
+        let p = *self.tb.get(kind as usize)?;
+        // SAFETY: `__nla_parse` fills the table with null or attributes
+        // inside the message it validated, which lives for `'a`.
+        unsafe { Attr::from_raw(p) }
+    }
+}
+
+/// Where error messages for the sender go (`struct netlink_ext_ack`).
+pub(crate) struct Extack<'a> {
+    raw: *mut b::netlink_ext_ack,
+    _p: PhantomData<&'a mut b::netlink_ext_ack>,
+}
+
+impl Extack<'_> {
+    /// # Safety
+    ///
+    /// `raw` is null or the extack of the request being handled, valid for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(raw: *mut b::netlink_ext_ack) -> Extack<'a> {
+        Extack { raw, _p: PhantomData }
+    }
+
+    /// Sets the message (`NL_SET_ERR_MSG_ATTR`), pointing at `attr` if given.
+    pub(crate) fn set(&self, msg: &'static CStr, attr: Option<Attr<'_>>) {
+        let attr = attr.map_or(core::ptr::null(), |a| a.as_ptr());
+        // SAFETY: `raw` is null or valid (type invariant); the message is
+        // static, as the extack keeps only the pointer.
+        unsafe { b::wg_shim_nl_set_err_msg(self.raw, msg.as_char_ptr(), attr) }
+    }
+}
+
+/// The message ran out of room (`-EMSGSIZE`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MsgFull;
+
+/// A generic netlink message being written into an skb. Dropping it without
+/// [`GenlMsg::end`] cancels it.
+pub(crate) struct GenlMsg<'a> {
+    skb: *mut b::sk_buff,
+    hdr: *mut core::ffi::c_void,
+    _p: PhantomData<&'a mut b::sk_buff>,
+}
+
+impl<'a> GenlMsg<'a> {
+    /// # Safety
+    ///
+    /// `skb` is an skb valid and used by nobody else for `'a`, and `hdr` the
+    /// user header of a message just started in it with `genlmsg_put`.
+    pub(crate) unsafe fn from_raw(skb: *mut b::sk_buff, hdr: *mut core::ffi::c_void) -> Self {
+        GenlMsg { skb, hdr, _p: PhantomData }
+    }
+
+    pub(crate) fn hdr(&self) -> *mut core::ffi::c_void {
+        self.hdr
+    }
+
+    /// Adds an attribute with payload `data`.
+    pub(crate) fn put(&mut self, kind: u16, data: &[u8]) -> Result<(), MsgFull> {
+        let len = i32::try_from(data.len()).map_err(|_| MsgFull)?;
+        // SAFETY: the skb is valid (type invariant); `data` is valid for reads.
+        let r = unsafe { b::nla_put(self.skb, i32::from(kind), len, data.as_ptr().cast()) };
+        if r == 0 { Ok(()) } else { Err(MsgFull) }
+    }
+
+    pub(crate) fn put_u8(&mut self, kind: u16, v: u8) -> Result<(), MsgFull> {
+        self.put(kind, &[v])
+    }
+
+    pub(crate) fn put_u16(&mut self, kind: u16, v: u16) -> Result<(), MsgFull> {
+        self.put(kind, &v.to_ne_bytes())
+    }
+
+    pub(crate) fn put_u32(&mut self, kind: u16, v: u32) -> Result<(), MsgFull> {
+        self.put(kind, &v.to_ne_bytes())
+    }
+
+    /// A 64-bit value, padded to 8-byte alignment with attributes of type
+    /// `pad` (`nla_put_u64_64bit`).
+    pub(crate) fn put_u64(&mut self, kind: u16, v: u64, pad: u16) -> Result<(), MsgFull> {
+        let d = v.to_ne_bytes();
+        // SAFETY: the skb is valid (type invariant); `d` is 8 readable bytes.
+        let r = unsafe { b::nla_put_64bit(self.skb, i32::from(kind), 8, d.as_ptr().cast(), i32::from(pad)) };
+        if r == 0 { Ok(()) } else { Err(MsgFull) }
+    }
+
+    /// A NUL-terminated string (`nla_put_string`).
+    pub(crate) fn put_str(&mut self, kind: u16, s: &CStr) -> Result<(), MsgFull> {
+        self.put(kind, s.as_bytes_with_nul())
+    }
+
+    /// A nested attribute whose content `f` writes. If `f` fails the nest is
+    /// removed (`nla_nest_cancel`); if it succeeds the nest is closed.
+    pub(crate) fn nest<R>(
+        &mut self,
+        kind: u16,
+        f: impl FnOnce(&mut Self) -> Result<R, MsgFull>,
+    ) -> Result<R, MsgFull> {
+        // SAFETY: the skb is valid (type invariant).
+        let start = unsafe { b::wg_shim_nl_nest_start(self.skb, i32::from(kind)) };
+        if start.is_null() {
+            return Err(MsgFull);
+        }
+        let r = f(self);
+        // SAFETY: `start` was returned by `nla_nest_start` on this skb, and
+        // everything written since (by `f`, which only had `&mut self`, so
+        // nests inside it are closed) follows it.
+        unsafe {
+            if r.is_ok() {
+                b::wg_shim_nl_nest_end(self.skb, start);
+            } else {
+                b::wg_shim_nl_nest_cancel(self.skb, start);
+            }
+        }
+        r
+    }
+
+    /// Finishes the message (`genlmsg_end`).
+    pub(crate) fn end(mut self) {
+        // SAFETY: `hdr` starts a message in this skb (type invariant).
+        unsafe { b::wg_shim_genl_msg_end(self.skb, self.hdr) };
+        self.hdr = core::ptr::null_mut();
+    }
+}
+
+impl Drop for GenlMsg<'_> {
+    fn drop(&mut self) {
+        if !self.hdr.is_null() {
+            // SAFETY: an unfinished message in this skb (type invariant).
+            unsafe { b::wg_shim_genl_msg_cancel(self.skb, self.hdr) };
+        }
+    }
+}

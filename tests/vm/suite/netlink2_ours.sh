@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Configuration over netlink (issue 4), against our module: the differential
+# sequence compared with the C driver's (netlink1_cdriver.sh, run in the boot
+# before), the raw-netlink table of bad inputs, 6.16's WGALLOWEDIP_F_REMOVE_ME
+# and UPDATE_ONLY, NLM_F_DUMP_INTR, and wg-quick. Argument: small | full.
+. "$(dirname "$0")/../lib.sh"
+here=$(cd "$(dirname "$0")/../../netlink" && pwd)
+scale=${1:-small}
+ref=$(dirname "$RESULTS")/netlink1_cdriver${2:-}
+
+t_differential() {
+	modprobe wireguard
+	loaded_is_ours
+	WG_SEQ_TIMES=$RESULTS/times.txt bash "$here/sequence.sh" "$scale" >"$RESULTS/sequence.out" 2>&1
+	"$here/normalise.sh" "$RESULTS/sequence.out" >"$RESULTS/sequence.norm"
+	cat "$RESULTS/times.txt"
+	[ -f "$ref/sequence.norm" ] || { echo "no reference in $ref: run netlink1_cdriver.sh first"; return 1; }
+	[ "$(cat "$ref/scale")" = "$scale" ] || { echo "reference is for scale $(cat "$ref/scale")"; return 1; }
+	[ "$(cat "$here/sequence.sh" "$here/normalise.sh" | sha256sum | cut -c1-64)" = "$(cat "$ref/sequence.sha")" ] ||
+		{ echo "the reference was made from another version of sequence.sh"; return 1; }
+	echo "steps: $(grep -c '^### ' "$RESULTS/sequence.norm")"
+	diff -u "$ref/sequence.norm" "$RESULTS/sequence.norm" >"$RESULTS/sequence.diff" ||
+		{ head -n 80 "$RESULTS/sequence.diff"; return 1; }
+	echo "identical to the C driver's output"
+}
+
+# A configured device in namespace nl, for the raw-netlink tests.
+setup_nl() {
+	ip netns del nl 2>/dev/null || true
+	ip netns add nl
+	ip -n nl link add wgt type wireguard
+	local k; k=$(printf 'x%.0s' $(seq 32) | base64)
+	printf '%s\n' "$k" >/tmp/nl.key
+	ip netns exec nl wg set wgt private-key /tmp/nl.key listen-port 5555 fwmark 3 \
+		peer "$(printf 'p%.0s' $(seq 32) | base64)" endpoint 192.0.2.3:33 allowed-ips 10.3.0.0/16,fd03::/48 persistent-keepalive 9 \
+		peer "$(printf 'q%.0s' $(seq 32) | base64)" allowed-ips 10.4.0.0/16
+}
+
+t_bad_inputs() {
+	setup_nl
+	local status=0
+	ip netns exec nl python3 "$here/wgnl.py" bad wgt >"$RESULTS/bad-inputs.txt" || status=$?
+	cat "$RESULTS/bad-inputs.txt"
+	ip netns del nl
+	return $status
+}
+
+t_allowedip_remove_me_and_update_only() {
+	setup_nl
+	ip netns exec nl python3 "$here/wgnl.py" remove-ip wgt
+	ip netns del nl
+}
+
+t_dump_intr() {
+	setup_nl
+	ip netns exec nl python3 "$here/wgnl.py" dumpintr wgt
+	ip netns del nl
+}
+
+t_permissions() {
+	# Listen port and fwmark need CAP_NET_ADMIN in the creating namespace;
+	# GENL_UNS_ADMIN_PERM for both commands.
+	setup_nl
+	command -v capsh >/dev/null || { echo "no capsh: skipped"; ip netns del nl; return 0; }
+	! ip netns exec nl capsh --drop=cap_net_admin -- -c 'wg show wgt' 2>/dev/null
+	! ip netns exec nl capsh --drop=cap_net_admin -- -c 'wg set wgt listen-port 7' 2>/dev/null
+	ip netns del nl
+}
+
+t_wg_quick() {
+	ip netns add q
+	ip -n q link set lo up
+	mkdir -p /tmp/wgq
+	local k1 k2 k3 p2 p3 psk
+	k1=$(wg genkey); k2=$(wg genkey); k3=$(wg genkey); psk=$(wg genpsk)
+	p2=$(wg pubkey <<<"$k2"); p3=$(wg pubkey <<<"$k3")
+	cat >/tmp/wgq/wgq0.conf <<-CONF
+	[Interface]
+	Address = 10.20.0.1/24, fd20::1/64
+	ListenPort = 51888
+	PrivateKey = $k1
+	MTU = 1380
+
+	[Peer]
+	PublicKey = $p2
+	PresharedKey = $psk
+	Endpoint = 192.0.2.20:51820
+	PersistentKeepalive = 21
+	AllowedIPs = 10.30.0.0/24, fd30::/64
+
+	[Peer]
+	PublicKey = $p3
+	Endpoint = [2001:db8::30]:51821
+	AllowedIPs = 10.31.0.0/24, fd31::/64
+	CONF
+	chmod 600 /tmp/wgq/wgq0.conf
+	ip netns exec q wg-quick up /tmp/wgq/wgq0.conf
+	loaded_is_ours
+	local s; s=$(ip netns exec q wg show wgq0); echo "$s"
+	grep -q "listening port: 51888" <<<"$s"
+	grep -q "public key: $(wg pubkey <<<"$k1")" <<<"$s"
+	grep -q "endpoint: 192.0.2.20:51820" <<<"$s"
+	grep -q "endpoint: \[2001:db8::30\]:51821" <<<"$s"
+	grep -q "persistent keepalive: every 21 seconds" <<<"$s"
+	grep -q "preshared key: (hidden)" <<<"$s"
+	grep -q "allowed ips: 10.30.0.0/24, fd30::/64" <<<"$s"
+	grep -q "allowed ips: 10.31.0.0/24, fd31::/64" <<<"$s"
+	[ "$(ip netns exec q wg show wgq0 preshared-keys | grep "$p2" | cut -f2)" = "$psk" ]
+	local l; l=$(ip -n q -d link show wgq0); echo "$l"
+	grep -q "mtu 1380 " <<<"$l"
+	grep -q "UP" <<<"$l"
+	ip -n q addr show wgq0 | grep -q "inet 10.20.0.1/24"
+	ip -n q addr show wgq0 | grep -q "inet6 fd20::1/64"
+	ip -n q route show dev wgq0 | tee /dev/stderr | grep -q "^10.30.0.0/24"
+	ip -n q route show dev wgq0 | grep -q "^10.31.0.0/24"
+	ip -n q -6 route show dev wgq0 | tee /dev/stderr | grep -q "^fd30::/64"
+	ip -n q -6 route show dev wgq0 | grep -q "^fd31::/64"
+	# The UDP sockets are bound on the listen port in the namespace.
+	ip netns exec q ss -uln | tee /dev/stderr | grep -q ":51888 "
+	# What wg-quick saves is what it was given.
+	diff <(ip netns exec q wg showconf wgq0 | grep -v '^ListenPort\|^$' | sort) \
+		<(ip netns exec q wg-quick strip /tmp/wgq/wgq0.conf | grep -v '^ListenPort\|^$' | sort)
+	ip netns exec q wg-quick down /tmp/wgq/wgq0.conf
+	! ip -n q link show wgq0 2>/dev/null
+	! ip netns exec q ss -uln | grep -q ":51888 "
+	ip netns del q
+}
+
+check differential t_differential
+check bad_inputs t_bad_inputs
+check allowedip_remove_me_and_update_only t_allowedip_remove_me_and_update_only
+check dump_intr t_dump_intr
+check permissions t_permissions
+check wg_quick t_wg_quick
+finish
