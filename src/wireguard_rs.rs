@@ -9,12 +9,15 @@
 
 use kernel::prelude::*;
 
+mod config;
 mod device;
 // An API layer: parts of it wait for the features that will use them.
 #[allow(dead_code)]
 mod kapi;
 mod netlink;
+mod peer;
 mod receive;
+mod routing;
 mod socket;
 #[allow(dead_code, unreachable_pub)]
 mod proto;

@@ -22,3 +22,17 @@ errno!(
     enokey => ENOKEY,
     enotrecoverable => ENOTRECOVERABLE,
 );
+
+errno!(
+    ebadr => EBADR,
+    epfnosupport => EPFNOSUPPORT,
+    enodev => ENODEV,
+    eperm => EPERM,
+    einval => EINVAL,
+    enomem => ENOMEM,
+    erange => ERANGE,
+    eexist => EEXIST,
+    e2big => E2BIG,
+    enospc => ENOSPC,
+    enonet => ENONET,
+);

@@ -29,3 +29,12 @@ impl PartialEq for Net {
         unsafe { b::wg_shim_net_eq(self.as_raw(), other.as_raw()) }
     }
 }
+
+impl Net {
+    /// Whether the current task has `CAP_NET_ADMIN` in the user namespace
+    /// owning this network namespace (`ns_capable(net->user_ns, ...)`).
+    pub(crate) fn net_admin_capable(&self) -> bool {
+        // SAFETY: the namespace is valid (type invariant).
+        unsafe { b::wg_shim_nl_net_admin_capable(self.as_raw()) }
+    }
+}

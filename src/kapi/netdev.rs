@@ -512,3 +512,95 @@ pub(crate) mod consts {
         unsafe { b::wg_shim_netdev_features() }
     }
 }
+
+// ---- Lookup by ifindex or name, with a reference held (configuration) ----
+
+/// Why a device lookup failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LookupError {
+    /// No device of that index or name in the namespace.
+    NoDevice,
+    /// The device exists but is not of kind `T`.
+    OtherKind,
+}
+
+/// A reference to a device of kind `T` (`dev_get_by_*`, released with
+/// `dev_put` when dropped). While held, the device's state is not dropped
+/// (the core runs the destructor only once every reference is gone).
+pub(crate) struct DevRef<T: LinkOps> {
+    dev: core::ptr::NonNull<b::net_device>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: a device reference may be released from any thread.
+unsafe impl<T: LinkOps> Send for DevRef<T> {}
+
+impl<T: LinkOps> DevRef<T> {
+    /// # Safety
+    ///
+    /// `dev` is null or a device on which the caller holds a reference that
+    /// passes to the returned value.
+    unsafe fn checked(dev: *mut b::net_device) -> Result<Self, LookupError> {
+        let Some(dev) = core::ptr::NonNull::new(dev) else {
+            return Err(LookupError::NoDevice);
+        };
+        let ours = T::kind().ops.get().cast_const();
+        // SAFETY: the device is valid while referenced; `rtnl_link_ops` is
+        // set before registration and never changes.
+        if unsafe { (*dev.as_ptr()).rtnl_link_ops } != ours {
+            // SAFETY: we hold the reference the lookup took.
+            unsafe { b::wg_shim_nl_dev_put(dev.as_ptr()) };
+            return Err(LookupError::OtherKind);
+        }
+        Ok(DevRef { dev, _t: PhantomData })
+    }
+
+    /// The device with index `ifindex` in `net` (`dev_get_by_index`).
+    pub(crate) fn by_index(net: &Net, ifindex: u32) -> Result<Self, LookupError> {
+        let ifindex = i32::try_from(ifindex).map_err(|_| LookupError::NoDevice)?;
+        // SAFETY: `net` is valid; the lookup returns a held device or null.
+        unsafe { Self::checked(b::dev_get_by_index(net.as_raw(), ifindex)) }
+    }
+
+    /// The device named `name` in `net` (`dev_get_by_name`).
+    pub(crate) fn by_name(net: &Net, name: &CStr) -> Result<Self, LookupError> {
+        // SAFETY: `net` is valid and `name` NUL-terminated; the lookup
+        // returns a held device or null.
+        unsafe { Self::checked(b::dev_get_by_name(net.as_raw(), name.as_char_ptr())) }
+    }
+
+    /// The device, if its state is live (checked under RTNL: a device whose
+    /// registration failed is never live).
+    pub(crate) fn get<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a NetDevice<T>> {
+        // SAFETY: the device is of kind `T` (checked at lookup), so its
+        // private area is a `Priv<T>`; the reference keeps it allocated.
+        let p = unsafe { &*b::wg_shim_netdev_priv(self.dev.as_ptr()).cast::<Priv<T>>() };
+        // `live` is written under RTNL only, which the caller holds; while
+        // it is set the destructor has not run, and it cannot run while we
+        // hold a reference.
+        // SAFETY: see above: registered, of kind `T`, state live.
+        p.live.get().then(|| unsafe { NetDevice::from_raw(self.dev.as_ptr()) })
+    }
+}
+
+impl<T: LinkOps> Drop for DevRef<T> {
+    fn drop(&mut self) {
+        // SAFETY: we hold one reference (type invariant).
+        unsafe { b::wg_shim_nl_dev_put(self.dev.as_ptr()) }
+    }
+}
+
+impl<T: LinkOps> NetDevice<T> {
+    /// `dev->ifindex`.
+    pub(crate) fn ifindex(&self) -> u32 {
+        // SAFETY: the device is valid; the index is fixed once registered.
+        let i = unsafe { (*self.raw.get()).ifindex };
+        u32::try_from(i).unwrap_or(0)
+    }
+
+    /// Whether the device is up (`netif_running`).
+    pub(crate) fn is_running(&self) -> bool {
+        // SAFETY: the device is valid.
+        unsafe { b::wg_shim_nl_netif_running(self.raw.get()) }
+    }
+}

@@ -17,3 +17,30 @@ impl Rtnl {
         Rtnl { _not_send: PhantomData }
     }
 }
+
+/// The RTNL lock, held until this is dropped.
+pub(crate) struct RtnlGuard(Rtnl);
+
+impl Rtnl {
+    /// Takes the RTNL lock (may sleep).
+    pub(crate) fn lock() -> RtnlGuard {
+        // SAFETY: process context (the callers are netlink handlers); the
+        // guard unlocks exactly once.
+        unsafe { super::bindings::rtnl_lock() };
+        RtnlGuard(Rtnl { _not_send: PhantomData })
+    }
+}
+
+impl core::ops::Deref for RtnlGuard {
+    type Target = Rtnl;
+    fn deref(&self) -> &Rtnl {
+        &self.0
+    }
+}
+
+impl Drop for RtnlGuard {
+    fn drop(&mut self) {
+        // SAFETY: taken in `Rtnl::lock`.
+        unsafe { super::bindings::rtnl_unlock() };
+    }
+}
