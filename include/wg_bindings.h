@@ -24,4 +24,5 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/udp.h>
+#include <net/dst_cache.h>
 #include "wg_shim.h"

@@ -5,7 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 flavour=${1:?usage: build-module.sh release|debug}
 kdir=$("$TOP/scripts/build-kernel.sh" "$flavour")
-make -C "$TOP" -s KDIR="$kdir" BINDGEN="$BINDGEN" RUSTC="$RUSTC" RUST_LIB_SRC="$RUST_LIB_SRC" modules >&2
+# Build and copy under one lock, so that the copy is the module just built.
 mkdir -p "$TOP/build/$flavour"
-cp "$TOP/wireguard.ko" "$TOP/build/$flavour/wireguard.ko"
+flock "$TOP/.build.lock" bash -c '
+	make -C "$1" -s KDIR="$2" BINDGEN="$3" RUSTC="$4" RUST_LIB_SRC="$5" LOCK= modules >&2 &&
+	cp "$1/wireguard.ko" "$1/build/$6/wireguard.ko"' _ "$TOP" "$kdir" "$BINDGEN" "$RUSTC" "$RUST_LIB_SRC" "$flavour"
 echo "$TOP/build/$flavour/wireguard.ko"

@@ -18,6 +18,13 @@
 #include <net/inet_sock.h>
 #include <net/sock.h>
 #include <net/udp_tunnel.h>
+#include <net/dst_cache.h>
+#include <net/ip6_route.h>
+#include <net/ipv6_stubs.h>
+#include <net/route.h>
+#include <linux/inetdevice.h>
+#include <net/addrconf.h>
+#include <linux/security.h>
 #include "wg_shim.h"
 
 netdev_features_t wg_shim_netdev_features(void)
@@ -372,4 +379,146 @@ u8 *wg_shim_skb_network_header(const struct sk_buff *skb)
 u8 *wg_shim_skb_transport_header(const struct sk_buff *skb)
 {
 	return skb_transport_header(skb);
+}
+
+void wg_shim_skb_prepare_xmit(struct sk_buff *skb, struct net_device *dev, u32 mark)
+{
+	skb_mark_not_on_list(skb);
+	skb->dev = dev;
+	skb->mark = mark;
+	skb->ignore_df = 1;
+}
+
+bool wg_shim_confirm_addr4(struct sock *sk, __be32 saddr)
+{
+	return inet_confirm_addr(sock_net(sk), NULL, 0, saddr, RT_SCOPE_HOST);
+}
+
+int wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark,
+		   struct rtable **rt_out, int *oif_out)
+{
+	struct flowi4 fl = {
+		.saddr = *saddr,
+		.daddr = daddr,
+		.fl4_dport = dport,
+		.fl4_sport = inet_sk(sk)->inet_sport,
+		.flowi4_mark = mark,
+		.flowi4_proto = IPPROTO_UDP,
+	};
+	struct rtable *rt;
+
+	security_sk_classify_flow(sk, flowi4_to_flowi_common(&fl));
+	rt = ip_route_output_flow(sock_net(sk), &fl, sk);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	*saddr = fl.saddr;
+	*oif_out = rt->dst.dev->ifindex;
+	*rt_out = rt;
+	return 0;
+}
+
+void wg_shim_rt_put(struct rtable *rt)
+{
+	ip_rt_put(rt);
+}
+
+struct rtable *wg_shim_dst_cache_get4(struct dst_cache *cache, __be32 *saddr)
+{
+	return dst_cache_get_ip4(cache, saddr);
+}
+
+void wg_shim_dst_cache_set4(struct dst_cache *cache, struct rtable *rt, __be32 saddr)
+{
+	dst_cache_set_ip4(cache, &rt->dst, saddr);
+}
+
+void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be32 saddr,
+		   __be32 daddr, u8 ds, __be16 dport)
+{
+	udp_tunnel_xmit_skb(rt, sk, skb, saddr, daddr, ds, ip4_dst_hoplimit(&rt->dst), 0,
+			    inet_sk(sk)->inet_sport, dport, false, false);
+}
+
+bool wg_shim_chk_addr6(struct sock *sk, const struct in6_addr *saddr)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	return ipv6_addr_any(saddr) || ipv6_chk_addr(sock_net(sk), saddr, NULL, 0);
+#else
+	return false;
+#endif
+}
+
+int wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_addr *daddr,
+		   __be16 dport, u32 mark, int oif, struct dst_entry **dst_out)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	struct flowi6 fl = {
+		.saddr = *saddr,
+		.daddr = *daddr,
+		.fl6_dport = dport,
+		.fl6_sport = inet_sk(sk)->inet_sport,
+		.flowi6_mark = mark,
+		.flowi6_oif = oif,
+		.flowi6_proto = IPPROTO_UDP,
+	};
+	struct dst_entry *dst;
+
+	security_sk_classify_flow(sk, flowi6_to_flowi_common(&fl));
+	dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl, NULL);
+	if (IS_ERR(dst))
+		return PTR_ERR(dst);
+	*saddr = fl.saddr;
+	*dst_out = dst;
+	return 0;
+#else
+	return -EAFNOSUPPORT;
+#endif
+}
+
+void wg_shim_xmit6(struct dst_entry *dst, struct sock *sk, struct sk_buff *skb,
+		   const struct in6_addr *saddr, const struct in6_addr *daddr, u8 ds, __be16 dport)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	udp_tunnel6_xmit_skb(dst, sk, skb, skb->dev, saddr, daddr, ds, ip6_dst_hoplimit(dst), 0,
+			     inet_sk(sk)->inet_sport, dport, false);
+#else
+	kfree_skb(skb);
+#endif
+}
+
+int wg_shim_dst_cache_init(struct dst_cache *cache)
+{
+	return dst_cache_init(cache, GFP_KERNEL);
+}
+
+void wg_shim_dst_cache_reset(struct dst_cache *cache)
+{
+	dst_cache_reset(cache);
+}
+
+/* The outer addresses of a received datagram (validated by the stack): the
+ * peer's address and port, our address it was sent to, the interface it came
+ * in on, and the IPv6 scope of a link-local source. */
+bool wg_shim_skb_outer_endpoint(const struct sk_buff *skb, u8 *family, u8 src[16], u8 dst[16],
+				u16 *sport, int *iif, u32 *scope_id)
+{
+	*sport = ntohs(udp_hdr(skb)->source);
+	*iif = skb->skb_iif;
+	if (skb->protocol == htons(ETH_P_IP)) {
+		*family = 4;
+		memcpy(src, &ip_hdr(skb)->saddr, 4);
+		memcpy(dst, &ip_hdr(skb)->daddr, 4);
+		*scope_id = 0;
+		return true;
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	if (skb->protocol == htons(ETH_P_IPV6)) {
+		*family = 6;
+		memcpy(src, &ipv6_hdr(skb)->saddr, 16);
+		memcpy(dst, &ipv6_hdr(skb)->daddr, 16);
+		*scope_id = ipv6_iface_scope_id(&ipv6_hdr(skb)->saddr, skb->skb_iif);
+		return true;
+	}
+#endif
+	return false;
 }

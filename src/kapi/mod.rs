@@ -16,3 +16,4 @@ pub(crate) mod rtnl;
 pub(crate) mod skb;
 pub(crate) mod udp;
 pub(crate) mod wireguard;
+pub(crate) mod xmit;

@@ -40,7 +40,7 @@ const SG_ENTRIES: usize = b::CONFIG_MAX_SKB_FRAGS as usize + 8;
 const TAG_LEN: u32 = 16;
 
 impl SkBuff {
-    fn raw(&self) -> *mut b::sk_buff {
+    pub(super) fn raw(&self) -> *mut b::sk_buff {
         self.0.as_ptr()
     }
 

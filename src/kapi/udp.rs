@@ -81,6 +81,12 @@ impl<T: EncapRecv> EncapSocket<T> {
         Ok(EncapSocket { sock, dev, _t: PhantomData })
     }
 
+    /// The socket's `struct sock`, for the transmit path.
+    pub(super) fn sk(&self) -> *mut b::sock {
+        // SAFETY: the socket is live while `self` is.
+        unsafe { (*self.sock.as_ptr()).sk }
+    }
+
     /// The local port the socket is bound to.
     pub(crate) fn local_port(&self) -> u16 {
         // SAFETY: the socket is live while `self` is.
