@@ -97,6 +97,11 @@ void wg_shim_dst_cache_reset(struct dst_cache *cache);
 bool wg_shim_skb_outer_endpoint(const struct sk_buff *skb, u8 *family, u8 src[16], u8 dst[16],
 				u16 *sport, int *iif, u32 *scope_id);
 
+/* Timers (timer_setup is a macro; jiffies a volatile). */
+struct timer_list;
+void wg_shim_timer_setup(struct timer_list *timer, void (*fn)(struct timer_list *));
+unsigned long wg_shim_jiffies(void);
+
 /* RCU read side (inline). */
 void wg_shim_rcu_read_lock_bh(void);
 void wg_shim_rcu_read_unlock_bh(void);

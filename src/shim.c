@@ -522,3 +522,13 @@ bool wg_shim_skb_outer_endpoint(const struct sk_buff *skb, u8 *family, u8 src[16
 #endif
 	return false;
 }
+
+void wg_shim_timer_setup(struct timer_list *timer, void (*fn)(struct timer_list *))
+{
+	timer_setup(timer, fn, 0);
+}
+
+unsigned long wg_shim_jiffies(void)
+{
+	return jiffies;
+}

@@ -14,6 +14,7 @@ pub(crate) mod platform;
 pub(crate) mod rcu;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
+pub(crate) mod timer;
 pub(crate) mod udp;
 pub(crate) mod wireguard;
 pub(crate) mod xmit;
