@@ -19,6 +19,11 @@ record() { # NAME STATUS(0 pass) [N_PASSED N_FAILED]
 
 "$TOP/scripts/setup-host.sh"
 
+# ---- static: the layering rule (unsafe only in kapi, each with SAFETY) ----
+log "static: unsafe audit"
+set +e; "$TOP/tests/static/unsafe-audit.sh"; status=$?; set -e
+record "static: unsafe audit" "$status"
+
 # ---- host: the protocol core, built from the same files as the module ----
 mkdir -p "$TOP/build"
 log "host: cargo test"

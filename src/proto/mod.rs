@@ -18,6 +18,8 @@
 //!   (`Crypto::ct_eq`).
 //! - Small stack frames: the kernel stack is 16 KiB.
 
+#![forbid(unsafe_code)]
+
 pub mod platform;
 pub mod constants;
 pub mod replay;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Static checks of the layering rule: `unsafe` appears only in src/kapi/, and
+# every `unsafe` block or impl there is preceded by a `// SAFETY:` comment
+# (within the eight lines above: a comment may span several lines).
+# Prints one line per violation; exits non-zero if there is any.
+set -u
+cd "$(dirname "$0")/../.."
+bad=0
+# 1. No `unsafe` keyword outside kapi (comments and strings aside).
+while IFS= read -r hit; do
+	echo "unsafe outside src/kapi: $hit"; bad=1
+done < <(grep -rnw --include='*.rs' 'unsafe' src | grep -v '^src/kapi/' | grep -v '^src/bindings_generated.rs' |
+	grep -Ev '^[^:]+:[0-9]+:\s*(//|\*)' | grep -Ev 'forbid\(unsafe_code\)|deny\(unsafe_code\)')
+# 2. Every unsafe block / impl in kapi has a SAFETY comment just above.
+for f in src/kapi/*.rs; do
+	[ "$f" = src/kapi/bindings.rs ] && continue
+	awk -v f="$f" '
+		{ line[NR] = $0 }
+		/unsafe[[:space:]]*(\{|impl)/ && $0 !~ /^[[:space:]]*\/\// {
+			ok = 0
+			for (i = NR; i >= NR - 8 && i > 0; i--) if (line[i] ~ /SAFETY:/) ok = 1
+			if (!ok) { printf "%s:%d: unsafe without a SAFETY comment: %s\n", f, NR, $0; bad = 1 }
+		}
+		END { exit bad }' "$f" || bad=1
+done
+# 3. The WireGuard files declare that they hold no unsafe code.
+for f in src/device.rs src/netlink.rs src/socket.rs src/receive.rs src/proto/mod.rs src/peer.rs src/config.rs src/routing.rs; do
+	[ -f "$f" ] || continue
+	grep -q 'forbid(unsafe_code)' "$f" || { echo "$f: missing #![forbid(unsafe_code)]"; bad=1; }
+done
+exit $bad
