@@ -102,6 +102,12 @@ struct timer_list;
 void wg_shim_timer_setup(struct timer_list *timer, void (*fn)(struct timer_list *));
 unsigned long wg_shim_jiffies(void);
 
+/* Work items and workqueues (INIT_WORK and alloc_workqueue are macros). */
+struct work_struct;
+struct workqueue_struct;
+void wg_shim_init_work(struct work_struct *work, void (*fn)(struct work_struct *));
+struct workqueue_struct *wg_shim_alloc_workqueue(const char *prefix, const char *name, unsigned int flags);
+
 /* RCU read side (inline). */
 void wg_shim_rcu_read_lock_bh(void);
 void wg_shim_rcu_read_unlock_bh(void);

@@ -532,3 +532,13 @@ unsigned long wg_shim_jiffies(void)
 {
 	return jiffies;
 }
+
+void wg_shim_init_work(struct work_struct *work, void (*fn)(struct work_struct *))
+{
+	INIT_WORK(work, fn);
+}
+
+struct workqueue_struct *wg_shim_alloc_workqueue(const char *prefix, const char *name, unsigned int flags)
+{
+	return alloc_workqueue("%s-%s", flags, 0, prefix, name);
+}

@@ -4,6 +4,7 @@
 //! below this directory, each with a `// SAFETY:` comment; the WireGuard files
 //! (`device.rs`, `netlink.rs`, `proto/`) are `#![forbid(unsafe_code)]`.
 
+pub(crate) mod anchored;
 pub(crate) mod bindings;
 pub(crate) mod error;
 pub(crate) mod genl;
@@ -14,7 +15,7 @@ pub(crate) mod platform;
 pub(crate) mod rcu;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
-pub(crate) mod timer;
 pub(crate) mod udp;
 pub(crate) mod wireguard;
+pub(crate) mod work;
 pub(crate) mod xmit;
