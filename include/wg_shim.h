@@ -108,6 +108,17 @@ struct workqueue_struct;
 void wg_shim_init_work(struct work_struct *work, void (*fn)(struct work_struct *));
 struct workqueue_struct *wg_shim_alloc_workqueue(const char *prefix, const char *name, unsigned int flags);
 
+/* ptr_ring of skbs and per-CPU memory (all inline or macros). */
+struct ptr_ring;
+int wg_shim_ptr_ring_init(struct ptr_ring *r, unsigned int size);
+int wg_shim_ptr_ring_produce_bh(struct ptr_ring *r, void *ptr);
+void *wg_shim_ptr_ring_consume_bh(struct ptr_ring *r);
+void wg_shim_ptr_ring_cleanup_skbs(struct ptr_ring *r);
+void *wg_shim_alloc_percpu(size_t size, size_t align);
+void *wg_shim_per_cpu_ptr(void *p, int cpu);
+int wg_shim_next_possible_cpu(int prev);
+int wg_shim_next_online_cpu_wrap(int prev);
+
 /* RCU read side (inline). */
 void wg_shim_rcu_read_lock_bh(void);
 void wg_shim_rcu_read_unlock_bh(void);

@@ -25,6 +25,10 @@
 #include <linux/inetdevice.h>
 #include <net/addrconf.h>
 #include <linux/security.h>
+#include <linux/ptr_ring.h>
+#include <linux/skb_array.h>
+#include <linux/percpu.h>
+#include <linux/cpumask.h>
 #include "wg_shim.h"
 
 netdev_features_t wg_shim_netdev_features(void)
@@ -541,4 +545,52 @@ void wg_shim_init_work(struct work_struct *work, void (*fn)(struct work_struct *
 struct workqueue_struct *wg_shim_alloc_workqueue(const char *prefix, const char *name, unsigned int flags)
 {
 	return alloc_workqueue("%s-%s", flags, 0, prefix, name);
+}
+
+int wg_shim_ptr_ring_init(struct ptr_ring *r, unsigned int size)
+{
+	return ptr_ring_init(r, size, GFP_KERNEL);
+}
+
+int wg_shim_ptr_ring_produce_bh(struct ptr_ring *r, void *ptr)
+{
+	return ptr_ring_produce_bh(r, ptr);
+}
+
+void *wg_shim_ptr_ring_consume_bh(struct ptr_ring *r)
+{
+	return ptr_ring_consume_bh(r);
+}
+
+void wg_shim_ptr_ring_cleanup_skbs(struct ptr_ring *r)
+{
+	ptr_ring_cleanup(r, __skb_array_destroy_skb);
+}
+
+void *wg_shim_alloc_percpu(size_t size, size_t align)
+{
+	return (void __force *)__alloc_percpu(size, align);
+}
+
+void *wg_shim_per_cpu_ptr(void *p, int cpu)
+{
+	return per_cpu_ptr((void __percpu __force *)p, cpu);
+}
+
+/* The next possible CPU after prev (-1: the first), or -1 after the last. */
+int wg_shim_next_possible_cpu(int prev)
+{
+	int cpu = cpumask_next(prev, cpu_possible_mask);
+
+	return cpu < nr_cpu_ids ? cpu : -1;
+}
+
+/* The next online CPU after prev, wrapping around. */
+int wg_shim_next_online_cpu_wrap(int prev)
+{
+	int cpu = cpumask_next(prev, cpu_online_mask);
+
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	return cpu;
 }

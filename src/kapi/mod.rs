@@ -6,6 +6,7 @@
 
 pub(crate) mod anchored;
 pub(crate) mod bindings;
+pub(crate) mod crypt_queue;
 pub(crate) mod error;
 pub(crate) mod genl;
 pub(crate) mod nla;

@@ -18,6 +18,17 @@ impl SkBuff {
         NonNull::new(ptr).map(SkBuff)
     }
 
+    /// # Safety
+    ///
+    /// `ptr` is a valid skb whose ownership passes to the returned value.
+    pub(super) unsafe fn from_nonnull(ptr: NonNull<b::sk_buff>) -> SkBuff {
+        SkBuff(ptr)
+    }
+
+    pub(super) fn as_nonnull(&self) -> NonNull<b::sk_buff> {
+        self.0
+    }
+
     /// The length of the packet's data.
     pub(crate) fn len(&self) -> u32 {
         // SAFETY: the skb is valid while owned.

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+//! A bounded multi-producer, multi-consumer queue of owned skbs (`ptr_ring`)
+//! drained by per-CPU work items: the device-wide encryption and decryption
+//! queues. Producers never block; a full queue refuses the packet.
+//!
+//! The queue lives in an [`Arc`]; each CPU has its own work item pointing at
+//! it, queued round-robin over the online CPUs by [`CryptQueue::kick`]. The
+//! worker calls [`CryptWorker::run`] with the queue. Dropping the queue
+//! disables every work item (waiting for running ones) before the ring and
+//! the per-CPU memory go; packets still queued are freed.
+
+use super::bindings as b;
+use super::skb::SkBuff;
+use super::work::Workqueue;
+use core::ops::Deref;
+use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::error::{code::ENOMEM, to_result, Result};
+use kernel::init::{pin_init_from_closure, InPlaceInit};
+use kernel::prelude::{pin_data, pinned_drop, try_pin_init};
+use kernel::sync::Arc;
+use kernel::types::Opaque;
+
+/// What the per-CPU workers do with the queue.
+pub(crate) trait CryptWorker: Send + Sync + Sized + 'static {
+    /// Drains (some of) the queue (process context, one CPU).
+    fn run(queue: &CryptQueue<Self>);
+}
+
+/// A CPU's work item and the queue it serves.
+#[repr(C)]
+struct PerCpu {
+    work: b::work_struct,
+    queue: *const core::ffi::c_void,
+}
+
+/// A bounded queue of skbs with per-CPU workers, plus the workers' context `T`.
+#[pin_data(PinnedDrop)]
+pub(crate) struct CryptQueue<T: CryptWorker> {
+    #[pin]
+    ring: Opaque<b::ptr_ring>,
+    /// Per-CPU `PerCpu`, set once the queue's address is known.
+    workers: AtomicPtr<PerCpu>,
+    last_cpu: AtomicI32,
+    ctx: T,
+}
+
+// SAFETY: the ring has its own locks (producer and consumer); `T` is
+// `Send + Sync`.
+unsafe impl<T: CryptWorker> Send for CryptQueue<T> {}
+// SAFETY: as above.
+unsafe impl<T: CryptWorker> Sync for CryptQueue<T> {}
+
+impl<T: CryptWorker> CryptQueue<T> {
+    /// A queue of at most `len` packets whose workers see `ctx` (process context).
+    pub(crate) fn new_arc(len: u32, ctx: T) -> Result<Arc<Self>> {
+        let init = try_pin_init!(CryptQueue {
+            // SAFETY: `ptr_ring_init` initialises the ring in place or fails
+            // leaving nothing to free, which is what the closure reports.
+            ring <- unsafe {
+                pin_init_from_closure(move |slot: *mut Opaque<b::ptr_ring>| {
+                    to_result(b::wg_shim_ptr_ring_init(Opaque::raw_get(slot), len))
+                })
+            },
+            workers: AtomicPtr::new(core::ptr::null_mut()),
+            last_cpu: AtomicI32::new(-1),
+            ctx,
+        }? kernel::error::Error);
+        let q = Arc::pin_init(init, GFP_KERNEL)?;
+        // SAFETY: allocates zeroed per-CPU memory for one `PerCpu` per CPU.
+        let workers = unsafe {
+            b::wg_shim_alloc_percpu(core::mem::size_of::<PerCpu>(), core::mem::align_of::<PerCpu>())
+        }
+        .cast::<PerCpu>();
+        if workers.is_null() {
+            return Err(ENOMEM);
+        }
+        let target = core::ptr::from_ref::<Self>(&q).cast::<core::ffi::c_void>();
+        let mut cpu = -1;
+        // SAFETY: every possible CPU's slot is ours; the queue's address is
+        // stable (inside the `Arc`) and outlives the work items (see Drop).
+        unsafe {
+            loop {
+                cpu = b::wg_shim_next_possible_cpu(cpu);
+                if cpu < 0 {
+                    break;
+                }
+                let w = b::wg_shim_per_cpu_ptr(workers.cast(), cpu).cast::<PerCpu>();
+                (*w).queue = target;
+                b::wg_shim_init_work(&mut (*w).work, Some(worker_cb::<T>));
+            }
+        }
+        q.workers.store(workers, Ordering::Release);
+        Ok(q)
+    }
+
+    /// Queues `skb`; gives it back when the queue is full.
+    pub(crate) fn produce(&self, skb: SkBuff) -> core::result::Result<(), SkBuff> {
+        let ptr = skb.as_nonnull();
+        let raw = skb.into_raw();
+        // SAFETY: the ring is initialised; on success it owns the skb.
+        if unsafe { b::wg_shim_ptr_ring_produce_bh(self.ring.get(), raw.cast()) } == 0 {
+            Ok(())
+        } else {
+            // SAFETY: refused: the skb is still ours.
+            Err(unsafe { SkBuff::from_nonnull(ptr) })
+        }
+    }
+
+    /// Takes the oldest packet, if any.
+    pub(crate) fn consume(&self) -> Option<SkBuff> {
+        // SAFETY: the ring holds owned skbs only (see `produce`).
+        unsafe { SkBuff::from_raw(b::wg_shim_ptr_ring_consume_bh(self.ring.get()).cast()) }
+    }
+
+    /// Queues a worker on the next online CPU after the last one used.
+    pub(crate) fn kick(&self, wq: &Workqueue) {
+        // SAFETY: reads the online mask.
+        let cpu = unsafe { b::wg_shim_next_online_cpu_wrap(self.last_cpu.load(Ordering::Relaxed)) };
+        self.last_cpu.store(cpu, Ordering::Relaxed);
+        self.kick_on(wq, cpu);
+    }
+
+    /// Queues the worker of `cpu`.
+    pub(crate) fn kick_on(&self, wq: &Workqueue, cpu: i32) {
+        let workers = self.workers.load(Ordering::Acquire);
+        let Ok(cpu_u) = u32::try_from(cpu) else { return };
+        // SAFETY: `workers` was set up for every possible CPU in `new_arc`
+        // and lives as long as `self`.
+        unsafe {
+            let w = b::wg_shim_per_cpu_ptr(workers.cast(), cpu).cast::<PerCpu>();
+            wq.queue(&mut (*w).work, Some(cpu_u));
+        }
+    }
+}
+
+impl<T: CryptWorker> Deref for CryptQueue<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.ctx
+    }
+}
+
+#[pinned_drop]
+impl<T: CryptWorker> PinnedDrop for CryptQueue<T> {
+    fn drop(self: core::pin::Pin<&mut Self>) {
+        let workers = self.workers.load(Ordering::Acquire);
+        // SAFETY: every possible CPU's work item is disabled (waiting for a
+        // running one) before the per-CPU memory and the ring are freed; the
+        // ring then frees the skbs still queued.
+        unsafe {
+            if !workers.is_null() {
+                let mut cpu = -1;
+                loop {
+                    cpu = b::wg_shim_next_possible_cpu(cpu);
+                    if cpu < 0 {
+                        break;
+                    }
+                    let w = b::wg_shim_per_cpu_ptr(workers.cast(), cpu).cast::<PerCpu>();
+                    b::disable_work_sync(&mut (*w).work);
+                }
+                b::free_percpu(workers.cast());
+            }
+            b::wg_shim_ptr_ring_cleanup_skbs(self.ring.get());
+        }
+    }
+}
+
+unsafe extern "C" fn worker_cb<T: CryptWorker>(work: *mut b::work_struct) {
+    // SAFETY: the work item is the first field of a `PerCpu` whose queue
+    // pointer was set before the item could be queued, and the queue
+    // outlives its work items (Drop disables them first).
+    let q = unsafe { &*(*work.cast::<PerCpu>()).queue.cast::<CryptQueue<T>>() };
+    T::run(q);
+}
