@@ -292,9 +292,15 @@ impl Peers {
 
     /// Removes a peer (the caller removes its allowed IPs). Cannot fail.
     pub(crate) fn remove(&mut self, id: PeerId) -> Option<KBox<Peer>> {
+        let serial = self.get(id)?.serial;
+        // `order` is sorted by serial: find the peer's place in O(log n).
+        let pos = self
+            .order
+            .binary_search_by_key(&serial, |o| self.get(*o).map_or(0, |p| p.serial))
+            .ok();
         let peer = self.slots.get_mut(id.0 as usize)?.take()?;
         self.by_key.remove(&peer.public_key);
-        if let Some(pos) = self.order.iter().position(|&o| o == id) {
+        if let Some(pos) = pos {
             if let Some(tail) = self.order.get_mut(pos..) {
                 tail.rotate_left(1);
             }
