@@ -119,6 +119,22 @@ void *wg_shim_per_cpu_ptr(void *p, int cpu);
 int wg_shim_next_possible_cpu(int prev);
 int wg_shim_next_online_cpu_wrap(int prev);
 
+/* Packet plumbing of the data path (inline helpers and bitfields). */
+__be16 wg_shim_skb_protocol(const struct sk_buff *skb);
+bool wg_shim_skb_protocol_valid(const struct sk_buff *skb);
+unsigned int wg_shim_skb_route_mtu(const struct sk_buff *skb, const struct net_device *dev);
+struct sk_buff *wg_shim_skb_gso_segment(struct sk_buff *skb, int *err);
+struct sk_buff *wg_shim_skb_list_next(struct sk_buff *skb);
+struct sk_buff *wg_shim_skb_share_check(struct sk_buff *skb);
+void wg_shim_skb_dst_drop(struct sk_buff *skb);
+void wg_shim_icmp_host_unreachable(struct sk_buff *skb);
+void wg_shim_reset_packet(struct sk_buff *skb, bool encapsulating);
+bool wg_shim_pskb_network_may_pull(struct sk_buff *skb, unsigned int len);
+void wg_shim_skb_rx_checked(struct sk_buff *skb, struct net_device *dev, __be16 protocol);
+void wg_shim_ecn_decapsulate(struct sk_buff *skb, u8 outer, u8 inner);
+u8 wg_shim_ecn_encapsulate(u8 outer, const struct sk_buff *inner);
+u8 *wg_shim_skb_cb(struct sk_buff *skb);
+
 /* RCU read side (inline). */
 void wg_shim_rcu_read_lock_bh(void);
 void wg_shim_rcu_read_unlock_bh(void);

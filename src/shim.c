@@ -29,6 +29,12 @@
 #include <linux/skb_array.h>
 #include <linux/percpu.h>
 #include <linux/cpumask.h>
+#include <net/inet_ecn.h>
+#include <net/dst_metadata.h>
+#include <net/icmp.h>
+#include <linux/icmpv6.h>
+#include <net/gso.h>
+#include <net/ip_tunnels.h>
 #include "wg_shim.h"
 
 netdev_features_t wg_shim_netdev_features(void)
@@ -593,4 +599,123 @@ int wg_shim_next_online_cpu_wrap(int prev)
 	if (cpu >= nr_cpu_ids)
 		cpu = cpumask_first(cpu_online_mask);
 	return cpu;
+}
+
+__be16 wg_shim_skb_protocol(const struct sk_buff *skb)
+{
+	return skb->protocol;
+}
+
+/* The skb's protocol is IPv4 or IPv6 and agrees with its IP header. */
+bool wg_shim_skb_protocol_valid(const struct sk_buff *skb)
+{
+	__be16 real = ip_tunnel_parse_protocol(skb);
+
+	return real && skb->protocol == real;
+}
+
+/* The MTU of the route the packet came with, or the device's. */
+unsigned int wg_shim_skb_route_mtu(const struct sk_buff *skb, const struct net_device *dev)
+{
+	return skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu;
+}
+
+struct sk_buff *wg_shim_skb_gso_segment(struct sk_buff *skb, int *err)
+{
+	struct sk_buff *segs = skb_gso_segment(skb, 0);
+
+	if (IS_ERR(segs)) {
+		*err = PTR_ERR(segs);
+		return NULL;
+	}
+	*err = 0;
+	return segs;
+}
+
+/* Detaches and returns the next skb of a list. */
+struct sk_buff *wg_shim_skb_list_next(struct sk_buff *skb)
+{
+	struct sk_buff *next = skb->next;
+
+	skb_mark_not_on_list(skb);
+	return next;
+}
+
+struct sk_buff *wg_shim_skb_share_check(struct sk_buff *skb)
+{
+	return skb_share_check(skb, GFP_ATOMIC);
+}
+
+void wg_shim_skb_dst_drop(struct sk_buff *skb)
+{
+	skb_dst_drop(skb);
+}
+
+void wg_shim_icmp_host_unreachable(struct sk_buff *skb)
+{
+	if (skb->protocol == htons(ETH_P_IP))
+		icmp_ndo_send(skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
+	else if (skb->protocol == htons(ETH_P_IPV6))
+		icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0);
+}
+
+/* Clears what the packet carried from the other side of the tunnel (headers,
+ * dst, marks, offload state), keeping the flow hash when encapsulating. */
+void wg_shim_reset_packet(struct sk_buff *skb, bool encapsulating)
+{
+	u32 hash = skb->hash;
+	u8 l4_hash = skb->l4_hash, sw_hash = skb->sw_hash;
+
+	skb_scrub_packet(skb, true);
+	memset(&skb->headers, 0, sizeof(skb->headers));
+	if (encapsulating) {
+		skb->l4_hash = l4_hash;
+		skb->sw_hash = sw_hash;
+		skb->hash = hash;
+	}
+	skb->queue_mapping = 0;
+	skb->nohdr = 0;
+	skb->peeked = 0;
+	skb->mac_len = 0;
+	skb->dev = NULL;
+#ifdef CONFIG_NET_SCHED
+	skb->tc_index = 0;
+#endif
+	skb_reset_redirect(skb);
+	skb->hdr_len = skb_headroom(skb);
+	skb_reset_mac_header(skb);
+	skb_reset_network_header(skb);
+	skb_reset_transport_header(skb);
+	skb_probe_transport_header(skb);
+	skb_reset_inner_headers(skb);
+}
+
+bool wg_shim_pskb_network_may_pull(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_network_may_pull(skb, len);
+}
+
+/* A decrypted packet: authenticated, so every checksum is as good as checked
+ * by hardware; it now belongs to dev. */
+void wg_shim_skb_rx_checked(struct sk_buff *skb, struct net_device *dev, __be16 protocol)
+{
+	skb->dev = dev;
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	skb->csum_level = ~0;
+	skb->protocol = protocol;
+}
+
+void wg_shim_ecn_decapsulate(struct sk_buff *skb, u8 outer, u8 inner)
+{
+	INET_ECN_decapsulate(skb, outer, inner);
+}
+
+u8 wg_shim_ecn_encapsulate(u8 outer, const struct sk_buff *inner)
+{
+	return ip_tunnel_ecn_encap(outer, ip_hdr(inner), inner);
+}
+
+u8 *wg_shim_skb_cb(struct sk_buff *skb)
+{
+	return skb->cb;
 }

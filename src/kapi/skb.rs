@@ -291,3 +291,189 @@ pub(crate) enum SocketAddr {
     /// IPv6 address and port.
     V6([u8; 16], u16),
 }
+
+/// `ETH_P_IP` and `ETH_P_IPV6` in network order, as `skb->protocol` holds them.
+const PROTO_IP: u16 = 0x0800u16.to_be();
+const PROTO_IPV6: u16 = 0x86ddu16.to_be();
+
+/// An IP address (network byte order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IpAddr {
+    /// IPv4.
+    V4([u8; 4]),
+    /// IPv6.
+    V6([u8; 16]),
+}
+
+/// A list of skbs (GSO segments), consumed one at a time.
+pub(crate) struct SkbList(*mut b::sk_buff);
+
+// SAFETY: it owns the skbs of the list.
+unsafe impl Send for SkbList {}
+
+impl Iterator for SkbList {
+    type Item = SkBuff;
+
+    fn next(&mut self) -> Option<SkBuff> {
+        let head = core::ptr::NonNull::new(self.0)?;
+        // SAFETY: we own the list; detaching the head hands it over.
+        self.0 = unsafe { b::wg_shim_skb_list_next(head.as_ptr()) };
+        // SAFETY: detached and owned.
+        Some(unsafe { SkBuff::from_nonnull(head) })
+    }
+}
+
+impl Drop for SkbList {
+    fn drop(&mut self) {
+        for skb in self.by_ref() {
+            drop(skb);
+        }
+    }
+}
+
+impl SkBuff {
+    /// For transmit: the inner packet's destination, if the skb is a
+    /// well-formed IPv4 or IPv6 packet whose `protocol` agrees with its header.
+    pub(crate) fn inner_destination(&self) -> Option<IpAddr> {
+        let raw = self.raw();
+        // SAFETY: the stack hands packets to `ndo_start_xmit` with the
+        // network header set and linear; the protocol check reads it within
+        // the data.
+        unsafe {
+            if !b::wg_shim_skb_protocol_valid(raw) {
+                return None;
+            }
+            let nh = b::wg_shim_skb_network_header(raw);
+            match b::wg_shim_skb_protocol(raw) {
+                PROTO_IP => {
+                    let ip = &*nh.cast::<b::iphdr>();
+                    Some(IpAddr::V4(ip.__bindgen_anon_1.__bindgen_anon_1.daddr.to_ne_bytes()))
+                }
+                PROTO_IPV6 => {
+                    let ip = &*nh.cast::<b::ipv6hdr>();
+                    Some(IpAddr::V6(ip.__bindgen_anon_1.__bindgen_anon_1.daddr.in6_u.u6_addr8))
+                }
+                _ => None,
+            }
+        }
+    }
+
+    /// For transmit: the MTU of the packet's route, or `dev_mtu` without one.
+    pub(crate) fn route_mtu<T: super::netdev::LinkOps>(&self, dev: &super::netdev::NetDevice<T>) -> u32 {
+        // SAFETY: reads the skb's dst and the device's MTU.
+        unsafe { b::wg_shim_skb_route_mtu(self.raw(), dev.as_raw()) }
+    }
+
+    /// Whether this is a GSO super-packet.
+    pub(crate) fn is_gso(&self) -> bool {
+        // SAFETY: reads a field of a valid skb.
+        unsafe { b::wg_shim_skb_is_gso(self.raw()) }
+    }
+
+    /// Splits a GSO super-packet into its segments (software GSO); the
+    /// original is consumed. A packet that is not GSO comes back alone.
+    pub(crate) fn segment(self) -> Result<SkbList, kernel::error::Error> {
+        if !self.is_gso() {
+            return Ok(SkbList(self.into_raw()));
+        }
+        let mut err = 0;
+        // SAFETY: segmenting a valid GSO skb; on success the segments are a
+        // new list and the original is ours to free.
+        let segs = unsafe { b::wg_shim_skb_gso_segment(self.raw(), &mut err) };
+        if segs.is_null() {
+            return Err(kernel::error::Error::from_errno(if err < 0 { err } else { -(b::EINVAL as i32) }));
+        }
+        drop(self);
+        Ok(SkbList(segs))
+    }
+
+    /// Makes sure nobody else holds the skb (`skb_share_check`): a clone
+    /// replaces a shared one; `None` if that failed (the skb is gone).
+    pub(crate) fn unshare(self) -> Option<SkBuff> {
+        // SAFETY: hands our reference to `skb_share_check`, which returns
+        // an skb we own or null after freeing ours.
+        unsafe { SkBuff::from_raw(b::wg_shim_skb_share_check(self.into_raw())) }
+    }
+
+    /// Drops the route the packet came with (kept until now for ICMP errors).
+    pub(crate) fn drop_dst(&mut self) {
+        // SAFETY: releases the skb's dst reference, if any.
+        unsafe { b::wg_shim_skb_dst_drop(self.raw()) }
+    }
+
+    /// Answers the sender with an ICMP or ICMPv6 host-unreachable error (NAT
+    /// aware: `icmp{,v6}_ndo_send`), then frees the packet.
+    pub(crate) fn reject_unreachable(self) {
+        // SAFETY: the skb is a valid IP packet being transmitted on our device.
+        unsafe { b::wg_shim_icmp_host_unreachable(self.raw()) };
+    }
+
+    /// Clears what belongs to the other side of the tunnel: headers, dst,
+    /// marks and offload state (`encapsulating`: keep the flow hash).
+    pub(crate) fn reset(&mut self, encapsulating: bool) {
+        // SAFETY: the skb is ours.
+        unsafe { b::wg_shim_reset_packet(self.raw(), encapsulating) }
+    }
+
+    /// The outer DSCP/ECN byte for an inner packet: the inner ECN bits as
+    /// RFC 6040 says, no DSCP.
+    pub(crate) fn outer_ds(&self) -> u8 {
+        // SAFETY: reads the inner IP header of a packet being sent.
+        unsafe { b::wg_shim_ecn_encapsulate(0, self.raw()) }
+    }
+
+    /// The skb's 48-byte control block, the driver's per-packet scratch space
+    /// while it owns the packet.
+    pub(crate) fn cb(&mut self) -> &mut [u8; 48] {
+        // SAFETY: `cb` is a 48-byte array inside the skb we own.
+        unsafe { &mut *b::wg_shim_skb_cb(self.raw()).cast::<[u8; 48]>() }
+    }
+
+    /// For a decrypted packet (data at the plaintext, headers reset): checks
+    /// that it is a whole IPv4 or IPv6 packet no longer than the plaintext,
+    /// trims the padding, carries the outer ECN marks in (`outer_ds`, RFC
+    /// 6040), and hands it to `dev` as checked. Returns the inner source
+    /// address, for the allowed-IPs check. `None`: dishonest packet, drop it.
+    pub(crate) fn finish_rx<T: super::netdev::LinkOps>(
+        &mut self,
+        dev: &super::netdev::NetDevice<T>,
+        outer_ds: u8,
+    ) -> Option<IpAddr> {
+        let raw = self.raw();
+        // SAFETY: every header access follows a `pskb_network_may_pull` of
+        // its length; the skb is ours.
+        unsafe {
+            if !b::wg_shim_pskb_network_may_pull(raw, 20) {
+                return None;
+            }
+            let nh = b::wg_shim_skb_network_header(raw);
+            let (proto, len, src, inner_ds) = match *nh >> 4 {
+                4 => {
+                    let ip = &*nh.cast::<b::iphdr>();
+                    let len = u32::from(u16::from_be(ip.tot_len));
+                    if len < 20 {
+                        return None;
+                    }
+                    (PROTO_IP, len, IpAddr::V4(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.to_ne_bytes()), ip.tos)
+                }
+                6 => {
+                    if !b::wg_shim_pskb_network_may_pull(raw, 40) {
+                        return None;
+                    }
+                    let nh = b::wg_shim_skb_network_header(raw);
+                    let ip = &*nh.cast::<b::ipv6hdr>();
+                    let len = u32::from(u16::from_be(ip.payload_len)) + 40;
+                    let ds = (u16::from_be_bytes([*nh, *nh.add(1)]) >> 4) as u8;
+                    (PROTO_IPV6, len, IpAddr::V6(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8), ds)
+                }
+                _ => return None,
+            };
+            if len > (*raw).len || b::wg_shim_pskb_trim(raw, len) != 0 {
+                return None;
+            }
+            b::wg_shim_skb_rx_checked(raw, dev.as_raw(), proto);
+            b::wg_shim_ecn_decapsulate(raw, outer_ds, inner_ds);
+            Some(src)
+        }
+    }
+}
