@@ -118,8 +118,8 @@ impl<T: AnchorOps> Anchored<T> {
 
     /// Registers and enables the NAPI context on `dev` (once; process context).
     pub(crate) fn napi_add<D: LinkOps>(&self, dev: &NetDevice<D>) {
-        let s = self.state.fetch_or(NAPI_ADDED, Ordering::AcqRel);
-        if s & (NAPI_ADDED | SHUT_DOWN) != 0 {
+        // Only from the pristine state: not added yet, not shut down.
+        if self.state.compare_exchange(0, NAPI_ADDED, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return;
         }
         // SAFETY: first and only registration (checked above) of a NAPI
@@ -133,7 +133,8 @@ impl<T: AnchorOps> Anchored<T> {
 
     /// Schedules a NAPI poll (no-op if not added, already scheduled, or shut down).
     pub(crate) fn napi_schedule(&self) {
-        if self.state.load(Ordering::Acquire) & NAPI_ADDED == 0 {
+        if self.state.load(Ordering::Acquire) != NAPI_ADDED {
+            // Not added, or shut down.
             return;
         }
         // SAFETY: the context is registered; a disabled context refuses
