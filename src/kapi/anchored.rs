@@ -116,7 +116,9 @@ impl<T: AnchorOps> Anchored<T> {
         unsafe { b::timer_delete(self.timer.get()) };
     }
 
-    /// Registers and enables the NAPI context on `dev` (once; process context).
+    /// Registers and enables the NAPI context on `dev` (once; process context;
+    /// serialised with [`Anchored::shutdown`] by the caller, e.g. under the
+    /// device's configuration lock).
     pub(crate) fn napi_add<D: LinkOps>(&self, dev: &NetDevice<D>) {
         // Only from the pristine state: not added yet, not shut down.
         if self.state.compare_exchange(0, NAPI_ADDED, Ordering::AcqRel, Ordering::Acquire).is_err() {
