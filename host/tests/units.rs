@@ -10,6 +10,7 @@ use wg_proto::proto::handshake::{read_initiation, HandshakeState, PeerHandshake,
 use wg_proto::proto::kdf;
 use wg_proto::proto::keypair::{padding_len, Keypair, Keypairs};
 use wg_proto::proto::messages::*;
+use wg_proto::proto::replay::ReplayWindow;
 use wg_proto::proto::secret::Key;
 use wg_proto::proto::tai64n;
 
@@ -295,7 +296,8 @@ fn keypair_pair(now: u64) -> (Keypair<Host>, Keypair<Host>) {
 #[test]
 fn keypair_lifetime() {
     let t = 1000 * NSEC_PER_SEC;
-    let (ki, mut kr) = keypair_pair(t);
+    let (ki, kr) = keypair_pair(t);
+    let mut w = ReplayWindow::new();
     let mut buf = vec![0u8; 64];
     // Sending works until REJECT_AFTER_TIME.
     let n = ki
@@ -304,10 +306,10 @@ fn keypair_lifetime() {
     assert_eq!(n, DATA_HEADER_LEN + 32 + 16);
     let mut pkt = buf[..n].to_vec();
     assert!(kr
-        .decrypt_packet(t + REJECT_AFTER_TIME - 1, &mut pkt.clone())
+        .decrypt_packet(t + REJECT_AFTER_TIME - 1, &mut pkt.clone(), &mut w)
         .is_ok());
     assert_eq!(
-        kr.decrypt_packet(t + REJECT_AFTER_TIME, &mut pkt),
+        kr.decrypt_packet(t + REJECT_AFTER_TIME, &mut pkt, &mut ReplayWindow::new()),
         Err(Error::KeyExpired)
     );
     assert_eq!(
@@ -338,8 +340,9 @@ fn keypair_lifetime() {
     let mut msg = slot.header().to_vec();
     msg.extend_from_slice(&body);
     msg.extend_from_slice(&tag);
-    let mut kr = kr;
-    let (c, len) = kr.decrypt_packet(t, &mut msg).unwrap();
+    let (c, len) = kr
+        .decrypt_packet(t, &mut msg, &mut ReplayWindow::new())
+        .unwrap();
     assert_eq!((c, len), (0, 16));
     assert_eq!(&msg[16..32], b"0123456789abcdef");
 }
@@ -348,7 +351,7 @@ fn keypair_lifetime() {
 fn keypairs_expire_and_clear() {
     let t = 1000 * NSEC_PER_SEC;
     let (ki, kr) = keypair_pair(t);
-    let mut kps: Keypairs<Box<Keypair<Host>>> = Keypairs::new();
+    let mut kps: Keypairs<Host, Box<Keypair<Host>>> = Keypairs::new();
     assert!(kps.insert(Box::new(kr)).iter().all(|x| x.is_none()));
     assert!(kps.next().is_some());
     assert!(kps.insert(Box::new(ki)).iter().all(|x| x.is_none()));

@@ -3,17 +3,22 @@
 //! encryption (paper section 5.4.6).
 //!
 //! A [`Keypair`] is born from the [`SessionKeys`] of a completed handshake.
-//! Sending reserves the next counter with [`Keypair::reserve_send`] (atomic, so
-//! that several CPUs may encrypt in parallel under `&Keypair`); the counter is
-//! the AEAD nonce. Receiving authenticates with [`Keypair::open`] (also under
-//! `&Keypair`) and only then records the counter in the replay window with
-//! [`Keypair::accept_counter`]. [`Keypair::encrypt_packet`] and
-//! [`Keypair::decrypt_packet`] do the whole job on a contiguous buffer; a
-//! caller that encrypts scatter-gather buffers uses the key and counter
-//! directly ([`Keypair::sending_key`], [`Keypair::receiving_key`]).
+//! Every operation works under `&Keypair`, so that a keypair can be shared
+//! (an RCU-published `Arc` in the kernel) by the CPUs that encrypt and
+//! decrypt in parallel. Sending reserves the next counter with
+//! [`Keypair::reserve_send`] (atomic); the counter is the AEAD nonce.
+//! Receiving authenticates with [`Keypair::open`], and only then records the
+//! counter in the keypair's [`ReplayWindow`], which the caller keeps beside
+//! the keypair under its own lock (the window is the only mutable receive
+//! state). [`Keypair::encrypt_packet`] and [`Keypair::decrypt_packet`] do the
+//! whole job on a contiguous buffer; a caller that encrypts scatter-gather
+//! buffers uses the key and counter directly ([`Keypair::sending_key`],
+//! [`Keypair::receiving_key`]). [`LocalKeypair`] bundles a keypair with its
+//! window for single-threaded users.
 //!
-//! [`Keypairs`] holds a peer's `previous`, `current` and `next` keypairs and
-//! rotates them as the C driver does.
+//! [`Keypairs`] holds a peer's `previous`, `current` and `next` keypairs (any
+//! owning pointer to anything that is `AsRef<Keypair>`) and rotates them as
+//! the C driver does.
 
 use super::constants::{
     MESSAGE_PADDING_MULTIPLE, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
@@ -24,7 +29,8 @@ use super::messages::{DataHeader, DATA_HEADER_LEN};
 use super::platform::{Crypto, KEY_LEN, TAG_LEN};
 use super::replay::ReplayWindow;
 use super::secret::Key;
-use core::ops::DerefMut;
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The keys a handshake produced, and the indices naming the session.
@@ -104,13 +110,13 @@ pub fn padding_len(len: usize, mtu: usize) -> usize {
     padded.saturating_sub(last_unit)
 }
 
-/// One session: keys, sending counter, replay window, birthdate.
+/// One session: keys, sending counter, birthdate, indices. The replay window
+/// of its receiving side is kept by the caller (see the module doc).
 pub struct Keypair<C: Crypto> {
     sending: Key<C>,
     receiving: Key<C>,
     sending_counter: AtomicU64,
     sending_valid: AtomicBool,
-    replay: ReplayWindow,
     birthdate: u64,
     initiator: bool,
     local_index: u32,
@@ -138,15 +144,13 @@ impl SendSlot {
 }
 
 impl<C: Crypto> Keypair<C> {
-    /// A keypair born at monotonic time `now_ns`. About 1.1 KiB (the replay
-    /// window): box it at once.
+    /// A keypair born at monotonic time `now_ns`.
     pub fn new(keys: SessionKeys<C>, now_ns: u64) -> Self {
         Self {
             sending: keys.sending,
             receiving: keys.receiving,
             sending_counter: AtomicU64::new(0),
             sending_valid: AtomicBool::new(true),
-            replay: ReplayWindow::new(),
             birthdate: now_ns,
             initiator: keys.initiator,
             local_index: keys.local_index,
@@ -290,8 +294,9 @@ impl<C: Crypto> Keypair<C> {
     }
 
     /// Authenticates and decrypts `buf` (ciphertext then tag) in place with
-    /// nonce `counter`; returns the plaintext length. Does not touch the
-    /// replay window: call [`Self::accept_counter`] after success.
+    /// nonce `counter`; returns the plaintext length. Does not consult the
+    /// replay window: call `ReplayWindow::check_and_update(counter)` (under
+    /// the window's lock) after success, and drop the packet if it refuses.
     pub fn open(&self, now_ns: u64, counter: u64, buf: &mut [u8]) -> Result<usize, Error> {
         self.check_receive(now_ns, counter)?;
         let (body, tag) = buf
@@ -304,25 +309,16 @@ impl<C: Crypto> Keypair<C> {
         Ok(body.len())
     }
 
-    /// Records an authenticated `counter` in the replay window; fails if it
-    /// was seen before, is too old for the window, or is at or past
-    /// REJECT_AFTER_MESSAGES.
-    pub fn accept_counter(&mut self, counter: u64) -> Result<(), Error> {
-        if self.replay.check_and_update(counter) {
-            Ok(())
-        } else {
-            Err(Error::CounterReplay)
-        }
-    }
-
     /// Decrypts a whole data message in place (the caller routed it here by
     /// its receiver index): authenticates it, then checks and records its
-    /// counter. Returns the counter and the plaintext length; the plaintext
-    /// (with its padding) is at `packet[DATA_HEADER_LEN..][..len]`.
+    /// counter in `window`, this keypair's replay window. Returns the counter
+    /// and the plaintext length; the plaintext (with its padding) is at
+    /// `packet[DATA_HEADER_LEN..][..len]`.
     pub fn decrypt_packet(
-        &mut self,
+        &self,
         now_ns: u64,
         packet: &mut [u8],
+        window: &mut ReplayWindow,
     ) -> Result<(u64, usize), Error> {
         let header = DataHeader::parse(packet)?;
         if header.receiver_index != self.local_index {
@@ -330,7 +326,9 @@ impl<C: Crypto> Keypair<C> {
         }
         let body = packet.get_mut(DATA_HEADER_LEN..).ok_or(Error::Malformed)?;
         let len = self.open(now_ns, header.counter, body)?;
-        self.accept_counter(header.counter)?;
+        if !window.check_and_update(header.counter) {
+            return Err(Error::CounterReplay);
+        }
         Ok((header.counter, len))
     }
 
@@ -352,60 +350,137 @@ impl<C: Crypto> Keypair<C> {
     }
 }
 
+impl<C: Crypto> AsRef<Keypair<C>> for Keypair<C> {
+    fn as_ref(&self) -> &Keypair<C> {
+        self
+    }
+}
+
+/// A keypair with its own replay window, for single-threaded users (tests,
+/// tools). About 1.1 KiB: box it.
+pub struct LocalKeypair<C: Crypto> {
+    /// The keypair.
+    pub keypair: Keypair<C>,
+    /// Its replay window.
+    pub window: ReplayWindow,
+}
+
+impl<C: Crypto> LocalKeypair<C> {
+    /// A keypair born at `now_ns` with an empty window.
+    pub fn new(keys: SessionKeys<C>, now_ns: u64) -> Self {
+        Self {
+            keypair: Keypair::new(keys, now_ns),
+            window: ReplayWindow::new(),
+        }
+    }
+
+    /// [`Keypair::decrypt_packet`] with the own window.
+    pub fn decrypt_packet(
+        &mut self,
+        now_ns: u64,
+        packet: &mut [u8],
+    ) -> Result<(u64, usize), Error> {
+        self.keypair
+            .decrypt_packet(now_ns, packet, &mut self.window)
+    }
+}
+
+impl<C: Crypto> AsRef<Keypair<C>> for LocalKeypair<C> {
+    fn as_ref(&self) -> &Keypair<C> {
+        &self.keypair
+    }
+}
+
 /// A peer's keypairs: `current` sends; `previous` still receives; `next` is the
 /// responder's new keypair awaiting confirmation by the first data message
-/// under it. `B` is the owning pointer (a box, or a reference-counted pointer
-/// with the replay window behind the caller's lock).
+/// under it. `B` is the owning pointer (a box, or an `Arc`) to anything that
+/// is `AsRef<Keypair>` (the keypair, or the caller's bundle of a keypair and
+/// its locked replay window). The caller serialises the writers (the C
+/// driver's `keypair_update_lock`) and republishes the slots to lockless
+/// readers as it sees fit.
 ///
 /// Every method that drops a keypair from the slots returns it, so that the
 /// caller unregisters its index before freeing it.
-pub struct Keypairs<B> {
+pub struct Keypairs<C: Crypto, B> {
     previous: Option<B>,
     current: Option<B>,
     next: Option<B>,
+    _crypto: PhantomData<fn() -> C>,
 }
 
-impl<B> Default for Keypairs<B> {
+impl<C: Crypto, B> Default for Keypairs<C, B> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<B> Keypairs<B> {
+impl<C: Crypto, B> Keypairs<C, B> {
     /// No keypairs.
     pub const fn new() -> Self {
         Self {
             previous: None,
             current: None,
             next: None,
+            _crypto: PhantomData,
         }
     }
 }
 
-impl<C: Crypto, B: DerefMut<Target = Keypair<C>>> Keypairs<B> {
+fn kp<C: Crypto, B: Deref>(b: &B) -> &Keypair<C>
+where
+    B::Target: AsRef<Keypair<C>>,
+{
+    (**b).as_ref()
+}
+
+impl<C: Crypto, B: Deref> Keypairs<C, B>
+where
+    B::Target: AsRef<Keypair<C>>,
+{
     /// The keypair to send with.
     pub fn current(&self) -> Option<&Keypair<C>> {
-        self.current.as_deref()
+        self.current.as_ref().map(kp)
     }
 
     /// The keypair before the current one.
     pub fn previous(&self) -> Option<&Keypair<C>> {
-        self.previous.as_deref()
+        self.previous.as_ref().map(kp)
     }
 
     /// The unconfirmed responder keypair.
     pub fn next(&self) -> Option<&Keypair<C>> {
-        self.next.as_deref()
+        self.next.as_ref().map(kp)
     }
 
-    /// The keypair whose local index is `local_index`, in any slot.
-    pub fn get_mut(&mut self, local_index: u32) -> Option<&mut Keypair<C>> {
+    /// The slots `(previous, current, next)` themselves, e.g. to clone `Arc`s
+    /// for publication to readers.
+    pub fn slots(&self) -> (Option<&B>, Option<&B>, Option<&B>) {
+        (
+            self.previous.as_ref(),
+            self.current.as_ref(),
+            self.next.as_ref(),
+        )
+    }
+
+    /// The slot holding the keypair whose local index is `local_index`.
+    pub fn get(&self, local_index: u32) -> Option<&B> {
+        [&self.current, &self.previous, &self.next]
+            .into_iter()
+            .flatten()
+            .find(|b| kp(*b).local_index == local_index)
+    }
+
+    /// The keypair (with whatever the caller bundled with it) whose local
+    /// index is `local_index`, mutably.
+    pub fn get_mut(&mut self, local_index: u32) -> Option<&mut B::Target>
+    where
+        B: DerefMut,
+    {
         [&mut self.current, &mut self.previous, &mut self.next]
             .into_iter()
             .filter_map(|slot| slot.as_deref_mut())
-            .find(|kp| kp.local_index == local_index)
+            .find(|b| (*b).as_ref().local_index == local_index)
     }
-
     /// Installs the keypair of a completed handshake. An initiator's keypair
     /// becomes `current` at once (the response confirmed it); the old current
     /// becomes `previous`, or, if a `next` was pending, that `next` becomes
@@ -413,7 +488,7 @@ impl<C: Crypto, B: DerefMut<Target = Keypair<C>>> Keypairs<B> {
     /// to `next` until confirmed, replacing any pending `next`, and
     /// `previous` is dropped. Returns the keypairs dropped.
     pub fn insert(&mut self, new: B) -> [Option<B>; 2] {
-        if new.initiator {
+        if kp(&new).initiator {
             if let Some(next) = self.next.take() {
                 let dropped_previous = self.previous.replace(next);
                 let dropped_current = self.current.replace(new);
@@ -436,7 +511,7 @@ impl<C: Crypto, B: DerefMut<Target = Keypair<C>>> Keypairs<B> {
     /// the dropped old previous.
     pub fn received_with(&mut self, local_index: u32) -> (bool, Option<B>) {
         match &self.next {
-            Some(next) if next.local_index == local_index => {
+            Some(next) if kp(next).local_index == local_index => {
                 let next = self.next.take();
                 let old_current = core::mem::replace(&mut self.current, next);
                 let dropped = core::mem::replace(&mut self.previous, old_current);
@@ -449,8 +524,8 @@ impl<C: Crypto, B: DerefMut<Target = Keypair<C>>> Keypairs<B> {
     /// Stops sending under `current` and `next` (the C driver's
     /// `wg_noise_expire_current_peer_keypairs`); a new handshake is needed.
     pub fn expire_sending(&self) {
-        for kp in [&self.current, &self.next].into_iter().flatten() {
-            kp.invalidate_sending();
+        for b in [&self.current, &self.next].into_iter().flatten() {
+            kp(b).invalidate_sending();
         }
     }
 

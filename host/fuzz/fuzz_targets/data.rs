@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use wg_proto::host::Host;
 use wg_proto::proto::handshake::{read_initiation, PeerHandshake};
-use wg_proto::proto::keypair::{Keypair, SessionKeys};
+use wg_proto::proto::keypair::{Keypair, LocalKeypair, SessionKeys};
 use wg_proto::proto::messages::{DataHeader, Initiation, Response};
 
 #[path = "common.rs"]
@@ -38,7 +38,7 @@ static KEYS: OnceLock<Keys> = OnceLock::new();
 fuzz_target!(|data: &[u8]| {
     let (ikeys, rkeys) = KEYS.get_or_init(session);
     let sender = Keypair::<Host>::new(ikeys.duplicate(), 0);
-    let mut receiver = Keypair::<Host>::new(rkeys.duplicate(), 0);
+    let mut receiver = LocalKeypair::<Host>::new(rkeys.duplicate(), 0);
 
     // Encryption with lengths and MTU taken from the input.
     let len = data.first().map_or(0, |b| *b as usize * 7);

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use wg_proto::host::Host;
 use wg_proto::proto::cookie::{self, CookieChecker, CookieMaker, MacCheck};
 use wg_proto::proto::handshake::{read_initiation, PeerHandshake, StaticIdentity};
-use wg_proto::proto::keypair::{Keypair, Keypairs};
+use wg_proto::proto::keypair::{Keypairs, LocalKeypair};
 use wg_proto::proto::messages::*;
 
 #[path = "common.rs"]
@@ -21,7 +21,7 @@ struct Side {
     hs: PeerHandshake<Host>,
     maker: CookieMaker<Host>,
     checker: CookieChecker<Host>,
-    kps: Keypairs<Box<Keypair<Host>>>,
+    kps: Keypairs<Host, Box<LocalKeypair<Host>>>,
     now: u64,
     wall: u64,
     load: bool,
@@ -106,7 +106,7 @@ impl Side {
                     self.hs.consume_initiation(partial, self.now).ok()?;
                     let i = self.index();
                     let (mut r, keys) = self.hs.create_response(i).ok()?;
-                    self.kps.insert(Box::new(Keypair::new(keys, self.now)));
+                    self.kps.insert(Box::new(LocalKeypair::new(keys, self.now)));
                     self.maker.add_macs(&mut r, self.now).ok()?;
                     Some(r.to_vec())
                 } else {
@@ -115,7 +115,7 @@ impl Side {
                         return None;
                     }
                     let keys = self.hs.consume_response(&self.id, &m).ok()?;
-                    self.kps.insert(Box::new(Keypair::new(keys, self.now)));
+                    self.kps.insert(Box::new(LocalKeypair::new(keys, self.now)));
                     self.send(0, 0)
                 }
             }

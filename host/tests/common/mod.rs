@@ -30,7 +30,7 @@ pub fn key(seed: u8) -> [u8; 32] {
 use wg_proto::proto::cookie::{CookieChecker, CookieMaker, MacCheck};
 use wg_proto::proto::error::Error;
 use wg_proto::proto::handshake::{read_initiation, PeerHandshake, StaticIdentity};
-use wg_proto::proto::keypair::{Keypair, Keypairs};
+use wg_proto::proto::keypair::{Keypairs, LocalKeypair};
 use wg_proto::proto::messages::{
     message_type, CookieReply, DataHeader, Initiation, MessageType, Response, DATA_HEADER_LEN,
 };
@@ -53,7 +53,7 @@ pub struct Node {
     pub checker: CookieChecker<Host>,
     pub hs: PeerHandshake<Host>,
     pub maker: CookieMaker<Host>,
-    pub keypairs: Keypairs<Box<Keypair<Host>>>,
+    pub keypairs: Keypairs<Host, Box<LocalKeypair<Host>>>,
     /// Monotonic fake clock.
     pub now: u64,
     /// Wall clock (seconds, nanoseconds).
@@ -105,9 +105,9 @@ impl Node {
         self.next_index
     }
 
-    fn install(&mut self, kp: Keypair<Host>) {
+    fn install(&mut self, kp: LocalKeypair<Host>) {
         for old in self.keypairs.insert(Box::new(kp)).into_iter().flatten() {
-            self.retired.push(old.local_index());
+            self.retired.push(old.keypair.local_index());
         }
     }
 
@@ -158,7 +158,7 @@ impl Node {
                     self.hs.consume_initiation(init, self.now)?;
                     let idx = self.fresh_index();
                     let (mut resp, keys) = self.hs.create_response(idx)?;
-                    self.install(Keypair::new(keys, self.now));
+                    self.install(LocalKeypair::new(keys, self.now));
                     self.maker.add_macs(&mut resp, self.now)?;
                     Ok(Some(Outcome::Reply(resp.to_vec())))
                 } else {
@@ -167,7 +167,7 @@ impl Node {
                         return Err(Error::UnexpectedMessage);
                     }
                     let keys = self.hs.consume_response(&self.identity, &msg)?;
-                    self.install(Keypair::new(keys, self.now));
+                    self.install(LocalKeypair::new(keys, self.now));
                     // Confirm the session to the responder with a keepalive.
                     Ok(Some(Outcome::Reply(self.send(&[])?)))
                 }
@@ -191,7 +191,7 @@ impl Node {
                 let (_, len) = kp.decrypt_packet(now, &mut buf)?;
                 let (_, dropped) = self.keypairs.received_with(header.receiver_index);
                 if let Some(d) = dropped {
-                    self.retired.push(d.local_index());
+                    self.retired.push(d.keypair.local_index());
                 }
                 Ok(Some(Outcome::Data(
                     buf[DATA_HEADER_LEN..DATA_HEADER_LEN + len].to_vec(),

@@ -71,14 +71,14 @@ type Kp = Keypair<Dummy>;
 #[no_mangle] pub fn cx_under_load(q: usize, now: u64, last: Option<u64>) -> (bool, Option<u64>) { under_load(q, now, last) }
 #[no_mangle] pub fn cx_padding(len: usize, mtu: usize) -> usize { padding_len(len, mtu) }
 #[no_mangle] pub fn cx_encrypt(k: &Kp, now: u64, buf: &mut [u8], len: usize, mtu: usize) -> Result<usize, Error> { k.encrypt_packet(now, buf, len, mtu) }
-#[no_mangle] pub fn cx_decrypt(k: &mut Kp, now: u64, buf: &mut [u8]) -> Result<(u64, usize), Error> { k.decrypt_packet(now, buf) }
+#[no_mangle] pub fn cx_decrypt(k: &Kp, now: u64, buf: &mut [u8], w: &mut proto::replay::ReplayWindow) -> Result<(u64, usize), Error> { k.decrypt_packet(now, buf, w) }
 #[no_mangle] pub fn cx_reserve(k: &Kp, now: u64) -> Result<SendSlot, Error> { k.reserve_send(now) }
 #[no_mangle] pub fn cx_open(k: &Kp, now: u64, c: u64, buf: &mut [u8]) -> Result<usize, Error> { k.open(now, c, buf) }
 #[no_mangle] pub fn cx_rekey(k: &Kp, now: u64) -> bool { k.needs_rekey_on_send(now) | k.needs_rekey_on_receive(now) }
-#[no_mangle] pub fn cx_kps_insert(k: &mut Keypairs<NoBox<Kp>>, n: NoBox<Kp>) -> [bool; 2] { k.insert(n).map(|x| x.is_some()) }
-#[no_mangle] pub fn cx_kps_received(k: &mut Keypairs<NoBox<Kp>>, i: u32) -> bool { k.received_with(i).0 }
-#[no_mangle] pub fn cx_kps_get(k: &mut Keypairs<NoBox<Kp>>, i: u32) -> bool { k.get_mut(i).is_some() }
-#[no_mangle] pub fn cx_kps_misc(k: &mut Keypairs<NoBox<Kp>>) -> [bool; 3] { k.expire_sending(); k.clear().map(|x| x.is_some()) }
+#[no_mangle] pub fn cx_kps_insert(k: &mut Keypairs<Dummy, NoBox<Kp>>, n: NoBox<Kp>) -> [bool; 2] { k.insert(n).map(|x| x.is_some()) }
+#[no_mangle] pub fn cx_kps_received(k: &mut Keypairs<Dummy, NoBox<Kp>>, i: u32) -> bool { k.received_with(i).0 }
+#[no_mangle] pub fn cx_kps_get(k: &mut Keypairs<Dummy, NoBox<Kp>>, i: u32) -> bool { k.get_mut(i).is_some() }
+#[no_mangle] pub fn cx_kps_misc(k: &mut Keypairs<Dummy, NoBox<Kp>>) -> [bool; 3] { k.expire_sending(); k.clear().map(|x| x.is_some()) }
 #[no_mangle] pub fn cx_hmac(k: &[u8], a: &[u8], b: &[u8]) -> [u8; 32] { *proto::kdf::hmac::<Dummy>(k, a, b).as_bytes() }
 #[no_mangle] pub fn cx_kdf3(k: &[u8], a: &[u8]) -> [u8; 32] { *proto::kdf::kdf3::<Dummy>(k, a).2.as_bytes() }
 #[no_mangle] pub fn cx_tai64n(s: u64, n: u32) -> [u8; 12] { proto::tai64n::tai64n(s, n) }
