@@ -174,8 +174,6 @@ run "large: digests" bash -c "ip netns exec $ns wg showconf wg0 | sha256sum; ip 
 run "replace everything with a small set" W setconf wg0 "$conf3"
 run "showconf" W showconf wg0
 
-ip netns del $ns
-rm -rf "$tmp"
 
 # ---- memory: a fresh device, MemFree before and after (not compared; only
 # at full size, where the figures are above the noise) ----

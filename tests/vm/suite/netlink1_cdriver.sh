@@ -6,6 +6,11 @@
 . "$(dirname "$0")/../lib.sh"
 here=$(cd "$(dirname "$0")/../../netlink" && pwd)
 scale=${1:-small}
+# Records how long each test took (the check runs in a subshell: on its exit).
+timed() {
+	trap "echo \"$1 \$((SECONDS - $SECONDS)) s\" >>\"\$RESULTS/durations.txt\"" EXIT
+	"$@"
+}
 
 t_c_reference_sequence() {
 	unload 2>/dev/null || true
@@ -22,5 +27,5 @@ t_c_reference_sequence() {
 	rmmod wireguard
 }
 
-check c_reference_sequence t_c_reference_sequence
+check c_reference_sequence timed t_c_reference_sequence
 finish

@@ -6,6 +6,11 @@
 . "$(dirname "$0")/../lib.sh"
 here=$(cd "$(dirname "$0")/../../netlink" && pwd)
 scale=${1:-small}
+# Records how long each test took (the check runs in a subshell: on its exit).
+timed() {
+	trap "echo \"$1 \$((SECONDS - $SECONDS)) s\" >>\"\$RESULTS/durations.txt\"" EXIT
+	"$@"
+}
 ref=$(dirname "$RESULTS")/netlink1_cdriver${2:-}
 
 t_differential() {
@@ -126,10 +131,10 @@ t_wg_quick() {
 	ip netns del q
 }
 
-check differential t_differential
-check bad_inputs t_bad_inputs
-check allowedip_remove_me_and_update_only t_allowedip_remove_me_and_update_only
-check dump_intr t_dump_intr
-check permissions t_permissions
-check wg_quick t_wg_quick
+check differential timed t_differential
+check bad_inputs timed t_bad_inputs
+check allowedip_remove_me_and_update_only timed t_allowedip_remove_me_and_update_only
+check dump_intr timed t_dump_intr
+check permissions timed t_permissions
+check wg_quick timed t_wg_quick
 finish
