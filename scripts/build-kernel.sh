@@ -9,6 +9,10 @@
 # rebuilds nothing and a changed fragment gets a fresh directory.
 . "$(dirname "$0")/lib.sh"
 
+# Only the resulting directory goes to stdout (callers capture it); all else
+# goes to stderr.
+exec 3>&1 1>&2
+
 flavour=${1:?usage: build-kernel.sh release|debug}
 case $flavour in release|debug) ;; *) die "unknown flavour $flavour" ;; esac
 
@@ -19,7 +23,7 @@ src=$CACHE/linux-source-$pkgver
 out=$(kernel_dir "$flavour")
 
 if [ -f "$out/.wg-build-complete" ]; then
-	echo "$out"
+	echo "$out" >&3
 	exit 0
 fi
 
@@ -66,4 +70,4 @@ start=$(date +%s)
 kmake -j"$(nproc)" bzImage modules >"$out/build.log" 2>&1 || { tail -n 50 "$out/build.log" >&2; die "kernel build failed, see $out/build.log"; }
 log "built the $flavour kernel in $(( $(date +%s) - start )) s"
 touch "$out/.wg-build-complete"
-echo "$out"
+echo "$out" >&3
