@@ -150,8 +150,9 @@ with open(big2, "w") as f:
     f.write("[Interface]\nPrivateKey = %s\n" % priv)
     for i in range(n_peers):
         k = base64.b64encode(hashlib.sha256(b"peer%d" % i).digest()).decode()
+        # Four distinct prefixes per peer, none shared with another peer.
         f.write("\n[Peer]\nPublicKey = %s\nAllowedIPs = 172.%d.%d.0/24, 172.%d.%d.1/32, fd20:%x::/64, fd21:%x::1/128\nEndpoint = 192.0.2.%d:%d\n"
-                % (k, 16 + (i >> 8) % 16, i & 255, 16 + (i >> 8) % 16, i & 255, i, i, i % 250 + 1, 1000 + i))
+                % (k, 16 + (i >> 8), i & 255, 16 + (i >> 8), i & 255, i, i, i % 250 + 1, 1000 + i))
 PY
 big() { # NAME CONF: setconf, then digests of what wg reads back
 	local t0 t1
