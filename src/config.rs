@@ -128,6 +128,16 @@ impl Config {
         self.routing
             .reserve(self.peers.max_id_after(may_create))
             .map_err(|_| enomem())?;
+        // Nodes for every allowed IP the update adds, so that applying it
+        // cannot run out of memory halfway.
+        let (mut v4, mut v6) = (0usize, 0usize);
+        for change in update.peers.iter().flat_map(|p| p.allowed_ips.iter()).filter(|c| !c.remove) {
+            match change.prefix {
+                Prefix::V4 { .. } => v4 = v4.saturating_add(1),
+                Prefix::V6 { .. } => v6 = v6.saturating_add(1),
+            }
+        }
+        self.routing.reserve_inserts(v4, v6).map_err(|_| enomem())?;
         Ok(Prepared { peers })
     }
 

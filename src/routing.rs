@@ -26,6 +26,12 @@ impl Routing {
         self.table.reserve(max_peer)
     }
 
+    /// Makes sure that `v4` IPv4 and `v6` IPv6 insertions cannot fail for
+    /// lack of memory (with [`Routing::reserve`] for the peers involved).
+    pub(crate) fn reserve_inserts(&mut self, v4: usize, v6: usize) -> Result<(), AllowedIpsError> {
+        self.table.reserve_nodes(v4, v6)
+    }
+
     /// Allows `prefix` for `peer` (reassigning it if another peer had it).
     pub(crate) fn insert(&mut self, prefix: &Prefix, peer: PeerId) -> Result<(), AllowedIpsError> {
         match *prefix {

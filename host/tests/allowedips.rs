@@ -798,3 +798,38 @@ fn lookup_speed() {
         );
     }
 }
+
+#[test]
+fn reserve_nodes_makes_a_batch_of_inserts_infallible() {
+    // A netlink SET message is prepared (every allocation) before it is
+    // applied: after `reserve` for the peers and `reserve_nodes` for the
+    // batch, the whole batch must succeed with the allocator refusing all.
+    let mut rng = SplitMix(17);
+    let mut t = AllowedIps::<Flaky>::new();
+    for round in 0..20 {
+        let (n4, n6) = (rng.below(300) as usize, rng.below(300) as usize);
+        for p in 0..8 {
+            t.reserve(PeerId(p)).unwrap();
+        }
+        t.reserve_nodes(n4, n6).unwrap();
+        ALLOCS_LEFT.with(|c| c.set(0));
+        for i in 0..n4.max(n6) {
+            let peer = PeerId(rng.below(8) as u32);
+            if i < n4 {
+                let a = rng.next() as u32;
+                t.insert_v4(a.to_be_bytes(), random_cidr(&mut rng, false), peer)
+                    .unwrap_or_else(|e| panic!("round {round}: v4 insert {i} of {n4}: {e:?}"));
+            }
+            if i < n6 {
+                // Removals in between only give nodes back.
+                if rng.below(4) == 0 {
+                    t.remove_by_peer(PeerId(rng.below(8) as u32));
+                }
+                t.insert_v6(&rng.u128().to_be_bytes(), random_cidr(&mut rng, true), peer)
+                    .unwrap_or_else(|e| panic!("round {round}: v6 insert {i} of {n6}: {e:?}"));
+            }
+        }
+        ALLOCS_LEFT.with(|c| c.set(u64::MAX));
+        t.check_invariants().unwrap();
+    }
+}

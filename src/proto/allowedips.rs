@@ -671,6 +671,17 @@ impl<A: Alloc> AllowedIps<A> {
         Ok(())
     }
 
+    /// Makes sure that `v4` IPv4 and `v6` IPv6 insertions in a row cannot
+    /// fail for lack of memory (an insertion takes at most two nodes;
+    /// removals in between only give nodes back). With [`AllowedIps::reserve`]
+    /// for the highest peer involved, a whole batch of changes can be
+    /// prepared before any of it is applied. Changes nothing observable.
+    pub fn reserve_nodes(&mut self, v4: usize, v6: usize) -> Result<(), AllowedIpsError> {
+        self.v4.reserve(v4.saturating_mul(2))?;
+        self.v6.reserve(v6.saturating_mul(2))?;
+        Ok(())
+    }
+
     /// Allows `addr/cidr` (host bits ignored) for `peer`. If the prefix is
     /// already present, it is reassigned to `peer` and moves to the end of
     /// `peer`'s list. On error the table is unchanged.
