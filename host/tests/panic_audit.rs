@@ -1,187 +1,19 @@
 //! Panic audit of the protocol-core tables and timers, as the kernel builds
-//! them: compiles `tests/panic_audit/harness.rs` (which instantiates every
-//! operation of replay, allowedips, ratelimiter, siphash, pubkey_table,
-//! index_table and timers with a dummy platform) with the kernel's rustc,
-//! overflow checks on, to LLVM IR, and checks that no exported operation can
-//! reach a panic (bounds check, overflow, unwrap, slice index...), following
-//! calls through every function defined in the IR.
-//!
-//! Uses `$WG_KERNEL_RUSTC`, else `/usr/bin/rustc` (the kernel toolchain of
-//! this project); skipped if neither exists.
+//! them: `tests/panic_audit/harness.rs` instantiates every operation of
+//! replay, allowedips, ratelimiter, siphash, pubkey_table, index_table and
+//! timers with a dummy platform; no exported operation may reach a panic.
+//! The machinery is in `ir_audit/`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// Symbols that mean "this can panic".
-const PANIC_MARKERS: &[&str] = &[
-    "panicking",
-    "panic_bounds_check",
-    "panic_const",
-    "panic_fmt",
-    "slice_index",
-    "slice_end_index",
-    "slice_start_index",
-    "len_mismatch_fail",
-    "unwrap_failed",
-    "expect_failed",
-    "assert_failed",
-];
+mod ir_audit;
 
 /// Exported operations of the harness.
 const ENTRY_PREFIXES: &[&str] = &["ai_", "rl_", "it_", "pk_", "rp_", "sh", "sk_", "tm_"];
 
-fn rustc() -> Option<PathBuf> {
-    let p = std::env::var_os("WG_KERNEL_RUSTC")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/usr/bin/rustc".into());
-    p.exists().then_some(p)
-}
-
-/// Function name -> referenced symbols, from LLVM IR text.
-fn call_graph(ir: &str) -> HashMap<String, HashSet<String>> {
-    let mut graph = HashMap::new();
-    let mut current: Option<(String, HashSet<String>)> = None;
-    for line in ir.lines() {
-        if line.starts_with('@') && line.contains(" alias ") {
-            // `@a = ... alias <type>, ptr @b`: calling `a` is calling `b`.
-            if let (Some(alias), Some(target)) = (
-                symbol_after_at(line),
-                line.rfind('@').and_then(|i| symbol_after_at(&line[i..])),
-            ) {
-                graph.insert(alias, HashSet::from([target]));
-            }
-        } else if line.starts_with("define ") {
-            let name = symbol_after_at(line).unwrap_or_default();
-            current = Some((name, HashSet::new()));
-        } else if line.starts_with('}') {
-            if let Some((name, refs)) = current.take() {
-                graph.insert(name, refs);
-            }
-        } else if let Some((name, refs)) = current.as_mut() {
-            let mut rest = line;
-            while let Some(i) = rest.find('@') {
-                rest = &rest[i..];
-                if let Some(sym) = symbol_after_at(rest) {
-                    if sym != *name {
-                        refs.insert(sym);
-                    }
-                }
-                rest = &rest[1..];
-            }
-        }
-    }
-    graph
-}
-
-fn symbol_after_at(s: &str) -> Option<String> {
-    let i = s.find('@')?;
-    let rest = &s[i + 1..];
-    let sym: String = if let Some(quoted) = rest.strip_prefix('"') {
-        quoted.chars().take_while(|&c| c != '"').collect()
-    } else {
-        rest.chars()
-            .take_while(|&c| c.is_ascii_alphanumeric() || "_.$".contains(c))
-            .collect()
-    };
-    (!sym.is_empty()).then_some(sym)
-}
-
-fn audit(rustc: &Path, opt: &str) -> Vec<String> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let proto = manifest.join("../src/proto/mod.rs").canonicalize().unwrap();
-    let harness = std::fs::read_to_string(manifest.join("tests/panic_audit/harness.rs")).unwrap();
-    let dir = std::env::temp_dir().join(format!("wg-panic-audit-{}-{opt}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("harness.rs");
-    std::fs::write(&src, harness.replace("@PROTO@", proto.to_str().unwrap())).unwrap();
-    let out = dir.join("harness.ll");
-    let status = Command::new(rustc)
-        .args([
-            "--edition",
-            "2021",
-            "--crate-type",
-            "lib",
-            "--crate-name",
-            "audit",
-            "--emit",
-            "llvm-ir",
-        ])
-        .args([
-            "-C",
-            &format!("opt-level={opt}"),
-            "-C",
-            "overflow-checks=on",
-            "-C",
-            "panic=abort",
-        ])
-        .args([
-            "-C",
-            "debug-assertions=off",
-            "-C",
-            "codegen-units=1",
-            "-A",
-            "warnings",
-            "-o",
-        ])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "harness does not compile with {}",
-        rustc.display()
-    );
-    let ir = std::fs::read_to_string(&out).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let graph = call_graph(&ir);
-    let entries: Vec<&String> = graph
-        .keys()
-        .filter(|n| ENTRY_PREFIXES.iter().any(|p| n.starts_with(p)))
-        .collect();
-    assert!(
-        entries.len() >= 40,
-        "harness exports missing from the IR: {}",
-        entries.len()
-    );
-    let mut findings = Vec::new();
-    for entry in entries {
-        // Breadth-first search for a path to a panic marker.
-        let mut seen = HashSet::new();
-        let mut queue = VecDeque::from([(entry.clone(), vec![entry.clone()])]);
-        while let Some((f, path)) = queue.pop_front() {
-            if !seen.insert(f.clone()) {
-                continue;
-            }
-            if PANIC_MARKERS.iter().any(|m| f.contains(m)) {
-                findings.push(format!("opt-level={opt}: {}", path.join(" -> ")));
-                break;
-            }
-            for callee in graph.get(&f).into_iter().flatten() {
-                let mut p = path.clone();
-                p.push(callee.clone());
-                queue.push_back((callee.clone(), p));
-            }
-        }
-    }
-    findings.sort();
-    findings
-}
-
 #[test]
 fn no_operation_can_panic() {
-    let Some(rustc) = rustc() else {
-        println!("kernel rustc not found: panic audit skipped");
-        return;
-    };
-    let mut findings = Vec::new();
-    for opt in ["2", "s"] {
-        findings.extend(audit(&rustc, opt));
-    }
-    assert!(
-        findings.is_empty(),
-        "paths to a panic:\n{}",
-        findings.join("\n")
+    ir_audit::assert_no_path_to_panic(
+        "tests/panic_audit/harness.rs",
+        &|n| ENTRY_PREFIXES.iter().any(|p| n.starts_with(p)),
+        40,
     );
 }
