@@ -16,7 +16,7 @@ use crate::kapi::platform::Kernel;
 use crate::proto::allowedips::PeerId;
 use crate::proto::handshake::{PeerHandshake, StaticIdentity};
 use crate::proto::platform::{Alloc, AllocError, Crypto, KEY_LEN};
-use crate::proto::pubkey_table::{PubkeyError, PubkeyTable};
+use crate::proto::pubkey_table::PubkeyTable;
 use crate::proto::secret::Key;
 use crate::proto::siphash::SipKey;
 use kernel::alloc::KBox;
@@ -195,42 +195,8 @@ impl Peers {
         let want_free = self.slots.len().saturating_add(n);
         let have_free = self.free.len();
         Kernel::vec_reserve(&mut self.free, want_free.saturating_sub(have_free))?;
-        self.reserve_keys(n)?;
+        self.by_key.reserve(n)?;
         Ok(PeerReserve { blanks })
-    }
-
-    /// Leaves at least `n` free entries in the public-key table (which has
-    /// no reserve call): inserts `n` placeholder keys and removes them again;
-    /// removed entries are reused before the table allocates.
-    fn reserve_keys(&mut self, n: usize) -> Result<(), AllocError> {
-        let mut placed = 0usize;
-        let mut counter = 0u64;
-        let mut result = Ok(());
-        while placed < n {
-            let key = placeholder_key(counter);
-            counter = counter.wrapping_add(1);
-            match self.by_key.insert(&key, PeerId(PeerId::MAX)) {
-                Ok(()) => placed += 1,
-                Err(PubkeyError::Exists(_)) => continue,
-                Err(PubkeyError::NoMemory) => {
-                    result = Err(AllocError);
-                    break;
-                }
-            }
-        }
-        // Remove exactly the placeholders inserted (skipping keys that
-        // belonged to real peers).
-        let mut c = 0u64;
-        let mut removed = 0usize;
-        while removed < placed {
-            let key = placeholder_key(c);
-            c = c.wrapping_add(1);
-            if self.by_key.lookup(&key) == Some(PeerId(PeerId::MAX)) {
-                self.by_key.remove(&key);
-                removed += 1;
-            }
-        }
-        result
     }
 
     /// Creates a peer with `public_key` from the reserve. `None` (nothing
@@ -329,13 +295,6 @@ impl Peers {
             }
         }
     }
-}
-
-/// Placeholder public keys for [`Peers::reserve_keys`].
-fn placeholder_key(counter: u64) -> [u8; KEY_LEN] {
-    let mut k = [0xa5u8; KEY_LEN];
-    k[..8].copy_from_slice(&counter.to_le_bytes());
-    k
 }
 
 /// Constant-time comparison of public keys.

@@ -126,3 +126,45 @@ fn randomized_against_model() {
         assert_eq!(t.len(), m.len());
     }
 }
+
+mod flaky_alloc;
+
+#[test]
+fn reserve_makes_the_next_inserts_infallible() {
+    use flaky_alloc::{Flaky, ALLOCS_LEFT};
+
+    let mut t = PubkeyTable::<Flaky>::new(HASH_KEY).unwrap();
+    let key = |i: u32| {
+        let mut k = [0u8; 32];
+        k[..4].copy_from_slice(&i.to_le_bytes());
+        k[31] = 0x5a;
+        k
+    };
+    let mut next = 0u32;
+    for round in 0..30u32 {
+        let n = (round * 37 % 200) as usize;
+        t.reserve(n).unwrap();
+        // Removals in between only give entries back.
+        if round % 3 == 0 && next > 10 {
+            assert!(t.remove(&key(next - 5)).is_some());
+        }
+        ALLOCS_LEFT.with(|c| c.set(0));
+        for _ in 0..n {
+            t.insert(&key(next), PeerId(next % 1000))
+                .unwrap_or_else(|e| panic!("round {round}: insert {next} after reserve({n}): {e:?}"));
+            next += 1;
+        }
+        ALLOCS_LEFT.with(|c| c.set(u64::MAX));
+    }
+    // Use up the entries removals freed (allocations refused); then an
+    // insert that needs a new entry fails and changes nothing.
+    ALLOCS_LEFT.with(|c| c.set(0));
+    while t.insert(&key(next), PeerId(1)).is_ok() {
+        next += 1;
+    }
+    let len = t.len();
+    assert!(t.insert(&key(next), PeerId(1)).is_err());
+    ALLOCS_LEFT.with(|c| c.set(u64::MAX));
+    assert!(t.lookup(&key(next)).is_none());
+    assert_eq!(t.len(), len);
+}

@@ -104,6 +104,35 @@ impl<A: Alloc> PubkeyTable<A> {
             .and_then(|s| s.peer)
     }
 
+    /// Makes sure the next `n` insertions cannot fail for lack of memory
+    /// (free entries are made now; the bucket array only grows
+    /// opportunistically and never fails an insertion). Changes nothing
+    /// observable.
+    pub fn reserve(&mut self, n: usize) -> Result<(), AllocError> {
+        let free = self.slots.len().saturating_sub(self.len);
+        let need = n.saturating_sub(free);
+        if need == 0 {
+            return Ok(());
+        }
+        A::vec_reserve(&mut self.slots, need)?;
+        for _ in 0..need {
+            let i = u32::try_from(self.slots.len()).map_err(|_| AllocError)?;
+            if i == NIL {
+                return Err(AllocError);
+            }
+            A::vec_push(
+                &mut self.slots,
+                Slot {
+                    key: [0; KEY_LEN],
+                    next: self.free,
+                    peer: None,
+                },
+            )?;
+            self.free = i;
+        }
+        Ok(())
+    }
+
     /// Registers `key` for `peer`.
     pub fn insert(&mut self, key: &[u8; KEY_LEN], peer: PeerId) -> Result<(), PubkeyError> {
         if let Some(existing) = self.lookup(key) {
