@@ -2,11 +2,9 @@
 //! by meaning, a randomized comparison against a naive longest-prefix model,
 //! allocation failures, and determinism.
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use wg_proto::host::Host;
 use wg_proto::proto::allowedips::{AllowedIps, AllowedIpsError, PeerId, Prefix};
-use wg_proto::proto::platform::{Alloc, AllocError};
 
 type Table = AllowedIps<Host>;
 
@@ -297,22 +295,8 @@ fn send_sync_and_sizes() {
 // ----------------------------------------------------------------------------
 // Randomized comparison against a naive model.
 
-struct SplitMix(u64);
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn u128(&mut self) -> u128 {
-        (u128::from(self.next()) << 64) | u128::from(self.next())
-    }
-}
+mod splitmix;
+use splitmix::SplitMix;
 
 /// (is_v6, address as an integer, prefix length)
 type Key = (bool, u128, u8);
