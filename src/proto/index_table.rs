@@ -14,7 +14,7 @@
 //! draw on one with [`IndexTable::insert`] and repeat on the other with
 //! [`IndexTable::insert_at`].
 
-use super::platform::{Alloc, AllocError, Crypto};
+use super::platform::{vec_filled, Alloc, AllocError, Crypto};
 
 /// Number of hash buckets (the C driver's 2^13).
 pub const BUCKETS: usize = 1 << 13;
@@ -60,13 +60,8 @@ pub struct IndexTable<A: Alloc, V: Copy> {
 impl<A: Alloc, V: Copy> IndexTable<A, V> {
     /// An empty table (allocates the bucket array: 32 KiB).
     pub fn new() -> Result<Self, AllocError> {
-        let mut buckets = A::vec_new();
-        A::vec_reserve(&mut buckets, BUCKETS)?;
-        for _ in 0..BUCKETS {
-            A::vec_push(&mut buckets, NIL)?;
-        }
         Ok(Self {
-            buckets,
+            buckets: vec_filled::<A, _>(BUCKETS, NIL)?,
             slots: A::vec_new(),
             free: NIL,
             len: 0,

@@ -121,6 +121,16 @@ pub trait Alloc: 'static {
     fn vec_reserve<T>(vec: &mut Self::Vec<T>, additional: usize) -> Result<(), AllocError>;
 }
 
+/// A vector of `n` copies of `value`, allocated in one step (bucket arrays).
+pub fn vec_filled<A: Alloc, T: Copy>(n: usize, value: T) -> Result<A::Vec<T>, AllocError> {
+    let mut v = A::vec_new();
+    A::vec_reserve(&mut v, n)?;
+    for _ in 0..n {
+        A::vec_push(&mut v, value)?;
+    }
+    Ok(v)
+}
+
 /// A platform: everything the protocol core needs, in one type parameter.
 pub trait Platform: Crypto + Clock + Alloc {}
 impl<T: Crypto + Clock + Alloc> Platform for T {}

@@ -9,7 +9,7 @@
 //! per bucket (if memory allows; otherwise chains just get longer).
 
 use super::allowedips::PeerId;
-use super::platform::{Alloc, AllocError, KEY_LEN};
+use super::platform::{vec_filled, Alloc, AllocError, KEY_LEN};
 use super::siphash::{siphash24, SipKey};
 
 /// Initial number of buckets.
@@ -56,14 +56,9 @@ impl<A: Alloc> PubkeyTable<A> {
     /// An empty table hashing under `hash_key` (use [`SipKey::random`]);
     /// allocates the initial bucket array (8 KiB).
     pub fn new(hash_key: SipKey) -> Result<Self, AllocError> {
-        let mut buckets = A::vec_new();
-        A::vec_reserve(&mut buckets, INITIAL_BUCKETS)?;
-        for _ in 0..INITIAL_BUCKETS {
-            A::vec_push(&mut buckets, NIL)?;
-        }
         Ok(Self {
             hash_key,
-            buckets,
+            buckets: vec_filled::<A, _>(INITIAL_BUCKETS, NIL)?,
             slots: A::vec_new(),
             free: NIL,
             len: 0,
@@ -215,15 +210,10 @@ impl<A: Alloc> PubkeyTable<A> {
         let Some(new_n) = n.checked_mul(2) else {
             return;
         };
-        let mut new = A::vec_new();
-        if A::vec_reserve(&mut new, new_n).is_err() {
+        // Growing is opportunistic: without memory the chains just get longer.
+        let Ok(mut new) = vec_filled::<A, _>(new_n, NIL) else {
             return;
-        }
-        for _ in 0..new_n {
-            if A::vec_push(&mut new, NIL).is_err() {
-                return;
-            }
-        }
+        };
         // Rehash every live slot (slots do not move; chains are rebuilt).
         for k in 0..self.slots.len() {
             let Some(s) = self.slots.get(k) else { break };

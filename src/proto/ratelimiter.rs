@@ -17,7 +17,7 @@
 //! per scope.
 
 use super::constants::{NSEC_PER_SEC, RATELIMIT_PACKETS_BURSTABLE, RATELIMIT_PACKETS_PER_SECOND};
-use super::platform::{Alloc, AllocError};
+use super::platform::{vec_filled, Alloc, AllocError};
 use super::siphash::{siphash13, SipKey};
 
 /// Cost of one packet in tokens (a token is a nanosecond of allowance).
@@ -101,11 +101,7 @@ impl<A: Alloc> RateLimiter<A> {
             .checked_next_power_of_two()
             .unwrap_or(MAX_TABLE_SIZE);
         let capacity = size.saturating_mul(ENTRIES_PER_BUCKET);
-        let mut buckets = A::vec_new();
-        A::vec_reserve(&mut buckets, size)?;
-        for _ in 0..size {
-            A::vec_push(&mut buckets, NIL)?;
-        }
+        let buckets = vec_filled::<A, _>(size, NIL)?;
         let mut entries = A::vec_new();
         A::vec_reserve(&mut entries, capacity)?;
         let mut free = NIL;
