@@ -14,6 +14,10 @@
 # WARNING:, BUG: (KASAN included), UBSAN:, Oops, general protection fault,
 # RCU stalls, lockdep reports, kmemleak leaks and hung tasks, and unless the
 # guest finished within the timeout. Results stay in build/vm/NAME/.
+#
+# WG_IMPL=rs|c in the host's environment is passed to the guest's script:
+# suites that honour it test the in-tree C driver (c) instead of our module
+# (rs, the default when unset).
 . "$(dirname "$0")/lib.sh"
 
 flavour=debug cpus=2 memory=2G timeout=900 name= kvm=0
@@ -56,10 +60,17 @@ else
 	append+=("dyndbg=module wireguard +p")
 fi
 
+# The guest does not inherit the host's environment: WG_IMPL goes on the command.
+impl_env=
+if [ -n "${WG_IMPL:-}" ]; then
+	case $WG_IMPL in rs|c) ;; *) die "WG_IMPL must be rs or c, not $WG_IMPL" ;; esac
+	impl_env="WG_IMPL=$WG_IMPL "
+fi
+
 kvm_opt=(--disable-kvm)
 [ "$kvm" = 1 ] && kvm_opt=()
 
-log "vm: $name on the $flavour kernel ($cpus vCPUs, $memory), results in $results"
+log "vm: $name on the $flavour kernel ($cpus vCPUs, $memory${WG_IMPL:+, WG_IMPL=$WG_IMPL}), results in $results"
 start=$(date +%s)
 set +e
 # Guest exits are judged from the results folder; the QEMU status is kept only
@@ -67,7 +78,7 @@ set +e
 PATH="$VENV/bin:$PATH" timeout --kill-after=30 "$timeout" "$VNG" --run "$kdir" "${kvm_opt[@]}" --user root \
 	--cpus "$cpus" --memory "$memory" --rwdir "$results" --rwdir "$TOP/build" \
 	--append "${append[*]}" --verbose \
-	--exec "bash $TOP/tests/vm/guest.sh $results $module $script $*" \
+	--exec "${impl_env}bash $TOP/tests/vm/guest.sh $results $module $script $*" \
 	</dev/null >"$results/console.log" 2>&1
 qemu_status=$?
 set -e
