@@ -66,6 +66,9 @@ if [ -n "${WG_IMPL:-}" ]; then
 	case $WG_IMPL in rs|c) ;; *) die "WG_IMPL must be rs or c, not $WG_IMPL" ;; esac
 	impl_env="WG_IMPL=$WG_IMPL "
 fi
+# So is WG_CACHE: guest scripts find in the cache what scripts/lib.sh finds on
+# the host (the kernel's source tree, tools installed by setup-host.sh).
+impl_env="WG_CACHE=$(printf %q "$CACHE") $impl_env"
 
 kvm_opt=(--disable-kvm)
 [ "$kvm" = 1 ] && kvm_opt=()
