@@ -30,6 +30,15 @@ install_bindgen() {
 	cargo install --locked --quiet --root "$CACHE/bindgen-$BINDGEN_VERSION" --version "$BINDGEN_VERSION" bindgen-cli
 }
 
+# The userspace WireGuard peer of tests/vm/suite/interop.sh that Debian lacks
+# (wireguard-go comes from packages.txt); version and place in tests/interop/peers.sh.
+install_boringtun() {
+	. "$TOP/tests/interop/peers.sh"
+	[ -x "$(boringtun_bin "$CACHE")" ] && return 0
+	log "installing boringtun-cli $BORINGTUN_VERSION from crates.io"
+	cargo install --locked --quiet --root "$(boringtun_root "$CACHE")" --version "$BORINGTUN_VERSION" boringtun-cli
+}
+
 install_virtme_ng() {
 	[ -x "$VNG" ] && return 0
 	log "installing virtme-ng $VIRTME_NG_VERSION from PyPI into $VENV"
@@ -43,4 +52,5 @@ install_packages
 [ -d "$RUST_LIB_SRC" ] || die "Rust library source not found (rust-web-src)"
 install_bindgen
 install_virtme_ng
+install_boringtun
 log "host set-up complete"
