@@ -25,4 +25,6 @@
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <net/dst_cache.h>
+#include <linux/ptr_ring.h>
+#include <linux/skb_array.h>
 #include "wg_shim.h"

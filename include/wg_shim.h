@@ -175,4 +175,32 @@ bool wg_shim_nl_netif_running(const struct net_device *dev);
 /* ns_capable(net->user_ns, CAP_NET_ADMIN). */
 bool wg_shim_nl_net_admin_capable(const struct net *net);
 
+/* ---- Data plane (src/kapi/{sync,skb,netdev,debug}.rs) ---- */
+struct sk_buff_head;
+void wg_shim_spin_lock_bh(spinlock_t *lock);
+void wg_shim_spin_unlock_bh(spinlock_t *lock);
+/* sk_buff_head with its own lock: init, tail/head insertion, dequeue, length, purge. */
+void wg_shim_skb_queue_init(struct sk_buff_head *q);
+void wg_shim_skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb);
+void wg_shim_skb_queue_head(struct sk_buff_head *q, struct sk_buff *skb);
+struct sk_buff *wg_shim_skb_dequeue(struct sk_buff_head *q);
+u32 wg_shim_skb_queue_len(const struct sk_buff_head *q);
+void wg_shim_skb_queue_purge(struct sk_buff_head *q);
+/* Appends skb if the queue holds fewer than max (else leaves it to the caller). */
+bool wg_shim_skb_queue_push_bounded(struct sk_buff_head *q, struct sk_buff *skb, u32 max);
+/* Appends skb; if the queue held max or more, removes and returns the oldest. */
+struct sk_buff *wg_shim_skb_queue_push_drop_oldest(struct sk_buff_head *q, struct sk_buff *skb, u32 max);
+/* Device statistics: tstats rx/tx, and DEV_STATS_INC of an error counter
+ * (0 rx_errors, 1 +rx_length_errors, 2 +rx_frame_errors, 3 tx_errors,
+ * 4 rx_dropped, 5 tx_dropped). */
+void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len);
+void wg_shim_dev_tx_add(struct net_device *dev, unsigned int len);
+void wg_shim_dev_count(struct net_device *dev, int which);
+unsigned int wg_shim_dev_mtu(const struct net_device *dev);
+/* The DS field of a received packet's outer IP header. */
+u8 wg_shim_skb_outer_dsfield(const struct sk_buff *skb);
+/* The module's dynamic-debug switch, and a KERN_DEBUG line. */
+bool wg_shim_debug_enabled(void);
+void wg_shim_debug_print(const char *line);
+
 #endif

@@ -4,24 +4,30 @@
 //!
 //! The netlink layer validates a message completely into an [`Update`]
 //! (every input error is found there, before anything changes); then
-//! [`Config::prepare`] allocates everything the update may need; then the
-//! listen port is rebound (the one step that can fail for reasons outside the
-//! message, done before any other change); then [`Config::apply`] makes the
-//! changes, which cannot fail. The order of the changes is the C driver's
-//! (`wg_set_device`/`set_peer`): fwmark, port, REPLACE_PEERS, private key,
-//! then each peer in message order.
+//! [`Config::prepare`] allocates everything the update may need, here and in
+//! the tables packets read; then the listen port is rebound (the one step
+//! that can fail for reasons outside the message, done before any other
+//! change); then [`Config::apply`] makes the changes, which cannot fail, and
+//! returns what the data plane must do about them ([`Applied`]: the table
+//! batch to publish, peers to stop, peers to start). The order of the
+//! changes is the C driver's (`wg_set_device`/`set_peer`): fwmark, port,
+//! REPLACE_PEERS, private key, then each peer in message order.
 #![forbid(unsafe_code)]
 
+use crate::device::Device;
 use crate::kapi::error::{enomem, enospc};
+use crate::kapi::netdev::NetDevice;
 use crate::kapi::platform::Kernel;
-use crate::peer::{keys_equal, Endpoint, PeerReserve, Peers, MAX_PEERS};
-use crate::proto::allowedips::Prefix;
+use crate::peer::{keys_equal, Endpoint, PeerRef, PeerReserve, Peers, MAX_PEERS};
+use crate::proto::allowedips::{PeerId, Prefix};
 use crate::proto::handshake::StaticIdentity;
 use crate::proto::platform::KEY_LEN;
 use crate::proto::secret::Key;
-use crate::routing::Routing;
-use crate::socket::Sockets;
+use crate::session;
+use crate::tables::{TableOp, Tables};
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// One allowed-IP change of a peer.
 pub(crate) struct AllowedIpChange {
@@ -67,21 +73,41 @@ impl Update {
 /// What [`Config::prepare`] allocated for an update.
 pub(crate) struct Prepared {
     peers: PeerReserve,
+    ops: KVVec<TableOp>,
+    removed: KVVec<PeerRef>,
+    added: KVVec<PeerRef>,
+    touched: KVVec<PeerRef>,
+    keepalive: KVVec<PeerRef>,
+    identity: Option<Option<Arc<StaticIdentity<Kernel>>>>,
+}
+
+/// What applying an update left for the data plane to do.
+pub(crate) struct Applied {
+    /// The batch for the tables (publish before starting new peers).
+    pub(crate) ops: KVVec<TableOp>,
+    /// Peers removed: stop them once unpublished.
+    pub(crate) removed: KVVec<PeerRef>,
+    /// Peers created: start them once published.
+    pub(crate) added: KVVec<PeerRef>,
+    /// Every peer the message named that still exists (send what waits).
+    pub(crate) touched: KVVec<PeerRef>,
+    /// Peers that get a keepalive now (persistent keepalive turned on).
+    pub(crate) keepalive: KVVec<PeerRef>,
+    /// The device identity changed.
+    pub(crate) identity_changed: bool,
 }
 
 /// The configuration of one device; behind the device's mutex.
 pub(crate) struct Config {
     /// The private key as stored (clamped), all zero initially.
     private_key: Key<Kernel>,
-    /// Present when the private key is not all zero (the C `has_identity`).
-    identity: Option<StaticIdentity<Kernel>>,
+    /// Present when the private key is not all zero (the C `has_identity`);
+    /// the device's `identity` holds the same.
+    identity: Option<Arc<StaticIdentity<Kernel>>>,
     /// The listen port: the configured one while down, the bound one while up.
     pub(crate) listen_port: u16,
     pub(crate) fwmark: u32,
     pub(crate) peers: Peers,
-    pub(crate) routing: Routing,
-    /// The UDP sockets (bound while the device is up).
-    pub(crate) sockets: Sockets,
     /// Changes on every configuration change (dump consistency); never 0.
     pub(crate) generation: u32,
 }
@@ -94,8 +120,6 @@ impl Config {
             listen_port: 0,
             fwmark: 0,
             peers: Peers::new().map_err(|_| enomem())?,
-            routing: Routing::new(),
-            sockets: Sockets::default(),
             generation: 1,
         })
     }
@@ -105,13 +129,13 @@ impl Config {
         &self.private_key
     }
 
-    pub(crate) fn identity(&self) -> Option<&StaticIdentity<Kernel>> {
+    pub(crate) fn identity(&self) -> Option<&Arc<StaticIdentity<Kernel>>> {
         self.identity.as_ref()
     }
 
     /// Allocates everything `update` may need, so that [`Config::apply`]
     /// cannot fail. Changes nothing observable.
-    pub(crate) fn prepare(&mut self, update: &Update) -> Result<Prepared> {
+    pub(crate) fn prepare(&mut self, dev: &NetDevice<Device>, update: &Update) -> Result<Prepared> {
         let may_create = update.peers.iter().filter(|p| p.may_create()).count();
         // Peers that can exist after the update, at most: a peer whose key
         // exists now only comes back after being removed in the same update.
@@ -124,47 +148,102 @@ impl Config {
         if base.saturating_add(new_keys) > MAX_PEERS {
             return Err(enospc());
         }
-        let peers = self.peers.reserve(may_create).map_err(|_| enomem())?;
-        self.routing
-            .reserve(self.peers.max_id_after(may_create))
-            .map_err(|_| enomem())?;
-        // Nodes for every allowed IP the update adds, so that applying it
-        // cannot run out of memory halfway.
-        let (mut v4, mut v6) = (0usize, 0usize);
-        for change in update.peers.iter().flat_map(|p| p.allowed_ips.iter()).filter(|c| !c.remove) {
-            match change.prefix {
-                Prefix::V4 { .. } => v4 = v4.saturating_add(1),
-                Prefix::V6 { .. } => v6 = v6.saturating_add(1),
+        // New peer state for every peer the update may create: keys that
+        // do not exist, or that an earlier change of the same message may
+        // remove (replacing peers, a new private key, REMOVE_ME).
+        let may_remove_any = update.replace_peers || update.private_key.is_some();
+        let mut keys: KVVec<[u8; KEY_LEN]> = KVVec::new();
+        for (i, p) in update.peers.iter().enumerate() {
+            if !p.may_create() {
+                continue;
+            }
+            let exists = self.peers.lookup(&p.public_key).is_some();
+            let earlier = || update.peers.iter().take(i).filter(|q| keys_equal(&q.public_key, &p.public_key));
+            // Only scanned for keys that exist or repeat: rare.
+            let needed = if !exists && !may_remove_any {
+                !earlier().any(|q| q.may_create())
+            } else {
+                let removed_before = earlier().any(|q| q.remove_me);
+                let first = !earlier().any(|q| q.may_create());
+                (first && (!exists || may_remove_any)) || removed_before
+            };
+            if needed {
+                keys.push(p.public_key, GFP_KERNEL)?;
             }
         }
-        self.routing.reserve_inserts(v4, v6).map_err(|_| enomem())?;
-        Ok(Prepared { peers })
+        let peers = self.peers.reserve(dev, &keys)?;
+        // The table batch: at most one op per existing peer (REPLACE_PEERS),
+        // one for a peer removed by a new private key, and per peer update
+        // two plus one per allowed IP.
+        let mut n_ops = self.peers.len().saturating_add(1);
+        let mut v4 = 0usize;
+        let mut v6 = 0usize;
+        for p in update.peers.iter() {
+            n_ops = n_ops.saturating_add(2).saturating_add(p.allowed_ips.len());
+            for c in p.allowed_ips.iter().filter(|c| !c.remove) {
+                match c.prefix {
+                    Prefix::V4 { .. } => v4 = v4.saturating_add(1),
+                    Prefix::V6 { .. } => v6 = v6.saturating_add(1),
+                }
+            }
+        }
+        let mut ops = KVVec::new();
+        ops.reserve(n_ops, GFP_KERNEL)?;
+        let mut removed = KVVec::new();
+        removed.reserve(self.peers.len().saturating_add(update.peers.len()), GFP_KERNEL)?;
+        let mut added = KVVec::new();
+        added.reserve(may_create, GFP_KERNEL)?;
+        let mut touched = KVVec::new();
+        touched.reserve(update.peers.len(), GFP_KERNEL)?;
+        let mut keepalive = KVVec::new();
+        keepalive.reserve(update.peers.len(), GFP_KERNEL)?;
+        // The tables the packets read: room for every insertion.
+        let max_peer = self.peers.max_id_after(may_create);
+        dev.data().routing.prepare(|t: &mut Tables| t.reserve(max_peer, v4, v6, may_create))?;
+        let identity = match update.private_key.as_ref() {
+            None => None,
+            Some(k) if k.is_zero() => Some(None),
+            Some(k) => Some(Some(Arc::new(StaticIdentity::new(k.duplicate()), GFP_KERNEL)?)),
+        };
+        Ok(Prepared { peers, ops, removed, added, touched, keepalive, identity })
     }
 
     /// Applies a validated, prepared update (the listen port was handled by
-    /// the caller). `running`: the device is up.
-    pub(crate) fn apply(&mut self, update: Update, mut prep: Prepared, _running: bool) -> Result {
+    /// the caller). Cannot fail; what the data plane has to do is returned.
+    pub(crate) fn apply(&mut self, dev: &NetDevice<Device>, update: Update, mut prep: Prepared) -> Applied {
         self.bump_generation();
+        let mut out = Applied {
+            ops: core::mem::replace(&mut prep.ops, KVVec::new()),
+            removed: core::mem::replace(&mut prep.removed, KVVec::new()),
+            added: core::mem::replace(&mut prep.added, KVVec::new()),
+            touched: core::mem::replace(&mut prep.touched, KVVec::new()),
+            keepalive: core::mem::replace(&mut prep.keepalive, KVVec::new()),
+            identity_changed: false,
+        };
         if let Some(mark) = update.fwmark {
-            // The data plane clears every peer's cached source address here.
-            self.fwmark = mark;
-        }
-        if update.replace_peers {
-            self.peers.clear();
-            self.routing.clear();
-        }
-        if let Some(key) = update.private_key {
-            self.set_private_key(key);
-        }
-        let mut result = Ok(());
-        for pu in update.peers {
-            if let Err(e) = self.apply_peer(pu, &mut prep) {
-                // Only a broken reservation gets here; keep going so that
-                // the rest of the update is applied as planned.
-                result = Err(e);
+            if mark != self.fwmark {
+                self.fwmark = mark;
+                dev.data().fwmark.store(mark, Ordering::Relaxed);
+                for p in self.peers.iter() {
+                    p.clear_endpoint_src();
+                }
             }
         }
-        result
+        if update.replace_peers {
+            loop {
+                let next = self.peers.iter().next().map(|p| p.id());
+                let Some(id) = next else { break };
+                self.remove_peer(id, &mut out);
+            }
+        }
+        if let Some(key) = update.private_key {
+            let identity = prep.identity.take().flatten();
+            out.identity_changed = self.set_private_key(dev, key, identity, &mut out);
+        }
+        for pu in update.peers {
+            self.apply_peer(pu, &mut prep, &mut out);
+        }
+        out
     }
 
     fn bump_generation(&mut self) {
@@ -176,81 +255,98 @@ impl Config {
 
     /// The C driver's private-key rules: an unchanged key is a no-op; a peer
     /// whose public key is the new public key is removed; the stored key is
-    /// clamped; an all-zero key leaves the device without identity.
-    fn set_private_key(&mut self, key: Key<Kernel>) {
+    /// clamped; an all-zero key leaves the device without identity. Every
+    /// peer's handshake is redone for the new key and its sessions stop
+    /// sending. Returns whether the key changed.
+    fn set_private_key(
+        &mut self,
+        dev: &NetDevice<Device>,
+        key: Key<Kernel>,
+        identity: Option<Arc<StaticIdentity<Kernel>>>,
+        out: &mut Applied,
+    ) -> bool {
         if self.private_key.ct_eq(key.as_bytes()) {
-            return;
+            return false;
         }
-        let identity = if key.is_zero() { None } else { Some(StaticIdentity::new(key.duplicate())) };
         if let Some(id) = identity.as_ref() {
             if let Some(pid) = self.peers.lookup(id.public_key()) {
-                self.remove_peer(pid);
+                self.remove_peer(pid, out);
             }
         }
         let mut clamped = key;
         clamp(clamped.as_mut_bytes());
         self.private_key = clamped;
-        self.identity = identity;
-        let identity = self.identity.as_ref();
-        self.peers.for_each_mut(|p| p.set_identity(identity));
+        self.identity = identity.clone();
+        let d = dev.data();
+        let mut dev_identity = d.identity.lock();
+        *dev_identity = identity;
+        d.cookie_checker.lock().set_public_key(self.identity.as_deref().map(|i| i.public_key()));
+        for p in self.peers.iter() {
+            session::set_identity(p, self.identity.as_deref());
+        }
+        drop(dev_identity);
+        true
     }
 
-    fn remove_peer(&mut self, id: crate::proto::allowedips::PeerId) {
-        self.routing.remove_by_peer(id);
-        self.peers.remove(id);
+    fn remove_peer(&mut self, id: PeerId, out: &mut Applied) {
+        if let Some(p) = self.peers.remove(id) {
+            // Capacity reserved in `prepare`: these pushes do not allocate.
+            let _ = out.ops.push(TableOp::RemovePeer(id), GFP_KERNEL);
+            let _ = out.removed.push(p, GFP_KERNEL);
+        }
     }
 
-    fn apply_peer(&mut self, pu: PeerUpdate, prep: &mut Prepared) -> Result {
-        let id = match self.peers.lookup(&pu.public_key) {
-            Some(id) => id,
+    fn apply_peer(&mut self, pu: PeerUpdate, prep: &mut Prepared, out: &mut Applied) {
+        let peer = match self.peers.lookup(&pu.public_key).and_then(|id| self.peers.get(id)) {
+            Some(p) => p.clone(),
             None => {
                 if !pu.may_create() {
-                    return Ok(());
+                    return;
                 }
                 // A peer with the device's own public key is silently
                 // ignored, as the C driver does.
                 if let Some(me) = self.identity.as_ref() {
                     if keys_equal(me.public_key(), &pu.public_key) {
-                        return Ok(());
+                        return;
                     }
                 }
-                let identity = self.identity.as_ref();
-                self.peers
-                    .insert(&mut prep.peers, &pu.public_key, identity)
-                    .ok_or_else(enomem)?
+                let identity = self.identity.as_deref();
+                let Some(p) = self.peers.insert(&mut prep.peers, &pu.public_key, identity) else {
+                    pr_err!("peer reservation missing: configuration incomplete\n");
+                    return;
+                };
+                let _ = out.ops.push(TableOp::AddPeer(p.id(), p.clone()), GFP_KERNEL);
+                let _ = out.added.push(p.clone(), GFP_KERNEL);
+                p
             }
         };
+        let id = peer.id();
         if pu.remove_me {
-            self.remove_peer(id);
-            return Ok(());
+            self.remove_peer(id, out);
+            return;
         }
-        if let Some(peer) = self.peers.get_mut(id) {
-            if let Some(psk) = pu.preshared_key.as_ref() {
-                peer.set_preshared_key(psk);
-            }
-            if let Some(ep) = pu.endpoint {
-                peer.endpoint = Some(ep);
-            }
-            if let Some(ka) = pu.persistent_keepalive {
-                // The data plane sends a keepalive here when one is newly
-                // enabled on a running device.
-                peer.persistent_keepalive = ka;
+        if let Some(psk) = pu.preshared_key.as_ref() {
+            peer.set_preshared_key(psk);
+        }
+        if let Some(ep) = pu.endpoint {
+            peer.set_endpoint(ep.to_xmit(), ep);
+        }
+        if let Some(ka) = pu.persistent_keepalive {
+            // Turning it on for a running peer sends a keepalive at once.
+            let actions = peer.timers.lock().set_persistent_keepalive(ka);
+            if actions.send_keepalive {
+                let _ = out.keepalive.push(peer.clone(), GFP_KERNEL);
             }
         }
         if pu.replace_allowed_ips {
-            self.routing.remove_by_peer(id);
+            let _ = out.ops.push(TableOp::RemovePrefixes(id), GFP_KERNEL);
         }
         for change in pu.allowed_ips.iter() {
-            if change.remove {
-                self.routing.remove(&change.prefix, id);
-            } else {
-                // `reserve` then insert: the insert cannot fail for lack of
-                // memory once the reserve succeeded.
-                self.routing.reserve(id).map_err(|_| enomem())?;
-                self.routing.insert(&change.prefix, id).map_err(|_| enomem())?;
-            }
+            let op = if change.remove { TableOp::Remove(change.prefix, id) } else { TableOp::Insert(change.prefix, id) };
+            let _ = out.ops.push(op, GFP_KERNEL);
         }
-        Ok(())
+        // A peer named twice is touched twice: harmless.
+        let _ = out.touched.push(peer, GFP_KERNEL);
     }
 }
 

@@ -2,21 +2,39 @@
 //! The `wireguard` rtnl link kind: device set-up and lifetime.
 #![forbid(unsafe_code)]
 
+use crate::config::{Applied, Config};
+use crate::kapi::anchored::{AnchorOps, Anchored, WorkId};
+use crate::kapi::crypt_queue::CryptQueue;
+use crate::kapi::error::enonet;
 use crate::kapi::net::Net;
 use crate::kapi::netdev::consts::*;
 use crate::kapi::netdev::{DeviceSetup, DeviceType, LinkKind, LinkOps, NetDevice};
+use crate::kapi::platform::{Kernel, KernelAtomic};
+use crate::kapi::rcu::RcuArc;
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::skb::SkBuff;
-use crate::config::Config;
-use crate::kapi::error::enonet;
-use crate::proto::constants::MESSAGE_PADDING_MULTIPLE;
+use crate::kapi::sync::SpinLockBh;
+use crate::kapi::work::{Workqueue, WqFlags};
+use crate::new_spinlock_bh;
+use crate::peer::{PeerRef, PeerState};
+use crate::proto::allowedips::PeerId;
+use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MESSAGE_PADDING_MULTIPLE};
+use crate::proto::cookie::CookieChecker;
+use crate::proto::handshake::StaticIdentity;
+use crate::proto::index_table::IndexTable;
+use crate::proto::ratelimiter::RateLimiter;
+use crate::proto::siphash::SipKey;
+use crate::receive::HandshakeWorker;
 use crate::socket::Sockets;
-use kernel::new_mutex;
-use kernel::sync::Mutex;
+use crate::tables::{new_routing, Routing, TableOp};
+use crate::{receive, send, timers};
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::c_str;
 use kernel::error::Error;
 use kernel::init::PinInit;
-use kernel::c_str;
+use kernel::new_mutex;
 use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
 
 /// The driver's link kind.
 pub(crate) static KIND: LinkKind<Device> = LinkKind::new();
@@ -37,19 +55,49 @@ const MESSAGE_DATA_HEADER_LEN: u16 = 16;
 
 /// Head room for a data packet: the data header, the outer IP and UDP headers
 /// and the stack's own pad, rounded up to 4 bytes.
-fn data_packet_head_room() -> u16 {
+pub(crate) fn data_packet_head_room() -> u16 {
     (MESSAGE_DATA_HEADER_LEN + MAX_IP_HEADER_LEN as u16 + UDP_HEADER_LEN as u16)
         .saturating_add(net_skb_pad())
         .next_multiple_of(4)
 }
 
-/// The state of one WireGuard device.
+/// Buckets of the handshake rate limiter's table (8 entries each).
+const RATELIMITER_BUCKETS: usize = 256;
+
+/// The state of one WireGuard device. See Documentation/dataplane.md for
+/// what protects what and what runs where.
 #[pin_data]
 pub(crate) struct Device {
-    /// Everything `wg` configures, the allowed-IPs table and the sockets.
-    /// Lock order: RTNL, then this.
+    /// Everything `wg` configures. Lock order: RTNL, then this, then
+    /// `identity`, then a peer's handshake.
     #[pin]
     pub(crate) config: Mutex<Config>,
+    /// Cryptokey routing, peers by number and by key (read by packets).
+    pub(crate) routing: Routing,
+    /// Receiver indices of handshakes and sessions.
+    #[pin]
+    pub(crate) index: SpinLockBh<IndexTable<KernelAtomic, PeerId>>,
+    /// The device's key pair, for handshakes.
+    #[pin]
+    pub(crate) identity: Mutex<Option<Arc<StaticIdentity<Kernel>>>>,
+    #[pin]
+    pub(crate) cookie_checker: SpinLockBh<CookieChecker<Kernel>>,
+    #[pin]
+    pub(crate) ratelimiter: SpinLockBh<RateLimiter<Kernel>>,
+    #[pin]
+    pub(crate) last_under_load: SpinLockBh<Option<u64>>,
+    /// The UDP sockets (while up).
+    pub(crate) sockets: RcuArc<Sockets>,
+    /// The incoming handshake queue and its workers (while up).
+    pub(crate) handshakes: RcuArc<CryptQueue<HandshakeWorker>>,
+    pub(crate) handshake_queue_len: AtomicU32,
+    /// Peers' transmit work items.
+    pub(crate) tx_wq: Workqueue,
+    /// Handshake workers.
+    pub(crate) handshake_wq: Workqueue,
+    /// Peers' handshake work items (initiations, zeroing).
+    pub(crate) handshake_send_wq: Workqueue,
+    pub(crate) fwmark: AtomicU32,
 }
 
 impl Device {
@@ -78,10 +126,78 @@ impl Device {
     fn rebind(rtnl: &Rtnl, dev: &NetDevice<Self>, cfg: &mut Config, port: u16) -> Result {
         let net = dev.creating_net(rtnl).ok_or_else(enonet)?;
         let sockets = Sockets::bind(net, dev, port)?;
-        cfg.listen_port = sockets.port().unwrap_or(port);
-        // The old sockets (if any) are released here.
-        cfg.sockets = sockets;
+        let port = sockets.port().unwrap_or(port);
+        let sockets = Arc::new(sockets, GFP_KERNEL)?;
+        cfg.listen_port = port;
+        for p in cfg.peers.iter() {
+            p.clear_endpoint_src();
+        }
+        // The old sockets (if any) are released once no sender uses them.
+        drop(dev.data().sockets.replace(Some(sockets)).wait());
         Ok(())
+    }
+
+    /// Releases the sockets and the handshake queue.
+    fn unbind(&self) {
+        drop(self.sockets.replace(None).wait());
+        drop(self.handshakes.replace(None).wait());
+        self.handshake_queue_len.store(0, Ordering::Relaxed);
+    }
+
+    /// What the data plane does after a configuration message: publish the
+    /// table batch, stop removed peers, start new ones, send what waits.
+    pub(crate) fn after_update(dev: &NetDevice<Self>, applied: Applied) {
+        let d = dev.data();
+        if d.routing.write(|t| t.apply(&applied.ops)).is_err() {
+            pr_err!("{}: could not update the routing tables\n", dev.name());
+        }
+        for p in applied.removed.iter() {
+            remove_peer(p);
+        }
+        let running = dev.is_running();
+        for p in applied.added.iter() {
+            p.napi_add(dev);
+            if running {
+                timers::start(p);
+            }
+        }
+        for p in applied.keepalive.iter() {
+            send::keepalive(p);
+        }
+        if running {
+            for p in applied.touched.iter() {
+                send::send_staged(p);
+            }
+        }
+    }
+}
+
+/// Stops a peer that is no longer published (process context): no timer,
+/// NAPI poll or work item of it runs after this, its keys are zeroed and
+/// its queues emptied. The memory goes with the last reference.
+fn remove_peer(peer: &PeerRef) {
+    peer.dead.store(true, Ordering::Release);
+    timers::stop(peer);
+    peer.shutdown();
+    peer.rx.purge();
+    // Anything a worker still running for it added meanwhile.
+    timers::stop(peer);
+}
+
+impl AnchorOps for PeerState {
+    fn timer_fired(this: &Anchored<Self>) {
+        timers::fired(this);
+    }
+
+    fn napi_poll(this: &Anchored<Self>, budget: i32) -> i32 {
+        receive::napi_poll(this, budget)
+    }
+
+    fn work(this: &Anchored<Self>, which: WorkId) {
+        match which {
+            WorkId::A => send::tx_work(this),
+            WorkId::B => send::handshake_work(this),
+        }
     }
 }
 
@@ -109,40 +225,116 @@ impl LinkOps for Device {
 
     fn new_link(_rtnl: &Rtnl, _src_net: &Net) -> impl PinInit<Self, Error> {
         let config = Config::new();
+        let routing = new_routing();
+        let index = IndexTable::new().map_err(|_| ENOMEM);
+        let ratelimiter = RateLimiter::new(RATELIMITER_BUCKETS, SipKey::random::<Kernel>()).map_err(|_| ENOMEM);
+        let tx_wq = Workqueue::new(c_str!("wg-crypt"), c_str!("rs"), WqFlags::CPU_INTENSIVE.with(WqFlags::MEM_RECLAIM));
+        let handshake_wq = Workqueue::new(
+            c_str!("wg-kex"),
+            c_str!("rs"),
+            WqFlags::CPU_INTENSIVE.with(WqFlags::FREEZABLE),
+        );
+        let handshake_send_wq = Workqueue::new(c_str!("wg-kex-send"), c_str!("rs"), WqFlags::UNBOUND.with(WqFlags::FREEZABLE));
         try_pin_init!(Device {
             config <- new_mutex!(config?, "wireguard_config"),
+            routing: routing?,
+            index <- new_spinlock_bh!(index?, "wireguard_index"),
+            identity <- new_mutex!(None, "wireguard_identity"),
+            cookie_checker <- new_spinlock_bh!(CookieChecker::new(None), "wireguard_cookie_checker"),
+            ratelimiter <- new_spinlock_bh!(ratelimiter?, "wireguard_ratelimiter"),
+            last_under_load <- new_spinlock_bh!(None, "wireguard_load"),
+            sockets: RcuArc::new(),
+            handshakes: RcuArc::new(),
+            handshake_queue_len: AtomicU32::new(0),
+            tx_wq: tx_wq?,
+            handshake_wq: handshake_wq?,
+            handshake_send_wq: handshake_send_wq?,
+            fwmark: AtomicU32::new(0),
         }? Error)
     }
 
     fn registered(_rtnl: &Rtnl, dev: &NetDevice<Self>) {
-        pr_debug!("{}: Interface created\n", dev.name());
+        crate::wg_dbg!("{}: Interface created", dev.name());
     }
 
     fn open(rtnl: &Rtnl, dev: &NetDevice<Self>) -> Result {
-        let mut cfg = dev.data().config.lock();
+        let d = dev.data();
+        let mut cfg = d.config.lock();
+        let queue = CryptQueue::new_arc(MAX_QUEUED_INCOMING_HANDSHAKES as u32, HandshakeWorker { dev: dev.hold() })?;
+        drop(d.handshakes.replace(Some(queue)).wait());
         let port = cfg.listen_port;
-        Self::rebind(rtnl, dev, &mut cfg, port)
+        if let Err(e) = Self::rebind(rtnl, dev, &mut cfg, port) {
+            d.unbind();
+            return Err(e);
+        }
+        for p in cfg.peers.iter() {
+            timers::start(p);
+            send::send_staged(p);
+        }
+        Ok(())
     }
 
     fn stop(_rtnl: &Rtnl, dev: &NetDevice<Self>) -> Result {
+        let d = dev.data();
+        let cfg = d.config.lock();
+        // Keys are wiped when the device goes down, as the C driver does.
+        for p in cfg.peers.iter() {
+            timers::stop(p);
+        }
         // The reported port stays the last bound one, as in the C driver.
-        dev.data().config.lock().sockets = Sockets::default();
+        d.unbind();
+        for p in cfg.peers.iter() {
+            p.rx.purge();
+        }
         Ok(())
     }
 
     fn start_xmit(dev: &NetDevice<Self>, skb: SkBuff) {
-        // No data plane yet: every packet is dropped and counted.
-        dev.count_tx_dropped();
-        drop(skb);
+        send::xmit(dev, skb);
     }
 
     fn creating_net_exit(_rtnl: &Rtnl, dev: &NetDevice<Self>) {
-        pr_debug!("{}: Creating namespace exiting\n", dev.name());
-        dev.data().config.lock().sockets = Sockets::default();
+        crate::wg_dbg!("{}: Creating namespace exiting", dev.name());
+        let d = dev.data();
+        let _cfg = d.config.lock();
+        drop(d.sockets.replace(None).wait());
         dev.carrier_off();
     }
 
+    fn uninit(_rtnl: &Rtnl, dev: &NetDevice<Self>) {
+        let d = dev.data();
+        let mut cfg = d.config.lock();
+        let mut removed: KVVec<PeerRef> = KVVec::new();
+        let mut ops: KVVec<TableOp> = KVVec::new();
+        let n = cfg.peers.len();
+        if removed.reserve(n, GFP_KERNEL).is_err() || ops.reserve(n, GFP_KERNEL).is_err() {
+            // Out of memory: one peer at a time.
+            loop {
+                let next = cfg.peers.iter().next().cloned();
+                let Some(p) = next else { break };
+                let id = p.id();
+                cfg.peers.remove(id);
+                let _ = d.routing.write(|t| t.apply(&[TableOp::RemovePeer(id)]));
+                remove_peer(&p);
+            }
+        } else {
+            loop {
+                let next = cfg.peers.iter().next().cloned();
+                let Some(p) = next else { break };
+                let id = p.id();
+                cfg.peers.remove(id);
+                let _ = ops.push(TableOp::RemovePeer(id), GFP_KERNEL);
+                let _ = removed.push(p, GFP_KERNEL);
+            }
+            let _ = d.routing.write(|t| t.apply(&ops));
+            for p in removed.iter() {
+                remove_peer(p);
+            }
+        }
+        d.unbind();
+    }
+
     fn destroy(dev: &NetDevice<Self>) {
-        pr_debug!("{}: Interface destroyed\n", dev.name());
+        crate::wg_dbg!("{}: Interface destroyed", dev.name());
     }
 }

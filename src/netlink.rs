@@ -18,7 +18,9 @@ use crate::kapi::netdev::{DevRef, LookupError};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::wireguard::{self as uapi, a};
-use crate::peer::{Endpoint, Peer};
+use crate::peer::{Endpoint, PeerState};
+use crate::tables::Tables;
+use core::sync::atomic::Ordering;
 use crate::config::Config;
 use crate::proto::allowedips::Prefix;
 use crate::proto::platform::{Alloc, KEY_LEN};
@@ -148,13 +150,15 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
     }
     let mut cfg = dev.data().config.lock();
     let prepared = cfg
-        .prepare(&update)
+        .prepare(dev, &update)
         .map_err(|e| fail(ext, e, c_str!("cannot allocate memory for this configuration"), None))?;
     if let Some(port) = update.listen_port {
         Device::set_listen_port(&rtnl, dev, &mut cfg, port)
             .map_err(|e| fail(ext, e, c_str!("cannot bind the listen port"), req.attr(a::DEVICE_LISTEN_PORT)))?;
     }
-    cfg.apply(update, prepared, dev.is_running())
+    let applied = cfg.apply(dev, update, prepared);
+    Device::after_update(dev, applied);
+    Ok(())
 }
 
 /// Validates the whole message into an [`Update`]; nothing is changed here.
@@ -369,20 +373,21 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
         msg.end();
         return Ok(false);
     }
+    let tables = dev.data().routing.read_writer_side();
     let mut done = true;
     let mut last_peer = state.last_peer;
     let mut resume = state.resume;
     let r = msg.nest(a::DEVICE_PEERS as u16, |m| {
         for peer in peers {
             let cont = resume.filter(|r| r.serial == peer.serial());
-            match put_peer(m, &cfg, peer, cont) {
+            match put_peer(m, &tables, peer, cont) {
                 Ok(PeerOut::Complete) => {
                     last_peer = Some(peer.serial());
                     resume = None;
                 }
                 Ok(PeerOut::Partial(last)) => {
                     let after = last.or(cont.and_then(|c| c.after));
-                    resume = Some(Resume { serial: peer.serial(), after, seq: cfg.routing.seq() });
+                    resume = Some(Resume { serial: peer.serial(), after, seq: tables.seq() });
                     done = false;
                     break;
                 }
@@ -415,27 +420,27 @@ fn put_device_attrs(m: &mut GenlMsg<'_>, ifindex: u32, name: &CStr, cfg: &Config
     Ok(())
 }
 
-fn put_peer(m: &mut GenlMsg<'_>, cfg: &Config, peer: &Peer, cont: Option<Resume>) -> Result<PeerOut, MsgFull> {
+fn put_peer(m: &mut GenlMsg<'_>, tables: &Tables, peer: &PeerState, cont: Option<Resume>) -> Result<PeerOut, MsgFull> {
     m.nest(0, |m| {
         m.put(a::PEER_PUBLIC_KEY as u16, peer.public_key())?;
         if cont.is_none() {
-            m.put(a::PEER_PRESHARED_KEY as u16, peer.preshared_key.as_bytes())?;
-            let (sec, nsec) = peer.last_handshake;
+            m.put(a::PEER_PRESHARED_KEY as u16, peer.preshared_key().as_bytes())?;
+            let (sec, nsec) = peer.last_handshake();
             let mut ts = [0u8; 16];
             ts[..8].copy_from_slice(&sec.to_ne_bytes());
             ts[8..].copy_from_slice(&nsec.to_ne_bytes());
             m.put(a::PEER_LAST_HANDSHAKE_TIME as u16, &ts)?;
-            m.put_u16(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16, peer.persistent_keepalive)?;
-            m.put_u64(a::PEER_TX_BYTES as u16, peer.tx_bytes, a::PEER_UNSPEC as u16)?;
-            m.put_u64(a::PEER_RX_BYTES as u16, peer.rx_bytes, a::PEER_UNSPEC as u16)?;
+            m.put_u16(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16, peer.persistent_keepalive())?;
+            m.put_u64(a::PEER_TX_BYTES as u16, peer.tx_bytes.load(Ordering::Relaxed), a::PEER_UNSPEC as u16)?;
+            m.put_u64(a::PEER_RX_BYTES as u16, peer.rx_bytes.load(Ordering::Relaxed), a::PEER_UNSPEC as u16)?;
             m.put_u32(a::PEER_PROTOCOL_VERSION as u16, 1)?;
-            if let Some(ep) = peer.endpoint.as_ref() {
+            if let Some(ep) = peer.reported_endpoint().as_ref() {
                 m.put(a::PEER_ENDPOINT as u16, ep.as_bytes())?;
             }
         }
         let walk = match cont {
-            None => cfg.routing.walk_after(peer.id(), None),
-            Some(c) if c.seq == cfg.routing.seq() => cfg.routing.walk_after(peer.id(), c.after.as_ref()),
+            None => tables.walk_after(peer.id(), None),
+            Some(c) if c.seq == tables.seq() => tables.walk_after(peer.id(), c.after.as_ref()),
             // The table changed since: as the C driver, no more of them.
             Some(_) => None,
         };

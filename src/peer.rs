@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Peers: their configuration and the device's ordered set of them.
+//! Peers: the state of one peer ([`PeerState`], shared as a [`PeerRef`] by
+//! the configuration, the tables packets read, and the peer's own timer,
+//! NAPI context and work items), and the device's ordered set of them
+//! ([`Peers`], under the configuration mutex).
 //!
 //! Every peer has a dense [`PeerId`] (reused after removal: the allowed-IPs
-//! table and the data plane index by it) and a creation serial; the set keeps
-//! peers in creation order, the C driver's dump order. The set looks peers up
-//! by public key through the protocol core's [`PubkeyTable`].
+//! table and the receiver-index table name peers by it) and a creation
+//! serial; the set keeps peers in creation order, the C driver's dump order.
 //!
 //! Growth is split in two: [`Peers::reserve`] allocates everything a batch of
 //! new peers needs (may fail, changes nothing observable), after which
@@ -12,15 +14,29 @@
 //! configuration message is applied all or nothing.
 #![forbid(unsafe_code)]
 
+use crate::device::Device;
+use crate::kapi::anchored::Anchored;
+use crate::kapi::netdev::{DevHold, NetDevice};
 use crate::kapi::platform::Kernel;
+use crate::kapi::skb::{SkbQueue, SocketAddr};
+use crate::kapi::sync::SpinLockBh;
+use crate::kapi::xmit::{self, DstCache};
+use crate::new_spinlock_bh;
 use crate::proto::allowedips::PeerId;
+use crate::proto::cookie::CookieMaker;
 use crate::proto::handshake::{PeerHandshake, StaticIdentity};
+use crate::proto::keypair::{Keypair, Keypairs, SessionKeys};
 use crate::proto::platform::{Alloc, AllocError, Crypto, KEY_LEN};
 use crate::proto::pubkey_table::PubkeyTable;
+use crate::proto::replay::ReplayWindow;
 use crate::proto::secret::Key;
 use crate::proto::siphash::SipKey;
-use kernel::alloc::KBox;
+use crate::proto::timers::PeerTimers;
+use crate::wg_dbg;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex, SpinLock};
+use kernel::{new_mutex, new_spinlock};
 
 /// Most peers on one device (the C driver's `MAX_PEERS_PER_DEVICE`).
 pub(crate) const MAX_PEERS: usize = 1 << 20;
@@ -30,8 +46,15 @@ pub(crate) const SOCKADDR_IN_LEN: usize = 16;
 /// `sizeof(struct sockaddr_in6)`.
 pub(crate) const SOCKADDR_IN6_LEN: usize = 28;
 
+/// Debug numbers of peers and keypairs, as the C driver's (global).
+static NEXT_INTERNAL_ID: AtomicU64 = AtomicU64::new(1);
+
+fn next_internal_id() -> u64 {
+    NEXT_INTERNAL_ID.fetch_add(1, Ordering::Relaxed)
+}
+
 /// A peer's endpoint, as the `struct sockaddr_in`/`sockaddr_in6` it was set
-/// with (the C driver stores and reports the structure as given).
+/// with or learnt from (the C driver stores and reports the structure).
 #[derive(Clone, Copy)]
 pub(crate) enum Endpoint {
     V4([u8; SOCKADDR_IN_LEN]),
@@ -46,80 +69,307 @@ impl Endpoint {
             Endpoint::V6(b) => b,
         }
     }
-}
 
-/// One peer.
-pub(crate) struct Peer {
-    id: PeerId,
-    serial: u64,
-    public_key: [u8; KEY_LEN],
-    /// All zero when none (as the C driver, which reports it so).
-    pub(crate) preshared_key: Key<Kernel>,
-    /// The handshake state (static-static DH precomputed from the device's
-    /// identity, preshared key) for the data plane.
-    pub(crate) handshake: PeerHandshake<Kernel>,
-    pub(crate) endpoint: Option<Endpoint>,
-    pub(crate) persistent_keepalive: u16,
-    /// Statistics, updated by the data plane.
-    pub(crate) rx_bytes: u64,
-    pub(crate) tx_bytes: u64,
-    /// Wall-clock time of the last handshake (seconds, nanoseconds); zero
-    /// when none.
-    pub(crate) last_handshake: (i64, i64),
-}
-
-impl Peer {
-    fn blank() -> Self {
-        Peer {
-            id: PeerId(0),
-            serial: 0,
-            public_key: [0; KEY_LEN],
-            preshared_key: Key::zero(),
-            handshake: PeerHandshake::new(None, [0; KEY_LEN], None),
-            endpoint: None,
-            persistent_keepalive: 0,
-            rx_bytes: 0,
-            tx_bytes: 0,
-            last_handshake: (0, 0),
+    /// The address to send to (`None`: an address family we cannot use).
+    pub(crate) fn to_xmit(&self) -> xmit::Endpoint {
+        match self {
+            Endpoint::V4(b) => {
+                let port = u16::from_be_bytes([b[2], b[3]]);
+                xmit::Endpoint::new(SocketAddr::V4([b[4], b[5], b[6], b[7]], port), 0)
+            }
+            Endpoint::V6(b) => {
+                let port = u16::from_be_bytes([b[2], b[3]]);
+                let mut addr = [0u8; 16];
+                addr.copy_from_slice(&b[8..24]);
+                let scope = u32::from_ne_bytes([b[24], b[25], b[26], b[27]]);
+                xmit::Endpoint::new(SocketAddr::V6(addr, port), scope)
+            }
         }
     }
 
+    /// The `sockaddr` of an address learnt from a packet.
+    pub(crate) fn from_xmit(ep: &xmit::Endpoint) -> Self {
+        match ep.addr {
+            SocketAddr::V4(a, port) => {
+                let mut b = [0u8; SOCKADDR_IN_LEN];
+                b[..2].copy_from_slice(&crate::kapi::wireguard::a::AF_INET.to_ne_bytes());
+                b[2..4].copy_from_slice(&port.to_be_bytes());
+                b[4..8].copy_from_slice(&a);
+                Endpoint::V4(b)
+            }
+            SocketAddr::V6(a, port) => {
+                let mut b = [0u8; SOCKADDR_IN6_LEN];
+                b[..2].copy_from_slice(&crate::kapi::wireguard::a::AF_INET6.to_ne_bytes());
+                b[2..4].copy_from_slice(&port.to_be_bytes());
+                b[8..24].copy_from_slice(&a);
+                b[24..28].copy_from_slice(&ep.scope_id.to_ne_bytes());
+                Endpoint::V6(b)
+            }
+        }
+    }
+}
+
+/// Where the peer is: the address to send to (with the cached source) and
+/// the `sockaddr` reported to `wg`.
+pub(crate) struct EndpointState {
+    pub(crate) addr: Option<xmit::Endpoint>,
+    pub(crate) reported: Option<Endpoint>,
+}
+
+/// A device name copied for debug lines printed when the device may be gone.
+#[derive(Clone, Copy)]
+pub(crate) struct DbgName([u8; 16]);
+
+impl DbgName {
+    pub(crate) fn of(dev: &NetDevice<Device>) -> Self {
+        let mut b = [0u8; 16];
+        for (d, s) in b.iter_mut().zip(dev.name().as_bytes().iter()) {
+            *d = *s;
+        }
+        DbgName(b)
+    }
+}
+
+impl core::fmt::Display for DbgName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for &c in self.0.iter().take_while(|&&c| c != 0) {
+            core::fmt::Write::write_char(f, char::from(c))?;
+        }
+        Ok(())
+    }
+}
+
+/// A session: the keypair, its replay window, and its debug identity.
+#[pin_data(PinnedDrop)]
+pub(crate) struct KeypairCell {
+    pub(crate) keypair: Keypair<Kernel>,
+    /// Only the peer's NAPI poll (softirq, one CPU at a time) uses it.
+    #[pin]
+    pub(crate) replay: SpinLock<ReplayWindow>,
+    internal_id: u64,
+    peer_internal_id: u64,
+    dev_name: DbgName,
+}
+
+/// A shared keypair.
+pub(crate) type KeypairRef = Arc<KeypairCell>;
+
+impl KeypairCell {
+    /// A new session born now (allocates: after authentication only).
+    pub(crate) fn new_arc(keys: SessionKeys<Kernel>, now_ns: u64, peer: &PeerState) -> Result<KeypairRef> {
+        let internal_id = next_internal_id();
+        let dev_name = DbgName::of(peer.dev.get());
+        let peer_internal_id = peer.internal_id();
+        let kp = Arc::pin_init(
+            pin_init!(KeypairCell {
+                keypair: Keypair::new(keys, now_ns),
+                replay <- new_spinlock!(ReplayWindow::new(), "wireguard_replay"),
+                internal_id,
+                peer_internal_id,
+                dev_name,
+            }),
+            GFP_KERNEL,
+        )?;
+        wg_dbg!("{}: Keypair {} created for peer {}", dev_name, internal_id, peer_internal_id);
+        Ok(kp)
+    }
+}
+
+impl AsRef<Keypair<Kernel>> for KeypairCell {
+    fn as_ref(&self) -> &Keypair<Kernel> {
+        &self.keypair
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for KeypairCell {
+    fn drop(self: Pin<&mut Self>) {
+        wg_dbg!("{}: Keypair {} destroyed for peer {}", self.dev_name, self.internal_id, self.peer_internal_id);
+    }
+}
+
+/// The handshake side of a peer (process context only).
+pub(crate) struct HandshakeSide {
+    pub(crate) hs: PeerHandshake<Kernel>,
+    /// The preshared key as configured (all zero: none), for `wg show`.
+    pub(crate) psk: Key<Kernel>,
+}
+
+/// One peer.
+#[pin_data(PinnedDrop)]
+pub(crate) struct PeerState {
+    pub(crate) dev: DevHold<Device>,
+    public_key: [u8; KEY_LEN],
+    /// Set when the peer is inserted (before it is published).
+    id: AtomicU32,
+    serial: AtomicU64,
+    internal_id: AtomicU64,
+    /// The peer was announced ("created") and not yet removed.
+    announced: AtomicBool,
+    /// Removed from the device: nothing may be started for it any more.
+    pub(crate) dead: AtomicBool,
+    #[pin]
+    pub(crate) handshake: Mutex<HandshakeSide>,
+    #[pin]
+    pub(crate) cookie: SpinLockBh<CookieMaker<Kernel>>,
+    #[pin]
+    pub(crate) keypairs: SpinLockBh<Keypairs<Kernel, KeypairRef>>,
+    #[pin]
+    pub(crate) endpoint: SpinLockBh<EndpointState>,
+    pub(crate) dst_cache: DstCache,
+    #[pin]
+    pub(crate) timers: SpinLockBh<PeerTimers>,
+    /// Packets waiting for a session (at most `MAX_STAGED_PACKETS`).
+    #[pin]
+    pub(crate) staged: SkbQueue,
+    /// Packets to encrypt and send, in order (at most `MAX_QUEUED_PACKETS`).
+    #[pin]
+    pub(crate) tx: SkbQueue,
+    /// Received data messages to decrypt and deliver, in order.
+    #[pin]
+    pub(crate) rx: SkbQueue,
+    pub(crate) rx_bytes: AtomicU64,
+    pub(crate) tx_bytes: AtomicU64,
+    /// Wall-clock time of the last handshake (seconds, nanoseconds).
+    #[pin]
+    pub(crate) last_handshake: SpinLockBh<(i64, i64)>,
+    /// Work to do in the handshake work item (process context).
+    pub(crate) want_initiation: AtomicBool,
+    pub(crate) want_initiation_retry: AtomicBool,
+    pub(crate) want_clear: AtomicBool,
+}
+
+/// A peer as everyone shares it.
+pub(crate) type PeerRef = Arc<Anchored<PeerState>>;
+
+impl PeerState {
+    /// A new, unnumbered peer with `public_key` (allocates; process context).
+    fn new_ref(dev: &NetDevice<Device>, public_key: &[u8; KEY_LEN]) -> Result<PeerRef> {
+        let dst_cache = DstCache::new()?;
+        let init = try_pin_init!(PeerState {
+            dev: dev.hold(),
+            public_key: *public_key,
+            id: AtomicU32::new(u32::MAX),
+            serial: AtomicU64::new(0),
+            internal_id: AtomicU64::new(0),
+            announced: AtomicBool::new(false),
+            dead: AtomicBool::new(false),
+            handshake <- new_mutex!(
+                HandshakeSide { hs: PeerHandshake::new(None, *public_key, None), psk: Key::zero() },
+                "wireguard_peer_handshake"
+            ),
+            cookie <- new_spinlock_bh!(CookieMaker::new(public_key), "wireguard_peer_cookie"),
+            keypairs <- new_spinlock_bh!(Keypairs::new(), "wireguard_peer_keypairs"),
+            endpoint <- new_spinlock_bh!(EndpointState { addr: None, reported: None }, "wireguard_peer_endpoint"),
+            dst_cache,
+            timers <- new_spinlock_bh!(PeerTimers::new(), "wireguard_peer_timers"),
+            staged <- SkbQueue::new(),
+            tx <- SkbQueue::new(),
+            rx <- SkbQueue::new(),
+            rx_bytes: AtomicU64::new(0),
+            tx_bytes: AtomicU64::new(0),
+            last_handshake <- new_spinlock_bh!((0, 0), "wireguard_peer_last_handshake"),
+            want_initiation: AtomicBool::new(false),
+            want_initiation_retry: AtomicBool::new(false),
+            want_clear: AtomicBool::new(false),
+        }? Error);
+        Anchored::new_arc(init)
+    }
+
     pub(crate) fn id(&self) -> PeerId {
-        self.id
+        PeerId(self.id.load(Ordering::Relaxed))
     }
 
     pub(crate) fn serial(&self) -> u64 {
-        self.serial
+        self.serial.load(Ordering::Relaxed)
+    }
+
+    /// The number debug lines name the peer by.
+    pub(crate) fn internal_id(&self) -> u64 {
+        self.internal_id.load(Ordering::Relaxed)
     }
 
     pub(crate) fn public_key(&self) -> &[u8; KEY_LEN] {
         &self.public_key
     }
 
-    /// Sets the preshared key (all zero: none) here and in the handshake.
-    pub(crate) fn set_preshared_key(&mut self, psk: &Key<Kernel>) {
-        self.preshared_key = psk.duplicate();
-        self.handshake.set_preshared_key(Some(psk.as_bytes()));
+    /// Sets the preshared key (all zero: none).
+    pub(crate) fn set_preshared_key(&self, psk: &Key<Kernel>) {
+        let mut h = self.handshake.lock();
+        h.psk = psk.duplicate();
+        h.hs.set_preshared_key(Some(psk.as_bytes()));
     }
 
-    /// The device's identity changed: recompute the static-static DH and
-    /// drop the handshake in flight.
-    pub(crate) fn set_identity(&mut self, identity: Option<&StaticIdentity<Kernel>>) {
-        // The index a handshake in flight held is the data plane's to
-        // unregister; there is none before it exists.
-        let _ = self.handshake.set_identity(identity);
+    /// The configured preshared key.
+    pub(crate) fn preshared_key(&self) -> Key<Kernel> {
+        self.handshake.lock().psk.duplicate()
+    }
+
+    /// The endpoint as reported to `wg`.
+    pub(crate) fn reported_endpoint(&self) -> Option<Endpoint> {
+        self.endpoint.lock().reported
+    }
+
+    /// Sets the endpoint (configuration, or roaming to an authenticated
+    /// source); a change forgets the cached route.
+    pub(crate) fn set_endpoint(&self, ep: xmit::Endpoint, reported: Endpoint) {
+        let mut e = self.endpoint.lock();
+        if e.addr.as_ref().is_some_and(|old| old.same_as(&ep)) {
+            return;
+        }
+        e.addr = Some(ep);
+        e.reported = Some(reported);
+        drop(e);
+        self.dst_cache.reset();
+    }
+
+    /// Forgets the cached source address of the endpoint.
+    pub(crate) fn clear_endpoint_src(&self) {
+        if let Some(ep) = self.endpoint.lock().addr.as_mut() {
+            ep.clear_src();
+        }
+        self.dst_cache.reset();
+    }
+
+    /// The persistent keepalive interval (seconds, 0: off).
+    pub(crate) fn persistent_keepalive(&self) -> u16 {
+        self.timers.lock().persistent_keepalive_interval()
+    }
+
+    /// The time of the last handshake.
+    pub(crate) fn last_handshake(&self) -> (i64, i64) {
+        *self.last_handshake.lock()
     }
 }
 
-/// Memory for a batch of new peers, taken by [`Peers::insert`].
+#[pinned_drop]
+impl PinnedDrop for PeerState {
+    fn drop(self: Pin<&mut Self>) {
+        if self.announced.load(Ordering::Relaxed) {
+            wg_dbg!("{}: Peer {} destroyed", self.dev.get().name(), self.internal_id());
+        }
+    }
+}
+
+/// Memory for a batch of new peers, taken by [`Peers::insert`]: one peer per
+/// possibly created peer of the update, by public key.
 pub(crate) struct PeerReserve {
-    blanks: KVVec<KBox<Peer>>,
+    fresh: KVVec<Option<PeerRef>>,
 }
 
-/// The peers of one device.
+impl PeerReserve {
+    fn take(&mut self, key: &[u8; KEY_LEN]) -> Option<PeerRef> {
+        self.fresh
+            .iter_mut()
+            .find(|p| p.as_ref().is_some_and(|p| keys_equal(p.public_key(), key)))
+            .and_then(Option::take)
+    }
+}
+
+/// The peers of one device (under the configuration mutex).
 pub(crate) struct Peers {
     /// By peer number.
-    slots: KVVec<Option<KBox<Peer>>>,
+    slots: KVVec<Option<PeerRef>>,
     /// Creation order (serials increase along it).
     order: KVVec<PeerId>,
     /// Free peer numbers; its capacity always covers every slot.
@@ -143,38 +393,28 @@ impl Peers {
         self.order.len()
     }
 
-    /// The largest peer number a batch of `n` new peers may get.
-    pub(crate) fn max_id_after(&self, n: usize) -> PeerId {
-        PeerId(u32::try_from(self.slots.len().saturating_add(n)).unwrap_or(u32::MAX))
-    }
-
     pub(crate) fn lookup(&self, key: &[u8; KEY_LEN]) -> Option<PeerId> {
         self.by_key.lookup(key)
     }
 
-    pub(crate) fn get(&self, id: PeerId) -> Option<&Peer> {
-        self.slots.get(id.0 as usize)?.as_deref()
-    }
-
-    pub(crate) fn get_mut(&mut self, id: PeerId) -> Option<&mut Peer> {
-        self.slots.get_mut(id.0 as usize)?.as_deref_mut()
+    pub(crate) fn get(&self, id: PeerId) -> Option<&PeerRef> {
+        self.slots.get(id.0 as usize)?.as_ref()
     }
 
     /// Peers in creation order.
-    #[allow(dead_code)] // For the data plane.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Peer> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &PeerRef> + '_ {
         self.order.iter().filter_map(move |id| self.get(*id))
     }
 
     /// Peers created after the peer of serial `serial` (`None`: all), in
     /// creation order; `None` if that peer no longer exists.
-    pub(crate) fn iter_after(&self, serial: Option<u64>) -> Option<impl Iterator<Item = &Peer> + '_> {
+    pub(crate) fn iter_after(&self, serial: Option<u64>) -> Option<impl Iterator<Item = &PeerRef> + '_> {
         let start = match serial {
             None => 0,
             Some(s) => {
                 let pos = self
                     .order
-                    .binary_search_by_key(&s, |id| self.get(*id).map_or(0, |p| p.serial))
+                    .binary_search_by_key(&s, |id| self.get(*id).map_or(0, |p| p.serial()))
                     .ok()?;
                 pos.saturating_add(1)
             }
@@ -182,65 +422,47 @@ impl Peers {
         Some(self.order.get(start..).unwrap_or(&[]).iter().filter_map(move |id| self.get(*id)))
     }
 
-    /// Allocates what `n` new peers need: their memory, room in the peer
-    /// lists and in the public-key table. Changes nothing observable.
-    pub(crate) fn reserve(&mut self, n: usize) -> Result<PeerReserve, AllocError> {
-        let mut blanks = KVVec::new();
-        Kernel::vec_reserve(&mut blanks, n)?;
-        for _ in 0..n {
-            Kernel::vec_push(&mut blanks, Kernel::try_box(Peer::blank())?)?;
+    /// Allocates what new peers with `keys` need: their state, room in the
+    /// peer lists and in the public-key table. Changes nothing observable.
+    pub(crate) fn reserve(&mut self, dev: &NetDevice<Device>, keys: &[[u8; KEY_LEN]]) -> Result<PeerReserve> {
+        let mut fresh = KVVec::new();
+        for key in keys {
+            fresh.push(Some(PeerState::new_ref(dev, key)?), GFP_KERNEL)?;
         }
-        Kernel::vec_reserve(&mut self.slots, n)?;
-        Kernel::vec_reserve(&mut self.order, n)?;
+        let n = fresh.len();
+        Kernel::vec_reserve(&mut self.slots, n).map_err(|_| ENOMEM)?;
+        Kernel::vec_reserve(&mut self.order, n).map_err(|_| ENOMEM)?;
         let want_free = self.slots.len().saturating_add(n);
         let have_free = self.free.len();
-        Kernel::vec_reserve(&mut self.free, want_free.saturating_sub(have_free))?;
-        self.by_key.reserve(n)?;
-        Ok(PeerReserve { blanks })
+        Kernel::vec_reserve(&mut self.free, want_free.saturating_sub(have_free)).map_err(|_| ENOMEM)?;
+        self.by_key.reserve(n).map_err(|_| ENOMEM)?;
+        Ok(PeerReserve { fresh })
     }
 
-    /// Creates a peer with `public_key` from the reserve. `None` (nothing
-    /// changed) only if the reserve is exhausted, which a reserve made for
-    /// the batch rules out.
+    /// The largest peer number the next `n` insertions may give.
+    pub(crate) fn max_id_after(&self, n: usize) -> PeerId {
+        PeerId(u32::try_from(self.slots.len().saturating_add(n)).unwrap_or(u32::MAX))
+    }
+
+    /// Creates the peer with `public_key` from the reserve (numbered, with
+    /// the device's identity), not yet published to the data path. `None`
+    /// (nothing changed) only if the reserve lacks it.
     pub(crate) fn insert(
         &mut self,
         reserve: &mut PeerReserve,
         public_key: &[u8; KEY_LEN],
         identity: Option<&StaticIdentity<Kernel>>,
-    ) -> Option<PeerId> {
-        let mut peer = Kernel::vec_pop(&mut reserve.blanks)?;
+    ) -> Option<PeerRef> {
+        let peer = reserve.take(public_key)?;
         let id = match Kernel::vec_pop(&mut self.free) {
             Some(id) => id,
             None => PeerId(u32::try_from(self.slots.len()).ok()?),
         };
-        *peer = Peer {
-            id,
-            serial: self.next_serial,
-            public_key: *public_key,
-            preshared_key: Key::zero(),
-            handshake: PeerHandshake::new(identity, *public_key, None),
-            endpoint: None,
-            persistent_keepalive: 0,
-            rx_bytes: 0,
-            tx_bytes: 0,
-            last_handshake: (0, 0),
-        };
         let fresh = id.0 as usize == self.slots.len();
-        if fresh {
-            // Capacity reserved: this push does not allocate.
-            if Kernel::vec_push(&mut self.slots, None).is_err() {
-                return None;
-            }
-        }
-        if self.by_key.insert(public_key, id).is_err() {
-            if fresh {
-                let _ = Kernel::vec_pop(&mut self.slots);
-            } else {
-                let _ = Kernel::vec_push(&mut self.free, id);
-            }
+        if fresh && Kernel::vec_push(&mut self.slots, None).is_err() {
             return None;
         }
-        if Kernel::vec_push(&mut self.order, id).is_err() {
+        if self.by_key.insert(public_key, id).is_err() || Kernel::vec_push(&mut self.order, id).is_err() {
             self.by_key.remove(public_key);
             if fresh {
                 let _ = Kernel::vec_pop(&mut self.slots);
@@ -249,23 +471,30 @@ impl Peers {
             }
             return None;
         }
+        peer.id.store(id.0, Ordering::Relaxed);
+        peer.serial.store(self.next_serial, Ordering::Relaxed);
         self.next_serial = self.next_serial.wrapping_add(1);
+        let internal = next_internal_id();
+        peer.internal_id.store(internal, Ordering::Relaxed);
+        let _ = peer.handshake.lock().hs.set_identity(identity);
+        peer.announced.store(true, Ordering::Relaxed);
+        wg_dbg!("{}: Peer {} created", peer.dev.get().name(), internal);
         if let Some(slot) = self.slots.get_mut(id.0 as usize) {
-            *slot = Some(peer);
+            *slot = Some(peer.clone());
         }
-        Some(id)
+        Some(peer)
     }
 
-    /// Removes a peer (the caller removes its allowed IPs). Cannot fail.
-    pub(crate) fn remove(&mut self, id: PeerId) -> Option<KBox<Peer>> {
-        let serial = self.get(id)?.serial;
+    /// Removes a peer from the set (the caller unpublishes and stops it).
+    pub(crate) fn remove(&mut self, id: PeerId) -> Option<PeerRef> {
+        let serial = self.get(id)?.serial();
         // `order` is sorted by serial: find the peer's place in O(log n).
         let pos = self
             .order
-            .binary_search_by_key(&serial, |o| self.get(*o).map_or(0, |p| p.serial))
+            .binary_search_by_key(&serial, |o| self.get(*o).map_or(0, |p| p.serial()))
             .ok();
         let peer = self.slots.get_mut(id.0 as usize)?.take()?;
-        self.by_key.remove(&peer.public_key);
+        self.by_key.remove(peer.public_key());
         if let Some(pos) = pos {
             if let Some(tail) = self.order.get_mut(pos..) {
                 tail.rotate_left(1);
@@ -275,25 +504,6 @@ impl Peers {
         // Capacity covers every slot: this push does not allocate.
         let _ = Kernel::vec_push(&mut self.free, id);
         Some(peer)
-    }
-
-    /// Removes every peer. Cannot fail.
-    pub(crate) fn clear(&mut self) {
-        while let Some(id) = self.order.last().copied() {
-            if self.remove(id).is_none() {
-                let _ = Kernel::vec_pop(&mut self.order);
-            }
-        }
-    }
-
-    /// Calls `f` on every peer, in creation order.
-    pub(crate) fn for_each_mut(&mut self, mut f: impl FnMut(&mut Peer)) {
-        for i in 0..self.order.len() {
-            let Some(id) = self.order.get(i).copied() else { break };
-            if let Some(p) = self.get_mut(id) {
-                f(p);
-            }
-        }
     }
 }
 

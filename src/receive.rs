@@ -1,15 +1,322 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Receiving: datagrams from the device's UDP sockets.
+//!
+//! - `encap_recv` (softirq) checks only the length and type of a message and
+//!   routes it: handshake messages to the device's handshake queue (bounded,
+//!   served by per-CPU workers), data messages by their receiver index to
+//!   the peer's receive queue (bounded), drained in order by the peer's NAPI
+//!   poll. Nothing about a peer changes here.
+//! - The handshake worker checks the MACs (cookie replies only when under
+//!   load and only to a valid mac1), the per-source rate limit under load,
+//!   and runs the Noise handshake; only an authenticated message changes a
+//!   peer (endpoint, session, timers, counters).
+//! - The NAPI poll authenticates and decrypts each data message, checks its
+//!   counter against the replay window, and only then lets it move the
+//!   endpoint, confirm a session and drive the timers; the inner packet must
+//!   come from an address routed to the same peer (allowed IPs).
 #![forbid(unsafe_code)]
 
 use crate::device::Device;
-use crate::kapi::netdev::NetDevice;
-use crate::kapi::skb::SkBuff;
+use crate::kapi::anchored::Anchored;
+use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
+use crate::kapi::netdev::{DevError, DevHold, NetDevice};
+use crate::kapi::platform::Kernel;
+use crate::kapi::rcu;
+use crate::kapi::skb::{SkBuff, SocketAddr};
 use crate::kapi::udp::EncapRecv;
+use crate::kapi::xmit;
+use crate::peer::{Endpoint, PeerState};
+use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS};
+use crate::proto::cookie::{self, MacCheck};
+use crate::proto::handshake::read_initiation;
+use crate::proto::messages::{
+    CookieReply, DataHeader, Initiation, Response, COOKIE_REPLY_LEN, DATA_MIN_LEN,
+    INITIATION_LEN, MESSAGE_DATA, MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION,
+    MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN,
+};
+use crate::proto::platform::Clock;
+use crate::proto::ratelimiter::Source;
+use crate::{send, session, timers, wg_dbg};
+use core::sync::atomic::Ordering;
+
+/// The exact length of a handshake message of type `ty`.
+fn handshake_len(ty: u32) -> Option<u32> {
+    match ty {
+        MESSAGE_HANDSHAKE_INITIATION => Some(INITIATION_LEN as u32),
+        MESSAGE_HANDSHAKE_RESPONSE => Some(RESPONSE_LEN as u32),
+        MESSAGE_HANDSHAKE_COOKIE => Some(COOKIE_REPLY_LEN as u32),
+        _ => None,
+    }
+}
 
 impl EncapRecv for Device {
-    fn encap_recv(_dev: &NetDevice<Self>, skb: SkBuff) {
-        // The data plane is not there yet: every datagram is dropped.
-        drop(skb);
+    fn encap_recv(dev: &NetDevice<Self>, mut skb: SkBuff) {
+        if skb.pull_udp_payload(4).is_none() {
+            return;
+        }
+        let Some(ty) = skb.linear_prefix(4).map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]])) else {
+            return;
+        };
+        let len = skb.len();
+        let d = dev.data();
+        if let Some(want) = handshake_len(ty) {
+            if len != want || skb.linear_prefix(want).is_none() {
+                return;
+            }
+            let guard = rcu::read_lock();
+            let Some(queue) = d.handshakes.get(&guard) else { return };
+            if d.handshake_queue_len.load(Ordering::Relaxed) >= MAX_QUEUED_INCOMING_HANDSHAKES as u32 {
+                wg_dbg!("{}: Dropping handshake packet", dev.name());
+                return;
+            }
+            match queue.produce(skb) {
+                Ok(()) => {
+                    d.handshake_queue_len.fetch_add(1, Ordering::Relaxed);
+                    queue.kick(&d.handshake_wq);
+                }
+                Err(_dropped) => wg_dbg!("{}: Dropping handshake packet", dev.name()),
+            }
+            return;
+        }
+        if ty != MESSAGE_DATA || len < DATA_MIN_LEN as u32 {
+            return;
+        }
+        let Some(header) = skb.linear_prefix(DATA_MIN_LEN as u32).and_then(|h| DataHeader::parse(h).ok()) else {
+            return;
+        };
+        let Some(peer) = session::peer_by_index(d, header.receiver_index) else { return };
+        if peer.rx.push_bounded(skb, MAX_QUEUED_PACKETS as u32).is_err() {
+            dev.count_error(DevError::RxDropped);
+            return;
+        }
+        peer.napi_schedule();
     }
+}
+
+/// The handshake queue's per-CPU workers.
+pub(crate) struct HandshakeWorker {
+    pub(crate) dev: DevHold<Device>,
+}
+
+impl CryptWorker for HandshakeWorker {
+    fn run(queue: &CryptQueue<Self>) {
+        let dev = queue.dev.get();
+        while let Some(skb) = queue.consume() {
+            process_handshake(dev, skb);
+            dev.data().handshake_queue_len.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The bytes the cookie of a source is made of: address, then port
+/// (network order).
+fn cookie_source(ep: &xmit::Endpoint) -> ([u8; 18], usize) {
+    let mut b = [0u8; 18];
+    match ep.addr {
+        SocketAddr::V4(a, port) => {
+            b[..4].copy_from_slice(&a);
+            b[4..6].copy_from_slice(&port.to_be_bytes());
+            (b, 6)
+        }
+        SocketAddr::V6(a, port) => {
+            b[..16].copy_from_slice(&a);
+            b[16..18].copy_from_slice(&port.to_be_bytes());
+            (b, 18)
+        }
+    }
+}
+
+fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
+    let d = dev.data();
+    let len = skb.len() as usize;
+    let mut buf = [0u8; INITIATION_LEN];
+    {
+        let Some(data) = skb.linear_prefix(len as u32) else { return };
+        let Some(dst) = buf.get_mut(..len) else { return };
+        dst.copy_from_slice(data);
+    }
+    let Some(msg) = buf.get(..len) else { return };
+    let Some(src) = xmit::Endpoint::from_received(&skb) else { return };
+    let ty = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let now = Kernel::now_ns();
+
+    if ty == MESSAGE_HANDSHAKE_COOKIE {
+        let Ok(reply) = CookieReply::parse(msg) else { return };
+        let Some(peer) = session::peer_by_index(d, reply.receiver_index) else { return };
+        if peer.cookie.lock().consume_reply(&reply, now).is_ok() {
+            wg_dbg!("{}: Receiving cookie response from peer {}", dev.name(), peer.internal_id());
+        } else {
+            wg_dbg!("{}: Could not decrypt invalid cookie response", dev.name());
+        }
+        return;
+    }
+
+    let under_load = {
+        let mut last = d.last_under_load.lock();
+        let (u, l) = cookie::under_load(d.handshake_queue_len.load(Ordering::Relaxed) as usize, now, *last);
+        *last = l;
+        u
+    };
+    let (src_bytes, src_len) = cookie_source(&src);
+    let src_bytes = src_bytes.get(..src_len).unwrap_or(&[]);
+    let mac = d.cookie_checker.lock().check(msg, src_bytes, now, under_load);
+    match mac {
+        MacCheck::Invalid => {
+            wg_dbg!("{}: Invalid MAC of handshake, dropping packet", dev.name());
+            return;
+        }
+        MacCheck::NeedsCookie => {
+            let sender = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
+            let reply = d.cookie_checker.lock().create_reply(msg, sender, src_bytes, now);
+            if let Ok(reply) = reply {
+                send::send_cookie_reply(dev, &reply, &src);
+            }
+            return;
+        }
+        MacCheck::ValidWithCookie => {
+            let source = match src.addr {
+                SocketAddr::V4(a, _) => Source::V4(a),
+                SocketAddr::V6(a, _) => Source::V6(a),
+            };
+            if !d.ratelimiter.lock().allow(&source, now) {
+                return;
+            }
+        }
+        MacCheck::Valid => {}
+    }
+
+    let peer = match ty {
+        MESSAGE_HANDSHAKE_INITIATION => {
+            let Ok(init) = Initiation::parse(msg) else { return };
+            let identity = d.identity.lock();
+            let Some(id) = identity.as_ref() else { return };
+            let Ok(st) = read_initiation(id, &init) else {
+                wg_dbg!("{}: Invalid handshake initiation", dev.name());
+                return;
+            };
+            let peer = {
+                let guard = rcu::read_lock();
+                d.routing.read(&guard).peer_by_key(st.remote_static()).cloned()
+            };
+            let Some(peer) = peer else {
+                wg_dbg!("{}: Invalid handshake initiation", dev.name());
+                return;
+            };
+            if peer.handshake.lock().hs.consume_initiation(st, now).is_err() {
+                wg_dbg!("{}: Invalid handshake initiation", dev.name());
+                return;
+            }
+            drop(identity);
+            // Authenticated from here on.
+            peer.set_endpoint(src, Endpoint::from_xmit(&src));
+            wg_dbg!("{}: Receiving handshake initiation from peer {}", dev.name(), peer.internal_id());
+            send::send_response(&peer);
+            peer
+        }
+        MESSAGE_HANDSHAKE_RESPONSE => {
+            let Ok(resp) = Response::parse(msg) else { return };
+            let Some(peer) = session::peer_by_index(d, resp.receiver_index) else { return };
+            let keys = {
+                let identity = d.identity.lock();
+                let Some(id) = identity.as_ref() else { return };
+                let r = peer.handshake.lock().hs.consume_response(id, &resp);
+                r
+            };
+            let Ok(keys) = keys else {
+                wg_dbg!("{}: Invalid handshake response", dev.name());
+                return;
+            };
+            // Authenticated from here on.
+            peer.set_endpoint(src, Endpoint::from_xmit(&src));
+            wg_dbg!("{}: Receiving handshake response from peer {}", dev.name(), peer.internal_id());
+            if session::begin_session(&peer, keys).is_ok() {
+                *peer.last_handshake.lock() = wall_now();
+                // Sends what was staged, or a keepalive to confirm the session.
+                timers::event(&peer, |t| t.handshake_response_consumed(now));
+            }
+            peer
+        }
+        _ => return,
+    };
+    peer.rx_bytes.fetch_add(len as u64, Ordering::Relaxed);
+    timers::event(&peer, |t| t.handshake_packet_received(now));
+}
+
+fn wall_now() -> (i64, i64) {
+    let (s, ns) = Kernel::wall();
+    (i64::try_from(s).unwrap_or(i64::MAX), i64::from(ns))
+}
+
+/// The peer's NAPI poll: decrypts and delivers up to `budget` packets.
+pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
+    let mut done = 0;
+    while done < budget {
+        let Some(skb) = peer.rx.pop() else { break };
+        done += 1;
+        consume_data(peer, skb);
+    }
+    if done < budget && peer.napi_complete(done) && !peer.rx.is_empty() {
+        peer.napi_schedule();
+    }
+    done
+}
+
+fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
+    let dev = peer.dev.get();
+    let Some(header) = skb.linear_prefix(DATA_MIN_LEN as u32).and_then(|h| DataHeader::parse(h).ok()) else {
+        return;
+    };
+    let msg_len = skb.len();
+    let Some(kp) = peer.keypairs.lock().get(header.receiver_index).cloned() else { return };
+    let now = Kernel::now_ns();
+    if kp.keypair.check_receive(now, header.counter).is_err() {
+        return;
+    }
+    if !skb.open_in_place(kp.keypair.receiving_key(), header.counter) {
+        return;
+    }
+    if !kp.replay.lock().check_and_update(header.counter) {
+        wg_dbg!("{}: Packet has invalid nonce {} from peer {}", dev.name(), header.counter, peer.internal_id());
+        return;
+    }
+    // Authenticated from here on.
+    let outer_ds = skb.outer_dsfield();
+    if let Some(ep) = xmit::Endpoint::from_received(&skb) {
+        peer.set_endpoint(ep, Endpoint::from_xmit(&ep));
+    }
+    let confirmed = session::received_with(peer, header.receiver_index);
+    if confirmed {
+        *peer.last_handshake.lock() = wall_now();
+        send::send_staged(peer);
+    }
+    peer.rx_bytes.fetch_add(u64::from(msg_len), Ordering::Relaxed);
+    let keepalive = skb.len() == 0;
+    timers::event(peer, |t| t.data_packet_received(now, confirmed, keepalive));
+    let current = session::current(peer);
+    let key = session::current_key(current.as_ref(), now);
+    if peer.timers.lock().keep_key_fresh_on_receive(key.as_ref(), now) {
+        peer.want_initiation.store(true, Ordering::Release);
+        timers::schedule_handshake_work(peer);
+    }
+    if keepalive {
+        wg_dbg!("{}: Receiving keepalive packet from peer {}", dev.name(), peer.internal_id());
+        return;
+    }
+    skb.reset(false);
+    let Some(src) = skb.finish_rx(dev, outer_ds) else {
+        wg_dbg!("{}: Packet has incorrect size from peer {}", dev.name(), peer.internal_id());
+        dev.count_error(DevError::RxLength);
+        return;
+    };
+    let routed = {
+        let guard = rcu::read_lock();
+        dev.data().routing.read(&guard).route_id(&src)
+    };
+    if routed != Some(peer.id()) {
+        wg_dbg!("{}: Packet has unallowed src IP ({:?}) from peer {}", dev.name(), src, peer.internal_id());
+        dev.count_error(DevError::RxFrame);
+        return;
+    }
+    dev.count_rx(skb.len());
+    peer.napi_gro_receive(skb);
 }

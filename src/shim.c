@@ -719,3 +719,127 @@ u8 *wg_shim_skb_cb(struct sk_buff *skb)
 {
 	return skb->cb;
 }
+
+/* ---- Data plane: locks, queues, statistics, debug lines ---- */
+
+void wg_shim_spin_lock_bh(spinlock_t *lock)
+{
+	spin_lock_bh(lock);
+}
+
+void wg_shim_spin_unlock_bh(spinlock_t *lock)
+{
+	spin_unlock_bh(lock);
+}
+
+void wg_shim_skb_queue_init(struct sk_buff_head *q)
+{
+	skb_queue_head_init(q);
+}
+
+void wg_shim_skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb)
+{
+	skb_queue_tail(q, skb);
+}
+
+void wg_shim_skb_queue_head(struct sk_buff_head *q, struct sk_buff *skb)
+{
+	skb_queue_head(q, skb);
+}
+
+struct sk_buff *wg_shim_skb_dequeue(struct sk_buff_head *q)
+{
+	return skb_dequeue(q);
+}
+
+u32 wg_shim_skb_queue_len(const struct sk_buff_head *q)
+{
+	return skb_queue_len_lockless(q);
+}
+
+void wg_shim_skb_queue_purge(struct sk_buff_head *q)
+{
+	skb_queue_purge(q);
+}
+
+bool wg_shim_skb_queue_push_bounded(struct sk_buff_head *q, struct sk_buff *skb, u32 max)
+{
+	unsigned long flags;
+	bool ok;
+
+	spin_lock_irqsave(&q->lock, flags);
+	ok = skb_queue_len(q) < max;
+	if (ok)
+		__skb_queue_tail(q, skb);
+	spin_unlock_irqrestore(&q->lock, flags);
+	return ok;
+}
+
+struct sk_buff *wg_shim_skb_queue_push_drop_oldest(struct sk_buff_head *q, struct sk_buff *skb, u32 max)
+{
+	unsigned long flags;
+	struct sk_buff *old = NULL;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (skb_queue_len(q) >= max)
+		old = __skb_dequeue(q);
+	__skb_queue_tail(q, skb);
+	spin_unlock_irqrestore(&q->lock, flags);
+	return old;
+}
+
+void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)
+{
+	dev_sw_netstats_rx_add(dev, len);
+}
+
+void wg_shim_dev_tx_add(struct net_device *dev, unsigned int len)
+{
+	dev_sw_netstats_tx_add(dev, 1, len);
+}
+
+void wg_shim_dev_count(struct net_device *dev, int which)
+{
+	switch (which) {
+	case 0: DEV_STATS_INC(dev, rx_errors); break;
+	case 1: DEV_STATS_INC(dev, rx_errors); DEV_STATS_INC(dev, rx_length_errors); break;
+	case 2: DEV_STATS_INC(dev, rx_errors); DEV_STATS_INC(dev, rx_frame_errors); break;
+	case 3: DEV_STATS_INC(dev, tx_errors); break;
+	case 4: DEV_STATS_INC(dev, rx_dropped); break;
+	case 5: DEV_STATS_INC(dev, tx_dropped); break;
+	default: break;
+	}
+}
+
+unsigned int wg_shim_dev_mtu(const struct net_device *dev)
+{
+	return READ_ONCE(dev->mtu);
+}
+
+u8 wg_shim_skb_outer_dsfield(const struct sk_buff *skb)
+{
+	const u8 *nh = skb_network_header(skb);
+
+	if ((nh[0] >> 4) == 4)
+		return ((const struct iphdr *)nh)->tos;
+	if ((nh[0] >> 4) == 6)
+		return ipv6_get_dsfield((const struct ipv6hdr *)nh);
+	return 0;
+}
+
+bool wg_shim_debug_enabled(void)
+{
+#if defined(CONFIG_DYNAMIC_DEBUG) || (defined(CONFIG_DYNAMIC_DEBUG_CORE) && defined(DYNAMIC_DEBUG_MODULE))
+	/* One dynamic-debug site for all of the module's debug lines:
+	 * `echo 'module wireguard +p' > /proc/dynamic_debug/control`. */
+	DEFINE_DYNAMIC_DEBUG_METADATA(descriptor, "wireguard debug lines");
+	return DYNAMIC_DEBUG_BRANCH(descriptor);
+#else
+	return false;
+#endif
+}
+
+void wg_shim_debug_print(const char *line)
+{
+	printk(KERN_DEBUG "%s\n", line);
+}

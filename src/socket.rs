@@ -9,8 +9,6 @@
 //! exits. A socket holds a reference on the device, so sockets never outlive
 //! those points. The reported listen port is `Sockets::port` while bound.
 #![forbid(unsafe_code)]
-// Wired to the device by the configuration code (netlink issue).
-#![allow(dead_code)]
 
 use crate::device::Device;
 use crate::kapi::error::eaddrinuse;
@@ -53,6 +51,16 @@ impl Sockets {
                 }
             }
         }
+    }
+
+    /// The IPv4 socket.
+    pub(crate) fn v4(&self) -> Option<&EncapSocket<Device>> {
+        self.v4.as_ref()
+    }
+
+    /// The IPv6 socket.
+    pub(crate) fn v6(&self) -> Option<&EncapSocket<Device>> {
+        self.v6.as_ref()
     }
 
     /// The port the sockets are bound to, if any.

@@ -7,6 +7,8 @@
 //! - [`device`]: the `wireguard` rtnl link kind;
 //! - [`netlink`]: the `wireguard` generic netlink family.
 
+#![recursion_limit = "512"]
+
 use kernel::prelude::*;
 
 mod config;
@@ -17,8 +19,11 @@ mod kapi;
 mod netlink;
 mod peer;
 mod receive;
-mod routing;
+mod send;
+mod session;
 mod socket;
+mod tables;
+mod timers;
 #[allow(dead_code, unreachable_pub)]
 mod proto;
 

@@ -22,7 +22,9 @@ use core::sync::atomic::{AtomicU8, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::error::Result;
 use kernel::init::InPlaceInit;
-use kernel::prelude::{pin_data, pin_init, pinned_drop};
+use kernel::error::Error;
+use kernel::init::PinInit;
+use kernel::prelude::{pin_data, pinned_drop, try_pin_init};
 use kernel::sync::Arc;
 use kernel::types::Opaque;
 
@@ -67,6 +69,7 @@ pub(crate) struct Anchored<T: AnchorOps> {
     #[pin]
     work_b: Opaque<b::work_struct>,
     state: AtomicU8,
+    #[pin]
     value: T,
 }
 
@@ -77,10 +80,10 @@ unsafe impl<T: AnchorOps> Send for Anchored<T> {}
 unsafe impl<T: AnchorOps> Sync for Anchored<T> {}
 
 impl<T: AnchorOps> Anchored<T> {
-    /// Allocates `value` with an idle timer, an unregistered NAPI context and
-    /// idle work items.
-    pub(crate) fn new_arc(value: T) -> Result<Arc<Self>> {
-        let init = pin_init!(Anchored {
+    /// Allocates the value `value` initialises, with an idle timer, an
+    /// unregistered NAPI context and idle work items.
+    pub(crate) fn new_arc(value: impl PinInit<T, Error>) -> Result<Arc<Self>> {
+        let init = try_pin_init!(Anchored {
             // SAFETY: `timer_setup` initialises the timer in place.
             timer <- Opaque::ffi_init(|slot| unsafe { b::wg_shim_timer_setup(slot, Some(timer_cb::<T>)) }),
             // SAFETY: zeroed until `netif_napi_add` in `napi_add`, which
@@ -91,8 +94,8 @@ impl<T: AnchorOps> Anchored<T> {
             // SAFETY: as above.
             work_b <- Opaque::ffi_init(|slot| unsafe { b::wg_shim_init_work(slot, Some(work_b_cb::<T>)) }),
             state: AtomicU8::new(0),
-            value,
-        });
+            value <- value,
+        }? Error);
         Arc::pin_init(init, GFP_KERNEL)
     }
 

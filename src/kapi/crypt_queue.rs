@@ -21,6 +21,10 @@ use kernel::prelude::{pin_data, pinned_drop, try_pin_init};
 use kernel::sync::Arc;
 use kernel::types::Opaque;
 
+// The ring is embedded by value: bindgen must have seen the whole struct
+// (an incomplete type would be zero-sized and the C side would write past it).
+const _: () = assert!(core::mem::size_of::<b::ptr_ring>() >= 64);
+
 /// What the per-CPU workers do with the queue.
 pub(crate) trait CryptWorker: Send + Sync + Sized + 'static {
     /// Drains (some of) the queue (process context, one CPU).

@@ -35,4 +35,5 @@ errno!(
     e2big => E2BIG,
     enospc => ENOSPC,
     enonet => ENONET,
+    enetunreach => ENETUNREACH,
 );

@@ -7,6 +7,7 @@
 pub(crate) mod anchored;
 pub(crate) mod bindings;
 pub(crate) mod crypt_queue;
+pub(crate) mod debug;
 pub(crate) mod error;
 pub(crate) mod genl;
 pub(crate) mod nla;
@@ -16,6 +17,7 @@ pub(crate) mod platform;
 pub(crate) mod rcu;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
+pub(crate) mod sync;
 pub(crate) mod udp;
 pub(crate) mod wireguard;
 pub(crate) mod work;

@@ -55,6 +55,11 @@ pub(crate) trait LinkOps: Sized + Send + Sync + 'static {
     /// already cleared.
     fn creating_net_exit(rtnl: &Rtnl, dev: &NetDevice<Self>);
 
+    /// `ndo_uninit`, under RTNL: the device is being unregistered (it is
+    /// down and unlisted). Whatever holds a [`DevHold`] on it must let go
+    /// here, or the unregistration waits forever.
+    fn uninit(_rtnl: &Rtnl, _dev: &NetDevice<Self>) {}
+
     /// Runs when the device is being destroyed, just before its state is dropped.
     fn destroy(_dev: &NetDevice<Self>) {}
 }
@@ -283,6 +288,7 @@ impl<T: LinkOps> LinkKind<T> {
         ops.ndo_open = Some(open_callback::<T>);
         ops.ndo_stop = Some(stop_callback::<T>);
         ops.ndo_start_xmit = Some(start_xmit_callback::<T>);
+        ops.ndo_uninit = Some(uninit_callback::<T>);
         ops
     };
 
@@ -461,6 +467,14 @@ unsafe extern "C" fn stop_callback<T: LinkOps>(dev: *mut b::net_device) -> core:
     }
 }
 
+unsafe extern "C" fn uninit_callback<T: LinkOps>(dev: *mut b::net_device) {
+    // SAFETY: `ndo_uninit` runs under RTNL on a device of ours whose state
+    // is live (it is set up before registration and dropped only by the
+    // destructor, which runs later).
+    let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
+    T::uninit(&rtnl, dev);
+}
+
 unsafe extern "C" fn start_xmit_callback<T: LinkOps>(
     skb: *mut b::sk_buff,
     dev: *mut b::net_device,
@@ -602,5 +616,97 @@ impl<T: LinkOps> NetDevice<T> {
     pub(crate) fn is_running(&self) -> bool {
         // SAFETY: the device is valid.
         unsafe { b::wg_shim_nl_netif_running(self.raw.get()) }
+    }
+}
+
+// ---- Long-lived references and statistics (data plane) ----
+
+/// A counted reference to a device of kind `T` (`dev_hold`), for objects
+/// that outlive the callback that created them (peers, workers). The
+/// device's state stays live while it is held (the destructor runs only
+/// once every reference is gone); holders must release it from
+/// [`LinkOps::uninit`] at the latest.
+pub(crate) struct DevHold<T: LinkOps> {
+    dev: core::ptr::NonNull<b::net_device>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: a device reference may be used and released from any thread; the
+// state `T` is `Send + Sync` (required by `LinkOps`).
+unsafe impl<T: LinkOps> Send for DevHold<T> {}
+// SAFETY: as above.
+unsafe impl<T: LinkOps> Sync for DevHold<T> {}
+
+impl<T: LinkOps> DevHold<T> {
+    /// The device.
+    pub(crate) fn get(&self) -> &NetDevice<T> {
+        // SAFETY: a hold is only taken from a `NetDevice<T>` (live state),
+        // and the state is not dropped while the hold exists.
+        unsafe { NetDevice::from_raw(self.dev.as_ptr()) }
+    }
+}
+
+impl<T: LinkOps> Clone for DevHold<T> {
+    fn clone(&self) -> Self {
+        self.get().hold()
+    }
+}
+
+impl<T: LinkOps> Drop for DevHold<T> {
+    fn drop(&mut self) {
+        // SAFETY: we hold one reference (type invariant).
+        unsafe { b::wg_shim_dev_put(self.dev.as_ptr()) }
+    }
+}
+
+/// Error counters of a device.
+#[derive(Clone, Copy)]
+pub(crate) enum DevError {
+    /// `rx_errors`.
+    Rx = 0,
+    /// `rx_errors` and `rx_length_errors`.
+    RxLength = 1,
+    /// `rx_errors` and `rx_frame_errors`.
+    RxFrame = 2,
+    /// `tx_errors`.
+    Tx = 3,
+    /// `rx_dropped`.
+    RxDropped = 4,
+    /// `tx_dropped`.
+    TxDropped = 5,
+}
+
+impl<T: LinkOps> NetDevice<T> {
+    /// A counted reference to the device.
+    pub(crate) fn hold(&self) -> DevHold<T> {
+        // SAFETY: the device is valid; the reference is dropped by `DevHold`.
+        unsafe { b::wg_shim_dev_hold(self.raw.get()) };
+        // SAFETY: non-null (from a reference).
+        let dev = unsafe { core::ptr::NonNull::new_unchecked(self.raw.get()) };
+        DevHold { dev, _t: PhantomData }
+    }
+
+    /// Counts a received packet of `len` bytes.
+    pub(crate) fn count_rx(&self, len: u32) {
+        // SAFETY: the device is valid and has per-CPU tstats.
+        unsafe { b::wg_shim_dev_rx_add(self.raw.get(), len) }
+    }
+
+    /// Counts a sent packet of `len` bytes.
+    pub(crate) fn count_tx(&self, len: u32) {
+        // SAFETY: as above.
+        unsafe { b::wg_shim_dev_tx_add(self.raw.get(), len) }
+    }
+
+    /// Counts an error.
+    pub(crate) fn count_error(&self, which: DevError) {
+        // SAFETY: the device is valid.
+        unsafe { b::wg_shim_dev_count(self.raw.get(), which as i32) }
+    }
+
+    /// The device's MTU.
+    pub(crate) fn mtu(&self) -> u32 {
+        // SAFETY: the device is valid.
+        unsafe { b::wg_shim_dev_mtu(self.raw.get()) }
     }
 }

@@ -8,7 +8,7 @@
 
 use super::bindings as b;
 use crate::proto::platform::{Alloc, AllocError, Clock, Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
-use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
+use kernel::alloc::{flags::{GFP_ATOMIC, GFP_KERNEL}, KBox, KVVec};
 
 /// The kernel platform. Allocation uses `GFP_KERNEL`: it may sleep, so
 /// callers allocate from process context and outside spinlocks.
@@ -259,5 +259,36 @@ impl Alloc for Kernel {
 
     fn vec_reserve<T>(vec: &mut KVVec<T>, additional: usize) -> Result<(), AllocError> {
         vec.reserve(additional, GFP_KERNEL).map_err(|_| AllocError)
+    }
+}
+
+/// The kernel's allocator with `GFP_ATOMIC`: for tables that grow under a
+/// spinlock held with softirqs off (the receiver-index table). Large
+/// vectors cannot fall back to vmalloc here; a failed growth is reported as
+/// an allocation error (a handshake then fails and is retried).
+pub(crate) struct KernelAtomic;
+
+impl Alloc for KernelAtomic {
+    type Box<T> = KBox<T>;
+    type Vec<T> = KVVec<T>;
+
+    fn try_box<T>(value: T) -> Result<KBox<T>, AllocError> {
+        KBox::new(value, GFP_ATOMIC).map_err(|_| AllocError)
+    }
+
+    fn vec_new<T>() -> KVVec<T> {
+        KVVec::new()
+    }
+
+    fn vec_push<T>(vec: &mut KVVec<T>, value: T) -> Result<(), AllocError> {
+        vec.push(value, GFP_ATOMIC).map_err(|_| AllocError)
+    }
+
+    fn vec_pop<T>(vec: &mut KVVec<T>) -> Option<T> {
+        Kernel::vec_pop(vec)
+    }
+
+    fn vec_reserve<T>(vec: &mut KVVec<T>, additional: usize) -> Result<(), AllocError> {
+        vec.reserve(additional, GFP_ATOMIC).map_err(|_| AllocError)
     }
 }

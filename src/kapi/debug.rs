@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Debug lines, as the C driver prints them under `CONFIG_WIREGUARD_DEBUG`
+//! ("wg0: Peer 1 created", ...). They are off unless dynamic debug is
+//! switched on for the module: `echo 'module wireguard +p' >
+//! /proc/dynamic_debug/control` (or `wireguard.dyndbg=+p` at load time).
+
+use super::bindings as b;
+use core::fmt::Write;
+
+/// Whether debug lines are on (a static branch: cheap when off).
+pub(crate) fn enabled() -> bool {
+    // SAFETY: reads the dynamic-debug descriptor of the module.
+    unsafe { b::wg_shim_debug_enabled() }
+}
+
+/// A line of at most 159 bytes (longer ones are cut).
+struct Line {
+    buf: [u8; 160],
+    len: usize,
+}
+
+impl Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &c in s.as_bytes() {
+            // Keep the last byte for the terminating NUL; no NUL inside.
+            if self.len + 1 >= self.buf.len() {
+                break;
+            }
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = if c == 0 { b'?' } else { c };
+                self.len += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Prints one debug line (`KERN_DEBUG`).
+pub(crate) fn print(args: core::fmt::Arguments<'_>) {
+    let mut line = Line { buf: [0; 160], len: 0 };
+    let _ = line.write_fmt(args);
+    // The buffer is zeroed and at most 159 bytes were written: it is
+    // NUL-terminated.
+    // SAFETY: `line.buf` holds a NUL-terminated string.
+    unsafe { b::wg_shim_debug_print(line.buf.as_ptr().cast()) }
+}
+
+/// Prints a debug line when they are on.
+#[macro_export]
+macro_rules! wg_dbg {
+    ($($arg:tt)*) => {
+        if $crate::kapi::debug::enabled() {
+            $crate::kapi::debug::print(format_args!($($arg)*));
+        }
+    };
+}

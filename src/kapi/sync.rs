@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Synchronisation for state shared with softirq context:
+//!
+//! - [`SpinLockBh`]: the kernel crate's [`Lock`] over a `spinlock_t` taken
+//!   with `spin_lock_bh` (softirqs off while held), for state that packet
+//!   paths (softirq) and process context both touch. Create it with
+//!   [`new_spinlock_bh!`](crate::new_spinlock_bh), which gives every site
+//!   its own lockdep class.
+//! - [`LeftRight`]: two copies of a value, read without locks under an RCU
+//!   read-side section, written by one writer at a time who may sleep and
+//!   allocate. See its documentation.
+
+use super::bindings as b;
+use super::rcu::{self, ReadGuard};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use kernel::prelude::*;
+use kernel::sync::lock::{Backend, Lock};
+use kernel::sync::Mutex;
+
+/// The `spin_lock_bh` backend of [`Lock`].
+pub(crate) struct SpinLockBhBackend;
+
+/// A spinlock taken with softirqs disabled.
+pub(crate) type SpinLockBh<T> = Lock<T, SpinLockBhBackend>;
+
+/// A held [`SpinLockBh`].
+pub(crate) type SpinLockBhGuard<'a, T> = kernel::sync::lock::Guard<'a, T, SpinLockBhBackend>;
+
+/// Creates a [`SpinLockBh`] initialiser with a lockdep class of its own.
+#[macro_export]
+macro_rules! new_spinlock_bh {
+    ($inner:expr, $name:literal) => {
+        $crate::kapi::sync::SpinLockBh::new($inner, kernel::c_str!($name), kernel::static_lock_class!())
+    };
+}
+
+// SAFETY: `spin_lock_bh`/`spin_unlock_bh` provide mutual exclusion over the
+// `spinlock_t` initialised by `__spin_lock_init`; the guard state is empty.
+unsafe impl Backend for SpinLockBhBackend {
+    type State = kernel::bindings::spinlock_t;
+    type GuardState = ();
+
+    unsafe fn init(
+        ptr: *mut Self::State,
+        name: *const kernel::ffi::c_char,
+        key: *mut kernel::bindings::lock_class_key,
+    ) {
+        // SAFETY: per the trait's contract, `ptr` is valid for writes and
+        // `name`/`key` live forever.
+        unsafe { kernel::bindings::__spin_lock_init(ptr, name, key) }
+    }
+
+    unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
+        // SAFETY: per the trait's contract, the lock is initialised. Both
+        // bindings describe the same C type.
+        unsafe { b::wg_shim_spin_lock_bh(ptr.cast()) }
+    }
+
+    unsafe fn unlock(ptr: *mut Self::State, _guard_state: &Self::GuardState) {
+        // SAFETY: per the trait's contract, the caller holds the lock.
+        unsafe { b::wg_shim_spin_unlock_bh(ptr.cast()) }
+    }
+}
+
+/// What [`LeftRight::write`] does to bring a copy that missed an update back
+/// in line with the other (only after an allocation failure on the second
+/// application of an update).
+pub(crate) trait Resync {
+    /// Makes `self` equal to `src`; on error `self` may be anything but is
+    /// still a valid value (it is resynchronised again before it is used).
+    fn resync_from(&mut self, src: &Self) -> Result;
+}
+
+/// Two copies of a `T`: readers use the active one without locks inside an
+/// RCU read-side section; the writer changes the inactive one, publishes it,
+/// waits for a grace period (after which no reader can still be in the old
+/// copy), and applies the same change to the old copy.
+///
+/// The writer's change is a closure called once per copy; it must be
+/// deterministic (the same change on equal copies gives equal copies) and
+/// all or nothing (on `Err`, the copy is unchanged). If its second call
+/// fails, the old copy is marked stale and resynchronised from the active one
+/// at the next write (see [`Resync`]).
+pub(crate) struct LeftRight<T: Resync> {
+    copies: [UnsafeCell<T>; 2],
+    /// Index of the copy readers use.
+    active: AtomicUsize,
+    /// The inactive copy missed an update.
+    stale: AtomicBool,
+    /// Serialises writers, and writer-side readers against writers.
+    writer: Pin<KBox<Mutex<()>>>,
+}
+
+// SAFETY: readers only get shared references to the active copy; the
+// inactive copy is only touched by the writer, under `writer`, once no reader
+// can still reach it (a grace period after it stopped being active).
+unsafe impl<T: Resync + Send + Sync> Sync for LeftRight<T> {}
+// SAFETY: it owns two `T`s.
+unsafe impl<T: Resync + Send> Send for LeftRight<T> {}
+
+/// Writer-side access to the active copy: no write can happen while held.
+pub(crate) struct WriterView<'a, T: Resync> {
+    lr: &'a LeftRight<T>,
+    _guard: kernel::sync::lock::Guard<'a, (), kernel::sync::lock::mutex::MutexBackend>,
+}
+
+impl<T: Resync> core::ops::Deref for WriterView<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        let i = self.lr.active.load(Ordering::Relaxed) & 1;
+        // SAFETY: writers hold `writer`, which this view holds, so nothing
+        // mutates either copy while it lives; the active copy is never
+        // mutated anyway.
+        unsafe { &*self.lr.copies[i].get() }
+    }
+}
+
+impl<T: Resync> LeftRight<T> {
+    /// Two equal copies `a` and `b` (the caller makes them equal).
+    pub(crate) fn new(a: T, b: T) -> Result<Self> {
+        let writer = KBox::pin_init(kernel::new_mutex!((), "wireguard_leftright"), GFP_KERNEL)?;
+        Ok(LeftRight {
+            copies: [UnsafeCell::new(a), UnsafeCell::new(b)],
+            active: AtomicUsize::new(0),
+            stale: AtomicBool::new(false),
+            writer,
+        })
+    }
+
+    /// The active copy, for the read-side section `_guard`.
+    pub(crate) fn read<'g>(&'g self, _guard: &'g ReadGuard) -> &'g T {
+        let i = self.active.load(Ordering::Acquire) & 1;
+        // SAFETY: the writer mutates a copy only a full grace period after it
+        // stopped being active, and this reader's section began before that
+        // grace period ends, so the copy is not mutated while `_guard` lives.
+        unsafe { &*self.copies[i].get() }
+    }
+
+    /// The active copy for a process-context reader that may sleep (a dump):
+    /// excludes writers while held.
+    pub(crate) fn read_writer_side(&self) -> WriterView<'_, T> {
+        WriterView { lr: self, _guard: self.writer.lock() }
+    }
+
+    /// Lets `reserve` allocate in the copy the next [`LeftRight::write`]
+    /// changes first, so that its first application cannot fail for lack
+    /// of memory. `reserve` must not change what readers could observe.
+    /// Process context.
+    pub(crate) fn prepare(&self, reserve: impl FnOnce(&mut T) -> Result) -> Result {
+        let _w = self.writer.lock();
+        let active = self.active.load(Ordering::Relaxed) & 1;
+        // SAFETY: as in `write`: the inactive copy has had no readers since
+        // the grace period that ended the previous write.
+        let (target, source) = unsafe { (&mut *self.copies[active ^ 1].get(), &*self.copies[active].get()) };
+        if self.stale.load(Ordering::Relaxed) {
+            target.resync_from(source)?;
+            self.stale.store(false, Ordering::Relaxed);
+        }
+        reserve(target)
+    }
+
+    /// Applies `change` to both copies (see the type's documentation).
+    /// Process context; sleeps for a grace period.
+    pub(crate) fn write<R>(&self, mut change: impl FnMut(&mut T) -> Result<R>) -> Result<R> {
+        let _w = self.writer.lock();
+        let active = self.active.load(Ordering::Relaxed) & 1;
+        let inactive = active ^ 1;
+        // SAFETY: the inactive copy stopped being active at the end of the
+        // previous write, which waited for a grace period after that, so no
+        // reader is in it; writers are serialised by `writer`; the active
+        // copy is only read.
+        let (target, source) = unsafe { (&mut *self.copies[inactive].get(), &*self.copies[active].get()) };
+        if self.stale.load(Ordering::Relaxed) {
+            target.resync_from(source)?;
+            self.stale.store(false, Ordering::Relaxed);
+        }
+        let result = change(target)?;
+        self.active.store(inactive, Ordering::Release);
+        // After this, no reader is in the previously active copy.
+        rcu::synchronize();
+        // SAFETY: as above, with the roles swapped: the old copy is inactive
+        // and a grace period has passed since it was.
+        let old = unsafe { &mut *self.copies[active].get() };
+        if change(old).is_err() {
+            self.stale.store(true, Ordering::Relaxed);
+        }
+        Ok(result)
+    }
+}

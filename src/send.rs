@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Sending: the device's transmit path (cryptokey routing, staging),
+//! encryption and ordered transmission per peer, keepalives, and our
+//! handshake messages.
+//!
+//! Packets for a peer wait in its staged queue (at most MAX_STAGED_PACKETS,
+//! the oldest dropped) until it has a session; then they move to its
+//! transmit queue (at most MAX_QUEUED_PACKETS), which the peer's transmit
+//! work item drains in order: reserve a counter, encrypt in place, send.
+#![forbid(unsafe_code)]
+
+use crate::device::{data_packet_head_room, Device};
+use crate::kapi::anchored::{Anchored, WorkId};
+use crate::kapi::error::enetunreach;
+use crate::kapi::netdev::{DevError, NetDevice};
+use crate::kapi::platform::Kernel;
+use crate::kapi::rcu;
+use crate::kapi::skb::{SkBuff, SocketAddr};
+use crate::kapi::xmit;
+use crate::peer::{PeerRef, PeerState};
+use crate::proto::constants::{MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS};
+use crate::proto::keypair::padding_len;
+use crate::proto::platform::Clock;
+use crate::{session, timers, wg_dbg};
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+
+/// The outer DSCP of handshake messages (`HANDSHAKE_DSCP`, AF41).
+const HANDSHAKE_DSCP: u8 = 0x88;
+
+/// Per-packet data kept in the skb's control block while we own it.
+fn set_cb(skb: &mut SkBuff, mtu: u32, ds: u8) {
+    let cb = skb.cb();
+    cb[..4].copy_from_slice(&mtu.to_ne_bytes());
+    cb[4] = ds;
+}
+
+fn get_cb(skb: &mut SkBuff) -> (u32, u8) {
+    let cb = skb.cb();
+    (u32::from_ne_bytes([cb[0], cb[1], cb[2], cb[3]]), cb[4])
+}
+
+/// `ndo_start_xmit`.
+pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
+    let Some(dst) = skb.inner_destination() else {
+        wg_dbg!("{}: Invalid IP packet", dev.name());
+        dev.count_error(DevError::Tx);
+        return;
+    };
+    let peer: Option<PeerRef> = {
+        let guard = rcu::read_lock();
+        dev.data().routing.read(&guard).route(&dst).cloned()
+    };
+    let Some(peer) = peer else {
+        wg_dbg!("{}: No peer is configured for {:?}", dev.name(), dst);
+        dev.count_error(DevError::Tx);
+        skb.reject_unreachable();
+        return;
+    };
+    if peer.endpoint.lock().addr.is_none() {
+        wg_dbg!(
+            "{}: No valid endpoint has been configured or discovered for peer {}",
+            dev.name(),
+            peer.internal_id()
+        );
+        dev.count_error(DevError::Tx);
+        skb.reject_unreachable();
+        return;
+    }
+    let mtu = skb.route_mtu(dev);
+    let Ok(segments) = skb.segment() else {
+        dev.count_error(DevError::Tx);
+        return;
+    };
+    for seg in segments {
+        let ds = seg.outer_ds();
+        let Some(mut seg) = seg.unshare() else {
+            dev.count_error(DevError::Tx);
+            continue;
+        };
+        seg.drop_dst();
+        set_cb(&mut seg, mtu, ds);
+        if peer.staged.push_drop_oldest(seg, MAX_STAGED_PACKETS as u32).is_some() {
+            dev.count_error(DevError::TxDropped);
+        }
+    }
+    send_staged(&peer);
+}
+
+/// Sends what is staged if the peer has a session, or asks for a handshake.
+pub(crate) fn send_staged(peer: &Anchored<PeerState>) {
+    if peer.staged.is_empty() && peer.tx.is_empty() {
+        return;
+    }
+    let now = Kernel::now_ns();
+    let usable = session::current(peer).is_some_and(|k| k.keypair.can_send(now));
+    if !usable {
+        timers::want_initiation(peer, false);
+        return;
+    }
+    let dev = peer.dev.get();
+    while let Some(skb) = peer.staged.pop() {
+        if peer.tx.push_bounded(skb, MAX_QUEUED_PACKETS as u32).is_err() {
+            dev.count_error(DevError::TxDropped);
+        }
+    }
+    kick_tx(peer);
+}
+
+fn kick_tx(peer: &Anchored<PeerState>) {
+    if peer.dead.load(Ordering::Acquire) {
+        return;
+    }
+    peer.queue_work(WorkId::A, &peer.dev.get().data().tx_wq, None);
+}
+
+/// Sends a keepalive (an empty data message) unless data waits anyway.
+pub(crate) fn keepalive(peer: &Anchored<PeerState>) {
+    if peer.staged.is_empty() && peer.tx.is_empty() {
+        let dev = peer.dev.get();
+        let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), 0) else { return };
+        set_cb(&mut skb, dev.mtu(), 0);
+        peer.staged.push_tail(skb);
+        wg_dbg!("{}: Sending keepalive packet to peer {}", dev.name(), peer.internal_id());
+    }
+    send_staged(peer);
+}
+
+/// The peer's transmit work item: encrypts and sends its queued packets in
+/// order (process context, one CPU at a time per peer).
+pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
+    let dev = peer.dev.get();
+    let Some(kp) = session::current(peer) else {
+        timers::want_initiation(peer, false);
+        return;
+    };
+    let mut sent_any = false;
+    let mut any_data = false;
+    let headroom = u32::from(data_packet_head_room());
+    while let Some(mut skb) = peer.tx.pop() {
+        let now = Kernel::now_ns();
+        let slot = match kp.keypair.reserve_send(now) {
+            Ok(s) => s,
+            Err(_) => {
+                // The session ran out: keep the packet for the next one.
+                peer.tx.push_head(skb);
+                timers::want_initiation(peer, false);
+                break;
+            }
+        };
+        let (mtu, ds) = get_cb(&mut skb);
+        let len = skb.len();
+        let padding = u32::try_from(padding_len(len as usize, mtu as usize)).unwrap_or(0);
+        if !skb.seal_in_place(&slot.header(), padding, headroom, kp.keypair.sending_key(), slot.counter) {
+            dev.count_error(DevError::Tx);
+            continue;
+        }
+        skb.reset(true);
+        if len != 0 {
+            any_data = true;
+        }
+        match send_to_peer(peer, skb, ds) {
+            Ok(()) => {
+                sent_any = true;
+                dev.count_tx(len);
+            }
+            Err(_) => dev.count_error(DevError::Tx),
+        }
+    }
+    if sent_any {
+        let now = Kernel::now_ns();
+        let jitter = timers::jitter();
+        timers::event(peer, |t| t.data_packets_sent(now, any_data, jitter));
+        let key = session::current_key(Some(&kp), now);
+        let due = peer.timers.lock().keep_key_fresh_on_send(key.as_ref(), now);
+        if due {
+            peer.want_initiation.store(true, Ordering::Release);
+            timers::schedule_handshake_work(peer);
+        }
+    }
+    // Packets that arrived while we worked are picked up by the work item
+    // queued for them; nothing more to do here.
+}
+
+/// Sends an encrypted packet or handshake message to the peer's endpoint,
+/// from the device's socket of the endpoint's family; counts it.
+fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
+    let dev = peer.dev.get();
+    let d = dev.data();
+    let len = skb.len();
+    let guard = rcu::read_lock();
+    let sockets = d.sockets.get(&guard).ok_or_else(enetunreach)?;
+    let mut ep = peer.endpoint.lock();
+    let addr = ep.addr.as_mut().ok_or_else(enetunreach)?;
+    let sock = match addr.addr {
+        SocketAddr::V4(..) => sockets.v4(),
+        SocketAddr::V6(..) => sockets.v6(),
+    }
+    .ok_or_else(enetunreach)?;
+    xmit::send(sock, dev, skb, addr, ds, Some(&peer.dst_cache), d.fwmark.load(Ordering::Relaxed))?;
+    drop(ep);
+    peer.tx_bytes.fetch_add(u64::from(len), Ordering::Relaxed);
+    Ok(())
+}
+
+/// Sends a handshake message to the peer.
+fn send_buffer(peer: &PeerState, msg: &[u8]) -> Result {
+    let len = u32::try_from(msg.len()).map_err(|_| enetunreach())?;
+    let mut skb = SkBuff::alloc(u32::from(data_packet_head_room()), len).ok_or(ENOMEM)?;
+    skb.put_slice(msg).map_err(|_| ENOMEM)?;
+    send_to_peer(peer, skb, HANDSHAKE_DSCP)
+}
+
+/// The peer's handshake work item (process context): zeroes keys when the
+/// timers asked for it, and sends a handshake initiation when one is due.
+pub(crate) fn handshake_work(peer: &Anchored<PeerState>) {
+    if peer.dead.load(Ordering::Acquire) {
+        return;
+    }
+    if peer.want_clear.swap(false, Ordering::AcqRel) {
+        session::clear_all(peer);
+        session::note_zeroed(peer);
+    }
+    if peer.want_initiation.swap(false, Ordering::AcqRel) {
+        send_initiation(peer);
+    }
+}
+
+fn send_initiation(peer: &Anchored<PeerState>) {
+    let dev = peer.dev.get();
+    let d = dev.data();
+    let now = Kernel::now_ns();
+    if !peer.timers.lock().begin_handshake_initiation(now) {
+        return;
+    }
+    let identity_guard = d.identity.lock();
+    let Some(identity) = identity_guard.as_ref() else { return };
+    let Some(index) = session::new_index(d, peer.id()) else { return };
+    let created = {
+        let mut h = peer.handshake.lock();
+        let old = h.hs.local_index();
+        match h.hs.create_initiation(identity, index, Kernel::wall()) {
+            Ok(msg) => {
+                if let Some(o) = old {
+                    session::drop_index(d, o);
+                }
+                Some(msg)
+            }
+            Err(_) => None,
+        }
+    };
+    drop(identity_guard);
+    let Some(mut msg) = created else {
+        session::drop_index(d, index);
+        return;
+    };
+    if peer.cookie.lock().add_macs(&mut msg, now).is_err() {
+        return;
+    }
+    wg_dbg!("{}: Sending handshake initiation to peer {}", dev.name(), peer.internal_id());
+    let jitter = timers::jitter();
+    timers::event(peer, |t| t.handshake_initiation_sent(now, jitter));
+    let _ = send_buffer(peer, &msg);
+}
+
+/// Answers a consumed initiation: the response, and the new (responder's)
+/// session. Process context (handshake worker).
+pub(crate) fn send_response(peer: &Anchored<PeerState>) {
+    let dev = peer.dev.get();
+    let d = dev.data();
+    let now = Kernel::now_ns();
+    let Some(index) = session::new_index(d, peer.id()) else { return };
+    let created = {
+        let mut h = peer.handshake.lock();
+        let old = h.hs.local_index();
+        match h.hs.create_response(index) {
+            Ok(r) => {
+                if let Some(o) = old {
+                    session::drop_index(d, o);
+                }
+                Some(r)
+            }
+            Err(_) => None,
+        }
+    };
+    let Some((mut msg, keys)) = created else {
+        session::drop_index(d, index);
+        return;
+    };
+    if peer.cookie.lock().add_macs(&mut msg, now).is_err() {
+        session::drop_index(d, index);
+        return;
+    }
+    if session::begin_session(peer, keys).is_err() {
+        return;
+    }
+    wg_dbg!("{}: Sending handshake response to peer {}", dev.name(), peer.internal_id());
+    timers::event(peer, |t| t.handshake_response_sent(now));
+    let _ = send_buffer(peer, &msg);
+}
+
+/// Answers a handshake message with a cookie reply, to where it came from,
+/// from the socket it came on.
+pub(crate) fn send_cookie_reply(dev: &NetDevice<Device>, reply: &[u8], to: &xmit::Endpoint) {
+    let d = dev.data();
+    let Ok(len) = u32::try_from(reply.len()) else { return };
+    let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), len) else { return };
+    if skb.put_slice(reply).is_err() {
+        return;
+    }
+    let guard = rcu::read_lock();
+    let Some(sockets) = d.sockets.get(&guard) else { return };
+    let sock = match to.addr {
+        SocketAddr::V4(..) => sockets.v4(),
+        SocketAddr::V6(..) => sockets.v6(),
+    };
+    let Some(sock) = sock else { return };
+    let mut ep = *to;
+    let _ = xmit::send(sock, dev, skb, &mut ep, 0, None, d.fwmark.load(Ordering::Relaxed));
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Sessions: the receiver-index table (which index names which peer), the
+//! keypairs a finished handshake makes, and their removal. Every index a
+//! peer's handshake or keypairs hold is registered here, and unregistered
+//! when the handshake or keypair lets go of it.
+#![forbid(unsafe_code)]
+
+use crate::device::Device;
+use crate::kapi::platform::Kernel;
+use crate::peer::{KeypairCell, KeypairRef, PeerRef, PeerState};
+use crate::proto::allowedips::PeerId;
+use crate::proto::handshake::StaticIdentity;
+use crate::proto::keypair::SessionKeys;
+use crate::proto::platform::Clock;
+use crate::proto::timers::CurrentKey;
+use crate::wg_dbg;
+use kernel::prelude::*;
+
+/// Registers `peer` under a fresh random index (allocates with `GFP_ATOMIC`
+/// at most; after authentication or for our own handshakes only).
+pub(crate) fn new_index(dev: &Device, peer: PeerId) -> Option<u32> {
+    dev.index.lock().insert::<Kernel>(peer).ok()
+}
+
+/// Unregisters `index`.
+pub(crate) fn drop_index(dev: &Device, index: u32) {
+    dev.index.lock().remove(index);
+}
+
+/// The peer registered under `index`, if it is still published.
+pub(crate) fn peer_by_index(dev: &Device, index: u32) -> Option<PeerRef> {
+    let id = dev.index.lock().lookup(index)?;
+    let guard = crate::kapi::rcu::read_lock();
+    dev.routing.read(&guard).peer(id).cloned()
+}
+
+fn drop_keypairs(dev: &Device, kps: impl IntoIterator<Item = Option<KeypairRef>>) {
+    for kp in kps.into_iter().flatten() {
+        drop_index(dev, kp.keypair.local_index());
+    }
+}
+
+/// Installs the session of a finished handshake (an initiator's becomes
+/// current, a responder's waits as next) under the index the handshake
+/// registered. Allocates: only after the handshake authenticated.
+pub(crate) fn begin_session(peer: &PeerState, keys: SessionKeys<Kernel>) -> Result {
+    let dev = peer.dev.get().data();
+    let local = keys.local_index;
+    let kp = match KeypairCell::new_arc(keys, Kernel::now_ns(), peer) {
+        Ok(kp) => kp,
+        Err(e) => {
+            drop_index(dev, local);
+            return Err(e);
+        }
+    };
+    let evicted = peer.keypairs.lock().insert(kp);
+    drop_keypairs(dev, evicted);
+    Ok(())
+}
+
+/// The first data message under the responder's pending keypair confirms it
+/// (it becomes current). Returns whether that happened.
+pub(crate) fn received_with(peer: &PeerState, local_index: u32) -> bool {
+    let (confirmed, evicted) = peer.keypairs.lock().received_with(local_index);
+    if let Some(kp) = evicted {
+        drop_index(peer.dev.get().data(), kp.keypair.local_index());
+    }
+    confirmed
+}
+
+/// Drops every keypair of the peer (zeroing them as they go).
+pub(crate) fn clear_keypairs(peer: &PeerState) {
+    let kps = peer.keypairs.lock().clear();
+    drop_keypairs(peer.dev.get().data(), kps);
+}
+
+/// Abandons the handshake in flight (process context).
+pub(crate) fn clear_handshake(peer: &PeerState) {
+    let index = peer.handshake.lock().hs.clear();
+    if let Some(i) = index {
+        drop_index(peer.dev.get().data(), i);
+    }
+}
+
+/// Zeroes all of a peer's key material (process context).
+pub(crate) fn clear_all(peer: &PeerState) {
+    clear_handshake(peer);
+    clear_keypairs(peer);
+}
+
+/// The device's key changed: the peer's handshake is redone for it and its
+/// sessions stop sending (`wg_noise_expire_current_peer_keypairs`).
+pub(crate) fn set_identity(peer: &PeerState, identity: Option<&StaticIdentity<Kernel>>) {
+    let index = peer.handshake.lock().hs.set_identity(identity);
+    if let Some(i) = index {
+        drop_index(peer.dev.get().data(), i);
+    }
+    peer.keypairs.lock().expire_sending();
+}
+
+/// The keypair to send with, if any.
+pub(crate) fn current(peer: &PeerState) -> Option<KeypairRef> {
+    peer.keypairs.lock().slots().1.cloned()
+}
+
+/// The re-keying view of the current keypair.
+pub(crate) fn current_key(kp: Option<&KeypairRef>, now_ns: u64) -> Option<CurrentKey> {
+    kp.map(|k| CurrentKey {
+        sending_valid: k.keypair.can_send(now_ns),
+        sending_counter: k.keypair.sending_counter(),
+        i_am_the_initiator: k.keypair.is_initiator(),
+        birthdate_ns: k.keypair.birthdate(),
+    })
+}
+
+/// Debug line for a zeroing.
+pub(crate) fn note_zeroed(peer: &PeerState) {
+    wg_dbg!(
+        "{}: Zeroing out all keys for peer {}, since we haven't received a new one in {} seconds",
+        peer.dev.get().name(),
+        peer.internal_id(),
+        crate::proto::constants::ZERO_KEYS_AFTER / crate::proto::constants::NSEC_PER_SEC
+    );
+}

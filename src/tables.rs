@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The tables every packet reads: cryptokey routing (the allowed-IPs trie),
+//! the peers by number, and the peers by public key. Packets read them with
+//! no lock inside an RCU read-side section; configuration writes them through
+//! [`LeftRight`] (two copies, each change applied to both), one batch of
+//! [`TableOp`]s per configuration message, all or nothing.
+#![forbid(unsafe_code)]
+
+use crate::kapi::platform::Kernel;
+use crate::kapi::skb::IpAddr;
+use crate::kapi::sync::{LeftRight, Resync};
+use crate::peer::PeerRef;
+use crate::proto::allowedips::{AllowedIps, PeerId, PeerPrefixes, Prefix};
+use crate::proto::platform::{Alloc, KEY_LEN};
+use crate::proto::pubkey_table::PubkeyTable;
+use crate::proto::siphash::SipKey;
+use kernel::error::code::ENOMEM;
+use kernel::prelude::*;
+
+/// One change to the tables.
+pub(crate) enum TableOp {
+    /// Publish a new peer under its number and key.
+    AddPeer(PeerId, PeerRef),
+    /// Unpublish a peer and its prefixes.
+    RemovePeer(PeerId),
+    /// Remove every prefix of a peer.
+    RemovePrefixes(PeerId),
+    /// Route a prefix to a peer (taking it from another peer if needed).
+    Insert(Prefix, PeerId),
+    /// Remove a prefix if it routes to the peer.
+    Remove(Prefix, PeerId),
+}
+
+/// One copy of the tables.
+pub(crate) struct Tables {
+    trie: AllowedIps<Kernel>,
+    peers: KVVec<Option<PeerRef>>,
+    by_key: PubkeyTable<Kernel>,
+}
+
+/// The device's tables.
+pub(crate) type Routing = LeftRight<Tables>;
+
+/// Both (equal, empty) copies.
+pub(crate) fn new_routing() -> Result<Routing> {
+    let a = Tables::new()?;
+    let b = Tables::new()?;
+    LeftRight::new(a, b)
+}
+
+fn prefix_family_counts(ops: &[TableOp]) -> (usize, usize, u32, usize) {
+    let (mut v4, mut v6, mut max_peer, mut added) = (0usize, 0usize, 0u32, 0usize);
+    for op in ops {
+        match op {
+            TableOp::Insert(Prefix::V4 { .. }, p) => {
+                v4 = v4.saturating_add(1);
+                max_peer = max_peer.max(p.0);
+            }
+            TableOp::Insert(Prefix::V6 { .. }, p) => {
+                v6 = v6.saturating_add(1);
+                max_peer = max_peer.max(p.0);
+            }
+            TableOp::AddPeer(p, _) => {
+                max_peer = max_peer.max(p.0);
+                added = added.saturating_add(1);
+            }
+            _ => {}
+        }
+    }
+    (v4, v6, max_peer, added)
+}
+
+impl Tables {
+    fn new() -> Result<Self> {
+        Ok(Tables {
+            trie: AllowedIps::new(),
+            peers: KVVec::new(),
+            by_key: PubkeyTable::new(SipKey::random::<Kernel>()).map_err(|_| ENOMEM)?,
+        })
+    }
+
+    /// The peer numbered `id`.
+    pub(crate) fn peer(&self, id: PeerId) -> Option<&PeerRef> {
+        self.peers.get(id.0 as usize)?.as_ref()
+    }
+
+    /// The peer whose public key is `key`.
+    pub(crate) fn peer_by_key(&self, key: &[u8; KEY_LEN]) -> Option<&PeerRef> {
+        self.peer(self.by_key.lookup(key)?)
+    }
+
+    /// The peer an address routes to (cryptokey routing).
+    pub(crate) fn route(&self, addr: &IpAddr) -> Option<&PeerRef> {
+        let id = match addr {
+            IpAddr::V4(a) => self.trie.lookup_v4(*a),
+            IpAddr::V6(a) => self.trie.lookup_v6(a),
+        }?;
+        self.peer(id)
+    }
+
+    /// The number of the peer an address routes to.
+    pub(crate) fn route_id(&self, addr: &IpAddr) -> Option<PeerId> {
+        match addr {
+            IpAddr::V4(a) => self.trie.lookup_v4(*a),
+            IpAddr::V6(a) => self.trie.lookup_v6(a),
+        }
+    }
+
+    /// `peer`'s prefixes after `after` (`None`: from the first), to resume a
+    /// dump; `None` if `after` is no longer one of `peer`'s.
+    pub(crate) fn walk_after(&self, peer: PeerId, after: Option<&Prefix>) -> Option<PeerPrefixes<'_, Kernel>> {
+        match after {
+            None => Some(self.trie.peer_prefixes(peer)),
+            Some(p) => self.trie.peer_prefixes_after(peer, p),
+        }
+    }
+
+    /// Changes on every modification of the prefixes.
+    pub(crate) fn seq(&self) -> u64 {
+        self.trie.seq()
+    }
+
+    /// Makes sure a batch with peers numbered up to `max_peer`, `v4` and
+    /// `v6` insertions and `added` new peers cannot fail for lack of memory.
+    /// Changes nothing observable.
+    pub(crate) fn reserve(&mut self, max_peer: PeerId, v4: usize, v6: usize, added: usize) -> Result {
+        self.trie.reserve(max_peer).map_err(|_| ENOMEM)?;
+        self.trie.reserve_nodes(v4, v6).map_err(|_| ENOMEM)?;
+        let want = (max_peer.0 as usize).saturating_add(1);
+        let have = self.peers.len();
+        Kernel::vec_reserve(&mut self.peers, want.saturating_sub(have)).map_err(|_| ENOMEM)?;
+        self.by_key.reserve(added).map_err(|_| ENOMEM)?;
+        Ok(())
+    }
+
+    /// Applies a batch: everything is allocated first (on failure nothing
+    /// changed; after [`Tables::reserve`] for the batch nothing is), then the
+    /// changes are made and cannot fail.
+    pub(crate) fn apply(&mut self, ops: &[TableOp]) -> Result {
+        let (v4, v6, max_peer, added) = prefix_family_counts(ops);
+        self.reserve(PeerId(max_peer), v4, v6, added)?;
+        // Nothing below allocates.
+        for op in ops {
+            match op {
+                TableOp::AddPeer(id, peer) => {
+                    while self.peers.len() <= id.0 as usize {
+                        if Kernel::vec_push(&mut self.peers, None).is_err() {
+                            break;
+                        }
+                    }
+                    if let Some(slot) = self.peers.get_mut(id.0 as usize) {
+                        *slot = Some(peer.clone());
+                    }
+                    let _ = self.by_key.insert(peer.public_key(), *id);
+                }
+                TableOp::RemovePeer(id) => {
+                    self.trie.remove_by_peer(*id);
+                    if let Some(slot) = self.peers.get_mut(id.0 as usize) {
+                        if let Some(p) = slot.take() {
+                            self.by_key.remove(p.public_key());
+                        }
+                    }
+                }
+                TableOp::RemovePrefixes(id) => self.trie.remove_by_peer(*id),
+                TableOp::Insert(prefix, id) => {
+                    let _ = match *prefix {
+                        Prefix::V4 { addr, cidr } => self.trie.insert_v4(addr, cidr, *id),
+                        Prefix::V6 { ref addr, cidr } => self.trie.insert_v6(addr, cidr, *id),
+                    };
+                }
+                TableOp::Remove(prefix, id) => {
+                    let _ = match *prefix {
+                        Prefix::V4 { addr, cidr } => self.trie.remove_v4(addr, cidr, *id),
+                        Prefix::V6 { ref addr, cidr } => self.trie.remove_v6(addr, cidr, *id),
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Resync for Tables {
+    fn resync_from(&mut self, src: &Self) -> Result {
+        let mut t = Tables::new()?;
+        let (mut v4, mut v6, mut max_peer, mut peers) = (0usize, 0usize, 0u32, 0usize);
+        for (i, slot) in src.peers.iter().enumerate() {
+            if slot.is_none() {
+                continue;
+            }
+            let id = PeerId(u32::try_from(i).map_err(|_| ENOMEM)?);
+            max_peer = id.0;
+            peers = peers.saturating_add(1);
+            for p in src.trie.peer_prefixes(id) {
+                match p {
+                    Prefix::V4 { .. } => v4 = v4.saturating_add(1),
+                    Prefix::V6 { .. } => v6 = v6.saturating_add(1),
+                }
+            }
+        }
+        t.trie.reserve(PeerId(max_peer)).map_err(|_| ENOMEM)?;
+        t.trie.reserve_nodes(v4, v6).map_err(|_| ENOMEM)?;
+        Kernel::vec_reserve(&mut t.peers, src.peers.len()).map_err(|_| ENOMEM)?;
+        t.by_key.reserve(peers).map_err(|_| ENOMEM)?;
+        for (i, slot) in src.peers.iter().enumerate() {
+            let _ = Kernel::vec_push(&mut t.peers, slot.clone());
+            let Some(p) = slot else { continue };
+            let id = PeerId(u32::try_from(i).map_err(|_| ENOMEM)?);
+            let _ = t.by_key.insert(p.public_key(), id);
+            for prefix in src.trie.peer_prefixes(id) {
+                let _ = match prefix {
+                    Prefix::V4 { addr, cidr } => t.trie.insert_v4(addr, cidr, id),
+                    Prefix::V6 { ref addr, cidr } => t.trie.insert_v6(addr, cidr, id),
+                };
+            }
+        }
+        *self = t;
+        Ok(())
+    }
+}

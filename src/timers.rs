@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The peer's protocol timers, driven by one kernel timer per peer: every
+//! event goes through [`event`], which updates the peer's `PeerTimers` (the
+//! protocol core's state machine) under its lock, re-arms the kernel timer
+//! at the earliest deadline, and carries out the actions.
+#![forbid(unsafe_code)]
+
+use crate::kapi::anchored::{Anchored, WorkId};
+use crate::kapi::platform::Kernel;
+use crate::peer::PeerState;
+use crate::proto::platform::Clock;
+use crate::proto::timers::{random_jitter, Actions, PeerTimers, TimerOp, Timer};
+use crate::{send, session};
+use core::sync::atomic::Ordering;
+
+/// Runs `f` on the peer's timer state, then re-arms the kernel timer and
+/// carries out what `f` decided. Any context.
+pub(crate) fn event(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimers) -> Actions) {
+    let (actions, next) = {
+        let mut t = peer.timers.lock();
+        let a = f(&mut t);
+        (a, t.next_deadline())
+    };
+    let touched = Timer::ALL.iter().any(|&t| actions.timer(t) != TimerOp::Unchanged);
+    if touched {
+        match next {
+            Some(at) => peer.arm_timer_in(at.saturating_sub(Kernel::now_ns())),
+            None => peer.cancel_timer(),
+        }
+    }
+    carry_out(peer, &actions);
+}
+
+/// The jitter the C driver adds to handshake timers.
+pub(crate) fn jitter() -> u64 {
+    random_jitter::<Kernel>()
+}
+
+fn carry_out(peer: &Anchored<PeerState>, a: &Actions) {
+    if a.clear_endpoint_src {
+        peer.clear_endpoint_src();
+    }
+    if a.purge_staged_packets {
+        peer.staged.purge();
+        peer.tx.purge();
+    }
+    if a.zero_key_material {
+        peer.want_clear.store(true, Ordering::Release);
+        schedule_handshake_work(peer);
+    }
+    if a.queue_handshake_initiation {
+        peer.want_initiation.store(true, Ordering::Release);
+        schedule_handshake_work(peer);
+    }
+    if a.send_keepalive {
+        send::keepalive(peer);
+    }
+}
+
+/// Queues the peer's handshake work item (initiation, zeroing).
+pub(crate) fn schedule_handshake_work(peer: &Anchored<PeerState>) {
+    if peer.dead.load(Ordering::Acquire) {
+        return;
+    }
+    let dev = peer.dev.get().data();
+    peer.queue_work(WorkId::B, &dev.handshake_send_wq, None);
+}
+
+/// A handshake initiation is wanted (`wg_packet_send_queued_handshake_initiation`):
+/// at most one per REKEY_TIMEOUT; `is_retry` keeps the attempt count.
+pub(crate) fn want_initiation(peer: &Anchored<PeerState>, is_retry: bool) {
+    let now = Kernel::now_ns();
+    let go = peer.timers.lock().queue_handshake_initiation(now, is_retry);
+    if go {
+        peer.want_initiation.store(true, Ordering::Release);
+        schedule_handshake_work(peer);
+    }
+}
+
+/// The kernel timer fired (softirq): fires every due protocol timer.
+pub(crate) fn fired(peer: &Anchored<PeerState>) {
+    let now = Kernel::now_ns();
+    event(peer, |t| t.poll(now));
+}
+
+/// The device went up or the peer was created on a running device.
+pub(crate) fn start(peer: &Anchored<PeerState>) {
+    event(peer, |t| t.start());
+}
+
+/// The device went down or the peer is going away: every timer stops, and
+/// the keys are zeroed (process context).
+pub(crate) fn stop(peer: &Anchored<PeerState>) {
+    event(peer, |t| t.stop());
+    peer.cancel_timer();
+    peer.staged.purge();
+    peer.tx.purge();
+    session::clear_all(peer);
+}
