@@ -238,7 +238,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
         }
         _ => return,
     };
-    peer.rx_bytes.fetch_add(len as u64, Ordering::Relaxed);
+    count_rx(&peer, len as u32);
     timers::event(&peer, |t| t.handshake_packet_received(now));
 }
 
@@ -289,7 +289,6 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
         *peer.last_handshake.lock() = wall_now();
         send::send_staged(peer);
     }
-    peer.rx_bytes.fetch_add(u64::from(msg_len), Ordering::Relaxed);
     let keepalive = skb.len() == 0;
     timers::event(peer, |t| t.data_packet_received(now, confirmed, keepalive));
     let current = session::current(peer);
@@ -299,6 +298,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
         timers::schedule_handshake_work(peer);
     }
     if keepalive {
+        count_rx(peer, msg_len);
         wg_dbg!("{}: Receiving keepalive packet from peer {}", dev.name(), peer.internal_id());
         return;
     }
@@ -313,10 +313,17 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
         dev.data().routing.read(&guard).route_id(&src)
     };
     if routed != Some(peer.id()) {
-        wg_dbg!("{}: Packet has unallowed src IP ({:?}) from peer {}", dev.name(), src, peer.internal_id());
+        wg_dbg!("{}: Packet has unallowed src IP ({}) from peer {}", dev.name(), src, peer.internal_id());
         dev.count_error(DevError::RxFrame);
         return;
     }
-    dev.count_rx(skb.len());
+    count_rx(peer, msg_len);
     peer.napi_gro_receive(skb);
+}
+
+/// Counts a received WireGuard message (the whole message, in the peer's and
+/// the device's statistics, as the C driver).
+fn count_rx(peer: &PeerState, len: u32) {
+    peer.rx_bytes.fetch_add(u64::from(len), Ordering::Relaxed);
+    peer.dev.get().count_rx(len);
 }

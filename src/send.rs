@@ -52,7 +52,7 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
         dev.data().routing.read(&guard).route(&dst).cloned()
     };
     let Some(peer) = peer else {
-        wg_dbg!("{}: No peer is configured for {:?}", dev.name(), dst);
+        wg_dbg!("{}: No peer is configured for {}", dev.name(), dst);
         dev.count_error(DevError::Tx);
         skb.reject_unreachable();
         return;
@@ -160,10 +160,7 @@ pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
             any_data = true;
         }
         match send_to_peer(peer, skb, ds) {
-            Ok(()) => {
-                sent_any = true;
-                dev.count_tx(len);
-            }
+            Ok(()) => sent_any = true,
             Err(_) => dev.count_error(DevError::Tx),
         }
     }
@@ -183,7 +180,9 @@ pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
 }
 
 /// Sends an encrypted packet or handshake message to the peer's endpoint,
-/// from the device's socket of the endpoint's family; counts it.
+/// from the device's socket of the endpoint's family; counts it (the whole
+/// WireGuard message, in the peer's and the device's statistics, as the C
+/// driver).
 fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
     let dev = peer.dev.get();
     let d = dev.data();
@@ -200,6 +199,7 @@ fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
     xmit::send(sock, dev, skb, addr, ds, Some(&peer.dst_cache), d.fwmark.load(Ordering::Relaxed))?;
     drop(ep);
     peer.tx_bytes.fetch_add(u64::from(len), Ordering::Relaxed);
+    dev.count_tx(len);
     Ok(())
 }
 
