@@ -146,7 +146,7 @@ impl Device {
 
     /// What the data plane does after a configuration message: publish the
     /// table batch, stop removed peers, start new ones, send what waits.
-    pub(crate) fn after_update(dev: &NetDevice<Self>, applied: Applied) {
+    pub(crate) fn after_update(dev: &NetDevice<Self>, cfg: &Config, applied: Applied) {
         let d = dev.data();
         if d.routing.write(|t| t.apply(&applied.ops)).is_err() {
             pr_err!("{}: could not update the routing tables\n", dev.name());
@@ -165,8 +165,16 @@ impl Device {
             send::keepalive(p);
         }
         if running {
-            for p in applied.touched.iter() {
-                send::send_staged(p);
+            if applied.identity_changed {
+                // Packets staged while the device had no key (or the old
+                // one) go out under the new one.
+                for p in cfg.peers.iter() {
+                    send::send_staged(p);
+                }
+            } else {
+                for p in applied.touched.iter() {
+                    send::send_staged(p);
+                }
             }
         }
     }

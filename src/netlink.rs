@@ -157,7 +157,7 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
             .map_err(|e| fail(ext, e, c_str!("cannot bind the listen port"), req.attr(a::DEVICE_LISTEN_PORT)))?;
     }
     let applied = cfg.apply(dev, update, prepared);
-    Device::after_update(dev, applied);
+    Device::after_update(dev, &cfg, applied);
     Ok(())
 }
 

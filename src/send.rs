@@ -181,8 +181,7 @@ pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
 
 /// Sends an encrypted packet or handshake message to the peer's endpoint,
 /// from the device's socket of the endpoint's family; counts it (the whole
-/// WireGuard message, in the peer's and the device's statistics, as the C
-/// driver).
+/// WireGuard message, as the C driver).
 fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
     let dev = peer.dev.get();
     let d = dev.data();
@@ -198,8 +197,10 @@ fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
     .ok_or_else(enetunreach)?;
     xmit::send(sock, dev, skb, addr, ds, Some(&peer.dst_cache), d.fwmark.load(Ordering::Relaxed))?;
     drop(ep);
+    // The device's transmit statistics are counted by the tunnel's
+    // transmit (`iptunnel_xmit`), from the inner network header on: the
+    // whole WireGuard message, as for the peer.
     peer.tx_bytes.fetch_add(u64::from(len), Ordering::Relaxed);
-    dev.count_tx(len);
     Ok(())
 }
 
@@ -207,6 +208,7 @@ fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
 fn send_buffer(peer: &PeerState, msg: &[u8]) -> Result {
     let len = u32::try_from(msg.len()).map_err(|_| enetunreach())?;
     let mut skb = SkBuff::alloc(u32::from(data_packet_head_room()), len).ok_or(ENOMEM)?;
+    skb.set_inner_network_header_here();
     skb.put_slice(msg).map_err(|_| ENOMEM)?;
     send_to_peer(peer, skb, HANDSHAKE_DSCP)
 }
@@ -305,6 +307,7 @@ pub(crate) fn send_cookie_reply(dev: &NetDevice<Device>, reply: &[u8], to: &xmit
     let d = dev.data();
     let Ok(len) = u32::try_from(reply.len()) else { return };
     let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), len) else { return };
+    skb.set_inner_network_header_here();
     if skb.put_slice(reply).is_err() {
         return;
     }

@@ -96,6 +96,7 @@ pub(crate) fn set_identity(peer: &PeerState, identity: Option<&StaticIdentity<Ke
         drop_index(peer.dev.get().data(), i);
     }
     peer.keypairs.lock().expire_sending();
+    peer.timers.lock().reset_last_sent_handshake();
 }
 
 /// The keypair to send with, if any.

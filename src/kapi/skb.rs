@@ -75,6 +75,13 @@ impl SkBuff {
         Some(skb)
     }
 
+    /// Marks the current start of the data as the inner network header (the
+    /// tunnel's transmit counts the packet from there).
+    pub(crate) fn set_inner_network_header_here(&mut self) {
+        // SAFETY: sets an offset of the skb we own to its data pointer.
+        unsafe { b::wg_shim_skb_set_inner_network_header_here(self.raw()) }
+    }
+
     /// Appends `data` at the tail. The skb must have the room (it has if it
     /// came from [`SkBuff::alloc`] with at least that length).
     pub(crate) fn put_slice(&mut self, data: &[u8]) -> Result<(), ()> {

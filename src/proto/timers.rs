@@ -388,6 +388,13 @@ impl PeerTimers {
         a
     }
 
+    /// Forgets when the last handshake message was sent, so that the next
+    /// initiation is not held back (`wg_noise_reset_last_sent_handshake`, as
+    /// when the device's key changes).
+    pub fn reset_last_sent_handshake(&mut self) {
+        self.last_sent_handshake = None;
+    }
+
     /// Sets the persistent keepalive interval (seconds, 0 = off). Turning it
     /// on sends a keepalive at once (as the C netlink code) if active.
     pub fn set_persistent_keepalive(&mut self, interval_s: u16) -> Actions {
