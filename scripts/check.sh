@@ -48,7 +48,9 @@ log "building the debug kernel (cached) and the module"
 
 for t in "$TOP"/tests/vm/suite/*.sh; do
 	name=$(basename "$t" .sh)
-	set +e; "$TOP/scripts/vm-run.sh" --flavour debug --name "$name" "$t"; status=$?; set -e
+	# A suite may ask for a longer guest time limit: "# vm-timeout: SECONDS".
+	to=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
+	set +e; "$TOP/scripts/vm-run.sh" --flavour debug --name "$name" ${to:+--timeout "$to"} "$t"; status=$?; set -e
 	res=$TOP/build/vm/$name/results.txt
 	np=$(grep -c '^PASS' "$res" 2>/dev/null || true); nf=$(grep -c '^FAIL' "$res" 2>/dev/null || true)
 	record "vm: $name" "$status" "${np:-0}" "${nf:-0}"

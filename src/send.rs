@@ -137,7 +137,12 @@ pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
     let mut sent_any = false;
     let mut any_data = false;
     let headroom = u32::from(data_packet_head_room());
-    while let Some(mut skb) = peer.tx.pop() {
+    // A bounded batch: a packet sent may come straight back into this queue
+    // (a routing loop), and the work item must yield.
+    let mut budget = MAX_QUEUED_PACKETS;
+    while budget > 0 {
+        budget -= 1;
+        let Some(mut skb) = peer.tx.pop() else { break };
         let now = Kernel::now_ns();
         let slot = match kp.keypair.reserve_send(now) {
             Ok(s) => s,
@@ -175,8 +180,9 @@ pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
             timers::schedule_handshake_work(peer);
         }
     }
-    // Packets that arrived while we worked are picked up by the work item
-    // queued for them; nothing more to do here.
+    if budget == 0 && !peer.tx.is_empty() {
+        kick_tx(peer);
+    }
 }
 
 /// Sends an encrypted packet or handshake message to the peer's endpoint,
@@ -186,17 +192,27 @@ fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
     let dev = peer.dev.get();
     let d = dev.data();
     let len = skb.len();
+    // A copy: the send may come back into this device (WireGuard routed
+    // over WireGuard, routing loops), so no lock of ours is held across it.
+    let before = peer.endpoint.lock().addr.ok_or_else(enetunreach)?;
+    let mut addr = before;
     let guard = rcu::read_lock();
     let sockets = d.sockets.get(&guard).ok_or_else(enetunreach)?;
-    let mut ep = peer.endpoint.lock();
-    let addr = ep.addr.as_mut().ok_or_else(enetunreach)?;
     let sock = match addr.addr {
         SocketAddr::V4(..) => sockets.v4(),
         SocketAddr::V6(..) => sockets.v6(),
     }
     .ok_or_else(enetunreach)?;
-    xmit::send(sock, dev, skb, addr, ds, Some(&peer.dst_cache), d.fwmark.load(Ordering::Relaxed))?;
-    drop(ep);
+    xmit::send(sock, dev, skb, &mut addr, ds, Some(&peer.dst_cache), d.fwmark.load(Ordering::Relaxed))?;
+    drop(guard);
+    if addr != before {
+        // The route picked another source: remember it, unless the
+        // endpoint changed meanwhile.
+        let mut ep = peer.endpoint.lock();
+        if ep.addr == Some(before) {
+            ep.addr = Some(addr);
+        }
+    }
     // The device's transmit statistics are counted by the tunnel's
     // transmit (`iptunnel_xmit`), from the inner network header on: the
     // whole WireGuard message, as for the peer.
