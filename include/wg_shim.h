@@ -203,4 +203,10 @@ u8 wg_shim_skb_outer_dsfield(const struct sk_buff *skb);
 bool wg_shim_debug_enabled(void);
 void wg_shim_debug_print(const char *line);
 
+/* Suspend notifications (src/kapi/pm.rs); stubs without CONFIG_PM_SLEEP. */
+struct notifier_block;
+int wg_shim_register_pm_notifier(struct notifier_block *nb);
+void wg_shim_unregister_pm_notifier(struct notifier_block *nb);
+bool wg_shim_pm_is_sleep_prepare(unsigned long action);
+
 #endif

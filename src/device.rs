@@ -192,6 +192,23 @@ fn remove_peer(peer: &PeerRef) {
     timers::stop(peer);
 }
 
+/// Keys are wiped before the system sleeps, as the C driver does: every
+/// peer of every device loses its handshake and sessions (a new handshake
+/// follows on the next packet).
+pub(crate) struct WipeOnSleep;
+
+impl crate::kapi::pm::SleepHandler for WipeOnSleep {
+    fn prepare_sleep() {
+        let rtnl = Rtnl::lock();
+        KIND.for_each_device(&rtnl, |dev| {
+            let cfg = dev.data().config.lock();
+            for p in cfg.peers.iter() {
+                crate::session::clear_all(p);
+            }
+        });
+    }
+}
+
 impl AnchorOps for PeerState {
     fn timer_fired(this: &Anchored<Self>) {
         timers::fired(this);

@@ -843,3 +843,24 @@ void wg_shim_debug_print(const char *line)
 {
 	printk(KERN_DEBUG "%s\n", line);
 }
+
+/* ---- Suspend: keys are wiped before the system sleeps ---- */
+#include <linux/suspend.h>
+
+int wg_shim_register_pm_notifier(struct notifier_block *nb)
+{
+	return register_pm_notifier(nb);
+}
+
+void wg_shim_unregister_pm_notifier(struct notifier_block *nb)
+{
+	unregister_pm_notifier(nb);
+}
+
+bool wg_shim_pm_is_sleep_prepare(unsigned long action)
+{
+	/* As the C driver: with autosleep, suspend is too frequent to wipe. */
+	if (IS_ENABLED(CONFIG_PM_AUTOSLEEP))
+		return false;
+	return action == PM_HIBERNATION_PREPARE || action == PM_SUSPEND_PREPARE;
+}

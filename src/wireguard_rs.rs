@@ -45,6 +45,7 @@ static MODINFO_VERSION: [u8; 14] = *b"version=0.1.0\0";
 struct WireGuard {
     // Dropped in reverse order of registration: the family first, then the
     // link kind (which deletes every device).
+    _sleep: kapi::pm::SleepNotifier<device::WipeOnSleep>,
     _genl: kapi::genl::FamilyRegistration<netlink::Genl>,
     _link: kapi::netdev::LinkRegistration<device::Device>,
 }
@@ -60,7 +61,8 @@ impl kernel::Module for WireGuard {
         pr_info!("crypto and noise self-tests: pass\n");
         let link = device::KIND.register(module)?;
         let genl = netlink::FAMILY.register(module)?;
+        let sleep = kapi::pm::SleepNotifier::register()?;
         pr_info!("WireGuard (Rust) 0.1.0 loaded.\n");
-        Ok(WireGuard { _genl: genl, _link: link })
+        Ok(WireGuard { _sleep: sleep, _genl: genl, _link: link })
     }
 }

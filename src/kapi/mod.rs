@@ -14,6 +14,7 @@ pub(crate) mod nla;
 pub(crate) mod net;
 pub(crate) mod netdev;
 pub(crate) mod platform;
+pub(crate) mod pm;
 pub(crate) mod rcu;
 pub(crate) mod rtnl;
 pub(crate) mod skb;

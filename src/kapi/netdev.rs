@@ -340,6 +340,15 @@ impl<T: LinkOps> LinkKind<T> {
         Ok(LinkRegistration { kind: self })
     }
 
+    /// Calls `f` on every live device of the kind (under RTNL).
+    pub(crate) fn for_each_device(&self, rtnl: &Rtnl, mut f: impl FnMut(&NetDevice<T>)) {
+        self.for_each(rtnl, |p| {
+            // SAFETY: devices in the list are registered and their state is
+            // live (they leave the list before the state is dropped).
+            f(unsafe { NetDevice::from_raw(p.dev.get()) })
+        });
+    }
+
     /// Calls `f` on every live device of the kind.
     fn for_each(&self, _rtnl: &Rtnl, mut f: impl FnMut(&Priv<T>)) {
         let head = self.devices.get();
