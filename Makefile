@@ -59,3 +59,16 @@ check-netlink-scale:
 	$(TOP)/tests/netlink/scale.sh
 
 .PHONY: check-netlink-scale
+
+# The soak (tests/vm/soak.sh): iperf3 both ways through a tunnel while wg(8)
+# reconfigures peers, keys and allowed IPs around it, then teardown, rmmod and
+# a kmemleak scan; 600 s of traffic on the debug kernel (`make check` runs the
+# same for 60 s). SOAK_SECONDS=N for another duration; WG_IMPL=c runs it on
+# the in-tree C driver.
+soak:
+	$(TOP)/scripts/setup-host.sh
+	$(TOP)/scripts/build-module.sh debug >/dev/null
+	s=$${SOAK_SECONDS:-600}; $(TOP)/scripts/vm-run.sh --flavour debug --name soak-long \
+		--timeout $$((s + 1200)) $(TOP)/tests/vm/soak.sh $$s
+
+.PHONY: soak
