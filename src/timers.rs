@@ -16,12 +16,16 @@ use core::sync::atomic::Ordering;
 /// Runs `f` on the peer's timer state, then re-arms the kernel timer and
 /// carries out what `f` decided. Any context.
 pub(crate) fn event(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimers) -> Actions) {
+    event_rearm(peer, f, false)
+}
+
+fn event_rearm(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimers) -> Actions, always: bool) {
     let (actions, next) = {
         let mut t = peer.timers.lock();
         let a = f(&mut t);
         (a, t.next_deadline())
     };
-    let touched = Timer::ALL.iter().any(|&t| actions.timer(t) != TimerOp::Unchanged);
+    let touched = always || Timer::ALL.iter().any(|&t| actions.timer(t) != TimerOp::Unchanged);
     if touched {
         match next {
             Some(at) => peer.arm_timer_in(at.saturating_sub(Kernel::now_ns())),
@@ -77,10 +81,13 @@ pub(crate) fn want_initiation(peer: &Anchored<PeerState>, is_retry: bool) {
     }
 }
 
-/// The kernel timer fired (softirq): fires every due protocol timer.
+/// The kernel timer fired (softirq): fires every due protocol timer, and
+/// re-arms the kernel timer in any case: the coarse clock may still read a
+/// little before the deadline when the timer wheel fires, and then nothing
+/// is due yet but the deadline must not be lost.
 pub(crate) fn fired(peer: &Anchored<PeerState>) {
     let now = Kernel::now_ns();
-    event(peer, |t| t.poll(now));
+    event_rearm(peer, |t| t.poll(now), true);
 }
 
 /// The device went up or the peer was created on a running device.
