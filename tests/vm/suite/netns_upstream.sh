@@ -26,16 +26,17 @@
 # line; netns.sh's output is kept in $RESULTS/netns.out and the kernel log of
 # the run in $RESULTS/kmsg.txt.
 #
-# Argument: netns.sh's time limit in seconds (default 720: it took about 450 s
-# on the debug kernel with the machine to itself; the limit keeps the verdict
-# inside the VM's own, 900 s by default). Raise both on a busy machine:
-#   scripts/vm-run.sh --timeout 2400 tests/vm/suite/netns_upstream.sh 2100
+# Argument: netns.sh's time limit in seconds (default 2100: the C driver took
+# about 450 s on the debug kernel with the machine to itself, our module about
+# 730 s with other VMs sharing the 2 cores; the limit keeps the verdict inside
+# the VM's own, which make check raises to 2400 s through the line below).
+# vm-timeout: 2400
 #
 # Run alone:  scripts/vm-run.sh --flavour debug --name netns_upstream tests/vm/suite/netns_upstream.sh
 # C driver:   WG_IMPL=c scripts/vm-run.sh --flavour debug --name netns_upstream-c tests/vm/suite/netns_upstream.sh
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../../interop/lib.sh"
-limit=${1:-720}
+limit=${1:-2100}
 
 # Where build-kernel.sh unpacks the source (CACHE of scripts/lib.sh, handed
 # over by vm-run.sh as WG_CACHE).
