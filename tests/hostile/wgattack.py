@@ -48,25 +48,25 @@ Common options: --target ADDR --port PORT --target-addr ADDR... --source
 ADDR... --spoof ADDR:PORT --ifname IF --src-mac MAC --dst-mac MAC --pub B64
 (the device's public key) --capture FILE --seed N --listen SECONDS
 --summary FILE (gets the number of datagrams sent).
+
+Under emulation every imported module costs, so this imports only C modules
+and os (no argparse, json, ipaddress, hashlib, hmac, random, enum...): the
+suite runs it often. Run it as a module with PYTHONPYCACHEPREFIX set (see
+tests/vm/suite/hostile.sh) and its own compilation is cached too.
 """
-import argparse
-import base64
-import hashlib
-import hmac
-import ipaddress
-import json
+import _signal
+import _socket as socket
+import binascii
 import os
-import random
 import select
-import signal
-import socket
 import struct
 import sys
 import time
+from _blake2 import blake2s as _blake2s
 
 # ---------------------------------------------------------------- crypto ----
 # Only what a genuine-looking handshake initiation needs: X25519 (RFC 7748),
-# ChaCha20-Poly1305 (RFC 8439), BLAKE2s and HMAC-BLAKE2s (hashlib, hmac).
+# ChaCha20-Poly1305 (RFC 8439), BLAKE2s and HMAC-BLAKE2s.
 P25519 = 2**255 - 19
 
 
@@ -171,14 +171,15 @@ def aead_encrypt(key, counter, plaintext, ad=b""):
 
 
 def blake2s(*parts):
-    h = hashlib.blake2s()
-    for p in parts:
-        h.update(p)
-    return h.digest()
+    return _blake2s(b"".join(parts)).digest()
 
 
 def hmac_blake2s(key, msg):
-    return hmac.new(key, msg, hashlib.blake2s).digest()
+    """HMAC (RFC 2104) over BLAKE2s-256, block size 64, as WireGuard's KDF."""
+    assert len(key) <= 64
+    k = key + b"\0" * (64 - len(key))
+    inner = _blake2s(bytes(x ^ 0x36 for x in k) + msg).digest()
+    return _blake2s(bytes(x ^ 0x5C for x in k) + inner).digest()
 
 
 def kdf(chain, inp, n):
@@ -191,7 +192,52 @@ def kdf(chain, inp, n):
 
 
 def mac16(key, msg):
-    return hashlib.blake2s(msg, digest_size=16, key=key).digest()
+    return _blake2s(msg, digest_size=16, key=key).digest()
+
+
+class Rng:
+    """SplitMix64: a reproducible stream from --seed, without `random`."""
+
+    def __init__(self, seed):
+        self.s = seed & (2**64 - 1)
+
+    def u64(self):
+        self.s = (self.s + 0x9E3779B97F4A7C15) & (2**64 - 1)
+        z = self.s
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & (2**64 - 1)
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & (2**64 - 1)
+        return z ^ (z >> 31)
+
+    def getrandbits(self, n):
+        return self.u64() >> (64 - n)
+
+    def randrange(self, a, b=None):
+        lo, hi = (0, a) if b is None else (a, b)
+        return lo + self.u64() % (hi - lo)
+
+    def choice(self, seq):
+        return seq[self.randrange(len(seq))]
+
+    def randbytes(self, n):
+        words = struct.pack("<%dQ" % ((n + 7) // 8), *[self.u64() for _ in range((n + 7) // 8)])
+        return words[:n]
+
+
+random = Rng(int.from_bytes(os.urandom(8), "little"))
+
+
+def b64decode(s):
+    return binascii.a2b_base64(s.strip() if isinstance(s, str) else s.strip())
+
+
+def canon(addr):
+    """The canonical text of an IPv4 or IPv6 address."""
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    return socket.inet_ntop(fam, socket.inet_pton(fam, addr))
+
+
+def addr_family(addr):
+    return 6 if ":" in addr else 4
 
 
 CONSTRUCTION = b"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"
@@ -243,9 +289,15 @@ def selftest():
     out = aead_encrypt_nonce(key, nonce, pt, ad)
     assert out[-16:].hex() == "1ae10b594f09e26a7e902ecbd0600691", out[-16:].hex()
     assert out[:16].hex() == "d31a8d34648e60db7b86afbc53ef7ec2"
-    # BLAKE2s-256 of "abc" (RFC 7693 appendix B), and HMAC over it.
+    # BLAKE2s-256 of "abc" (RFC 7693 appendix B); HMAC-BLAKE2s and keyed
+    # BLAKE2s-128 against Python's hmac and hashlib modules (values computed
+    # with them, once).
     assert blake2s(b"abc").hex() == "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982"
-    assert len(hmac_blake2s(b"k", b"m")) == 32 and hmac.new(b"k", b"m", hashlib.blake2s).digest_size == 32
+    assert hmac_blake2s(b"k" * 32, b"WireGuard").hex() == \
+        "7c83d1beb6d3b5041c2224bd03d1a5b06e3a3e6d4d6d4499ecf1ed70115d0aaf"
+    assert hmac_blake2s(bytes(range(32)), b"").hex() == \
+        "e2641d24dfa8dd89e8cb77f1cdc77d8c006e5bebdfc4d6a3a3a6f8d5b7586fb0"
+    assert mac16(b"K" * 32, b"abc").hex() == "88ddaafea2baf1006d779995fd9b6b1d"
     print("selftest: pass")
 
 
@@ -270,20 +322,22 @@ def udp_frame(src_mac, dst_mac, src, sport, dst, dport, payload, ident=0):
     """An Ethernet frame carrying one UDP datagram, checksums computed (the
     device must see it as a well-formed datagram: a bad checksum would be
     dropped by the stack before the device and test nothing)."""
-    s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    v = addr_family(src)
+    assert addr_family(dst) == v, (src, dst)
+    fam = socket.AF_INET if v == 4 else socket.AF_INET6
+    s, d = socket.inet_pton(fam, src), socket.inet_pton(fam, dst)
     ulen = 8 + len(payload)
-    if s.version == 4:
-        pseudo = s.packed + d.packed + struct.pack("!BBH", 0, 17, ulen)
+    if v == 4:
+        pseudo = s + d + struct.pack("!BBH", 0, 17, ulen)
     else:
-        pseudo = s.packed + d.packed + struct.pack("!IxxxB", ulen, 17)
+        pseudo = s + d + struct.pack("!IxxxB", ulen, 17)
     ck = csum(pseudo + struct.pack("!HHHH", sport, dport, ulen, 0) + payload) or 0xFFFF
     udp = struct.pack("!HHHH", sport, dport, ulen, ck) + payload
-    if s.version == 4:
-        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, ident & 0xFFFF, 0x4000, 64, 17, 0,
-                          s.packed, d.packed)
+    if v == 4:
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, ident & 0xFFFF, 0x4000, 64, 17, 0, s, d)
         hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
         return dst_mac + src_mac + struct.pack("!H", ETH_P_IP) + hdr + udp
-    hdr = struct.pack("!IHBB16s16s", 6 << 28, ulen, 17, 64, s.packed, d.packed)
+    hdr = struct.pack("!IHBB16s16s", 6 << 28, ulen, 17, 64, s, d)
     return dst_mac + src_mac + struct.pack("!H", ETH_P_IPV6) + hdr + udp
 
 
@@ -298,11 +352,11 @@ def parse_frame(frame):
         ihl = (ip[0] & 15) * 4
         tot = struct.unpack("!H", ip[2:4])[0]
         frag = struct.unpack("!H", ip[6:8])[0] & 0x1FFF
-        src, dst = str(ipaddress.IPv4Address(ip[12:16])), str(ipaddress.IPv4Address(ip[16:20]))
+        src, dst = socket.inet_ntop(socket.AF_INET, ip[12:16]), socket.inet_ntop(socket.AF_INET, ip[16:20])
         return 4, src, dst, (None if frag else ip[9]), ip[ihl:tot]
     if et == ETH_P_IPV6 and len(ip) >= 40:
         plen = struct.unpack("!H", ip[4:6])[0]
-        src, dst = str(ipaddress.IPv6Address(ip[8:24])), str(ipaddress.IPv6Address(ip[24:40]))
+        src, dst = socket.inet_ntop(socket.AF_INET6, ip[8:24]), socket.inet_ntop(socket.AF_INET6, ip[24:40])
         return 6, src, dst, ip[6], ip[40:40 + plen]
     return None
 
@@ -331,8 +385,8 @@ def packet_socket(ifname, ignore_outgoing=True):
 def capture(args):
     s = packet_socket(args.ifname)
     stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    _signal.signal(_signal.SIGTERM, lambda *_: stop.append(1))
+    _signal.signal(_signal.SIGINT, lambda *_: stop.append(1))
     with open(args.out, "w") as out:
         open(args.ready, "w").close()
         while not stop:
@@ -345,17 +399,20 @@ def capture(args):
             frame = s.recv(65535)
             u = parse_udp(frame)
             if u and u[4] == args.port:
-                v, src, sport, dst, dport, payload = u
-                out.write(json.dumps({"v": v, "src": src, "sport": sport, "dst": dst,
-                                      "dport": dport, "payload": payload.hex()}) + "\n")
+                # One datagram a line: version, source, port, destination,
+                # port, payload in hex.
+                out.write("%d %s %d %s %d %s\n" % (u[:5] + (u[5].hex(),)))
                 out.flush()
 
 
 def load_capture(path):
+    pkts = []
     with open(path) as f:
-        pkts = [json.loads(line) for line in f if line.strip()]
-    for p in pkts:
-        p["payload"] = bytes.fromhex(p["payload"])
+        for line in f:
+            if line.strip():
+                v, src, sport, dst, dport, payload = line.split()
+                pkts.append({"v": int(v), "src": src, "sport": int(sport), "dst": dst,
+                             "dport": int(dport), "payload": bytes.fromhex(payload)})
     return pkts
 
 
@@ -367,7 +424,7 @@ def msg_type(payload):
 
 def capinfo(args):
     counts = {}
-    for p in load_capture(args.file):
+    for p in load_capture(args.capinfo_file):
         t = msg_type(p["payload"])
         counts[t] = counts.get(t, 0) + 1
     for t in sorted(counts, key=str):
@@ -380,9 +437,9 @@ class Attacker:
 
     def __init__(self, args):
         self.args = args
-        self.targets = set(str(ipaddress.ip_address(a)) for a in args.target_addr)
-        self.target = str(ipaddress.ip_address(args.target))
-        self.version = ipaddress.ip_address(self.target).version
+        self.targets = set(canon(a) for a in args.target_addr)
+        self.target = canon(args.target)
+        self.version = addr_family(self.target)
         fam = socket.AF_INET if self.version == 4 else socket.AF_INET6
         self.socks = []
         for a in args.source:
@@ -393,7 +450,7 @@ class Attacker:
         self.inject = None
         if args.spoof:
             host, _, port = args.spoof.rpartition(":")
-            self.spoof = (str(ipaddress.ip_address(host.strip("[]"))), int(port))
+            self.spoof = (canon(host.strip("[]")), int(port))
             self.inject = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
             self.inject.bind((args.ifname, 0))
             self.src_mac = bytes.fromhex(args.src_mac.replace(":", ""))
@@ -511,7 +568,7 @@ def c_bad_mac1(a):
     for _ in range(25):
         a.send(struct.pack("<I", MSG_COOKIE) + rnd(LEN_COOKIE - 4))
     # A genuine initiation to this device, with its mac1 or its body damaged.
-    pub = base64.b64decode(a.args.pub)
+    pub = b64decode(a.args.pub)
     for flip in (4, 40, 120, 131):
         m = bytearray(initiation(pub, os.urandom(32), random.getrandbits(32)))
         m[flip] ^= 0x01
@@ -522,7 +579,7 @@ def c_unknown_key(a):
     # Valid mac1, so the device decrypts the initiator's static key and finds
     # no peer with it. Few, and spaced: never near the handshake queue's
     # under-load threshold (which would make a cookie reply legitimate).
-    pub = base64.b64decode(a.args.pub)
+    pub = b64decode(a.args.pub)
     for _ in range(3):
         a.send(initiation(pub, os.urandom(32), random.getrandbits(32)))
         time.sleep(0.1)
@@ -605,7 +662,7 @@ CLASSES = {
 
 
 def attack(args):
-    random.seed(args.seed)
+    random.s = args.seed
     print("seed %d" % args.seed)
     a = Attacker(args)
     CLASSES[args.cls](a)
@@ -618,9 +675,9 @@ def control(args):
     so the answer comes back to it). Proves the initiation builder, the frame
     builder and both reply detectors work."""
     a = Attacker(args)
-    pub = base64.b64decode(args.pub)
+    pub = b64decode(args.pub)
     with open(args.static_priv) as f:
-        priv = base64.b64decode(f.read().strip())
+        priv = b64decode(f.read())
     sock = a.socks[0]
     addr, port = sock.getsockname()[:2]
     ok = True
@@ -629,7 +686,11 @@ def control(args):
         m = initiation(pub, priv, random.getrandbits(32))
         sender = struct.unpack("<I", m[4:8])[0]
         if how == "socket":
-            a.send_sock(m)
+            # One copy, from this one socket: a second copy (from another
+            # source) would race it through the device's handshake workers,
+            # and whichever came second is a replay to the device.
+            sock.sendto(m, (a.target, args.port))
+            a.sent += 1
         else:
             a.send_spoof(m, (addr, port))
         deadline = time.monotonic() + args.listen
@@ -645,57 +706,89 @@ def control(args):
                         struct.unpack("<I", data[8:12])[0] == sender
         print("control (%s): response to the socket: %s, seen by the sniffer: %s" % (
             how, got_datagram, got_frame))
+        for r in a.replies:
+            print("  heard: " + r)
         ok &= got_datagram and got_frame
         time.sleep(0.2)
     return 0 if ok else 1
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("selftest")
-    c = sub.add_parser("capture")
-    c.add_argument("--ifname", required=True)
-    c.add_argument("--port", type=int, required=True)
-    c.add_argument("--out", required=True)
-    c.add_argument("--ready", required=True)
-    i = sub.add_parser("capinfo")
-    i.add_argument("file")
-    for name in ("attack", "control"):
-        p = sub.add_parser(name)
-        if name == "attack":
-            p.add_argument("--class", dest="cls", choices=sorted(CLASSES), required=True)
-        else:
-            p.add_argument("--static-priv", required=True)
-        p.add_argument("--target", required=True)
-        p.add_argument("--port", type=int, required=True)
-        p.add_argument("--target-addr", action="append", default=[])
-        p.add_argument("--source", action="append", default=[])
-        p.add_argument("--spoof")
-        p.add_argument("--ifname", required=True)
-        p.add_argument("--src-mac")
-        p.add_argument("--dst-mac")
-        p.add_argument("--pub", required=True)
-        p.add_argument("--capture")
-        p.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "little"))
-        p.add_argument("--listen", type=float, default=1.0)
-        p.add_argument("--summary")
-    args = ap.parse_args()
-    if args.cmd == "selftest":
+class Args:
+    """--name value options into attributes (dashes become underscores);
+    the names in MULTI may repeat and collect into lists."""
+
+    MULTI = ("target_addr", "source")
+
+    def __init__(self, argv, known):
+        for k in known:
+            setattr(self, k, [] if k in self.MULTI else None)
+        it = iter(argv)
+        for opt in it:
+            if not opt.startswith("--") or opt[2:].replace("-", "_") not in known:
+                usage("unknown option %s" % opt)
+            k = opt[2:].replace("-", "_")
+            try:
+                val = next(it)
+            except StopIteration:
+                usage("%s needs a value" % opt)
+            if k in self.MULTI:
+                getattr(self, k).append(val)
+            else:
+                setattr(self, k, val)
+
+
+def usage(msg):
+    sys.stderr.write("wgattack.py: %s\n%s" % (msg, __doc__))
+    sys.exit(2)
+
+
+COMMON = ("target", "port", "target_addr", "source", "spoof", "ifname", "src_mac", "dst_mac",
+          "pub", "capture", "seed", "listen", "summary")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        usage("no command")
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "selftest":
         selftest()
         return 0
-    if args.cmd == "capture":
-        capture(args)
-        return 0
-    if args.cmd == "capinfo":
+    if cmd == "capinfo":
+        if len(rest) != 1:
+            usage("capinfo FILE")
+        args = Args([], ())
+        args.capinfo_file = rest[0]
         capinfo(args)
         return 0
+    if cmd == "capture":
+        args = Args(rest, ("ifname", "port", "out", "ready"))
+        if None in (args.ifname, args.port, args.out, args.ready):
+            usage("capture needs --ifname, --port, --out and --ready")
+        args.port = int(args.port)
+        capture(args)
+        return 0
+    if cmd not in ("attack", "control"):
+        usage("unknown command %s" % cmd)
+    args = Args(rest, COMMON + (("class",) if cmd == "attack" else ("static_priv",)))
+    if cmd == "attack":
+        args.cls = getattr(args, "class")
+        if args.cls not in CLASSES:
+            usage("--class must be one of %s" % ", ".join(sorted(CLASSES)))
+    elif not args.static_priv:
+        usage("control needs --static-priv")
+    for k in ("target", "port", "ifname", "pub"):
+        if getattr(args, k) is None:
+            usage("--%s is required" % k.replace("_", "-"))
+    args.port = int(args.port)
+    args.seed = int(args.seed) if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    args.listen = float(args.listen) if args.listen is not None else 1.0
     args.target_addr.append(args.target)
     if args.spoof and not (args.src_mac and args.dst_mac):
-        ap.error("--spoof needs --src-mac and --dst-mac")
+        usage("--spoof needs --src-mac and --dst-mac")
     if not args.source:
-        ap.error("at least one --source")
-    return attack(args) if args.cmd == "attack" else control(args)
+        usage("at least one --source")
+    return attack(args) if cmd == "attack" else control(args)
 
 
 if __name__ == "__main__":

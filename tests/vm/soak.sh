@@ -36,6 +36,7 @@ rm -rf "$W"
 mkdir -p "$W"
 umask 077
 echo "soak: $duration s of traffic, WG_IMPL=$WG_IMPL" | tee "$RESULTS/soak-summary.txt"
+hold_netstamp_key
 
 n1() { ip netns exec ns1 "$@"; }
 n2() { ip netns exec ns2 "$@"; }
