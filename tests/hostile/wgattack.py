@@ -22,7 +22,7 @@ heard, 0 otherwise, 2 on a usage or set-up error.
   wgattack.py selftest
       known-answer tests of the crypto below (RFC 7748, RFC 8439, BLAKE2s)
   wgattack.py capture --ifname IF --port PORT --out FILE --ready FILE
-      records incoming UDP frames to PORT on IF (JSON lines) until SIGTERM
+      records the UDP datagrams to PORT arriving on IF, one a line, until SIGTERM
   wgattack.py capinfo FILE
       "type N: COUNT" per WireGuard message type of a capture
   wgattack.py attack --class CLASS [common options]

@@ -74,7 +74,7 @@ family() {
 	else
 		A1=fd10::1 A2=fd10::2 A3=fd10::3 E0=[fd10::1]:51820 E1=[fd10::2]:51821
 	fi
-	CAP=$W/capture-v$F.jsonl
+	CAP=$W/capture-v$F.txt
 	common=(--target "$A1" --target-addr 10.10.0.1 --target-addr fd10::1
 		--source "$A2" --source "$A3" --spoof "$E1" --ifname veth2 --src-mac "$MAC2" --dst-mac "$MAC1")
 }
