@@ -24,8 +24,8 @@
 #                           notices the silence and handshakes anew), then
 #                           traffic flows both ways.
 #
-# About 11 minutes on the debug kernel under emulation with another VM
-# sharing the 2 cores (the C driver's load-time self-tests take a minute).
+# About 5 minutes on the debug kernel under emulation with the machine to
+# itself, 11 with another VM sharing the 2 cores.
 # vm-timeout: 1500
 #
 # Run alone:  scripts/vm-run.sh --flavour debug --name interop tests/vm/suite/interop.sh
