@@ -28,8 +28,8 @@
 # itself, 11 with another VM sharing the 2 cores.
 # vm-timeout: 1500
 #
-# Run alone:  scripts/vm-run.sh --flavour debug --name interop tests/vm/suite/interop.sh
-# C driver:   WG_IMPL=c scripts/vm-run.sh --flavour debug --name interop-c tests/vm/suite/interop.sh
+# Run alone:  scripts/vm-run.sh --flavour debug --timeout 1500 --name interop tests/vm/suite/interop.sh
+# C driver:   WG_IMPL=c scripts/vm-run.sh --flavour debug --timeout 1500 --name interop-c tests/vm/suite/interop.sh
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../../interop/lib.sh"
 . "$(dirname "$0")/../../interop/peers.sh"
