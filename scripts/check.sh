@@ -7,6 +7,7 @@
 start=$(date +%s)
 passed=0 failed=0
 summary=()
+failed_checks=()
 record() { # NAME STATUS(0 pass) [N_PASSED N_FAILED]
 	local name=$1 status=$2 np=${3:-} nf=${4:-}
 	if [ -z "$np" ]; then
@@ -54,10 +55,23 @@ for t in "$TOP"/tests/vm/suite/*.sh; do
 	res=$TOP/build/vm/$name/results.txt
 	np=$(grep -c '^PASS' "$res" 2>/dev/null || true); nf=$(grep -c '^FAIL' "$res" 2>/dev/null || true)
 	record "vm: $name" "$status" "${np:-0}" "${nf:-0}"
+	# Which checks failed, and the last FAIL line of each log, for the
+	# summary (CI shows only the end of the output).
+	if [ -f "$res" ]; then
+		for f in $(sed -n 's/^FAIL //p' "$res"); do
+			why=$(grep -h 'FAIL\|assertion failed\|unexpectedly' "$TOP/build/vm/$name/$f.log" 2>/dev/null | tail -n 1 | cut -c1-120)
+			failed_checks+=("vm: $name/$f${why:+: $why}")
+		done
+	fi
+	[ "$status" -eq 0 ] || [ -f "$res" ] || failed_checks+=("vm: $name: no results (exit $status)")
 done
 
 echo
 echo "==== summary ($(( $(date +%s) - start )) s) ===="
 printf '%s\n' "${summary[@]}"
+if [ "${#failed_checks[@]}" -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${failed_checks[@]}"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -135,7 +135,9 @@ pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
         return;
     };
     let mut sent_any = false;
-    let mut any_data = false;
+    // What the timers were told of this batch: `None` nothing yet,
+    // `Some(false)` an authenticated packet, `Some(true)` a data packet.
+    let mut told: Option<bool> = None;
     let headroom = u32::from(data_packet_head_room());
     // A bounded batch: a packet sent may come straight back into this queue
     // (a routing loop), and the work item must yield.
@@ -161,8 +163,20 @@ pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
             continue;
         }
         skb.reset(true);
-        if len != 0 {
-            any_data = true;
+        // The timers hear of the packet before it leaves: its answer can be
+        // processed on another CPU before the send returns, and its
+        // "authenticated packet received" must cancel what this arms
+        // (new handshake), not be overtaken by it; likewise this cancels
+        // the keepalive timer before an answer's data can arm it again.
+        // (The C driver tells them of a data packet after the send, when it
+        // was handed to the socket: a window it rarely loses, a batch here
+        // would lose it often.)
+        let is_data = len != 0;
+        if told.is_none() || (is_data && told == Some(false)) {
+            let now = Kernel::now_ns();
+            let jitter = timers::jitter();
+            timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
+            told = Some(is_data);
         }
         match send_to_peer(peer, skb, ds) {
             Ok(()) => sent_any = true,
@@ -171,8 +185,6 @@ pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
     }
     if sent_any {
         let now = Kernel::now_ns();
-        let jitter = timers::jitter();
-        timers::event(peer, |t| t.data_packets_sent(now, any_data, jitter));
         let key = session::current_key(Some(&kp), now);
         let due = peer.timers.lock().keep_key_fresh_on_send(key.as_ref(), now);
         if due {

@@ -132,6 +132,11 @@ quiesce() {
 		now=$(peer_rx ns1 wg0)
 		if [ "$now" -gt "$before" ]; then
 			echo "wg1's keepalive reached wg0 within $((SECONDS - start)) s of the last ping (rx $before -> $now)"
+			# Exactly one keepalive (32 bytes): anything else (an initiation
+			# from a new-handshake timer left armed) means the timers did
+			# not end where the header says, and the classes would race it.
+			[ $((now - before)) -eq 32 ] ||
+				{ echo "FAIL: wg0 received $((now - before)) bytes, not one 32-byte keepalive"; return 1; }
 			sleep 1
 			return 0
 		fi
