@@ -72,3 +72,13 @@ soak:
 		--timeout $$((s + 1200)) $(TOP)/tests/vm/soak.sh $$s
 
 .PHONY: soak
+
+# The benchmark (scripts/bench.sh): ours against the in-tree C driver on the
+# release kernel, one VM boot, alternating for BENCH_ROUNDS rounds (default 3)
+# of BENCH_SECONDS per scenario (default 10); prints the table of medians and
+# ratios (Documentation/performance.md). BENCH_PROFILE=1 adds a perf profile
+# of each. Not part of `make check`.
+bench:
+	$(TOP)/scripts/bench.sh
+
+.PHONY: bench

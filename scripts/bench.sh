@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make bench`: our module against the in-tree C driver of the same release
+# kernel, in one VM boot (tests/bench/guest.sh): for BENCH_ROUNDS rounds
+# (default 3), ours then C, each scenario BENCH_SECONDS long (default 10);
+# then the table (tests/bench/report.py): medians, spread, ratio.
+#
+#   BENCH_ROUNDS=1 BENCH_SECONDS=3 make bench    a short smoke run
+#   BENCH_CPUS=N                                 vCPUs (default 2)
+#   BENCH_PROFILE=1                              then one profiled run of each
+#                                                (perf, build/vm/bench/profile/)
+#
+# Results stay in build/vm/bench/ (raw/ the per-run files, figures.tsv,
+# table.md); the handshake data (keys, precomputed initiations) in
+# build/bench-data/. Not part of `make check`.
+. "$(dirname "$0")/lib.sh"
+rounds=${BENCH_ROUNDS:-3}
+secs=${BENCH_SECONDS:-10}
+cpus=${BENCH_CPUS:-2}
+profile=${BENCH_PROFILE:-0}
+case $rounds$secs$cpus$profile in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_CPUS are numbers" ;; esac
+[ "$secs" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
+
+"$TOP/scripts/setup-host.sh"
+# The module as it is: built only if missing.
+[ -f "$TOP/build/release/wireguard.ko" ] || "$TOP/scripts/build-module.sh" release >/dev/null
+
+# Keys and 1,000 initiations from 100 peers, made on the host (pure-Python
+# X25519 is slow under emulation); every run replays them to a fresh device.
+data=$TOP/build/bench-data
+rm -rf "$data"
+log "bench: generating the handshake data in $data"
+python3 "$TOP/tests/bench/wgbench.py" gen "$data" 100 1000
+
+# Per round and implementation: set-up, 7 timed runs of $secs, handshakes and
+# pings; generous, so a busy machine does not cut the run short.
+timeout=$(((rounds + profile) * 2 * (12 * secs + 240) + 300))
+log "bench: $rounds rounds of ours and C, ${secs} s per scenario, $cpus vCPUs (time limit ${timeout} s)"
+set +e
+"$TOP/scripts/vm-run.sh" --flavour release --cpus "$cpus" --name bench --timeout "$timeout" \
+	"$TOP/tests/bench/guest.sh" "$data" "$rounds" "$secs" "$profile"
+status=$?
+set -e
+results=$TOP/build/vm/bench
+grep '^\[' "$results/guest.log" | tail -n 3 >&2 || true
+python3 "$TOP/tests/bench/report.py" "$results" "$data" || status=1
+[ $status -eq 0 ] || log "bench: the run had failures: see $results/guest.log"
+exit $status

@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""The table of `make bench`, from what tests/bench/guest.sh left in RESULTS.
+
+  report.py RESULTS DATA
+
+RESULTS is the VM's results folder (raw/ROUND-IMPL-SCENARIO.* and meta.txt),
+DATA the handshake data wgbench.py gen wrote (the responses are verified
+against it here, on the host, where the pure-Python X25519 is fast). Prints a
+Markdown table: per scenario the median over the rounds of ours and of the C
+driver, each with its spread (min-max), and the ratio. The ratio is ours/C
+for rows where more is better and C/ours where less is better (latency, CPU
+cost), so that in every row 1.0 is parity and above 1.0 means ours does
+better. Differences under 10% are noise on this machine. Writes the table to
+RESULTS/table.md and the per-run figures to RESULTS/figures.tsv too.
+"""
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wgbench  # noqa: E402
+
+# name, unit, more is better, format
+ROWS = [
+    ("tcp1", "TCP, 1 stream (Mbit/s)", True, "%.0f"),
+    ("tcpN", "TCP, 1 stream per vCPU (Mbit/s)", True, "%.0f"),
+    ("udp64", "UDP 64-byte payloads, delivered (kpps)", True, "%.1f"),
+    ("hs", "handshakes with 100 peers (handshakes/s)", True, "%.0f"),
+    ("flood", "TCP, 1 stream, under an initiation flood (Mbit/s)", True, "%.0f"),
+    ("ping_idle", "ping RTT, idle tunnel, median (ms)", False, "%.3f"),
+    ("ping_load", "ping RTT, under 1 TCP stream, median (ms)", False, "%.2f"),
+    ("cpu", "guest CPU per GB carried, 1 stream (CPU s/GB)", False, "%.1f"),
+    ("hs_cpu", "guest CPU per handshake, tester included (ms)", False, "%.2f"),
+]
+INFO = [
+    ("flood_rate", "initiations offered by the flood (kpps)", "%.1f"),
+    ("hs_wall", "handshakes: wall time incl. enforced gaps (s)", "%.2f"),
+]
+
+
+def iperf(path, key="sum_received"):
+    with open(path) as f:
+        d = json.load(f)
+    if "error" in d and "end" not in d:
+        raise ValueError(d["error"])
+    return d["end"][key]
+
+
+def median_rtt(path):
+    with open(path) as f:
+        rtts = [float(m) for m in re.findall(r"time=([0-9.]+) ms", f.read())]
+    if not rtts:
+        raise ValueError("no replies")
+    return statistics.median(rtts)
+
+
+def kv(path):
+    out = {}
+    with open(path) as f:
+        for tok in f.read().split():
+            k, eq, v = tok.partition("=")
+            if eq:
+                out[k] = v
+    return out
+
+
+def figures(raw, prefix, data, notes):
+    """Every figure of one run (ROUND-IMPL), None where it is missing."""
+    f = {}
+
+    def get(name, fn):
+        try:
+            f[name] = fn()
+        except Exception as e:  # a missing or broken file: the cell stays empty
+            f[name] = None
+            notes.append("%s %s: %s" % (prefix, name, e))
+
+    base = os.path.join(raw, prefix)
+    get("tcp1", lambda: iperf(base + "-tcp1.json")["bits_per_second"] / 1e6)
+    get("tcpN", lambda: iperf(base + "-tcpN.json")["bits_per_second"] / 1e6)
+
+    def udp():
+        s = iperf(base + "-udp64.json")
+        return s["bytes"] / 64 / s["seconds"] / 1e3
+    get("udp64", udp)
+
+    def hs():
+        import io
+        import contextlib
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            wgbench.verify(data, base + "-hs.txt")
+        r = kv_text(buf.getvalue())
+        valid, secs = int(r["valid"]), float(r["seconds"])
+        if int(r["missing"]):
+            notes.append("%s hs: %s of %s handshakes missing or invalid" % (prefix, r["missing"], valid + int(r["missing"])))
+        f["hs_wall"] = float(r["wall"])
+        return valid / secs
+    get("hs", hs)
+    get("flood", lambda: iperf(base + "-flood.json")["bits_per_second"] / 1e6)
+
+    def flood_rate():
+        r = kv(base + "-flood.txt")
+        return int(r["sent"]) / float(r["seconds"]) / 1e3
+    get("flood_rate", flood_rate)
+    get("ping_idle", lambda: median_rtt(base + "-ping-idle.txt"))
+    get("ping_load", lambda: median_rtt(base + "-ping-load.txt"))
+
+    def cpu():
+        with open(base + "-tcp1.cpu") as fh:
+            t = fh.read().split()
+        # before BUSY TOTAL after BUSY TOTAL hz HZ
+        busy = (int(t[4]) - int(t[1])) / int(t[7])
+        gb = iperf(base + "-tcp1.json")["bytes"] / 1e9
+        return busy / gb
+    get("cpu", cpu)
+
+    def hs_cpu():
+        with open(base + "-hs.cpu") as fh:
+            t = fh.read().split()
+        busy = (int(t[4]) - int(t[1])) / int(t[7])
+        return busy * 1e3 / int(kv(base + "-hs.txt")["received"])
+    get("hs_cpu", hs_cpu)
+    f.setdefault("hs_wall", None)
+    return f
+
+
+def kv_text(text):
+    out = {}
+    for tok in text.split():
+        k, eq, v = tok.partition("=")
+        if eq:
+            out[k] = v
+    return out
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write(__doc__)
+        return 2
+    results, data = argv
+    raw = os.path.join(results, "raw")
+    meta = {}
+    if os.path.exists(os.path.join(results, "meta.txt")):
+        with open(os.path.join(results, "meta.txt")) as f:
+            for line in f:
+                k, _, v = line.strip().partition(" ")
+                meta[k] = v
+    runs = sorted(set(re.sub(r"-(tcp1|tcpN|udp64|hs|flood|ping-idle|ping-load|load|wg-ns1|wg-ns2|links)\.(json|txt|cpu)$", "",
+                             os.path.basename(p)) for p in glob.glob(os.path.join(raw, "*-*-*"))))
+    notes = []
+    per = {"rs": [], "c": []}
+    tsv = ["run\t" + "\t".join(r[0] for r in ROWS + INFO)]
+    for run in runs:
+        rnd, _, impl = run.partition("-")
+        if impl not in per:
+            continue
+        f = figures(raw, run, data, notes)
+        per[impl].append(f)
+        tsv.append(run + "\t" + "\t".join("" if f[r[0]] is None else "%.6g" % f[r[0]] for r in ROWS + INFO))
+    with open(os.path.join(results, "figures.tsv"), "w") as fh:
+        fh.write("\n".join(tsv) + "\n")
+
+    def stat(impl, name):
+        vals = [f[name] for f in per[impl] if f.get(name) is not None]
+        if not vals:
+            return None, None, None, 0
+        return statistics.median(vals), min(vals), max(vals), len(vals)
+
+    def cell(fmt, med, lo, hi, n):
+        if med is None:
+            return "—"
+        return "%s (%s–%s, n=%d)" % (fmt % med, fmt % lo, fmt % hi, n)
+
+    lines = []
+    lines.append("`make bench`: %s, %s vCPUs, %s rounds of %s s per scenario, %s (ours: %s; C: %s)" % (
+        meta.get("kernel", "?"), meta.get("vcpus", "?"), meta.get("rounds", "?"), meta.get("seconds", "?"),
+        meta.get("date", "?"), meta.get("ours", "?"), meta.get("c", "?")))
+    lines.append("")
+    lines.append("| scenario | ours: median (min–max) | C driver: median (min–max) | ratio | |")
+    lines.append("| --- | --- | --- | --- | --- |")
+    worst = []
+    for name, label, more, fmt in ROWS:
+        o, c = stat("rs", name), stat("c", name)
+        ratio = None
+        if o[0] is not None and c[0]:
+            ratio = o[0] / c[0] if more else (c[0] / o[0] if o[0] else None)
+        if ratio is None:
+            verdict = "no figure"
+        elif ratio >= 1.0:
+            verdict = "ours ≥ C"
+        elif ratio >= 0.9:
+            verdict = "within noise (<10%)"
+        else:
+            verdict = "**ours behind**"
+            worst.append(name)
+        lines.append("| %s | %s | %s | %s | %s |" % (label, cell(fmt, *o), cell(fmt, *c),
+                                                     "—" if ratio is None else "%.2f" % ratio, verdict))
+    for name, label, fmt in INFO:
+        o, c = stat("rs", name), stat("c", name)
+        lines.append("| *%s* | %s | %s | | for information |" % (label, cell(fmt, *o), cell(fmt, *c)))
+    lines.append("")
+    lines.append("ratio: ours/C where more is better, C/ours where less is better (RTT, CPU cost): "
+                 "above 1.0, ours does better; under 10% either way is noise on this machine.")
+    if notes:
+        lines.append("")
+        lines.append("notes:")
+        lines.extend("- " + n for n in notes)
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(results, "table.md"), "w") as fh:
+        fh.write(text)
+    sys.stdout.write(text)
+    return 0 if per["rs"] and per["c"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
