@@ -60,13 +60,12 @@ setup() {
 	ip -n ns2 addr add 192.168.4.2/24 dev wg0
 	ip -n ns1 link set wg0 mtu 1420 up
 	ip -n ns2 link set wg0 mtu 1420 up
-	# The handshake tester's 100 source addresses (one per peer) in ns2, and
-	# ns1's neighbour entries for them (no ARP inside the timed part).
-	local mac2 i
-	mac2=$(ip netns exec ns2 cat /sys/class/net/veth2/address)
-	for i in $(seq 101 200); do echo "addr add 10.0.0.$i/24 dev veth2"; done | ip -n ns2 -batch - || return 1
-	for i in $(seq 101 200); do echo "neigh replace 10.0.0.$i lladdr $mac2 dev veth1 nud permanent"; done |
-		ip -n ns1 -batch - || return 1
+	# The handshake tester's source addresses in ns2 (three per peer,
+	# 10.1.PEER.1-3), routed from ns1 through ns2's veth address.
+	local p k
+	for p in $(seq 0 99); do for k in 1 2 3; do echo "addr add 10.1.$p.$k/32 dev veth2"; done; done |
+		ip -n ns2 -batch - || return 1
+	ip -n ns1 route add 10.1.0.0/16 via 10.0.0.2 || return 1
 	# Replies to the flood's spoofed sources go to ns2, which drops them.
 	ip -n ns1 route add 10.200.0.0/16 via 10.0.0.2 || return 1
 	# The first handshake of the real peer, outside any timed part.
@@ -134,7 +133,7 @@ scenarios() {
 
 	note "$p: handshakes"
 	a=$(cpu_jiffies)
-	timeout 300 ip netns exec ns2 "${bench[@]}" handshakes "$data" 10.0.0.1 51820 10.0.0.101 "$raw/$p-hs.txt" ||
+	timeout 300 ip netns exec ns2 "${bench[@]}" handshakes "$data" 10.0.0.1 51820 10.1 "$raw/$p-hs.txt" ||
 		note "$p: handshakes failed"
 	b=$(cpu_jiffies)
 	echo "before $a after $b hz $(getconf CLK_TCK)" >"$raw/$p-hs.cpu"
@@ -230,7 +229,7 @@ if [ "$profile" = 1 ]; then
 		fi
 		perf_around $impl-tcp1 bash -c "$(declare -f iperf); iperf /tmp/p.json $secs"
 		perf_around $impl-udp64 bash -c "$(declare -f iperf); iperf /tmp/p.json $secs -u -l 64 -b 0"
-		perf_around $impl-hs timeout 300 ip netns exec ns2 "${bench[@]}" handshakes "$data" 10.0.0.1 51820 10.0.0.101 /tmp/p.txt
+		perf_around $impl-hs timeout 300 ip netns exec ns2 "${bench[@]}" handshakes "$data" 10.0.0.1 51820 10.1 /tmp/p.txt
 		mac1=$(ip netns exec ns1 cat /sys/class/net/veth1/address)
 		mac2=$(ip netns exec ns2 cat /sys/class/net/veth2/address)
 		perf_around $impl-flood ip netns exec ns2 "${bench[@]}" flood veth2 "$mac2" "$mac1" \

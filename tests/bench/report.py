@@ -38,7 +38,7 @@ ROWS = [
 ]
 INFO = [
     ("flood_rate", "initiations offered by the flood (kpps)", "%.1f"),
-    ("hs_wall", "handshakes: wall time incl. enforced gaps (s)", "%.2f"),
+    ("hs_wall", "handshakes: time to complete 1,000 (s)", "%.2f"),
 ]
 
 
@@ -98,7 +98,7 @@ def figures(raw, prefix, data, notes):
         valid, secs = int(r["valid"]), float(r["seconds"])
         if int(r["missing"]):
             notes.append("%s hs: %s of %s handshakes missing or invalid" % (prefix, r["missing"], valid + int(r["missing"])))
-        f["hs_wall"] = float(r["wall"])
+        f["hs_wall"] = secs
         return valid / secs
     get("hs", hs)
     get("flood", lambda: iperf(base + "-flood.json")["bits_per_second"] / 1e6)
