@@ -47,11 +47,14 @@ fi
 log "building the debug kernel (cached) and the module"
 "$TOP/scripts/build-module.sh" debug >/dev/null
 
-for t in "$TOP"/tests/vm/suite/*.sh; do
+# tests/vm/pair/: suites of two VMs joined by a link (scripts/vm-pair.sh).
+for t in "$TOP"/tests/vm/suite/*.sh "$TOP"/tests/vm/pair/interop_cdriver.sh; do
 	name=$(basename "$t" .sh)
+	runner=vm-run.sh
+	case $t in */tests/vm/pair/*) runner=vm-pair.sh ;; esac
 	# A suite may ask for a longer guest time limit: "# vm-timeout: SECONDS".
 	to=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
-	set +e; "$TOP/scripts/vm-run.sh" --flavour debug --name "$name" ${to:+--timeout "$to"} "$t"; status=$?; set -e
+	set +e; "$TOP/scripts/$runner" --flavour debug --name "$name" ${to:+--timeout "$to"} "$t"; status=$?; set -e
 	res=$TOP/build/vm/$name/results.txt
 	np=$(grep -c '^PASS' "$res" 2>/dev/null || true); nf=$(grep -c '^FAIL' "$res" 2>/dev/null || true)
 	record "vm: $name" "$status" "${np:-0}" "${nf:-0}"

@@ -2,7 +2,8 @@
 # Runs a script inside a virtme-ng guest and judges the run.
 #
 #   scripts/vm-run.sh [--flavour debug|release] [--cpus N] [--memory M]
-#                     [--timeout SECONDS] [--name NAME] [--kvm] SCRIPT [ARGS...]
+#                     [--timeout SECONDS] [--name NAME] [--kvm]
+#                     [--qemu-opts 'QEMU OPTIONS'] SCRIPT [ARGS...]
 #
 # The guest sees the host's filesystem (copy-on-write); it runs
 # tests/vm/guest.sh, which installs our freshly built module into the guest's
@@ -18,9 +19,13 @@
 # WG_IMPL=rs|c in the host's environment is passed to the guest's script:
 # suites that honour it test the in-tree C driver (c) instead of our module
 # (rs, the default when unset).
+#
+# --qemu-opts adds options to QEMU's command line (repeatable), e.g. an extra
+# NIC: scripts/vm-pair.sh joins two guests with a -netdev dgram link that way.
 . "$(dirname "$0")/lib.sh"
 
 flavour=debug cpus=2 memory=2G timeout=900 name= kvm=0
+qemu_opts=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--flavour) flavour=$2; shift 2 ;;
@@ -29,6 +34,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
 	--kvm) kvm=1; shift ;;
+	--qemu-opts) qemu_opts+=("--qemu-opts=$2"); shift 2 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1" ;;
 	*) break ;;
@@ -80,7 +86,7 @@ set +e
 # for the record. `timeout` bounds a guest that hangs.
 PATH="$VENV/bin:$PATH" timeout --kill-after=30 "$timeout" "$VNG" --run "$kdir" "${kvm_opt[@]}" --user root \
 	--cpus "$cpus" --memory "$memory" --rwdir "$results" --rwdir "$TOP/build" \
-	--append "${append[*]}" --verbose \
+	--append "${append[*]}" --verbose "${qemu_opts[@]}" \
 	--exec "${impl_env}bash $TOP/tests/vm/guest.sh $results $module $script $*" \
 	</dev/null >"$results/console.log" 2>&1
 qemu_status=$?

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Runs a suite in two guests joined by a link: VM A runs SUITE through
+# scripts/vm-run.sh (our module installed, as for every suite; WG_IMPL from
+# the environment as there), VM B runs tests/vm/pair/peer.sh (the in-tree C
+# driver of the same kernel, driven by the suite through a command server).
+#
+#   scripts/vm-pair.sh [--flavour debug|release] [--timeout SECONDS] [--name NAME] SUITE
+#
+# The link: one more virtio-net NIC in each guest, backed by QEMU
+# `-netdev dgram` (each Ethernet frame one UDP datagram between two ports on
+# 127.0.0.1, picked free at start, so two runs on one machine do not meet).
+# Both guests boot the same cached kernel at the same time; each run is judged
+# by vm-run.sh as a single-VM suite is (the guest's verdict, its kernel log:
+# WARNING:, BUG:, KASAN, lockdep, kmemleak..., the time limit).
+#
+# Results: build/vm/NAME/ (A; NAME defaults to the suite's name) and
+# build/vm/NAME-peer/ (B). The peer VM's outcome becomes A's last result
+# line, "PASS peer_vm" or "FAIL peer_vm" (peer_vm.log: vm-run.sh's report on
+# B), so a splat in the C driver's VM fails the suite too.
+#
+# Bounds: A's guest within --timeout (default 1500 s); B's within that plus
+# 300 s. B's command server quits when the suite says so, when it hears
+# nothing for 300 s, or when this runner drops a stop file into B's results
+# folder: at A's end if the suite never said quit (A crashed), else 240 s
+# later.
+. "$(dirname "$0")/lib.sh"
+
+flavour=debug timeout=1500 name=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--flavour) flavour=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--name) name=$2; shift 2 ;;
+	--) shift; break ;;
+	-*) die "unknown option $1" ;;
+	*) break ;;
+	esac
+done
+suite=${1:?usage: vm-pair.sh [options] SUITE}
+shift
+suite=$(readlink -f "$suite")
+name=${name:-$(basename "$suite" .sh)}
+peer=$name-peer
+
+# Two free UDP ports on loopback (held together while picked, so distinct).
+read -r port_a port_b < <(python3 -c 'import socket
+s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*(x.getsockname()[1] for x in s))')
+[ -n "$port_b" ] || die "could not pick two free UDP ports"
+nic() { # LOCAL_PORT REMOTE_PORT MAC
+	echo "-netdev dgram,id=pair,local.type=inet,local.host=127.0.0.1,local.port=$1,remote.type=inet,remote.host=127.0.0.1,remote.port=$2 -device virtio-net-pci,netdev=pair,mac=$3"
+}
+
+"$TOP/scripts/build-kernel.sh" "$flavour" >/dev/null   # cached: built once, before two runners race for it
+log "vm-pair: $name (A: ${WG_IMPL:-rs}, UDP 127.0.0.1:$port_a) <-> $peer (B: the C driver, UDP 127.0.0.1:$port_b)"
+peer_log=$(mktemp)
+WG_IMPL=c "$TOP/scripts/vm-run.sh" --flavour "$flavour" --name "$peer" --timeout $((timeout + 300)) \
+	--qemu-opts "$(nic "$port_b" "$port_a" 52:54:00:77:00:02)" "$TOP/tests/vm/pair/peer.sh" \
+	</dev/null >"$peer_log" 2>&1 &
+peer_pid=$!
+
+a_log=$(mktemp)
+trap 'rm -f "$peer_log" "$a_log"' EXIT
+set +e
+"$TOP/scripts/vm-run.sh" --flavour "$flavour" --name "$name" --timeout "$timeout" \
+	--qemu-opts "$(nic "$port_a" "$port_b" 52:54:00:77:00:01)" "$suite" "$@" </dev/null 2> >(tee "$a_log" >&2)
+status_a=$?
+set -e
+
+# B powers off once the suite said quit (its kmemleak scan takes a while);
+# a peer VM never told so (A crashed, or hung) is told to stop at once, one
+# still up 240 s after A's end too; its own time limit bounds the rest.
+peer_res=$TOP/build/vm/$peer
+grep -q '\] quit$' "$peer_res/ctl.log" 2>/dev/null || touch "$peer_res/stop"
+for ((i = 0; i < 240; i++)); do
+	kill -0 "$peer_pid" 2>/dev/null || break
+	sleep 1
+done
+if kill -0 "$peer_pid" 2>/dev/null; then
+	log "vm-pair: $peer still running 240 s after $name ended: asking it to stop"
+	touch "$peer_res/stop"
+fi
+set +e
+wait "$peer_pid"
+status_b=$?
+set -e
+sed 's/^/[peer] /' "$peer_log" >&2
+
+res=$TOP/build/vm/$name
+mkdir -p "$res"
+# A failed run of A beyond its checks (a crash, a splat, a leak, the time
+# limit) gets a line of its own, so the summary names it.
+if [ "$status_a" -ne 0 ] && { [ -s "$res/splats.txt" ] || ! [ -s "$res/verdict" ] ||
+	! grep -q '^FAIL' "$res/results.txt" 2>/dev/null; }; then
+	cp "$a_log" "$res/vm.log"
+	# A check whose log exists but which has no result line was cut short.
+	for f in "$res"/*.log; do
+		c=$(basename "$f" .log)
+		case $c in guest | vm | peer_vm | console) continue ;; esac
+		grep -Eq "^(PASS|FAIL) $c\$" "$res/results.txt" 2>/dev/null ||
+			echo "FAIL: the VM ended during check $c (a crash or the time limit: see splats.txt, console.log)" >>"$res/vm.log"
+	done
+	echo "FAIL vm" >>"$res/results.txt"
+fi
+cp "$peer_log" "$res/peer_vm.log"
+# B stopped by this runner (verdict 3) because A never said quit is A's
+# failure, not B's: peer_vm then judges B's kernel log only.
+peer_ok=0
+[ "$status_b" -eq 0 ] && peer_ok=1
+if [ "$status_a" -ne 0 ] && [ "$(cat "$peer_res/verdict" 2>/dev/null)" = 3 ] && ! [ -s "$peer_res/splats.txt" ]; then
+	peer_ok=1
+fi
+if [ "$peer_ok" = 1 ]; then
+	echo "PASS peer_vm" >>"$res/results.txt"
+else
+	echo "FAIL peer_vm (the C driver's VM: build/vm/$peer/)" >&2
+	echo "FAIL peer_vm" >>"$res/results.txt"
+fi
+[ "$status_a" -eq 0 ] && [ "$peer_ok" = 1 ]
