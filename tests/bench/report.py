@@ -39,6 +39,7 @@ ROWS = [
 INFO = [
     ("flood_rate", "initiations offered by the flood (kpps)", "%.1f"),
     ("hs_wall", "handshakes: time to complete 1,000 (s)", "%.2f"),
+    ("hs_silence", "handshakes: longest wait for any response (s)", "%.2f"),
 ]
 
 
@@ -99,6 +100,7 @@ def figures(raw, prefix, data, notes):
         if int(r["missing"]):
             notes.append("%s hs: %s of %s handshakes missing or invalid" % (prefix, r["missing"], valid + int(r["missing"])))
         f["hs_wall"] = secs
+        f["hs_silence"] = float(r["silence"]) if r.get("silence", "?") != "?" else None
         return valid / secs
     get("hs", hs)
     get("flood", lambda: iperf(base + "-flood.json")["bits_per_second"] / 1e6)
@@ -126,6 +128,7 @@ def figures(raw, prefix, data, notes):
         return busy * 1e3 / int(kv(base + "-hs.txt")["received"])
     get("hs_cpu", hs_cpu)
     f.setdefault("hs_wall", None)
+    f.setdefault("hs_silence", None)
     return f
 
 

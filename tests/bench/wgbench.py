@@ -20,7 +20,8 @@
       than the device completes under emulation: the device is the
       bottleneck. The time is from the first initiation sent to the last
       response received. Writes OUT: a summary line, then every response in
-      hex (verified on the host: see verify).
+      hex with its arrival time (verified on the host: see verify), and the
+      longest time no response came (a stall shows there).
   wgbench.py verify DIR OUT                                     (host)
       Checks every response of OUT as the initiator would (Noise IK: DH of
       both ephemeral and static against the responder's ephemeral, the
@@ -162,8 +163,9 @@ def verify(data, out):
             continue
         seen.add(receiver)
         valid += 1
-    print("handshakes=%s seconds=%s valid=%d missing=%d wall=%s" % (
-        summary.get("sent", "?"), summary.get("busy", "?"), valid, len(state) - valid, summary.get("wall", "?")))
+    print("handshakes=%s seconds=%s valid=%d missing=%d wall=%s silence=%s" % (
+        summary.get("sent", "?"), summary.get("busy", "?"), valid, len(state) - valid, summary.get("wall", "?"),
+        summary.get("silence", "?")))
     return 0 if valid == len(state) else 1
 
 
@@ -232,7 +234,7 @@ def handshakes(data, target, port, prefix, out):
                     rcv = struct.unpack("<I", r[8:12])[0]
                     if rcv in inflight:
                         p = inflight.pop(rcv)[0]
-                        responses.append(r)
+                        responses.append((now - t0, r))
                         done += 1
                         last = now
                         requeue(p, now)
@@ -246,12 +248,16 @@ def handshakes(data, target, port, prefix, out):
                     requeue(p, now)
     busy = last - t0
     wall = time.monotonic() - t0
+    # The longest time without any response: a stall, when it is long.
+    times = [0.0] + [t for t, _ in responses]
+    silence = max([b - a for a, b in zip(times, times[1:])] or [0.0])
     with open(out, "w") as f:
-        f.write("sent=%d received=%d lost=%d busy=%.6f wall=%.6f\n" % (sent, len(responses), lost, busy, wall))
-        for r in responses:
-            f.write("response %s\n" % r.hex())
-    print("handshakes: sent %d, %d responses, %d lost, %.3f s from the first initiation to the last response" % (
-        sent, len(responses), lost, busy))
+        f.write("sent=%d received=%d lost=%d busy=%.6f wall=%.6f silence=%.6f\n" % (
+            sent, len(responses), lost, busy, wall, silence))
+        for t, r in responses:
+            f.write("response %s %.6f\n" % (r.hex(), t))
+    print("handshakes: sent %d, %d responses, %d lost, %.3f s from the first initiation to the last response, "
+          "longest silence %.3f s" % (sent, len(responses), lost, busy, silence))
     return 0 if sent == total else 1
 
 
