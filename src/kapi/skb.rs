@@ -173,18 +173,21 @@ impl SkBuff {
         let raw = self.raw();
         // SAFETY: the network and transport headers were validated on
         // receive by the stack and lie in the linear head, before `data`.
+        // Headers are read unaligned: behind a NIC's 14-byte Ethernet header
+        // (NET_IP_ALIGN is 0 on x86) an IP header is only 2-byte aligned,
+        // and a reference to it would be a misaligned `&iphdr`.
         unsafe {
             let nh = b::wg_shim_skb_network_header(raw);
             let th = b::wg_shim_skb_transport_header(raw);
             let port = u16::from_be_bytes([*th, *th.add(1)]);
             match *nh >> 4 {
                 4 => {
-                    let ip = &*nh.cast::<b::iphdr>();
+                    let ip = nh.cast::<b::iphdr>().read_unaligned();
                     let a = ip.__bindgen_anon_1.__bindgen_anon_1.saddr.to_ne_bytes();
                     Some(SocketAddr::V4(a, port))
                 }
                 6 => {
-                    let ip = &*nh.cast::<b::ipv6hdr>();
+                    let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
                     let a = ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8;
                     Some(SocketAddr::V6(a, port))
                 }
@@ -355,11 +358,11 @@ impl SkBuff {
             let nh = b::wg_shim_skb_network_header(raw);
             match b::wg_shim_skb_protocol(raw) {
                 PROTO_IP => {
-                    let ip = &*nh.cast::<b::iphdr>();
+                    let ip = nh.cast::<b::iphdr>().read_unaligned();
                     Some(IpAddr::V4(ip.__bindgen_anon_1.__bindgen_anon_1.daddr.to_ne_bytes()))
                 }
                 PROTO_IPV6 => {
-                    let ip = &*nh.cast::<b::ipv6hdr>();
+                    let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
                     Some(IpAddr::V6(ip.__bindgen_anon_1.__bindgen_anon_1.daddr.in6_u.u6_addr8))
                 }
                 _ => None,
@@ -458,7 +461,7 @@ impl SkBuff {
             let nh = b::wg_shim_skb_network_header(raw);
             let (proto, len, src, inner_ds) = match *nh >> 4 {
                 4 => {
-                    let ip = &*nh.cast::<b::iphdr>();
+                    let ip = nh.cast::<b::iphdr>().read_unaligned();
                     let len = u32::from(u16::from_be(ip.tot_len));
                     if len < 20 {
                         return None;
@@ -470,7 +473,7 @@ impl SkBuff {
                         return None;
                     }
                     let nh = b::wg_shim_skb_network_header(raw);
-                    let ip = &*nh.cast::<b::ipv6hdr>();
+                    let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
                     let len = u32::from(u16::from_be(ip.payload_len)) + 40;
                     let ds = (u16::from_be_bytes([*nh, *nh.add(1)]) >> 4) as u8;
                     (PROTO_IPV6, len, IpAddr::V6(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8), ds)
