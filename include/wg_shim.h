@@ -114,6 +114,33 @@ int wg_shim_ptr_ring_init(struct ptr_ring *r, unsigned int size);
 int wg_shim_ptr_ring_produce_bh(struct ptr_ring *r, void *ptr);
 void *wg_shim_ptr_ring_consume_bh(struct ptr_ring *r);
 void wg_shim_ptr_ring_cleanup_skbs(struct ptr_ring *r);
+void wg_shim_ptr_ring_cleanup(struct ptr_ring *r);
+void wg_shim_cond_resched(void);
+void wg_shim_local_bh_disable(void);
+void wg_shim_local_bh_enable(void);
+
+/*
+ * Ordered crypt jobs: an skb on a peer's serial queue (which owns it) and in
+ * a device ring at once; its state, in the control block, says whether the
+ * worker is done with it. See src/kapi/ordered.rs.
+ */
+#define WG_JOB_STATE_OFFSET 32
+/* A bundle (a GSO super-packet's segments): the next skb of the bundle. */
+#define WG_BUNDLE_NEXT_OFFSET 40
+enum {
+	WG_JOB_PENDING = 0,
+	WG_JOB_DONE = 1,
+	WG_JOB_FAILED = 2,
+	WG_JOB_ORPHAN = 3,
+};
+void wg_shim_job_set_pending(struct sk_buff *skb);
+int wg_shim_job_finish(struct sk_buff *skb, int state);
+struct sk_buff *wg_shim_serial_pop_done(struct sk_buff_head *q, int *state);
+void wg_shim_serial_purge(struct sk_buff_head *q);
+struct sk_buff *wg_shim_bundle_next(struct sk_buff *skb);
+void wg_shim_bundle_set_next(struct sk_buff *skb, struct sk_buff *next);
+void wg_shim_bundle_free(struct sk_buff *skb);
+void wg_shim_bundle_queue_purge(struct sk_buff_head *q);
 void *wg_shim_alloc_percpu(size_t size, size_t align);
 void *wg_shim_per_cpu_ptr(void *p, int cpu);
 int wg_shim_next_possible_cpu(int prev);

@@ -18,13 +18,14 @@ use crate::kapi::work::{Workqueue, WqFlags};
 use crate::new_spinlock_bh;
 use crate::peer::{PeerRef, PeerState};
 use crate::proto::allowedips::PeerId;
-use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MESSAGE_PADDING_MULTIPLE};
+use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS, MESSAGE_PADDING_MULTIPLE};
 use crate::proto::cookie::CookieChecker;
 use crate::proto::handshake::StaticIdentity;
 use crate::proto::index_table::IndexTable;
 use crate::proto::ratelimiter::RateLimiter;
 use crate::proto::siphash::SipKey;
-use crate::receive::HandshakeWorker;
+use crate::receive::{DecryptWorker, HandshakeWorker};
+use crate::send::EncryptWorker;
 use crate::socket::Sockets;
 use crate::tables::{new_routing, Routing, TableOp};
 use crate::{receive, send, timers};
@@ -91,7 +92,11 @@ pub(crate) struct Device {
     /// The incoming handshake queue and its workers (while up).
     pub(crate) handshakes: RcuArc<CryptQueue<HandshakeWorker>>,
     pub(crate) handshake_queue_len: AtomicU32,
-    /// Peers' transmit work items.
+    /// The encryption and decryption rings and their per-CPU workers
+    /// (while up).
+    pub(crate) encrypt: RcuArc<CryptQueue<EncryptWorker>>,
+    pub(crate) decrypt: RcuArc<CryptQueue<DecryptWorker>>,
+    /// The crypt rings' per-CPU workers and the peers' transmit work items.
     pub(crate) tx_wq: Workqueue,
     /// Handshake workers.
     pub(crate) handshake_wq: Workqueue,
@@ -137,11 +142,14 @@ impl Device {
         Ok(())
     }
 
-    /// Releases the sockets and the handshake queue.
+    /// Releases the sockets, the handshake queue and the crypt rings (what
+    /// is left in a ring is finished as failed: the peers' queues drop it).
     fn unbind(&self) {
         drop(self.sockets.replace(None).wait());
         drop(self.handshakes.replace(None).wait());
         self.handshake_queue_len.store(0, Ordering::Relaxed);
+        drop(self.decrypt.replace(None).wait());
+        drop(self.encrypt.replace(None).wait());
     }
 
     /// What the data plane does after a configuration message: publish the
@@ -271,6 +279,8 @@ impl LinkOps for Device {
             sockets: RcuArc::new(),
             handshakes: RcuArc::new(),
             handshake_queue_len: AtomicU32::new(0),
+            encrypt: RcuArc::new(),
+            decrypt: RcuArc::new(),
             tx_wq: tx_wq?,
             handshake_wq: handshake_wq?,
             handshake_send_wq: handshake_send_wq?,
@@ -286,7 +296,11 @@ impl LinkOps for Device {
         let d = dev.data();
         let mut cfg = d.config.lock();
         let queue = CryptQueue::new_arc(MAX_QUEUED_INCOMING_HANDSHAKES as u32, HandshakeWorker { dev: dev.hold() })?;
+        let encrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, EncryptWorker)?;
+        let decrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, DecryptWorker)?;
         drop(d.handshakes.replace(Some(queue)).wait());
+        drop(d.encrypt.replace(Some(encrypt)).wait());
+        drop(d.decrypt.replace(Some(decrypt)).wait());
         let port = cfg.listen_port;
         if let Err(e) = Self::rebind(rtnl, dev, &mut cfg, port) {
             d.unbind();
@@ -310,6 +324,7 @@ impl LinkOps for Device {
         d.unbind();
         for p in cfg.peers.iter() {
             p.rx.purge();
+            p.tx.purge();
         }
         Ok(())
     }

@@ -18,7 +18,8 @@ use crate::device::Device;
 use crate::kapi::anchored::Anchored;
 use crate::kapi::netdev::{DevHold, NetDevice};
 use crate::kapi::platform::Kernel;
-use crate::kapi::skb::{SkbQueue, SocketAddr};
+use crate::kapi::ordered::{BundleQueue, SerialQueue};
+use crate::kapi::skb::SocketAddr;
 use crate::kapi::sync::SpinLockBh;
 use crate::kapi::xmit::{self, DstCache};
 use crate::new_spinlock_bh;
@@ -219,15 +220,18 @@ pub(crate) struct PeerState {
     pub(crate) dst_cache: DstCache,
     #[pin]
     pub(crate) timers: SpinLockBh<PeerTimers>,
-    /// Packets waiting for a session (at most `MAX_STAGED_PACKETS`).
+    /// Packets waiting for a session (at most `MAX_STAGED_PACKETS`; a GSO
+    /// super-packet's segments count as one).
     #[pin]
-    pub(crate) staged: SkbQueue,
-    /// Packets to encrypt and send, in order (at most `MAX_QUEUED_PACKETS`).
+    pub(crate) staged: BundleQueue,
+    /// Packets being encrypted (by the device's encryption workers) and
+    /// sent, in order (at most `MAX_QUEUED_PACKETS`).
     #[pin]
-    pub(crate) tx: SkbQueue,
-    /// Received data messages to decrypt and deliver, in order.
+    pub(crate) tx: SerialQueue,
+    /// Received data messages being decrypted (by the device's decryption
+    /// workers) and delivered, in order (at most `MAX_QUEUED_PACKETS`).
     #[pin]
-    pub(crate) rx: SkbQueue,
+    pub(crate) rx: SerialQueue,
     pub(crate) rx_bytes: AtomicU64,
     pub(crate) tx_bytes: AtomicU64,
     /// Wall-clock time of the last handshake (seconds, nanoseconds).
@@ -263,9 +267,9 @@ impl PeerState {
             endpoint <- new_spinlock_bh!(EndpointState { addr: None, reported: None }, "wireguard_peer_endpoint"),
             dst_cache,
             timers <- new_spinlock_bh!(PeerTimers::new(), "wireguard_peer_timers"),
-            staged <- SkbQueue::new(),
-            tx <- SkbQueue::new(),
-            rx <- SkbQueue::new(),
+            staged <- BundleQueue::new(),
+            tx <- SerialQueue::new(),
+            rx <- SerialQueue::new(),
             rx_bytes: AtomicU64::new(0),
             tx_bytes: AtomicU64::new(0),
             last_handshake <- new_spinlock_bh!((0, 0), "wireguard_peer_last_handshake"),

@@ -19,13 +19,14 @@
 use crate::device::Device;
 use crate::kapi::anchored::Anchored;
 use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
+use crate::kapi::ordered::{self, Bundle, Dispatched, Job};
 use crate::kapi::netdev::{DevError, DevHold, NetDevice};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::{SkBuff, SocketAddr};
 use crate::kapi::udp::EncapRecv;
 use crate::kapi::xmit;
-use crate::peer::{Endpoint, PeerState};
+use crate::peer::{Endpoint, KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS};
 use crate::proto::cookie::{self, MacCheck};
 use crate::proto::handshake::read_initiation;
@@ -85,12 +86,70 @@ impl EncapRecv for Device {
             return;
         };
         let Some(peer) = session::peer_by_index(d, header.receiver_index) else { return };
-        if peer.rx.push_bounded(skb, MAX_QUEUED_PACKETS as u32).is_err() {
-            dev.count_error(DevError::RxDropped);
-            return;
+        let Some(kp) = peer.keypairs.lock().get(header.receiver_index).cloned() else { return };
+        let cb = skb.cb();
+        cb[..4].copy_from_slice(&header.receiver_index.to_ne_bytes());
+        cb[4..8].copy_from_slice(&len.to_ne_bytes());
+        cb[8..16].copy_from_slice(&header.counter.to_ne_bytes());
+        let guard = rcu::read_lock();
+        let Some(ring) = d.decrypt.get(&guard) else { return };
+        match ordered::dispatch(&peer.rx, &ring, Bundle::single(skb), peer.clone(), kp, MAX_QUEUED_PACKETS as u32) {
+            Dispatched::Queued => ring.kick(&d.tx_wq),
+            Dispatched::RingFull => {
+                dev.count_error(DevError::RxDropped);
+                peer.napi_schedule();
+            }
+            Dispatched::SerialFull => dev.count_error(DevError::RxDropped),
+            Dispatched::Empty => {}
         }
-        peer.napi_schedule();
     }
+}
+
+/// What the receive path keeps in a data message's control block.
+struct RxCb {
+    receiver_index: u32,
+    msg_len: u32,
+    counter: u64,
+}
+
+impl RxCb {
+    fn read(cb: &[u8]) -> Option<RxCb> {
+        let w = |i: usize| cb.get(i..i + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
+        let counter = cb.get(8..16).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)?;
+        Some(RxCb { receiver_index: w(0)?, msg_len: w(4)?, counter })
+    }
+}
+
+/// A data message of the decryption ring: the peer and the session it
+/// claims travel with it.
+pub(crate) type DecryptJob = Job<PeerRef, KeypairRef>;
+
+/// The device's decryption workers (one per CPU, process context): check
+/// the session's limits and open packets in place, in any order, then wake
+/// the peer's NAPI poll, which delivers them in order.
+pub(crate) struct DecryptWorker;
+
+impl CryptWorker for DecryptWorker {
+    type Item = DecryptJob;
+
+    fn run(queue: &CryptQueue<Self>) {
+        while let Some(mut job) = queue.consume() {
+            let ok = open(&mut job);
+            let (peer, _kp) = job.finish(ok);
+            ordered::with_bh_disabled(|| peer.napi_schedule());
+            drop(peer);
+            ordered::cond_resched();
+        }
+    }
+}
+
+fn open(job: &mut DecryptJob) -> bool {
+    let (_peer, kp, mut segments) = job.parts();
+    let now = Kernel::now_ns();
+    segments.for_each(|cb, skb| {
+        let Some(cb) = RxCb::read(cb) else { return false };
+        kp.keypair.check_receive(now, cb.counter).is_ok() && skb.open_in_place(kp.keypair.receiving_key(), cb.counter)
+    })
 }
 
 /// The handshake queue's per-CPU workers.
@@ -99,6 +158,8 @@ pub(crate) struct HandshakeWorker {
 }
 
 impl CryptWorker for HandshakeWorker {
+    type Item = SkBuff;
+
     fn run(queue: &CryptQueue<Self>) {
         let dev = queue.dev.get();
         while let Some(skb) = queue.consume() {
@@ -247,34 +308,33 @@ fn wall_now() -> (i64, i64) {
     (i64::try_from(s).unwrap_or(i64::MAX), i64::from(ns))
 }
 
-/// The peer's NAPI poll: decrypts and delivers up to `budget` packets.
+/// The peer's NAPI poll: delivers, in order, up to `budget` packets whose
+/// decryption is finished.
 pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
     let mut done = 0;
     while done < budget {
-        let Some(skb) = peer.rx.pop() else { break };
+        let Some((mut bundle, ok)) = peer.rx.pop_done() else { break };
         done += 1;
-        consume_data(peer, skb);
+        if ok {
+            while let Some(skb) = bundle.pop() {
+                consume_data(peer, skb);
+            }
+        }
     }
-    if done < budget && peer.napi_complete(done) && !peer.rx.is_empty() {
-        peer.napi_schedule();
-    }
+    // A packet at the head still being decrypted: its worker schedules the
+    // poll again when it is done.
+    let _ = done < budget && peer.napi_complete(done);
     done
 }
 
 fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let dev = peer.dev.get();
-    let Some(header) = skb.linear_prefix(DATA_MIN_LEN as u32).and_then(|h| DataHeader::parse(h).ok()) else {
-        return;
-    };
-    let msg_len = skb.len();
+    let Some(header) = RxCb::read(skb.cb()) else { return };
+    let msg_len = header.msg_len;
+    // Authentic under this session (the worker opened it); the session may
+    // have been dropped since, and then so is the packet.
     let Some(kp) = peer.keypairs.lock().get(header.receiver_index).cloned() else { return };
     let now = Kernel::now_ns();
-    if kp.keypair.check_receive(now, header.counter).is_err() {
-        return;
-    }
-    if !skb.open_in_place(kp.keypair.receiving_key(), header.counter) {
-        return;
-    }
     if !kp.replay.lock().check_and_update(header.counter) {
         wg_dbg!("{}: Packet has invalid nonce {} from peer {}", dev.name(), header.counter, peer.internal_id());
         return;

@@ -4,22 +4,27 @@
 //! handshake messages.
 //!
 //! Packets for a peer wait in its staged queue (at most MAX_STAGED_PACKETS,
-//! the oldest dropped) until it has a session; then they move to its
-//! transmit queue (at most MAX_QUEUED_PACKETS), which the peer's transmit
-//! work item drains in order: reserve a counter, encrypt in place, send.
+//! the oldest dropped) until it has a session; then each gets its counter
+//! and goes both on the peer's transmit queue (at most MAX_QUEUED_PACKETS,
+//! in order) and into the device's encryption ring, whose per-CPU workers
+//! seal packets in place in any order; the peer's transmit work item sends
+//! from the head of its queue what is sealed, in order.
 #![forbid(unsafe_code)]
 
 use crate::device::{data_packet_head_room, Device};
 use crate::kapi::anchored::{Anchored, WorkId};
 use crate::kapi::error::enetunreach;
+use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
 use crate::kapi::netdev::{DevError, NetDevice};
+use crate::kapi::ordered::{self, Bundle, BundleBuilder, Dispatched, Job};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::{SkBuff, SocketAddr};
 use crate::kapi::xmit;
-use crate::peer::{PeerRef, PeerState};
+use crate::peer::{KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::{MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS};
 use crate::proto::keypair::padding_len;
+use crate::proto::messages::{DataHeader, DATA_MIN_LEN};
 use crate::proto::platform::Clock;
 use crate::{session, timers, wg_dbg};
 use core::sync::atomic::Ordering;
@@ -72,6 +77,9 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
         dev.count_error(DevError::Tx);
         return;
     };
+    // The segments of a super-packet stay together: one staged entry, one
+    // encryption job on one CPU.
+    let mut bundle = BundleBuilder::new();
     for seg in segments {
         let ds = seg.outer_ds();
         let Some(mut seg) = seg.unshare() else {
@@ -80,34 +88,63 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
         };
         seg.drop_dst();
         set_cb(&mut seg, mtu, ds);
-        if peer.staged.push_drop_oldest(seg, MAX_STAGED_PACKETS as u32).is_some() {
-            dev.count_error(DevError::TxDropped);
-        }
+        bundle.push(seg);
+    }
+    let bundle = bundle.finish();
+    if !bundle.is_empty() && peer.staged.push_drop_oldest(bundle, MAX_STAGED_PACKETS as u32).is_some() {
+        dev.count_error(DevError::TxDropped);
     }
     send_staged(&peer);
 }
 
-/// Sends what is staged if the peer has a session, or asks for a handshake.
+/// Sends what is staged if the peer has a session, or asks for a handshake:
+/// each packet gets its counter here, in order, and goes on the peer's
+/// transmit queue and into the device's encryption ring.
 pub(crate) fn send_staged(peer: &Anchored<PeerState>) {
-    if peer.staged.is_empty() && peer.tx.is_empty() {
+    if peer.staged.is_empty() {
         return;
     }
     let now = Kernel::now_ns();
-    let usable = session::current(peer).is_some_and(|k| k.keypair.can_send(now));
-    if !usable {
+    let Some(kp) = session::current(peer).filter(|k| k.keypair.can_send(now)) else {
         timers::want_initiation(peer, false);
         return;
-    }
+    };
     let dev = peer.dev.get();
-    while let Some(skb) = peer.staged.pop() {
-        if peer.tx.push_bounded(skb, MAX_QUEUED_PACKETS as u32).is_err() {
-            dev.count_error(DevError::TxDropped);
+    let d = dev.data();
+    let guard = rcu::read_lock();
+    // Down: what is staged waits for the device to come up.
+    let Some(ring) = d.encrypt.get(&guard) else { return };
+    let me = peer.to_arc();
+    let mut wake_serial = false;
+    while let Some(mut bundle) = peer.staged.pop() {
+        let mut ran_out = false;
+        bundle.for_each_user_cb(|cb| match kp.keypair.reserve_send(now) {
+            Ok(slot) => cb[8..16].copy_from_slice(&slot.counter.to_ne_bytes()),
+            Err(_) => ran_out = true,
+        });
+        if ran_out {
+            // The session ran out: keep the packets for the next one (the
+            // counters taken are skipped, which the receiver allows).
+            peer.staged.push_head(bundle);
+            timers::want_initiation(peer, false);
+            break;
+        }
+        match ordered::dispatch(&peer.tx, &ring, bundle, me.clone(), kp.clone(), MAX_QUEUED_PACKETS as u32) {
+            Dispatched::Queued => ring.kick(&d.tx_wq),
+            Dispatched::RingFull => {
+                dev.count_error(DevError::TxDropped);
+                wake_serial = true;
+            }
+            Dispatched::SerialFull => dev.count_error(DevError::TxDropped),
+            Dispatched::Empty => {}
         }
     }
-    kick_tx(peer);
+    if wake_serial {
+        kick_tx(peer);
+    }
 }
 
-fn kick_tx(peer: &Anchored<PeerState>) {
+pub(crate) fn kick_tx(peer: &Anchored<PeerState>) {
     if peer.dead.load(Ordering::Acquire) {
         return;
     }
@@ -120,72 +157,76 @@ pub(crate) fn keepalive(peer: &Anchored<PeerState>) {
         let dev = peer.dev.get();
         let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), 0) else { return };
         set_cb(&mut skb, dev.mtu(), 0);
-        peer.staged.push_tail(skb);
+        peer.staged.push_tail(Bundle::single(skb));
         wg_dbg!("{}: Sending keepalive packet to peer {}", dev.name(), peer.internal_id());
     }
     send_staged(peer);
 }
 
-/// The peer's transmit work item: encrypts and sends its queued packets in
-/// order (process context, one CPU at a time per peer).
+/// A packet of the encryption ring: the peer and the session it is sealed
+/// under travel with it.
+pub(crate) type EncryptJob = Job<PeerRef, KeypairRef>;
+
+/// The device's encryption workers (one per CPU, process context): seal
+/// packets in place, in any order, then wake the peer's transmit work.
+pub(crate) struct EncryptWorker;
+
+impl CryptWorker for EncryptWorker {
+    type Item = EncryptJob;
+
+    fn run(queue: &CryptQueue<Self>) {
+        let headroom = u32::from(data_packet_head_room());
+        while let Some(mut job) = queue.consume() {
+            let ok = seal(&mut job, headroom);
+            let (peer, _kp) = job.finish(ok);
+            kick_tx(&peer);
+            ordered::cond_resched();
+        }
+    }
+}
+
+fn seal(job: &mut EncryptJob, headroom: u32) -> bool {
+    let (_peer, kp, mut segments) = job.parts();
+    let receiver_index = kp.keypair.remote_index();
+    let key = kp.keypair.sending_key();
+    segments.for_each(|cb, skb| {
+        let mtu = u32::from_ne_bytes([cb[0], cb[1], cb[2], cb[3]]);
+        let counter = u64::from_ne_bytes([cb[8], cb[9], cb[10], cb[11], cb[12], cb[13], cb[14], cb[15]]);
+        let header = DataHeader { receiver_index, counter }.encode();
+        let len = skb.len();
+        let padding = u32::try_from(padding_len(len as usize, mtu as usize)).unwrap_or(0);
+        skb.seal_in_place(&header, padding, headroom, key, counter)
+    })
+}
+
+/// The peer's transmit work item: sends, in order, the packets whose
+/// encryption is finished (process context, one CPU at a time per peer).
 pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
     let dev = peer.dev.get();
-    let Some(kp) = session::current(peer) else {
-        timers::want_initiation(peer, false);
-        return;
-    };
     let mut sent_any = false;
     // What the timers were told of this batch: `None` nothing yet,
     // `Some(false)` an authenticated packet, `Some(true)` a data packet.
     let mut told: Option<bool> = None;
-    let headroom = u32::from(data_packet_head_room());
     // A bounded batch: a packet sent may come straight back into this queue
     // (a routing loop), and the work item must yield.
     let mut budget = MAX_QUEUED_PACKETS;
     while budget > 0 {
+        let Some((mut bundle, ok)) = peer.tx.pop_done() else { break };
         budget -= 1;
-        let Some(mut skb) = peer.tx.pop() else { break };
-        let now = Kernel::now_ns();
-        let slot = match kp.keypair.reserve_send(now) {
-            Ok(s) => s,
-            Err(_) => {
-                // The session ran out: keep the packet for the next one.
-                peer.tx.push_head(skb);
-                timers::want_initiation(peer, false);
-                break;
-            }
-        };
-        let (mtu, ds) = get_cb(&mut skb);
-        let len = skb.len();
-        let padding = u32::try_from(padding_len(len as usize, mtu as usize)).unwrap_or(0);
-        if !skb.seal_in_place(&slot.header(), padding, headroom, kp.keypair.sending_key(), slot.counter) {
+        if !ok {
             dev.count_error(DevError::Tx);
             continue;
         }
-        skb.reset(true);
-        // The timers hear of the packet before it leaves: its answer can be
-        // processed on another CPU before the send returns, and its
-        // "authenticated packet received" must cancel what this arms
-        // (new handshake), not be overtaken by it; likewise this cancels
-        // the keepalive timer before an answer's data can arm it again.
-        // (The C driver tells them of a data packet after the send, when it
-        // was handed to the socket: a window it rarely loses, a batch here
-        // would lose it often.)
-        let is_data = len != 0;
-        if told.is_none() || (is_data && told == Some(false)) {
-            let now = Kernel::now_ns();
-            let jitter = timers::jitter();
-            timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
-            told = Some(is_data);
-        }
-        match send_to_peer(peer, skb, ds) {
-            Ok(()) => sent_any = true,
-            Err(_) => dev.count_error(DevError::Tx),
+        while let Some(skb) = bundle.pop() {
+            if send_sealed(peer, skb, &mut told) {
+                sent_any = true;
+            }
         }
     }
     if sent_any {
         let now = Kernel::now_ns();
-        let key = session::current_key(Some(&kp), now);
+        let kp = session::current(peer);
+        let key = session::current_key(kp.as_ref(), now);
         let due = peer.timers.lock().keep_key_fresh_on_send(key.as_ref(), now);
         if due {
             peer.want_initiation.store(true, Ordering::Release);
@@ -194,6 +235,36 @@ pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
     }
     if budget == 0 && !peer.tx.is_empty() {
         kick_tx(peer);
+    }
+}
+
+/// Sends one sealed packet of the peer's transmit queue (`tx_work`); `told`
+/// is what the timers were told of this batch so far: `None` nothing,
+/// `Some(false)` an authenticated packet, `Some(true)` a data packet.
+fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Option<bool>) -> bool {
+    let (_, ds) = get_cb(&mut skb);
+    let is_data = skb.len() != DATA_MIN_LEN as u32;
+    skb.reset(true);
+    // The timers hear of the packet before it leaves: its answer can be
+    // processed on another CPU before the send returns, and its
+    // "authenticated packet received" must cancel what this arms (new
+    // handshake), not be overtaken by it; likewise this cancels the
+    // keepalive timer before an answer's data can arm it again. (The C
+    // driver tells them of a data packet after the send, when it was handed
+    // to the socket: a window it rarely loses, a batch here would lose it
+    // often.)
+    if told.is_none() || (is_data && *told == Some(false)) {
+        let now = Kernel::now_ns();
+        let jitter = timers::jitter();
+        timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
+        *told = Some(is_data);
+    }
+    match send_to_peer(peer, skb, ds) {
+        Ok(()) => true,
+        Err(_) => {
+            peer.dev.get().count_error(DevError::Tx);
+            false
+        }
     }
 }
 

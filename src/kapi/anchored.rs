@@ -25,7 +25,7 @@ use kernel::init::InPlaceInit;
 use kernel::error::Error;
 use kernel::init::PinInit;
 use kernel::prelude::{pin_data, pinned_drop, try_pin_init};
-use kernel::sync::Arc;
+use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::Opaque;
 
 /// Which of the two work items.
@@ -97,6 +97,14 @@ impl<T: AnchorOps> Anchored<T> {
             value <- value,
         }? Error);
         Arc::pin_init(init, GFP_KERNEL)
+    }
+
+    /// A new reference to the `Arc` this value lives in.
+    pub(crate) fn to_arc(&self) -> Arc<Self> {
+        // SAFETY: an `Anchored` is only ever made by `new_arc`, pinned inside
+        // an `Arc` it never leaves, so `self` is the value of a live `Arc`
+        // whose count stays above zero while `&self` is borrowed.
+        unsafe { ArcBorrow::from_raw(self) }.into()
     }
 
     fn is_shut_down(&self) -> bool {

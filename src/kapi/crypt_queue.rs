@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-//! A bounded multi-producer, multi-consumer queue of owned skbs (`ptr_ring`)
-//! drained by per-CPU work items: the device-wide encryption and decryption
-//! queues. Producers never block; a full queue refuses the packet.
+//! A bounded multi-producer, multi-consumer queue of owned items (`ptr_ring`)
+//! drained by per-CPU work items: the device-wide handshake, encryption and
+//! decryption queues. Producers never block; a full queue refuses the item.
 //!
 //! The queue lives in an [`Arc`]; each CPU has its own work item pointing at
 //! it, queued round-robin over the online CPUs by [`CryptQueue::kick`]. The
@@ -27,8 +27,35 @@ const _: () = assert!(core::mem::size_of::<b::ptr_ring>() >= 64);
 
 /// What the per-CPU workers do with the queue.
 pub(crate) trait CryptWorker: Send + Sync + Sized + 'static {
+    /// What the queue holds.
+    type Item: RingItem;
     /// Drains (some of) the queue (process context, one CPU).
     fn run(queue: &CryptQueue<Self>);
+}
+
+/// Something a ring can hold: an owned object that travels as a pointer.
+/// Dropping the queue drops what is still in it.
+pub(crate) trait RingItem: Send + Sized {
+    /// Gives up ownership for a pointer.
+    fn into_ring(self) -> core::ptr::NonNull<core::ffi::c_void>;
+    /// # Safety
+    ///
+    /// `ptr` came from [`RingItem::into_ring`] of this type, and ownership
+    /// is taken back once.
+    unsafe fn from_ring(ptr: core::ptr::NonNull<core::ffi::c_void>) -> Self;
+}
+
+impl RingItem for SkBuff {
+    fn into_ring(self) -> core::ptr::NonNull<core::ffi::c_void> {
+        let ptr = self.as_nonnull();
+        let _ = self.into_raw();
+        ptr.cast()
+    }
+
+    unsafe fn from_ring(ptr: core::ptr::NonNull<core::ffi::c_void>) -> Self {
+        // SAFETY: per the contract, an skb given up by `into_ring`.
+        unsafe { SkBuff::from_nonnull(ptr.cast()) }
+    }
 }
 
 /// A CPU's work item and the queue it serves.
@@ -98,23 +125,25 @@ impl<T: CryptWorker> CryptQueue<T> {
         Ok(q)
     }
 
-    /// Queues `skb`; gives it back when the queue is full.
-    pub(crate) fn produce(&self, skb: SkBuff) -> core::result::Result<(), SkBuff> {
-        let ptr = skb.as_nonnull();
-        let raw = skb.into_raw();
-        // SAFETY: the ring is initialised; on success it owns the skb.
-        if unsafe { b::wg_shim_ptr_ring_produce_bh(self.ring.get(), raw.cast()) } == 0 {
+    /// Queues `item`; gives it back when the queue is full.
+    pub(crate) fn produce(&self, item: T::Item) -> core::result::Result<(), T::Item> {
+        let ptr = item.into_ring();
+        // SAFETY: the ring is initialised; on success it owns the item.
+        if unsafe { b::wg_shim_ptr_ring_produce_bh(self.ring.get(), ptr.as_ptr()) } == 0 {
             Ok(())
         } else {
-            // SAFETY: refused: the skb is still ours.
-            Err(unsafe { SkBuff::from_nonnull(ptr) })
+            // SAFETY: refused: the item is still ours.
+            Err(unsafe { T::Item::from_ring(ptr) })
         }
     }
 
-    /// Takes the oldest packet, if any.
-    pub(crate) fn consume(&self) -> Option<SkBuff> {
-        // SAFETY: the ring holds owned skbs only (see `produce`).
-        unsafe { SkBuff::from_raw(b::wg_shim_ptr_ring_consume_bh(self.ring.get()).cast()) }
+    /// Takes the oldest item, if any.
+    pub(crate) fn consume(&self) -> Option<T::Item> {
+        // SAFETY: the ring holds only items given up by `produce`; consuming
+        // one hands its ownership over.
+        let ptr = unsafe { b::wg_shim_ptr_ring_consume_bh(self.ring.get()) };
+        // SAFETY: as above.
+        core::ptr::NonNull::new(ptr).map(|p| unsafe { T::Item::from_ring(p) })
     }
 
     /// Queues a worker on the next online CPU after the last one used.
@@ -166,8 +195,13 @@ impl<T: CryptWorker> PinnedDrop for CryptQueue<T> {
                 }
                 b::free_percpu(workers.cast());
             }
-            b::wg_shim_ptr_ring_cleanup_skbs(self.ring.get());
         }
+        // No worker runs: what is left is dropped here, then the ring freed.
+        while let Some(item) = self.consume() {
+            drop(item);
+        }
+        // SAFETY: the ring is initialised and empty; nothing uses it again.
+        unsafe { b::wg_shim_ptr_ring_cleanup(self.ring.get()) };
     }
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod debug;
 pub(crate) mod error;
 pub(crate) mod genl;
 pub(crate) mod nla;
+pub(crate) mod ordered;
 pub(crate) mod net;
 pub(crate) mod netdev;
 pub(crate) mod platform;

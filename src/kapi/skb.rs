@@ -3,8 +3,6 @@
 
 use super::bindings as b;
 use core::ptr::NonNull;
-#[allow(unused_imports)] // used by `pinned_drop`
-use kernel::init::PinnedDrop;
 
 /// An owned `struct sk_buff`: freed (as dropped) when this goes out of scope.
 pub(crate) struct SkBuff(NonNull<b::sk_buff>);
@@ -496,94 +494,6 @@ impl SkBuff {
         // SAFETY: the network header of a received packet was validated by
         // the stack and lies in the linear head.
         unsafe { b::wg_shim_skb_outer_dsfield(self.raw()) }
-    }
-}
-
-/// A queue of owned skbs with its own lock (`struct sk_buff_head`); usable
-/// from any context. Dropping it frees the packets still queued.
-#[kernel::prelude::pin_data(PinnedDrop)]
-pub(crate) struct SkbQueue {
-    #[pin]
-    head: kernel::types::Opaque<b::sk_buff_head>,
-}
-
-// SAFETY: every access goes through the queue's own lock (or reads its
-// length racily, which the kernel allows).
-unsafe impl Send for SkbQueue {}
-// SAFETY: as above.
-unsafe impl Sync for SkbQueue {}
-
-impl SkbQueue {
-    /// An empty queue.
-    pub(crate) fn new() -> impl kernel::init::PinInit<Self> {
-        kernel::prelude::pin_init!(SkbQueue {
-            // SAFETY: `skb_queue_head_init` initialises the head in place.
-            head <- kernel::types::Opaque::ffi_init(|p| unsafe { b::wg_shim_skb_queue_init(p) }),
-        })
-    }
-
-    /// Appends `skb`.
-    pub(crate) fn push_tail(&self, skb: SkBuff) {
-        // SAFETY: the queue is initialised; it takes ownership of the skb.
-        unsafe { b::wg_shim_skb_queue_tail(self.head.get(), skb.into_raw()) }
-    }
-
-    /// Puts `skb` in front.
-    pub(crate) fn push_head(&self, skb: SkBuff) {
-        // SAFETY: as in `push_tail`.
-        unsafe { b::wg_shim_skb_queue_head(self.head.get(), skb.into_raw()) }
-    }
-
-    /// Appends `skb` if fewer than `max` packets are queued; else gives it back.
-    pub(crate) fn push_bounded(&self, skb: SkBuff, max: u32) -> Result<(), SkBuff> {
-        let ptr = skb.as_nonnull();
-        let raw = skb.into_raw();
-        // SAFETY: on success the queue owns the skb; on failure it is ours
-        // again.
-        unsafe {
-            if b::wg_shim_skb_queue_push_bounded(self.head.get(), raw, max) {
-                Ok(())
-            } else {
-                Err(SkBuff::from_nonnull(ptr))
-            }
-        }
-    }
-
-    /// Appends `skb`; if `max` or more packets were queued, removes and
-    /// returns the oldest.
-    pub(crate) fn push_drop_oldest(&self, skb: SkBuff, max: u32) -> Option<SkBuff> {
-        // SAFETY: the queue takes the skb and hands back the one it removed.
-        unsafe { SkBuff::from_raw(b::wg_shim_skb_queue_push_drop_oldest(self.head.get(), skb.into_raw(), max)) }
-    }
-
-    /// Takes the oldest packet.
-    pub(crate) fn pop(&self) -> Option<SkBuff> {
-        // SAFETY: the queue owns its skbs; dequeuing hands one over.
-        unsafe { SkBuff::from_raw(b::wg_shim_skb_dequeue(self.head.get())) }
-    }
-
-    /// How many packets are queued (a snapshot).
-    pub(crate) fn len(&self) -> u32 {
-        // SAFETY: a racy read of the length, as `skb_queue_len_lockless`.
-        unsafe { b::wg_shim_skb_queue_len(self.head.get()) }
-    }
-
-    /// Whether the queue is empty (a snapshot).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Frees every queued packet.
-    pub(crate) fn purge(&self) {
-        // SAFETY: the queue is initialised.
-        unsafe { b::wg_shim_skb_queue_purge(self.head.get()) }
-    }
-}
-
-#[kernel::prelude::pinned_drop]
-impl PinnedDrop for SkbQueue {
-    fn drop(self: core::pin::Pin<&mut Self>) {
-        self.purge();
     }
 }
 

@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Parallel crypto, serial delivery.
+//!
+//! A [`Bundle`] is one or more packets that travel together: a GSO
+//! super-packet's segments (or a single packet). The first skb is the
+//! bundle's handle; the others hang off its control block, each pointing to
+//! the next (`WG_BUNDLE_NEXT_OFFSET`). Freeing a bundle frees them all.
+//!
+//! A bundle is on its peer's [`SerialQueue`] (in the order it must leave or
+//! be delivered) and, as a [`Job`], in a device-wide [`CryptQueue`] whose
+//! per-CPU workers encrypt or decrypt its packets in place, on one CPU per
+//! bundle, any bundle on any CPU. The serial side takes bundles from the
+//! head of the peer's queue only once their job is finished, so the order
+//! holds however the workers interleave.
+//!
+//! Ownership: the serial queue owns the bundle; the job has exclusive use of
+//! its packets' data (and of the job area of the control blocks) until it
+//! finishes. The state in the first packet's control block (`WG_JOB_*`, see
+//! `include/wg_shim.h`) is the hand-over:
+//!
+//! - `PENDING`: the job is not finished; the serial side leaves the bundle
+//!   where it is (and everything behind it).
+//! - `DONE`/`FAILED`: set by the job as its last access; from then on the
+//!   serial side may take the bundle and free it.
+//! - `ORPHAN`: the serial queue was purged while the job was pending: the
+//!   purge unlinked the bundle and gave it to the job, which frees it when it
+//!   finishes.
+//!
+//! A job carries two owned references (`A`, `B`: e.g. the peer and its
+//! session) in the first control block, handed back by [`Job::finish`] so
+//! the worker can wake the serial side (that reference keeps the peer alive
+//! until then).
+//!
+//! Control block layout (every packet): bytes 0..16 belong to the user
+//! ([`Bundle::for_each_user_cb`], [`JobSegments::for_each`]); 16..32 hold the
+//! references and 32..36 the state (first packet); 40..48 the next packet.
+
+use super::bindings as b;
+use super::crypt_queue::{CryptQueue, CryptWorker, RingItem};
+use super::skb::SkBuff;
+use core::ffi::c_void;
+use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
+use core::ptr::NonNull;
+use kernel::types::{ForeignOwnable, Opaque};
+
+/// Bytes of each packet's control block the user of a bundle may use.
+pub(crate) const USER_CB_LEN: usize = 16;
+const REF_A: usize = 16;
+const REF_B: usize = 24;
+const STATE: usize = 32;
+const NEXT: usize = 40;
+const _: () = assert!(STATE == b::WG_JOB_STATE_OFFSET as usize);
+const _: () = assert!(NEXT == b::WG_BUNDLE_NEXT_OFFSET as usize);
+const _: () = assert!(REF_B + 8 <= STATE && STATE + 4 <= NEXT && USER_CB_LEN <= REF_A);
+
+const DONE: i32 = b::WG_JOB_DONE as i32;
+const FAILED: i32 = b::WG_JOB_FAILED as i32;
+const ORPHAN: i32 = b::WG_JOB_ORPHAN as i32;
+
+/// The control block of a valid skb.
+///
+/// # Safety
+///
+/// `skb` is valid.
+unsafe fn cb_of(skb: NonNull<b::sk_buff>) -> *mut u8 {
+    // SAFETY: per the contract.
+    unsafe { core::ptr::addr_of_mut!((*skb.as_ptr()).cb).cast::<u8>() }
+}
+
+/// The user's bytes of a valid skb's control block.
+///
+/// # Safety
+///
+/// `skb` is valid and nobody else uses those bytes for the borrow's life.
+unsafe fn user_cb_of<'a>(skb: NonNull<b::sk_buff>) -> &'a mut [u8; USER_CB_LEN] {
+    // SAFETY: per the contract; the first USER_CB_LEN of 48 bytes.
+    unsafe { &mut *cb_of(skb).cast::<[u8; USER_CB_LEN]>() }
+}
+
+/// One or more packets that travel together (see the module's text).
+pub(crate) struct Bundle(Option<NonNull<b::sk_buff>>);
+
+// SAFETY: a bundle owns its skbs, which nobody else references.
+unsafe impl Send for Bundle {}
+
+impl Bundle {
+    /// A bundle of one packet.
+    pub(crate) fn single(skb: SkBuff) -> Bundle {
+        let mut builder = BundleBuilder::new();
+        builder.push(skb);
+        builder.finish()
+    }
+
+    fn from_head(head: NonNull<b::sk_buff>) -> Bundle {
+        Bundle(Some(head))
+    }
+
+    fn into_head(self) -> Option<NonNull<b::sk_buff>> {
+        ManuallyDrop::new(self).0
+    }
+
+    /// Whether it holds no packet (all were taken).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Takes the first packet.
+    pub(crate) fn pop(&mut self) -> Option<SkBuff> {
+        let head = self.0?;
+        // SAFETY: the bundle owns `head`; the next pointer is read and
+        // cleared before the packet is handed over alone.
+        unsafe {
+            self.0 = NonNull::new(b::wg_shim_bundle_next(head.as_ptr()));
+            b::wg_shim_bundle_set_next(head.as_ptr(), core::ptr::null_mut());
+            Some(SkBuff::from_nonnull(head))
+        }
+    }
+
+    /// Calls `f` with the user's bytes of each packet's control block, in
+    /// order.
+    pub(crate) fn for_each_user_cb(&mut self, mut f: impl FnMut(&mut [u8; USER_CB_LEN])) {
+        let mut cur = self.0;
+        while let Some(skb) = cur {
+            // SAFETY: the bundle owns its packets (`&mut self`).
+            unsafe {
+                f(user_cb_of(skb));
+                cur = NonNull::new(b::wg_shim_bundle_next(skb.as_ptr()));
+            }
+        }
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        if let Some(head) = self.0 {
+            // SAFETY: the bundle owns every packet of the chain.
+            unsafe { b::wg_shim_bundle_free(head.as_ptr()) }
+        }
+    }
+}
+
+/// Builds a [`Bundle`] packet by packet.
+pub(crate) struct BundleBuilder {
+    bundle: Bundle,
+    tail: Option<NonNull<b::sk_buff>>,
+}
+
+impl BundleBuilder {
+    /// An empty bundle.
+    pub(crate) fn new() -> Self {
+        BundleBuilder { bundle: Bundle(None), tail: None }
+    }
+
+    /// Appends `skb`.
+    pub(crate) fn push(&mut self, skb: SkBuff) {
+        let ptr = skb.as_nonnull();
+        let _ = skb.into_raw();
+        // SAFETY: the skb is ours now, at the end of the chain; the tail is
+        // the bundle's last packet.
+        unsafe {
+            b::wg_shim_bundle_set_next(ptr.as_ptr(), core::ptr::null_mut());
+            match self.tail {
+                Some(t) => b::wg_shim_bundle_set_next(t.as_ptr(), ptr.as_ptr()),
+                None => self.bundle.0 = Some(ptr),
+            }
+        }
+        self.tail = Some(ptr);
+    }
+
+    /// The bundle (empty if nothing was pushed).
+    pub(crate) fn finish(self) -> Bundle {
+        self.bundle
+    }
+}
+
+/// A queue of bundles with its own lock (`struct sk_buff_head` of the
+/// bundles' first packets); usable from any context. Dropping it frees what
+/// is queued.
+#[kernel::prelude::pin_data(PinnedDrop)]
+pub(crate) struct BundleQueue {
+    #[pin]
+    head: Opaque<b::sk_buff_head>,
+}
+
+// SAFETY: every access goes through the queue's own lock, or reads its
+// length racily, which the kernel allows.
+unsafe impl Send for BundleQueue {}
+// SAFETY: as above.
+unsafe impl Sync for BundleQueue {}
+
+impl BundleQueue {
+    /// An empty queue.
+    pub(crate) fn new() -> impl kernel::init::PinInit<Self> {
+        kernel::prelude::pin_init!(BundleQueue {
+            // SAFETY: `skb_queue_head_init` initialises the head in place.
+            head <- Opaque::ffi_init(|p| unsafe { b::wg_shim_skb_queue_init(p) }),
+        })
+    }
+
+    /// Appends `bundle`.
+    pub(crate) fn push_tail(&self, bundle: Bundle) {
+        if let Some(h) = bundle.into_head() {
+            // SAFETY: the queue takes ownership of the bundle.
+            unsafe { b::wg_shim_skb_queue_tail(self.head.get(), h.as_ptr()) }
+        }
+    }
+
+    /// Puts `bundle` in front.
+    pub(crate) fn push_head(&self, bundle: Bundle) {
+        if let Some(h) = bundle.into_head() {
+            // SAFETY: as in `push_tail`.
+            unsafe { b::wg_shim_skb_queue_head(self.head.get(), h.as_ptr()) }
+        }
+    }
+
+    /// Appends `bundle`; if `max` or more bundles were queued, removes and
+    /// returns the oldest.
+    pub(crate) fn push_drop_oldest(&self, bundle: Bundle, max: u32) -> Option<Bundle> {
+        let h = bundle.into_head()?;
+        // SAFETY: the queue takes the bundle and hands back the one it
+        // removed, if any.
+        let old = unsafe { b::wg_shim_skb_queue_push_drop_oldest(self.head.get(), h.as_ptr(), max) };
+        NonNull::new(old).map(Bundle::from_head)
+    }
+
+    /// Takes the oldest bundle.
+    pub(crate) fn pop(&self) -> Option<Bundle> {
+        // SAFETY: the queue owns its bundles; dequeuing hands one over.
+        let h = unsafe { b::wg_shim_skb_dequeue(self.head.get()) };
+        NonNull::new(h).map(Bundle::from_head)
+    }
+
+    /// Whether the queue is empty (a snapshot).
+    pub(crate) fn is_empty(&self) -> bool {
+        // SAFETY: a racy read of the length, as `skb_queue_len_lockless`.
+        unsafe { b::wg_shim_skb_queue_len(self.head.get()) == 0 }
+    }
+
+    /// Frees every queued bundle.
+    pub(crate) fn purge(&self) {
+        // SAFETY: the queue is initialised and owns its bundles.
+        unsafe { b::wg_shim_bundle_queue_purge(self.head.get()) }
+    }
+}
+
+#[kernel::prelude::pinned_drop]
+impl PinnedDrop for BundleQueue {
+    fn drop(self: core::pin::Pin<&mut Self>) {
+        self.purge();
+    }
+}
+
+/// A peer's queue of bundles in order, some with a job still pending.
+/// Dropping it purges it.
+#[kernel::prelude::pin_data(PinnedDrop)]
+pub(crate) struct SerialQueue {
+    #[pin]
+    head: Opaque<b::sk_buff_head>,
+}
+
+// SAFETY: every access goes through the queue's own lock, or reads its
+// length racily, which the kernel allows.
+unsafe impl Send for SerialQueue {}
+// SAFETY: as above.
+unsafe impl Sync for SerialQueue {}
+
+impl SerialQueue {
+    /// An empty queue.
+    pub(crate) fn new() -> impl kernel::init::PinInit<Self> {
+        kernel::prelude::pin_init!(SerialQueue {
+            // SAFETY: `skb_queue_head_init` initialises the head in place.
+            head <- Opaque::ffi_init(|p| unsafe { b::wg_shim_skb_queue_init(p) }),
+        })
+    }
+
+    /// Takes the bundle at the head if its job is finished: the bundle and
+    /// whether the job succeeded. `None` if the queue is empty or its head
+    /// is still being worked on.
+    pub(crate) fn pop_done(&self) -> Option<(Bundle, bool)> {
+        let mut state = 0i32;
+        // SAFETY: the queue is initialised; a bundle it hands over has a
+        // finished job (no worker touches it any more) and is ours.
+        let h = unsafe { b::wg_shim_serial_pop_done(self.head.get(), &mut state) };
+        NonNull::new(h).map(|h| (Bundle::from_head(h), state == DONE))
+    }
+
+    /// Whether the queue is empty (a snapshot).
+    pub(crate) fn is_empty(&self) -> bool {
+        // SAFETY: a racy read of the length, as `skb_queue_len_lockless`.
+        unsafe { b::wg_shim_skb_queue_len(self.head.get()) == 0 }
+    }
+
+    /// Empties the queue: finished bundles are freed, pending ones given to
+    /// their jobs (which free them when they finish).
+    pub(crate) fn purge(&self) {
+        // SAFETY: the queue is initialised; see the module's protocol.
+        unsafe { b::wg_shim_serial_purge(self.head.get()) }
+    }
+}
+
+#[kernel::prelude::pinned_drop]
+impl PinnedDrop for SerialQueue {
+    fn drop(self: core::pin::Pin<&mut Self>) {
+        self.purge();
+    }
+}
+
+/// The crypto work on one bundle of a [`SerialQueue`], with two references
+/// that travel with it. Dropping it finishes it as failed.
+pub(crate) struct Job<A: ForeignOwnable + Send, B: ForeignOwnable + Send> {
+    head: NonNull<b::sk_buff>,
+    _refs: PhantomData<(A, B)>,
+}
+
+// SAFETY: the job has exclusive use of its packets' data until it
+// finishes; the references it carries are `Send`.
+unsafe impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Send for Job<A, B> {}
+
+impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
+    fn read_ref(&self, at: usize) -> *const c_void {
+        // SAFETY: the first packet is valid while the job is pending (the
+        // serial side neither frees it nor touches more than its list links
+        // and state); `at` is REF_A or REF_B, written by `dispatch`.
+        unsafe { cb_of(self.head).add(at).cast::<*const c_void>().read_unaligned() }
+    }
+
+    /// The references the job carries.
+    pub(crate) fn refs(&self) -> (A::Borrowed<'_>, B::Borrowed<'_>) {
+        // SAFETY: both came from `into_foreign` in `dispatch` and are given
+        // back only by `finish` or drop (which consume the job).
+        unsafe { (A::borrow(self.read_ref(REF_A)), B::borrow(self.read_ref(REF_B))) }
+    }
+
+    /// The references and the packets, borrowed together (the crypto needs
+    /// the session's key while it works on the packets).
+    pub(crate) fn parts(&mut self) -> (A::Borrowed<'_>, B::Borrowed<'_>, JobSegments<'_>) {
+        let (a, b) = self.refs();
+        (a, b, JobSegments { head: self.head, _job: PhantomData })
+    }
+
+    fn take_refs(&self) -> (A, B) {
+        // SAFETY: both came from `into_foreign` in `dispatch`; taken back
+        // once, by the consuming `finish` (or drop).
+        unsafe { (A::from_foreign(self.read_ref(REF_A)), B::from_foreign(self.read_ref(REF_B))) }
+    }
+
+    /// Finishes the job (its last access to the packets) and hands back the
+    /// references it carried, so the caller can wake the serial side.
+    pub(crate) fn finish(self, ok: bool) -> (A, B) {
+        let this = ManuallyDrop::new(self);
+        let refs = this.take_refs();
+        this.end(if ok { DONE } else { FAILED });
+        refs
+    }
+
+    fn end(&self, state: i32) {
+        // SAFETY: the state moves from PENDING to `state`, after which this
+        // job never touches the bundle; if the queue was purged meanwhile
+        // (ORPHAN), the bundle is no longer on it and is ours to free.
+        unsafe {
+            if b::wg_shim_job_finish(self.head.as_ptr(), state) == ORPHAN {
+                b::wg_shim_bundle_free(self.head.as_ptr());
+            }
+        }
+    }
+}
+
+impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Drop for Job<A, B> {
+    fn drop(&mut self) {
+        let refs = self.take_refs();
+        self.end(FAILED);
+        drop(refs);
+    }
+}
+
+impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> RingItem for Job<A, B> {
+    fn into_ring(self) -> NonNull<c_void> {
+        ManuallyDrop::new(self).head.cast()
+    }
+
+    unsafe fn from_ring(ptr: NonNull<c_void>) -> Self {
+        Job { head: ptr.cast(), _refs: PhantomData }
+    }
+}
+
+/// The packets of a pending [`Job`].
+pub(crate) struct JobSegments<'a> {
+    head: NonNull<b::sk_buff>,
+    _job: PhantomData<&'a mut ()>,
+}
+
+impl JobSegments<'_> {
+    /// Calls `f` with each packet and a copy of its user bytes, in order,
+    /// until `f` returns false; returns whether every call returned true.
+    pub(crate) fn for_each(&mut self, mut f: impl FnMut(&[u8; USER_CB_LEN], &mut JobSkb<'_>) -> bool) -> bool {
+        let mut cur = Some(self.head);
+        while let Some(skb) = cur {
+            // SAFETY: the job has exclusive use of its packets; the next
+            // pointer is read before `f` works on the packet (it does not
+            // touch the control block).
+            let (user, next) = unsafe {
+                (*user_cb_of(skb), NonNull::new(b::wg_shim_bundle_next(skb.as_ptr())))
+            };
+            if !f(&user, &mut JobSkb { skb, _job: PhantomData }) {
+                return false;
+            }
+            cur = next;
+        }
+        true
+    }
+}
+
+/// A packet of a pending [`Job`]: only operations that keep the skb in place
+/// (a `&mut SkBuff` could be swapped for another skb, which the queues would
+/// not know of).
+pub(crate) struct JobSkb<'a> {
+    skb: NonNull<b::sk_buff>,
+    _job: PhantomData<&'a mut ()>,
+}
+
+impl JobSkb<'_> {
+    fn with_skb<R>(&mut self, f: impl FnOnce(&mut SkBuff) -> R) -> R {
+        // SAFETY: the job this borrows has exclusive use of the packet's
+        // data; the SkBuff is never dropped (ManuallyDrop) nor replaced (the
+        // closures below only call methods that work in place).
+        let mut skb = ManuallyDrop::new(unsafe { SkBuff::from_nonnull(self.skb) });
+        f(&mut skb)
+    }
+
+    /// The packet's length.
+    pub(crate) fn len(&mut self) -> u32 {
+        self.with_skb(|s| s.len())
+    }
+
+    /// [`SkBuff::seal_in_place`] on the packet.
+    pub(crate) fn seal_in_place(
+        &mut self,
+        header: &[u8; 16],
+        padding: u32,
+        headroom: u32,
+        key: &[u8; 32],
+        counter: u64,
+    ) -> bool {
+        self.with_skb(|s| s.seal_in_place(header, padding, headroom, key, counter))
+    }
+
+    /// [`SkBuff::open_in_place`] on the packet.
+    pub(crate) fn open_in_place(&mut self, key: &[u8; 32], counter: u64) -> bool {
+        self.with_skb(|s| s.open_in_place(key, counter))
+    }
+}
+
+/// What [`dispatch`] did with a bundle.
+pub(crate) enum Dispatched {
+    /// On the serial queue and in the ring: kick the ring's workers.
+    Queued,
+    /// On the serial queue, failed (the ring was full): wake the serial side.
+    RingFull,
+    /// The serial queue was full: the bundle was dropped.
+    SerialFull,
+    /// The bundle was empty.
+    Empty,
+}
+
+/// Appends `bundle` to `serial` (if it holds fewer than `max` bundles) and
+/// puts its job, carrying `a` and `b`, in `ring`. The user's bytes of the
+/// packets' control blocks travel with them.
+pub(crate) fn dispatch<W, A, B>(
+    serial: &SerialQueue,
+    ring: &CryptQueue<W>,
+    bundle: Bundle,
+    a: A,
+    b: B,
+    max: u32,
+) -> Dispatched
+where
+    W: CryptWorker<Item = Job<A, B>>,
+    A: ForeignOwnable + Send,
+    B: ForeignOwnable + Send,
+{
+    let Some(head) = bundle.into_head() else { return Dispatched::Empty };
+    // SAFETY: the bundle is ours: the references and the PENDING state are
+    // written before anything else can see it. Once on the serial queue it
+    // stays valid while its job is pending (the serial side waits for the
+    // state; a purge hands it to the job), so the job built from `head` may
+    // use it.
+    unsafe {
+        let cb = cb_of(head);
+        cb.add(REF_A).cast::<*const c_void>().write_unaligned(a.into_foreign());
+        cb.add(REF_B).cast::<*const c_void>().write_unaligned(b.into_foreign());
+        b::wg_shim_job_set_pending(head.as_ptr());
+        if !b::wg_shim_skb_queue_push_bounded(serial.head.get(), head.as_ptr(), max) {
+            // Still ours: take the references back and free the bundle.
+            let job = ManuallyDrop::new(Job::<A, B> { head, _refs: PhantomData });
+            drop(job.take_refs());
+            drop(Bundle::from_head(head));
+            return Dispatched::SerialFull;
+        }
+    }
+    match ring.produce(Job::<A, B> { head, _refs: PhantomData }) {
+        Ok(()) => Dispatched::Queued,
+        Err(job) => {
+            drop(job);
+            Dispatched::RingFull
+        }
+    }
+}
+
+/// Yields the CPU if the scheduler wants it (process context: a worker
+/// draining a ring).
+pub(crate) fn cond_resched() {
+    // SAFETY: called from process context (the workers).
+    unsafe { b::wg_shim_cond_resched() }
+}
+
+/// Runs `f` with bottom halves disabled: softirqs it raises (a NAPI poll it
+/// schedules) run on this CPU when it returns.
+pub(crate) fn with_bh_disabled<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: balanced disable/enable around `f`.
+    unsafe { b::wg_shim_local_bh_disable() };
+    let r = f();
+    // SAFETY: as above.
+    unsafe { b::wg_shim_local_bh_enable() };
+    r
+}
