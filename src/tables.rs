@@ -91,11 +91,7 @@ impl Tables {
 
     /// The peer an address routes to (cryptokey routing).
     pub(crate) fn route(&self, addr: &IpAddr) -> Option<&PeerRef> {
-        let id = match addr {
-            IpAddr::V4(a) => self.trie.lookup_v4(*a),
-            IpAddr::V6(a) => self.trie.lookup_v6(a),
-        }?;
-        self.peer(id)
+        self.peer(self.route_id(addr)?)
     }
 
     /// The number of the peer an address routes to.

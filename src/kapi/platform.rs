@@ -228,39 +228,46 @@ impl Clock for Kernel {
     }
 }
 
-impl Alloc for Kernel {
-    type Box<T> = KBox<T>;
-    type Vec<T> = KVVec<T>;
+/// `Alloc` over `KBox`/`KVVec` with the given allocation flags.
+macro_rules! kernel_alloc {
+    ($ty:ty, $flags:expr) => {
+        impl Alloc for $ty {
+            type Box<T> = KBox<T>;
+            type Vec<T> = KVVec<T>;
 
-    fn try_box<T>(value: T) -> Result<KBox<T>, AllocError> {
-        KBox::new(value, GFP_KERNEL).map_err(|_| AllocError)
-    }
+            fn try_box<T>(value: T) -> Result<KBox<T>, AllocError> {
+                KBox::new(value, $flags).map_err(|_| AllocError)
+            }
 
-    fn vec_new<T>() -> KVVec<T> {
-        KVVec::new()
-    }
+            fn vec_new<T>() -> KVVec<T> {
+                KVVec::new()
+            }
 
-    fn vec_push<T>(vec: &mut KVVec<T>, value: T) -> Result<(), AllocError> {
-        vec.push(value, GFP_KERNEL).map_err(|_| AllocError)
-    }
+            fn vec_push<T>(vec: &mut KVVec<T>, value: T) -> Result<(), AllocError> {
+                vec.push(value, $flags).map_err(|_| AllocError)
+            }
 
-    fn vec_pop<T>(vec: &mut KVVec<T>) -> Option<T> {
-        let len = vec.len();
-        let last = len.checked_sub(1)?;
-        // SAFETY: element `last` is initialised; after shrinking the length
-        // by one it is no longer owned by the vector, so reading it out moves
-        // it exactly once.
-        unsafe {
-            let value = core::ptr::read(vec.as_ptr().add(last));
-            vec.set_len(last);
-            Some(value)
+            fn vec_pop<T>(vec: &mut KVVec<T>) -> Option<T> {
+                let len = vec.len();
+                let last = len.checked_sub(1)?;
+                // SAFETY: element `last` is initialised; after shrinking the
+                // length by one it is no longer owned by the vector, so
+                // reading it out moves it exactly once.
+                unsafe {
+                    let value = core::ptr::read(vec.as_ptr().add(last));
+                    vec.set_len(last);
+                    Some(value)
+                }
+            }
+
+            fn vec_reserve<T>(vec: &mut KVVec<T>, additional: usize) -> Result<(), AllocError> {
+                vec.reserve(additional, $flags).map_err(|_| AllocError)
+            }
         }
-    }
-
-    fn vec_reserve<T>(vec: &mut KVVec<T>, additional: usize) -> Result<(), AllocError> {
-        vec.reserve(additional, GFP_KERNEL).map_err(|_| AllocError)
-    }
+    };
 }
+
+kernel_alloc!(Kernel, GFP_KERNEL);
 
 /// The kernel's allocator with `GFP_ATOMIC`: for tables that grow under a
 /// spinlock held with softirqs off (the receiver-index table). Large
@@ -268,27 +275,4 @@ impl Alloc for Kernel {
 /// an allocation error (a handshake then fails and is retried).
 pub(crate) struct KernelAtomic;
 
-impl Alloc for KernelAtomic {
-    type Box<T> = KBox<T>;
-    type Vec<T> = KVVec<T>;
-
-    fn try_box<T>(value: T) -> Result<KBox<T>, AllocError> {
-        KBox::new(value, GFP_ATOMIC).map_err(|_| AllocError)
-    }
-
-    fn vec_new<T>() -> KVVec<T> {
-        KVVec::new()
-    }
-
-    fn vec_push<T>(vec: &mut KVVec<T>, value: T) -> Result<(), AllocError> {
-        vec.push(value, GFP_ATOMIC).map_err(|_| AllocError)
-    }
-
-    fn vec_pop<T>(vec: &mut KVVec<T>) -> Option<T> {
-        Kernel::vec_pop(vec)
-    }
-
-    fn vec_reserve<T>(vec: &mut KVVec<T>, additional: usize) -> Result<(), AllocError> {
-        vec.reserve(additional, GFP_ATOMIC).map_err(|_| AllocError)
-    }
-}
+kernel_alloc!(KernelAtomic, GFP_ATOMIC);
