@@ -25,6 +25,9 @@ enum {
 /* The netdev features WireGuard offers (NETIF_F_GSO_SOFTWARE is a macro). */
 netdev_features_t wg_shim_netdev_features(void);
 
+/* wg_open's inet settings: no ICMP redirects, no IPv6 address generation. */
+void wg_shim_open_inet_conf(struct net_device *dev);
+
 /* NET_SKB_PAD: max(32, L1_CACHE_BYTES). */
 unsigned int wg_shim_net_skb_pad(void);
 

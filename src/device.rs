@@ -293,6 +293,7 @@ impl LinkOps for Device {
     }
 
     fn open(rtnl: &Rtnl, dev: &NetDevice<Self>) -> Result {
+        dev.quiet_inet_conf(rtnl);
         let d = dev.data();
         let mut cfg = d.config.lock();
         let queue = CryptQueue::new_arc(MAX_QUEUED_INCOMING_HANDSHAKES as u32, HandshakeWorker { dev: dev.hold() })?;

@@ -39,6 +39,7 @@ use crate::proto::platform::Clock;
 use crate::proto::ratelimiter::Source;
 use crate::{send, session, timers, wg_dbg};
 use core::sync::atomic::Ordering;
+use kernel::sync::Arc;
 
 /// The exact length of a handshake message of type `ty`.
 fn handshake_len(ty: u32) -> Option<u32> {
@@ -220,7 +221,10 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
     };
     let (src_bytes, src_len) = cookie_source(&src);
     let src_bytes = src_bytes.get(..src_len).unwrap_or(&[]);
-    let mac = d.cookie_checker.lock().check(msg, src_bytes, now, under_load);
+    // The keys are copied out under the lock; the MACs are computed without
+    // it (under a flood every handshake worker is here at once).
+    let keys = d.cookie_checker.lock().keys(now);
+    let mac = keys.check(msg, src_bytes, under_load);
     match mac {
         MacCheck::Invalid => {
             wg_dbg!("{}: Invalid MAC of handshake, dropping packet", dev.name());
@@ -228,7 +232,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
         }
         MacCheck::NeedsCookie => {
             let sender = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
-            let reply = d.cookie_checker.lock().create_reply(msg, sender, src_bytes, now);
+            let reply = keys.create_reply(msg, sender, src_bytes);
             if let Ok(reply) = reply {
                 send::send_cookie_reply(dev, &reply, &src);
             }
@@ -249,9 +253,11 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
     let peer = match ty {
         MESSAGE_HANDSHAKE_INITIATION => {
             let Ok(init) = Initiation::parse(msg) else { return };
-            let identity = d.identity.lock();
-            let Some(id) = identity.as_ref() else { return };
-            let Ok(st) = read_initiation(id, &init) else {
+            // The Diffie-Hellman work runs on a snapshot of the device's
+            // key, outside its mutex, so that the workers of every CPU run
+            // it at once.
+            let Some(id) = d.identity.lock().clone() else { return };
+            let Ok(st) = read_initiation(&id, &init) else {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
                 return;
             };
@@ -263,6 +269,14 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
                 return;
             };
+            // Committed under the mutex, and only if the key is still the
+            // one the message was read with: a key change clears every
+            // handshake under it, and what was read under the old key must
+            // not land after that.
+            let identity = d.identity.lock();
+            if !identity.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, &id)) {
+                return;
+            }
             if peer.handshake.lock().hs.consume_initiation(st, now).is_err() {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
                 return;

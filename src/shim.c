@@ -965,3 +965,23 @@ bool wg_shim_pm_is_sleep_prepare(unsigned long action)
 		return false;
 	return action == PM_HIBERNATION_PREPARE || action == PM_SUSPEND_PREPARE;
 }
+
+/*
+ * What the C driver's wg_open does to the device's inet configuration: no
+ * ICMP redirects from it (nor from "all" in its namespace: forwarding
+ * through a tunnel is not a redirect case), and no IPv6 address generation
+ * (no link-local address, so no router solicitations into the tunnel).
+ * Under RTNL.
+ */
+void wg_shim_open_inet_conf(struct net_device *dev)
+{
+	struct in_device *dev_v4 = __in_dev_get_rtnl(dev);
+	struct inet6_dev *dev_v6 = __in6_dev_get(dev);
+
+	if (dev_v4) {
+		IN_DEV_CONF_SET(dev_v4, SEND_REDIRECTS, false);
+		IPV4_DEVCONF_ALL(dev_net(dev), SEND_REDIRECTS) = false;
+	}
+	if (dev_v6)
+		WRITE_ONCE(dev_v6->cnf.addr_gen_mode, IN6_ADDR_GEN_MODE_NONE);
+}

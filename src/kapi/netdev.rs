@@ -143,6 +143,14 @@ impl<T: LinkOps> NetDevice<T> {
         (!net.is_null()).then(|| unsafe { Net::from_raw(net) })
     }
 
+    /// As the C driver's `ndo_open`: the device sends no ICMP redirects
+    /// (nor does "all" in its namespace), and generates no IPv6 addresses
+    /// (no link-local address, hence no router solicitations).
+    pub(crate) fn quiet_inet_conf(&self, _rtnl: &super::rtnl::Rtnl) {
+        // SAFETY: the device is valid; RTNL is held (the token).
+        unsafe { b::wg_shim_open_inet_conf(self.raw.get()) }
+    }
+
     /// Tells the stack the link is down.
     pub(crate) fn carrier_off(&self) {
         // SAFETY: the device is valid.

@@ -111,22 +111,16 @@ impl<C: Crypto> CookieChecker<C> {
     /// Whether the mac1 of a handshake message (the whole message, MACs
     /// included) is right. Constant time.
     pub fn check_mac1(&self, packet: &[u8]) -> bool {
-        match split_macs(packet) {
-            Some((body, mac1, _)) => {
-                let mut computed = kdf::mac::<C>(&self.mac1_key, body, &[]);
-                let ok = C::ct_eq(&computed, mac1);
-                C::zeroize(&mut computed);
-                ok
-            }
-            None => false,
-        }
+        check_mac1::<C>(&self.mac1_key, packet)
     }
 
-    /// The cookie of source `src` (the address bytes, 4 or 16, then the UDP
-    /// port in network order, as the C driver hashes them). Replaces the
-    /// secret first if it is older than COOKIE_SECRET_MAX_AGE (a rotation
-    /// depends on time only, never on the message).
-    fn cookie(&mut self, src: &[u8], now_ns: u64) -> Cookie<C> {
+    /// The keys as they are now, for checking MACs and making cookie replies
+    /// without holding the checker (a device-wide lock under a flood of
+    /// handshake messages): the mac1 and cookie keys (derived from the
+    /// public key), and a copy of the cookie secret, which is first replaced
+    /// if it is older than COOKIE_SECRET_MAX_AGE (a rotation depends on time
+    /// only, never on a message). The copy is wiped when dropped.
+    pub fn keys(&mut self, now_ns: u64) -> CheckerKeys<C> {
         let expired = match self.secret_birthdate {
             Some(b) => has_expired(b, COOKIE_SECRET_MAX_AGE, now_ns),
             None => true,
@@ -135,14 +129,62 @@ impl<C: Crypto> CookieChecker<C> {
             self.secret = Key::random();
             self.secret_birthdate = Some(now_ns);
         }
+        CheckerKeys {
+            mac1_key: self.mac1_key,
+            cookie_encryption_key: self.cookie_encryption_key,
+            secret: self.secret.duplicate(),
+        }
+    }
+
+    /// Checks the MACs of a handshake message from `src` (see
+    /// [`CheckerKeys::check`]).
+    pub fn check(&mut self, packet: &[u8], src: &[u8], now_ns: u64, under_load: bool) -> MacCheck {
+        self.keys(now_ns).check(packet, src, under_load)
+    }
+
+    /// A cookie reply (see [`CheckerKeys::create_reply`]).
+    pub fn create_reply(
+        &mut self,
+        packet: &[u8],
+        sender_index: u32,
+        src: &[u8],
+        now_ns: u64,
+    ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
+        self.keys(now_ns).create_reply(packet, sender_index, src)
+    }
+}
+
+fn check_mac1<C: Crypto>(mac1_key: &[u8; KEY_LEN], packet: &[u8]) -> bool {
+    match split_macs(packet) {
+        Some((body, mac1, _)) => {
+            let mut computed = kdf::mac::<C>(mac1_key, body, &[]);
+            let ok = C::ct_eq(&computed, mac1);
+            C::zeroize(&mut computed);
+            ok
+        }
+        None => false,
+    }
+}
+
+/// A [`CookieChecker`]'s keys at one moment ([`CookieChecker::keys`]).
+pub struct CheckerKeys<C: Crypto> {
+    mac1_key: [u8; KEY_LEN],
+    cookie_encryption_key: [u8; KEY_LEN],
+    secret: Key<C>,
+}
+
+impl<C: Crypto> CheckerKeys<C> {
+    /// The cookie of source `src` (the address bytes, 4 or 16, then the UDP
+    /// port in network order, as the C driver hashes them).
+    fn cookie(&self, src: &[u8]) -> Cookie<C> {
         let mut c = kdf::mac::<C>(self.secret.as_bytes(), src, &[]);
         Cookie::take_from(&mut c)
     }
 
     /// Checks the MACs of a handshake message from `src` (see
     /// [`Self::cookie`] for its format), mac2 only when `under_load`.
-    pub fn check(&mut self, packet: &[u8], src: &[u8], now_ns: u64, under_load: bool) -> MacCheck {
-        if !self.check_mac1(packet) {
+    pub fn check(&self, packet: &[u8], src: &[u8], under_load: bool) -> MacCheck {
+        if !check_mac1::<C>(&self.mac1_key, packet) {
             return MacCheck::Invalid;
         }
         if !under_load {
@@ -151,7 +193,7 @@ impl<C: Crypto> CookieChecker<C> {
         let Some((body, mac1, mac2)) = split_macs(packet) else {
             return MacCheck::Invalid;
         };
-        let cookie = self.cookie(src, now_ns);
+        let cookie = self.cookie(src);
         let mut computed = kdf::mac::<C>(cookie.as_bytes(), body, mac1);
         let ok = C::ct_eq(&computed, mac2);
         C::zeroize(&mut computed);
@@ -165,14 +207,13 @@ impl<C: Crypto> CookieChecker<C> {
     /// A cookie reply to the handshake message `packet` (whose mac1 verified)
     /// from `src`, addressed to the message's `sender_index`.
     pub fn create_reply(
-        &mut self,
+        &self,
         packet: &[u8],
         sender_index: u32,
         src: &[u8],
-        now_ns: u64,
     ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
         let (_, mac1, _) = split_macs(packet).ok_or(Error::Malformed)?;
-        let cookie = self.cookie(src, now_ns);
+        let cookie = self.cookie(src);
         let mut reply = CookieReply {
             receiver_index: sender_index,
             nonce: [0; XNONCE_LEN],
