@@ -181,17 +181,23 @@ hold_netstamp_key
 cat "$RESULTS/meta.txt"
 
 failures=0
+# Loads IMPL and sets the tunnel up; on failure notes it as WHAT, counts it,
+# tears down what was made and returns 1.
+begin_impl() { # IMPL WHAT
+	WG_IMPL=$1
+	if ! impl_load || ! quiet || ! setup; then
+		note "$2: set-up failed"
+		failures=$((failures + 1))
+		teardown
+		return 1
+	fi
+}
+
 for r in $(seq 1 "$rounds"); do
 	for impl in rs c; do
-		WG_IMPL=$impl
 		p=$r-$impl
 		note "round $r, $impl"
-		if ! impl_load || ! quiet || ! setup; then
-			note "$p: set-up failed"
-			failures=$((failures + 1))
-			teardown
-			continue
-		fi
+		begin_impl "$impl" "$p" || continue
 		scenarios "$p"
 		teardown || failures=$((failures + 1))
 	done
@@ -219,14 +225,8 @@ perf_around() {
 if [ "$profile" = 1 ]; then
 	mkdir -p "$RESULTS/profile"
 	for impl in rs c; do
-		WG_IMPL=$impl
 		note "profile, $impl"
-		if ! impl_load || ! quiet || ! setup; then
-			note "profile $impl: set-up failed"
-			failures=$((failures + 1))
-			teardown
-			continue
-		fi
+		begin_impl "$impl" "profile $impl" || continue
 		perf_around $impl-tcp1 bash -c "$(declare -f iperf); iperf /tmp/p.json $secs"
 		perf_around $impl-udp64 bash -c "$(declare -f iperf); iperf /tmp/p.json $secs -u -l 64 -b 0"
 		perf_around $impl-hs timeout 300 ip netns exec ns2 "${bench[@]}" handshakes "$data" 10.0.0.1 51820 10.1 /tmp/p.txt
