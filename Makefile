@@ -77,8 +77,14 @@ soak:
 # release kernel, one VM boot, alternating for BENCH_ROUNDS rounds (default 3)
 # of BENCH_SECONDS per scenario (default 10); prints the table of medians and
 # ratios (Documentation/performance.md). BENCH_PROFILE=1 adds a perf profile
-# of each. Not part of `make check`.
+# of each. Then the same comparison across a virtio-net link between two VMs
+# (scripts/bench-pair.sh), unless BENCH_PAIR=0; `make bench-pair` runs that
+# one alone (BENCH_PAIR_CPUS: vCPUs per VM, default 1). Not part of
+# `make check`.
 bench:
 	$(TOP)/scripts/bench.sh
 
-.PHONY: bench
+bench-pair:
+	$(TOP)/scripts/bench-pair.sh
+
+.PHONY: bench bench-pair

@@ -8,6 +8,13 @@
 #   BENCH_CPUS=N                                 vCPUs (default 2)
 #   BENCH_PROFILE=1                              then one profiled run of each
 #                                                (perf, build/vm/bench/profile/)
+#   BENCH_PAIR=0                                 without the second table: the
+#                                                same implementations across a
+#                                                virtio-net link between two VMs
+#                                                (scripts/bench-pair.sh, which
+#                                                `make bench-pair` runs alone;
+#                                                it takes BENCH_ROUNDS and
+#                                                BENCH_SECONDS too)
 #
 # Results stay in build/vm/bench/ (raw/ the per-run files, figures.tsv,
 # table.md); the handshake data (keys, precomputed initiations) in
@@ -17,7 +24,9 @@ rounds=${BENCH_ROUNDS:-3}
 secs=${BENCH_SECONDS:-10}
 cpus=${BENCH_CPUS:-2}
 profile=${BENCH_PROFILE:-0}
+pair=${BENCH_PAIR:-1}
 case $rounds$secs$cpus$profile in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_CPUS are numbers" ;; esac
+case $pair in 0 | 1) ;; *) die "BENCH_PAIR is 0 or 1" ;; esac
 [ "$secs" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
 
 "$TOP/scripts/setup-host.sh"
@@ -44,4 +53,8 @@ results=$TOP/build/vm/bench
 grep '^\[' "$results/guest.log" | tail -n 3 >&2 || true
 python3 "$TOP/tests/bench/report.py" "$results" "$data" || status=1
 [ $status -eq 0 ] || log "bench: the run had failures: see $results/guest.log"
+if [ "$pair" = 1 ]; then
+	echo
+	"$TOP/scripts/bench-pair.sh" || status=1
+fi
 exit $status

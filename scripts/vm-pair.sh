@@ -2,9 +2,14 @@
 # Runs a suite in two guests joined by a link: VM A runs SUITE through
 # scripts/vm-run.sh (our module installed, as for every suite; WG_IMPL from
 # the environment as there), VM B runs tests/vm/pair/peer.sh (the in-tree C
-# driver of the same kernel, driven by the suite through a command server).
+# driver of the same kernel, driven by the suite through a command server;
+# the suite may have B load our module instead: pair_load in
+# tests/vm/pair/lib.sh, as the bench does).
 #
-#   scripts/vm-pair.sh [--flavour debug|release] [--timeout SECONDS] [--name NAME] SUITE
+#   scripts/vm-pair.sh [--flavour debug|release] [--timeout SECONDS] [--name NAME]
+#                      [--cpus N] [--memory M] SUITE [ARGS...]
+#
+# --cpus and --memory apply to each VM (vm-run.sh's defaults: 2 vCPUs, 2G).
 #
 # The link: one more virtio-net NIC in each guest, backed by QEMU
 # `-netdev dgram` (each Ethernet frame one UDP datagram between two ports on
@@ -26,11 +31,13 @@
 . "$(dirname "$0")/lib.sh"
 
 flavour=debug timeout=1500 name=
+size=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--flavour) flavour=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
+	--cpus | --memory) size+=("$1" "$2"); shift 2 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1" ;;
 	*) break ;;
@@ -53,9 +60,9 @@ nic() { # LOCAL_PORT REMOTE_PORT MAC
 }
 
 "$TOP/scripts/build-kernel.sh" "$flavour" >/dev/null   # cached: built once, before two runners race for it
-log "vm-pair: $name (A: ${WG_IMPL:-rs}, UDP 127.0.0.1:$port_a) <-> $peer (B: the C driver, UDP 127.0.0.1:$port_b)"
+log "vm-pair: $name (A: ${WG_IMPL:-rs}, UDP 127.0.0.1:$port_a) <-> $peer (B: the C driver unless told otherwise, UDP 127.0.0.1:$port_b)"
 peer_log=$(mktemp)
-WG_IMPL=c "$TOP/scripts/vm-run.sh" --flavour "$flavour" --name "$peer" --timeout $((timeout + 300)) \
+WG_IMPL=c "$TOP/scripts/vm-run.sh" --flavour "$flavour" --name "$peer" --timeout $((timeout + 300)) "${size[@]}" \
 	--qemu-opts "$(nic "$port_b" "$port_a" 52:54:00:77:00:02)" "$TOP/tests/vm/pair/peer.sh" \
 	</dev/null >"$peer_log" 2>&1 &
 peer_pid=$!
@@ -63,7 +70,7 @@ peer_pid=$!
 a_log=$(mktemp)
 trap 'rm -f "$peer_log" "$a_log"' EXIT
 set +e
-"$TOP/scripts/vm-run.sh" --flavour "$flavour" --name "$name" --timeout "$timeout" \
+"$TOP/scripts/vm-run.sh" --flavour "$flavour" --name "$name" --timeout "$timeout" "${size[@]}" \
 	--qemu-opts "$(nic "$port_a" "$port_b" 52:54:00:77:00:01)" "$suite" "$@" </dev/null 2> >(tee "$a_log" >&2)
 status_a=$?
 set -e
@@ -114,7 +121,7 @@ fi
 if [ "$peer_ok" = 1 ]; then
 	echo "PASS peer_vm" >>"$res/results.txt"
 else
-	echo "FAIL peer_vm (the C driver's VM: build/vm/$peer/)" >&2
+	echo "FAIL peer_vm (the peer VM: build/vm/$peer/)" >&2
 	echo "FAIL peer_vm" >>"$res/results.txt"
 fi
 [ "$status_a" -eq 0 ] && [ "$peer_ok" = 1 ]

@@ -30,14 +30,13 @@
 set -u
 . "$(dirname "$0")/../vm/lib.sh"     # loaded_is_ours
 . "$(dirname "$0")/../hostile/impl.sh" # impl_load, hold_netstamp_key
+. "$(dirname "$0")/lib.sh"             # note, cpu_jiffies, quiet
 top=$(cd "$(dirname "$0")/../.." && pwd)
 data=$1 rounds=$2 secs=$3 profile=${4:-0}
 raw=$RESULTS/raw
 mkdir -p "$raw"
 bench=(python3 -S "$top/tests/bench/wgbench.py")
 ncpu=$(nproc)
-
-note() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
 
 setup() {
 	ip netns add ns1 && ip netns add ns2 || return 1
@@ -101,11 +100,6 @@ iperf() {
 	return $status
 }
 
-# The busy and total jiffies of all CPUs (first line of /proc/stat).
-cpu_jiffies() {
-	awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat
-}
-
 scenarios() {
 	local p=$1 a b
 	note "$p: tcp1"
@@ -155,18 +149,6 @@ scenarios() {
 	done
 }
 
-# vm-run.sh boots with the module's debug lines on (dyndbg) and every kernel
-# message on the console, which is a serial port under emulation: a debug
-# line per packet or handshake would be what is measured. Both off, as a
-# deployment runs; warnings still reach the console.
-quiet() {
-	local ctl=/proc/dynamic_debug/control
-	[ -e $ctl ] || ctl=/sys/kernel/debug/dynamic_debug/control
-	if [ -e $ctl ]; then
-		echo 'module wireguard -p' >$ctl || return 1
-		! grep -q '\[wireguard\].* =p ' $ctl || { echo "wireguard debug lines still on"; return 1; }
-	fi
-}
 dmesg -n 5
 hold_netstamp_key
 {

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""The table of `make bench`, from what tests/bench/guest.sh left in RESULTS.
+"""The tables of `make bench`, from what the guest scripts left in RESULTS.
 
-  report.py RESULTS DATA
+  report.py RESULTS DATA      the veth bench (tests/bench/guest.sh, one VM)
+  report.py --pair RESULTS    across virtio-net, two VMs (tests/bench/pair.sh)
 
 RESULTS is the VM's results folder (raw/ROUND-IMPL-SCENARIO.* and meta.txt),
 DATA the handshake data wgbench.py gen wrote (the responses are verified
@@ -12,7 +13,12 @@ driver, each with its spread (min-max), and the ratio. The ratio is ours/C
 for rows where more is better and C/ours where less is better (latency, CPU
 cost), so that in every row 1.0 is parity and above 1.0 means ours does
 better. Differences under 10% are noise on this machine. Writes the table to
-RESULTS/table.md and the per-run figures to RESULTS/figures.tsv too.
+RESULTS/table.md and the per-run figures to RESULTS/figures.tsv too. The
+pair's raw files also hold one run of the bare link without WireGuard
+(0-link-SCENARIO.*): information rows, "the link alone".
+
+Exit status 1 when a figure of a row (not of an information row) is missing
+for any run, or when either implementation has no run at all.
 """
 import glob
 import json
@@ -41,6 +47,22 @@ INFO = [
     ("hs_wall", "handshakes: time to complete 1,000 (s)", "%.2f"),
     ("hs_silence", "handshakes: longest wait for any response (s)", "%.2f"),
 ]
+
+# The bench across virtio-net (tests/bench/pair.sh): A -> B through the tunnel.
+PAIR_ROWS = [
+    ("tcp1", "TCP, 1 stream A→B (Mbit/s)", True, "%.0f"),
+    ("tcpN", "TCP, 1 stream per vCPU A→B (Mbit/s)", True, "%.0f"),
+    ("udp64", "UDP 64-byte payloads A→B, delivered (kpps)", True, "%.1f"),
+    ("ping_idle", "ping RTT A→B, idle, median (ms)", False, "%.3f"),
+    ("ping_load", "ping RTT A→B, under 1 TCP stream, median (ms)", False, "%.2f"),
+]
+PAIR_INFO = [
+    ("udp64_sent", "UDP 64-byte: datagrams iperf3 sent (kpps)", "%.1f"),
+    ("udp64_lost", "UDP 64-byte: datagrams lost on the way (%)", "%.0f"),
+    ("tcp1_retr", "TCP, 1 stream: retransmitted segments", "%.0f"),
+]
+# Scenario files of the raw folders (both benches), to find the runs.
+SCENARIO_FILES = r"-(tcp1|tcpN|udp64|hs|flood|ping-idle|ping-load|load|wg-ns1|wg-ns2|links)\.(json|txt|cpu)$"
 
 
 def iperf(path, key="sum_received"):
@@ -132,6 +154,33 @@ def figures(raw, prefix, data, notes):
     return f
 
 
+def figures_pair(raw, prefix, notes):
+    """Every figure of one run of the pair bench (ROUND-IMPL or 0-link)."""
+    f = {}
+
+    def get(name, fn):
+        try:
+            f[name] = fn()
+        except Exception as e:  # a missing or broken file: the cell stays empty
+            f[name] = None
+            notes.append("%s %s: %s" % (prefix, name, e))
+
+    base = os.path.join(raw, prefix)
+    get("tcp1", lambda: iperf(base + "-tcp1.json")["bits_per_second"] / 1e6)
+    get("tcpN", lambda: iperf(base + "-tcpN.json")["bits_per_second"] / 1e6)
+
+    def udp(key):
+        s = iperf(base + "-udp64.json", key)
+        return s["bytes"] / 64 / s["seconds"] / 1e3
+    get("udp64", lambda: udp("sum_received"))
+    get("udp64_sent", lambda: udp("sum_sent"))
+    get("udp64_lost", lambda: iperf(base + "-udp64.json")["lost_percent"])
+    get("tcp1_retr", lambda: iperf(base + "-tcp1.json", "sum_sent")["retransmits"])
+    get("ping_idle", lambda: median_rtt(base + "-ping-idle.txt"))
+    get("ping_load", lambda: median_rtt(base + "-ping-load.txt"))
+    return f
+
+
 def kv_text(text):
     out = {}
     for tok in text.split():
@@ -141,54 +190,64 @@ def kv_text(text):
     return out
 
 
-def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write(__doc__)
-        return 2
-    results, data = argv
-    raw = os.path.join(results, "raw")
+def read_meta(results):
     meta = {}
-    if os.path.exists(os.path.join(results, "meta.txt")):
-        with open(os.path.join(results, "meta.txt")) as f:
+    path = os.path.join(results, "meta.txt")
+    if os.path.exists(path):
+        with open(path) as f:
             for line in f:
                 k, _, v = line.strip().partition(" ")
                 meta[k] = v
-    runs = sorted(set(re.sub(r"-(tcp1|tcpN|udp64|hs|flood|ping-idle|ping-load|load|wg-ns1|wg-ns2|links)\.(json|txt|cpu)$", "",
-                             os.path.basename(p)) for p in glob.glob(os.path.join(raw, "*-*-*"))))
+    return meta
+
+
+def collect(results, figures, rows, info, impls):
+    """The figures of every run in RESULTS/raw, by implementation (the first
+    part of a run's name after the round: rs, c, link); writes figures.tsv.
+    Returns them, the notes on missing figures, and the number missing from
+    ROWS."""
+    raw = os.path.join(results, "raw")
+    runs = sorted(set(re.sub(SCENARIO_FILES, "", os.path.basename(p))
+                      for p in glob.glob(os.path.join(raw, "*-*-*"))))
     notes = []
-    per = {"rs": [], "c": []}
-    tsv = ["run\t" + "\t".join(r[0] for r in ROWS + INFO)]
+    per = {impl: [] for impl in impls}
+    missing = 0
+    tsv = ["run\t" + "\t".join(r[0] for r in rows + info)]
     for run in runs:
         rnd, _, impl = run.partition("-")
         if impl not in per:
             continue
-        f = figures(raw, run, data, notes)
+        f = figures(raw, run, notes)
         per[impl].append(f)
-        tsv.append(run + "\t" + "\t".join("" if f[r[0]] is None else "%.6g" % f[r[0]] for r in ROWS + INFO))
+        missing += sum(f[r[0]] is None for r in rows)
+        tsv.append(run + "\t" + "\t".join("" if f[r[0]] is None else "%.6g" % f[r[0]] for r in rows + info))
     with open(os.path.join(results, "figures.tsv"), "w") as fh:
         fh.write("\n".join(tsv) + "\n")
+    return per, notes, missing
 
-    def stat(impl, name):
-        vals = [f[name] for f in per[impl] if f.get(name) is not None]
-        if not vals:
-            return None, None, None, 0
-        return statistics.median(vals), min(vals), max(vals), len(vals)
 
-    def cell(fmt, med, lo, hi, n):
-        if med is None:
-            return "—"
-        return "%s (%s–%s, n=%d)" % (fmt % med, fmt % lo, fmt % hi, n)
+def stat(per, impl, name):
+    vals = [f[name] for f in per.get(impl, []) if f.get(name) is not None]
+    if not vals:
+        return None, None, None, 0
+    return statistics.median(vals), min(vals), max(vals), len(vals)
 
-    lines = []
-    lines.append("`make bench`: %s, %s vCPUs, %s rounds of %s s per scenario, %s (ours: %s; C: %s)" % (
-        meta.get("kernel", "?"), meta.get("vcpus", "?"), meta.get("rounds", "?"), meta.get("seconds", "?"),
-        meta.get("date", "?"), meta.get("ours", "?"), meta.get("c", "?")))
-    lines.append("")
+
+def cell(fmt, med, lo, hi, n):
+    if med is None:
+        return "—"
+    return "%s (%s–%s, n=%d)" % (fmt % med, fmt % lo, fmt % hi, n)
+
+
+def render(title, rows, info, per, notes, baseline=None):
+    """The table: ROWS with medians, spread, ratio and verdict; INFO rows for
+    information; with BASELINE (an implementation key of PER), one more
+    information row per row of ROWS: the figure of that run alone."""
+    lines = [title, ""]
     lines.append("| scenario | ours: median (min–max) | C driver: median (min–max) | ratio | |")
     lines.append("| --- | --- | --- | --- | --- |")
-    worst = []
-    for name, label, more, fmt in ROWS:
-        o, c = stat("rs", name), stat("c", name)
+    for name, label, more, fmt in rows:
+        o, c = stat(per, "rs", name), stat(per, "c", name)
         ratio = None
         if o[0] is not None and c[0]:
             ratio = o[0] / c[0] if more else (c[0] / o[0] if o[0] else None)
@@ -200,24 +259,63 @@ def main(argv):
             verdict = "within noise (<10%)"
         else:
             verdict = "**ours behind**"
-            worst.append(name)
         lines.append("| %s | %s | %s | %s | %s |" % (label, cell(fmt, *o), cell(fmt, *c),
                                                      "—" if ratio is None else "%.2f" % ratio, verdict))
-    for name, label, fmt in INFO:
-        o, c = stat("rs", name), stat("c", name)
+    for name, label, fmt in info:
+        o, c = stat(per, "rs", name), stat(per, "c", name)
         lines.append("| *%s* | %s | %s | | for information |" % (label, cell(fmt, *o), cell(fmt, *c)))
+    if baseline is not None:
+        for name, label, more, fmt in rows:
+            b = stat(per, baseline, name)
+            lines.append("| *the link alone, no WireGuard: %s* | %s | | | for information: the bare link, "
+                         "no tunnel on either side |" % (label, cell(fmt, *b)))
     lines.append("")
     lines.append("ratio: ours/C where more is better, C/ours where less is better (RTT, CPU cost): "
                  "above 1.0, ours does better; under 10% either way is noise on this machine.")
     if notes:
         lines.append("")
-        lines.append("notes:")
+        lines.append("notes (missing figures):")
         lines.extend("- " + n for n in notes)
-    text = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    pair = argv[:1] == ["--pair"]
+    if pair:
+        argv = argv[1:]
+    if len(argv) != (1 if pair else 2):
+        sys.stderr.write(__doc__)
+        return 2
+    results = argv[0]
+    meta = read_meta(results)
+    if pair:
+        rows, info, baseline = PAIR_ROWS, PAIR_INFO, "link"
+        per, notes, missing = collect(results, figures_pair, rows, info, ("rs", "c", "link"))
+        title = ("`make bench-pair`, across virtio-net, two VMs (the same implementation on both ends, "
+                 "traffic A→B): %s, %s vCPU(s) in A and %s in B, %s rounds of %s s per scenario, %s "
+                 "(ours: %s; C: %s)" % (
+                     meta.get("kernel", "?"), meta.get("vcpus", "?"), meta.get("vcpus_b", "?"),
+                     meta.get("rounds", "?"), meta.get("seconds", "?"), meta.get("date", "?"),
+                     meta.get("ours", "?"), meta.get("c", "?")))
+    else:
+        data = argv[1]
+        rows, info, baseline = ROWS, INFO, None
+        per, notes, missing = collect(results, lambda raw, run, notes: figures(raw, run, data, notes),
+                                      rows, info, ("rs", "c"))
+        title = "`make bench`, over veth between two namespaces, one VM: %s, %s vCPUs, %s rounds of %s s per scenario, %s (ours: %s; C: %s)" % (
+            meta.get("kernel", "?"), meta.get("vcpus", "?"), meta.get("rounds", "?"), meta.get("seconds", "?"),
+            meta.get("date", "?"), meta.get("ours", "?"), meta.get("c", "?"))
+    # A run whose set-up failed left no file at all: count the runs too.
+    if meta.get("rounds", "").isdigit():
+        for impl, want in (("rs", int(meta["rounds"])), ("c", int(meta["rounds"])), (baseline, 1)):
+            if impl is not None and len(per[impl]) != want:
+                notes.append("%s: %d runs with figures, %d expected" % (impl, len(per[impl]), want))
+                missing += 1
+    text = render(title, rows, info, per, notes, baseline)
     with open(os.path.join(results, "table.md"), "w") as fh:
         fh.write(text)
     sys.stdout.write(text)
-    return 0 if per["rs"] and per["c"] else 1
+    return 0 if per["rs"] and per["c"] and not missing else 1
 
 
 if __name__ == "__main__":

@@ -215,10 +215,7 @@ assert_counters() { # BEFORE AFTER BYTES a|b(the sender)
 	assert [ "$s_rx" -le $((r_tx + 4096)) ]
 }
 
-# An iperf3 server in B on ADDR (one test, then it exits; bounded).
-rb_iperf_server() { # ADDR
-	rb -t 40 "timeout 200 iperf3 -s -1 -B $1 -p 5201 >/tmp/iperf3-server.log 2>&1 </dev/null & echo \$! >/tmp/pair-job-server.pid; wait_for 20 eval \"ss -tlnH 'sport = 5201' | grep -q LISTEN\""
-}
+# rb_iperf_server ADDR: tests/vm/pair/lib.sh
 local_iperf_server() { # ADDR LABEL
 	timeout 200 iperf3 -s -1 -B "$1" -p 5201 >"$RESULTS/iperf3-$2-server.log" 2>&1 </dev/null &
 	echo $! >/tmp/pair-job-server.pid

@@ -62,6 +62,27 @@ pair_wg_up() { # a|b PRIV PUB PSK [ENDPOINT]
 	ip link set "$WGIF" up
 }
 
+# Loads IMPL by path, in either VM, after unloading whatever wireguard module
+# is loaded, and checks that the loaded one is the file asked for (its
+# srcversion): rs, our module ($WG_RS_MODULE: in B, /tmp/ours.ko, where
+# peer.sh put it out of modprobe's reach), or c, the in-tree C driver
+# ($WG_C_MODULE). No debug lines are switched on (wg_impl_load of
+# tests/interop/lib.sh is the loader that does, through modprobe for ours).
+pair_load() { # rs|c
+	local file
+	case $1 in
+	rs) file=$WG_RS_MODULE ;;
+	c) file=$WG_C_MODULE ;;
+	*) echo "pair_load: rs or c, not '$1'"; return 1 ;;
+	esac
+	[ -f "$file" ] || { echo "pair_load: no module at '$file'"; return 1; }
+	if [ -d /sys/module/wireguard ]; then unload || { echo "pair_load: could not unload wireguard"; return 1; }; fi
+	modprobe udp_tunnel && modprobe ip6_udp_tunnel && insmod "$file" || return 1
+	[ "$(cat /sys/module/wireguard/srcversion)" = "$(modinfo -F srcversion "$file")" ] ||
+		{ echo "pair_load: the loaded wireguard is not $file"; return 1; }
+	echo "$(hostname -s 2>/dev/null): loaded $1, wireguard $(cat /sys/module/wireguard/version) srcversion $(cat /sys/module/wireguard/srcversion)"
+}
+
 # The single peer, added (again) to an existing device.
 pair_peer_add() { # a|b PUB PSK [ENDPOINT]
 	local role=$1 pub=$2 psk=$3 ep=${4:-} allowed
@@ -100,6 +121,12 @@ rb() { # [-t TIMEOUT] CMD...
 	while [[ $out == *$'\n' ]]; do out=${out%$'\n'}; done
 	[ -z "$out" ] || printf '%s\n' "$out"
 	return "${rc//[^0-9]/}"
+}
+
+# An iperf3 server in B on ADDR (one test, then it exits; ended after
+# LIFETIME seconds, default 200, whatever happens).
+rb_iperf_server() { # ADDR [LIFETIME]
+	rb -t 40 "timeout ${2:-200} iperf3 -s -1 -B $1 -p 5201 >/tmp/iperf3-server.log 2>&1 </dev/null & echo \$! >/tmp/pair-job-server.pid; wait_for 20 eval \"ss -tlnH 'sport = 5201' | grep -q LISTEN\""
 }
 
 # Asserts this side's view of its peer: the endpoint ("" = none known) and

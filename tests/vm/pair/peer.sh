@@ -9,7 +9,9 @@
 # updates/, where modprobe (and so `ip link add ... type wireguard`, and
 # wg(8)'s genl family autoload) would pick it; here it is moved to /tmp, so
 # whatever loads `wireguard` loads the C driver. Commands load it by path
-# (WG_IMPL=c wg_impl_load, tests/interop/lib.sh).
+# (WG_IMPL=c wg_impl_load, tests/interop/lib.sh), or ours from there
+# (pair_load rs, tests/vm/pair/lib.sh: the bench runs the same
+# implementation on both sides), with WG_RS_MODULE pointing at the copy.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../../hostile/impl.sh"   # hold_netstamp_key

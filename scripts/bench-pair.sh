@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make bench-pair` (also the second half of `make bench`, unless
+# BENCH_PAIR=0): our module against the in-tree C driver across a virtio-net
+# link between two VMs (scripts/vm-pair.sh, release kernel), the same
+# implementation on both ends: for BENCH_ROUNDS rounds (default 3), ours <->
+# ours then C <-> C, each scenario BENCH_SECONDS long (default 10); the bare
+# link without WireGuard once before, as a baseline. Then the table
+# (tests/bench/report.py --pair): medians, spread, ratio.
+#
+#   BENCH_ROUNDS=1 BENCH_SECONDS=3 make bench-pair   a short smoke run
+#   BENCH_PAIR_CPUS=N                                vCPUs of each VM (default 1:
+#                                                    two VMs on a 2-core machine)
+#
+# Results stay in build/vm/bench-pair/ (raw/ the per-run files, figures.tsv,
+# table.md; the peer VM's in build/vm/bench-pair-peer/). Not part of
+# `make check`.
+. "$(dirname "$0")/lib.sh"
+rounds=${BENCH_ROUNDS:-3}
+secs=${BENCH_SECONDS:-10}
+cpus=${BENCH_PAIR_CPUS:-1}
+case $rounds$secs$cpus in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_PAIR_CPUS are numbers" ;; esac
+[ "$secs" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
+[ "$cpus" -ge 1 ] || die "BENCH_PAIR_CPUS must be at least 1"
+
+"$TOP/scripts/setup-host.sh"
+# The module as it is: built only if missing.
+[ -f "$TOP/build/release/wireguard.ko" ] || "$TOP/scripts/build-module.sh" release >/dev/null
+
+# Per run (the bare link, then each round and implementation): set-up, 4
+# timed runs of $secs and the pings, each with a few commands to B;
+# generous, so a busy machine does not cut the run short.
+timeout=$(((2 * rounds + 1) * (8 * secs + 300) + 900))
+log "bench-pair: $rounds rounds of ours<->ours and C<->C across virtio-net, ${secs} s per scenario, $cpus vCPU(s) per VM (time limit ${timeout} s)"
+log "bench-pair: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+set +e
+"$TOP/scripts/vm-pair.sh" --flavour release --cpus "$cpus" --name bench-pair --timeout "$timeout" \
+	"$TOP/tests/bench/pair.sh" "$rounds" "$secs"
+status=$?
+set -e
+log "bench-pair: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+results=$TOP/build/vm/bench-pair
+grep -E '^FAIL' "$results/results.txt" >&2 || true
+python3 "$TOP/tests/bench/report.py" --pair "$results" || status=1
+[ $status -eq 0 ] || log "bench-pair: the run had failures: see $results/results.txt and $results/guest.log"
+exit $status

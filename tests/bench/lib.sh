@@ -1,0 +1,25 @@
+# Sourced by the benchmark's guest scripts (tests/bench/guest.sh, the veth
+# bench in one VM; tests/bench/pair.sh and, through the command server, its
+# peer VM, the bench across a virtio-net link): what both measure the same way.
+
+note() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
+
+# The busy and total jiffies of all CPUs (first line of /proc/stat).
+cpu_jiffies() {
+	awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat
+}
+
+# vm-run.sh boots with the module's debug lines on (dyndbg) and every kernel
+# message on the console, which is a serial port under emulation: a debug
+# line per packet or handshake would be what is measured. Both off, as a
+# deployment runs; warnings still reach the console. Run after each load of
+# the module (dynamic debug's settings for a module go with it).
+quiet() {
+	local ctl=/proc/dynamic_debug/control
+	dmesg -n 5
+	[ -e $ctl ] || ctl=/sys/kernel/debug/dynamic_debug/control
+	if [ -e $ctl ]; then
+		echo 'module wireguard -p' >$ctl || return 1
+		! grep -q '\[wireguard\].* =p ' $ctl || { echo "wireguard debug lines still on"; return 1; }
+	fi
+}
