@@ -20,6 +20,9 @@ secs=${BENCH_SECONDS:-10}
 cpus=${BENCH_PAIR_CPUS:-1}
 case $rounds$secs$cpus in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_PAIR_CPUS are numbers" ;; esac
 [ "$secs" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
+# The peer VM's command server gives up after 300 s without a command
+# (tests/vm/pair/peer.sh); a scenario is one silence of about BENCH_SECONDS.
+[ "$secs" -le 200 ] || die "BENCH_SECONDS must be at most 200 for the two-VM bench"
 [ "$cpus" -ge 1 ] || die "BENCH_PAIR_CPUS must be at least 1"
 
 "$TOP/scripts/setup-host.sh"
