@@ -23,3 +23,14 @@ quiet() {
 		! grep -q '\[wireguard\].* =p ' $ctl || { echo "wireguard debug lines still on"; return 1; }
 	fi
 }
+
+# One JSON line: this VM's interface counters (ip -s -j link: stats64 by
+# interface) and UDP MIB (/proc/net/snmp: InDatagrams, RcvbufErrors...), for
+# the pair bench's account of where datagrams were lost.
+bench_counters() {
+	python3 -S -c 'import json, subprocess
+links = json.loads(subprocess.run(["ip", "-s", "-j", "link", "show"], capture_output=True, text=True, check=True).stdout)
+udp = [l.split()[1:] for l in open("/proc/net/snmp") if l.startswith("Udp:")]
+print(json.dumps({"links": {l["ifname"]: l.get("stats64", {}) for l in links},
+                  "udp": dict(zip(udp[0], map(int, udp[1])))}))'
+}

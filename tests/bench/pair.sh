@@ -23,6 +23,8 @@
 #   ping-load.txt  pings A -> B, 0.2 s apart, while one TCP stream runs
 #                  (load.json)
 #   links.txt      both sides' counters afterwards (wg show, ip -s link)
+#   counters.txt   both sides' interface counters and UDP MIB before the
+#                  first scenario and after each (where UDP datagrams were lost)
 #
 # Every set-up and scenario is a check (results.txt, NAME.log): one that
 # fails leaves its figure missing in the table and counts as a failure (the
@@ -30,7 +32,7 @@
 . "$(dirname "$0")/../vm/lib.sh"       # check, unload, loaded_is_ours
 . "$(dirname "$0")/../hostile/impl.sh" # hold_netstamp_key
 . "$(dirname "$0")/../vm/pair/lib.sh"  # rb, pair_link_up, pair_load, pair_wg_up
-. "$(dirname "$0")/lib.sh"             # note, quiet
+. "$(dirname "$0")/lib.sh"             # note, quiet, bench_counters
 top=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${1:?usage: pair.sh ROUNDS SECONDS} secs=${2:?usage: pair.sh ROUNDS SECONDS}
 raw=$RESULTS/raw
@@ -94,12 +96,22 @@ s_ping_load() {
 	return $status
 }
 
-# Every scenario from A to ADDR, each a check named PREFIX-SCENARIO.
+# Both sides' interface counters and UDP MIB (bench_counters), one line
+# each, appended to PREFIX-counters.txt as "LABEL a|b JSON".
+counters() { # PREFIX LABEL
+	echo "$2 a $(bench_counters)" >>"$raw/$1-counters.txt"
+	echo "$2 b $(rb ". $top/tests/bench/lib.sh && bench_counters")" >>"$raw/$1-counters.txt"
+}
+
+# Every scenario from A to ADDR, each a check named PREFIX-SCENARIO; the
+# counters before the first and after each.
 scenarios() { # ADDR PREFIX
 	local s
+	counters "$2" start
 	for s in tcp1 tcpN udp64 ping_idle ping_load; do
 		note "$2: $s"
 		check "$2-$s" "s_$s" "$1" "$2"
+		counters "$2" "$s"
 	done
 	{
 		echo "== A"; wg show all dump 2>/dev/null; ip -s link show "$LINK"; ip -s link show "$WGIF" 2>/dev/null

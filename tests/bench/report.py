@@ -58,11 +58,15 @@ PAIR_ROWS = [
 ]
 PAIR_INFO = [
     ("udp64_sent", "UDP 64-byte: datagrams iperf3 sent (kpps)", "%.1f"),
-    ("udp64_lost", "UDP 64-byte: datagrams lost on the way (%)", "%.0f"),
+    ("udp64_lost", "UDP 64-byte: datagrams lost on the way (% of those sent)", "%.0f"),
+    ("udp64_drop_a", "UDP 64-byte, of which dropped in A (wg0 and NIC tx drops, %)", "%.1f"),
+    ("udp64_drop_link", "UDP 64-byte, of which lost by the link (frames A's NIC sent, B's did not get, %)", "%.1f"),
+    ("udp64_drop_wg", "UDP 64-byte, of which counted as rx dropped by B's wg0 (%)", "%.1f"),
+    ("udp64_drop_sock", "UDP 64-byte, of which dropped at B's receiving socket (UDP RcvbufErrors, %)", "%.1f"),
     ("tcp1_retr", "TCP, 1 stream: retransmitted segments", "%.0f"),
 ]
 # Scenario files of the raw folders (both benches), to find the runs.
-SCENARIO_FILES = r"-(tcp1|tcpN|udp64|hs|flood|ping-idle|ping-load|load|wg-ns1|wg-ns2|links)\.(json|txt|cpu)$"
+SCENARIO_FILES = r"-(tcp1|tcpN|udp64|hs|flood|ping-idle|ping-load|load|wg-ns1|wg-ns2|links|counters)\.(json|txt|cpu)$"
 
 
 def iperf(path, key="sum_received"):
@@ -178,6 +182,44 @@ def figures_pair(raw, prefix, notes):
     get("tcp1_retr", lambda: iperf(base + "-tcp1.json", "sum_sent")["retransmits"])
     get("ping_idle", lambda: median_rtt(base + "-ping-idle.txt"))
     get("ping_load", lambda: median_rtt(base + "-ping-load.txt"))
+
+    # Where the UDP run's datagrams were lost: counter deltas across it
+    # (after tcpN to after udp64), as shares of the datagrams iperf3 sent.
+    def counters():
+        c = {}
+        with open(base + "-counters.txt") as fh:
+            for line in fh:
+                label, side, js = line.rstrip("\n").split(" ", 2)
+                c[(label, side)] = json.loads(js)
+        sent = iperf(base + "-udp64.json", "sum_sent")["bytes"] / 64
+
+        def delta(side, *path):
+            def at(label):
+                v = c[(label, side)]
+                for k in path:
+                    v = v[k]
+                return v
+            return at("udp64") - at("tcpN")
+        return c, sent, delta
+    try:
+        c, sent, delta = counters()
+    except Exception as e:
+        notes.append("%s udp64 loss account: %s" % (prefix, e))
+        c = None
+    for name, fn in (
+            ("udp64_drop_a", lambda: delta("a", "links", "pair0", "tx", "dropped") +
+             (delta("a", "links", "wg0", "tx", "dropped") if "wg0" in c[("udp64", "a")]["links"] else 0)),
+            ("udp64_drop_link", lambda: delta("a", "links", "pair0", "tx", "packets") -
+             delta("b", "links", "pair0", "rx", "packets")),
+            ("udp64_drop_wg", lambda: delta("b", "links", "wg0", "rx", "dropped")),
+            ("udp64_drop_sock", lambda: delta("b", "udp", "RcvbufErrors"))):
+        if c is None:
+            f[name] = None
+            continue
+        try:
+            f[name] = 100 * fn() / sent
+        except KeyError:  # no wg0 (the link alone)
+            f[name] = None
     return f
 
 
@@ -265,8 +307,10 @@ def render(title, rows, info, per, notes, baseline=None):
         o, c = stat(per, "rs", name), stat(per, "c", name)
         lines.append("| *%s* | %s | %s | | for information |" % (label, cell(fmt, *o), cell(fmt, *c)))
     if baseline is not None:
-        for name, label, more, fmt in rows:
+        for name, label, fmt in [r[:2] + r[3:] for r in rows] + info:
             b = stat(per, baseline, name)
+            if b[0] is None and name not in [r[0] for r in rows]:
+                continue  # an information row that has no meaning without a tunnel
             lines.append("| *the link alone, no WireGuard: %s* | %s | | | for information: the bare link, "
                          "no tunnel on either side |" % (label, cell(fmt, *b)))
     lines.append("")
