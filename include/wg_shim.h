@@ -139,6 +139,7 @@ enum {
 void wg_shim_job_set_pending(struct sk_buff *skb);
 int wg_shim_job_finish(struct sk_buff *skb, int state);
 struct sk_buff *wg_shim_serial_pop_done(struct sk_buff_head *q, int *state);
+bool wg_shim_serial_head_done(struct sk_buff_head *q);
 void wg_shim_serial_purge(struct sk_buff_head *q);
 struct sk_buff *wg_shim_bundle_next(struct sk_buff *skb);
 void wg_shim_bundle_set_next(struct sk_buff *skb, struct sk_buff *next);

@@ -134,15 +134,30 @@ impl CryptWorker for DecryptWorker {
     type Item = DecryptJob;
 
     fn run(queue: &CryptQueue<Self>) {
-        while let Some(mut job) = queue.consume() {
-            let ok = open(&mut job);
-            let (peer, _kp) = job.finish(ok);
-            ordered::with_bh_disabled(|| peer.napi_schedule());
-            drop(peer);
+        // Jobs in batches with bottom halves off: the NAPI polls the batch
+        // schedules run on this CPU as it ends, each delivering what it
+        // found finished (not one poll per packet), and no later than that.
+        loop {
+            let more = ordered::with_bh_disabled(|| {
+                for _ in 0..DECRYPT_BATCH {
+                    let Some(mut job) = queue.consume() else { return false };
+                    let ok = open(&mut job);
+                    let (peer, _kp) = job.finish(ok);
+                    peer.napi_schedule();
+                }
+                true
+            });
+            if !more {
+                break;
+            }
             ordered::cond_resched();
         }
     }
 }
+
+/// Packets a decryption worker opens between two chances for the NAPI polls
+/// (and the scheduler) to run.
+const DECRYPT_BATCH: usize = 32;
 
 fn open(job: &mut DecryptJob) -> bool {
     let (_peer, kp, mut segments) = job.parts();
@@ -345,29 +360,34 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let dev = peer.dev.get();
     let Some(header) = RxCb::read(skb.cb()) else { return };
     let msg_len = header.msg_len;
+    let now = Kernel::now_ns();
     // Authentic under this session (the worker opened it); the session may
     // have been dropped since, and then so is the packet.
-    let Some(kp) = peer.keypairs.lock().get(header.receiver_index).cloned() else { return };
-    let now = Kernel::now_ns();
-    if !kp.replay.lock().check_and_update(header.counter) {
-        wg_dbg!("{}: Packet has invalid nonce {} from peer {}", dev.name(), header.counter, peer.internal_id());
-        return;
-    }
+    let received = match session::receive(peer, header.receiver_index, header.counter, now) {
+        Ok(r) => r,
+        Err(session::Refused::Gone) => return,
+        Err(session::Refused::Replayed) => {
+            wg_dbg!("{}: Packet has invalid nonce {} from peer {}", dev.name(), header.counter, peer.internal_id());
+            return;
+        }
+    };
     // Authenticated from here on.
     let outer_ds = skb.outer_dsfield();
     if let Some(ep) = xmit::Endpoint::from_received(&skb) {
         peer.set_endpoint(ep, Endpoint::from_xmit(&ep));
     }
-    let confirmed = session::received_with(peer, header.receiver_index);
-    if confirmed {
+    if received.confirmed {
         *peer.last_handshake.lock() = wall_now();
         send::send_staged(peer);
     }
     let keepalive = skb.len() == 0;
-    timers::event(peer, |t| t.data_packet_received(now, confirmed, keepalive));
-    let current = session::current(peer);
-    let key = session::current_key(current.as_ref(), now);
-    if peer.timers.lock().keep_key_fresh_on_receive(key.as_ref(), now) {
+    let mut rekey = false;
+    timers::event(peer, |t| {
+        let a = t.data_packet_received(now, received.confirmed, keepalive);
+        rekey = t.keep_key_fresh_on_receive(received.current.as_ref(), now);
+        a
+    });
+    if rekey {
         peer.want_initiation.store(true, Ordering::Release);
         timers::schedule_handshake_work(peer);
     }

@@ -91,21 +91,43 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
         bundle.push(seg);
     }
     let bundle = bundle.finish();
-    if !bundle.is_empty() && peer.staged.push_drop_oldest(bundle, MAX_STAGED_PACKETS as u32).is_some() {
-        dev.count_error(DevError::TxDropped);
+    if !bundle.is_empty() {
+        send(&peer, Some(bundle));
     }
-    send_staged(&peer);
 }
 
-/// Sends what is staged if the peer has a session, or asks for a handshake:
-/// each packet gets its counter here, in order, and goes on the peer's
-/// transmit queue and into the device's encryption ring.
+/// Stages a bundle until the peer has a session (the oldest is dropped
+/// beyond MAX_STAGED_PACKETS).
+fn stage(peer: &PeerState, bundle: Bundle) {
+    if peer.staged.push_drop_oldest(bundle, MAX_STAGED_PACKETS as u32).is_some() {
+        peer.dev.get().count_error(DevError::TxDropped);
+    }
+}
+
+/// Sends what is staged if the peer has a session, or asks for a handshake.
 pub(crate) fn send_staged(peer: &Anchored<PeerState>) {
-    if peer.staged.is_empty() {
+    send(peer, None);
+}
+
+/// Sends `fresh` (a packet from the device's transmit path) and what is
+/// staged, if the peer has a session; otherwise stages `fresh` and asks for
+/// a handshake. Each packet gets its counter here, in order, and goes on the
+/// peer's transmit queue and into the device's encryption ring. While
+/// nothing is staged (the steady state), `fresh` goes straight there.
+fn send(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
+    if !peer.staged.is_empty() {
+        // Behind what waits already.
+        if let Some(b) = fresh.take() {
+            stage(peer, b);
+        }
+    } else if fresh.is_none() {
         return;
     }
     let now = Kernel::now_ns();
     let Some(kp) = session::current(peer).filter(|k| k.keypair.can_send(now)) else {
+        if let Some(b) = fresh {
+            stage(peer, b);
+        }
         timers::want_initiation(peer, false);
         return;
     };
@@ -113,10 +135,15 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>) {
     let d = dev.data();
     let guard = rcu::read_lock();
     // Down: what is staged waits for the device to come up.
-    let Some(ring) = d.encrypt.get(&guard) else { return };
+    let Some(ring) = d.encrypt.get(&guard) else {
+        if let Some(b) = fresh {
+            stage(peer, b);
+        }
+        return;
+    };
     let me = peer.to_arc();
     let mut wake_serial = false;
-    while let Some(mut bundle) = peer.staged.pop() {
+    while let Some(mut bundle) = fresh.take().or_else(|| peer.staged.pop()) {
         let mut ran_out = false;
         bundle.for_each_user_cb(|cb| match kp.keypair.reserve_send(now) {
             Ok(slot) => cb[8..16].copy_from_slice(&slot.counter.to_ne_bytes()),
@@ -179,7 +206,10 @@ impl CryptWorker for EncryptWorker {
         while let Some(mut job) = queue.consume() {
             let ok = seal(&mut job, headroom);
             let (peer, _kp) = job.finish(ok);
-            kick_tx(&peer);
+            // This worker sends what is sealed at the head of the peer's
+            // queue itself, unless another CPU is already doing so: no
+            // hand-off to a work item between sealing and sending.
+            transmit(&peer);
             ordered::cond_resched();
         }
     }
@@ -199,9 +229,27 @@ fn seal(job: &mut EncryptJob, headroom: u32) -> bool {
     })
 }
 
-/// The peer's transmit work item: sends, in order, the packets whose
-/// encryption is finished (process context, one CPU at a time per peer).
+/// The peer's transmit work item: see [`transmit`].
 pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
+    transmit(peer);
+}
+
+/// Sends, in order, the packets at the head of the peer's transmit queue
+/// whose encryption is finished (process context): on one CPU at a time, and
+/// if another CPU is at it, that one sends what this caller came for too. A
+/// batch that runs out of budget continues in the peer's work item.
+pub(crate) fn transmit(peer: &Anchored<PeerState>) {
+    if peer.dead.load(Ordering::Acquire) {
+        return;
+    }
+    if peer.tx.consume_exclusive(|| send_sealed_batch(peer)) {
+        kick_tx(peer);
+    }
+}
+
+/// One batch of [`transmit`] (the caller is the queue's only consumer);
+/// returns whether it stopped with packets left (its budget ran out).
+fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     let dev = peer.dev.get();
     let mut sent_any = false;
     // What the timers were told of this batch: `None` nothing yet,
@@ -225,17 +273,14 @@ pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
     }
     if sent_any {
         let now = Kernel::now_ns();
-        let kp = session::current(peer);
-        let key = session::current_key(kp.as_ref(), now);
+        let key = session::current_view(peer, now);
         let due = peer.timers.lock().keep_key_fresh_on_send(key.as_ref(), now);
         if due {
             peer.want_initiation.store(true, Ordering::Release);
             timers::schedule_handshake_work(peer);
         }
     }
-    if budget == 0 && !peer.tx.is_empty() {
-        kick_tx(peer);
-    }
+    budget == 0 && !peer.tx.is_empty()
 }
 
 /// Sends one sealed packet of the peer's transmit queue (`tx_work`); `told`

@@ -58,14 +58,42 @@ pub(crate) fn begin_session(peer: &PeerState, keys: SessionKeys<Kernel>) -> Resu
     Ok(())
 }
 
-/// The first data message under the responder's pending keypair confirms it
-/// (it becomes current). Returns whether that happened.
-pub(crate) fn received_with(peer: &PeerState, local_index: u32) -> bool {
-    let (confirmed, evicted) = peer.keypairs.lock().received_with(local_index);
+/// Why a decrypted data message is dropped by [`receive`].
+pub(crate) enum Refused {
+    /// Its session was dropped after the message was opened.
+    Gone,
+    /// Its counter was seen before or is too old (replay window).
+    Replayed,
+}
+
+/// What [`receive`] found for an accepted data message.
+pub(crate) struct Received {
+    /// The message confirmed the responder's pending keypair (now current).
+    pub(crate) confirmed: bool,
+    /// The current session's re-keying view, after that.
+    pub(crate) current: Option<CurrentKey>,
+}
+
+/// A data message opened under the session of `local_index` (the NAPI
+/// poll, in order): checks its counter against that session's replay window
+/// and, if it passes, lets it confirm the responder's pending keypair (the
+/// first data message under it makes it current), all under one hold of the
+/// keypairs' lock.
+pub(crate) fn receive(peer: &PeerState, local_index: u32, counter: u64, now_ns: u64) -> Result<Received, Refused> {
+    let (received, evicted) = {
+        let mut kps = peer.keypairs.lock();
+        let kp = kps.get(local_index).ok_or(Refused::Gone)?;
+        if !kp.replay.lock().check_and_update(counter) {
+            return Err(Refused::Replayed);
+        }
+        let (confirmed, evicted) = kps.received_with(local_index);
+        let current = current_key(kps.slots().1, now_ns);
+        (Received { confirmed, current }, evicted)
+    };
     if let Some(kp) = evicted {
         drop_index(peer.dev.get().data(), kp.keypair.local_index());
     }
-    confirmed
+    Ok(received)
 }
 
 /// Drops every keypair of the peer (zeroing them as they go).
@@ -102,6 +130,11 @@ pub(crate) fn set_identity(peer: &PeerState, identity: Option<&StaticIdentity<Ke
 /// The keypair to send with, if any.
 pub(crate) fn current(peer: &PeerState) -> Option<KeypairRef> {
     peer.keypairs.lock().slots().1.cloned()
+}
+
+/// The re-keying view of the current keypair, read under the lock.
+pub(crate) fn current_view(peer: &PeerState, now_ns: u64) -> Option<CurrentKey> {
+    current_key(peer.keypairs.lock().slots().1, now_ns)
 }
 
 /// The re-keying view of the current keypair.

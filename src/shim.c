@@ -632,6 +632,19 @@ struct sk_buff *wg_shim_serial_pop_done(struct sk_buff_head *q, int *state)
 	return skb;
 }
 
+bool wg_shim_serial_head_done(struct sk_buff_head *q)
+{
+	unsigned long flags;
+	struct sk_buff *skb;
+	bool done;
+
+	spin_lock_irqsave(&q->lock, flags);
+	skb = skb_peek(q);
+	done = skb && atomic_read_acquire(WG_JOB_STATE(skb)) != WG_JOB_PENDING;
+	spin_unlock_irqrestore(&q->lock, flags);
+	return done;
+}
+
 #define WG_BUNDLE_NEXT(skb) (*(struct sk_buff **)((skb)->cb + WG_BUNDLE_NEXT_OFFSET))
 static_assert(WG_BUNDLE_NEXT_OFFSET % sizeof(void *) == 0);
 static_assert(WG_BUNDLE_NEXT_OFFSET + sizeof(void *) <= sizeof_field(struct sk_buff, cb));

@@ -9,7 +9,7 @@ use crate::kapi::anchored::{Anchored, WorkId};
 use crate::kapi::platform::Kernel;
 use crate::peer::PeerState;
 use crate::proto::platform::Clock;
-use crate::proto::timers::{random_jitter, Actions, PeerTimers, TimerOp, Timer};
+use crate::proto::timers::{random_jitter, Actions, PeerTimers};
 use crate::{send, session};
 use core::sync::atomic::Ordering;
 
@@ -20,18 +20,24 @@ pub(crate) fn event(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimers) 
 }
 
 fn event_rearm(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimers) -> Actions, always: bool) {
-    let (actions, next) = {
+    let actions = {
         let mut t = peer.timers.lock();
+        let before = t.next_deadline();
         let a = f(&mut t);
-        (a, t.next_deadline())
-    };
-    let touched = always || Timer::ALL.iter().any(|&t| actions.timer(t) != TimerOp::Unchanged);
-    if touched {
-        match next {
-            Some(at) => peer.arm_timer_in(at.saturating_sub(Kernel::now_ns())),
-            None => peer.cancel_timer(),
+        // The one kernel timer follows the earliest deadline; most events
+        // (every data packet: "cancel the new-handshake timer", already
+        // cancelled) leave it where it is, and then it is not touched. It
+        // is armed under the lock, so that two CPUs' events cannot leave it
+        // at the older of their deadlines.
+        let next = t.next_deadline();
+        if always || next != before {
+            match next {
+                Some(at) => peer.arm_timer_in(at.saturating_sub(Kernel::now_ns())),
+                None => peer.cancel_timer(),
+            }
         }
-    }
+        a
+    };
     carry_out(peer, &actions);
 }
 

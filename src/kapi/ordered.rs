@@ -42,6 +42,7 @@ use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
+use core::sync::atomic::{fence, AtomicBool, Ordering};
 use kernel::types::{ForeignOwnable, Opaque};
 
 /// Bytes of each packet's control block the user of a bundle may use.
@@ -257,6 +258,8 @@ impl PinnedDrop for BundleQueue {
 pub(crate) struct SerialQueue {
     #[pin]
     head: Opaque<b::sk_buff_head>,
+    /// A CPU is in [`SerialQueue::consume_exclusive`]'s batch.
+    consuming: AtomicBool,
 }
 
 // SAFETY: every access goes through the queue's own lock, or reads its
@@ -271,7 +274,43 @@ impl SerialQueue {
         kernel::prelude::pin_init!(SerialQueue {
             // SAFETY: `skb_queue_head_init` initialises the head in place.
             head <- Opaque::ffi_init(|p| unsafe { b::wg_shim_skb_queue_init(p) }),
+            consuming: AtomicBool::new(false),
         })
+    }
+
+    /// Runs `batch` as the queue's only consumer, unless another CPU is in
+    /// its batch: then returns at once, and that CPU takes what this caller
+    /// came for (a job finished before the call is seen by that batch or by
+    /// the check after it ends). `batch` takes finished bundles with
+    /// [`SerialQueue::pop_done`] and returns whether it stopped with work
+    /// left (a budget); then this returns true and the caller arranges for
+    /// another call.
+    pub(crate) fn consume_exclusive(&self, mut batch: impl FnMut() -> bool) -> bool {
+        loop {
+            // Orders the caller's finished job (its state was written before)
+            // against the consumer's check below: one of the two sees the
+            // other.
+            if self.consuming.swap(true, Ordering::SeqCst) {
+                return false;
+            }
+            let more = batch();
+            self.consuming.store(false, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            if more {
+                return true;
+            }
+            // A job that finished while the batch ran may have found the
+            // queue taken: take its bundle now.
+            if !self.head_done() {
+                return false;
+            }
+        }
+    }
+
+    /// Whether the bundle at the head has a finished job.
+    fn head_done(&self) -> bool {
+        // SAFETY: the queue is initialised; the head is read under its lock.
+        unsafe { b::wg_shim_serial_head_done(self.head.get()) }
     }
 
     /// Takes the bundle at the head if its job is finished: the bundle and
