@@ -30,7 +30,7 @@
 set -u
 . "$(dirname "$0")/../vm/lib.sh"     # loaded_is_ours
 . "$(dirname "$0")/../hostile/impl.sh" # impl_load, hold_netstamp_key
-. "$(dirname "$0")/lib.sh"             # note, cpu_jiffies, quiet
+. "$(dirname "$0")/lib.sh"             # note, cpu_jiffies, quiet, write_meta
 top=$(cd "$(dirname "$0")/../.." && pwd)
 data=$1 rounds=$2 secs=$3 profile=${4:-0}
 raw=$RESULTS/raw
@@ -151,16 +151,7 @@ scenarios() {
 
 dmesg -n 5
 hold_netstamp_key
-{
-	echo "kernel $(uname -r)"
-	echo "vcpus $ncpu"
-	echo "rounds $rounds"
-	echo "seconds $secs"
-	echo "date $(date -u +%F)"
-	echo "ours $(modinfo -F version "$WG_RS_MODULE") $(md5sum <"$WG_RS_MODULE" | cut -c1-12)"
-	echo "c $(modinfo -F version "$WG_C_MODULE")"
-} >"$RESULTS/meta.txt"
-cat "$RESULTS/meta.txt"
+write_meta "$rounds" "$secs"
 
 failures=0
 # Loads IMPL and sets the tunnel up; on failure notes it as WHAT, counts it,

@@ -4,6 +4,22 @@
 
 note() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
 
+# What the report's title says of a run: ROUNDS SECONDS. Writes
+# $RESULTS/meta.txt (kernel, this VM's vCPUs, the rounds and seconds, the date,
+# both modules' versions and ours' checksum) and prints it.
+write_meta() {
+	{
+		echo "kernel $(uname -r)"
+		echo "vcpus $(nproc)"
+		echo "rounds $1"
+		echo "seconds $2"
+		echo "date $(date -u +%F)"
+		echo "ours $(modinfo -F version "$WG_RS_MODULE") $(md5sum <"$WG_RS_MODULE" | cut -c1-12)"
+		echo "c $(modinfo -F version "$WG_C_MODULE")"
+	} >"$RESULTS/meta.txt"
+	cat "$RESULTS/meta.txt"
+}
+
 # The busy and total jiffies of all CPUs (first line of /proc/stat).
 cpu_jiffies() {
 	awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat

@@ -32,7 +32,7 @@
 . "$(dirname "$0")/../vm/lib.sh"       # check, unload, loaded_is_ours
 . "$(dirname "$0")/../hostile/impl.sh" # hold_netstamp_key
 . "$(dirname "$0")/../vm/pair/lib.sh"  # rb, pair_link_up, pair_load, pair_wg_up
-. "$(dirname "$0")/lib.sh"             # note, quiet, bench_counters
+. "$(dirname "$0")/lib.sh"             # note, quiet, bench_counters, write_meta
 top=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${1:?usage: pair.sh ROUNDS SECONDS} secs=${2:?usage: pair.sh ROUNDS SECONDS}
 raw=$RESULTS/raw
@@ -161,16 +161,7 @@ teardown() {
 	rb -t 60 "pair_stop_jobs; ip link del $WGIF 2>/dev/null; if [ -d /sys/module/wireguard ]; then unload; fi"
 }
 
-{
-	echo "kernel $(uname -r)"
-	echo "vcpus $ncpu"
-	echo "rounds $rounds"
-	echo "seconds $secs"
-	echo "date $(date -u +%F)"
-	echo "ours $(modinfo -F version "$WG_RS_MODULE") $(md5sum <"$WG_RS_MODULE" | cut -c1-12)"
-	echo "c $(modinfo -F version "$WG_C_MODULE")"
-} >"$RESULTS/meta.txt"
-cat "$RESULTS/meta.txt"
+write_meta "$rounds" "$secs"
 
 passed() { grep -qx "PASS $1" "$RESULTS/results.txt"; }
 

@@ -95,20 +95,30 @@ def kv(path):
     return out
 
 
-def figures(raw, prefix, data, notes):
-    """Every figure of one run (ROUND-IMPL), None where it is missing."""
-    f = {}
-
+def getter(f, prefix, notes):
+    """get(name, fn): f[name] = fn(), or None with a note when fn fails (a
+    missing or broken file: the cell stays empty)."""
     def get(name, fn):
         try:
             f[name] = fn()
-        except Exception as e:  # a missing or broken file: the cell stays empty
+        except Exception as e:
             f[name] = None
             notes.append("%s %s: %s" % (prefix, name, e))
+    return get
 
-    base = os.path.join(raw, prefix)
+
+def tcp_figures(get, base):
+    """The two TCP rows both tables have (receiver's throughput, Mbit/s)."""
     get("tcp1", lambda: iperf(base + "-tcp1.json")["bits_per_second"] / 1e6)
     get("tcpN", lambda: iperf(base + "-tcpN.json")["bits_per_second"] / 1e6)
+
+
+def figures(raw, prefix, data, notes):
+    """Every figure of one run (ROUND-IMPL), None where it is missing."""
+    f = {}
+    get = getter(f, prefix, notes)
+    base = os.path.join(raw, prefix)
+    tcp_figures(get, base)
 
     def udp():
         s = iperf(base + "-udp64.json")
@@ -161,17 +171,9 @@ def figures(raw, prefix, data, notes):
 def figures_pair(raw, prefix, notes):
     """Every figure of one run of the pair bench (ROUND-IMPL or 0-link)."""
     f = {}
-
-    def get(name, fn):
-        try:
-            f[name] = fn()
-        except Exception as e:  # a missing or broken file: the cell stays empty
-            f[name] = None
-            notes.append("%s %s: %s" % (prefix, name, e))
-
+    get = getter(f, prefix, notes)
     base = os.path.join(raw, prefix)
-    get("tcp1", lambda: iperf(base + "-tcp1.json")["bits_per_second"] / 1e6)
-    get("tcpN", lambda: iperf(base + "-tcpN.json")["bits_per_second"] / 1e6)
+    tcp_figures(get, base)
 
     def udp(key):
         s = iperf(base + "-udp64.json", key)
