@@ -283,7 +283,7 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     budget == 0 && !peer.tx.is_empty()
 }
 
-/// Sends one sealed packet of the peer's transmit queue (`tx_work`); `told`
+/// Sends one sealed packet of the peer's transmit queue (`transmit`); `told`
 /// is what the timers were told of this batch so far: `None` nothing,
 /// `Some(false)` an authenticated packet, `Some(true)` a data packet.
 fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Option<bool>) -> bool {
