@@ -18,6 +18,12 @@ case $flavour in release|debug) ;; *) die "unknown flavour $flavour" ;; esac
 
 [ -x "$BINDGEN" ] || "$TOP/scripts/setup-host.sh"
 
+# One build per cache at a time: a second caller (another checkout, a test
+# beside an edit loop) waits for the first, then finds its result.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.kernel-build.lock"
+flock 9
+
 pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
 src=$CACHE/linux-source-$pkgver
 out=$(kernel_dir "$flavour")

@@ -45,6 +45,8 @@ install_virtme_ng() {
 
 mkdir -p "$CACHE"
 install_packages
+# lib.sh looked for the Rust library source before the packages were installed.
+[ -n "$RUST_LIB_SRC" ] || RUST_LIB_SRC=$( (ls -d /usr/src/rustc-*/library 2>/dev/null || true) | sort -V | tail -n 1)
 [ -d "$RUST_LIB_SRC" ] || die "Rust library source not found (rust-web-src)"
 install_bindgen
 install_virtme_ng
