@@ -33,10 +33,12 @@ modules: kernel
 modules_install: kernel
 	$(LOCK) $(KMAKE) modules_install
 
-# Builds the cached kernel of FLAVOUR if it is missing (a no-op otherwise, and
-# when KDIR names another tree).
+# Builds the cached kernel of FLAVOUR if it is missing; another tree (a user's
+# kernel) is checked by scripts/preflight.sh instead: one line per thing that
+# does not fit, before any compiler error.
 kernel:
-	@if [ "$(KDIR)" = "$$($(call lib,kernel_dir $(FLAVOUR)))" ]; then $(TOP)/scripts/build-kernel.sh $(FLAVOUR) >/dev/null; fi
+	@if [ "$(KDIR)" = "$$($(call lib,kernel_dir $(FLAVOUR)))" ]; then $(TOP)/scripts/build-kernel.sh $(FLAVOUR) >/dev/null; \
+	else RUSTC=$(RUSTC) BINDGEN=$(BINDGEN) RUST_LIB_SRC=$(RUST_LIB_SRC) $(TOP)/scripts/preflight.sh $(KDIR); fi
 
 clean:
 	@if [ -f "$(KDIR)/Makefile" ]; then $(LOCK) $(KMAKE) clean; fi
@@ -50,6 +52,31 @@ demo:
 	$(TOP)/scripts/demo.sh
 
 .PHONY: all modules modules_install kernel clean check demo
+
+# Installing on a user's kernel: KDIR given on the command line, else the
+# running kernel's build tree. `make install` builds against it (after the
+# preflight), installs into /lib/modules/RELEASE/updates (modprobe prefers it
+# to the in-tree C driver), signs it when the kernel checks signatures
+# (MODULE_SIG_KEY/MODULE_SIG_CERT name another key) and runs depmod;
+# `make uninstall` undoes that. `make dkms-install` registers the source with
+# DKMS (rebuilt for each new 6.12 kernel), `make dkms-remove` takes it out.
+# See Documentation/usage.md.
+USER_KDIR = $(if $(filter command line environment,$(origin KDIR)),$(KDIR),/lib/modules/$(shell uname -r)/build)
+
+install:
+	$(MAKE) -C $(TOP) KDIR=$(USER_KDIR) modules
+	$(TOP)/scripts/install.sh install $(USER_KDIR) $(TOP)/wireguard.ko
+
+uninstall:
+	$(TOP)/scripts/install.sh uninstall $(USER_KDIR)
+
+dkms-install:
+	$(TOP)/scripts/dkms.sh install $(USER_KDIR)
+
+dkms-remove:
+	$(TOP)/scripts/dkms.sh remove
+
+.PHONY: install uninstall dkms-install dkms-remove
 
 # Configuration over netlink at full scale (130,560 allowed IPs on one peer,
 # 10,000 peers): the differential test in two boots, with timings and memory
