@@ -73,7 +73,18 @@ done < <(cat "${fragments[@]}")
 kmake -s rustavailable
 log "building the $flavour kernel (a few minutes on 2 cores)"
 start=$(date +%s)
+# Never silent for more than a minute: a line of progress every 60 s.
+usual="usually 7-8 min on 2 idle cores"
+[ "$flavour" = debug ] && usual="usually 15-16 min on 2 idle cores"
+(
+	while sleep 60; do
+		log "building the $flavour kernel: $(grep -c '^  [A-Z]' "$out/build.log" 2>/dev/null || echo 0) steps, $(( ($(date +%s) - start) / 60 )) min so far ($usual)"
+	done
+) &
+ticker=$!
+trap 'kill $ticker 2>/dev/null || true' EXIT
 kmake -j"$(nproc)" bzImage modules >"$out/build.log" 2>&1 || { tail -n 50 "$out/build.log" >&2; die "kernel build failed, see $out/build.log"; }
+kill $ticker 2>/dev/null || true
 log "built the $flavour kernel in $(( $(date +%s) - start )) s"
 touch "$out/.wg-build-complete"
 echo "$out" >&3

@@ -5,7 +5,7 @@
 # what the guest printed. Fails, and says so, if any of it did.
 # WG_IMPL=c runs the same demo on the in-tree C driver (the reference).
 . "$(dirname "$0")/lib.sh"
-"$TOP/scripts/setup-host.sh"
+"$TOP/scripts/setup-host.sh" demo
 "$TOP/scripts/build-module.sh" release >/dev/null
 name=demo
 [ "${WG_IMPL:-rs}" = rs ] || name=demo-$WG_IMPL
