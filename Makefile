@@ -78,6 +78,13 @@ dkms-remove:
 
 .PHONY: install uninstall dkms-install dkms-remove
 
+# The install test in a VM of the release kernel (signed module, autoload,
+# uninstall), with DKMS (DKMS=0: without; `make check` runs it without).
+check-install:
+	DKMS=$${DKMS:-1} $(TOP)/scripts/check-install.sh
+
+.PHONY: check-install
+
 # Configuration over netlink at full scale (130,560 allowed IPs on one peer,
 # 10,000 peers): the differential test in two boots, with timings and memory
 # (Documentation/netlink.md). Not part of `make check`, which runs a reduced

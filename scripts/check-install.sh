@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installing on the running kernel, tested in a VM of the release kernel (it
+# has CONFIG_MODULE_SIG): tests/vm/install.sh. `make check` runs this without
+# DKMS; `make check-install` with it (DKMS=0 to leave it out): the DKMS build
+# compiles the module inside the guest, about 15 minutes under emulation.
+. "$(dirname "$0")/lib.sh"
+"$TOP/scripts/setup-host.sh"
+kdir=$("$TOP/scripts/build-kernel.sh" release)
+"$TOP/scripts/build-module.sh" release >/dev/null
+args=("$kdir")
+timeout=600
+if [ "${DKMS:-0}" = 1 ]; then args+=(--dkms); timeout=3600; fi
+exec "$TOP/scripts/vm-run.sh" --flavour release --name "${NAME:-install}" --timeout "$timeout" "$TOP/tests/vm/install.sh" "${args[@]}"

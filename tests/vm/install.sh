@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Installing on the running kernel, as a user would (run by
+# scripts/check-install.sh on the release kernel, which has CONFIG_MODULE_SIG):
+#   KDIR [--dkms]
+# 1. Before: modprobe finds the in-tree C driver.
+# 2. scripts/install.sh install (what `make install` runs after building):
+#    ours lands in updates/, signed with the kernel's key; `ip link add ...
+#    type wireguard` autoloads ours, and the module does not taint the kernel
+#    as unsigned (no E in /sys/module/wireguard/taint).
+# 3. Without a key the install refuses (nothing installed); with
+#    ALLOW_UNSIGNED=1 it installs, and that module does carry the E taint
+#    (so the check in 2 can fail).
+# 4. scripts/install.sh uninstall: the C driver autoloads again.
+# 5. --dkms: make dkms-install builds the module under DKMS for this kernel
+#    (in the guest: slow under emulation), it autoloads, make dkms-remove
+#    takes it out and the C driver is back.
+. "$(dirname "$0")/lib.sh"
+kdir=${1:?usage: install.sh KDIR [--dkms]}
+dkms=${2:-}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+release=$(uname -r)
+moddir=/lib/modules/$release
+fail() { echo "FAIL: $*"; return 1; }
+
+# guest.sh put ours in updates/ already: start from the kernel as shipped.
+cp "$WG_RS_MODULE" /tmp/ours.ko
+module=/tmp/ours.ko
+rm -f "$moddir/updates/wireguard.ko"
+depmod -a
+ours_version=$(modinfo -F version "$module")
+c_version=$(modinfo -F version "$WG_C_MODULE")
+
+loaded_version() { cat /sys/module/wireguard/version 2>/dev/null || echo none; }
+
+autoload() { # VERSION expected
+	ip link add wgt type wireguard
+	local v
+	v=$(loaded_version)
+	ip link del wgt
+	rmmod wireguard
+	[ "$v" = "$1" ] || fail "ip link add autoloaded version $v, expected $1"
+}
+
+c_is_back() {
+	case $(modinfo -F filename wireguard) in
+		"$moddir"/kernel/*) ;;
+		*) fail "modinfo names $(modinfo -F filename wireguard), not the in-tree driver" ;;
+	esac
+	autoload "$c_version"
+}
+
+before() {
+	[ "$ours_version" != "$c_version" ] || fail "ours and the C driver have the same version ($ours_version)"
+	c_is_back
+}
+
+install_signed() {
+	[ "$(sed -n 's/^CONFIG_MODULE_SIG=//p' "$kdir/.config")" = y ] || fail "the test kernel lacks CONFIG_MODULE_SIG"
+	out=$("$top/scripts/install.sh" install "$kdir" "$module")
+	echo "$out"
+	grep -q 'signed with' <<<"$out" || fail "install did not sign"
+	[ "$(modinfo -F filename wireguard)" = "$moddir/updates/wireguard.ko" ] || fail "modinfo names $(modinfo -F filename wireguard)"
+	[ -n "$(modinfo -F signer "$moddir/updates/wireguard.ko")" ] || fail "installed module has no signature"
+	ip link add wgt type wireguard
+	[ "$(loaded_version)" = "$ours_version" ] || fail "autoloaded $(loaded_version), not ours ($ours_version)"
+	taint=$(cat /sys/module/wireguard/taint)
+	echo "module taint: '$taint'"
+	case $taint in *E*) fail "our signed module tainted the kernel as unsigned ($taint)" ;; esac
+	ip link del wgt
+	rmmod wireguard
+}
+
+refuse_unsigned() {
+	"$top/scripts/install.sh" uninstall "$kdir"
+	if MODULE_SIG_KEY=/nonexistent.pem "$top/scripts/install.sh" install "$kdir" "$module"; then
+		fail "install without a key succeeded"
+	fi
+	[ ! -e "$moddir/updates/wireguard.ko" ] || fail "a failed install left a module behind"
+	ALLOW_UNSIGNED=1 MODULE_SIG_KEY=/nonexistent.pem "$top/scripts/install.sh" install "$kdir" "$module"
+	[ -z "$(modinfo -F signer "$moddir/updates/wireguard.ko")" ] || fail "the unsigned install is signed"
+	modprobe wireguard
+	taint=$(cat /sys/module/wireguard/taint)
+	echo "module taint (unsigned): '$taint'"
+	rmmod wireguard
+	case $taint in *E*) ;; *) fail "an unsigned module loaded without the E taint: the signed check proves nothing" ;; esac
+}
+
+uninstall() {
+	"$top/scripts/install.sh" uninstall "$kdir"
+	[ ! -e "$moddir/updates/wireguard.ko" ] || fail "still installed"
+	c_is_back
+}
+
+dkms_cycle() {
+	command -v dkms >/dev/null || fail "dkms is not installed"
+	make -C "$top" dkms-install KDIR="$kdir"
+	case $(modinfo -F filename wireguard) in
+		"$moddir"/updates/dkms/wireguard.ko*) ;;
+		*) fail "after dkms-install modinfo names $(modinfo -F filename wireguard)" ;;
+	esac
+	autoload "$ours_version"
+	make -C "$top" dkms-remove
+	c_is_back
+}
+
+check before before
+check install_signed install_signed
+check refuse_unsigned refuse_unsigned
+check uninstall uninstall
+[ "$dkms" = --dkms ] && check dkms dkms_cycle
+finish
