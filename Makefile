@@ -85,6 +85,13 @@ check-install:
 
 .PHONY: check-install
 
+# The README's commands on a fresh Debian 12 root made by debootstrap, in a
+# chroot (scripts/check-fresh.sh; FRESH_TARGETS="demo check" for both).
+check-fresh:
+	$(TOP)/scripts/check-fresh.sh
+
+.PHONY: check-fresh
+
 # Configuration over netlink at full scale (130,560 allowed IPs on one peer,
 # 10,000 peers): the differential test in two boots, with timings and memory
 # (Documentation/netlink.md). Not part of `make check`, which runs a reduced
