@@ -114,6 +114,17 @@ soak:
 
 .PHONY: soak
 
+# Peer and device lifetime under races and at scale (tests/vm/race.sh):
+# configuration racing with deletion, namespace moves and up/down from several
+# processes, thousands of peers churned under traffic, 10,000 peers deleted at
+# once; RACE_SECONDS per race (default 300). `make check` runs short forms.
+race:
+	$(TOP)/scripts/build-module.sh debug >/dev/null
+	s=$${RACE_SECONDS:-300}; $(TOP)/scripts/vm-run.sh --flavour debug --name race \
+		--timeout $$((2 * s + 2400)) $(TOP)/tests/vm/race.sh $$s
+
+.PHONY: race
+
 # The benchmark (scripts/bench.sh): ours against the in-tree C driver on the
 # release kernel, one VM boot, alternating for BENCH_ROUNDS rounds (default 3)
 # of BENCH_SECONDS per scenario (default 10); prints the table of medians and

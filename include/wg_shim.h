@@ -187,6 +187,8 @@ struct nlattr;
 struct genl_info *wg_shim_genl_info_dump(struct netlink_callback *cb);
 /* genl_info_net(). */
 struct net *wg_shim_genl_info_net(const struct genl_info *info);
+struct net *wg_shim_genl_dump_net(const struct netlink_callback *cb);
+struct net *wg_shim_dev_net(const struct net_device *dev);
 /* genlmsg_put() of one NLM_F_MULTI message of a dump, answering its request. */
 void *wg_shim_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
 			    const struct genl_family *family, u8 cmd);

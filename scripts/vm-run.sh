@@ -13,7 +13,8 @@
 #
 # The run fails unless the script's verdict is 0 and the kernel log is free of
 # WARNING:, BUG: (KASAN included), UBSAN:, Oops, general protection fault,
-# RCU stalls, lockdep reports, kmemleak leaks and hung tasks, and unless the
+# RCU stalls, lockdep reports, kmemleak leaks, hung tasks and devices whose
+# unregistration waits for a reference ("waiting for ... to become free"), and unless the
 # guest finished within the timeout. Results stay in build/vm/NAME/.
 #
 # WG_IMPL=rs|c in the host's environment is passed to the guest's script:
@@ -105,7 +106,7 @@ if [ "$verdict" != 0 ]; then
 	fail=1
 fi
 # Kernel-log splats, in the console (which survives a panic) and the guest's dmesg.
-splat='WARNING:|BUG:|UBSAN:|Oops|general protection fault|rcu: INFO: rcu_.* detected stalls|rcu_.* self-detected stall|INFO: possible circular locking|INFO: possible recursive locking|WARNING: possible|inconsistent lock state|suspicious RCU usage|kmemleak: [0-9]+ new suspected|blocked for more than|Kernel panic|unreferenced object'
+splat='WARNING:|BUG:|UBSAN:|Oops|general protection fault|rcu: INFO: rcu_.* detected stalls|rcu_.* self-detected stall|INFO: possible circular locking|INFO: possible recursive locking|WARNING: possible|inconsistent lock state|suspicious RCU usage|kmemleak: [0-9]+ new suspected|blocked for more than|Kernel panic|unreferenced object|unregister_netdevice: waiting for'
 if grep -Ehn "$splat" "$results/console.log" "$results/dmesg.txt" "$results/kmemleak.txt" 2>/dev/null | grep -v 'test-expects-splat' >"$results/splats.txt"; then
 	log "vm: $name: kernel log shows a problem:"
 	head -n 20 "$results/splats.txt" >&2

@@ -83,11 +83,11 @@ pub(crate) struct Prepared {
 
 /// What applying an update left for the data plane to do.
 pub(crate) struct Applied {
-    /// The batch for the tables (publish before starting new peers).
+    /// The batch for the tables (published once the new peers are ready).
     pub(crate) ops: KVVec<TableOp>,
     /// Peers removed: stop them once unpublished.
     pub(crate) removed: KVVec<PeerRef>,
-    /// Peers created: start them once published.
+    /// Peers created: made ready (NAPI, timers) before they are published.
     pub(crate) added: KVVec<PeerRef>,
     /// Every peer the message named that still exists (send what waits).
     pub(crate) touched: KVVec<PeerRef>,
@@ -230,11 +230,11 @@ impl Config {
             }
         }
         if update.replace_peers {
-            loop {
-                let next = self.peers.iter().next().map(|p| p.id());
-                let Some(id) = next else { break };
-                self.remove_peer(id, &mut out);
-            }
+            // Capacity reserved in `prepare`: these pushes do not allocate.
+            self.peers.remove_all(|p| {
+                let _ = out.ops.push(TableOp::RemovePeer(p.id()), GFP_KERNEL);
+                let _ = out.removed.push(p, GFP_KERNEL);
+            });
         }
         if let Some(key) = update.private_key {
             let identity = prep.identity.take().flatten();

@@ -7,6 +7,7 @@ use crate::kapi::anchored::{AnchorOps, Anchored, WorkId};
 use crate::kapi::crypt_queue::CryptQueue;
 use crate::kapi::error::enonet;
 use crate::kapi::net::Net;
+use crate::kapi::ordered::cond_resched;
 use crate::kapi::netdev::consts::*;
 use crate::kapi::netdev::{DeviceSetup, DeviceType, LinkKind, LinkOps, NetDevice};
 use crate::kapi::platform::{Kernel, KernelAtomic};
@@ -152,16 +153,15 @@ impl Device {
         drop(self.encrypt.replace(None).wait());
     }
 
-    /// What the data plane does after a configuration message: publish the
-    /// table batch, stop removed peers, start new ones, send what waits.
+    /// What the data plane does after a configuration message: make new
+    /// peers ready for packets (NAPI context, timers), publish the table
+    /// batch, stop removed peers, send what waits.
+    ///
+    /// A new peer is complete before the tables name it: from the moment a
+    /// packet can find it, a handshake can give it a session, whose data
+    /// needs the NAPI context and whose expiry needs the timers running.
     pub(crate) fn after_update(dev: &NetDevice<Self>, cfg: &Config, applied: Applied) {
         let d = dev.data();
-        if d.routing.write(|t| t.apply(&applied.ops)).is_err() {
-            pr_err!("{}: could not update the routing tables\n", dev.name());
-        }
-        for p in applied.removed.iter() {
-            remove_peer(p);
-        }
         let running = dev.is_running();
         for p in applied.added.iter() {
             p.napi_add(dev);
@@ -169,6 +169,10 @@ impl Device {
                 timers::start(p);
             }
         }
+        if d.routing.write(|t| t.apply(&applied.ops)).is_err() {
+            pr_err!("{}: could not update the routing tables\n", dev.name());
+        }
+        remove_peers(&applied.removed);
         for p in applied.keepalive.iter() {
             send::keepalive(p);
         }
@@ -192,12 +196,31 @@ impl Device {
 /// NAPI poll or work item of it runs after this, its keys are zeroed and
 /// its queues emptied. The memory goes with the last reference.
 fn remove_peer(peer: &PeerRef) {
-    peer.dead.store(true, Ordering::Release);
-    timers::stop(peer);
-    peer.shutdown();
-    peer.rx.purge();
-    // Anything a worker still running for it added meanwhile.
-    timers::stop(peer);
+    remove_peers(core::slice::from_ref(peer));
+}
+
+/// [`remove_peer`] of many peers, with one grace period for all (see
+/// [`Anchored::shutdown_all`]) and chances to reschedule: deleting a device
+/// of 10,000 peers holds RTNL for a bounded, short time.
+fn remove_peers(peers: &[PeerRef]) {
+    for (n, peer) in peers.iter().enumerate() {
+        // `dead` first: `session::begin_session` reads it under the
+        // keypairs' lock, which `timers::stop` takes next to clear them.
+        peer.dead.store(true, Ordering::Release);
+        timers::stop(peer);
+        if n % 64 == 63 {
+            cond_resched();
+        }
+    }
+    Anchored::shutdown_all(peers);
+    for (n, peer) in peers.iter().enumerate() {
+        peer.rx.purge();
+        // Anything a worker still running for it added meanwhile.
+        timers::stop(peer);
+        if n % 64 == 63 {
+            cond_resched();
+        }
+    }
 }
 
 /// Keys are wiped before the system sleeps, as the C driver does: every
@@ -350,27 +373,23 @@ impl LinkOps for Device {
         let n = cfg.peers.len();
         if removed.reserve(n, GFP_KERNEL).is_err() || ops.reserve(n, GFP_KERNEL).is_err() {
             // Out of memory: one peer at a time.
-            loop {
-                let next = cfg.peers.iter().next().cloned();
-                let Some(p) = next else { break };
-                let id = p.id();
-                cfg.peers.remove(id);
-                let _ = d.routing.write(|t| t.apply(&[TableOp::RemovePeer(id)]));
+            let mut k = 0usize;
+            cfg.peers.remove_all(|p| {
+                let _ = d.routing.write(|t| t.apply(&[TableOp::RemovePeer(p.id())]));
                 remove_peer(&p);
-            }
+                k = k.wrapping_add(1);
+                if k % 64 == 0 {
+                    cond_resched();
+                }
+            });
         } else {
-            loop {
-                let next = cfg.peers.iter().next().cloned();
-                let Some(p) = next else { break };
-                let id = p.id();
-                cfg.peers.remove(id);
-                let _ = ops.push(TableOp::RemovePeer(id), GFP_KERNEL);
+            // Reserved above: these pushes do not allocate.
+            cfg.peers.remove_all(|p| {
+                let _ = ops.push(TableOp::RemovePeer(p.id()), GFP_KERNEL);
                 let _ = removed.push(p, GFP_KERNEL);
-            }
+            });
             let _ = d.routing.write(|t| t.apply(&ops));
-            for p in removed.iter() {
-                remove_peer(p);
-            }
+            remove_peers(&removed);
         }
         d.unbind();
     }

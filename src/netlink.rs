@@ -39,6 +39,10 @@ pub(crate) struct Genl;
 /// Where a dump stands between two of its messages (the C `dump_ctx`).
 pub(crate) struct DumpState {
     dev: DevRef<Device>,
+    /// The device's index in the requester's namespace when the dump
+    /// started: every message names it, or the dump ends with ENODEV (the
+    /// device was moved away, and perhaps back under another index).
+    ifindex: u32,
     /// Serial of the last peer written completely; `None` before the first.
     last_peer: Option<u64>,
     /// A peer whose allowed IPs did not fit: continue after `after`
@@ -84,7 +88,16 @@ impl GenlOps for Genl {
     fn dump_start(req: &Request<'_>) -> Result<DumpState> {
         let ext = req.extack();
         let dev = lookup_device(req, &ext)?;
-        Ok(DumpState { dev, last_peer: None, resume: None })
+        let ifindex = {
+            let rtnl = Rtnl::lock();
+            let asked = req.attr(a::DEVICE_IFINDEX).and_then(|i| i.u32());
+            dev.get(&rtnl)
+                .filter(|_| dev.is_in(&rtnl, req.net()))
+                .map(|d| d.ifindex())
+                .filter(|i| asked.is_none_or(|a| a == *i))
+                .ok_or_else(|| fail(&ext, enodev(), c_str!("device is going away"), None))?
+        };
+        Ok(DumpState { dev, ifindex, last_peer: None, resume: None })
     }
 
     fn dumpit(state: &mut DumpState, skb: &mut DumpSkb<'_, Self>) -> Result<bool> {
@@ -135,7 +148,14 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
     let dev_ref = lookup_device(req, ext)?;
     let update = parse_update(req, ext)?;
     let rtnl = Rtnl::lock();
-    let dev = dev_ref.get(&rtnl).ok_or_else(|| fail(ext, enodev(), c_str!("device is going away"), None))?;
+    // Checked under RTNL, which unregistration and moves between namespaces
+    // take: a device deleted or moved away since the lookup is not
+    // configured (a peer created on a device whose `ndo_uninit` ran would
+    // never be released).
+    let dev = dev_ref
+        .get(&rtnl)
+        .filter(|_| dev_ref.is_in(&rtnl, req.net()))
+        .ok_or_else(|| fail(ext, enodev(), c_str!("device is going away"), None))?;
     if update.listen_port.is_some() || update.fwmark.is_some() {
         let allowed = dev.creating_net(&rtnl).is_some_and(|net| net.net_admin_capable());
         if !allowed {
@@ -357,7 +377,12 @@ enum PeerOut {
 /// in the first, then as many peers as fit.
 fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool> {
     let rtnl = Rtnl::lock();
-    let dev = state.dev.get(&rtnl).ok_or_else(enodev)?;
+    // A device that left the requester's namespace since the dump started
+    // is not shown there any more (its ifindex may now be another's there).
+    if !state.dev.is_in(&rtnl, skb.net()) {
+        return Err(enodev());
+    }
+    let dev = state.dev.get(&rtnl).filter(|d| d.ifindex() == state.ifindex).ok_or_else(enodev)?;
     let cfg = dev.data().config.lock();
     let mut msg = skb.message(uapi::CMD_GET_DEVICE, cfg.generation).map_err(|_| emsgsize())?;
     if state.last_peer.is_none() {

@@ -496,6 +496,25 @@ impl Peers {
         Some(peer)
     }
 
+    /// Removes every peer from the set, in creation order, handing each to
+    /// `f` (the caller unpublishes and stops them). O(n) for n peers, where
+    /// [`Peers::remove`] one at a time would be O(n²).
+    pub(crate) fn remove_all(&mut self, mut f: impl FnMut(PeerRef)) {
+        let order = core::mem::replace(&mut self.order, KVVec::new());
+        for id in order.iter() {
+            let Some(peer) = self.slots.get_mut(id.0 as usize).and_then(Option::take) else {
+                continue;
+            };
+            self.by_key.remove(peer.public_key());
+            // Capacity covers every slot: this push does not allocate.
+            let _ = Kernel::vec_push(&mut self.free, *id);
+            f(peer);
+        }
+        // The emptied list keeps its memory for the next peers.
+        self.order = order;
+        while Kernel::vec_pop(&mut self.order).is_some() {}
+    }
+
     /// Removes a peer from the set (the caller unpublishes and stops it).
     pub(crate) fn remove(&mut self, id: PeerId) -> Option<PeerRef> {
         let serial = self.get(id)?.serial();

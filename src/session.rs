@@ -14,6 +14,7 @@ use crate::proto::keypair::SessionKeys;
 use crate::proto::platform::Clock;
 use crate::proto::timers::CurrentKey;
 use crate::wg_dbg;
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 /// Registers `peer` under a fresh random index (allocates with `GFP_ATOMIC`
@@ -43,6 +44,12 @@ fn drop_keypairs(dev: &Device, kps: impl IntoIterator<Item = Option<KeypairRef>>
 /// Installs the session of a finished handshake (an initiator's becomes
 /// current, a responder's waits as next) under the index the handshake
 /// registered. Allocates: only after the handshake authenticated.
+///
+/// A removed peer gets no session (`wg_noise_handshake_begin_session`'s
+/// `is_dead` check): `dead` is read under the keypairs' lock, which removal
+/// takes after setting it, to clear the keypairs; so either the session is
+/// installed before that clearing (which drops it and its index), or it sees
+/// `dead` here and its index is dropped now. No index outlives the peer.
 pub(crate) fn begin_session(peer: &PeerState, keys: SessionKeys<Kernel>) -> Result {
     let dev = peer.dev.get().data();
     let local = keys.local_index;
@@ -53,7 +60,16 @@ pub(crate) fn begin_session(peer: &PeerState, keys: SessionKeys<Kernel>) -> Resu
             return Err(e);
         }
     };
-    let evicted = peer.keypairs.lock().insert(kp);
+    let evicted = {
+        let mut kps = peer.keypairs.lock();
+        if peer.dead.load(Ordering::Acquire) {
+            drop(kps);
+            drop(kp);
+            drop_index(dev, local);
+            return Err(ENODEV);
+        }
+        kps.insert(kp)
+    };
     drop_keypairs(dev, evicted);
     Ok(())
 }

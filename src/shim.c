@@ -245,6 +245,16 @@ struct net *wg_shim_genl_info_net(const struct genl_info *info)
 	return genl_info_net(info);
 }
 
+struct net *wg_shim_genl_dump_net(const struct netlink_callback *cb)
+{
+	return sock_net(cb->skb->sk);
+}
+
+struct net *wg_shim_dev_net(const struct net_device *dev)
+{
+	return dev_net(dev);
+}
+
 void *wg_shim_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
 			    const struct genl_family *family, u8 cmd)
 {

@@ -6,12 +6,19 @@
 //! receive queue, its ordered transmit worker and its handshake sender), in a
 //! form that keeps the callbacks' access to the value sound without any
 //! `container_of` in the driver: each callback receives the [`Anchored<T>`]
-//! borrowed. [`Anchored::shutdown`] (also run when the value is dropped,
-//! before the value itself) stops every context for good and waits for the
-//! ones running; later arming, scheduling or queueing is ignored.
+//! borrowed. [`Anchored::shutdown`] stops every context for good and waits
+//! for the ones running; later arming, scheduling or queueing is ignored.
 //!
-//! A callback only borrows the value: it must not drop the last reference to
-//! it (which it cannot do unless it holds a clone of the `Arc`).
+//! Lifetime: the first arming, queueing or NAPI registration *activates* the
+//! value, which then holds one reference to its own `Arc`; only
+//! [`Anchored::shutdown`] (process context: it sleeps) gives that reference
+//! back, after every context has stopped. So the last reference cannot go
+//! while a context may still run, and dropping an `Anchored` never has to
+//! stop anything: its `Drop` does nothing and may run in any context (a
+//! softirq, with BH off, under a spinlock). A value that was activated and
+//! never shut down is leaked (kmemleak shows it), never freed under a
+//! running callback. A value never activated has nothing to stop and is
+//! freed as any other.
 
 use super::bindings as b;
 use super::netdev::{LinkOps, NetDevice};
@@ -25,7 +32,8 @@ use kernel::init::InPlaceInit;
 use kernel::error::Error;
 use kernel::init::PinInit;
 use kernel::prelude::{pin_data, pinned_drop, try_pin_init};
-use kernel::sync::{Arc, ArcBorrow};
+use kernel::new_mutex;
+use kernel::sync::{Arc, ArcBorrow, Mutex};
 use kernel::types::Opaque;
 
 /// Which of the two work items.
@@ -55,6 +63,13 @@ pub(crate) trait AnchorOps: Send + Sync + Sized + 'static {
 /// `state` bits.
 const NAPI_ADDED: u8 = 1;
 const SHUT_DOWN: u8 = 2;
+/// Activated: the value holds a reference to its own `Arc` (see the module
+/// documentation), given back by `shutdown`.
+const ACTIVE: u8 = 4;
+/// The NAPI context is registered and enabled (set under `napi_lock`).
+const NAPI_LIVE: u8 = 8;
+/// `shutdown` gave back the value's reference to itself.
+const RELEASED: u8 = 16;
 
 /// A value with a timer, a NAPI context and two work items.
 #[repr(C)]
@@ -69,6 +84,9 @@ pub(crate) struct Anchored<T: AnchorOps> {
     #[pin]
     work_b: Opaque<b::work_struct>,
     state: AtomicU8,
+    /// Serialises the NAPI registration with its removal in `shutdown`.
+    #[pin]
+    napi_lock: Mutex<()>,
     #[pin]
     value: T,
 }
@@ -94,6 +112,7 @@ impl<T: AnchorOps> Anchored<T> {
             // SAFETY: as above.
             work_b <- Opaque::ffi_init(|slot| unsafe { b::wg_shim_init_work(slot, Some(work_b_cb::<T>)) }),
             state: AtomicU8::new(0),
+            napi_lock <- new_mutex!((), "anchored_napi"),
             value <- value,
         }? Error);
         Arc::pin_init(init, GFP_KERNEL)
@@ -103,7 +122,9 @@ impl<T: AnchorOps> Anchored<T> {
     pub(crate) fn to_arc(&self) -> Arc<Self> {
         // SAFETY: an `Anchored` is only ever made by `new_arc`, pinned inside
         // an `Arc` it never leaves, so `self` is the value of a live `Arc`
-        // whose count stays above zero while `&self` is borrowed.
+        // whose count stays above zero while `&self` is borrowed (by a
+        // holder of the `Arc`, or by a callback, which runs only while the
+        // value is active and so holds its own reference).
         unsafe { ArcBorrow::from_raw(self) }.into()
     }
 
@@ -111,10 +132,40 @@ impl<T: AnchorOps> Anchored<T> {
         self.state.load(Ordering::Acquire) & SHUT_DOWN != 0
     }
 
+    /// Activates the value (once) with `extra` bits added to its state,
+    /// unless it is shut down: then returns false and changes nothing.
+    /// Activation takes the value's reference to itself.
+    fn activate(&self, extra: u8) -> bool {
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if cur & SHUT_DOWN != 0 {
+                return false;
+            }
+            let new = cur | ACTIVE | extra;
+            if new == cur {
+                return true;
+            }
+            match self.state.compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    if cur & ACTIVE == 0 {
+                        // The reference `shutdown` gives back.
+                        core::mem::forget(self.to_arc());
+                    }
+                    return true;
+                }
+                Err(now) => cur = now,
+            }
+        }
+    }
+
     /// (Re)arms the timer to fire `delay_ns` from now (rounded up to a jiffy).
     pub(crate) fn arm_timer_in(&self, delay_ns: u64) {
-        // SAFETY: the timer was set up in `new_arc`; after `shutdown` the
-        // timer is shut down and `mod_timer` does nothing.
+        if !self.activate(0) {
+            return;
+        }
+        // SAFETY: the timer was set up in `new_arc`; if `shutdown` ran
+        // since the check above, the timer is shut down and `mod_timer`
+        // does nothing.
         unsafe {
             let delta = b::nsecs_to_jiffies(delay_ns).saturating_add(1);
             b::mod_timer(self.timer.get(), b::wg_shim_jiffies().wrapping_add(delta as usize));
@@ -127,26 +178,27 @@ impl<T: AnchorOps> Anchored<T> {
         unsafe { b::timer_delete(self.timer.get()) };
     }
 
-    /// Registers and enables the NAPI context on `dev` (once; process context;
-    /// serialised with [`Anchored::shutdown`] by the caller, e.g. under the
-    /// device's configuration lock).
+    /// Registers and enables the NAPI context on `dev` (once; process
+    /// context; nothing once shut down).
     pub(crate) fn napi_add<D: LinkOps>(&self, dev: &NetDevice<D>) {
-        // Only from the pristine state: not added yet, not shut down.
-        if self.state.compare_exchange(0, NAPI_ADDED, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        let _g = self.napi_lock.lock();
+        if self.state.load(Ordering::Acquire) & NAPI_ADDED != 0 || !self.activate(NAPI_ADDED) {
             return;
         }
-        // SAFETY: first and only registration (checked above) of a NAPI
-        // context that lives as long as the value, on a live device; deleted
-        // in `shutdown` before the value goes.
+        // SAFETY: first and only registration (the bit, set once under the
+        // lock) of a NAPI context that lives as long as the value, on a live
+        // device; deleted in `shutdown` (under the same lock) before the
+        // value goes.
         unsafe {
             b::netif_napi_add_weight(dev.as_raw(), self.napi.get(), Some(napi_cb::<T>), 64);
             b::napi_enable(self.napi.get());
         }
+        self.state.fetch_or(NAPI_LIVE, Ordering::AcqRel);
     }
 
     /// Schedules a NAPI poll (no-op if not added, already scheduled, or shut down).
     pub(crate) fn napi_schedule(&self) {
-        if self.state.load(Ordering::Acquire) != NAPI_ADDED {
+        if self.state.load(Ordering::Acquire) & (NAPI_LIVE | SHUT_DOWN) != NAPI_LIVE {
             // Not added, or shut down.
             return;
         }
@@ -175,6 +227,11 @@ impl<T: AnchorOps> Anchored<T> {
     /// Queues a work item on `wq`, on `cpu` if given. Returns false if it was
     /// already queued. Ignored after `shutdown`.
     pub(crate) fn queue_work(&self, which: WorkId, wq: &Workqueue, cpu: Option<u32>) -> bool {
+        if !self.activate(0) {
+            return false;
+        }
+        // If `shutdown` ran since, the work item is disabled and this is
+        // refused.
         let work = match which {
             WorkId::A => self.work_a.get(),
             WorkId::B => self.work_b.get(),
@@ -184,27 +241,79 @@ impl<T: AnchorOps> Anchored<T> {
 
     /// Stops every context for good and waits for running callbacks: the
     /// timer is shut down, NAPI disabled and deleted, the work items disabled.
-    /// Process context; never from one of this value's own callbacks.
-    /// Idempotent.
-    pub(crate) fn shutdown(&self) {
-        let s = self.state.fetch_or(SHUT_DOWN, Ordering::AcqRel);
-        if s & SHUT_DOWN != 0 {
-            return;
+    /// Then gives back the value's reference to itself (if it was active):
+    /// the last `Arc` may be dropped anywhere afterwards. Process context
+    /// (it sleeps); from one of this value's own callbacks it would wait for
+    /// itself for ever. Idempotent. Takes the `Arc`, so that giving back the
+    /// value's own reference never frees it under the caller.
+    pub(crate) fn shutdown(this: &Arc<Self>) {
+        Self::shutdown_all(core::slice::from_ref(this));
+    }
+
+    /// [`Anchored::shutdown`] of every value of `all`, with one RCU grace
+    /// period for all their NAPI contexts instead of one each (deleting
+    /// thousands of values under RTNL), and a chance to reschedule between
+    /// values.
+    pub(crate) fn shutdown_all(all: &[Arc<Self>]) {
+        let mut napi_deleted = false;
+        for (n, this) in all.iter().enumerate() {
+            napi_deleted |= this.stop_all();
+            if n % 64 == 63 {
+                // SAFETY: process context (a documented requirement), no
+                // lock held here.
+                unsafe { b::wg_shim_cond_resched() };
+            }
         }
-        // SAFETY: each object was initialised in `new_arc` (NAPI: added, if
-        // the bit says so). Order: the timer (it may schedule the others),
-        // then NAPI, then the work items, which `disable_work_sync` keeps from
-        // being queued again by whatever still runs.
+        if napi_deleted {
+            // Readers of the device's NAPI list (under RCU) are done with
+            // the deleted contexts before any of them may be freed.
+            // SAFETY: process context.
+            unsafe { b::synchronize_net() };
+        }
+        for this in all {
+            if this.state.fetch_or(RELEASED, Ordering::AcqRel) & (ACTIVE | RELEASED) != ACTIVE {
+                continue;
+            }
+            let raw: *const Self = &**this;
+            // SAFETY: the reference `activate` took (once, as the `ACTIVE`
+            // bit went from 0 to 1) and forgot, given back once (`RELEASED`
+            // went from 0 to 1 just now), after `stop_all` set `SHUT_DOWN`
+            // (no callback runs or will run) and the grace period above.
+            // `all` still holds a reference, so the value is not freed here.
+            drop(unsafe { Arc::from_raw(raw) });
+        }
+    }
+
+    /// Stops every context of an active value for good (once: the first
+    /// call sets `SHUT_DOWN`; later ones and those on a value never
+    /// activated do nothing). Returns whether the NAPI context was deleted,
+    /// which its caller must follow by a grace period before the value may
+    /// be freed.
+    fn stop_all(&self) -> bool {
+        let s = self.state.fetch_or(SHUT_DOWN, Ordering::AcqRel);
+        if s & SHUT_DOWN != 0 || s & ACTIVE == 0 {
+            // Done before, or never activated (and `activate` refuses from
+            // now on): no timer was armed, no work queued, no NAPI added.
+            return false;
+        }
+        // Taken after `SHUT_DOWN` was set: no registration starts after it.
+        let _g = self.napi_lock.lock();
+        let s = self.state.load(Ordering::Acquire);
+        // SAFETY: each object was initialised in `new_arc` (NAPI: registered
+        // and enabled, if the bit says so, set under the lock we hold).
+        // Order: the timer (it may schedule the others), then NAPI, then the
+        // work items, which `disable_work_sync` keeps from being queued again
+        // by whatever still runs.
         unsafe {
             b::timer_shutdown_sync(self.timer.get());
-            if s & NAPI_ADDED != 0 {
+            if s & NAPI_LIVE != 0 {
                 b::napi_disable(self.napi.get());
                 b::__netif_napi_del(self.napi.get());
-                b::synchronize_net();
             }
             b::disable_work_sync(self.work_a.get());
             b::disable_work_sync(self.work_b.get());
         }
+        s & NAPI_LIVE != 0
     }
 }
 
@@ -219,8 +328,10 @@ impl<T: AnchorOps> Deref for Anchored<T> {
 #[pinned_drop]
 impl<T: AnchorOps> PinnedDrop for Anchored<T> {
     fn drop(self: core::pin::Pin<&mut Self>) {
-        // Before `value` is dropped: no callback may run from here on.
-        self.shutdown();
+        // Nothing to stop, and nothing that sleeps: a value that was ever
+        // active held a reference to itself until `shutdown` had stopped
+        // every context; one never active has none to stop (its timer and
+        // work items were only set up, its NAPI context never added).
     }
 }
 
@@ -228,8 +339,8 @@ impl<T: AnchorOps> PinnedDrop for Anchored<T> {
 ///
 /// `ptr` points to the field at `offset` of a live `Anchored<T>`.
 unsafe fn container<'a, T: AnchorOps, F>(ptr: *mut F, offset: usize) -> &'a Anchored<T> {
-    // SAFETY: per the contract; the value is dropped only after `shutdown`
-    // waited for every callback.
+    // SAFETY: per the contract; a callback runs only on an active value,
+    // which is not dropped before `shutdown` waited for every callback.
     unsafe { &*ptr.cast::<u8>().sub(offset).cast::<Anchored<T>>() }
 }
 

@@ -114,6 +114,13 @@ pub(crate) struct DumpSkb<'a, T: GenlOps> {
 }
 
 impl<T: GenlOps> DumpSkb<'_, T> {
+    /// The namespace of the socket the dump answers.
+    pub(crate) fn net(&self) -> &Net {
+        // SAFETY: `cb` is valid during the callback; the dumping socket
+        // holds its namespace while the dump runs.
+        unsafe { Net::from_raw(b::wg_shim_genl_dump_net(self.cb)) }
+    }
+
     /// Starts a message of the dump (`genlmsg_put` with `NLM_F_MULTI`),
     /// answering the request. `seq` is the state's generation: if it differs
     /// from the previous message's, the message gets `NLM_F_DUMP_INTR`.

@@ -76,6 +76,9 @@ struct Priv<T> {
     creating_net: Cell<*mut b::net>,
     /// `data` holds a value.
     live: Cell<bool>,
+    /// `ndo_uninit` ran: the device is being unregistered, and its holders
+    /// have let go (or are letting go) of it. Under RTNL.
+    uninit: Cell<bool>,
     data: MaybeUninit<T>,
 }
 
@@ -489,6 +492,9 @@ unsafe extern "C" fn uninit_callback<T: LinkOps>(dev: *mut b::net_device) {
     // is live (it is set up before registration and dropped only by the
     // destructor, which runs later).
     let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
+    // From here on, configuration finds the device gone (`DevRef::get`):
+    // nothing may take new holds for `T::uninit` to miss.
+    dev.priv_area().uninit.set(true);
     T::uninit(&rtnl, dev);
 }
 
@@ -600,17 +606,28 @@ impl<T: LinkOps> DevRef<T> {
         unsafe { Self::checked(b::dev_get_by_name(net.as_raw(), name.as_char_ptr())) }
     }
 
-    /// The device, if its state is live (checked under RTNL: a device whose
-    /// registration failed is never live).
+    /// The device, if its state is live and it is not being unregistered
+    /// (checked under RTNL: a device whose registration failed is never
+    /// live; one whose `ndo_uninit` ran is gone for configuration, whatever
+    /// references to it still exist). Under RTNL, the answer holds until
+    /// the caller releases it: the unregistration of a device this returned
+    /// waits for RTNL.
     pub(crate) fn get<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a NetDevice<T>> {
         // SAFETY: the device is of kind `T` (checked at lookup), so its
         // private area is a `Priv<T>`; the reference keeps it allocated.
         let p = unsafe { &*b::wg_shim_netdev_priv(self.dev.as_ptr()).cast::<Priv<T>>() };
-        // `live` is written under RTNL only, which the caller holds; while
-        // it is set the destructor has not run, and it cannot run while we
-        // hold a reference.
+        // `live` and `uninit` are written under RTNL only, which the caller
+        // holds; while `live` is set the destructor has not run, and it
+        // cannot run while we hold a reference.
         // SAFETY: see above: registered, of kind `T`, state live.
-        p.live.get().then(|| unsafe { NetDevice::from_raw(self.dev.as_ptr()) })
+        (p.live.get() && !p.uninit.get()).then(|| unsafe { NetDevice::from_raw(self.dev.as_ptr()) })
+    }
+
+    /// Whether the device is (still) in `net` (under RTNL, which moves
+    /// between namespaces take).
+    pub(crate) fn is_in(&self, _rtnl: &Rtnl, net: &Net) -> bool {
+        // SAFETY: the device is valid while referenced.
+        unsafe { b::wg_shim_dev_net(self.dev.as_ptr()) == net.as_raw() }
     }
 }
 

@@ -8,6 +8,11 @@ library only), for tests that Debian's wg(8) cannot express.
                                  and a check that the dump did not change
   wgnl.py remove-ip IFNAME ...   WGALLOWEDIP_F_REMOVE_ME tests (see main)
   wgnl.py dumpintr IFNAME        NLM_F_DUMP_INTR when the device changes mid-dump
+  wgnl.py dumpidx IFNAME SECONDS dumps by ifindex, for SECONDS, while other
+                                 processes move, delete and re-create IFNAME:
+                                 every message must name the asked ifindex
+  wgnl.py remove-many IFNAME FILE  removes the peers whose base64 public keys
+                                 FILE lists (WGPEER_F_REMOVE_ME, 500 a message)
 
 Exit status 0 when every check passed.
 """
@@ -374,8 +379,65 @@ def cmd_dumpintr(name):
     return 0 if ok else 1
 
 
+def cmd_dumpidx(name, seconds):
+    """Dumps by ifindex in a loop: a dump answers for the device the index
+    named when it started, in this namespace, in every message (or fails,
+    ENODEV: the device went away); it never names another index."""
+    import time
+    g = Genl()
+    g.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    end = time.monotonic() + float(seconds)
+    counts = {"ok": 0, "gone": 0, "mismatch": 0, "other": 0}
+    while time.monotonic() < end:
+        try:
+            idx = socket.if_nametoindex(name)
+        except OSError:
+            time.sleep(0.01)
+            continue
+        try:
+            e, m, msgs = g.dump_raw([attr(D_IFINDEX, u32(idx))])
+        except OSError as ex:
+            print("dump by ifindex %d: %s" % (idx, ex))
+            counts["other"] += 1
+            g = Genl()
+            g.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            continue
+        for _fl, attrs in msgs:
+            for t, v in attrs:
+                if t == D_IFINDEX and struct.unpack("=I", v[:4])[0] != idx:
+                    print("MISMATCH: asked ifindex %d, a message names %d" % (idx, struct.unpack("=I", v[:4])[0]))
+                    counts["mismatch"] += 1
+        if e in (errno.ENODEV, errno.EOPNOTSUPP):
+            counts["gone"] += 1
+        elif e:
+            print("dump by ifindex %d: errno %d %s" % (idx, e, m))
+            counts["other"] += 1
+        else:
+            counts["ok"] += 1
+    print("dumps by ifindex: %s" % counts)
+    return 0 if counts["mismatch"] == 0 and counts["other"] == 0 and counts["ok"] > 0 else 1
+
+
+def cmd_remove_many(name, path):
+    import base64
+    g = Genl()
+    keys = [base64.b64decode(l.strip()) for l in open(path) if l.strip()]
+    dev = ifname_attr(name)
+    for i in range(0, len(keys), 500):
+        ps = [peer(attr(P_PUBLIC_KEY, k), attr(P_FLAGS, u32(PF_REMOVE_ME))) for k in keys[i:i + 500]]
+        e, m = g.set([dev, peers(*ps)])
+        if e:
+            print("remove-many: errno %d %s" % (e, m))
+            return 1
+    return 0
+
+
 def main():
     cmd, name = sys.argv[1], sys.argv[2]
+    if cmd == "dumpidx":
+        return cmd_dumpidx(name, sys.argv[3])
+    if cmd == "remove-many":
+        return cmd_remove_many(name, sys.argv[3])
     if cmd == "dump":
         print(json.dumps(dump(Genl(), name), indent=1, sort_keys=True))
         return 0

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
+# vm-timeout: 1500
 # Module and device lifecycle (issue: foundation).
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../race_lib.sh"
 
 t_modprobe_prefers_ours() {
 	modprobe --show-depends wireguard | tail -n 1 | grep -q '/updates/wireguard.ko' ||
@@ -179,4 +181,8 @@ check crossed_namespaces t_crossed_namespaces
 check rmmod_with_devices t_rmmod_with_devices
 check load_unload_20 t_load_unload_20
 check c_driver_loads_by_path t_c_driver_loads_by_path
+# Short forms of tests/vm/race.sh (`make race`).
+check race_config_delete_move t_race_config_delete_move 30
+check peer_churn_traffic t_peer_churn_traffic 30 1000
+check delete_many_peers t_delete_many_peers 10000
 finish

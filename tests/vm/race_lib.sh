@@ -1,0 +1,257 @@
+# Peer and device lifetime under races and at scale (issue 11), inside the
+# guest. Sourced after tests/vm/lib.sh by tests/vm/suite/lifecycle.sh (short
+# forms, in `make check`) and tests/vm/race.sh (`make race`, long forms).
+#
+#   t_race_config_delete_move SECONDS   wg setconf/set with peers from two
+#       processes (two namespaces) while others delete and re-create the
+#       device, move another between namespaces, bring both up and down, and
+#       dump by ifindex; then every device must go and the module unload, with
+#       no "waiting for ... to become free" (a device pinned by peers created
+#       after its unregistration began).
+#   t_peer_churn_traffic SECONDS NPEERS  a tunnel carrying pings while NPEERS
+#       peers are added and removed over and over on both ends (REMOVE_ME in
+#       bulk, REPLACE_PEERS, the real peer removed and re-created while its
+#       other end keeps initiating handshakes); the tunnel must carry traffic
+#       again afterwards.
+#   t_delete_many_peers NPEERS  a running device with NPEERS peers deleted
+#       while another process waits for RTNL, with hung_task_timeout_secs at
+#       10: no hung task, no soft lockup (the runner's judge fails the run on
+#       either), and the deletion bounded.
+RACE_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WGNL=$RACE_TOP/tests/netlink/wgnl.py
+
+# Writes N random base64 keys to FILE (one process: wg genkey per key is slow
+# under emulation).
+race_keys() {
+	python3 -c 'import base64, os, sys
+for _ in range(int(sys.argv[1])): print(base64.b64encode(os.urandom(32)).decode())' "$1" >"$2"
+}
+
+# A wg(8) configuration: private key $1 (file), peers: public keys from file
+# $2, each with a /32 out of 10.(200+$3).0.0/16 and an endpoint; one in $4
+# (default 10) with a persistent keepalive of 1 to 3 s, so that handshakes
+# and timers run (not all: each initiation costs a DH, slow under emulation).
+race_conf() {
+	local priv=$1 keys=$2 net=$3 every=${4:-10}
+	echo "[Interface]"
+	echo "PrivateKey = $(cat "$priv")"
+	awk -v net="$net" -v every="$every" '{ i = NR
+		printf "[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.%d/32\nEndpoint = 127.0.0.1:%d\n", $1, 200 + net, int(i / 256) % 256, i % 256, 20000 + (i % 1000)
+		if (i % every == 0) printf "PersistentKeepalive = %d\n", 1 + (i % 3) }' "$keys"
+}
+
+# Runs "$@" in a loop until $deadline (epoch seconds); each run bounded (a
+# command stuck in the kernel is reported, not waited for).
+race_loop() {
+	local log=$1
+	shift
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		"$@" >>"$log" 2>&1
+	done
+}
+
+# Waits up to $1 seconds for the pids $2...; fails naming those still alive.
+race_wait() {
+	local limit=$1 p alive
+	shift
+	local end=$(( $(date +%s) + limit ))
+	while :; do
+		alive=
+		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+		[ -z "$alive" ] && return 0
+		if [ "$(date +%s)" -ge "$end" ]; then
+			echo "still running after ${limit}s (stuck in the kernel?):$alive"
+			ps -o pid,stat,wchan:32,args -p "${alive# }" 2>/dev/null || true
+			return 1
+		fi
+		sleep 1
+	done
+}
+
+# Fails if the kernel says a device cannot be freed.
+race_no_pinned_device() {
+	if dmesg | grep -E 'unregister_netdevice: waiting for .* to become free'; then
+		echo "a device is pinned: its unregistration waits for ever"
+		return 1
+	fi
+}
+
+t_race_config_delete_move() {
+	local seconds=${1:-20}
+	local W=/tmp/race-cfg
+	rm -rf "$W"; mkdir -p "$W"
+	# Report a pinned device after 1 s instead of 10.
+	sysctl -qw net.core.netdev_unregister_timeout_secs=1
+	modprobe wireguard
+	wg genkey >"$W/priv"
+	# Enough peers that a dump takes several messages (RTNL is let go
+	# between them).
+	race_keys 300 "$W/keys"
+	race_conf "$W/priv" "$W/keys" 0 30 >"$W/conf"
+	ip netns add rc
+	ip link add wgr0 type wireguard
+	ip link add wgr1 type wireguard
+	# A device in rc holds wgr1's index there: wgr1 changes index when it
+	# moves in.
+	ip -n rc link add wgr2 index "$(cat /sys/class/net/wgr1/ifindex)" type wireguard
+	local deadline=$(( $(date +%s) + seconds ))
+	local pids=()
+	setter() {
+		local d
+		for d in wgr0 wgr1; do
+			timeout 60 wg setconf "$d" "$W/conf"
+			timeout 60 wg set "$d" peer "$(sed -n 3p "$W/keys")" allowed-ips 10.9.0.0/16 endpoint 127.0.0.2:1
+		done
+	}
+	setter_rc() { timeout 60 ip netns exec rc wg setconf wgr1 "$W/conf"; timeout 60 ip netns exec rc wg setconf wgr2 "$W/conf"; }
+	deleter() { timeout 60 ip link del wgr0; timeout 60 ip link add wgr0 type wireguard; }
+	# Each round trip gives wgr1 a new index: its old one is taken while
+	# it is away.
+	mover() {
+		local idx
+		idx=$(cat /sys/class/net/wgr1/ifindex 2>/dev/null) || { timeout 60 ip -n rc link set wgr1 netns 1; return; }
+		timeout 60 ip link set wgr1 netns rc
+		timeout 60 ip link add wgrh index "$idx" type wireguard
+		timeout 60 ip -n rc link set wgr1 netns 1
+		timeout 60 ip link del wgrh
+	}
+	updown() {
+		timeout 60 ip link set wgr0 up; timeout 60 ip link set wgr1 up
+		timeout 60 ip link set wgr0 down; timeout 60 ip -n rc link set wgr1 down
+	}
+	race_loop "$W/setter.log" setter & pids+=($!)
+	race_loop "$W/setter_rc.log" setter_rc & pids+=($!)
+	race_loop "$W/deleter.log" deleter & pids+=($!)
+	race_loop "$W/mover.log" mover & pids+=($!)
+	race_loop "$W/updown.log" updown & pids+=($!)
+	python3 "$WGNL" dumpidx wgr1 "$seconds" >"$W/dumpidx.log" 2>&1 & local dumper=$!
+	local ok=0
+	race_wait $((seconds + 60)) "${pids[@]}" "$dumper" || ok=1
+	wait "$dumper" || { echo "dumps by ifindex:"; cat "$W/dumpidx.log"; ok=1; }
+	tail -n 1 "$W/dumpidx.log"
+	echo "setconf runs: $(grep -c . "$W/setter.log" || true) lines of errors (ENODEV expected)"
+	sleep 2
+	race_no_pinned_device || ok=1
+	[ $ok = 0 ] || return 1
+	ip link del wgr0 2>/dev/null || true
+	ip link del wgr1 2>/dev/null || ip -n rc link del wgr1 2>/dev/null || true
+	ip link del wgrh 2>/dev/null || true
+	ip netns del rc
+	sleep 3
+	race_no_pinned_device
+	[ "$(count_devs)" = 0 ]
+	timeout 120 rmmod wireguard
+	assert refute test -d /sys/module/wireguard
+}
+
+t_peer_churn_traffic() {
+	local seconds=${1:-20} npeers=${2:-1000}
+	local W=/tmp/race-churn
+	rm -rf "$W"; mkdir -p "$W"
+	modprobe wireguard
+	ip netns add ch1; ip netns add ch2
+	ip link add v1 netns ch1 type veth peer name v2 netns ch2
+	ip -n ch1 addr add 192.168.77.1/24 dev v1; ip -n ch1 link set v1 up
+	ip -n ch2 addr add 192.168.77.2/24 dev v2; ip -n ch2 link set v2 up
+	ip -n ch1 link add wg0 type wireguard
+	ip -n ch2 link add wg1 type wireguard
+	wg genkey >"$W/k0"; wg genkey >"$W/k1"
+	local p0 p1; p0=$(wg pubkey <"$W/k0"); p1=$(wg pubkey <"$W/k1")
+	race_keys "$npeers" "$W/extra0"
+	race_keys "$npeers" "$W/extra1"
+	# wg0's base: the real peer only; with extras; wg1 alike.
+	{ echo "[Interface]"; echo "PrivateKey = $(cat "$W/k0")"; echo "ListenPort = 51820"
+	  echo "[Peer]"; echo "PublicKey = $p1"; echo "AllowedIPs = 10.77.0.2/32"; echo "Endpoint = 192.168.77.2:51821"; } >"$W/base0"
+	{ echo "[Interface]"; echo "PrivateKey = $(cat "$W/k1")"; echo "ListenPort = 51821"
+	  echo "[Peer]"; echo "PublicKey = $p0"; echo "AllowedIPs = 10.77.0.1/32"; echo "Endpoint = 192.168.77.1:51820"
+	  echo "PersistentKeepalive = 1"; } >"$W/base1"
+	{ cat "$W/base0"; race_conf "$W/k0" "$W/extra0" 1 50 | sed 1,2d; } >"$W/full0"
+	race_conf "$W/k1" "$W/extra1" 2 50 >"$W/add1"
+	ip netns exec ch1 wg setconf wg0 "$W/base0"
+	ip netns exec ch2 wg setconf wg1 "$W/base1"
+	ip -n ch1 addr add 10.77.0.1/24 dev wg0; ip -n ch1 link set wg0 up
+	ip -n ch2 addr add 10.77.0.2/24 dev wg1; ip -n ch2 link set wg1 up
+	ip netns exec ch2 ping -c 3 -W 5 10.77.0.1 >/dev/null
+	local deadline=$(( $(date +%s) + seconds ))
+	# Traffic both ways for the whole churn.
+	ip netns exec ch2 ping -q -i 0.05 -w "$seconds" 10.77.0.1 >"$W/ping2" 2>&1 &
+	local ping2=$!
+	ip netns exec ch1 ping -q -i 0.05 -w "$seconds" 10.77.0.2 >"$W/ping1" 2>&1 &
+	local ping1=$!
+	churn0() {
+		# REPLACE_PEERS with NPEERS extras, then back to the real peer only:
+		# the real peer is removed and re-created while wg1 keeps initiating.
+		timeout 120 ip netns exec ch1 wg setconf wg0 "$W/full0" || echo "setconf full0 failed"
+		timeout 120 ip netns exec ch1 wg setconf wg0 "$W/base0" || echo "setconf base0 failed"
+		timeout 60 ip netns exec ch1 wg set wg0 peer "$p1" remove || echo "remove real peer failed"
+		timeout 60 ip netns exec ch1 wg setconf wg0 "$W/base0" || echo "setconf base0 failed"
+	}
+	churn1() {
+		# NPEERS extras added, then removed in bulk (REMOVE_ME).
+		timeout 120 ip netns exec ch2 wg addconf wg1 "$W/add1" || echo "addconf failed"
+		timeout 120 ip netns exec ch2 python3 "$WGNL" remove-many wg1 "$W/extra1" || echo "remove-many failed"
+	}
+	race_loop "$W/churn0.log" churn0 & local c0=$!
+	race_loop "$W/churn1.log" churn1 & local c1=$!
+	local ok=0
+	race_wait $((seconds + 300)) "$c0" "$c1" "$ping1" "$ping2" || ok=1
+	if grep -q failed "$W/churn0.log" "$W/churn1.log"; then
+		grep failed "$W/churn0.log" "$W/churn1.log" | sort | uniq -c; ok=1
+	fi
+	echo "ping ch1->ch2: $(grep -o '[0-9]* received' "$W/ping1")"
+	echo "ping ch2->ch1: $(grep -o '[0-9]* received' "$W/ping2")"
+	grep -Eq ' [1-9][0-9]* received' "$W/ping1" || { echo "no traffic ch1->ch2 during the churn"; ok=1; }
+	grep -Eq ' [1-9][0-9]* received' "$W/ping2" || { echo "no traffic ch2->ch1 during the churn"; ok=1; }
+	[ "$(ip netns exec ch2 wg show wg1 peers | wc -l)" = 1 ] || { echo "wg1 kept extra peers"; ok=1; }
+	[ "$(ip netns exec ch1 wg show wg0 peers | wc -l)" = 1 ] || { echo "wg0 kept extra peers"; ok=1; }
+	# The tunnel works after the churn (a new handshake may be needed).
+	local i
+	for i in $(seq 1 20); do ip netns exec ch2 ping -c 1 -W 2 10.77.0.1 >/dev/null && break; done
+	ip netns exec ch2 ping -c 3 -W 5 10.77.0.1 >/dev/null || { echo "no traffic after the churn"; ok=1; }
+	ip netns del ch1; ip netns del ch2
+	sleep 2
+	race_no_pinned_device || ok=1
+	[ $ok = 0 ] || return 1
+	timeout 120 rmmod wireguard
+}
+
+t_delete_many_peers() {
+	local npeers=${1:-10000}
+	local W=/tmp/race-many
+	rm -rf "$W"; mkdir -p "$W"
+	modprobe wireguard
+	local old; old=$(cat /proc/sys/kernel/hung_task_timeout_secs)
+	sysctl -qw kernel.hung_task_timeout_secs=10
+	wg genkey >"$W/priv"
+	race_keys "$npeers" "$W/keys"
+	race_conf "$W/priv" "$W/keys" 3 500 >"$W/conf"
+	ip link add wgm type wireguard
+	local t0 t1 t2
+	t0=$(date +%s)
+	wg setconf wgm "$W/conf"
+	ip link set wgm up
+	t1=$(date +%s)
+	[ "$(wg show wgm peers | wc -l)" = "$npeers" ]
+	echo "$npeers peers configured and up in $((t1 - t0)) s"
+	# Deleted while another process waits for RTNL (a hung-task report if
+	# it waits more than 10 s; khungtaskd looks every 10 s).
+	ip link del wgm &
+	local del=$!
+	sleep 0.5
+	ip link add wgm-other type dummy &
+	local other=$!
+	local ok=0
+	race_wait 600 "$del" "$other" || ok=1
+	t2=$(date +%s)
+	echo "deleted in $((t2 - t1)) s"
+	# Give khungtaskd its look at what waited, then restore.
+	sleep 12
+	sysctl -qw kernel.hung_task_timeout_secs="$old"
+	ip link del wgm-other 2>/dev/null || true
+	[ $ok = 0 ] || return 1
+	if dmesg | grep -E 'blocked for more than|soft lockup'; then return 1; fi
+	# Generous: a sane deletion of 10,000 peers takes seconds even under TCG.
+	[ $((t2 - t1)) -lt 120 ] || { echo "deletion took $((t2 - t1)) s"; return 1; }
+	race_no_pinned_device
+	timeout 120 rmmod wireguard
+}
