@@ -812,7 +812,7 @@ def cookie_flood(args):
     sniff.setblocking(False)
     send = inject.send
     st = {"flood_sent": 0, "holder_sent": 0, "holder_mac2_sent": 0, "cookie_replies": 0, "bad_cookie_replies": 0,
-          "cookies": 0, "rounds": 0}
+          "cookies": 0, "rounds": 0, "sniffed": 0}
     t0 = time.monotonic()
     end = t0 + float(args.seconds)
     ready = False
@@ -828,6 +828,7 @@ def cookie_flood(args):
             # Only what the device sends the holders: IPv4, UDP from PORT,
             # to 10.201.0.0/16 (byte offsets in the frame: fast under
             # emulation, most frames are something else).
+            st["sniffed"] += 1
             if len(frame) < 42 + LEN_COOKIE or frame[12:14] != b"\x08\x00" or frame[30:32] != b"\x0a\xc9":
                 continue
             u = parse_udp(frame)
@@ -870,6 +871,12 @@ def cookie_flood(args):
                 else:
                     st["holder_sent"] += 1
             drain()
+        print("cookie-flood: round %d at %.1f s: %d cookies, %d cookie replies (%d bad), %d frames sniffed, "
+              "%d flood and %d holder messages sent" % (
+                  st["rounds"], time.monotonic() - t0, st["cookies"], st["cookie_replies"],
+                  st["bad_cookie_replies"], st["sniffed"], st["flood_sent"],
+                  st["holder_sent"] + st["holder_mac2_sent"]))
+        sys.stdout.flush()
         if not ready and st["cookies"] >= min_cookies and sum(mac2_sent) >= min_cookies:
             ready = True
             st["ready_after"] = round(time.monotonic() - t0, 1)
