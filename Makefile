@@ -125,6 +125,20 @@ race:
 
 .PHONY: race
 
+# The handshake path under attack (tests/vm/hostile-flood.sh): a flood holds
+# the device under load while FLOOD_HOLDERS (default 20,000) sources that
+# completed the cookie exchange hold rate-limiter entries; a new client must
+# complete its handshake within FLOOD_BOUND s (default 90), twice. `make
+# check` runs a short form (3,000 sources, 60 s) in the hostile suite.
+# WG_IMPL=c runs it on the in-tree C driver.
+hostile-flood:
+	$(TOP)/scripts/setup-host.sh
+	$(TOP)/scripts/build-module.sh debug >/dev/null
+	$(TOP)/scripts/vm-run.sh --flavour debug --name hostile-flood$${WG_IMPL:+-$$WG_IMPL} --timeout 3600 \
+		$(TOP)/tests/vm/hostile-flood.sh $${FLOOD_HOLDERS:-20000} $${FLOOD_BOUND:-90} 2
+
+.PHONY: hostile-flood
+
 # The benchmark (scripts/bench.sh): ours against the in-tree C driver on the
 # release kernel, one VM boot, alternating for BENCH_ROUNDS rounds (default 3)
 # of BENCH_SECONDS per scenario (default 10); prints the table of medians and

@@ -115,6 +115,8 @@ struct workqueue_struct *wg_shim_alloc_workqueue(const char *prefix, const char 
 struct ptr_ring;
 int wg_shim_ptr_ring_init(struct ptr_ring *r, unsigned int size);
 int wg_shim_ptr_ring_produce_bh(struct ptr_ring *r, void *ptr);
+int wg_shim_ptr_ring_try_produce_bh(struct ptr_ring *r, void *ptr);
+unsigned long long wg_shim_totalram_bytes(void);
 void *wg_shim_ptr_ring_consume_bh(struct ptr_ring *r);
 void wg_shim_ptr_ring_cleanup_skbs(struct ptr_ring *r);
 void wg_shim_ptr_ring_cleanup(struct ptr_ring *r);

@@ -63,8 +63,42 @@ pub(crate) fn data_packet_head_room() -> u16 {
         .next_multiple_of(4)
 }
 
-/// Buckets of the handshake rate limiter's table (8 entries each).
-const RATELIMITER_BUCKETS: usize = 256;
+/// The handshake rate limiter of the whole module, as the C driver's (one
+/// table for every device, keyed by network namespace too).
+///
+/// Why one table: its entries are allocated up front (nothing is allocated
+/// per packet), and it must hold at least as many sources as the C driver's
+/// (65,536 on machines over 1 GiB: 2 MiB here); one such table per device
+/// would be 20 GiB for 10,000 devices. A source is limited per namespace as
+/// in the C driver: each device passes the cookie of the namespace its
+/// sockets live in (`Device::ratelimit_scope`). A full table never refuses
+/// a new source (see `proto::ratelimiter`), so sharing it lets no device's
+/// flood lock the clients of another out. The spinlock is taken once per
+/// handshake message with a valid cookie while a device is under load.
+pub(crate) type SharedRateLimiter = SpinLockBh<RateLimiter<Kernel>>;
+
+static RATELIMITER: RcuArc<SharedRateLimiter> = RcuArc::new();
+
+/// While this lives, devices can be created: the module's rate limiter
+/// exists. Each device holds a reference of its own.
+pub(crate) struct RateLimiterRegistration(());
+
+impl RateLimiterRegistration {
+    /// Allocates the table, sized from the machine's memory as the C driver's.
+    pub(crate) fn new() -> Result<Self> {
+        let sets = RateLimiter::<Kernel>::table_size_for_memory(Kernel::total_ram_bytes());
+        let rl = RateLimiter::new(sets, SipKey::random::<Kernel>()).map_err(|_| ENOMEM)?;
+        let rl = Arc::pin_init(new_spinlock_bh!(rl, "wireguard_ratelimiter"), GFP_KERNEL)?;
+        drop(RATELIMITER.replace(Some(rl)).wait());
+        Ok(RateLimiterRegistration(()))
+    }
+}
+
+impl Drop for RateLimiterRegistration {
+    fn drop(&mut self) {
+        drop(RATELIMITER.replace(None).wait());
+    }
+}
 
 /// The state of one WireGuard device. See Documentation/dataplane.md for
 /// what protects what and what runs where.
@@ -84,8 +118,10 @@ pub(crate) struct Device {
     pub(crate) identity: Mutex<Option<Arc<StaticIdentity<Kernel>>>>,
     #[pin]
     pub(crate) cookie_checker: SpinLockBh<CookieChecker<Kernel>>,
-    #[pin]
-    pub(crate) ratelimiter: SpinLockBh<RateLimiter<Kernel>>,
+    /// The module's handshake rate limiter, and this device's scope in it
+    /// (the cookie of the namespace its sockets live in).
+    pub(crate) ratelimiter: Arc<SharedRateLimiter>,
+    pub(crate) ratelimit_scope: u64,
     #[pin]
     pub(crate) last_under_load: SpinLockBh<Option<u64>>,
     /// The UDP sockets (while up).
@@ -279,11 +315,12 @@ impl LinkOps for Device {
         dev.keep_dst();
     }
 
-    fn new_link(_rtnl: &Rtnl, _src_net: &Net) -> impl PinInit<Self, Error> {
+    fn new_link(_rtnl: &Rtnl, src_net: &Net) -> impl PinInit<Self, Error> {
         let config = Config::new();
         let routing = new_routing();
         let index = IndexTable::new().map_err(|_| ENOMEM);
-        let ratelimiter = RateLimiter::new(RATELIMITER_BUCKETS, SipKey::random::<Kernel>()).map_err(|_| ENOMEM);
+        let ratelimiter = RATELIMITER.get_arc().ok_or(ENOMEM);
+        let ratelimit_scope = src_net.cookie();
         let tx_wq = Workqueue::new(c_str!("wg-crypt"), c_str!("rs"), WqFlags::CPU_INTENSIVE.with(WqFlags::MEM_RECLAIM));
         let handshake_wq = Workqueue::new(
             c_str!("wg-kex"),
@@ -297,7 +334,8 @@ impl LinkOps for Device {
             index <- new_spinlock_bh!(index?, "wireguard_index"),
             identity <- new_mutex!(None, "wireguard_identity"),
             cookie_checker <- new_spinlock_bh!(CookieChecker::new(None), "wireguard_cookie_checker"),
-            ratelimiter <- new_spinlock_bh!(ratelimiter?, "wireguard_ratelimiter"),
+            ratelimiter: ratelimiter?,
+            ratelimit_scope,
             last_under_load <- new_spinlock_bh!(None, "wireguard_load"),
             sockets: RcuArc::new(),
             handshakes: RcuArc::new(),

@@ -65,18 +65,34 @@ impl EncapRecv for Device {
             if len != want || skb.linear_prefix(want).is_none() {
                 return;
             }
-            let guard = rcu::read_lock();
-            let Some(queue) = d.handshakes.get(&guard) else { return };
-            if d.handshake_queue_len.load(Ordering::Relaxed) >= MAX_QUEUED_INCOMING_HANDSHAKES as u32 {
+            // As the C driver: no handshake before the RNG is seeded (its
+            // keys and cookie secrets would be predictable).
+            if !Kernel::rng_is_initialized() {
                 wg_dbg!("{}: Dropping handshake packet", dev.name());
                 return;
             }
-            match queue.produce(skb) {
-                Ok(()) => {
-                    d.handshake_queue_len.fetch_add(1, Ordering::Relaxed);
-                    queue.kick(&d.handshake_wq);
+            let guard = rcu::read_lock();
+            let Some(queue) = d.handshakes.get(&guard) else { return };
+            // Counted before it is queued (and uncounted if it is not): a
+            // worker may take it and count it out before `produce` returns,
+            // and the count must never go below zero.
+            let queued = d.handshake_queue_len.fetch_add(1, Ordering::Relaxed);
+            let produced = if queued >= MAX_QUEUED_INCOMING_HANDSHAKES as u32 {
+                Err(skb)
+            } else if queued > MAX_QUEUED_INCOMING_HANDSHAKES as u32 / 2 {
+                // More than half full: as the C driver, queue only if no
+                // other CPU is queueing right now, so that a flood on every
+                // CPU does not spin on the producer lock.
+                queue.try_produce(skb)
+            } else {
+                queue.produce(skb)
+            };
+            match produced {
+                Ok(()) => queue.kick(&d.handshake_wq),
+                Err(_dropped) => {
+                    d.handshake_queue_len.fetch_sub(1, Ordering::Relaxed);
+                    wg_dbg!("{}: Dropping handshake packet", dev.name());
                 }
-                Err(_dropped) => wg_dbg!("{}: Dropping handshake packet", dev.name()),
             }
             return;
         }
@@ -258,7 +274,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
                 SocketAddr::V4(a, _) => Source::V4(a),
                 SocketAddr::V6(a, _) => Source::V6(a),
             };
-            if !d.ratelimiter.lock().allow(&source, now) {
+            if !d.ratelimiter.lock().allow(d.ratelimit_scope, &source, now) {
                 return;
             }
         }

@@ -26,6 +26,7 @@
 #include <net/addrconf.h>
 #include <linux/security.h>
 #include <linux/ptr_ring.h>
+#include <linux/mm.h>
 #include <linux/skb_array.h>
 #include <linux/percpu.h>
 #include <linux/cpumask.h>
@@ -571,6 +572,24 @@ int wg_shim_ptr_ring_init(struct ptr_ring *r, unsigned int size)
 int wg_shim_ptr_ring_produce_bh(struct ptr_ring *r, void *ptr)
 {
 	return ptr_ring_produce_bh(r, ptr);
+}
+
+/* As ptr_ring_produce_bh, but -EBUSY at once if another CPU holds the
+ * producer lock (the C driver's handshake queueing past half full). */
+int wg_shim_ptr_ring_try_produce_bh(struct ptr_ring *r, void *ptr)
+{
+	int ret = -EBUSY;
+
+	if (spin_trylock_bh(&r->producer_lock)) {
+		ret = __ptr_ring_produce(r, ptr);
+		spin_unlock_bh(&r->producer_lock);
+	}
+	return ret;
+}
+
+unsigned long long wg_shim_totalram_bytes(void)
+{
+	return (unsigned long long)totalram_pages() << PAGE_SHIFT;
 }
 
 void *wg_shim_ptr_ring_consume_bh(struct ptr_ring *r)

@@ -48,6 +48,8 @@ struct WireGuard {
     _sleep: kapi::pm::SleepNotifier<device::WipeOnSleep>,
     _genl: kapi::genl::FamilyRegistration<netlink::Genl>,
     _link: kapi::netdev::LinkRegistration<device::Device>,
+    // Last: no device is left when it goes.
+    _ratelimiter: device::RateLimiterRegistration,
 }
 
 impl kernel::Module for WireGuard {
@@ -59,10 +61,11 @@ impl kernel::Module for WireGuard {
             return Err(kapi::error::enotrecoverable());
         }
         pr_info!("crypto and noise self-tests: pass\n");
+        let ratelimiter = device::RateLimiterRegistration::new()?;
         let link = device::KIND.register(module)?;
         let genl = netlink::FAMILY.register(module)?;
         let sleep = kapi::pm::SleepNotifier::register()?;
         pr_info!("WireGuard (Rust) 0.1.0 loaded.\n");
-        Ok(WireGuard { _sleep: sleep, _genl: genl, _link: link })
+        Ok(WireGuard { _sleep: sleep, _genl: genl, _link: link, _ratelimiter: ratelimiter })
     }
 }

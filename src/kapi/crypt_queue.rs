@@ -137,6 +137,22 @@ impl<T: CryptWorker> CryptQueue<T> {
         }
     }
 
+    /// Queues `item` unless the queue is full or another CPU is queueing at
+    /// this moment (the producer lock is contended: `spin_trylock_bh`); gives
+    /// it back if not queued. The C driver queues handshakes this way once
+    /// its queue is half full, so that a flood spread over every CPU does not
+    /// have them all spinning on the producer lock.
+    pub(crate) fn try_produce(&self, item: T::Item) -> core::result::Result<(), T::Item> {
+        let ptr = item.into_ring();
+        // SAFETY: the ring is initialised; on success it owns the item.
+        if unsafe { b::wg_shim_ptr_ring_try_produce_bh(self.ring.get(), ptr.as_ptr()) } == 0 {
+            Ok(())
+        } else {
+            // SAFETY: refused: the item is still ours.
+            Err(unsafe { T::Item::from_ring(ptr) })
+        }
+    }
+
     /// Takes the oldest item, if any.
     pub(crate) fn consume(&self) -> Option<T::Item> {
         // SAFETY: the ring holds only items given up by `produce`; consuming

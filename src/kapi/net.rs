@@ -21,6 +21,14 @@ impl Net {
     pub(crate) fn as_raw(&self) -> *mut b::net {
         self.0.get()
     }
+
+    /// The namespace's cookie (`net->net_cookie`): unique for the life of
+    /// the system, never reused by a later namespace.
+    pub(crate) fn cookie(&self) -> u64 {
+        // SAFETY: the namespace is valid (type invariant); the cookie is
+        // written once when the namespace is set up.
+        unsafe { (*self.as_raw()).net_cookie }
+    }
 }
 
 impl PartialEq for Net {

@@ -214,6 +214,22 @@ impl Crypto for Kernel {
     }
 }
 
+impl Kernel {
+    /// Whether the kernel's random number generator is seeded
+    /// (`rng_is_initialized`): until then, handshakes are dropped, as the C
+    /// driver does (their ephemeral keys and cookie secrets would be weak).
+    pub(crate) fn rng_is_initialized() -> bool {
+        // SAFETY: reads the RNG's state; callable from any context.
+        unsafe { b::rng_is_initialized() }
+    }
+
+    /// The machine's memory in bytes (`totalram_pages() << PAGE_SHIFT`).
+    pub(crate) fn total_ram_bytes() -> u64 {
+        // SAFETY: reads a counter; callable from any context.
+        unsafe { b::wg_shim_totalram_bytes() }
+    }
+}
+
 impl Clock for Kernel {
     fn now_ns() -> u64 {
         // SAFETY: reads the coarse boot-time clock; callable from any context.

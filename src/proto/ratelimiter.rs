@@ -3,18 +3,47 @@
 //! device is under load (as the C driver's `ratelimiter.c`).
 //!
 //! A token bucket per source: [`RATELIMIT_PACKETS_PER_SECOND`] packets per
-//! second with a burst of [`RATELIMIT_PACKETS_BURSTABLE`]. A source is a full
-//! IPv4 address or an IPv6 /64. Buckets live in a hash table keyed with
-//! SipHash under a random key (chosen collisions are impractical), whose
-//! entries are all allocated when the limiter is created: nothing is
-//! allocated per packet, and when every entry is in use new sources are
-//! refused (as the C driver's `max_entries`). Entries idle for more than a
-//! second are dropped by [`RateLimiter::gc`], which the glue calls about once
-//! a second.
+//! second with a burst of [`RATELIMIT_PACKETS_BURSTABLE`]. A source is a
+//! scope (the caller's: the driver passes its network namespace) plus a full
+//! IPv4 address or an IPv6 /64.
 //!
-//! One limiter covers one scope (device or network namespace): the C driver's
-//! global table keys on the namespace too; here the caller keeps one limiter
-//! per scope.
+//! # Design: a full table never locks a new source out
+//!
+//! The table is set-associative: a source hashes (SipHash under a random
+//! key, so chosen collisions are impractical) to one set of
+//! [`ENTRIES_PER_BUCKET`] slots, all allocated when the limiter is created:
+//! nothing is allocated per packet, and each packet looks at one set only
+//! (bounded work). A source that is not in its set takes, in this order:
+//!
+//! 1. an empty slot;
+//! 2. a slot whose bucket has refilled to [`TOKEN_MAX`] (idle for long
+//!    enough): such an entry answers exactly as an absent one would (a new
+//!    source starts with a full burst too), so reusing it changes nothing
+//!    for the source it held;
+//! 3. otherwise the least recently used slot of the set.
+//!
+//! So a new source is never refused for lack of room (the C driver, and this
+//! limiter before, refused every unknown source once full: an attacker with
+//! many addresses could hold the table and lock every new client out for as
+//! long as the flood lasted). What an eviction (case 3) gives away is bounded:
+//! the evicted source, when it comes back, gets one fresh burst
+//! ([`RATELIMIT_PACKETS_BURSTABLE`] packets) more than it would have had.
+//! The least recently used entry is evicted because a source that keeps
+//! sending is the most recently used one after each of its packets: to evict
+//! it, an attacker must bring `ENTRIES_PER_BUCKET` new sources into its very
+//! set between two of its packets, without knowing the hash key; with the
+//! driver's table (8192 sets) that is tens of thousands of new sources, each
+//! of which must have completed a cookie exchange, per packet interval of the
+//! victim. A steady source is thus held to its rate however many sources an
+//! attacker cycles through.
+//!
+//! Entries idle for more than a second are forgotten (as the C driver's
+//! garbage collection, once a second): [`RateLimiter::allow`] sweeps one set
+//! per call besides its own ([`GC_SETS_PER_PACKET`], bounded work), so under
+//! load the whole table is swept every `sets` packets, and [`RateLimiter::gc`]
+//! sweeps everything at once. The sweep is not needed for room (idle entries
+//! are reused on demand, case 2): it keeps [`RateLimiter::len`] meaningful
+//! and forgets the addresses of sources that went away.
 
 use super::constants::{NSEC_PER_SEC, RATELIMIT_PACKETS_BURSTABLE, RATELIMIT_PACKETS_PER_SECOND};
 use super::platform::{vec_filled, Alloc, AllocError};
@@ -24,14 +53,18 @@ use super::siphash::{siphash13, SipKey};
 pub const PACKET_COST: u64 = NSEC_PER_SEC / RATELIMIT_PACKETS_PER_SECOND;
 /// Bucket size: the burst.
 pub const TOKEN_MAX: u64 = PACKET_COST * RATELIMIT_PACKETS_BURSTABLE;
-/// Entries per hash bucket on average when the table is full (the C driver's
-/// `max_entries = table_size * 8`).
+/// Slots per set (the C driver's `max_entries = table_size * 8`).
 pub const ENTRIES_PER_BUCKET: usize = 8;
-/// Largest table size accepted (the C driver's size on machines with more
-/// than 1 GiB of memory).
+/// Largest number of sets (the C driver's table size on machines with more
+/// than 1 GiB of memory): 65,536 sources.
 pub const MAX_TABLE_SIZE: usize = 8192;
-/// Smallest table size.
+/// Smallest number of sets.
 pub const MIN_TABLE_SIZE: usize = 16;
+/// Sets swept by each call of [`RateLimiter::allow`] besides its own.
+pub const GC_SETS_PER_PACKET: usize = 1;
+
+// Tokens are stored in 32 bits.
+const _: () = assert!(TOKEN_MAX <= u32::MAX as u64);
 
 /// The source of a packet, as the limiter groups them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,72 +90,86 @@ impl Source {
     }
 }
 
-const NIL: u32 = u32::MAX;
+/// `family` of an empty slot.
+const EMPTY: u8 = 0;
 
 #[derive(Clone, Copy)]
 struct Entry {
+    scope: u64,
     addr: u64,
     last_ns: u64,
-    tokens: u64,
-    /// Next entry in the bucket chain, or in the free list.
-    next: u32,
+    tokens: u32,
     family: u8,
 }
 
 const FREE_ENTRY: Entry = Entry {
+    scope: 0,
     addr: 0,
     last_ns: 0,
     tokens: 0,
-    next: NIL,
-    family: 0,
+    family: EMPTY,
 };
 
-/// A bounded per-source token-bucket limiter.
+impl Entry {
+    /// The tokens the entry would have at `now_ns`.
+    fn tokens_at(&self, now_ns: u64) -> u64 {
+        u64::from(self.tokens)
+            .saturating_add(now_ns.saturating_sub(self.last_ns))
+            .min(TOKEN_MAX)
+    }
+
+    fn idle_over_a_second(&self, now_ns: u64) -> bool {
+        self.family != EMPTY && now_ns.saturating_sub(self.last_ns) > NSEC_PER_SEC
+    }
+}
+
+/// A bounded per-source token-bucket limiter that always has room for a new
+/// source (see the module documentation).
 pub struct RateLimiter<A: Alloc> {
     key: SipKey,
-    /// Chain heads; length is a power of two.
-    buckets: A::Vec<u32>,
-    /// Every entry, allocated up front.
+    /// `sets * ENTRIES_PER_BUCKET` slots, set by set; `sets` is a power of two.
     entries: A::Vec<Entry>,
-    free: u32,
+    sets: usize,
+    /// The next set the incremental sweep looks at.
+    sweep: usize,
     used: usize,
 }
 
 impl<A: Alloc> RateLimiter<A> {
-    /// A limiter with `table_size` hash buckets (rounded up to a power of two
-    /// and clamped to [`MIN_TABLE_SIZE`]..=[`MAX_TABLE_SIZE`]) and room for
-    /// `ENTRIES_PER_BUCKET` times as many sources, all allocated now
-    /// (32 bytes per entry plus 4 per bucket). `key` should be
+    /// A limiter with `table_size` sets (rounded up to a power of two and
+    /// clamped to [`MIN_TABLE_SIZE`]..=[`MAX_TABLE_SIZE`]) of
+    /// `ENTRIES_PER_BUCKET` sources each, all allocated now (32 bytes per
+    /// source: 2 MiB at the largest size). `key` should be
     /// [`SipKey::random`]. The C driver picks the table size from the
     /// machine's memory: 8192 above 1 GiB, else RAM / 16 KiB / 8 (at least 16).
     pub fn new(table_size: usize, key: SipKey) -> Result<Self, AllocError> {
-        let size = table_size
+        let sets = table_size
             .clamp(MIN_TABLE_SIZE, MAX_TABLE_SIZE)
             .checked_next_power_of_two()
             .unwrap_or(MAX_TABLE_SIZE);
-        let capacity = size.saturating_mul(ENTRIES_PER_BUCKET);
-        let buckets = vec_filled::<A, _>(size, NIL)?;
-        let mut entries = A::vec_new();
-        A::vec_reserve(&mut entries, capacity)?;
-        let mut free = NIL;
-        for i in 0..capacity {
-            let index = u32::try_from(i).map_err(|_| AllocError)?;
-            A::vec_push(
-                &mut entries,
-                Entry {
-                    next: free,
-                    ..FREE_ENTRY
-                },
-            )?;
-            free = index;
-        }
+        let entries = vec_filled::<A, _>(sets.saturating_mul(ENTRIES_PER_BUCKET), FREE_ENTRY)?;
         Ok(Self {
             key,
-            buckets,
             entries,
-            free,
+            sets,
+            sweep: 0,
             used: 0,
         })
+    }
+
+    /// The table size the C driver picks for a machine with `ram_bytes` of
+    /// memory: [`MAX_TABLE_SIZE`] above 1 GiB, else RAM / 16 KiB / 8
+    /// rounded up to a power of two, at least [`MIN_TABLE_SIZE`]. Here the
+    /// entries are all allocated up front: 32 bytes per source, so at most
+    /// RAM / 512 (2 MiB for the largest table).
+    pub fn table_size_for_memory(ram_bytes: u64) -> usize {
+        if ram_bytes > 1 << 30 {
+            return MAX_TABLE_SIZE;
+        }
+        let sets = usize::try_from(ram_bytes / (1 << 14) / 8).unwrap_or(MAX_TABLE_SIZE);
+        sets.clamp(MIN_TABLE_SIZE, MAX_TABLE_SIZE)
+            .checked_next_power_of_two()
+            .unwrap_or(MAX_TABLE_SIZE)
     }
 
     /// Most sources tracked at once.
@@ -140,107 +187,115 @@ impl<A: Alloc> RateLimiter<A> {
         self.used == 0
     }
 
-    fn bucket_of(&self, family: u8, addr: u64) -> usize {
-        let mut input = [0u8; 9];
-        for (dst, src) in input
-            .iter_mut()
-            .zip(addr.to_le_bytes().into_iter().chain([family]))
-        {
+    fn set_of(&self, scope: u64, family: u8, addr: u64) -> usize {
+        let mut input = [0u8; 17];
+        for (dst, src) in input.iter_mut().zip(
+            scope
+                .to_le_bytes()
+                .into_iter()
+                .chain(addr.to_le_bytes())
+                .chain([family]),
+        ) {
             *dst = src;
         }
-        // Truncation is intended: the table size is a power of two below 2^32.
-        (siphash13(&self.key, &input) as usize) & self.buckets.len().wrapping_sub(1)
+        // Truncation is intended: the number of sets is a power of two
+        // below 2^32.
+        (siphash13(&self.key, &input) as usize) & self.sets.wrapping_sub(1)
     }
 
-    /// Whether a packet from `src` at time `now_ns` is within its rate. The
-    /// first packet of a new source is allowed (and leaves the burst less
-    /// one); when the table is full, packets of new sources are refused.
-    pub fn allow(&mut self, src: &Source, now_ns: u64) -> bool {
-        let (family, addr) = src.key();
-        let bucket = self.bucket_of(family, addr);
-        let Some(&head) = self.buckets.get(bucket) else {
-            return false;
-        };
-        let mut i = head;
-        // Chains cannot be longer than the table.
-        for _ in 0..self.entries.len() {
-            let Some(e) = self.entries.get_mut(i as usize) else {
-                break;
-            };
-            if e.family == family && e.addr == addr {
-                let elapsed = now_ns.saturating_sub(e.last_ns);
-                let tokens = e.tokens.saturating_add(elapsed).min(TOKEN_MAX);
-                e.last_ns = now_ns;
-                let ok = tokens >= PACKET_COST;
-                e.tokens = if ok { tokens - PACKET_COST } else { tokens };
-                return ok;
-            }
-            i = e.next;
+    fn set_mut(&mut self, set: usize) -> &mut [Entry] {
+        let start = set.saturating_mul(ENTRIES_PER_BUCKET);
+        let end = start.saturating_add(ENTRIES_PER_BUCKET);
+        self.entries.get_mut(start..end).unwrap_or(&mut [])
+    }
+
+    /// Whether a packet from `src` in `scope` at time `now_ns` is within its
+    /// rate. The first packet of a source the table does not hold is always
+    /// allowed (and leaves the burst less one), full table or not.
+    pub fn allow(&mut self, scope: u64, src: &Source, now_ns: u64) -> bool {
+        for _ in 0..GC_SETS_PER_PACKET {
+            let set = self.sweep;
+            self.sweep = set.wrapping_add(1) & self.sets.wrapping_sub(1);
+            self.sweep_set(set, |e| e.idle_over_a_second(now_ns));
         }
-        // A new source.
-        let new = self.free;
-        let Some(e) = self.entries.get_mut(new as usize) else {
-            return false;
+        let (family, addr) = src.key();
+        let set = self.set_of(scope, family, addr);
+        let slots = self.set_mut(set);
+        if let Some(e) = slots
+            .iter_mut()
+            .find(|e| e.family == family && e.addr == addr && e.scope == scope)
+        {
+            let tokens = e.tokens_at(now_ns);
+            e.last_ns = now_ns;
+            let ok = tokens >= PACKET_COST;
+            let left = if ok { tokens - PACKET_COST } else { tokens };
+            e.tokens = u32::try_from(left).unwrap_or(u32::MAX);
+            return ok;
+        }
+        // A new source: an empty slot, else one whose bucket is full again
+        // (indistinguishable from an absent entry), else the least recently
+        // used one.
+        let mut victim: Option<&mut Entry> = None;
+        let mut rank = (0u8, 0u64);
+        for e in slots.iter_mut() {
+            // Higher is better: empty, then refilled, then least recently used.
+            let r = if e.family == EMPTY {
+                (2, 0)
+            } else if e.tokens_at(now_ns) >= TOKEN_MAX {
+                (1, 0)
+            } else {
+                (0, u64::MAX - e.last_ns)
+            };
+            if victim.is_none() || r > rank {
+                rank = r;
+                victim = Some(e);
+            }
+        }
+        let Some(e) = victim else {
+            // Only with an empty table (no slots at all).
+            return true;
         };
-        self.free = e.next;
+        let was_empty = e.family == EMPTY;
         *e = Entry {
+            scope,
             addr,
             last_ns: now_ns,
-            tokens: TOKEN_MAX - PACKET_COST,
-            next: head,
+            tokens: (TOKEN_MAX - PACKET_COST) as u32,
             family,
         };
-        if let Some(h) = self.buckets.get_mut(bucket) {
-            *h = new;
+        if was_empty {
+            self.used = self.used.saturating_add(1);
         }
-        self.used = self.used.saturating_add(1);
         true
     }
 
     /// Forgets sources idle for more than a second (as the C driver's
-    /// periodic garbage collection). Returns how many were dropped.
+    /// periodic garbage collection), in every set. Returns how many were
+    /// dropped.
     pub fn gc(&mut self, now_ns: u64) -> usize {
-        self.retain(|last| now_ns.saturating_sub(last) <= NSEC_PER_SEC)
+        (0..self.sets).fold(0usize, |n, set| {
+            n.saturating_add(self.sweep_set(set, |e| e.idle_over_a_second(now_ns)))
+        })
     }
 
     /// Forgets every source.
     pub fn clear(&mut self) {
-        self.retain(|_| false);
+        for set in 0..self.sets {
+            self.sweep_set(set, |e| e.family != EMPTY);
+        }
     }
 
-    fn retain(&mut self, keep: impl Fn(u64) -> bool) -> usize {
+    /// Empties the slots of `set` for which `drop` holds; returns how many
+    /// were in use.
+    fn sweep_set(&mut self, set: usize, drop: impl Fn(&Entry) -> bool) -> usize {
         let mut dropped = 0usize;
-        let limit = self.entries.len();
-        for b in 0..self.buckets.len() {
-            let mut prev = NIL;
-            let mut i = self.buckets.get(b).copied().unwrap_or(NIL);
-            for _ in 0..limit {
-                let Some(e) = self.entries.get_mut(i as usize) else {
-                    break;
-                };
-                let next = e.next;
-                if keep(e.last_ns) {
-                    prev = i;
-                } else {
-                    *e = Entry {
-                        next: self.free,
-                        ..FREE_ENTRY
-                    };
-                    self.free = i;
-                    self.used = self.used.saturating_sub(1);
-                    dropped = dropped.saturating_add(1);
-                    let link = if prev == NIL {
-                        self.buckets.get_mut(b)
-                    } else {
-                        self.entries.get_mut(prev as usize).map(|p| &mut p.next)
-                    };
-                    if let Some(link) = link {
-                        *link = next;
-                    }
-                }
-                i = next;
+        for e in self.set_mut(set).iter_mut() {
+            if e.family != EMPTY && drop(e) {
+                *e = FREE_ENTRY;
+                dropped = dropped.saturating_add(1);
             }
         }
+        self.used = self.used.saturating_sub(dropped);
         dropped
     }
 }

