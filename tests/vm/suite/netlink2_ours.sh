@@ -147,8 +147,8 @@ t_wg_quick() {
 	diff <(ip netns exec q wg showconf wgq0 | grep -v '^ListenPort\|^$' | sort) \
 		<(ip netns exec q wg-quick strip /tmp/wgq/wgq0.conf | grep -v '^ListenPort\|^$' | sort)
 	ip netns exec q wg-quick down /tmp/wgq/wgq0.conf
-	! ip -n q link show wgq0 2>/dev/null
-	! ip netns exec q ss -uln | grep -q ":51888 "
+	refute ip -n q link show wgq0
+	! ip netns exec q ss -uln | grep -q ":51888 " || { echo "port 51888 still bound"; return 1; }
 	ip netns del q
 }
 
