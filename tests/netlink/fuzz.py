@@ -263,9 +263,8 @@ class Fuzzer:
         x = self.r.random()
         intact = True
         if x < 0.35:
-            for _ in range(self.r.randrange(1, 9)):
-                i = self.r.randrange(20, len(m)) if len(m) > 20 else 0
-                m[i] = self.r.randrange(256)
+            for _ in range(self.r.randrange(1, 9) if len(m) > 20 else 0):
+                m[self.r.randrange(20, len(m))] = self.r.randrange(256)
         elif x < 0.55:
             m = m[:self.r.randrange(16, len(m) + 1)]
             struct.pack_into("=I", m, 0, len(m))

@@ -61,13 +61,13 @@ ip -n fz2 link set wgb1 up
 # and down, wgf2 deleted and re-created, dumps of wgf0 by wg(8).
 bg=()
 ip netns exec fz ping -q -i 0.3 -W 1 10.77.1.1 >/dev/null 2>&1 & bg+=($!)
-( while :; do
+( set +e; while :; do
 	ip -n fz link set wgf1 up 2>/dev/null; sleep 0.7
 	ip -n fz link set wgf1 down 2>/dev/null; sleep 0.3
 	ip -n fz link del wgf2 2>/dev/null; sleep 0.2
 	ip -n fz link add wgf2 type wireguard 2>/dev/null; sleep 0.8
 done ) >/dev/null 2>&1 & bg+=($!)
-( while :; do ip netns exec fz wg show wgf0 dump >/dev/null 2>&1; sleep 0.5; done ) & bg+=($!)
+( set +e; while :; do ip netns exec fz wg show wgf0 dump >/dev/null 2>&1; sleep 0.5; done ) & bg+=($!)
 
 status=0
 ip netns exec fz python3 "$here/fuzz.py" "$secs" "$seed" wgf0 --others wgf1,wgf2 $strict >/tmp/fz-a.log 2>&1 & a=$!

@@ -405,7 +405,8 @@ def cmd_dumpcheck(name):
             if e:
                 print("setup failed", e, m)
                 return 1
-    want = [(k.hex(), sorted("%s/%d" % (a, 32 if f == "4" else 128) for f, a in ips)) for k, ips in plan]
+    norm = lambda f, a: (a if f == "4" else socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, a)))
+    want = [(k.hex(), sorted("%s/%d" % (norm(f, a), 32 if f == "4" else 128) for f, a in ips)) for k, ips in plan]
     fails = 0
     for bufsize in (4096, 8192, 32768):
         gs = Genl(bufsize)
