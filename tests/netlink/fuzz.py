@@ -65,12 +65,13 @@ class Fuzzer:
         self.non_atomic = 0
         self.keys = [bytes([0x40 + i]) * 32 for i in range(6)] + [bytes(32)]
         self.own_pub = None
+        self.current = "start"
 
     def sock(self, bufsize=1 << 16):
         g = Genl(bufsize)
         g.s.setsockopt(SOL_SOCKET, SO_SNDBUFFORCE, 4 << 20)
         g.s.setsockopt(SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
-        g.s.settimeout(120)
+        g.s.settimeout(300)
         return g
 
     def count(self, what):
@@ -353,6 +354,7 @@ class Fuzzer:
             self.do_random()
 
     def do_set(self, name):
+        self.current = "SET of %s" % name
         payload = b"".join(self.set_attrs(name))
         flags = NLM_F_REQUEST | NLM_F_ACK
         msg = self.message(WG_CMD_SET_DEVICE, payload, flags)
@@ -386,6 +388,7 @@ class Fuzzer:
                                % (errno.errorcode.get(err, err), self.target, msg.hex()[:400]))
 
     def do_dump(self, name):
+        self.current = "GET of %s" % name
         bufsize = self.pick(4096, 8192, 16384, 32768, 1 << 16)
         g = self.g if bufsize == 1 << 16 else self.sock(bufsize)
         try:
@@ -448,6 +451,7 @@ class Fuzzer:
     def baseline(self):
         """A valid configuration of TARGET (reset now and then, so that what
         the fuzzer adds does not grow without bound)."""
+        self.current = "baseline SET of %s" % self.target
         ps = []
         for i, k in enumerate(self.keys[:4]):
             ps.append(self.attr_plain(0 | NLA_F_NESTED, self.attr_plain(P_PUBLIC_KEY, k)
@@ -492,7 +496,17 @@ def main():
         print("FAIL after %d messages (seed %d): %s" % (i, seed, e))
         status = 1
     except socket.timeout:
-        print("FAIL after %d messages (seed %d): no answer within the time limit (a hang?)" % (i, seed))
+        print("FAIL after %d messages (seed %d): no answer within the time limit (a hang?) during %s"
+              % (i, seed, f.current), flush=True)
+        # Is the family still answering? A fresh socket, a plain dump.
+        try:
+            g = Genl()
+            g.s.settimeout(60)
+            t0 = time.monotonic()
+            e, m, msgs = g.dump_raw([Fuzzer.attr_plain(D_IFNAME, target.encode() + b"\0")])
+            print("  a fresh dump of %s: errno %d, %d messages, %.1f s" % (target, e, len(msgs), time.monotonic() - t0))
+        except Exception as e:  # noqa: BLE001
+            print("  a fresh dump of %s failed too: %r" % (target, e))
         status = 1
     for k in sorted(f.stats):
         print("  %-28s %d" % (k, f.stats[k]))

@@ -64,12 +64,13 @@ ip netns exec fz ping -q -i 0.3 -W 1 10.77.1.1 >/dev/null 2>&1 & bg+=($!)
 ( set +e; while :; do
 	ip -n fz link set wgf1 up 2>/dev/null; sleep 0.7
 	ip -n fz link set wgf1 down 2>/dev/null; sleep 0.3
-	ip -n fz link del wgf2 2>/dev/null; sleep 0.2
-	ip -n fz link add wgf2 type wireguard 2>/dev/null; sleep 0.8
+	ip -n fz link del wgf2 2>/dev/null; sleep 1
+	ip -n fz link add wgf2 type wireguard 2>/dev/null; sleep 2
 done ) >/dev/null 2>&1 & bg+=($!)
 ( set +e; while :; do ip netns exec fz wg show wgf0 dump >/dev/null 2>&1; sleep 0.5; done ) & bg+=($!)
 
 status=0
+echo "fuzzers start: $(date +%T)"
 ip netns exec fz python3 "$here/fuzz.py" "$secs" "$seed" wgf0 --others wgf1,wgf2 $strict >/tmp/fz-a.log 2>&1 & a=$!
 ip netns exec fz2 python3 "$here/fuzz.py" "$secs" "$((seed + 1))" wgb0 --others wgb1 $strict >/tmp/fz-b.log 2>&1 & b=$!
 wait $a || status=1
@@ -78,7 +79,12 @@ for p in "${bg[@]}"; do kill "$p" 2>/dev/null || true; done
 for p in "${bg[@]}"; do wait "$p" 2>/dev/null || true; done
 echo "== fuzzer in fz (seed $seed)"; cat /tmp/fz-a.log
 echo "== fuzzer in fz2 (seed $((seed + 1)))"; cat /tmp/fz-b.log
-[ "$status" = 0 ] || { echo "a fuzzer failed (seeds $seed, $((seed + 1)))"; exit 1; }
+if [ "$status" != 0 ]; then
+	echo "a fuzzer failed (seeds $seed, $((seed + 1))); tasks:"
+	ps -eo pid,stat,wchan:32,etime,args | grep -v ' \[' | tail -n 40
+	grep -i 'wireguard\|genl' /proc/net/netlink 2>/dev/null || cat /proc/net/netlink | head -n 30
+	exit 1
+fi
 
 # The tunnel, untouched by all of that, still works.
 ip netns exec ta ping -c 3 -i 0.5 -W 10 10.66.0.2 || { echo "the tunnel no longer carries a ping"; exit 1; }
