@@ -154,3 +154,18 @@ bench-pair:
 	$(TOP)/scripts/bench-pair.sh
 
 .PHONY: bench bench-pair
+
+# The generic-netlink fuzzer (tests/netlink/fuzz.sh, fuzz.py): random and
+# malformed WG_CMD_SET_DEVICE / WG_CMD_GET_DEVICE messages at our module on
+# the debug kernel for FUZZ_NETLINK_SECONDS (default 600), then the tunnel
+# set up before must still work and rmmod be clean. FUZZ_NETLINK_SEED=N
+# repeats a run's messages (the seed is printed); WG_IMPL=c fuzzes the
+# in-tree C driver. `make check` runs it for 75 s in netlink2_ours's boot.
+fuzz-netlink:
+	$(TOP)/scripts/setup-host.sh
+	$(TOP)/scripts/build-module.sh debug >/dev/null
+	s=$${FUZZ_NETLINK_SECONDS:-600}; $(TOP)/scripts/vm-run.sh --flavour debug \
+		--name fuzz-netlink$${WG_IMPL:+-$$WG_IMPL} --timeout $$((s + 900)) \
+		$(TOP)/tests/vm/fuzz-netlink.sh $$s $${FUZZ_NETLINK_SEED:-}
+
+.PHONY: fuzz-netlink

@@ -25,6 +25,11 @@ log "static: unsafe audit"
 set +e; "$TOP/tests/static/unsafe-audit.sh"; status=$?; set -e
 record "static: unsafe audit" "$status"
 
+# ---- static: no bare `! cmd` in shell scripts (never fails under set -e) ----
+log "static: bare negation"
+set +e; "$TOP/tests/static/bare-negation.sh"; status=$?; set -e
+record "static: bare negation" "$status"
+
 # ---- host: the protocol core, built from the same files as the module ----
 mkdir -p "$TOP/build"
 log "host: cargo test"

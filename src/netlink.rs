@@ -13,7 +13,7 @@ use crate::config::{AllowedIpChange, PeerUpdate, Update};
 use crate::device::Device;
 use crate::kapi::error::{eafnosupport, ebadr, einval, emsgsize, enodev, eopnotsupp, eperm, epfnosupport};
 use crate::kapi::genl::{DumpSkb, Family, GenlOps, OpKind, OpSpec, Request};
-use crate::kapi::nla::{Attr, Extack, GenlMsg, MsgFull};
+use crate::kapi::nla::{Attr, Extack, GenlMsg, MsgFull, ANY_TYPE};
 use crate::kapi::netdev::{DevRef, LookupError};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rtnl::Rtnl;
@@ -75,13 +75,13 @@ impl GenlOps for Genl {
         uapi::device_policy()
     }
 
-    fn doit(req: &Request<'_>) -> Result {
+    fn doit(req: &mut Request<'_>) -> Result {
         let ext = req.extack();
         let result = set_device(req, &ext);
-        // Keys in the request are wiped, as the C driver does.
-        if let Some(k) = req.attr(a::DEVICE_PRIVATE_KEY) {
-            k.wipe();
-        }
+        // Keys in the request are wiped once copied (whether the request
+        // succeeded or not), as the C driver does.
+        req.wipe(&[a::DEVICE_PRIVATE_KEY as u16]);
+        req.wipe(&[a::DEVICE_PEERS as u16, ANY_TYPE, a::PEER_PRESHARED_KEY as u16]);
         result
     }
 
@@ -227,13 +227,8 @@ fn key_of(attr: Attr<'_>, ext: &Extack<'_>) -> Result<Key<Kernel>> {
 
 fn parse_peer(p: Attr<'_>, ext: &Extack<'_>) -> Result<PeerUpdate> {
     let t = p.parse(uapi::peer_policy(), ext)?;
-    // Wipe the preshared key from the request once copied.
-    let psk_attr = t.get(a::PEER_PRESHARED_KEY);
-    let result = parse_peer_attrs(p, &t, ext);
-    if let Some(k) = psk_attr {
-        k.wipe();
-    }
-    result
+    // The preshared key is wiped from the request by `doit`.
+    parse_peer_attrs(p, &t, ext)
 }
 
 fn parse_peer_attrs(
@@ -400,6 +395,10 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
     }
     let tables = dev.data().routing.read_writer_side();
     let mut done = true;
+    // Whether this message moves the dump on (a peer, a peer's attributes
+    // or one of its allowed IPs): a message that does not would be written
+    // again and again, forever.
+    let mut progress = false;
     let mut last_peer = state.last_peer;
     let mut resume = state.resume;
     let r = msg.nest(a::DEVICE_PEERS as u16, |m| {
@@ -409,8 +408,12 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
                 Ok(PeerOut::Complete) => {
                     last_peer = Some(peer.serial());
                     resume = None;
+                    progress = true;
                 }
                 Ok(PeerOut::Partial(last)) => {
+                    // Progress: an allowed IP, or the peer's own attributes
+                    // (written only when it is not a continuation).
+                    progress |= last.is_some() || cont.is_none();
                     let after = last.or(cont.and_then(|c| c.after));
                     resume = Some(Resume { serial: peer.serial(), after, seq: tables.seq() });
                     done = false;
@@ -424,7 +427,11 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
         }
         Ok(())
     });
-    if r.is_err() {
+    if r.is_err() || (!done && !progress) {
+        // Nothing fits in a message (the skb is at least NLMSG_GOODSIZE,
+        // far more than a device's and a peer's attributes, so this is not
+        // expected): the message is cancelled and the dump ends with
+        // EMSGSIZE rather than repeating it.
         return Err(emsgsize());
     }
     msg.end();

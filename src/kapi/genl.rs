@@ -59,14 +59,48 @@ impl<'a> Request<'a> {
     }
 
     /// The top-level attribute of type `kind`, parsed and validated by the
-    /// genl core against the family's policy.
-    pub(crate) fn attr(&self, kind: u32) -> Option<Attr<'a>> {
+    /// genl core against the family's policy. It (and every payload, string
+    /// or nested attribute read from it) borrows the request: see
+    /// [`Request::wipe`].
+    pub(crate) fn attr(&self, kind: u32) -> Option<Attr<'_>> {
+        // SAFETY: the entry is null or an attribute inside the request, valid
+        // for the call, so for this borrow of it.
+        unsafe { Attr::from_raw(self.attr_ptr(kind)?) }
+    }
+
+    fn attr_ptr(&self, kind: u32) -> Option<*const b::nlattr> {
         if self.info.attrs.is_null() || kind > self.maxattr {
             return None;
         }
         // SAFETY: `attrs` has `maxattr + 1` entries (the family's), each null
         // or an attribute inside the request, valid for the call.
-        unsafe { Attr::from_raw(*self.info.attrs.add(kind as usize)) }
+        let p = unsafe { *self.info.attrs.add(kind as usize) };
+        (!p.is_null()).then_some(p.cast_const())
+    }
+
+    /// Zeroes (`memzero_explicit`) the payload of the attributes at `path`
+    /// in the request: `path[0]` is a top-level type, the rest as
+    /// [`super::nla::wipe_at`] (e.g. `[PEERS, ANY_TYPE, PRESHARED_KEY]`: the
+    /// preshared key of every peer). For secrets, once copied, as the C
+    /// driver does.
+    ///
+    /// It takes `&mut self`: every [`Attr`] and payload slice read from the
+    /// request borrows it (see [`Request::attr`]), so none is alive while
+    /// the bytes change.
+    pub(crate) fn wipe(&mut self, path: &[u16]) {
+        let Some((&first, rest)) = path.split_first() else { return };
+        let Some(p) = self.attr_ptr(u32::from(first)) else { return };
+        // SAFETY: `p` is an attribute of the request whose header and
+        // `nla_len` bytes the genl core validated to be inside the message,
+        // valid for the call. Nothing else references those bytes while we
+        // hold `&mut self`: attributes and slices read from the request
+        // borrow it, and the genl core does not read them during the
+        // callback (it keeps only pointers, e.g. the extack's bad attribute).
+        let payload = unsafe {
+            let len = usize::from((*p).nla_len).saturating_sub(super::nla::NLA_HDRLEN);
+            core::slice::from_raw_parts_mut(p.cast_mut().cast::<u8>().add(super::nla::NLA_HDRLEN), len)
+        };
+        super::nla::wipe_at(payload, rest);
     }
 
     /// Where error messages for the sender go.
@@ -95,7 +129,7 @@ pub(crate) trait GenlOps: Sized + 'static {
     type DumpState: Send;
 
     /// Runs a `Do` command.
-    fn doit(req: &Request<'_>) -> Result;
+    fn doit(req: &mut Request<'_>) -> Result;
 
     /// Starts a `Dump` command (`start`): checks the request and builds the
     /// dump's state. On error nothing is dumped.
@@ -240,8 +274,8 @@ unsafe extern "C" fn doit_callback<T: GenlOps>(
     info: *mut b::genl_info,
 ) -> core::ffi::c_int {
     // SAFETY: the request is valid for the duration of the call.
-    let req = Request { info: unsafe { &*info }, maxattr: maxattr::<T>() };
-    match T::doit(&req) {
+    let mut req = Request { info: unsafe { &*info }, maxattr: maxattr::<T>() };
+    match T::doit(&mut req) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

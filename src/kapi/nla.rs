@@ -9,7 +9,7 @@ use kernel::error::{to_result, Result};
 use kernel::str::CStr;
 
 /// `NLA_HDRLEN`: the attribute header, aligned.
-const NLA_HDRLEN: usize = 4;
+pub(crate) const NLA_HDRLEN: usize = 4;
 /// `NL_VALIDATE_STRICT` (a macro).
 const NL_VALIDATE_STRICT: u32 = b::netlink_validation_NL_VALIDATE_TRAILING
     | b::netlink_validation_NL_VALIDATE_MAXTYPE
@@ -18,6 +18,43 @@ const NL_VALIDATE_STRICT: u32 = b::netlink_validation_NL_VALIDATE_TRAILING
     | b::netlink_validation_NL_VALIDATE_NESTED;
 /// `NLA_ALIGNTO`.
 const NLA_ALIGNTO: usize = 4;
+
+/// In a path given to [`wipe_at`]: any attribute of a list (the elements of
+/// a nested list, whatever their type). Types are at most `NLA_TYPE_MASK`.
+pub(crate) const ANY_TYPE: u16 = u16::MAX;
+
+/// Zeroes with `memzero_explicit` the payload of every attribute at `path`
+/// under `payload` (the payload of a nested attribute): `path[0]` is a type
+/// among the attributes nested in it (or [`ANY_TYPE`]), `path[1]` one nested
+/// in those, and so on; an empty path zeroes `payload` itself. Malformed
+/// nests are walked as `nla_for_each_nested` does: up to the first attribute
+/// that does not fit.
+///
+/// It takes the bytes as `&mut`: nothing can read them meanwhile (see
+/// `Request::wipe`, which lends them).
+pub(crate) fn wipe_at(payload: &mut [u8], path: &[u16]) {
+    let Some((&kind, rest)) = path.split_first() else {
+        // SAFETY: `payload` is valid for writes of its length (a `&mut`).
+        unsafe { b::wg_shim_memzero_explicit(payload.as_mut_ptr().cast(), payload.len()) };
+        return;
+    };
+    let mut off = 0usize;
+    loop {
+        let Some(hdr) = payload.get(off..).and_then(|r| r.get(..NLA_HDRLEN)) else { return };
+        let len = usize::from(u16::from_ne_bytes([hdr[0], hdr[1]]));
+        let t = u16::from_ne_bytes([hdr[2], hdr[3]]) & (b::NLA_TYPE_MASK as u16);
+        let Some(end) = off.checked_add(len) else { return };
+        if len < NLA_HDRLEN || end > payload.len() {
+            return;
+        }
+        if kind == ANY_TYPE || t == kind {
+            if let Some(inner) = payload.get_mut(off + NLA_HDRLEN..end) {
+                wipe_at(inner, rest);
+            }
+        }
+        off = off.saturating_add(len.next_multiple_of(NLA_ALIGNTO));
+    }
+}
 
 /// One attribute of a received message, borrowed from the message.
 #[derive(Clone, Copy)]
@@ -80,21 +117,6 @@ impl<'a> Attr<'a> {
         let p = self.payload();
         let end = p.iter().position(|&c| c == 0)?;
         CStr::from_bytes_with_nul(p.get(..=end)?).ok()
-    }
-
-    /// Zeroes the payload in the request (for keys, once copied), as the C
-    /// driver does with `memzero_explicit`.
-    pub(crate) fn wipe(&self) {
-        let len = usize::from(
-            // SAFETY: the header is valid (type invariant).
-            unsafe { (*self.raw.as_ptr()).nla_len },
-        )
-        .saturating_sub(NLA_HDRLEN);
-        // SAFETY: the payload is inside the request's skb, which the genl
-        // core hands to the family and does not read again after the
-        // callback; nothing else references it while we run. (Readers of
-        // `payload()` slices are done: callers wipe after copying.)
-        unsafe { b::wg_shim_memzero_explicit(self.raw.as_ptr().cast::<u8>().add(NLA_HDRLEN).cast(), len) }
     }
 
     /// The attributes nested in this one, as a list (`nla_for_each_nested`).

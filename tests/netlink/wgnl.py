@@ -13,6 +13,8 @@ library only), for tests that Debian's wg(8) cannot express.
                                  every message must name the asked ifindex
   wgnl.py remove-many IFNAME FILE  removes the peers whose base64 public keys
                                  FILE lists (WGPEER_F_REMOVE_ME, 500 a message)
+  wgnl.py dumpcheck IFNAME       a dump of peers whose allowed IPs span many
+                                 messages ends and returns everything once
 
 Exit status 0 when every check passed.
 """
@@ -85,11 +87,15 @@ def parse_attrs(data):
 
 
 class Genl:
-    def __init__(self):
+    def __init__(self, bufsize=1 << 20):
+        """bufsize: the size of every recv(); the kernel sizes a dump's
+        messages from the largest receive buffer seen (at least
+        NLMSG_GOODSIZE, about 3.7 KiB, at most 32 KiB)."""
         self.s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
         self.s.bind((0, 0))
         self.s.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
         self.s.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
+        self.bufsize = bufsize
         self.seq = 1
         self.family = self.resolve("wireguard")
 
@@ -101,7 +107,7 @@ class Genl:
         return self.seq
 
     def recv_msgs(self):
-        data = self.s.recv(1 << 20)
+        data = self.s.recv(self.bufsize)
         msgs = []
         while len(data) >= 16:
             ln, t, fl, seq, pid = struct.unpack("=IHHII", data[:16])
@@ -432,6 +438,65 @@ def cmd_remove_many(name, path):
     return 0
 
 
+def cmd_dumpcheck(name):
+    """A dump in which one peer's allowed IPs span many messages (the first
+    peer's among them, so that the device's attributes and the first peer
+    share the first message) ends, and returns every peer and every allowed
+    IP exactly once, whatever the receive buffer (the kernel sizes a dump's
+    messages from it: NLMSG_GOODSIZE to 32 KiB)."""
+    dev = ifname_attr(name)
+    g = Genl()
+    v4 = lambda i: "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, i & 255)
+    v6 = lambda i: "fd00::%x:%x" % (i >> 16, i & 0xFFFF)
+    plan = [(K(0xA1), [("4", v4(i)) for i in range(3000)] + [("6", v6(i)) for i in range(1500)]),
+            (K(0xA2), []),
+            (K(0xA3), [("4", v4(0x10000 + i)) for i in range(700)]),
+            (K(0xA4), [("6", v6(0x10000))])]
+    e, m = g.set([dev, attr(D_FLAGS, u32(F_REPLACE_PEERS)), peers(*[peer(attr(P_PUBLIC_KEY, k)) for k, _ in plan])])
+    if e:
+        print("setup failed", e, m)
+        return 1
+    for k, ips in plan:
+        for i in range(0, len(ips), 900):   # a PEERS attribute is under 64 KiB
+            batch = [ip_v4(a, 32) if f == "4" else ip_v6(a, 128) for f, a in ips[i:i + 900]]
+            e, m = g.set([dev, peers(peer(attr(P_PUBLIC_KEY, k), attr(P_ALLOWEDIPS, batch)))])
+            if e:
+                print("setup failed", e, m)
+                return 1
+    norm = lambda f, a: (a if f == "4" else socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, a)))
+    want = [(k.hex(), sorted("%s/%d" % (norm(f, a), 32 if f == "4" else 128) for f, a in ips)) for k, ips in plan]
+    fails = 0
+    for bufsize in (4096, 8192, 32768):
+        gs = Genl(bufsize)
+        gs.s.settimeout(60)
+        gs.send(gs.family, WG_CMD_GET_DEVICE, dev, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP)
+        msgs, end, err = [], None, 0
+        while end is None and len(msgs) < 100000:
+            for t, fl, body in gs.recv_msgs():
+                if t == NLMSG_DONE:
+                    end = "done"
+                elif t == NLMSG_ERROR:
+                    end, err = "error", -struct.unpack("=i", body[:4])[0]
+                else:
+                    msgs.append((fl, parse_attrs(body[4:])))
+        with_dev = sum(1 for _fl, attrs in msgs if any(t == D_IFINDEX for t, _ in attrs))
+        c = canonical(msgs)
+        got = [(p["1"], sorted(p.get("allowedips", []))) for p in c["peers"]]
+        # A peer repeated in a message after the one that completed it would
+        # come back as a second entry, and an allowed IP twice in the list.
+        dup = sum(len(ips) - len(set(ips)) for _k, ips in got)
+        ok = end == "done" and err == 0 and got == want and dup == 0 and len(msgs) > 2 and with_dev >= 1
+        print("recv buffer %5d: %s after %d messages (device attributes in %d), peers %d, allowed IPs %d, duplicates %d: %s"
+              % (bufsize, end, len(msgs), with_dev, len(got), sum(len(i) for _k, i in got), dup, "ok" if ok else "FAIL"))
+        if not ok:
+            fails += 1
+            if got != want:
+                print("  peers: got %s, want %s" % ([(k[:8], len(i)) for k, i in got], [(k[:8], len(i)) for k, i in want]))
+        gs.s.close()
+    g.set([dev, attr(D_FLAGS, u32(F_REPLACE_PEERS))])
+    return 1 if fails else 0
+
+
 def main():
     cmd, name = sys.argv[1], sys.argv[2]
     if cmd == "dumpidx":
@@ -441,7 +506,8 @@ def main():
     if cmd == "dump":
         print(json.dumps(dump(Genl(), name), indent=1, sort_keys=True))
         return 0
-    return {"bad": cmd_bad, "remove-ip": cmd_remove_ip, "dumpintr": cmd_dumpintr}[cmd](name)
+    return {"bad": cmd_bad, "remove-ip": cmd_remove_ip, "dumpintr": cmd_dumpintr,
+            "dumpcheck": cmd_dumpcheck}[cmd](name)
 
 
 if __name__ == "__main__":

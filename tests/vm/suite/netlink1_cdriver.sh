@@ -16,7 +16,7 @@ t_c_reference_sequence() {
 	unload 2>/dev/null || true
 	modprobe udp_tunnel; modprobe ip6_udp_tunnel
 	insmod "$WG_C_MODULE"
-	! loaded_is_ours
+	refute loaded_is_ours
 	WG_SEQ_TIMES=$RESULTS/times.txt bash "$here/sequence.sh" "$scale" >"$RESULTS/sequence.out" 2>&1
 	"$here/normalise.sh" "$RESULTS/sequence.out" >"$RESULTS/sequence.norm"
 	# What the reference was made from, so that a stale one is noticed.

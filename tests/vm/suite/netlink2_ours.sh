@@ -2,7 +2,10 @@
 # Configuration over netlink (issue 4), against our module: the differential
 # sequence compared with the C driver's (netlink1_cdriver.sh, run in the boot
 # before), the raw-netlink table of bad inputs, 6.16's WGALLOWEDIP_F_REMOVE_ME
-# and UPDATE_ONLY, NLM_F_DUMP_INTR, and wg-quick. Argument: small | full.
+# and UPDATE_ONLY, NLM_F_DUMP_INTR, wg-quick, dumps spanning many messages,
+# and a short run of the netlink fuzzer (tests/netlink/fuzz.sh). Argument:
+# small | full.
+# vm-timeout: 1500
 . "$(dirname "$0")/../lib.sh"
 here=$(cd "$(dirname "$0")/../../netlink" && pwd)
 scale=${1:-small}
@@ -93,6 +96,20 @@ t_permissions() {
 	ip netns del pb
 }
 
+t_dump_progress() {
+	# A dump whose peers' allowed IPs span many messages (the first peer's
+	# too, after the device's attributes) ends and returns each once.
+	setup_nl
+	ip netns exec nl python3 "$here/wgnl.py" dumpcheck wgt
+	ip netns del nl
+}
+
+t_fuzz() {
+	# The generic-netlink fuzzer, short (`make fuzz-netlink` runs 600 s):
+	# the tunnel still works after it, nothing half-applied, rmmod clean.
+	bash "$here/fuzz.sh" 75
+}
+
 t_wg_quick() {
 	ip netns add q
 	ip -n q link set lo up
@@ -147,8 +164,8 @@ t_wg_quick() {
 	diff <(ip netns exec q wg showconf wgq0 | grep -v '^ListenPort\|^$' | sort) \
 		<(ip netns exec q wg-quick strip /tmp/wgq/wgq0.conf | grep -v '^ListenPort\|^$' | sort)
 	ip netns exec q wg-quick down /tmp/wgq/wgq0.conf
-	! ip -n q link show wgq0 2>/dev/null
-	! ip netns exec q ss -uln | grep -q ":51888 "
+	refute ip -n q link show wgq0
+	! ip netns exec q ss -uln | grep -q ":51888 " || { echo "port 51888 still bound"; return 1; }
 	ip netns del q
 }
 
@@ -158,4 +175,6 @@ check allowedip_remove_me_and_update_only timed t_allowedip_remove_me_and_update
 check dump_intr timed t_dump_intr
 check permissions timed t_permissions
 check wg_quick timed t_wg_quick
+check dump_progress timed t_dump_progress
+check fuzz timed t_fuzz
 finish
