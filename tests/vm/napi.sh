@@ -22,8 +22,10 @@
 # mode:
 #   - the NAPI threads exist when on (napi/wg0-N, napi/wg1-N);
 #   - for SECONDS: iperf3 TCP both ways at once (unbounded) and ping floods
-#     both ways: both iperf3 runs complete, and each receiver got data in
-#     every 2-second interval (no stall; no throughput threshold);
+#     both ways: both iperf3 runs complete, and no receiver went more than
+#     3 of its 2-second intervals in a row without data (no stall; no
+#     throughput threshold; a few empty intervals were seen at the start
+#     with other VMs sharing the host's cores);
 #   - then, the tunnel otherwise idle, 5 single pings each way, each answered
 #     within 10 s (a stranded packet is released only by the next one of its
 #     peer: a keepalive 10 s later at the earliest);
@@ -122,10 +124,19 @@ iv = [(i["sum"]["seconds"], i["sum"]["bytes"]) for i in j["intervals"]]
 full = [b for s, b in iv[:-1]]
 total = j["end"]["sum_received"]["bytes"] if "sum_received" in j["end"] else sum(b for _, b in iv)
 print(f"{label}: {len(iv)} intervals, bytes per interval {[b for _, b in iv]}, total {total}")
-if not full:
-    sys.exit(f"{label}: no full interval")
-if 0 in full:
-    sys.exit(f"{label}: an interval without data")
+if not full or total == 0:
+    sys.exit(f"{label}: no data")
+# A stall of the receive path stops the stream for good (TCP's
+# retransmissions are stranded behind the head too). With other VMs
+# sharing the host's 2 cores, a stream was seen starting only in its third
+# interval, with every thread runnable; so a run of up to 3 empty
+# intervals (6 s) passes, a longer one fails.
+run = longest = 0
+for b in full:
+    run = run + 1 if b == 0 else 0
+    longest = max(longest, run)
+if longest > 3:
+    sys.exit(f"{label}: {longest} intervals (2 s each) in a row without data")
 EOF
 }
 
