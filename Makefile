@@ -139,6 +139,18 @@ hostile-flood:
 
 .PHONY: hostile-flood
 
+# Threaded NAPI under load (tests/vm/napi.sh): iperf3 both ways and ping
+# floods through a tunnel with threaded NAPI off, on, and switched during the
+# load, then isolated pings that must each be answered; NAPI_SECONDS per mode
+# (default 120; `make check` runs 15 s of threaded mode on in the lifecycle
+# suite).
+napi:
+	$(TOP)/scripts/build-module.sh debug >/dev/null
+	s=$${NAPI_SECONDS:-120}; $(TOP)/scripts/vm-run.sh --flavour debug --name napi-long \
+		--timeout $$((3 * s + 2400)) $(TOP)/tests/vm/napi.sh $$s
+
+.PHONY: napi
+
 # The benchmark (scripts/bench.sh): ours against the in-tree C driver on the
 # release kernel, one VM boot, alternating for BENCH_ROUNDS rounds (default 3)
 # of BENCH_SECONDS per scenario (default 10); prints the table of medians and

@@ -315,19 +315,17 @@ impl LinkOps for Device {
         dev.keep_dst();
     }
 
-    fn new_link(_rtnl: &Rtnl, src_net: &Net) -> impl PinInit<Self, Error> {
+    fn new_link(_rtnl: &Rtnl, src_net: &Net, name: &CStr) -> impl PinInit<Self, Error> {
         let config = Config::new();
         let routing = new_routing();
         let index = IndexTable::new().map_err(|_| ENOMEM);
         let ratelimiter = RATELIMITER.get_arc().ok_or(ENOMEM);
         let ratelimit_scope = src_net.cookie();
-        let tx_wq = Workqueue::new(c_str!("wg-crypt"), c_str!("rs"), WqFlags::CPU_INTENSIVE.with(WqFlags::MEM_RECLAIM));
-        let handshake_wq = Workqueue::new(
-            c_str!("wg-kex"),
-            c_str!("rs"),
-            WqFlags::CPU_INTENSIVE.with(WqFlags::FREEZABLE),
-        );
-        let handshake_send_wq = Workqueue::new(c_str!("wg-kex-send"), c_str!("rs"), WqFlags::UNBOUND.with(WqFlags::FREEZABLE));
+        // Named after the device as in the C driver ("wg-crypt-wg0"; the name
+        // as given, so a pattern stays one: "wg-crypt-wg%d").
+        let tx_wq = Workqueue::new(c_str!("wg-crypt"), name, WqFlags::CPU_INTENSIVE.with(WqFlags::MEM_RECLAIM));
+        let handshake_wq = Workqueue::new(c_str!("wg-kex"), name, WqFlags::CPU_INTENSIVE.with(WqFlags::FREEZABLE));
+        let handshake_send_wq = Workqueue::new(c_str!("wg-kex"), name, WqFlags::UNBOUND.with(WqFlags::FREEZABLE));
         try_pin_init!(Device {
             config <- new_mutex!(config?, "wireguard_config"),
             routing: routing?,
@@ -350,7 +348,7 @@ impl LinkOps for Device {
     }
 
     fn registered(_rtnl: &Rtnl, dev: &NetDevice<Self>) {
-        crate::wg_dbg!("{}: Interface created", dev.name());
+        crate::wg_pr_debug!("{}: Interface created", dev.name());
     }
 
     fn open(rtnl: &Rtnl, dev: &NetDevice<Self>) -> Result {
@@ -396,7 +394,7 @@ impl LinkOps for Device {
     }
 
     fn creating_net_exit(_rtnl: &Rtnl, dev: &NetDevice<Self>) {
-        crate::wg_dbg!("{}: Creating namespace exiting", dev.name());
+        crate::wg_pr_debug!("{}: Creating namespace exiting", dev.name());
         let d = dev.data();
         let _cfg = d.config.lock();
         drop(d.sockets.replace(None).wait());
@@ -433,6 +431,6 @@ impl LinkOps for Device {
     }
 
     fn destroy(dev: &NetDevice<Self>) {
-        crate::wg_dbg!("{}: Interface destroyed", dev.name());
+        crate::wg_pr_debug!("{}: Interface destroyed", dev.name());
     }
 }

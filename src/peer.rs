@@ -33,7 +33,7 @@ use crate::proto::replay::ReplayWindow;
 use crate::proto::secret::Key;
 use crate::proto::siphash::SipKey;
 use crate::proto::timers::PeerTimers;
-use crate::wg_dbg;
+use crate::{wg_dbg, wg_pr_debug};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex, SpinLock};
@@ -350,7 +350,7 @@ impl PeerState {
 impl PinnedDrop for PeerState {
     fn drop(self: Pin<&mut Self>) {
         if self.announced.load(Ordering::Relaxed) {
-            wg_dbg!("{}: Peer {} destroyed", self.dev.get().name(), self.internal_id());
+            wg_pr_debug!("{}: Peer {} destroyed", self.dev.get().name(), self.internal_id());
         }
     }
 }
@@ -489,7 +489,7 @@ impl Peers {
         peer.internal_id.store(internal, Ordering::Relaxed);
         let _ = peer.handshake.lock().hs.set_identity(identity);
         peer.announced.store(true, Ordering::Relaxed);
-        wg_dbg!("{}: Peer {} created", peer.dev.get().name(), internal);
+        wg_pr_debug!("{}: Peer {} created", peer.dev.get().name(), internal);
         if let Some(slot) = self.slots.get_mut(id.0 as usize) {
             *slot = Some(peer.clone());
         }

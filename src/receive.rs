@@ -23,7 +23,7 @@ use crate::kapi::ordered::{self, Bundle, Dispatched, Job};
 use crate::kapi::netdev::{DevError, DevHold, NetDevice};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
-use crate::kapi::skb::{SkBuff, SocketAddr};
+use crate::kapi::skb::{RxReject, SkBuff, SocketAddr};
 use crate::kapi::udp::EncapRecv;
 use crate::kapi::xmit;
 use crate::peer::{Endpoint, KeypairRef, PeerRef, PeerState};
@@ -366,9 +366,19 @@ pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
             }
         }
     }
-    // A packet at the head still being decrypted: its worker schedules the
-    // poll again when it is done.
-    let _ = done < budget && peer.napi_complete(done);
+    if done < budget && peer.napi_complete(done) {
+        // Idle now. A packet at the head still being decrypted is delivered
+        // by the poll its worker schedules once it is done (a schedule while
+        // this poll ran left NAPIF_STATE_MISSED, and napi_complete_done
+        // returned false and scheduled the poll again itself; with threaded
+        // NAPI, by waking the NAPI thread). Should that wake-up ever be lost
+        // all the same, the peer's receive path would stall for good (no
+        // later packet can pass the head): so look once more, and poll
+        // again if the head is finished by now.
+        if peer.rx.head_done() {
+            peer.napi_schedule();
+        }
+    }
     done
 }
 
@@ -413,10 +423,21 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
         return;
     }
     skb.reset(false);
-    let Some(src) = skb.finish_rx(dev, outer_ds) else {
-        wg_dbg!("{}: Packet has incorrect size from peer {}", dev.name(), peer.internal_id());
-        dev.count_error(DevError::RxLength);
-        return;
+    // Counted as the C driver does: a packet that is not IP is a frame
+    // error, one whose IP length does not fit a length error.
+    let src = match skb.finish_rx(dev, outer_ds) {
+        Ok(src) => src,
+        Err(RxReject::NotIp) => {
+            wg_dbg!("{}: Packet is neither ipv4 nor ipv6 from peer {}", dev.name(), peer.internal_id());
+            dev.count_error(DevError::RxFrame);
+            return;
+        }
+        Err(RxReject::BadLength) => {
+            wg_dbg!("{}: Packet has incorrect size from peer {}", dev.name(), peer.internal_id());
+            dev.count_error(DevError::RxLength);
+            return;
+        }
+        Err(RxReject::NoMemory) => return,
     };
     let routed = {
         let guard = rcu::read_lock();

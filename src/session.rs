@@ -15,6 +15,7 @@ use crate::proto::platform::Clock;
 use crate::proto::timers::CurrentKey;
 use crate::wg_dbg;
 use core::sync::atomic::Ordering;
+use crate::wg_pr_debug;
 use kernel::prelude::*;
 
 /// Registers `peer` under a fresh random index (allocates with `GFP_ATOMIC`
@@ -165,7 +166,7 @@ pub(crate) fn current_key(kp: Option<&KeypairRef>, now_ns: u64) -> Option<Curren
 
 /// Debug line for a zeroing.
 pub(crate) fn note_zeroed(peer: &PeerState) {
-    wg_dbg!(
+    wg_pr_debug!(
         "{}: Zeroing out all keys for peer {}, since we haven't received a new one in {} seconds",
         peer.dev.get().name(),
         peer.internal_id(),

@@ -278,6 +278,56 @@ fn response_needs_matching_state_and_index() {
     );
 }
 
+/// The upstream fix "noise: reject response consumption after intermediate
+/// initiation": a response to an initiation that a later one of ours
+/// superseded is refused and changes nothing, whether the later initiation
+/// took a new index (the driver's case) or, by chance, the same one again
+/// (its ephemeral key differs, so the response cannot authenticate); the
+/// response to the current initiation still completes it. The whole check
+/// and the commit are one `&mut self` call, made under the peer's handshake
+/// lock by the driver: no other initiation can slip in between them.
+#[test]
+fn response_to_superseded_initiation_is_refused() {
+    let me = StaticIdentity::<Host>::new(Key::new(key(1)));
+    let them = StaticIdentity::<Host>::new(Key::new(key(2)));
+    let answer = |init: &[u8; INITIATION_LEN], ts: u64| {
+        let mut r = PeerHandshake::<Host>::new(Some(&them), *me.public_key(), None);
+        let init = Initiation::parse(init).unwrap();
+        r.consume_initiation(read_initiation(&them, &init).unwrap(), ts)
+            .unwrap();
+        let (resp, keys) = r.create_response(9).unwrap();
+        (Response::parse(&resp).unwrap(), keys)
+    };
+    for same_index in [false, true] {
+        let mut i = PeerHandshake::<Host>::new(Some(&me), *them.public_key(), None);
+        let first = i.create_initiation(&me, 5, (100, 0)).unwrap();
+        let (old_resp, _) = answer(&first, 0);
+        // An intermediate initiation before the response arrives.
+        let second_index = if same_index { 5 } else { 6 };
+        let second = i.create_initiation(&me, second_index, (101, 0)).unwrap();
+        assert_eq!(i.local_index(), Some(second_index));
+        let want = if same_index {
+            Error::Decrypt
+        } else {
+            Error::UnexpectedMessage
+        };
+        assert_eq!(i.consume_response(&me, &old_resp).err(), Some(want));
+        // Nothing changed: the second initiation still completes.
+        assert_eq!(i.state(), HandshakeState::CreatedInitiation);
+        assert_eq!(i.local_index(), Some(second_index));
+        let (new_resp, rkeys) = answer(&second, 0);
+        let ikeys = i.consume_response(&me, &new_resp).unwrap();
+        assert_eq!(ikeys.sending_key(), rkeys.receiving_key());
+        assert_eq!(ikeys.local_index, second_index);
+        assert_eq!(i.state(), HandshakeState::Zeroed);
+        // And the old response cannot complete anything afterwards either.
+        assert_eq!(
+            i.consume_response(&me, &old_resp).err(),
+            Some(Error::UnexpectedMessage)
+        );
+    }
+}
+
 fn keypair_pair(now: u64) -> (Keypair<Host>, Keypair<Host>) {
     let me = StaticIdentity::<Host>::new(Key::new(key(1)));
     let them = StaticIdentity::<Host>::new(Key::new(key(2)));

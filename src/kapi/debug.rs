@@ -3,6 +3,13 @@
 //! ("wg0: Peer 1 created", ...). They are off unless dynamic debug is
 //! switched on for the module: `echo 'module wireguard +p' >
 //! /proc/dynamic_debug/control` (or `wireguard.dyndbg=+p` at load time).
+//!
+//! As in the C driver, lines a packet can trigger ([`wg_dbg!`]) are
+//! rate-limited by the networking stack's shared limit (`net_ratelimit`,
+//! `net.core.message_cost`/`message_burst`), as `net_dbg_ratelimited`: a
+//! remote sender cannot flood the log. Lines of configuration and lifetime
+//! events ([`wg_pr_debug!`]: interface and peer created or destroyed, keys
+//! zeroed by the timer) are not, as `pr_debug`.
 
 use super::bindings as b;
 use core::fmt::Write;
@@ -45,9 +52,30 @@ pub(crate) fn print(args: core::fmt::Arguments<'_>) {
     unsafe { b::wg_shim_debug_print(line.buf.as_ptr().cast()) }
 }
 
-/// Prints a debug line when they are on.
+/// Whether the networking stack's shared message rate limit lets one more
+/// line through now (`net_ratelimit`; it counts and reports what it
+/// suppressed).
+pub(crate) fn ratelimit() -> bool {
+    // SAFETY: `net_ratelimit` may be called from any context.
+    unsafe { b::net_ratelimit() != 0 }
+}
+
+/// Prints a debug line when they are on and the networking stack's rate
+/// limit allows it (`net_dbg_ratelimited`): for lines a received or sent
+/// packet triggers.
 #[macro_export]
 macro_rules! wg_dbg {
+    ($($arg:tt)*) => {
+        if $crate::kapi::debug::enabled() && $crate::kapi::debug::ratelimit() {
+            $crate::kapi::debug::print(format_args!($($arg)*));
+        }
+    };
+}
+
+/// Prints a debug line when they are on, without rate limit (`pr_debug`):
+/// for configuration and lifetime events, which no remote sender drives.
+#[macro_export]
+macro_rules! wg_pr_debug {
     ($($arg:tt)*) => {
         if $crate::kapi::debug::enabled() {
             $crate::kapi::debug::print(format_args!($($arg)*));

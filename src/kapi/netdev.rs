@@ -35,8 +35,10 @@ pub(crate) trait LinkOps: Sized + Send + Sync + 'static {
     fn setup(dev: &mut DeviceSetup<'_>);
 
     /// Builds the state of a new device created in `src_net` (under RTNL,
-    /// before the device is registered).
-    fn new_link(rtnl: &Rtnl, src_net: &Net) -> impl PinInit<Self, Error>;
+    /// before the device is registered). `name` is the device's name as
+    /// given, which may still be a pattern such as `wg%d` (registration
+    /// picks the number).
+    fn new_link(rtnl: &Rtnl, src_net: &Net, name: &CStr) -> impl PinInit<Self, Error>;
 
     /// Runs once the device is registered.
     fn registered(_rtnl: &Rtnl, _dev: &NetDevice<Self>) {}
@@ -412,7 +414,10 @@ unsafe extern "C" fn newlink_callback<T: LinkOps>(
     let p = unsafe { &mut *b::wg_shim_netdev_priv(dev).cast::<Priv<T>>() };
     // SAFETY: `src_net` is alive for the duration of the call.
     let net = unsafe { Net::from_raw(src_net) };
-    let init = T::new_link(&rtnl, net);
+    // SAFETY: `name` is a NUL-terminated array inside the device, which
+    // outlives the call; nothing renames an unregistered device meanwhile.
+    let name = unsafe { CStr::from_char_ptr((*dev).name.as_ptr()) };
+    let init = T::new_link(&rtnl, net, name);
     // SAFETY: `data` is uninitialised memory inside the private area, which
     // never moves; on error the initialiser leaves nothing to drop.
     if let Err(e) = unsafe { init.__pinned_init(p.data.as_mut_ptr()) } {

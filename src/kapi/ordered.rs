@@ -308,7 +308,7 @@ impl SerialQueue {
     }
 
     /// Whether the bundle at the head has a finished job.
-    fn head_done(&self) -> bool {
+    pub(crate) fn head_done(&self) -> bool {
         // SAFETY: the queue is initialised; the head is read under its lock.
         unsafe { b::wg_shim_serial_head_done(self.head.get()) }
     }

@@ -443,18 +443,19 @@ impl SkBuff {
     /// that it is a whole IPv4 or IPv6 packet no longer than the plaintext,
     /// trims the padding, carries the outer ECN marks in (`outer_ds`, RFC
     /// 6040), and hands it to `dev` as checked. Returns the inner source
-    /// address, for the allowed-IPs check. `None`: dishonest packet, drop it.
+    /// address, for the allowed-IPs check. An error: drop the packet (see
+    /// [`RxReject`] for why).
     pub(crate) fn finish_rx<T: super::netdev::LinkOps>(
         &mut self,
         dev: &super::netdev::NetDevice<T>,
         outer_ds: u8,
-    ) -> Option<IpAddr> {
+    ) -> Result<IpAddr, RxReject> {
         let raw = self.raw();
         // SAFETY: every header access follows a `pskb_network_may_pull` of
         // its length; the skb is ours.
         unsafe {
             if !b::wg_shim_pskb_network_may_pull(raw, 20) {
-                return None;
+                return Err(RxReject::NotIp);
             }
             let nh = b::wg_shim_skb_network_header(raw);
             let (proto, len, src, inner_ds) = match *nh >> 4 {
@@ -462,13 +463,13 @@ impl SkBuff {
                     let ip = nh.cast::<b::iphdr>().read_unaligned();
                     let len = u32::from(u16::from_be(ip.tot_len));
                     if len < 20 {
-                        return None;
+                        return Err(RxReject::BadLength);
                     }
                     (PROTO_IP, len, IpAddr::V4(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.to_ne_bytes()), ip.tos)
                 }
                 6 => {
                     if !b::wg_shim_pskb_network_may_pull(raw, 40) {
-                        return None;
+                        return Err(RxReject::NotIp);
                     }
                     let nh = b::wg_shim_skb_network_header(raw);
                     let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
@@ -476,14 +477,17 @@ impl SkBuff {
                     let ds = (u16::from_be_bytes([*nh, *nh.add(1)]) >> 4) as u8;
                     (PROTO_IPV6, len, IpAddr::V6(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8), ds)
                 }
-                _ => return None,
+                _ => return Err(RxReject::NotIp),
             };
-            if len > (*raw).len || b::wg_shim_pskb_trim(raw, len) != 0 {
-                return None;
+            if len > (*raw).len {
+                return Err(RxReject::BadLength);
+            }
+            if b::wg_shim_pskb_trim(raw, len) != 0 {
+                return Err(RxReject::NoMemory);
             }
             b::wg_shim_skb_rx_checked(raw, dev.as_raw(), proto);
             b::wg_shim_ecn_decapsulate(raw, outer_ds, inner_ds);
-            Some(src)
+            Ok(src)
         }
     }
 }
@@ -495,6 +499,18 @@ impl SkBuff {
         // the stack and lies in the linear head.
         unsafe { b::wg_shim_skb_outer_dsfield(self.raw()) }
     }
+}
+
+/// Why [`SkBuff::finish_rx`] refused a decrypted packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RxReject {
+    /// Not an IPv4 or IPv6 packet (too short for the header of its version,
+    /// or another version).
+    NotIp,
+    /// The IP header's length is too small, or longer than the packet.
+    BadLength,
+    /// Trimming the padding needed memory that was not there.
+    NoMemory,
 }
 
 impl core::fmt::Display for IpAddr {
