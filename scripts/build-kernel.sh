@@ -18,15 +18,22 @@ case $flavour in release|debug) ;; *) die "unknown flavour $flavour" ;; esac
 
 [ -x "$BINDGEN" ] || "$TOP/scripts/setup-host.sh"
 
+pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
+src=$CACHE/linux-source-$pkgver
+out=$(kernel_dir "$flavour")
+
+# A finished kernel needs no lock (the marker is written last): a caller
+# must not wait for another flavour's build to use one that is there.
+if [ -f "$out/.wg-build-complete" ]; then
+	echo "$out" >&3
+	exit 0
+fi
+
 # One build per cache at a time: a second caller (another checkout, a test
 # beside an edit loop) waits for the first, then finds its result.
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.kernel-build.lock"
 flock 9
-
-pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
-src=$CACHE/linux-source-$pkgver
-out=$(kernel_dir "$flavour")
 
 if [ -f "$out/.wg-build-complete" ]; then
 	echo "$out" >&3
