@@ -67,6 +67,7 @@ int wg_shim_pskb_trim(struct sk_buff *skb, unsigned int len);
 int wg_shim_skb_transport_offset(const struct sk_buff *skb);
 int wg_shim_skb_network_offset(const struct sk_buff *skb);
 int wg_shim_skb_cow_head(struct sk_buff *skb, unsigned int headroom);
+void wg_shim_skb_orphan(struct sk_buff *skb);
 void wg_shim_skb_get_hash(struct sk_buff *skb);
 void wg_shim_skb_set_inner_network_header_here(struct sk_buff *skb);
 u8 *wg_shim_skb_tail_pointer(const struct sk_buff *skb);

@@ -3,8 +3,9 @@
 //! encryption and ordered transmission per peer, keepalives, and our
 //! handshake messages.
 //!
-//! Packets for a peer wait in its staged queue (at most MAX_STAGED_PACKETS,
-//! the oldest dropped) until it has a session; then each gets its counter
+//! Packets for a peer wait in its staged queue (at most MAX_STAGED_PACKETS
+//! packets, the oldest dropped; released from their sockets) until it has a
+//! session; then each gets its counter
 //! and goes both on the peer's transmit queue (at most MAX_QUEUED_PACKETS,
 //! in order) and into the device's encryption ring, whose per-CPU workers
 //! seal packets in place in any order; the peer's transmit work item sends
@@ -96,15 +97,64 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
     }
 }
 
-/// Stages a bundle until the peer has a session (the oldest is dropped
-/// beyond MAX_STAGED_PACKETS).
-fn stage(peer: &PeerState, bundle: Bundle) {
-    if peer.staged.push_drop_oldest(bundle, MAX_STAGED_PACKETS as u32).is_some() {
-        peer.dev.get().count_error(DevError::TxDropped);
+/// Counts `n` packets as `which`.
+fn count(dev: &NetDevice<Device>, which: DevError, n: u32) {
+    for _ in 0..n {
+        dev.count_error(which);
+    }
+}
+
+/// Frees a bundle that is dropped, counting its packets as `tx_dropped`.
+fn drop_counted(dev: &NetDevice<Device>, mut bundle: Bundle) {
+    while bundle.pop().is_some() {
+        dev.count_error(DevError::TxDropped);
+    }
+}
+
+/// The bundle's packets, released from their sockets (`skb_orphan`, as the
+/// C driver does for what waits for a handshake): a packet that waits must
+/// not hold its sender's send buffer, or a blocking sender stalls until the
+/// handshake gives up.
+fn orphaned(mut bundle: Bundle) -> Bundle {
+    let mut out = BundleBuilder::new();
+    while let Some(mut skb) = bundle.pop() {
+        skb.orphan();
+        out.push(skb);
+    }
+    out.finish()
+}
+
+/// Stages the packets of `bundle` until the peer has a session, one by one
+/// (the limit counts packets, as the C driver's, not super-packets), each
+/// released from its socket; beyond MAX_STAGED_PACKETS the oldest are
+/// dropped, and counted.
+fn stage(peer: &PeerState, mut bundle: Bundle) {
+    let dev = peer.dev.get();
+    while let Some(mut skb) = bundle.pop() {
+        skb.orphan();
+        if let Some(old) = peer.staged.push_drop_oldest(Bundle::single(skb), MAX_STAGED_PACKETS as u32) {
+            drop_counted(dev, old);
+        }
+    }
+}
+
+/// Frees what is staged, each packet counted as `tx_dropped` (the C
+/// driver's `wg_packet_purge_staged_packets`).
+pub(crate) fn purge_staged(peer: &PeerState) {
+    let dev = peer.dev.get();
+    while let Some(bundle) = peer.staged.pop() {
+        drop_counted(dev, bundle);
     }
 }
 
 /// Sends what is staged if the peer has a session, or asks for a handshake.
+///
+/// The session's and the device's side of [`send`]: whoever installs a
+/// session (or brings the device up) calls this afterwards, and it takes
+/// the staged packets under the queue's lock, never judging the queue empty
+/// by a lockless look. So a packet staged concurrently is either taken here
+/// or staged after this took the lock, and then its sender, looking again
+/// after staging, sees what was installed.
 pub(crate) fn send_staged(peer: &Anchored<PeerState>) {
     send(peer, None);
 }
@@ -114,55 +164,79 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>) {
 /// a handshake. Each packet gets its counter here, in order, and goes on the
 /// peer's transmit queue and into the device's encryption ring. While
 /// nothing is staged (the steady state), `fresh` goes straight there.
+///
+/// A packet staged for want of a session (or of a running device) is never
+/// stranded: after staging it, this looks again, under the order the staged
+/// queue's lock gives (see [`send_staged`]). A handshake that completed in
+/// between either took the packet or is seen by the second look, which then
+/// sends what is staged.
 fn send(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
     if !peer.staged.is_empty() {
         // Behind what waits already.
         if let Some(b) = fresh.take() {
             stage(peer, b);
         }
-    } else if fresh.is_none() {
-        return;
     }
     let now = Kernel::now_ns();
-    let Some(kp) = session::current(peer).filter(|k| k.keypair.can_send(now)) else {
-        if let Some(b) = fresh {
-            stage(peer, b);
+    let kp = loop {
+        if let Some(kp) = session::current(peer).filter(|k| k.keypair.can_send(now)) {
+            break kp;
         }
-        timers::want_initiation(peer, false);
-        return;
+        match fresh.take() {
+            // Staged, then the session looked at again.
+            Some(b) => stage(peer, b),
+            None => {
+                if !peer.staged.is_empty() {
+                    timers::want_initiation(peer, false);
+                }
+                return;
+            }
+        }
     };
     let dev = peer.dev.get();
     let d = dev.data();
     let guard = rcu::read_lock();
-    // Down: what is staged waits for the device to come up.
-    let Some(ring) = d.encrypt.get(&guard) else {
-        if let Some(b) = fresh {
-            stage(peer, b);
+    // Down: what is staged waits for the device to come up (which sends it:
+    // as for a session, the ring is looked at again after staging).
+    let ring = loop {
+        if let Some(ring) = d.encrypt.get(&guard) {
+            break ring;
         }
-        return;
+        match fresh.take() {
+            Some(b) => stage(peer, b),
+            None => return,
+        }
     };
     let me = peer.to_arc();
     let mut wake_serial = false;
     while let Some(mut bundle) = fresh.take().or_else(|| peer.staged.pop()) {
         let mut ran_out = false;
-        bundle.for_each_user_cb(|cb| match kp.keypair.reserve_send(now) {
-            Ok(slot) => cb[8..16].copy_from_slice(&slot.counter.to_ne_bytes()),
-            Err(_) => ran_out = true,
+        let mut packets = 0u32;
+        bundle.for_each_user_cb(|cb| {
+            packets += 1;
+            match kp.keypair.reserve_send(now) {
+                Ok(slot) => cb[8..16].copy_from_slice(&slot.counter.to_ne_bytes()),
+                Err(_) => ran_out = true,
+            }
         });
         if ran_out {
             // The session ran out: keep the packets for the next one (the
-            // counters taken are skipped, which the receiver allows).
-            peer.staged.push_head(bundle);
+            // counters taken are skipped, which the receiver allows). A
+            // fresh super-packet goes back whole: the staged queue then
+            // holds at most its segments beyond the limit.
+            peer.staged.push_head(orphaned(bundle));
             timers::want_initiation(peer, false);
             break;
         }
+        // Each packet is counted once: a full ring or transmit queue as
+        // dropped, here; a failed encryption as an error, by the worker.
         match ordered::dispatch(&peer.tx, &ring, bundle, me.clone(), kp.clone(), MAX_QUEUED_PACKETS as u32) {
             Dispatched::Queued => ring.kick(&d.tx_wq),
             Dispatched::RingFull => {
-                dev.count_error(DevError::TxDropped);
+                count(dev, DevError::TxDropped, packets);
                 wake_serial = true;
             }
-            Dispatched::SerialFull => dev.count_error(DevError::TxDropped),
+            Dispatched::SerialFull => count(dev, DevError::TxDropped, packets),
             Dispatched::Empty => {}
         }
     }
@@ -204,8 +278,12 @@ impl CryptWorker for EncryptWorker {
     fn run(queue: &CryptQueue<Self>) {
         let headroom = u32::from(data_packet_head_room());
         while let Some(mut job) = queue.consume() {
-            let ok = seal(&mut job, headroom);
+            let (ok, packets) = seal(&mut job, headroom);
             let (peer, _kp) = job.finish(ok);
+            if !ok {
+                // The serial side drops the bundle without counting it.
+                count(peer.dev.get(), DevError::Tx, packets);
+            }
             // This worker sends what is sealed at the head of the peer's
             // queue itself, unless another CPU is already doing so: no
             // hand-off to a work item between sealing and sending.
@@ -215,18 +293,29 @@ impl CryptWorker for EncryptWorker {
     }
 }
 
-fn seal(job: &mut EncryptJob, headroom: u32) -> bool {
+/// Seals the job's packets; whether all were sealed, and how many packets
+/// the job has.
+fn seal(job: &mut EncryptJob, headroom: u32) -> (bool, u32) {
     let (_peer, kp, mut segments) = job.parts();
     let receiver_index = kp.keypair.remote_index();
     let key = kp.keypair.sending_key();
+    let mut packets = 0u32;
+    let mut ok = true;
     segments.for_each(|cb, skb| {
+        packets += 1;
+        if !ok {
+            // The bundle is lost anyway: only counted.
+            return true;
+        }
         let mtu = u32::from_ne_bytes([cb[0], cb[1], cb[2], cb[3]]);
         let counter = u64::from_ne_bytes([cb[8], cb[9], cb[10], cb[11], cb[12], cb[13], cb[14], cb[15]]);
         let header = DataHeader { receiver_index, counter }.encode();
         let len = skb.len();
         let padding = u32::try_from(padding_len(len as usize, mtu as usize)).unwrap_or(0);
-        skb.seal_in_place(&header, padding, headroom, key, counter)
-    })
+        ok = skb.seal_in_place(&header, padding, headroom, key, counter);
+        true
+    });
+    (ok, packets)
 }
 
 /// The peer's transmit work item: see [`transmit`].
@@ -250,25 +339,30 @@ pub(crate) fn transmit(peer: &Anchored<PeerState>) {
 /// One batch of [`transmit`] (the caller is the queue's only consumer);
 /// returns whether it stopped with packets left (its budget ran out).
 fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
-    let dev = peer.dev.get();
     let mut sent_any = false;
     // What the timers were told of this batch: `None` nothing yet,
     // `Some(false)` an authenticated packet, `Some(true)` a data packet.
     let mut told: Option<bool> = None;
-    // A bounded batch: a packet sent may come straight back into this queue
-    // (a routing loop), and the work item must yield.
+    // A bounded batch, in packets (a bundle may hold tens of them): a
+    // packet sent may come straight back into this queue (a routing loop),
+    // and the work item must yield. Process context (the encryption workers
+    // and the peer's work item): the CPU is offered to others after every
+    // packet.
     let mut budget = MAX_QUEUED_PACKETS;
     while budget > 0 {
         let Some((mut bundle, ok)) = peer.tx.pop_done() else { break };
-        budget -= 1;
         if !ok {
-            dev.count_error(DevError::Tx);
+            // Counted where it failed (encryption) or was refused (a full
+            // ring): dropped here without counting it twice.
+            budget = budget.saturating_sub(1);
             continue;
         }
         while let Some(skb) = bundle.pop() {
+            budget = budget.saturating_sub(1);
             if send_sealed(peer, skb, &mut told) {
                 sent_any = true;
             }
+            ordered::cond_resched();
         }
     }
     if sent_any {

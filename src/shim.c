@@ -355,6 +355,11 @@ int wg_shim_skb_cow_head(struct sk_buff *skb, unsigned int headroom)
 	return skb_cow_head(skb, headroom);
 }
 
+void wg_shim_skb_orphan(struct sk_buff *skb)
+{
+	skb_orphan(skb);
+}
+
 /* The flow hash, taken over the inner packet before it is encrypted. */
 void wg_shim_skb_get_hash(struct sk_buff *skb)
 {

@@ -51,7 +51,7 @@ fn carry_out(peer: &Anchored<PeerState>, a: &Actions) {
         peer.clear_endpoint_src();
     }
     if a.purge_staged_packets {
-        peer.staged.purge();
+        send::purge_staged(peer);
         peer.tx.purge();
     }
     if a.zero_key_material {
@@ -106,7 +106,7 @@ pub(crate) fn start(peer: &Anchored<PeerState>) {
 pub(crate) fn stop(peer: &Anchored<PeerState>) {
     event(peer, |t| t.stop());
     peer.cancel_timer();
-    peer.staged.purge();
+    send::purge_staged(peer);
     peer.tx.purge();
     session::clear_all(peer);
 }

@@ -202,6 +202,14 @@ impl SkBuff {
     /// copy of the data). `headroom`: what the outer headers will need in
     /// front. `false`: the skb could not be made writable or is too
     /// fragmented; drop it.
+    ///
+    /// Every byte that is encrypted is the packet's or written here: the
+    /// head is expanded and the checksum finished before the trailer is
+    /// made room for, and the padding is zeroed only then, right before it
+    /// becomes part of the data. (Zeroing it before `skb_cow_head`, as the
+    /// C driver did until 2026, loses it when the head is reallocated:
+    /// `pskb_expand_head` copies the old head only up to `tail`, and the
+    /// padding lay beyond it, so uninitialised heap went out encrypted.)
     pub(crate) fn seal_in_place(
         &mut self,
         header: &[u8; 16],
@@ -212,26 +220,35 @@ impl SkBuff {
     ) -> bool {
         let raw = self.raw();
         let mut sg = [b::scatterlist::default(); SG_ENTRIES];
-        // SAFETY: every call works on the skb we own, in the order the C
-        // driver uses: make the data and the trailer writable, zero the
-        // padding, make head room, resolve the checksum, push the header, put
-        // the trailer, map the data to a scatterlist, encrypt in place.
+        // SAFETY: every call works on the skb we own, in the order of the
+        // C driver since "wireguard: send: append trailer after expanding
+        // head": make head room (which may reallocate the head), resolve the
+        // checksum (which may make the head writable, another
+        // reallocation), then make the data and a trailer of `trailer_len`
+        // bytes of tail room writable (`skb_cow_data`, which keeps the head
+        // room: it only ever expands at the tail), and from there on nothing
+        // reallocates: zero the padding in the trailer's tail room (checked
+        // to be there), push the header, put the trailer, map the data to a
+        // scatterlist, encrypt in place.
         unsafe {
             b::wg_shim_skb_get_hash(raw);
             let Some(trailer_len) = padding.checked_add(TAG_LEN) else { return false };
             let Some(plaintext_len) = (*raw).len.checked_add(padding) else { return false };
-            let mut trailer: *mut b::sk_buff = core::ptr::null_mut();
-            let frags = b::skb_cow_data(raw, trailer_len as i32, &mut trailer);
-            if frags < 0 || frags as usize > SG_ENTRIES {
-                return false;
-            }
-            core::ptr::write_bytes(b::wg_shim_skb_tail_pointer(trailer), 0, padding as usize);
             if b::wg_shim_skb_cow_head(raw, headroom) < 0 {
                 return false;
             }
             if b::wg_shim_skb_checksum_partial(raw) && b::skb_checksum_help(raw) != 0 {
                 return false;
             }
+            let mut trailer: *mut b::sk_buff = core::ptr::null_mut();
+            let frags = b::skb_cow_data(raw, trailer_len as i32, &mut trailer);
+            if frags < 0 || frags as usize > SG_ENTRIES || trailer.is_null() {
+                return false;
+            }
+            if (*trailer).data_len != 0 || (*trailer).end.wrapping_sub((*trailer).tail) < trailer_len {
+                return false;
+            }
+            core::ptr::write_bytes(b::wg_shim_skb_tail_pointer(trailer), 0, padding as usize);
             b::wg_shim_skb_set_inner_network_header_here(raw);
             let h = b::skb_push(raw, header.len() as u32).cast::<u8>();
             core::ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
@@ -403,6 +420,14 @@ impl SkBuff {
         // SAFETY: hands our reference to `skb_share_check`, which returns
         // an skb we own or null after freeing ours.
         unsafe { SkBuff::from_raw(b::wg_shim_skb_share_check(self.into_raw())) }
+    }
+
+    /// Releases the packet from its sending socket (`skb_orphan`): the
+    /// socket's send buffer no longer accounts for it, so a packet that
+    /// waits (for a handshake) does not hold up its sender.
+    pub(crate) fn orphan(&mut self) {
+        // SAFETY: runs and clears the destructor of the skb we own.
+        unsafe { b::wg_shim_skb_orphan(self.raw()) }
     }
 
     /// Drops the route the packet came with (kept until now for ICMP errors).

@@ -1,0 +1,218 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Userspace helpers of tests/vm/suite/sendpath.sh (Python standard library
+only; the crypto is tests/hostile/wgattack.py's).
+
+  wgpeer.py padcheck --target ADDR --port PORT --pub B64 --static-priv FILE
+                     --bind ADDR --lport PORT --ready FILE --want N
+                     --timeout SECONDS
+      A WireGuard peer of the device under test, in userspace: initiates a
+      handshake to the device (Noise IK), confirms the session with a
+      keepalive, creates FILE (--ready), then receives the device's data
+      messages, decrypts them and checks that the padding after the inner IP
+      packet is all zero. Exits 0 once N padded packets were seen and every
+      padding byte so far was zero; 1 at the first packet with a non-zero
+      padding byte (printed) or if fewer than N padded packets came within
+      the timeout; 2 on a set-up error.
+
+  wgpeer.py udpsend --dst ADDR --dport PORT --count N --size BYTES
+                    --sndbuf BYTES --timeout SECONDS [--gso SEGMENTS]
+      Sends N datagrams of BYTES from a blocking UDP socket with SO_SNDBUF
+      BYTES, each send allowed at most --timeout seconds (then it fails:
+      exit 1). With --gso, each send is one UDP GSO super-packet of SEGMENTS
+      segments of BYTES, from a fresh socket (default send buffer); with
+      --fresh 1, every datagram from a fresh socket too. Prints
+      "sent=N seconds=S".
+"""
+import _socket as socket
+import os
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
+import wgattack as w  # noqa: E402
+
+MSG_INIT, MSG_RESP, MSG_DATA = 1, 2, 4
+LABEL_MAC1 = b"mac1----"
+
+
+def aead_decrypt(key, counter, ct, ad=b""):
+    if len(ct) < 16:
+        return None
+    nonce = b"\0" * 4 + struct.pack("<Q", counter)
+    body, tag = ct[:-16], ct[-16:]
+    otk = w.chacha20_block(key, 0, nonce)[:32]
+    pad = lambda b: b"\0" * (-len(b) % 16)
+    want = w.poly1305(otk, ad + pad(ad) + body + pad(body) + struct.pack("<QQ", len(ad), len(body)))
+    # A test tool: no need for a constant-time comparison.
+    if want != tag:
+        return None
+    return w.chacha20_xor(key, 1, nonce, body)
+
+
+def handshake(sock, target, port, dev_pub, s_priv):
+    """Initiates and completes a handshake; returns (send key, receive key,
+    our index, the device's index)."""
+    sender = struct.unpack("<I", os.urandom(4))[0]
+    c = w.blake2s(w.CONSTRUCTION)
+    h = w.blake2s(w.blake2s(c, w.IDENTIFIER), dev_pub)
+    e_priv = os.urandom(32)
+    e_pub = w.x25519_pub(e_priv)
+    (c,) = w.kdf(c, e_pub, 1)
+    h = w.blake2s(h, e_pub)
+    c, k = w.kdf(c, w.x25519(e_priv, dev_pub), 2)
+    enc_static = w.aead_encrypt(k, 0, w.x25519_pub(s_priv), h)
+    h = w.blake2s(h, enc_static)
+    c, k = w.kdf(c, w.x25519(s_priv, dev_pub), 2)
+    enc_ts = w.aead_encrypt(k, 0, w.tai64n(), h)
+    h = w.blake2s(h, enc_ts)
+    msg = struct.pack("<II", MSG_INIT, sender) + e_pub + enc_static + enc_ts
+    msg += w.mac16(w.blake2s(LABEL_MAC1, dev_pub), msg) + b"\0" * 16
+    deadline = time.monotonic() + 30
+    sock.settimeout(5)
+    sock.sendto(msg, (target, port))
+    while True:
+        if time.monotonic() > deadline:
+            raise RuntimeError("no handshake response")
+        try:
+            r, _ = sock.recvfrom(4096)
+        except socket.timeout:
+            sock.sendto(msg, (target, port))
+            continue
+        if len(r) != 92 or r[:4] != struct.pack("<I", MSG_RESP) or struct.unpack("<I", r[8:12])[0] != sender:
+            continue
+        e_r = r[12:44]
+        c2, h2 = c, h
+        (c2,) = w.kdf(c2, e_r, 1)
+        h2 = w.blake2s(h2, e_r)
+        (c2,) = w.kdf(c2, w.x25519(e_priv, e_r), 1)
+        (c2,) = w.kdf(c2, w.x25519(s_priv, e_r), 1)
+        c2, t, k = w.kdf(c2, b"\0" * 32, 3)
+        h2 = w.blake2s(h2, t)
+        if w.aead_encrypt(k, 0, b"", h2) != r[44:60]:
+            raise RuntimeError("handshake response does not authenticate")
+        t_send, t_recv = w.kdf(c2, b"", 2)
+        return t_send, t_recv, sender, struct.unpack("<I", r[4:8])[0]
+
+
+def inner_len(pt):
+    v = pt[0] >> 4
+    if v == 4 and len(pt) >= 20:
+        return struct.unpack(">H", pt[2:4])[0]
+    if v == 6 and len(pt) >= 40:
+        return 40 + struct.unpack(">H", pt[4:6])[0]
+    return None
+
+
+def padcheck(a):
+    dev_pub = w.b64decode(a["pub"])
+    with open(a["static-priv"]) as f:
+        s_priv = w.b64decode(f.read())
+    sock = socket.socket(socket.AF_INET6 if ":" in a["bind"] else socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((a["bind"], int(a["lport"])))
+    t_send, t_recv, mine, theirs = handshake(sock, a["target"], int(a["port"]), dev_pub, s_priv)
+    # A keepalive confirms the session: the device (responder) may send then.
+    sock.sendto(struct.pack("<IIQ", MSG_DATA, theirs, 0) + w.aead_encrypt(t_send, 0, b""),
+                (a["target"], int(a["port"])))
+    open(a["ready"], "w").close()
+    want = int(a["want"])
+    deadline = time.monotonic() + float(a["timeout"])
+    packets = padded = pad_bytes = 0
+    while padded < want:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.settimeout(left)
+        try:
+            m, _ = sock.recvfrom(65536)
+        except socket.timeout:
+            break
+        if len(m) < 32 or m[:4] != struct.pack("<I", MSG_DATA) or struct.unpack("<I", m[4:8])[0] != mine:
+            continue
+        counter = struct.unpack("<Q", m[8:16])[0]
+        pt = aead_decrypt(t_recv, counter, m[16:])
+        if pt is None:
+            print("data message %d does not authenticate" % counter)
+            return 1
+        if not pt:
+            continue  # keepalive
+        n = inner_len(pt)
+        if n is None or n > len(pt):
+            print("data message %d: no IP packet inside: %s" % (counter, pt[:48].hex()))
+            return 1
+        packets += 1
+        pad = pt[n:]
+        if len(pt) % 16 and len(pt) < 1420:
+            print("data message %d: plaintext of %d bytes is not padded to 16" % (counter, len(pt)))
+            return 1
+        if pad:
+            padded += 1
+            pad_bytes += len(pad)
+        if pad.count(0) != len(pad):
+            print("FAIL: data message %d (inner packet %d bytes): non-zero padding %s" % (counter, n, pad.hex()))
+            return 1
+    print("packets=%d padded=%d padding_bytes=%d (all zero)" % (packets, padded, pad_bytes))
+    if padded < want:
+        print("FAIL: only %d padded packets within %s s (wanted %d)" % (padded, a["timeout"], want))
+        return 1
+    return 0
+
+
+SOL_UDP, UDP_SEGMENT = 17, 103
+
+
+def udpsend(a):
+    count, size, timeout = int(a["count"]), int(a["size"]), float(a["timeout"])
+    gso = int(a.get("gso", "0"))
+    fresh = a.get("fresh", "0") == "1"
+    dst = (a["dst"], int(a["dport"]))
+    fam = socket.AF_INET6 if ":" in a["dst"] else socket.AF_INET
+    t0 = time.monotonic()
+    s = None
+    for i in range(count):
+        if gso or fresh or s is None:
+            if s is not None:
+                s.close()
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+            if gso:
+                s.setsockopt(SOL_UDP, UDP_SEGMENT, size)
+            else:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(a["sndbuf"]))
+            s.settimeout(timeout)
+        t = time.monotonic()
+        try:
+            s.sendto(b"\xa5" * (size * gso if gso else size), dst)
+        except socket.timeout:
+            print("FAIL: send %d blocked for more than %s s (sent=%d)" % (i, timeout, i))
+            return 1
+        except OSError as e:
+            print("FAIL: send %d: %s" % (i, e))
+            return 1
+        if time.monotonic() - t > timeout:
+            print("FAIL: send %d took %.1f s" % (i, time.monotonic() - t))
+            return 1
+    print("sent=%d seconds=%.1f" % (count, time.monotonic() - t0))
+    return 0
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in ("padcheck", "udpsend"):
+        print(__doc__)
+        return 2
+    a, rest = {}, argv[2:]
+    while rest:
+        if not rest[0].startswith("--") or len(rest) < 2:
+            print("bad argument %s" % rest[0])
+            return 2
+        a[rest[0][2:]] = rest[1]
+        rest = rest[2:]
+    try:
+        return padcheck(a) if argv[1] == "padcheck" else udpsend(a)
+    except (KeyError, RuntimeError, OSError) as e:
+        print("error: %r" % (e,))
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
