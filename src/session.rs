@@ -13,7 +13,6 @@ use crate::proto::handshake::StaticIdentity;
 use crate::proto::keypair::SessionKeys;
 use crate::proto::platform::Clock;
 use crate::proto::timers::CurrentKey;
-use crate::wg_dbg;
 use core::sync::atomic::Ordering;
 use crate::wg_pr_debug;
 use kernel::prelude::*;
