@@ -220,9 +220,8 @@ impl SkBuff {
     ) -> bool {
         let raw = self.raw();
         let mut sg = [b::scatterlist::default(); SG_ENTRIES];
-        // SAFETY: every call works on the skb we own, in the order of the
-        // C driver since "wireguard: send: append trailer after expanding
-        // head": make head room (which may reallocate the head), resolve the
+        // The order is the C driver's since "wireguard: send: append
+        // trailer after expanding head": make head room (which may reallocate the head), resolve the
         // checksum (which may make the head writable, another
         // reallocation), then make the data and a trailer of `trailer_len`
         // bytes of tail room writable (`skb_cow_data`, which keeps the head
@@ -230,6 +229,7 @@ impl SkBuff {
         // reallocates: zero the padding in the trailer's tail room (checked
         // to be there), push the header, put the trailer, map the data to a
         // scatterlist, encrypt in place.
+        // SAFETY: every call works on the skb we own, in that order.
         unsafe {
             b::wg_shim_skb_get_hash(raw);
             let Some(trailer_len) = padding.checked_add(TAG_LEN) else { return false };
