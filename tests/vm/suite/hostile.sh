@@ -43,12 +43,13 @@
 # themselves carry at most a few hundred handshake-sized messages, all with a
 # bad mac1, which no device answers.
 #
-# Last, in namespaces of its own: the handshake path under attack
-# (tests/hostile/flood.sh): a flood keeps wg0 under load while 3,000
-# sources that completed the cookie exchange hold entries in its rate
-# limiter; a new genuine client must still complete its handshake within
-# 60 s, and an established tunnel keep carrying traffic. `make hostile-flood`
-# runs a longer form (tests/vm/hostile-flood.sh).
+# Not here yet: the handshake path under attack (tests/hostile/flood.sh,
+# `make hostile-flood`). Its first run in this boot (2026-12-02) never put
+# the device under load: the Python attacker sent about 800 initiations a
+# second, no cookie reply came, and the check failed on its own set-up after
+# 420 s. It joins this suite once its attacker can hold the device under
+# load here (the rate limiter's fix itself is tested on the host,
+# host/tests/ratelimiter.rs).
 #
 # WG_IMPL=c tests the in-tree C driver instead of our module (see
 # tests/hostile/impl.sh).
@@ -302,6 +303,5 @@ for fam in 4 6; do
 	check "v${fam}_after" t_after
 done
 teardown
-check flood flood_run "${FLOOD_HOLDERS:-3000}" "${FLOOD_BOUND:-60}"
 check unload t_unload
 finish
