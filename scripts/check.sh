@@ -74,6 +74,15 @@ for t in "$TOP"/tests/vm/suite/*.sh "$TOP"/tests/vm/pair/interop_cdriver.sh; do
 	[ "$status" -eq 0 ] || [ -f "$res" ] || failed_checks+=("vm: $name: no results (exit $status)")
 done
 
+# Installing on the running kernel (release kernel: module signing), without
+# DKMS (`make check-install` adds it).
+log "vm: install (release kernel)"
+set +e; NAME=install "$TOP/scripts/check-install.sh"; status=$?; set -e
+res=$TOP/build/vm/install/results.txt
+np=$(grep -c '^PASS' "$res" 2>/dev/null || true); nf=$(grep -c '^FAIL' "$res" 2>/dev/null || true)
+record "vm: install" "$status" "${np:-0}" "${nf:-0}"
+[ "$status" -eq 0 ] || failed_checks+=("vm: install: exit $status (build/vm/install/)")
+
 echo
 echo "==== summary ($(( $(date +%s) - start )) s) ===="
 printf '%s\n' "${summary[@]}"
