@@ -2,8 +2,8 @@
 # Configuration over netlink (issue 4), against our module: the differential
 # sequence compared with the C driver's (netlink1_cdriver.sh, run in the boot
 # before), the raw-netlink table of bad inputs, 6.16's WGALLOWEDIP_F_REMOVE_ME
-# and UPDATE_ONLY, NLM_F_DUMP_INTR, wg-quick, dumps spanning many messages,
-#. Argument:
+# and UPDATE_ONLY, NLM_F_DUMP_INTR, wg-quick, dumps spanning many messages.
+# Argument:
 # small | full.
 # vm-timeout: 1500
 . "$(dirname "$0")/../lib.sh"
