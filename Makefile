@@ -128,8 +128,9 @@ race:
 # The handshake path under attack (tests/vm/hostile-flood.sh): a flood holds
 # the device under load while FLOOD_HOLDERS (default 20,000) sources that
 # completed the cookie exchange hold rate-limiter entries; a new client must
-# complete its handshake within FLOOD_BOUND s (default 90), twice. `make
-# check` runs a short form (3,000 sources, 60 s) in the hostile suite.
+# complete its handshake within FLOOD_BOUND s (default 90), twice. Not yet
+# working: its Python attacker did not put the device under load in its first
+# run (no cookie reply in 420 s), so it is not in `make check`.
 # WG_IMPL=c runs it on the in-tree C driver.
 hostile-flood:
 	$(TOP)/scripts/setup-host.sh
@@ -172,7 +173,8 @@ bench-pair:
 # the debug kernel for FUZZ_NETLINK_SECONDS (default 600), then the tunnel
 # set up before must still work and rmmod be clean. FUZZ_NETLINK_SEED=N
 # repeats a run's messages (the seed is printed); WG_IMPL=c fuzzes the
-# in-tree C driver. `make check` runs it for 75 s in netlink2_ours's boot.
+# in-tree C driver. Not in `make check` yet: its runs so far failed at the
+# first request while the device answered (netlink2_ours.sh says more).
 fuzz-netlink:
 	$(TOP)/scripts/setup-host.sh
 	$(TOP)/scripts/build-module.sh debug >/dev/null
