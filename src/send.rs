@@ -187,7 +187,7 @@ fn send(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
             Some(b) => stage(peer, b),
             None => {
                 if !peer.staged.is_empty() {
-                    timers::want_initiation(peer, false);
+                    timers::want_initiation(peer);
                 }
                 return;
             }
@@ -225,7 +225,7 @@ fn send(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
             // fresh super-packet goes back whole: the staged queue then
             // holds at most its segments beyond the limit.
             peer.staged.push_head(orphaned(bundle));
-            timers::want_initiation(peer, false);
+            timers::want_initiation(peer);
             break;
         }
         // Each packet is counted once: a full ring or transmit queue as
@@ -370,8 +370,7 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
         let key = session::current_view(peer, now);
         let due = peer.timers.lock().keep_key_fresh_on_send(key.as_ref(), now);
         if due {
-            peer.want_initiation.store(true, Ordering::Release);
-            timers::schedule_handshake_work(peer);
+            timers::queue_initiation(peer);
         }
     }
     budget == 0 && !peer.tx.is_empty()
