@@ -30,39 +30,91 @@ log "static: bare negation"
 set +e; "$TOP/tests/static/bare-negation.sh"; status=$?; set -e
 record "static: bare negation" "$status"
 
-# ---- host: the protocol core, built from the same files as the module ----
-mkdir -p "$TOP/build"
-log "host: cargo test"
-set +e
-(cd "$TOP/host" && cargo test --release --locked 2>&1) | tee "$TOP/build/host-test.log"
-status=${PIPESTATUS[0]}
-set -e
-np=$(awk '/^test result:/ {s+=$4} END {print s+0}' "$TOP/build/host-test.log")
-nf=$(awk '/^test result:/ {s+=$6} END {print s+0}' "$TOP/build/host-test.log")
-rm -f "$TOP/build/host-test.log"
-record "host: cargo test" "$status" "$np" "$nf"
-
-if [ -x "$TOP/scripts/fuzz.sh" ]; then
-	log "host: fuzz smoke run"
-	set +e; "$TOP/scripts/fuzz.sh" "${FUZZ_SMOKE_SECONDS:-10}"; status=$?; set -e
-	record "host: fuzz smoke" "$status"
-fi
-
 # ---- the module, on the debug kernel ----
 log "building the debug kernel (cached) and the module"
 "$TOP/scripts/build-module.sh" debug >/dev/null
 
-# tests/vm/pair/: suites of two VMs joined by a link (scripts/vm-pair.sh).
-for t in "$TOP"/tests/vm/suite/*.sh "$TOP"/tests/vm/pair/interop_cdriver.sh; do
+# The VM suites, CHECK_JOBS at a time (default 2: this machine kind has 2
+# cores, and under emulation a suite mostly runs one process at a time),
+# the longest first. A suite of two VMs (tests/vm/pair/) takes two places.
+# Each suite's output goes to build/vm/NAME.out; its progress lines (one per
+# check as it finishes, and one a minute while none does) to the terminal.
+jobs_max=${CHECK_JOBS:-2}
+order=(netns_upstream hostile lifecycle interop_cdriver interop netlink2_ours soak sendpath netlink1_cdriver)
+suites=()
+for n in "${order[@]}"; do
+	for t in "$TOP/tests/vm/suite/$n.sh" "$TOP/tests/vm/pair/$n.sh"; do [ -f "$t" ] && suites+=("$t"); done
+done
+for t in "$TOP"/tests/vm/suite/*.sh; do # any suite the order above forgot
+	case " ${suites[*]} " in *" $t "*) ;; *) suites+=("$t") ;; esac
+done
+suites=("${suites[0]}" host "${suites[@]:1}" install)
+# For development only: CHECK_SUITES="NAME ..." runs just those VM suites.
+if [ -n "${CHECK_SUITES:-}" ]; then
+	only=()
+	for t in "${suites[@]}"; do
+		case " $CHECK_SUITES " in *" $(basename "$t" .sh) "*) only+=("$t") ;; esac
+	done
+	suites=(${only[@]+"${only[@]}"})
+fi
+
+# The host's tests (the protocol core, built from the same files as the
+# module: cargo test; and a short fuzz run) take one place in the pool.
+host_tests() {
+	local status
+	set +e
+	(cd "$TOP/host" && cargo test --release --locked 2>&1) >"$TOP/build/host-test.log"
+	echo $? >"$TOP/build/host-test.status"
+	log "host: cargo test ended: $(grep -c '^test .* ok$' "$TOP/build/host-test.log") ok, $(grep -c '^test .* FAILED$' "$TOP/build/host-test.log") failed"
+	status=0
+	if [ -x "$TOP/scripts/fuzz.sh" ]; then
+		"$TOP/scripts/fuzz.sh" "${FUZZ_SMOKE_SECONDS:-10}" || status=$?
+		echo "$status" >"$TOP/build/host-fuzz.status"
+		log "host: fuzz smoke ended (exit $status)"
+	fi
+}
+host_record() {
+	local status np nf
+	status=$(cat "$TOP/build/host-test.status" 2>/dev/null || echo 1)
+	np=$(awk '/^test result:/ {s+=$4} END {print s+0}' "$TOP/build/host-test.log")
+	nf=$(awk '/^test result:/ {s+=$6} END {print s+0}' "$TOP/build/host-test.log")
+	record "host: cargo test" "$status" "$np" "$nf"
+	[ "$status" -eq 0 ] || failed_checks+=("host: cargo test: exit $status ($(grep -m3 '^test .* FAILED$' "$TOP/build/host-test.log" | tr '\n' ' ')build/host-test.log)")
+	if [ -x "$TOP/scripts/fuzz.sh" ]; then
+		status=$(cat "$TOP/build/host-fuzz.status" 2>/dev/null || echo 1)
+		record "host: fuzz smoke" "$status"
+		[ "$status" -eq 0 ] || failed_checks+=("host: fuzz smoke: exit $status (build/host.out)")
+	fi
+}
+
+vm_start() { # SUITE: starts it in the background ($! its process)
+	local t=$1 name runner to
+	if [ "$t" = host ]; then
+		rm -f "$TOP/build/host-test.status" "$TOP/build/host-fuzz.status"
+		log "host: cargo test and fuzz smoke, output in build/host-test.log, build/host.out"
+		host_tests > >(tee "$TOP/build/host.out" | grep --line-buffered -E '\] host: ') 2>&1 &
+		return
+	fi
+	if [ "$t" = install ]; then
+		# Installing on the running kernel (release kernel: module signing),
+		# without DKMS (`make check-install` adds it).
+		NAME=install "$TOP/scripts/check-install.sh" \
+			> >(tee "$TOP/build/vm/install.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
+		return
+	fi
 	name=$(basename "$t" .sh)
 	runner=vm-run.sh
 	case $t in */tests/vm/pair/*) runner=vm-pair.sh ;; esac
 	# A suite may ask for a longer guest time limit: "# vm-timeout: SECONDS".
 	to=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
-	set +e; "$TOP/scripts/$runner" --flavour debug --name "$name" ${to:+--timeout "$to"} "$t"; status=$?; set -e
+	"$TOP/scripts/$runner" --flavour debug --name "$name" ${to:+--timeout "$to"} "$t" \
+		> >(tee "$TOP/build/vm/$name.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
+}
+vm_record() { # NAME STATUS SECONDS
+	local name=$1 status=$2 secs=$3 res np nf why
 	res=$TOP/build/vm/$name/results.txt
 	np=$(grep -c '^PASS' "$res" 2>/dev/null || true); nf=$(grep -c '^FAIL' "$res" 2>/dev/null || true)
-	record "vm: $name" "$status" "${np:-0}" "${nf:-0}"
+	record "vm: $name ($secs s)" "$status" "${np:-0}" "${nf:-0}"
 	# Which checks failed, and the last FAIL line of each log, for the
 	# summary (CI shows only the end of the output).
 	if [ -f "$res" ]; then
@@ -71,17 +123,35 @@ for t in "$TOP"/tests/vm/suite/*.sh "$TOP"/tests/vm/pair/interop_cdriver.sh; do
 			failed_checks+=("vm: $name/$f${why:+: $why}")
 		done
 	fi
-	[ "$status" -eq 0 ] || [ -f "$res" ] || failed_checks+=("vm: $name: no results (exit $status)")
-done
+	[ "$status" -eq 0 ] || [ -f "$res" ] || failed_checks+=("vm: $name: no results (exit $status, build/vm/$name.out)")
+}
 
-# Installing on the running kernel (release kernel: module signing), without
-# DKMS (`make check-install` adds it).
-log "vm: install (release kernel)"
-set +e; NAME=install "$TOP/scripts/check-install.sh"; status=$?; set -e
-res=$TOP/build/vm/install/results.txt
-np=$(grep -c '^PASS' "$res" 2>/dev/null || true); nf=$(grep -c '^FAIL' "$res" 2>/dev/null || true)
-record "vm: install" "$status" "${np:-0}" "${nf:-0}"
-[ "$status" -eq 0 ] || failed_checks+=("vm: install: exit $status (build/vm/install/)")
+mkdir -p "$TOP/build/vm"
+declare -A pid_name=() pid_weight=() pid_start=()
+used=0 next=0
+while [ "$next" -lt "${#suites[@]}" ] || [ "${#pid_name[@]}" -gt 0 ]; do
+	# Start what fits.
+	while [ "$next" -lt "${#suites[@]}" ]; do
+		t=${suites[$next]} w=1
+		case $t in */tests/vm/pair/*) w=2 ;; esac
+		[ "$w" -le "$jobs_max" ] || w=$jobs_max
+		[ $((used + w)) -le "$jobs_max" ] || break
+		vm_start "$t"
+		pid_name[$!]=$(basename "$t" .sh) pid_weight[$!]=$w pid_start[$!]=$(date +%s)
+		used=$((used + w)) next=$((next + 1))
+	done
+	# Record each that ended.
+	sleep 5
+	for p in "${!pid_name[@]}"; do
+		kill -0 "$p" 2>/dev/null && continue
+		set +e; wait "$p"; status=$?; set -e
+		if [ "${pid_name[$p]}" = host ]; then host_record; else
+			vm_record "${pid_name[$p]}" "$status" $(( $(date +%s) - pid_start[$p] )); fi
+		log "vm: ${pid_name[$p]} ended (exit $status), $(( $(date +%s) - start )) s into make check"
+		used=$((used - pid_weight[$p]))
+		unset "pid_name[$p]" "pid_weight[$p]" "pid_start[$p]"
+	done
+done
 
 echo
 echo "==== summary ($(( $(date +%s) - start )) s) ===="

@@ -26,7 +26,7 @@
 . "$(dirname "$0")/lib.sh"
 
 flavour=debug cpus=2 memory=2G timeout=900 name= kvm=0
-qemu_opts=()
+qemu_opts=() extra_append=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--flavour) flavour=$2; shift 2 ;;
@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
 	--name) name=$2; shift 2 ;;
 	--kvm) kvm=1; shift ;;
 	--qemu-opts) qemu_opts+=("--qemu-opts=$2"); shift 2 ;;
+	--append) extra_append+=("$2"); shift 2 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1" ;;
 	*) break ;;
@@ -45,6 +46,7 @@ script=${1:?usage: vm-run.sh [options] SCRIPT [ARGS...]}
 shift
 script=$(readlink -f "$script")
 name=${name:-$(basename "$script" .sh)}
+script_args=("$@")
 
 kdir=$("$TOP/scripts/build-kernel.sh" "$flavour")
 module=$TOP/build/$flavour/wireguard.ko
@@ -54,6 +56,23 @@ results=$TOP/build/vm/$name
 rm -rf "$results"
 mkdir -p "$results"
 
+# The guest's module tree, made here rather than in the guest (where every
+# file copied over 9p costs seconds under emulation): the kernel's modules,
+# ours in updates/ (where modprobe prefers it to the in-tree C driver, as
+# DKMS installs), and depmod's indexes. One copy per run, in the results
+# folder that the guest may write (tests/vm/install.sh installs into it);
+# tests/vm/guest.sh mounts it over /lib/modules/RELEASE.
+kver=$(cat "$kdir/include/config/kernel.release")
+modtree=$results/modroot/lib/modules/$kver
+mkdir -p "$modtree/updates"
+for f in "$kdir/.virtme_mods/lib/modules/0.0.0"/*; do
+	# build/ and source/ point at the whole kernel tree.
+	case ${f##*/} in build|source) continue ;; esac
+	cp -rL "$f" "$modtree/"
+done
+cp "$module" "$modtree/updates/wireguard.ko"
+depmod -b "$results/modroot" "$kver"
+
 append=(
 	"panic=-1"           # a panicking guest reboots, and QEMU then exits
 	"oops=panic"
@@ -61,11 +80,20 @@ append=(
 	"loglevel=7"
 	"printk.devkmsg=on"
 )
+# The guest's root is the host's, over 9p; virtme-ng mounts it without a
+# cache, so every exec reads its binary and libraries from the host again
+# (a third of an exec's cost in the debug guest). Nothing on the root
+# changes while a guest runs (what the host and guest share for writing,
+# the results and build folders, are separate mounts), so the guest may
+# cache it. The kernel takes the last rootflags= given.
+append+=("rootflags=version=9p2000.L,trans=virtio,access=any,msize=512000,cache=loose")
 if [ "$flavour" = debug ]; then
 	append+=("panic_on_warn=1" "kmemleak=on" "kasan.fault=panic" "dyndbg=module wireguard +p")
 else
 	append+=("dyndbg=module wireguard +p")
 fi
+
+append+=(${extra_append[@]+"${extra_append[@]}"})
 
 # The guest does not inherit the host's environment: WG_IMPL goes on the command.
 impl_env=
@@ -80,17 +108,51 @@ impl_env="WG_CACHE=$(printf %q "$CACHE") $impl_env"
 kvm_opt=(--disable-kvm)
 [ "$kvm" = 1 ] && kvm_opt=()
 
-log "vm: $name on the $flavour kernel ($cpus vCPUs, $memory${WG_IMPL:+, WG_IMPL=$WG_IMPL}), results in $results"
+# How long this usually takes on this machine kind (a suite says so in a
+# "# vm-usual: SECONDS" line), for the progress lines below.
+usual=$(sed -n 's/^# vm-usual: *\([0-9][0-9]*\).*/\1/p' "$script" | head -n 1)
+log "vm: $name on the $flavour kernel ($cpus vCPUs, $memory${WG_IMPL:+, WG_IMPL=$WG_IMPL}${usual:+, usually about $(( (usual + 59) / 60 )) min here}), results in $results"
 start=$(date +%s)
+run_guest() {
+	# Guest exits are judged from the results folder; the QEMU status is kept only
+	# for the record. `timeout` bounds a guest that hangs.
+	PATH="$VENV/bin:$PATH" timeout --kill-after=30 "$timeout" "$VNG" --run "$kdir" "${kvm_opt[@]}" --user root \
+		--cpus "$cpus" --memory "$memory" --rwdir "$results" --rwdir "$TOP/build" \
+		--append "${append[*]}" --verbose "${qemu_opts[@]}" \
+		--exec "${impl_env}bash $TOP/tests/vm/guest.sh $results $module $script ${script_args[*]}" \
+		</dev/null >"$results/console.log" 2>&1 &
+	vm_pid=$!
+	trap 'kill "$vm_pid" 2>/dev/null || true' EXIT
+	# Progress: each check's result as the guest records it, and a line at least
+	# once a minute while nothing new comes.
+	seen=0 quiet_since=$start
+	while kill -0 "$vm_pid" 2>/dev/null; do
+		sleep 5
+		n=0
+		[ -f "$results/results.txt" ] && n=$(wc -l <"$results/results.txt")
+		if [ "$n" -gt "$seen" ]; then
+			sed -n "$((seen + 1)),${n}p" "$results/results.txt" | while read -r line; do log "vm: $name: $line"; done
+			seen=$n quiet_since=$(date +%s)
+		elif [ $(( $(date +%s) - quiet_since )) -ge 60 ]; then
+			log "vm: $name: running, $(( $(date +%s) - start )) s${usual:+ of about $usual}"
+			quiet_since=$(date +%s)
+		fi
+	done
+	wait "$vm_pid"
+}
 set +e
-# Guest exits are judged from the results folder; the QEMU status is kept only
-# for the record. `timeout` bounds a guest that hangs.
-PATH="$VENV/bin:$PATH" timeout --kill-after=30 "$timeout" "$VNG" --run "$kdir" "${kvm_opt[@]}" --user root \
-	--cpus "$cpus" --memory "$memory" --rwdir "$results" --rwdir "$TOP/build" \
-	--append "${append[*]}" --verbose "${qemu_opts[@]}" \
-	--exec "${impl_env}bash $TOP/tests/vm/guest.sh $results $module $script $*" \
-	</dev/null >"$results/console.log" 2>&1
+run_guest
 qemu_status=$?
+# The debug kernel under emulation sometimes panics while booting, long
+# before userspace (KASAN "wild-memory-access" in an early interrupt, seen
+# in identify_boot_cpu): no test ran, so the guest boots once more. A
+# panic after the guest's script started is judged as any other.
+if [ ! -e "$results/guest.log" ] && grep -q 'Kernel panic' "$results/console.log"; then
+	mv "$results/console.log" "$results/console-boot-panic.log"
+	log "vm: $name: the kernel panicked while booting, before any test ran ($(grep -m1 -o 'BUG: .*\|Kernel panic.*' "$results/console-boot-panic.log")); booting again"
+	run_guest
+	qemu_status=$?
+fi
 set -e
 elapsed=$(( $(date +%s) - start ))
 echo "$qemu_status" >"$results/qemu-status"

@@ -3,23 +3,14 @@
 results=$1 module=$2 script=$3
 shift 3
 exec >"$results/guest.log" 2>&1
+PS4='+ ${EPOCHREALTIME} '
 set -x
 
-# Our module, installed where modprobe prefers it over the in-tree C driver
-# (updates/ comes first in depmod's search order), in a writable copy of the
-# guest's module tree.
+# The module tree scripts/vm-run.sh made: the kernel's modules, ours in
+# updates/ (where modprobe prefers it over the in-tree C driver), indexed.
 kver=$(uname -r)
 moddir=/lib/modules/$kver
-mkdir -p /tmp/modtree
-for f in "$moddir"/*; do
-	# build/ and source/ point at the whole kernel tree.
-	case ${f##*/} in build|source) continue ;; esac
-	cp -rL "$f" /tmp/modtree/
-done
-mount --bind /tmp/modtree "$moddir"
-mkdir -p "$moddir/updates"
-cp "$module" "$moddir/updates/wireguard.ko"
-depmod -a "$kver"
+mount --bind "$results/modroot/lib/modules/$kver" "$moddir"
 # The in-tree C driver stays loadable by path for comparisons.
 export WG_C_MODULE=$(find "$moddir/kernel" -name wireguard.ko | head -n 1)
 export WG_RS_MODULE=$moddir/updates/wireguard.ko

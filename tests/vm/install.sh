@@ -11,10 +11,13 @@
 #    ALLOW_UNSIGNED=1 it installs, and that module does carry the E taint
 #    (so the check in 2 can fail).
 # 4. scripts/install.sh uninstall: the C driver autoloads again.
-# 5. --dkms: make dkms-install builds the module under DKMS for this kernel
+# 5. wg-quick's full tunnel (tests/vm/fulltunnel.sh), with ours and with the
+#    C driver, each loaded by path.
+# 6. --dkms: make dkms-install builds the module under DKMS for this kernel
 #    (in the guest: slow under emulation), it autoloads, make dkms-remove
 #    takes it out and the C driver is back.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fulltunnel.sh"
 kdir=${1:?usage: install.sh KDIR [--dkms]}
 dkms=${2:-}
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -107,5 +110,7 @@ check before before
 check install_signed install_signed
 check refuse_unsigned refuse_unsigned
 check uninstall uninstall
+check wg_quick_full_tunnel_ours t_fulltunnel "$module"
+check wg_quick_full_tunnel_c t_fulltunnel "$WG_C_MODULE"
 [ "$dkms" = --dkms ] && check dkms dkms_cycle
 finish
