@@ -13,11 +13,14 @@
 # 4. scripts/install.sh uninstall: the C driver autoloads again.
 # 5. wg-quick's full tunnel (tests/vm/fulltunnel.sh), with ours and with the
 #    C driver, each loaded by path.
-# 6. --dkms: make dkms-install builds the module under DKMS for this kernel
+# 6. systemd-networkd (tests/vm/networkd.sh): a .netdev of Kind=wireguard
+#    and its .network, with ours and with the C driver.
+# 7. --dkms: make dkms-install builds the module under DKMS for this kernel
 #    (in the guest: slow under emulation), it autoloads, make dkms-remove
 #    takes it out and the C driver is back.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fulltunnel.sh"
+. "$(dirname "$0")/networkd.sh"
 kdir=${1:?usage: install.sh KDIR [--dkms]}
 dkms=${2:-}
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -112,5 +115,7 @@ check refuse_unsigned refuse_unsigned
 check uninstall uninstall
 check wg_quick_full_tunnel_ours t_fulltunnel "$module"
 check wg_quick_full_tunnel_c t_fulltunnel "$WG_C_MODULE"
+check networkd_ours t_networkd "$module"
+check networkd_c t_networkd "$WG_C_MODULE"
 [ "$dkms" = --dkms ] && check dkms dkms_cycle
 finish
