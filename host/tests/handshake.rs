@@ -535,7 +535,9 @@ fn fixed_inputs_give_known_messages_and_keys() {
     let (resp, kb) = hb
         .create_response_with_ephemeral(0x2222_2222, Key::new([4; 32]))
         .unwrap();
-    let ka = ha.consume_response(&ia, &Response::parse(&resp).unwrap()).unwrap();
+    let ka = ha
+        .consume_response(&ia, &Response::parse(&resp).unwrap())
+        .unwrap();
     assert_eq!(ka.sending_key(), kb.receiving_key());
     assert_eq!(ka.receiving_key(), kb.sending_key());
     let mut digest = [0u8; 32];
@@ -545,5 +547,8 @@ fn fixed_inputs_give_known_messages_and_keys() {
         &[&init, &resp, ka.sending_key(), ka.receiving_key()],
     );
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(hex, "536ad066cc5292b53f6bebecb6030f94e3762b4693594ab18cbeed6098e7e567");
+    assert_eq!(
+        hex,
+        "536ad066cc5292b53f6bebecb6030f94e3762b4693594ab18cbeed6098e7e567"
+    );
 }

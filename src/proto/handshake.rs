@@ -16,12 +16,12 @@
 
 use super::constants::MIN_INITIATION_INTERVAL;
 use super::error::Error;
+use super::kdf;
 use super::keypair::SessionKeys;
 use super::messages::{
     Initiation, Macs, Response, ENCRYPTED_TIMESTAMP_LEN, INITIATION_LEN, RESPONSE_LEN,
 };
 use super::noise::{self, SymmetricState, ENCRYPTED_STATIC_LEN};
-use super::kdf;
 use super::platform::{Crypto, HASH_LEN, KEY_LEN, TAG_LEN};
 use super::secret::Key;
 use super::tai64n::{self, Timestamp, TIMESTAMP_LEN};
