@@ -52,6 +52,17 @@ debootstrap --variant=minbase --unpack-tarball="$tarball" bookworm "$root" "$mir
 cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/"
 rm -f "$root/etc/apt/sources.list"
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# This machine's network, not its software: a network whose egress goes
+# through a TLS-inspecting proxy needs its CA certificates (those added
+# locally, /usr/local/share/ca-certificates) and pip told to use the system
+# store (/etc/pip.conf), as any machine on that network would have; without
+# them crates.io and PyPI fail with "self-signed certificate in certificate
+# chain". ca-certificates, when newcomer.sh installs it, adds them.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+	mkdir -p "$root/usr/local/share/ca-certificates"
+	cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
+[ ! -f /etc/pip.conf ] || cp /etc/pip.conf "$root/etc/pip.conf"
 
 mount -t proc proc "$root/proc"; mounts+=("$root/proc")
 mount -t sysfs sys "$root/sys"; mounts+=("$root/sys")
@@ -74,6 +85,7 @@ export HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin CI=\${CI:-}
 command -v cc cargo rustc clang 2>/dev/null && { echo "fresh: the root is not fresh"; exit 1; }
 apt-get update -q >/dev/null
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends git make ca-certificates >/dev/null
+update-ca-certificates >/dev/null
 git config --global --add safe.directory '*'
 git clone -q /mnt/checkout /root/wireguard-rs
 cd /root/wireguard-rs

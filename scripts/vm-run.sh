@@ -65,11 +65,13 @@ mkdir -p "$results"
 kver=$(cat "$kdir/include/config/kernel.release")
 modtree=$results/modroot/lib/modules/$kver
 mkdir -p "$modtree/updates"
-for f in "$kdir/.virtme_mods/lib/modules/0.0.0"/*; do
-	# build/ and source/ point at the whole kernel tree.
-	case ${f##*/} in build|source) continue ;; esac
-	cp -rL "$f" "$modtree/"
-done
+# (What virtme-ng links in its .virtme_mods, which exists only after a
+# kernel's first boot: the modules of modules.order and the kernel's lists.)
+while read -r m; do
+	mkdir -p "$modtree/kernel/$(dirname "$m")"
+	cp "$kdir/${m%.o}.ko" "$modtree/kernel/${m%.o}.ko"
+done <"$kdir/modules.order"
+cp "$kdir/modules.order" "$kdir/modules.builtin" "$kdir/modules.builtin.modinfo" "$modtree/"
 cp "$module" "$modtree/updates/wireguard.ko"
 depmod -b "$results/modroot" "$kver"
 
