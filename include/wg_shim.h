@@ -119,7 +119,6 @@ int wg_shim_ptr_ring_produce_bh(struct ptr_ring *r, void *ptr);
 int wg_shim_ptr_ring_try_produce_bh(struct ptr_ring *r, void *ptr);
 unsigned long long wg_shim_totalram_bytes(void);
 void *wg_shim_ptr_ring_consume_bh(struct ptr_ring *r);
-void wg_shim_ptr_ring_cleanup_skbs(struct ptr_ring *r);
 void wg_shim_ptr_ring_cleanup(struct ptr_ring *r);
 void wg_shim_cond_resched(void);
 void wg_shim_local_bh_disable(void);
@@ -205,8 +204,7 @@ void wg_shim_nl_nest_end(struct sk_buff *skb, struct nlattr *start);
 void wg_shim_nl_nest_cancel(struct sk_buff *skb, struct nlattr *start);
 /* NL_SET_ERR_MSG_ATTR() (attr may be NULL); msg must be static. */
 void wg_shim_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg, const struct nlattr *attr);
-/* dev_put(), netif_running(). */
-void wg_shim_nl_dev_put(struct net_device *dev);
+/* netif_running(). */
 bool wg_shim_nl_netif_running(const struct net_device *dev);
 /* ns_capable(net->user_ns, CAP_NET_ADMIN). */
 bool wg_shim_nl_net_admin_capable(const struct net *net);
@@ -215,13 +213,12 @@ bool wg_shim_nl_net_admin_capable(const struct net *net);
 struct sk_buff_head;
 void wg_shim_spin_lock_bh(spinlock_t *lock);
 void wg_shim_spin_unlock_bh(spinlock_t *lock);
-/* sk_buff_head with its own lock: init, tail/head insertion, dequeue, length, purge. */
+/* sk_buff_head with its own lock: init, tail/head insertion, dequeue, length. */
 void wg_shim_skb_queue_init(struct sk_buff_head *q);
 void wg_shim_skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb);
 void wg_shim_skb_queue_head(struct sk_buff_head *q, struct sk_buff *skb);
 struct sk_buff *wg_shim_skb_dequeue(struct sk_buff_head *q);
 u32 wg_shim_skb_queue_len(const struct sk_buff_head *q);
-void wg_shim_skb_queue_purge(struct sk_buff_head *q);
 /* Appends skb if the queue holds fewer than max (else leaves it to the caller). */
 bool wg_shim_skb_queue_push_bounded(struct sk_buff_head *q, struct sk_buff *skb, u32 max);
 /* Appends skb; if the queue held max or more, removes and returns the oldest. */

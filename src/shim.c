@@ -27,7 +27,6 @@
 #include <linux/security.h>
 #include <linux/ptr_ring.h>
 #include <linux/mm.h>
-#include <linux/skb_array.h>
 #include <linux/percpu.h>
 #include <linux/cpumask.h>
 #include <net/inet_ecn.h>
@@ -303,11 +302,6 @@ void wg_shim_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg, con
 		extack->bad_attr = attr;
 		extack->policy = NULL;
 	}
-}
-
-void wg_shim_nl_dev_put(struct net_device *dev)
-{
-	dev_put(dev);
 }
 
 bool wg_shim_nl_netif_running(const struct net_device *dev)
@@ -600,11 +594,6 @@ unsigned long long wg_shim_totalram_bytes(void)
 void *wg_shim_ptr_ring_consume_bh(struct ptr_ring *r)
 {
 	return ptr_ring_consume_bh(r);
-}
-
-void wg_shim_ptr_ring_cleanup_skbs(struct ptr_ring *r)
-{
-	ptr_ring_cleanup(r, __skb_array_destroy_skb);
 }
 
 void wg_shim_cond_resched(void)
@@ -903,11 +892,6 @@ struct sk_buff *wg_shim_skb_dequeue(struct sk_buff_head *q)
 u32 wg_shim_skb_queue_len(const struct sk_buff_head *q)
 {
 	return skb_queue_len_lockless(q);
-}
-
-void wg_shim_skb_queue_purge(struct sk_buff_head *q)
-{
-	skb_queue_purge(q);
 }
 
 bool wg_shim_skb_queue_push_bounded(struct sk_buff_head *q, struct sk_buff *skb, u32 max)

@@ -591,7 +591,7 @@ impl<T: LinkOps> DevRef<T> {
         // set before registration and never changes.
         if unsafe { (*dev.as_ptr()).rtnl_link_ops } != ours {
             // SAFETY: we hold the reference the lookup took.
-            unsafe { b::wg_shim_nl_dev_put(dev.as_ptr()) };
+            unsafe { b::wg_shim_dev_put(dev.as_ptr()) };
             return Err(LookupError::OtherKind);
         }
         Ok(DevRef { dev, _t: PhantomData })
@@ -639,7 +639,7 @@ impl<T: LinkOps> DevRef<T> {
 impl<T: LinkOps> Drop for DevRef<T> {
     fn drop(&mut self) {
         // SAFETY: we hold one reference (type invariant).
-        unsafe { b::wg_shim_nl_dev_put(self.dev.as_ptr()) }
+        unsafe { b::wg_shim_dev_put(self.dev.as_ptr()) }
     }
 }
 
