@@ -124,29 +124,6 @@ void wg_shim_cond_resched(void);
 void wg_shim_local_bh_disable(void);
 void wg_shim_local_bh_enable(void);
 
-/*
- * Ordered crypt jobs: an skb on a peer's serial queue (which owns it) and in
- * a device ring at once; its state, in the control block, says whether the
- * worker is done with it. See src/kapi/ordered.rs.
- */
-#define WG_JOB_STATE_OFFSET 32
-/* A bundle (a GSO super-packet's segments): the next skb of the bundle. */
-#define WG_BUNDLE_NEXT_OFFSET 40
-enum {
-	WG_JOB_PENDING = 0,
-	WG_JOB_DONE = 1,
-	WG_JOB_FAILED = 2,
-	WG_JOB_ORPHAN = 3,
-};
-void wg_shim_job_set_pending(struct sk_buff *skb);
-int wg_shim_job_finish(struct sk_buff *skb, int state);
-struct sk_buff *wg_shim_serial_pop_done(struct sk_buff_head *q, int *state);
-bool wg_shim_serial_head_done(struct sk_buff_head *q);
-void wg_shim_serial_purge(struct sk_buff_head *q);
-struct sk_buff *wg_shim_bundle_next(struct sk_buff *skb);
-void wg_shim_bundle_set_next(struct sk_buff *skb, struct sk_buff *next);
-void wg_shim_bundle_free(struct sk_buff *skb);
-void wg_shim_bundle_queue_purge(struct sk_buff_head *q);
 void *wg_shim_alloc_percpu(size_t size, size_t align);
 void *wg_shim_per_cpu_ptr(void *p, int cpu);
 int wg_shim_next_possible_cpu(int prev);
@@ -219,10 +196,12 @@ void wg_shim_skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb);
 void wg_shim_skb_queue_head(struct sk_buff_head *q, struct sk_buff *skb);
 struct sk_buff *wg_shim_skb_dequeue(struct sk_buff_head *q);
 u32 wg_shim_skb_queue_len(const struct sk_buff_head *q);
-/* Appends skb if the queue holds fewer than max (else leaves it to the caller). */
-bool wg_shim_skb_queue_push_bounded(struct sk_buff_head *q, struct sk_buff *skb, u32 max);
-/* Appends skb; if the queue held max or more, removes and returns the oldest. */
-struct sk_buff *wg_shim_skb_queue_push_drop_oldest(struct sk_buff_head *q, struct sk_buff *skb, u32 max);
+/* The same under the queue's lock (spin_lock_irqsave): peek, dequeue, append. */
+unsigned long wg_shim_skb_queue_lock_irqsave(struct sk_buff_head *q);
+void wg_shim_skb_queue_unlock_irqrestore(struct sk_buff_head *q, unsigned long flags);
+struct sk_buff *wg_shim_skb_peek(const struct sk_buff_head *q);
+struct sk_buff *wg_shim___skb_dequeue(struct sk_buff_head *q);
+void wg_shim___skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb);
 /* Device statistics: tstats rx/tx, and DEV_STATS_INC of an error counter
  * (0 rx_errors, 1 +rx_length_errors, 2 +rx_frame_errors, 3 tx_errors,
  * 4 rx_dropped, 5 tx_dropped). */

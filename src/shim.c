@@ -616,100 +616,6 @@ void wg_shim_ptr_ring_cleanup(struct ptr_ring *r)
 	ptr_ring_cleanup(r, NULL);
 }
 
-/*
- * The ordered hand-off between a peer's serial queue and a device's crypt
- * ring (src/kapi/ordered.rs): the job state lives in the skb's control block.
- */
-#define WG_JOB_STATE(skb) ((atomic_t *)((skb)->cb + WG_JOB_STATE_OFFSET))
-static_assert(WG_JOB_STATE_OFFSET % sizeof(atomic_t) == 0);
-static_assert(WG_JOB_STATE_OFFSET + sizeof(atomic_t) <= sizeof_field(struct sk_buff, cb));
-
-void wg_shim_job_set_pending(struct sk_buff *skb)
-{
-	atomic_set(WG_JOB_STATE(skb), WG_JOB_PENDING);
-}
-
-int wg_shim_job_finish(struct sk_buff *skb, int state)
-{
-	return atomic_cmpxchg(WG_JOB_STATE(skb), WG_JOB_PENDING, state);
-}
-
-struct sk_buff *wg_shim_serial_pop_done(struct sk_buff_head *q, int *state)
-{
-	unsigned long flags;
-	struct sk_buff *skb;
-
-	spin_lock_irqsave(&q->lock, flags);
-	skb = skb_peek(q);
-	if (skb) {
-		int s = atomic_read_acquire(WG_JOB_STATE(skb));
-
-		if (s == WG_JOB_PENDING) {
-			skb = NULL;
-		} else {
-			__skb_unlink(skb, q);
-			*state = s;
-		}
-	}
-	spin_unlock_irqrestore(&q->lock, flags);
-	return skb;
-}
-
-bool wg_shim_serial_head_done(struct sk_buff_head *q)
-{
-	unsigned long flags;
-	struct sk_buff *skb;
-	bool done;
-
-	spin_lock_irqsave(&q->lock, flags);
-	skb = skb_peek(q);
-	done = skb && atomic_read_acquire(WG_JOB_STATE(skb)) != WG_JOB_PENDING;
-	spin_unlock_irqrestore(&q->lock, flags);
-	return done;
-}
-
-#define WG_BUNDLE_NEXT(skb) (*(struct sk_buff **)((skb)->cb + WG_BUNDLE_NEXT_OFFSET))
-static_assert(WG_BUNDLE_NEXT_OFFSET % sizeof(void *) == 0);
-static_assert(WG_BUNDLE_NEXT_OFFSET + sizeof(void *) <= sizeof_field(struct sk_buff, cb));
-
-struct sk_buff *wg_shim_bundle_next(struct sk_buff *skb)
-{
-	return WG_BUNDLE_NEXT(skb);
-}
-
-void wg_shim_bundle_set_next(struct sk_buff *skb, struct sk_buff *next)
-{
-	WG_BUNDLE_NEXT(skb) = next;
-}
-
-void wg_shim_bundle_free(struct sk_buff *skb)
-{
-	while (skb) {
-		struct sk_buff *next = WG_BUNDLE_NEXT(skb);
-
-		kfree_skb(skb);
-		skb = next;
-	}
-}
-
-void wg_shim_bundle_queue_purge(struct sk_buff_head *q)
-{
-	struct sk_buff *skb;
-
-	while ((skb = skb_dequeue(q)) != NULL)
-		wg_shim_bundle_free(skb);
-}
-
-void wg_shim_serial_purge(struct sk_buff_head *q)
-{
-	struct sk_buff *skb;
-
-	while ((skb = skb_dequeue(q)) != NULL) {
-		if (atomic_cmpxchg(WG_JOB_STATE(skb), WG_JOB_PENDING, WG_JOB_ORPHAN) != WG_JOB_PENDING)
-			wg_shim_bundle_free(skb);
-	}
-}
-
 void *wg_shim_alloc_percpu(size_t size, size_t align)
 {
 	return (void __force *)__alloc_percpu(size, align);
@@ -894,30 +800,33 @@ u32 wg_shim_skb_queue_len(const struct sk_buff_head *q)
 	return skb_queue_len_lockless(q);
 }
 
-bool wg_shim_skb_queue_push_bounded(struct sk_buff_head *q, struct sk_buff *skb, u32 max)
+/* The same under the queue's lock, held with interrupts off. */
+unsigned long wg_shim_skb_queue_lock_irqsave(struct sk_buff_head *q)
 {
 	unsigned long flags;
-	bool ok;
 
 	spin_lock_irqsave(&q->lock, flags);
-	ok = skb_queue_len(q) < max;
-	if (ok)
-		__skb_queue_tail(q, skb);
-	spin_unlock_irqrestore(&q->lock, flags);
-	return ok;
+	return flags;
 }
 
-struct sk_buff *wg_shim_skb_queue_push_drop_oldest(struct sk_buff_head *q, struct sk_buff *skb, u32 max)
+void wg_shim_skb_queue_unlock_irqrestore(struct sk_buff_head *q, unsigned long flags)
 {
-	unsigned long flags;
-	struct sk_buff *old = NULL;
-
-	spin_lock_irqsave(&q->lock, flags);
-	if (skb_queue_len(q) >= max)
-		old = __skb_dequeue(q);
-	__skb_queue_tail(q, skb);
 	spin_unlock_irqrestore(&q->lock, flags);
-	return old;
+}
+
+struct sk_buff *wg_shim_skb_peek(const struct sk_buff_head *q)
+{
+	return skb_peek(q);
+}
+
+struct sk_buff *wg_shim___skb_dequeue(struct sk_buff_head *q)
+{
+	return __skb_dequeue(q);
+}
+
+void wg_shim___skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb)
+{
+	__skb_queue_tail(q, skb);
 }
 
 void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)
