@@ -78,22 +78,19 @@ bool wg_shim_skb_is_gso(const struct sk_buff *skb);
 u8 *wg_shim_skb_network_header(const struct sk_buff *skb);
 u8 *wg_shim_skb_transport_header(const struct sk_buff *skb);
 
-/* Routing and transmission of UDP datagrams (flowi macros, IS_ERR, inlines). */
+/* Routing and transmission of UDP datagrams (flowi macros, inlines). */
 struct rtable;
 struct dst_entry;
 struct dst_cache;
 void wg_shim_skb_prepare_xmit(struct sk_buff *skb, struct net_device *dev, u32 mark);
 bool wg_shim_confirm_addr4(struct sock *sk, __be32 saddr);
-int wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark,
-		   struct rtable **rt_out, int *oif_out);
+struct rtable *wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark);
 void wg_shim_rt_put(struct rtable *rt);
-struct rtable *wg_shim_dst_cache_get4(struct dst_cache *cache, __be32 *saddr);
-void wg_shim_dst_cache_set4(struct dst_cache *cache, struct rtable *rt, __be32 saddr);
 void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be32 saddr,
 		   __be32 daddr, u8 ds, __be16 dport);
 bool wg_shim_chk_addr6(struct sock *sk, const struct in6_addr *saddr);
-int wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_addr *daddr,
-		   __be16 dport, u32 mark, int oif, struct dst_entry **dst_out);
+struct dst_entry *wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_addr *daddr,
+				 __be16 dport, u32 mark, int oif);
 void wg_shim_xmit6(struct dst_entry *dst, struct sock *sk, struct sk_buff *skb,
 		   const struct in6_addr *saddr, const struct in6_addr *daddr, u8 ds, __be16 dport);
 int wg_shim_dst_cache_init(struct dst_cache *cache);

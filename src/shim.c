@@ -414,8 +414,9 @@ bool wg_shim_confirm_addr4(struct sock *sk, __be32 saddr)
 	return inet_confirm_addr(sock_net(sk), NULL, 0, saddr, RT_SCOPE_HOST);
 }
 
-int wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark,
-		   struct rtable **rt_out, int *oif_out)
+/* ip_route_output_flow() for a UDP flow from sk (the flowi4 is built from
+ * macros): a referenced route or an ERR_PTR; *saddr is the source it uses. */
+struct rtable *wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark)
 {
 	struct flowi4 fl = {
 		.saddr = *saddr,
@@ -429,27 +430,13 @@ int wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u
 
 	security_sk_classify_flow(sk, flowi4_to_flowi_common(&fl));
 	rt = ip_route_output_flow(sock_net(sk), &fl, sk);
-	if (IS_ERR(rt))
-		return PTR_ERR(rt);
 	*saddr = fl.saddr;
-	*oif_out = rt->dst.dev->ifindex;
-	*rt_out = rt;
-	return 0;
+	return rt;
 }
 
 void wg_shim_rt_put(struct rtable *rt)
 {
 	ip_rt_put(rt);
-}
-
-struct rtable *wg_shim_dst_cache_get4(struct dst_cache *cache, __be32 *saddr)
-{
-	return dst_cache_get_ip4(cache, saddr);
-}
-
-void wg_shim_dst_cache_set4(struct dst_cache *cache, struct rtable *rt, __be32 saddr)
-{
-	dst_cache_set_ip4(cache, &rt->dst, saddr);
 }
 
 void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be32 saddr,
@@ -462,14 +449,15 @@ void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be
 bool wg_shim_chk_addr6(struct sock *sk, const struct in6_addr *saddr)
 {
 #if IS_ENABLED(CONFIG_IPV6)
-	return ipv6_addr_any(saddr) || ipv6_chk_addr(sock_net(sk), saddr, NULL, 0);
+	return ipv6_chk_addr(sock_net(sk), saddr, NULL, 0);
 #else
 	return false;
 #endif
 }
 
-int wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_addr *daddr,
-		   __be16 dport, u32 mark, int oif, struct dst_entry **dst_out)
+/* As wg_shim_route4, through ipv6_stub. */
+struct dst_entry *wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_addr *daddr,
+				 __be16 dport, u32 mark, int oif)
 {
 #if IS_ENABLED(CONFIG_IPV6)
 	struct flowi6 fl = {
@@ -485,13 +473,10 @@ int wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_add
 
 	security_sk_classify_flow(sk, flowi6_to_flowi_common(&fl));
 	dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl, NULL);
-	if (IS_ERR(dst))
-		return PTR_ERR(dst);
 	*saddr = fl.saddr;
-	*dst_out = dst;
-	return 0;
+	return dst;
 #else
-	return -EAFNOSUPPORT;
+	return ERR_PTR(-EAFNOSUPPORT);
 #endif
 }
 
