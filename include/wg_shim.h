@@ -135,7 +135,12 @@ struct sk_buff *wg_shim_skb_list_next(struct sk_buff *skb);
 struct sk_buff *wg_shim_skb_share_check(struct sk_buff *skb);
 void wg_shim_skb_dst_drop(struct sk_buff *skb);
 void wg_shim_icmp_host_unreachable(struct sk_buff *skb);
-void wg_shim_reset_packet(struct sk_buff *skb, bool encapsulating);
+void wg_shim_skb_probe_transport_header(struct sk_buff *skb);
+/* Where skb->headers (a struct_group) lies, for SkBuff::reset. */
+enum {
+	WG_SHIM_SKB_HEADERS_OFFSET = offsetof(struct sk_buff, headers),
+	WG_SHIM_SKB_HEADERS_LEN = sizeof_field(struct sk_buff, headers),
+};
 bool wg_shim_pskb_network_may_pull(struct sk_buff *skb, unsigned int len);
 void wg_shim_skb_rx_checked(struct sk_buff *skb, struct net_device *dev, __be16 protocol);
 void wg_shim_ecn_decapsulate(struct sk_buff *skb, u8 outer, u8 inner);

@@ -687,35 +687,9 @@ void wg_shim_icmp_host_unreachable(struct sk_buff *skb)
 		icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0);
 }
 
-/* Clears what the packet carried from the other side of the tunnel (headers,
- * dst, marks, offload state), keeping the flow hash when encapsulating. */
-void wg_shim_reset_packet(struct sk_buff *skb, bool encapsulating)
+void wg_shim_skb_probe_transport_header(struct sk_buff *skb)
 {
-	u32 hash = skb->hash;
-	u8 l4_hash = skb->l4_hash, sw_hash = skb->sw_hash;
-
-	skb_scrub_packet(skb, true);
-	memset(&skb->headers, 0, sizeof(skb->headers));
-	if (encapsulating) {
-		skb->l4_hash = l4_hash;
-		skb->sw_hash = sw_hash;
-		skb->hash = hash;
-	}
-	skb->queue_mapping = 0;
-	skb->nohdr = 0;
-	skb->peeked = 0;
-	skb->mac_len = 0;
-	skb->dev = NULL;
-#ifdef CONFIG_NET_SCHED
-	skb->tc_index = 0;
-#endif
-	skb_reset_redirect(skb);
-	skb->hdr_len = skb_headroom(skb);
-	skb_reset_mac_header(skb);
-	skb_reset_network_header(skb);
-	skb_reset_transport_header(skb);
 	skb_probe_transport_header(skb);
-	skb_reset_inner_headers(skb);
 }
 
 bool wg_shim_pskb_network_may_pull(struct sk_buff *skb, unsigned int len)
