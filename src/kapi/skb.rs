@@ -457,13 +457,14 @@ impl SkBuff {
         // the asserts below pin to the kernel's offset and size).
         unsafe {
             let h: *mut _ = (*raw).__bindgen_anon_4.headers.as_mut();
-            let (hash, l4_hash, sw_hash) = ((*h).hash, (*h).l4_hash(), (*h).sw_hash());
+            let (hash, l4_hash, sw_hash, tstamp_type) = ((*h).hash, (*h).l4_hash(), (*h).sw_hash(), (*h).tstamp_type());
             b::skb_scrub_packet(raw, true);
             core::ptr::addr_of_mut!((*raw).__bindgen_anon_4).write_bytes(0, 1);
             if encapsulating {
                 (*h).set_l4_hash(l4_hash);
                 (*h).set_sw_hash(sw_hash);
                 (*h).hash = hash;
+                (*h).set_tstamp_type(tstamp_type);
             }
             (*raw).queue_mapping = 0;
             (*raw).set_nohdr(0);
