@@ -153,7 +153,6 @@ void wg_shim_rcu_read_unlock_bh(void);
 
 /* Inline helpers. */
 void wg_shim_kfree_skb(struct sk_buff *skb);
-void wg_shim_dev_sw_netstats_tx_dropped(struct net_device *dev);
 bool wg_shim_net_eq(const struct net *a, const struct net *b);
 void *wg_shim_netdev_priv(const struct net_device *dev);
 
@@ -204,12 +203,18 @@ void wg_shim_skb_queue_unlock_irqrestore(struct sk_buff_head *q, unsigned long f
 struct sk_buff *wg_shim_skb_peek(const struct sk_buff_head *q);
 struct sk_buff *wg_shim___skb_dequeue(struct sk_buff_head *q);
 void wg_shim___skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb);
-/* Device statistics: tstats rx/tx, and DEV_STATS_INC of an error counter
- * (0 rx_errors, 1 +rx_length_errors, 2 +rx_frame_errors, 3 tx_errors,
- * 4 rx_dropped, 5 tx_dropped). */
+/* Device statistics: tstats rx/tx; and where the error counters that
+ * DEV_STATS_INC() bumps (atomic_long_t) lie in struct net_device. */
 void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len);
 void wg_shim_dev_tx_add(struct net_device *dev, unsigned int len);
-void wg_shim_dev_count(struct net_device *dev, int which);
+enum {
+	WG_SHIM_DEV_RX_ERRORS = offsetof(struct net_device, stats.__rx_errors),
+	WG_SHIM_DEV_RX_LENGTH_ERRORS = offsetof(struct net_device, stats.__rx_length_errors),
+	WG_SHIM_DEV_RX_FRAME_ERRORS = offsetof(struct net_device, stats.__rx_frame_errors),
+	WG_SHIM_DEV_TX_ERRORS = offsetof(struct net_device, stats.__tx_errors),
+	WG_SHIM_DEV_RX_DROPPED = offsetof(struct net_device, stats.__rx_dropped),
+	WG_SHIM_DEV_TX_DROPPED = offsetof(struct net_device, stats.__tx_dropped),
+};
 unsigned int wg_shim_dev_mtu(const struct net_device *dev);
 /* The DS field of a received packet's outer IP header. */
 u8 wg_shim_skb_outer_dsfield(const struct sk_buff *skb);

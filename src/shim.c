@@ -84,11 +84,6 @@ void wg_shim_kfree_skb(struct sk_buff *skb)
 	kfree_skb(skb);
 }
 
-void wg_shim_dev_sw_netstats_tx_dropped(struct net_device *dev)
-{
-	DEV_STATS_INC(dev, tx_dropped);
-}
-
 bool wg_shim_net_eq(const struct net *a, const struct net *b)
 {
 	return net_eq(a, b);
@@ -796,19 +791,6 @@ void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)
 void wg_shim_dev_tx_add(struct net_device *dev, unsigned int len)
 {
 	dev_sw_netstats_tx_add(dev, 1, len);
-}
-
-void wg_shim_dev_count(struct net_device *dev, int which)
-{
-	switch (which) {
-	case 0: DEV_STATS_INC(dev, rx_errors); break;
-	case 1: DEV_STATS_INC(dev, rx_errors); DEV_STATS_INC(dev, rx_length_errors); break;
-	case 2: DEV_STATS_INC(dev, rx_errors); DEV_STATS_INC(dev, rx_frame_errors); break;
-	case 3: DEV_STATS_INC(dev, tx_errors); break;
-	case 4: DEV_STATS_INC(dev, rx_dropped); break;
-	case 5: DEV_STATS_INC(dev, tx_dropped); break;
-	default: break;
-	}
 }
 
 unsigned int wg_shim_dev_mtu(const struct net_device *dev)
