@@ -126,9 +126,10 @@ impl Endpoint {
 }
 
 /// Sends `skb` (the UDP payload) to `ep` from `sock`, whose family must be
-/// the endpoint's. `ds`: the outer DSCP and ECN bits. Updates the endpoint's
-/// cached source when the route chose another one, and drops it when the
-/// address is no longer local (as the C driver's `send4`/`send6`).
+/// the endpoint's. `ds`: the outer DSCP and ECN bits. Forgets the endpoint's
+/// cached source when the address is no longer local or (IPv4) no longer
+/// routes through the interface it was seen on (as the C driver's
+/// `send4`/`send6`).
 /// Softirq-safe; the caller holds the socket for the duration (e.g. under an
 /// RCU read-side section).
 pub(crate) fn send(
