@@ -75,6 +75,7 @@ class Fuzzer:
         self.g = self.sock()      # the fuzzed requests
         self.c = self.sock()      # the fuzzer's own requests (baseline, checks)
         self.stats = {}
+        self.times = {}  # seconds spent, by what
         self.failures = []
         self.non_atomic = 0
         self.keys = [bytes([0x40 + i]) * 32 for i in range(6)] + [bytes(32)]
@@ -95,13 +96,19 @@ class Fuzzer:
     def count(self, what):
         self.stats[what] = self.stats.get(what, 0) + 1
 
+    def spent(self, what, since):
+        """Adds the time since `since` to `what`; returns now."""
+        now = time.monotonic()
+        self.times[what] = self.times.get(what, 0.0) + now - since
+        return now
+
     # ---- values -------------------------------------------------------------
 
     def pick(self, *choices):
         return self.r.choice(choices)
 
     def rbytes(self, n):
-        return bytes(self.r.getrandbits(8) for _ in range(n))
+        return self.r.getrandbits(8 * n).to_bytes(n, "little") if n else b""
 
     def u8(self):
         return struct.pack("=B", self.pick(0, 1, 8, 24, 32, 33, 64, 127, 128, 129, 255, self.r.randrange(256)))
@@ -189,8 +196,27 @@ class Fuzzer:
         elif x < 0.97:
             n = self.r.randrange(100)
         else:
-            n = self.r.randrange(1000, 2400)  # near (or past) 64 KiB: huge lists, wrapped lengths
+            return self.huge_allowed_ips(self.r.randrange(1000, 2400))
         return [self.allowed_ip() for _ in range(n)]
+
+    def huge_allowed_ips(self, n):
+        """Near (or past) 64 KiB: huge lists, wrapped lengths. Valid entries
+        made quickly (one random draw each: the generic path costs seconds
+        per list under emulation), a few of them replaced by fuzzed ones."""
+        out = []
+        v4, v6 = struct.pack("=H", AF_INET), struct.pack("=H", AF_INET6)
+        fam_v4 = self.attr_plain(A_FAMILY, v4)
+        fam_v6 = self.attr_plain(A_FAMILY, v6)
+        for _ in range(n):
+            x = self.r.getrandbits(160)
+            if x & 1:
+                body = fam_v4 + self.attr_plain(A_IPADDR, ((x >> 8) & 0xFFFFFFFF).to_bytes(4, "big")) + self.attr_plain(A_CIDR, bytes([(x >> 1) % 33]))
+            else:
+                body = fam_v6 + self.attr_plain(A_IPADDR, (x >> 32).to_bytes(16, "big")) + self.attr_plain(A_CIDR, bytes([(x >> 1) % 129]))
+            out.append(self.attr_plain(NLA_F_NESTED, body))
+        for _ in range(self.pick(0, 0, 1, 2, 5)):
+            out[self.r.randrange(n)] = self.allowed_ip()
+        return out
 
     def endpoint(self):
         x = self.r.random()
@@ -404,18 +430,23 @@ class Fuzzer:
 
     def step(self, i):
         x = self.r.random()
+        t = time.monotonic()
         if x < 0.62:
             name = self.target if self.r.random() < 0.75 or not self.others else self.r.choice(self.others)
             self.do_set(name)
         elif x < 0.9:
             self.do_dump(self.r.choice([self.target] + self.others))
+            self.spent("GETs", t)
         elif x < 0.95:
             self.do_abandoned_dump(self.r.choice([self.target] + self.others))
+            self.spent("abandoned GETs", t)
         else:
             self.do_random()
+            self.spent("random messages", t)
 
     def do_set(self, name):
         self.current = "SET of %s" % name
+        t = time.monotonic()
         payload = b"".join(self.set_attrs(name))
         flags = NLM_F_REQUEST | NLM_F_ACK
         msg = self.message(WG_CMD_SET_DEVICE, payload, flags)
@@ -424,14 +455,17 @@ class Fuzzer:
             msg, intact = self.mutate(msg)
         seq = struct.unpack("=I", msg[8:12])[0]
         before = None
+        t = self.spent("generating SETs", t)
         if name == self.target and self.r.random() < 0.25:
             before = self.dump_of(self.target)
+            t = self.spent("dumps of the all-or-nothing check", t)
         try:
             self.g.s.send(msg)
         except OSError as e:
             self.count("send " + errno.errorcode.get(e.errno, str(e.errno)))
             return
         replies, _ended, overflow = self.drain(self.g, seq, intact)
+        t = self.spent("SETs (send and answer)", t)
         errs = [r for r in replies if r[0] == NLMSG_ERROR]
         if not errs:
             self.unanswered("SET", intact, overflow, msg)
@@ -442,6 +476,7 @@ class Fuzzer:
         self.count("SET " + (errno.errorcode.get(err, str(err)) if err else "ok"))
         if before is not None and err:
             after = self.dump_of(self.target)
+            self.spent("dumps of the all-or-nothing check", t)
             if after != before:
                 self.non_atomic += 1
                 if self.strict:
@@ -520,6 +555,7 @@ class Fuzzer:
         """A valid configuration of TARGET (reset now and then, so that what
         the fuzzer adds does not grow without bound)."""
         self.current = "baseline SET of %s" % self.target
+        t = time.monotonic()
         ps = []
         for i, k in enumerate(self.keys[:4]):
             ps.append(self.attr_plain(0 | NLA_F_NESTED, self.attr_plain(P_PUBLIC_KEY, k)
@@ -532,6 +568,7 @@ class Fuzzer:
                               self.attr_plain(D_FLAGS, struct.pack("=I", 1)),
                               self.attr_plain(D_PEERS | NLA_F_NESTED, b"".join(ps))],
                              WG_CMD_SET_DEVICE, NLM_F_REQUEST | NLM_F_ACK)
+        self.spent("baseline SETs", t)
         if e:
             raise Fail("baseline configuration of %s refused: %s" % (self.target, errno.errorcode.get(e, e)))
 
@@ -577,7 +614,8 @@ def main():
         except Exception as e:  # noqa: BLE001
             print("  a fresh dump of %s failed too: %r" % (target, e))
     for k in sorted(f.stats):
-        print("  %-28s %d" % (k, f.stats[k]))
+        print("  %-34s %d" % (k, f.stats[k]))
+    print("  time spent (s): %s" % ", ".join("%s %.1f" % (k, v) for k, v in sorted(f.times.items(), key=lambda kv: -kv[1])))
     print("fuzz: seed %d: %d messages, %d failed SETs that changed the configuration%s: %s"
           % (seed, i, f.non_atomic, "" if strict else " (not checked)", "FAIL" if status else "ok"))
     return status
