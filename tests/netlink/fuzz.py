@@ -448,6 +448,7 @@ class Fuzzer:
         self.current = "SET of %s" % name
         t = time.monotonic()
         payload = b"".join(self.set_attrs(name))
+        self.current = "SET of %s (%d bytes)" % (name, len(payload))
         flags = NLM_F_REQUEST | NLM_F_ACK
         msg = self.message(WG_CMD_SET_DEVICE, payload, flags)
         intact = True
@@ -484,9 +485,11 @@ class Fuzzer:
                                % (errno.errorcode.get(err, err), self.target, msg.hex()[:400]))
 
     def do_dump(self, name):
-        self.current = "GET of %s" % name
         bufsize = self.pick(4096, 8192, 16384, 32768, 1 << 16)
+        self.current = "GET of %s (buffer %d)" % (name, bufsize)
+        t = time.monotonic()
         g = self.g if bufsize == 1 << 16 else self.sock(bufsize)
+        t = self.spent("GETs: new sockets", t)
         try:
             attrs = self.selector(name) if self.r.random() < 0.9 else [self.rbytes(self.r.randrange(24))]
             if self.r.random() < 0.1:
@@ -506,7 +509,9 @@ class Fuzzer:
             # error) asking for an ACK or a dump of GET_DEVICE.
             must = bool(flags & NLM_F_REQUEST) and (bool(flags & NLM_F_ACK) or
                                                     (msg[16] == WG_CMD_GET_DEVICE and flags & NLM_F_DUMP == NLM_F_DUMP))
+            t = self.spent("GETs: generating", t)
             replies, _ended, overflow = self.drain(g, g.seq, must)
+            t = self.spent("GETs: send and answer", t)
             ends = [r for r in replies if r[0] in (NLMSG_DONE, NLMSG_ERROR)]
             if must and not ends:
                 self.unanswered("GET%s" % (" (odd)" if odd else ""), True, overflow, msg)
@@ -523,6 +528,7 @@ class Fuzzer:
 
     def do_abandoned_dump(self, name):
         """A dump left halfway: the socket is closed after its first message."""
+        self.current = "abandoned GET of %s" % name
         g = self.sock(4096)
         try:
             g.s.setsockopt(SOL_SOCKET, SO_RCVBUFFORCE, 4096)
@@ -585,6 +591,7 @@ def main():
     f = Fuzzer(seed, target, others, strict)
     deadline = time.monotonic() + seconds
     next_report = time.monotonic() + 15
+    slow = []
     i = 0
     status = 0
     try:
@@ -592,7 +599,10 @@ def main():
         while time.monotonic() < deadline:
             if i % 150 == 0:
                 f.baseline()
+            t0 = time.monotonic()
             f.step(i)
+            slow.append((time.monotonic() - t0, i, f.current))
+            slow = sorted(slow, reverse=True)[:5]
             i += 1
             if time.monotonic() >= next_report:
                 next_report += 15
@@ -615,6 +625,7 @@ def main():
             print("  a fresh dump of %s failed too: %r" % (target, e))
     for k in sorted(f.stats):
         print("  %-34s %d" % (k, f.stats[k]))
+    print("  slowest steps: %s" % "; ".join("%.1f s: #%d %s" % x for x in slow))
     print("  time spent (s): %s" % ", ".join("%s %.1f" % (k, v) for k, v in sorted(f.times.items(), key=lambda kv: -kv[1])))
     print("fuzz: seed %d: %d messages, %d failed SETs that changed the configuration%s: %s"
           % (seed, i, f.non_atomic, "" if strict else " (not checked)", "FAIL" if status else "ok"))
