@@ -250,9 +250,14 @@ class Fuzzer:
 
     def selector(self, name):
         """ifindex and/or ifname of `name`, or of something else."""
+        # Not socket.if_nametoindex: for a missing name its SIOCGIFINDEX runs
+        # dev_load(), which execs modprobe twice (seconds under emulation,
+        # each time the device is deleted underneath). `ip netns exec`
+        # mounts the namespace's own sysfs.
         try:
-            idx = socket.if_nametoindex(name)
-        except OSError:  # deleted meanwhile
+            with open("/sys/class/net/%s/ifindex" % name) as fh:
+                idx = int(fh.read())
+        except (OSError, ValueError):  # deleted meanwhile
             idx = 0x7FFFFF00
         x = self.r.random()
         if x < 0.45:
