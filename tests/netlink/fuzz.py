@@ -483,6 +483,7 @@ class Fuzzer:
         if before is not None and err:
             after = self.dump_of(self.target)
             self.spent("dumps of the all-or-nothing check", t)
+            self.count("all-or-nothing checks (failed SETs)")
             if after != before:
                 self.non_atomic += 1
                 if self.strict:
