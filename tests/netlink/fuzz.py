@@ -22,7 +22,13 @@ fuzzer in another namespace). The checks, besides what the kernel's own
 detectors see:
   - every request is answered as netlink promises (an ACK asked for comes,
     exactly one; a dump ends with NLMSG_DONE or an error) within a time
-    limit, and every dump message parses;
+    limit, and every dump message parses. Receiving never blocks: the genl
+    core answers in the sender's context and continues a dump in recvmsg,
+    so replies are read with MSG_DONTWAIT until the queue is empty, then
+    polled for at most ANSWER_GRACE seconds if the end of an answer that
+    must come is missing (an unanswered message is counted, and is a
+    failure when its header was intact). Messages with a damaged header
+    may get no answer at all: counted, not waited for;
   - a dump never runs away (at most 100,000 messages);
   - --strict: a SET that fails leaves TARGET's configuration (its dump,
     counters aside) as it was: nothing half-applied (our module's rule; the
@@ -33,6 +39,7 @@ Exit status 0 when no check failed; the last line is a summary.
 import errno
 import os
 import random
+import select
 import socket
 import struct
 import sys
@@ -48,7 +55,13 @@ from wgnl import (A_CIDR, A_FAMILY, A_FLAGS, A_IPADDR, AF_INET, AF_INET6, D_FLAG
 NLA_F_NET_BYTEORDER = 0x4000
 NLM_F_ECHO, NLM_F_ROOT, NLM_F_MATCH, NLM_F_ATOMIC = 0x8, 0x100, 0x200, 0x400
 SOL_SOCKET, SO_SNDBUFFORCE, SO_RCVBUFFORCE = 1, 32, 33
+SO_RCVTIMEO = 20
 MAX_DUMP_MSGS = 100000
+# Seconds to poll for an answer that must come but is not queued yet (the
+# kernel answers synchronously, so this is only spent when something is wrong).
+ANSWER_GRACE = 5.0
+# Seconds allowed for the baseline SET and the dumps of the all-or-nothing check.
+CHECK_TIMEOUT = 60.0
 
 
 class Fail(Exception):
@@ -59,8 +72,10 @@ class Fuzzer:
     def __init__(self, seed, target, others, strict):
         self.r = random.Random(seed)
         self.target, self.others, self.strict = target, others, strict
-        self.g = self.sock()
+        self.g = self.sock()      # the fuzzed requests
+        self.c = self.sock()      # the fuzzer's own requests (baseline, checks)
         self.stats = {}
+        self.times = {}  # seconds spent, by what
         self.failures = []
         self.non_atomic = 0
         self.keys = [bytes([0x40 + i]) * 32 for i in range(6)] + [bytes(32)]
@@ -71,11 +86,21 @@ class Fuzzer:
         g = Genl(bufsize)
         g.s.setsockopt(SOL_SOCKET, SO_SNDBUFFORCE, 4 << 20)
         g.s.setsockopt(SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
-        g.s.settimeout(300)
+        # Never settimeout(): a Python socket with a timeout polls before every
+        # recv, MSG_DONTWAIT or not, so a drain of an empty queue would wait
+        # the whole timeout (what made the first runs report "0 messages").
+        # SO_RCVTIMEO bounds the blocking receives of wgnl.Genl instead.
+        g.s.setsockopt(SOL_SOCKET, SO_RCVTIMEO, struct.pack("=qq", 20, 0))
         return g
 
     def count(self, what):
         self.stats[what] = self.stats.get(what, 0) + 1
+
+    def spent(self, what, since):
+        """Adds the time since `since` to `what`; returns now."""
+        now = time.monotonic()
+        self.times[what] = self.times.get(what, 0.0) + now - since
+        return now
 
     # ---- values -------------------------------------------------------------
 
@@ -83,7 +108,7 @@ class Fuzzer:
         return self.r.choice(choices)
 
     def rbytes(self, n):
-        return bytes(self.r.getrandbits(8) for _ in range(n))
+        return self.r.getrandbits(8 * n).to_bytes(n, "little") if n else b""
 
     def u8(self):
         return struct.pack("=B", self.pick(0, 1, 8, 24, 32, 33, 64, 127, 128, 129, 255, self.r.randrange(256)))
@@ -171,8 +196,27 @@ class Fuzzer:
         elif x < 0.97:
             n = self.r.randrange(100)
         else:
-            n = self.r.randrange(1000, 2400)  # near (or past) 64 KiB: huge lists, wrapped lengths
+            return self.huge_allowed_ips(self.r.randrange(1000, 2400))
         return [self.allowed_ip() for _ in range(n)]
+
+    def huge_allowed_ips(self, n):
+        """Near (or past) 64 KiB: huge lists, wrapped lengths. Valid entries
+        made quickly (one random draw each: the generic path costs seconds
+        per list under emulation), a few of them replaced by fuzzed ones."""
+        out = []
+        v4, v6 = struct.pack("=H", AF_INET), struct.pack("=H", AF_INET6)
+        fam_v4 = self.attr_plain(A_FAMILY, v4)
+        fam_v6 = self.attr_plain(A_FAMILY, v6)
+        for _ in range(n):
+            x = self.r.getrandbits(160)
+            if x & 1:
+                body = fam_v4 + self.attr_plain(A_IPADDR, ((x >> 8) & 0xFFFFFFFF).to_bytes(4, "big")) + self.attr_plain(A_CIDR, bytes([(x >> 1) % 33]))
+            else:
+                body = fam_v6 + self.attr_plain(A_IPADDR, (x >> 32).to_bytes(16, "big")) + self.attr_plain(A_CIDR, bytes([(x >> 1) % 129]))
+            out.append(self.attr_plain(NLA_F_NESTED, body))
+        for _ in range(self.pick(0, 0, 1, 2, 5)):
+            out[self.r.randrange(n)] = self.allowed_ip()
+        return out
 
     def endpoint(self):
         x = self.r.random()
@@ -206,9 +250,14 @@ class Fuzzer:
 
     def selector(self, name):
         """ifindex and/or ifname of `name`, or of something else."""
+        # Not socket.if_nametoindex: for a missing name its SIOCGIFINDEX runs
+        # dev_load(), which execs modprobe twice (seconds under emulation,
+        # each time the device is deleted underneath). `ip netns exec`
+        # mounts the namespace's own sysfs.
         try:
-            idx = socket.if_nametoindex(name)
-        except OSError:  # deleted meanwhile
+            with open("/sys/class/net/%s/ifindex" % name) as fh:
+                idx = int(fh.read())
+        except (OSError, ValueError):  # deleted meanwhile
             idx = 0x7FFFFF00
         x = self.r.random()
         if x < 0.45:
@@ -286,21 +335,36 @@ class Fuzzer:
             intact = False
         return bytes(m), intact
 
-    def drain(self, g, seq, limit_msgs=MAX_DUMP_MSGS):
-        """Reads what the kernel queued for the requests sent so far. The genl
+    def drain(self, g, seq, want_end, grace=ANSWER_GRACE, limit_msgs=MAX_DUMP_MSGS):
+        """Reads what the kernel queued for the requests sent so far, without
+        ever blocking: recv(MSG_DONTWAIT) until the queue is empty. The genl
         core answers in the sender's context and a dump continues in
-        recvmsg, so once the queue is empty everything has been answered.
-        Returns [(type, flags, seq, payload)] for `seq`."""
+        recvmsg, so once the queue is empty everything has been answered;
+        if `want_end` and the end of `seq`'s answer (NLMSG_ERROR, or
+        NLMSG_DONE) has not been seen yet, polls for at most `grace`
+        seconds more. Returns ([(type, flags, seq, payload)] for `seq`,
+        whether its end was seen, whether the receive queue overflowed)."""
         out = []
         n = 0
+        ended = overflow = False
+        deadline = None
         while True:
             try:
                 data = g.s.recv(g.bufsize, socket.MSG_DONTWAIT)
             except BlockingIOError:
-                return out
+                if ended or not want_end:
+                    return out, ended, overflow
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + grace
+                if now >= deadline:
+                    return out, ended, overflow
+                select.select([g.s], [], [], deadline - now)
+                continue
             except OSError as e:
                 if e.errno == errno.ENOBUFS:  # the receive queue overflowed: not ours to judge
                     self.count("ENOBUFS")
+                    overflow = True
                     continue
                 raise
             while len(data) >= 16:
@@ -309,10 +373,37 @@ class Fuzzer:
                     raise Fail("malformed reply header: len %d of %d" % (ln, len(data)))
                 if sq == seq:
                     out.append((t, fl, sq, data[16:ln]))
+                    if t in (NLMSG_ERROR, NLMSG_DONE):
+                        ended = True
                 n += 1
                 data = data[(ln + 3) & ~3:]
             if n > limit_msgs:
                 raise Fail("a dump ran past %d messages" % limit_msgs)
+
+    def unanswered(self, what, intact, overflow, msg):
+        """An answer that should have come did not (within ANSWER_GRACE)."""
+        self.count("%s unanswered%s" % (what, "" if intact else " (damaged header)"))
+        if intact and not overflow:
+            raise Fail("%s: no answer within %g s to a request with an intact header; message %s"
+                       % (what, ANSWER_GRACE, msg.hex()))
+
+    def transact(self, attrs, cmd, flags):
+        """One of the fuzzer's own requests on its own socket: returns (errno,
+        [(flags, attrs)] of the dump messages). Fails if unanswered."""
+        g = self.c
+        g.seq += 1
+        body = struct.pack("=BBH", cmd, 1, 0) + b"".join(attrs)
+        msg = struct.pack("=IHHII", 16 + len(body), g.family, flags, g.seq, 0) + body
+        g.s.send(msg)
+        replies, ended, overflow = self.drain(g, g.seq, True, grace=CHECK_TIMEOUT)
+        if not ended:
+            raise Fail("%s: the fuzzer's own request got no answer within %g s%s"
+                       % (self.current, CHECK_TIMEOUT, " (receive queue overflowed)" if overflow else ""))
+        err = 0
+        for t, _fl, _s, body in replies:
+            if t == NLMSG_ERROR:
+                err = -struct.unpack("=i", body[:4])[0]
+        return err, [(fl, parse_attrs(body[4:])) for t, fl, _s, body in replies if t not in (NLMSG_DONE, NLMSG_ERROR)]
 
     def check_dump_messages(self, replies, what):
         msgs = [(fl, parse_attrs(body[4:])) for t, fl, _s, body in replies if t not in (NLMSG_DONE, NLMSG_ERROR)]
@@ -323,7 +414,8 @@ class Fuzzer:
         return c
 
     def dump_of(self, name):
-        e, m, msgs = self.g.dump_raw([self.attr_plain(D_IFNAME, name.encode() + b"\0")])
+        e, msgs = self.transact([self.attr_plain(D_IFNAME, name.encode() + b"\0")], WG_CMD_GET_DEVICE,
+                                NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP)
         if e:
             return None
         c = canonical(msgs)
@@ -343,19 +435,25 @@ class Fuzzer:
 
     def step(self, i):
         x = self.r.random()
+        t = time.monotonic()
         if x < 0.62:
             name = self.target if self.r.random() < 0.75 or not self.others else self.r.choice(self.others)
             self.do_set(name)
         elif x < 0.9:
             self.do_dump(self.r.choice([self.target] + self.others))
+            self.spent("GETs", t)
         elif x < 0.95:
             self.do_abandoned_dump(self.r.choice([self.target] + self.others))
+            self.spent("abandoned GETs", t)
         else:
             self.do_random()
+            self.spent("random messages", t)
 
     def do_set(self, name):
         self.current = "SET of %s" % name
+        t = time.monotonic()
         payload = b"".join(self.set_attrs(name))
+        self.current = "SET of %s (%d bytes)" % (name, len(payload))
         flags = NLM_F_REQUEST | NLM_F_ACK
         msg = self.message(WG_CMD_SET_DEVICE, payload, flags)
         intact = True
@@ -363,24 +461,29 @@ class Fuzzer:
             msg, intact = self.mutate(msg)
         seq = struct.unpack("=I", msg[8:12])[0]
         before = None
+        t = self.spent("generating SETs", t)
         if name == self.target and self.r.random() < 0.25:
             before = self.dump_of(self.target)
+            t = self.spent("dumps of the all-or-nothing check", t)
         try:
             self.g.s.send(msg)
         except OSError as e:
             self.count("send " + errno.errorcode.get(e.errno, str(e.errno)))
             return
-        replies = self.drain(self.g, seq)
+        replies, _ended, overflow = self.drain(self.g, seq, intact)
+        t = self.spent("SETs (send and answer)", t)
         errs = [r for r in replies if r[0] == NLMSG_ERROR]
-        if intact and len(errs) != 1:
-            raise Fail("SET: %d acks for an intact request (%d replies)" % (len(errs), len(replies)))
         if not errs:
-            self.count("SET no reply")
+            self.unanswered("SET", intact, overflow, msg)
             return
+        if len(errs) != 1:
+            raise Fail("SET: %d acks for one request (%d replies); message %s" % (len(errs), len(replies), msg.hex()))
         err = -struct.unpack("=i", errs[0][3][:4])[0]
         self.count("SET " + (errno.errorcode.get(err, str(err)) if err else "ok"))
         if before is not None and err:
             after = self.dump_of(self.target)
+            self.spent("dumps of the all-or-nothing check", t)
+            self.count("all-or-nothing checks (failed SETs)")
             if after != before:
                 self.non_atomic += 1
                 if self.strict:
@@ -388,9 +491,11 @@ class Fuzzer:
                                % (errno.errorcode.get(err, err), self.target, msg.hex()[:400]))
 
     def do_dump(self, name):
-        self.current = "GET of %s" % name
         bufsize = self.pick(4096, 8192, 16384, 32768, 1 << 16)
+        self.current = "GET of %s (buffer %d)" % (name, bufsize)
+        t = time.monotonic()
         g = self.g if bufsize == 1 << 16 else self.sock(bufsize)
+        t = self.spent("GETs: new sockets", t)
         try:
             attrs = self.selector(name) if self.r.random() < 0.9 else [self.rbytes(self.r.randrange(24))]
             if self.r.random() < 0.1:
@@ -406,10 +511,16 @@ class Fuzzer:
                                self.pick(1, 1, 1, 0, 2), 0) + b"".join(attrs)
             msg = struct.pack("=IHHII", 16 + len(body), g.family, flags, g.seq, 0) + body
             g.s.send(msg)
-            replies = self.drain(g, g.seq)
+            # Answered for sure: a request (odd flags or not: at least an
+            # error) asking for an ACK or a dump of GET_DEVICE.
+            must = bool(flags & NLM_F_REQUEST) and (bool(flags & NLM_F_ACK) or
+                                                    (msg[16] == WG_CMD_GET_DEVICE and flags & NLM_F_DUMP == NLM_F_DUMP))
+            t = self.spent("GETs: generating", t)
+            replies, _ended, overflow = self.drain(g, g.seq, must)
+            t = self.spent("GETs: send and answer", t)
             ends = [r for r in replies if r[0] in (NLMSG_DONE, NLMSG_ERROR)]
-            if not odd and msg[16] == WG_CMD_GET_DEVICE and not ends:
-                raise Fail("GET dump of %s: no NLMSG_DONE nor error (%d messages)" % (name, len(replies)))
+            if must and not ends:
+                self.unanswered("GET%s" % (" (odd)" if odd else ""), True, overflow, msg)
             self.check_dump_messages(replies, "GET dump of %s" % name)
             if ends:
                 t, _fl, _s, body = ends[-1]
@@ -423,6 +534,7 @@ class Fuzzer:
 
     def do_abandoned_dump(self, name):
         """A dump left halfway: the socket is closed after its first message."""
+        self.current = "abandoned GET of %s" % name
         g = self.sock(4096)
         try:
             g.s.setsockopt(SOL_SOCKET, SO_RCVBUFFORCE, 4096)
@@ -443,8 +555,11 @@ class Fuzzer:
         cmd = self.pick(WG_CMD_GET_DEVICE, WG_CMD_SET_DEVICE, self.r.randrange(256))
         flags = NLM_F_REQUEST | NLM_F_ACK | (NLM_F_DUMP if self.r.random() < 0.3 else 0)
         msg = self.message(cmd, self.rbytes(self.r.randrange(200)), flags)
+        self.current = "random message"
         self.g.s.send(msg)
-        replies = self.drain(self.g, struct.unpack("=I", msg[8:12])[0])
+        replies, ended, overflow = self.drain(self.g, struct.unpack("=I", msg[8:12])[0], True)
+        if not ended:
+            self.unanswered("random", True, overflow, msg)
         self.check_dump_messages(replies, "random message")
         self.count("random")
 
@@ -452,6 +567,7 @@ class Fuzzer:
         """A valid configuration of TARGET (reset now and then, so that what
         the fuzzer adds does not grow without bound)."""
         self.current = "baseline SET of %s" % self.target
+        t = time.monotonic()
         ps = []
         for i, k in enumerate(self.keys[:4]):
             ps.append(self.attr_plain(0 | NLA_F_NESTED, self.attr_plain(P_PUBLIC_KEY, k)
@@ -459,12 +575,14 @@ class Fuzzer:
                       + self.attr_plain(P_ALLOWEDIPS | NLA_F_NESTED, self.attr_plain(NLA_F_NESTED, self.attr_plain(A_FAMILY, struct.pack("=H", AF_INET))
                                                                                                      + self.attr_plain(A_IPADDR, bytes([10, 77, i, 0]))
                                                                                                      + self.attr_plain(A_CIDR, b"\x18")))))
-        e, m = self.g.set([self.attr_plain(D_IFNAME, self.target.encode() + b"\0"),
-                           self.attr_plain(D_PRIVATE_KEY, b"\x11" * 32),
-                           self.attr_plain(D_FLAGS, struct.pack("=I", 1)),
-                           self.attr_plain(D_PEERS | NLA_F_NESTED, b"".join(ps))])
+        e, _ = self.transact([self.attr_plain(D_IFNAME, self.target.encode() + b"\0"),
+                              self.attr_plain(D_PRIVATE_KEY, b"\x11" * 32),
+                              self.attr_plain(D_FLAGS, struct.pack("=I", 1)),
+                              self.attr_plain(D_PEERS | NLA_F_NESTED, b"".join(ps))],
+                             WG_CMD_SET_DEVICE, NLM_F_REQUEST | NLM_F_ACK)
+        self.spent("baseline SETs", t)
         if e:
-            raise Fail("baseline configuration of %s refused: %s %s" % (self.target, errno.errorcode.get(e, e), m))
+            raise Fail("baseline configuration of %s refused: %s" % (self.target, errno.errorcode.get(e, e)))
 
 
 def main():
@@ -478,6 +596,8 @@ def main():
     print("fuzz: seed %d, %g s, target %s, others %s%s" % (seed, seconds, target, others, ", strict" if strict else ""), flush=True)
     f = Fuzzer(seed, target, others, strict)
     deadline = time.monotonic() + seconds
+    next_report = time.monotonic() + 15
+    slow = []
     i = 0
     status = 0
     try:
@@ -485,31 +605,34 @@ def main():
         while time.monotonic() < deadline:
             if i % 150 == 0:
                 f.baseline()
+            t0 = time.monotonic()
             f.step(i)
+            slow.append((time.monotonic() - t0, i, f.current))
+            slow = sorted(slow, reverse=True)[:5]
             i += 1
-            if i % 500 == 0:
+            if time.monotonic() >= next_report:
+                next_report += 15
                 print("  %d messages, %.0f s left" % (i, deadline - time.monotonic()), flush=True)
         f.baseline()
         if f.dump_of(target) is None:
             raise Fail("%s cannot be dumped after the run" % target)
-    except Fail as e:
-        print("FAIL after %d messages (seed %d): %s" % (i, seed, e))
+    except (Fail, OSError) as e:
+        # OSError: EAGAIN from SO_RCVTIMEO or a send that failed.
+        print("FAIL after %d messages (seed %d) during %s: %s" % (i, seed, f.current, e), flush=True)
         status = 1
-    except socket.timeout:
-        print("FAIL after %d messages (seed %d): no answer within the time limit (a hang?) during %s"
-              % (i, seed, f.current), flush=True)
         # Is the family still answering? A fresh socket, a plain dump.
         try:
             g = Genl()
-            g.s.settimeout(60)
+            g.s.settimeout(60)  # only blocking receives on this one
             t0 = time.monotonic()
             e, m, msgs = g.dump_raw([Fuzzer.attr_plain(D_IFNAME, target.encode() + b"\0")])
             print("  a fresh dump of %s: errno %d, %d messages, %.1f s" % (target, e, len(msgs), time.monotonic() - t0))
         except Exception as e:  # noqa: BLE001
             print("  a fresh dump of %s failed too: %r" % (target, e))
-        status = 1
     for k in sorted(f.stats):
-        print("  %-28s %d" % (k, f.stats[k]))
+        print("  %-34s %d" % (k, f.stats[k]))
+    print("  slowest steps: %s" % "; ".join("%.1f s: #%d %s" % x for x in slow))
+    print("  time spent (s): %s" % ", ".join("%s %.1f" % (k, v) for k, v in sorted(f.times.items(), key=lambda kv: -kv[1])))
     print("fuzz: seed %d: %d messages, %d failed SETs that changed the configuration%s: %s"
           % (seed, i, f.non_atomic, "" if strict else " (not checked)", "FAIL" if status else "ok"))
     return status

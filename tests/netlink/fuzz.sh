@@ -5,8 +5,8 @@
 #
 # Before: a tunnel between namespaces ta and tb (ping through it). During:
 # two fuzzers, one in namespace fz (target wgf0, up, with traffic towards its
-# peers; wgf1 toggled up and down, wgf2 deleted and re-created underneath)
-# and one in fz2 (its own devices), with `wg show` dumping wgf0 meanwhile.
+# peers; wgf1 toggled up and down, wgf2 deleted and re-created underneath,
+# wgf0 dumped meanwhile: disturb.py) and one in fz2 (its own devices).
 # After: the tunnel still carries a ping, every namespace is deleted, and
 # the module unloads. Exit status 0 when all of that held; the kernel's
 # detectors (KASAN, lockdep, kmemleak, hung tasks) are the runner's.
@@ -57,17 +57,14 @@ ip -n fz2 link add wgb1 type wireguard
 ip -n fz2 link set wgb1 up
 
 # What runs beside the fuzzers: traffic towards wgf0's peers (their
-# endpoints do not answer: handshake initiations, staged packets), wgf1 up
-# and down, wgf2 deleted and re-created, dumps of wgf0 by wg(8).
+# endpoints do not answer: handshake initiations, staged packets), and one
+# process (disturb.py: no exec per action, which costs about 0.5 s of CPU
+# each under emulation) that brings wgf1 up and down, deletes and
+# re-creates wgf2, and dumps wgf0 as `wg show` does, twice a second.
 bg=()
 ip netns exec fz ping -q -i 0.3 -W 1 10.77.1.1 >/dev/null 2>&1 & bg+=($!)
-( set +e; while :; do
-	ip -n fz link set wgf1 up 2>/dev/null; sleep 0.7
-	ip -n fz link set wgf1 down 2>/dev/null; sleep 0.3
-	ip -n fz link del wgf2 2>/dev/null; sleep 1
-	ip -n fz link add wgf2 type wireguard 2>/dev/null; sleep 2
-done ) >/dev/null 2>&1 & bg+=($!)
-( set +e; while :; do ip netns exec fz wg show wgf0 dump >/dev/null 2>&1; sleep 0.5; done ) & bg+=($!)
+ip netns exec fz python3 "$here/disturb.py" "$((secs + 120))" --toggle wgf1 --recreate wgf2 --dump wgf0 \
+	>/tmp/fz-disturb.log 2>&1 & bg+=($!)
 
 status=0
 echo "fuzzers start: $(date +%T)"
@@ -75,10 +72,12 @@ ip netns exec fz python3 "$here/fuzz.py" "$secs" "$seed" wgf0 --others wgf1,wgf2
 ip netns exec fz2 python3 "$here/fuzz.py" "$secs" "$((seed + 1))" wgb0 --others wgb1 $strict >/tmp/fz-b.log 2>&1 & b=$!
 wait $a || status=1
 wait $b || status=1
+echo "fuzzers end: $(date +%T)"
 for p in "${bg[@]}"; do kill "$p" 2>/dev/null || true; done
 for p in "${bg[@]}"; do wait "$p" 2>/dev/null || true; done
 echo "== fuzzer in fz (seed $seed)"; cat /tmp/fz-a.log
 echo "== fuzzer in fz2 (seed $((seed + 1)))"; cat /tmp/fz-b.log
+echo "== beside them"; cat /tmp/fz-disturb.log
 if [ "$status" != 0 ]; then
 	echo "a fuzzer failed (seeds $seed, $((seed + 1))); tasks:"
 	ps -eo pid,stat,wchan:32,etime,args | grep -v ' \[' | tail -n 40
@@ -93,7 +92,8 @@ echo "tunnel still up"
 
 # Everything goes away, and the module unloads.
 for ns in ta tb fz fz2; do ip netns del $ns; done
-sleep 1
+# Namespaces are dismantled in a work item: give it time under emulation.
+for i in $(seq 30); do [ "$(count_devs)" = 0 ] && break; sleep 1; done
 [ "$(count_devs)" = 0 ] || { echo "devices left: $(wg_devs)"; exit 1; }
 rmmod wireguard
 refute test -d /sys/module/wireguard
