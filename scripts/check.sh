@@ -40,7 +40,10 @@ log "building the debug kernel (cached) and the module"
 # Each suite's output goes to build/vm/NAME.out; its progress lines (one per
 # check as it finishes, and one a minute while none does) to the terminal.
 jobs_max=${CHECK_JOBS:-2}
-order=(netns_upstream hostile lifecycle interop_cdriver interop netlink2_ours soak sendpath netlink1_cdriver)
+order=(netns_upstream hostile lifecycle netlink1_cdriver interop_cdriver netlink2_ours interop soak sendpath)
+# A suite that reads another's results starts after that one ended (when
+# both run): netlink2_ours compares with netlink1_cdriver's C reference.
+declare -A after=([netlink2_ours]=netlink1_cdriver)
 suites=()
 for n in "${order[@]}"; do
 	for t in "$TOP/tests/vm/suite/$n.sh" "$TOP/tests/vm/pair/$n.sh"; do [ -f "$t" ] && suites+=("$t"); done
@@ -127,19 +130,29 @@ vm_record() { # NAME STATUS SECONDS
 }
 
 mkdir -p "$TOP/build/vm"
-declare -A pid_name=() pid_weight=() pid_start=()
-used=0 next=0
-while [ "$next" -lt "${#suites[@]}" ] || [ "${#pid_name[@]}" -gt 0 ]; do
-	# Start what fits.
-	while [ "$next" -lt "${#suites[@]}" ]; do
-		t=${suites[$next]} w=1
+declare -A pid_name=() pid_weight=() pid_start=() planned=() ended=()
+for t in "${suites[@]}"; do planned[$(basename "$t" .sh)]=1; done
+used=0
+pending=(${suites[@]+"${suites[@]}"})
+while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
+	# Start, in order, each pending suite that fits in the places left and
+	# whose prerequisite (if it runs at all) has ended; the others wait.
+	rest=()
+	for t in ${pending[@]+"${pending[@]}"}; do
+		n=$(basename "$t" .sh) w=1
 		case $t in */tests/vm/pair/*) w=2 ;; esac
 		[ "$w" -le "$jobs_max" ] || w=$jobs_max
-		[ $((used + w)) -le "$jobs_max" ] || break
-		vm_start "$t"
-		pid_name[$!]=$(basename "$t" .sh) pid_weight[$!]=$w pid_start[$!]=$(date +%s)
-		used=$((used + w)) next=$((next + 1))
+		dep=${after[$n]:-}
+		if [ $((used + w)) -le "$jobs_max" ] &&
+			{ [ -z "$dep" ] || [ -z "${planned[$dep]:-}" ] || [ -n "${ended[$dep]:-}" ]; }; then
+			vm_start "$t"
+			pid_name[$!]=$n pid_weight[$!]=$w pid_start[$!]=$(date +%s)
+			used=$((used + w))
+		else
+			rest+=("$t")
+		fi
 	done
+	pending=(${rest[@]+"${rest[@]}"})
 	# Record each that ended.
 	sleep 5
 	for p in "${!pid_name[@]}"; do
@@ -148,6 +161,7 @@ while [ "$next" -lt "${#suites[@]}" ] || [ "${#pid_name[@]}" -gt 0 ]; do
 		if [ "${pid_name[$p]}" = host ]; then host_record; else
 			vm_record "${pid_name[$p]}" "$status" $(( $(date +%s) - pid_start[$p] )); fi
 		log "vm: ${pid_name[$p]} ended (exit $status), $(( $(date +%s) - start )) s into make check"
+		ended[${pid_name[$p]}]=1
 		used=$((used - pid_weight[$p]))
 		unset "pid_name[$p]" "pid_weight[$p]" "pid_start[$p]"
 	done
