@@ -82,7 +82,7 @@ host_record() {
 	np=$(awk '/^test result:/ {s+=$4} END {print s+0}' "$TOP/build/host-test.log")
 	nf=$(awk '/^test result:/ {s+=$6} END {print s+0}' "$TOP/build/host-test.log")
 	record "host: cargo test" "$status" "$np" "$nf"
-	[ "$status" -eq 0 ] || failed_checks+=("host: cargo test: exit $status ($(grep -m3 '^test .* FAILED$' "$TOP/build/host-test.log" | tr '\n' ' ')build/host-test.log)")
+	[ "$status" -eq 0 ] || failed_checks+=("host: cargo test: exit $status ($(grep -m3 '^test .* FAILED$' "$TOP/build/host-test.log" | tr '\n' ' ' || true)build/host-test.log)")
 	if [ -x "$TOP/scripts/fuzz.sh" ]; then
 		status=$(cat "$TOP/build/host-fuzz.status" 2>/dev/null || echo 1)
 		record "host: fuzz smoke" "$status"
@@ -122,7 +122,8 @@ vm_record() { # NAME STATUS SECONDS
 	# summary (CI shows only the end of the output).
 	if [ -f "$res" ]; then
 		for f in $(sed -n 's/^FAIL //p' "$res"); do
-			why=$(grep -h 'FAIL\|assertion failed\|unexpectedly' "$TOP/build/vm/$name/$f.log" 2>/dev/null | tail -n 1 | cut -c1-120)
+			# (no match is no reason: under pipefail, `|| true`)
+			why=$(grep -h 'FAIL\|assertion failed\|unexpectedly\|no reference' "$TOP/build/vm/$name/$f.log" 2>/dev/null | tail -n 1 | cut -c1-120 || true)
 			failed_checks+=("vm: $name/$f${why:+: $why}")
 		done
 	fi
