@@ -333,7 +333,8 @@ impl Config {
         }
         if let Some(ka) = pu.persistent_keepalive {
             // Turning it on for a running peer sends a keepalive at once.
-            if peer.timers.lock().set_persistent_keepalive(ka) {
+            let actions = peer.timers.lock().set_persistent_keepalive(ka);
+            if actions.send_keepalive {
                 let _ = out.keepalive.push(peer.clone(), GFP_KERNEL);
             }
         }

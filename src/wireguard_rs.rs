@@ -24,9 +24,7 @@ mod session;
 mod socket;
 mod tables;
 mod timers;
-// The protocol core's items are `pub` for the host crate (`host/`), which
-// builds the same files; here the module is private.
-#[allow(unreachable_pub)]
+#[allow(dead_code, unreachable_pub)]
 mod proto;
 
 module! {

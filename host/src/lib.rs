@@ -9,5 +9,3 @@
 pub mod proto;
 
 pub mod host;
-
-pub mod testing;
