@@ -42,3 +42,12 @@ loaded_is_ours() {
 	[ "$(modinfo -F description "$WG_RS_MODULE")" = "WireGuard secure network tunnel" ] || return 1
 }
 unload() { modprobe -r wireguard 2>/dev/null || rmmod wireguard; ! [ -d /sys/module/wireguard ]; }
+# Loads the WireGuard module at path $1 (ours or the in-tree C driver) in
+# place of whatever is loaded, with its dependencies.
+load_by_path() {
+	unload 2>/dev/null || true
+	modprobe udp_tunnel
+	modprobe ip6_udp_tunnel
+	insmod "$1"
+	echo "module: $(cat /sys/module/wireguard/version) ($1)"
+}

@@ -15,11 +15,7 @@
 # systemd-nspawn), which is how it runs in containers.
 t_networkd() {
 	local module=$1 k1 k2 psk dir pid i s
-	unload 2>/dev/null || true
-	modprobe udp_tunnel
-	modprobe ip6_udp_tunnel
-	insmod "$module"
-	echo "module: $(cat /sys/module/wireguard/version) ($module)"
+	load_by_path "$module"
 
 	ip netns del nd 2>/dev/null || true
 	ip netns add nd
