@@ -333,8 +333,7 @@ impl Config {
         }
         if let Some(ka) = pu.persistent_keepalive {
             // Turning it on for a running peer sends a keepalive at once.
-            let actions = peer.timers.lock().set_persistent_keepalive(ka);
-            if actions.send_keepalive {
+            if peer.timers.lock().set_persistent_keepalive(ka) {
                 let _ = out.keepalive.push(peer.clone(), GFP_KERNEL);
             }
         }

@@ -337,8 +337,9 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             wg_dbg!("{}: Receiving handshake response from peer {}", dev.name(), peer.internal_id());
             if session::begin_session(&peer, keys).is_ok() {
                 *peer.last_handshake.lock() = wall_now();
-                // Sends what was staged, or a keepalive to confirm the session.
                 timers::event(&peer, |t| t.handshake_response_consumed(now));
+                // Sends what was staged, or a keepalive to confirm the session.
+                send::keepalive(&peer);
             }
             peer
         }
@@ -407,15 +408,12 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
         send::send_staged(peer);
     }
     let keepalive = skb.len() == 0;
-    let mut rekey = false;
-    timers::event(peer, |t| {
-        let a = t.data_packet_received(now, received.confirmed, keepalive);
-        rekey = t.keep_key_fresh_on_receive(received.current.as_ref(), now);
-        a
+    let rekey = timers::event(peer, |t| {
+        t.data_packet_received(now, received.confirmed, keepalive);
+        t.keep_key_fresh_on_receive(received.current.as_ref(), now)
     });
     if rekey {
-        peer.want_initiation.store(true, Ordering::Release);
-        timers::schedule_handshake_work(peer);
+        timers::queue_initiation(peer);
     }
     if keepalive {
         count_rx(peer, msg_len);

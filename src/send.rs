@@ -187,7 +187,7 @@ fn send(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
             Some(b) => stage(peer, b),
             None => {
                 if !peer.staged.is_empty() {
-                    timers::want_initiation(peer, false);
+                    timers::want_initiation(peer);
                 }
                 return;
             }
@@ -225,7 +225,7 @@ fn send(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
             // fresh super-packet goes back whole: the staged queue then
             // holds at most its segments beyond the limit.
             peer.staged.push_head(orphaned(bundle));
-            timers::want_initiation(peer, false);
+            timers::want_initiation(peer);
             break;
         }
         // Each packet is counted once: a full ring or transmit queue as
@@ -340,9 +340,7 @@ pub(crate) fn transmit(peer: &Anchored<PeerState>) {
 /// returns whether it stopped with packets left (its budget ran out).
 fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     let mut sent_any = false;
-    // What the timers were told of this batch: `None` nothing yet,
-    // `Some(false)` an authenticated packet, `Some(true)` a data packet.
-    let mut told: Option<bool> = None;
+    let mut told = Told::Nothing;
     // A bounded batch, in packets (a bundle may hold tens of them): a
     // packet sent may come straight back into this queue (a routing loop),
     // and the work item must yield. Process context (the encryption workers
@@ -370,17 +368,25 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
         let key = session::current_view(peer, now);
         let due = peer.timers.lock().keep_key_fresh_on_send(key.as_ref(), now);
         if due {
-            peer.want_initiation.store(true, Ordering::Release);
-            timers::schedule_handshake_work(peer);
+            timers::queue_initiation(peer);
         }
     }
     budget == 0 && !peer.tx.is_empty()
 }
 
+/// What the timers were told of a batch of sealed packets so far.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Told {
+    Nothing,
+    /// An authenticated packet (a keepalive) was sent.
+    Keepalive,
+    /// A data packet was sent.
+    Data,
+}
+
 /// Sends one sealed packet of the peer's transmit queue (`transmit`); `told`
-/// is what the timers were told of this batch so far: `None` nothing,
-/// `Some(false)` an authenticated packet, `Some(true)` a data packet.
-fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Option<bool>) -> bool {
+/// is what the timers were told of this batch so far.
+fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> bool {
     let (_, ds) = get_cb(&mut skb);
     let is_data = skb.len() != DATA_MIN_LEN as u32;
     skb.reset(true);
@@ -392,11 +398,12 @@ fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Option<bo
     // driver tells them of a data packet after the send, when it was handed
     // to the socket: a window it rarely loses, a batch here would lose it
     // often.)
-    if told.is_none() || (is_data && *told == Some(false)) {
+    let this = if is_data { Told::Data } else { Told::Keepalive };
+    if this > *told {
         let now = Kernel::now_ns();
         let jitter = timers::jitter();
         timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
-        *told = Some(is_data);
+        *told = this;
     }
     match send_to_peer(peer, skb, ds) {
         Ok(()) => true,

@@ -155,12 +155,7 @@ pub(crate) fn current_view(peer: &PeerState, now_ns: u64) -> Option<CurrentKey> 
 
 /// The re-keying view of the current keypair.
 pub(crate) fn current_key(kp: Option<&KeypairRef>, now_ns: u64) -> Option<CurrentKey> {
-    kp.map(|k| CurrentKey {
-        sending_valid: k.keypair.can_send(now_ns),
-        sending_counter: k.keypair.sending_counter(),
-        i_am_the_initiator: k.keypair.is_initiator(),
-        birthdate_ns: k.keypair.birthdate(),
-    })
+    kp.map(|k| k.keypair.rekey_view(now_ns))
 }
 
 /// Debug line for a zeroing.

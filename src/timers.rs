@@ -13,32 +13,29 @@ use crate::proto::timers::{random_jitter, Actions, PeerTimers};
 use crate::{send, session};
 use core::sync::atomic::Ordering;
 
-/// Runs `f` on the peer's timer state, then re-arms the kernel timer and
-/// carries out what `f` decided. Any context.
-pub(crate) fn event(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimers) -> Actions) {
+/// Runs `f` on the peer's timer state and re-arms the kernel timer at the
+/// earliest deadline; returns what `f` returned. Any context.
+pub(crate) fn event<R>(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimers) -> R) -> R {
     event_rearm(peer, f, false)
 }
 
-fn event_rearm(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimers) -> Actions, always: bool) {
-    let actions = {
-        let mut t = peer.timers.lock();
-        let before = t.next_deadline();
-        let a = f(&mut t);
-        // The one kernel timer follows the earliest deadline; most events
-        // (every data packet: "cancel the new-handshake timer", already
-        // cancelled) leave it where it is, and then it is not touched. It
-        // is armed under the lock, so that two CPUs' events cannot leave it
-        // at the older of their deadlines.
-        let next = t.next_deadline();
-        if always || next != before {
-            match next {
-                Some(at) => peer.arm_timer_in(at.saturating_sub(Kernel::now_ns())),
-                None => peer.cancel_timer(),
-            }
+fn event_rearm<R>(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimers) -> R, always: bool) -> R {
+    let mut t = peer.timers.lock();
+    let before = t.next_deadline();
+    let r = f(&mut t);
+    // The one kernel timer follows the earliest deadline; most events
+    // (every data packet: "cancel the new-handshake timer", already
+    // cancelled) leave it where it is, and then it is not touched. It
+    // is armed under the lock, so that two CPUs' events cannot leave it
+    // at the older of their deadlines.
+    let next = t.next_deadline();
+    if always || next != before {
+        match next {
+            Some(at) => peer.arm_timer_in(at.saturating_sub(Kernel::now_ns())),
+            None => peer.cancel_timer(),
         }
-        a
-    };
-    carry_out(peer, &actions);
+    }
+    r
 }
 
 /// The jitter the C driver adds to handshake timers.
@@ -59,8 +56,7 @@ fn carry_out(peer: &Anchored<PeerState>, a: &Actions) {
         schedule_handshake_work(peer);
     }
     if a.queue_handshake_initiation {
-        peer.want_initiation.store(true, Ordering::Release);
-        schedule_handshake_work(peer);
+        queue_initiation(peer);
     }
     if a.send_keepalive {
         send::keepalive(peer);
@@ -77,14 +73,19 @@ pub(crate) fn schedule_handshake_work(peer: &Anchored<PeerState>) {
 }
 
 /// A handshake initiation is wanted (`wg_packet_send_queued_handshake_initiation`):
-/// at most one per REKEY_TIMEOUT; `is_retry` keeps the attempt count.
-pub(crate) fn want_initiation(peer: &Anchored<PeerState>, is_retry: bool) {
+/// at most one per REKEY_TIMEOUT.
+pub(crate) fn want_initiation(peer: &Anchored<PeerState>) {
     let now = Kernel::now_ns();
-    let go = peer.timers.lock().queue_handshake_initiation(now, is_retry);
+    let go = peer.timers.lock().queue_handshake_initiation(now);
     if go {
-        peer.want_initiation.store(true, Ordering::Release);
-        schedule_handshake_work(peer);
+        queue_initiation(peer);
     }
+}
+
+/// Has the handshake worker send an initiation (the rate limit was checked).
+pub(crate) fn queue_initiation(peer: &Anchored<PeerState>) {
+    peer.want_initiation.store(true, Ordering::Release);
+    schedule_handshake_work(peer);
 }
 
 /// The kernel timer fired (softirq): fires every due protocol timer, and
@@ -93,12 +94,15 @@ pub(crate) fn want_initiation(peer: &Anchored<PeerState>, is_retry: bool) {
 /// is due yet but the deadline must not be lost.
 pub(crate) fn fired(peer: &Anchored<PeerState>) {
     let now = Kernel::now_ns();
-    event_rearm(peer, |t| t.poll(now), true);
+    let actions = event_rearm(peer, |t| t.poll(now), true);
+    carry_out(peer, &actions);
 }
 
 /// The device went up or the peer was created on a running device.
 pub(crate) fn start(peer: &Anchored<PeerState>) {
-    event(peer, |t| t.start());
+    if event(peer, |t| t.start()) {
+        send::keepalive(peer);
+    }
 }
 
 /// The device went down or the peer is going away: every timer stops, and

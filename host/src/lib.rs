@@ -9,3 +9,5 @@
 pub mod proto;
 
 pub mod host;
+
+pub mod testing;

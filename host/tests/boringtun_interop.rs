@@ -11,6 +11,7 @@ use std::sync::Arc;
 use wg_proto::proto::constants::*;
 use wg_proto::proto::error::Error;
 use wg_proto::proto::messages::*;
+use wg_proto::testing::{message_type, MessageType};
 
 /// Where the boringtun side sends from, as our cookie checker sees it.
 const BT_SRC: [u8; 6] = [127, 0, 0, 2, 0xca, 0x6c];

@@ -507,11 +507,13 @@ impl<A: Alloc, K: Key> Trie<A, K> {
         self.release(parent);
     }
 
+    #[cfg(feature = "testing")]
     fn live_nodes(&self) -> usize {
         self.nodes.len().saturating_sub(self.free_count)
     }
 
     /// Structural self-check (tests): see [`AllowedIps::check_invariants`].
+    #[cfg(feature = "testing")]
     fn check(&self) -> Result<usize, &'static str> {
         if self.nodes.len() != self.cold.len() {
             return Err("hot and cold arrays differ in length");
@@ -782,6 +784,7 @@ impl<A: Alloc> AllowedIps<A> {
     }
 
     /// Removes everything (and frees the memory).
+    #[cfg(feature = "testing")]
     pub fn clear(&mut self) {
         self.v4 = Trie::new();
         self.v6 = Trie::new();
@@ -847,6 +850,7 @@ impl<A: Alloc> AllowedIps<A> {
     }
 
     /// Number of prefixes allowed for `peer`.
+    #[cfg(feature = "testing")]
     pub fn prefix_count(&self, peer: PeerId) -> usize {
         self.peers
             .get(peer.0 as usize)
@@ -859,11 +863,13 @@ impl<A: Alloc> AllowedIps<A> {
     }
 
     /// Live trie nodes (IPv4, IPv6), intermediate nodes included.
+    #[cfg(feature = "testing")]
     pub fn node_counts(&self) -> (usize, usize) {
         (self.v4.live_nodes(), self.v6.live_nodes())
     }
 
     /// Bytes per trie node (IPv4, IPv6): the hot and the cold part.
+    #[cfg(feature = "testing")]
     pub const NODE_BYTES: (usize, usize) = (
         core::mem::size_of::<Node<u32>>() + core::mem::size_of::<Cold>(),
         core::mem::size_of::<Node<V6>>() + core::mem::size_of::<Cold>(),
@@ -873,6 +879,7 @@ impl<A: Alloc> AllowedIps<A> {
     /// child links agree, prefixes strictly nest along every path, keys have
     /// no host bits, intermediate nodes have two children, free lists and
     /// peer lists are consistent.
+    #[cfg(feature = "testing")]
     pub fn check_invariants(&self) -> Result<(), &'static str> {
         let with_peer = self.v4.check()?.saturating_add(self.v6.check()?);
         let mut listed = 0usize;

@@ -43,16 +43,12 @@ pub const RATELIMIT_PACKETS_PER_SECOND: u64 = 20;
 /// Rate limiter: burst allowed from one source.
 pub const RATELIMIT_PACKETS_BURSTABLE: u64 = 5;
 
-/// Most peers on one device.
-pub const MAX_PEERS_PER_DEVICE: usize = 1 << 20;
 /// Most packets staged per peer while waiting for a handshake.
 pub const MAX_STAGED_PACKETS: usize = 128;
 /// Most packets in one crypt queue.
 pub const MAX_QUEUED_PACKETS: usize = 1024;
 /// Most handshake messages queued for processing.
 pub const MAX_QUEUED_INCOMING_HANDSHAKES: usize = 4096;
-/// Deepest an allowed-IPs trie walk can go (128 bits, plus one).
-pub const MAX_ALLOWEDIPS_DEPTH: usize = 129;
 
 /// Data packets are padded to a multiple of this.
 pub const MESSAGE_PADDING_MULTIPLE: usize = 16;

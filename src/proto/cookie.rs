@@ -110,6 +110,7 @@ impl<C: Crypto> CookieChecker<C> {
 
     /// Whether the mac1 of a handshake message (the whole message, MACs
     /// included) is right. Constant time.
+    #[cfg(feature = "testing")]
     pub fn check_mac1(&self, packet: &[u8]) -> bool {
         check_mac1::<C>(&self.mac1_key, packet)
     }
@@ -134,23 +135,6 @@ impl<C: Crypto> CookieChecker<C> {
             cookie_encryption_key: self.cookie_encryption_key,
             secret: self.secret.duplicate(),
         }
-    }
-
-    /// Checks the MACs of a handshake message from `src` (see
-    /// [`CheckerKeys::check`]).
-    pub fn check(&mut self, packet: &[u8], src: &[u8], now_ns: u64, under_load: bool) -> MacCheck {
-        self.keys(now_ns).check(packet, src, under_load)
-    }
-
-    /// A cookie reply (see [`CheckerKeys::create_reply`]).
-    pub fn create_reply(
-        &mut self,
-        packet: &[u8],
-        sender_index: u32,
-        src: &[u8],
-        now_ns: u64,
-    ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
-        self.keys(now_ns).create_reply(packet, sender_index, src)
     }
 }
 

@@ -49,6 +49,7 @@ impl<C: Crypto> StaticIdentity<C> {
     }
 
     /// The private key.
+    #[cfg(feature = "testing")]
     pub fn private_key(&self) -> &Key<C> {
         &self.private
     }
@@ -83,6 +84,7 @@ impl<C: Crypto> InitiationStatic<C> {
     }
 
     /// The initiator's sender index.
+    #[cfg(feature = "testing")]
     pub fn sender_index(&self) -> u32 {
         self.sender_index
     }
@@ -178,11 +180,13 @@ impl<C: Crypto> PeerHandshake<C> {
     }
 
     /// The peer's static public key.
+    #[cfg(feature = "testing")]
     pub fn remote_static(&self) -> &[u8; KEY_LEN] {
         &self.remote_static
     }
 
     /// The state of the handshake in flight.
+    #[cfg(feature = "testing")]
     pub fn state(&self) -> HandshakeState {
         self.state
     }
@@ -195,6 +199,7 @@ impl<C: Crypto> PeerHandshake<C> {
     }
 
     /// The latest accepted initiation timestamp from this peer.
+    #[cfg(feature = "testing")]
     pub fn latest_timestamp(&self) -> &Timestamp {
         &self.latest_timestamp
     }

@@ -10,9 +10,7 @@
 //!
 //! New indices are drawn with [`Crypto::random_bytes`] until one is free, as
 //! the C driver does; with at most 3 x 2^20 entries in a 2^32 space a draw is
-//! free with probability above 0.999. For two copies of a table (left-right)
-//! draw on one with [`IndexTable::insert`] and repeat on the other with
-//! [`IndexTable::insert_at`].
+//! free with probability above 0.999.
 
 use super::platform::{vec_filled, Alloc, AllocError, Crypto};
 
@@ -27,8 +25,7 @@ pub const MAX_DRAWS: usize = 64;
 pub enum IndexError {
     /// Out of memory.
     NoMemory,
-    /// No free index found in [`MAX_DRAWS`] draws, or (for
-    /// [`IndexTable::insert_at`]) the index is taken.
+    /// No free index found in [`MAX_DRAWS`] draws.
     IndexTaken,
 }
 
@@ -69,11 +66,13 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
     }
 
     /// Number of indices in use.
+    #[cfg(feature = "testing")]
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether no index is in use.
+    #[cfg(feature = "testing")]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -151,15 +150,6 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
         Err(IndexError::IndexTaken)
     }
 
-    /// Registers `value` under `index`, if that index is free.
-    pub fn insert_at(&mut self, index: u32, value: V) -> Result<(), IndexError> {
-        if self.contains(index) {
-            return Err(IndexError::IndexTaken);
-        }
-        self.reserve(1)?;
-        self.put(index, value)
-    }
-
     fn put(&mut self, index: u32, value: V) -> Result<(), IndexError> {
         let b = Self::bucket(index);
         let head = *self.buckets.get(b).ok_or(IndexError::NoMemory)?;
@@ -176,14 +166,6 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
         }
         self.len = self.len.saturating_add(1);
         Ok(())
-    }
-
-    /// Puts `value` in place of the value under `index` (the C driver's
-    /// replace: a keypair takes over its handshake's index). Returns the old
-    /// value, or `None` (and changes nothing) if `index` is not in use.
-    pub fn replace(&mut self, index: u32, value: V) -> Option<V> {
-        let i = self.find(index)?;
-        self.slots.get_mut(i as usize)?.value.replace(value)
     }
 
     /// Frees `index`; returns its value.
@@ -214,28 +196,5 @@ impl<A: Alloc, V: Copy> IndexTable<A, V> {
             i = next;
         }
         None
-    }
-
-    /// Frees every index for which `drop` returns true (e.g. all of one
-    /// peer's). Returns how many were freed.
-    pub fn remove_if(&mut self, mut drop: impl FnMut(u32, &V) -> bool) -> usize {
-        let mut removed = 0usize;
-        // Removing frees slot `k` in place; no slot moves and the length stays.
-        for k in 0..self.slots.len() {
-            let hit = match self.slots.get(k) {
-                Some(Slot {
-                    index,
-                    value: Some(v),
-                    ..
-                }) => drop(*index, v).then_some(*index),
-                _ => None,
-            };
-            if let Some(index) = hit {
-                if self.remove(index).is_some() {
-                    removed = removed.saturating_add(1);
-                }
-            }
-        }
-        removed
     }
 }

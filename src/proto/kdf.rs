@@ -54,12 +54,6 @@ pub fn hmac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> Key<C> {
     out
 }
 
-/// `Kdf1(key, input)`: one 32-byte output.
-pub fn kdf1<C: Crypto>(key: &[u8], input: &[u8]) -> Key<C> {
-    let t0 = hmac::<C>(key, input, &[]);
-    hmac::<C>(t0.as_bytes(), &[1], &[])
-}
-
 /// `Kdf2(key, input)`: two 32-byte outputs.
 pub fn kdf2<C: Crypto>(key: &[u8], input: &[u8]) -> (Key<C>, Key<C>) {
     let t0 = hmac::<C>(key, input, &[]);

@@ -1,36 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Session keypairs and their rotation, and the transport (data message)
-//! encryption (paper section 5.4.6).
+//! Session keypairs and their rotation (paper section 5.4.6).
 //!
 //! A [`Keypair`] is born from the [`SessionKeys`] of a completed handshake.
 //! Every operation works under `&Keypair`, so that a keypair can be shared
 //! (an RCU-published `Arc` in the kernel) by the CPUs that encrypt and
 //! decrypt in parallel. Sending reserves the next counter with
-//! [`Keypair::reserve_send`] (atomic); the counter is the AEAD nonce.
-//! Receiving authenticates with [`Keypair::open`], and only then records the
-//! counter in the keypair's [`ReplayWindow`], which the caller keeps beside
-//! the keypair under its own lock (the window is the only mutable receive
-//! state). [`Keypair::encrypt_packet`] and [`Keypair::decrypt_packet`] do the
-//! whole job on a contiguous buffer; a caller that encrypts scatter-gather
-//! buffers uses the key and counter directly ([`Keypair::sending_key`],
-//! [`Keypair::receiving_key`]). [`LocalKeypair`] bundles a keypair with its
-//! window for single-threaded users.
+//! [`Keypair::reserve_send`] (atomic); the counter is the AEAD nonce, and the
+//! caller seals with [`Keypair::sending_key`]. Receiving checks
+//! [`Keypair::check_receive`], opens with [`Keypair::receiving_key`], and
+//! only then records the counter in the keypair's `ReplayWindow`, which the
+//! caller keeps beside the keypair under its own lock (the window is the only
+//! mutable receive state).
 //!
 //! [`Keypairs`] holds a peer's `previous`, `current` and `next` keypairs (any
 //! owning pointer to anything that is `AsRef<Keypair>`) and rotates them as
 //! the C driver does.
 
-use super::constants::{
-    MESSAGE_PADDING_MULTIPLE, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES,
-    REKEY_AFTER_TIME, REKEY_ON_RECEIVE_AFTER,
-};
+use super::constants::{MESSAGE_PADDING_MULTIPLE, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME};
 use super::error::Error;
-use super::messages::{DataHeader, DATA_HEADER_LEN};
-use super::platform::{Crypto, KEY_LEN, TAG_LEN};
-use super::replay::ReplayWindow;
+use super::platform::{Crypto, KEY_LEN};
 use super::secret::Key;
+use super::timers::CurrentKey;
 use core::marker::PhantomData;
-use core::ops::{Deref, DerefMut};
+use core::ops::Deref;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The keys a handshake produced, and the indices naming the session.
@@ -63,6 +55,7 @@ impl<C: Crypto> SessionKeys<C> {
     }
 
     /// An explicit copy (secrets are not `Clone`, to keep copies visible).
+    #[cfg(feature = "testing")]
     pub fn duplicate(&self) -> Self {
         Self {
             sending: self.sending.duplicate(),
@@ -74,11 +67,13 @@ impl<C: Crypto> SessionKeys<C> {
     }
 
     /// The sending key (tests compare it with the peer's receiving key).
+    #[cfg(feature = "testing")]
     pub fn sending_key(&self) -> &[u8; KEY_LEN] {
         self.sending.as_bytes()
     }
 
     /// The receiving key.
+    #[cfg(feature = "testing")]
     pub fn receiving_key(&self) -> &[u8; KEY_LEN] {
         self.receiving.as_bytes()
     }
@@ -132,17 +127,6 @@ pub struct SendSlot {
     pub receiver_index: u32,
 }
 
-impl SendSlot {
-    /// The data message header for this slot.
-    pub fn header(&self) -> [u8; DATA_HEADER_LEN] {
-        DataHeader {
-            receiver_index: self.receiver_index,
-            counter: self.counter,
-        }
-        .encode()
-    }
-}
-
 impl<C: Crypto> Keypair<C> {
     /// A keypair born at monotonic time `now_ns`.
     pub fn new(keys: SessionKeys<C>, now_ns: u64) -> Self {
@@ -169,11 +153,13 @@ impl<C: Crypto> Keypair<C> {
     }
 
     /// Whether we initiated the handshake that made this keypair.
+    #[cfg(feature = "testing")]
     pub fn is_initiator(&self) -> bool {
         self.initiator
     }
 
     /// Monotonic time of creation.
+    #[cfg(feature = "testing")]
     pub fn birthdate(&self) -> u64 {
         self.birthdate
     }
@@ -185,7 +171,7 @@ impl<C: Crypto> Keypair<C> {
 
     /// Sets the next counter to reserve (tests of the REJECT_AFTER_MESSAGES
     /// limit; never needed in operation).
-    #[doc(hidden)]
+    #[cfg(feature = "testing")]
     pub fn set_sending_counter(&self, counter: u64) {
         self.sending_counter.store(counter, Ordering::Relaxed);
     }
@@ -240,46 +226,6 @@ impl<C: Crypto> Keypair<C> {
         })
     }
 
-    /// Encrypts `buf` in place with the sending key and `counter` as nonce,
-    /// empty AD; returns the tag.
-    pub fn seal(&self, counter: u64, buf: &mut [u8]) -> [u8; TAG_LEN] {
-        C::aead_seal(self.sending.as_bytes(), counter, &[], buf)
-    }
-
-    /// Encrypts a data message in place in `buf`: the plaintext is at
-    /// `buf[DATA_HEADER_LEN..DATA_HEADER_LEN + plaintext_len]`; the header is
-    /// written before it, zero padding (see [`padding_len`]) and the tag after
-    /// it. Returns the message length, `DATA_HEADER_LEN + padded + TAG_LEN`.
-    /// `buf` must have room for it; no counter is used if it has not.
-    pub fn encrypt_packet(
-        &self,
-        now_ns: u64,
-        buf: &mut [u8],
-        plaintext_len: usize,
-        mtu: usize,
-    ) -> Result<usize, Error> {
-        let padded = plaintext_len
-            .checked_add(padding_len(plaintext_len, mtu))
-            .ok_or(Error::BufferSize)?;
-        let total = padded
-            .checked_add(DATA_HEADER_LEN + TAG_LEN)
-            .ok_or(Error::BufferSize)?;
-        let msg = buf.get_mut(..total).ok_or(Error::BufferSize)?;
-        let slot = self.reserve_send(now_ns)?;
-        let (header, rest) = msg
-            .split_first_chunk_mut::<DATA_HEADER_LEN>()
-            .ok_or(Error::BufferSize)?;
-        let (body, tag) = rest
-            .split_last_chunk_mut::<TAG_LEN>()
-            .ok_or(Error::BufferSize)?;
-        if let Some(padding) = body.get_mut(plaintext_len..) {
-            padding.fill(0);
-        }
-        *tag = self.seal(slot.counter, body);
-        *header = slot.header();
-        Ok(total)
-    }
-
     /// Checks that this keypair may still receive a message with `counter` at
     /// `now_ns` (not older than REJECT_AFTER_TIME, counter below
     /// REJECT_AFTER_MESSAGES). Does not consult the replay window.
@@ -293,101 +239,21 @@ impl<C: Crypto> Keypair<C> {
         Ok(())
     }
 
-    /// Authenticates and decrypts `buf` (ciphertext then tag) in place with
-    /// nonce `counter`; returns the plaintext length. Does not consult the
-    /// replay window: call `ReplayWindow::check_and_update(counter)` (under
-    /// the window's lock) after success, and drop the packet if it refuses.
-    pub fn open(&self, now_ns: u64, counter: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        self.check_receive(now_ns, counter)?;
-        let (body, tag) = buf
-            .split_last_chunk_mut::<TAG_LEN>()
-            .ok_or(Error::Malformed)?;
-        let tag = *tag;
-        if !C::aead_open(self.receiving.as_bytes(), counter, &[], body, &tag) {
-            return Err(Error::Decrypt);
+    /// What the re-keying predicates of [`super::timers`] need to know of
+    /// this keypair as the current one, at `now_ns`.
+    pub fn rekey_view(&self, now_ns: u64) -> CurrentKey {
+        CurrentKey {
+            sending_valid: self.can_send(now_ns),
+            sending_counter: self.sending_counter(),
+            i_am_the_initiator: self.initiator,
+            birthdate_ns: self.birthdate,
         }
-        Ok(body.len())
-    }
-
-    /// Decrypts a whole data message in place (the caller routed it here by
-    /// its receiver index): authenticates it, then checks and records its
-    /// counter in `window`, this keypair's replay window. Returns the counter
-    /// and the plaintext length; the plaintext (with its padding) is at
-    /// `packet[DATA_HEADER_LEN..][..len]`.
-    pub fn decrypt_packet(
-        &self,
-        now_ns: u64,
-        packet: &mut [u8],
-        window: &mut ReplayWindow,
-    ) -> Result<(u64, usize), Error> {
-        let header = DataHeader::parse(packet)?;
-        if header.receiver_index != self.local_index {
-            return Err(Error::UnexpectedMessage);
-        }
-        let body = packet.get_mut(DATA_HEADER_LEN..).ok_or(Error::Malformed)?;
-        let len = self.open(now_ns, header.counter, body)?;
-        if !window.check_and_update(header.counter) {
-            return Err(Error::CounterReplay);
-        }
-        Ok((header.counter, len))
-    }
-
-    /// The initiator's rule on sending: a new handshake is due when more than
-    /// REKEY_AFTER_MESSAGES were sent, or (if we initiated) after
-    /// REKEY_AFTER_TIME.
-    pub fn needs_rekey_on_send(&self, now_ns: u64) -> bool {
-        self.sending_valid.load(Ordering::Relaxed)
-            && (self.sending_counter() > REKEY_AFTER_MESSAGES
-                || (self.initiator && has_expired(self.birthdate, REKEY_AFTER_TIME, now_ns)))
-    }
-
-    /// The rule on receiving: if we initiated and the keypair is within
-    /// KEEPALIVE_TIMEOUT + REKEY_TIMEOUT of REJECT_AFTER_TIME, rekey now.
-    pub fn needs_rekey_on_receive(&self, now_ns: u64) -> bool {
-        self.sending_valid.load(Ordering::Relaxed)
-            && self.initiator
-            && has_expired(self.birthdate, REKEY_ON_RECEIVE_AFTER, now_ns)
     }
 }
 
 impl<C: Crypto> AsRef<Keypair<C>> for Keypair<C> {
     fn as_ref(&self) -> &Keypair<C> {
         self
-    }
-}
-
-/// A keypair with its own replay window, for single-threaded users (tests,
-/// tools). About 1.1 KiB: box it.
-pub struct LocalKeypair<C: Crypto> {
-    /// The keypair.
-    pub keypair: Keypair<C>,
-    /// Its replay window.
-    pub window: ReplayWindow,
-}
-
-impl<C: Crypto> LocalKeypair<C> {
-    /// A keypair born at `now_ns` with an empty window.
-    pub fn new(keys: SessionKeys<C>, now_ns: u64) -> Self {
-        Self {
-            keypair: Keypair::new(keys, now_ns),
-            window: ReplayWindow::new(),
-        }
-    }
-
-    /// [`Keypair::decrypt_packet`] with the own window.
-    pub fn decrypt_packet(
-        &mut self,
-        now_ns: u64,
-        packet: &mut [u8],
-    ) -> Result<(u64, usize), Error> {
-        self.keypair
-            .decrypt_packet(now_ns, packet, &mut self.window)
-    }
-}
-
-impl<C: Crypto> AsRef<Keypair<C>> for LocalKeypair<C> {
-    fn as_ref(&self) -> &Keypair<C> {
-        &self.keypair
     }
 }
 
@@ -437,21 +303,6 @@ impl<C: Crypto, B: Deref> Keypairs<C, B>
 where
     B::Target: AsRef<Keypair<C>>,
 {
-    /// The keypair to send with.
-    pub fn current(&self) -> Option<&Keypair<C>> {
-        self.current.as_ref().map(kp)
-    }
-
-    /// The keypair before the current one.
-    pub fn previous(&self) -> Option<&Keypair<C>> {
-        self.previous.as_ref().map(kp)
-    }
-
-    /// The unconfirmed responder keypair.
-    pub fn next(&self) -> Option<&Keypair<C>> {
-        self.next.as_ref().map(kp)
-    }
-
     /// The slots `(previous, current, next)` themselves, e.g. to clone `Arc`s
     /// for publication to readers.
     pub fn slots(&self) -> (Option<&B>, Option<&B>, Option<&B>) {
@@ -472,9 +323,10 @@ where
 
     /// The keypair (with whatever the caller bundled with it) whose local
     /// index is `local_index`, mutably.
+    #[cfg(feature = "testing")]
     pub fn get_mut(&mut self, local_index: u32) -> Option<&mut B::Target>
     where
-        B: DerefMut,
+        B: core::ops::DerefMut,
     {
         [&mut self.current, &mut self.previous, &mut self.next]
             .into_iter()

@@ -39,33 +39,6 @@ pub const ENCRYPTED_TIMESTAMP_LEN: usize = TIMESTAMP_LEN + TAG_LEN;
 /// Encrypted cookie in a cookie reply.
 pub const ENCRYPTED_COOKIE_LEN: usize = MAC_LEN + TAG_LEN;
 
-/// The kind of a message, from its header and length alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageType {
-    /// Handshake initiation (type 1, 148 bytes).
-    Initiation,
-    /// Handshake response (type 2, 92 bytes).
-    Response,
-    /// Cookie reply (type 3, 64 bytes).
-    CookieReply,
-    /// Data (type 4, at least 32 bytes).
-    Data,
-}
-
-/// Classifies a received UDP payload; `None` for anything that is not a
-/// well-formed WireGuard message of a valid length.
-pub fn message_type(packet: &[u8]) -> Option<MessageType> {
-    let mut r = Reader(packet);
-    let t = r.u32()?;
-    match (t, packet.len()) {
-        (MESSAGE_HANDSHAKE_INITIATION, INITIATION_LEN) => Some(MessageType::Initiation),
-        (MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN) => Some(MessageType::Response),
-        (MESSAGE_HANDSHAKE_COOKIE, COOKIE_REPLY_LEN) => Some(MessageType::CookieReply),
-        (MESSAGE_DATA, n) if n >= DATA_MIN_LEN => Some(MessageType::Data),
-        _ => None,
-    }
-}
-
 /// A cursor over untrusted bytes; every read is checked.
 struct Reader<'a>(&'a [u8]);
 

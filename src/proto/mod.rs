@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The WireGuard protocol core: plain Rust that depends only on `core` and on
 //! the traits of [`platform`]. The same files build into the kernel module
-//! (`src/wireguard.rs` declares `mod proto`) and into the host crate in `host/`
+//! (`src/wireguard_rs.rs` declares `mod proto`) and into the host crate in `host/`
 //! that `cargo test` runs.
 //!
 //! Rules for every file below this directory (they are compiled into the

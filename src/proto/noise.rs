@@ -72,11 +72,6 @@ impl<C: Crypto> SymmetricState<C> {
         self.h.as_bytes()
     }
 
-    /// The chaining key (for tests and key derivation).
-    pub fn chaining_key(&self) -> &Key<C> {
-        &self.ck
-    }
-
     /// `MixHash(a || b)`.
     pub fn mix_hash(&mut self, a: &[u8], b: &[u8]) {
         let mut out = [0u8; HASH_LEN];

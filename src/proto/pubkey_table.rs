@@ -14,7 +14,7 @@ use super::siphash::{siphash24, SipKey};
 
 /// Initial number of buckets.
 pub const INITIAL_BUCKETS: usize = 1 << 11;
-/// Largest bucket array (enough for `MAX_PEERS_PER_DEVICE` at two per bucket).
+/// Largest bucket array (enough for the C driver's `MAX_PEERS_PER_DEVICE`, 2^20, at two per bucket).
 pub const MAX_BUCKETS: usize = 1 << 19;
 
 /// Why an insertion failed; the table is unchanged.
@@ -66,11 +66,13 @@ impl<A: Alloc> PubkeyTable<A> {
     }
 
     /// Number of keys registered.
+    #[cfg(feature = "testing")]
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether no key is registered.
+    #[cfg(feature = "testing")]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -231,6 +233,7 @@ impl<A: Alloc> PubkeyTable<A> {
     }
 
     /// Current number of buckets.
+    #[cfg(feature = "testing")]
     pub fn bucket_count(&self) -> usize {
         self.buckets.len()
     }

@@ -173,16 +173,19 @@ impl<A: Alloc> RateLimiter<A> {
     }
 
     /// Most sources tracked at once.
+    #[cfg(feature = "testing")]
     pub fn capacity(&self) -> usize {
         self.entries.len()
     }
 
     /// Sources currently tracked.
+    #[cfg(feature = "testing")]
     pub fn len(&self) -> usize {
         self.used
     }
 
     /// Whether no source is tracked.
+    #[cfg(feature = "testing")]
     pub fn is_empty(&self) -> bool {
         self.used == 0
     }
@@ -272,6 +275,7 @@ impl<A: Alloc> RateLimiter<A> {
     /// Forgets sources idle for more than a second (as the C driver's
     /// periodic garbage collection), in every set. Returns how many were
     /// dropped.
+    #[cfg(feature = "testing")]
     pub fn gc(&mut self, now_ns: u64) -> usize {
         (0..self.sets).fold(0usize, |n, set| {
             n.saturating_add(self.sweep_set(set, |e| e.idle_over_a_second(now_ns)))
@@ -279,6 +283,7 @@ impl<A: Alloc> RateLimiter<A> {
     }
 
     /// Forgets every source.
+    #[cfg(feature = "testing")]
     pub fn clear(&mut self) {
         for set in 0..self.sets {
             self.sweep_set(set, |e| e.family != EMPTY);

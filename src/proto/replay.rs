@@ -87,13 +87,6 @@ impl ReplayWindow {
         }
     }
 
-    /// Empties the window in place (for a window already in the heap: no
-    /// 1 KiB value on the stack).
-    pub fn reset(&mut self) {
-        self.next = 0;
-        self.bitmap.iter_mut().for_each(|w| *w = 0);
-    }
-
     /// The highest counter accepted so far, if any.
     pub fn max_counter(&self) -> Option<u64> {
         self.next.checked_sub(1)

@@ -5,7 +5,8 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use wg_proto::host::Host;
 use wg_proto::proto::handshake::{read_initiation, PeerHandshake};
-use wg_proto::proto::keypair::{Keypair, LocalKeypair, SessionKeys};
+use wg_proto::proto::keypair::{Keypair, SessionKeys};
+use wg_proto::testing::LocalKeypair;
 use wg_proto::proto::messages::{DataHeader, Initiation, Response};
 
 #[path = "common.rs"]

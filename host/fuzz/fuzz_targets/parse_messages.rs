@@ -3,6 +3,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use wg_proto::proto::messages::*;
+use wg_proto::testing::{message_type, MessageType};
 
 fuzz_target!(|data: &[u8]| {
     let ty = message_type(data);

@@ -30,10 +30,9 @@ pub fn key(seed: u8) -> [u8; 32] {
 use wg_proto::proto::cookie::{CookieChecker, CookieMaker, MacCheck};
 use wg_proto::proto::error::Error;
 use wg_proto::proto::handshake::{read_initiation, PeerHandshake, StaticIdentity};
-use wg_proto::proto::keypair::{Keypairs, LocalKeypair};
-use wg_proto::proto::messages::{
-    message_type, CookieReply, DataHeader, Initiation, MessageType, Response, DATA_HEADER_LEN,
-};
+use wg_proto::proto::keypair::Keypairs;
+use wg_proto::proto::messages::{CookieReply, DataHeader, Initiation, Response, DATA_HEADER_LEN};
+use wg_proto::testing::{message_type, LocalKeypair, MessageType};
 
 /// What a node did with a received message.
 #[derive(Debug, PartialEq)]

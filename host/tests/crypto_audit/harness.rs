@@ -45,13 +45,12 @@ use proto::noise;
 use proto::secret::Key;
 type Kp = Keypair<Dummy>;
 
-#[no_mangle] pub fn cx_message_type(p: &[u8]) -> Option<MessageType> { message_type(p) }
 #[no_mangle] pub fn cx_parse_init(p: &[u8]) -> Result<[u8; INITIATION_LEN], Error> { Initiation::parse(p).map(|m| m.encode()) }
 #[no_mangle] pub fn cx_parse_resp(p: &[u8]) -> Result<[u8; RESPONSE_LEN], Error> { Response::parse(p).map(|m| m.encode()) }
 #[no_mangle] pub fn cx_parse_cookie(p: &[u8]) -> Result<[u8; COOKIE_REPLY_LEN], Error> { CookieReply::parse(p).map(|m| m.encode()) }
 #[no_mangle] pub fn cx_parse_data(p: &[u8]) -> Result<[u8; DATA_HEADER_LEN], Error> { DataHeader::parse(p).map(|m| m.encode()) }
 #[no_mangle] pub fn cx_read_initiation(id: &StaticIdentity<Dummy>, p: &[u8]) -> Result<u32, Error> {
-    let m = Initiation::parse(p)?; read_initiation(id, &m).map(|i| i.sender_index())
+    let m = Initiation::parse(p)?; read_initiation(id, &m).map(|i| u32::from(i.remote_static()[0]))
 }
 #[no_mangle] pub fn cx_consume_initiation(id: &StaticIdentity<Dummy>, hs: &mut PeerHandshake<Dummy>, p: &[u8], now: u64) -> Result<(), Error> {
     let m = Initiation::parse(p)?; hs.consume_initiation(read_initiation(id, &m)?, now)
@@ -64,20 +63,18 @@ type Kp = Keypair<Dummy>;
     let m = Response::parse(p)?; hs.consume_response(id, &m).map(|k| k.remote_index)
 }
 #[no_mangle] pub fn cx_new_peer(id: &StaticIdentity<Dummy>, k: &[u8; 32], psk: &[u8; 32], out: &mut core::mem::MaybeUninit<PeerHandshake<Dummy>>) { out.write(PeerHandshake::new(Some(id), *k, Some(psk))); }
-#[no_mangle] pub fn cx_check(c: &mut CookieChecker<Dummy>, p: &[u8], src: &[u8], now: u64, load: bool) -> MacCheck { c.check(p, src, now, load) }
-#[no_mangle] pub fn cx_create_reply(c: &mut CookieChecker<Dummy>, p: &[u8], i: u32, src: &[u8], now: u64) -> Result<[u8; COOKIE_REPLY_LEN], Error> { c.create_reply(p, i, src, now) }
+#[no_mangle] pub fn cx_check(c: &mut CookieChecker<Dummy>, p: &[u8], src: &[u8], now: u64, load: bool) -> MacCheck { c.keys(now).check(p, src, load) }
+#[no_mangle] pub fn cx_create_reply(c: &mut CookieChecker<Dummy>, p: &[u8], i: u32, src: &[u8], now: u64) -> Result<[u8; COOKIE_REPLY_LEN], Error> { c.keys(now).create_reply(p, i, src) }
 #[no_mangle] pub fn cx_add_macs(m: &mut CookieMaker<Dummy>, p: &mut [u8], now: u64) -> Result<(), Error> { m.add_macs(p, now) }
 #[no_mangle] pub fn cx_consume_reply(m: &mut CookieMaker<Dummy>, p: &[u8], now: u64) -> Result<(), Error> { let r = CookieReply::parse(p)?; m.consume_reply(&r, now) }
 #[no_mangle] pub fn cx_under_load(q: usize, now: u64, last: Option<u64>) -> (bool, Option<u64>) { under_load(q, now, last) }
 #[no_mangle] pub fn cx_padding(len: usize, mtu: usize) -> usize { padding_len(len, mtu) }
-#[no_mangle] pub fn cx_encrypt(k: &Kp, now: u64, buf: &mut [u8], len: usize, mtu: usize) -> Result<usize, Error> { k.encrypt_packet(now, buf, len, mtu) }
-#[no_mangle] pub fn cx_decrypt(k: &Kp, now: u64, buf: &mut [u8], w: &mut proto::replay::ReplayWindow) -> Result<(u64, usize), Error> { k.decrypt_packet(now, buf, w) }
 #[no_mangle] pub fn cx_reserve(k: &Kp, now: u64) -> Result<SendSlot, Error> { k.reserve_send(now) }
-#[no_mangle] pub fn cx_open(k: &Kp, now: u64, c: u64, buf: &mut [u8]) -> Result<usize, Error> { k.open(now, c, buf) }
-#[no_mangle] pub fn cx_rekey(k: &Kp, now: u64) -> bool { k.needs_rekey_on_send(now) | k.needs_rekey_on_receive(now) }
+#[no_mangle] pub fn cx_check_receive(k: &Kp, now: u64, c: u64) -> Result<(), Error> { k.check_receive(now, c) }
+#[no_mangle] pub fn cx_rekey(k: &Kp, now: u64) -> bool { let v = k.rekey_view(now); proto::timers::rekey_due_on_send(Some(&v), now) | proto::timers::rekey_due_on_receive(Some(&v), now) }
 #[no_mangle] pub fn cx_kps_insert(k: &mut Keypairs<Dummy, NoBox<Kp>>, n: NoBox<Kp>) -> [bool; 2] { k.insert(n).map(|x| x.is_some()) }
 #[no_mangle] pub fn cx_kps_received(k: &mut Keypairs<Dummy, NoBox<Kp>>, i: u32) -> bool { k.received_with(i).0 }
-#[no_mangle] pub fn cx_kps_get(k: &mut Keypairs<Dummy, NoBox<Kp>>, i: u32) -> bool { k.get_mut(i).is_some() }
+#[no_mangle] pub fn cx_kps_get(k: &mut Keypairs<Dummy, NoBox<Kp>>, i: u32) -> bool { k.get(i).is_some() }
 #[no_mangle] pub fn cx_kps_misc(k: &mut Keypairs<Dummy, NoBox<Kp>>) -> [bool; 3] { k.expire_sending(); k.clear().map(|x| x.is_some()) }
 #[no_mangle] pub fn cx_hmac(k: &[u8], a: &[u8], b: &[u8]) -> [u8; 32] { *proto::kdf::hmac::<Dummy>(k, a, b).as_bytes() }
 #[no_mangle] pub fn cx_kdf3(k: &[u8], a: &[u8]) -> [u8; 32] { *proto::kdf::kdf3::<Dummy>(k, a).2.as_bytes() }

@@ -45,18 +45,12 @@ use proto::allowedips::*;
 #[no_mangle] pub fn ai_remove_peer(t: &mut AllowedIps<Dummy>, p: PeerId) { t.remove_by_peer(p) }
 #[no_mangle] pub fn ai_walk(t: &AllowedIps<Dummy>, p: PeerId) -> Option<Prefix> { t.peer_prefixes(p).last() }
 #[no_mangle] pub fn ai_walk_after(t: &AllowedIps<Dummy>, p: PeerId, x: &Prefix) -> Option<Prefix> { t.peer_prefixes_after(p, x).and_then(|w| w.last()) }
-#[no_mangle] pub fn ai_check(t: &AllowedIps<Dummy>) -> bool { t.check_invariants().is_ok() }
 use proto::ratelimiter::*;
 #[no_mangle] pub fn rl_allow(r: &mut RateLimiter<Dummy>, c: u64, s: &Source, n: u64) -> bool { r.allow(c, s, n) }
-#[no_mangle] pub fn rl_gc(r: &mut RateLimiter<Dummy>, n: u64) -> usize { r.gc(n) }
 #[no_mangle] pub fn rl_new(k: proto::siphash::SipKey, n: usize) -> bool { RateLimiter::<Dummy>::new(n, k).is_ok() }
-#[no_mangle] pub fn rl_clear(r: &mut RateLimiter<Dummy>) { r.clear() }
 use proto::index_table::*;
 #[no_mangle] pub fn it_lookup(t: &IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> { t.lookup(i) }
-#[no_mangle] pub fn it_insert_at(t: &mut IndexTable<Dummy, (u32, u8)>, i: u32, v: (u32, u8)) -> bool { t.insert_at(i, v).is_ok() }
 #[no_mangle] pub fn it_remove(t: &mut IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> { t.remove(i) }
-#[no_mangle] pub fn it_replace(t: &mut IndexTable<Dummy, (u32, u8)>, i: u32, v: (u32, u8)) -> Option<(u32, u8)> { t.replace(i, v) }
-#[no_mangle] pub fn it_remove_if(t: &mut IndexTable<Dummy, (u32, u8)>) -> usize { t.remove_if(|_, v| v.0 == 3) }
 use proto::pubkey_table::*;
 #[no_mangle] pub fn pk_lookup(t: &PubkeyTable<Dummy>, k: &[u8; 32]) -> Option<PeerId> { t.lookup(k) }
 #[no_mangle] pub fn pk_insert(t: &mut PubkeyTable<Dummy>, k: &[u8; 32], p: PeerId) -> bool { t.insert(k, p).is_ok() }
@@ -65,29 +59,23 @@ use proto::pubkey_table::*;
 #[no_mangle] pub fn sh24(k: &proto::siphash::SipKey, d: &[u8]) -> u64 { proto::siphash::siphash24(k, d) }
 use proto::timers::*;
 #[no_mangle] pub fn tm_poll(p: &mut PeerTimers, n: u64) -> Actions { p.poll(n) }
-#[no_mangle] pub fn tm_expired(p: &mut PeerTimers, t: Timer, n: u64) -> Actions { p.expired(t, n) }
-#[no_mangle] pub fn tm_data_rx(p: &mut PeerTimers, n: u64, a: bool, b: bool) -> Actions { p.data_packet_received(n, a, b) }
-#[no_mangle] pub fn tm_data_tx(p: &mut PeerTimers, n: u64, a: bool, j: u64) -> Actions { p.data_packets_sent(n, a, j) }
-#[no_mangle] pub fn tm_init_sent(p: &mut PeerTimers, n: u64, j: u64) -> Actions { p.handshake_initiation_sent(n, j) }
+#[no_mangle] pub fn tm_data_rx(p: &mut PeerTimers, n: u64, a: bool, b: bool) { p.data_packet_received(n, a, b) }
+#[no_mangle] pub fn tm_data_tx(p: &mut PeerTimers, n: u64, a: bool, j: u64) { p.data_packets_sent(n, a, j) }
+#[no_mangle] pub fn tm_init_sent(p: &mut PeerTimers, n: u64, j: u64) { p.handshake_initiation_sent(n, j) }
 #[no_mangle] pub fn tm_kkf(p: &mut PeerTimers, k: Option<&CurrentKey>, n: u64) -> bool { p.keep_key_fresh_on_receive(k, n) | p.keep_key_fresh_on_send(k, n) }
 #[no_mangle] pub fn it_new() -> bool { IndexTable::<Dummy, (u32, u8)>::new().is_ok() }
 #[no_mangle] pub fn pk_new(k: proto::siphash::SipKey) -> bool { PubkeyTable::<Dummy>::new(k).is_ok() }
 #[no_mangle] pub fn ai_reserve(t: &mut AllowedIps<Dummy>, p: PeerId) -> bool { t.reserve(p).is_ok() }
-#[no_mangle] pub fn ai_clear(t: &mut AllowedIps<Dummy>) { t.clear() }
 #[no_mangle] pub fn sh13(k: &proto::siphash::SipKey, d: &[u8]) -> u64 { proto::siphash::siphash13(k, d) }
 #[no_mangle] pub fn sk_from(b: &[u8; 16]) -> proto::siphash::SipKey { proto::siphash::SipKey::from_bytes(b) }
-#[no_mangle] pub fn tm_lifecycle(p: &mut PeerTimers, i: u16) -> Actions { let mut a = p.stop(); a.merge(p.start()); a.merge(p.set_persistent_keepalive(i)); a }
-#[no_mangle] pub fn tm_handshake(p: &mut PeerTimers, n: u64, j: u64) -> Actions {
-    let mut a = p.handshake_response_sent(n);
-    a.merge(p.handshake_response_consumed(n));
-    a.merge(p.handshake_packet_received(n));
-    a.merge(p.data_sent(n, j));
-    a.merge(p.handshake_initiated(n, j));
-    let _ = p.queue_handshake_initiation(n, true);
-    let _ = p.begin_handshake_initiation(n);
-    a
+#[no_mangle] pub fn tm_lifecycle(p: &mut PeerTimers, i: u16) -> bool { p.stop(); p.start() | p.set_persistent_keepalive(i) }
+#[no_mangle] pub fn tm_handshake(p: &mut PeerTimers, n: u64, j: u64) -> bool {
+    p.handshake_response_sent(n);
+    p.handshake_response_consumed(n);
+    p.handshake_packet_received(n);
+    p.data_sent(n, j);
+    p.handshake_initiated(n, j);
+    p.queue_handshake_initiation(n) | p.begin_handshake_initiation(n)
 }
 #[no_mangle] pub fn tm_next(p: &PeerTimers) -> Option<u64> { p.next_deadline() }
-#[no_mangle] pub fn tm_load(l: &mut LoadTracker, q: usize, m: usize, n: u64) -> bool { l.under_load(q, m, n) }
 #[no_mangle] pub fn rp_max(w: &proto::replay::ReplayWindow) -> Option<u64> { w.max_counter() }
-#[no_mangle] pub fn rp_reset(w: &mut proto::replay::ReplayWindow) { w.reset() }

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+//! What only the host tests, benchmarks and fuzzers use of the protocol core:
+//! whole-packet encryption and decryption on a contiguous buffer (the module
+//! seals and opens socket buffers in place instead), a keypair bundled with
+//! its replay window, the re-keying predicates asked of one keypair, message
+//! classification, `Kdf1`, and the cookie checker's one-call checks. It is
+//! built on the core's public API only (accessors of private state that
+//! tests read are in the core, under `#[cfg(feature = "testing")]`).
+
+use crate::proto::cookie::{CookieChecker, MacCheck};
+use crate::proto::error::Error;
+use crate::proto::kdf::hmac;
+use crate::proto::keypair::{padding_len, Keypair, Keypairs, SendSlot, SessionKeys};
+use crate::proto::messages::{
+    DataHeader, COOKIE_REPLY_LEN, DATA_HEADER_LEN, DATA_MIN_LEN, INITIATION_LEN,
+    MESSAGE_DATA, MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION,
+    MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN,
+};
+use crate::proto::platform::{Crypto, TAG_LEN};
+use crate::proto::replay::ReplayWindow;
+use crate::proto::secret::Key;
+use crate::proto::timers::{rekey_due_on_receive, rekey_due_on_send};
+use core::ops::Deref;
+
+impl SendSlot {
+    /// The data message header for this slot.
+    pub fn header(&self) -> [u8; DATA_HEADER_LEN] {
+        DataHeader {
+            receiver_index: self.receiver_index,
+            counter: self.counter,
+        }
+        .encode()
+    }
+}
+
+impl<C: Crypto> Keypair<C> {
+    /// Encrypts a data message in place in `buf`: the plaintext is at
+    /// `buf[DATA_HEADER_LEN..DATA_HEADER_LEN + plaintext_len]`; the header is
+    /// written before it, zero padding (see [`padding_len`]) and the tag after
+    /// it. Returns the message length, `DATA_HEADER_LEN + padded + TAG_LEN`.
+    /// `buf` must have room for it; no counter is used if it has not.
+    pub fn encrypt_packet(
+        &self,
+        now_ns: u64,
+        buf: &mut [u8],
+        plaintext_len: usize,
+        mtu: usize,
+    ) -> Result<usize, Error> {
+        let padded = plaintext_len
+            .checked_add(padding_len(plaintext_len, mtu))
+            .ok_or(Error::BufferSize)?;
+        let total = padded
+            .checked_add(DATA_HEADER_LEN + TAG_LEN)
+            .ok_or(Error::BufferSize)?;
+        let msg = buf.get_mut(..total).ok_or(Error::BufferSize)?;
+        let slot = self.reserve_send(now_ns)?;
+        let (header, rest) = msg
+            .split_first_chunk_mut::<DATA_HEADER_LEN>()
+            .ok_or(Error::BufferSize)?;
+        let (body, tag) = rest
+            .split_last_chunk_mut::<TAG_LEN>()
+            .ok_or(Error::BufferSize)?;
+        if let Some(padding) = body.get_mut(plaintext_len..) {
+            padding.fill(0);
+        }
+        *tag = C::aead_seal(self.sending_key(), slot.counter, &[], body);
+        *header = slot.header();
+        Ok(total)
+    }
+
+    /// Authenticates and decrypts `buf` (ciphertext then tag) in place with
+    /// nonce `counter`; returns the plaintext length. Does not consult the
+    /// replay window.
+    pub fn open(&self, now_ns: u64, counter: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        self.check_receive(now_ns, counter)?;
+        let (body, tag) = buf
+            .split_last_chunk_mut::<TAG_LEN>()
+            .ok_or(Error::Malformed)?;
+        let tag = *tag;
+        if !C::aead_open(self.receiving_key(), counter, &[], body, &tag) {
+            return Err(Error::Decrypt);
+        }
+        Ok(body.len())
+    }
+
+    /// Decrypts a whole data message in place (the caller routed it here by
+    /// its receiver index): authenticates it, then checks and records its
+    /// counter in `window`, this keypair's replay window. Returns the counter
+    /// and the plaintext length; the plaintext (with its padding) is at
+    /// `packet[DATA_HEADER_LEN..][..len]`.
+    pub fn decrypt_packet(
+        &self,
+        now_ns: u64,
+        packet: &mut [u8],
+        window: &mut ReplayWindow,
+    ) -> Result<(u64, usize), Error> {
+        let header = DataHeader::parse(packet)?;
+        if header.receiver_index != self.local_index() {
+            return Err(Error::UnexpectedMessage);
+        }
+        let body = packet.get_mut(DATA_HEADER_LEN..).ok_or(Error::Malformed)?;
+        let len = self.open(now_ns, header.counter, body)?;
+        if !window.check_and_update(header.counter) {
+            return Err(Error::CounterReplay);
+        }
+        Ok((header.counter, len))
+    }
+
+    /// `send.c`'s re-keying rule for this keypair as the current one.
+    pub fn needs_rekey_on_send(&self, now_ns: u64) -> bool {
+        rekey_due_on_send(Some(&self.rekey_view(now_ns)), now_ns)
+    }
+
+    /// `receive.c`'s re-keying rule for this keypair as the current one.
+    pub fn needs_rekey_on_receive(&self, now_ns: u64) -> bool {
+        rekey_due_on_receive(Some(&self.rekey_view(now_ns)), now_ns)
+    }
+}
+
+/// A keypair with its own replay window, for single-threaded users (tests,
+/// fuzzers). About 1.1 KiB: box it.
+pub struct LocalKeypair<C: Crypto> {
+    /// The keypair.
+    pub keypair: Keypair<C>,
+    /// Its replay window.
+    pub window: ReplayWindow,
+}
+
+impl<C: Crypto> LocalKeypair<C> {
+    /// A keypair born at `now_ns` with an empty window.
+    pub fn new(keys: SessionKeys<C>, now_ns: u64) -> Self {
+        Self {
+            keypair: Keypair::new(keys, now_ns),
+            window: ReplayWindow::new(),
+        }
+    }
+
+    /// [`Keypair::decrypt_packet`] with the own window.
+    pub fn decrypt_packet(&mut self, now_ns: u64, packet: &mut [u8]) -> Result<(u64, usize), Error> {
+        self.keypair.decrypt_packet(now_ns, packet, &mut self.window)
+    }
+}
+
+impl<C: Crypto> AsRef<Keypair<C>> for LocalKeypair<C> {
+    fn as_ref(&self) -> &Keypair<C> {
+        &self.keypair
+    }
+}
+
+impl<C: Crypto, B: Deref> Keypairs<C, B>
+where
+    B::Target: AsRef<Keypair<C>>,
+{
+    /// The keypair to send with.
+    pub fn current(&self) -> Option<&Keypair<C>> {
+        self.slots().1.map(|b| (**b).as_ref())
+    }
+
+    /// The keypair before the current one.
+    pub fn previous(&self) -> Option<&Keypair<C>> {
+        self.slots().0.map(|b| (**b).as_ref())
+    }
+
+    /// The unconfirmed responder keypair.
+    pub fn next(&self) -> Option<&Keypair<C>> {
+        self.slots().2.map(|b| (**b).as_ref())
+    }
+}
+
+/// The kind of a message, from its header and length alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageType {
+    /// Handshake initiation (type 1, 148 bytes).
+    Initiation,
+    /// Handshake response (type 2, 92 bytes).
+    Response,
+    /// Cookie reply (type 3, 64 bytes).
+    CookieReply,
+    /// Data (type 4, at least 32 bytes).
+    Data,
+}
+
+/// Classifies a received UDP payload; `None` for anything that is not a
+/// well-formed WireGuard message of a valid length.
+pub fn message_type(packet: &[u8]) -> Option<MessageType> {
+    let t = u32::from_le_bytes(*packet.first_chunk::<4>()?);
+    match (t, packet.len()) {
+        (MESSAGE_HANDSHAKE_INITIATION, INITIATION_LEN) => Some(MessageType::Initiation),
+        (MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN) => Some(MessageType::Response),
+        (MESSAGE_HANDSHAKE_COOKIE, COOKIE_REPLY_LEN) => Some(MessageType::CookieReply),
+        (MESSAGE_DATA, n) if n >= DATA_MIN_LEN => Some(MessageType::Data),
+        _ => None,
+    }
+}
+
+/// `Kdf1(key, input)`: one 32-byte output.
+pub fn kdf1<C: Crypto>(key: &[u8], input: &[u8]) -> Key<C> {
+    let t0 = hmac::<C>(key, input, &[]);
+    hmac::<C>(t0.as_bytes(), &[1], &[])
+}
+
+impl<C: Crypto> CookieChecker<C> {
+    /// Checks the MACs of a handshake message from `src` (see
+    /// [`CheckerKeys::check`]).
+    pub fn check(&mut self, packet: &[u8], src: &[u8], now_ns: u64, under_load: bool) -> MacCheck {
+        self.keys(now_ns).check(packet, src, under_load)
+    }
+
+    /// A cookie reply (see [`CheckerKeys::create_reply`]).
+    pub fn create_reply(
+        &mut self,
+        packet: &[u8],
+        sender_index: u32,
+        src: &[u8],
+        now_ns: u64,
+    ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
+        self.keys(now_ns).create_reply(packet, sender_index, src)
+    }
+}
