@@ -287,7 +287,7 @@ impl AnchorOps for PeerState {
 
     fn work(this: &Anchored<Self>, which: WorkId) {
         match which {
-            WorkId::A => send::tx_work(this),
+            WorkId::A => send::transmit(this),
             WorkId::B => send::handshake_work(this),
         }
     }

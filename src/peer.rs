@@ -239,7 +239,6 @@ pub(crate) struct PeerState {
     pub(crate) last_handshake: SpinLockBh<(i64, i64)>,
     /// Work to do in the handshake work item (process context).
     pub(crate) want_initiation: AtomicBool,
-    pub(crate) want_initiation_retry: AtomicBool,
     pub(crate) want_clear: AtomicBool,
 }
 
@@ -274,7 +273,6 @@ impl PeerState {
             tx_bytes: AtomicU64::new(0),
             last_handshake <- new_spinlock_bh!((0, 0), "wireguard_peer_last_handshake"),
             want_initiation: AtomicBool::new(false),
-            want_initiation_retry: AtomicBool::new(false),
             want_clear: AtomicBool::new(false),
         }? Error);
         Anchored::new_arc(init)

@@ -24,6 +24,8 @@ use crate::kapi::skb::{SkBuff, SocketAddr};
 use crate::kapi::xmit;
 use crate::peer::{KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::{MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS};
+use crate::proto::error::Error;
+use crate::proto::handshake::PeerHandshake;
 use crate::proto::keypair::padding_len;
 use crate::proto::messages::{DataHeader, DATA_MIN_LEN};
 use crate::proto::platform::Clock;
@@ -318,11 +320,6 @@ fn seal(job: &mut EncryptJob, headroom: u32) -> (bool, u32) {
     (ok, packets)
 }
 
-/// The peer's transmit work item: see [`transmit`].
-pub(crate) fn tx_work(peer: &Anchored<PeerState>) {
-    transmit(peer);
-}
-
 /// Sends, in order, the packets at the head of the peer's transmit queue
 /// whose encryption is finished (process context): on one CPU at a time, and
 /// if another CPU is at it, that one sends what this caller came for too. A
@@ -473,6 +470,32 @@ pub(crate) fn handshake_work(peer: &Anchored<PeerState>) {
     }
 }
 
+/// Creates a handshake message with `create` under a fresh local index, which
+/// it returns with the message. The index the handshake held before names
+/// nothing any more and is unregistered; if `create` fails, the fresh one is.
+fn with_new_index<T>(
+    peer: &PeerState,
+    create: impl FnOnce(&mut PeerHandshake<Kernel>, u32) -> Result<T, Error>,
+) -> Option<(u32, T)> {
+    let d = peer.dev.get().data();
+    let index = session::new_index(d, peer.id())?;
+    let mut h = peer.handshake.lock();
+    let old = h.hs.local_index();
+    match create(&mut h.hs, index) {
+        Ok(made) => {
+            if let Some(o) = old {
+                session::drop_index(d, o);
+            }
+            Some((index, made))
+        }
+        Err(_) => {
+            drop(h);
+            session::drop_index(d, index);
+            None
+        }
+    }
+}
+
 fn send_initiation(peer: &Anchored<PeerState>) {
     let dev = peer.dev.get();
     let d = dev.data();
@@ -482,25 +505,9 @@ fn send_initiation(peer: &Anchored<PeerState>) {
     }
     let identity_guard = d.identity.lock();
     let Some(identity) = identity_guard.as_ref() else { return };
-    let Some(index) = session::new_index(d, peer.id()) else { return };
-    let created = {
-        let mut h = peer.handshake.lock();
-        let old = h.hs.local_index();
-        match h.hs.create_initiation(identity, index, Kernel::wall()) {
-            Ok(msg) => {
-                if let Some(o) = old {
-                    session::drop_index(d, o);
-                }
-                Some(msg)
-            }
-            Err(_) => None,
-        }
-    };
+    let created = with_new_index(peer, |hs, index| hs.create_initiation(identity, index, Kernel::wall()));
     drop(identity_guard);
-    let Some(mut msg) = created else {
-        session::drop_index(d, index);
-        return;
-    };
+    let Some((_, mut msg)) = created else { return };
     if peer.cookie.lock().add_macs(&mut msg, now).is_err() {
         return;
     }
@@ -516,24 +523,7 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
     let dev = peer.dev.get();
     let d = dev.data();
     let now = Kernel::now_ns();
-    let Some(index) = session::new_index(d, peer.id()) else { return };
-    let created = {
-        let mut h = peer.handshake.lock();
-        let old = h.hs.local_index();
-        match h.hs.create_response(index) {
-            Ok(r) => {
-                if let Some(o) = old {
-                    session::drop_index(d, o);
-                }
-                Some(r)
-            }
-            Err(_) => None,
-        }
-    };
-    let Some((mut msg, keys)) = created else {
-        session::drop_index(d, index);
-        return;
-    };
+    let Some((index, (mut msg, keys))) = with_new_index(peer, |hs, index| hs.create_response(index)) else { return };
     if peer.cookie.lock().add_macs(&mut msg, now).is_err() {
         session::drop_index(d, index);
         return;

@@ -25,12 +25,12 @@ pub(crate) fn new_index(dev: &Device, peer: PeerId) -> Option<u32> {
 
 /// Unregisters `index`.
 pub(crate) fn drop_index(dev: &Device, index: u32) {
-    dev.index.lock().remove(index);
+    dev.index.lock().remove(&index);
 }
 
 /// The peer registered under `index`, if it is still published.
 pub(crate) fn peer_by_index(dev: &Device, index: u32) -> Option<PeerRef> {
-    let id = dev.index.lock().lookup(index)?;
+    let id = dev.index.lock().lookup(&index)?;
     let guard = crate::kapi::rcu::read_lock();
     dev.routing.read(&guard).peer(id).cloned()
 }

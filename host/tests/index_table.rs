@@ -86,8 +86,8 @@ fn taken_index_is_redrawn() {
     assert_eq!(t.insert::<Scripted>(Entry::Handshake(1)), Ok(5));
     script(&[5, 5, 7]);
     assert_eq!(t.insert::<Scripted>(Entry::Handshake(2)), Ok(7));
-    assert_eq!(t.lookup(5), Some(Entry::Handshake(1)));
-    assert_eq!(t.lookup(7), Some(Entry::Handshake(2)));
+    assert_eq!(t.lookup(&5), Some(Entry::Handshake(1)));
+    assert_eq!(t.lookup(&7), Some(Entry::Handshake(2)));
     assert_eq!(t.len(), 2);
 }
 
@@ -102,7 +102,7 @@ fn random_source_stuck_on_a_taken_index_gives_up() {
         Err(IndexError::IndexTaken)
     );
     assert_eq!(t.len(), 1);
-    assert_eq!(t.lookup(9), Some(Entry::Keypair(1)));
+    assert_eq!(t.lookup(&9), Some(Entry::Keypair(1)));
     SCRIPT.with(|s| assert!(s.borrow().is_empty()));
 }
 
@@ -116,21 +116,21 @@ fn bucket_collisions() {
         assert_eq!(t.insert::<Scripted>(Entry::Handshake(k as u32)), Ok(i));
     }
     for (k, &i) in same_bucket.iter().enumerate() {
-        assert_eq!(t.lookup(i), Some(Entry::Handshake(k as u32)));
+        assert_eq!(t.lookup(&i), Some(Entry::Handshake(k as u32)));
     }
-    assert_eq!(t.lookup(3 + 4 * b), None);
+    assert_eq!(t.lookup(&(3 + 4 * b)), None);
     // Remove from the middle, the head and the tail of the chain.
-    assert_eq!(t.remove(3 + 2 * b), Some(Entry::Handshake(2)));
-    assert_eq!(t.remove(3 + 2 * b), None);
-    assert_eq!(t.remove(same_bucket[4]), Some(Entry::Handshake(4)));
-    assert_eq!(t.remove(3), Some(Entry::Handshake(0)));
-    assert_eq!(t.lookup(3 + b), Some(Entry::Handshake(1)));
-    assert_eq!(t.lookup(3 + 3 * b), Some(Entry::Handshake(3)));
+    assert_eq!(t.remove(&(3 + 2 * b)), Some(Entry::Handshake(2)));
+    assert_eq!(t.remove(&(3 + 2 * b)), None);
+    assert_eq!(t.remove(&same_bucket[4]), Some(Entry::Handshake(4)));
+    assert_eq!(t.remove(&3), Some(Entry::Handshake(0)));
+    assert_eq!(t.lookup(&(3 + b)), Some(Entry::Handshake(1)));
+    assert_eq!(t.lookup(&(3 + 3 * b)), Some(Entry::Handshake(3)));
     assert_eq!(t.len(), 2);
     // Freed slots are reused.
     script(&[3]);
     assert_eq!(t.insert::<Scripted>(Entry::Keypair(9)), Ok(3));
-    assert_eq!(t.lookup(3), Some(Entry::Keypair(9)));
+    assert_eq!(t.lookup(&3), Some(Entry::Keypair(9)));
 }
 
 #[test]
@@ -168,11 +168,11 @@ fn randomized_against_model() {
             }
             4..=5 if !live.is_empty() => {
                 let i = live.swap_remove((next() % live.len() as u64) as usize);
-                assert_eq!(t.remove(i), m.remove(&i));
+                assert_eq!(t.remove(&i), m.remove(&i));
             }
             _ => {
                 let i = (next() % 40_000) as u32;
-                assert_eq!(t.lookup(i), m.get(&i).copied(), "step {step}");
+                assert_eq!(t.lookup(&i), m.get(&i).copied(), "step {step}");
             }
         }
         assert_eq!(t.len(), m.len());

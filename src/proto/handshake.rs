@@ -16,12 +16,13 @@
 
 use super::constants::MIN_INITIATION_INTERVAL;
 use super::error::Error;
+use super::kdf;
 use super::keypair::SessionKeys;
 use super::messages::{
     Initiation, Macs, Response, ENCRYPTED_TIMESTAMP_LEN, INITIATION_LEN, RESPONSE_LEN,
 };
 use super::noise::{self, SymmetricState, ENCRYPTED_STATIC_LEN};
-use super::platform::{Crypto, KEY_LEN, TAG_LEN};
+use super::platform::{Crypto, HASH_LEN, KEY_LEN, TAG_LEN};
 use super::secret::Key;
 use super::tai64n::{self, Timestamp, TIMESTAMP_LEN};
 
@@ -30,17 +31,52 @@ pub const CONSTRUCTION: &[u8] = b"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
 /// WireGuard's Noise prologue.
 pub const IDENTIFIER: &[u8] = b"WireGuard v1 zx2c4 Jason@zx2c4.com";
 
+/// `HASH(CONSTRUCTION)`: every handshake's initial chaining key (the C
+/// driver's `handshake_init_chaining_key`; the self-test recomputes it).
+pub const INITIAL_CHAINING_KEY: [u8; HASH_LEN] = [
+    0x60, 0xe2, 0x6d, 0xae, 0xf3, 0x27, 0xef, 0xc0, 0x2e, 0xc3, 0x35, 0xe2, 0xa0, 0x25, 0xd2, 0xd0,
+    0x16, 0xeb, 0x42, 0x06, 0xf8, 0x72, 0x77, 0xf5, 0x2d, 0x38, 0xd1, 0x98, 0x8b, 0x78, 0xcd, 0x36,
+];
+/// `HASH(INITIAL_CHAINING_KEY || IDENTIFIER)`: every handshake's hash before
+/// the responder's static key is mixed in (the C driver's
+/// `handshake_init_hash`; the self-test recomputes it).
+pub const INITIAL_HASH: [u8; HASH_LEN] = [
+    0x22, 0x11, 0xb3, 0x61, 0x08, 0x1a, 0xc5, 0x66, 0x69, 0x12, 0x43, 0xdb, 0x45, 0x8a, 0xd5, 0x32,
+    0x2d, 0x9c, 0x6c, 0x66, 0x22, 0x93, 0xe8, 0xb7, 0x0e, 0xe1, 0x9c, 0x65, 0xba, 0x07, 0x9e, 0xf3,
+];
+
+/// The hash after the pre-message `<- s` of a handshake whose responder's
+/// static key is `responder`: computed once per key (ours, for the
+/// initiations we answer; each peer's, for those we send).
+fn responder_hash<C: Crypto>(responder: &[u8; KEY_LEN]) -> [u8; HASH_LEN] {
+    kdf::hash::<C>(&INITIAL_HASH, responder)
+}
+
+/// The symmetric state every handshake starts from, given its
+/// [`responder_hash`] (what `noise::ik_init(CONSTRUCTION, IDENTIFIER,
+/// responder)` computes).
+fn initial_state<C: Crypto>(responder_hash: &[u8; HASH_LEN]) -> SymmetricState<C> {
+    SymmetricState::from_parts(INITIAL_CHAINING_KEY, *responder_hash)
+}
+
 /// The device's static key pair.
 pub struct StaticIdentity<C: Crypto> {
     private: Key<C>,
     public: [u8; KEY_LEN],
+    /// [`responder_hash`] of `public`.
+    responder_hash: [u8; HASH_LEN],
 }
 
 impl<C: Crypto> StaticIdentity<C> {
     /// The identity of a private key (X25519 clamping is applied by the DH).
     pub fn new(private: Key<C>) -> Self {
         let public = noise::public_key::<C>(&private);
-        Self { private, public }
+        let responder_hash = responder_hash::<C>(&public);
+        Self {
+            private,
+            public,
+            responder_hash,
+        }
     }
 
     /// The public key.
@@ -90,18 +126,13 @@ impl<C: Crypto> InitiationStatic<C> {
     }
 }
 
-/// The initial symmetric state for a responder whose static key is `responder`.
-fn initial_state<C: Crypto>(responder: &[u8; KEY_LEN]) -> SymmetricState<C> {
-    noise::ik_init::<C>(CONSTRUCTION, IDENTIFIER, responder)
-}
-
 /// First step of receiving an initiation: decrypts the initiator's static key.
 /// The message's mac1 (and mac2 if under load) must have been checked.
 pub fn read_initiation<C: Crypto>(
     identity: &StaticIdentity<C>,
     msg: &Initiation,
 ) -> Result<InitiationStatic<C>, Error> {
-    let mut sym = initial_state::<C>(&identity.public);
+    let mut sym = initial_state::<C>(&identity.responder_hash);
     let remote_static = noise::ik_read_msg1_static(
         &mut sym,
         &identity.private,
@@ -121,6 +152,8 @@ pub fn read_initiation<C: Crypto>(
 /// DH, the preshared key, and the state of the handshake in flight.
 pub struct PeerHandshake<C: Crypto> {
     remote_static: [u8; KEY_LEN],
+    /// [`responder_hash`] of `remote_static`.
+    responder_hash: [u8; HASH_LEN],
     static_static: Key<C>,
     psk: Key<C>,
     state: HandshakeState,
@@ -145,6 +178,7 @@ impl<C: Crypto> PeerHandshake<C> {
     ) -> Self {
         let mut hs = Self {
             remote_static,
+            responder_hash: responder_hash::<C>(&remote_static),
             static_static: Key::zero(),
             psk: Key::zero(),
             state: HandshakeState::Zeroed,
@@ -240,7 +274,7 @@ impl<C: Crypto> PeerHandshake<C> {
         wall: (u64, u32),
         ephemeral_private: Key<C>,
     ) -> Result<[u8; INITIATION_LEN], Error> {
-        let mut sym = initial_state::<C>(&self.remote_static);
+        let mut sym = initial_state::<C>(&self.responder_hash);
         let mut msg = Initiation {
             sender_index: local_index,
             ephemeral: [0; KEY_LEN],

@@ -54,6 +54,12 @@ impl<'a> Reader<'a> {
     fn u64(&mut self) -> Option<u64> {
         self.array::<8>().map(u64::from_le_bytes)
     }
+    fn macs(&mut self) -> Option<Macs> {
+        Some(Macs {
+            mac1: self.array()?,
+            mac2: self.array()?,
+        })
+    }
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -76,10 +82,20 @@ impl<'a> Writer<'a> {
     fn u64(&mut self, v: u64) {
         self.put(&v.to_le_bytes());
     }
+    fn macs(&mut self, m: &Macs) {
+        self.put(&m.mac1);
+        self.put(&m.mac2);
+    }
 }
 
-/// Reads the type header and checks it and the exact length.
-fn expect_header<'a>(packet: &'a [u8], ty: u32, len: usize) -> Result<Reader<'a>, Error> {
+/// Parses a message of type `ty` and exactly `len` bytes, whose fields after
+/// the type `fields` reads, all of them.
+fn parse_exact<T>(
+    packet: &[u8],
+    ty: u32,
+    len: usize,
+    fields: impl FnOnce(&mut Reader<'_>) -> Option<T>,
+) -> Result<T, Error> {
     if packet.len() != len {
         return Err(Error::Malformed);
     }
@@ -87,7 +103,20 @@ fn expect_header<'a>(packet: &'a [u8], ty: u32, len: usize) -> Result<Reader<'a>
     if r.u32() != Some(ty) {
         return Err(Error::Malformed);
     }
-    Ok(r)
+    match fields(&mut r) {
+        Some(m) if r.is_empty() => Ok(m),
+        _ => Err(Error::Malformed),
+    }
+}
+
+/// Encodes a message of type `ty` and `N` bytes, whose fields after the type
+/// `fields` writes.
+fn encode_exact<const N: usize>(ty: u32, fields: impl FnOnce(&mut Writer<'_>)) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut w = Writer(&mut out);
+    w.u32(ty);
+    fields(&mut w);
+    out
 }
 
 /// The trailing mac1 and mac2 of both handshake messages.
@@ -117,37 +146,26 @@ pub struct Initiation {
 impl Initiation {
     /// Parses exactly [`INITIATION_LEN`] bytes.
     pub fn parse(packet: &[u8]) -> Result<Self, Error> {
-        let mut r = expect_header(packet, MESSAGE_HANDSHAKE_INITIATION, INITIATION_LEN)?;
-        let m = (|| {
+        parse_exact(packet, MESSAGE_HANDSHAKE_INITIATION, INITIATION_LEN, |r| {
             Some(Self {
                 sender_index: r.u32()?,
                 ephemeral: r.array()?,
                 encrypted_static: r.array()?,
                 encrypted_timestamp: r.array()?,
-                macs: Macs {
-                    mac1: r.array()?,
-                    mac2: r.array()?,
-                },
+                macs: r.macs()?,
             })
-        })();
-        match m {
-            Some(m) if r.is_empty() => Ok(m),
-            _ => Err(Error::Malformed),
-        }
+        })
     }
 
     /// The wire encoding.
     pub fn encode(&self) -> [u8; INITIATION_LEN] {
-        let mut out = [0u8; INITIATION_LEN];
-        let mut w = Writer(&mut out);
-        w.u32(MESSAGE_HANDSHAKE_INITIATION);
-        w.u32(self.sender_index);
-        w.put(&self.ephemeral);
-        w.put(&self.encrypted_static);
-        w.put(&self.encrypted_timestamp);
-        w.put(&self.macs.mac1);
-        w.put(&self.macs.mac2);
-        out
+        encode_exact(MESSAGE_HANDSHAKE_INITIATION, |w| {
+            w.u32(self.sender_index);
+            w.put(&self.ephemeral);
+            w.put(&self.encrypted_static);
+            w.put(&self.encrypted_timestamp);
+            w.macs(&self.macs);
+        })
     }
 }
 
@@ -169,37 +187,26 @@ pub struct Response {
 impl Response {
     /// Parses exactly [`RESPONSE_LEN`] bytes.
     pub fn parse(packet: &[u8]) -> Result<Self, Error> {
-        let mut r = expect_header(packet, MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN)?;
-        let m = (|| {
+        parse_exact(packet, MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN, |r| {
             Some(Self {
                 sender_index: r.u32()?,
                 receiver_index: r.u32()?,
                 ephemeral: r.array()?,
                 encrypted_nothing: r.array()?,
-                macs: Macs {
-                    mac1: r.array()?,
-                    mac2: r.array()?,
-                },
+                macs: r.macs()?,
             })
-        })();
-        match m {
-            Some(m) if r.is_empty() => Ok(m),
-            _ => Err(Error::Malformed),
-        }
+        })
     }
 
     /// The wire encoding.
     pub fn encode(&self) -> [u8; RESPONSE_LEN] {
-        let mut out = [0u8; RESPONSE_LEN];
-        let mut w = Writer(&mut out);
-        w.u32(MESSAGE_HANDSHAKE_RESPONSE);
-        w.u32(self.sender_index);
-        w.u32(self.receiver_index);
-        w.put(&self.ephemeral);
-        w.put(&self.encrypted_nothing);
-        w.put(&self.macs.mac1);
-        w.put(&self.macs.mac2);
-        out
+        encode_exact(MESSAGE_HANDSHAKE_RESPONSE, |w| {
+            w.u32(self.sender_index);
+            w.u32(self.receiver_index);
+            w.put(&self.ephemeral);
+            w.put(&self.encrypted_nothing);
+            w.macs(&self.macs);
+        })
     }
 }
 
@@ -217,29 +224,22 @@ pub struct CookieReply {
 impl CookieReply {
     /// Parses exactly [`COOKIE_REPLY_LEN`] bytes.
     pub fn parse(packet: &[u8]) -> Result<Self, Error> {
-        let mut r = expect_header(packet, MESSAGE_HANDSHAKE_COOKIE, COOKIE_REPLY_LEN)?;
-        let m = (|| {
+        parse_exact(packet, MESSAGE_HANDSHAKE_COOKIE, COOKIE_REPLY_LEN, |r| {
             Some(Self {
                 receiver_index: r.u32()?,
                 nonce: r.array()?,
                 encrypted_cookie: r.array()?,
             })
-        })();
-        match m {
-            Some(m) if r.is_empty() => Ok(m),
-            _ => Err(Error::Malformed),
-        }
+        })
     }
 
     /// The wire encoding.
     pub fn encode(&self) -> [u8; COOKIE_REPLY_LEN] {
-        let mut out = [0u8; COOKIE_REPLY_LEN];
-        let mut w = Writer(&mut out);
-        w.u32(MESSAGE_HANDSHAKE_COOKIE);
-        w.u32(self.receiver_index);
-        w.put(&self.nonce);
-        w.put(&self.encrypted_cookie);
-        out
+        encode_exact(MESSAGE_HANDSHAKE_COOKIE, |w| {
+            w.u32(self.receiver_index);
+            w.put(&self.nonce);
+            w.put(&self.encrypted_cookie);
+        })
     }
 }
 
@@ -273,12 +273,10 @@ impl DataHeader {
 
     /// The wire encoding.
     pub fn encode(&self) -> [u8; DATA_HEADER_LEN] {
-        let mut out = [0u8; DATA_HEADER_LEN];
-        let mut w = Writer(&mut out);
-        w.u32(MESSAGE_DATA);
-        w.u32(self.receiver_index);
-        w.u64(self.counter);
-        out
+        encode_exact(MESSAGE_DATA, |w| {
+            w.u32(self.receiver_index);
+            w.u64(self.counter);
+        })
     }
 }
 

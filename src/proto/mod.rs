@@ -35,6 +35,7 @@ pub mod handshake;
 pub mod cookie;
 pub mod keypair;
 pub mod ratelimiter;
+pub mod hashtable;
 pub mod index_table;
 pub mod pubkey_table;
 pub mod timers;

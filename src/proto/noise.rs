@@ -57,6 +57,17 @@ impl<C: Crypto> SymmetricState<C> {
         st
     }
 
+    /// The state `new` and `mix_hash` calls reached, from its chaining key
+    /// and hash computed ahead of time (no key mixed in yet).
+    pub fn from_parts(ck: [u8; HASH_LEN], h: [u8; HASH_LEN]) -> Self {
+        Self {
+            ck: Key::new(ck),
+            h: Secret::new(h),
+            k: None,
+            n: 0,
+        }
+    }
+
     /// An explicit copy, to work on tentatively.
     pub fn duplicate(&self) -> Self {
         Self {

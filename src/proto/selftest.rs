@@ -11,6 +11,7 @@
 //! also covers ChaCha20-Poly1305 with WireGuard's counter nonce.
 
 use super::noise::{self, CipherState};
+use super::{handshake, kdf};
 use super::platform::Crypto;
 use super::secret::Key;
 
@@ -81,7 +82,8 @@ const MESSAGE3: [u8; 27] = hex(concat!(
 /// Runs every check; on failure, names the first one that failed.
 pub fn run<C: Crypto>() -> Result<(), &'static str> {
     primitives::<C>()?;
-    cacophony::<C>()
+    cacophony::<C>()?;
+    initial_state::<C>()
 }
 
 fn check(ok: bool, what: &'static str) -> Result<(), &'static str> {
@@ -126,6 +128,15 @@ fn primitives<C: Crypto>() -> Result<(), &'static str> {
     let mut z = [0xffu8; 7];
     C::zeroize(&mut z);
     check(z == [0; 7], "zeroize")
+}
+
+/// The handshake's precomputed initial chaining key and hash are what the
+/// protocol name and prologue give.
+fn initial_state<C: Crypto>() -> Result<(), &'static str> {
+    let ck = kdf::hash::<C>(handshake::CONSTRUCTION, &[]);
+    check(ck == handshake::INITIAL_CHAINING_KEY, "initial chaining key")?;
+    let h = kdf::hash::<C>(&ck, handshake::IDENTIFIER);
+    check(h == handshake::INITIAL_HASH, "initial hash")
 }
 
 fn cacophony<C: Crypto>() -> Result<(), &'static str> {

@@ -49,8 +49,8 @@ use proto::ratelimiter::*;
 #[no_mangle] pub fn rl_allow(r: &mut RateLimiter<Dummy>, c: u64, s: &Source, n: u64) -> bool { r.allow(c, s, n) }
 #[no_mangle] pub fn rl_new(k: proto::siphash::SipKey, n: usize) -> bool { RateLimiter::<Dummy>::new(n, k).is_ok() }
 use proto::index_table::*;
-#[no_mangle] pub fn it_lookup(t: &IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> { t.lookup(i) }
-#[no_mangle] pub fn it_remove(t: &mut IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> { t.remove(i) }
+#[no_mangle] pub fn it_lookup(t: &IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> { t.lookup(&i) }
+#[no_mangle] pub fn it_remove(t: &mut IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> { t.remove(&i) }
 use proto::pubkey_table::*;
 #[no_mangle] pub fn pk_lookup(t: &PubkeyTable<Dummy>, k: &[u8; 32]) -> Option<PeerId> { t.lookup(k) }
 #[no_mangle] pub fn pk_insert(t: &mut PubkeyTable<Dummy>, k: &[u8; 32], p: PeerId) -> bool { t.insert(k, p).is_ok() }
