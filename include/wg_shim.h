@@ -78,22 +78,19 @@ bool wg_shim_skb_is_gso(const struct sk_buff *skb);
 u8 *wg_shim_skb_network_header(const struct sk_buff *skb);
 u8 *wg_shim_skb_transport_header(const struct sk_buff *skb);
 
-/* Routing and transmission of UDP datagrams (flowi macros, IS_ERR, inlines). */
+/* Routing and transmission of UDP datagrams (flowi macros, inlines). */
 struct rtable;
 struct dst_entry;
 struct dst_cache;
 void wg_shim_skb_prepare_xmit(struct sk_buff *skb, struct net_device *dev, u32 mark);
 bool wg_shim_confirm_addr4(struct sock *sk, __be32 saddr);
-int wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark,
-		   struct rtable **rt_out, int *oif_out);
+struct rtable *wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark);
 void wg_shim_rt_put(struct rtable *rt);
-struct rtable *wg_shim_dst_cache_get4(struct dst_cache *cache, __be32 *saddr);
-void wg_shim_dst_cache_set4(struct dst_cache *cache, struct rtable *rt, __be32 saddr);
 void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be32 saddr,
 		   __be32 daddr, u8 ds, __be16 dport);
 bool wg_shim_chk_addr6(struct sock *sk, const struct in6_addr *saddr);
-int wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_addr *daddr,
-		   __be16 dport, u32 mark, int oif, struct dst_entry **dst_out);
+struct dst_entry *wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_addr *daddr,
+				 __be16 dport, u32 mark, int oif);
 void wg_shim_xmit6(struct dst_entry *dst, struct sock *sk, struct sk_buff *skb,
 		   const struct in6_addr *saddr, const struct in6_addr *daddr, u8 ds, __be16 dport);
 int wg_shim_dst_cache_init(struct dst_cache *cache);
@@ -119,35 +116,11 @@ int wg_shim_ptr_ring_produce_bh(struct ptr_ring *r, void *ptr);
 int wg_shim_ptr_ring_try_produce_bh(struct ptr_ring *r, void *ptr);
 unsigned long long wg_shim_totalram_bytes(void);
 void *wg_shim_ptr_ring_consume_bh(struct ptr_ring *r);
-void wg_shim_ptr_ring_cleanup_skbs(struct ptr_ring *r);
 void wg_shim_ptr_ring_cleanup(struct ptr_ring *r);
 void wg_shim_cond_resched(void);
 void wg_shim_local_bh_disable(void);
 void wg_shim_local_bh_enable(void);
 
-/*
- * Ordered crypt jobs: an skb on a peer's serial queue (which owns it) and in
- * a device ring at once; its state, in the control block, says whether the
- * worker is done with it. See src/kapi/ordered.rs.
- */
-#define WG_JOB_STATE_OFFSET 32
-/* A bundle (a GSO super-packet's segments): the next skb of the bundle. */
-#define WG_BUNDLE_NEXT_OFFSET 40
-enum {
-	WG_JOB_PENDING = 0,
-	WG_JOB_DONE = 1,
-	WG_JOB_FAILED = 2,
-	WG_JOB_ORPHAN = 3,
-};
-void wg_shim_job_set_pending(struct sk_buff *skb);
-int wg_shim_job_finish(struct sk_buff *skb, int state);
-struct sk_buff *wg_shim_serial_pop_done(struct sk_buff_head *q, int *state);
-bool wg_shim_serial_head_done(struct sk_buff_head *q);
-void wg_shim_serial_purge(struct sk_buff_head *q);
-struct sk_buff *wg_shim_bundle_next(struct sk_buff *skb);
-void wg_shim_bundle_set_next(struct sk_buff *skb, struct sk_buff *next);
-void wg_shim_bundle_free(struct sk_buff *skb);
-void wg_shim_bundle_queue_purge(struct sk_buff_head *q);
 void *wg_shim_alloc_percpu(size_t size, size_t align);
 void *wg_shim_per_cpu_ptr(void *p, int cpu);
 int wg_shim_next_possible_cpu(int prev);
@@ -162,7 +135,12 @@ struct sk_buff *wg_shim_skb_list_next(struct sk_buff *skb);
 struct sk_buff *wg_shim_skb_share_check(struct sk_buff *skb);
 void wg_shim_skb_dst_drop(struct sk_buff *skb);
 void wg_shim_icmp_host_unreachable(struct sk_buff *skb);
-void wg_shim_reset_packet(struct sk_buff *skb, bool encapsulating);
+void wg_shim_skb_probe_transport_header(struct sk_buff *skb);
+/* Where skb->headers (a struct_group) lies, for SkBuff::reset. */
+enum {
+	WG_SHIM_SKB_HEADERS_OFFSET = offsetof(struct sk_buff, headers),
+	WG_SHIM_SKB_HEADERS_LEN = sizeof_field(struct sk_buff, headers),
+};
 bool wg_shim_pskb_network_may_pull(struct sk_buff *skb, unsigned int len);
 void wg_shim_skb_rx_checked(struct sk_buff *skb, struct net_device *dev, __be16 protocol);
 void wg_shim_ecn_decapsulate(struct sk_buff *skb, u8 outer, u8 inner);
@@ -175,7 +153,6 @@ void wg_shim_rcu_read_unlock_bh(void);
 
 /* Inline helpers. */
 void wg_shim_kfree_skb(struct sk_buff *skb);
-void wg_shim_dev_sw_netstats_tx_dropped(struct net_device *dev);
 bool wg_shim_net_eq(const struct net *a, const struct net *b);
 void *wg_shim_netdev_priv(const struct net_device *dev);
 
@@ -205,8 +182,7 @@ void wg_shim_nl_nest_end(struct sk_buff *skb, struct nlattr *start);
 void wg_shim_nl_nest_cancel(struct sk_buff *skb, struct nlattr *start);
 /* NL_SET_ERR_MSG_ATTR() (attr may be NULL); msg must be static. */
 void wg_shim_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg, const struct nlattr *attr);
-/* dev_put(), netif_running(). */
-void wg_shim_nl_dev_put(struct net_device *dev);
+/* netif_running(). */
 bool wg_shim_nl_netif_running(const struct net_device *dev);
 /* ns_capable(net->user_ns, CAP_NET_ADMIN). */
 bool wg_shim_nl_net_admin_capable(const struct net *net);
@@ -215,23 +191,30 @@ bool wg_shim_nl_net_admin_capable(const struct net *net);
 struct sk_buff_head;
 void wg_shim_spin_lock_bh(spinlock_t *lock);
 void wg_shim_spin_unlock_bh(spinlock_t *lock);
-/* sk_buff_head with its own lock: init, tail/head insertion, dequeue, length, purge. */
+/* sk_buff_head with its own lock: init, tail/head insertion, dequeue, length. */
 void wg_shim_skb_queue_init(struct sk_buff_head *q);
 void wg_shim_skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb);
 void wg_shim_skb_queue_head(struct sk_buff_head *q, struct sk_buff *skb);
 struct sk_buff *wg_shim_skb_dequeue(struct sk_buff_head *q);
 u32 wg_shim_skb_queue_len(const struct sk_buff_head *q);
-void wg_shim_skb_queue_purge(struct sk_buff_head *q);
-/* Appends skb if the queue holds fewer than max (else leaves it to the caller). */
-bool wg_shim_skb_queue_push_bounded(struct sk_buff_head *q, struct sk_buff *skb, u32 max);
-/* Appends skb; if the queue held max or more, removes and returns the oldest. */
-struct sk_buff *wg_shim_skb_queue_push_drop_oldest(struct sk_buff_head *q, struct sk_buff *skb, u32 max);
-/* Device statistics: tstats rx/tx, and DEV_STATS_INC of an error counter
- * (0 rx_errors, 1 +rx_length_errors, 2 +rx_frame_errors, 3 tx_errors,
- * 4 rx_dropped, 5 tx_dropped). */
+/* The same under the queue's lock (spin_lock_irqsave): peek, dequeue, append. */
+unsigned long wg_shim_skb_queue_lock_irqsave(struct sk_buff_head *q);
+void wg_shim_skb_queue_unlock_irqrestore(struct sk_buff_head *q, unsigned long flags);
+struct sk_buff *wg_shim_skb_peek(const struct sk_buff_head *q);
+struct sk_buff *wg_shim___skb_dequeue(struct sk_buff_head *q);
+void wg_shim___skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb);
+/* Device statistics: tstats rx/tx; and where the error counters that
+ * DEV_STATS_INC() bumps (atomic_long_t) lie in struct net_device. */
 void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len);
 void wg_shim_dev_tx_add(struct net_device *dev, unsigned int len);
-void wg_shim_dev_count(struct net_device *dev, int which);
+enum {
+	WG_SHIM_DEV_RX_ERRORS = offsetof(struct net_device, stats.__rx_errors),
+	WG_SHIM_DEV_RX_LENGTH_ERRORS = offsetof(struct net_device, stats.__rx_length_errors),
+	WG_SHIM_DEV_RX_FRAME_ERRORS = offsetof(struct net_device, stats.__rx_frame_errors),
+	WG_SHIM_DEV_TX_ERRORS = offsetof(struct net_device, stats.__tx_errors),
+	WG_SHIM_DEV_RX_DROPPED = offsetof(struct net_device, stats.__rx_dropped),
+	WG_SHIM_DEV_TX_DROPPED = offsetof(struct net_device, stats.__tx_dropped),
+};
 unsigned int wg_shim_dev_mtu(const struct net_device *dev);
 /* The DS field of a received packet's outer IP header. */
 u8 wg_shim_skb_outer_dsfield(const struct sk_buff *skb);

@@ -21,7 +21,8 @@ use crate::kapi::platform::Kernel;
 use crate::kapi::ordered::{BundleQueue, SerialQueue};
 use crate::kapi::skb::SocketAddr;
 use crate::kapi::sync::SpinLockBh;
-use crate::kapi::xmit::{self, DstCache};
+use crate::kapi::xmit::DstCache;
+use crate::socket;
 use crate::new_spinlock_bh;
 use crate::proto::allowedips::PeerId;
 use crate::proto::cookie::CookieMaker;
@@ -72,24 +73,24 @@ impl Endpoint {
     }
 
     /// The address to send to (`None`: an address family we cannot use).
-    pub(crate) fn to_xmit(&self) -> xmit::Endpoint {
+    pub(crate) fn to_xmit(&self) -> socket::Endpoint {
         match self {
             Endpoint::V4(b) => {
                 let port = u16::from_be_bytes([b[2], b[3]]);
-                xmit::Endpoint::new(SocketAddr::V4([b[4], b[5], b[6], b[7]], port), 0)
+                socket::Endpoint::new(SocketAddr::V4([b[4], b[5], b[6], b[7]], port), 0)
             }
             Endpoint::V6(b) => {
                 let port = u16::from_be_bytes([b[2], b[3]]);
                 let mut addr = [0u8; 16];
                 addr.copy_from_slice(&b[8..24]);
                 let scope = u32::from_ne_bytes([b[24], b[25], b[26], b[27]]);
-                xmit::Endpoint::new(SocketAddr::V6(addr, port), scope)
+                socket::Endpoint::new(SocketAddr::V6(addr, port), scope)
             }
         }
     }
 
     /// The `sockaddr` of an address learnt from a packet.
-    pub(crate) fn from_xmit(ep: &xmit::Endpoint) -> Self {
+    pub(crate) fn from_xmit(ep: &socket::Endpoint) -> Self {
         match ep.addr {
             SocketAddr::V4(a, port) => {
                 let mut b = [0u8; SOCKADDR_IN_LEN];
@@ -113,7 +114,7 @@ impl Endpoint {
 /// Where the peer is: the address to send to (with the cached source) and
 /// the `sockaddr` reported to `wg`.
 pub(crate) struct EndpointState {
-    pub(crate) addr: Option<xmit::Endpoint>,
+    pub(crate) addr: Option<socket::Endpoint>,
     pub(crate) reported: Option<Endpoint>,
 }
 
@@ -314,7 +315,7 @@ impl PeerState {
 
     /// Sets the endpoint (configuration, or roaming to an authenticated
     /// source); a change forgets the cached route.
-    pub(crate) fn set_endpoint(&self, ep: xmit::Endpoint, reported: Endpoint) {
+    pub(crate) fn set_endpoint(&self, ep: socket::Endpoint, reported: Endpoint) {
         let mut e = self.endpoint.lock();
         if e.addr.as_ref().is_some_and(|old| old.same_as(&ep)) {
             return;

@@ -25,7 +25,7 @@ use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::{RxReject, SkBuff, SocketAddr};
 use crate::kapi::udp::EncapRecv;
-use crate::kapi::xmit;
+use crate::socket;
 use crate::peer::{Endpoint, KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS};
 use crate::proto::cookie::{self, MacCheck};
@@ -203,7 +203,7 @@ impl CryptWorker for HandshakeWorker {
 
 /// The bytes the cookie of a source is made of: address, then port
 /// (network order).
-fn cookie_source(ep: &xmit::Endpoint) -> ([u8; 18], usize) {
+fn cookie_source(ep: &socket::Endpoint) -> ([u8; 18], usize) {
     let mut b = [0u8; 18];
     match ep.addr {
         SocketAddr::V4(a, port) => {
@@ -229,7 +229,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
         dst.copy_from_slice(data);
     }
     let Some(msg) = buf.get(..len) else { return };
-    let Some(src) = xmit::Endpoint::from_received(&skb) else { return };
+    let Some(src) = socket::Endpoint::from_received(&skb) else { return };
     let ty = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
     let now = Kernel::now_ns();
 
@@ -400,7 +400,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     };
     // Authenticated from here on.
     let outer_ds = skb.outer_dsfield();
-    if let Some(ep) = xmit::Endpoint::from_received(&skb) {
+    if let Some(ep) = socket::Endpoint::from_received(&skb) {
         peer.set_endpoint(ep, Endpoint::from_xmit(&ep));
     }
     if received.confirmed {

@@ -21,7 +21,7 @@ use crate::kapi::ordered::{self, Bundle, BundleBuilder, Dispatched, Job};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::{SkBuff, SocketAddr};
-use crate::kapi::xmit;
+use crate::socket;
 use crate::peer::{KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::{MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS};
 use crate::proto::error::Error;
@@ -429,7 +429,7 @@ fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
         SocketAddr::V6(..) => sockets.v6(),
     }
     .ok_or_else(enetunreach)?;
-    xmit::send(sock, dev, skb, &mut addr, ds, Some(&peer.dst_cache), d.fwmark.load(Ordering::Relaxed))?;
+    socket::send(sock, dev, skb, &mut addr, ds, Some(&peer.dst_cache), d.fwmark.load(Ordering::Relaxed))?;
     drop(guard);
     if addr != before {
         // The route picked another source: remember it, unless the
@@ -538,7 +538,7 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
 
 /// Answers a handshake message with a cookie reply, to where it came from,
 /// from the socket it came on.
-pub(crate) fn send_cookie_reply(dev: &NetDevice<Device>, reply: &[u8], to: &xmit::Endpoint) {
+pub(crate) fn send_cookie_reply(dev: &NetDevice<Device>, reply: &[u8], to: &socket::Endpoint) {
     let d = dev.data();
     let Ok(len) = u32::try_from(reply.len()) else { return };
     let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), len) else { return };
@@ -554,5 +554,5 @@ pub(crate) fn send_cookie_reply(dev: &NetDevice<Device>, reply: &[u8], to: &xmit
     };
     let Some(sock) = sock else { return };
     let mut ep = *to;
-    let _ = xmit::send(sock, dev, skb, &mut ep, 0, None, d.fwmark.load(Ordering::Relaxed));
+    let _ = socket::send(sock, dev, skb, &mut ep, 0, None, d.fwmark.load(Ordering::Relaxed));
 }

@@ -27,7 +27,6 @@
 #include <linux/security.h>
 #include <linux/ptr_ring.h>
 #include <linux/mm.h>
-#include <linux/skb_array.h>
 #include <linux/percpu.h>
 #include <linux/cpumask.h>
 #include <net/inet_ecn.h>
@@ -83,11 +82,6 @@ const struct nla_policy wg_shim_allowedip_policy[WG_SHIM_WGALLOWEDIP_A_MAX + 1] 
 void wg_shim_kfree_skb(struct sk_buff *skb)
 {
 	kfree_skb(skb);
-}
-
-void wg_shim_dev_sw_netstats_tx_dropped(struct net_device *dev)
-{
-	DEV_STATS_INC(dev, tx_dropped);
 }
 
 bool wg_shim_net_eq(const struct net *a, const struct net *b)
@@ -305,11 +299,6 @@ void wg_shim_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg, con
 	}
 }
 
-void wg_shim_nl_dev_put(struct net_device *dev)
-{
-	dev_put(dev);
-}
-
 bool wg_shim_nl_netif_running(const struct net_device *dev)
 {
 	return netif_running(dev);
@@ -420,8 +409,9 @@ bool wg_shim_confirm_addr4(struct sock *sk, __be32 saddr)
 	return inet_confirm_addr(sock_net(sk), NULL, 0, saddr, RT_SCOPE_HOST);
 }
 
-int wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark,
-		   struct rtable **rt_out, int *oif_out)
+/* ip_route_output_flow() for a UDP flow from sk (the flowi4 is built from
+ * macros): a referenced route or an ERR_PTR; *saddr is the source it uses. */
+struct rtable *wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark)
 {
 	struct flowi4 fl = {
 		.saddr = *saddr,
@@ -435,27 +425,13 @@ int wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u
 
 	security_sk_classify_flow(sk, flowi4_to_flowi_common(&fl));
 	rt = ip_route_output_flow(sock_net(sk), &fl, sk);
-	if (IS_ERR(rt))
-		return PTR_ERR(rt);
 	*saddr = fl.saddr;
-	*oif_out = rt->dst.dev->ifindex;
-	*rt_out = rt;
-	return 0;
+	return rt;
 }
 
 void wg_shim_rt_put(struct rtable *rt)
 {
 	ip_rt_put(rt);
-}
-
-struct rtable *wg_shim_dst_cache_get4(struct dst_cache *cache, __be32 *saddr)
-{
-	return dst_cache_get_ip4(cache, saddr);
-}
-
-void wg_shim_dst_cache_set4(struct dst_cache *cache, struct rtable *rt, __be32 saddr)
-{
-	dst_cache_set_ip4(cache, &rt->dst, saddr);
 }
 
 void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be32 saddr,
@@ -468,14 +444,15 @@ void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be
 bool wg_shim_chk_addr6(struct sock *sk, const struct in6_addr *saddr)
 {
 #if IS_ENABLED(CONFIG_IPV6)
-	return ipv6_addr_any(saddr) || ipv6_chk_addr(sock_net(sk), saddr, NULL, 0);
+	return ipv6_chk_addr(sock_net(sk), saddr, NULL, 0);
 #else
 	return false;
 #endif
 }
 
-int wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_addr *daddr,
-		   __be16 dport, u32 mark, int oif, struct dst_entry **dst_out)
+/* As wg_shim_route4, through ipv6_stub. */
+struct dst_entry *wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_addr *daddr,
+				 __be16 dport, u32 mark, int oif)
 {
 #if IS_ENABLED(CONFIG_IPV6)
 	struct flowi6 fl = {
@@ -491,13 +468,10 @@ int wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_add
 
 	security_sk_classify_flow(sk, flowi6_to_flowi_common(&fl));
 	dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl, NULL);
-	if (IS_ERR(dst))
-		return PTR_ERR(dst);
 	*saddr = fl.saddr;
-	*dst_out = dst;
-	return 0;
+	return dst;
 #else
-	return -EAFNOSUPPORT;
+	return ERR_PTR(-EAFNOSUPPORT);
 #endif
 }
 
@@ -602,11 +576,6 @@ void *wg_shim_ptr_ring_consume_bh(struct ptr_ring *r)
 	return ptr_ring_consume_bh(r);
 }
 
-void wg_shim_ptr_ring_cleanup_skbs(struct ptr_ring *r)
-{
-	ptr_ring_cleanup(r, __skb_array_destroy_skb);
-}
-
 void wg_shim_cond_resched(void)
 {
 	cond_resched();
@@ -625,100 +594,6 @@ void wg_shim_local_bh_enable(void)
 void wg_shim_ptr_ring_cleanup(struct ptr_ring *r)
 {
 	ptr_ring_cleanup(r, NULL);
-}
-
-/*
- * The ordered hand-off between a peer's serial queue and a device's crypt
- * ring (src/kapi/ordered.rs): the job state lives in the skb's control block.
- */
-#define WG_JOB_STATE(skb) ((atomic_t *)((skb)->cb + WG_JOB_STATE_OFFSET))
-static_assert(WG_JOB_STATE_OFFSET % sizeof(atomic_t) == 0);
-static_assert(WG_JOB_STATE_OFFSET + sizeof(atomic_t) <= sizeof_field(struct sk_buff, cb));
-
-void wg_shim_job_set_pending(struct sk_buff *skb)
-{
-	atomic_set(WG_JOB_STATE(skb), WG_JOB_PENDING);
-}
-
-int wg_shim_job_finish(struct sk_buff *skb, int state)
-{
-	return atomic_cmpxchg(WG_JOB_STATE(skb), WG_JOB_PENDING, state);
-}
-
-struct sk_buff *wg_shim_serial_pop_done(struct sk_buff_head *q, int *state)
-{
-	unsigned long flags;
-	struct sk_buff *skb;
-
-	spin_lock_irqsave(&q->lock, flags);
-	skb = skb_peek(q);
-	if (skb) {
-		int s = atomic_read_acquire(WG_JOB_STATE(skb));
-
-		if (s == WG_JOB_PENDING) {
-			skb = NULL;
-		} else {
-			__skb_unlink(skb, q);
-			*state = s;
-		}
-	}
-	spin_unlock_irqrestore(&q->lock, flags);
-	return skb;
-}
-
-bool wg_shim_serial_head_done(struct sk_buff_head *q)
-{
-	unsigned long flags;
-	struct sk_buff *skb;
-	bool done;
-
-	spin_lock_irqsave(&q->lock, flags);
-	skb = skb_peek(q);
-	done = skb && atomic_read_acquire(WG_JOB_STATE(skb)) != WG_JOB_PENDING;
-	spin_unlock_irqrestore(&q->lock, flags);
-	return done;
-}
-
-#define WG_BUNDLE_NEXT(skb) (*(struct sk_buff **)((skb)->cb + WG_BUNDLE_NEXT_OFFSET))
-static_assert(WG_BUNDLE_NEXT_OFFSET % sizeof(void *) == 0);
-static_assert(WG_BUNDLE_NEXT_OFFSET + sizeof(void *) <= sizeof_field(struct sk_buff, cb));
-
-struct sk_buff *wg_shim_bundle_next(struct sk_buff *skb)
-{
-	return WG_BUNDLE_NEXT(skb);
-}
-
-void wg_shim_bundle_set_next(struct sk_buff *skb, struct sk_buff *next)
-{
-	WG_BUNDLE_NEXT(skb) = next;
-}
-
-void wg_shim_bundle_free(struct sk_buff *skb)
-{
-	while (skb) {
-		struct sk_buff *next = WG_BUNDLE_NEXT(skb);
-
-		kfree_skb(skb);
-		skb = next;
-	}
-}
-
-void wg_shim_bundle_queue_purge(struct sk_buff_head *q)
-{
-	struct sk_buff *skb;
-
-	while ((skb = skb_dequeue(q)) != NULL)
-		wg_shim_bundle_free(skb);
-}
-
-void wg_shim_serial_purge(struct sk_buff_head *q)
-{
-	struct sk_buff *skb;
-
-	while ((skb = skb_dequeue(q)) != NULL) {
-		if (atomic_cmpxchg(WG_JOB_STATE(skb), WG_JOB_PENDING, WG_JOB_ORPHAN) != WG_JOB_PENDING)
-			wg_shim_bundle_free(skb);
-	}
 }
 
 void *wg_shim_alloc_percpu(size_t size, size_t align)
@@ -807,35 +682,9 @@ void wg_shim_icmp_host_unreachable(struct sk_buff *skb)
 		icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0);
 }
 
-/* Clears what the packet carried from the other side of the tunnel (headers,
- * dst, marks, offload state), keeping the flow hash when encapsulating. */
-void wg_shim_reset_packet(struct sk_buff *skb, bool encapsulating)
+void wg_shim_skb_probe_transport_header(struct sk_buff *skb)
 {
-	u32 hash = skb->hash;
-	u8 l4_hash = skb->l4_hash, sw_hash = skb->sw_hash;
-
-	skb_scrub_packet(skb, true);
-	memset(&skb->headers, 0, sizeof(skb->headers));
-	if (encapsulating) {
-		skb->l4_hash = l4_hash;
-		skb->sw_hash = sw_hash;
-		skb->hash = hash;
-	}
-	skb->queue_mapping = 0;
-	skb->nohdr = 0;
-	skb->peeked = 0;
-	skb->mac_len = 0;
-	skb->dev = NULL;
-#ifdef CONFIG_NET_SCHED
-	skb->tc_index = 0;
-#endif
-	skb_reset_redirect(skb);
-	skb->hdr_len = skb_headroom(skb);
-	skb_reset_mac_header(skb);
-	skb_reset_network_header(skb);
-	skb_reset_transport_header(skb);
 	skb_probe_transport_header(skb);
-	skb_reset_inner_headers(skb);
 }
 
 bool wg_shim_pskb_network_may_pull(struct sk_buff *skb, unsigned int len)
@@ -905,35 +754,33 @@ u32 wg_shim_skb_queue_len(const struct sk_buff_head *q)
 	return skb_queue_len_lockless(q);
 }
 
-void wg_shim_skb_queue_purge(struct sk_buff_head *q)
-{
-	skb_queue_purge(q);
-}
-
-bool wg_shim_skb_queue_push_bounded(struct sk_buff_head *q, struct sk_buff *skb, u32 max)
+/* The same under the queue's lock, held with interrupts off. */
+unsigned long wg_shim_skb_queue_lock_irqsave(struct sk_buff_head *q)
 {
 	unsigned long flags;
-	bool ok;
 
 	spin_lock_irqsave(&q->lock, flags);
-	ok = skb_queue_len(q) < max;
-	if (ok)
-		__skb_queue_tail(q, skb);
+	return flags;
+}
+
+void wg_shim_skb_queue_unlock_irqrestore(struct sk_buff_head *q, unsigned long flags)
+{
 	spin_unlock_irqrestore(&q->lock, flags);
-	return ok;
 }
 
-struct sk_buff *wg_shim_skb_queue_push_drop_oldest(struct sk_buff_head *q, struct sk_buff *skb, u32 max)
+struct sk_buff *wg_shim_skb_peek(const struct sk_buff_head *q)
 {
-	unsigned long flags;
-	struct sk_buff *old = NULL;
+	return skb_peek(q);
+}
 
-	spin_lock_irqsave(&q->lock, flags);
-	if (skb_queue_len(q) >= max)
-		old = __skb_dequeue(q);
+struct sk_buff *wg_shim___skb_dequeue(struct sk_buff_head *q)
+{
+	return __skb_dequeue(q);
+}
+
+void wg_shim___skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb)
+{
 	__skb_queue_tail(q, skb);
-	spin_unlock_irqrestore(&q->lock, flags);
-	return old;
 }
 
 void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)
@@ -944,19 +791,6 @@ void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)
 void wg_shim_dev_tx_add(struct net_device *dev, unsigned int len)
 {
 	dev_sw_netstats_tx_add(dev, 1, len);
-}
-
-void wg_shim_dev_count(struct net_device *dev, int which)
-{
-	switch (which) {
-	case 0: DEV_STATS_INC(dev, rx_errors); break;
-	case 1: DEV_STATS_INC(dev, rx_errors); DEV_STATS_INC(dev, rx_length_errors); break;
-	case 2: DEV_STATS_INC(dev, rx_errors); DEV_STATS_INC(dev, rx_frame_errors); break;
-	case 3: DEV_STATS_INC(dev, tx_errors); break;
-	case 4: DEV_STATS_INC(dev, rx_dropped); break;
-	case 5: DEV_STATS_INC(dev, tx_dropped); break;
-	default: break;
-	}
 }
 
 unsigned int wg_shim_dev_mtu(const struct net_device *dev)

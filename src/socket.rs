@@ -8,13 +8,21 @@
 //! drops them when it goes down (`ndo_stop`) and when its creating namespace
 //! exits. A socket holds a reference on the device, so sockets never outlive
 //! those points. The reported listen port is `Sockets::port` while bound.
+//!
+//! Sending to a peer ([`send`]): its [`Endpoint`] keeps the source address
+//! (and, for IPv4, the interface) last used to reach it, so that replies
+//! leave from the address the peer talks to; a source that went away, or an
+//! interface that no longer routes there, is given up for the route's
+//! choice, as in the C driver.
 #![forbid(unsafe_code)]
 
 use crate::device::Device;
-use crate::kapi::error::eaddrinuse;
+use crate::kapi::error::{eaddrinuse, einval};
 use crate::kapi::net::Net;
 use crate::kapi::netdev::NetDevice;
+use crate::kapi::skb::{SkBuff, SocketAddr};
 use crate::kapi::udp::{ipv6_enabled, EncapSocket, Family};
+use crate::kapi::xmit::{DstCache, OuterAddrs, Route4, Route6};
 use kernel::prelude::*;
 
 /// How many times a random port is tried when the IPv6 socket cannot take the
@@ -67,4 +75,149 @@ impl Sockets {
     pub(crate) fn port(&self) -> Option<u16> {
         self.v4.as_ref().map(|s| s.local_port())
     }
+}
+
+/// Where a peer is: its address, and the local source address and interface
+/// last used to reach it (kept so replies leave from the address the peer
+/// talks to, as the C driver does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Endpoint {
+    /// The peer's address and port.
+    pub(crate) addr: SocketAddr,
+    /// The IPv6 scope (interface) of a link-local address, 0 otherwise.
+    pub(crate) scope_id: u32,
+    src4: [u8; 4],
+    src_if4: i32,
+    src6: [u8; 16],
+}
+
+impl Endpoint {
+    /// An endpoint with no cached source.
+    pub(crate) fn new(addr: SocketAddr, scope_id: u32) -> Self {
+        Endpoint { addr, scope_id, src4: [0; 4], src_if4: 0, src6: [0; 16] }
+    }
+
+    /// The endpoint a received datagram came from, with our address it was
+    /// sent to as the cached source (so that replies leave from it).
+    pub(crate) fn from_received(skb: &SkBuff) -> Option<Self> {
+        let o = OuterAddrs::of(skb)?;
+        let mut ep = Endpoint::new(o.src, o.scope_id);
+        match o.src {
+            SocketAddr::V4(..) => {
+                ep.src4 = [o.dst[0], o.dst[1], o.dst[2], o.dst[3]];
+                ep.src_if4 = o.iif;
+            }
+            SocketAddr::V6(..) => ep.src6 = o.dst,
+        }
+        Some(ep)
+    }
+
+    /// Whether two endpoints are the same address and cached source.
+    pub(crate) fn same_as(&self, other: &Endpoint) -> bool {
+        self == other
+    }
+
+    /// Forgets the cached source address.
+    pub(crate) fn clear_src(&mut self) {
+        self.src4 = [0; 4];
+        self.src_if4 = 0;
+        self.src6 = [0; 16];
+    }
+}
+
+/// Sends `skb` (the UDP payload) to `ep` from `sock`, whose family must be
+/// the endpoint's. `ds`: the outer DSCP and ECN bits. Forgets the endpoint's
+/// cached source when the address is no longer local or (IPv4) no longer
+/// routes through the interface it was seen on (as the C driver's
+/// `send4`/`send6`).
+/// Softirq-safe; the caller holds the socket for the duration (e.g. under an
+/// RCU read-side section).
+pub(crate) fn send(
+    sock: &EncapSocket<Device>,
+    dev: &NetDevice<Device>,
+    skb: SkBuff,
+    ep: &mut Endpoint,
+    ds: u8,
+    cache: Option<&DstCache>,
+    fwmark: u32,
+) -> Result {
+    match ep.addr {
+        SocketAddr::V4(dst, port) => {
+            let (rt, src) = route4(sock, ep, dst, port, cache, fwmark)?;
+            sock.xmit4(dev, skb, rt, src, dst, port, ds, fwmark);
+        }
+        SocketAddr::V6(dst, port) => {
+            let (rt, src) = route6(sock, ep, &dst, port, cache, fwmark)?;
+            sock.xmit6(dev, skb, rt, &src, &dst, port, ds, fwmark);
+        }
+    }
+    Ok(())
+}
+
+/// Forgets the endpoint's cached source and the routes cached with it.
+fn drop_src(ep: &mut Endpoint, cache: Option<&DstCache>) {
+    ep.clear_src();
+    if let Some(c) = cache {
+        c.reset();
+    }
+}
+
+/// The route to `dst`:`port` and its source: the cached one, or a lookup
+/// from the endpoint's cached source while that is still local and on the
+/// interface it was seen on, else from any source.
+fn route4(
+    sock: &EncapSocket<Device>,
+    ep: &mut Endpoint,
+    dst: [u8; 4],
+    port: u16,
+    cache: Option<&DstCache>,
+    fwmark: u32,
+) -> Result<(Route4, [u8; 4])> {
+    if let Some(hit) = cache.and_then(DstCache::get4) {
+        return Ok(hit);
+    }
+    if !sock.is_local4(ep.src4) {
+        // The cached source is not ours any more: let the route choose.
+        drop_src(ep, cache);
+    }
+    let mut ret = sock.route4(ep.src4, dst, port, fwmark);
+    let moved = match &ret {
+        Ok((rt, _)) => rt.ifindex() != ep.src_if4,
+        Err(e) => *e == einval(),
+    };
+    if ep.src_if4 != 0 && moved {
+        // The interface the cached source was on no longer routes there:
+        // retry without a source.
+        drop_src(ep, cache);
+        drop(ret);
+        ret = sock.route4(ep.src4, dst, port, fwmark);
+    }
+    let (rt, src) = ret?;
+    if let Some(c) = cache {
+        c.set4(&rt, src);
+    }
+    Ok((rt, src))
+}
+
+/// As [`route4`] for IPv6 (no interface check: the scope gives it).
+fn route6(
+    sock: &EncapSocket<Device>,
+    ep: &mut Endpoint,
+    dst: &[u8; 16],
+    port: u16,
+    cache: Option<&DstCache>,
+    fwmark: u32,
+) -> Result<(Route6, [u8; 16])> {
+    if let Some(hit) = cache.and_then(DstCache::get6) {
+        return Ok(hit);
+    }
+    if ep.src6 != [0; 16] && !sock.is_local6(&ep.src6) {
+        drop_src(ep, cache);
+    }
+    let oif = i32::try_from(ep.scope_id).unwrap_or(0);
+    let (rt, src) = sock.route6(&ep.src6, dst, port, fwmark, oif)?;
+    if let Some(c) = cache {
+        c.set6(&rt, &src);
+    }
+    Ok((rt, src))
 }

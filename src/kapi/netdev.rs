@@ -17,6 +17,7 @@ use core::cell::Cell;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::error::{to_result, Error, Result};
 use kernel::init::PinInit;
 use kernel::str::CStr;
@@ -160,12 +161,6 @@ impl<T: LinkOps> NetDevice<T> {
     pub(crate) fn carrier_off(&self) {
         // SAFETY: the device is valid.
         unsafe { b::netif_carrier_off(self.raw.get()) }
-    }
-
-    /// Counts a packet dropped on transmit.
-    pub(crate) fn count_tx_dropped(&self) {
-        // SAFETY: the device is valid.
-        unsafe { b::wg_shim_dev_sw_netstats_tx_dropped(self.raw.get()) }
     }
 }
 
@@ -591,7 +586,7 @@ impl<T: LinkOps> DevRef<T> {
         // set before registration and never changes.
         if unsafe { (*dev.as_ptr()).rtnl_link_ops } != ours {
             // SAFETY: we hold the reference the lookup took.
-            unsafe { b::wg_shim_nl_dev_put(dev.as_ptr()) };
+            unsafe { b::wg_shim_dev_put(dev.as_ptr()) };
             return Err(LookupError::OtherKind);
         }
         Ok(DevRef { dev, _t: PhantomData })
@@ -639,7 +634,7 @@ impl<T: LinkOps> DevRef<T> {
 impl<T: LinkOps> Drop for DevRef<T> {
     fn drop(&mut self) {
         // SAFETY: we hold one reference (type invariant).
-        unsafe { b::wg_shim_nl_dev_put(self.dev.as_ptr()) }
+        unsafe { b::wg_shim_dev_put(self.dev.as_ptr()) }
     }
 }
 
@@ -702,18 +697,47 @@ impl<T: LinkOps> Drop for DevHold<T> {
 #[derive(Clone, Copy)]
 pub(crate) enum DevError {
     /// `rx_errors`.
-    Rx = 0,
+    Rx,
     /// `rx_errors` and `rx_length_errors`.
-    RxLength = 1,
+    RxLength,
     /// `rx_errors` and `rx_frame_errors`.
-    RxFrame = 2,
+    RxFrame,
     /// `tx_errors`.
-    Tx = 3,
+    Tx,
     /// `rx_dropped`.
-    RxDropped = 4,
+    RxDropped,
     /// `tx_dropped`.
-    TxDropped = 5,
+    TxDropped,
 }
+
+impl DevError {
+    /// The `atomic_long_t` counters of `dev->stats` it bumps, by offset in
+    /// `struct net_device`.
+    fn counters(self) -> &'static [usize] {
+        const RX: usize = b::WG_SHIM_DEV_RX_ERRORS as usize;
+        match self {
+            DevError::Rx => &[RX],
+            DevError::RxLength => &[RX, b::WG_SHIM_DEV_RX_LENGTH_ERRORS as usize],
+            DevError::RxFrame => &[RX, b::WG_SHIM_DEV_RX_FRAME_ERRORS as usize],
+            DevError::Tx => &[b::WG_SHIM_DEV_TX_ERRORS as usize],
+            DevError::RxDropped => &[b::WG_SHIM_DEV_RX_DROPPED as usize],
+            DevError::TxDropped => &[b::WG_SHIM_DEV_TX_DROPPED as usize],
+        }
+    }
+}
+
+// The counters are `atomic_long_t`: the size of a `usize`, and aligned.
+const _: () = assert!(core::mem::size_of::<b::atomic_long_t>() == core::mem::size_of::<usize>());
+const _: () = assert!(
+    (b::WG_SHIM_DEV_RX_ERRORS
+        | b::WG_SHIM_DEV_RX_LENGTH_ERRORS
+        | b::WG_SHIM_DEV_RX_FRAME_ERRORS
+        | b::WG_SHIM_DEV_TX_ERRORS
+        | b::WG_SHIM_DEV_RX_DROPPED
+        | b::WG_SHIM_DEV_TX_DROPPED) as usize
+        % core::mem::align_of::<usize>()
+        == 0
+);
 
 impl<T: LinkOps> NetDevice<T> {
     /// A counted reference to the device.
@@ -739,8 +763,14 @@ impl<T: LinkOps> NetDevice<T> {
 
     /// Counts an error.
     pub(crate) fn count_error(&self, which: DevError) {
-        // SAFETY: the device is valid.
-        unsafe { b::wg_shim_dev_count(self.raw.get(), which as i32) }
+        for &offset in which.counters() {
+            // SAFETY: the device is valid; `offset` is that of an aligned
+            // `atomic_long_t` in it (see the asserts), which the kernel
+            // only accesses atomically (`DEV_STATS_INC`, `DEV_STATS_READ`).
+            let counter = unsafe { AtomicUsize::from_ptr(self.raw.get().cast::<u8>().add(offset).cast()) };
+            // As `atomic_long_inc`: no ordering.
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The device's MTU.

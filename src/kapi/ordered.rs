@@ -4,7 +4,7 @@
 //! A [`Bundle`] is one or more packets that travel together: a GSO
 //! super-packet's segments (or a single packet). The first skb is the
 //! bundle's handle; the others hang off its control block, each pointing to
-//! the next (`WG_BUNDLE_NEXT_OFFSET`). Freeing a bundle frees them all.
+//! the next. Freeing a bundle frees them all.
 //!
 //! A bundle is on its peer's [`SerialQueue`] (in the order it must leave or
 //! be delivered) and, as a [`Job`], in a device-wide [`CryptQueue`] whose
@@ -15,8 +15,8 @@
 //!
 //! Ownership: the serial queue owns the bundle; the job has exclusive use of
 //! its packets' data (and of the job area of the control blocks) until it
-//! finishes. The state in the first packet's control block (`WG_JOB_*`, see
-//! `include/wg_shim.h`) is the hand-over:
+//! finishes. The state in the first packet's control block ([`JobState`]) is
+//! the hand-over:
 //!
 //! - `PENDING`: the job is not finished; the serial side leaves the bundle
 //!   where it is (and everything behind it).
@@ -42,7 +42,7 @@ use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
-use core::sync::atomic::{fence, AtomicBool, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicI32, Ordering};
 use kernel::types::{ForeignOwnable, Opaque};
 
 /// Bytes of each packet's control block the user of a bundle may use.
@@ -51,13 +51,21 @@ const REF_A: usize = 16;
 const REF_B: usize = 24;
 const STATE: usize = 32;
 const NEXT: usize = 40;
-const _: () = assert!(STATE == b::WG_JOB_STATE_OFFSET as usize);
-const _: () = assert!(NEXT == b::WG_BUNDLE_NEXT_OFFSET as usize);
 const _: () = assert!(REF_B + 8 <= STATE && STATE + 4 <= NEXT && USER_CB_LEN <= REF_A);
+// The control block is 8-aligned (`__aligned(8)` in the kernel), so the
+// state is an aligned `atomic_t` and the next pointer an aligned pointer.
+const _: () = assert!(core::mem::offset_of!(b::sk_buff, cb) % 8 == 0 && core::mem::align_of::<b::sk_buff>() >= 8);
+const _: () = assert!(STATE % 4 == 0 && NEXT % 8 == 0 && NEXT + 8 <= 48);
 
-const DONE: i32 = b::WG_JOB_DONE as i32;
-const FAILED: i32 = b::WG_JOB_FAILED as i32;
-const ORPHAN: i32 = b::WG_JOB_ORPHAN as i32;
+/// Where a bundle's job is (see the module's text).
+#[repr(i32)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum JobState {
+    Pending = 0,
+    Done = 1,
+    Failed = 2,
+    Orphan = 3,
+}
 
 /// The control block of a valid skb.
 ///
@@ -67,6 +75,92 @@ const ORPHAN: i32 = b::WG_JOB_ORPHAN as i32;
 unsafe fn cb_of(skb: NonNull<b::sk_buff>) -> *mut u8 {
     // SAFETY: per the contract.
     unsafe { core::ptr::addr_of_mut!((*skb.as_ptr()).cb).cast::<u8>() }
+}
+
+/// The job state in a valid skb's control block.
+///
+/// # Safety
+///
+/// `skb` is valid for `'a` and is the first packet of a bundle (its state
+/// bytes are used by no one but the ordered hand-off).
+unsafe fn state_of<'a>(skb: NonNull<b::sk_buff>) -> &'a AtomicI32 {
+    // SAFETY: per the contract; in bounds and 4-aligned (see the asserts).
+    unsafe { AtomicI32::from_ptr(cb_of(skb).add(STATE).cast::<i32>()) }
+}
+
+/// The packet after `skb` in its bundle.
+///
+/// # Safety
+///
+/// `skb` is valid and in a bundle whose owner the caller is (or acts for).
+unsafe fn next_of(skb: NonNull<b::sk_buff>) -> Option<NonNull<b::sk_buff>> {
+    // SAFETY: per the contract; in bounds and 8-aligned (see the asserts).
+    NonNull::new(unsafe { cb_of(skb).add(NEXT).cast::<*mut b::sk_buff>().read() })
+}
+
+/// Links `next` after `skb` in a bundle.
+///
+/// # Safety
+///
+/// As for [`next_of`], with exclusive use of `skb`'s control block.
+unsafe fn set_next(skb: NonNull<b::sk_buff>, next: Option<NonNull<b::sk_buff>>) {
+    let next = next.map_or(core::ptr::null_mut(), NonNull::as_ptr);
+    // SAFETY: per the contract; in bounds and 8-aligned (see the asserts).
+    unsafe { cb_of(skb).add(NEXT).cast::<*mut b::sk_buff>().write(next) }
+}
+
+/// A `struct sk_buff_head` held under its lock, interrupts off
+/// (`spin_lock_irqsave`); unlocked when dropped.
+struct LockedQueue<'a> {
+    q: *mut b::sk_buff_head,
+    flags: kernel::ffi::c_ulong,
+    _q: PhantomData<&'a b::sk_buff_head>,
+}
+
+impl LockedQueue<'_> {
+    /// # Safety
+    ///
+    /// `q` is initialised and valid for the returned value's life.
+    unsafe fn lock(q: *mut b::sk_buff_head) -> Self {
+        // SAFETY: per the contract; unlocked by drop.
+        let flags = unsafe { b::wg_shim_skb_queue_lock_irqsave(q) };
+        LockedQueue { q, flags, _q: PhantomData }
+    }
+
+    fn len(&self) -> u32 {
+        // SAFETY: the queue is valid and locked.
+        unsafe { (*self.q).qlen }
+    }
+
+    /// The first skb, left on the queue.
+    fn peek(&self) -> Option<NonNull<b::sk_buff>> {
+        // SAFETY: the queue is valid and locked.
+        NonNull::new(unsafe { b::wg_shim_skb_peek(self.q) })
+    }
+
+    /// Unlinks and returns the first skb.
+    fn dequeue(&mut self) -> Option<NonNull<b::sk_buff>> {
+        // SAFETY: the queue is valid and locked; the skb it hands over is
+        // the caller's.
+        NonNull::new(unsafe { b::wg_shim___skb_dequeue(self.q) })
+    }
+
+    /// Appends `skb`.
+    ///
+    /// # Safety
+    ///
+    /// `skb` is valid, on no list, and its ownership passes to the queue.
+    unsafe fn push_tail(&mut self, skb: NonNull<b::sk_buff>) {
+        // SAFETY: the queue is valid and locked; the skb per the contract.
+        unsafe { b::wg_shim___skb_queue_tail(self.q, skb.as_ptr()) }
+    }
+}
+
+impl Drop for LockedQueue<'_> {
+    fn drop(&mut self) {
+        // SAFETY: locked by `lock` with these flags.
+        unsafe { b::wg_shim_skb_queue_unlock_irqrestore(self.q, self.flags) }
+    }
 }
 
 /// The user's bytes of a valid skb's control block.
@@ -112,8 +206,8 @@ impl Bundle {
         // SAFETY: the bundle owns `head`; the next pointer is read and
         // cleared before the packet is handed over alone.
         unsafe {
-            self.0 = NonNull::new(b::wg_shim_bundle_next(head.as_ptr()));
-            b::wg_shim_bundle_set_next(head.as_ptr(), core::ptr::null_mut());
+            self.0 = next_of(head);
+            set_next(head, None);
             Some(SkBuff::from_nonnull(head))
         }
     }
@@ -126,7 +220,7 @@ impl Bundle {
             // SAFETY: the bundle owns its packets (`&mut self`).
             unsafe {
                 f(user_cb_of(skb));
-                cur = NonNull::new(b::wg_shim_bundle_next(skb.as_ptr()));
+                cur = next_of(skb);
             }
         }
     }
@@ -134,10 +228,7 @@ impl Bundle {
 
 impl Drop for Bundle {
     fn drop(&mut self) {
-        if let Some(head) = self.0 {
-            // SAFETY: the bundle owns every packet of the chain.
-            unsafe { b::wg_shim_bundle_free(head.as_ptr()) }
-        }
+        while self.pop().is_some() {}
     }
 }
 
@@ -160,9 +251,9 @@ impl BundleBuilder {
         // SAFETY: the skb is ours now, at the end of the chain; the tail is
         // the bundle's last packet.
         unsafe {
-            b::wg_shim_bundle_set_next(ptr.as_ptr(), core::ptr::null_mut());
+            set_next(ptr, None);
             match self.tail {
-                Some(t) => b::wg_shim_bundle_set_next(t.as_ptr(), ptr.as_ptr()),
+                Some(t) => set_next(t, Some(ptr)),
                 None => self.bundle.0 = Some(ptr),
             }
         }
@@ -219,10 +310,13 @@ impl BundleQueue {
     /// returns the oldest.
     pub(crate) fn push_drop_oldest(&self, bundle: Bundle, max: u32) -> Option<Bundle> {
         let h = bundle.into_head()?;
-        // SAFETY: the queue takes the bundle and hands back the one it
-        // removed, if any.
-        let old = unsafe { b::wg_shim_skb_queue_push_drop_oldest(self.head.get(), h.as_ptr(), max) };
-        NonNull::new(old).map(Bundle::from_head)
+        // SAFETY: the queue is initialised and lives as long as `self`.
+        let mut q = unsafe { LockedQueue::lock(self.head.get()) };
+        let old = if q.len() >= max { q.dequeue() } else { None };
+        // SAFETY: the bundle's first packet, ours, goes to the queue.
+        unsafe { q.push_tail(h) };
+        drop(q);
+        old.map(Bundle::from_head)
     }
 
     /// Takes the oldest bundle.
@@ -240,8 +334,7 @@ impl BundleQueue {
 
     /// Frees every queued bundle.
     pub(crate) fn purge(&self) {
-        // SAFETY: the queue is initialised and owns its bundles.
-        unsafe { b::wg_shim_bundle_queue_purge(self.head.get()) }
+        while self.pop().is_some() {}
     }
 }
 
@@ -309,19 +402,32 @@ impl SerialQueue {
 
     /// Whether the bundle at the head has a finished job.
     pub(crate) fn head_done(&self) -> bool {
-        // SAFETY: the queue is initialised; the head is read under its lock.
-        unsafe { b::wg_shim_serial_head_done(self.head.get()) }
+        // SAFETY: the queue is initialised and lives as long as `self`.
+        let q = unsafe { LockedQueue::lock(self.head.get()) };
+        // SAFETY: the head is a bundle's first packet, valid while queued
+        // (under the lock nobody unlinks it).
+        q.peek().is_some_and(|h| unsafe { state_of(h) }.load(Ordering::Acquire) != JobState::Pending as i32)
     }
 
     /// Takes the bundle at the head if its job is finished: the bundle and
     /// whether the job succeeded. `None` if the queue is empty or its head
     /// is still being worked on.
     pub(crate) fn pop_done(&self) -> Option<(Bundle, bool)> {
-        let mut state = 0i32;
-        // SAFETY: the queue is initialised; a bundle it hands over has a
-        // finished job (no worker touches it any more) and is ours.
-        let h = unsafe { b::wg_shim_serial_pop_done(self.head.get(), &mut state) };
-        NonNull::new(h).map(|h| (Bundle::from_head(h), state == DONE))
+        // SAFETY: the queue is initialised and lives as long as `self`.
+        let mut q = unsafe { LockedQueue::lock(self.head.get()) };
+        let head = q.peek()?;
+        // SAFETY: as in `head_done`. The acquire pairs with the job's
+        // finishing exchange: its work on the packets is visible once its
+        // state is.
+        let state = unsafe { state_of(head) }.load(Ordering::Acquire);
+        if state == JobState::Pending as i32 {
+            return None;
+        }
+        // The head is finished: no worker touches it any more; unlinked, the
+        // bundle is ours.
+        let h = q.dequeue()?;
+        drop(q);
+        Some((Bundle::from_head(h), state == JobState::Done as i32))
     }
 
     /// Whether the queue is empty (a snapshot).
@@ -333,8 +439,22 @@ impl SerialQueue {
     /// Empties the queue: finished bundles are freed, pending ones given to
     /// their jobs (which free them when they finish).
     pub(crate) fn purge(&self) {
-        // SAFETY: the queue is initialised; see the module's protocol.
-        unsafe { b::wg_shim_serial_purge(self.head.get()) }
+        loop {
+            // SAFETY: the queue is initialised; dequeuing hands a bundle over
+            // (its job, if pending, still uses the packets: see below).
+            let Some(h) = NonNull::new(unsafe { b::wg_shim_skb_dequeue(self.head.get()) }) else {
+                return;
+            };
+            // SAFETY: `h` is a bundle's first packet: valid while its job is
+            // pending, and ours once it is not.
+            let state = unsafe { state_of(h) };
+            let pending = JobState::Pending as i32;
+            if state.compare_exchange(pending, JobState::Orphan as i32, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+                // Finished: nobody else holds it.
+                drop(Bundle::from_head(h));
+            }
+            // Otherwise the job frees it when it finishes (`Job::end`).
+        }
     }
 }
 
@@ -389,26 +509,29 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
     pub(crate) fn finish(self, ok: bool) -> (A, B) {
         let this = ManuallyDrop::new(self);
         let refs = this.take_refs();
-        this.end(if ok { DONE } else { FAILED });
+        this.end(if ok { JobState::Done } else { JobState::Failed });
         refs
     }
 
-    fn end(&self, state: i32) {
-        // SAFETY: the state moves from PENDING to `state`, after which this
-        // job never touches the bundle; if the queue was purged meanwhile
-        // (ORPHAN), the bundle is no longer on it and is ours to free.
-        unsafe {
-            if b::wg_shim_job_finish(self.head.as_ptr(), state) == ORPHAN {
-                b::wg_shim_bundle_free(self.head.as_ptr());
-            }
+    fn end(&self, state: JobState) {
+        // SAFETY: the first packet is valid while the job is pending.
+        let s = unsafe { state_of(self.head) };
+        // Fully ordered (as `atomic_cmpxchg`): the job's work on the packets
+        // is visible to whoever sees the new state.
+        let was = s.compare_exchange(JobState::Pending as i32, state as i32, Ordering::SeqCst, Ordering::SeqCst);
+        if was == Err(JobState::Orphan as i32) {
+            // The queue was purged meanwhile: the bundle is no longer on it
+            // and is ours to free.
+            drop(Bundle::from_head(self.head));
         }
+        // Otherwise (PENDING to `state`) the job never touches it again.
     }
 }
 
 impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Drop for Job<A, B> {
     fn drop(&mut self) {
         let refs = self.take_refs();
-        self.end(FAILED);
+        self.end(JobState::Failed);
         drop(refs);
     }
 }
@@ -439,7 +562,7 @@ impl JobSegments<'_> {
             // pointer is read before `f` works on the packet (it does not
             // touch the control block).
             let (user, next) = unsafe {
-                (*user_cb_of(skb), NonNull::new(b::wg_shim_bundle_next(skb.as_ptr())))
+                (*user_cb_of(skb), next_of(skb))
             };
             if !f(&user, &mut JobSkb { skb, _job: PhantomData }) {
                 return false;
@@ -528,8 +651,14 @@ where
         let cb = cb_of(head);
         cb.add(REF_A).cast::<*const c_void>().write_unaligned(a.into_foreign());
         cb.add(REF_B).cast::<*const c_void>().write_unaligned(b.into_foreign());
-        b::wg_shim_job_set_pending(head.as_ptr());
-        if !b::wg_shim_skb_queue_push_bounded(serial.head.get(), head.as_ptr(), max) {
+        state_of(head).store(JobState::Pending as i32, Ordering::Relaxed);
+        let mut q = LockedQueue::lock(serial.head.get());
+        let room = q.len() < max;
+        if room {
+            q.push_tail(head);
+        }
+        drop(q);
+        if !room {
             // Still ours: take the references back and free the bundle.
             let job = ManuallyDrop::new(Job::<A, B> { head, _refs: PhantomData });
             drop(job.take_refs());

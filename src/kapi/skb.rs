@@ -47,6 +47,10 @@ impl Drop for SkBuff {
 /// trailer and a margin (the C driver's `MAX_SKB_FRAGS + 8`).
 const SG_ENTRIES: usize = b::CONFIG_MAX_SKB_FRAGS as usize + 8;
 
+// `SkBuff::reset` clears the headers group through bindgen's union.
+const _: () = assert!(core::mem::offset_of!(b::sk_buff, __bindgen_anon_4) == b::WG_SHIM_SKB_HEADERS_OFFSET as usize);
+const _: () = assert!(core::mem::size_of::<b::sk_buff__bindgen_ty_4>() == b::WG_SHIM_SKB_HEADERS_LEN as usize);
+
 /// Length of a ChaCha20-Poly1305 tag.
 const TAG_LEN: u32 = 16;
 
@@ -445,9 +449,41 @@ impl SkBuff {
 
     /// Clears what belongs to the other side of the tunnel: headers, dst,
     /// marks and offload state (`encapsulating`: keep the flow hash).
+    /// The C driver's `wg_reset_packet`.
     pub(crate) fn reset(&mut self, encapsulating: bool) {
-        // SAFETY: the skb is ours.
-        unsafe { b::wg_shim_reset_packet(self.raw(), encapsulating) }
+        let raw = self.raw();
+        // SAFETY: the skb is ours; what is written is plain data of the skb
+        // and of its `headers` group (the union `__bindgen_anon_4`, which
+        // the asserts below pin to the kernel's offset and size).
+        unsafe {
+            let h: *mut _ = (*raw).__bindgen_anon_4.headers.as_mut();
+            let (hash, l4_hash, sw_hash, tstamp_type) = ((*h).hash, (*h).l4_hash(), (*h).sw_hash(), (*h).tstamp_type());
+            b::skb_scrub_packet(raw, true);
+            core::ptr::addr_of_mut!((*raw).__bindgen_anon_4).write_bytes(0, 1);
+            if encapsulating {
+                (*h).set_l4_hash(l4_hash);
+                (*h).set_sw_hash(sw_hash);
+                (*h).hash = hash;
+                (*h).set_tstamp_type(tstamp_type);
+            }
+            (*raw).queue_mapping = 0;
+            (*raw).set_nohdr(0);
+            (*raw).set_peeked(0);
+            (*raw).mac_len = 0;
+            (*raw).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.dev = core::ptr::null_mut();
+            // `tc_index` and `redirected` (`skb_reset_redirect`) are in the
+            // headers group, zeroed above.
+            // The headroom, truncated to the u16 offsets as in C.
+            let headroom = (*raw).data.offset_from((*raw).head) as u16;
+            (*raw).hdr_len = headroom;
+            (*h).mac_header = headroom;
+            (*h).network_header = headroom;
+            (*h).transport_header = headroom;
+            b::wg_shim_skb_probe_transport_header(raw);
+            (*h).inner_mac_header = (*h).mac_header;
+            (*h).inner_network_header = (*h).network_header;
+            (*h).inner_transport_header = (*h).transport_header;
+        }
     }
 
     /// The outer DSCP/ECN byte for an inner packet: the inner ECN bits as

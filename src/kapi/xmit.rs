@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Sending UDP datagrams from an encapsulation socket: route lookup with a
-//! cached source address (and its fallback when the address went away), a
-//! per-peer route cache, and `udp_tunnel{,6}_xmit_skb`.
+//! Sending UDP datagrams from an encapsulation socket: routes from the
+//! socket to a destination ([`Route4`], [`Route6`]), a per-destination route
+//! cache ([`DstCache`]), whether a source address is still local, and
+//! `udp_tunnel{,6}_xmit_skb`. Which source to use and when to give it up is
+//! the caller's policy.
 
 use super::bindings as b;
 use super::netdev::NetDevice;
 use super::skb::{SkBuff, SocketAddr};
 use super::udp::{EncapRecv, EncapSocket};
 use core::cell::UnsafeCell;
-use kernel::error::{to_result, Error, Result};
+use core::ptr::NonNull;
+use kernel::error::{from_err_ptr, to_result, Result};
 
 /// A per-peer cache of the route to its endpoint (`struct dst_cache`).
 pub(crate) struct DstCache {
@@ -37,8 +40,34 @@ impl DstCache {
         unsafe { b::wg_shim_dst_cache_reset(self.raw.get()) }
     }
 
-    fn get(&self) -> *mut b::dst_cache {
-        self.raw.get()
+    /// The cached IPv4 route and the source address it was cached with.
+    pub(crate) fn get4(&self) -> Option<(Route4, [u8; 4])> {
+        let mut src = 0u32;
+        // SAFETY: the cache is initialised; a route it returns carries a
+        // reference, which `Route4` takes over.
+        let rt = unsafe { b::dst_cache_get_ip4(self.raw.get(), &mut src) };
+        NonNull::new(rt).map(|rt| (Route4(rt), src.to_ne_bytes()))
+    }
+
+    /// Caches `rt` with the source address `src`.
+    pub(crate) fn set4(&self, rt: &Route4, src: [u8; 4]) {
+        // SAFETY: the cache is initialised; it takes its own reference.
+        unsafe { b::dst_cache_set_ip4(self.raw.get(), core::ptr::addr_of_mut!((*rt.0.as_ptr()).dst), u32::from_ne_bytes(src)) }
+    }
+
+    /// The cached IPv6 route and the source address it was cached with.
+    pub(crate) fn get6(&self) -> Option<(Route6, [u8; 16])> {
+        let mut src = b::in6_addr::default();
+        // SAFETY: as in `get4`.
+        let dst = unsafe { b::dst_cache_get_ip6(self.raw.get(), &mut src) };
+        // SAFETY: `in6_addr` is a union of plain byte views.
+        NonNull::new(dst).map(|dst| (Route6(dst), unsafe { src.in6_u.u6_addr8 }))
+    }
+
+    /// Caches `dst` with the source address `src`.
+    pub(crate) fn set6(&self, dst: &Route6, src: &[u8; 16]) {
+        // SAFETY: as in `set4`.
+        unsafe { b::dst_cache_set_ip6(self.raw.get(), dst.0.as_ptr(), &in6(src)) }
     }
 }
 
@@ -49,31 +78,152 @@ impl Drop for DstCache {
     }
 }
 
-/// Where a peer is: its address, and the local source address and interface
-/// last used to reach it (kept so replies leave from the address the peer
-/// talks to, as the C driver does).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Endpoint {
-    /// The peer's address and port.
-    pub(crate) addr: SocketAddr,
-    /// The IPv6 scope (interface) of a link-local address, 0 otherwise.
-    pub(crate) scope_id: u32,
-    src4: [u8; 4],
-    src_if4: i32,
-    src6: [u8; 16],
+
+fn in6(a: &[u8; 16]) -> b::in6_addr {
+    let mut r = b::in6_addr::default();
+    r.in6_u.u6_addr8 = *a;
+    r
 }
 
-impl Endpoint {
-    /// An endpoint with no cached source.
-    pub(crate) fn new(addr: SocketAddr, scope_id: u32) -> Self {
-        Endpoint { addr, scope_id, src4: [0; 4], src_if4: 0, src6: [0; 16] }
+/// An IPv4 route (`struct rtable`), with a reference released when dropped.
+pub(crate) struct Route4(NonNull<b::rtable>);
+
+// SAFETY: a route reference may be released on any CPU.
+unsafe impl Send for Route4 {}
+
+impl Route4 {
+    /// The index of the interface the route leaves by.
+    pub(crate) fn ifindex(&self) -> i32 {
+        // SAFETY: the route is valid while referenced, and holds its device.
+        unsafe { (*(*self.0.as_ptr()).dst.__bindgen_anon_1.dev).ifindex }
+    }
+}
+
+impl Drop for Route4 {
+    fn drop(&mut self) {
+        // SAFETY: we hold one reference (`ip_rt_put`).
+        unsafe { b::wg_shim_rt_put(self.0.as_ptr()) }
+    }
+}
+
+/// An IPv6 route (`struct dst_entry`), with a reference released when
+/// dropped.
+pub(crate) struct Route6(NonNull<b::dst_entry>);
+
+// SAFETY: as for `Route4`.
+unsafe impl Send for Route6 {}
+
+impl Drop for Route6 {
+    fn drop(&mut self) {
+        // SAFETY: we hold one reference.
+        unsafe { b::dst_release(self.0.as_ptr()) }
+    }
+}
+
+/// Transmission from an encapsulation socket. The caller holds the socket
+/// for the duration (e.g. under an RCU read-side section); softirq-safe.
+impl<T: EncapRecv> EncapSocket<T> {
+    /// Whether `addr` is an address of a local interface in the socket's
+    /// namespace (`inet_confirm_addr`, host scope).
+    pub(crate) fn is_local4(&self, addr: [u8; 4]) -> bool {
+        // SAFETY: the socket is live.
+        unsafe { b::wg_shim_confirm_addr4(self.sk(), u32::from_ne_bytes(addr)) }
     }
 
-    /// The endpoint a received datagram came from, with our address it was
-    /// sent to as the cached source (so that replies leave from it).
-    pub(crate) fn from_received(skb: &SkBuff) -> Option<Self> {
+    /// Whether `addr` is an address of a local interface in the socket's
+    /// namespace (`ipv6_chk_addr`).
+    pub(crate) fn is_local6(&self, addr: &[u8; 16]) -> bool {
+        // SAFETY: the socket is live; the address is a local copy.
+        unsafe { b::wg_shim_chk_addr6(self.sk(), &in6(addr)) }
+    }
+
+    /// The route of a datagram from the socket's port to `dst`:`port` with
+    /// mark `mark`, from `src` (0.0.0.0: the route chooses), and the source
+    /// address it uses.
+    pub(crate) fn route4(&self, src: [u8; 4], dst: [u8; 4], port: u16, mark: u32) -> Result<(Route4, [u8; 4])> {
+        let mut saddr = u32::from_ne_bytes(src);
+        // SAFETY: the socket is live; the lookup returns a referenced route
+        // or an error pointer.
+        let rt = from_err_ptr(unsafe {
+            b::wg_shim_route4(self.sk(), &mut saddr, u32::from_ne_bytes(dst), port.to_be(), mark)
+        })?;
+        // SAFETY: a route, not null, since not an error.
+        Ok((Route4(unsafe { NonNull::new_unchecked(rt) }), saddr.to_ne_bytes()))
+    }
+
+    /// As [`EncapSocket::route4`] for IPv6 (`::`: the route chooses), through
+    /// interface `oif` (0: any).
+    pub(crate) fn route6(
+        &self,
+        src: &[u8; 16],
+        dst: &[u8; 16],
+        port: u16,
+        mark: u32,
+        oif: i32,
+    ) -> Result<(Route6, [u8; 16])> {
+        let mut saddr = in6(src);
+        // SAFETY: as in `route4`; the addresses are local copies.
+        let rt = from_err_ptr(unsafe { b::wg_shim_route6(self.sk(), &mut saddr, &in6(dst), port.to_be(), mark, oif) })?;
+        // SAFETY: a route, not null, since not an error; `in6_addr` is a
+        // union of plain byte views.
+        Ok((Route6(unsafe { NonNull::new_unchecked(rt) }), unsafe { saddr.in6_u.u6_addr8 }))
+    }
+
+    /// Sends `skb` (the UDP payload) over `rt` from `src` to `dst`:`port`,
+    /// as a packet of `dev` with mark `mark` and outer DS field `ds`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn xmit4(&self, dev: &NetDevice<T>, skb: SkBuff, rt: Route4, src: [u8; 4], dst: [u8; 4], port: u16, ds: u8, mark: u32) {
+        let rt = core::mem::ManuallyDrop::new(rt);
+        let skb = skb.into_raw();
+        // SAFETY: the skb and the route reference are ours and consumed by
+        // the transmit; the socket is live.
+        unsafe {
+            b::wg_shim_skb_prepare_xmit(skb, dev.as_raw(), mark);
+            b::wg_shim_xmit4(rt.0.as_ptr(), self.sk(), skb, u32::from_ne_bytes(src), u32::from_ne_bytes(dst), ds, port.to_be());
+        }
+    }
+
+    /// As [`EncapSocket::xmit4`] for IPv6.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn xmit6(
+        &self,
+        dev: &NetDevice<T>,
+        skb: SkBuff,
+        rt: Route6,
+        src: &[u8; 16],
+        dst: &[u8; 16],
+        port: u16,
+        ds: u8,
+        mark: u32,
+    ) {
+        let rt = core::mem::ManuallyDrop::new(rt);
+        let skb = skb.into_raw();
+        // SAFETY: as in `xmit4`; the addresses are local copies.
+        unsafe {
+            b::wg_shim_skb_prepare_xmit(skb, dev.as_raw(), mark);
+            b::wg_shim_xmit6(rt.0.as_ptr(), self.sk(), skb, &in6(src), &in6(dst), ds, port.to_be());
+        }
+    }
+}
+
+/// The outer addresses of a received datagram.
+pub(crate) struct OuterAddrs {
+    /// Where it came from.
+    pub(crate) src: SocketAddr,
+    /// The IPv6 scope (interface) of a link-local source, 0 otherwise.
+    pub(crate) scope_id: u32,
+    /// Our address it was sent to (IPv4 in the first four bytes).
+    pub(crate) dst: [u8; 16],
+    /// The interface it came in on.
+    pub(crate) iif: i32,
+}
+
+impl OuterAddrs {
+    /// The outer addresses of a received datagram (`None` if neither IPv4
+    /// nor IPv6).
+    pub(crate) fn of(skb: &SkBuff) -> Option<Self> {
         let (mut family, mut src, mut dst) = (0u8, [0u8; 16], [0u8; 16]);
-        let (mut sport, mut iif, mut scope) = (0u16, 0i32, 0u32);
+        let (mut sport, mut iif, mut scope_id) = (0u16, 0i32, 0u32);
         // SAFETY: reads the headers of a received skb, which the stack
         // validated, into local buffers of the stated sizes.
         let ok = unsafe {
@@ -84,169 +234,16 @@ impl Endpoint {
                 dst.as_mut_ptr(),
                 &mut sport,
                 &mut iif,
-                &mut scope,
+                &mut scope_id,
             )
         };
         if !ok {
             return None;
         }
-        let mut ep = Endpoint::new(SocketAddr::V6(src, sport), scope);
-        if family == 4 {
-            ep.addr = SocketAddr::V4([src[0], src[1], src[2], src[3]], sport);
-            ep.src4 = [dst[0], dst[1], dst[2], dst[3]];
-            ep.src_if4 = iif;
-        } else {
-            ep.src6 = dst;
-        }
-        Some(ep)
-    }
-
-    /// Whether two endpoints are the same address and cached source.
-    pub(crate) fn same_as(&self, other: &Endpoint) -> bool {
-        self == other
-    }
-
-    /// Forgets the cached source address.
-    pub(crate) fn clear_src(&mut self) {
-        self.src4 = [0; 4];
-        self.src_if4 = 0;
-        self.src6 = [0; 16];
-    }
-}
-
-/// Sends `skb` (the UDP payload) to `ep` from `sock`, whose family must be
-/// the endpoint's. `ds`: the outer DSCP and ECN bits. Updates the endpoint's
-/// cached source when the route chose another one, and drops it when the
-/// address is no longer local. Softirq-safe; the caller holds the socket for
-/// the duration (e.g. under an RCU read-side section).
-pub(crate) fn send<T: EncapRecv>(
-    sock: &EncapSocket<T>,
-    dev: &NetDevice<T>,
-    skb: SkBuff,
-    ep: &mut Endpoint,
-    ds: u8,
-    cache: Option<&DstCache>,
-    fwmark: u32,
-) -> Result {
-    let sk = sock.sk();
-    let skb = skb.into_raw();
-    // SAFETY: `skb` is ours until handed to the stack or freed below; `sk`
-    // is a live socket (the caller holds it); the cache is initialised.
-    unsafe {
-        b::wg_shim_skb_prepare_xmit(skb, dev.as_raw(), fwmark);
-        let ret = match ep.addr {
-            SocketAddr::V4(daddr, dport) => send4(sk, skb, ep, u32::from_ne_bytes(daddr), dport.to_be(), ds, cache, fwmark),
-            SocketAddr::V6(daddr, dport) => send6(sk, skb, ep, &daddr, dport.to_be(), ds, cache, fwmark),
+        let src = match family {
+            4 => SocketAddr::V4([src[0], src[1], src[2], src[3]], sport),
+            _ => SocketAddr::V6(src, sport),
         };
-        if let Err(e) = ret {
-            b::wg_shim_kfree_skb(skb);
-            return Err(e);
-        }
+        Some(OuterAddrs { src, scope_id, dst, iif })
     }
-    Ok(())
-}
-
-/// # Safety
-///
-/// As in [`send`]; on error the caller frees `skb`, on success it is consumed.
-#[allow(clippy::too_many_arguments)]
-unsafe fn send4(
-    sk: *mut b::sock,
-    skb: *mut b::sk_buff,
-    ep: &mut Endpoint,
-    daddr: u32,
-    dport: u16,
-    ds: u8,
-    cache: Option<&DstCache>,
-    fwmark: u32,
-) -> Result {
-    let mut saddr = u32::from_ne_bytes(ep.src4);
-    // SAFETY: per the function's contract.
-    unsafe {
-        let mut rt = match cache {
-            Some(c) => b::wg_shim_dst_cache_get4(c.get(), &mut saddr),
-            None => core::ptr::null_mut(),
-        };
-        if rt.is_null() {
-            if !b::wg_shim_confirm_addr4(sk, saddr) {
-                // The cached source is not ours any more: let the route choose.
-                ep.src4 = [0; 4];
-                ep.src_if4 = 0;
-                saddr = 0;
-                if let Some(c) = cache {
-                    c.reset();
-                }
-            }
-            let mut oif = 0;
-            let mut ret = b::wg_shim_route4(sk, &mut saddr, daddr, dport, fwmark, &mut rt, &mut oif);
-            if ep.src_if4 != 0 && ((ret == -(b::EINVAL as i32)) || (ret == 0 && oif != ep.src_if4)) {
-                // The interface the cached source was on no longer routes
-                // there: retry without a source.
-                ep.src4 = [0; 4];
-                ep.src_if4 = 0;
-                saddr = 0;
-                if let Some(c) = cache {
-                    c.reset();
-                }
-                if ret == 0 {
-                    b::wg_shim_rt_put(rt);
-                }
-                ret = b::wg_shim_route4(sk, &mut saddr, daddr, dport, fwmark, &mut rt, &mut oif);
-            }
-            if ret != 0 {
-                return Err(Error::from_errno(ret));
-            }
-            if let Some(c) = cache {
-                b::wg_shim_dst_cache_set4(c.get(), rt, saddr);
-            }
-        }
-        b::wg_shim_xmit4(rt, sk, skb, saddr, daddr, ds, dport);
-    }
-    Ok(())
-}
-
-/// # Safety
-///
-/// As for [`send4`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn send6(
-    sk: *mut b::sock,
-    skb: *mut b::sk_buff,
-    ep: &mut Endpoint,
-    daddr: &[u8; 16],
-    dport: u16,
-    ds: u8,
-    cache: Option<&DstCache>,
-    fwmark: u32,
-) -> Result {
-    let mut saddr = b::in6_addr::default();
-    saddr.in6_u.u6_addr8 = ep.src6;
-    let mut dst_addr = b::in6_addr::default();
-    dst_addr.in6_u.u6_addr8 = *daddr;
-    // SAFETY: per the function's contract; the addresses are valid structs.
-    unsafe {
-        let mut dst = match cache {
-            Some(c) => b::dst_cache_get_ip6(c.get(), &mut saddr),
-            None => core::ptr::null_mut(),
-        };
-        if dst.is_null() {
-            if !b::wg_shim_chk_addr6(sk, &saddr) {
-                ep.src6 = [0; 16];
-                saddr = b::in6_addr::default();
-                if let Some(c) = cache {
-                    c.reset();
-                }
-            }
-            let oif = i32::try_from(ep.scope_id).unwrap_or(0);
-            let ret = b::wg_shim_route6(sk, &mut saddr, &dst_addr, dport, fwmark, oif, &mut dst);
-            if ret != 0 {
-                return Err(Error::from_errno(ret));
-            }
-            if let Some(c) = cache {
-                b::dst_cache_set_ip6(c.get(), dst, &saddr);
-            }
-        }
-        b::wg_shim_xmit6(dst, sk, skb, &saddr, &dst_addr, ds, dport);
-    }
-    Ok(())
 }
