@@ -13,7 +13,6 @@
 #include <net/ip_tunnels.h>
 #include <uapi/linux/wireguard.h>
 #include <crypto/blake2s.h>
-#include <crypto/poly1305.h>
 #include <crypto/utils.h>
 #include <linux/random.h>
 #include <linux/timekeeping.h>

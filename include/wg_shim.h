@@ -37,14 +37,7 @@ extern const struct nla_policy wg_shim_peer_policy[WGPEER_A_MAX + 1];
 extern const struct nla_policy wg_shim_allowedip_policy[WG_SHIM_WGALLOWEDIP_A_MAX + 1];
 
 /* lib/crypto entry points that are static inline (they pick the SIMD version). */
-struct poly1305_desc_ctx;
 struct blake2s_state;
-void wg_shim_chacha20_init(u32 *state, const u8 key[32], const u8 iv[16]);
-void wg_shim_chacha20_crypt(u32 *state, u8 *dst, const u8 *src, unsigned int bytes);
-void wg_shim_hchacha20(const u32 *state, u32 out[8]);
-void wg_shim_poly1305_init(struct poly1305_desc_ctx *desc, const u8 key[32]);
-void wg_shim_poly1305_update(struct poly1305_desc_ctx *desc, const u8 *src, unsigned int len);
-void wg_shim_poly1305_final(struct poly1305_desc_ctx *desc, u8 digest[16]);
 bool wg_shim_curve25519(u8 out[32], const u8 secret[32], const u8 point[32]);
 void wg_shim_curve25519_base(u8 out[32], const u8 secret[32]);
 void wg_shim_blake2s_init(struct blake2s_state *state, size_t outlen, const u8 *key, size_t keylen);

@@ -10,9 +10,7 @@
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
 #include <crypto/blake2s.h>
-#include <crypto/chacha.h>
 #include <crypto/curve25519.h>
-#include <crypto/poly1305.h>
 #include <linux/timekeeping.h>
 #include <linux/ipv6.h>
 #include <net/inet_sock.h>
@@ -92,42 +90,6 @@ bool wg_shim_net_eq(const struct net *a, const struct net *b)
 void *wg_shim_netdev_priv(const struct net_device *dev)
 {
 	return netdev_priv(dev);
-}
-
-void wg_shim_chacha20_init(u32 *state, const u8 key[32], const u8 iv[16])
-{
-	u32 k[CHACHA_KEY_SIZE / sizeof(u32)];
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(k); ++i)
-		k[i] = get_unaligned_le32(key + i * sizeof(u32));
-	chacha_init(state, k, iv);
-	memzero_explicit(k, sizeof(k));
-}
-
-void wg_shim_chacha20_crypt(u32 *state, u8 *dst, const u8 *src, unsigned int bytes)
-{
-	chacha20_crypt(state, dst, src, bytes);
-}
-
-void wg_shim_hchacha20(const u32 *state, u32 out[8])
-{
-	hchacha_block(state, out, 20);
-}
-
-void wg_shim_poly1305_init(struct poly1305_desc_ctx *desc, const u8 key[32])
-{
-	poly1305_init(desc, key);
-}
-
-void wg_shim_poly1305_update(struct poly1305_desc_ctx *desc, const u8 *src, unsigned int len)
-{
-	poly1305_update(desc, src, len);
-}
-
-void wg_shim_poly1305_final(struct poly1305_desc_ctx *desc, u8 digest[16])
-{
-	poly1305_final(desc, digest);
 }
 
 bool wg_shim_curve25519(u8 out[32], const u8 secret[32], const u8 point[32])

@@ -2,9 +2,10 @@
 //! The kernel platform of the protocol core: `proto::platform`'s traits over
 //! the in-kernel crypto library (with its SIMD versions), ktime and kmalloc.
 //!
-//! The AEADs are assembled here from the ChaCha20 and Poly1305 primitives of
-//! lib/crypto exactly as lib/crypto/chacha20poly1305.c assembles them, so that
-//! they work in place with a detached tag (no bounce buffer, no copy).
+//! The AEADs are lib/crypto's (`chacha20poly1305_encrypt` and the XChaCha
+//! variant, as the C driver's handshake calls them); they take the tag after
+//! the text, where the core keeps it apart, so the text and tag pass through
+//! a stack buffer (handshake fields are at most 48 bytes with their tag).
 
 use super::bindings as b;
 use crate::proto::platform::{Alloc, AllocError, Clock, Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
@@ -14,142 +15,57 @@ use kernel::alloc::{flags::{GFP_ATOMIC, GFP_KERNEL}, KBox, KVVec};
 /// callers allocate from process context and outside spinlocks.
 pub(crate) struct Kernel;
 
-/// Sixteen zero bytes: Poly1305 padding, and the key stream input of block 0.
-const ZEROES: [u8; 32] = [0; 32];
+/// The longest text the AEADs take: a handshake field is at most 32 bytes
+/// (a static key), a cookie 16, the load-time self-test's XChaCha20-Poly1305
+/// vector 114. Nothing longer is ever sealed or opened (the lengths are the
+/// protocol's constants, not a sender's); if it were, `seal` would return
+/// the text zeroed with a zero tag, which no peer accepts, and `open` fails.
+const AEAD_MAX: usize = 128;
 
-/// ChaCha20 state words.
-type ChaChaState = [u32; 16];
+/// Text and tag side by side, as lib/crypto's AEADs read and write them.
+struct Joined([u8; AEAD_MAX + TAG_LEN]);
 
-fn zeroize_words(words: &mut [u32]) {
-    // SAFETY: the pointer and length describe `words`, which is valid for writes.
-    unsafe { b::wg_shim_memzero_explicit(words.as_mut_ptr().cast(), core::mem::size_of_val(words)) }
-}
-
-/// A ChaCha20-Poly1305 computation in progress: the ChaCha20 state (counter
-/// at block 1 after the Poly1305 key was taken from block 0) and Poly1305.
-struct Aead {
-    chacha: ChaChaState,
-    poly: b::poly1305_desc_ctx,
-}
-
-impl Aead {
-    /// Starts with `key` and a 16-byte ChaCha20 IV (counter, nonce).
-    fn new(key: &[u8; KEY_LEN], iv: &[u8; 16]) -> Self {
-        let mut chacha: ChaChaState = [0; 16];
-        // SAFETY: `chacha` has 16 words, `key` 32 bytes and `iv` 16.
-        unsafe { b::wg_shim_chacha20_init(chacha.as_mut_ptr(), key.as_ptr(), iv.as_ptr()) };
-        Self::with_state(chacha)
-    }
-
-    fn with_state(mut chacha: ChaChaState) -> Self {
-        let mut block0 = [0u8; 32];
-        let mut poly = b::poly1305_desc_ctx::default();
-        // SAFETY: valid buffers of the stated lengths.
-        unsafe {
-            b::wg_shim_chacha20_crypt(chacha.as_mut_ptr(), block0.as_mut_ptr(), ZEROES.as_ptr(), 32);
-            b::wg_shim_poly1305_init(&mut poly, block0.as_ptr());
-        }
-        Kernel::zeroize(&mut block0);
-        Aead { chacha, poly }
-    }
-
-    fn mac(&mut self, data: &[u8]) {
-        // Packets are far below 4 GiB; chunk anyway so that the cast is exact.
-        for chunk in data.chunks(1 << 30) {
-            // SAFETY: `chunk` is valid for reads of its length.
-            unsafe { b::wg_shim_poly1305_update(&mut self.poly, chunk.as_ptr(), chunk.len() as u32) };
-        }
-        let rem = data.len() % 16;
-        if rem != 0 {
-            // SAFETY: `ZEROES` has at least 16 - rem bytes.
-            unsafe { b::wg_shim_poly1305_update(&mut self.poly, ZEROES.as_ptr(), (16 - rem) as u32) };
-        }
-    }
-
-    fn crypt(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(1 << 30) {
-            // SAFETY: in place over `chunk`, valid for reads and writes.
-            unsafe {
-                b::wg_shim_chacha20_crypt(self.chacha.as_mut_ptr(), chunk.as_mut_ptr(), chunk.as_ptr(), chunk.len() as u32)
-            };
-        }
-    }
-
-    fn finish(&mut self, ad_len: usize, data_len: usize) -> [u8; TAG_LEN] {
-        let mut lens = [0u8; 16];
-        lens[..8].copy_from_slice(&(ad_len as u64).to_le_bytes());
-        lens[8..].copy_from_slice(&(data_len as u64).to_le_bytes());
-        let mut tag = [0u8; TAG_LEN];
-        // SAFETY: valid buffers of the stated lengths.
-        unsafe {
-            b::wg_shim_poly1305_update(&mut self.poly, lens.as_ptr(), 16);
-            b::wg_shim_poly1305_final(&mut self.poly, tag.as_mut_ptr());
-        }
-        tag
-    }
-
-    fn seal(mut self, ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
-        self.mac(ad);
-        self.crypt(buf);
-        self.mac(buf);
-        self.finish(ad.len(), buf.len())
-    }
-
-    fn open(mut self, ad: &[u8], buf: &mut [u8], tag: &[u8; TAG_LEN]) -> bool {
-        self.mac(ad);
-        self.mac(buf);
-        let mut computed = self.finish(ad.len(), buf.len());
-        let ok = Kernel::ct_eq(&computed, tag);
-        Kernel::zeroize(&mut computed);
-        if ok {
-            self.crypt(buf);
-        }
-        ok
-    }
-}
-
-impl Drop for Aead {
+impl Drop for Joined {
     fn drop(&mut self) {
-        zeroize_words(&mut self.chacha);
-        // SAFETY: `poly` is a plain struct valid for writes of its size.
-        unsafe {
-            b::wg_shim_memzero_explicit(
-                core::ptr::addr_of_mut!(self.poly).cast(),
-                core::mem::size_of::<b::poly1305_desc_ctx>(),
-            )
-        };
+        Kernel::zeroize(&mut self.0);
     }
 }
 
-fn counter_iv(counter: u64) -> [u8; 16] {
-    let mut iv = [0u8; 16];
-    iv[8..].copy_from_slice(&counter.to_le_bytes());
-    iv
+/// Seals `buf` in place with `encrypt(dst, src, src_len)`, which writes the
+/// ciphertext and the tag after it to `dst`; returns the tag.
+fn seal_joined(buf: &mut [u8], encrypt: impl FnOnce(*mut u8, *const u8, usize)) -> [u8; TAG_LEN] {
+    let mut tag = [0u8; TAG_LEN];
+    let len = buf.len();
+    if len > AEAD_MAX {
+        Kernel::zeroize(buf);
+        return tag;
+    }
+    let mut out = Joined([0; AEAD_MAX + TAG_LEN]);
+    // Fills the first `len + TAG_LEN` bytes of `out`.
+    encrypt(out.0.as_mut_ptr(), buf.as_ptr(), len);
+    if let Some((text, rest)) = out.0.split_at_checked(len) {
+        if let Some(t) = rest.first_chunk::<TAG_LEN>() {
+            buf.copy_from_slice(text);
+            tag = *t;
+        }
+    }
+    tag
 }
 
-/// XChaCha20: the HChaCha20 subkey of `key` and the first 16 nonce bytes,
-/// then ChaCha20 with the last 8 nonce bytes.
-fn xaead(key: &[u8; KEY_LEN], nonce: &[u8; XNONCE_LEN]) -> Aead {
-    let mut first = [0u8; 16];
-    first.copy_from_slice(&nonce[..16]);
-    let mut state: ChaChaState = [0; 16];
-    let mut sub = [0u32; 8];
-    // SAFETY: valid buffers of the stated lengths.
-    unsafe {
-        b::wg_shim_chacha20_init(state.as_mut_ptr(), key.as_ptr(), first.as_ptr());
-        b::wg_shim_hchacha20(state.as_ptr(), sub.as_mut_ptr());
-    }
-    let mut subkey = [0u8; KEY_LEN];
-    for (dst, w) in subkey.chunks_exact_mut(4).zip(sub.iter()) {
-        dst.copy_from_slice(&w.to_le_bytes());
-    }
-    let mut iv = [0u8; 16];
-    iv[8..].copy_from_slice(&nonce[16..]);
-    let aead = Aead::new(&subkey, &iv);
-    zeroize_words(&mut state);
-    zeroize_words(&mut sub);
-    Kernel::zeroize(&mut subkey);
-    aead
+/// Opens `buf` in place with `decrypt(dst, src, src_len)`, which checks the
+/// ciphertext and tag at `src` and only then writes the plaintext to `dst`.
+fn open_joined(buf: &mut [u8], tag: &[u8; TAG_LEN], decrypt: impl FnOnce(*mut u8, *const u8, usize) -> bool) -> bool {
+    let mut input = Joined([0; AEAD_MAX + TAG_LEN]);
+    let Some((text, rest)) = input.0.split_at_mut_checked(buf.len()) else {
+        return false;
+    };
+    let Some(t) = rest.first_chunk_mut::<TAG_LEN>() else {
+        return false;
+    };
+    text.copy_from_slice(buf);
+    *t = *tag;
+    // Reads `buf.len() + TAG_LEN` bytes of `input`, writes `buf.len()` to `buf`.
+    decrypt(buf.as_mut_ptr(), input.0.as_ptr(), buf.len().saturating_add(TAG_LEN))
 }
 
 impl Crypto for Kernel {
@@ -177,15 +93,28 @@ impl Crypto for Kernel {
     }
 
     fn aead_seal(key: &[u8; KEY_LEN], counter: u64, ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
-        Aead::new(key, &counter_iv(counter)).seal(ad, buf)
+        seal_joined(buf, |dst, src, len| {
+            // SAFETY: `dst` is valid for writes of `len + TAG_LEN` bytes and
+            // `src` for reads of `len` (`seal_joined`); `ad` and `key` are
+            // valid for reads of their lengths.
+            unsafe { b::chacha20poly1305_encrypt(dst, src, len, ad.as_ptr(), ad.len(), counter, key.as_ptr()) }
+        })
     }
 
     fn aead_open(key: &[u8; KEY_LEN], counter: u64, ad: &[u8], buf: &mut [u8], tag: &[u8; TAG_LEN]) -> bool {
-        Aead::new(key, &counter_iv(counter)).open(ad, buf, tag)
+        open_joined(buf, tag, |dst, src, len| {
+            // SAFETY: `src` is valid for reads of `len` bytes and `dst` for
+            // writes of `len - TAG_LEN` (`open_joined`); `ad` and `key` are
+            // valid for reads of their lengths.
+            unsafe { b::chacha20poly1305_decrypt(dst, src, len, ad.as_ptr(), ad.len(), counter, key.as_ptr()) }
+        })
     }
 
     fn xaead_seal(key: &[u8; KEY_LEN], nonce: &[u8; XNONCE_LEN], ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
-        xaead(key, nonce).seal(ad, buf)
+        seal_joined(buf, |dst, src, len| {
+            // SAFETY: as in `aead_seal`; `nonce` has the 24 bytes it reads.
+            unsafe { b::xchacha20poly1305_encrypt(dst, src, len, ad.as_ptr(), ad.len(), nonce.as_ptr(), key.as_ptr()) }
+        })
     }
 
     fn xaead_open(
@@ -195,7 +124,10 @@ impl Crypto for Kernel {
         buf: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> bool {
-        xaead(key, nonce).open(ad, buf, tag)
+        open_joined(buf, tag, |dst, src, len| {
+            // SAFETY: as in `aead_open`; `nonce` has the 24 bytes it reads.
+            unsafe { b::xchacha20poly1305_decrypt(dst, src, len, ad.as_ptr(), ad.len(), nonce.as_ptr(), key.as_ptr()) }
+        })
     }
 
     fn random_bytes(buf: &mut [u8]) {
