@@ -3,11 +3,14 @@
 #
 # wg0 (nsf1) has two peers behind a veth pair in nsf2: wg1, with which it
 # holds an established session, and wgc, a genuine client that has not
-# handshaken yet. From nsf2, `wgattack.py cookie-flood` (one process)
-#   - floods wg0 with initiations with a valid mac1 from 1,024 spoofed
-#     addresses (10.200.0.0/16, which nsf1 black-holes): the device is under
-#     load for the whole test, so it asks every handshake for a cookie;
-#   - runs HOLDERS "cookie holders" from addresses of 10.201.0.0/16, which
+# handshaken yet. From nsf2,
+#   - tcpreplay floods wg0 at top speed with initiations with a valid mac1
+#     from 1,024 spoofed addresses (10.200.0.0/16, which nsf1 black-holes;
+#     the frames come from `wgattack.py flood-pcap`): the device is under
+#     load for the whole test, so it asks every handshake for a cookie (the
+#     Python attacker alone sent about 800 a second under emulation, which
+#     never put a device under load);
+#   - `wgattack.py cookie-flood --no-flood 1` (one process) runs HOLDERS "cookie holders" from addresses of 10.201.0.0/16, which
 #     nsf1 routes back to the veth (the attacker reads their cookie replies
 #     on the wire): each completes the cookie exchange, then keeps sending
 #     messages with a valid mac2, which reach the per-source rate limiter and
@@ -34,6 +37,13 @@ FATK=(env PYTHONPYCACHEPREFIX=/tmp/pycache python3 -S -c
 	"$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)")
 
 flood_teardown() {
+	if [ -s "$FLOOD_DIR/replay.pid" ]; then
+		# SIGINT: tcpreplay prints its counters (into replay.log).
+		kill -INT "$(cat "$FLOOD_DIR/replay.pid")" 2>/dev/null || true
+		wait "$(cat "$FLOOD_DIR/replay.pid")" 2>/dev/null || true
+		rm -f "$FLOOD_DIR/replay.pid"
+		grep -E '^(Actual|Rated)' "$FLOOD_DIR/replay.log" | sed 's/^/tcpreplay: /' || true
+	fi
 	if [ -s "$FLOOD_DIR/attacker.pid" ]; then
 		touch "$FLOOD_DIR/stop"
 		local pid i
@@ -104,8 +114,13 @@ flood_run() { # HOLDERS BOUND
 	local t0 took="" status=0 sent rcvd
 	flood_setup
 	echo "implementation: $WG_IMPL; $holders cookie holders; bound ${bound}s"
+	"${FATK[@]}" flood-pcap --src-mac 02:00:00:00:30:02 --dst-mac 02:00:00:00:30:01 \
+		--target 10.30.0.1 --port 51820 --pub "$FP0" --out "$FLOOD_DIR/flood.pcap"
+	ip netns exec nsf2 tcpreplay --intf1=fl2 --topspeed --loop=0 --quiet "$FLOOD_DIR/flood.pcap" \
+		>"$FLOOD_DIR/replay.log" 2>&1 &
+	echo $! >"$FLOOD_DIR/replay.pid"
 	ip netns exec nsf2 "${FATK[@]}" cookie-flood --ifname fl2 --src-mac 02:00:00:00:30:02 \
-		--dst-mac 02:00:00:00:30:01 --target 10.30.0.1 --port 51820 --pub "$FP0" \
+		--dst-mac 02:00:00:00:30:01 --target 10.30.0.1 --port 51820 --pub "$FP0" --no-flood 1 \
 		--holders "$holders" --min-cookies "$min_cookies" --seconds $((ready_bound + bound + 300)) --ready "$FLOOD_DIR/ready" \
 		--stop "$FLOOD_DIR/stop" --summary "$FLOOD_DIR/summary" >"$FLOOD_DIR/attacker.log" 2>&1 &
 	echo $! >"$FLOOD_DIR/attacker.pid"

