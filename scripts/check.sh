@@ -33,6 +33,10 @@ record "static: bare negation" "$status"
 # ---- the module, on the debug kernel ----
 log "building the debug kernel (cached) and the module"
 "$TOP/scripts/build-module.sh" debug >/dev/null
+# The release kernel and module (the install suite, and the suites that ask
+# for it below), built once here, not by two suites at once.
+log "building the release kernel (cached) and the module"
+"$TOP/scripts/build-module.sh" release >/dev/null
 
 # The VM suites, CHECK_JOBS at a time (default 2: this machine kind has 2
 # cores, and under emulation a suite mostly runs one process at a time),
@@ -91,7 +95,7 @@ host_record() {
 }
 
 vm_start() { # SUITE: starts it in the background ($! its process)
-	local t=$1 name runner to
+	local t=$1 name runner to fl
 	if [ "$t" = host ]; then
 		rm -f "$TOP/build/host-test.status" "$TOP/build/host-fuzz.status"
 		log "host: cargo test and fuzz smoke, output in build/host-test.log, build/host.out"
@@ -108,9 +112,13 @@ vm_start() { # SUITE: starts it in the background ($! its process)
 	name=$(basename "$t" .sh)
 	runner=vm-run.sh
 	case $t in */tests/vm/pair/*) runner=vm-pair.sh ;; esac
-	# A suite may ask for a longer guest time limit: "# vm-timeout: SECONDS".
+	# A suite may ask for a longer guest time limit: "# vm-timeout: SECONDS",
+	# and for the release kernel: "# vm-flavour: release" (the debug kernel's
+	# sanitizers find nothing there that the debug suites would not: a
+	# reference run of the C driver, interoperation on the wire).
 	to=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
-	"$TOP/scripts/$runner" --flavour debug --name "$name" ${to:+--timeout "$to"} "$t" \
+	fl=$(sed -n 's/^# vm-flavour: *\(debug\|release\)$/\1/p' "$t" | head -n 1)
+	"$TOP/scripts/$runner" --flavour "${fl:-debug}" --name "$name" ${to:+--timeout "$to"} "$t" \
 		> >(tee "$TOP/build/vm/$name.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
 }
 vm_record() { # NAME STATUS SECONDS
