@@ -116,7 +116,7 @@ flood_run() { # HOLDERS BOUND
 	echo "implementation: $WG_IMPL; $holders cookie holders; bound ${bound}s"
 	"${FATK[@]}" flood-pcap --src-mac 02:00:00:00:30:02 --dst-mac 02:00:00:00:30:01 \
 		--target 10.30.0.1 --port 51820 --pub "$FP0" --out "$FLOOD_DIR/flood.pcap"
-	ip netns exec nsf2 tcpreplay --intf1=fl2 --topspeed --loop=0 --quiet "$FLOOD_DIR/flood.pcap" \
+	ip netns exec nsf2 tcpreplay --intf1=fl2 --topspeed --loop=0 --preload-pcap --quiet "$FLOOD_DIR/flood.pcap" \
 		>"$FLOOD_DIR/replay.log" 2>&1 &
 	echo $! >"$FLOOD_DIR/replay.pid"
 	ip netns exec nsf2 "${FATK[@]}" cookie-flood --ifname fl2 --src-mac 02:00:00:00:30:02 \
