@@ -54,6 +54,7 @@
 # REJECT_AFTER_TIME during the long set-up, could not re-handshake either.
 # Whether the C driver fails the same way under the same CPU share is not
 # known yet; it joins this suite once that is understood.
+#
 # WG_IMPL=c tests the in-tree C driver instead of our module (see
 # tests/hostile/impl.sh).
 . "$(dirname "$0")/../lib.sh"
