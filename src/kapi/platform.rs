@@ -43,11 +43,13 @@ fn seal_joined(buf: &mut [u8], encrypt: impl FnOnce(*mut u8, *const u8, usize)) 
     let mut out = Joined([0; AEAD_MAX + TAG_LEN]);
     // Fills the first `len + TAG_LEN` bytes of `out`.
     encrypt(out.0.as_mut_ptr(), buf.as_ptr(), len);
-    if let Some((text, rest)) = out.0.split_at_checked(len) {
-        if let Some(t) = rest.first_chunk::<TAG_LEN>() {
+    match out.0.split_at_checked(len).and_then(|(text, rest)| Some((text, rest.first_chunk::<TAG_LEN>()?))) {
+        Some((text, t)) => {
             buf.copy_from_slice(text);
             tag = *t;
         }
+        // Not reached (`len <= AEAD_MAX`); never leave the plaintext.
+        None => Kernel::zeroize(buf),
     }
     tag
 }

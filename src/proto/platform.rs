@@ -40,7 +40,10 @@ pub trait Crypto: 'static {
     fn x25519_base(out: &mut [u8; KEY_LEN], scalar: &[u8; KEY_LEN]);
 
     /// ChaCha20-Poly1305 (RFC 8439) in place, with the 96-bit nonce made of 4
-    /// zero bytes and `counter` in little endian. Returns the tag.
+    /// zero bytes and `counter` in little endian. Returns the tag. The texts
+    /// of all four AEAD calls are short (handshake fields, cookies, the
+    /// self-test's vectors): the kernel platform takes at most 128 bytes and
+    /// seals a longer text to zeroes with a zero tag, which no peer accepts.
     fn aead_seal(key: &[u8; KEY_LEN], counter: u64, ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN];
 
     /// Inverse of [`Crypto::aead_seal`]. On failure returns `false`; the content of
