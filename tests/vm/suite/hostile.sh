@@ -46,8 +46,10 @@
 # Not here yet: the handshake path under attack (tests/hostile/flood.sh,
 # `make hostile-flood`). Its attacker now holds the device under load
 # (tcpreplay; the Python attacker alone never did), and alone in a VM with
-# 3,000 cookie holders a new client got in within 20 s (ours) and 43 s (the
-# C driver), while the module before finding 1's fix never let it in. As a
+# 3,000 cookie holders a new client got in within 20 s (ours, beside one
+# other VM) and 43 s (the C driver, alone); the module before finding 1's
+# fix, beside two other VMs, never let it in (not yet compared under equal
+# load: see below). As a
 # check of this suite (2,500 holders, 90 s bound) in make check, beside
 # another VM, it failed (2026-12-02, session 7): the new client did not get
 # in within 90 s, and the established tunnel, whose session had aged past
