@@ -33,10 +33,6 @@ record "static: bare negation" "$status"
 # ---- the module, on the debug kernel ----
 log "building the debug kernel (cached) and the module"
 "$TOP/scripts/build-module.sh" debug >/dev/null
-# The release kernel and module (the install suite, and the suites that ask
-# for it below), built once here, not by two suites at once.
-log "building the release kernel (cached) and the module"
-"$TOP/scripts/build-module.sh" release >/dev/null
 
 # The VM suites, CHECK_JOBS at a time (default 2: this machine kind has 2
 # cores, and under emulation a suite mostly runs one process at a time),
@@ -94,8 +90,26 @@ host_record() {
 	fi
 }
 
+# The kernel a suite runs on: debug, unless its header says
+# "# vm-flavour: release" (the debug kernel's sanitizers find nothing there
+# that the debug suites would not: a reference run of the C driver,
+# interoperation on the wire), and the install suite's (release: module
+# signing). The host's tests run on none.
+flavour() { # SUITE
+	case $1 in
+	host) echo none ;;
+	install) echo release ;;
+	*) local f
+	   f=$(sed -n 's/^# vm-flavour: *\(debug\|release\)$/\1/p' "$1" | head -n 1)
+	   echo "${f:-debug}" ;;
+	esac
+}
+# Whether the background release build has ended (its failure shows in the
+# release suites, whose runners need its module).
+release_ready() { if [ -n "$release_build" ] && kill -0 "$release_build" 2>/dev/null; then return 1; fi; }
+
 vm_start() { # SUITE: starts it in the background ($! its process)
-	local t=$1 name runner to fl
+	local t=$1 name runner to
 	if [ "$t" = host ]; then
 		rm -f "$TOP/build/host-test.status" "$TOP/build/host-fuzz.status"
 		log "host: cargo test and fuzz smoke, output in build/host-test.log, build/host.out"
@@ -112,13 +126,9 @@ vm_start() { # SUITE: starts it in the background ($! its process)
 	name=$(basename "$t" .sh)
 	runner=vm-run.sh
 	case $t in */tests/vm/pair/*) runner=vm-pair.sh ;; esac
-	# A suite may ask for a longer guest time limit: "# vm-timeout: SECONDS",
-	# and for the release kernel: "# vm-flavour: release" (the debug kernel's
-	# sanitizers find nothing there that the debug suites would not: a
-	# reference run of the C driver, interoperation on the wire).
+	# A suite may ask for a longer guest time limit: "# vm-timeout: SECONDS".
 	to=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
-	fl=$(sed -n 's/^# vm-flavour: *\(debug\|release\)$/\1/p' "$t" | head -n 1)
-	"$TOP/scripts/$runner" --flavour "${fl:-debug}" --name "$name" ${to:+--timeout "$to"} "$t" \
+	"$TOP/scripts/$runner" --flavour "$(flavour "$t")" --name "$name" ${to:+--timeout "$to"} "$t" \
 		> >(tee "$TOP/build/vm/$name.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
 }
 vm_record() { # NAME STATUS SECONDS
@@ -138,6 +148,19 @@ vm_record() { # NAME STATUS SECONDS
 	[ "$status" -eq 0 ] || [ -f "$res" ] || failed_checks+=("vm: $name: no results (exit $status, build/vm/$name.out)")
 }
 
+# The release kernel and module (the install suite, and the suites whose
+# header asks for it): built once, in the background while the debug suites
+# run (from an empty cache it is a kernel build), not by two suites at once;
+# a release suite starts once it has ended (release_ready).
+release_build=
+for t in ${suites[@]+"${suites[@]}"}; do
+	[ "$(flavour "$t")" = release ] || continue
+	log "building the release kernel (cached) and the module, in the background: build/release-build.log"
+	"$TOP/scripts/build-module.sh" release >"$TOP/build/release-build.log" 2>&1 &
+	release_build=$!
+	break
+done
+
 mkdir -p "$TOP/build/vm"
 declare -A pid_name=() pid_weight=() pid_start=() planned=() ended=()
 for t in "${suites[@]}"; do planned[$(basename "$t" .sh)]=1; done
@@ -153,7 +176,8 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 		[ "$w" -le "$jobs_max" ] || w=$jobs_max
 		dep=${after[$n]:-}
 		if [ $((used + w)) -le "$jobs_max" ] &&
-			{ [ -z "$dep" ] || [ -z "${planned[$dep]:-}" ] || [ -n "${ended[$dep]:-}" ]; }; then
+			{ [ -z "$dep" ] || [ -z "${planned[$dep]:-}" ] || [ -n "${ended[$dep]:-}" ]; } &&
+			{ [ "$(flavour "$t")" != release ] || release_ready; }; then
 			vm_start "$t"
 			pid_name[$!]=$n pid_weight[$!]=$w pid_start[$!]=$(date +%s)
 			used=$((used + w))
