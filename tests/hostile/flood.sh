@@ -10,7 +10,8 @@
 #     load for the whole test, so it asks every handshake for a cookie (the
 #     Python attacker alone sent about 800 a second under emulation, which
 #     never put a device under load);
-#   - `wgattack.py cookie-flood --no-flood 1` (one process) runs HOLDERS "cookie holders" from addresses of 10.201.0.0/16, which
+#   - `wgattack.py cookie-flood` (one process) runs HOLDERS "cookie
+#     holders" from addresses of 10.201.0.0/16, which
 #     nsf1 routes back to the veth (the attacker reads their cookie replies
 #     on the wire): each completes the cookie exchange, then keeps sending
 #     messages with a valid mac2, which reach the per-source rate limiter and
@@ -120,7 +121,7 @@ flood_run() { # HOLDERS BOUND
 		>"$FLOOD_DIR/replay.log" 2>&1 &
 	echo $! >"$FLOOD_DIR/replay.pid"
 	ip netns exec nsf2 "${FATK[@]}" cookie-flood --ifname fl2 --src-mac 02:00:00:00:30:02 \
-		--dst-mac 02:00:00:00:30:01 --target 10.30.0.1 --port 51820 --pub "$FP0" --no-flood 1 \
+		--dst-mac 02:00:00:00:30:01 --target 10.30.0.1 --port 51820 --pub "$FP0" \
 		--holders "$holders" --min-cookies "$min_cookies" --seconds $((ready_bound + bound + 300)) --ready "$FLOOD_DIR/ready" \
 		--stop "$FLOOD_DIR/stop" --summary "$FLOOD_DIR/summary" >"$FLOOD_DIR/attacker.log" 2>&1 &
 	echo $! >"$FLOOD_DIR/attacker.pid"

