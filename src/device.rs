@@ -310,6 +310,9 @@ impl LinkOps for Device {
         dev.add_features(wireguard_features());
         let max_mtu = (i32::MAX as u32 / MESSAGE_PADDING_MULTIPLE as u32) * MESSAGE_PADDING_MULTIPLE as u32;
         dev.set_mtu(ETH_DATA_LEN - OVERHEAD, max_mtu - OVERHEAD);
+        // Big TCP (upstream from 6.13): super-packets are segmented in
+        // software on the way in, whatever their size.
+        dev.allow_big_gso();
         dev.set_tstats();
         dev.set_devtype(&DEVTYPE);
         dev.keep_dst();

@@ -239,6 +239,15 @@ impl DeviceSetup<'_> {
         self.raw.max_mtu = max_mtu;
     }
 
+    /// Lets the administrator raise the device's GSO sizes (`gso_max_size`,
+    /// `gso_ipv4_max_size`) up to the stack's maximum, `GSO_MAX_SIZE`
+    /// (big TCP): a device that segments in software has no lower limit.
+    pub(crate) fn allow_big_gso(&mut self) {
+        // SAFETY: `raw` is the device being set up, not yet registered; the
+        // function caps the size at GSO_MAX_SIZE and only writes its fields.
+        unsafe { b::netif_set_tso_max_size(self.raw, u32::MAX) };
+    }
+
     /// Per-CPU software statistics kept by the core (`NETDEV_PCPU_STAT_TSTATS`).
     pub(crate) fn set_tstats(&mut self) {
         self.raw.set_pcpu_stat_type(b::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS);

@@ -10,6 +10,9 @@
 #
 #   tcp1.json      iperf3 ns2 -> ns1 through the tunnel, one TCP stream,
 #                  with guest CPU jiffies from /proc/stat around it (tcp1.cpu)
+#   tcp1big.json   the same with big TCP offered: ns2's wg0 gso_max_size and
+#                  gso_ipv4_max_size 192 KiB (tcp1big.txt: whether the device
+#                  took it; the C driver of 6.12 refuses, and runs at 64 KiB)
 #   tcpN.json      the same with one stream per vCPU
 #   udp64.json     iperf3 UDP, 64-byte payloads, unlimited rate
 #   hs.txt         1,000 handshakes with the 100 extra peers (wgbench.py),
@@ -36,6 +39,7 @@ data=$1 rounds=$2 secs=$3 profile=${4:-0}
 raw=$RESULTS/raw
 mkdir -p "$raw"
 bench=(python3 -S "$top/tests/bench/wgbench.py")
+wgpeer=(python3 -S "$top/tests/sendpath/wgpeer.py")
 ncpu=$(nproc)
 
 setup() {
@@ -107,6 +111,11 @@ scenarios() {
 	iperf "$raw/$p-tcp1.json" "$secs" || note "$p: tcp1 failed"
 	b=$(cpu_jiffies)
 	echo "before $a after $b hz $(getconf CLK_TCK)" >"$raw/$p-tcp1.cpu"
+
+	note "$p: tcp1big (gso_max_size 192 KiB offered)"
+	ip netns exec ns2 "${wgpeer[@]}" gsosize --ifname wg0 --size 196608 >"$raw/$p-tcp1big.txt" 2>&1
+	iperf "$raw/$p-tcp1big.json" "$secs" || note "$p: tcp1big failed"
+	ip netns exec ns2 "${wgpeer[@]}" gsosize --ifname wg0 --size 65536 >/dev/null 2>&1
 
 	note "$p: tcpN ($ncpu streams)"
 	iperf "$raw/$p-tcpN.json" "$secs" -P "$ncpu" || note "$p: tcpN failed"

@@ -33,6 +33,7 @@ import wgbench  # noqa: E402
 # name, unit, more is better, format
 ROWS = [
     ("tcp1", "TCP, 1 stream (Mbit/s)", True, "%.0f"),
+    ("tcp1big", "TCP, 1 stream, big TCP offered: gso_max_size 192 KiB (C 6.12: 64 KiB) (Mbit/s)", True, "%.0f"),
     ("tcpN", "TCP, 1 stream per vCPU (Mbit/s)", True, "%.0f"),
     ("udp64", "UDP 64-byte payloads, delivered (kpps)", True, "%.1f"),
     ("hs", "handshakes with 100 peers (handshakes/s)", True, "%.0f"),
@@ -66,7 +67,7 @@ PAIR_INFO = [
     ("tcp1_retr", "TCP, 1 stream: retransmitted segments", "%.0f"),
 ]
 # Scenario files of the raw folders (both benches), to find the runs.
-SCENARIO_FILES = r"-(tcp1|tcpN|udp64|hs|flood|ping-idle|ping-load|load|wg-ns1|wg-ns2|links|counters)\.(json|txt|cpu)$"
+SCENARIO_FILES = r"-(tcp1|tcp1big|tcpN|udp64|hs|flood|ping-idle|ping-load|load|wg-ns1|wg-ns2|links|counters)\.(json|txt|cpu)$"
 
 
 def iperf(path, key="sum_received"):
@@ -119,6 +120,7 @@ def figures(raw, prefix, data, notes):
     get = getter(f, prefix, notes)
     base = os.path.join(raw, prefix)
     tcp_figures(get, base)
+    get("tcp1big", lambda: iperf(base + "-tcp1big.json")["bits_per_second"] / 1e6)
 
     def udp():
         s = iperf(base + "-udp64.json")

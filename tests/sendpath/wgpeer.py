@@ -23,8 +23,24 @@ only; the crypto is tests/hostile/wgattack.py's).
       segments of BYTES, from a fresh socket (default send buffer); with
       --fresh 1, every datagram from a fresh socket too. Prints
       "sent=N seconds=S".
+
+  wgpeer.py gsosize --ifname IF --size BYTES
+      Sets the device's gso_max_size and gso_ipv4_max_size to BYTES in one
+      RTM_NEWLINK (Debian 12's ip cannot set the second); exit 1 with the
+      kernel's error and extack message if it refuses.
+
+  wgpeer.py tcpsink --bind ADDR --port PORT --ready FILE --timeout SECONDS
+      Accepts one TCP connection, reads it to the end, prints
+      "bytes=N sha256=HEX".
+
+  wgpeer.py tcpsource --dst ADDR --port PORT --bytes N --watch IF
+      Sends N random bytes over TCP, in writes of 1 MiB; meanwhile reads
+      the packets IF transmits (a packet socket sees a super-packet before
+      the device segments it) and prints "bytes=N sha256=HEX
+      largest=BYTES over64k=COUNT".
 """
 import _socket as socket
+import hashlib
 import os
 import struct
 import sys
@@ -196,8 +212,117 @@ def udpsend(a):
     return 0
 
 
+NETLINK_ROUTE, RTM_NEWLINK, NLM_F_REQUEST, NLM_F_ACK, NLMSG_ERROR = 0, 16, 1, 4, 2
+IFLA_IFNAME, IFLA_GSO_MAX_SIZE, IFLA_GSO_IPV4_MAX_SIZE, NLMSGERR_ATTR_MSG = 3, 41, 63, 1
+NETLINK_CAP_ACK, NETLINK_EXT_ACK, SOL_NETLINK = 10, 11, 270
+
+
+def nlattr(kind, payload):
+    a = struct.pack("=HH", 4 + len(payload), kind) + payload
+    return a + b"\0" * (-len(a) % 4)
+
+
+def gsosize(a):
+    size = int(a["size"])
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+    s.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
+    s.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)  # the request is not echoed
+    body = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0)
+    body += nlattr(IFLA_IFNAME, a["ifname"].encode() + b"\0")
+    body += nlattr(IFLA_GSO_MAX_SIZE, struct.pack("=I", size))
+    body += nlattr(IFLA_GSO_IPV4_MAX_SIZE, struct.pack("=I", size))
+    s.send(struct.pack("=IHHII", 16 + len(body), RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1, 0) + body)
+    r = s.recv(65536)
+    mlen, mtype = struct.unpack_from("=IH", r)
+    if mtype != NLMSG_ERROR:
+        print("FAIL: unexpected netlink reply type %d" % mtype)
+        return 1
+    err = struct.unpack_from("=i", r, 16)[0]
+    if err == 0:
+        print("%s: gso_max_size and gso_ipv4_max_size %d" % (a["ifname"], size))
+        return 0
+    msg = ""
+    off = 16 + 4 + 16  # header, error, the request's header (NETLINK_CAP_ACK)
+    while off + 4 <= mlen:
+        alen, kind = struct.unpack_from("=HH", r, off)
+        if alen < 4:
+            break
+        if kind == NLMSGERR_ATTR_MSG:
+            msg = r[off + 4:off + alen].rstrip(b"\0").decode(errors="replace")
+        off += (alen + 3) & ~3
+    print("FAIL: %s refused gso size %d: %s (%s)" % (a["ifname"], size, os.strerror(-err), msg))
+    return 1
+
+
+def tcpsink(a):
+    fam = socket.AF_INET6 if ":" in a["bind"] else socket.AF_INET
+    ls = socket.socket(fam, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a["bind"], int(a["port"])))
+    ls.listen(1)
+    ls.settimeout(float(a["timeout"]))
+    open(a["ready"], "w").close()
+    fd, _ = ls._accept()
+    c = socket.socket(fam, socket.SOCK_STREAM, 0, fd)
+    c.settimeout(float(a["timeout"]))
+    h, n = hashlib.sha256(), 0
+    while True:
+        d = c.recv(1 << 20)
+        if not d:
+            break
+        h.update(d)
+        n += len(d)
+    print("bytes=%d sha256=%s" % (n, h.hexdigest()))
+    return 0
+
+
+ETH_P_ALL, PACKET_OUTGOING, SO_RCVBUFFORCE = 3, 4, 33
+
+
+def tcpsource(a):
+    total = int(a["bytes"])
+    w = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    w.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
+    w.bind((a["watch"], ETH_P_ALL))
+    w.setblocking(False)
+    buf = bytearray(64)
+    largest, over = 0, 0
+
+    def drain():
+        nonlocal largest, over
+        while True:
+            try:
+                n, addr = w.recvfrom_into(buf, len(buf), socket.MSG_TRUNC)
+            except BlockingIOError:
+                return
+            if addr[2] == PACKET_OUTGOING:
+                largest = max(largest, n)
+                over += n > 65536
+
+    fam = socket.AF_INET6 if ":" in a["dst"] else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect((a["dst"], int(a["port"])))
+    h, sent = hashlib.sha256(), 0
+    while sent < total:
+        chunk = os.urandom(min(1 << 20, total - sent))
+        s.sendall(chunk)
+        h.update(chunk)
+        sent += len(chunk)
+        drain()
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)  # the sink closes once it has read everything
+    drain()
+    print("bytes=%d sha256=%s largest=%d over64k=%d" % (sent, h.hexdigest(), largest, over))
+    return 0
+
+
+COMMANDS = {"padcheck": padcheck, "udpsend": udpsend, "gsosize": gsosize, "tcpsink": tcpsink,
+            "tcpsource": tcpsource}
+
+
 def main(argv):
-    if len(argv) < 2 or argv[1] not in ("padcheck", "udpsend"):
+    if len(argv) < 2 or argv[1] not in COMMANDS:
         print(__doc__)
         return 2
     a, rest = {}, argv[2:]
@@ -208,7 +333,7 @@ def main(argv):
         a[rest[0][2:]] = rest[1]
         rest = rest[2:]
     try:
-        return padcheck(a) if argv[1] == "padcheck" else udpsend(a)
+        return COMMANDS[argv[1]](a)
     except (KeyError, RuntimeError, OSError) as e:
         print("error: %r" % (e,))
         return 2
