@@ -36,11 +36,12 @@ log "building the debug kernel (cached) and the module"
 
 # The VM suites, CHECK_JOBS at a time (default 2: this machine kind has 2
 # cores, and under emulation a suite mostly runs one process at a time),
-# the longest first. A suite of two VMs (tests/vm/pair/) takes two places.
+# the longest first. A suite of two VMs (tests/vm/pair/) takes two places,
+# as does one whose header says "# vm-weight: 2" (it must run alone).
 # Each suite's output goes to build/vm/NAME.out; its progress lines (one per
 # check as it finishes, and one a minute while none does) to the terminal.
 jobs_max=${CHECK_JOBS:-2}
-order=(netns_upstream hostile lifecycle netlink1_cdriver interop_cdriver netlink2_ours interop soak sendpath)
+order=(netns_upstream hostile lifecycle netlink1_cdriver interop_cdriver netlink2_ours interop soak sendpath flood)
 # A suite that reads another's results starts after that one ended (when
 # both run): netlink2_ours compares with netlink1_cdriver's C reference.
 declare -A after=([netlink2_ours]=netlink1_cdriver)
@@ -172,7 +173,11 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 	rest=()
 	for t in ${pending[@]+"${pending[@]}"}; do
 		n=$(basename "$t" .sh) w=1
-		case $t in */tests/vm/pair/*) w=2 ;; esac
+		case $t in
+		host | install) ;;
+		*/tests/vm/pair/*) w=2 ;;
+		*) w=$(sed -n 's/^# vm-weight: *\([0-9][0-9]*\)$/\1/p' "$t" | head -n 1); w=${w:-1} ;;
+		esac
 		[ "$w" -le "$jobs_max" ] || w=$jobs_max
 		dep=${after[$n]:-}
 		if [ $((used + w)) -le "$jobs_max" ] &&

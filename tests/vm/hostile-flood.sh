@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The handshake path under attack (tests/hostile/flood.sh), longer than the
-# form in the hostile suite of `make check`: `make hostile-flood`, or
+# form make check runs (tests/vm/suite/flood.sh): `make hostile-flood`, or
 # scripts/vm-run.sh tests/vm/hostile-flood.sh [HOLDERS [BOUND [ROUNDS]]].
 # Defaults: 20,000 cookie holders (ten times the table the module had
 # before, a third of the C driver's), a 90 s bound (the C driver's
