@@ -36,8 +36,9 @@ log "building the debug kernel (cached) and the module"
 
 # The VM suites, CHECK_JOBS at a time (default 2: this machine kind has 2
 # cores, and under emulation a suite mostly runs one process at a time),
-# the longest first. A suite of two VMs (tests/vm/pair/) takes two places,
-# as does one whose header says "# vm-weight: 2" (it must run alone).
+# the longest first. A suite of two VMs (tests/vm/pair/) takes two places;
+# one whose header has the line "# vm-alone" takes them all, and waits for
+# the release build below too: it runs alone on the machine.
 # Each suite's output goes to build/vm/NAME.out; its progress lines (one per
 # check as it finishes, and one a minute while none does) to the terminal.
 jobs_max=${CHECK_JOBS:-2}
@@ -105,9 +106,23 @@ flavour() { # SUITE
 	   echo "${f:-debug}" ;;
 	esac
 }
-# Whether the background release build has ended (its failure shows in the
-# release suites, whose runners need its module).
-release_ready() { if [ -n "$release_build" ] && kill -0 "$release_build" 2>/dev/null; then return 1; fi; }
+# The background release build (below): release_collect takes its exit
+# status once it has ended (a failure is a failed check, and the release
+# suites are then not run); release_ready says whether it has ended.
+release_collect() {
+	[ -n "$release_build" ] || return 0
+	! kill -0 "$release_build" 2>/dev/null || return 0
+	local status
+	set +e; wait "$release_build"; status=$?; set -e
+	release_build=
+	log "release kernel and module built (exit $status), $(( $(date +%s) - start )) s into make check"
+	if [ "$status" -ne 0 ]; then
+		release_failed=1
+		record "build: release kernel and module" "$status"
+		failed_checks+=("build: release kernel and module: exit $status (build/release-build.log); the release suites did not run")
+	fi
+}
+release_ready() { [ -z "$release_build" ]; }
 
 vm_start() { # SUITE: starts it in the background ($! its process)
 	local t=$1 name runner to
@@ -153,10 +168,12 @@ vm_record() { # NAME STATUS SECONDS
 # header asks for it): built once, in the background while the debug suites
 # run (from an empty cache it is a kernel build), not by two suites at once;
 # a release suite starts once it has ended (release_ready).
-release_build=
+release_build= release_failed=
 for t in ${suites[@]+"${suites[@]}"}; do
 	[ "$(flavour "$t")" = release ] || continue
 	log "building the release kernel (cached) and the module, in the background: build/release-build.log"
+	# No suite may run a module left from an earlier build.
+	rm -f "$TOP/build/release/wireguard.ko"
 	"$TOP/scripts/build-module.sh" release >"$TOP/build/release-build.log" 2>&1 &
 	release_build=$!
 	break
@@ -168,21 +185,28 @@ for t in "${suites[@]}"; do planned[$(basename "$t" .sh)]=1; done
 used=0
 pending=(${suites[@]+"${suites[@]}"})
 while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
+	release_collect
 	# Start, in order, each pending suite that fits in the places left and
 	# whose prerequisite (if it runs at all) has ended; the others wait.
 	rest=()
 	for t in ${pending[@]+"${pending[@]}"}; do
-		n=$(basename "$t" .sh) w=1
+		n=$(basename "$t" .sh) w=1 alone=
 		case $t in
 		host | install) ;;
 		*/tests/vm/pair/*) w=2 ;;
-		*) w=$(sed -n 's/^# vm-weight: *\([0-9][0-9]*\)$/\1/p' "$t" | head -n 1); w=${w:-1} ;;
+		*) if grep -qx '# vm-alone' "$t"; then alone=1 w=$jobs_max; fi ;;
 		esac
 		[ "$w" -le "$jobs_max" ] || w=$jobs_max
+		if [ -n "$release_failed" ] && [ "$(flavour "$t")" = release ]; then
+			record "vm: $n" 1
+			log "vm: $n not run: the release build failed"
+			ended[$n]=1
+			continue
+		fi
 		dep=${after[$n]:-}
 		if [ $((used + w)) -le "$jobs_max" ] &&
 			{ [ -z "$dep" ] || [ -z "${planned[$dep]:-}" ] || [ -n "${ended[$dep]:-}" ]; } &&
-			{ [ "$(flavour "$t")" != release ] || release_ready; }; then
+			{ { [ "$(flavour "$t")" != release ] && [ -z "$alone" ]; } || release_ready; }; then
 			vm_start "$t"
 			pid_name[$!]=$n pid_weight[$!]=$w pid_start[$!]=$(date +%s)
 			used=$((used + w))

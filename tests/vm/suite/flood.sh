@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # vm-timeout: 1200
-# vm-weight: 2
+# vm-alone
 # The handshake path under attack (tests/hostile/flood.sh), short form:
 # 2,500 cookie holders (more than the 2,048 entries of the module's rate
 # limiter before finding 1's fix, which never collected them), a 90 s bound
 # for the new client (REKEY_ATTEMPT_TIME), one round. The long form is
 # `make hostile-flood` (20,000 holders, two rounds).
 #
-# Alone on the machine (vm-weight 2: make check starts no other VM beside
-# it). Beside another VM, with one core of two each, neither driver passes:
+# Alone on the machine ("vm-alone": make check starts nothing beside it,
+# not even the release build). Beside another VM, with one core of two each, neither driver passes:
 # measured side by side (2026-12-03, one VM each at once), ours and the C
 # driver both took 135-150 s to get the holders their cookies, the cookie
 # secret rotated (120 s), the established session aged into a re-handshake,
