@@ -41,10 +41,11 @@ heard, 0 otherwise, 2 on a usage or set-up error.
       replay-data      the captured data messages resent (twice each)
   wgattack.py flood-pcap --src-mac MAC --dst-mac MAC --target ADDR --port PORT
               --pub B64 --out FILE
-      writes the flood of cookie-flood below as a pcap file, for a fast
-      sender (tcpreplay --topspeed --loop=0 --preload-pcap: under emulation
-      this Python process sent about 800 a second, which never held a
-      device under load)
+      writes a flood of initiations with a valid mac1 from 1,024 spoofed
+      sources in 10.200.0.0/16 as a pcap file, for a fast sender
+      (tcpreplay --topspeed --loop=0 --preload-pcap: under emulation this
+      Python process sent about 800 a second, which never held a device
+      under load)
   wgattack.py cookie-flood --ifname IF --src-mac MAC --dst-mac MAC --target ADDR
               --port PORT --pub B64 --holders N --seconds S [--ready FILE]
               [--stop FILE] [--summary FILE] [--min-cookies N]

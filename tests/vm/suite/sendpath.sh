@@ -44,9 +44,12 @@
 #     6.12): the device lets gso_max_size and gso_ipv4_max_size rise to
 #     192 KiB (before: refused, "too big gso_max_size": tso_max_size was
 #     the legacy 64 KiB). Then 32 MiB of random bytes over TCP through the
-#     tunnel, IPv4 and IPv6, arrive intact (SHA-256 on both ends), and the
+#     tunnel, IPv4 and IPv6, arrive intact (SHA-256 on both ends), the
 #     sender's device was handed super-packets above 64 KiB (a packet
-#     socket on it sees them before the device segments them). TCP sizes
+#     socket on it sees them before the device segments them), and it
+#     dropped none (tx_errors and tx_dropped unchanged: TCP would resend
+#     what a device dropped in smaller pieces, and the data would still
+#     arrive). TCP sizes
 #     its super-packets by RTT (tcp_tso_rtt_log): the sender's namespace
 #     raises that to 2^20 us so the slow RTT of emulation does not shrink
 #     them.
@@ -200,7 +203,7 @@ t_first_packet_prompt() {
 }
 
 t_big_tcp() {
-	local fam dst out sink src status=0
+	local fam dst out sink src e0 e1 status=0
 	ip netns add sp-g1
 	ip netns add sp-g2
 	ip link add vg1 netns sp-g1 type veth peer name vg2 netns sp-g2
@@ -229,6 +232,7 @@ t_big_tcp() {
 	for fam in 4 6; do
 		if [ $fam = 4 ]; then dst=10.67.0.2; else dst=fd67::2; fi
 		rm -f "$W/gready"
+		e0=$(ip netns exec sp-g1 cat /sys/class/net/wgg1/statistics/tx_errors /sys/class/net/wgg1/statistics/tx_dropped)
 		ip netns exec sp-g2 "${PEER[@]}" tcpsink --bind "$dst" --port 5201 --ready "$W/gready" \
 			--timeout 120 >"$W/gsink" 2>&1 &
 		sink=$!
@@ -244,6 +248,11 @@ t_big_tcp() {
 		fi
 		if ! [[ $out =~ over64k=([0-9]+) ]] || [ "${BASH_REMATCH[1]}" -eq 0 ]; then
 			echo "FAIL: IPv$fam: no super-packet above 64 KiB reached wgg1"
+			status=1
+		fi
+		e1=$(ip netns exec sp-g1 cat /sys/class/net/wgg1/statistics/tx_errors /sys/class/net/wgg1/statistics/tx_dropped)
+		if [ "$e0" != "$e1" ]; then
+			echo "FAIL: IPv$fam: wgg1's tx_errors and tx_dropped went from" $e0 "to" $e1
 			status=1
 		fi
 	done
