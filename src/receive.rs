@@ -197,6 +197,10 @@ impl CryptWorker for HandshakeWorker {
         while let Some(skb) = queue.consume() {
             process_handshake(dev, skb);
             dev.data().handshake_queue_len.fetch_sub(1, Ordering::Relaxed);
+            // Under a flood the queue never runs dry: on a kernel without
+            // full preemption this loop would otherwise keep the CPU (soft
+            // lockups, the rest of the CPU's work starved), as C's does not.
+            ordered::cond_resched();
         }
     }
 }

@@ -38,12 +38,24 @@ only; the crypto is tests/hostile/wgattack.py's).
       the packets IF transmits (a packet socket sees a super-packet before
       the device segments it) and prints "bytes=N sha256=HEX
       largest=BYTES over64k=COUNT".
+
+  wgpeer.py confirmlate --target ADDR --port PORT --pub B64 --static-priv FILE
+                        --bind ADDR --lport PORT --send-to ADDR --send-port PORT
+                        --confirm-after SECONDS --timeout SECONDS
+      Runs in the device's namespace. Initiates a handshake to the device;
+      with the device's session still unconfirmed (the responder may not
+      send on it yet), sends one datagram of 64 bytes to --send-to through
+      the device, while a second thread sends the keepalive that confirms
+      the session --confirm-after seconds after the response came. Exits 0
+      if that datagram then reaches this peer, encrypted, within --timeout
+      seconds of the keepalive (printed: after how long); 1 if not.
 """
 import _socket as socket
 import hashlib
 import os
 import struct
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hostile"))
@@ -173,6 +185,56 @@ def padcheck(a):
         print("FAIL: only %d padded packets within %s s (wanted %d)" % (padded, a["timeout"], want))
         return 1
     return 0
+
+
+def confirmlate(a):
+    dev_pub = w.b64decode(a["pub"])
+    with open(a["static-priv"]) as f:
+        s_priv = w.b64decode(f.read())
+    target = (a["target"], int(a["port"]))
+    sock = socket.socket(socket.AF_INET6 if ":" in a["bind"] else socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((a["bind"], int(a["lport"])))
+    t_send, t_recv, mine, theirs = handshake(sock, a["target"], int(a["port"]), dev_pub, s_priv)
+    responded = time.monotonic()
+    keepalive = struct.pack("<IIQ", MSG_DATA, theirs, 0) + w.aead_encrypt(t_send, 0, b"")
+    confirmed = []
+
+    def confirm():
+        time.sleep(max(0.0, responded + float(a["confirm-after"]) - time.monotonic()))
+        sock.sendto(keepalive, target)
+        confirmed.append(time.monotonic())
+
+    th = threading.Thread(target=confirm)
+    th.start()
+    app = socket.socket(socket.AF_INET6 if ":" in a["send-to"] else socket.AF_INET, socket.SOCK_DGRAM)
+    app.sendto(b"\xa5" * 64, (a["send-to"], int(a["send-port"])))
+    sent = time.monotonic()
+    th.join()
+    print("datagram sent %.3f s after the response (when its send returned); keepalive at %.3f s"
+          % (sent - responded, confirmed[0] - responded))
+    deadline = confirmed[0] + float(a["timeout"])
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.settimeout(left)
+        try:
+            m, _ = sock.recvfrom(65536)
+        except socket.timeout:
+            break
+        if len(m) < 32 or m[:4] != struct.pack("<I", MSG_DATA) or struct.unpack("<I", m[4:8])[0] != mine:
+            continue
+        counter = struct.unpack("<Q", m[8:16])[0]
+        pt = aead_decrypt(t_recv, counter, m[16:])
+        if pt is None:
+            print("data message %d does not authenticate" % counter)
+            return 1
+        n = inner_len(pt) if pt else None
+        if n is not None and n >= 28 + 64 and pt[n - 64:n] == b"\xa5" * 64:
+            print("the datagram arrived %.3f s after the keepalive" % (time.monotonic() - confirmed[0]))
+            return 0
+    print("FAIL: the datagram did not arrive within %s s of the keepalive" % a["timeout"])
+    return 1
 
 
 SOL_UDP, UDP_SEGMENT = 17, 103
@@ -318,7 +380,7 @@ def tcpsource(a):
 
 
 COMMANDS = {"padcheck": padcheck, "udpsend": udpsend, "gsosize": gsosize, "tcpsink": tcpsink,
-            "tcpsource": tcpsource}
+            "tcpsource": tcpsource, "confirmlate": confirmlate}
 
 
 def main(argv):

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Threaded NAPI (`echo 1 > /sys/class/net/wgN/threaded`), inside the guest.
 # Arguments: SECONDS_OF_LOAD per mode (default 15), MODES (default
-# "off on toggle"). tests/vm/suite/lifecycle.sh runs mode "on" for 15 s (make
-# check); `make napi` all three for 120 s each.
+# "off on toggle held"). tests/vm/suite/lifecycle.sh runs mode "held" for 15 s
+# (make check); `make napi` all four for 120 s each.
 #
 # The receive path delivers a peer's packets in order from its NAPI poll, and
 # a packet whose decryption finishes after the poll looked at it is delivered
@@ -18,8 +18,13 @@
 # wg0 (ns1) and wg1 (ns2) over a veth pair, on the guest's 2 vCPUs, in three
 # modes: threaded NAPI off; on (wg0 switched with its peer in place; wg1
 # switched with only a placeholder peer, so the real peer's NAPI is created
-# threaded); and switched on and off every half second during the load. Per
-# mode:
+# threaded); switched on and off every half second during the load; and
+# held: on, with every 64th decryption held for 10 ms (the kprobe module
+# tests/kmod/wg_delay.c on chacha20poly1305_decrypt_sg_inplace), so that
+# the packets decrypted beside a held one finish first and their polls find
+# the head of the queue still being decrypted, again and again: the case
+# whose wake-up must not be lost (without the holds, both decryptions of
+# 2 vCPUs finish close together and a poll seldom sees it). Per mode:
 #   - the NAPI threads exist when on (napi/wg0-N, napi/wg1-N);
 #   - for SECONDS: iperf3 TCP both ways at once (unbounded) and ping floods
 #     both ways: both iperf3 runs complete, and no receiver went more than
@@ -68,7 +73,9 @@ napi_setup() { # MODE
 	# wg1: a placeholder peer first (the threaded switch wants a NAPI context
 	# on the device), then threaded mode, then the real peer.
 	n2 wg set wg1 private-key "$W/k1" listen-port 51821 peer "$(wg genkey | wg pubkey)" allowed-ips 10.99.0.1/32
-	if [ "$mode" = on ]; then
+	local threaded=0
+	case $mode in on | held) threaded=1 ;; esac
+	if [ $threaded = 1 ]; then
 		n1 sh -c 'echo 1 >/sys/class/net/wg0/threaded'
 		n2 sh -c 'echo 1 >/sys/class/net/wg1/threaded'
 	fi
@@ -79,11 +86,10 @@ napi_setup() { # MODE
 	ip -n ns2 addr add fd00::2/64 dev wg1 nodad
 	ip -n ns1 link set wg0 up
 	ip -n ns2 link set wg1 up
-	local want=0
-	[ "$mode" = on ] && want=1
+	local want=$threaded
 	[ "$(n1 cat /sys/class/net/wg0/threaded)" = $want ] || { echo "wg0: threaded is $(n1 cat /sys/class/net/wg0/threaded)"; return 1; }
 	[ "$(n2 cat /sys/class/net/wg1/threaded)" = $want ] || { echo "wg1: threaded is $(n2 cat /sys/class/net/wg1/threaded)"; return 1; }
-	if [ "$mode" = on ]; then
+	if [ $threaded = 1 ]; then
 		# One NAPI thread per peer: wg0's one, wg1's placeholder and real one.
 		local threads
 		threads=$(ps -eo comm= | grep -Ec '^napi/wg[01]-' || true)
@@ -195,14 +201,25 @@ napi_isolated() {
 }
 
 t_napi() { # MODE
+	local ko=$top/build/debug/wg_delay.ko held st=0
 	napi_setup "$@"
-	napi_load "$@"
-	napi_isolated
+	if [ "$1" = held ]; then
+		[ -e "$ko" ] || { echo "no $ko (scripts/build-module.sh debug builds it)"; return 1; }
+		insmod "$ko" symbol=chacha20poly1305_decrypt_sg_inplace delay_ms=10 period=64 || return 1
+	fi
+	napi_load "$@" && napi_isolated || st=1
+	if [ "$1" = held ]; then
+		held=$(cat /sys/module/wg_delay/parameters/held)
+		echo "decryptions held: $held of $(cat /sys/module/wg_delay/parameters/hits)"
+		rmmod wg_delay
+		[ "$held" -gt 0 ] || { echo "no decryption was held"; st=1; }
+	fi
 	ip netns del ns1
 	ip netns del ns2
+	return $st
 }
 
-modes=${2:-off on toggle}
+modes=${2:-off on toggle held}
 echo "threaded NAPI: $load s of load per mode, modes: $modes"
 check napi_load impl_load
 for m in $modes; do
@@ -210,6 +227,7 @@ for m in $modes; do
 	off) check napi_threaded_off t_napi off ;;
 	on) check napi_threaded_on t_napi on ;;
 	toggle) check napi_threaded_toggled t_napi toggle ;;
+	held) check napi_threaded_held t_napi held ;;
 	*) echo "unknown mode $m"; failures=$((failures + 1)) ;;
 	esac
 done

@@ -40,6 +40,20 @@
 #     HZ=250), so they crossed again: more than 10 s without a session. The
 #     C driver does the same (WG_IMPL=c, 2026-12-02: 2 of 30 rounds slow,
 #     one past 8 s); it is the protocol's, not a stranded packet.
+#   staged_during_confirmation (ours only: it holds a function of our
+#     module): finding 4 of issue 11, the interleaving forced. The device is
+#     the responder of a handshake with a userspace peer (wgpeer.py
+#     confirmlate), so it may not send until the peer's keepalive confirms
+#     the session. A datagram sent then finds no session to send on and is
+#     staged; the test's kprobe module (tests/kmod/wg_delay.c) holds the
+#     staging step for 1.5 s, and the keepalive arrives 0.5 s into that
+#     hold. Each of 8 rounds, the datagram must reach the peer within 5 s
+#     of the keepalive. A sender that stages without looking at the session
+#     again leaves it waiting for the next packet (for ever here: the peer
+#     answers nothing else); f3c3ba8's module, whose staging step is
+#     wg_shim_skb_queue_push_drop_oldest, did. Not every round can show it:
+#     the hold keeps its CPU, and when the keepalive's decryption is queued
+#     to that CPU it runs only after the datagram is staged.
 #   big_tcp (ours only: the C driver has it from 6.13 upstream, not in
 #     6.12): the device lets gso_max_size and gso_ipv4_max_size rise to
 #     192 KiB (before: refused, "too big gso_max_size": tso_max_size was
@@ -202,6 +216,50 @@ t_first_packet_prompt() {
 	[ "$slow" = 0 ]
 }
 
+# The function a datagram is staged through, for wg_delay to hold: ours's
+# send::stage (a Rust symbol: its hash changes with the build), or, in
+# f3c3ba8's module, the shim call stage() was inlined around.
+staging_symbol() {
+	local sym
+	sym=$(awk '$3 ~ /_12wireguard_rs4send5stage$/ { print $3; exit }' /proc/kallsyms)
+	[ -n "$sym" ] || sym=$(awk '$3 == "wg_shim_skb_queue_push_drop_oldest" { print $3; exit }' /proc/kallsyms)
+	[ -n "$sym" ] && echo "$sym"
+}
+
+t_staged_during_confirmation() {
+	local ko=$top/build/debug/wg_delay.ko sym i r held status=0 kp
+	[ -e "$ko" ] || { echo "FAIL: no $ko (scripts/build-module.sh debug builds it)"; return 1; }
+	sym=$(staging_symbol) || { echo "FAIL: no staging function in /proc/kallsyms"; return 1; }
+	echo "holding $sym"
+	ip netns add sp-c
+	ip -n sp-c link set lo up
+	wg genkey >"$W/ck0"
+	wg genkey >"$W/ckp"
+	kp=$(wg pubkey <"$W/ckp")
+	ip -n sp-c link add wg0 type wireguard
+	ip netns exec sp-c sysctl -qw net.ipv6.conf.wg0.disable_ipv6=1
+	ip netns exec sp-c wg set wg0 private-key "$W/ck0" listen-port 51820
+	ip -n sp-c addr add 10.69.0.1/24 dev wg0
+	ip -n sp-c link set wg0 up
+	for i in $(seq 1 8); do
+		# A fresh peer: no session, nothing staged.
+		ip netns exec sp-c wg set wg0 peer "$kp" remove
+		ip netns exec sp-c wg set wg0 peer "$kp" allowed-ips 10.69.0.2/32
+		insmod "$ko" symbol="$sym" delay_ms=1500 count=1 || { status=1; break; }
+		r=0
+		ip netns exec sp-c "${PEER[@]}" confirmlate --target 127.0.0.1 --port 51820 \
+			--pub "$(wg pubkey <"$W/ck0")" --static-priv "$W/ckp" --bind 127.0.0.1 --lport 40000 \
+			--send-to 10.69.0.2 --send-port 9 --confirm-after 0.5 --timeout 5 || r=$?
+		held=$(cat /sys/module/wg_delay/parameters/held)
+		rmmod wg_delay
+		echo "round $i: exit $r, staging held $held time(s)"
+		[ "$held" = 1 ] || { echo "FAIL: round $i: the staging step was held $held times, not once"; status=1; }
+		[ "$r" = 0 ] || status=1
+	done
+	ip netns del sp-c
+	return $status
+}
+
 t_big_tcp() {
 	local fam dst out sink src e0 e1 status=0
 	ip netns add sp-g1
@@ -271,5 +329,9 @@ want staged_limit_counts_packets && check staged_limit_counts_packets t_staged_l
 want first_packet_prompt && check first_packet_prompt t_first_packet_prompt
 # Ours only: the C driver of 6.12 refuses the GSO size (big TCP is upstream from 6.13).
 if [ "$WG_IMPL" != c ]; then want big_tcp && check big_tcp t_big_tcp; fi
+# Ours only: it holds a function of our module by name.
+if [ "$WG_IMPL" != c ]; then
+	want staged_during_confirmation && check staged_during_confirmation t_staged_during_confirmation
+fi
 check unload impl_unload
 finish

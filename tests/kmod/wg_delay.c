@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * wg_delay: a test helper, never installed. It holds calls of one function
+ * (of the kernel or of a module) for a while, before the function runs, so
+ * that a race test can open a window that is otherwise microseconds wide:
+ *
+ *   insmod wg_delay.ko symbol=NAME delay_ms=N [skip=K] [period=P] [count=C]
+ *
+ * The first K calls pass untouched; of the calls after them, every P-th
+ * (default 1: each) is held, C of them at most (0, the default: no limit).
+ * A held call waits N ms, busy: the probe runs where the function runs,
+ * often with bottom halves off, so the hold keeps its CPU.
+ * /sys/module/wg_delay/parameters/hits counts the calls seen, held those
+ * held. rmmod removes the probe.
+ *
+ * It needs CONFIG_KPROBES (the debug kernel of tests/vm has it).
+ */
+#include <linux/delay.h>
+#include <linux/kprobes.h>
+#include <linux/module.h>
+
+static char symbol[KSYM_NAME_LEN];
+module_param_string(symbol, symbol, sizeof(symbol), 0400);
+MODULE_PARM_DESC(symbol, "the function to hold");
+static unsigned int delay_ms = 100;
+module_param(delay_ms, uint, 0400);
+static unsigned int skip;
+module_param(skip, uint, 0400);
+static unsigned int period = 1;
+module_param(period, uint, 0400);
+static unsigned int count;
+module_param(count, uint, 0400);
+static atomic_t hits_n = ATOMIC_INIT(0), held_n = ATOMIC_INIT(0);
+
+static int get_atomic(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(kp->arg));
+}
+static const struct kernel_param_ops counter_ops = { .get = get_atomic };
+module_param_cb(hits, &counter_ops, &hits_n, 0444);
+module_param_cb(held, &counter_ops, &held_n, 0444);
+
+static int pre(struct kprobe *p, struct pt_regs *regs)
+{
+	unsigned int n = atomic_inc_return(&hits_n), k;
+
+	if (n <= skip)
+		return 0;
+	k = n - skip - 1;
+	if (k % period || (count && k / period >= count))
+		return 0;
+	atomic_inc(&held_n);
+	mdelay(delay_ms);
+	return 0;
+}
+
+static struct kprobe probe = { .pre_handler = pre };
+
+static int __init wg_delay_init(void)
+{
+	int ret;
+
+	if (!symbol[0] || delay_ms > 10000 || !period)
+		return -EINVAL;
+	probe.symbol_name = symbol;
+	ret = register_kprobe(&probe);
+	if (ret)
+		pr_err("wg_delay: cannot probe %s: %d\n", symbol, ret);
+	return ret;
+}
+
+static void __exit wg_delay_exit(void)
+{
+	unregister_kprobe(&probe);
+}
+
+module_init(wg_delay_init);
+module_exit(wg_delay_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Test helper: holds calls of a function for a while (kprobe)");
