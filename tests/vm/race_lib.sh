@@ -26,6 +26,8 @@
 #       must be answered within 12 s (an initiation that finds no peer is
 #       resent after 5 s). Not every round can show it: the hold keeps its
 #       CPU, and a handshake queued to that CPU runs only after the hold.
+#       The hold also keeps RCU grace periods from ending, so the pinger
+#       enters its namespace before it.
 #   t_delete_many_peers NPEERS  a running device with NPEERS peers deleted
 #       while another process waits for RTNL, with hung_task_timeout_secs at
 #       10: no hung task, no soft lockup (the runner's judge fails the run on
@@ -270,7 +272,7 @@ t_delete_many_peers() {
 }
 
 t_new_peer_window() {
-	local rounds=${1:-4} ko=$RACE_TOP/build/debug/wg_delay.ko i held st=0 setter kb
+	local rounds=${1:-4} ko=$RACE_TOP/build/debug/wg_delay.ko i held st=0 setter pinger kb
 	[ -e "$ko" ] || { echo "no $ko (scripts/build-module.sh debug builds it)"; return 1; }
 	ip netns add nw-a
 	ip netns add nw-b
@@ -296,11 +298,20 @@ t_new_peer_window() {
 		ip netns exec nw-a wg set wga peer "$kb" remove
 		ip -n nw-b link set wgb down
 		ip -n nw-b link set wgb up
+		# The pinger is in its namespace before the hold: entering one
+		# waits for an RCU grace period, which the hold (preemption off)
+		# keeps from ending.
+		rm -f /tmp/nw-go
+		ip netns exec nw-b bash -c 'while [ ! -e /tmp/nw-go ]; do sleep 0.05; done
+			ping -q -n -c 1 -W 12 10.72.0.1 >/dev/null' &
+		pinger=$!
+		sleep 0.5
 		insmod "$ko" symbol=napi_enable delay_ms=3000 count=1 || { st=1; break; }
 		ip netns exec nw-a wg set wga peer "$kb" allowed-ips 10.72.0.2/32 &
 		setter=$!
 		sleep 1
-		if ip netns exec nw-b ping -q -n -c 1 -W 12 10.72.0.1 >/dev/null; then
+		touch /tmp/nw-go
+		if wait "$pinger"; then
 			echo "round $i: answered"
 		else
 			echo "round $i: FAIL: no answer within 12 s"
