@@ -48,10 +48,15 @@ clean:
 check:
 	$(TOP)/scripts/check.sh
 
+# Every VM suite on the debug kernel (the sanitizers over the compatibility
+# suites too, which `make check` runs on the release kernel); longer.
+check-debug:
+	CHECK_FLAVOUR=debug $(TOP)/scripts/check.sh
+
 demo:
 	$(TOP)/scripts/demo.sh
 
-.PHONY: all modules modules_install kernel clean check demo
+.PHONY: all modules modules_install kernel clean check check-debug demo
 
 # Installing on a user's kernel: KDIR given on the command line, else the
 # running kernel's build tree. `make install` builds against it (after the

@@ -35,14 +35,17 @@ log "building the debug kernel (cached) and the module"
 "$TOP/scripts/build-module.sh" debug >/dev/null
 
 # The VM suites, CHECK_JOBS at a time (default 2: this machine kind has 2
-# cores, and under emulation a suite mostly runs one process at a time),
-# the longest first. A suite of two VMs (tests/vm/pair/) takes two places;
-# one whose header has the line "# vm-alone" takes them all, and waits for
-# the release build below too: it runs alone on the machine.
+# cores, and under emulation a suite mostly runs one process at a time).
+# A suite of two VMs (tests/vm/pair/) takes two places; one whose header has
+# the line "# vm-alone" takes them all, and waits for the release build below
+# too: it runs alone on the machine. Those wide suites come first, while the
+# pool is empty (a wide suite waits for places to free: nothing after it in
+# the order starts meanwhile, unless it waits for a release kernel being
+# built from scratch), then the others longest first.
 # Each suite's output goes to build/vm/NAME.out; its progress lines (one per
 # check as it finishes, and one a minute while none does) to the terminal.
 jobs_max=${CHECK_JOBS:-2}
-order=(netns_upstream hostile lifecycle netlink1_cdriver interop_cdriver netlink2_ours interop soak sendpath flood)
+order=(flood interop_cdriver lifecycle hostile netlink1_cdriver sendpath netns_upstream netlink2_ours soak interop)
 # A suite that reads another's results starts after that one ended (when
 # both run): netlink2_ours compares with netlink1_cdriver's C reference.
 declare -A after=([netlink2_ours]=netlink1_cdriver)
@@ -53,7 +56,7 @@ done
 for t in "$TOP"/tests/vm/suite/*.sh; do # any suite the order above forgot
 	case " ${suites[*]} " in *" $t "*) ;; *) suites+=("$t") ;; esac
 done
-suites=("${suites[0]}" host "${suites[@]:1}" install)
+suites=("${suites[@]}" host install)
 # For development only: CHECK_SUITES="NAME ..." runs just those VM suites.
 if [ -n "${CHECK_SUITES:-}" ]; then
 	only=()
@@ -95,14 +98,17 @@ host_record() {
 # The kernel a suite runs on: debug, unless its header says
 # "# vm-flavour: release" (the debug kernel's sanitizers find nothing there
 # that the debug suites would not: a reference run of the C driver,
-# interoperation on the wire), and the install suite's (release: module
-# signing). The host's tests run on none.
+# interoperation on the wire, the upstream selftest), and the install
+# suite's (release: module signing). CHECK_FLAVOUR=debug (`make check-debug`)
+# runs every VM suite but install on the debug kernel. The host's tests run
+# on none.
 flavour() { # SUITE
 	case $1 in
 	host) echo none ;;
 	install) echo release ;;
 	*) local f
 	   f=$(sed -n 's/^# vm-flavour: *\(debug\|release\)$/\1/p' "$1" | head -n 1)
+	   [ "${CHECK_FLAVOUR:-}" != debug ] || f=debug
 	   echo "${f:-debug}" ;;
 	esac
 }
@@ -168,9 +174,10 @@ vm_record() { # NAME STATUS SECONDS
 # header asks for it): built once, in the background while the debug suites
 # run (from an empty cache it is a kernel build), not by two suites at once;
 # a release suite starts once it has ended (release_ready).
-release_build= release_failed=
+release_build= release_failed= release_cached=
 for t in ${suites[@]+"${suites[@]}"}; do
 	[ "$(flavour "$t")" = release ] || continue
+	[ ! -f "$(kernel_dir release)/.wg-build-complete" ] || release_cached=1
 	log "building the release kernel (cached) and the module, in the background: build/release-build.log"
 	# No suite may run a module left from an earlier build.
 	rm -f "$TOP/build/release/wireguard.ko"
@@ -188,7 +195,7 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 	release_collect
 	# Start, in order, each pending suite that fits in the places left and
 	# whose prerequisite (if it runs at all) has ended; the others wait.
-	rest=()
+	rest=() blocked=
 	for t in ${pending[@]+"${pending[@]}"}; do
 		n=$(basename "$t" .sh) w=1 alone=
 		case $t in
@@ -204,7 +211,7 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 			continue
 		fi
 		dep=${after[$n]:-}
-		if [ $((used + w)) -le "$jobs_max" ] &&
+		if [ -z "$blocked" ] && [ $((used + w)) -le "$jobs_max" ] &&
 			{ [ -z "$dep" ] || [ -z "${planned[$dep]:-}" ] || [ -n "${ended[$dep]:-}" ]; } &&
 			{ { [ "$(flavour "$t")" != release ] && [ -z "$alone" ]; } || release_ready; }; then
 			vm_start "$t"
@@ -212,6 +219,14 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 			used=$((used + w))
 		else
 			rest+=("$t")
+			# A wide suite keeps its turn: the places it waits for are not
+			# given to the suites after it (each would hold one until it
+			# ended), unless what it waits for is a release kernel built
+			# from scratch (minutes: the debug suites run meanwhile).
+			if [ "$w" -gt 1 ] && { release_ready || [ -n "$release_cached" ] ||
+				{ [ "$(flavour "$t")" != release ] && [ -z "$alone" ]; }; }; then
+				blocked=1
+			fi
 		fi
 	done
 	pending=(${rest[@]+"${rest[@]}"})

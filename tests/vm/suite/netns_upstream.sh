@@ -1,4 +1,9 @@
 #!/usr/bin/env bash
+# vm-flavour: release
+# (On the release kernel in `make check`: this is the compatibility contract's
+# reference test, and the debug suites exercise the same configuration and
+# lifetime paths under the sanitizers; `make check-debug` runs it on the
+# debug kernel too. 376 s here against 631 s on debug, 2026-12-03.)
 # The upstream selftest tools/testing/selftests/wireguard/netns.sh, taken
 # UNMODIFIED from the Debian linux-source tree the kernel is built from, run
 # against our module (WG_IMPL=c: against the in-tree C driver, loaded by path).
