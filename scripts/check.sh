@@ -112,6 +112,19 @@ flavour() { # SUITE
 	   echo "${f:-debug}" ;;
 	esac
 }
+# The kernel of a two-VM suite's peer VM (the C driver's, B): its header's
+# "# vm-peer-flavour: release", else A's. And whether a suite needs the
+# release build (kernel and module: B boots with our module installed too).
+peer_flavour() { # SUITE
+	local f
+	f=$(sed -n 's/^# vm-peer-flavour: *\(debug\|release\)$/\1/p' "$1" | head -n 1)
+	[ "${CHECK_FLAVOUR:-}" != debug ] || f=debug
+	echo "${f:-$(flavour "$1")}"
+}
+needs_release() { # SUITE
+	case $1 in host) return 1 ;; install) return 0 ;; esac
+	[ "$(flavour "$1")" = release ] || { case $1 in */tests/vm/pair/*) [ "$(peer_flavour "$1")" = release ] ;; *) false ;; esac; }
+}
 # The background release build (below): release_collect takes its exit
 # status once it has ended (a failure is a failed check, and the release
 # suites are then not run); release_ready says whether it has ended.
@@ -147,10 +160,11 @@ vm_start() { # SUITE: starts it in the background ($! its process)
 	fi
 	name=$(basename "$t" .sh)
 	runner=vm-run.sh
-	case $t in */tests/vm/pair/*) runner=vm-pair.sh ;; esac
+	local peer=()
+	case $t in */tests/vm/pair/*) runner=vm-pair.sh peer=(--peer-flavour "$(peer_flavour "$t")") ;; esac
 	# A suite may ask for a longer guest time limit: "# vm-timeout: SECONDS".
 	to=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
-	"$TOP/scripts/$runner" --flavour "$(flavour "$t")" --name "$name" ${to:+--timeout "$to"} "$t" \
+	"$TOP/scripts/$runner" --flavour "$(flavour "$t")" ${peer[@]+"${peer[@]}"} --name "$name" ${to:+--timeout "$to"} "$t" \
 		> >(tee "$TOP/build/vm/$name.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
 }
 vm_record() { # NAME STATUS SECONDS
@@ -176,7 +190,7 @@ vm_record() { # NAME STATUS SECONDS
 # a release suite starts once it has ended (release_ready).
 release_build= release_failed= release_cached=
 for t in ${suites[@]+"${suites[@]}"}; do
-	[ "$(flavour "$t")" = release ] || continue
+	needs_release "$t" || continue
 	[ ! -f "$(kernel_dir release)/.wg-build-complete" ] || release_cached=1
 	log "building the release kernel (cached) and the module, in the background: build/release-build.log"
 	# No suite may run a module left from an earlier build.
@@ -204,7 +218,7 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 		*) if grep -qx '# vm-alone' "$t"; then alone=1 w=$jobs_max; fi ;;
 		esac
 		[ "$w" -le "$jobs_max" ] || w=$jobs_max
-		if [ -n "$release_failed" ] && [ "$(flavour "$t")" = release ]; then
+		if [ -n "$release_failed" ] && needs_release "$t"; then
 			record "vm: $n" 1
 			log "vm: $n not run: the release build failed"
 			ended[$n]=1
@@ -213,7 +227,7 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 		dep=${after[$n]:-}
 		if [ -z "$blocked" ] && [ $((used + w)) -le "$jobs_max" ] &&
 			{ [ -z "$dep" ] || [ -z "${planned[$dep]:-}" ] || [ -n "${ended[$dep]:-}" ]; } &&
-			{ { [ "$(flavour "$t")" != release ] && [ -z "$alone" ]; } || release_ready; }; then
+			{ { ! needs_release "$t" && [ -z "$alone" ]; } || release_ready; }; then
 			vm_start "$t"
 			pid_name[$!]=$n pid_weight[$!]=$w pid_start[$!]=$(date +%s)
 			used=$((used + w))
@@ -224,7 +238,7 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 			# ended), unless what it waits for is a release kernel built
 			# from scratch (minutes: the debug suites run meanwhile).
 			if [ "$w" -gt 1 ] && { release_ready || [ -n "$release_cached" ] ||
-				{ [ "$(flavour "$t")" != release ] && [ -z "$alone" ]; }; }; then
+				{ ! needs_release "$t" && [ -z "$alone" ]; }; }; then
 				blocked=1
 			fi
 		fi

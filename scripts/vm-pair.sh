@@ -6,10 +6,13 @@
 # the suite may have B load our module instead: pair_load in
 # tests/vm/pair/lib.sh, as the bench does).
 #
-#   scripts/vm-pair.sh [--flavour debug|release] [--timeout SECONDS] [--name NAME]
-#                      [--cpus N] [--memory M] SUITE [ARGS...]
+#   scripts/vm-pair.sh [--flavour debug|release] [--peer-flavour debug|release]
+#                      [--timeout SECONDS] [--name NAME] [--cpus N] [--memory M]
+#                      SUITE [ARGS...]
 #
 # --cpus and --memory apply to each VM (vm-run.sh's defaults: 2 vCPUs, 2G).
+# --peer-flavour: B's kernel (default: A's); the C driver's VM needs no
+# sanitizers, and on the release kernel it answers A sooner.
 #
 # The link: one more virtio-net NIC in each guest, backed by QEMU
 # `-netdev dgram` (each Ethernet frame one UDP datagram between two ports on
@@ -30,11 +33,12 @@
 # later.
 . "$(dirname "$0")/lib.sh"
 
-flavour=debug timeout=1500 name=
+flavour=debug peer_flavour= timeout=1500 name=
 size=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--flavour) flavour=$2; shift 2 ;;
+	--peer-flavour) peer_flavour=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
 	--cpus | --memory) size+=("$1" "$2"); shift 2 ;;
@@ -43,6 +47,8 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
+peer_flavour=${peer_flavour:-$flavour}
+case $flavour/$peer_flavour in debug/debug | debug/release | release/release | release/debug) ;; *) die "flavours are debug or release" ;; esac
 suite=${1:?usage: vm-pair.sh [options] SUITE}
 shift
 suite=$(readlink -f "$suite")
@@ -60,9 +66,10 @@ nic() { # LOCAL_PORT REMOTE_PORT MAC
 }
 
 "$TOP/scripts/build-kernel.sh" "$flavour" >/dev/null   # cached: built once, before two runners race for it
+[ "$peer_flavour" = "$flavour" ] || "$TOP/scripts/build-kernel.sh" "$peer_flavour" >/dev/null
 log "vm-pair: $name (A: ${WG_IMPL:-rs}, UDP 127.0.0.1:$port_a) <-> $peer (B: the C driver unless told otherwise, UDP 127.0.0.1:$port_b)"
 peer_log=$(mktemp)
-WG_IMPL=c "$TOP/scripts/vm-run.sh" --flavour "$flavour" --name "$peer" --timeout $((timeout + 300)) "${size[@]}" \
+WG_IMPL=c "$TOP/scripts/vm-run.sh" --flavour "$peer_flavour" --name "$peer" --timeout $((timeout + 300)) "${size[@]}" \
 	--qemu-opts "$(nic "$port_b" "$port_a" 52:54:00:77:00:02)" "$TOP/tests/vm/pair/peer.sh" \
 	</dev/null >"$peer_log" 2>&1 &
 peer_pid=$!

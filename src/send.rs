@@ -130,6 +130,11 @@ fn orphaned(mut bundle: Bundle) -> Bundle {
 /// (the limit counts packets, as the C driver's, not super-packets), each
 /// released from its socket; beyond MAX_STAGED_PACKETS the oldest are
 /// dropped, and counted.
+///
+/// Never inlined: the sendpath suite's `staged_during_confirmation` holds
+/// this function by name (a kprobe) to force a session to come up between
+/// the sender's look at it and the staging.
+#[inline(never)]
 fn stage(peer: &PeerState, mut bundle: Bundle) {
     let dev = peer.dev.get();
     while let Some(mut skb) = bundle.pop() {

@@ -36,7 +36,12 @@ static int get_atomic(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf, "%d\n", atomic_read(kp->arg));
 }
-static const struct kernel_param_ops counter_ops = { .get = get_atomic };
+/* Read-only: insmod must not write them either (params.c calls ->set). */
+static int set_refused(const char *val, const struct kernel_param *kp)
+{
+	return -EPERM;
+}
+static const struct kernel_param_ops counter_ops = { .set = set_refused, .get = get_atomic };
 module_param_cb(hits, &counter_ops, &hits_n, 0444);
 module_param_cb(held, &counter_ops, &held_n, 0444);
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# vm-flavour: release
-# (Both VMs on the release kernel in `make check`, as the interop suite: what
-# is checked is the wire, and the debug suites cover our module's paths under
-# the sanitizers; `make check-debug` runs it on the debug kernel too.)
+# vm-peer-flavour: release
+# (B, the C driver's VM, on the release kernel: it needs no sanitizers and
+# answers sooner; A, our module, on the debug kernel: over virtio-net this
+# suite once caught what no veth suite did, see below.)
 # Interoperability on the wire with the in-tree C driver, in two VMs joined
 # by a link (scripts/vm-pair.sh: one more virtio-net NIC in each guest, backed
 # by QEMU -netdev dgram on 127.0.0.1). This VM (A) runs the driver under test:
 # our module (WG_IMPL=c: the C driver, to validate the suite); the peer VM (B,
-# tests/vm/pair/peer.sh) runs the C driver of the same kernel and takes
+# tests/vm/pair/peer.sh) runs the C driver of the same debug kernel and takes
 # commands over the link from rb() (tests/vm/pair/lib.sh). Both sides are
 # configured with wg(8), with a preshared key.
 #

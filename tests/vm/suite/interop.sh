@@ -29,9 +29,10 @@
 # vm-timeout: 1500
 # On the release kernel in make check (vm-flavour below): what it checks is
 # the wire, and our module's paths it takes (veth, UDP sockets) run on the
-# debug kernel in netns_upstream, hostile, soak and sendpath. (interop_cdriver
-# stays on the debug kernel: over virtio-net it once caught what no veth
-# suite did, see its header.)
+# debug kernel in hostile, lifecycle, soak and sendpath (netns_upstream is on
+# the release kernel in make check too; `make check-debug` runs both on the
+# debug kernel). interop_cdriver keeps our side on the debug kernel: over
+# virtio-net it once caught what no veth suite did, see its header.
 # vm-flavour: release
 #
 # Run alone:  scripts/vm-run.sh --flavour debug --timeout 1500 --name interop tests/vm/suite/interop.sh

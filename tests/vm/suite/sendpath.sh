@@ -3,19 +3,21 @@
 # The transmit path (issue 11): what is encrypted, what waits for a
 # handshake, and when it leaves.
 #
-#   padding_zero: IPv6 packets forwarded into the device arrive with little
-#     head room (IPv6 forwarding only makes room for the link-layer header,
-#     none on a WireGuard device), so encryption must reallocate the head.
-#     A userspace peer (tests/sendpath/wgpeer.py) decrypts what the device
+#   padding_zero: IPv6 packets forwarded into the device, meant to arrive
+#     with little head room (ip6_forward only makes room for the link-layer
+#     header, none on a WireGuard device), so that encryption reallocates
+#     the head (but see the limit below). A userspace peer (tests/sendpath/wgpeer.py) decrypts what the device
 #     sends and checks that every padding byte is zero: the padding must
 #     not be written before the head is reallocated (the reallocation copies
 #     only up to the tail, so it would be lost and uninitialised heap sent).
 #     The payload is 0xff and the padding 15 bytes per packet, 60 packets.
-#     Limit: it can only see garbage that is not zero. Against the unfixed
-#     module in a fresh debug guest it passed (the reallocated heads read as
-#     zero: untouched guest memory, and KASAN's quarantine delays reuse);
-#     free memory is now dirtied with 0xff first to make garbage visible,
-#     which has not yet been seen to make it fail before the fix.
+#     Limit: it can only see garbage that is not zero, and it did not fail
+#     against the unfixed module (f3c3ba8), also with free memory dirtied
+#     with 0xff first. Likely why (2026-12-03, from the 6.12 source, not
+#     measured): ip6_finish_output2 expands a packet's head to the device's
+#     LL_RESERVED_SPACE (which includes needed_headroom) before the xmit,
+#     because the device has header_ops (ip_tunnel_header_ops, as the C
+#     driver), so encryption finds its head room and never reallocates.
 #   staged_orphan: a sender with a small send buffer, to a peer whose
 #     endpoint never answers: its packets wait for a handshake, released from
 #     the socket, so 300 blocking sends each complete within a bound (before:
@@ -24,7 +26,8 @@
 #     (128) packets, not super-packets: after 300 single datagrams tx_dropped
 #     grew by 300 minus about 128, and 4 UDP GSO sends of 64 segments each
 #     push out about 256 more (before: 4, one per super-packet).
-#   first_packet_prompt: 10 times, both devices of a pair brought down and
+#   first_packet_prompt: 5 times (10 until staged_during_confirmation forced
+#     the same race), both devices of a pair brought down and
 #     up (no session) and a ping sent from each side at once, so that
 #     sessions come up while packets are being staged: every reply within
 #     8 s (a stranded packet waits for the next packet or timer, 10 s).
@@ -48,7 +51,9 @@
 #     staged; the test's kprobe module (tests/kmod/wg_delay.c) holds the
 #     staging step for 1.5 s, and the keepalive arrives 0.5 s into that
 #     hold. Each of 8 rounds, the datagram must reach the peer within 5 s
-#     of the keepalive. A sender that stages without looking at the session
+#     of the keepalive, and in 4 of them at least the keepalive must have
+#     gone while the datagram's send was held (else the round forced
+#     nothing: it is counted, not failed). A sender that stages without looking at the session
 #     again leaves it waiting for the next packet (for ever here: the peer
 #     answers nothing else); f3c3ba8's module, whose staging step is
 #     wg_shim_skb_queue_push_drop_oldest, did. Not every round can show it:
@@ -57,7 +62,7 @@
 #   big_tcp (ours only: the C driver has it from 6.13 upstream, not in
 #     6.12): the device lets gso_max_size and gso_ipv4_max_size rise to
 #     192 KiB (before: refused, "too big gso_max_size": tso_max_size was
-#     the legacy 64 KiB). Then 32 MiB of random bytes over TCP through the
+#     the legacy 64 KiB). Then 8 MiB of random bytes over TCP through the
 #     tunnel, IPv4 and IPv6, arrive intact (SHA-256 on both ends), the
 #     sender's device was handed super-packets above 64 KiB (a packet
 #     socket on it sees them before the device segments them), and it
@@ -110,8 +115,10 @@ t_padding_zero() {
 	ip netns exec sp-r wg show wg0
 	# Free memory made dirty first: a freshly booted guest's pages are
 	# still zero (and KASAN's quarantine delays reuse), so uninitialised
-	# heap would read as zero padding. 0xff in 400 MiB of pages, freed.
-	python3 -S -c 'bytearray(b"\xff") * (400 << 20)'
+	# heap would read as zero padding. 0xff in 64 MiB of pages, freed
+	# (400 MiB until 2026-12-03: over a minute of the suite's time, and no
+	# run ever saw garbage; see the header).
+	python3 -S -c 'bytearray(b"\xff") * (64 << 20)'
 	# ICMPv6 payload 49 or 65 bytes: inner packets of 97 and 113 bytes, 15
 	# bytes of padding each. Nothing answers; the peer only counts.
 	ip netns exec sp-a ping -6 -q -c 30 -i 0.1 -s 49 -p ff -w 60 fd02::2 >/dev/null || true
@@ -193,7 +200,7 @@ t_first_packet_prompt() {
 	ip netns exec sp-1 ping -q -c 1 -w 10 10.77.0.2 >/dev/null
 	local k1
 	k1=$(wg pubkey <"$W/fk1")
-	for i in $(seq 1 10); do
+	for i in $(seq 1 5); do
 		# Down and up: the sessions are gone (keys zeroed), as is what
 		# waited; each ping's echo request then starts or meets a handshake.
 		ip -n sp-1 link set wg1 down
@@ -227,7 +234,7 @@ staging_symbol() {
 }
 
 t_staged_during_confirmation() {
-	local ko=$top/build/debug/wg_delay.ko sym i r held status=0 kp
+	local ko=$top/build/debug/wg_delay.ko sym i r held status=0 kp forced=0
 	[ -e "$ko" ] || { echo "FAIL: no $ko (scripts/build-module.sh debug builds it)"; return 1; }
 	sym=$(staging_symbol) || { echo "FAIL: no staging function in /proc/kallsyms"; return 1; }
 	echo "holding $sym"
@@ -254,8 +261,15 @@ t_staged_during_confirmation() {
 		rmmod wg_delay
 		echo "round $i: exit $r, staging held $held time(s)"
 		[ "$held" = 1 ] || { echo "FAIL: round $i: the staging step was held $held times, not once"; status=1; }
-		[ "$r" = 0 ] || status=1
+		case $r in
+		0) forced=$((forced + 1)) ;;
+		3) ;; # delivered, but the keepalive came after the hold: not forced
+		*) status=1 ;;
+		esac
 	done
+	echo "$forced of 8 rounds forced the interleaving"
+	# Half of them at least, or the test tested little.
+	[ "$forced" -ge 4 ] || { echo "FAIL: only $forced rounds forced the interleaving"; status=1; }
 	ip netns del sp-c
 	return $status
 }
@@ -295,7 +309,7 @@ t_big_tcp() {
 			--timeout 120 >"$W/gsink" 2>&1 &
 		sink=$!
 		for _ in $(seq 1 100); do [ -e "$W/gready" ] && break; sleep 0.1; done
-		out=$(ip netns exec sp-g1 "${PEER[@]}" tcpsource --dst "$dst" --port 5201 --bytes 33554432 \
+		out=$(ip netns exec sp-g1 "${PEER[@]}" tcpsource --dst "$dst" --port 5201 --bytes 8388608 \
 			--watch wgg1) || { echo "FAIL: IPv$fam: the sender failed: $out"; status=1; }
 		wait "$sink" || { echo "FAIL: IPv$fam: the sink failed: $(cat "$W/gsink")"; status=1; }
 		echo "IPv$fam: sent $out; received $(cat "$W/gsink")"
