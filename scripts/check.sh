@@ -102,13 +102,18 @@ host_record() {
 # suite's (release: module signing). CHECK_FLAVOUR=debug (`make check-debug`)
 # runs every VM suite but install on the debug kernel. The host's tests run
 # on none.
+# The kernel a suite's header line "# KEY: debug|release" names (none:
+# empty), debug for every one under CHECK_FLAVOUR=debug.
+header_kernel() { # KEY SUITE
+	[ "${CHECK_FLAVOUR:-}" != debug ] || { echo debug; return; }
+	sed -n "s/^# $1: *\(debug\|release\)\$/\1/p" "$2" | head -n 1
+}
 flavour() { # SUITE
 	case $1 in
 	host) echo none ;;
 	install) echo release ;;
 	*) local f
-	   f=$(sed -n 's/^# vm-flavour: *\(debug\|release\)$/\1/p' "$1" | head -n 1)
-	   [ "${CHECK_FLAVOUR:-}" != debug ] || f=debug
+	   f=$(header_kernel vm-flavour "$1")
 	   echo "${f:-debug}" ;;
 	esac
 }
@@ -117,8 +122,7 @@ flavour() { # SUITE
 # release build (kernel and module: B boots with our module installed too).
 peer_flavour() { # SUITE
 	local f
-	f=$(sed -n 's/^# vm-peer-flavour: *\(debug\|release\)$/\1/p' "$1" | head -n 1)
-	[ "${CHECK_FLAVOUR:-}" != debug ] || f=debug
+	f=$(header_kernel vm-peer-flavour "$1")
 	echo "${f:-$(flavour "$1")}"
 }
 needs_release() { # SUITE

@@ -135,33 +135,51 @@ def inner_len(pt):
     return None
 
 
-def padcheck(a):
+def session_with_device(a):
+    """Binds --bind:--lport and completes a handshake with the device at
+    --target:--port (--pub, --static-priv); returns the socket, the device's
+    address, the send and receive keys, our index and the device's."""
     dev_pub = w.b64decode(a["pub"])
     with open(a["static-priv"]) as f:
         s_priv = w.b64decode(f.read())
     sock = socket.socket(socket.AF_INET6 if ":" in a["bind"] else socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((a["bind"], int(a["lport"])))
     t_send, t_recv, mine, theirs = handshake(sock, a["target"], int(a["port"]), dev_pub, s_priv)
-    # A keepalive confirms the session: the device (responder) may send then.
-    sock.sendto(struct.pack("<IIQ", MSG_DATA, theirs, 0) + w.aead_encrypt(t_send, 0, b""),
-                (a["target"], int(a["port"])))
-    open(a["ready"], "w").close()
-    want = int(a["want"])
-    deadline = time.monotonic() + float(a["timeout"])
-    packets = padded = pad_bytes = 0
-    while padded < want:
+    return sock, (a["target"], int(a["port"])), t_send, t_recv, mine, theirs
+
+
+def keepalive(t_send, theirs):
+    """The first data message of a session, empty: it confirms the session."""
+    return struct.pack("<IIQ", MSG_DATA, theirs, 0) + w.aead_encrypt(t_send, 0, b"")
+
+
+def data_messages(sock, t_recv, mine, deadline):
+    """The device's data messages to index `mine` until `deadline`, as
+    (counter, plaintext), plaintext None for one that does not authenticate."""
+    while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            break
+            return
         sock.settimeout(left)
         try:
             m, _ = sock.recvfrom(65536)
         except socket.timeout:
-            break
+            return
         if len(m) < 32 or m[:4] != struct.pack("<I", MSG_DATA) or struct.unpack("<I", m[4:8])[0] != mine:
             continue
         counter = struct.unpack("<Q", m[8:16])[0]
-        pt = aead_decrypt(t_recv, counter, m[16:])
+        yield counter, aead_decrypt(t_recv, counter, m[16:])
+
+
+def padcheck(a):
+    sock, target, t_send, t_recv, mine, theirs = session_with_device(a)
+    # A keepalive confirms the session: the device (responder) may send then.
+    sock.sendto(keepalive(t_send, theirs), target)
+    open(a["ready"], "w").close()
+    want = int(a["want"])
+    deadline = time.monotonic() + float(a["timeout"])
+    packets = padded = pad_bytes = 0
+    for counter, pt in data_messages(sock, t_recv, mine, deadline) if want > 0 else ():
         if pt is None:
             print("data message %d does not authenticate" % counter)
             return 1
@@ -182,6 +200,8 @@ def padcheck(a):
         if pad.count(0) != len(pad):
             print("FAIL: data message %d (inner packet %d bytes): non-zero padding %s" % (counter, n, pad.hex()))
             return 1
+        if padded >= want:
+            break
     print("packets=%d padded=%d padding_bytes=%d (all zero)" % (packets, padded, pad_bytes))
     if padded < want:
         print("FAIL: only %d padded packets within %s s (wanted %d)" % (padded, a["timeout"], want))
@@ -190,20 +210,14 @@ def padcheck(a):
 
 
 def confirmlate(a):
-    dev_pub = w.b64decode(a["pub"])
-    with open(a["static-priv"]) as f:
-        s_priv = w.b64decode(f.read())
-    target = (a["target"], int(a["port"]))
-    sock = socket.socket(socket.AF_INET6 if ":" in a["bind"] else socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind((a["bind"], int(a["lport"])))
-    t_send, t_recv, mine, theirs = handshake(sock, a["target"], int(a["port"]), dev_pub, s_priv)
+    sock, target, t_send, t_recv, mine, theirs = session_with_device(a)
     responded = time.monotonic()
-    keepalive = struct.pack("<IIQ", MSG_DATA, theirs, 0) + w.aead_encrypt(t_send, 0, b"")
+    confirming = keepalive(t_send, theirs)
     confirmed = []
 
     def confirm():
         time.sleep(max(0.0, responded + float(a["confirm-after"]) - time.monotonic()))
-        sock.sendto(keepalive, target)
+        sock.sendto(confirming, target)
         confirmed.append(time.monotonic())
 
     th = threading.Thread(target=confirm)
@@ -218,19 +232,7 @@ def confirmlate(a):
     # the kernel (held there), or the interleaving was not forced.
     forced = confirmed[0] < sent
     deadline = confirmed[0] + float(a["timeout"])
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        sock.settimeout(left)
-        try:
-            m, _ = sock.recvfrom(65536)
-        except socket.timeout:
-            break
-        if len(m) < 32 or m[:4] != struct.pack("<I", MSG_DATA) or struct.unpack("<I", m[4:8])[0] != mine:
-            continue
-        counter = struct.unpack("<Q", m[8:16])[0]
-        pt = aead_decrypt(t_recv, counter, m[16:])
+    for counter, pt in data_messages(sock, t_recv, mine, deadline):
         if pt is None:
             print("data message %d does not authenticate" % counter)
             return 1
