@@ -48,6 +48,12 @@ clean:
 check:
 	$(TOP)/scripts/check.sh
 
+# Formats the Rust by the kernel's configuration (.rustfmt.toml); make check
+# refuses unformatted files (tests/static/rustfmt.sh).
+fmt:
+	/usr/bin/rustfmt --edition 2021 src/wireguard_rs.rs $$(find host/src host/tests host/benches host/fuzz -name '*.rs' -not -path '*/target/*' -not -name harness.rs)
+	for t in host/tests/*/harness.rs; do /usr/bin/rustfmt --edition 2021 --emit stdout <$$t >$$t.fmt && mv $$t.fmt $$t; done
+
 # Every VM suite on the debug kernel (the sanitizers over the compatibility
 # suites too, which `make check` runs on the release kernel); longer.
 check-debug:
@@ -56,7 +62,7 @@ check-debug:
 demo:
 	$(TOP)/scripts/demo.sh
 
-.PHONY: all modules modules_install kernel clean check check-debug demo
+.PHONY: all modules modules_install kernel clean check check-debug demo fmt
 
 # Installing on a user's kernel: KDIR given on the command line, else the
 # running kernel's build tree. `make install` builds against it (after the

@@ -25,6 +25,11 @@ log "static: unsafe audit"
 set +e; "$TOP/tests/static/unsafe-audit.sh"; status=$?; set -e
 record "static: unsafe audit" "$status"
 
+# ---- static: Rust formatted by the kernel's rustfmt configuration ----
+log "static: rustfmt"
+set +e; "$TOP/tests/static/rustfmt.sh"; status=$?; set -e
+record "static: rustfmt" "$status"
+
 # ---- static: no bare `! cmd` in shell scripts (never fails under set -e) ----
 log "static: bare negation"
 set +e; "$TOP/tests/static/bare-negation.sh"; status=$?; set -e

@@ -66,7 +66,13 @@ pub(crate) struct Update {
 
 impl Update {
     pub(crate) fn new() -> Self {
-        Update { private_key: None, listen_port: None, fwmark: None, replace_peers: false, peers: KVVec::new() }
+        Update {
+            private_key: None,
+            listen_port: None,
+            fwmark: None,
+            replace_peers: false,
+            peers: KVVec::new(),
+        }
     }
 }
 
@@ -142,9 +148,16 @@ impl Config {
         let new_keys = update
             .peers
             .iter()
-            .filter(|p| p.may_create() && (update.replace_peers || self.peers.lookup(&p.public_key).is_none()))
+            .filter(|p| {
+                p.may_create()
+                    && (update.replace_peers || self.peers.lookup(&p.public_key).is_none())
+            })
             .count();
-        let base = if update.replace_peers { 0 } else { self.peers.len() };
+        let base = if update.replace_peers {
+            0
+        } else {
+            self.peers.len()
+        };
         if base.saturating_add(new_keys) > MAX_PEERS {
             return Err(enospc());
         }
@@ -158,7 +171,13 @@ impl Config {
                 continue;
             }
             let exists = self.peers.lookup(&p.public_key).is_some();
-            let earlier = || update.peers.iter().take(i).filter(|q| keys_equal(&q.public_key, &p.public_key));
+            let earlier = || {
+                update
+                    .peers
+                    .iter()
+                    .take(i)
+                    .filter(|q| keys_equal(&q.public_key, &p.public_key))
+            };
             // Only scanned for keys that exist or repeat: rare.
             let needed = if !exists && !may_remove_any {
                 !earlier().any(|q| q.may_create())
@@ -190,7 +209,10 @@ impl Config {
         let mut ops = KVVec::new();
         ops.reserve(n_ops, GFP_KERNEL)?;
         let mut removed = KVVec::new();
-        removed.reserve(self.peers.len().saturating_add(update.peers.len()), GFP_KERNEL)?;
+        removed.reserve(
+            self.peers.len().saturating_add(update.peers.len()),
+            GFP_KERNEL,
+        )?;
         let mut added = KVVec::new();
         added.reserve(may_create, GFP_KERNEL)?;
         let mut touched = KVVec::new();
@@ -199,18 +221,36 @@ impl Config {
         keepalive.reserve(update.peers.len(), GFP_KERNEL)?;
         // The tables the packets read: room for every insertion.
         let max_peer = self.peers.max_id_after(may_create);
-        dev.data().routing.prepare(|t: &mut Tables| t.reserve(max_peer, v4, v6, may_create))?;
+        dev.data()
+            .routing
+            .prepare(|t: &mut Tables| t.reserve(max_peer, v4, v6, may_create))?;
         let identity = match update.private_key.as_ref() {
             None => None,
             Some(k) if k.is_zero() => Some(None),
-            Some(k) => Some(Some(Arc::new(StaticIdentity::new(k.duplicate()), GFP_KERNEL)?)),
+            Some(k) => Some(Some(Arc::new(
+                StaticIdentity::new(k.duplicate()),
+                GFP_KERNEL,
+            )?)),
         };
-        Ok(Prepared { peers, ops, removed, added, touched, keepalive, identity })
+        Ok(Prepared {
+            peers,
+            ops,
+            removed,
+            added,
+            touched,
+            keepalive,
+            identity,
+        })
     }
 
     /// Applies a validated, prepared update (the listen port was handled by
     /// the caller). Cannot fail; what the data plane has to do is returned.
-    pub(crate) fn apply(&mut self, dev: &NetDevice<Device>, update: Update, mut prep: Prepared) -> Applied {
+    pub(crate) fn apply(
+        &mut self,
+        dev: &NetDevice<Device>,
+        update: Update,
+        mut prep: Prepared,
+    ) -> Applied {
         self.bump_generation();
         let mut out = Applied {
             ops: core::mem::replace(&mut prep.ops, KVVec::new()),
@@ -280,7 +320,9 @@ impl Config {
         let d = dev.data();
         let mut dev_identity = d.identity.lock();
         *dev_identity = identity;
-        d.cookie_checker.lock().set_public_key(self.identity.as_deref().map(|i| i.public_key()));
+        d.cookie_checker
+            .lock()
+            .set_public_key(self.identity.as_deref().map(|i| i.public_key()));
         for p in self.peers.iter() {
             session::set_identity(p, self.identity.as_deref());
         }
@@ -297,7 +339,11 @@ impl Config {
     }
 
     fn apply_peer(&mut self, pu: PeerUpdate, prep: &mut Prepared, out: &mut Applied) {
-        let peer = match self.peers.lookup(&pu.public_key).and_then(|id| self.peers.get(id)) {
+        let peer = match self
+            .peers
+            .lookup(&pu.public_key)
+            .and_then(|id| self.peers.get(id))
+        {
             Some(p) => p.clone(),
             None => {
                 if !pu.may_create() {
@@ -315,7 +361,9 @@ impl Config {
                     pr_err!("peer reservation missing: configuration incomplete\n");
                     return;
                 };
-                let _ = out.ops.push(TableOp::AddPeer(p.id(), p.clone()), GFP_KERNEL);
+                let _ = out
+                    .ops
+                    .push(TableOp::AddPeer(p.id(), p.clone()), GFP_KERNEL);
                 let _ = out.added.push(p.clone(), GFP_KERNEL);
                 p
             }
@@ -341,7 +389,11 @@ impl Config {
             let _ = out.ops.push(TableOp::RemovePrefixes(id), GFP_KERNEL);
         }
         for change in pu.allowed_ips.iter() {
-            let op = if change.remove { TableOp::Remove(change.prefix, id) } else { TableOp::Insert(change.prefix, id) };
+            let op = if change.remove {
+                TableOp::Remove(change.prefix, id)
+            } else {
+                TableOp::Insert(change.prefix, id)
+            };
             let _ = out.ops.push(op, GFP_KERNEL);
         }
         // A peer named twice is touched twice: harmless.

@@ -7,9 +7,9 @@ use crate::kapi::anchored::{AnchorOps, Anchored, WorkId};
 use crate::kapi::crypt_queue::CryptQueue;
 use crate::kapi::error::enonet;
 use crate::kapi::net::Net;
-use crate::kapi::ordered::cond_resched;
 use crate::kapi::netdev::consts::*;
 use crate::kapi::netdev::{DeviceSetup, DeviceType, LinkKind, LinkOps, NetDevice};
+use crate::kapi::ordered::cond_resched;
 use crate::kapi::platform::{Kernel, KernelAtomic};
 use crate::kapi::rcu::RcuArc;
 use crate::kapi::rtnl::Rtnl;
@@ -19,7 +19,9 @@ use crate::kapi::work::{Workqueue, WqFlags};
 use crate::new_spinlock_bh;
 use crate::peer::{PeerRef, PeerState};
 use crate::proto::allowedips::PeerId;
-use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS, MESSAGE_PADDING_MULTIPLE};
+use crate::proto::constants::{
+    MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS, MESSAGE_PADDING_MULTIPLE,
+};
 use crate::proto::cookie::CookieChecker;
 use crate::proto::handshake::StaticIdentity;
 use crate::proto::index_table::IndexTable;
@@ -302,13 +304,17 @@ impl LinkOps for Device {
 
     fn setup(dev: &mut DeviceSetup<'_>) {
         dev.set_ip_tunnel_header();
-        dev.set_room(data_packet_head_room(), (MESSAGE_PADDING_MULTIPLE + 16) as u16);
+        dev.set_room(
+            data_packet_head_room(),
+            (MESSAGE_PADDING_MULTIPLE + 16) as u16,
+        );
         dev.set_hw_type(ARPHRD_NONE);
         dev.set_flags(IFF_POINTOPOINT | IFF_NOARP);
         dev.set_no_queue();
         dev.set_lltx();
         dev.add_features(wireguard_features());
-        let max_mtu = (i32::MAX as u32 / MESSAGE_PADDING_MULTIPLE as u32) * MESSAGE_PADDING_MULTIPLE as u32;
+        let max_mtu =
+            (i32::MAX as u32 / MESSAGE_PADDING_MULTIPLE as u32) * MESSAGE_PADDING_MULTIPLE as u32;
         dev.set_mtu(ETH_DATA_LEN - OVERHEAD, max_mtu - OVERHEAD);
         // Big TCP (upstream from 6.13): super-packets are segmented in
         // software on the way in, whatever their size.
@@ -326,9 +332,21 @@ impl LinkOps for Device {
         let ratelimit_scope = src_net.cookie();
         // Named after the device as in the C driver ("wg-crypt-wg0"; the name
         // as given, so a pattern stays one: "wg-crypt-wg%d").
-        let tx_wq = Workqueue::new(c_str!("wg-crypt"), name, WqFlags::CPU_INTENSIVE.with(WqFlags::MEM_RECLAIM));
-        let handshake_wq = Workqueue::new(c_str!("wg-kex"), name, WqFlags::CPU_INTENSIVE.with(WqFlags::FREEZABLE));
-        let handshake_send_wq = Workqueue::new(c_str!("wg-kex"), name, WqFlags::UNBOUND.with(WqFlags::FREEZABLE));
+        let tx_wq = Workqueue::new(
+            c_str!("wg-crypt"),
+            name,
+            WqFlags::CPU_INTENSIVE.with(WqFlags::MEM_RECLAIM),
+        );
+        let handshake_wq = Workqueue::new(
+            c_str!("wg-kex"),
+            name,
+            WqFlags::CPU_INTENSIVE.with(WqFlags::FREEZABLE),
+        );
+        let handshake_send_wq = Workqueue::new(
+            c_str!("wg-kex"),
+            name,
+            WqFlags::UNBOUND.with(WqFlags::FREEZABLE),
+        );
         try_pin_init!(Device {
             config <- new_mutex!(config?, "wireguard_config"),
             routing: routing?,
@@ -358,7 +376,10 @@ impl LinkOps for Device {
         dev.quiet_inet_conf(rtnl);
         let d = dev.data();
         let mut cfg = d.config.lock();
-        let queue = CryptQueue::new_arc(MAX_QUEUED_INCOMING_HANDSHAKES as u32, HandshakeWorker { dev: dev.hold() })?;
+        let queue = CryptQueue::new_arc(
+            MAX_QUEUED_INCOMING_HANDSHAKES as u32,
+            HandshakeWorker { dev: dev.hold() },
+        )?;
         let encrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, EncryptWorker)?;
         let decrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, DecryptWorker)?;
         drop(d.handshakes.replace(Some(queue)).wait());

@@ -9,23 +9,25 @@
 //! (see `config.rs`). Documentation/netlink.md lists the rules.
 #![forbid(unsafe_code)]
 
+use crate::config::Config;
 use crate::config::{AllowedIpChange, PeerUpdate, Update};
 use crate::device::Device;
-use crate::kapi::error::{eafnosupport, ebadr, einval, emsgsize, enodev, eopnotsupp, eperm, epfnosupport};
+use crate::kapi::error::{
+    eafnosupport, ebadr, einval, emsgsize, enodev, eopnotsupp, eperm, epfnosupport,
+};
 use crate::kapi::genl::{DumpSkb, Family, GenlOps, OpKind, OpSpec, Request};
-use crate::kapi::nla::{Attr, Extack, GenlMsg, MsgFull, ANY_TYPE};
 use crate::kapi::netdev::{DevRef, LookupError};
+use crate::kapi::nla::Attrs;
+use crate::kapi::nla::{Attr, Extack, GenlMsg, MsgFull, ANY_TYPE};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::wireguard::{self as uapi, a};
 use crate::peer::{Endpoint, PeerState};
-use crate::tables::Tables;
-use core::sync::atomic::Ordering;
-use crate::config::Config;
 use crate::proto::allowedips::Prefix;
 use crate::proto::platform::{Alloc, KEY_LEN};
-use crate::kapi::nla::Attrs;
 use crate::proto::secret::Key;
+use crate::tables::Tables;
+use core::sync::atomic::Ordering;
 use kernel::c_str;
 use kernel::error::Error;
 use kernel::prelude::*;
@@ -61,8 +63,16 @@ impl GenlOps for Genl {
     const NAME: &'static CStr = c_str!("wireguard");
     const VERSION: u32 = uapi::WG_GENL_VERSION;
     const OPS: &'static [OpSpec] = &[
-        OpSpec { cmd: uapi::CMD_GET_DEVICE, kind: OpKind::Dump, uns_admin: true },
-        OpSpec { cmd: uapi::CMD_SET_DEVICE, kind: OpKind::Do, uns_admin: true },
+        OpSpec {
+            cmd: uapi::CMD_GET_DEVICE,
+            kind: OpKind::Dump,
+            uns_admin: true,
+        },
+        OpSpec {
+            cmd: uapi::CMD_SET_DEVICE,
+            kind: OpKind::Do,
+            uns_admin: true,
+        },
     ];
 
     type DumpState = DumpState;
@@ -81,7 +91,11 @@ impl GenlOps for Genl {
         // Keys in the request are wiped once copied (whether the request
         // succeeded or not), as the C driver does.
         req.wipe(&[a::DEVICE_PRIVATE_KEY as u16]);
-        req.wipe(&[a::DEVICE_PEERS as u16, ANY_TYPE, a::PEER_PRESHARED_KEY as u16]);
+        req.wipe(&[
+            a::DEVICE_PEERS as u16,
+            ANY_TYPE,
+            a::PEER_PRESHARED_KEY as u16,
+        ]);
         result
     }
 
@@ -97,7 +111,12 @@ impl GenlOps for Genl {
                 .filter(|i| asked.is_none_or(|a| a == *i))
                 .ok_or_else(|| fail(&ext, enodev(), c_str!("device is going away"), None))?
         };
-        Ok(DumpState { dev, ifindex, last_peer: None, resume: None })
+        Ok(DumpState {
+            dev,
+            ifindex,
+            last_peer: None,
+            resume: None,
+        })
     }
 
     fn dumpit(state: &mut DumpState, skb: &mut DumpSkb<'_, Self>) -> Result<bool> {
@@ -118,13 +137,20 @@ fn lookup_device(req: &Request<'_>, ext: &Extack<'_>) -> Result<DevRef<Device>> 
     let name = req.attr(a::DEVICE_IFNAME);
     let found = match (index, name) {
         (Some(i), None) => {
-            let i = i.u32().ok_or_else(|| fail(ext, einval(), c_str!("bad ifindex"), Some(i)))?;
+            let i = i
+                .u32()
+                .ok_or_else(|| fail(ext, einval(), c_str!("bad ifindex"), Some(i)))?;
             DevRef::by_index(req.net(), i)
         }
         (None, Some(n)) => {
-            let s = n
-                .c_str()
-                .ok_or_else(|| fail(ext, einval(), c_str!("interface name is not NUL-terminated"), Some(n)))?;
+            let s = n.c_str().ok_or_else(|| {
+                fail(
+                    ext,
+                    einval(),
+                    c_str!("interface name is not NUL-terminated"),
+                    Some(n),
+                )
+            })?;
             DevRef::by_name(req.net(), s)
         }
         _ => {
@@ -138,7 +164,12 @@ fn lookup_device(req: &Request<'_>, ext: &Extack<'_>) -> Result<DevRef<Device>> 
     };
     found.map_err(|e| match e {
         LookupError::NoDevice => fail(ext, enodev(), c_str!("no such device"), index.or(name)),
-        LookupError::OtherKind => fail(ext, eopnotsupp(), c_str!("not a WireGuard device"), index.or(name)),
+        LookupError::OtherKind => fail(
+            ext,
+            eopnotsupp(),
+            c_str!("not a WireGuard device"),
+            index.or(name),
+        ),
     })
 }
 
@@ -157,9 +188,13 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
         .filter(|_| dev_ref.is_in(&rtnl, req.net()))
         .ok_or_else(|| fail(ext, enodev(), c_str!("device is going away"), None))?;
     if update.listen_port.is_some() || update.fwmark.is_some() {
-        let allowed = dev.creating_net(&rtnl).is_some_and(|net| net.net_admin_capable());
+        let allowed = dev
+            .creating_net(&rtnl)
+            .is_some_and(|net| net.net_admin_capable());
         if !allowed {
-            let attr = req.attr(a::DEVICE_LISTEN_PORT).or(req.attr(a::DEVICE_FWMARK));
+            let attr = req
+                .attr(a::DEVICE_LISTEN_PORT)
+                .or(req.attr(a::DEVICE_FWMARK));
             return Err(fail(
                 ext,
                 eperm(),
@@ -169,12 +204,23 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
         }
     }
     let mut cfg = dev.data().config.lock();
-    let prepared = cfg
-        .prepare(dev, &update)
-        .map_err(|e| fail(ext, e, c_str!("cannot allocate memory for this configuration"), None))?;
+    let prepared = cfg.prepare(dev, &update).map_err(|e| {
+        fail(
+            ext,
+            e,
+            c_str!("cannot allocate memory for this configuration"),
+            None,
+        )
+    })?;
     if let Some(port) = update.listen_port {
-        Device::set_listen_port(&rtnl, dev, &mut cfg, port)
-            .map_err(|e| fail(ext, e, c_str!("cannot bind the listen port"), req.attr(a::DEVICE_LISTEN_PORT)))?;
+        Device::set_listen_port(&rtnl, dev, &mut cfg, port).map_err(|e| {
+            fail(
+                ext,
+                e,
+                c_str!("cannot bind the listen port"),
+                req.attr(a::DEVICE_LISTEN_PORT),
+            )
+        })?;
     }
     let applied = cfg.apply(dev, update, prepared);
     Device::after_update(dev, &cfg, applied);
@@ -185,12 +231,24 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
 fn parse_update(req: &Request<'_>, ext: &Extack<'_>) -> Result<Update> {
     let mut u = Update::new();
     if let Some(attr) = req.attr(a::DEVICE_PUBLIC_KEY) {
-        return Err(fail(ext, einval(), c_str!("the public key is derived from the private key and cannot be set"), Some(attr)));
+        return Err(fail(
+            ext,
+            einval(),
+            c_str!("the public key is derived from the private key and cannot be set"),
+            Some(attr),
+        ));
     }
     if let Some(attr) = req.attr(a::DEVICE_FLAGS) {
-        let flags = attr.u32().ok_or_else(|| fail(ext, einval(), c_str!("bad flags"), Some(attr)))?;
+        let flags = attr
+            .u32()
+            .ok_or_else(|| fail(ext, einval(), c_str!("bad flags"), Some(attr)))?;
         if flags & !a::DEVICE_F_REPLACE_PEERS != 0 {
-            return Err(fail(ext, eopnotsupp(), c_str!("unknown device flags"), Some(attr)));
+            return Err(fail(
+                ext,
+                eopnotsupp(),
+                c_str!("unknown device flags"),
+                Some(attr),
+            ));
         }
         u.replace_peers = flags & a::DEVICE_F_REPLACE_PEERS != 0;
     }
@@ -198,19 +256,31 @@ fn parse_update(req: &Request<'_>, ext: &Extack<'_>) -> Result<Update> {
         u.private_key = Some(key_of(attr, ext)?);
     }
     if let Some(attr) = req.attr(a::DEVICE_LISTEN_PORT) {
-        u.listen_port = Some(attr.u16().ok_or_else(|| fail(ext, einval(), c_str!("bad listen port"), Some(attr)))?);
+        u.listen_port = Some(
+            attr.u16()
+                .ok_or_else(|| fail(ext, einval(), c_str!("bad listen port"), Some(attr)))?,
+        );
     }
     if let Some(attr) = req.attr(a::DEVICE_FWMARK) {
-        u.fwmark = Some(attr.u32().ok_or_else(|| fail(ext, einval(), c_str!("bad fwmark"), Some(attr)))?);
+        u.fwmark = Some(
+            attr.u32()
+                .ok_or_else(|| fail(ext, einval(), c_str!("bad fwmark"), Some(attr)))?,
+        );
     }
     if let Some(peers) = req.attr(a::DEVICE_PEERS) {
         let mut list = peers.nested();
         for p in list.by_ref() {
             let pu = parse_peer(p, ext)?;
-            Kernel::vec_push(&mut u.peers, pu).map_err(|_| fail(ext, ENOMEM, c_str!("out of memory"), None))?;
+            Kernel::vec_push(&mut u.peers, pu)
+                .map_err(|_| fail(ext, ENOMEM, c_str!("out of memory"), None))?;
         }
         if list.trailing() != 0 {
-            return Err(fail(ext, einval(), c_str!("trailing bytes after the last peer"), Some(peers)));
+            return Err(fail(
+                ext,
+                einval(),
+                c_str!("trailing bytes after the last peer"),
+                Some(peers),
+            ));
         }
     }
     Ok(u)
@@ -236,29 +306,57 @@ fn parse_peer_attrs(
     t: &Attrs<'_, { uapi::PEER_POLICY_LEN }>,
     ext: &Extack<'_>,
 ) -> Result<PeerUpdate> {
-    for ro in [a::PEER_LAST_HANDSHAKE_TIME, a::PEER_RX_BYTES, a::PEER_TX_BYTES] {
+    for ro in [
+        a::PEER_LAST_HANDSHAKE_TIME,
+        a::PEER_RX_BYTES,
+        a::PEER_TX_BYTES,
+    ] {
         if let Some(attr) = t.get(ro) {
-            return Err(fail(ext, einval(), c_str!("read-only peer attribute in a set request"), Some(attr)));
+            return Err(fail(
+                ext,
+                einval(),
+                c_str!("read-only peer attribute in a set request"),
+                Some(attr),
+            ));
         }
     }
     let _ = a::PEER_UNSPEC;
-    let key_attr = t
-        .get(a::PEER_PUBLIC_KEY)
-        .ok_or_else(|| fail(ext, einval(), c_str!("peer without WGPEER_A_PUBLIC_KEY"), Some(p)))?;
+    let key_attr = t.get(a::PEER_PUBLIC_KEY).ok_or_else(|| {
+        fail(
+            ext,
+            einval(),
+            c_str!("peer without WGPEER_A_PUBLIC_KEY"),
+            Some(p),
+        )
+    })?;
     let public_key: [u8; KEY_LEN] = key_attr
         .payload()
         .try_into()
         .map_err(|_| fail(ext, einval(), c_str!("a key is 32 bytes"), Some(key_attr)))?;
     let mut flags = 0;
     if let Some(attr) = t.get(a::PEER_FLAGS) {
-        flags = attr.u32().ok_or_else(|| fail(ext, einval(), c_str!("bad peer flags"), Some(attr)))?;
-        if flags & !(a::PEER_F_REMOVE_ME | a::PEER_F_REPLACE_ALLOWEDIPS | a::PEER_F_UPDATE_ONLY) != 0 {
-            return Err(fail(ext, eopnotsupp(), c_str!("unknown peer flags"), Some(attr)));
+        flags = attr
+            .u32()
+            .ok_or_else(|| fail(ext, einval(), c_str!("bad peer flags"), Some(attr)))?;
+        if flags & !(a::PEER_F_REMOVE_ME | a::PEER_F_REPLACE_ALLOWEDIPS | a::PEER_F_UPDATE_ONLY)
+            != 0
+        {
+            return Err(fail(
+                ext,
+                eopnotsupp(),
+                c_str!("unknown peer flags"),
+                Some(attr),
+            ));
         }
     }
     if let Some(attr) = t.get(a::PEER_PROTOCOL_VERSION) {
         if attr.u32() != Some(1) {
-            return Err(fail(ext, epfnosupport(), c_str!("only protocol version 1 is supported"), Some(attr)));
+            return Err(fail(
+                ext,
+                epfnosupport(),
+                c_str!("only protocol version 1 is supported"),
+                Some(attr),
+            ));
         }
     }
     let preshared_key = match t.get(a::PEER_PRESHARED_KEY) {
@@ -270,7 +368,10 @@ fn parse_peer_attrs(
         None => None,
     };
     let persistent_keepalive = match t.get(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL) {
-        Some(attr) => Some(attr.u16().ok_or_else(|| fail(ext, einval(), c_str!("bad keepalive interval"), Some(attr)))?),
+        Some(attr) => Some(
+            attr.u16()
+                .ok_or_else(|| fail(ext, einval(), c_str!("bad keepalive interval"), Some(attr)))?,
+        ),
         None => None,
     };
     let mut allowed_ips = KVVec::new();
@@ -278,10 +379,16 @@ fn parse_peer_attrs(
         let mut list = list_attr.nested();
         for ip in list.by_ref() {
             let change = parse_allowed_ip(ip, ext)?;
-            Kernel::vec_push(&mut allowed_ips, change).map_err(|_| fail(ext, ENOMEM, c_str!("out of memory"), None))?;
+            Kernel::vec_push(&mut allowed_ips, change)
+                .map_err(|_| fail(ext, ENOMEM, c_str!("out of memory"), None))?;
         }
         if list.trailing() != 0 {
-            return Err(fail(ext, einval(), c_str!("trailing bytes after the last allowed IP"), Some(list_attr)));
+            return Err(fail(
+                ext,
+                einval(),
+                c_str!("trailing bytes after the last allowed IP"),
+                Some(list_attr),
+            ));
         }
     }
     Ok(PeerUpdate {
@@ -301,15 +408,28 @@ fn endpoint_of(attr: Attr<'_>, ext: &Extack<'_>) -> Result<Endpoint> {
     let d = attr.payload();
     let family = d.get(..2).map(|f| u16::from_ne_bytes([f[0], f[1]]));
     match family {
-        Some(a::AF_INET) => d
-            .try_into()
-            .map(Endpoint::V4)
-            .map_err(|_| fail(ext, einval(), c_str!("an AF_INET endpoint is a struct sockaddr_in (16 bytes)"), Some(attr))),
-        Some(a::AF_INET6) => d
-            .try_into()
-            .map(Endpoint::V6)
-            .map_err(|_| fail(ext, einval(), c_str!("an AF_INET6 endpoint is a struct sockaddr_in6 (28 bytes)"), Some(attr))),
-        _ => Err(fail(ext, eafnosupport(), c_str!("endpoint family is neither AF_INET nor AF_INET6"), Some(attr))),
+        Some(a::AF_INET) => d.try_into().map(Endpoint::V4).map_err(|_| {
+            fail(
+                ext,
+                einval(),
+                c_str!("an AF_INET endpoint is a struct sockaddr_in (16 bytes)"),
+                Some(attr),
+            )
+        }),
+        Some(a::AF_INET6) => d.try_into().map(Endpoint::V6).map_err(|_| {
+            fail(
+                ext,
+                einval(),
+                c_str!("an AF_INET6 endpoint is a struct sockaddr_in6 (28 bytes)"),
+                Some(attr),
+            )
+        }),
+        _ => Err(fail(
+            ext,
+            eafnosupport(),
+            c_str!("endpoint family is neither AF_INET nor AF_INET6"),
+            Some(attr),
+        )),
     }
 }
 
@@ -320,39 +440,78 @@ fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<AllowedIpChange> {
         t.get(a::ALLOWEDIP_IPADDR),
         t.get(a::ALLOWEDIP_CIDR_MASK),
     ) else {
-        return Err(fail(ext, einval(), c_str!("an allowed IP needs a family, an address and a prefix length"), Some(ip)));
+        return Err(fail(
+            ext,
+            einval(),
+            c_str!("an allowed IP needs a family, an address and a prefix length"),
+            Some(ip),
+        ));
     };
     let mut remove = false;
     if let Some(f) = t.get(uapi::ALLOWEDIP_A_FLAGS) {
-        let flags = f.u32().ok_or_else(|| fail(ext, einval(), c_str!("bad allowed IP flags"), Some(f)))?;
+        let flags = f
+            .u32()
+            .ok_or_else(|| fail(ext, einval(), c_str!("bad allowed IP flags"), Some(f)))?;
         if flags & !uapi::ALLOWEDIP_F_REMOVE_ME != 0 {
-            return Err(fail(ext, eopnotsupp(), c_str!("unknown allowed IP flags"), Some(f)));
+            return Err(fail(
+                ext,
+                eopnotsupp(),
+                c_str!("unknown allowed IP flags"),
+                Some(f),
+            ));
         }
         remove = flags & uapi::ALLOWEDIP_F_REMOVE_ME != 0;
     }
-    let cidr_v = cidr.u8().ok_or_else(|| fail(ext, einval(), c_str!("bad prefix length"), Some(cidr)))?;
+    let cidr_v = cidr
+        .u8()
+        .ok_or_else(|| fail(ext, einval(), c_str!("bad prefix length"), Some(cidr)))?;
     let prefix = match fam.u16() {
         Some(a::AF_INET) => {
-            let addr: [u8; 4] = addr
-                .payload()
-                .try_into()
-                .map_err(|_| fail(ext, einval(), c_str!("an IPv4 address is 4 bytes"), Some(addr)))?;
+            let addr: [u8; 4] = addr.payload().try_into().map_err(|_| {
+                fail(
+                    ext,
+                    einval(),
+                    c_str!("an IPv4 address is 4 bytes"),
+                    Some(addr),
+                )
+            })?;
             if cidr_v > 32 {
-                return Err(fail(ext, einval(), c_str!("IPv4 prefix length above 32"), Some(cidr)));
+                return Err(fail(
+                    ext,
+                    einval(),
+                    c_str!("IPv4 prefix length above 32"),
+                    Some(cidr),
+                ));
             }
             Prefix::V4 { addr, cidr: cidr_v }
         }
         Some(a::AF_INET6) => {
-            let addr: [u8; 16] = addr
-                .payload()
-                .try_into()
-                .map_err(|_| fail(ext, einval(), c_str!("an IPv6 address is 16 bytes"), Some(addr)))?;
+            let addr: [u8; 16] = addr.payload().try_into().map_err(|_| {
+                fail(
+                    ext,
+                    einval(),
+                    c_str!("an IPv6 address is 16 bytes"),
+                    Some(addr),
+                )
+            })?;
             if cidr_v > 128 {
-                return Err(fail(ext, einval(), c_str!("IPv6 prefix length above 128"), Some(cidr)));
+                return Err(fail(
+                    ext,
+                    einval(),
+                    c_str!("IPv6 prefix length above 128"),
+                    Some(cidr),
+                ));
             }
             Prefix::V6 { addr, cidr: cidr_v }
         }
-        _ => return Err(fail(ext, eafnosupport(), c_str!("allowed IP family is neither AF_INET nor AF_INET6"), Some(fam))),
+        _ => {
+            return Err(fail(
+                ext,
+                eafnosupport(),
+                c_str!("allowed IP family is neither AF_INET nor AF_INET6"),
+                Some(fam),
+            ))
+        }
     };
     Ok(AllowedIpChange { prefix, remove })
 }
@@ -377,9 +536,15 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
     if !state.dev.is_in(&rtnl, skb.net()) {
         return Err(enodev());
     }
-    let dev = state.dev.get(&rtnl).filter(|d| d.ifindex() == state.ifindex).ok_or_else(enodev)?;
+    let dev = state
+        .dev
+        .get(&rtnl)
+        .filter(|d| d.ifindex() == state.ifindex)
+        .ok_or_else(enodev)?;
     let cfg = dev.data().config.lock();
-    let mut msg = skb.message(uapi::CMD_GET_DEVICE, cfg.generation).map_err(|_| emsgsize())?;
+    let mut msg = skb
+        .message(uapi::CMD_GET_DEVICE, cfg.generation)
+        .map_err(|_| emsgsize())?;
     if state.last_peer.is_none() {
         put_device_attrs(&mut msg, dev.ifindex(), dev.name(), &cfg).map_err(|_| emsgsize())?;
     }
@@ -415,7 +580,11 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
                     // (written only when it is not a continuation).
                     progress |= last.is_some() || cont.is_none();
                     let after = last.or(cont.and_then(|c| c.after));
-                    resume = Some(Resume { serial: peer.serial(), after, seq: tables.seq() });
+                    resume = Some(Resume {
+                        serial: peer.serial(),
+                        after,
+                        seq: tables.seq(),
+                    });
                     done = false;
                     break;
                 }
@@ -440,7 +609,12 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
     Ok(!done)
 }
 
-fn put_device_attrs(m: &mut GenlMsg<'_>, ifindex: u32, name: &CStr, cfg: &Config) -> Result<(), MsgFull> {
+fn put_device_attrs(
+    m: &mut GenlMsg<'_>,
+    ifindex: u32,
+    name: &CStr,
+    cfg: &Config,
+) -> Result<(), MsgFull> {
     m.put_u16(a::DEVICE_LISTEN_PORT as u16, cfg.listen_port)?;
     m.put_u32(a::DEVICE_FWMARK as u16, cfg.fwmark)?;
     m.put_u32(a::DEVICE_IFINDEX as u16, ifindex)?;
@@ -452,19 +626,38 @@ fn put_device_attrs(m: &mut GenlMsg<'_>, ifindex: u32, name: &CStr, cfg: &Config
     Ok(())
 }
 
-fn put_peer(m: &mut GenlMsg<'_>, tables: &Tables, peer: &PeerState, cont: Option<Resume>) -> Result<PeerOut, MsgFull> {
+fn put_peer(
+    m: &mut GenlMsg<'_>,
+    tables: &Tables,
+    peer: &PeerState,
+    cont: Option<Resume>,
+) -> Result<PeerOut, MsgFull> {
     m.nest(0, |m| {
         m.put(a::PEER_PUBLIC_KEY as u16, peer.public_key())?;
         if cont.is_none() {
-            m.put(a::PEER_PRESHARED_KEY as u16, peer.preshared_key().as_bytes())?;
+            m.put(
+                a::PEER_PRESHARED_KEY as u16,
+                peer.preshared_key().as_bytes(),
+            )?;
             let (sec, nsec) = peer.last_handshake();
             let mut ts = [0u8; 16];
             ts[..8].copy_from_slice(&sec.to_ne_bytes());
             ts[8..].copy_from_slice(&nsec.to_ne_bytes());
             m.put(a::PEER_LAST_HANDSHAKE_TIME as u16, &ts)?;
-            m.put_u16(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16, peer.persistent_keepalive())?;
-            m.put_u64(a::PEER_TX_BYTES as u16, peer.tx_bytes.load(Ordering::Relaxed), a::PEER_UNSPEC as u16)?;
-            m.put_u64(a::PEER_RX_BYTES as u16, peer.rx_bytes.load(Ordering::Relaxed), a::PEER_UNSPEC as u16)?;
+            m.put_u16(
+                a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16,
+                peer.persistent_keepalive(),
+            )?;
+            m.put_u64(
+                a::PEER_TX_BYTES as u16,
+                peer.tx_bytes.load(Ordering::Relaxed),
+                a::PEER_UNSPEC as u16,
+            )?;
+            m.put_u64(
+                a::PEER_RX_BYTES as u16,
+                peer.rx_bytes.load(Ordering::Relaxed),
+                a::PEER_UNSPEC as u16,
+            )?;
             m.put_u32(a::PEER_PROTOCOL_VERSION as u16, 1)?;
             if let Some(ep) = peer.reported_endpoint().as_ref() {
                 m.put(a::PEER_ENDPOINT as u16, ep.as_bytes())?;
@@ -476,7 +669,9 @@ fn put_peer(m: &mut GenlMsg<'_>, tables: &Tables, peer: &PeerState, cont: Option
             // The table changed since: as the C driver, no more of them.
             Some(_) => None,
         };
-        let Some(walk) = walk else { return Ok(PeerOut::Complete) };
+        let Some(walk) = walk else {
+            return Ok(PeerOut::Complete);
+        };
         let mut walk = walk.peekable();
         if walk.peek().is_none() {
             return Ok(PeerOut::Complete);
@@ -508,4 +703,3 @@ fn put_allowed_ip(m: &mut GenlMsg<'_>, p: &Prefix) -> Result<(), MsgFull> {
         }
     })
 }
-

@@ -17,12 +17,11 @@
 use crate::device::Device;
 use crate::kapi::anchored::Anchored;
 use crate::kapi::netdev::{DevHold, NetDevice};
-use crate::kapi::platform::Kernel;
 use crate::kapi::ordered::{BundleQueue, SerialQueue};
+use crate::kapi::platform::Kernel;
 use crate::kapi::skb::SocketAddr;
 use crate::kapi::sync::SpinLockBh;
 use crate::kapi::xmit::DstCache;
-use crate::socket;
 use crate::new_spinlock_bh;
 use crate::proto::allowedips::PeerId;
 use crate::proto::cookie::CookieMaker;
@@ -34,6 +33,7 @@ use crate::proto::replay::ReplayWindow;
 use crate::proto::secret::Key;
 use crate::proto::siphash::SipKey;
 use crate::proto::timers::PeerTimers;
+use crate::socket;
 use crate::{wg_dbg, wg_pr_debug};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
@@ -158,7 +158,11 @@ pub(crate) type KeypairRef = Arc<KeypairCell>;
 
 impl KeypairCell {
     /// A new session born now (allocates: after authentication only).
-    pub(crate) fn new_arc(keys: SessionKeys<Kernel>, now_ns: u64, peer: &PeerState) -> Result<KeypairRef> {
+    pub(crate) fn new_arc(
+        keys: SessionKeys<Kernel>,
+        now_ns: u64,
+        peer: &PeerState,
+    ) -> Result<KeypairRef> {
         let internal_id = next_internal_id();
         let dev_name = DbgName::of(peer.dev.get());
         let peer_internal_id = peer.internal_id();
@@ -172,7 +176,12 @@ impl KeypairCell {
             }),
             GFP_KERNEL,
         )?;
-        wg_dbg!("{}: Keypair {} created for peer {}", dev_name, internal_id, peer_internal_id);
+        wg_dbg!(
+            "{}: Keypair {} created for peer {}",
+            dev_name,
+            internal_id,
+            peer_internal_id
+        );
         Ok(kp)
     }
 }
@@ -186,7 +195,12 @@ impl AsRef<Keypair<Kernel>> for KeypairCell {
 #[pinned_drop]
 impl PinnedDrop for KeypairCell {
     fn drop(self: Pin<&mut Self>) {
-        wg_dbg!("{}: Keypair {} destroyed for peer {}", self.dev_name, self.internal_id, self.peer_internal_id);
+        wg_dbg!(
+            "{}: Keypair {} destroyed for peer {}",
+            self.dev_name,
+            self.internal_id,
+            self.peer_internal_id
+        );
     }
 }
 
@@ -349,7 +363,11 @@ impl PeerState {
 impl PinnedDrop for PeerState {
     fn drop(self: Pin<&mut Self>) {
         if self.announced.load(Ordering::Relaxed) {
-            wg_pr_debug!("{}: Peer {} destroyed", self.dev.get().name(), self.internal_id());
+            wg_pr_debug!(
+                "{}: Peer {} destroyed",
+                self.dev.get().name(),
+                self.internal_id()
+            );
         }
     }
 }
@@ -366,7 +384,8 @@ pub(crate) struct PeerReserve {
 
 impl PeerReserve {
     fn take(&mut self, key: &[u8; KEY_LEN]) -> Option<PeerRef> {
-        let matches = |p: &Option<PeerRef>| p.as_ref().is_some_and(|p| keys_equal(p.public_key(), key));
+        let matches =
+            |p: &Option<PeerRef>| p.as_ref().is_some_and(|p| keys_equal(p.public_key(), key));
         let at = match self.fresh.get(self.next) {
             Some(p) if matches(p) => self.next,
             _ => self.fresh.iter().position(matches)?,
@@ -418,7 +437,10 @@ impl Peers {
 
     /// Peers created after the peer of serial `serial` (`None`: all), in
     /// creation order; `None` if that peer no longer exists.
-    pub(crate) fn iter_after(&self, serial: Option<u64>) -> Option<impl Iterator<Item = &PeerRef> + '_> {
+    pub(crate) fn iter_after(
+        &self,
+        serial: Option<u64>,
+    ) -> Option<impl Iterator<Item = &PeerRef> + '_> {
         let start = match serial {
             None => 0,
             Some(s) => {
@@ -429,12 +451,22 @@ impl Peers {
                 pos.saturating_add(1)
             }
         };
-        Some(self.order.get(start..).unwrap_or(&[]).iter().filter_map(move |id| self.get(*id)))
+        Some(
+            self.order
+                .get(start..)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(move |id| self.get(*id)),
+        )
     }
 
     /// Allocates what new peers with `keys` need: their state, room in the
     /// peer lists and in the public-key table. Changes nothing observable.
-    pub(crate) fn reserve(&mut self, dev: &NetDevice<Device>, keys: &[[u8; KEY_LEN]]) -> Result<PeerReserve> {
+    pub(crate) fn reserve(
+        &mut self,
+        dev: &NetDevice<Device>,
+        keys: &[[u8; KEY_LEN]],
+    ) -> Result<PeerReserve> {
         let mut fresh = KVVec::new();
         for key in keys {
             fresh.push(Some(PeerState::new_ref(dev, key)?), GFP_KERNEL)?;
@@ -444,7 +476,8 @@ impl Peers {
         Kernel::vec_reserve(&mut self.order, n).map_err(|_| ENOMEM)?;
         let want_free = self.slots.len().saturating_add(n);
         let have_free = self.free.len();
-        Kernel::vec_reserve(&mut self.free, want_free.saturating_sub(have_free)).map_err(|_| ENOMEM)?;
+        Kernel::vec_reserve(&mut self.free, want_free.saturating_sub(have_free))
+            .map_err(|_| ENOMEM)?;
         self.by_key.reserve(n).map_err(|_| ENOMEM)?;
         Ok(PeerReserve { fresh, next: 0 })
     }
@@ -472,7 +505,9 @@ impl Peers {
         if fresh && Kernel::vec_push(&mut self.slots, None).is_err() {
             return None;
         }
-        if self.by_key.insert(public_key, id).is_err() || Kernel::vec_push(&mut self.order, id).is_err() {
+        if self.by_key.insert(public_key, id).is_err()
+            || Kernel::vec_push(&mut self.order, id).is_err()
+        {
             self.by_key.remove(public_key);
             if fresh {
                 let _ = Kernel::vec_pop(&mut self.slots);

@@ -19,24 +19,24 @@
 use crate::device::Device;
 use crate::kapi::anchored::Anchored;
 use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
-use crate::kapi::ordered::{self, Bundle, Dispatched, Job};
 use crate::kapi::netdev::{DevError, DevHold, NetDevice};
+use crate::kapi::ordered::{self, Bundle, Dispatched, Job};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::{RxReject, SkBuff, SocketAddr};
 use crate::kapi::udp::EncapRecv;
-use crate::socket;
 use crate::peer::{Endpoint, KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS};
 use crate::proto::cookie::{self, MacCheck};
 use crate::proto::handshake::read_initiation;
 use crate::proto::messages::{
-    CookieReply, DataHeader, Initiation, Response, COOKIE_REPLY_LEN, DATA_MIN_LEN,
-    INITIATION_LEN, MESSAGE_DATA, MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION,
+    CookieReply, DataHeader, Initiation, Response, COOKIE_REPLY_LEN, DATA_MIN_LEN, INITIATION_LEN,
+    MESSAGE_DATA, MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION,
     MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN,
 };
 use crate::proto::platform::Clock;
 use crate::proto::ratelimiter::Source;
+use crate::socket;
 use crate::{send, session, timers, wg_dbg};
 use core::sync::atomic::Ordering;
 use kernel::sync::Arc;
@@ -56,7 +56,10 @@ impl EncapRecv for Device {
         if skb.pull_udp_payload(4).is_none() {
             return;
         }
-        let Some(ty) = skb.linear_prefix(4).map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]])) else {
+        let Some(ty) = skb
+            .linear_prefix(4)
+            .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
+        else {
             return;
         };
         let len = skb.len();
@@ -72,7 +75,9 @@ impl EncapRecv for Device {
                 return;
             }
             let guard = rcu::read_lock();
-            let Some(queue) = d.handshakes.get(&guard) else { return };
+            let Some(queue) = d.handshakes.get(&guard) else {
+                return;
+            };
             // Counted before it is queued (and uncounted if it is not): a
             // worker may take it and count it out before `produce` returns,
             // and the count must never go below zero.
@@ -99,18 +104,34 @@ impl EncapRecv for Device {
         if ty != MESSAGE_DATA || len < DATA_MIN_LEN as u32 {
             return;
         }
-        let Some(header) = skb.linear_prefix(DATA_MIN_LEN as u32).and_then(|h| DataHeader::parse(h).ok()) else {
+        let Some(header) = skb
+            .linear_prefix(DATA_MIN_LEN as u32)
+            .and_then(|h| DataHeader::parse(h).ok())
+        else {
             return;
         };
-        let Some(peer) = session::peer_by_index(d, header.receiver_index) else { return };
-        let Some(kp) = peer.keypairs.lock().get(header.receiver_index).cloned() else { return };
+        let Some(peer) = session::peer_by_index(d, header.receiver_index) else {
+            return;
+        };
+        let Some(kp) = peer.keypairs.lock().get(header.receiver_index).cloned() else {
+            return;
+        };
         let cb = skb.cb();
         cb[..4].copy_from_slice(&header.receiver_index.to_ne_bytes());
         cb[4..8].copy_from_slice(&len.to_ne_bytes());
         cb[8..16].copy_from_slice(&header.counter.to_ne_bytes());
         let guard = rcu::read_lock();
-        let Some(ring) = d.decrypt.get(&guard) else { return };
-        match ordered::dispatch(&peer.rx, &ring, Bundle::single(skb), peer.clone(), kp, MAX_QUEUED_PACKETS as u32) {
+        let Some(ring) = d.decrypt.get(&guard) else {
+            return;
+        };
+        match ordered::dispatch(
+            &peer.rx,
+            &ring,
+            Bundle::single(skb),
+            peer.clone(),
+            kp,
+            MAX_QUEUED_PACKETS as u32,
+        ) {
             Dispatched::Queued => ring.kick(&d.tx_wq),
             Dispatched::RingFull => {
                 dev.count_error(DevError::RxDropped);
@@ -131,9 +152,20 @@ struct RxCb {
 
 impl RxCb {
     fn read(cb: &[u8]) -> Option<RxCb> {
-        let w = |i: usize| cb.get(i..i + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
-        let counter = cb.get(8..16).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)?;
-        Some(RxCb { receiver_index: w(0)?, msg_len: w(4)?, counter })
+        let w = |i: usize| {
+            cb.get(i..i + 4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_ne_bytes)
+        };
+        let counter = cb
+            .get(8..16)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_ne_bytes)?;
+        Some(RxCb {
+            receiver_index: w(0)?,
+            msg_len: w(4)?,
+            counter,
+        })
     }
 }
 
@@ -156,7 +188,9 @@ impl CryptWorker for DecryptWorker {
         loop {
             let more = ordered::with_bh_disabled(|| {
                 for _ in 0..DECRYPT_BATCH {
-                    let Some(mut job) = queue.consume() else { return false };
+                    let Some(mut job) = queue.consume() else {
+                        return false;
+                    };
                     let ok = open(&mut job);
                     let (peer, _kp) = job.finish(ok);
                     peer.napi_schedule();
@@ -179,8 +213,11 @@ fn open(job: &mut DecryptJob) -> bool {
     let (_peer, kp, mut segments) = job.parts();
     let now = Kernel::now_ns();
     segments.for_each(|cb, skb| {
-        let Some(cb) = RxCb::read(cb) else { return false };
-        kp.keypair.check_receive(now, cb.counter).is_ok() && skb.open_in_place(kp.keypair.receiving_key(), cb.counter)
+        let Some(cb) = RxCb::read(cb) else {
+            return false;
+        };
+        kp.keypair.check_receive(now, cb.counter).is_ok()
+            && skb.open_in_place(kp.keypair.receiving_key(), cb.counter)
     })
 }
 
@@ -196,7 +233,9 @@ impl CryptWorker for HandshakeWorker {
         let dev = queue.dev.get();
         while let Some(skb) = queue.consume() {
             process_handshake(dev, skb);
-            dev.data().handshake_queue_len.fetch_sub(1, Ordering::Relaxed);
+            dev.data()
+                .handshake_queue_len
+                .fetch_sub(1, Ordering::Relaxed);
             // Under a flood the queue never runs dry: on a kernel without
             // full preemption this loop would otherwise keep the CPU (soft
             // lockups, the rest of the CPU's work starved), as C's does not.
@@ -228,20 +267,34 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
     let len = skb.len() as usize;
     let mut buf = [0u8; INITIATION_LEN];
     {
-        let Some(data) = skb.linear_prefix(len as u32) else { return };
-        let Some(dst) = buf.get_mut(..len) else { return };
+        let Some(data) = skb.linear_prefix(len as u32) else {
+            return;
+        };
+        let Some(dst) = buf.get_mut(..len) else {
+            return;
+        };
         dst.copy_from_slice(data);
     }
     let Some(msg) = buf.get(..len) else { return };
-    let Some(src) = socket::Endpoint::from_received(&skb) else { return };
+    let Some(src) = socket::Endpoint::from_received(&skb) else {
+        return;
+    };
     let ty = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
     let now = Kernel::now_ns();
 
     if ty == MESSAGE_HANDSHAKE_COOKIE {
-        let Ok(reply) = CookieReply::parse(msg) else { return };
-        let Some(peer) = session::peer_by_index(d, reply.receiver_index) else { return };
+        let Ok(reply) = CookieReply::parse(msg) else {
+            return;
+        };
+        let Some(peer) = session::peer_by_index(d, reply.receiver_index) else {
+            return;
+        };
         if peer.cookie.lock().consume_reply(&reply, now).is_ok() {
-            wg_dbg!("{}: Receiving cookie response from peer {}", dev.name(), peer.internal_id());
+            wg_dbg!(
+                "{}: Receiving cookie response from peer {}",
+                dev.name(),
+                peer.internal_id()
+            );
         } else {
             wg_dbg!("{}: Could not decrypt invalid cookie response", dev.name());
         }
@@ -250,7 +303,11 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
 
     let under_load = {
         let mut last = d.last_under_load.lock();
-        let (u, l) = cookie::under_load(d.handshake_queue_len.load(Ordering::Relaxed) as usize, now, *last);
+        let (u, l) = cookie::under_load(
+            d.handshake_queue_len.load(Ordering::Relaxed) as usize,
+            now,
+            *last,
+        );
         *last = l;
         u
     };
@@ -287,18 +344,25 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
 
     let peer = match ty {
         MESSAGE_HANDSHAKE_INITIATION => {
-            let Ok(init) = Initiation::parse(msg) else { return };
+            let Ok(init) = Initiation::parse(msg) else {
+                return;
+            };
             // The Diffie-Hellman work runs on a snapshot of the device's
             // key, outside its mutex, so that the workers of every CPU run
             // it at once.
-            let Some(id) = d.identity.lock().clone() else { return };
+            let Some(id) = d.identity.lock().clone() else {
+                return;
+            };
             let Ok(st) = read_initiation(&id, &init) else {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
                 return;
             };
             let peer = {
                 let guard = rcu::read_lock();
-                d.routing.read(&guard).peer_by_key(st.remote_static()).cloned()
+                d.routing
+                    .read(&guard)
+                    .peer_by_key(st.remote_static())
+                    .cloned()
             };
             let Some(peer) = peer else {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
@@ -312,20 +376,34 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             if !identity.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, &id)) {
                 return;
             }
-            if peer.handshake.lock().hs.consume_initiation(st, now).is_err() {
+            if peer
+                .handshake
+                .lock()
+                .hs
+                .consume_initiation(st, now)
+                .is_err()
+            {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
                 return;
             }
             drop(identity);
             // Authenticated from here on.
             peer.set_endpoint(src, Endpoint::from_xmit(&src));
-            wg_dbg!("{}: Receiving handshake initiation from peer {}", dev.name(), peer.internal_id());
+            wg_dbg!(
+                "{}: Receiving handshake initiation from peer {}",
+                dev.name(),
+                peer.internal_id()
+            );
             send::send_response(&peer);
             peer
         }
         MESSAGE_HANDSHAKE_RESPONSE => {
-            let Ok(resp) = Response::parse(msg) else { return };
-            let Some(peer) = session::peer_by_index(d, resp.receiver_index) else { return };
+            let Ok(resp) = Response::parse(msg) else {
+                return;
+            };
+            let Some(peer) = session::peer_by_index(d, resp.receiver_index) else {
+                return;
+            };
             let keys = {
                 let identity = d.identity.lock();
                 let Some(id) = identity.as_ref() else { return };
@@ -338,7 +416,11 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             };
             // Authenticated from here on.
             peer.set_endpoint(src, Endpoint::from_xmit(&src));
-            wg_dbg!("{}: Receiving handshake response from peer {}", dev.name(), peer.internal_id());
+            wg_dbg!(
+                "{}: Receiving handshake response from peer {}",
+                dev.name(),
+                peer.internal_id()
+            );
             if session::begin_session(&peer, keys).is_ok() {
                 *peer.last_handshake.lock() = wall_now();
                 timers::event(&peer, |t| t.handshake_response_consumed(now));
@@ -363,7 +445,9 @@ fn wall_now() -> (i64, i64) {
 pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
     let mut done = 0;
     while done < budget {
-        let Some((mut bundle, ok)) = peer.rx.pop_done() else { break };
+        let Some((mut bundle, ok)) = peer.rx.pop_done() else {
+            break;
+        };
         done += 1;
         if ok {
             while let Some(skb) = bundle.pop() {
@@ -389,7 +473,9 @@ pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
 
 fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let dev = peer.dev.get();
-    let Some(header) = RxCb::read(skb.cb()) else { return };
+    let Some(header) = RxCb::read(skb.cb()) else {
+        return;
+    };
     let msg_len = header.msg_len;
     let now = Kernel::now_ns();
     // Authentic under this session (the worker opened it); the session may
@@ -398,7 +484,12 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
         Ok(r) => r,
         Err(session::Refused::Gone) => return,
         Err(session::Refused::Replayed) => {
-            wg_dbg!("{}: Packet has invalid nonce {} from peer {}", dev.name(), header.counter, peer.internal_id());
+            wg_dbg!(
+                "{}: Packet has invalid nonce {} from peer {}",
+                dev.name(),
+                header.counter,
+                peer.internal_id()
+            );
             return;
         }
     };
@@ -421,7 +512,11 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     }
     if keepalive {
         count_rx(peer, msg_len);
-        wg_dbg!("{}: Receiving keepalive packet from peer {}", dev.name(), peer.internal_id());
+        wg_dbg!(
+            "{}: Receiving keepalive packet from peer {}",
+            dev.name(),
+            peer.internal_id()
+        );
         return;
     }
     skb.reset(false);
@@ -430,12 +525,20 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let src = match skb.finish_rx(dev, outer_ds) {
         Ok(src) => src,
         Err(RxReject::NotIp) => {
-            wg_dbg!("{}: Packet is neither ipv4 nor ipv6 from peer {}", dev.name(), peer.internal_id());
+            wg_dbg!(
+                "{}: Packet is neither ipv4 nor ipv6 from peer {}",
+                dev.name(),
+                peer.internal_id()
+            );
             dev.count_error(DevError::RxFrame);
             return;
         }
         Err(RxReject::BadLength) => {
-            wg_dbg!("{}: Packet has incorrect size from peer {}", dev.name(), peer.internal_id());
+            wg_dbg!(
+                "{}: Packet has incorrect size from peer {}",
+                dev.name(),
+                peer.internal_id()
+            );
             dev.count_error(DevError::RxLength);
             return;
         }
@@ -446,7 +549,12 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
         dev.data().routing.read(&guard).route_id(&src)
     };
     if routed != Some(peer.id()) {
-        wg_dbg!("{}: Packet has unallowed src IP ({}) from peer {}", dev.name(), src, peer.internal_id());
+        wg_dbg!(
+            "{}: Packet has unallowed src IP ({}) from peer {}",
+            dev.name(),
+            src,
+            peer.internal_id()
+        );
         dev.count_error(DevError::RxFrame);
         return;
     }

@@ -14,14 +14,13 @@
 
 use crate::device::{data_packet_head_room, Device};
 use crate::kapi::anchored::{Anchored, WorkId};
-use crate::kapi::error::enetunreach;
 use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
+use crate::kapi::error::enetunreach;
 use crate::kapi::netdev::{DevError, NetDevice};
 use crate::kapi::ordered::{self, Bundle, BundleBuilder, Dispatched, Job};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::{SkBuff, SocketAddr};
-use crate::socket;
 use crate::peer::{KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::{MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS};
 use crate::proto::error::Error;
@@ -29,6 +28,7 @@ use crate::proto::handshake::PeerHandshake;
 use crate::proto::keypair::padding_len;
 use crate::proto::messages::{DataHeader, DATA_MIN_LEN};
 use crate::proto::platform::Clock;
+use crate::socket;
 use crate::{session, timers, wg_dbg};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
@@ -139,7 +139,10 @@ fn stage(peer: &PeerState, mut bundle: Bundle) {
     let dev = peer.dev.get();
     while let Some(mut skb) = bundle.pop() {
         skb.orphan();
-        if let Some(old) = peer.staged.push_drop_oldest(Bundle::single(skb), MAX_STAGED_PACKETS as u32) {
+        if let Some(old) = peer
+            .staged
+            .push_drop_oldest(Bundle::single(skb), MAX_STAGED_PACKETS as u32)
+        {
             drop_counted(dev, old);
         }
     }
@@ -237,7 +240,14 @@ fn send(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
         }
         // Each packet is counted once: a full ring or transmit queue as
         // dropped, here; a failed encryption as an error, by the worker.
-        match ordered::dispatch(&peer.tx, &ring, bundle, me.clone(), kp.clone(), MAX_QUEUED_PACKETS as u32) {
+        match ordered::dispatch(
+            &peer.tx,
+            &ring,
+            bundle,
+            me.clone(),
+            kp.clone(),
+            MAX_QUEUED_PACKETS as u32,
+        ) {
             Dispatched::Queued => ring.kick(&d.tx_wq),
             Dispatched::RingFull => {
                 count(dev, DevError::TxDropped, packets);
@@ -263,10 +273,16 @@ pub(crate) fn kick_tx(peer: &Anchored<PeerState>) {
 pub(crate) fn keepalive(peer: &Anchored<PeerState>) {
     if peer.staged.is_empty() && peer.tx.is_empty() {
         let dev = peer.dev.get();
-        let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), 0) else { return };
+        let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), 0) else {
+            return;
+        };
         set_cb(&mut skb, dev.mtu(), 0);
         peer.staged.push_tail(Bundle::single(skb));
-        wg_dbg!("{}: Sending keepalive packet to peer {}", dev.name(), peer.internal_id());
+        wg_dbg!(
+            "{}: Sending keepalive packet to peer {}",
+            dev.name(),
+            peer.internal_id()
+        );
     }
     send_staged(peer);
 }
@@ -315,8 +331,13 @@ fn seal(job: &mut EncryptJob, headroom: u32) -> (bool, u32) {
             return true;
         }
         let mtu = u32::from_ne_bytes([cb[0], cb[1], cb[2], cb[3]]);
-        let counter = u64::from_ne_bytes([cb[8], cb[9], cb[10], cb[11], cb[12], cb[13], cb[14], cb[15]]);
-        let header = DataHeader { receiver_index, counter }.encode();
+        let counter =
+            u64::from_ne_bytes([cb[8], cb[9], cb[10], cb[11], cb[12], cb[13], cb[14], cb[15]]);
+        let header = DataHeader {
+            receiver_index,
+            counter,
+        }
+        .encode();
         let len = skb.len();
         let padding = u32::try_from(padding_len(len as usize, mtu as usize)).unwrap_or(0);
         ok = skb.seal_in_place(&header, padding, headroom, key, counter);
@@ -350,7 +371,9 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     // packet.
     let mut budget = MAX_QUEUED_PACKETS;
     while budget > 0 {
-        let Some((mut bundle, ok)) = peer.tx.pop_done() else { break };
+        let Some((mut bundle, ok)) = peer.tx.pop_done() else {
+            break;
+        };
         if !ok {
             // Counted where it failed (encryption) or was refused (a full
             // ring): dropped here without counting it twice.
@@ -434,7 +457,15 @@ fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
         SocketAddr::V6(..) => sockets.v6(),
     }
     .ok_or_else(enetunreach)?;
-    socket::send(sock, dev, skb, &mut addr, ds, Some(&peer.dst_cache), d.fwmark.load(Ordering::Relaxed))?;
+    socket::send(
+        sock,
+        dev,
+        skb,
+        &mut addr,
+        ds,
+        Some(&peer.dst_cache),
+        d.fwmark.load(Ordering::Relaxed),
+    )?;
     drop(guard);
     if addr != before {
         // The route picked another source: remember it, unless the
@@ -509,14 +540,22 @@ fn send_initiation(peer: &Anchored<PeerState>) {
         return;
     }
     let identity_guard = d.identity.lock();
-    let Some(identity) = identity_guard.as_ref() else { return };
-    let created = with_new_index(peer, |hs, index| hs.create_initiation(identity, index, Kernel::wall()));
+    let Some(identity) = identity_guard.as_ref() else {
+        return;
+    };
+    let created = with_new_index(peer, |hs, index| {
+        hs.create_initiation(identity, index, Kernel::wall())
+    });
     drop(identity_guard);
     let Some((_, mut msg)) = created else { return };
     if peer.cookie.lock().add_macs(&mut msg, now).is_err() {
         return;
     }
-    wg_dbg!("{}: Sending handshake initiation to peer {}", dev.name(), peer.internal_id());
+    wg_dbg!(
+        "{}: Sending handshake initiation to peer {}",
+        dev.name(),
+        peer.internal_id()
+    );
     let jitter = timers::jitter();
     timers::event(peer, |t| t.handshake_initiation_sent(now, jitter));
     let _ = send_buffer(peer, &msg);
@@ -528,7 +567,11 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
     let dev = peer.dev.get();
     let d = dev.data();
     let now = Kernel::now_ns();
-    let Some((index, (mut msg, keys))) = with_new_index(peer, |hs, index| hs.create_response(index)) else { return };
+    let Some((index, (mut msg, keys))) =
+        with_new_index(peer, |hs, index| hs.create_response(index))
+    else {
+        return;
+    };
     if peer.cookie.lock().add_macs(&mut msg, now).is_err() {
         session::drop_index(d, index);
         return;
@@ -536,7 +579,11 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
     if session::begin_session(peer, keys).is_err() {
         return;
     }
-    wg_dbg!("{}: Sending handshake response to peer {}", dev.name(), peer.internal_id());
+    wg_dbg!(
+        "{}: Sending handshake response to peer {}",
+        dev.name(),
+        peer.internal_id()
+    );
     timers::event(peer, |t| t.handshake_response_sent(now));
     let _ = send_buffer(peer, &msg);
 }
@@ -545,19 +592,33 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
 /// from the socket it came on.
 pub(crate) fn send_cookie_reply(dev: &NetDevice<Device>, reply: &[u8], to: &socket::Endpoint) {
     let d = dev.data();
-    let Ok(len) = u32::try_from(reply.len()) else { return };
-    let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), len) else { return };
+    let Ok(len) = u32::try_from(reply.len()) else {
+        return;
+    };
+    let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), len) else {
+        return;
+    };
     skb.set_inner_network_header_here();
     if skb.put_slice(reply).is_err() {
         return;
     }
     let guard = rcu::read_lock();
-    let Some(sockets) = d.sockets.get(&guard) else { return };
+    let Some(sockets) = d.sockets.get(&guard) else {
+        return;
+    };
     let sock = match to.addr {
         SocketAddr::V4(..) => sockets.v4(),
         SocketAddr::V6(..) => sockets.v6(),
     };
     let Some(sock) = sock else { return };
     let mut ep = *to;
-    let _ = socket::send(sock, dev, skb, &mut ep, 0, None, d.fwmark.load(Ordering::Relaxed));
+    let _ = socket::send(
+        sock,
+        dev,
+        skb,
+        &mut ep,
+        0,
+        None,
+        d.fwmark.load(Ordering::Relaxed),
+    );
 }

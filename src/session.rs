@@ -13,8 +13,8 @@ use crate::proto::handshake::StaticIdentity;
 use crate::proto::keypair::SessionKeys;
 use crate::proto::platform::Clock;
 use crate::proto::timers::CurrentKey;
-use core::sync::atomic::Ordering;
 use crate::wg_pr_debug;
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 /// Registers `peer` under a fresh random index (allocates with `GFP_ATOMIC`
@@ -95,7 +95,12 @@ pub(crate) struct Received {
 /// and, if it passes, lets it confirm the responder's pending keypair (the
 /// first data message under it makes it current), all under one hold of the
 /// keypairs' lock.
-pub(crate) fn receive(peer: &PeerState, local_index: u32, counter: u64, now_ns: u64) -> Result<Received, Refused> {
+pub(crate) fn receive(
+    peer: &PeerState,
+    local_index: u32,
+    counter: u64,
+    now_ns: u64,
+) -> Result<Received, Refused> {
     let (received, evicted) = {
         let mut kps = peer.keypairs.lock();
         let kp = kps.get(local_index).ok_or(Refused::Gone)?;

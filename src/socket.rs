@@ -45,10 +45,18 @@ impl Sockets {
         loop {
             let v4 = EncapSocket::bind(net, dev, Family::V4, port)?;
             if !ipv6_enabled() {
-                return Ok(Sockets { v4: Some(v4), v6: None });
+                return Ok(Sockets {
+                    v4: Some(v4),
+                    v6: None,
+                });
             }
             match EncapSocket::bind(net, dev, Family::V6, v4.local_port()) {
-                Ok(v6) => return Ok(Sockets { v4: Some(v4), v6: Some(v6) }),
+                Ok(v6) => {
+                    return Ok(Sockets {
+                        v4: Some(v4),
+                        v6: Some(v6),
+                    })
+                }
                 Err(e) if e == eaddrinuse() && port == 0 && retries < PORT_RETRIES => {
                     retries += 1;
                     drop(v4);
@@ -94,7 +102,13 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     /// An endpoint with no cached source.
     pub(crate) fn new(addr: SocketAddr, scope_id: u32) -> Self {
-        Endpoint { addr, scope_id, src4: [0; 4], src_if4: 0, src6: [0; 16] }
+        Endpoint {
+            addr,
+            scope_id,
+            src4: [0; 4],
+            src_if4: 0,
+            src6: [0; 16],
+        }
     }
 
     /// The endpoint a received datagram came from, with our address it was

@@ -104,7 +104,11 @@ impl Tables {
 
     /// `peer`'s prefixes after `after` (`None`: from the first), to resume a
     /// dump; `None` if `after` is no longer one of `peer`'s.
-    pub(crate) fn walk_after(&self, peer: PeerId, after: Option<&Prefix>) -> Option<PeerPrefixes<'_, Kernel>> {
+    pub(crate) fn walk_after(
+        &self,
+        peer: PeerId,
+        after: Option<&Prefix>,
+    ) -> Option<PeerPrefixes<'_, Kernel>> {
         match after {
             None => Some(self.trie.peer_prefixes(peer)),
             Some(p) => self.trie.peer_prefixes_after(peer, p),
@@ -119,7 +123,13 @@ impl Tables {
     /// Makes sure a batch with peers numbered up to `max_peer`, `v4` and
     /// `v6` insertions and `added` new peers cannot fail for lack of memory.
     /// Changes nothing observable.
-    pub(crate) fn reserve(&mut self, max_peer: PeerId, v4: usize, v6: usize, added: usize) -> Result {
+    pub(crate) fn reserve(
+        &mut self,
+        max_peer: PeerId,
+        v4: usize,
+        v6: usize,
+        added: usize,
+    ) -> Result {
         self.trie.reserve(max_peer).map_err(|_| ENOMEM)?;
         self.trie.reserve_nodes(v4, v6).map_err(|_| ENOMEM)?;
         let want = (max_peer.0 as usize).saturating_add(1);

@@ -19,7 +19,11 @@ pub(crate) fn event<R>(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimer
     event_rearm(peer, f, false)
 }
 
-fn event_rearm<R>(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimers) -> R, always: bool) -> R {
+fn event_rearm<R>(
+    peer: &Anchored<PeerState>,
+    f: impl FnOnce(&mut PeerTimers) -> R,
+    always: bool,
+) -> R {
     let mut t = peer.timers.lock();
     let before = t.next_deadline();
     let r = f(&mut t);

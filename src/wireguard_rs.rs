@@ -68,6 +68,11 @@ impl kernel::Module for WireGuard {
         let genl = netlink::FAMILY.register(module)?;
         let sleep = kapi::pm::SleepNotifier::register()?;
         pr_info!("WireGuard (Rust) 0.1.0 loaded.\n");
-        Ok(WireGuard { _sleep: sleep, _genl: genl, _link: link, _ratelimiter: ratelimiter })
+        Ok(WireGuard {
+            _sleep: sleep,
+            _genl: genl,
+            _link: link,
+            _ratelimiter: ratelimiter,
+        })
     }
 }

@@ -4,9 +4,7 @@
 
 extern crate std;
 
-use crate::proto::platform::{
-    AllocError, Alloc, Clock, Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN,
-};
+use crate::proto::platform::{Alloc, AllocError, Clock, Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
 use blake2::digest::{Update, VariableOutput};
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use std::boxed::Box;
@@ -83,7 +81,9 @@ impl Crypto for Host {
         tag: &[u8; TAG_LEN],
     ) -> bool {
         let cipher = chacha20poly1305::XChaCha20Poly1305::new(key.into());
-        cipher.decrypt_in_place_detached(nonce.into(), ad, buf, tag.into()).is_ok()
+        cipher
+            .decrypt_in_place_detached(nonce.into(), ad, buf, tag.into())
+            .is_ok()
     }
 
     fn random_bytes(buf: &mut [u8]) {

@@ -12,9 +12,9 @@ use crate::proto::error::Error;
 use crate::proto::kdf::hmac;
 use crate::proto::keypair::{padding_len, Keypair, Keypairs, SendSlot, SessionKeys};
 use crate::proto::messages::{
-    DataHeader, COOKIE_REPLY_LEN, DATA_HEADER_LEN, DATA_MIN_LEN, INITIATION_LEN,
-    MESSAGE_DATA, MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION,
-    MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN,
+    DataHeader, COOKIE_REPLY_LEN, DATA_HEADER_LEN, DATA_MIN_LEN, INITIATION_LEN, MESSAGE_DATA,
+    MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION, MESSAGE_HANDSHAKE_RESPONSE,
+    RESPONSE_LEN,
 };
 use crate::proto::platform::{Crypto, TAG_LEN};
 use crate::proto::replay::ReplayWindow;
@@ -136,8 +136,13 @@ impl<C: Crypto> LocalKeypair<C> {
     }
 
     /// [`Keypair::decrypt_packet`] with the own window.
-    pub fn decrypt_packet(&mut self, now_ns: u64, packet: &mut [u8]) -> Result<(u64, usize), Error> {
-        self.keypair.decrypt_packet(now_ns, packet, &mut self.window)
+    pub fn decrypt_packet(
+        &mut self,
+        now_ns: u64,
+        packet: &mut [u8],
+    ) -> Result<(u64, usize), Error> {
+        self.keypair
+            .decrypt_packet(now_ns, packet, &mut self.window)
     }
 }
 

@@ -8,5 +8,9 @@ mod ir_audit;
 
 #[test]
 fn no_crypto_operation_can_panic() {
-    ir_audit::assert_no_path_to_panic("tests/crypto_audit/harness.rs", &|n| n.starts_with("cx_"), 30);
+    ir_audit::assert_no_path_to_panic(
+        "tests/crypto_audit/harness.rs",
+        &|n| n.starts_with("cx_"),
+        30,
+    );
 }

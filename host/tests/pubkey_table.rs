@@ -151,7 +151,9 @@ fn reserve_makes_the_next_inserts_infallible() {
         ALLOCS_LEFT.with(|c| c.set(0));
         for _ in 0..n {
             t.insert(&key(next), PeerId(next % 1000))
-                .unwrap_or_else(|e| panic!("round {round}: insert {next} after reserve({n}): {e:?}"));
+                .unwrap_or_else(|e| {
+                    panic!("round {round}: insert {next} after reserve({n}): {e:?}")
+                });
             next += 1;
         }
         ALLOCS_LEFT.with(|c| c.set(u64::MAX));

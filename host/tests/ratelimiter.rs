@@ -180,7 +180,11 @@ fn colliding_keys_in_a_tiny_table_stay_independent() {
     let src = |s: u32| v4(s.wrapping_mul(0x9e37_79b9));
     for round in 0..6 {
         for s in 0..32u32 {
-            assert_eq!(r.allow(0, &src(s), T0), round < 5, "round {round} source {s}");
+            assert_eq!(
+                r.allow(0, &src(s), T0),
+                round < 5,
+                "round {round} source {s}"
+            );
         }
     }
     // Drain half the sources again a second later; the others expire, the
@@ -192,7 +196,11 @@ fn colliding_keys_in_a_tiny_table_stay_independent() {
     }
     assert_eq!(r.gc(T0 + NSEC_PER_SEC + 1), 16);
     for s in 0..32u32 {
-        assert_eq!(r.allow(0, &src(s), T0 + NSEC_PER_SEC + 1), s >= 16, "source {s}");
+        assert_eq!(
+            r.allow(0, &src(s), T0 + NSEC_PER_SEC + 1),
+            s >= 16,
+            "source {s}"
+        );
     }
 }
 
@@ -230,7 +238,10 @@ fn full_table_admits_new_sources() {
     assert!(!r.allow(0, &v4(7), T0));
     // The same with IPv6 sources.
     for n in 0..5 {
-        assert!(r.allow(0, &v6([0x20010db8, 7, 0, n]), T0), "new v6 source, packet {n}");
+        assert!(
+            r.allow(0, &v6([0x20010db8, 7, 0, n]), T0),
+            "new v6 source, packet {n}"
+        );
     }
     assert!(!r.allow(0, &v6([0x20010db8, 7, 1, 1]), T0));
 }
@@ -321,7 +332,10 @@ fn cycling_attacker_cannot_push_a_steady_source_over_its_limit() {
         }
     }
     // 10 s at 20 a second, plus the burst (the first 5 at once), within 1.
-    assert!((200..=205).contains(&allowed), "steady source allowed {allowed}");
+    assert!(
+        (200..=205).contains(&allowed),
+        "steady source allowed {allowed}"
+    );
     // The attacker's sources are limited too (each gets its burst only).
     assert_eq!(attacker_refused, 4000);
 }

@@ -58,7 +58,10 @@ fn retransmit_handshake_deadline_and_jitter() {
 fn send_keepalive_deadline_and_need_another() {
     let mut p = active();
     p.data_received(T0);
-    assert_eq!(p.deadline(Timer::SendKeepalive), Some(T0 + KEEPALIVE_TIMEOUT));
+    assert_eq!(
+        p.deadline(Timer::SendKeepalive),
+        Some(T0 + KEEPALIVE_TIMEOUT)
+    );
     let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
     assert!(!p.is_pending(Timer::SendKeepalive));
@@ -74,7 +77,10 @@ fn send_keepalive_deadline_and_need_another() {
     );
     let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
-    assert_eq!(p.deadline(Timer::SendKeepalive), Some(T0 + 2 * KEEPALIVE_TIMEOUT));
+    assert_eq!(
+        p.deadline(Timer::SendKeepalive),
+        Some(T0 + 2 * KEEPALIVE_TIMEOUT)
+    );
     let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + 2 * KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
     assert!(!p.is_pending(Timer::SendKeepalive));
@@ -116,7 +122,10 @@ fn new_handshake_deadline() {
 fn zero_key_material_deadline() {
     let mut p = active();
     p.handshake_response_sent(T0);
-    assert_eq!(p.deadline(Timer::ZeroKeyMaterial), Some(T0 + 3 * REJECT_AFTER_TIME));
+    assert_eq!(
+        p.deadline(Timer::ZeroKeyMaterial),
+        Some(T0 + 3 * REJECT_AFTER_TIME)
+    );
     // A later session moves it.
     p.handshake_response_consumed(T0 + NSEC_PER_SEC);
     let d = T0 + NSEC_PER_SEC + ZERO_KEYS_AFTER;
@@ -131,11 +140,17 @@ fn persistent_keepalive() {
     let mut p = active();
     p.any_authenticated_packet_traversal(T0);
     assert_eq!(p.next_deadline(), None, "off by default");
-    assert!(p.set_persistent_keepalive(25), "turning it on sends one at once");
+    assert!(
+        p.set_persistent_keepalive(25),
+        "turning it on sends one at once"
+    );
     assert!(!p.set_persistent_keepalive(30), "changing it does not");
     assert!(!p.set_persistent_keepalive(25));
     p.any_authenticated_packet_traversal(T0);
-    assert_eq!(p.deadline(Timer::PersistentKeepalive), Some(T0 + 25 * NSEC_PER_SEC));
+    assert_eq!(
+        p.deadline(Timer::PersistentKeepalive),
+        Some(T0 + 25 * NSEC_PER_SEC)
+    );
     // Received packets re-arm it too.
     p.handshake_packet_received(T0 + NSEC_PER_SEC);
     let d = T0 + 26 * NSEC_PER_SEC;
@@ -268,7 +283,10 @@ fn polling_a_cancelled_or_early_timer_does_nothing() {
     // An early one (1 ns before the deadline) leaves it pending.
     p.data_received(T0);
     assert_eq!(p.poll(T0 + KEEPALIVE_TIMEOUT - 1), none());
-    assert_eq!(p.deadline(Timer::SendKeepalive), Some(T0 + KEEPALIVE_TIMEOUT));
+    assert_eq!(
+        p.deadline(Timer::SendKeepalive),
+        Some(T0 + KEEPALIVE_TIMEOUT)
+    );
     assert!(p.poll(T0 + KEEPALIVE_TIMEOUT).send_keepalive);
 }
 
@@ -376,7 +394,10 @@ fn full_exchange_as_initiator_and_responder() {
     i.handshake_response_consumed(t1);
     i.handshake_packet_received(t1);
     assert!(!i.is_pending(Timer::RetransmitHandshake));
-    assert_eq!(i.deadline(Timer::ZeroKeyMaterial), Some(t1 + ZERO_KEYS_AFTER));
+    assert_eq!(
+        i.deadline(Timer::ZeroKeyMaterial),
+        Some(t1 + ZERO_KEYS_AFTER)
+    );
     assert!(!i.is_pending(Timer::NewHandshake));
     i.data_packets_sent(t1, false, 0);
     assert_eq!(i.next_deadline(), Some(t1 + ZERO_KEYS_AFTER));
@@ -385,10 +406,16 @@ fn full_exchange_as_initiator_and_responder() {
     let mut r = active();
     r.handshake_response_sent(T0);
     r.handshake_packet_received(T0);
-    assert_eq!(r.deadline(Timer::ZeroKeyMaterial), Some(T0 + ZERO_KEYS_AFTER));
+    assert_eq!(
+        r.deadline(Timer::ZeroKeyMaterial),
+        Some(T0 + ZERO_KEYS_AFTER)
+    );
     r.data_packet_received(t1, true, false);
     assert!(!r.is_pending(Timer::RetransmitHandshake));
-    assert_eq!(r.deadline(Timer::SendKeepalive), Some(t1 + KEEPALIVE_TIMEOUT));
+    assert_eq!(
+        r.deadline(Timer::SendKeepalive),
+        Some(t1 + KEEPALIVE_TIMEOUT)
+    );
     // It replies with data: no keepalive needed.
     r.data_packets_sent(t1 + 1, true, 0);
     assert!(!r.is_pending(Timer::SendKeepalive));

@@ -10,10 +10,10 @@ use wg_proto::proto::handshake::{read_initiation, HandshakeState, PeerHandshake,
 use wg_proto::proto::kdf;
 use wg_proto::proto::keypair::{padding_len, Keypair, Keypairs};
 use wg_proto::proto::messages::*;
-use wg_proto::testing::{kdf1, message_type, MessageType};
 use wg_proto::proto::replay::ReplayWindow;
 use wg_proto::proto::secret::Key;
 use wg_proto::proto::tai64n;
+use wg_proto::testing::{kdf1, message_type, MessageType};
 
 #[test]
 fn message_type_by_header_and_length() {
@@ -387,7 +387,12 @@ fn keypair_lifetime() {
     let slot = ki.reserve_send(t).unwrap();
     assert_eq!(slot.counter, 0);
     let mut body = *b"0123456789abcdef";
-    let tag = <Host as wg_proto::proto::platform::Crypto>::aead_seal(ki.sending_key(), slot.counter, &[], &mut body);
+    let tag = <Host as wg_proto::proto::platform::Crypto>::aead_seal(
+        ki.sending_key(),
+        slot.counter,
+        &[],
+        &mut body,
+    );
     let mut msg = slot.header().to_vec();
     msg.extend_from_slice(&body);
     msg.extend_from_slice(&tag);

@@ -27,12 +27,12 @@ use super::work::Workqueue;
 use core::ops::Deref;
 use core::sync::atomic::{AtomicU8, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
+use kernel::error::Error;
 use kernel::error::Result;
 use kernel::init::InPlaceInit;
-use kernel::error::Error;
 use kernel::init::PinInit;
-use kernel::prelude::{pin_data, pinned_drop, try_pin_init};
 use kernel::new_mutex;
+use kernel::prelude::{pin_data, pinned_drop, try_pin_init};
 use kernel::sync::{Arc, ArcBorrow, Mutex};
 use kernel::types::Opaque;
 
@@ -145,7 +145,10 @@ impl<T: AnchorOps> Anchored<T> {
             if new == cur {
                 return true;
             }
-            match self.state.compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+            match self
+                .state
+                .compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => {
                     if cur & ACTIVE == 0 {
                         // The reference `shutdown` gives back.
@@ -168,7 +171,10 @@ impl<T: AnchorOps> Anchored<T> {
         // does nothing.
         unsafe {
             let delta = b::nsecs_to_jiffies(delay_ns).saturating_add(1);
-            b::mod_timer(self.timer.get(), b::wg_shim_jiffies().wrapping_add(delta as usize));
+            b::mod_timer(
+                self.timer.get(),
+                b::wg_shim_jiffies().wrapping_add(delta as usize),
+            );
         }
     }
 

@@ -100,7 +100,10 @@ impl<T: CryptWorker> CryptQueue<T> {
         let q = Arc::pin_init(init, GFP_KERNEL)?;
         // SAFETY: allocates zeroed per-CPU memory for one `PerCpu` per CPU.
         let workers = unsafe {
-            b::wg_shim_alloc_percpu(core::mem::size_of::<PerCpu>(), core::mem::align_of::<PerCpu>())
+            b::wg_shim_alloc_percpu(
+                core::mem::size_of::<PerCpu>(),
+                core::mem::align_of::<PerCpu>(),
+            )
         }
         .cast::<PerCpu>();
         if workers.is_null() {
@@ -173,7 +176,9 @@ impl<T: CryptWorker> CryptQueue<T> {
     /// Queues the worker of `cpu`.
     pub(crate) fn kick_on(&self, wq: &Workqueue, cpu: i32) {
         let workers = self.workers.load(Ordering::Acquire);
-        let Ok(cpu_u) = u32::try_from(cpu) else { return };
+        let Ok(cpu_u) = u32::try_from(cpu) else {
+            return;
+        };
         // SAFETY: `workers` was set up for every possible CPU in `new_arc`
         // and lives as long as `self`.
         unsafe {

@@ -44,7 +44,10 @@ impl Write for Line {
 
 /// Prints one debug line (`KERN_DEBUG`).
 pub(crate) fn print(args: core::fmt::Arguments<'_>) {
-    let mut line = Line { buf: [0; 160], len: 0 };
+    let mut line = Line {
+        buf: [0; 160],
+        len: 0,
+    };
     let _ = line.write_fmt(args);
     // The buffer is zeroed and at most 159 bytes were written: it is
     // NUL-terminated.

@@ -6,15 +6,15 @@
 //! `kapi` builds the `genl_ops` table and dispatches to `T`.
 
 use super::bindings as b;
-use super::nla::{Attr, Extack, GenlMsg, MsgFull};
 use super::net::Net;
+use super::nla::{Attr, Extack, GenlMsg, MsgFull};
 use core::marker::PhantomData;
 use core::ptr;
+use kernel::alloc::{flags::GFP_KERNEL, KBox};
 use kernel::error::{to_result, Result};
 use kernel::str::CStr;
 use kernel::types::Opaque;
 use kernel::ThisModule;
-use kernel::alloc::{flags::GFP_KERNEL, KBox};
 
 /// Most commands a family may have.
 const MAX_OPS: usize = 4;
@@ -88,8 +88,12 @@ impl<'a> Request<'a> {
     /// request borrows it (see [`Request::attr`]), so none is alive while
     /// the bytes change.
     pub(crate) fn wipe(&mut self, path: &[u16]) {
-        let Some((&first, rest)) = path.split_first() else { return };
-        let Some(p) = self.attr_ptr(u32::from(first)) else { return };
+        let Some((&first, rest)) = path.split_first() else {
+            return;
+        };
+        let Some(p) = self.attr_ptr(u32::from(first)) else {
+            return;
+        };
         // SAFETY: `p` is an attribute of the request whose header and
         // `nla_len` bytes the genl core validated to be inside the message,
         // valid for the call. Nothing else references those bytes while we
@@ -98,7 +102,10 @@ impl<'a> Request<'a> {
         // callback (it keeps only pointers, e.g. the extack's bad attribute).
         let payload = unsafe {
             let len = usize::from((*p).nla_len).saturating_sub(super::nla::NLA_HDRLEN);
-            core::slice::from_raw_parts_mut(p.cast_mut().cast::<u8>().add(super::nla::NLA_HDRLEN), len)
+            core::slice::from_raw_parts_mut(
+                p.cast_mut().cast::<u8>().add(super::nla::NLA_HDRLEN),
+                len,
+            )
         };
         super::nla::wipe_at(payload, rest);
     }
@@ -202,7 +209,10 @@ impl<T: GenlOps> Family<T> {
     }
 
     /// Registers the family.
-    pub(crate) fn register(&'static self, module: &'static ThisModule) -> Result<FamilyRegistration<T>> {
+    pub(crate) fn register(
+        &'static self,
+        module: &'static ThisModule,
+    ) -> Result<FamilyRegistration<T>> {
         #[allow(clippy::let_unit_value)]
         let () = Self::OPS_FIT;
         use core::sync::atomic::Ordering;
@@ -210,7 +220,8 @@ impl<T: GenlOps> Family<T> {
             return Err(kernel::error::code::EBUSY);
         }
         let policy = T::policy();
-        let maxattr = u32::try_from(policy.len().saturating_sub(1)).map_err(|_| kernel::error::code::EINVAL)?;
+        let maxattr = u32::try_from(policy.len().saturating_sub(1))
+            .map_err(|_| kernel::error::code::EINVAL)?;
         let name = T::NAME.as_bytes();
         let fam = self.family.get();
         let ops = self.ops.get().cast::<b::genl_ops>();
@@ -223,7 +234,11 @@ impl<T: GenlOps> Family<T> {
             for (i, spec) in T::OPS.iter().enumerate() {
                 let op = &mut *ops.add(i);
                 op.cmd = spec.cmd;
-                op.flags = if spec.uns_admin { b::GENL_UNS_ADMIN_PERM as u8 } else { 0 };
+                op.flags = if spec.uns_admin {
+                    b::GENL_UNS_ADMIN_PERM as u8
+                } else {
+                    0
+                };
                 match spec.kind {
                     OpKind::Do => op.doit = Some(doit_callback::<T>),
                     OpKind::Dump => {
@@ -245,7 +260,12 @@ impl<T: GenlOps> Family<T> {
             f.ops = ops;
             f.n_ops = T::OPS.len() as u8;
             // Commands above the last one reject unknown attributes strictly.
-            f.resv_start_op = T::OPS.iter().map(|o| o.cmd).max().unwrap_or(0).saturating_add(1);
+            f.resv_start_op = T::OPS
+                .iter()
+                .map(|o| o.cmd)
+                .max()
+                .unwrap_or(0)
+                .saturating_add(1);
             f.module = module.as_ptr().cast();
         }
         // SAFETY: the family is initialised and 'static.
@@ -261,7 +281,9 @@ impl<T: GenlOps> Drop for FamilyRegistration<T> {
     fn drop(&mut self) {
         // SAFETY: registered in `Family::register`.
         unsafe { b::genl_unregister_family(self.family.family.get()) };
-        self.family.registered.store(false, core::sync::atomic::Ordering::Release);
+        self.family
+            .registered
+            .store(false, core::sync::atomic::Ordering::Release);
     }
 }
 
@@ -274,7 +296,10 @@ unsafe extern "C" fn doit_callback<T: GenlOps>(
     info: *mut b::genl_info,
 ) -> core::ffi::c_int {
     // SAFETY: the request is valid for the duration of the call.
-    let mut req = Request { info: unsafe { &*info }, maxattr: maxattr::<T>() };
+    let mut req = Request {
+        info: unsafe { &*info },
+        maxattr: maxattr::<T>(),
+    };
     match T::doit(&mut req) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
@@ -292,7 +317,10 @@ unsafe extern "C" fn start_callback<T: GenlOps>(cb: *mut b::netlink_callback) ->
     // SAFETY: during `start` the genl core has parsed the request into the
     // dump info, valid until the dump ends.
     let info = unsafe { &*b::wg_shim_genl_info_dump(cb) };
-    let req = Request { info, maxattr: maxattr::<T>() };
+    let req = Request {
+        info,
+        maxattr: maxattr::<T>(),
+    };
     let state = match T::dump_start(&req) {
         Ok(s) => s,
         Err(e) => return e.to_errno(),
@@ -316,7 +344,11 @@ unsafe extern "C" fn dumpit_callback<T: GenlOps>(
     let Some(state) = state else {
         return kernel::error::code::EINVAL.to_errno();
     };
-    let mut out = DumpSkb::<T> { skb, cb, _p: PhantomData };
+    let mut out = DumpSkb::<T> {
+        skb,
+        cb,
+        _p: PhantomData,
+    };
     match T::dumpit(state, &mut out) {
         // SAFETY: the skb is valid during the callback.
         Ok(true) => unsafe { (*skb).len as core::ffi::c_int },

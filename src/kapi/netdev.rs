@@ -250,7 +250,8 @@ impl DeviceSetup<'_> {
 
     /// Per-CPU software statistics kept by the core (`NETDEV_PCPU_STAT_TSTATS`).
     pub(crate) fn set_tstats(&mut self) {
-        self.raw.set_pcpu_stat_type(b::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS);
+        self.raw
+            .set_pcpu_stat_type(b::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS);
     }
 
     /// The device type shown in uevents (`SET_NETDEV_DEVTYPE`).
@@ -321,7 +322,10 @@ impl<T: LinkOps> LinkKind<T> {
 
     /// Registers the kind: `ip link add ... type T::KIND` works until the
     /// returned value is dropped, which deletes every device of the kind.
-    pub(crate) fn register(&'static self, _module: &'static ThisModule) -> Result<LinkRegistration<T>> {
+    pub(crate) fn register(
+        &'static self,
+        _module: &'static ThisModule,
+    ) -> Result<LinkRegistration<T>> {
         #[allow(clippy::let_unit_value)]
         let () = Self::PRIV_FITS;
         use core::sync::atomic::Ordering;
@@ -392,7 +396,9 @@ impl<T: LinkOps> Drop for LinkRegistration<T> {
             b::unregister_pernet_device(self.kind.pernet.get());
             b::rcu_barrier();
         }
-        self.kind.registered.store(false, core::sync::atomic::Ordering::Release);
+        self.kind
+            .registered
+            .store(false, core::sync::atomic::Ordering::Release);
     }
 }
 
@@ -598,7 +604,10 @@ impl<T: LinkOps> DevRef<T> {
             unsafe { b::wg_shim_dev_put(dev.as_ptr()) };
             return Err(LookupError::OtherKind);
         }
-        Ok(DevRef { dev, _t: PhantomData })
+        Ok(DevRef {
+            dev,
+            _t: PhantomData,
+        })
     }
 
     /// The device with index `ifindex` in `net` (`dev_get_by_index`).
@@ -755,7 +764,10 @@ impl<T: LinkOps> NetDevice<T> {
         unsafe { b::wg_shim_dev_hold(self.raw.get()) };
         // SAFETY: non-null (from a reference).
         let dev = unsafe { core::ptr::NonNull::new_unchecked(self.raw.get()) };
-        DevHold { dev, _t: PhantomData }
+        DevHold {
+            dev,
+            _t: PhantomData,
+        }
     }
 
     /// Counts a received packet of `len` bytes.
@@ -776,7 +788,8 @@ impl<T: LinkOps> NetDevice<T> {
             // SAFETY: the device is valid; `offset` is that of an aligned
             // `atomic_long_t` in it (see the asserts), which the kernel
             // only accesses atomically (`DEV_STATS_INC`, `DEV_STATS_READ`).
-            let counter = unsafe { AtomicUsize::from_ptr(self.raw.get().cast::<u8>().add(offset).cast()) };
+            let counter =
+                unsafe { AtomicUsize::from_ptr(self.raw.get().cast::<u8>().add(offset).cast()) };
             // As `atomic_long_inc`: no ordering.
             counter.fetch_add(1, Ordering::Relaxed);
         }

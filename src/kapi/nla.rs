@@ -40,10 +40,14 @@ pub(crate) fn wipe_at(payload: &mut [u8], path: &[u16]) {
     };
     let mut off = 0usize;
     loop {
-        let Some(hdr) = payload.get(off..).and_then(|r| r.get(..NLA_HDRLEN)) else { return };
+        let Some(hdr) = payload.get(off..).and_then(|r| r.get(..NLA_HDRLEN)) else {
+            return;
+        };
         let len = usize::from(u16::from_ne_bytes([hdr[0], hdr[1]]));
         let t = u16::from_ne_bytes([hdr[2], hdr[3]]) & (b::NLA_TYPE_MASK as u16);
-        let Some(end) = off.checked_add(len) else { return };
+        let Some(end) = off.checked_add(len) else {
+            return;
+        };
         if len < NLA_HDRLEN || end > payload.len() {
             return;
         }
@@ -70,7 +74,10 @@ impl<'a> Attr<'a> {
     /// bytes are inside a message valid for `'a` (checked by `nla_ok` or by
     /// `__nla_parse`).
     pub(crate) unsafe fn from_raw(ptr: *const b::nlattr) -> Option<Self> {
-        NonNull::new(ptr.cast_mut()).map(|raw| Attr { raw, _msg: PhantomData })
+        NonNull::new(ptr.cast_mut()).map(|raw| Attr {
+            raw,
+            _msg: PhantomData,
+        })
     }
 
     pub(crate) fn as_ptr(&self) -> *const b::nlattr {
@@ -121,7 +128,9 @@ impl<'a> Attr<'a> {
 
     /// The attributes nested in this one, as a list (`nla_for_each_nested`).
     pub(crate) fn nested(&self) -> Nested<'a> {
-        Nested { rest: self.payload() }
+        Nested {
+            rest: self.payload(),
+        }
     }
 
     /// Parses the attributes nested in this one against `policy` (strict
@@ -135,7 +144,8 @@ impl<'a> Attr<'a> {
     ) -> Result<Attrs<'a, N>> {
         let mut tb: [*mut b::nlattr; N] = [core::ptr::null_mut(); N];
         let payload = self.payload();
-        let maxtype = i32::try_from(N.saturating_sub(1)).map_err(|_| kernel::error::code::EINVAL)?;
+        let maxtype =
+            i32::try_from(N.saturating_sub(1)).map_err(|_| kernel::error::code::EINVAL)?;
         let len = i32::try_from(payload.len()).map_err(|_| kernel::error::code::EINVAL)?;
         // SAFETY: `tb` has `maxtype + 1` entries and `policy` as many; the
         // payload is valid for `len` bytes; `extack` is null or the request's.
@@ -150,7 +160,10 @@ impl<'a> Attr<'a> {
                 extack.raw,
             )
         })?;
-        Ok(Attrs { tb, _msg: PhantomData })
+        Ok(Attrs {
+            tb,
+            _msg: PhantomData,
+        })
     }
 }
 
@@ -213,7 +226,10 @@ impl Extack<'_> {
     ///
     /// `raw` is null or the extack of the request being handled, valid for `'a`.
     pub(crate) unsafe fn from_raw<'a>(raw: *mut b::netlink_ext_ack) -> Extack<'a> {
-        Extack { raw, _p: PhantomData }
+        Extack {
+            raw,
+            _p: PhantomData,
+        }
     }
 
     /// Sets the message (`NL_SET_ERR_MSG_ATTR`), pointing at `attr` if given.
@@ -243,7 +259,11 @@ impl<'a> GenlMsg<'a> {
     /// `skb` is an skb valid and used by nobody else for `'a`, and `hdr` the
     /// user header of a message just started in it with `genlmsg_put`.
     pub(crate) unsafe fn from_raw(skb: *mut b::sk_buff, hdr: *mut core::ffi::c_void) -> Self {
-        GenlMsg { skb, hdr, _p: PhantomData }
+        GenlMsg {
+            skb,
+            hdr,
+            _p: PhantomData,
+        }
     }
 
     pub(crate) fn hdr(&self) -> *mut core::ffi::c_void {
@@ -255,7 +275,11 @@ impl<'a> GenlMsg<'a> {
         let len = i32::try_from(data.len()).map_err(|_| MsgFull)?;
         // SAFETY: the skb is valid (type invariant); `data` is valid for reads.
         let r = unsafe { b::nla_put(self.skb, i32::from(kind), len, data.as_ptr().cast()) };
-        if r == 0 { Ok(()) } else { Err(MsgFull) }
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(MsgFull)
+        }
     }
 
     pub(crate) fn put_u8(&mut self, kind: u16, v: u8) -> Result<(), MsgFull> {
@@ -275,8 +299,20 @@ impl<'a> GenlMsg<'a> {
     pub(crate) fn put_u64(&mut self, kind: u16, v: u64, pad: u16) -> Result<(), MsgFull> {
         let d = v.to_ne_bytes();
         // SAFETY: the skb is valid (type invariant); `d` is 8 readable bytes.
-        let r = unsafe { b::nla_put_64bit(self.skb, i32::from(kind), 8, d.as_ptr().cast(), i32::from(pad)) };
-        if r == 0 { Ok(()) } else { Err(MsgFull) }
+        let r = unsafe {
+            b::nla_put_64bit(
+                self.skb,
+                i32::from(kind),
+                8,
+                d.as_ptr().cast(),
+                i32::from(pad),
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(MsgFull)
+        }
     }
 
     /// A NUL-terminated string (`nla_put_string`).

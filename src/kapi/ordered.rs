@@ -54,7 +54,9 @@ const NEXT: usize = 40;
 const _: () = assert!(REF_B + 8 <= STATE && STATE + 4 <= NEXT && USER_CB_LEN <= REF_A);
 // The control block is 8-aligned (`__aligned(8)` in the kernel), so the
 // state is an aligned `atomic_t` and the next pointer an aligned pointer.
-const _: () = assert!(core::mem::offset_of!(b::sk_buff, cb) % 8 == 0 && core::mem::align_of::<b::sk_buff>() >= 8);
+const _: () = assert!(
+    core::mem::offset_of!(b::sk_buff, cb) % 8 == 0 && core::mem::align_of::<b::sk_buff>() >= 8
+);
 const _: () = assert!(STATE % 4 == 0 && NEXT % 8 == 0 && NEXT + 8 <= 48);
 
 /// Where a bundle's job is (see the module's text).
@@ -124,7 +126,11 @@ impl LockedQueue<'_> {
     unsafe fn lock(q: *mut b::sk_buff_head) -> Self {
         // SAFETY: per the contract; unlocked by drop.
         let flags = unsafe { b::wg_shim_skb_queue_lock_irqsave(q) };
-        LockedQueue { q, flags, _q: PhantomData }
+        LockedQueue {
+            q,
+            flags,
+            _q: PhantomData,
+        }
     }
 
     fn len(&self) -> u32 {
@@ -241,7 +247,10 @@ pub(crate) struct BundleBuilder {
 impl BundleBuilder {
     /// An empty bundle.
     pub(crate) fn new() -> Self {
-        BundleBuilder { bundle: Bundle(None), tail: None }
+        BundleBuilder {
+            bundle: Bundle(None),
+            tail: None,
+        }
     }
 
     /// Appends `skb`.
@@ -406,7 +415,9 @@ impl SerialQueue {
         let q = unsafe { LockedQueue::lock(self.head.get()) };
         // SAFETY: the head is a bundle's first packet, valid while queued
         // (under the lock nobody unlinks it).
-        q.peek().is_some_and(|h| unsafe { state_of(h) }.load(Ordering::Acquire) != JobState::Pending as i32)
+        q.peek().is_some_and(|h| {
+            unsafe { state_of(h) }.load(Ordering::Acquire) != JobState::Pending as i32
+        })
     }
 
     /// Takes the bundle at the head if its job is finished: the bundle and
@@ -449,7 +460,15 @@ impl SerialQueue {
             // pending, and ours once it is not.
             let state = unsafe { state_of(h) };
             let pending = JobState::Pending as i32;
-            if state.compare_exchange(pending, JobState::Orphan as i32, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            if state
+                .compare_exchange(
+                    pending,
+                    JobState::Orphan as i32,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                )
+                .is_err()
+            {
                 // Finished: nobody else holds it.
                 drop(Bundle::from_head(h));
             }
@@ -481,27 +500,49 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
         // SAFETY: the first packet is valid while the job is pending (the
         // serial side neither frees it nor touches more than its list links
         // and state); `at` is REF_A or REF_B, written by `dispatch`.
-        unsafe { cb_of(self.head).add(at).cast::<*const c_void>().read_unaligned() }
+        unsafe {
+            cb_of(self.head)
+                .add(at)
+                .cast::<*const c_void>()
+                .read_unaligned()
+        }
     }
 
     /// The references the job carries.
     pub(crate) fn refs(&self) -> (A::Borrowed<'_>, B::Borrowed<'_>) {
         // SAFETY: both came from `into_foreign` in `dispatch` and are given
         // back only by `finish` or drop (which consume the job).
-        unsafe { (A::borrow(self.read_ref(REF_A)), B::borrow(self.read_ref(REF_B))) }
+        unsafe {
+            (
+                A::borrow(self.read_ref(REF_A)),
+                B::borrow(self.read_ref(REF_B)),
+            )
+        }
     }
 
     /// The references and the packets, borrowed together (the crypto needs
     /// the session's key while it works on the packets).
     pub(crate) fn parts(&mut self) -> (A::Borrowed<'_>, B::Borrowed<'_>, JobSegments<'_>) {
         let (a, b) = self.refs();
-        (a, b, JobSegments { head: self.head, _job: PhantomData })
+        (
+            a,
+            b,
+            JobSegments {
+                head: self.head,
+                _job: PhantomData,
+            },
+        )
     }
 
     fn take_refs(&self) -> (A, B) {
         // SAFETY: both came from `into_foreign` in `dispatch`; taken back
         // once, by the consuming `finish` (or drop).
-        unsafe { (A::from_foreign(self.read_ref(REF_A)), B::from_foreign(self.read_ref(REF_B))) }
+        unsafe {
+            (
+                A::from_foreign(self.read_ref(REF_A)),
+                B::from_foreign(self.read_ref(REF_B)),
+            )
+        }
     }
 
     /// Finishes the job (its last access to the packets) and hands back the
@@ -518,7 +559,12 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
         let s = unsafe { state_of(self.head) };
         // Fully ordered (as `atomic_cmpxchg`): the job's work on the packets
         // is visible to whoever sees the new state.
-        let was = s.compare_exchange(JobState::Pending as i32, state as i32, Ordering::SeqCst, Ordering::SeqCst);
+        let was = s.compare_exchange(
+            JobState::Pending as i32,
+            state as i32,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
         if was == Err(JobState::Orphan as i32) {
             // The queue was purged meanwhile: the bundle is no longer on it
             // and is ours to free.
@@ -542,7 +588,10 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> RingItem for Job<A, B> 
     }
 
     unsafe fn from_ring(ptr: NonNull<c_void>) -> Self {
-        Job { head: ptr.cast(), _refs: PhantomData }
+        Job {
+            head: ptr.cast(),
+            _refs: PhantomData,
+        }
     }
 }
 
@@ -555,16 +604,23 @@ pub(crate) struct JobSegments<'a> {
 impl JobSegments<'_> {
     /// Calls `f` with each packet and a copy of its user bytes, in order,
     /// until `f` returns false; returns whether every call returned true.
-    pub(crate) fn for_each(&mut self, mut f: impl FnMut(&[u8; USER_CB_LEN], &mut JobSkb<'_>) -> bool) -> bool {
+    pub(crate) fn for_each(
+        &mut self,
+        mut f: impl FnMut(&[u8; USER_CB_LEN], &mut JobSkb<'_>) -> bool,
+    ) -> bool {
         let mut cur = Some(self.head);
         while let Some(skb) = cur {
             // SAFETY: the job has exclusive use of its packets; the next
             // pointer is read before `f` works on the packet (it does not
             // touch the control block).
-            let (user, next) = unsafe {
-                (*user_cb_of(skb), next_of(skb))
-            };
-            if !f(&user, &mut JobSkb { skb, _job: PhantomData }) {
+            let (user, next) = unsafe { (*user_cb_of(skb), next_of(skb)) };
+            if !f(
+                &user,
+                &mut JobSkb {
+                    skb,
+                    _job: PhantomData,
+                },
+            ) {
                 return false;
             }
             cur = next;
@@ -641,7 +697,9 @@ where
     A: ForeignOwnable + Send,
     B: ForeignOwnable + Send,
 {
-    let Some(head) = bundle.into_head() else { return Dispatched::Empty };
+    let Some(head) = bundle.into_head() else {
+        return Dispatched::Empty;
+    };
     // SAFETY: the bundle is ours: the references and the PENDING state are
     // written before anything else can see it. Once on the serial queue it
     // stays valid while its job is pending (the serial side waits for the
@@ -649,8 +707,12 @@ where
     // use it.
     unsafe {
         let cb = cb_of(head);
-        cb.add(REF_A).cast::<*const c_void>().write_unaligned(a.into_foreign());
-        cb.add(REF_B).cast::<*const c_void>().write_unaligned(b.into_foreign());
+        cb.add(REF_A)
+            .cast::<*const c_void>()
+            .write_unaligned(a.into_foreign());
+        cb.add(REF_B)
+            .cast::<*const c_void>()
+            .write_unaligned(b.into_foreign());
         state_of(head).store(JobState::Pending as i32, Ordering::Relaxed);
         let mut q = LockedQueue::lock(serial.head.get());
         let room = q.len() < max;
@@ -660,13 +722,19 @@ where
         drop(q);
         if !room {
             // Still ours: take the references back and free the bundle.
-            let job = ManuallyDrop::new(Job::<A, B> { head, _refs: PhantomData });
+            let job = ManuallyDrop::new(Job::<A, B> {
+                head,
+                _refs: PhantomData,
+            });
             drop(job.take_refs());
             drop(Bundle::from_head(head));
             return Dispatched::SerialFull;
         }
     }
-    match ring.produce(Job::<A, B> { head, _refs: PhantomData }) {
+    match ring.produce(Job::<A, B> {
+        head,
+        _refs: PhantomData,
+    }) {
         Ok(()) => Dispatched::Queued,
         Err(job) => {
             drop(job);

@@ -9,7 +9,10 @@
 
 use super::bindings as b;
 use crate::proto::platform::{Alloc, AllocError, Clock, Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
-use kernel::alloc::{flags::{GFP_ATOMIC, GFP_KERNEL}, KBox, KVVec};
+use kernel::alloc::{
+    flags::{GFP_ATOMIC, GFP_KERNEL},
+    KBox, KVVec,
+};
 
 /// The kernel platform. Allocation uses `GFP_KERNEL`: it may sleep, so
 /// callers allocate from process context and outside spinlocks.
@@ -43,7 +46,11 @@ fn seal_joined(buf: &mut [u8], encrypt: impl FnOnce(*mut u8, *const u8, usize)) 
     let mut out = Joined([0; AEAD_MAX + TAG_LEN]);
     // Fills the first `len + TAG_LEN` bytes of `out`.
     encrypt(out.0.as_mut_ptr(), buf.as_ptr(), len);
-    match out.0.split_at_checked(len).and_then(|(text, rest)| Some((text, rest.first_chunk::<TAG_LEN>()?))) {
+    match out
+        .0
+        .split_at_checked(len)
+        .and_then(|(text, rest)| Some((text, rest.first_chunk::<TAG_LEN>()?)))
+    {
         Some((text, t)) => {
             buf.copy_from_slice(text);
             tag = *t;
@@ -56,7 +63,11 @@ fn seal_joined(buf: &mut [u8], encrypt: impl FnOnce(*mut u8, *const u8, usize)) 
 
 /// Opens `buf` in place with `decrypt(dst, src, src_len)`, which checks the
 /// ciphertext and tag at `src` and only then writes the plaintext to `dst`.
-fn open_joined(buf: &mut [u8], tag: &[u8; TAG_LEN], decrypt: impl FnOnce(*mut u8, *const u8, usize) -> bool) -> bool {
+fn open_joined(
+    buf: &mut [u8],
+    tag: &[u8; TAG_LEN],
+    decrypt: impl FnOnce(*mut u8, *const u8, usize) -> bool,
+) -> bool {
     let mut input = Joined([0; AEAD_MAX + TAG_LEN]);
     let Some((text, rest)) = input.0.split_at_mut_checked(buf.len()) else {
         return false;
@@ -67,7 +78,11 @@ fn open_joined(buf: &mut [u8], tag: &[u8; TAG_LEN], decrypt: impl FnOnce(*mut u8
     text.copy_from_slice(buf);
     *t = *tag;
     // Reads `buf.len() + TAG_LEN` bytes of `input`, writes `buf.len()` to `buf`.
-    decrypt(buf.as_mut_ptr(), input.0.as_ptr(), buf.len().saturating_add(TAG_LEN))
+    decrypt(
+        buf.as_mut_ptr(),
+        input.0.as_ptr(),
+        buf.len().saturating_add(TAG_LEN),
+    )
 }
 
 impl Crypto for Kernel {
@@ -99,23 +114,64 @@ impl Crypto for Kernel {
             // SAFETY: `dst` is valid for writes of `len + TAG_LEN` bytes and
             // `src` for reads of `len` (`seal_joined`); `ad` and `key` are
             // valid for reads of their lengths.
-            unsafe { b::chacha20poly1305_encrypt(dst, src, len, ad.as_ptr(), ad.len(), counter, key.as_ptr()) }
+            unsafe {
+                b::chacha20poly1305_encrypt(
+                    dst,
+                    src,
+                    len,
+                    ad.as_ptr(),
+                    ad.len(),
+                    counter,
+                    key.as_ptr(),
+                )
+            }
         })
     }
 
-    fn aead_open(key: &[u8; KEY_LEN], counter: u64, ad: &[u8], buf: &mut [u8], tag: &[u8; TAG_LEN]) -> bool {
+    fn aead_open(
+        key: &[u8; KEY_LEN],
+        counter: u64,
+        ad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> bool {
         open_joined(buf, tag, |dst, src, len| {
             // SAFETY: `src` is valid for reads of `len` bytes and `dst` for
             // writes of `len - TAG_LEN` (`open_joined`); `ad` and `key` are
             // valid for reads of their lengths.
-            unsafe { b::chacha20poly1305_decrypt(dst, src, len, ad.as_ptr(), ad.len(), counter, key.as_ptr()) }
+            unsafe {
+                b::chacha20poly1305_decrypt(
+                    dst,
+                    src,
+                    len,
+                    ad.as_ptr(),
+                    ad.len(),
+                    counter,
+                    key.as_ptr(),
+                )
+            }
         })
     }
 
-    fn xaead_seal(key: &[u8; KEY_LEN], nonce: &[u8; XNONCE_LEN], ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+    fn xaead_seal(
+        key: &[u8; KEY_LEN],
+        nonce: &[u8; XNONCE_LEN],
+        ad: &[u8],
+        buf: &mut [u8],
+    ) -> [u8; TAG_LEN] {
         seal_joined(buf, |dst, src, len| {
             // SAFETY: as in `aead_seal`; `nonce` has the 24 bytes it reads.
-            unsafe { b::xchacha20poly1305_encrypt(dst, src, len, ad.as_ptr(), ad.len(), nonce.as_ptr(), key.as_ptr()) }
+            unsafe {
+                b::xchacha20poly1305_encrypt(
+                    dst,
+                    src,
+                    len,
+                    ad.as_ptr(),
+                    ad.len(),
+                    nonce.as_ptr(),
+                    key.as_ptr(),
+                )
+            }
         })
     }
 
@@ -128,7 +184,17 @@ impl Crypto for Kernel {
     ) -> bool {
         open_joined(buf, tag, |dst, src, len| {
             // SAFETY: as in `aead_open`; `nonce` has the 24 bytes it reads.
-            unsafe { b::xchacha20poly1305_decrypt(dst, src, len, ad.as_ptr(), ad.len(), nonce.as_ptr(), key.as_ptr()) }
+            unsafe {
+                b::xchacha20poly1305_decrypt(
+                    dst,
+                    src,
+                    len,
+                    ad.as_ptr(),
+                    ad.len(),
+                    nonce.as_ptr(),
+                    key.as_ptr(),
+                )
+            }
         })
     }
 
@@ -144,7 +210,8 @@ impl Crypto for Kernel {
 
     fn ct_eq(a: &[u8], b_: &[u8]) -> bool {
         // SAFETY: both buffers are valid for reads of the common length.
-        a.len() == b_.len() && unsafe { b::__crypto_memneq(a.as_ptr().cast(), b_.as_ptr().cast(), a.len()) } == 0
+        a.len() == b_.len()
+            && unsafe { b::__crypto_memneq(a.as_ptr().cast(), b_.as_ptr().cast(), a.len()) } == 0
     }
 }
 
@@ -174,7 +241,10 @@ impl Clock for Kernel {
         let mut ts = b::timespec64::default();
         // SAFETY: `ts` is valid for writes.
         unsafe { b::ktime_get_real_ts64(&mut ts) };
-        (u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0))
+        (
+            u64::try_from(ts.tv_sec).unwrap_or(0),
+            u32::try_from(ts.tv_nsec).unwrap_or(0),
+        )
     }
 }
 

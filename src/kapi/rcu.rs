@@ -20,7 +20,9 @@ pub(crate) struct ReadGuard {
 pub(crate) fn read_lock() -> ReadGuard {
     // SAFETY: paired with the unlock in `ReadGuard::drop`.
     unsafe { b::wg_shim_rcu_read_lock_bh() };
-    ReadGuard { _not_send: PhantomData }
+    ReadGuard {
+        _not_send: PhantomData,
+    }
 }
 
 impl Drop for ReadGuard {
@@ -76,7 +78,9 @@ pub(crate) struct RcuArc<T: Send + Sync> {
 impl<T: Send + Sync> RcuArc<T> {
     /// An empty cell.
     pub(crate) const fn new() -> Self {
-        RcuArc { ptr: AtomicPtr::new(ptr::null_mut()) }
+        RcuArc {
+            ptr: AtomicPtr::new(ptr::null_mut()),
+        }
     }
 
     /// The value, borrowed for the read-side section.
@@ -166,7 +170,13 @@ impl<T: Send + Sync> Retired<T> {
         if p.is_null() {
             return;
         }
-        match KBox::new(Deferred { head: Opaque::uninit(), ptr: p }, GFP_KERNEL) {
+        match KBox::new(
+            Deferred {
+                head: Opaque::uninit(),
+                ptr: p,
+            },
+            GFP_KERNEL,
+        ) {
             Ok(d) => {
                 let d = KBox::into_raw(d);
                 // SAFETY: `d` is a live allocation whose head the callback

@@ -14,7 +14,9 @@ impl Rtnl {
     ///
     /// The RTNL lock is held for as long as the returned token lives.
     pub(crate) unsafe fn assume_held() -> Self {
-        Rtnl { _not_send: PhantomData }
+        Rtnl {
+            _not_send: PhantomData,
+        }
     }
 }
 
@@ -27,7 +29,9 @@ impl Rtnl {
         // SAFETY: process context (the callers are netlink handlers); the
         // guard unlocks exactly once.
         unsafe { super::bindings::rtnl_lock() };
-        RtnlGuard(Rtnl { _not_send: PhantomData })
+        RtnlGuard(Rtnl {
+            _not_send: PhantomData,
+        })
     }
 }
 

@@ -48,8 +48,12 @@ impl Drop for SkBuff {
 const SG_ENTRIES: usize = b::CONFIG_MAX_SKB_FRAGS as usize + 8;
 
 // `SkBuff::reset` clears the headers group through bindgen's union.
-const _: () = assert!(core::mem::offset_of!(b::sk_buff, __bindgen_anon_4) == b::WG_SHIM_SKB_HEADERS_OFFSET as usize);
-const _: () = assert!(core::mem::size_of::<b::sk_buff__bindgen_ty_4>() == b::WG_SHIM_SKB_HEADERS_LEN as usize);
+const _: () = assert!(
+    core::mem::offset_of!(b::sk_buff, __bindgen_anon_4) == b::WG_SHIM_SKB_HEADERS_OFFSET as usize
+);
+const _: () = assert!(
+    core::mem::size_of::<b::sk_buff__bindgen_ty_4>() == b::WG_SHIM_SKB_HEADERS_LEN as usize
+);
 
 /// Length of a ChaCha20-Poly1305 tag.
 const TAG_LEN: u32 = 16;
@@ -118,7 +122,10 @@ impl SkBuff {
             if !b::wg_shim_pskb_may_pull(self.raw(), len) {
                 return None;
             }
-            Some(core::slice::from_raw_parts((*self.raw()).data, len as usize))
+            Some(core::slice::from_raw_parts(
+                (*self.raw()).data,
+                len as usize,
+            ))
         }
     }
 
@@ -146,7 +153,9 @@ impl SkBuff {
         // offset was checked to lie inside the data.
         unsafe {
             let offset = b::wg_shim_skb_transport_offset(raw);
-            let offset = u32::try_from(offset).ok().filter(|o| *o <= u32::from(u16::MAX))?;
+            let offset = u32::try_from(offset)
+                .ok()
+                .filter(|o| *o <= u32::from(u16::MAX))?;
             let header_end = offset.checked_add(UDP_HEADER_LEN)?;
             if header_end > (*raw).len || !b::wg_shim_pskb_may_pull(raw, header_end) {
                 return None;
@@ -161,7 +170,9 @@ impl SkBuff {
                 return None;
             }
             let need = header_end.checked_add(min_payload)?;
-            if !b::wg_shim_pskb_may_pull(raw, need) || b::wg_shim_pskb_trim(raw, header_end + payload_len) < 0 {
+            if !b::wg_shim_pskb_may_pull(raw, need)
+                || b::wg_shim_pskb_trim(raw, header_end + payload_len) < 0
+            {
                 return None;
             }
             b::skb_pull(raw, header_end);
@@ -236,8 +247,12 @@ impl SkBuff {
         // SAFETY: every call works on the skb we own, in that order.
         unsafe {
             b::wg_shim_skb_get_hash(raw);
-            let Some(trailer_len) = padding.checked_add(TAG_LEN) else { return false };
-            let Some(plaintext_len) = (*raw).len.checked_add(padding) else { return false };
+            let Some(trailer_len) = padding.checked_add(TAG_LEN) else {
+                return false;
+            };
+            let Some(plaintext_len) = (*raw).len.checked_add(padding) else {
+                return false;
+            };
             if b::wg_shim_skb_cow_head(raw, headroom) < 0 {
                 return false;
             }
@@ -249,7 +264,9 @@ impl SkBuff {
             if frags < 0 || frags as usize > SG_ENTRIES || trailer.is_null() {
                 return false;
             }
-            if (*trailer).data_len != 0 || (*trailer).end.wrapping_sub((*trailer).tail) < trailer_len {
+            if (*trailer).data_len != 0
+                || (*trailer).end.wrapping_sub((*trailer).tail) < trailer_len
+            {
                 return false;
             }
             core::ptr::write_bytes(b::wg_shim_skb_tail_pointer(trailer), 0, padding as usize);
@@ -258,7 +275,13 @@ impl SkBuff {
             core::ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
             b::pskb_put(raw, trailer, trailer_len as i32);
             b::sg_init_table(sg.as_mut_ptr(), frags as u32);
-            if b::skb_to_sgvec(raw, sg.as_mut_ptr(), header.len() as i32, (plaintext_len + TAG_LEN) as i32) <= 0 {
+            if b::skb_to_sgvec(
+                raw,
+                sg.as_mut_ptr(),
+                header.len() as i32,
+                (plaintext_len + TAG_LEN) as i32,
+            ) <= 0
+            {
                 return false;
             }
             b::chacha20poly1305_encrypt_sg_inplace(
@@ -284,7 +307,9 @@ impl SkBuff {
         // (received packet), and pushing back to it before `skb_cow_data`
         // keeps it inside the data so it is not dropped.
         unsafe {
-            let Ok(back) = u32::try_from(-b::wg_shim_skb_network_offset(raw)) else { return false };
+            let Ok(back) = u32::try_from(-b::wg_shim_skb_network_offset(raw)) else {
+                return false;
+            };
             if (*raw).len < HEADER + TAG_LEN {
                 return false;
             }
@@ -301,7 +326,14 @@ impl SkBuff {
             if b::skb_to_sgvec(raw, sg.as_mut_ptr(), 0, len as i32) <= 0 {
                 return false;
             }
-            if !b::chacha20poly1305_decrypt_sg_inplace(sg.as_mut_ptr(), len as usize, core::ptr::null(), 0, counter, key.as_ptr()) {
+            if !b::chacha20poly1305_decrypt_sg_inplace(
+                sg.as_mut_ptr(),
+                len as usize,
+                core::ptr::null(),
+                0,
+                counter,
+                key.as_ptr(),
+            ) {
                 return false;
             }
             b::skb_push(raw, front);
@@ -378,11 +410,15 @@ impl SkBuff {
             match b::wg_shim_skb_protocol(raw) {
                 PROTO_IP => {
                     let ip = nh.cast::<b::iphdr>().read_unaligned();
-                    Some(IpAddr::V4(ip.__bindgen_anon_1.__bindgen_anon_1.daddr.to_ne_bytes()))
+                    Some(IpAddr::V4(
+                        ip.__bindgen_anon_1.__bindgen_anon_1.daddr.to_ne_bytes(),
+                    ))
                 }
                 PROTO_IPV6 => {
                     let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
-                    Some(IpAddr::V6(ip.__bindgen_anon_1.__bindgen_anon_1.daddr.in6_u.u6_addr8))
+                    Some(IpAddr::V6(
+                        ip.__bindgen_anon_1.__bindgen_anon_1.daddr.in6_u.u6_addr8,
+                    ))
                 }
                 _ => None,
             }
@@ -390,7 +426,10 @@ impl SkBuff {
     }
 
     /// For transmit: the MTU of the packet's route, or `dev_mtu` without one.
-    pub(crate) fn route_mtu<T: super::netdev::LinkOps>(&self, dev: &super::netdev::NetDevice<T>) -> u32 {
+    pub(crate) fn route_mtu<T: super::netdev::LinkOps>(
+        &self,
+        dev: &super::netdev::NetDevice<T>,
+    ) -> u32 {
         // SAFETY: reads the skb's dst and the device's MTU.
         unsafe { b::wg_shim_skb_route_mtu(self.raw(), dev.as_raw()) }
     }
@@ -412,7 +451,11 @@ impl SkBuff {
         // new list and the original is ours to free.
         let segs = unsafe { b::wg_shim_skb_gso_segment(self.raw(), &mut err) };
         if segs.is_null() {
-            return Err(kernel::error::Error::from_errno(if err < 0 { err } else { -(b::EINVAL as i32) }));
+            return Err(kernel::error::Error::from_errno(if err < 0 {
+                err
+            } else {
+                -(b::EINVAL as i32)
+            }));
         }
         drop(self);
         Ok(SkbList(segs))
@@ -457,7 +500,12 @@ impl SkBuff {
         // the asserts below pin to the kernel's offset and size).
         unsafe {
             let h: *mut _ = (*raw).__bindgen_anon_4.headers.as_mut();
-            let (hash, l4_hash, sw_hash, tstamp_type) = ((*h).hash, (*h).l4_hash(), (*h).sw_hash(), (*h).tstamp_type());
+            let (hash, l4_hash, sw_hash, tstamp_type) = (
+                (*h).hash,
+                (*h).l4_hash(),
+                (*h).sw_hash(),
+                (*h).tstamp_type(),
+            );
             b::skb_scrub_packet(raw, true);
             core::ptr::addr_of_mut!((*raw).__bindgen_anon_4).write_bytes(0, 1);
             if encapsulating {
@@ -470,7 +518,11 @@ impl SkBuff {
             (*raw).set_nohdr(0);
             (*raw).set_peeked(0);
             (*raw).mac_len = 0;
-            (*raw).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.dev = core::ptr::null_mut();
+            (*raw)
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .dev = core::ptr::null_mut();
             // `tc_index` and `redirected` (`skb_reset_redirect`) are in the
             // headers group, zeroed above.
             // The headroom, truncated to the u16 offsets as in C.
@@ -526,7 +578,12 @@ impl SkBuff {
                     if len < 20 {
                         return Err(RxReject::BadLength);
                     }
-                    (PROTO_IP, len, IpAddr::V4(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.to_ne_bytes()), ip.tos)
+                    (
+                        PROTO_IP,
+                        len,
+                        IpAddr::V4(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.to_ne_bytes()),
+                        ip.tos,
+                    )
                 }
                 6 => {
                     if !b::wg_shim_pskb_network_may_pull(raw, 40) {
@@ -536,7 +593,12 @@ impl SkBuff {
                     let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
                     let len = u32::from(u16::from_be(ip.payload_len)) + 40;
                     let ds = (u16::from_be_bytes([*nh, *nh.add(1)]) >> 4) as u8;
-                    (PROTO_IPV6, len, IpAddr::V6(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8), ds)
+                    (
+                        PROTO_IPV6,
+                        len,
+                        IpAddr::V6(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8),
+                        ds,
+                    )
                 }
                 _ => return Err(RxReject::NotIp),
             };

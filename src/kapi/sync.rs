@@ -31,7 +31,11 @@ pub(crate) type SpinLockBhGuard<'a, T> = kernel::sync::lock::Guard<'a, T, SpinLo
 #[macro_export]
 macro_rules! new_spinlock_bh {
     ($inner:expr, $name:literal) => {
-        $crate::kapi::sync::SpinLockBh::new($inner, kernel::c_str!($name), kernel::static_lock_class!())
+        $crate::kapi::sync::SpinLockBh::new(
+            $inner,
+            kernel::c_str!($name),
+            kernel::static_lock_class!(),
+        )
     };
 }
 
@@ -141,7 +145,10 @@ impl<T: Resync> LeftRight<T> {
     /// The active copy for a process-context reader that may sleep (a dump):
     /// excludes writers while held.
     pub(crate) fn read_writer_side(&self) -> WriterView<'_, T> {
-        WriterView { lr: self, _guard: self.writer.lock() }
+        WriterView {
+            lr: self,
+            _guard: self.writer.lock(),
+        }
     }
 
     /// Lets `reserve` allocate in the copy the next [`LeftRight::write`]
@@ -153,7 +160,12 @@ impl<T: Resync> LeftRight<T> {
         let active = self.active.load(Ordering::Relaxed) & 1;
         // SAFETY: as in `write`: the inactive copy has had no readers since
         // the grace period that ended the previous write.
-        let (target, source) = unsafe { (&mut *self.copies[active ^ 1].get(), &*self.copies[active].get()) };
+        let (target, source) = unsafe {
+            (
+                &mut *self.copies[active ^ 1].get(),
+                &*self.copies[active].get(),
+            )
+        };
         if self.stale.load(Ordering::Relaxed) {
             target.resync_from(source)?;
             self.stale.store(false, Ordering::Relaxed);
@@ -171,7 +183,12 @@ impl<T: Resync> LeftRight<T> {
         // previous write, which waited for a grace period after that, so no
         // reader is in it; writers are serialised by `writer`; the active
         // copy is only read.
-        let (target, source) = unsafe { (&mut *self.copies[inactive].get(), &*self.copies[active].get()) };
+        let (target, source) = unsafe {
+            (
+                &mut *self.copies[inactive].get(),
+                &*self.copies[active].get(),
+            )
+        };
         if self.stale.load(Ordering::Relaxed) {
             target.resync_from(source)?;
             self.stale.store(false, Ordering::Relaxed);

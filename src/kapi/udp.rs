@@ -57,7 +57,9 @@ impl<T: EncapRecv> EncapSocket<T> {
     pub(crate) fn bind(net: &Net, dev: &NetDevice<T>, family: Family, port: u16) -> Result<Self> {
         let mut sock: *mut b::socket = core::ptr::null_mut();
         // SAFETY: `net` is a live namespace; `sock` receives the new socket.
-        to_result(unsafe { b::wg_shim_udp_sock_create(net.as_raw(), family == Family::V6, port, &mut sock) })?;
+        to_result(unsafe {
+            b::wg_shim_udp_sock_create(net.as_raw(), family == Family::V6, port, &mut sock)
+        })?;
         let sock = NonNull::new(sock).ok_or(kernel::error::code::ENOMEM)?;
         let raw_dev = dev.as_raw();
         // SAFETY: `raw_dev` is a registered device; the reference is dropped
@@ -78,7 +80,11 @@ impl<T: EncapRecv> EncapSocket<T> {
         }
         // SAFETY: `raw_dev` is non-null (from a reference).
         let dev = unsafe { NonNull::new_unchecked(raw_dev) };
-        Ok(EncapSocket { sock, dev, _t: PhantomData })
+        Ok(EncapSocket {
+            sock,
+            dev,
+            _t: PhantomData,
+        })
     }
 
     /// The socket's `struct sock`, for the transmit path.
@@ -108,10 +114,18 @@ impl<T: EncapRecv> Drop for EncapSocket<T> {
     }
 }
 
-unsafe extern "C" fn encap_rcv_callback<T: EncapRecv>(sk: *mut b::sock, skb: *mut b::sk_buff) -> core::ffi::c_int {
+unsafe extern "C" fn encap_rcv_callback<T: EncapRecv>(
+    sk: *mut b::sock,
+    skb: *mut b::sk_buff,
+) -> core::ffi::c_int {
     // SAFETY: the stack calls `encap_rcv` with a live socket and hands over
     // the skb.
-    let (dev, skb) = unsafe { (b::wg_shim_sk_user_data(sk).cast::<b::net_device>(), SkBuff::from_raw(skb)) };
+    let (dev, skb) = unsafe {
+        (
+            b::wg_shim_sk_user_data(sk).cast::<b::net_device>(),
+            SkBuff::from_raw(skb),
+        )
+    };
     let Some(skb) = skb else { return 0 };
     if dev.is_null() {
         // The socket is being released.

@@ -58,7 +58,8 @@ pub(crate) mod a {
     pub(crate) const PEER_ENDPOINT: u32 = b::wgpeer_attribute_WGPEER_A_ENDPOINT;
     pub(crate) const PEER_PERSISTENT_KEEPALIVE_INTERVAL: u32 =
         b::wgpeer_attribute_WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL;
-    pub(crate) const PEER_LAST_HANDSHAKE_TIME: u32 = b::wgpeer_attribute_WGPEER_A_LAST_HANDSHAKE_TIME;
+    pub(crate) const PEER_LAST_HANDSHAKE_TIME: u32 =
+        b::wgpeer_attribute_WGPEER_A_LAST_HANDSHAKE_TIME;
     pub(crate) const PEER_RX_BYTES: u32 = b::wgpeer_attribute_WGPEER_A_RX_BYTES;
     pub(crate) const PEER_TX_BYTES: u32 = b::wgpeer_attribute_WGPEER_A_TX_BYTES;
     pub(crate) const PEER_ALLOWEDIPS: u32 = b::wgpeer_attribute_WGPEER_A_ALLOWEDIPS;

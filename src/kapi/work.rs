@@ -39,13 +39,17 @@ impl Workqueue {
     /// A new workqueue named "`prefix`-`name`" (process context).
     pub(crate) fn new(prefix: &CStr, name: &CStr, flags: WqFlags) -> Result<Self> {
         // SAFETY: both names are NUL-terminated and copied by the callee.
-        let wq = unsafe { b::wg_shim_alloc_workqueue(prefix.as_char_ptr(), name.as_char_ptr(), flags.0) };
+        let wq = unsafe {
+            b::wg_shim_alloc_workqueue(prefix.as_char_ptr(), name.as_char_ptr(), flags.0)
+        };
         NonNull::new(wq).map(Workqueue).ok_or(ENOMEM)
     }
 
     /// Queues `work` on `cpu` (or the current one); false if already queued.
     pub(super) fn queue(&self, work: *mut b::work_struct, cpu: Option<u32>) -> bool {
-        let cpu = cpu.and_then(|c| i32::try_from(c).ok()).unwrap_or(b::wq_misc_consts_WORK_CPU_UNBOUND as i32);
+        let cpu = cpu
+            .and_then(|c| i32::try_from(c).ok())
+            .unwrap_or(b::wq_misc_consts_WORK_CPU_UNBOUND as i32);
         // SAFETY: `work` is an initialised work item (callers in kapi only
         // pass their own); the queue is live while `self` is.
         unsafe { b::queue_work_on(cpu, self.0.as_ptr(), work) }

@@ -27,7 +27,9 @@ unsafe impl Send for DstCache {}
 impl DstCache {
     /// An empty cache (allocates per-CPU slots; process context).
     pub(crate) fn new() -> Result<Self> {
-        let c = DstCache { raw: UnsafeCell::new(b::dst_cache::default()) };
+        let c = DstCache {
+            raw: UnsafeCell::new(b::dst_cache::default()),
+        };
         // SAFETY: initialises the cache in place; `c` does not move while
         // the call runs, and the struct holds no self-reference.
         to_result(unsafe { b::wg_shim_dst_cache_init(c.raw.get()) })?;
@@ -52,7 +54,13 @@ impl DstCache {
     /// Caches `rt` with the source address `src`.
     pub(crate) fn set4(&self, rt: &Route4, src: [u8; 4]) {
         // SAFETY: the cache is initialised; it takes its own reference.
-        unsafe { b::dst_cache_set_ip4(self.raw.get(), core::ptr::addr_of_mut!((*rt.0.as_ptr()).dst), u32::from_ne_bytes(src)) }
+        unsafe {
+            b::dst_cache_set_ip4(
+                self.raw.get(),
+                core::ptr::addr_of_mut!((*rt.0.as_ptr()).dst),
+                u32::from_ne_bytes(src),
+            )
+        }
     }
 
     /// The cached IPv6 route and the source address it was cached with.
@@ -77,7 +85,6 @@ impl Drop for DstCache {
         unsafe { b::dst_cache_destroy(self.raw.get()) }
     }
 }
-
 
 fn in6(a: &[u8; 16]) -> b::in6_addr {
     let mut r = b::in6_addr::default();
@@ -140,15 +147,30 @@ impl<T: EncapRecv> EncapSocket<T> {
     /// The route of a datagram from the socket's port to `dst`:`port` with
     /// mark `mark`, from `src` (0.0.0.0: the route chooses), and the source
     /// address it uses.
-    pub(crate) fn route4(&self, src: [u8; 4], dst: [u8; 4], port: u16, mark: u32) -> Result<(Route4, [u8; 4])> {
+    pub(crate) fn route4(
+        &self,
+        src: [u8; 4],
+        dst: [u8; 4],
+        port: u16,
+        mark: u32,
+    ) -> Result<(Route4, [u8; 4])> {
         let mut saddr = u32::from_ne_bytes(src);
         // SAFETY: the socket is live; the lookup returns a referenced route
         // or an error pointer.
         let rt = from_err_ptr(unsafe {
-            b::wg_shim_route4(self.sk(), &mut saddr, u32::from_ne_bytes(dst), port.to_be(), mark)
+            b::wg_shim_route4(
+                self.sk(),
+                &mut saddr,
+                u32::from_ne_bytes(dst),
+                port.to_be(),
+                mark,
+            )
         })?;
         // SAFETY: a route, not null, since not an error.
-        Ok((Route4(unsafe { NonNull::new_unchecked(rt) }), saddr.to_ne_bytes()))
+        Ok((
+            Route4(unsafe { NonNull::new_unchecked(rt) }),
+            saddr.to_ne_bytes(),
+        ))
     }
 
     /// As [`EncapSocket::route4`] for IPv6 (`::`: the route chooses), through
@@ -163,23 +185,45 @@ impl<T: EncapRecv> EncapSocket<T> {
     ) -> Result<(Route6, [u8; 16])> {
         let mut saddr = in6(src);
         // SAFETY: as in `route4`; the addresses are local copies.
-        let rt = from_err_ptr(unsafe { b::wg_shim_route6(self.sk(), &mut saddr, &in6(dst), port.to_be(), mark, oif) })?;
+        let rt = from_err_ptr(unsafe {
+            b::wg_shim_route6(self.sk(), &mut saddr, &in6(dst), port.to_be(), mark, oif)
+        })?;
         // SAFETY: a route, not null, since not an error; `in6_addr` is a
         // union of plain byte views.
-        Ok((Route6(unsafe { NonNull::new_unchecked(rt) }), unsafe { saddr.in6_u.u6_addr8 }))
+        Ok((Route6(unsafe { NonNull::new_unchecked(rt) }), unsafe {
+            saddr.in6_u.u6_addr8
+        }))
     }
 
     /// Sends `skb` (the UDP payload) over `rt` from `src` to `dst`:`port`,
     /// as a packet of `dev` with mark `mark` and outer DS field `ds`.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn xmit4(&self, dev: &NetDevice<T>, skb: SkBuff, rt: Route4, src: [u8; 4], dst: [u8; 4], port: u16, ds: u8, mark: u32) {
+    pub(crate) fn xmit4(
+        &self,
+        dev: &NetDevice<T>,
+        skb: SkBuff,
+        rt: Route4,
+        src: [u8; 4],
+        dst: [u8; 4],
+        port: u16,
+        ds: u8,
+        mark: u32,
+    ) {
         let rt = core::mem::ManuallyDrop::new(rt);
         let skb = skb.into_raw();
         // SAFETY: the skb and the route reference are ours and consumed by
         // the transmit; the socket is live.
         unsafe {
             b::wg_shim_skb_prepare_xmit(skb, dev.as_raw(), mark);
-            b::wg_shim_xmit4(rt.0.as_ptr(), self.sk(), skb, u32::from_ne_bytes(src), u32::from_ne_bytes(dst), ds, port.to_be());
+            b::wg_shim_xmit4(
+                rt.0.as_ptr(),
+                self.sk(),
+                skb,
+                u32::from_ne_bytes(src),
+                u32::from_ne_bytes(dst),
+                ds,
+                port.to_be(),
+            );
         }
     }
 
@@ -201,7 +245,15 @@ impl<T: EncapRecv> EncapSocket<T> {
         // SAFETY: as in `xmit4`; the addresses are local copies.
         unsafe {
             b::wg_shim_skb_prepare_xmit(skb, dev.as_raw(), mark);
-            b::wg_shim_xmit6(rt.0.as_ptr(), self.sk(), skb, &in6(src), &in6(dst), ds, port.to_be());
+            b::wg_shim_xmit6(
+                rt.0.as_ptr(),
+                self.sk(),
+                skb,
+                &in6(src),
+                &in6(dst),
+                ds,
+                port.to_be(),
+            );
         }
     }
 }
@@ -244,6 +296,11 @@ impl OuterAddrs {
             4 => SocketAddr::V4([src[0], src[1], src[2], src[3]], sport),
             _ => SocketAddr::V6(src, sport),
         };
-        Some(OuterAddrs { src, scope_id, dst, iif })
+        Some(OuterAddrs {
+            src,
+            scope_id,
+            dst,
+            iif,
+        })
     }
 }

@@ -20,23 +20,23 @@
 
 #![forbid(unsafe_code)]
 
-pub mod platform;
-pub mod constants;
-pub mod replay;
-pub mod siphash;
 pub mod allowedips;
-pub mod error;
-pub mod secret;
-pub mod kdf;
-pub mod tai64n;
-pub mod messages;
-pub mod noise;
-pub mod handshake;
+pub mod constants;
 pub mod cookie;
-pub mod keypair;
-pub mod ratelimiter;
+pub mod error;
+pub mod handshake;
 pub mod hashtable;
 pub mod index_table;
+pub mod kdf;
+pub mod keypair;
+pub mod messages;
+pub mod noise;
+pub mod platform;
 pub mod pubkey_table;
-pub mod timers;
+pub mod ratelimiter;
+pub mod replay;
+pub mod secret;
 pub mod selftest;
+pub mod siphash;
+pub mod tai64n;
+pub mod timers;

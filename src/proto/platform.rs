@@ -136,4 +136,3 @@ pub fn vec_filled<A: Alloc, T: Copy>(n: usize, value: T) -> Result<A::Vec<T>, Al
     }
     Ok(v)
 }
-

@@ -11,9 +11,9 @@
 //! also covers ChaCha20-Poly1305 with WireGuard's counter nonce.
 
 use super::noise::{self, CipherState};
-use super::{handshake, kdf};
 use super::platform::Crypto;
 use super::secret::Key;
+use super::{handshake, kdf};
 
 /// Decodes a hex string at compile time (only ever used in `const` items).
 const fn hex<const N: usize>(s: &str) -> [u8; N] {
@@ -35,11 +35,16 @@ const fn hex<const N: usize>(s: &str) -> [u8; N] {
     out
 }
 
-const BLAKE2S_ABC: [u8; 32] = hex("508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982");
-const BLAKE2S_KEYED_EMPTY: [u8; 32] = hex("48a8997da407876b3d79c0d92325ad3b89cbb754d86ab71aee047ad345fd2c49");
-const X25519_SCALAR: [u8; 32] = hex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4");
-const X25519_POINT: [u8; 32] = hex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
-const X25519_OUT: [u8; 32] = hex("c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
+const BLAKE2S_ABC: [u8; 32] =
+    hex("508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982");
+const BLAKE2S_KEYED_EMPTY: [u8; 32] =
+    hex("48a8997da407876b3d79c0d92325ad3b89cbb754d86ab71aee047ad345fd2c49");
+const X25519_SCALAR: [u8; 32] =
+    hex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4");
+const X25519_POINT: [u8; 32] =
+    hex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
+const X25519_OUT: [u8; 32] =
+    hex("c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
 const XAEAD_AD: [u8; 12] = hex("50515253c0c1c2c3c4c5c6c7");
 const XAEAD_PLAIN: &[u8; 114] = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
 const XAEAD_CIPHER: [u8; 114] = hex(concat!(
@@ -52,11 +57,16 @@ const XAEAD_TAG: [u8; 16] = hex("c0875924c1c7987947deafd8780acf49");
 
 const NOISE_NAME: &[u8] = b"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
 const PROLOGUE: [u8; 9] = hex("4a6f686e2047616c74");
-const INIT_STATIC: [u8; 32] = hex("e61ef9919cde45dd5f82166404bd08e38bceb5dfdfded0a34c8df7ed542214d1");
-const INIT_EPHEMERAL: [u8; 32] = hex("893e28b9dc6ca8d611ab664754b8ceb7bac5117349a4439a6b0569da977c464a");
-const RESP_STATIC: [u8; 32] = hex("4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893");
-const RESP_EPHEMERAL: [u8; 32] = hex("bbdb4cdbd309f1a1f2e1456967fe288cadd6f712d65dc7b7793d5e63da6b375b");
-const HANDSHAKE_HASH: [u8; 32] = hex("f5191b875290abcd41347ac3622d9679688a7e980229cb937ef748336cfde0e5");
+const INIT_STATIC: [u8; 32] =
+    hex("e61ef9919cde45dd5f82166404bd08e38bceb5dfdfded0a34c8df7ed542214d1");
+const INIT_EPHEMERAL: [u8; 32] =
+    hex("893e28b9dc6ca8d611ab664754b8ceb7bac5117349a4439a6b0569da977c464a");
+const RESP_STATIC: [u8; 32] =
+    hex("4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893");
+const RESP_EPHEMERAL: [u8; 32] =
+    hex("bbdb4cdbd309f1a1f2e1456967fe288cadd6f712d65dc7b7793d5e63da6b375b");
+const HANDSHAKE_HASH: [u8; 32] =
+    hex("f5191b875290abcd41347ac3622d9679688a7e980229cb937ef748336cfde0e5");
 const PSK: [u8; 32] = hex("54686973206973206d7920417573747269616e20706572737065637469766521");
 const PAYLOAD0: [u8; 16] = hex("4c756477696720766f6e204d69736573");
 const MESSAGE0: [u8; 112] = hex(concat!(
@@ -103,13 +113,21 @@ fn primitives<C: Crypto>() -> Result<(), &'static str> {
     check(h == BLAKE2S_KEYED_EMPTY, "keyed blake2s")?;
 
     let mut out = [0u8; 32];
-    check(C::x25519(&mut out, &X25519_SCALAR, &X25519_POINT) && out == X25519_OUT, "x25519")?;
-    check(!C::x25519(&mut out, &X25519_SCALAR, &[0u8; 32]), "x25519 low order point")?;
+    check(
+        C::x25519(&mut out, &X25519_SCALAR, &X25519_POINT) && out == X25519_OUT,
+        "x25519",
+    )?;
+    check(
+        !C::x25519(&mut out, &X25519_SCALAR, &[0u8; 32]),
+        "x25519 low order point",
+    )?;
     let (mut a_pub, mut b_pub, mut ab, mut ba) = ([0u8; 32], [0u8; 32], [0u8; 32], [0u8; 32]);
     C::x25519_base(&mut a_pub, &X25519_SCALAR);
     C::x25519_base(&mut b_pub, &X25519_OUT);
     check(
-        C::x25519(&mut ab, &X25519_SCALAR, &b_pub) && C::x25519(&mut ba, &X25519_OUT, &a_pub) && ab == ba,
+        C::x25519(&mut ab, &X25519_SCALAR, &b_pub)
+            && C::x25519(&mut ba, &X25519_OUT, &a_pub)
+            && ab == ba,
         "x25519 base point agreement",
     )?;
 
@@ -117,14 +135,28 @@ fn primitives<C: Crypto>() -> Result<(), &'static str> {
     let xnonce: [u8; 24] = core::array::from_fn(|i| 0x40 + i as u8);
     let mut buf = *XAEAD_PLAIN;
     let tag = C::xaead_seal(&xkey, &xnonce, &XAEAD_AD, &mut buf);
-    check(buf == XAEAD_CIPHER && tag == XAEAD_TAG, "xchacha20poly1305 seal")?;
-    check(C::xaead_open(&xkey, &xnonce, &XAEAD_AD, &mut buf, &tag) && buf == *XAEAD_PLAIN, "xchacha20poly1305 open")?;
+    check(
+        buf == XAEAD_CIPHER && tag == XAEAD_TAG,
+        "xchacha20poly1305 seal",
+    )?;
+    check(
+        C::xaead_open(&xkey, &xnonce, &XAEAD_AD, &mut buf, &tag) && buf == *XAEAD_PLAIN,
+        "xchacha20poly1305 open",
+    )?;
     let mut bad_tag = tag;
     bad_tag[0] ^= 1;
     let mut buf = XAEAD_CIPHER;
-    check(!C::xaead_open(&xkey, &xnonce, &XAEAD_AD, &mut buf, &bad_tag), "xchacha20poly1305 forgery")?;
+    check(
+        !C::xaead_open(&xkey, &xnonce, &XAEAD_AD, &mut buf, &bad_tag),
+        "xchacha20poly1305 forgery",
+    )?;
 
-    check(C::ct_eq(&[1, 2, 3], &[1, 2, 3]) && !C::ct_eq(&[1, 2, 3], &[1, 2, 4]) && !C::ct_eq(&[1], &[1, 2]), "ct_eq")?;
+    check(
+        C::ct_eq(&[1, 2, 3], &[1, 2, 3])
+            && !C::ct_eq(&[1, 2, 3], &[1, 2, 4])
+            && !C::ct_eq(&[1], &[1, 2]),
+        "ct_eq",
+    )?;
     let mut z = [0xffu8; 7];
     C::zeroize(&mut z);
     check(z == [0; 7], "zeroize")
@@ -134,7 +166,10 @@ fn primitives<C: Crypto>() -> Result<(), &'static str> {
 /// protocol name and prologue give.
 fn initial_state<C: Crypto>() -> Result<(), &'static str> {
     let ck = kdf::hash::<C>(handshake::CONSTRUCTION, &[]);
-    check(ck == handshake::INITIAL_CHAINING_KEY, "initial chaining key")?;
+    check(
+        ck == handshake::INITIAL_CHAINING_KEY,
+        "initial chaining key",
+    )?;
     let h = kdf::hash::<C>(&ck, handshake::IDENTIFIER);
     check(h == handshake::INITIAL_HASH, "initial hash")
 }
@@ -154,14 +189,21 @@ fn cacophony<C: Crypto>() -> Result<(), &'static str> {
     let (mut e, mut s) = ([0u8; 32], [0u8; 48]);
     let mut p0 = [0u8; 32];
     p0[..16].copy_from_slice(&PAYLOAD0);
-    noise::ik_write_msg1(&mut ist, &init_pub, &init_eph, &resp_pub, &ss_i, &mut e, &mut s, &mut p0)
-        .map_err(|_| "cacophony: write message 1")?;
-    check(MESSAGE0[..32] == e && MESSAGE0[32..80] == s && MESSAGE0[80..] == p0, "cacophony: message 1")?;
-    let rs = noise::ik_read_msg1_static(&mut rst, &resp_static, &e, &s).map_err(|_| "cacophony: read static")?;
+    noise::ik_write_msg1(
+        &mut ist, &init_pub, &init_eph, &resp_pub, &ss_i, &mut e, &mut s, &mut p0,
+    )
+    .map_err(|_| "cacophony: write message 1")?;
+    check(
+        MESSAGE0[..32] == e && MESSAGE0[32..80] == s && MESSAGE0[80..] == p0,
+        "cacophony: message 1",
+    )?;
+    let rs = noise::ik_read_msg1_static(&mut rst, &resp_static, &e, &s)
+        .map_err(|_| "cacophony: read static")?;
     check(rs == init_pub, "cacophony: initiator static")?;
     let ss_r = noise::dh::<C>(&resp_static, &rs).ok_or("cacophony: ss")?;
     let mut got0 = [0u8; 16];
-    noise::ik_read_msg1_payload(&mut rst, &ss_r, &p0, &mut got0).map_err(|_| "cacophony: read message 1")?;
+    noise::ik_read_msg1_payload(&mut rst, &ss_r, &p0, &mut got0)
+        .map_err(|_| "cacophony: read message 1")?;
     check(got0 == PAYLOAD0, "cacophony: payload 1")?;
 
     // Message 2: e, ee, se, psk, and the payload.
@@ -169,13 +211,20 @@ fn cacophony<C: Crypto>() -> Result<(), &'static str> {
     let mut e2 = [0u8; 32];
     let mut p1 = [0u8; 31];
     p1[..15].copy_from_slice(&PAYLOAD1);
-    noise::ik_write_msg2(&mut rst, &resp_eph, &e, &rs, &psk, &mut e2, &mut p1).map_err(|_| "cacophony: write message 2")?;
-    check(MESSAGE1[..32] == e2 && MESSAGE1[32..] == p1, "cacophony: message 2")?;
+    noise::ik_write_msg2(&mut rst, &resp_eph, &e, &rs, &psk, &mut e2, &mut p1)
+        .map_err(|_| "cacophony: write message 2")?;
+    check(
+        MESSAGE1[..32] == e2 && MESSAGE1[32..] == p1,
+        "cacophony: message 2",
+    )?;
     let mut got1 = [0u8; 15];
     noise::ik_read_msg2(&mut ist, &init_static, &init_eph, &psk, &e2, &p1, &mut got1)
         .map_err(|_| "cacophony: read message 2")?;
     check(got1 == PAYLOAD1, "cacophony: payload 2")?;
-    check(*ist.handshake_hash() == HANDSHAKE_HASH && *rst.handshake_hash() == HANDSHAKE_HASH, "cacophony: hash")?;
+    check(
+        *ist.handshake_hash() == HANDSHAKE_HASH && *rst.handshake_hash() == HANDSHAKE_HASH,
+        "cacophony: hash",
+    )?;
 
     // Transport, one message each way.
     let (i1, i2) = ist.split();
@@ -185,16 +234,27 @@ fn cacophony<C: Crypto>() -> Result<(), &'static str> {
     let mut t = [0u8; 27];
     let mut out = [0u8; 11];
     t[..11].copy_from_slice(&PAYLOAD2);
-    i_send.encrypt(&[], &mut t).map_err(|_| "cacophony: encrypt 3")?;
+    i_send
+        .encrypt(&[], &mut t)
+        .map_err(|_| "cacophony: encrypt 3")?;
     check(t == MESSAGE2, "cacophony: transport initiator to responder")?;
-    r_recv.decrypt(&[], &t, &mut out).map_err(|_| "cacophony: decrypt 3")?;
+    r_recv
+        .decrypt(&[], &t, &mut out)
+        .map_err(|_| "cacophony: decrypt 3")?;
     check(out == PAYLOAD2, "cacophony: transport payload 3")?;
     t = [0u8; 27];
     t[..11].copy_from_slice(&PAYLOAD3);
-    r_send.encrypt(&[], &mut t).map_err(|_| "cacophony: encrypt 4")?;
+    r_send
+        .encrypt(&[], &mut t)
+        .map_err(|_| "cacophony: encrypt 4")?;
     check(t == MESSAGE3, "cacophony: transport responder to initiator")?;
-    i_recv.decrypt(&[], &t, &mut out).map_err(|_| "cacophony: decrypt 4")?;
+    i_recv
+        .decrypt(&[], &t, &mut out)
+        .map_err(|_| "cacophony: decrypt 4")?;
     check(out == PAYLOAD3, "cacophony: transport payload 4")?;
     t[3] ^= 0x40;
-    check(r_recv.decrypt(&[], &t, &mut out).is_err(), "cacophony: forged transport message accepted")
+    check(
+        r_recv.decrypt(&[], &t, &mut out).is_err(),
+        "cacophony: forged transport message accepted",
+    )
 }

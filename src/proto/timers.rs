@@ -267,7 +267,10 @@ impl PeerTimers {
     pub fn data_received(&mut self, now_ns: u64) {
         if self.active {
             if !self.is_pending(Timer::SendKeepalive) {
-                self.arm(Timer::SendKeepalive, now_ns.saturating_add(KEEPALIVE_TIMEOUT));
+                self.arm(
+                    Timer::SendKeepalive,
+                    now_ns.saturating_add(KEEPALIVE_TIMEOUT),
+                );
             } else {
                 self.need_another_keepalive = true;
             }
@@ -314,7 +317,10 @@ impl PeerTimers {
     /// After a session was derived: before sending a response, or after
     /// processing one (`wg_timers_session_derived`).
     pub fn session_derived(&mut self, now_ns: u64) {
-        self.arm(Timer::ZeroKeyMaterial, now_ns.saturating_add(ZERO_KEYS_AFTER));
+        self.arm(
+            Timer::ZeroKeyMaterial,
+            now_ns.saturating_add(ZERO_KEYS_AFTER),
+        );
     }
 
     // ---- handshake initiation rate limit (send.c) ---------------------------
@@ -397,7 +403,12 @@ impl PeerTimers {
     /// responder's new keypair (the handshake is then complete; the glue sends
     /// staged packets), `is_keepalive` whether it was empty. Call
     /// [`PeerTimers::keep_key_fresh_on_receive`] after this.
-    pub fn data_packet_received(&mut self, now_ns: u64, confirmed_keypair: bool, is_keepalive: bool) {
+    pub fn data_packet_received(
+        &mut self,
+        now_ns: u64,
+        confirmed_keypair: bool,
+        is_keepalive: bool,
+    ) {
         if confirmed_keypair {
             self.handshake_complete();
         }
@@ -457,7 +468,10 @@ impl PeerTimers {
                     self.cancel(Timer::SendKeepalive);
                     a.purge_staged_packets = true;
                     if !self.is_pending(Timer::ZeroKeyMaterial) {
-                        self.arm(Timer::ZeroKeyMaterial, now_ns.saturating_add(ZERO_KEYS_AFTER));
+                        self.arm(
+                            Timer::ZeroKeyMaterial,
+                            now_ns.saturating_add(ZERO_KEYS_AFTER),
+                        );
                     }
                 } else {
                     self.handshake_attempts = self.handshake_attempts.saturating_add(1);
@@ -469,7 +483,10 @@ impl PeerTimers {
                 a.send_keepalive = true;
                 if self.need_another_keepalive {
                     self.need_another_keepalive = false;
-                    self.arm(Timer::SendKeepalive, now_ns.saturating_add(KEEPALIVE_TIMEOUT));
+                    self.arm(
+                        Timer::SendKeepalive,
+                        now_ns.saturating_add(KEEPALIVE_TIMEOUT),
+                    );
                 }
             }
             Timer::NewHandshake => {

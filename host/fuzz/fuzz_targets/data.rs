@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 use wg_proto::host::Host;
 use wg_proto::proto::handshake::{read_initiation, PeerHandshake};
 use wg_proto::proto::keypair::{Keypair, SessionKeys};
-use wg_proto::testing::LocalKeypair;
 use wg_proto::proto::messages::{DataHeader, Initiation, Response};
+use wg_proto::testing::LocalKeypair;
 
 #[path = "common.rs"]
 mod common;

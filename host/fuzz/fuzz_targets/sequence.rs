@@ -11,8 +11,8 @@ use wg_proto::host::Host;
 use wg_proto::proto::cookie::{self, CookieChecker, CookieMaker, MacCheck};
 use wg_proto::proto::handshake::{read_initiation, PeerHandshake, StaticIdentity};
 use wg_proto::proto::keypair::Keypairs;
-use wg_proto::testing::LocalKeypair;
 use wg_proto::proto::messages::*;
+use wg_proto::testing::LocalKeypair;
 use wg_proto::testing::{message_type, MessageType};
 
 #[path = "common.rs"]

@@ -53,4 +53,3 @@ impl Alloc for Flaky {
         Ok(())
     }
 }
-

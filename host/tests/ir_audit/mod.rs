@@ -84,11 +84,20 @@ pub fn symbol_after_at(s: &str) -> Option<String> {
     (!sym.is_empty()).then_some(sym)
 }
 
-fn audit(rustc: &Path, opt: &str, harness_rel: &str, is_entry: &dyn Fn(&str) -> bool, min_entries: usize) -> Vec<String> {
+fn audit(
+    rustc: &Path,
+    opt: &str,
+    harness_rel: &str,
+    is_entry: &dyn Fn(&str) -> bool,
+    min_entries: usize,
+) -> Vec<String> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let proto = manifest.join("../src/proto/mod.rs").canonicalize().unwrap();
     let harness = std::fs::read_to_string(manifest.join(harness_rel)).unwrap();
-    let tag: String = harness_rel.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let tag: String = harness_rel
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     let dir = std::env::temp_dir().join(format!("wg-audit-{tag}-{}-{opt}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("harness.rs");
@@ -169,7 +178,11 @@ fn audit(rustc: &Path, opt: &str, harness_rel: &str, is_entry: &dyn Fn(&str) -> 
 /// whose exported operations are the symbols `is_entry` accepts (at least
 /// `min_entries` of them, so that a harness that lost its exports fails), and
 /// asserts that none can reach a panic.
-pub fn assert_no_path_to_panic(harness_rel: &str, is_entry: &dyn Fn(&str) -> bool, min_entries: usize) {
+pub fn assert_no_path_to_panic(
+    harness_rel: &str,
+    is_entry: &dyn Fn(&str) -> bool,
+    min_entries: usize,
+) {
     let Some(rustc) = rustc() else {
         println!("kernel rustc not found: panic audit skipped");
         return;

@@ -15,61 +15,185 @@ extern "C" {
 }
 pub struct Dummy;
 pub struct NoBox<T>(T);
-impl<T> core::ops::Deref for NoBox<T> { type Target = T; fn deref(&self) -> &T { &self.0 } }
-impl<T> core::ops::DerefMut for NoBox<T> { fn deref_mut(&mut self) -> &mut T { &mut self.0 } }
+impl<T> core::ops::Deref for NoBox<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+impl<T> core::ops::DerefMut for NoBox<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
 pub struct NoVec<T>(*mut T, usize);
 unsafe impl<T> Send for NoVec<T> {}
 unsafe impl<T> Sync for NoVec<T> {}
-impl<T> core::ops::Deref for NoVec<T> { type Target = [T]; fn deref(&self) -> &[T] { unsafe { core::slice::from_raw_parts(self.0, self.1) } } }
-impl<T> core::ops::DerefMut for NoVec<T> { fn deref_mut(&mut self) -> &mut [T] { unsafe { core::slice::from_raw_parts_mut(self.0, self.1) } } }
+impl<T> core::ops::Deref for NoVec<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        unsafe { core::slice::from_raw_parts(self.0, self.1) }
+    }
+}
+impl<T> core::ops::DerefMut for NoVec<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        unsafe { core::slice::from_raw_parts_mut(self.0, self.1) }
+    }
+}
 impl Alloc for Dummy {
     type Box<T> = NoBox<T>;
-    fn try_box<T>(value: T) -> Result<NoBox<T>, AllocError> { Ok(NoBox(value)) }
-    type Vec<T> = NoVec<T>;
-    fn vec_new<T>() -> NoVec<T> { let (p, l) = unsafe { (opaque_ptr(), opaque_len()) }; NoVec(p as *mut T, l) }
-    fn vec_push<T>(v: &mut NoVec<T>, _: T) -> Result<(), AllocError> {
-        if unsafe { opaque_ok() } { v.1 = unsafe { opaque_len() }; Ok(()) } else { Err(AllocError) }
+    fn try_box<T>(value: T) -> Result<NoBox<T>, AllocError> {
+        Ok(NoBox(value))
     }
-    fn vec_pop<T>(v: &mut NoVec<T>) -> Option<T> { v.1 = unsafe { opaque_len() }; None }
+    type Vec<T> = NoVec<T>;
+    fn vec_new<T>() -> NoVec<T> {
+        let (p, l) = unsafe { (opaque_ptr(), opaque_len()) };
+        NoVec(p as *mut T, l)
+    }
+    fn vec_push<T>(v: &mut NoVec<T>, _: T) -> Result<(), AllocError> {
+        if unsafe { opaque_ok() } {
+            v.1 = unsafe { opaque_len() };
+            Ok(())
+        } else {
+            Err(AllocError)
+        }
+    }
+    fn vec_pop<T>(v: &mut NoVec<T>) -> Option<T> {
+        v.1 = unsafe { opaque_len() };
+        None
+    }
     fn vec_reserve<T>(_: &mut NoVec<T>, _: usize) -> Result<(), AllocError> {
-        if unsafe { opaque_ok() } { Ok(()) } else { Err(AllocError) }
+        if unsafe { opaque_ok() } {
+            Ok(())
+        } else {
+            Err(AllocError)
+        }
     }
 }
 use proto::allowedips::*;
-#[no_mangle] pub fn ai_lookup4(t: &AllowedIps<Dummy>, a: [u8; 4]) -> Option<PeerId> { t.lookup_v4(a) }
-#[no_mangle] pub fn ai_lookup6(t: &AllowedIps<Dummy>, a: &[u8; 16]) -> Option<PeerId> { t.lookup_v6(a) }
-#[no_mangle] pub fn ai_insert4(t: &mut AllowedIps<Dummy>, a: [u8; 4], c: u8, p: PeerId) -> bool { t.insert_v4(a, c, p).is_ok() }
-#[no_mangle] pub fn ai_insert6(t: &mut AllowedIps<Dummy>, a: &[u8; 16], c: u8, p: PeerId) -> bool { t.insert_v6(a, c, p).is_ok() }
-#[no_mangle] pub fn ai_remove4(t: &mut AllowedIps<Dummy>, a: [u8; 4], c: u8, p: PeerId) -> bool { t.remove_v4(a, c, p) }
-#[no_mangle] pub fn ai_remove6(t: &mut AllowedIps<Dummy>, a: &[u8; 16], c: u8, p: PeerId) -> bool { t.remove_v6(a, c, p) }
-#[no_mangle] pub fn ai_remove_peer(t: &mut AllowedIps<Dummy>, p: PeerId) { t.remove_by_peer(p) }
-#[no_mangle] pub fn ai_walk(t: &AllowedIps<Dummy>, p: PeerId) -> Option<Prefix> { t.peer_prefixes(p).last() }
-#[no_mangle] pub fn ai_walk_after(t: &AllowedIps<Dummy>, p: PeerId, x: &Prefix) -> Option<Prefix> { t.peer_prefixes_after(p, x).and_then(|w| w.last()) }
+#[no_mangle]
+pub fn ai_lookup4(t: &AllowedIps<Dummy>, a: [u8; 4]) -> Option<PeerId> {
+    t.lookup_v4(a)
+}
+#[no_mangle]
+pub fn ai_lookup6(t: &AllowedIps<Dummy>, a: &[u8; 16]) -> Option<PeerId> {
+    t.lookup_v6(a)
+}
+#[no_mangle]
+pub fn ai_insert4(t: &mut AllowedIps<Dummy>, a: [u8; 4], c: u8, p: PeerId) -> bool {
+    t.insert_v4(a, c, p).is_ok()
+}
+#[no_mangle]
+pub fn ai_insert6(t: &mut AllowedIps<Dummy>, a: &[u8; 16], c: u8, p: PeerId) -> bool {
+    t.insert_v6(a, c, p).is_ok()
+}
+#[no_mangle]
+pub fn ai_remove4(t: &mut AllowedIps<Dummy>, a: [u8; 4], c: u8, p: PeerId) -> bool {
+    t.remove_v4(a, c, p)
+}
+#[no_mangle]
+pub fn ai_remove6(t: &mut AllowedIps<Dummy>, a: &[u8; 16], c: u8, p: PeerId) -> bool {
+    t.remove_v6(a, c, p)
+}
+#[no_mangle]
+pub fn ai_remove_peer(t: &mut AllowedIps<Dummy>, p: PeerId) {
+    t.remove_by_peer(p)
+}
+#[no_mangle]
+pub fn ai_walk(t: &AllowedIps<Dummy>, p: PeerId) -> Option<Prefix> {
+    t.peer_prefixes(p).last()
+}
+#[no_mangle]
+pub fn ai_walk_after(t: &AllowedIps<Dummy>, p: PeerId, x: &Prefix) -> Option<Prefix> {
+    t.peer_prefixes_after(p, x).and_then(|w| w.last())
+}
 use proto::ratelimiter::*;
-#[no_mangle] pub fn rl_allow(r: &mut RateLimiter<Dummy>, c: u64, s: &Source, n: u64) -> bool { r.allow(c, s, n) }
-#[no_mangle] pub fn rl_new(k: proto::siphash::SipKey, n: usize) -> bool { RateLimiter::<Dummy>::new(n, k).is_ok() }
+#[no_mangle]
+pub fn rl_allow(r: &mut RateLimiter<Dummy>, c: u64, s: &Source, n: u64) -> bool {
+    r.allow(c, s, n)
+}
+#[no_mangle]
+pub fn rl_new(k: proto::siphash::SipKey, n: usize) -> bool {
+    RateLimiter::<Dummy>::new(n, k).is_ok()
+}
 use proto::index_table::*;
-#[no_mangle] pub fn it_lookup(t: &IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> { t.lookup(&i) }
-#[no_mangle] pub fn it_remove(t: &mut IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> { t.remove(&i) }
+#[no_mangle]
+pub fn it_lookup(t: &IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> {
+    t.lookup(&i)
+}
+#[no_mangle]
+pub fn it_remove(t: &mut IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> {
+    t.remove(&i)
+}
 use proto::pubkey_table::*;
-#[no_mangle] pub fn pk_lookup(t: &PubkeyTable<Dummy>, k: &[u8; 32]) -> Option<PeerId> { t.lookup(k) }
-#[no_mangle] pub fn pk_insert(t: &mut PubkeyTable<Dummy>, k: &[u8; 32], p: PeerId) -> bool { t.insert(k, p).is_ok() }
-#[no_mangle] pub fn pk_remove(t: &mut PubkeyTable<Dummy>, k: &[u8; 32]) -> Option<PeerId> { t.remove(k) }
-#[no_mangle] pub fn rp_check(w: &mut proto::replay::ReplayWindow, c: u64) -> bool { w.check_and_update(c) }
-#[no_mangle] pub fn sh24(k: &proto::siphash::SipKey, d: &[u8]) -> u64 { proto::siphash::siphash24(k, d) }
+#[no_mangle]
+pub fn pk_lookup(t: &PubkeyTable<Dummy>, k: &[u8; 32]) -> Option<PeerId> {
+    t.lookup(k)
+}
+#[no_mangle]
+pub fn pk_insert(t: &mut PubkeyTable<Dummy>, k: &[u8; 32], p: PeerId) -> bool {
+    t.insert(k, p).is_ok()
+}
+#[no_mangle]
+pub fn pk_remove(t: &mut PubkeyTable<Dummy>, k: &[u8; 32]) -> Option<PeerId> {
+    t.remove(k)
+}
+#[no_mangle]
+pub fn rp_check(w: &mut proto::replay::ReplayWindow, c: u64) -> bool {
+    w.check_and_update(c)
+}
+#[no_mangle]
+pub fn sh24(k: &proto::siphash::SipKey, d: &[u8]) -> u64 {
+    proto::siphash::siphash24(k, d)
+}
 use proto::timers::*;
-#[no_mangle] pub fn tm_poll(p: &mut PeerTimers, n: u64) -> Actions { p.poll(n) }
-#[no_mangle] pub fn tm_data_rx(p: &mut PeerTimers, n: u64, a: bool, b: bool) { p.data_packet_received(n, a, b) }
-#[no_mangle] pub fn tm_data_tx(p: &mut PeerTimers, n: u64, a: bool, j: u64) { p.data_packets_sent(n, a, j) }
-#[no_mangle] pub fn tm_init_sent(p: &mut PeerTimers, n: u64, j: u64) { p.handshake_initiation_sent(n, j) }
-#[no_mangle] pub fn tm_kkf(p: &mut PeerTimers, k: Option<&CurrentKey>, n: u64) -> bool { p.keep_key_fresh_on_receive(k, n) | p.keep_key_fresh_on_send(k, n) }
-#[no_mangle] pub fn it_new() -> bool { IndexTable::<Dummy, (u32, u8)>::new().is_ok() }
-#[no_mangle] pub fn pk_new(k: proto::siphash::SipKey) -> bool { PubkeyTable::<Dummy>::new(k).is_ok() }
-#[no_mangle] pub fn ai_reserve(t: &mut AllowedIps<Dummy>, p: PeerId) -> bool { t.reserve(p).is_ok() }
-#[no_mangle] pub fn sh13(k: &proto::siphash::SipKey, d: &[u8]) -> u64 { proto::siphash::siphash13(k, d) }
-#[no_mangle] pub fn sk_from(b: &[u8; 16]) -> proto::siphash::SipKey { proto::siphash::SipKey::from_bytes(b) }
-#[no_mangle] pub fn tm_lifecycle(p: &mut PeerTimers, i: u16) -> bool { p.stop(); p.start() | p.set_persistent_keepalive(i) }
-#[no_mangle] pub fn tm_handshake(p: &mut PeerTimers, n: u64, j: u64) -> bool {
+#[no_mangle]
+pub fn tm_poll(p: &mut PeerTimers, n: u64) -> Actions {
+    p.poll(n)
+}
+#[no_mangle]
+pub fn tm_data_rx(p: &mut PeerTimers, n: u64, a: bool, b: bool) {
+    p.data_packet_received(n, a, b)
+}
+#[no_mangle]
+pub fn tm_data_tx(p: &mut PeerTimers, n: u64, a: bool, j: u64) {
+    p.data_packets_sent(n, a, j)
+}
+#[no_mangle]
+pub fn tm_init_sent(p: &mut PeerTimers, n: u64, j: u64) {
+    p.handshake_initiation_sent(n, j)
+}
+#[no_mangle]
+pub fn tm_kkf(p: &mut PeerTimers, k: Option<&CurrentKey>, n: u64) -> bool {
+    p.keep_key_fresh_on_receive(k, n) | p.keep_key_fresh_on_send(k, n)
+}
+#[no_mangle]
+pub fn it_new() -> bool {
+    IndexTable::<Dummy, (u32, u8)>::new().is_ok()
+}
+#[no_mangle]
+pub fn pk_new(k: proto::siphash::SipKey) -> bool {
+    PubkeyTable::<Dummy>::new(k).is_ok()
+}
+#[no_mangle]
+pub fn ai_reserve(t: &mut AllowedIps<Dummy>, p: PeerId) -> bool {
+    t.reserve(p).is_ok()
+}
+#[no_mangle]
+pub fn sh13(k: &proto::siphash::SipKey, d: &[u8]) -> u64 {
+    proto::siphash::siphash13(k, d)
+}
+#[no_mangle]
+pub fn sk_from(b: &[u8; 16]) -> proto::siphash::SipKey {
+    proto::siphash::SipKey::from_bytes(b)
+}
+#[no_mangle]
+pub fn tm_lifecycle(p: &mut PeerTimers, i: u16) -> bool {
+    p.stop();
+    p.start() | p.set_persistent_keepalive(i)
+}
+#[no_mangle]
+pub fn tm_handshake(p: &mut PeerTimers, n: u64, j: u64) -> bool {
     p.handshake_response_sent(n);
     p.handshake_response_consumed(n);
     p.handshake_packet_received(n);
@@ -77,5 +201,11 @@ use proto::timers::*;
     p.handshake_initiated(n, j);
     p.queue_handshake_initiation(n) | p.begin_handshake_initiation(n)
 }
-#[no_mangle] pub fn tm_next(p: &PeerTimers) -> Option<u64> { p.next_deadline() }
-#[no_mangle] pub fn rp_max(w: &proto::replay::ReplayWindow) -> Option<u64> { w.max_counter() }
+#[no_mangle]
+pub fn tm_next(p: &PeerTimers) -> Option<u64> {
+    p.next_deadline()
+}
+#[no_mangle]
+pub fn rp_max(w: &proto::replay::ReplayWindow) -> Option<u64> {
+    w.max_counter()
+}
