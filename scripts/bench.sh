@@ -8,6 +8,11 @@
 #   BENCH_CPUS=N                                 vCPUs (default 2)
 #   BENCH_PROFILE=1                              then one profiled run of each
 #                                                (perf, build/vm/bench/profile/)
+#   BENCH_BASE=PATH.ko                           in place of the C driver, another
+#                                                build of ours (for the release
+#                                                kernel): the table compares the
+#                                                module as it is with it, side by
+#                                                side (needs BENCH_PAIR=0)
 #   BENCH_PAIR=0                                 without the second table: the
 #                                                same implementations across a
 #                                                virtio-net link between two VMs
@@ -25,9 +30,16 @@ secs=${BENCH_SECONDS:-10}
 cpus=${BENCH_CPUS:-2}
 profile=${BENCH_PROFILE:-0}
 pair=${BENCH_PAIR:-1}
+base=${BENCH_BASE:-}
 case $rounds$secs$cpus$profile in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_CPUS are numbers" ;; esac
 case $pair in 0 | 1) ;; *) die "BENCH_PAIR is 0 or 1" ;; esac
 [ "$secs" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
+if [ -n "$base" ]; then
+	base=$(realpath -e "$base") || die "BENCH_BASE: no such file"
+	[ "$pair" = 0 ] || die "BENCH_BASE needs BENCH_PAIR=0 (the two-VM bench compares with the C driver only)"
+	[ "$(modinfo -F vermagic "$base" | cut -d' ' -f1)" = "$(modinfo -F vermagic "$TOP/build/release/wireguard.ko" 2>/dev/null | cut -d' ' -f1)" ] ||
+		[ ! -f "$TOP/build/release/wireguard.ko" ] || die "BENCH_BASE: $base is not built for the release kernel"
+fi
 [ "$pair" = 0 ] || [ "$secs" -le 200 ] || die "BENCH_SECONDS over 200 needs BENCH_PAIR=0 (the two-VM bench takes at most 200)"
 
 "$TOP/scripts/setup-host.sh"
@@ -44,10 +56,10 @@ python3 "$TOP/tests/bench/wgbench.py" gen "$data" 100 1000
 # Per round and implementation: set-up, 7 timed runs of $secs, handshakes and
 # pings; generous, so a busy machine does not cut the run short.
 timeout=$(((rounds + profile) * 2 * (12 * secs + 240) + 300))
-log "bench: $rounds rounds of ours and C, ${secs} s per scenario, $cpus vCPUs (time limit ${timeout} s)"
+log "bench: $rounds rounds of ours and ${base:-C}, ${secs} s per scenario, $cpus vCPUs (time limit ${timeout} s)"
 set +e
 "$TOP/scripts/vm-run.sh" --flavour release --cpus "$cpus" --name bench --timeout "$timeout" \
-	"$TOP/tests/bench/guest.sh" "$data" "$rounds" "$secs" "$profile"
+	"$TOP/tests/bench/guest.sh" "$data" "$rounds" "$secs" "$profile" "$base"
 status=$?
 set -e
 results=$TOP/build/vm/bench

@@ -36,6 +36,9 @@ set -u
 . "$(dirname "$0")/lib.sh"             # note, cpu_jiffies, quiet, write_meta
 top=$(cd "$(dirname "$0")/../.." && pwd)
 data=$1 rounds=$2 secs=$3 profile=${4:-0}
+# BENCH_BASE: another build of ours takes the C driver's place (column "c").
+base=${5:-}
+[ -z "$base" ] || WG_C_MODULE=$base
 raw=$RESULTS/raw
 mkdir -p "$raw"
 bench=(python3 -S "$top/tests/bench/wgbench.py")
@@ -167,7 +170,9 @@ failures=0
 # tears down what was made and returns 1.
 begin_impl() { # IMPL WHAT
 	WG_IMPL=$1
-	if ! impl_load || ! quiet || ! setup; then
+	local load=impl_load
+	[ "$1" = rs ] || [ -z "$base" ] || load="load_by_path $base"
+	if ! $load || ! quiet || ! setup; then
 		note "$2: set-up failed"
 		failures=$((failures + 1))
 		teardown

@@ -15,7 +15,11 @@ write_meta() {
 		echo "seconds $2"
 		echo "date $(date -u +%F)"
 		echo "ours $(modinfo -F version "$WG_RS_MODULE") $(md5sum <"$WG_RS_MODULE" | cut -c1-12)"
-		echo "c $(modinfo -F version "$WG_C_MODULE")"
+		if [ -n "${base:-}" ]; then
+			echo "base $(modinfo -F version "$WG_C_MODULE") $(md5sum <"$WG_C_MODULE" | cut -c1-12) $WG_C_MODULE"
+		else
+			echo "c $(modinfo -F version "$WG_C_MODULE")"
+		fi
 	} >"$RESULTS/meta.txt"
 	cat "$RESULTS/meta.txt"
 }

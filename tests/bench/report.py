@@ -285,12 +285,13 @@ def cell(fmt, med, lo, hi, n):
     return "%s (%s–%s, n=%d)" % (fmt % med, fmt % lo, fmt % hi, n)
 
 
-def render(title, rows, info, per, notes, baseline=None):
+def render(title, rows, info, per, notes, baseline=None, other="C"):
     """The table: ROWS with medians, spread, ratio and verdict; INFO rows for
     information; with BASELINE (an implementation key of PER), one more
     information row per row of ROWS: the figure of that run alone."""
     lines = [title, ""]
-    lines.append("| scenario | ours: median (min–max) | C driver: median (min–max) | ratio | |")
+    lines.append("| scenario | ours: median (min–max) | %s: median (min–max) | ratio | |"
+                 % ("C driver" if other == "C" else other))
     lines.append("| --- | --- | --- | --- | --- |")
     for name, label, more, fmt in rows:
         o, c = stat(per, "rs", name), stat(per, "c", name)
@@ -300,7 +301,7 @@ def render(title, rows, info, per, notes, baseline=None):
         if ratio is None:
             verdict = "no figure"
         elif ratio >= 1.0:
-            verdict = "ours ≥ C"
+            verdict = "ours ≥ %s" % other
         elif ratio >= 0.9:
             verdict = "within noise (<10%)"
         else:
@@ -318,7 +319,8 @@ def render(title, rows, info, per, notes, baseline=None):
             lines.append("| *the link alone, no WireGuard: %s* | %s | | | for information: the bare link, "
                          "no tunnel on either side |" % (label, cell(fmt, *b)))
     lines.append("")
-    lines.append("ratio: ours/C where more is better, C/ours where less is better (RTT, CPU cost): "
+    lines.append(("ratio: ours/C where more is better, C/ours where less is better (RTT, CPU cost): "
+                  if other == "C" else "ratio: ours/base where more is better, base/ours where less is better: ") +
                  "above 1.0, ours does better; under 10% either way is noise on this machine.")
     if notes:
         lines.append("")
@@ -350,16 +352,17 @@ def main(argv):
         rows, info, baseline = ROWS, INFO, None
         per, notes, missing = collect(results, lambda raw, run, notes: figures(raw, run, data, notes),
                                       rows, info, ("rs", "c"))
-        title = "`make bench`, over veth between two namespaces, one VM: %s, %s vCPUs, %s rounds of %s s per scenario, %s (ours: %s; C: %s)" % (
+        title = "`make bench`, over veth between two namespaces, one VM: %s, %s vCPUs, %s rounds of %s s per scenario, %s (ours: %s; %s: %s)" % (
             meta.get("kernel", "?"), meta.get("vcpus", "?"), meta.get("rounds", "?"), meta.get("seconds", "?"),
-            meta.get("date", "?"), meta.get("ours", "?"), meta.get("c", "?"))
+            meta.get("date", "?"), meta.get("ours", "?"), "base" if "base" in meta else "C",
+            meta.get("base", meta.get("c", "?")))
     # A run whose set-up failed left no file at all: count the runs too.
     if meta.get("rounds", "").isdigit():
         for impl, want in (("rs", int(meta["rounds"])), ("c", int(meta["rounds"])), (baseline, 1)):
             if impl is not None and len(per[impl]) != want:
                 notes.append("%s: %d runs with figures, %d expected" % (impl, len(per[impl]), want))
                 missing += 1
-    text = render(title, rows, info, per, notes, baseline)
+    text = render(title, rows, info, per, notes, baseline, "base" if "base" in meta else "C")
     with open(os.path.join(results, "table.md"), "w") as fh:
         fh.write(text)
     sys.stdout.write(text)
