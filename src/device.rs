@@ -219,11 +219,11 @@ impl Device {
                 // Packets staged while the device had no key (or the old
                 // one) go out under the new one.
                 for p in cfg.peers.iter() {
-                    send::send_staged(p);
+                    send::send_staged(p, None);
                 }
             } else {
                 for p in applied.touched.iter() {
-                    send::send_staged(p);
+                    send::send_staged(p, None);
                 }
             }
         }
@@ -392,7 +392,7 @@ impl LinkOps for Device {
         }
         for p in cfg.peers.iter() {
             timers::start(p);
-            send::send_staged(p);
+            send::send_staged(p, None);
         }
         Ok(())
     }

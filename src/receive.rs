@@ -20,7 +20,7 @@ use crate::device::Device;
 use crate::kapi::anchored::Anchored;
 use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
 use crate::kapi::netdev::{DevError, DevHold, NetDevice};
-use crate::kapi::ordered::{self, Bundle, Dispatched, Job};
+use crate::kapi::ordered::{self, Bundle, Dispatched, Job, USER_CB_LEN};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::{RxReject, SkBuff, SocketAddr};
@@ -116,10 +116,12 @@ impl EncapRecv for Device {
         let Some(kp) = peer.keypairs.lock().get(header.receiver_index).cloned() else {
             return;
         };
-        let cb = skb.cb();
-        cb[..4].copy_from_slice(&header.receiver_index.to_ne_bytes());
-        cb[4..8].copy_from_slice(&len.to_ne_bytes());
-        cb[8..16].copy_from_slice(&header.counter.to_ne_bytes());
+        RxCb {
+            receiver_index: header.receiver_index,
+            msg_len: len,
+            counter: header.counter,
+        }
+        .write(skb.cb());
         let guard = rcu::read_lock();
         let Some(ring) = d.decrypt.get(&guard) else {
             return;
@@ -143,7 +145,8 @@ impl EncapRecv for Device {
     }
 }
 
-/// What the receive path keeps in a data message's control block.
+/// What the receive path keeps in a data message's control block (its
+/// first `USER_CB_LEN` bytes, in this order).
 struct RxCb {
     receiver_index: u32,
     msg_len: u32,
@@ -151,20 +154,18 @@ struct RxCb {
 }
 
 impl RxCb {
+    fn write(&self, cb: &mut [u8; 48]) {
+        cb[..4].copy_from_slice(&self.receiver_index.to_ne_bytes());
+        cb[4..8].copy_from_slice(&self.msg_len.to_ne_bytes());
+        cb[8..16].copy_from_slice(&self.counter.to_ne_bytes());
+    }
+
     fn read(cb: &[u8]) -> Option<RxCb> {
-        let w = |i: usize| {
-            cb.get(i..i + 4)
-                .and_then(|b| b.try_into().ok())
-                .map(u32::from_ne_bytes)
-        };
-        let counter = cb
-            .get(8..16)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_ne_bytes)?;
+        let [i0, i1, i2, i3, l0, l1, l2, l3, counter @ ..] = *cb.first_chunk::<USER_CB_LEN>()?;
         Some(RxCb {
-            receiver_index: w(0)?,
-            msg_len: w(4)?,
-            counter,
+            receiver_index: u32::from_ne_bytes([i0, i1, i2, i3]),
+            msg_len: u32::from_ne_bytes([l0, l1, l2, l3]),
+            counter: u64::from_ne_bytes(counter),
         })
     }
 }
@@ -500,7 +501,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     }
     if received.confirmed {
         *peer.last_handshake.lock() = wall_now();
-        send::send_staged(peer);
+        send::send_staged(peer, None);
     }
     let keepalive = skb.len() == 0;
     let rekey = timers::event(peer, |t| {
