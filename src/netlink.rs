@@ -202,7 +202,6 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
 
 /// Validates the whole message into an [`Update`]; nothing is changed here.
 fn parse_update(req: &Request<'_>, ext: &Extack<'_>) -> Result<Update> {
-    let mut u = Update::new();
     if let Some(attr) = req.attr(a::DEVICE_PUBLIC_KEY) {
         let msg = c_str!("the public key is derived from the private key and cannot be set");
         return Err(fail(ext, einval(), msg, Some(attr)));
@@ -214,22 +213,30 @@ fn parse_update(req: &Request<'_>, ext: &Extack<'_>) -> Result<Update> {
         c_str!("bad flags"),
         c_str!("unknown device flags"),
     )?;
-    u.replace_peers = flags & a::DEVICE_F_REPLACE_PEERS != 0;
     let attr = req.attr(a::DEVICE_PRIVATE_KEY);
-    u.private_key = attr.map(|k| key_of(k, ext)).transpose()?;
+    let private_key = attr.map(|k| key_of(k, ext)).transpose()?;
     let attr = req.attr(a::DEVICE_LISTEN_PORT);
-    u.listen_port = attr
+    let listen_port = attr
         .map(|p| need(p.u16(), ext, c_str!("bad listen port"), p))
         .transpose()?;
     let attr = req.attr(a::DEVICE_FWMARK);
-    u.fwmark = attr
+    let fwmark = attr
         .map(|m| need(m.u32(), ext, c_str!("bad fwmark"), m))
         .transpose()?;
-    if let Some(peers) = req.attr(a::DEVICE_PEERS) {
-        let trailing = c_str!("trailing bytes after the last peer");
-        u.peers = parse_list(peers, ext, trailing, |p| parse_peer(p, ext))?;
-    }
-    Ok(u)
+    let peers = match req.attr(a::DEVICE_PEERS) {
+        Some(list) => {
+            let trailing = c_str!("trailing bytes after the last peer");
+            parse_list(list, ext, trailing, |p| parse_peer(p, ext))?
+        }
+        None => KVVec::new(),
+    };
+    Ok(Update {
+        private_key,
+        listen_port,
+        fwmark,
+        replace_peers: flags & a::DEVICE_F_REPLACE_PEERS != 0,
+        peers,
+    })
 }
 
 /// `v`, the value of `attr`, or EINVAL with `msg` if it is malformed.

@@ -384,8 +384,10 @@ pub(crate) struct PeerReserve {
 
 impl PeerReserve {
     fn take(&mut self, key: &[u8; KEY_LEN]) -> Option<PeerRef> {
-        let matches =
-            |p: &Option<PeerRef>| p.as_ref().is_some_and(|p| keys_equal(p.public_key(), key));
+        let matches = |p: &Option<PeerRef>| {
+            p.as_ref()
+                .is_some_and(|p| Kernel::ct_eq(p.public_key(), key))
+        };
         let at = match self.fresh.get(self.next) {
             Some(p) if matches(p) => self.next,
             _ => self.fresh.iter().position(matches)?,
@@ -569,9 +571,4 @@ impl Peers {
         let _ = Kernel::vec_push(&mut self.free, id);
         Some(peer)
     }
-}
-
-/// Constant-time comparison of public keys.
-pub(crate) fn keys_equal(a: &[u8; KEY_LEN], b: &[u8; KEY_LEN]) -> bool {
-    Kernel::ct_eq(a, b)
 }

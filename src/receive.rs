@@ -265,22 +265,18 @@ fn cookie_source(ep: &socket::Endpoint) -> ([u8; 18], usize) {
 
 fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
     let d = dev.data();
-    let len = skb.len() as usize;
-    let mut buf = [0u8; INITIATION_LEN];
-    {
-        let Some(data) = skb.linear_prefix(len as u32) else {
-            return;
-        };
-        let Some(dst) = buf.get_mut(..len) else {
-            return;
-        };
-        dst.copy_from_slice(data);
-    }
-    let Some(msg) = buf.get(..len) else { return };
     let Some(src) = socket::Endpoint::from_received(&skb) else {
         return;
     };
-    let ty = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    // `encap_recv` checked the exact length of the type: all linear.
+    let len = skb.len();
+    let Some(msg) = skb.linear_prefix(len) else {
+        return;
+    };
+    let Some(&[t0, t1, t2, t3, s0, s1, s2, s3]) = msg.first_chunk::<8>() else {
+        return;
+    };
+    let ty = u32::from_le_bytes([t0, t1, t2, t3]);
     let now = Kernel::now_ns();
 
     if ty == MESSAGE_HANDSHAKE_COOKIE {
@@ -324,7 +320,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             return;
         }
         MacCheck::NeedsCookie => {
-            let sender = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
+            let sender = u32::from_le_bytes([s0, s1, s2, s3]);
             let reply = keys.create_reply(msg, sender, src_bytes);
             if let Ok(reply) = reply {
                 send::send_cookie_reply(dev, &reply, &src);
@@ -432,7 +428,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
         }
         _ => return,
     };
-    count_rx(&peer, len as u32);
+    count_rx(&peer, len);
     timers::event(&peer, |t| t.handshake_packet_received(now));
 }
 

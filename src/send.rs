@@ -28,6 +28,7 @@ use crate::proto::handshake::PeerHandshake;
 use crate::proto::keypair::padding_len;
 use crate::proto::messages::{DataHeader, DATA_MIN_LEN};
 use crate::proto::platform::Clock;
+use crate::proto::timers::random_jitter;
 use crate::socket;
 use crate::{session, timers, wg_dbg};
 use core::sync::atomic::Ordering;
@@ -436,7 +437,7 @@ fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> 
     let this = if is_data { Told::Data } else { Told::Keepalive };
     if this > *told {
         let now = Kernel::now_ns();
-        let jitter = timers::jitter();
+        let jitter = random_jitter::<Kernel>();
         timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
         *told = this;
     }
@@ -555,7 +556,7 @@ fn send_initiation(peer: &Anchored<PeerState>) {
         dev.name(),
         peer.internal_id()
     );
-    let jitter = timers::jitter();
+    let jitter = random_jitter::<Kernel>();
     timers::event(peer, |t| t.handshake_initiation_sent(now, jitter));
     send_buffer(peer, &msg);
 }

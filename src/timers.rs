@@ -9,7 +9,7 @@ use crate::kapi::anchored::{Anchored, WorkId};
 use crate::kapi::platform::Kernel;
 use crate::peer::PeerState;
 use crate::proto::platform::Clock;
-use crate::proto::timers::{random_jitter, Actions, PeerTimers};
+use crate::proto::timers::{Actions, PeerTimers};
 use crate::{send, session};
 use core::sync::atomic::Ordering;
 
@@ -40,11 +40,6 @@ fn event_rearm<R>(
         }
     }
     r
-}
-
-/// The jitter the C driver adds to handshake timers.
-pub(crate) fn jitter() -> u64 {
-    random_jitter::<Kernel>()
 }
 
 fn carry_out(peer: &Anchored<PeerState>, a: &Actions) {
