@@ -384,13 +384,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
                 return;
             }
             drop(identity);
-            // Authenticated from here on.
-            peer.set_endpoint(src, Endpoint::from_xmit(&src));
-            wg_dbg!(
-                "{}: Receiving handshake initiation from peer {}",
-                dev.name(),
-                peer.internal_id()
-            );
+            authenticated(dev, &peer, src, "initiation");
             send::send_response(&peer);
             peer
         }
@@ -411,13 +405,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
                 wg_dbg!("{}: Invalid handshake response", dev.name());
                 return;
             };
-            // Authenticated from here on.
-            peer.set_endpoint(src, Endpoint::from_xmit(&src));
-            wg_dbg!(
-                "{}: Receiving handshake response from peer {}",
-                dev.name(),
-                peer.internal_id()
-            );
+            authenticated(dev, &peer, src, "response");
             if session::begin_session(&peer, keys).is_ok() {
                 *peer.last_handshake.lock() = wall_now();
                 timers::event(&peer, |t| t.handshake_response_consumed(now));
@@ -430,6 +418,18 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
     };
     count_rx(&peer, len);
     timers::event(&peer, |t| t.handshake_packet_received(now));
+}
+
+/// A handshake message of `what` from `peer` authenticated: the peer's
+/// endpoint moves to where it came from.
+fn authenticated(dev: &NetDevice<Device>, peer: &PeerState, src: socket::Endpoint, what: &str) {
+    peer.set_endpoint(src, Endpoint::from_xmit(&src));
+    wg_dbg!(
+        "{}: Receiving handshake {} from peer {}",
+        dev.name(),
+        what,
+        peer.internal_id()
+    );
 }
 
 fn wall_now() -> (i64, i64) {

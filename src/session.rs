@@ -108,7 +108,7 @@ pub(crate) fn receive(
             return Err(Refused::Replayed);
         }
         let (confirmed, evicted) = kps.received_with(local_index);
-        let current = current_key(kps.slots().1, now_ns);
+        let current = kps.slots().1.map(|k| k.keypair.rekey_view(now_ns));
         (Received { confirmed, current }, evicted)
     };
     if let Some(kp) = evicted {
@@ -117,24 +117,16 @@ pub(crate) fn receive(
     Ok(received)
 }
 
-/// Drops every keypair of the peer (zeroing them as they go).
-pub(crate) fn clear_keypairs(peer: &PeerState) {
-    let kps = peer.keypairs.lock().clear();
-    drop_keypairs(peer.dev.get().data(), kps);
-}
-
-/// Abandons the handshake in flight (process context).
-pub(crate) fn clear_handshake(peer: &PeerState) {
+/// Zeroes all of a peer's key material (process context): abandons the
+/// handshake in flight, then drops every keypair (zeroing them as they go).
+pub(crate) fn clear_all(peer: &PeerState) {
+    let dev = peer.dev.get().data();
     let index = peer.handshake.lock().hs.clear();
     if let Some(i) = index {
-        drop_index(peer.dev.get().data(), i);
+        drop_index(dev, i);
     }
-}
-
-/// Zeroes all of a peer's key material (process context).
-pub(crate) fn clear_all(peer: &PeerState) {
-    clear_handshake(peer);
-    clear_keypairs(peer);
+    let kps = peer.keypairs.lock().clear();
+    drop_keypairs(dev, kps);
 }
 
 /// The device's key changed: the peer's handshake is redone for it and its
@@ -155,12 +147,8 @@ pub(crate) fn current(peer: &PeerState) -> Option<KeypairRef> {
 
 /// The re-keying view of the current keypair, read under the lock.
 pub(crate) fn current_view(peer: &PeerState, now_ns: u64) -> Option<CurrentKey> {
-    current_key(peer.keypairs.lock().slots().1, now_ns)
-}
-
-/// The re-keying view of the current keypair.
-pub(crate) fn current_key(kp: Option<&KeypairRef>, now_ns: u64) -> Option<CurrentKey> {
-    kp.map(|k| k.keypair.rekey_view(now_ns))
+    let kps = peer.keypairs.lock();
+    kps.slots().1.map(|k| k.keypair.rekey_view(now_ns))
 }
 
 /// Debug line for a zeroing.
