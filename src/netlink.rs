@@ -453,16 +453,14 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
     if state.last_peer.is_none() {
         put_device_attrs(&mut msg, dev.ifindex(), dev.name(), &cfg).map_err(|_| emsgsize())?;
     }
-    let Some(peers) = cfg.peers.iter_after(state.last_peer) else {
-        // The peer the dump stopped after was removed: as the C driver, end
-        // here (the generation tells the reader the dump is incoherent).
+    // No peers; or the peer the dump stopped after was removed: as the C
+    // driver, end here (the generation tells the reader the dump is
+    // incoherent).
+    let peers = cfg.peers.iter_after(state.last_peer);
+    let Some(peers) = peers.filter(|_| cfg.peers.len() != 0) else {
         msg.end();
         return Ok(false);
     };
-    if cfg.peers.len() == 0 {
-        msg.end();
-        return Ok(false);
-    }
     let tables = dev.data().routing.read_writer_side();
     let mut done = true;
     // Whether this message moves the dump on (a peer, a peer's attributes
@@ -574,10 +572,7 @@ fn put_peer(
             // The table changed since: as the C driver, no more of them.
             Some(_) => None,
         };
-        let Some(walk) = walk else {
-            return Ok(PeerOut::Complete);
-        };
-        let mut walk = walk.peekable();
+        let mut walk = walk.into_iter().flatten().peekable();
         if walk.peek().is_none() {
             return Ok(PeerOut::Complete);
         }

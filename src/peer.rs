@@ -72,7 +72,7 @@ impl Endpoint {
         }
     }
 
-    /// The address to send to (`None`: an address family we cannot use).
+    /// The address to send to.
     pub(crate) fn to_xmit(&self) -> socket::Endpoint {
         match self {
             Endpoint::V4(b) => {
@@ -445,13 +445,7 @@ impl Peers {
     ) -> Option<impl Iterator<Item = &PeerRef> + '_> {
         let start = match serial {
             None => 0,
-            Some(s) => {
-                let pos = self
-                    .order
-                    .binary_search_by_key(&s, |id| self.get(*id).map_or(0, |p| p.serial()))
-                    .ok()?;
-                pos.saturating_add(1)
-            }
+            Some(s) => self.position(s)?.saturating_add(1),
         };
         Some(
             self.order
@@ -460,6 +454,13 @@ impl Peers {
                 .iter()
                 .filter_map(move |id| self.get(*id)),
         )
+    }
+
+    /// Where the peer of serial `serial` is in `order`, which is sorted by
+    /// serial: O(log n).
+    fn position(&self, serial: u64) -> Option<usize> {
+        let serial_of = |id: &PeerId| self.get(*id).map_or(0, |p| p.serial());
+        self.order.binary_search_by_key(&serial, serial_of).ok()
     }
 
     /// Allocates what new peers with `keys` need: their state, room in the
@@ -553,12 +554,7 @@ impl Peers {
 
     /// Removes a peer from the set (the caller unpublishes and stops it).
     pub(crate) fn remove(&mut self, id: PeerId) -> Option<PeerRef> {
-        let serial = self.get(id)?.serial();
-        // `order` is sorted by serial: find the peer's place in O(log n).
-        let pos = self
-            .order
-            .binary_search_by_key(&serial, |o| self.get(*o).map_or(0, |p| p.serial()))
-            .ok();
+        let pos = self.position(self.get(id)?.serial());
         let peer = self.slots.get_mut(id.0 as usize)?.take()?;
         self.by_key.remove(peer.public_key());
         if let Some(pos) = pos {

@@ -167,12 +167,13 @@ fn stage(peer: &PeerState, mut bundle: Bundle) {
 }
 
 /// Frees what is staged, each packet counted as `tx_dropped` (the C
-/// driver's `wg_packet_purge_staged_packets`).
-pub(crate) fn purge_staged(peer: &PeerState) {
+/// driver's `wg_packet_purge_staged_packets`), then the transmit queue.
+pub(crate) fn purge(peer: &PeerState) {
     let dev = peer.dev.get();
     while let Some(bundle) = peer.staged.pop() {
         drop_counted(dev, bundle);
     }
+    peer.tx.purge();
 }
 
 /// Sends `fresh` (a packet from the device's transmit path, if any) and what

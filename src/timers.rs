@@ -47,8 +47,7 @@ fn carry_out(peer: &Anchored<PeerState>, a: &Actions) {
         peer.clear_endpoint_src();
     }
     if a.purge_staged_packets {
-        send::purge_staged(peer);
-        peer.tx.purge();
+        send::purge(peer);
     }
     if a.zero_key_material {
         peer.want_clear.store(true, Ordering::Release);
@@ -109,7 +108,6 @@ pub(crate) fn start(peer: &Anchored<PeerState>) {
 pub(crate) fn stop(peer: &Anchored<PeerState>) {
     event(peer, |t| t.stop());
     peer.cancel_timer();
-    send::purge_staged(peer);
-    peer.tx.purge();
+    send::purge(peer);
     session::clear_all(peer);
 }
