@@ -89,6 +89,15 @@ pub(crate) struct Applied {
     pub(crate) identity_changed: bool,
 }
 
+impl Applied {
+    /// Unpublishes and stops a peer removed from the set (capacity reserved
+    /// in `prepare`: these pushes do not allocate).
+    fn remove(&mut self, p: PeerRef) {
+        let _ = self.ops.push(TableOp::RemovePeer(p.id()), GFP_KERNEL);
+        let _ = self.removed.push(p, GFP_KERNEL);
+    }
+}
+
 /// The configuration of one device; behind the device's mutex.
 pub(crate) struct Config {
     /// The private key as stored (clamped), all zero initially.
@@ -243,11 +252,7 @@ impl Config {
             }
         }
         if update.replace_peers {
-            // Capacity reserved in `prepare`: these pushes do not allocate.
-            self.peers.remove_all(|p| {
-                let _ = out.ops.push(TableOp::RemovePeer(p.id()), GFP_KERNEL);
-                let _ = out.removed.push(p, GFP_KERNEL);
-            });
+            self.peers.remove_all(|p| out.remove(p));
         }
         if let Some(key) = update.private_key {
             out.identity_changed = self.set_private_key(dev, key, identity, &mut out);
@@ -304,9 +309,7 @@ impl Config {
 
     fn remove_peer(&mut self, id: PeerId, out: &mut Applied) {
         if let Some(p) = self.peers.remove(id) {
-            // Capacity reserved in `prepare`: these pushes do not allocate.
-            let _ = out.ops.push(TableOp::RemovePeer(id), GFP_KERNEL);
-            let _ = out.removed.push(p, GFP_KERNEL);
+            out.remove(p);
         }
     }
 

@@ -331,7 +331,7 @@ impl PeerState {
     /// source); a change forgets the cached route.
     pub(crate) fn set_endpoint(&self, ep: socket::Endpoint, reported: Endpoint) {
         let mut e = self.endpoint.lock();
-        if e.addr.as_ref().is_some_and(|old| old.same_as(&ep)) {
+        if e.addr == Some(ep) {
             return;
         }
         e.addr = Some(ep);

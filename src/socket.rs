@@ -118,11 +118,6 @@ impl Endpoint {
         Some(ep)
     }
 
-    /// Whether two endpoints are the same address and cached source.
-    pub(crate) fn same_as(&self, other: &Endpoint) -> bool {
-        self == other
-    }
-
     /// Forgets the cached source address.
     pub(crate) fn clear_src(&mut self) {
         self.src4 = [0; 4];
