@@ -22,7 +22,9 @@ use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::SkBuff;
 use crate::peer::{KeypairRef, PeerRef, PeerState};
-use crate::proto::constants::{MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS};
+use crate::proto::constants::{
+    MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS, NSEC_PER_SEC, ZERO_KEYS_AFTER,
+};
 use crate::proto::error::Error;
 use crate::proto::handshake::PeerHandshake;
 use crate::proto::keypair::padding_len;
@@ -30,7 +32,7 @@ use crate::proto::messages::{DataHeader, DATA_MIN_LEN};
 use crate::proto::platform::Clock;
 use crate::proto::timers::random_jitter;
 use crate::socket;
-use crate::{session, timers, wg_dbg};
+use crate::{session, timers, wg_dbg, wg_pr_debug};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
@@ -500,7 +502,12 @@ pub(crate) fn handshake_work(peer: &Anchored<PeerState>) {
     }
     if peer.want_clear.swap(false, Ordering::AcqRel) {
         session::clear_all(peer);
-        session::note_zeroed(peer);
+        wg_pr_debug!(
+            "{}: Zeroing out all keys for peer {}, since we haven't received a new one in {} seconds",
+            peer.dev.get().name(),
+            peer.internal_id(),
+            ZERO_KEYS_AFTER / NSEC_PER_SEC
+        );
     }
     if peer.want_initiation.swap(false, Ordering::AcqRel) {
         send_initiation(peer);

@@ -13,7 +13,6 @@ use crate::proto::handshake::StaticIdentity;
 use crate::proto::keypair::SessionKeys;
 use crate::proto::platform::Clock;
 use crate::proto::timers::CurrentKey;
-use crate::wg_pr_debug;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
@@ -149,14 +148,4 @@ pub(crate) fn current(peer: &PeerState) -> Option<KeypairRef> {
 pub(crate) fn current_view(peer: &PeerState, now_ns: u64) -> Option<CurrentKey> {
     let kps = peer.keypairs.lock();
     kps.slots().1.map(|k| k.keypair.rekey_view(now_ns))
-}
-
-/// Debug line for a zeroing.
-pub(crate) fn note_zeroed(peer: &PeerState) {
-    wg_pr_debug!(
-        "{}: Zeroing out all keys for peer {}, since we haven't received a new one in {} seconds",
-        peer.dev.get().name(),
-        peer.internal_id(),
-        crate::proto::constants::ZERO_KEYS_AFTER / crate::proto::constants::NSEC_PER_SEC
-    );
 }
