@@ -538,29 +538,21 @@ fn put_peer(
     m.nest(0, |m| {
         m.put(a::PEER_PUBLIC_KEY as u16, peer.public_key())?;
         if cont.is_none() {
-            m.put(
-                a::PEER_PRESHARED_KEY as u16,
-                peer.preshared_key().as_bytes(),
-            )?;
+            let psk = peer.preshared_key();
+            m.put(a::PEER_PRESHARED_KEY as u16, psk.as_bytes())?;
             let (sec, nsec) = peer.last_handshake();
             let mut ts = [0u8; 16];
             ts[..8].copy_from_slice(&sec.to_ne_bytes());
             ts[8..].copy_from_slice(&nsec.to_ne_bytes());
             m.put(a::PEER_LAST_HANDSHAKE_TIME as u16, &ts)?;
-            m.put_u16(
-                a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16,
-                peer.persistent_keepalive(),
-            )?;
-            m.put_u64(
-                a::PEER_TX_BYTES as u16,
-                peer.tx_bytes.load(Ordering::Relaxed),
-                a::PEER_UNSPEC as u16,
-            )?;
-            m.put_u64(
-                a::PEER_RX_BYTES as u16,
-                peer.rx_bytes.load(Ordering::Relaxed),
-                a::PEER_UNSPEC as u16,
-            )?;
+            let keepalive = peer.persistent_keepalive();
+            m.put_u16(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16, keepalive)?;
+            // 64-bit counters aligned by PEER_UNSPEC padding, as the C driver.
+            let pad = a::PEER_UNSPEC as u16;
+            let tx = peer.tx_bytes.load(Ordering::Relaxed);
+            m.put_u64(a::PEER_TX_BYTES as u16, tx, pad)?;
+            let rx = peer.rx_bytes.load(Ordering::Relaxed);
+            m.put_u64(a::PEER_RX_BYTES as u16, rx, pad)?;
             m.put_u32(a::PEER_PROTOCOL_VERSION as u16, 1)?;
             if let Some(ep) = peer.reported_endpoint().as_ref() {
                 m.put(a::PEER_ENDPOINT as u16, ep.as_bytes())?;
