@@ -18,10 +18,10 @@ use crate::device::Device;
 use crate::kapi::error::{enomem, enospc};
 use crate::kapi::netdev::NetDevice;
 use crate::kapi::platform::Kernel;
-use crate::peer::{keys_equal, Endpoint, PeerRef, PeerReserve, Peers, MAX_PEERS};
+use crate::peer::{Endpoint, PeerRef, PeerReserve, Peers, MAX_PEERS};
 use crate::proto::allowedips::{PeerId, Prefix};
 use crate::proto::handshake::StaticIdentity;
-use crate::proto::platform::KEY_LEN;
+use crate::proto::platform::{Crypto, KEY_LEN};
 use crate::proto::secret::Key;
 use crate::session;
 use crate::tables::{TableOp, Tables};
@@ -64,27 +64,13 @@ pub(crate) struct Update {
     pub(crate) peers: KVVec<PeerUpdate>,
 }
 
-impl Update {
-    pub(crate) fn new() -> Self {
-        Update {
-            private_key: None,
-            listen_port: None,
-            fwmark: None,
-            replace_peers: false,
-            peers: KVVec::new(),
-        }
-    }
-}
-
 /// What [`Config::prepare`] allocated for an update.
 pub(crate) struct Prepared {
     peers: PeerReserve,
-    ops: KVVec<TableOp>,
-    removed: KVVec<PeerRef>,
-    added: KVVec<PeerRef>,
-    touched: KVVec<PeerRef>,
-    keepalive: KVVec<PeerRef>,
-    identity: Option<Option<Arc<StaticIdentity<Kernel>>>>,
+    /// Empty, with room for everything applying the update may list.
+    out: Applied,
+    /// The identity of a new, non-zero private key.
+    identity: Option<Arc<StaticIdentity<Kernel>>>,
 }
 
 /// What applying an update left for the data plane to do.
@@ -101,6 +87,15 @@ pub(crate) struct Applied {
     pub(crate) keepalive: KVVec<PeerRef>,
     /// The device identity changed.
     pub(crate) identity_changed: bool,
+}
+
+impl Applied {
+    /// Unpublishes and stops a peer removed from the set (capacity reserved
+    /// in `prepare`: these pushes do not allocate).
+    fn remove(&mut self, p: PeerRef) {
+        let _ = self.ops.push(TableOp::RemovePeer(p.id()), GFP_KERNEL);
+        let _ = self.removed.push(p, GFP_KERNEL);
+    }
 }
 
 /// The configuration of one device; behind the device's mutex.
@@ -176,7 +171,7 @@ impl Config {
                     .peers
                     .iter()
                     .take(i)
-                    .filter(|q| keys_equal(&q.public_key, &p.public_key))
+                    .filter(|q| Kernel::ct_eq(&q.public_key, &p.public_key))
             };
             // Only scanned for keys that exist or repeat: rare.
             let needed = if !exists && !may_remove_any {
@@ -206,39 +201,29 @@ impl Config {
                 }
             }
         }
-        let mut ops = KVVec::new();
-        ops.reserve(n_ops, GFP_KERNEL)?;
-        let mut removed = KVVec::new();
-        removed.reserve(
-            self.peers.len().saturating_add(update.peers.len()),
-            GFP_KERNEL,
-        )?;
-        let mut added = KVVec::new();
-        added.reserve(may_create, GFP_KERNEL)?;
-        let mut touched = KVVec::new();
-        touched.reserve(update.peers.len(), GFP_KERNEL)?;
-        let mut keepalive = KVVec::new();
-        keepalive.reserve(update.peers.len(), GFP_KERNEL)?;
+        let n_removed = self.peers.len().saturating_add(update.peers.len());
+        let out = Applied {
+            ops: KVVec::with_capacity(n_ops, GFP_KERNEL)?,
+            removed: KVVec::with_capacity(n_removed, GFP_KERNEL)?,
+            added: KVVec::with_capacity(may_create, GFP_KERNEL)?,
+            touched: KVVec::with_capacity(update.peers.len(), GFP_KERNEL)?,
+            keepalive: KVVec::with_capacity(update.peers.len(), GFP_KERNEL)?,
+            identity_changed: false,
+        };
         // The tables the packets read: room for every insertion.
         let max_peer = self.peers.max_id_after(may_create);
         dev.data()
             .routing
             .prepare(|t: &mut Tables| t.reserve(max_peer, v4, v6, may_create))?;
         let identity = match update.private_key.as_ref() {
-            None => None,
-            Some(k) if k.is_zero() => Some(None),
-            Some(k) => Some(Some(Arc::new(
-                StaticIdentity::new(k.duplicate()),
-                GFP_KERNEL,
-            )?)),
+            Some(k) if !k.is_zero() => {
+                Some(Arc::new(StaticIdentity::new(k.duplicate()), GFP_KERNEL)?)
+            }
+            _ => None,
         };
         Ok(Prepared {
             peers,
-            ops,
-            removed,
-            added,
-            touched,
-            keepalive,
+            out,
             identity,
         })
     }
@@ -249,17 +234,14 @@ impl Config {
         &mut self,
         dev: &NetDevice<Device>,
         update: Update,
-        mut prep: Prepared,
+        prep: Prepared,
     ) -> Applied {
         self.bump_generation();
-        let mut out = Applied {
-            ops: core::mem::replace(&mut prep.ops, KVVec::new()),
-            removed: core::mem::replace(&mut prep.removed, KVVec::new()),
-            added: core::mem::replace(&mut prep.added, KVVec::new()),
-            touched: core::mem::replace(&mut prep.touched, KVVec::new()),
-            keepalive: core::mem::replace(&mut prep.keepalive, KVVec::new()),
-            identity_changed: false,
-        };
+        let Prepared {
+            peers: mut reserve,
+            mut out,
+            identity,
+        } = prep;
         if let Some(mark) = update.fwmark {
             if mark != self.fwmark {
                 self.fwmark = mark;
@@ -270,18 +252,13 @@ impl Config {
             }
         }
         if update.replace_peers {
-            // Capacity reserved in `prepare`: these pushes do not allocate.
-            self.peers.remove_all(|p| {
-                let _ = out.ops.push(TableOp::RemovePeer(p.id()), GFP_KERNEL);
-                let _ = out.removed.push(p, GFP_KERNEL);
-            });
+            self.peers.remove_all(|p| out.remove(p));
         }
         if let Some(key) = update.private_key {
-            let identity = prep.identity.take().flatten();
             out.identity_changed = self.set_private_key(dev, key, identity, &mut out);
         }
         for pu in update.peers {
-            self.apply_peer(pu, &mut prep, &mut out);
+            self.apply_peer(pu, &mut reserve, &mut out);
         }
         out
     }
@@ -332,13 +309,11 @@ impl Config {
 
     fn remove_peer(&mut self, id: PeerId, out: &mut Applied) {
         if let Some(p) = self.peers.remove(id) {
-            // Capacity reserved in `prepare`: these pushes do not allocate.
-            let _ = out.ops.push(TableOp::RemovePeer(id), GFP_KERNEL);
-            let _ = out.removed.push(p, GFP_KERNEL);
+            out.remove(p);
         }
     }
 
-    fn apply_peer(&mut self, pu: PeerUpdate, prep: &mut Prepared, out: &mut Applied) {
+    fn apply_peer(&mut self, pu: PeerUpdate, reserve: &mut PeerReserve, out: &mut Applied) {
         let peer = match self
             .peers
             .lookup(&pu.public_key)
@@ -352,12 +327,12 @@ impl Config {
                 // A peer with the device's own public key is silently
                 // ignored, as the C driver does.
                 if let Some(me) = self.identity.as_ref() {
-                    if keys_equal(me.public_key(), &pu.public_key) {
+                    if Kernel::ct_eq(me.public_key(), &pu.public_key) {
                         return;
                     }
                 }
                 let identity = self.identity.as_deref();
-                let Some(p) = self.peers.insert(&mut prep.peers, &pu.public_key, identity) else {
+                let Some(p) = self.peers.insert(reserve, &pu.public_key, identity) else {
                     pr_err!("peer reservation missing: configuration incomplete\n");
                     return;
                 };

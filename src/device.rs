@@ -219,27 +219,23 @@ impl Device {
                 // Packets staged while the device had no key (or the old
                 // one) go out under the new one.
                 for p in cfg.peers.iter() {
-                    send::send_staged(p);
+                    send::send_staged(p, None);
                 }
             } else {
                 for p in applied.touched.iter() {
-                    send::send_staged(p);
+                    send::send_staged(p, None);
                 }
             }
         }
     }
 }
 
-/// Stops a peer that is no longer published (process context): no timer,
-/// NAPI poll or work item of it runs after this, its keys are zeroed and
-/// its queues emptied. The memory goes with the last reference.
-fn remove_peer(peer: &PeerRef) {
-    remove_peers(core::slice::from_ref(peer));
-}
-
-/// [`remove_peer`] of many peers, with one grace period for all (see
-/// [`Anchored::shutdown_all`]) and chances to reschedule: deleting a device
-/// of 10,000 peers holds RTNL for a bounded, short time.
+/// Stops peers that are no longer published (process context): no timer,
+/// NAPI poll or work item of them runs after this, their keys are zeroed and
+/// their queues emptied; the memory goes with the last reference. One grace
+/// period for all (see [`Anchored::shutdown_all`]) and chances to
+/// reschedule: deleting a device of 10,000 peers holds RTNL for a bounded,
+/// short time.
 fn remove_peers(peers: &[PeerRef]) {
     for (n, peer) in peers.iter().enumerate() {
         // `dead` first: `session::begin_session` reads it under the
@@ -392,7 +388,7 @@ impl LinkOps for Device {
         }
         for p in cfg.peers.iter() {
             timers::start(p);
-            send::send_staged(p);
+            send::send_staged(p, None);
         }
         Ok(())
     }
@@ -436,7 +432,7 @@ impl LinkOps for Device {
             let mut k = 0usize;
             cfg.peers.remove_all(|p| {
                 let _ = d.routing.write(|t| t.apply(&[TableOp::RemovePeer(p.id())]));
-                remove_peer(&p);
+                remove_peers(core::slice::from_ref(&p));
                 k = k.wrapping_add(1);
                 if k % 64 == 0 {
                     cond_resched();

@@ -16,8 +16,8 @@ use crate::kapi::error::{
     eafnosupport, ebadr, einval, emsgsize, enodev, eopnotsupp, eperm, epfnosupport,
 };
 use crate::kapi::genl::{DumpSkb, Family, GenlOps, OpKind, OpSpec, Request};
-use crate::kapi::netdev::{DevRef, LookupError};
-use crate::kapi::nla::Attrs;
+use crate::kapi::net::Net;
+use crate::kapi::netdev::{DevRef, LookupError, NetDevice};
 use crate::kapi::nla::{Attr, Extack, GenlMsg, MsgFull, ANY_TYPE};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rtnl::Rtnl;
@@ -105,8 +105,7 @@ impl GenlOps for Genl {
         let ifindex = {
             let rtnl = Rtnl::lock();
             let asked = req.attr(a::DEVICE_IFINDEX).and_then(|i| i.u32());
-            dev.get(&rtnl)
-                .filter(|_| dev.is_in(&rtnl, req.net()))
+            live(&dev, &rtnl, req.net())
                 .map(|d| d.ifindex())
                 .filter(|i| asked.is_none_or(|a| a == *i))
                 .ok_or_else(|| fail(&ext, enodev(), c_str!("device is going away"), None))?
@@ -137,40 +136,29 @@ fn lookup_device(req: &Request<'_>, ext: &Extack<'_>) -> Result<DevRef<Device>> 
     let name = req.attr(a::DEVICE_IFNAME);
     let found = match (index, name) {
         (Some(i), None) => {
-            let i = i
-                .u32()
-                .ok_or_else(|| fail(ext, einval(), c_str!("bad ifindex"), Some(i)))?;
-            DevRef::by_index(req.net(), i)
+            DevRef::by_index(req.net(), need(i.u32(), ext, c_str!("bad ifindex"), i)?)
         }
         (None, Some(n)) => {
-            let s = n.c_str().ok_or_else(|| {
-                fail(
-                    ext,
-                    einval(),
-                    c_str!("interface name is not NUL-terminated"),
-                    Some(n),
-                )
-            })?;
-            DevRef::by_name(req.net(), s)
+            let msg = c_str!("interface name is not NUL-terminated");
+            DevRef::by_name(req.net(), need(n.c_str(), ext, msg, n)?)
         }
         _ => {
-            return Err(fail(
-                ext,
-                ebadr(),
-                c_str!("exactly one of WGDEVICE_A_IFINDEX and WGDEVICE_A_IFNAME is required"),
-                None,
-            ))
+            let msg = c_str!("exactly one of WGDEVICE_A_IFINDEX and WGDEVICE_A_IFNAME is required");
+            return Err(fail(ext, ebadr(), msg, None));
         }
     };
-    found.map_err(|e| match e {
-        LookupError::NoDevice => fail(ext, enodev(), c_str!("no such device"), index.or(name)),
-        LookupError::OtherKind => fail(
-            ext,
-            eopnotsupp(),
-            c_str!("not a WireGuard device"),
-            index.or(name),
-        ),
-    })
+    let (err, msg) = match found {
+        Ok(dev) => return Ok(dev),
+        Err(LookupError::NoDevice) => (enodev(), c_str!("no such device")),
+        Err(LookupError::OtherKind) => (eopnotsupp(), c_str!("not a WireGuard device")),
+    };
+    Err(fail(ext, err, msg, index.or(name)))
+}
+
+/// The device, unless it was unregistered or moved out of `net` since it
+/// was looked up.
+fn live<'a>(dev: &'a DevRef<Device>, rtnl: &'a Rtnl, net: &Net) -> Option<&'a NetDevice<Device>> {
+    dev.get(rtnl).filter(|_| dev.is_in(rtnl, net))
 }
 
 // ---- WG_CMD_SET_DEVICE ------------------------------------------------------
@@ -183,9 +171,7 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
     // take: a device deleted or moved away since the lookup is not
     // configured (a peer created on a device whose `ndo_uninit` ran would
     // never be released).
-    let dev = dev_ref
-        .get(&rtnl)
-        .filter(|_| dev_ref.is_in(&rtnl, req.net()))
+    let dev = live(&dev_ref, &rtnl, req.net())
         .ok_or_else(|| fail(ext, enodev(), c_str!("device is going away"), None))?;
     if update.listen_port.is_some() || update.fwmark.is_some() {
         let allowed = dev
@@ -195,32 +181,19 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
             let attr = req
                 .attr(a::DEVICE_LISTEN_PORT)
                 .or(req.attr(a::DEVICE_FWMARK));
-            return Err(fail(
-                ext,
-                eperm(),
-                c_str!("CAP_NET_ADMIN in the namespace the device was created in is required for the listen port and fwmark"),
-                attr,
-            ));
+            let msg = c_str!("CAP_NET_ADMIN in the namespace the device was created in is required for the listen port and fwmark");
+            return Err(fail(ext, eperm(), msg, attr));
         }
     }
     let mut cfg = dev.data().config.lock();
-    let prepared = cfg.prepare(dev, &update).map_err(|e| {
-        fail(
-            ext,
-            e,
-            c_str!("cannot allocate memory for this configuration"),
-            None,
-        )
-    })?;
+    let msg = c_str!("cannot allocate memory for this configuration");
+    let prepared = cfg
+        .prepare(dev, &update)
+        .map_err(|e| fail(ext, e, msg, None))?;
     if let Some(port) = update.listen_port {
-        Device::set_listen_port(&rtnl, dev, &mut cfg, port).map_err(|e| {
-            fail(
-                ext,
-                e,
-                c_str!("cannot bind the listen port"),
-                req.attr(a::DEVICE_LISTEN_PORT),
-            )
-        })?;
+        let attr = req.attr(a::DEVICE_LISTEN_PORT);
+        let msg = c_str!("cannot bind the listen port");
+        Device::set_listen_port(&rtnl, dev, &mut cfg, port).map_err(|e| fail(ext, e, msg, attr))?;
     }
     let applied = cfg.apply(dev, update, prepared);
     Device::after_update(dev, &cfg, applied);
@@ -229,168 +202,139 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
 
 /// Validates the whole message into an [`Update`]; nothing is changed here.
 fn parse_update(req: &Request<'_>, ext: &Extack<'_>) -> Result<Update> {
-    let mut u = Update::new();
     if let Some(attr) = req.attr(a::DEVICE_PUBLIC_KEY) {
-        return Err(fail(
-            ext,
-            einval(),
-            c_str!("the public key is derived from the private key and cannot be set"),
-            Some(attr),
-        ));
+        let msg = c_str!("the public key is derived from the private key and cannot be set");
+        return Err(fail(ext, einval(), msg, Some(attr)));
     }
-    if let Some(attr) = req.attr(a::DEVICE_FLAGS) {
-        let flags = attr
-            .u32()
-            .ok_or_else(|| fail(ext, einval(), c_str!("bad flags"), Some(attr)))?;
-        if flags & !a::DEVICE_F_REPLACE_PEERS != 0 {
-            return Err(fail(
-                ext,
-                eopnotsupp(),
-                c_str!("unknown device flags"),
-                Some(attr),
-            ));
+    let flags = flags_of(
+        req.attr(a::DEVICE_FLAGS),
+        a::DEVICE_F_REPLACE_PEERS,
+        ext,
+        c_str!("bad flags"),
+        c_str!("unknown device flags"),
+    )?;
+    let attr = req.attr(a::DEVICE_PRIVATE_KEY);
+    let private_key = attr.map(|k| key_of(k, ext)).transpose()?;
+    let attr = req.attr(a::DEVICE_LISTEN_PORT);
+    let listen_port = attr
+        .map(|p| need(p.u16(), ext, c_str!("bad listen port"), p))
+        .transpose()?;
+    let attr = req.attr(a::DEVICE_FWMARK);
+    let fwmark = attr
+        .map(|m| need(m.u32(), ext, c_str!("bad fwmark"), m))
+        .transpose()?;
+    let peers = match req.attr(a::DEVICE_PEERS) {
+        Some(list) => {
+            let trailing = c_str!("trailing bytes after the last peer");
+            parse_list(list, ext, trailing, |p| parse_peer(p, ext))?
         }
-        u.replace_peers = flags & a::DEVICE_F_REPLACE_PEERS != 0;
+        None => KVVec::new(),
+    };
+    Ok(Update {
+        private_key,
+        listen_port,
+        fwmark,
+        replace_peers: flags & a::DEVICE_F_REPLACE_PEERS != 0,
+        peers,
+    })
+}
+
+/// `v`, the value of `attr`, or EINVAL with `msg` if it is malformed.
+fn need<T>(v: Option<T>, ext: &Extack<'_>, msg: &'static CStr, attr: Attr<'_>) -> Result<T> {
+    v.ok_or_else(|| fail(ext, einval(), msg, Some(attr)))
+}
+
+/// A flags attribute (0 if absent): EINVAL with `bad` if malformed,
+/// EOPNOTSUPP with `unknown` if it has a bit outside `known`.
+fn flags_of(
+    attr: Option<Attr<'_>>,
+    known: u32,
+    ext: &Extack<'_>,
+    bad: &'static CStr,
+    unknown: &'static CStr,
+) -> Result<u32> {
+    let Some(attr) = attr else { return Ok(0) };
+    let flags = need(attr.u32(), ext, bad, attr)?;
+    if flags & !known != 0 {
+        return Err(fail(ext, eopnotsupp(), unknown, Some(attr)));
     }
-    if let Some(attr) = req.attr(a::DEVICE_PRIVATE_KEY) {
-        u.private_key = Some(key_of(attr, ext)?);
+    Ok(flags)
+}
+
+/// The entries of a nested list, each parsed by `f`; EINVAL with
+/// `trailing` if bytes follow the last entry.
+fn parse_list<T>(
+    list: Attr<'_>,
+    ext: &Extack<'_>,
+    trailing: &'static CStr,
+    mut f: impl FnMut(Attr<'_>) -> Result<T>,
+) -> Result<KVVec<T>> {
+    let mut out = KVVec::new();
+    let mut entries = list.nested();
+    for entry in entries.by_ref() {
+        Kernel::vec_push(&mut out, f(entry)?)
+            .map_err(|_| fail(ext, ENOMEM, c_str!("out of memory"), None))?;
     }
-    if let Some(attr) = req.attr(a::DEVICE_LISTEN_PORT) {
-        u.listen_port = Some(
-            attr.u16()
-                .ok_or_else(|| fail(ext, einval(), c_str!("bad listen port"), Some(attr)))?,
-        );
+    if entries.trailing() != 0 {
+        return Err(fail(ext, einval(), trailing, Some(list)));
     }
-    if let Some(attr) = req.attr(a::DEVICE_FWMARK) {
-        u.fwmark = Some(
-            attr.u32()
-                .ok_or_else(|| fail(ext, einval(), c_str!("bad fwmark"), Some(attr)))?,
-        );
-    }
-    if let Some(peers) = req.attr(a::DEVICE_PEERS) {
-        let mut list = peers.nested();
-        for p in list.by_ref() {
-            let pu = parse_peer(p, ext)?;
-            Kernel::vec_push(&mut u.peers, pu)
-                .map_err(|_| fail(ext, ENOMEM, c_str!("out of memory"), None))?;
-        }
-        if list.trailing() != 0 {
-            return Err(fail(
-                ext,
-                einval(),
-                c_str!("trailing bytes after the last peer"),
-                Some(peers),
-            ));
-        }
-    }
-    Ok(u)
+    Ok(out)
 }
 
 /// A 32-byte key attribute (the policy checked the exact length).
+fn key_bytes(attr: Attr<'_>, ext: &Extack<'_>) -> Result<[u8; KEY_LEN]> {
+    let key = attr.payload().try_into().ok();
+    need(key, ext, c_str!("a key is 32 bytes"), attr)
+}
+
+/// A secret key attribute; the copy on the stack is wiped.
 fn key_of(attr: Attr<'_>, ext: &Extack<'_>) -> Result<Key<Kernel>> {
-    let mut bytes: [u8; KEY_LEN] = attr
-        .payload()
-        .try_into()
-        .map_err(|_| fail(ext, einval(), c_str!("a key is 32 bytes"), Some(attr)))?;
-    Ok(Key::take_from(&mut bytes))
+    Ok(Key::take_from(&mut key_bytes(attr, ext)?))
 }
 
 fn parse_peer(p: Attr<'_>, ext: &Extack<'_>) -> Result<PeerUpdate> {
     let t = p.parse(uapi::peer_policy(), ext)?;
     // The preshared key is wiped from the request by `doit`.
-    parse_peer_attrs(p, &t, ext)
-}
-
-fn parse_peer_attrs(
-    p: Attr<'_>,
-    t: &Attrs<'_, { uapi::PEER_POLICY_LEN }>,
-    ext: &Extack<'_>,
-) -> Result<PeerUpdate> {
     for ro in [
         a::PEER_LAST_HANDSHAKE_TIME,
         a::PEER_RX_BYTES,
         a::PEER_TX_BYTES,
     ] {
         if let Some(attr) = t.get(ro) {
-            return Err(fail(
-                ext,
-                einval(),
-                c_str!("read-only peer attribute in a set request"),
-                Some(attr),
-            ));
+            let msg = c_str!("read-only peer attribute in a set request");
+            return Err(fail(ext, einval(), msg, Some(attr)));
         }
     }
-    let _ = a::PEER_UNSPEC;
-    let key_attr = t.get(a::PEER_PUBLIC_KEY).ok_or_else(|| {
-        fail(
-            ext,
-            einval(),
-            c_str!("peer without WGPEER_A_PUBLIC_KEY"),
-            Some(p),
-        )
-    })?;
-    let public_key: [u8; KEY_LEN] = key_attr
-        .payload()
-        .try_into()
-        .map_err(|_| fail(ext, einval(), c_str!("a key is 32 bytes"), Some(key_attr)))?;
-    let mut flags = 0;
-    if let Some(attr) = t.get(a::PEER_FLAGS) {
-        flags = attr
-            .u32()
-            .ok_or_else(|| fail(ext, einval(), c_str!("bad peer flags"), Some(attr)))?;
-        if flags & !(a::PEER_F_REMOVE_ME | a::PEER_F_REPLACE_ALLOWEDIPS | a::PEER_F_UPDATE_ONLY)
-            != 0
-        {
-            return Err(fail(
-                ext,
-                eopnotsupp(),
-                c_str!("unknown peer flags"),
-                Some(attr),
-            ));
-        }
-    }
+    let msg = c_str!("peer without WGPEER_A_PUBLIC_KEY");
+    let public_key = key_bytes(need(t.get(a::PEER_PUBLIC_KEY), ext, msg, p)?, ext)?;
+    let flags = flags_of(
+        t.get(a::PEER_FLAGS),
+        a::PEER_F_REMOVE_ME | a::PEER_F_REPLACE_ALLOWEDIPS | a::PEER_F_UPDATE_ONLY,
+        ext,
+        c_str!("bad peer flags"),
+        c_str!("unknown peer flags"),
+    )?;
     if let Some(attr) = t.get(a::PEER_PROTOCOL_VERSION) {
         if attr.u32() != Some(1) {
-            return Err(fail(
-                ext,
-                epfnosupport(),
-                c_str!("only protocol version 1 is supported"),
-                Some(attr),
-            ));
+            let msg = c_str!("only protocol version 1 is supported");
+            return Err(fail(ext, epfnosupport(), msg, Some(attr)));
         }
     }
-    let preshared_key = match t.get(a::PEER_PRESHARED_KEY) {
-        Some(attr) => Some(key_of(attr, ext)?),
-        None => None,
-    };
-    let endpoint = match t.get(a::PEER_ENDPOINT) {
-        Some(attr) => Some(endpoint_of(attr, ext)?),
-        None => None,
-    };
-    let persistent_keepalive = match t.get(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL) {
-        Some(attr) => Some(
-            attr.u16()
-                .ok_or_else(|| fail(ext, einval(), c_str!("bad keepalive interval"), Some(attr)))?,
-        ),
-        None => None,
-    };
-    let mut allowed_ips = KVVec::new();
-    if let Some(list_attr) = t.get(a::PEER_ALLOWEDIPS) {
-        let mut list = list_attr.nested();
-        for ip in list.by_ref() {
-            let change = parse_allowed_ip(ip, ext)?;
-            Kernel::vec_push(&mut allowed_ips, change)
-                .map_err(|_| fail(ext, ENOMEM, c_str!("out of memory"), None))?;
+    let attr = t.get(a::PEER_PRESHARED_KEY);
+    let preshared_key = attr.map(|k| key_of(k, ext)).transpose()?;
+    let attr = t.get(a::PEER_ENDPOINT);
+    let endpoint = attr.map(|e| endpoint_of(e, ext)).transpose()?;
+    let attr = t.get(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL);
+    let persistent_keepalive = attr
+        .map(|k| need(k.u16(), ext, c_str!("bad keepalive interval"), k))
+        .transpose()?;
+    let allowed_ips = match t.get(a::PEER_ALLOWEDIPS) {
+        Some(list) => {
+            let trailing = c_str!("trailing bytes after the last allowed IP");
+            parse_list(list, ext, trailing, |ip| parse_allowed_ip(ip, ext))?
         }
-        if list.trailing() != 0 {
-            return Err(fail(
-                ext,
-                einval(),
-                c_str!("trailing bytes after the last allowed IP"),
-                Some(list_attr),
-            ));
-        }
-    }
+        None => KVVec::new(),
+    };
     Ok(PeerUpdate {
         public_key,
         preshared_key,
@@ -406,31 +350,21 @@ fn parse_peer_attrs(
 /// `struct sockaddr_in` or `struct sockaddr_in6`, of exactly its size.
 fn endpoint_of(attr: Attr<'_>, ext: &Extack<'_>) -> Result<Endpoint> {
     let d = attr.payload();
-    let family = d.get(..2).map(|f| u16::from_ne_bytes([f[0], f[1]]));
-    match family {
-        Some(a::AF_INET) => d.try_into().map(Endpoint::V4).map_err(|_| {
-            fail(
-                ext,
-                einval(),
-                c_str!("an AF_INET endpoint is a struct sockaddr_in (16 bytes)"),
-                Some(attr),
-            )
-        }),
-        Some(a::AF_INET6) => d.try_into().map(Endpoint::V6).map_err(|_| {
-            fail(
-                ext,
-                einval(),
-                c_str!("an AF_INET6 endpoint is a struct sockaddr_in6 (28 bytes)"),
-                Some(attr),
-            )
-        }),
-        _ => Err(fail(
-            ext,
-            eafnosupport(),
-            c_str!("endpoint family is neither AF_INET nor AF_INET6"),
-            Some(attr),
-        )),
-    }
+    let (ep, msg) = match d.get(..2).map(|f| u16::from_ne_bytes([f[0], f[1]])) {
+        Some(a::AF_INET) => (
+            d.try_into().ok().map(Endpoint::V4),
+            c_str!("an AF_INET endpoint is a struct sockaddr_in (16 bytes)"),
+        ),
+        Some(a::AF_INET6) => (
+            d.try_into().ok().map(Endpoint::V6),
+            c_str!("an AF_INET6 endpoint is a struct sockaddr_in6 (28 bytes)"),
+        ),
+        _ => {
+            let msg = c_str!("endpoint family is neither AF_INET nor AF_INET6");
+            return Err(fail(ext, eafnosupport(), msg, Some(attr)));
+        }
+    };
+    need(ep, ext, msg, attr)
 }
 
 fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<AllowedIpChange> {
@@ -440,80 +374,56 @@ fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<AllowedIpChange> {
         t.get(a::ALLOWEDIP_IPADDR),
         t.get(a::ALLOWEDIP_CIDR_MASK),
     ) else {
-        return Err(fail(
-            ext,
-            einval(),
-            c_str!("an allowed IP needs a family, an address and a prefix length"),
-            Some(ip),
-        ));
+        let msg = c_str!("an allowed IP needs a family, an address and a prefix length");
+        return Err(fail(ext, einval(), msg, Some(ip)));
     };
-    let mut remove = false;
-    if let Some(f) = t.get(uapi::ALLOWEDIP_A_FLAGS) {
-        let flags = f
-            .u32()
-            .ok_or_else(|| fail(ext, einval(), c_str!("bad allowed IP flags"), Some(f)))?;
-        if flags & !uapi::ALLOWEDIP_F_REMOVE_ME != 0 {
-            return Err(fail(
-                ext,
-                eopnotsupp(),
-                c_str!("unknown allowed IP flags"),
-                Some(f),
-            ));
-        }
-        remove = flags & uapi::ALLOWEDIP_F_REMOVE_ME != 0;
-    }
-    let cidr_v = cidr
-        .u8()
-        .ok_or_else(|| fail(ext, einval(), c_str!("bad prefix length"), Some(cidr)))?;
+    let flags = flags_of(
+        t.get(uapi::ALLOWEDIP_A_FLAGS),
+        uapi::ALLOWEDIP_F_REMOVE_ME,
+        ext,
+        c_str!("bad allowed IP flags"),
+        c_str!("unknown allowed IP flags"),
+    )?;
+    let cidr_v = need(cidr.u8(), ext, c_str!("bad prefix length"), cidr)?;
     let prefix = match fam.u16() {
         Some(a::AF_INET) => {
-            let addr: [u8; 4] = addr.payload().try_into().map_err(|_| {
-                fail(
-                    ext,
-                    einval(),
-                    c_str!("an IPv4 address is 4 bytes"),
-                    Some(addr),
-                )
-            })?;
-            if cidr_v > 32 {
-                return Err(fail(
-                    ext,
-                    einval(),
-                    c_str!("IPv4 prefix length above 32"),
-                    Some(cidr),
-                ));
-            }
+            let msgs = [
+                c_str!("an IPv4 address is 4 bytes"),
+                c_str!("IPv4 prefix length above 32"),
+            ];
+            let addr = address(addr, (cidr, cidr_v), ext, msgs)?;
             Prefix::V4 { addr, cidr: cidr_v }
         }
         Some(a::AF_INET6) => {
-            let addr: [u8; 16] = addr.payload().try_into().map_err(|_| {
-                fail(
-                    ext,
-                    einval(),
-                    c_str!("an IPv6 address is 16 bytes"),
-                    Some(addr),
-                )
-            })?;
-            if cidr_v > 128 {
-                return Err(fail(
-                    ext,
-                    einval(),
-                    c_str!("IPv6 prefix length above 128"),
-                    Some(cidr),
-                ));
-            }
+            let msgs = [
+                c_str!("an IPv6 address is 16 bytes"),
+                c_str!("IPv6 prefix length above 128"),
+            ];
+            let addr = address(addr, (cidr, cidr_v), ext, msgs)?;
             Prefix::V6 { addr, cidr: cidr_v }
         }
         _ => {
-            return Err(fail(
-                ext,
-                eafnosupport(),
-                c_str!("allowed IP family is neither AF_INET nor AF_INET6"),
-                Some(fam),
-            ))
+            let msg = c_str!("allowed IP family is neither AF_INET nor AF_INET6");
+            return Err(fail(ext, eafnosupport(), msg, Some(fam)));
         }
     };
+    let remove = flags & uapi::ALLOWEDIP_F_REMOVE_ME != 0;
     Ok(AllowedIpChange { prefix, remove })
+}
+
+/// An allowed IP's address of exactly N bytes, with a prefix length of at
+/// most its bits; `msgs`: the extack messages of either failure.
+fn address<const N: usize>(
+    addr: Attr<'_>,
+    (cidr, cidr_v): (Attr<'_>, u8),
+    ext: &Extack<'_>,
+    [bad_len, too_long]: [&'static CStr; 2],
+) -> Result<[u8; N]> {
+    let bytes = need(addr.payload().try_into().ok(), ext, bad_len, addr)?;
+    if usize::from(cidr_v) > N.saturating_mul(8) {
+        return Err(fail(ext, einval(), too_long, Some(cidr)));
+    }
+    Ok(bytes)
 }
 
 // ---- WG_CMD_GET_DEVICE ------------------------------------------------------
@@ -533,12 +443,7 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
     let rtnl = Rtnl::lock();
     // A device that left the requester's namespace since the dump started
     // is not shown there any more (its ifindex may now be another's there).
-    if !state.dev.is_in(&rtnl, skb.net()) {
-        return Err(enodev());
-    }
-    let dev = state
-        .dev
-        .get(&rtnl)
+    let dev = live(&state.dev, &rtnl, skb.net())
         .filter(|d| d.ifindex() == state.ifindex)
         .ok_or_else(enodev)?;
     let cfg = dev.data().config.lock();
@@ -548,16 +453,14 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
     if state.last_peer.is_none() {
         put_device_attrs(&mut msg, dev.ifindex(), dev.name(), &cfg).map_err(|_| emsgsize())?;
     }
-    let Some(peers) = cfg.peers.iter_after(state.last_peer) else {
-        // The peer the dump stopped after was removed: as the C driver, end
-        // here (the generation tells the reader the dump is incoherent).
+    // No peers; or the peer the dump stopped after was removed: as the C
+    // driver, end here (the generation tells the reader the dump is
+    // incoherent).
+    let peers = cfg.peers.iter_after(state.last_peer);
+    let Some(peers) = peers.filter(|_| cfg.peers.len() != 0) else {
         msg.end();
         return Ok(false);
     };
-    if cfg.peers.len() == 0 {
-        msg.end();
-        return Ok(false);
-    }
     let tables = dev.data().routing.read_writer_side();
     let mut done = true;
     // Whether this message moves the dump on (a peer, a peer's attributes
@@ -635,29 +538,21 @@ fn put_peer(
     m.nest(0, |m| {
         m.put(a::PEER_PUBLIC_KEY as u16, peer.public_key())?;
         if cont.is_none() {
-            m.put(
-                a::PEER_PRESHARED_KEY as u16,
-                peer.preshared_key().as_bytes(),
-            )?;
+            let psk = peer.preshared_key();
+            m.put(a::PEER_PRESHARED_KEY as u16, psk.as_bytes())?;
             let (sec, nsec) = peer.last_handshake();
             let mut ts = [0u8; 16];
             ts[..8].copy_from_slice(&sec.to_ne_bytes());
             ts[8..].copy_from_slice(&nsec.to_ne_bytes());
             m.put(a::PEER_LAST_HANDSHAKE_TIME as u16, &ts)?;
-            m.put_u16(
-                a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16,
-                peer.persistent_keepalive(),
-            )?;
-            m.put_u64(
-                a::PEER_TX_BYTES as u16,
-                peer.tx_bytes.load(Ordering::Relaxed),
-                a::PEER_UNSPEC as u16,
-            )?;
-            m.put_u64(
-                a::PEER_RX_BYTES as u16,
-                peer.rx_bytes.load(Ordering::Relaxed),
-                a::PEER_UNSPEC as u16,
-            )?;
+            let keepalive = peer.persistent_keepalive();
+            m.put_u16(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16, keepalive)?;
+            // 64-bit counters aligned by PEER_UNSPEC padding, as the C driver.
+            let pad = a::PEER_UNSPEC as u16;
+            let tx = peer.tx_bytes.load(Ordering::Relaxed);
+            m.put_u64(a::PEER_TX_BYTES as u16, tx, pad)?;
+            let rx = peer.rx_bytes.load(Ordering::Relaxed);
+            m.put_u64(a::PEER_RX_BYTES as u16, rx, pad)?;
             m.put_u32(a::PEER_PROTOCOL_VERSION as u16, 1)?;
             if let Some(ep) = peer.reported_endpoint().as_ref() {
                 m.put(a::PEER_ENDPOINT as u16, ep.as_bytes())?;
@@ -669,10 +564,7 @@ fn put_peer(
             // The table changed since: as the C driver, no more of them.
             Some(_) => None,
         };
-        let Some(walk) = walk else {
-            return Ok(PeerOut::Complete);
-        };
-        let mut walk = walk.peekable();
+        let mut walk = walk.into_iter().flatten().peekable();
         if walk.peek().is_none() {
             return Ok(PeerOut::Complete);
         }
@@ -690,16 +582,13 @@ fn put_peer(
 }
 
 fn put_allowed_ip(m: &mut GenlMsg<'_>, p: &Prefix) -> Result<(), MsgFull> {
-    m.nest(0, |m| match p {
-        Prefix::V4 { addr, cidr } => {
-            m.put_u8(a::ALLOWEDIP_CIDR_MASK as u16, *cidr)?;
-            m.put_u16(a::ALLOWEDIP_FAMILY as u16, a::AF_INET)?;
-            m.put(a::ALLOWEDIP_IPADDR as u16, addr)
-        }
-        Prefix::V6 { addr, cidr } => {
-            m.put_u8(a::ALLOWEDIP_CIDR_MASK as u16, *cidr)?;
-            m.put_u16(a::ALLOWEDIP_FAMILY as u16, a::AF_INET6)?;
-            m.put(a::ALLOWEDIP_IPADDR as u16, addr)
-        }
+    let (family, addr, cidr): (u16, &[u8], u8) = match p {
+        Prefix::V4 { addr, cidr } => (a::AF_INET, addr, *cidr),
+        Prefix::V6 { addr, cidr } => (a::AF_INET6, addr, *cidr),
+    };
+    m.nest(0, |m| {
+        m.put_u8(a::ALLOWEDIP_CIDR_MASK as u16, cidr)?;
+        m.put_u16(a::ALLOWEDIP_FAMILY as u16, family)?;
+        m.put(a::ALLOWEDIP_IPADDR as u16, addr)
     })
 }

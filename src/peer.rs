@@ -72,7 +72,7 @@ impl Endpoint {
         }
     }
 
-    /// The address to send to (`None`: an address family we cannot use).
+    /// The address to send to.
     pub(crate) fn to_xmit(&self) -> socket::Endpoint {
         match self {
             Endpoint::V4(b) => {
@@ -331,7 +331,7 @@ impl PeerState {
     /// source); a change forgets the cached route.
     pub(crate) fn set_endpoint(&self, ep: socket::Endpoint, reported: Endpoint) {
         let mut e = self.endpoint.lock();
-        if e.addr.as_ref().is_some_and(|old| old.same_as(&ep)) {
+        if e.addr == Some(ep) {
             return;
         }
         e.addr = Some(ep);
@@ -384,8 +384,10 @@ pub(crate) struct PeerReserve {
 
 impl PeerReserve {
     fn take(&mut self, key: &[u8; KEY_LEN]) -> Option<PeerRef> {
-        let matches =
-            |p: &Option<PeerRef>| p.as_ref().is_some_and(|p| keys_equal(p.public_key(), key));
+        let matches = |p: &Option<PeerRef>| {
+            p.as_ref()
+                .is_some_and(|p| Kernel::ct_eq(p.public_key(), key))
+        };
         let at = match self.fresh.get(self.next) {
             Some(p) if matches(p) => self.next,
             _ => self.fresh.iter().position(matches)?,
@@ -443,13 +445,7 @@ impl Peers {
     ) -> Option<impl Iterator<Item = &PeerRef> + '_> {
         let start = match serial {
             None => 0,
-            Some(s) => {
-                let pos = self
-                    .order
-                    .binary_search_by_key(&s, |id| self.get(*id).map_or(0, |p| p.serial()))
-                    .ok()?;
-                pos.saturating_add(1)
-            }
+            Some(s) => self.position(s)?.saturating_add(1),
         };
         Some(
             self.order
@@ -458,6 +454,13 @@ impl Peers {
                 .iter()
                 .filter_map(move |id| self.get(*id)),
         )
+    }
+
+    /// Where the peer of serial `serial` is in `order`, which is sorted by
+    /// serial: O(log n).
+    fn position(&self, serial: u64) -> Option<usize> {
+        let serial_of = |id: &PeerId| self.get(*id).map_or(0, |p| p.serial());
+        self.order.binary_search_by_key(&serial, serial_of).ok()
     }
 
     /// Allocates what new peers with `keys` need: their state, room in the
@@ -551,12 +554,7 @@ impl Peers {
 
     /// Removes a peer from the set (the caller unpublishes and stops it).
     pub(crate) fn remove(&mut self, id: PeerId) -> Option<PeerRef> {
-        let serial = self.get(id)?.serial();
-        // `order` is sorted by serial: find the peer's place in O(log n).
-        let pos = self
-            .order
-            .binary_search_by_key(&serial, |o| self.get(*o).map_or(0, |p| p.serial()))
-            .ok();
+        let pos = self.position(self.get(id)?.serial());
         let peer = self.slots.get_mut(id.0 as usize)?.take()?;
         self.by_key.remove(peer.public_key());
         if let Some(pos) = pos {
@@ -569,9 +567,4 @@ impl Peers {
         let _ = Kernel::vec_push(&mut self.free, id);
         Some(peer)
     }
-}
-
-/// Constant-time comparison of public keys.
-pub(crate) fn keys_equal(a: &[u8; KEY_LEN], b: &[u8; KEY_LEN]) -> bool {
-    Kernel::ct_eq(a, b)
 }

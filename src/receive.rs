@@ -20,7 +20,7 @@ use crate::device::Device;
 use crate::kapi::anchored::Anchored;
 use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
 use crate::kapi::netdev::{DevError, DevHold, NetDevice};
-use crate::kapi::ordered::{self, Bundle, Dispatched, Job};
+use crate::kapi::ordered::{self, Bundle, Dispatched, Job, USER_CB_LEN};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::{RxReject, SkBuff, SocketAddr};
@@ -116,10 +116,12 @@ impl EncapRecv for Device {
         let Some(kp) = peer.keypairs.lock().get(header.receiver_index).cloned() else {
             return;
         };
-        let cb = skb.cb();
-        cb[..4].copy_from_slice(&header.receiver_index.to_ne_bytes());
-        cb[4..8].copy_from_slice(&len.to_ne_bytes());
-        cb[8..16].copy_from_slice(&header.counter.to_ne_bytes());
+        RxCb {
+            receiver_index: header.receiver_index,
+            msg_len: len,
+            counter: header.counter,
+        }
+        .write(skb.cb());
         let guard = rcu::read_lock();
         let Some(ring) = d.decrypt.get(&guard) else {
             return;
@@ -143,7 +145,8 @@ impl EncapRecv for Device {
     }
 }
 
-/// What the receive path keeps in a data message's control block.
+/// What the receive path keeps in a data message's control block (its
+/// first `USER_CB_LEN` bytes, in this order).
 struct RxCb {
     receiver_index: u32,
     msg_len: u32,
@@ -151,20 +154,18 @@ struct RxCb {
 }
 
 impl RxCb {
+    fn write(&self, cb: &mut [u8; 48]) {
+        cb[..4].copy_from_slice(&self.receiver_index.to_ne_bytes());
+        cb[4..8].copy_from_slice(&self.msg_len.to_ne_bytes());
+        cb[8..16].copy_from_slice(&self.counter.to_ne_bytes());
+    }
+
     fn read(cb: &[u8]) -> Option<RxCb> {
-        let w = |i: usize| {
-            cb.get(i..i + 4)
-                .and_then(|b| b.try_into().ok())
-                .map(u32::from_ne_bytes)
-        };
-        let counter = cb
-            .get(8..16)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_ne_bytes)?;
+        let [i0, i1, i2, i3, l0, l1, l2, l3, counter @ ..] = *cb.first_chunk::<USER_CB_LEN>()?;
         Some(RxCb {
-            receiver_index: w(0)?,
-            msg_len: w(4)?,
-            counter,
+            receiver_index: u32::from_ne_bytes([i0, i1, i2, i3]),
+            msg_len: u32::from_ne_bytes([l0, l1, l2, l3]),
+            counter: u64::from_ne_bytes(counter),
         })
     }
 }
@@ -264,22 +265,18 @@ fn cookie_source(ep: &socket::Endpoint) -> ([u8; 18], usize) {
 
 fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
     let d = dev.data();
-    let len = skb.len() as usize;
-    let mut buf = [0u8; INITIATION_LEN];
-    {
-        let Some(data) = skb.linear_prefix(len as u32) else {
-            return;
-        };
-        let Some(dst) = buf.get_mut(..len) else {
-            return;
-        };
-        dst.copy_from_slice(data);
-    }
-    let Some(msg) = buf.get(..len) else { return };
     let Some(src) = socket::Endpoint::from_received(&skb) else {
         return;
     };
-    let ty = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    // `encap_recv` checked the exact length of the type: all linear.
+    let len = skb.len();
+    let Some(msg) = skb.linear_prefix(len) else {
+        return;
+    };
+    let Some(&[t0, t1, t2, t3, s0, s1, s2, s3]) = msg.first_chunk::<8>() else {
+        return;
+    };
+    let ty = u32::from_le_bytes([t0, t1, t2, t3]);
     let now = Kernel::now_ns();
 
     if ty == MESSAGE_HANDSHAKE_COOKIE {
@@ -323,7 +320,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             return;
         }
         MacCheck::NeedsCookie => {
-            let sender = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
+            let sender = u32::from_le_bytes([s0, s1, s2, s3]);
             let reply = keys.create_reply(msg, sender, src_bytes);
             if let Ok(reply) = reply {
                 send::send_cookie_reply(dev, &reply, &src);
@@ -387,13 +384,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
                 return;
             }
             drop(identity);
-            // Authenticated from here on.
-            peer.set_endpoint(src, Endpoint::from_xmit(&src));
-            wg_dbg!(
-                "{}: Receiving handshake initiation from peer {}",
-                dev.name(),
-                peer.internal_id()
-            );
+            authenticated(dev, &peer, src, "initiation");
             send::send_response(&peer);
             peer
         }
@@ -414,13 +405,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
                 wg_dbg!("{}: Invalid handshake response", dev.name());
                 return;
             };
-            // Authenticated from here on.
-            peer.set_endpoint(src, Endpoint::from_xmit(&src));
-            wg_dbg!(
-                "{}: Receiving handshake response from peer {}",
-                dev.name(),
-                peer.internal_id()
-            );
+            authenticated(dev, &peer, src, "response");
             if session::begin_session(&peer, keys).is_ok() {
                 *peer.last_handshake.lock() = wall_now();
                 timers::event(&peer, |t| t.handshake_response_consumed(now));
@@ -431,8 +416,20 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
         }
         _ => return,
     };
-    count_rx(&peer, len as u32);
+    count_rx(&peer, len);
     timers::event(&peer, |t| t.handshake_packet_received(now));
+}
+
+/// A handshake message of `what` from `peer` authenticated: the peer's
+/// endpoint moves to where it came from.
+fn authenticated(dev: &NetDevice<Device>, peer: &PeerState, src: socket::Endpoint, what: &str) {
+    peer.set_endpoint(src, Endpoint::from_xmit(&src));
+    wg_dbg!(
+        "{}: Receiving handshake {} from peer {}",
+        dev.name(),
+        what,
+        peer.internal_id()
+    );
 }
 
 fn wall_now() -> (i64, i64) {
@@ -500,7 +497,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     }
     if received.confirmed {
         *peer.last_handshake.lock() = wall_now();
-        send::send_staged(peer);
+        send::send_staged(peer, None);
     }
     let keepalive = skb.len() == 0;
     let rekey = timers::event(peer, |t| {

@@ -17,35 +17,55 @@ use crate::kapi::anchored::{Anchored, WorkId};
 use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
 use crate::kapi::error::enetunreach;
 use crate::kapi::netdev::{DevError, NetDevice};
-use crate::kapi::ordered::{self, Bundle, BundleBuilder, Dispatched, Job};
+use crate::kapi::ordered::{self, Bundle, BundleBuilder, Dispatched, Job, USER_CB_LEN};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
-use crate::kapi::skb::{SkBuff, SocketAddr};
+use crate::kapi::skb::SkBuff;
 use crate::peer::{KeypairRef, PeerRef, PeerState};
-use crate::proto::constants::{MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS};
+use crate::proto::constants::{
+    MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS, NSEC_PER_SEC, ZERO_KEYS_AFTER,
+};
 use crate::proto::error::Error;
 use crate::proto::handshake::PeerHandshake;
 use crate::proto::keypair::padding_len;
 use crate::proto::messages::{DataHeader, DATA_MIN_LEN};
 use crate::proto::platform::Clock;
+use crate::proto::timers::random_jitter;
 use crate::socket;
-use crate::{session, timers, wg_dbg};
+use crate::{session, timers, wg_dbg, wg_pr_debug};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 /// The outer DSCP of handshake messages (`HANDSHAKE_DSCP`, AF41).
 const HANDSHAKE_DSCP: u8 = 0x88;
 
-/// Per-packet data kept in the skb's control block while we own it.
-fn set_cb(skb: &mut SkBuff, mtu: u32, ds: u8) {
-    let cb = skb.cb();
-    cb[..4].copy_from_slice(&mtu.to_ne_bytes());
-    cb[4] = ds;
+/// What the transmit path keeps in a packet's control block while it owns
+/// it: the route's MTU (bytes 0..4, for the padding), the outer DS field
+/// (byte 4), and from when it leaves the staged queue its counter (8..16).
+struct TxCb {
+    mtu: u32,
+    ds: u8,
+    counter: u64,
 }
 
-fn get_cb(skb: &mut SkBuff) -> (u32, u8) {
-    let cb = skb.cb();
-    (u32::from_ne_bytes([cb[0], cb[1], cb[2], cb[3]]), cb[4])
+impl TxCb {
+    /// Sets the MTU and DS field (the counter comes later).
+    fn init(skb: &mut SkBuff, mtu: u32, ds: u8) {
+        let cb = skb.cb();
+        cb[..4].copy_from_slice(&mtu.to_ne_bytes());
+        cb[4] = ds;
+    }
+
+    fn set_counter(cb: &mut [u8; USER_CB_LEN], counter: u64) {
+        cb[8..16].copy_from_slice(&counter.to_ne_bytes());
+    }
+
+    fn read(cb: &[u8]) -> Option<Self> {
+        let [m0, m1, m2, m3, ds, _, _, _, counter @ ..] = *cb.first_chunk::<USER_CB_LEN>()?;
+        let mtu = u32::from_ne_bytes([m0, m1, m2, m3]);
+        let counter = u64::from_ne_bytes(counter);
+        Some(TxCb { mtu, ds, counter })
+    }
 }
 
 /// `ndo_start_xmit`.
@@ -90,12 +110,12 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
             continue;
         };
         seg.drop_dst();
-        set_cb(&mut seg, mtu, ds);
+        TxCb::init(&mut seg, mtu, ds);
         bundle.push(seg);
     }
     let bundle = bundle.finish();
     if !bundle.is_empty() {
-        send(&peer, Some(bundle));
+        send_staged(&peer, Some(bundle));
     }
 }
 
@@ -149,38 +169,31 @@ fn stage(peer: &PeerState, mut bundle: Bundle) {
 }
 
 /// Frees what is staged, each packet counted as `tx_dropped` (the C
-/// driver's `wg_packet_purge_staged_packets`).
-pub(crate) fn purge_staged(peer: &PeerState) {
+/// driver's `wg_packet_purge_staged_packets`), then the transmit queue.
+pub(crate) fn purge(peer: &PeerState) {
     let dev = peer.dev.get();
     while let Some(bundle) = peer.staged.pop() {
         drop_counted(dev, bundle);
     }
+    peer.tx.purge();
 }
 
-/// Sends what is staged if the peer has a session, or asks for a handshake.
-///
-/// The session's and the device's side of [`send`]: whoever installs a
-/// session (or brings the device up) calls this afterwards, and it takes
-/// the staged packets under the queue's lock, never judging the queue empty
-/// by a lockless look. So a packet staged concurrently is either taken here
-/// or staged after this took the lock, and then its sender, looking again
-/// after staging, sees what was installed.
-pub(crate) fn send_staged(peer: &Anchored<PeerState>) {
-    send(peer, None);
-}
-
-/// Sends `fresh` (a packet from the device's transmit path) and what is
-/// staged, if the peer has a session; otherwise stages `fresh` and asks for
-/// a handshake. Each packet gets its counter here, in order, and goes on the
-/// peer's transmit queue and into the device's encryption ring. While
+/// Sends `fresh` (a packet from the device's transmit path, if any) and what
+/// is staged, if the peer has a session; otherwise stages `fresh` and asks
+/// for a handshake. Each packet gets its counter here, in order, and goes on
+/// the peer's transmit queue and into the device's encryption ring. While
 /// nothing is staged (the steady state), `fresh` goes straight there.
 ///
-/// A packet staged for want of a session (or of a running device) is never
-/// stranded: after staging it, this looks again, under the order the staged
-/// queue's lock gives (see [`send_staged`]). A handshake that completed in
-/// between either took the packet or is seen by the second look, which then
-/// sends what is staged.
-fn send(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
+/// Whoever installs a session (or brings the device up) calls this
+/// afterwards with no `fresh`, and it takes the staged packets under the
+/// queue's lock, never judging the queue empty by a lockless look. So a
+/// packet staged concurrently is either taken then or staged after that
+/// took the lock, and then its sender, looking again after staging, sees
+/// what was installed: a packet staged for want of a session (or of a
+/// running device) is never stranded. A handshake that completed in between
+/// either took the packet or is seen by the second look, which then sends
+/// what is staged.
+pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
     if !peer.staged.is_empty() {
         // Behind what waits already.
         if let Some(b) = fresh.take() {
@@ -225,7 +238,7 @@ fn send(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
         bundle.for_each_user_cb(|cb| {
             packets += 1;
             match kp.keypair.reserve_send(now) {
-                Ok(slot) => cb[8..16].copy_from_slice(&slot.counter.to_ne_bytes()),
+                Ok(slot) => TxCb::set_counter(cb, slot.counter),
                 Err(_) => ran_out = true,
             }
         });
@@ -276,7 +289,7 @@ pub(crate) fn keepalive(peer: &Anchored<PeerState>) {
         let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), 0) else {
             return;
         };
-        set_cb(&mut skb, dev.mtu(), 0);
+        TxCb::init(&mut skb, dev.mtu(), 0);
         peer.staged.push_tail(Bundle::single(skb));
         wg_dbg!(
             "{}: Sending keepalive packet to peer {}",
@@ -284,7 +297,7 @@ pub(crate) fn keepalive(peer: &Anchored<PeerState>) {
             peer.internal_id()
         );
     }
-    send_staged(peer);
+    send_staged(peer, None);
 }
 
 /// A packet of the encryption ring: the peer and the session it is sealed
@@ -330,9 +343,10 @@ fn seal(job: &mut EncryptJob, headroom: u32) -> (bool, u32) {
             // The bundle is lost anyway: only counted.
             return true;
         }
-        let mtu = u32::from_ne_bytes([cb[0], cb[1], cb[2], cb[3]]);
-        let counter =
-            u64::from_ne_bytes([cb[8], cb[9], cb[10], cb[11], cb[12], cb[13], cb[14], cb[15]]);
+        let Some(TxCb { mtu, counter, .. }) = TxCb::read(cb) else {
+            ok = false;
+            return true;
+        };
         let header = DataHeader {
             receiver_index,
             counter,
@@ -412,7 +426,7 @@ enum Told {
 /// Sends one sealed packet of the peer's transmit queue (`transmit`); `told`
 /// is what the timers were told of this batch so far.
 fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> bool {
-    let (_, ds) = get_cb(&mut skb);
+    let ds = TxCb::read(skb.cb()).map_or(0, |cb| cb.ds);
     let is_data = skb.len() != DATA_MIN_LEN as u32;
     skb.reset(true);
     // The timers hear of the packet before it leaves: its answer can be
@@ -426,7 +440,7 @@ fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> 
     let this = if is_data { Told::Data } else { Told::Keepalive };
     if this > *told {
         let now = Kernel::now_ns();
-        let jitter = timers::jitter();
+        let jitter = random_jitter::<Kernel>();
         timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
         *told = this;
     }
@@ -443,30 +457,12 @@ fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> 
 /// from the device's socket of the endpoint's family; counts it (the whole
 /// WireGuard message, as the C driver).
 fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
-    let dev = peer.dev.get();
-    let d = dev.data();
     let len = skb.len();
     // A copy: the send may come back into this device (WireGuard routed
     // over WireGuard, routing loops), so no lock of ours is held across it.
     let before = peer.endpoint.lock().addr.ok_or_else(enetunreach)?;
     let mut addr = before;
-    let guard = rcu::read_lock();
-    let sockets = d.sockets.get(&guard).ok_or_else(enetunreach)?;
-    let sock = match addr.addr {
-        SocketAddr::V4(..) => sockets.v4(),
-        SocketAddr::V6(..) => sockets.v6(),
-    }
-    .ok_or_else(enetunreach)?;
-    socket::send(
-        sock,
-        dev,
-        skb,
-        &mut addr,
-        ds,
-        Some(&peer.dst_cache),
-        d.fwmark.load(Ordering::Relaxed),
-    )?;
-    drop(guard);
+    socket::send(peer.dev.get(), skb, &mut addr, ds, Some(&peer.dst_cache))?;
     if addr != before {
         // The route picked another source: remember it, unless the
         // endpoint changed meanwhile.
@@ -482,13 +478,20 @@ fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
     Ok(())
 }
 
-/// Sends a handshake message to the peer.
-fn send_buffer(peer: &PeerState, msg: &[u8]) -> Result {
-    let len = u32::try_from(msg.len()).map_err(|_| enetunreach())?;
-    let mut skb = SkBuff::alloc(u32::from(data_packet_head_room()), len).ok_or(ENOMEM)?;
+/// A handshake message in a fresh packet.
+fn message_skb(msg: &[u8]) -> Option<SkBuff> {
+    let len = u32::try_from(msg.len()).ok()?;
+    let mut skb = SkBuff::alloc(u32::from(data_packet_head_room()), len)?;
     skb.set_inner_network_header_here();
-    skb.put_slice(msg).map_err(|_| ENOMEM)?;
-    send_to_peer(peer, skb, HANDSHAKE_DSCP)
+    skb.put_slice(msg).ok()?;
+    Some(skb)
+}
+
+/// Sends a handshake message to the peer.
+fn send_buffer(peer: &PeerState, msg: &[u8]) {
+    if let Some(skb) = message_skb(msg) {
+        let _ = send_to_peer(peer, skb, HANDSHAKE_DSCP);
+    }
 }
 
 /// The peer's handshake work item (process context): zeroes keys when the
@@ -499,7 +502,12 @@ pub(crate) fn handshake_work(peer: &Anchored<PeerState>) {
     }
     if peer.want_clear.swap(false, Ordering::AcqRel) {
         session::clear_all(peer);
-        session::note_zeroed(peer);
+        wg_pr_debug!(
+            "{}: Zeroing out all keys for peer {}, since we haven't received a new one in {} seconds",
+            peer.dev.get().name(),
+            peer.internal_id(),
+            ZERO_KEYS_AFTER / NSEC_PER_SEC
+        );
     }
     if peer.want_initiation.swap(false, Ordering::AcqRel) {
         send_initiation(peer);
@@ -556,9 +564,9 @@ fn send_initiation(peer: &Anchored<PeerState>) {
         dev.name(),
         peer.internal_id()
     );
-    let jitter = timers::jitter();
+    let jitter = random_jitter::<Kernel>();
     timers::event(peer, |t| t.handshake_initiation_sent(now, jitter));
-    let _ = send_buffer(peer, &msg);
+    send_buffer(peer, &msg);
 }
 
 /// Answers a consumed initiation: the response, and the new (responder's)
@@ -585,40 +593,14 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
         peer.internal_id()
     );
     timers::event(peer, |t| t.handshake_response_sent(now));
-    let _ = send_buffer(peer, &msg);
+    send_buffer(peer, &msg);
 }
 
 /// Answers a handshake message with a cookie reply, to where it came from,
 /// from the socket it came on.
 pub(crate) fn send_cookie_reply(dev: &NetDevice<Device>, reply: &[u8], to: &socket::Endpoint) {
-    let d = dev.data();
-    let Ok(len) = u32::try_from(reply.len()) else {
-        return;
-    };
-    let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), len) else {
-        return;
-    };
-    skb.set_inner_network_header_here();
-    if skb.put_slice(reply).is_err() {
-        return;
+    if let Some(skb) = message_skb(reply) {
+        let mut ep = *to;
+        let _ = socket::send(dev, skb, &mut ep, 0, None);
     }
-    let guard = rcu::read_lock();
-    let Some(sockets) = d.sockets.get(&guard) else {
-        return;
-    };
-    let sock = match to.addr {
-        SocketAddr::V4(..) => sockets.v4(),
-        SocketAddr::V6(..) => sockets.v6(),
-    };
-    let Some(sock) = sock else { return };
-    let mut ep = *to;
-    let _ = socket::send(
-        sock,
-        dev,
-        skb,
-        &mut ep,
-        0,
-        None,
-        d.fwmark.load(Ordering::Relaxed),
-    );
 }

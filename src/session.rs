@@ -13,7 +13,6 @@ use crate::proto::handshake::StaticIdentity;
 use crate::proto::keypair::SessionKeys;
 use crate::proto::platform::Clock;
 use crate::proto::timers::CurrentKey;
-use crate::wg_pr_debug;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
@@ -108,7 +107,7 @@ pub(crate) fn receive(
             return Err(Refused::Replayed);
         }
         let (confirmed, evicted) = kps.received_with(local_index);
-        let current = current_key(kps.slots().1, now_ns);
+        let current = kps.slots().1.map(|k| k.keypair.rekey_view(now_ns));
         (Received { confirmed, current }, evicted)
     };
     if let Some(kp) = evicted {
@@ -117,24 +116,16 @@ pub(crate) fn receive(
     Ok(received)
 }
 
-/// Drops every keypair of the peer (zeroing them as they go).
-pub(crate) fn clear_keypairs(peer: &PeerState) {
-    let kps = peer.keypairs.lock().clear();
-    drop_keypairs(peer.dev.get().data(), kps);
-}
-
-/// Abandons the handshake in flight (process context).
-pub(crate) fn clear_handshake(peer: &PeerState) {
+/// Zeroes all of a peer's key material (process context): abandons the
+/// handshake in flight, then drops every keypair (zeroing them as they go).
+pub(crate) fn clear_all(peer: &PeerState) {
+    let dev = peer.dev.get().data();
     let index = peer.handshake.lock().hs.clear();
     if let Some(i) = index {
-        drop_index(peer.dev.get().data(), i);
+        drop_index(dev, i);
     }
-}
-
-/// Zeroes all of a peer's key material (process context).
-pub(crate) fn clear_all(peer: &PeerState) {
-    clear_handshake(peer);
-    clear_keypairs(peer);
+    let kps = peer.keypairs.lock().clear();
+    drop_keypairs(dev, kps);
 }
 
 /// The device's key changed: the peer's handshake is redone for it and its
@@ -155,20 +146,6 @@ pub(crate) fn current(peer: &PeerState) -> Option<KeypairRef> {
 
 /// The re-keying view of the current keypair, read under the lock.
 pub(crate) fn current_view(peer: &PeerState, now_ns: u64) -> Option<CurrentKey> {
-    current_key(peer.keypairs.lock().slots().1, now_ns)
-}
-
-/// The re-keying view of the current keypair.
-pub(crate) fn current_key(kp: Option<&KeypairRef>, now_ns: u64) -> Option<CurrentKey> {
-    kp.map(|k| k.keypair.rekey_view(now_ns))
-}
-
-/// Debug line for a zeroing.
-pub(crate) fn note_zeroed(peer: &PeerState) {
-    wg_pr_debug!(
-        "{}: Zeroing out all keys for peer {}, since we haven't received a new one in {} seconds",
-        peer.dev.get().name(),
-        peer.internal_id(),
-        crate::proto::constants::ZERO_KEYS_AFTER / crate::proto::constants::NSEC_PER_SEC
-    );
+    let kps = peer.keypairs.lock();
+    kps.slots().1.map(|k| k.keypair.rekey_view(now_ns))
 }

@@ -17,12 +17,14 @@
 #![forbid(unsafe_code)]
 
 use crate::device::Device;
-use crate::kapi::error::{eaddrinuse, einval};
+use crate::kapi::error::{eaddrinuse, einval, enetunreach};
 use crate::kapi::net::Net;
 use crate::kapi::netdev::NetDevice;
+use crate::kapi::rcu;
 use crate::kapi::skb::{SkBuff, SocketAddr};
 use crate::kapi::udp::{ipv6_enabled, EncapSocket, Family};
 use crate::kapi::xmit::{DstCache, OuterAddrs, Route4, Route6};
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 /// How many times a random port is tried when the IPv6 socket cannot take the
@@ -67,16 +69,6 @@ impl Sockets {
                 }
             }
         }
-    }
-
-    /// The IPv4 socket.
-    pub(crate) fn v4(&self) -> Option<&EncapSocket<Device>> {
-        self.v4.as_ref()
-    }
-
-    /// The IPv6 socket.
-    pub(crate) fn v6(&self) -> Option<&EncapSocket<Device>> {
-        self.v6.as_ref()
     }
 
     /// The port the sockets are bound to, if any.
@@ -126,11 +118,6 @@ impl Endpoint {
         Some(ep)
     }
 
-    /// Whether two endpoints are the same address and cached source.
-    pub(crate) fn same_as(&self, other: &Endpoint) -> bool {
-        self == other
-    }
-
     /// Forgets the cached source address.
     pub(crate) fn clear_src(&mut self) {
         self.src4 = [0; 4];
@@ -139,22 +126,28 @@ impl Endpoint {
     }
 }
 
-/// Sends `skb` (the UDP payload) to `ep` from `sock`, whose family must be
-/// the endpoint's. `ds`: the outer DSCP and ECN bits. Forgets the endpoint's
-/// cached source when the address is no longer local or (IPv4) no longer
-/// routes through the interface it was seen on (as the C driver's
-/// `send4`/`send6`).
-/// Softirq-safe; the caller holds the socket for the duration (e.g. under an
-/// RCU read-side section).
+/// Sends `skb` (the UDP payload) to `ep` from the device's socket of the
+/// endpoint's family (ENETUNREACH if it has none), with the device's fwmark.
+/// `ds`: the outer DSCP and ECN bits. Forgets the endpoint's cached source
+/// when the address is no longer local or (IPv4) no longer routes through
+/// the interface it was seen on (as the C driver's `send4`/`send6`).
+/// Softirq-safe.
 pub(crate) fn send(
-    sock: &EncapSocket<Device>,
     dev: &NetDevice<Device>,
     skb: SkBuff,
     ep: &mut Endpoint,
     ds: u8,
     cache: Option<&DstCache>,
-    fwmark: u32,
 ) -> Result {
+    let d = dev.data();
+    let guard = rcu::read_lock();
+    let sockets = d.sockets.get(&guard).ok_or_else(enetunreach)?;
+    let sock = match ep.addr {
+        SocketAddr::V4(..) => sockets.v4.as_ref(),
+        SocketAddr::V6(..) => sockets.v6.as_ref(),
+    };
+    let sock = sock.ok_or_else(enetunreach)?;
+    let fwmark = d.fwmark.load(Ordering::Relaxed);
     match ep.addr {
         SocketAddr::V4(dst, port) => {
             let (rt, src) = route4(sock, ep, dst, port, cache, fwmark)?;

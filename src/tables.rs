@@ -148,17 +148,7 @@ impl Tables {
         // Nothing below allocates.
         for op in ops {
             match op {
-                TableOp::AddPeer(id, peer) => {
-                    while self.peers.len() <= id.0 as usize {
-                        if Kernel::vec_push(&mut self.peers, None).is_err() {
-                            break;
-                        }
-                    }
-                    if let Some(slot) = self.peers.get_mut(id.0 as usize) {
-                        *slot = Some(peer.clone());
-                    }
-                    let _ = self.by_key.insert(peer.public_key(), *id);
-                }
+                TableOp::AddPeer(id, peer) => self.add_peer(*id, peer),
                 TableOp::RemovePeer(id) => {
                     self.trie.remove_by_peer(*id);
                     if let Some(slot) = self.peers.get_mut(id.0 as usize) {
@@ -168,12 +158,7 @@ impl Tables {
                     }
                 }
                 TableOp::RemovePrefixes(id) => self.trie.remove_by_peer(*id),
-                TableOp::Insert(prefix, id) => {
-                    let _ = match *prefix {
-                        Prefix::V4 { addr, cidr } => self.trie.insert_v4(addr, cidr, *id),
-                        Prefix::V6 { ref addr, cidr } => self.trie.insert_v6(addr, cidr, *id),
-                    };
-                }
+                TableOp::Insert(prefix, id) => self.insert(prefix, *id),
                 TableOp::Remove(prefix, id) => {
                     let _ = match *prefix {
                         Prefix::V4 { addr, cidr } => self.trie.remove_v4(addr, cidr, *id),
@@ -184,17 +169,42 @@ impl Tables {
         }
         Ok(())
     }
+
+    /// The published peers and their numbers.
+    fn published<'a>(&'a self) -> impl Iterator<Item = (PeerId, &'a PeerRef)> + 'a {
+        let numbered = |(i, p): (usize, &'a Option<PeerRef>)| {
+            Some((PeerId(u32::try_from(i).ok()?), p.as_ref()?))
+        };
+        self.peers.iter().enumerate().filter_map(numbered)
+    }
+
+    /// Publishes `peer` under `id` and its key (room reserved).
+    fn add_peer(&mut self, id: PeerId, peer: &PeerRef) {
+        while self.peers.len() <= id.0 as usize {
+            if Kernel::vec_push(&mut self.peers, None).is_err() {
+                break;
+            }
+        }
+        if let Some(slot) = self.peers.get_mut(id.0 as usize) {
+            *slot = Some(peer.clone());
+        }
+        let _ = self.by_key.insert(peer.public_key(), id);
+    }
+
+    /// Routes `prefix` to `id` (room reserved).
+    fn insert(&mut self, prefix: &Prefix, id: PeerId) {
+        let _ = match *prefix {
+            Prefix::V4 { addr, cidr } => self.trie.insert_v4(addr, cidr, id),
+            Prefix::V6 { ref addr, cidr } => self.trie.insert_v6(addr, cidr, id),
+        };
+    }
 }
 
 impl Resync for Tables {
     fn resync_from(&mut self, src: &Self) -> Result {
         let mut t = Tables::new()?;
         let (mut v4, mut v6, mut max_peer, mut peers) = (0usize, 0usize, 0u32, 0usize);
-        for (i, slot) in src.peers.iter().enumerate() {
-            if slot.is_none() {
-                continue;
-            }
-            let id = PeerId(u32::try_from(i).map_err(|_| ENOMEM)?);
+        for (id, _) in src.published() {
             max_peer = id.0;
             peers = peers.saturating_add(1);
             for p in src.trie.peer_prefixes(id) {
@@ -204,20 +214,11 @@ impl Resync for Tables {
                 }
             }
         }
-        t.trie.reserve(PeerId(max_peer)).map_err(|_| ENOMEM)?;
-        t.trie.reserve_nodes(v4, v6).map_err(|_| ENOMEM)?;
-        Kernel::vec_reserve(&mut t.peers, src.peers.len()).map_err(|_| ENOMEM)?;
-        t.by_key.reserve(peers).map_err(|_| ENOMEM)?;
-        for (i, slot) in src.peers.iter().enumerate() {
-            let _ = Kernel::vec_push(&mut t.peers, slot.clone());
-            let Some(p) = slot else { continue };
-            let id = PeerId(u32::try_from(i).map_err(|_| ENOMEM)?);
-            let _ = t.by_key.insert(p.public_key(), id);
+        t.reserve(PeerId(max_peer), v4, v6, peers)?;
+        for (id, p) in src.published() {
+            t.add_peer(id, p);
             for prefix in src.trie.peer_prefixes(id) {
-                let _ = match prefix {
-                    Prefix::V4 { addr, cidr } => t.trie.insert_v4(addr, cidr, id),
-                    Prefix::V6 { ref addr, cidr } => t.trie.insert_v6(addr, cidr, id),
-                };
+                t.insert(&prefix, id);
             }
         }
         *self = t;

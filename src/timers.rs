@@ -9,7 +9,7 @@ use crate::kapi::anchored::{Anchored, WorkId};
 use crate::kapi::platform::Kernel;
 use crate::peer::PeerState;
 use crate::proto::platform::Clock;
-use crate::proto::timers::{random_jitter, Actions, PeerTimers};
+use crate::proto::timers::{Actions, PeerTimers};
 use crate::{send, session};
 use core::sync::atomic::Ordering;
 
@@ -42,18 +42,12 @@ fn event_rearm<R>(
     r
 }
 
-/// The jitter the C driver adds to handshake timers.
-pub(crate) fn jitter() -> u64 {
-    random_jitter::<Kernel>()
-}
-
 fn carry_out(peer: &Anchored<PeerState>, a: &Actions) {
     if a.clear_endpoint_src {
         peer.clear_endpoint_src();
     }
     if a.purge_staged_packets {
-        send::purge_staged(peer);
-        peer.tx.purge();
+        send::purge(peer);
     }
     if a.zero_key_material {
         peer.want_clear.store(true, Ordering::Release);
@@ -114,7 +108,6 @@ pub(crate) fn start(peer: &Anchored<PeerState>) {
 pub(crate) fn stop(peer: &Anchored<PeerState>) {
     event(peer, |t| t.stop());
     peer.cancel_timer();
-    send::purge_staged(peer);
-    peer.tx.purge();
+    send::purge(peer);
     session::clear_all(peer);
 }
