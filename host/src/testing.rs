@@ -3,10 +3,14 @@
 //! whole-packet encryption and decryption on a contiguous buffer (the module
 //! seals and opens socket buffers in place instead), a keypair bundled with
 //! its replay window, the re-keying predicates asked of one keypair, message
-//! classification, `Kdf1`, and the cookie checker's one-call checks. It is
-//! built on the core's public API only (accessors of private state that
-//! tests read are in the core, under `#[cfg(feature = "testing")]`).
+//! classification, `Kdf1`, the cookie checker's one-call checks, and the
+//! allowed-IPs table's counters and structural self-check. The same crate
+//! compiles the core, so this reaches its `pub(crate)` state; the accessors
+//! left in the core are under `#[cfg(feature = "testing")]`.
 
+use crate::proto::allowedips::{
+    AllowedIps, Cold, Key as TrieKey, Node, PeerId, Trie, FREE_CIDR, NIL, V6,
+};
 use crate::proto::cookie::{CookieChecker, MacCheck};
 use crate::proto::error::Error;
 use crate::proto::kdf::hmac;
@@ -16,7 +20,7 @@ use crate::proto::messages::{
     MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION, MESSAGE_HANDSHAKE_RESPONSE,
     RESPONSE_LEN,
 };
-use crate::proto::platform::{Crypto, TAG_LEN};
+use crate::proto::platform::{Alloc, Crypto, TAG_LEN};
 use crate::proto::replay::ReplayWindow;
 use crate::proto::secret::Key;
 use crate::proto::timers::{rekey_due_on_receive, rekey_due_on_send};
@@ -220,5 +224,151 @@ impl<C: Crypto> CookieChecker<C> {
         now_ns: u64,
     ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
         self.keys(now_ns).create_reply(packet, sender_index, src)
+    }
+}
+
+impl<A: Alloc, K: TrieKey> Trie<A, K> {
+    fn live_nodes(&self) -> usize {
+        self.nodes.len().saturating_sub(self.free_count)
+    }
+
+    /// Structural self-check (tests): see [`AllowedIps::check_invariants`].
+    fn check(&self) -> Result<usize, &'static str> {
+        if self.nodes.len() != self.cold.len() {
+            return Err("hot and cold arrays differ in length");
+        }
+        let mut free = 0usize;
+        let mut f = self.free;
+        while f != NIL {
+            let n = self.node(f).ok_or("free list points outside")?;
+            if n.meta != FREE_CIDR {
+                return Err("live node on the free list");
+            }
+            free = free.saturating_add(1);
+            if free > self.nodes.len() {
+                return Err("free list loops");
+            }
+            f = n.child[0];
+        }
+        if free != self.free_count {
+            return Err("free count wrong");
+        }
+        let mut live = 0usize;
+        let mut with_peer = 0usize;
+        let mut roots = 0usize;
+        for i in 0..self.nodes.len() {
+            let (Some(n), Some(c)) = (self.nodes.get(i), self.cold.get(i)) else {
+                break;
+            };
+            if n.meta == FREE_CIDR {
+                continue;
+            }
+            live = live.saturating_add(1);
+            let i = u32::try_from(i).map_err(|_| "index")?;
+            if n.cidr() > K::BITS {
+                return Err("prefix too long");
+            }
+            if n.key != n.key.masked(n.cidr()) {
+                return Err("host bits set in a key");
+            }
+            if n.peer_raw() != 0 {
+                with_peer = with_peer.saturating_add(1);
+            } else if n.child.contains(&NIL) {
+                return Err("intermediate node without two children");
+            }
+            if c.parent == NIL {
+                roots = roots.saturating_add(1);
+                if self.root != i {
+                    return Err("parentless node that is not the root");
+                }
+            } else {
+                let p = self.node(c.parent).ok_or("parent outside")?;
+                if p.meta == FREE_CIDR || p.cidr() >= n.cidr() || !p.matches(n.key) {
+                    return Err("parent does not contain child");
+                }
+                if p.child_for(n.key.bit(p.cidr())) != i {
+                    return Err("parent does not point back on the right side");
+                }
+            }
+            for &ch in &n.child {
+                if ch != NIL && self.cold.get(ch as usize).map(|c| c.parent) != Some(i) {
+                    return Err("child's parent link wrong");
+                }
+            }
+        }
+        if live.saturating_add(free) != self.nodes.len() {
+            return Err("node count mismatch");
+        }
+        if roots != usize::from(self.root != NIL) {
+            return Err("root count wrong");
+        }
+        Ok(with_peer)
+    }
+}
+
+impl<A: Alloc> AllowedIps<A> {
+    /// Removes everything (and frees the memory).
+    pub fn clear(&mut self) {
+        self.v4 = Trie::new();
+        self.v6 = Trie::new();
+        self.peers = A::vec_new();
+        self.seq = self.seq.wrapping_add(1);
+    }
+
+    /// Number of prefixes allowed for `peer`.
+    pub fn prefix_count(&self, peer: PeerId) -> usize {
+        self.peers
+            .get(peer.0 as usize)
+            .map_or(0, |l| l.len as usize)
+    }
+
+    /// Live trie nodes (IPv4, IPv6), intermediate nodes included.
+    pub fn node_counts(&self) -> (usize, usize) {
+        (self.v4.live_nodes(), self.v6.live_nodes())
+    }
+
+    /// Bytes per trie node (IPv4, IPv6): the hot and the cold part.
+    pub const NODE_BYTES: (usize, usize) = (
+        core::mem::size_of::<Node<u32>>() + core::mem::size_of::<Cold>(),
+        core::mem::size_of::<Node<V6>>() + core::mem::size_of::<Cold>(),
+    );
+
+    /// Checks every structural invariant (O(size)): parent and child links
+    /// agree, prefixes strictly nest along every path, keys have no host
+    /// bits, intermediate nodes have two children, free lists and peer lists
+    /// are consistent.
+    pub fn check_invariants(&self) -> Result<(), &'static str> {
+        let with_peer = self.v4.check()?.saturating_add(self.v6.check()?);
+        let mut listed = 0usize;
+        for p in 0..self.peers.len() {
+            let Some(list) = self.peers.get(p) else { break };
+            let raw = u32::try_from(p).map_err(|_| "peer index")?.wrapping_add(1);
+            let mut prev = NIL;
+            let mut link = list.head;
+            let mut n = 0u32;
+            while link != NIL {
+                let (_, node_peer, cold) = self.entry(link).ok_or("list link outside")?;
+                if node_peer != raw {
+                    return Err("listed node of another peer");
+                }
+                if cold.prev != prev {
+                    return Err("list prev link wrong");
+                }
+                n = n.saturating_add(1);
+                if n > list.len {
+                    return Err("list longer than its count");
+                }
+                prev = link;
+                link = cold.next;
+            }
+            if n != list.len || list.tail != prev {
+                return Err("list count or tail wrong");
+            }
+            listed = listed.saturating_add(n as usize);
+        }
+        if listed != with_peer {
+            return Err("nodes with a peer missing from the lists");
+        }
+        Ok(())
     }
 }
