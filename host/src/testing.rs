@@ -4,15 +4,17 @@
 //! seals and opens socket buffers in place instead), a keypair bundled with
 //! its replay window, the re-keying predicates asked of one keypair, message
 //! classification, `Kdf1`, the cookie checker's one-call checks, and the
-//! allowed-IPs table's counters and structural self-check. The same crate
-//! compiles the core, so this reaches its `pub(crate)` state; the accessors
-//! left in the core are under `#[cfg(feature = "testing")]`.
+//! allowed-IPs table's counters and structural self-check, and the accessors
+//! of private state that tests read. The same crate compiles the core, so
+//! this reaches its `pub(crate)` state.
 
 use crate::proto::allowedips::{
     AllowedIps, Cold, Key as TrieKey, Node, PeerId, Trie, FREE_CIDR, NIL, V6,
 };
-use crate::proto::cookie::{CookieChecker, MacCheck};
+use crate::proto::cookie::{check_mac1, CookieChecker, MacCheck};
 use crate::proto::error::Error;
+use crate::proto::handshake::{HandshakeState, InitiationStatic, PeerHandshake, StaticIdentity};
+use crate::proto::hashtable::{HashTable, KeyHash};
 use crate::proto::kdf::hmac;
 use crate::proto::keypair::{padding_len, Keypair, Keypairs, SendSlot, SessionKeys};
 use crate::proto::messages::{
@@ -20,11 +22,14 @@ use crate::proto::messages::{
     MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION, MESSAGE_HANDSHAKE_RESPONSE,
     RESPONSE_LEN,
 };
-use crate::proto::platform::{Alloc, Crypto, TAG_LEN};
+use crate::proto::platform::{Alloc, Crypto, KEY_LEN, TAG_LEN};
+use crate::proto::ratelimiter::{RateLimiter, EMPTY};
 use crate::proto::replay::ReplayWindow;
 use crate::proto::secret::Key;
-use crate::proto::timers::{rekey_due_on_receive, rekey_due_on_send};
+use crate::proto::tai64n::Timestamp;
+use crate::proto::timers::{rekey_due_on_receive, rekey_due_on_send, PeerTimers};
 use core::ops::Deref;
+use core::sync::atomic::Ordering;
 
 impl SendSlot {
     /// The data message header for this slot.
@@ -370,5 +375,159 @@ impl<A: Alloc> AllowedIps<A> {
             return Err("nodes with a peer missing from the lists");
         }
         Ok(())
+    }
+}
+
+impl<C: Crypto> SessionKeys<C> {
+    /// An explicit copy (secrets are not `Clone`, to keep copies visible).
+    pub fn duplicate(&self) -> Self {
+        Self {
+            sending: self.sending.duplicate(),
+            receiving: self.receiving.duplicate(),
+            local_index: self.local_index,
+            remote_index: self.remote_index,
+            initiator: self.initiator,
+        }
+    }
+
+    /// The sending key (tests compare it with the peer's receiving key).
+    pub fn sending_key(&self) -> &[u8; KEY_LEN] {
+        self.sending.as_bytes()
+    }
+
+    /// The receiving key.
+    pub fn receiving_key(&self) -> &[u8; KEY_LEN] {
+        self.receiving.as_bytes()
+    }
+}
+
+impl<C: Crypto> Keypair<C> {
+    /// Whether we initiated the handshake that made this keypair.
+    pub fn is_initiator(&self) -> bool {
+        self.initiator
+    }
+
+    /// Monotonic time of creation.
+    pub fn birthdate(&self) -> u64 {
+        self.birthdate
+    }
+
+    /// Sets the next counter to reserve (tests of the REJECT_AFTER_MESSAGES
+    /// limit; never needed in operation).
+    pub fn set_sending_counter(&self, counter: u64) {
+        self.sending_counter.store(counter, Ordering::Relaxed);
+    }
+}
+
+impl<C: Crypto, B: Deref> Keypairs<C, B>
+where
+    B::Target: AsRef<Keypair<C>>,
+{
+    /// The keypair (with whatever the caller bundled with it) whose local
+    /// index is `local_index`, mutably.
+    pub fn get_mut(&mut self, local_index: u32) -> Option<&mut B::Target>
+    where
+        B: core::ops::DerefMut,
+    {
+        [&mut self.current, &mut self.previous, &mut self.next]
+            .into_iter()
+            .filter_map(|slot| slot.as_deref_mut())
+            .find(|b| (*b).as_ref().local_index == local_index)
+    }
+}
+
+impl<C: Crypto> CookieChecker<C> {
+    /// Whether the mac1 of a handshake message (the whole message, MACs
+    /// included) is right. Constant time.
+    pub fn check_mac1(&self, packet: &[u8]) -> bool {
+        check_mac1::<C>(&self.mac1_key, packet)
+    }
+}
+
+impl<C: Crypto> StaticIdentity<C> {
+    /// The private key.
+    pub fn private_key(&self) -> &Key<C> {
+        &self.private
+    }
+}
+
+impl<C: Crypto> InitiationStatic<C> {
+    /// The initiator's sender index.
+    pub fn sender_index(&self) -> u32 {
+        self.sender_index
+    }
+}
+
+impl<C: Crypto> PeerHandshake<C> {
+    /// The peer's static public key.
+    pub fn remote_static(&self) -> &[u8; KEY_LEN] {
+        &self.remote_static
+    }
+
+    /// The state of the handshake in flight.
+    pub fn state(&self) -> HandshakeState {
+        self.state
+    }
+
+    /// The latest accepted initiation timestamp from this peer.
+    pub fn latest_timestamp(&self) -> &Timestamp {
+        &self.latest_timestamp
+    }
+}
+
+impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V, H> {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Current number of buckets.
+    pub fn bucket_count(&self) -> usize {
+        self.buckets.len()
+    }
+}
+
+impl<A: Alloc> RateLimiter<A> {
+    /// Most sources tracked at once.
+    pub fn capacity(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Sources currently tracked.
+    pub fn len(&self) -> usize {
+        self.used
+    }
+
+    /// Whether no source is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.used == 0
+    }
+
+    /// Forgets sources idle for more than a second (as the C driver's
+    /// periodic garbage collection), in every set. Returns how many were
+    /// dropped.
+    pub fn gc(&mut self, now_ns: u64) -> usize {
+        (0..self.sets).fold(0usize, |n, set| {
+            n.saturating_add(self.sweep_set(set, |e| e.idle_over_a_second(now_ns)))
+        })
+    }
+
+    /// Forgets every source.
+    pub fn clear(&mut self) {
+        for set in 0..self.sets {
+            self.sweep_set(set, |e| e.family != EMPTY);
+        }
+    }
+}
+
+impl PeerTimers {
+    /// Retransmissions of the handshake in flight so far (host tests only).
+    pub fn handshake_attempts(&self) -> u64 {
+        self.handshake_attempts
     }
 }

@@ -73,7 +73,7 @@ fn label_key<C: Crypto>(label: &[u8], public: &[u8; KEY_LEN]) -> [u8; KEY_LEN] {
 /// The device's side: checks MACs of incoming handshake messages and makes
 /// cookie replies.
 pub struct CookieChecker<C: Crypto> {
-    mac1_key: [u8; KEY_LEN],
+    pub(crate) mac1_key: [u8; KEY_LEN],
     cookie_encryption_key: [u8; KEY_LEN],
     secret: Key<C>,
     secret_birthdate: Option<u64>,
@@ -108,13 +108,6 @@ impl<C: Crypto> CookieChecker<C> {
         }
     }
 
-    /// Whether the mac1 of a handshake message (the whole message, MACs
-    /// included) is right. Constant time.
-    #[cfg(feature = "testing")]
-    pub fn check_mac1(&self, packet: &[u8]) -> bool {
-        check_mac1::<C>(&self.mac1_key, packet)
-    }
-
     /// The keys as they are now, for checking MACs and making cookie replies
     /// without holding the checker (a device-wide lock under a flood of
     /// handshake messages): the mac1 and cookie keys (derived from the
@@ -138,7 +131,7 @@ impl<C: Crypto> CookieChecker<C> {
     }
 }
 
-fn check_mac1<C: Crypto>(mac1_key: &[u8; KEY_LEN], packet: &[u8]) -> bool {
+pub(crate) fn check_mac1<C: Crypto>(mac1_key: &[u8; KEY_LEN], packet: &[u8]) -> bool {
     match split_macs(packet) {
         Some((body, mac1, _)) => {
             let mut computed = kdf::mac::<C>(mac1_key, body, &[]);

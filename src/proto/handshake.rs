@@ -61,7 +61,7 @@ fn initial_state<C: Crypto>(responder_hash: &[u8; HASH_LEN]) -> SymmetricState<C
 
 /// The device's static key pair.
 pub struct StaticIdentity<C: Crypto> {
-    private: Key<C>,
+    pub(crate) private: Key<C>,
     public: [u8; KEY_LEN],
     /// [`responder_hash`] of `public`.
     responder_hash: [u8; HASH_LEN],
@@ -83,12 +83,6 @@ impl<C: Crypto> StaticIdentity<C> {
     pub fn public_key(&self) -> &[u8; KEY_LEN] {
         &self.public
     }
-
-    /// The private key.
-    #[cfg(feature = "testing")]
-    pub fn private_key(&self) -> &Key<C> {
-        &self.private
-    }
 }
 
 /// Where a peer's handshake stands.
@@ -107,7 +101,7 @@ pub enum HandshakeState {
 /// [`PeerHandshake::consume_initiation`].
 pub struct InitiationStatic<C: Crypto> {
     remote_static: [u8; KEY_LEN],
-    sender_index: u32,
+    pub(crate) sender_index: u32,
     remote_ephemeral: [u8; KEY_LEN],
     encrypted_timestamp: [u8; ENCRYPTED_TIMESTAMP_LEN],
     sym: SymmetricState<C>,
@@ -117,12 +111,6 @@ impl<C: Crypto> InitiationStatic<C> {
     /// The initiator's claimed static public key, to look the peer up with.
     pub fn remote_static(&self) -> &[u8; KEY_LEN] {
         &self.remote_static
-    }
-
-    /// The initiator's sender index.
-    #[cfg(feature = "testing")]
-    pub fn sender_index(&self) -> u32 {
-        self.sender_index
     }
 }
 
@@ -151,18 +139,18 @@ pub fn read_initiation<C: Crypto>(
 /// The handshake with one peer: its static key, the precomputed static-static
 /// DH, the preshared key, and the state of the handshake in flight.
 pub struct PeerHandshake<C: Crypto> {
-    remote_static: [u8; KEY_LEN],
+    pub(crate) remote_static: [u8; KEY_LEN],
     /// [`responder_hash`] of `remote_static`.
     responder_hash: [u8; HASH_LEN],
     static_static: Key<C>,
     psk: Key<C>,
-    state: HandshakeState,
+    pub(crate) state: HandshakeState,
     sym: Option<SymmetricState<C>>,
     ephemeral_private: Key<C>,
     remote_ephemeral: [u8; KEY_LEN],
     local_index: Option<u32>,
     remote_index: u32,
-    latest_timestamp: Timestamp,
+    pub(crate) latest_timestamp: Timestamp,
     last_initiation_consumption: Option<u64>,
 }
 
@@ -213,29 +201,11 @@ impl<C: Crypto> PeerHandshake<C> {
         };
     }
 
-    /// The peer's static public key.
-    #[cfg(feature = "testing")]
-    pub fn remote_static(&self) -> &[u8; KEY_LEN] {
-        &self.remote_static
-    }
-
-    /// The state of the handshake in flight.
-    #[cfg(feature = "testing")]
-    pub fn state(&self) -> HandshakeState {
-        self.state
-    }
-
     /// The index (registered by the caller) that names this handshake: the
     /// last one given to [`Self::create_initiation`], until the handshake
     /// completes or is cleared. A response must be addressed to it.
     pub fn local_index(&self) -> Option<u32> {
         self.local_index
-    }
-
-    /// The latest accepted initiation timestamp from this peer.
-    #[cfg(feature = "testing")]
-    pub fn latest_timestamp(&self) -> &Timestamp {
-        &self.latest_timestamp
     }
 
     /// Abandons the handshake in flight (keeps the replay and flood records).

@@ -36,10 +36,10 @@ struct Slot<K, V> {
 pub struct HashTable<A: Alloc, K, V, H> {
     hasher: H,
     max_buckets: usize,
-    buckets: A::Vec<u32>,
+    pub(crate) buckets: A::Vec<u32>,
     slots: A::Vec<Slot<K, V>>,
     free: u32,
-    len: usize,
+    pub(crate) len: usize,
 }
 
 impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V, H> {
@@ -58,24 +58,6 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
             free: NIL,
             len: 0,
         })
-    }
-
-    /// Number of entries.
-    #[cfg(feature = "testing")]
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the table is empty.
-    #[cfg(feature = "testing")]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Current number of buckets.
-    #[cfg(feature = "testing")]
-    pub fn bucket_count(&self) -> usize {
-        self.buckets.len()
     }
 
     fn bucket_in(&self, n_buckets: usize, key: &K) -> usize {

@@ -27,8 +27,8 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The keys a handshake produced, and the indices naming the session.
 pub struct SessionKeys<C: Crypto> {
-    sending: Key<C>,
-    receiving: Key<C>,
+    pub(crate) sending: Key<C>,
+    pub(crate) receiving: Key<C>,
     /// Our index: the receiver index of data messages sent to us.
     pub local_index: u32,
     /// The peer's index: the receiver index of the data messages we send.
@@ -52,30 +52,6 @@ impl<C: Crypto> SessionKeys<C> {
             remote_index,
             initiator,
         }
-    }
-
-    /// An explicit copy (secrets are not `Clone`, to keep copies visible).
-    #[cfg(feature = "testing")]
-    pub fn duplicate(&self) -> Self {
-        Self {
-            sending: self.sending.duplicate(),
-            receiving: self.receiving.duplicate(),
-            local_index: self.local_index,
-            remote_index: self.remote_index,
-            initiator: self.initiator,
-        }
-    }
-
-    /// The sending key (tests compare it with the peer's receiving key).
-    #[cfg(feature = "testing")]
-    pub fn sending_key(&self) -> &[u8; KEY_LEN] {
-        self.sending.as_bytes()
-    }
-
-    /// The receiving key.
-    #[cfg(feature = "testing")]
-    pub fn receiving_key(&self) -> &[u8; KEY_LEN] {
-        self.receiving.as_bytes()
     }
 }
 
@@ -110,11 +86,11 @@ pub fn padding_len(len: usize, mtu: usize) -> usize {
 pub struct Keypair<C: Crypto> {
     sending: Key<C>,
     receiving: Key<C>,
-    sending_counter: AtomicU64,
+    pub(crate) sending_counter: AtomicU64,
     sending_valid: AtomicBool,
-    birthdate: u64,
-    initiator: bool,
-    local_index: u32,
+    pub(crate) birthdate: u64,
+    pub(crate) initiator: bool,
+    pub(crate) local_index: u32,
     remote_index: u32,
 }
 
@@ -152,28 +128,9 @@ impl<C: Crypto> Keypair<C> {
         self.remote_index
     }
 
-    /// Whether we initiated the handshake that made this keypair.
-    #[cfg(feature = "testing")]
-    pub fn is_initiator(&self) -> bool {
-        self.initiator
-    }
-
-    /// Monotonic time of creation.
-    #[cfg(feature = "testing")]
-    pub fn birthdate(&self) -> u64 {
-        self.birthdate
-    }
-
     /// The next counter to be reserved.
     pub fn sending_counter(&self) -> u64 {
         self.sending_counter.load(Ordering::Relaxed)
-    }
-
-    /// Sets the next counter to reserve (tests of the REJECT_AFTER_MESSAGES
-    /// limit; never needed in operation).
-    #[cfg(feature = "testing")]
-    pub fn set_sending_counter(&self, counter: u64) {
-        self.sending_counter.store(counter, Ordering::Relaxed);
     }
 
     /// The sending key, for callers that encrypt scatter-gather buffers after
@@ -268,9 +225,9 @@ impl<C: Crypto> AsRef<Keypair<C>> for Keypair<C> {
 /// Every method that drops a keypair from the slots returns it, so that the
 /// caller unregisters its index before freeing it.
 pub struct Keypairs<C: Crypto, B> {
-    previous: Option<B>,
-    current: Option<B>,
-    next: Option<B>,
+    pub(crate) previous: Option<B>,
+    pub(crate) current: Option<B>,
+    pub(crate) next: Option<B>,
     _crypto: PhantomData<fn() -> C>,
 }
 
@@ -321,18 +278,6 @@ where
             .find(|b| kp(*b).local_index == local_index)
     }
 
-    /// The keypair (with whatever the caller bundled with it) whose local
-    /// index is `local_index`, mutably.
-    #[cfg(feature = "testing")]
-    pub fn get_mut(&mut self, local_index: u32) -> Option<&mut B::Target>
-    where
-        B: core::ops::DerefMut,
-    {
-        [&mut self.current, &mut self.previous, &mut self.next]
-            .into_iter()
-            .filter_map(|slot| slot.as_deref_mut())
-            .find(|b| (*b).as_ref().local_index == local_index)
-    }
     /// Installs the keypair of a completed handshake. An initiator's keypair
     /// becomes `current` at once (the response confirmed it); the old current
     /// becomes `previous`, or, if a `next` was pending, that `next` becomes

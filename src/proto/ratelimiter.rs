@@ -91,15 +91,15 @@ impl Source {
 }
 
 /// `family` of an empty slot.
-const EMPTY: u8 = 0;
+pub(crate) const EMPTY: u8 = 0;
 
 #[derive(Clone, Copy)]
-struct Entry {
+pub(crate) struct Entry {
     scope: u64,
     addr: u64,
     last_ns: u64,
     tokens: u32,
-    family: u8,
+    pub(crate) family: u8,
 }
 
 const FREE_ENTRY: Entry = Entry {
@@ -118,7 +118,7 @@ impl Entry {
             .min(TOKEN_MAX)
     }
 
-    fn idle_over_a_second(&self, now_ns: u64) -> bool {
+    pub(crate) fn idle_over_a_second(&self, now_ns: u64) -> bool {
         self.family != EMPTY && now_ns.saturating_sub(self.last_ns) > NSEC_PER_SEC
     }
 }
@@ -128,11 +128,11 @@ impl Entry {
 pub struct RateLimiter<A: Alloc> {
     key: SipKey,
     /// `sets * ENTRIES_PER_BUCKET` slots, set by set; `sets` is a power of two.
-    entries: A::Vec<Entry>,
-    sets: usize,
+    pub(crate) entries: A::Vec<Entry>,
+    pub(crate) sets: usize,
     /// The next set the incremental sweep looks at.
     sweep: usize,
-    used: usize,
+    pub(crate) used: usize,
 }
 
 impl<A: Alloc> RateLimiter<A> {
@@ -170,24 +170,6 @@ impl<A: Alloc> RateLimiter<A> {
         sets.clamp(MIN_TABLE_SIZE, MAX_TABLE_SIZE)
             .checked_next_power_of_two()
             .unwrap_or(MAX_TABLE_SIZE)
-    }
-
-    /// Most sources tracked at once.
-    #[cfg(feature = "testing")]
-    pub fn capacity(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Sources currently tracked.
-    #[cfg(feature = "testing")]
-    pub fn len(&self) -> usize {
-        self.used
-    }
-
-    /// Whether no source is tracked.
-    #[cfg(feature = "testing")]
-    pub fn is_empty(&self) -> bool {
-        self.used == 0
     }
 
     fn set_of(&self, scope: u64, family: u8, addr: u64) -> usize {
@@ -272,27 +254,9 @@ impl<A: Alloc> RateLimiter<A> {
         true
     }
 
-    /// Forgets sources idle for more than a second (as the C driver's
-    /// periodic garbage collection), in every set. Returns how many were
-    /// dropped.
-    #[cfg(feature = "testing")]
-    pub fn gc(&mut self, now_ns: u64) -> usize {
-        (0..self.sets).fold(0usize, |n, set| {
-            n.saturating_add(self.sweep_set(set, |e| e.idle_over_a_second(now_ns)))
-        })
-    }
-
-    /// Forgets every source.
-    #[cfg(feature = "testing")]
-    pub fn clear(&mut self) {
-        for set in 0..self.sets {
-            self.sweep_set(set, |e| e.family != EMPTY);
-        }
-    }
-
     /// Empties the slots of `set` for which `drop` holds; returns how many
     /// were in use.
-    fn sweep_set(&mut self, set: usize, drop: impl Fn(&Entry) -> bool) -> usize {
+    pub(crate) fn sweep_set(&mut self, set: usize, drop: impl Fn(&Entry) -> bool) -> usize {
         let mut dropped = 0usize;
         for e in self.set_mut(set).iter_mut() {
             if e.family != EMPTY && drop(e) {

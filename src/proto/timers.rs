@@ -153,7 +153,7 @@ pub struct PeerTimers {
     /// Pending deadlines.
     deadlines: Deadlines,
     /// Retransmissions of the current handshake so far.
-    handshake_attempts: u64,
+    pub(crate) handshake_attempts: u64,
     need_another_keepalive: bool,
     sent_lastminute_handshake: bool,
     /// Persistent keepalive interval in seconds (0 = off).
@@ -184,12 +184,6 @@ impl PeerTimers {
     /// and calls [`PeerTimers::poll`] when it fires.
     pub fn next_deadline(&self) -> Option<u64> {
         self.deadlines.0.iter().flatten().min().copied()
-    }
-
-    /// Retransmissions of the handshake in flight so far (host tests only).
-    #[cfg(feature = "testing")]
-    pub fn handshake_attempts(&self) -> u64 {
-        self.handshake_attempts
     }
 
     /// The persistent keepalive interval in seconds (0 = off).
