@@ -358,13 +358,13 @@ impl<C: Crypto> PeerHandshake<C> {
             &mut msg.encrypted_nothing,
         )?;
         let (initiator_to_responder, responder_to_initiator) = sym.split();
-        let keys = SessionKeys::new(
-            responder_to_initiator,
-            initiator_to_responder,
+        let keys = SessionKeys {
+            sending: responder_to_initiator,
+            receiving: initiator_to_responder,
             local_index,
-            self.remote_index,
-            false,
-        );
+            remote_index: self.remote_index,
+            initiator: false,
+        };
         self.clear();
         Ok((msg.encode(), keys))
     }
@@ -397,13 +397,13 @@ impl<C: Crypto> PeerHandshake<C> {
             &mut [],
         )?;
         let (initiator_to_responder, responder_to_initiator) = sym.split();
-        let keys = SessionKeys::new(
-            initiator_to_responder,
-            responder_to_initiator,
-            msg.receiver_index,
-            msg.sender_index,
-            true,
-        );
+        let keys = SessionKeys {
+            sending: initiator_to_responder,
+            receiving: responder_to_initiator,
+            local_index: msg.receiver_index,
+            remote_index: msg.sender_index,
+            initiator: true,
+        };
         self.clear();
         Ok(keys)
     }

@@ -37,24 +37,6 @@ pub struct SessionKeys<C: Crypto> {
     pub initiator: bool,
 }
 
-impl<C: Crypto> SessionKeys<C> {
-    pub(crate) fn new(
-        sending: Key<C>,
-        receiving: Key<C>,
-        local_index: u32,
-        remote_index: u32,
-        initiator: bool,
-    ) -> Self {
-        Self {
-            sending,
-            receiving,
-            local_index,
-            remote_index,
-            initiator,
-        }
-    }
-}
-
 /// Whether `birthdate + age` is at or before `now` (saturating, so that a
 /// far-future birthdate is never expired and nothing overflows).
 pub fn has_expired(birthdate: u64, age: u64, now_ns: u64) -> bool {

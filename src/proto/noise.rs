@@ -28,12 +28,11 @@ use super::secret::{Key, Secret};
 pub const ENCRYPTED_STATIC_LEN: usize = KEY_LEN + TAG_LEN;
 
 /// Noise's SymmetricState with its CipherState: chaining key, handshake hash,
-/// and the current key with its nonce.
+/// and the current key with its nonce (none before the first `MixKey`).
 pub struct SymmetricState<C: Crypto> {
     ck: Key<C>,
     h: Secret<C, HASH_LEN>,
-    k: Option<Key<C>>,
-    n: u64,
+    cipher: Option<CipherState<C>>,
 }
 
 impl<C: Crypto> SymmetricState<C> {
@@ -50,8 +49,7 @@ impl<C: Crypto> SymmetricState<C> {
         let mut st = Self {
             ck: Key::new(h),
             h: Secret::new(h),
-            k: None,
-            n: 0,
+            cipher: None,
         };
         st.mix_hash(prologue, &[]);
         st
@@ -63,8 +61,7 @@ impl<C: Crypto> SymmetricState<C> {
         Self {
             ck: Key::new(ck),
             h: Secret::new(h),
-            k: None,
-            n: 0,
+            cipher: None,
         }
     }
 
@@ -73,8 +70,10 @@ impl<C: Crypto> SymmetricState<C> {
         Self {
             ck: self.ck.duplicate(),
             h: self.h.duplicate(),
-            k: self.k.as_ref().map(|k| k.duplicate()),
-            n: self.n,
+            cipher: self.cipher.as_ref().map(|c| CipherState {
+                k: c.k.duplicate(),
+                n: c.n,
+            }),
         }
     }
 
@@ -94,16 +93,12 @@ impl<C: Crypto> SymmetricState<C> {
     pub fn mix_key(&mut self, ikm: &[u8]) {
         let (ck, k) = kdf::kdf2::<C>(self.ck.as_bytes(), ikm);
         self.ck = ck;
-        self.k = Some(k);
-        self.n = 0;
+        self.cipher = Some(CipherState::new(k));
     }
 
     /// `MixKey(DH(private, public))`; fails on a low-order `public`.
     pub fn mix_dh(&mut self, private: &Key<C>, public: &[u8; KEY_LEN]) -> Result<(), Error> {
-        let mut shared = Key::<C>::zero();
-        if !C::x25519(shared.as_mut_bytes(), private.as_bytes(), public) {
-            return Err(Error::LowOrderKey);
-        }
+        let shared = dh::<C>(private, public).ok_or(Error::LowOrderKey)?;
         self.mix_key(shared.as_bytes());
         Ok(())
     }
@@ -123,54 +118,27 @@ impl<C: Crypto> SymmetricState<C> {
         let (ck, temp_h, k) = kdf::kdf3::<C>(self.ck.as_bytes(), psk);
         self.ck = ck;
         self.mix_hash(temp_h.as_bytes(), &[]);
-        self.k = Some(k);
-        self.n = 0;
+        self.cipher = Some(CipherState::new(k));
     }
 
     /// `EncryptAndHash`: `buf` holds the plaintext followed by `TAG_LEN` bytes
     /// of room for the tag; on return it holds the ciphertext and tag. Fails
     /// (instead of sending plaintext) if no key was mixed in yet.
     pub fn encrypt_and_hash(&mut self, buf: &mut [u8]) -> Result<(), Error> {
-        let body_len = buf.len().checked_sub(TAG_LEN).ok_or(Error::BufferSize)?;
-        if let Some(k) = &self.k {
-            if self.n == u64::MAX {
-                return Err(Error::NonceExhausted);
-            }
-            let (body, tag) = buf
-                .split_at_mut_checked(body_len)
-                .ok_or(Error::BufferSize)?;
-            let t = C::aead_seal(k.as_bytes(), self.n, self.h.as_bytes(), body);
-            tag.copy_from_slice(&t);
-            self.n = self.n.wrapping_add(1);
-            self.mix_hash(buf, &[]);
-            Ok(())
-        } else {
-            // Noise would send the plaintext as is before the first key;
-            // IK always has a key here, so refuse rather than send plaintext.
-            Err(Error::UnexpectedMessage)
-        }
+        // Noise would send the plaintext as is before the first key; IK
+        // always has a key here, so refuse rather than send plaintext.
+        let cipher = self.cipher.as_mut().ok_or(Error::UnexpectedMessage)?;
+        cipher.encrypt(self.h.as_bytes(), buf)?;
+        self.mix_hash(buf, &[]);
+        Ok(())
     }
 
     /// `DecryptAndHash`: `input` is ciphertext and tag, `out` receives the
     /// plaintext (`input.len() - TAG_LEN` bytes). On failure `self` is
     /// unchanged and `out` is zeroed.
     pub fn decrypt_and_hash(&mut self, input: &[u8], out: &mut [u8]) -> Result<(), Error> {
-        let body_len = input.len().checked_sub(TAG_LEN).ok_or(Error::Malformed)?;
-        if out.len() != body_len {
-            return Err(Error::BufferSize);
-        }
-        let k = self.k.as_ref().ok_or(Error::UnexpectedMessage)?;
-        if self.n == u64::MAX {
-            return Err(Error::NonceExhausted);
-        }
-        let (body, tag) = input.split_at_checked(body_len).ok_or(Error::Malformed)?;
-        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Malformed)?;
-        out.copy_from_slice(body);
-        if !C::aead_open(k.as_bytes(), self.n, self.h.as_bytes(), out, tag) {
-            C::zeroize(out);
-            return Err(Error::Decrypt);
-        }
-        self.n = self.n.wrapping_add(1);
+        let cipher = self.cipher.as_mut().ok_or(Error::UnexpectedMessage)?;
+        cipher.decrypt(self.h.as_bytes(), input, out)?;
         self.mix_hash(input, &[]);
         Ok(())
     }
