@@ -48,6 +48,7 @@
 use super::constants::{NSEC_PER_SEC, RATELIMIT_PACKETS_BURSTABLE, RATELIMIT_PACKETS_PER_SECOND};
 use super::platform::{vec_filled, Alloc, AllocError};
 use super::siphash::{siphash13, SipKey};
+use core::cmp::Reverse;
 
 /// Cost of one packet in tokens (a token is a nanosecond of allowance).
 pub const PACKET_COST: u64 = NSEC_PER_SEC / RATELIMIT_PACKETS_PER_SECOND;
@@ -143,10 +144,7 @@ impl<A: Alloc> RateLimiter<A> {
     /// [`SipKey::random`]. The C driver picks the table size from the
     /// machine's memory: 8192 above 1 GiB, else RAM / 16 KiB / 8 (at least 16).
     pub fn new(table_size: usize, key: SipKey) -> Result<Self, AllocError> {
-        let sets = table_size
-            .clamp(MIN_TABLE_SIZE, MAX_TABLE_SIZE)
-            .checked_next_power_of_two()
-            .unwrap_or(MAX_TABLE_SIZE);
+        let sets = Self::sets_for(table_size);
         let entries = vec_filled::<A, _>(sets.saturating_mul(ENTRIES_PER_BUCKET), FREE_ENTRY)?;
         Ok(Self {
             key,
@@ -166,8 +164,13 @@ impl<A: Alloc> RateLimiter<A> {
         if ram_bytes > 1 << 30 {
             return MAX_TABLE_SIZE;
         }
-        let sets = usize::try_from(ram_bytes / (1 << 14) / 8).unwrap_or(MAX_TABLE_SIZE);
-        sets.clamp(MIN_TABLE_SIZE, MAX_TABLE_SIZE)
+        Self::sets_for(usize::try_from(ram_bytes / (1 << 14) / 8).unwrap_or(MAX_TABLE_SIZE))
+    }
+
+    /// `n` within [`MIN_TABLE_SIZE`]..=[`MAX_TABLE_SIZE`], rounded up to a
+    /// power of two.
+    fn sets_for(n: usize) -> usize {
+        n.clamp(MIN_TABLE_SIZE, MAX_TABLE_SIZE)
             .checked_next_power_of_two()
             .unwrap_or(MAX_TABLE_SIZE)
     }
@@ -220,22 +223,17 @@ impl<A: Alloc> RateLimiter<A> {
         // A new source: an empty slot, else one whose bucket is full again
         // (indistinguishable from an absent entry), else the least recently
         // used one.
-        let mut victim: Option<&mut Entry> = None;
-        let mut rank = (0u8, 0u64);
-        for e in slots.iter_mut() {
-            // Higher is better: empty, then refilled, then least recently used.
-            let r = if e.family == EMPTY {
+        // The first of the highest rank: empty, then refilled, then least
+        // recently used.
+        let victim = slots.iter_mut().min_by_key(|e| {
+            Reverse(if e.family == EMPTY {
                 (2, 0)
             } else if e.tokens_at(now_ns) >= TOKEN_MAX {
                 (1, 0)
             } else {
                 (0, u64::MAX - e.last_ns)
-            };
-            if victim.is_none() || r > rank {
-                rank = r;
-                victim = Some(e);
-            }
-        }
+            })
+        });
         let Some(e) = victim else {
             // Only with an empty table (no slots at all).
             return true;

@@ -121,15 +121,11 @@ pub struct CurrentKey {
 /// current key has sent more than `REKEY_AFTER_MESSAGES` messages, or (only the
 /// initiator) is `REKEY_AFTER_TIME` old.
 pub fn rekey_due_on_send(key: Option<&CurrentKey>, now_ns: u64) -> bool {
-    match key {
-        Some(k) => {
-            k.sending_valid
-                && (k.sending_counter > REKEY_AFTER_MESSAGES
-                    || (k.i_am_the_initiator
-                        && has_expired(k.birthdate_ns, REKEY_AFTER_TIME, now_ns)))
-        }
-        None => false,
-    }
+    key.is_some_and(|k| {
+        k.sending_valid
+            && (k.sending_counter > REKEY_AFTER_MESSAGES
+                || (k.i_am_the_initiator && has_expired(k.birthdate_ns, REKEY_AFTER_TIME, now_ns)))
+    })
 }
 
 /// `receive.c`'s `keep_key_fresh`: after receiving data, the initiator of a
@@ -137,14 +133,11 @@ pub fn rekey_due_on_send(key: Option<&CurrentKey>, now_ns: u64) -> bool {
 /// REKEY_TIMEOUT`) starts a handshake, once per handshake
 /// ([`PeerTimers::keep_key_fresh_on_receive`] keeps the "once").
 pub fn rekey_due_on_receive(key: Option<&CurrentKey>, now_ns: u64) -> bool {
-    match key {
-        Some(k) => {
-            k.sending_valid
-                && k.i_am_the_initiator
-                && has_expired(k.birthdate_ns, REKEY_ON_RECEIVE_AFTER, now_ns)
-        }
-        None => false,
-    }
+    key.is_some_and(|k| {
+        k.sending_valid
+            && k.i_am_the_initiator
+            && has_expired(k.birthdate_ns, REKEY_ON_RECEIVE_AFTER, now_ns)
+    })
 }
 
 /// The timer state of one peer.
