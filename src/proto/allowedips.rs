@@ -159,31 +159,18 @@ pub(crate) struct V6 {
 }
 
 impl V6 {
+    // `u128` only to convert: shifts by a constant 64 are plain word moves.
     fn from_bytes(addr: &[u8; 16]) -> Self {
+        let a = u128::from_be_bytes(*addr);
         Self {
-            hi: be64(addr.iter().take(8)),
-            lo: be64(addr.iter().skip(8)),
+            hi: (a >> 64) as u64,
+            lo: a as u64,
         }
     }
 
     fn to_bytes(self) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        let bytes = self
-            .hi
-            .to_be_bytes()
-            .into_iter()
-            .chain(self.lo.to_be_bytes());
-        for (dst, src) in out.iter_mut().zip(bytes) {
-            *dst = src;
-        }
-        out
+        ((u128::from(self.hi) << 64) | u128::from(self.lo)).to_be_bytes()
     }
-}
-
-/// Big-endian word from (up to) 8 bytes.
-#[inline]
-fn be64<'a>(bytes: impl Iterator<Item = &'a u8>) -> u64 {
-    bytes.fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
 }
 
 impl Key for V6 {

@@ -81,12 +81,7 @@ impl Source {
     fn key(&self) -> (u8, u64) {
         match self {
             Source::V4(a) => (4, u64::from(u32::from_be_bytes(*a))),
-            Source::V6(a) => (
-                6,
-                a.iter()
-                    .take(8)
-                    .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
-            ),
+            Source::V6(a) => (6, (u128::from_be_bytes(*a) >> 64) as u64),
         }
     }
 }
