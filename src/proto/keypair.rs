@@ -47,13 +47,9 @@ pub fn has_expired(birthdate: u64, age: u64, now_ns: u64) -> bool {
 /// MESSAGE_PADDING_MULTIPLE, but not beyond `mtu` (0: no MTU known). A packet
 /// longer than the MTU is padded as its remainder modulo the MTU.
 pub fn padding_len(len: usize, mtu: usize) -> usize {
-    let align = |n: usize| -> usize {
-        let rem = n % MESSAGE_PADDING_MULTIPLE;
-        if rem == 0 {
-            n
-        } else {
-            n.saturating_add(MESSAGE_PADDING_MULTIPLE - rem)
-        }
+    let align = |n: usize| {
+        n.checked_next_multiple_of(MESSAGE_PADDING_MULTIPLE)
+            .unwrap_or(usize::MAX)
     };
     if mtu == 0 {
         return align(len).saturating_sub(len);

@@ -61,22 +61,6 @@ impl Timer {
     ];
 }
 
-/// The deadline (absolute time, ns) of each timer, `None` if not pending.
-#[derive(Clone, Copy, Debug, Default)]
-struct Deadlines([Option<u64>; Timer::ALL.len()]);
-
-impl Deadlines {
-    fn get(&self, timer: Timer) -> Option<u64> {
-        self.0.get(timer as usize).copied().flatten()
-    }
-
-    fn set(&mut self, timer: Timer, at: Option<u64>) {
-        if let Some(d) = self.0.get_mut(timer as usize) {
-            *d = at;
-        }
-    }
-}
-
 /// What the glue must do after an event, in field order (the timers'
 /// deadlines are already updated: see [`PeerTimers::next_deadline`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -143,8 +127,8 @@ pub fn rekey_due_on_receive(key: Option<&CurrentKey>, now_ns: u64) -> bool {
 /// The timer state of one peer.
 #[derive(Clone, Debug, Default)]
 pub struct PeerTimers {
-    /// Pending deadlines.
-    deadlines: Deadlines,
+    /// The deadline (absolute time, ns) of each timer, `None` if not pending.
+    deadlines: [Option<u64>; Timer::ALL.len()],
     /// Retransmissions of the current handshake so far.
     pub(crate) handshake_attempts: u64,
     need_another_keepalive: bool,
@@ -165,7 +149,7 @@ impl PeerTimers {
 
     /// When `timer` will fire, if pending.
     pub fn deadline(&self, timer: Timer) -> Option<u64> {
-        self.deadlines.get(timer)
+        self.deadlines.get(timer as usize).copied().flatten()
     }
 
     /// Whether `timer` is pending.
@@ -176,7 +160,7 @@ impl PeerTimers {
     /// The earliest pending deadline: the glue keeps one kernel timer there
     /// and calls [`PeerTimers::poll`] when it fires.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.deadlines.0.iter().flatten().min().copied()
+        self.deadlines.iter().flatten().min().copied()
     }
 
     /// The persistent keepalive interval in seconds (0 = off).
@@ -189,13 +173,19 @@ impl PeerTimers {
     /// `mod_peer_timer`: arms only while active.
     fn arm(&mut self, timer: Timer, at: u64) {
         if self.active {
-            self.deadlines.set(timer, Some(at));
+            self.set(timer, Some(at));
         }
     }
 
     /// `del_timer`.
     fn cancel(&mut self, timer: Timer) {
-        self.deadlines.set(timer, None);
+        self.set(timer, None);
+    }
+
+    fn set(&mut self, timer: Timer, at: Option<u64>) {
+        if let Some(d) = self.deadlines.get_mut(timer as usize) {
+            *d = at;
+        }
     }
 
     fn jittered(base: u64, now_ns: u64, jitter_ns: u64) -> u64 {
@@ -221,7 +211,7 @@ impl PeerTimers {
     pub fn stop(&mut self) {
         self.active = false;
         self.last_sent_handshake = None;
-        self.deadlines = Deadlines::default();
+        self.deadlines = Default::default();
     }
 
     /// Forgets when the last handshake message was sent, so that the next
