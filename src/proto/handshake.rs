@@ -299,16 +299,13 @@ impl<C: Crypto> PeerHandshake<C> {
         if !tai64n::is_newer(&ts, &self.latest_timestamp) {
             return Err(Error::Replay);
         }
-        if let Some(last) = self.last_initiation_consumption {
-            if last.saturating_add(MIN_INITIATION_INTERVAL) > now_ns {
-                return Err(Error::Flood);
-            }
+        let too_soon = |last: u64| last.saturating_add(MIN_INITIATION_INTERVAL) > now_ns;
+        if self.last_initiation_consumption.is_some_and(too_soon) {
+            return Err(Error::Flood);
         }
         self.latest_timestamp = ts;
-        self.last_initiation_consumption = Some(match self.last_initiation_consumption {
-            Some(last) if last > now_ns => last,
-            _ => now_ns,
-        });
+        // Not later than `now_ns`: a later one would have been too soon.
+        self.last_initiation_consumption = Some(now_ns);
         self.state = HandshakeState::ConsumedInitiation;
         self.sym = Some(sym);
         self.ephemeral_private.clear();
@@ -336,11 +333,7 @@ impl<C: Crypto> PeerHandshake<C> {
         local_index: u32,
         ephemeral_private: Key<C>,
     ) -> Result<([u8; RESPONSE_LEN], SessionKeys<C>), Error> {
-        let sym = match (&self.state, &self.sym) {
-            (HandshakeState::ConsumedInitiation, Some(sym)) => sym,
-            _ => return Err(Error::UnexpectedMessage),
-        };
-        let mut sym = sym.duplicate();
+        let mut sym = self.sym_in(HandshakeState::ConsumedInitiation)?;
         let mut msg = Response {
             sender_index: local_index,
             receiver_index: self.remote_index,
@@ -379,14 +372,10 @@ impl<C: Crypto> PeerHandshake<C> {
         identity: &StaticIdentity<C>,
         msg: &Response,
     ) -> Result<SessionKeys<C>, Error> {
-        let sym = match (&self.state, &self.sym) {
-            (HandshakeState::CreatedInitiation, Some(sym)) => sym,
-            _ => return Err(Error::UnexpectedMessage),
-        };
         if self.local_index != Some(msg.receiver_index) {
             return Err(Error::UnexpectedMessage);
         }
-        let mut sym = sym.duplicate();
+        let mut sym = self.sym_in(HandshakeState::CreatedInitiation)?;
         noise::ik_read_msg2(
             &mut sym,
             &identity.private,
@@ -406,5 +395,14 @@ impl<C: Crypto> PeerHandshake<C> {
         };
         self.clear();
         Ok(keys)
+    }
+
+    /// A copy of the handshake's state, to work on tentatively, if the
+    /// handshake is in `state`.
+    fn sym_in(&self, state: HandshakeState) -> Result<SymmetricState<C>, Error> {
+        match &self.sym {
+            Some(sym) if self.state == state => Ok(sym.duplicate()),
+            _ => Err(Error::UnexpectedMessage),
+        }
     }
 }

@@ -64,25 +64,18 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
         self.hasher.hash(key) & n_buckets.wrapping_sub(1)
     }
 
-    /// The slot holding `key`, if any.
-    fn find(&self, key: &K) -> Option<u32> {
+    /// The value registered under `key`.
+    #[inline]
+    pub fn lookup(&self, key: &K) -> Option<V> {
         let mut i = *self.buckets.get(self.bucket_in(self.buckets.len(), key))?;
         for _ in 0..self.slots.len() {
             let s = self.slots.get(i as usize)?;
             if s.value.is_some() && s.key == *key {
-                return Some(i);
+                return s.value;
             }
             i = s.next;
         }
         None
-    }
-
-    /// The value registered under `key`.
-    #[inline]
-    pub fn lookup(&self, key: &K) -> Option<V> {
-        self.find(key)
-            .and_then(|i| self.slots.get(i as usize))
-            .and_then(|s| s.value)
     }
 
     /// Makes sure the next `n` insertions cannot fail for lack of memory
