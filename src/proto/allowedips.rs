@@ -666,10 +666,8 @@ impl<A: Alloc> AllowedIps<A> {
         if cidr > K::BITS {
             return None;
         }
-        match K::trie(self).placement(key.masked(cidr), cidr) {
-            (i, true) => Some(i | K::LINK),
-            _ => None,
-        }
+        let (i, exact) = K::trie(self).placement(key.masked(cidr), cidr);
+        exact.then_some(i | K::LINK)
     }
 
     /// The prefix, peer (raw) and cold record of the node at `link`.

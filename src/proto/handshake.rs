@@ -195,10 +195,7 @@ impl<C: Crypto> PeerHandshake<C> {
 
     /// Sets or removes the preshared key.
     pub fn set_preshared_key(&mut self, psk: Option<&[u8; KEY_LEN]>) {
-        self.psk = match psk {
-            Some(k) => Key::new(*k),
-            None => Key::zero(),
-        };
+        self.psk = psk.map_or_else(Key::zero, |k| Key::new(*k));
     }
 
     /// The index (registered by the caller) that names this handshake: the
