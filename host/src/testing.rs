@@ -22,7 +22,8 @@ use crate::proto::messages::{
     MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION, MESSAGE_HANDSHAKE_RESPONSE,
     RESPONSE_LEN,
 };
-use crate::proto::platform::{Alloc, Crypto, KEY_LEN, TAG_LEN};
+use crate::proto::noise::SymmetricState;
+use crate::proto::platform::{Alloc, Crypto, HASH_LEN, KEY_LEN, TAG_LEN};
 use crate::proto::ratelimiter::{RateLimiter, EMPTY};
 use crate::proto::replay::ReplayWindow;
 use crate::proto::secret::Key;
@@ -530,4 +531,33 @@ impl PeerTimers {
     pub fn handshake_attempts(&self) -> u64 {
         self.handshake_attempts
     }
+}
+
+impl<C: Crypto> SymmetricState<C> {
+    /// `InitializeSymmetric(protocol_name)` then `MixHash(prologue)`.
+    pub fn new(protocol_name: &[u8], prologue: &[u8]) -> Self {
+        let mut h = [0u8; HASH_LEN];
+        if protocol_name.len() <= HASH_LEN {
+            for (d, s) in h.iter_mut().zip(protocol_name.iter()) {
+                *d = *s;
+            }
+        } else {
+            h = crate::proto::kdf::hash::<C>(protocol_name, &[]);
+        }
+        let mut st = Self::from_parts(h, h);
+        st.mix_hash(prologue, &[]);
+        st
+    }
+}
+
+/// Initial Noise IK state of both sides: protocol name, prologue, and the
+/// responder's static key as the pre-message (`<- s`).
+pub fn ik_init<C: Crypto>(
+    protocol_name: &[u8],
+    prologue: &[u8],
+    responder_static: &[u8; KEY_LEN],
+) -> SymmetricState<C> {
+    let mut st = SymmetricState::new(protocol_name, prologue);
+    st.mix_hash(responder_static, &[]);
+    st
 }

@@ -53,7 +53,7 @@ fn responder_hash<C: Crypto>(responder: &[u8; KEY_LEN]) -> [u8; HASH_LEN] {
 }
 
 /// The symmetric state every handshake starts from, given its
-/// [`responder_hash`] (what `noise::ik_init(CONSTRUCTION, IDENTIFIER,
+/// [`responder_hash`] (what the host tests' `ik_init(CONSTRUCTION, IDENTIFIER,
 /// responder)` computes).
 fn initial_state<C: Crypto>(responder_hash: &[u8; HASH_LEN]) -> SymmetricState<C> {
     SymmetricState::from_parts(INITIAL_CHAINING_KEY, *responder_hash)

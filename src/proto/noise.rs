@@ -36,27 +36,9 @@ pub struct SymmetricState<C: Crypto> {
 }
 
 impl<C: Crypto> SymmetricState<C> {
-    /// `InitializeSymmetric(protocol_name)` then `MixHash(prologue)`.
-    pub fn new(protocol_name: &[u8], prologue: &[u8]) -> Self {
-        let mut h = [0u8; HASH_LEN];
-        if protocol_name.len() <= HASH_LEN {
-            for (d, s) in h.iter_mut().zip(protocol_name.iter()) {
-                *d = *s;
-            }
-        } else {
-            h = kdf::hash::<C>(protocol_name, &[]);
-        }
-        let mut st = Self {
-            ck: Key::new(h),
-            h: Secret::new(h),
-            cipher: None,
-        };
-        st.mix_hash(prologue, &[]);
-        st
-    }
-
-    /// The state `new` and `mix_hash` calls reached, from its chaining key
-    /// and hash computed ahead of time (no key mixed in yet).
+    /// The state `InitializeSymmetric(protocol_name)` and `MixHash` calls
+    /// reached, from its chaining key and hash computed ahead of time (no key
+    /// mixed in yet; the handshake precomputes them for WireGuard's name).
     pub fn from_parts(ck: [u8; HASH_LEN], h: [u8; HASH_LEN]) -> Self {
         Self {
             ck: Key::new(ck),
@@ -164,18 +146,6 @@ pub fn dh<C: Crypto>(private: &Key<C>, public: &[u8; KEY_LEN]) -> Option<Key<C>>
     } else {
         None
     }
-}
-
-/// Initial state of both sides: protocol name, prologue, and the responder's
-/// static key as the pre-message (`<- s`).
-pub fn ik_init<C: Crypto>(
-    protocol_name: &[u8],
-    prologue: &[u8],
-    responder_static: &[u8; KEY_LEN],
-) -> SymmetricState<C> {
-    let mut st = SymmetricState::new(protocol_name, prologue);
-    st.mix_hash(responder_static, &[]);
-    st
 }
 
 /// The `e` token, sending side: writes the ephemeral public key.
