@@ -405,7 +405,7 @@ impl<C: Crypto> SessionKeys<C> {
 impl<C: Crypto> Keypair<C> {
     /// Whether we initiated the handshake that made this keypair.
     pub fn is_initiator(&self) -> bool {
-        self.initiator
+        self.keys.initiator
     }
 
     /// Monotonic time of creation.
@@ -433,7 +433,7 @@ where
         [&mut self.current, &mut self.previous, &mut self.next]
             .into_iter()
             .filter_map(|slot| slot.as_deref_mut())
-            .find(|b| (*b).as_ref().local_index == local_index)
+            .find(|b| (*b).as_ref().keys.local_index == local_index)
     }
 }
 

@@ -62,14 +62,10 @@ pub fn padding_len(len: usize, mtu: usize) -> usize {
 /// One session: keys, sending counter, birthdate, indices. The replay window
 /// of its receiving side is kept by the caller (see the module doc).
 pub struct Keypair<C: Crypto> {
-    sending: Key<C>,
-    receiving: Key<C>,
+    pub(crate) keys: SessionKeys<C>,
     pub(crate) sending_counter: AtomicU64,
     sending_valid: AtomicBool,
     pub(crate) birthdate: u64,
-    pub(crate) initiator: bool,
-    pub(crate) local_index: u32,
-    remote_index: u32,
 }
 
 /// A reserved sending slot: the counter (nonce) and the header to send with it.
@@ -85,25 +81,21 @@ impl<C: Crypto> Keypair<C> {
     /// A keypair born at monotonic time `now_ns`.
     pub fn new(keys: SessionKeys<C>, now_ns: u64) -> Self {
         Self {
-            sending: keys.sending,
-            receiving: keys.receiving,
+            keys,
             sending_counter: AtomicU64::new(0),
             sending_valid: AtomicBool::new(true),
             birthdate: now_ns,
-            initiator: keys.initiator,
-            local_index: keys.local_index,
-            remote_index: keys.remote_index,
         }
     }
 
     /// Our index, the receiver index of data messages for this keypair.
     pub fn local_index(&self) -> u32 {
-        self.local_index
+        self.keys.local_index
     }
 
     /// The peer's index.
     pub fn remote_index(&self) -> u32 {
-        self.remote_index
+        self.keys.remote_index
     }
 
     /// The next counter to be reserved.
@@ -114,13 +106,13 @@ impl<C: Crypto> Keypair<C> {
     /// The sending key, for callers that encrypt scatter-gather buffers after
     /// [`Self::reserve_send`].
     pub fn sending_key(&self) -> &[u8; KEY_LEN] {
-        self.sending.as_bytes()
+        self.keys.sending.as_bytes()
     }
 
     /// The receiving key, for callers that decrypt scatter-gather buffers after
     /// [`Self::check_receive`].
     pub fn receiving_key(&self) -> &[u8; KEY_LEN] {
-        self.receiving.as_bytes()
+        self.keys.receiving.as_bytes()
     }
 
     /// Stops sending with this keypair (e.g. the peer's keys were expired).
@@ -157,7 +149,7 @@ impl<C: Crypto> Keypair<C> {
         }
         Ok(SendSlot {
             counter,
-            receiver_index: self.remote_index,
+            receiver_index: self.keys.remote_index,
         })
     }
 
@@ -180,7 +172,7 @@ impl<C: Crypto> Keypair<C> {
         CurrentKey {
             sending_valid: self.can_send(now_ns),
             sending_counter: self.sending_counter(),
-            i_am_the_initiator: self.initiator,
+            i_am_the_initiator: self.keys.initiator,
             birthdate_ns: self.birthdate,
         }
     }
@@ -253,7 +245,7 @@ where
         [&self.current, &self.previous, &self.next]
             .into_iter()
             .flatten()
-            .find(|b| kp(*b).local_index == local_index)
+            .find(|b| kp(*b).keys.local_index == local_index)
     }
 
     /// Installs the keypair of a completed handshake. An initiator's keypair
@@ -263,7 +255,7 @@ where
     /// to `next` until confirmed, replacing any pending `next`, and
     /// `previous` is dropped. Returns the keypairs dropped.
     pub fn insert(&mut self, new: B) -> [Option<B>; 2] {
-        if kp(&new).initiator {
+        if kp(&new).keys.initiator {
             if let Some(next) = self.next.take() {
                 let dropped_previous = self.previous.replace(next);
                 let dropped_current = self.current.replace(new);
@@ -286,7 +278,7 @@ where
     /// the dropped old previous.
     pub fn received_with(&mut self, local_index: u32) -> (bool, Option<B>) {
         match &self.next {
-            Some(next) if kp(next).local_index == local_index => {
+            Some(next) if kp(next).keys.local_index == local_index => {
                 let next = self.next.take();
                 let old_current = core::mem::replace(&mut self.current, next);
                 let dropped = core::mem::replace(&mut self.previous, old_current);
