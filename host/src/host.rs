@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The host platform: RustCrypto crates stand in for the kernel's lib/crypto,
-//! `std::time` for ktime, `std` boxes and vectors for kmalloc.
+//! `std::time` for ktime, `std` vectors for kmalloc.
 
 extern crate std;
 
 use crate::proto::platform::{Alloc, AllocError, Clock, Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
 use blake2::digest::{Update, VariableOutput};
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use std::boxed::Box;
 use std::vec::Vec;
 
 /// The host platform.
@@ -149,12 +148,7 @@ impl Clock for Host {
 }
 
 impl Alloc for Host {
-    type Box<T> = Box<T>;
     type Vec<T> = Vec<T>;
-
-    fn try_box<T>(value: T) -> Result<Box<T>, AllocError> {
-        Ok(Box::new(value))
-    }
 
     fn vec_new<T>() -> Vec<T> {
         Vec::new()

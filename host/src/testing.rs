@@ -3,12 +3,18 @@
 //! whole-packet encryption and decryption on a contiguous buffer (the module
 //! seals and opens socket buffers in place instead), a keypair bundled with
 //! its replay window, the re-keying predicates asked of one keypair, message
-//! classification, `Kdf1`, and the cookie checker's one-call checks. It is
-//! built on the core's public API only (accessors of private state that
-//! tests read are in the core, under `#[cfg(feature = "testing")]`).
+//! classification, `Kdf1`, the cookie checker's one-call checks, and the
+//! allowed-IPs table's counters and structural self-check, and the accessors
+//! of private state that tests read. The same crate compiles the core, so
+//! this reaches its `pub(crate)` state.
 
-use crate::proto::cookie::{CookieChecker, MacCheck};
+use crate::proto::allowedips::{
+    AllowedIps, Cold, Key as TrieKey, Node, PeerId, Trie, FREE_CIDR, NIL, V6,
+};
+use crate::proto::cookie::{check_mac1, CookieChecker, MacCheck};
 use crate::proto::error::Error;
+use crate::proto::handshake::{HandshakeState, InitiationStatic, PeerHandshake, StaticIdentity};
+use crate::proto::hashtable::{HashTable, KeyHash};
 use crate::proto::kdf::hmac;
 use crate::proto::keypair::{padding_len, Keypair, Keypairs, SendSlot, SessionKeys};
 use crate::proto::messages::{
@@ -16,11 +22,15 @@ use crate::proto::messages::{
     MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION, MESSAGE_HANDSHAKE_RESPONSE,
     RESPONSE_LEN,
 };
-use crate::proto::platform::{Crypto, TAG_LEN};
+use crate::proto::noise::SymmetricState;
+use crate::proto::platform::{Alloc, Crypto, HASH_LEN, KEY_LEN, TAG_LEN};
+use crate::proto::ratelimiter::{RateLimiter, EMPTY};
 use crate::proto::replay::ReplayWindow;
 use crate::proto::secret::Key;
-use crate::proto::timers::{rekey_due_on_receive, rekey_due_on_send};
+use crate::proto::tai64n::Timestamp;
+use crate::proto::timers::{rekey_due_on_receive, rekey_due_on_send, PeerTimers};
 use core::ops::Deref;
+use core::sync::atomic::Ordering;
 
 impl SendSlot {
     /// The data message header for this slot.
@@ -221,4 +231,333 @@ impl<C: Crypto> CookieChecker<C> {
     ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
         self.keys(now_ns).create_reply(packet, sender_index, src)
     }
+}
+
+impl<A: Alloc, K: TrieKey> Trie<A, K> {
+    fn live_nodes(&self) -> usize {
+        self.nodes.len().saturating_sub(self.free_count)
+    }
+
+    /// Structural self-check (tests): see [`AllowedIps::check_invariants`].
+    fn check(&self) -> Result<usize, &'static str> {
+        if self.nodes.len() != self.cold.len() {
+            return Err("hot and cold arrays differ in length");
+        }
+        let mut free = 0usize;
+        let mut f = self.free;
+        while f != NIL {
+            let n = self.node(f).ok_or("free list points outside")?;
+            if n.meta != FREE_CIDR {
+                return Err("live node on the free list");
+            }
+            free = free.saturating_add(1);
+            if free > self.nodes.len() {
+                return Err("free list loops");
+            }
+            f = n.child[0];
+        }
+        if free != self.free_count {
+            return Err("free count wrong");
+        }
+        let mut live = 0usize;
+        let mut with_peer = 0usize;
+        let mut roots = 0usize;
+        for i in 0..self.nodes.len() {
+            let (Some(n), Some(c)) = (self.nodes.get(i), self.cold.get(i)) else {
+                break;
+            };
+            if n.meta == FREE_CIDR {
+                continue;
+            }
+            live = live.saturating_add(1);
+            let i = u32::try_from(i).map_err(|_| "index")?;
+            if n.cidr() > K::BITS {
+                return Err("prefix too long");
+            }
+            if n.key != n.key.masked(n.cidr()) {
+                return Err("host bits set in a key");
+            }
+            if n.peer_raw() != 0 {
+                with_peer = with_peer.saturating_add(1);
+            } else if n.child.contains(&NIL) {
+                return Err("intermediate node without two children");
+            }
+            if c.parent == NIL {
+                roots = roots.saturating_add(1);
+                if self.root != i {
+                    return Err("parentless node that is not the root");
+                }
+            } else {
+                let p = self.node(c.parent).ok_or("parent outside")?;
+                if p.meta == FREE_CIDR || p.cidr() >= n.cidr() || !p.matches(n.key) {
+                    return Err("parent does not contain child");
+                }
+                if p.child_for(n.key.bit(p.cidr())) != i {
+                    return Err("parent does not point back on the right side");
+                }
+            }
+            for &ch in &n.child {
+                if ch != NIL && self.cold.get(ch as usize).map(|c| c.parent) != Some(i) {
+                    return Err("child's parent link wrong");
+                }
+            }
+        }
+        if live.saturating_add(free) != self.nodes.len() {
+            return Err("node count mismatch");
+        }
+        if roots != usize::from(self.root != NIL) {
+            return Err("root count wrong");
+        }
+        Ok(with_peer)
+    }
+}
+
+impl<A: Alloc> AllowedIps<A> {
+    /// Removes everything (and frees the memory).
+    pub fn clear(&mut self) {
+        self.v4 = Trie::new();
+        self.v6 = Trie::new();
+        self.peers = A::vec_new();
+        self.seq = self.seq.wrapping_add(1);
+    }
+
+    /// Number of prefixes allowed for `peer`.
+    pub fn prefix_count(&self, peer: PeerId) -> usize {
+        self.peers
+            .get(peer.0 as usize)
+            .map_or(0, |l| l.len as usize)
+    }
+
+    /// Live trie nodes (IPv4, IPv6), intermediate nodes included.
+    pub fn node_counts(&self) -> (usize, usize) {
+        (self.v4.live_nodes(), self.v6.live_nodes())
+    }
+
+    /// Bytes per trie node (IPv4, IPv6): the hot and the cold part.
+    pub const NODE_BYTES: (usize, usize) = (
+        core::mem::size_of::<Node<u32>>() + core::mem::size_of::<Cold>(),
+        core::mem::size_of::<Node<V6>>() + core::mem::size_of::<Cold>(),
+    );
+
+    /// Checks every structural invariant (O(size)): parent and child links
+    /// agree, prefixes strictly nest along every path, keys have no host
+    /// bits, intermediate nodes have two children, free lists and peer lists
+    /// are consistent.
+    pub fn check_invariants(&self) -> Result<(), &'static str> {
+        let with_peer = self.v4.check()?.saturating_add(self.v6.check()?);
+        let mut listed = 0usize;
+        for p in 0..self.peers.len() {
+            let Some(list) = self.peers.get(p) else { break };
+            let raw = u32::try_from(p).map_err(|_| "peer index")?.wrapping_add(1);
+            let mut prev = NIL;
+            let mut link = list.head;
+            let mut n = 0u32;
+            while link != NIL {
+                let (_, node_peer, cold) = self.entry(link).ok_or("list link outside")?;
+                if node_peer != raw {
+                    return Err("listed node of another peer");
+                }
+                if cold.prev != prev {
+                    return Err("list prev link wrong");
+                }
+                n = n.saturating_add(1);
+                if n > list.len {
+                    return Err("list longer than its count");
+                }
+                prev = link;
+                link = cold.next;
+            }
+            if n != list.len || list.tail != prev {
+                return Err("list count or tail wrong");
+            }
+            listed = listed.saturating_add(n as usize);
+        }
+        if listed != with_peer {
+            return Err("nodes with a peer missing from the lists");
+        }
+        Ok(())
+    }
+}
+
+impl<C: Crypto> SessionKeys<C> {
+    /// An explicit copy (secrets are not `Clone`, to keep copies visible).
+    pub fn duplicate(&self) -> Self {
+        Self {
+            sending: self.sending.duplicate(),
+            receiving: self.receiving.duplicate(),
+            local_index: self.local_index,
+            remote_index: self.remote_index,
+            initiator: self.initiator,
+        }
+    }
+
+    /// The sending key (tests compare it with the peer's receiving key).
+    pub fn sending_key(&self) -> &[u8; KEY_LEN] {
+        self.sending.as_bytes()
+    }
+
+    /// The receiving key.
+    pub fn receiving_key(&self) -> &[u8; KEY_LEN] {
+        self.receiving.as_bytes()
+    }
+}
+
+impl<C: Crypto> Keypair<C> {
+    /// Whether we initiated the handshake that made this keypair.
+    pub fn is_initiator(&self) -> bool {
+        self.keys.initiator
+    }
+
+    /// Monotonic time of creation.
+    pub fn birthdate(&self) -> u64 {
+        self.birthdate
+    }
+
+    /// Sets the next counter to reserve (tests of the REJECT_AFTER_MESSAGES
+    /// limit; never needed in operation).
+    pub fn set_sending_counter(&self, counter: u64) {
+        self.sending_counter.store(counter, Ordering::Relaxed);
+    }
+}
+
+impl<C: Crypto, B: Deref> Keypairs<C, B>
+where
+    B::Target: AsRef<Keypair<C>>,
+{
+    /// The keypair (with whatever the caller bundled with it) whose local
+    /// index is `local_index`, mutably.
+    pub fn get_mut(&mut self, local_index: u32) -> Option<&mut B::Target>
+    where
+        B: core::ops::DerefMut,
+    {
+        [&mut self.current, &mut self.previous, &mut self.next]
+            .into_iter()
+            .filter_map(|slot| slot.as_deref_mut())
+            .find(|b| (*b).as_ref().keys.local_index == local_index)
+    }
+}
+
+impl<C: Crypto> CookieChecker<C> {
+    /// Whether the mac1 of a handshake message (the whole message, MACs
+    /// included) is right. Constant time.
+    pub fn check_mac1(&self, packet: &[u8]) -> bool {
+        check_mac1::<C>(&self.mac1_key, packet)
+    }
+}
+
+impl<C: Crypto> StaticIdentity<C> {
+    /// The private key.
+    pub fn private_key(&self) -> &Key<C> {
+        &self.private
+    }
+}
+
+impl<C: Crypto> InitiationStatic<C> {
+    /// The initiator's sender index.
+    pub fn sender_index(&self) -> u32 {
+        self.sender_index
+    }
+}
+
+impl<C: Crypto> PeerHandshake<C> {
+    /// The peer's static public key.
+    pub fn remote_static(&self) -> &[u8; KEY_LEN] {
+        &self.remote_static
+    }
+
+    /// The state of the handshake in flight.
+    pub fn state(&self) -> HandshakeState {
+        self.state
+    }
+
+    /// The latest accepted initiation timestamp from this peer.
+    pub fn latest_timestamp(&self) -> &Timestamp {
+        &self.latest_timestamp
+    }
+}
+
+impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V, H> {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Current number of buckets.
+    pub fn bucket_count(&self) -> usize {
+        self.buckets.len()
+    }
+}
+
+impl<A: Alloc> RateLimiter<A> {
+    /// Most sources tracked at once.
+    pub fn capacity(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Sources currently tracked.
+    pub fn len(&self) -> usize {
+        self.used
+    }
+
+    /// Whether no source is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.used == 0
+    }
+
+    /// Forgets sources idle for more than a second (as the C driver's
+    /// periodic garbage collection), in every set. Returns how many were
+    /// dropped.
+    pub fn gc(&mut self, now_ns: u64) -> usize {
+        (0..self.sets).fold(0usize, |n, set| {
+            n.saturating_add(self.sweep_set(set, |e| e.idle_over_a_second(now_ns)))
+        })
+    }
+
+    /// Forgets every source.
+    pub fn clear(&mut self) {
+        for set in 0..self.sets {
+            self.sweep_set(set, |e| e.family != EMPTY);
+        }
+    }
+}
+
+impl PeerTimers {
+    /// Retransmissions of the handshake in flight so far (host tests only).
+    pub fn handshake_attempts(&self) -> u64 {
+        self.handshake_attempts
+    }
+}
+
+impl<C: Crypto> SymmetricState<C> {
+    /// `InitializeSymmetric(protocol_name)` then `MixHash(prologue)`.
+    pub fn new(protocol_name: &[u8], prologue: &[u8]) -> Self {
+        let mut h = [0u8; HASH_LEN];
+        if protocol_name.len() <= HASH_LEN {
+            for (d, s) in h.iter_mut().zip(protocol_name.iter()) {
+                *d = *s;
+            }
+        } else {
+            h = crate::proto::kdf::hash::<C>(protocol_name, &[]);
+        }
+        let mut st = Self::from_parts(h, h);
+        st.mix_hash(prologue, &[]);
+        st
+    }
+}
+
+/// Initial Noise IK state of both sides: protocol name, prologue, and the
+/// responder's static key as the pre-message (`<- s`).
+pub fn ik_init<C: Crypto>(
+    protocol_name: &[u8],
+    prologue: &[u8],
+    responder_static: &[u8; KEY_LEN],
+) -> SymmetricState<C> {
+    let mut st = SymmetricState::new(protocol_name, prologue);
+    st.mix_hash(responder_static, &[]);
+    st
 }

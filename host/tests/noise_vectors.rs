@@ -6,6 +6,7 @@ use common::*;
 use wg_proto::host::Host;
 use wg_proto::proto::noise::{self, CipherState};
 use wg_proto::proto::secret::Key;
+use wg_proto::testing::ik_init;
 
 fn field<'a>(v: &'a serde_json::Value, name: &str) -> &'a str {
     v[name].as_str().unwrap_or_else(|| panic!("field {name}"))
@@ -44,8 +45,8 @@ fn run_vector(v: &serde_json::Value, name: &[u8]) {
     assert_eq!(resp_pub, init_remote_static);
     let init_pub = noise::public_key::<Host>(&init_static);
 
-    let mut ist = noise::ik_init::<Host>(name, &init_prologue, &init_remote_static);
-    let mut rst = noise::ik_init::<Host>(name, &resp_prologue, &resp_pub);
+    let mut ist = ik_init::<Host>(name, &init_prologue, &init_remote_static);
+    let mut rst = ik_init::<Host>(name, &resp_prologue, &resp_pub);
 
     // Message 1: initiator -> responder.
     let ss_i = noise::dh::<Host>(&init_static, &init_remote_static).unwrap();
@@ -137,7 +138,7 @@ fn run_vector(v: &serde_json::Value, name: &[u8]) {
     for bit in [0usize, 8 * 40, 8 * 90] {
         let mut bad = msg1.clone();
         bad[bit / 8] ^= 1;
-        let mut st = noise::ik_init::<Host>(name, &resp_prologue, &resp_pub);
+        let mut st = ik_init::<Host>(name, &resp_prologue, &resp_pub);
         let be: [u8; 32] = bad[..32].try_into().unwrap();
         let bs: [u8; 48] = bad[32..80].try_into().unwrap();
         let r = noise::ik_read_msg1_static(&mut st, &resp_static, &be, &bs).and_then(|rs| {

@@ -11,7 +11,7 @@ use super::bindings as b;
 use crate::proto::platform::{Alloc, AllocError, Clock, Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
 use kernel::alloc::{
     flags::{GFP_ATOMIC, GFP_KERNEL},
-    KBox, KVVec,
+    KVVec,
 };
 
 /// The kernel platform. Allocation uses `GFP_KERNEL`: it may sleep, so
@@ -248,16 +248,11 @@ impl Clock for Kernel {
     }
 }
 
-/// `Alloc` over `KBox`/`KVVec` with the given allocation flags.
+/// `Alloc` over `KVVec` with the given allocation flags.
 macro_rules! kernel_alloc {
     ($ty:ty, $flags:expr) => {
         impl Alloc for $ty {
-            type Box<T> = KBox<T>;
             type Vec<T> = KVVec<T>;
-
-            fn try_box<T>(value: T) -> Result<KBox<T>, AllocError> {
-                KBox::new(value, $flags).map_err(|_| AllocError)
-            }
 
             fn vec_new<T>() -> KVVec<T> {
                 KVVec::new()

@@ -80,21 +80,28 @@ pub enum Prefix {
 }
 
 /// No node / end of list.
-const NIL: u32 = u32::MAX;
+pub(crate) const NIL: u32 = u32::MAX;
 /// Family bit of a list link: set for IPv6 nodes.
-const LINK_V6: u32 = 1 << 31;
+pub(crate) const LINK_V6: u32 = 1 << 31;
 /// Most nodes per family (indices stay below the family bit and NIL).
 const MAX_NODES: u32 = LINK_V6 - 1;
 /// Prefix-length byte of a node on the free list.
-const FREE_CIDR: u32 = 0xff;
+pub(crate) const FREE_CIDR: u32 = 0xff;
 
 /// A trie key: the address as an integer in host order, most significant bit
 /// first.
-trait Key: Copy + Eq {
+pub(crate) trait Key: Copy + Eq {
     /// Address length in bits.
     const BITS: u8;
     /// The all-zero key.
     const ZERO: Self;
+    /// Family bit of this family's list links.
+    const LINK: u32;
+    /// This family's trie in `t`.
+    fn trie<A: Alloc>(t: &AllowedIps<A>) -> &Trie<A, Self>;
+    fn trie_mut<A: Alloc>(t: &mut AllowedIps<A>) -> &mut Trie<A, Self>;
+    /// The prefix `self/cidr`, as read back.
+    fn prefix(self, cidr: u8) -> Prefix;
     /// Number of leading bits `self` and `other` have in common.
     fn common_bits(self, other: Self) -> u8;
     /// Bit `index` (0 = most significant); `index < BITS`.
@@ -114,6 +121,19 @@ fn mask64(n: u8) -> u64 {
 impl Key for u32 {
     const BITS: u8 = 32;
     const ZERO: Self = 0;
+    const LINK: u32 = 0;
+    fn trie<A: Alloc>(t: &AllowedIps<A>) -> &Trie<A, Self> {
+        &t.v4
+    }
+    fn trie_mut<A: Alloc>(t: &mut AllowedIps<A>) -> &mut Trie<A, Self> {
+        &mut t.v4
+    }
+    fn prefix(self, cidr: u8) -> Prefix {
+        Prefix::V4 {
+            addr: self.to_be_bytes(),
+            cidr,
+        }
+    }
     #[inline]
     fn common_bits(self, other: Self) -> u8 {
         (self ^ other).leading_zeros() as u8
@@ -133,42 +153,42 @@ impl Key for u32 {
 /// An IPv6 key as two words (not `u128`, which some kernel targets lower to
 /// library calls the kernel does not provide).
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct V6 {
+pub(crate) struct V6 {
     hi: u64,
     lo: u64,
 }
 
 impl V6 {
+    // `u128` only to convert: shifts by a constant 64 are plain word moves.
     fn from_bytes(addr: &[u8; 16]) -> Self {
+        let a = u128::from_be_bytes(*addr);
         Self {
-            hi: be64(addr.iter().take(8)),
-            lo: be64(addr.iter().skip(8)),
+            hi: (a >> 64) as u64,
+            lo: a as u64,
         }
     }
 
     fn to_bytes(self) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        let bytes = self
-            .hi
-            .to_be_bytes()
-            .into_iter()
-            .chain(self.lo.to_be_bytes());
-        for (dst, src) in out.iter_mut().zip(bytes) {
-            *dst = src;
-        }
-        out
+        ((u128::from(self.hi) << 64) | u128::from(self.lo)).to_be_bytes()
     }
-}
-
-/// Big-endian word from (up to) 8 bytes.
-#[inline]
-fn be64<'a>(bytes: impl Iterator<Item = &'a u8>) -> u64 {
-    bytes.fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
 }
 
 impl Key for V6 {
     const BITS: u8 = 128;
     const ZERO: Self = V6 { hi: 0, lo: 0 };
+    const LINK: u32 = LINK_V6;
+    fn trie<A: Alloc>(t: &AllowedIps<A>) -> &Trie<A, Self> {
+        &t.v6
+    }
+    fn trie_mut<A: Alloc>(t: &mut AllowedIps<A>) -> &mut Trie<A, Self> {
+        &mut t.v6
+    }
+    fn prefix(self, cidr: u8) -> Prefix {
+        Prefix::V6 {
+            addr: self.to_bytes(),
+            cidr,
+        }
+    }
     #[inline]
     fn common_bits(self, other: Self) -> u8 {
         let hi = self.hi ^ other.hi;
@@ -198,29 +218,29 @@ impl Key for V6 {
 
 /// What lookups read.
 #[derive(Clone, Copy)]
-struct Node<K> {
+pub(crate) struct Node<K> {
     /// The prefix, host bits cleared.
-    key: K,
+    pub(crate) key: K,
     /// Children for bit `cidr` of the address being 0 and 1; NIL if none.
     /// On the free list, `child[0]` is the next free node.
-    child: [u32; 2],
+    pub(crate) child: [u32; 2],
     /// Bits 0..8: prefix length (`FREE_CIDR` when free); bits 8..32: peer
     /// number plus one, 0 for an intermediate node.
-    meta: u32,
+    pub(crate) meta: u32,
 }
 
 impl<K: Key> Node<K> {
     #[inline]
-    fn cidr(&self) -> u8 {
+    pub(crate) fn cidr(&self) -> u8 {
         (self.meta & 0xff) as u8
     }
     /// Peer number plus one, 0 if none.
     #[inline]
-    fn peer_raw(&self) -> u32 {
+    pub(crate) fn peer_raw(&self) -> u32 {
         self.meta >> 8
     }
     #[inline]
-    fn child_for(&self, bit: bool) -> u32 {
+    pub(crate) fn child_for(&self, bit: bool) -> u32 {
         let [zero, one] = self.child;
         if bit {
             one
@@ -229,19 +249,19 @@ impl<K: Key> Node<K> {
         }
     }
     #[inline]
-    fn matches(&self, key: K) -> bool {
+    pub(crate) fn matches(&self, key: K) -> bool {
         key.common_bits(self.key) >= self.cidr()
     }
 }
 
 /// What only writers read.
 #[derive(Clone, Copy)]
-struct Cold {
+pub(crate) struct Cold {
     /// Parent node, NIL for the root.
-    parent: u32,
+    pub(crate) parent: u32,
     /// Previous and next prefix of the same peer (links carry `LINK_V6`).
-    prev: u32,
-    next: u32,
+    pub(crate) prev: u32,
+    pub(crate) next: u32,
 }
 
 const COLD_NIL: Cold = Cold {
@@ -251,16 +271,16 @@ const COLD_NIL: Cold = Cold {
 };
 
 /// One family's trie.
-struct Trie<A: Alloc, K: Key> {
-    nodes: A::Vec<Node<K>>,
-    cold: A::Vec<Cold>,
-    root: u32,
-    free: u32,
-    free_count: usize,
+pub(crate) struct Trie<A: Alloc, K: Key> {
+    pub(crate) nodes: A::Vec<Node<K>>,
+    pub(crate) cold: A::Vec<Cold>,
+    pub(crate) root: u32,
+    pub(crate) free: u32,
+    pub(crate) free_count: usize,
 }
 
 impl<A: Alloc, K: Key> Trie<A, K> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             nodes: A::vec_new(),
             cold: A::vec_new(),
@@ -271,8 +291,15 @@ impl<A: Alloc, K: Key> Trie<A, K> {
     }
 
     #[inline]
-    fn node(&self, i: u32) -> Option<&Node<K>> {
+    pub(crate) fn node(&self, i: u32) -> Option<&Node<K>> {
         self.nodes.get(i as usize)
+    }
+
+    /// The prefix, peer (raw) and cold record of node `i`.
+    fn entry(&self, i: u32) -> Option<(Prefix, u32, Cold)> {
+        let n = self.node(i)?;
+        let cold = *self.cold.get(i as usize)?;
+        Some((n.key.prefix(n.cidr()), n.peer_raw(), cold))
     }
 
     #[inline]
@@ -336,14 +363,6 @@ impl<A: Alloc, K: Key> Trie<A, K> {
             i = n.child_for(key.bit(ncidr));
         }
         (parent, false)
-    }
-
-    /// The node holding exactly `key/cidr` (peer or not). `key` must be masked.
-    fn find_exact(&self, key: K, cidr: u8) -> Option<u32> {
-        match self.placement(key, cidr) {
-            (i, true) => Some(i),
-            _ => None,
-        }
     }
 
     /// Makes sure `n` nodes can be taken from the free list.
@@ -506,93 +525,14 @@ impl<A: Alloc, K: Key> Trie<A, K> {
         self.replace_child(grandparent, parent, other);
         self.release(parent);
     }
-
-    #[cfg(feature = "testing")]
-    fn live_nodes(&self) -> usize {
-        self.nodes.len().saturating_sub(self.free_count)
-    }
-
-    /// Structural self-check (tests): see [`AllowedIps::check_invariants`].
-    #[cfg(feature = "testing")]
-    fn check(&self) -> Result<usize, &'static str> {
-        if self.nodes.len() != self.cold.len() {
-            return Err("hot and cold arrays differ in length");
-        }
-        let mut free = 0usize;
-        let mut f = self.free;
-        while f != NIL {
-            let n = self.node(f).ok_or("free list points outside")?;
-            if n.meta != FREE_CIDR {
-                return Err("live node on the free list");
-            }
-            free = free.saturating_add(1);
-            if free > self.nodes.len() {
-                return Err("free list loops");
-            }
-            f = n.child[0];
-        }
-        if free != self.free_count {
-            return Err("free count wrong");
-        }
-        let mut live = 0usize;
-        let mut with_peer = 0usize;
-        let mut roots = 0usize;
-        for i in 0..self.nodes.len() {
-            let (Some(n), Some(c)) = (self.nodes.get(i), self.cold.get(i)) else {
-                break;
-            };
-            if n.meta == FREE_CIDR {
-                continue;
-            }
-            live = live.saturating_add(1);
-            let i = u32::try_from(i).map_err(|_| "index")?;
-            if n.cidr() > K::BITS {
-                return Err("prefix too long");
-            }
-            if n.key != n.key.masked(n.cidr()) {
-                return Err("host bits set in a key");
-            }
-            if n.peer_raw() != 0 {
-                with_peer = with_peer.saturating_add(1);
-            } else if n.child.contains(&NIL) {
-                return Err("intermediate node without two children");
-            }
-            if c.parent == NIL {
-                roots = roots.saturating_add(1);
-                if self.root != i {
-                    return Err("parentless node that is not the root");
-                }
-            } else {
-                let p = self.node(c.parent).ok_or("parent outside")?;
-                if p.meta == FREE_CIDR || p.cidr() >= n.cidr() || !p.matches(n.key) {
-                    return Err("parent does not contain child");
-                }
-                if p.child_for(n.key.bit(p.cidr())) != i {
-                    return Err("parent does not point back on the right side");
-                }
-            }
-            for &ch in &n.child {
-                if ch != NIL && self.cold.get(ch as usize).map(|c| c.parent) != Some(i) {
-                    return Err("child's parent link wrong");
-                }
-            }
-        }
-        if live.saturating_add(free) != self.nodes.len() {
-            return Err("node count mismatch");
-        }
-        if roots != usize::from(self.root != NIL) {
-            return Err("root count wrong");
-        }
-        Ok(with_peer)
-    }
 }
 
 /// Head, tail and length of one peer's prefix list.
 #[derive(Clone, Copy)]
-struct PeerList {
-    head: u32,
-    tail: u32,
-    len: u32,
+pub(crate) struct PeerList {
+    pub(crate) head: u32,
+    pub(crate) tail: u32,
+    pub(crate) len: u32,
 }
 
 const EMPTY_LIST: PeerList = PeerList {
@@ -603,26 +543,11 @@ const EMPTY_LIST: PeerList = PeerList {
 
 /// The allowed-IPs table of one device: both tries and every peer's list.
 pub struct AllowedIps<A: Alloc> {
-    v4: Trie<A, u32>,
-    v6: Trie<A, V6>,
+    pub(crate) v4: Trie<A, u32>,
+    pub(crate) v6: Trie<A, V6>,
     /// Indexed by peer number; grown on demand.
-    peers: A::Vec<PeerList>,
-    seq: u64,
-}
-
-/// The cold record of a list link, in whichever family it points to.
-fn link_cold<'a, A: Alloc>(
-    v4: &'a mut Trie<A, u32>,
-    v6: &'a mut Trie<A, V6>,
-    link: u32,
-) -> Option<&'a mut Cold> {
-    if link == NIL {
-        None
-    } else if link & LINK_V6 != 0 {
-        v6.cold_mut(link & !LINK_V6)
-    } else {
-        v4.cold_mut(link)
-    }
+    pub(crate) peers: A::Vec<PeerList>,
+    pub(crate) seq: u64,
 }
 
 impl<A: Alloc> AllowedIps<A> {
@@ -639,19 +564,18 @@ impl<A: Alloc> AllowedIps<A> {
     /// The peer whose allowed prefixes contain `addr` most specifically.
     #[inline]
     pub fn lookup_v4(&self, addr: [u8; 4]) -> Option<PeerId> {
-        self.v4
-            .lookup(u32::from_be_bytes(addr))
-            .checked_sub(1)
-            .map(PeerId)
+        self.lookup(u32::from_be_bytes(addr))
     }
 
     /// The peer whose allowed prefixes contain `addr` most specifically.
     #[inline]
     pub fn lookup_v6(&self, addr: &[u8; 16]) -> Option<PeerId> {
-        self.v6
-            .lookup(V6::from_bytes(addr))
-            .checked_sub(1)
-            .map(PeerId)
+        self.lookup(V6::from_bytes(addr))
+    }
+
+    #[inline]
+    fn lookup<K: Key>(&self, key: K) -> Option<PeerId> {
+        K::trie(self).lookup(key).checked_sub(1).map(PeerId)
     }
 
     /// Makes sure that the next insertion for `peer` (either family) cannot
@@ -668,9 +592,7 @@ impl<A: Alloc> AllowedIps<A> {
                 A::vec_push(&mut self.peers, EMPTY_LIST)?;
             }
         }
-        self.v4.reserve(2)?;
-        self.v6.reserve(2)?;
-        Ok(())
+        self.reserve_nodes(1, 1)
     }
 
     /// Makes sure that `v4` IPv4 and `v6` IPv6 insertions in a row cannot
@@ -693,17 +615,7 @@ impl<A: Alloc> AllowedIps<A> {
         cidr: u8,
         peer: PeerId,
     ) -> Result<(), AllowedIpsError> {
-        if cidr > u32::BITS as u8 {
-            return Err(AllowedIpsError::InvalidCidr);
-        }
-        self.reserve(peer)?;
-        let key = u32::from_be_bytes(addr).masked(cidr);
-        let (node, old) = self
-            .v4
-            .insert(key, cidr, peer.0.wrapping_add(1))
-            .ok_or(AllowedIpsError::NoMemory)?;
-        self.relink(node, old, peer);
-        Ok(())
+        self.insert(u32::from_be_bytes(addr), cidr, peer)
     }
 
     /// IPv6 version of [`AllowedIps::insert_v4`].
@@ -713,41 +625,77 @@ impl<A: Alloc> AllowedIps<A> {
         cidr: u8,
         peer: PeerId,
     ) -> Result<(), AllowedIpsError> {
-        if cidr > V6::BITS {
+        self.insert(V6::from_bytes(addr), cidr, peer)
+    }
+
+    fn insert<K: Key>(&mut self, key: K, cidr: u8, peer: PeerId) -> Result<(), AllowedIpsError> {
+        if cidr > K::BITS {
             return Err(AllowedIpsError::InvalidCidr);
         }
         self.reserve(peer)?;
-        let key = V6::from_bytes(addr).masked(cidr);
-        let (node, old) = self
-            .v6
-            .insert(key, cidr, peer.0.wrapping_add(1))
+        let (node, old) = K::trie_mut(self)
+            .insert(key.masked(cidr), cidr, peer.0.wrapping_add(1))
             .ok_or(AllowedIpsError::NoMemory)?;
-        self.relink(node | LINK_V6, old, peer);
+        // After a trie insert: move the node from `old` (raw, 0 = none) to
+        // the end of `peer`'s list.
+        let link = node | K::LINK;
+        self.seq = self.seq.wrapping_add(1);
+        if let Some(old) = old.checked_sub(1) {
+            self.unlink(old, link);
+        }
+        self.append(peer.0, link);
         Ok(())
     }
 
     /// Removes `addr/cidr` (host bits ignored) if it is allowed for `peer`.
     /// Returns whether it was removed.
     pub fn remove_v4(&mut self, addr: [u8; 4], cidr: u8, peer: PeerId) -> bool {
-        if cidr > u32::BITS as u8 {
-            return false;
-        }
-        let key = u32::from_be_bytes(addr).masked(cidr);
-        match self.v4.find_exact(key, cidr) {
-            Some(node) => self.remove_link(node, peer),
-            None => false,
-        }
+        self.find(u32::from_be_bytes(addr), cidr)
+            .is_some_and(|link| self.remove_link(link, peer))
     }
 
     /// IPv6 version of [`AllowedIps::remove_v4`].
     pub fn remove_v6(&mut self, addr: &[u8; 16], cidr: u8, peer: PeerId) -> bool {
-        if cidr > V6::BITS {
-            return false;
+        self.find(V6::from_bytes(addr), cidr)
+            .is_some_and(|link| self.remove_link(link, peer))
+    }
+
+    /// The list link of the node holding exactly `key/cidr` (host bits
+    /// ignored), peer or not.
+    fn find<K: Key>(&self, key: K, cidr: u8) -> Option<u32> {
+        if cidr > K::BITS {
+            return None;
         }
-        let key = V6::from_bytes(addr).masked(cidr);
-        match self.v6.find_exact(key, cidr) {
-            Some(node) => self.remove_link(node | LINK_V6, peer),
-            None => false,
+        let (i, exact) = K::trie(self).placement(key.masked(cidr), cidr);
+        exact.then_some(i | K::LINK)
+    }
+
+    /// The prefix, peer (raw) and cold record of the node at `link`.
+    pub(crate) fn entry(&self, link: u32) -> Option<(Prefix, u32, Cold)> {
+        if link & LINK_V6 != 0 {
+            self.v6.entry(link & !LINK_V6)
+        } else {
+            self.v4.entry(link)
+        }
+    }
+
+    /// The cold record of a list link, in whichever family it points to.
+    fn link_cold(&mut self, link: u32) -> Option<&mut Cold> {
+        if link == NIL {
+            None
+        } else if link & LINK_V6 != 0 {
+            self.v6.cold_mut(link & !LINK_V6)
+        } else {
+            self.v4.cold_mut(link)
+        }
+    }
+
+    /// [`Trie::remove_node`] of the node at `link`.
+    fn remove_node(&mut self, link: u32) {
+        if link & LINK_V6 != 0 {
+            self.v6.remove_node(link & !LINK_V6);
+        } else {
+            self.v4.remove_node(link);
         }
     }
 
@@ -764,32 +712,16 @@ impl<A: Alloc> AllowedIps<A> {
         let mut link = head;
         let mut left = len;
         while link != NIL && left > 0 {
-            let next = match link_cold(&mut self.v4, &mut self.v6, link) {
-                Some(c) => {
-                    let next = c.next;
-                    c.prev = NIL;
-                    c.next = NIL;
-                    next
-                }
-                None => NIL,
-            };
-            if link & LINK_V6 != 0 {
-                self.v6.remove_node(link & !LINK_V6);
-            } else {
-                self.v4.remove_node(link);
-            }
+            let next = self.link_cold(link).map_or(NIL, |c| {
+                let next = c.next;
+                c.prev = NIL;
+                c.next = NIL;
+                next
+            });
+            self.remove_node(link);
             link = next;
             left -= 1;
         }
-    }
-
-    /// Removes everything (and frees the memory).
-    #[cfg(feature = "testing")]
-    pub fn clear(&mut self) {
-        self.v4 = Trie::new();
-        self.v6 = Trie::new();
-        self.peers = A::vec_new();
-        self.seq = self.seq.wrapping_add(1);
     }
 
     /// `peer`'s prefixes, in the C driver's order (insertion order; a
@@ -812,49 +744,20 @@ impl<A: Alloc> AllowedIps<A> {
     /// `peer`'s prefixes. The kernel glue compares [`AllowedIps::seq`] too, to
     /// notice any change in between.
     pub fn peer_prefixes_after(&self, peer: PeerId, after: &Prefix) -> Option<PeerPrefixes<'_, A>> {
-        let (node, link) = match *after {
-            Prefix::V4 { addr, cidr } => {
-                if cidr > u32::BITS as u8 {
-                    return None;
-                }
-                let i = self
-                    .v4
-                    .find_exact(u32::from_be_bytes(addr).masked(cidr), cidr)?;
-                (
-                    self.v4.node(i)?.peer_raw(),
-                    self.v4.cold.get(i as usize)?.next,
-                )
-            }
-            Prefix::V6 { ref addr, cidr } => {
-                if cidr > V6::BITS {
-                    return None;
-                }
-                let i = self
-                    .v6
-                    .find_exact(V6::from_bytes(addr).masked(cidr), cidr)?;
-                (
-                    self.v6.node(i)?.peer_raw(),
-                    self.v6.cold.get(i as usize)?.next,
-                )
-            }
+        let link = match *after {
+            Prefix::V4 { addr, cidr } => self.find(u32::from_be_bytes(addr), cidr)?,
+            Prefix::V6 { ref addr, cidr } => self.find(V6::from_bytes(addr), cidr)?,
         };
-        if node != peer.0.wrapping_add(1) {
+        let (_, node_peer, cold) = self.entry(link)?;
+        if node_peer != peer.0.wrapping_add(1) {
             return None;
         }
         let list = self.peers.get(peer.0 as usize)?;
         Some(PeerPrefixes {
             table: self,
-            next: link,
+            next: cold.next,
             left: list.len,
         })
-    }
-
-    /// Number of prefixes allowed for `peer`.
-    #[cfg(feature = "testing")]
-    pub fn prefix_count(&self, peer: PeerId) -> usize {
-        self.peers
-            .get(peer.0 as usize)
-            .map_or(0, |l| l.len as usize)
     }
 
     /// Changes whenever the table changes (as the C driver's `seq`).
@@ -862,98 +765,14 @@ impl<A: Alloc> AllowedIps<A> {
         self.seq
     }
 
-    /// Live trie nodes (IPv4, IPv6), intermediate nodes included.
-    #[cfg(feature = "testing")]
-    pub fn node_counts(&self) -> (usize, usize) {
-        (self.v4.live_nodes(), self.v6.live_nodes())
-    }
-
-    /// Bytes per trie node (IPv4, IPv6): the hot and the cold part.
-    #[cfg(feature = "testing")]
-    pub const NODE_BYTES: (usize, usize) = (
-        core::mem::size_of::<Node<u32>>() + core::mem::size_of::<Cold>(),
-        core::mem::size_of::<Node<V6>>() + core::mem::size_of::<Cold>(),
-    );
-
-    /// Checks every structural invariant (for tests; O(size)): parent and
-    /// child links agree, prefixes strictly nest along every path, keys have
-    /// no host bits, intermediate nodes have two children, free lists and
-    /// peer lists are consistent.
-    #[cfg(feature = "testing")]
-    pub fn check_invariants(&self) -> Result<(), &'static str> {
-        let with_peer = self.v4.check()?.saturating_add(self.v6.check()?);
-        let mut listed = 0usize;
-        for p in 0..self.peers.len() {
-            let Some(list) = self.peers.get(p) else { break };
-            let raw = u32::try_from(p).map_err(|_| "peer index")?.wrapping_add(1);
-            let mut prev = NIL;
-            let mut link = list.head;
-            let mut n = 0u32;
-            while link != NIL {
-                let (node_peer, cold) = if link & LINK_V6 != 0 {
-                    let i = (link & !LINK_V6) as usize;
-                    (
-                        self.v6.nodes.get(i).map(|n| n.peer_raw()),
-                        self.v6.cold.get(i),
-                    )
-                } else {
-                    (
-                        self.v4.nodes.get(link as usize).map(|n| n.peer_raw()),
-                        self.v4.cold.get(link as usize),
-                    )
-                };
-                let cold = cold.ok_or("list link outside")?;
-                if node_peer != Some(raw) {
-                    return Err("listed node of another peer");
-                }
-                if cold.prev != prev {
-                    return Err("list prev link wrong");
-                }
-                n = n.saturating_add(1);
-                if n > list.len {
-                    return Err("list longer than its count");
-                }
-                prev = link;
-                link = cold.next;
-            }
-            if n != list.len || list.tail != prev {
-                return Err("list count or tail wrong");
-            }
-            listed = listed.saturating_add(n as usize);
-        }
-        if listed != with_peer {
-            return Err("nodes with a peer missing from the lists");
-        }
-        Ok(())
-    }
-
-    /// After a trie insert: moves `link` from `old` (raw, 0 = none) to the
-    /// end of `peer`'s list.
-    fn relink(&mut self, link: u32, old: u32, peer: PeerId) {
-        self.seq = self.seq.wrapping_add(1);
-        if let Some(old) = old.checked_sub(1) {
-            self.unlink(old, link);
-        }
-        self.append(peer.0, link);
-    }
-
     /// Removes the node at `link` if it belongs to `peer`.
     fn remove_link(&mut self, link: u32, peer: PeerId) -> bool {
-        let raw = if link & LINK_V6 != 0 {
-            self.v6.node(link & !LINK_V6).map(|n| n.peer_raw())
-        } else {
-            self.v4.node(link).map(|n| n.peer_raw())
-        };
-        if raw != Some(peer.0.wrapping_add(1)) {
+        if self.entry(link).map(|(_, raw, _)| raw) != Some(peer.0.wrapping_add(1)) {
             return false;
         }
         self.seq = self.seq.wrapping_add(1);
         self.unlink(peer.0, link);
-        if link & LINK_V6 != 0 {
-            self.v6.remove_node(link & !LINK_V6);
-        } else {
-            self.v4.remove_node(link);
-        }
+        self.remove_node(link);
         true
     }
 
@@ -967,26 +786,26 @@ impl<A: Alloc> AllowedIps<A> {
         }
         list.tail = link;
         list.len = list.len.saturating_add(1);
-        if let Some(c) = link_cold(&mut self.v4, &mut self.v6, tail) {
+        if let Some(c) = self.link_cold(tail) {
             c.next = link;
         }
-        if let Some(c) = link_cold(&mut self.v4, &mut self.v6, link) {
+        if let Some(c) = self.link_cold(link) {
             c.prev = tail;
             c.next = NIL;
         }
     }
 
     fn unlink(&mut self, peer: u32, link: u32) {
-        let Some(c) = link_cold(&mut self.v4, &mut self.v6, link) else {
+        let Some(c) = self.link_cold(link) else {
             return;
         };
         let (prev, next) = (c.prev, c.next);
         c.prev = NIL;
         c.next = NIL;
-        if let Some(p) = link_cold(&mut self.v4, &mut self.v6, prev) {
+        if let Some(p) = self.link_cold(prev) {
             p.next = next;
         }
-        if let Some(n) = link_cold(&mut self.v4, &mut self.v6, next) {
+        if let Some(n) = self.link_cold(next) {
             n.prev = prev;
         }
         let Some(list) = self.peers.get_mut(peer as usize) else {
@@ -1025,23 +844,8 @@ impl<A: Alloc> Iterator for PeerPrefixes<'_, A> {
             return None;
         }
         self.left -= 1;
-        let link = self.next;
-        if link & LINK_V6 != 0 {
-            let i = (link & !LINK_V6) as usize;
-            let n = self.table.v6.nodes.get(i)?;
-            self.next = self.table.v6.cold.get(i)?.next;
-            Some(Prefix::V6 {
-                addr: n.key.to_bytes(),
-                cidr: n.cidr(),
-            })
-        } else {
-            let i = link as usize;
-            let n = self.table.v4.nodes.get(i)?;
-            self.next = self.table.v4.cold.get(i)?.next;
-            Some(Prefix::V4 {
-                addr: n.key.to_be_bytes(),
-                cidr: n.cidr(),
-            })
-        }
+        let (prefix, _, cold) = self.table.entry(self.next)?;
+        self.next = cold.next;
+        Some(prefix)
     }
 }

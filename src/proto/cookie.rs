@@ -66,14 +66,10 @@ pub fn under_load(
     }
 }
 
-fn label_key<C: Crypto>(label: &[u8], public: &[u8; KEY_LEN]) -> [u8; KEY_LEN] {
-    kdf::hash::<C>(label, public)
-}
-
 /// The device's side: checks MACs of incoming handshake messages and makes
 /// cookie replies.
 pub struct CookieChecker<C: Crypto> {
-    mac1_key: [u8; KEY_LEN],
+    pub(crate) mac1_key: [u8; KEY_LEN],
     cookie_encryption_key: [u8; KEY_LEN],
     secret: Key<C>,
     secret_birthdate: Option<u64>,
@@ -97,8 +93,8 @@ impl<C: Crypto> CookieChecker<C> {
     pub fn set_public_key(&mut self, public: Option<&[u8; KEY_LEN]>) {
         match public {
             Some(p) => {
-                self.mac1_key = label_key::<C>(LABEL_MAC1, p);
-                self.cookie_encryption_key = label_key::<C>(LABEL_COOKIE, p);
+                self.mac1_key = kdf::hash::<C>(LABEL_MAC1, p);
+                self.cookie_encryption_key = kdf::hash::<C>(LABEL_COOKIE, p);
             }
             None => {
                 // A random key nobody knows: nothing verifies.
@@ -108,13 +104,6 @@ impl<C: Crypto> CookieChecker<C> {
         }
     }
 
-    /// Whether the mac1 of a handshake message (the whole message, MACs
-    /// included) is right. Constant time.
-    #[cfg(feature = "testing")]
-    pub fn check_mac1(&self, packet: &[u8]) -> bool {
-        check_mac1::<C>(&self.mac1_key, packet)
-    }
-
     /// The keys as they are now, for checking MACs and making cookie replies
     /// without holding the checker (a device-wide lock under a flood of
     /// handshake messages): the mac1 and cookie keys (derived from the
@@ -122,10 +111,9 @@ impl<C: Crypto> CookieChecker<C> {
     /// if it is older than COOKIE_SECRET_MAX_AGE (a rotation depends on time
     /// only, never on a message). The copy is wiped when dropped.
     pub fn keys(&mut self, now_ns: u64) -> CheckerKeys<C> {
-        let expired = match self.secret_birthdate {
-            Some(b) => has_expired(b, COOKIE_SECRET_MAX_AGE, now_ns),
-            None => true,
-        };
+        let expired = self
+            .secret_birthdate
+            .is_none_or(|b| has_expired(b, COOKIE_SECRET_MAX_AGE, now_ns));
         if expired {
             self.secret = Key::random();
             self.secret_birthdate = Some(now_ns);
@@ -138,16 +126,17 @@ impl<C: Crypto> CookieChecker<C> {
     }
 }
 
-fn check_mac1<C: Crypto>(mac1_key: &[u8; KEY_LEN], packet: &[u8]) -> bool {
-    match split_macs(packet) {
-        Some((body, mac1, _)) => {
-            let mut computed = kdf::mac::<C>(mac1_key, body, &[]);
-            let ok = C::ct_eq(&computed, mac1);
-            C::zeroize(&mut computed);
-            ok
-        }
-        None => false,
-    }
+pub(crate) fn check_mac1<C: Crypto>(mac1_key: &[u8; KEY_LEN], packet: &[u8]) -> bool {
+    split_macs(packet).is_some_and(|(body, mac1, _)| mac_ok::<C>(mac1_key, body, &[], mac1))
+}
+
+/// Whether `expected` is the MAC of `body || extra` under `key`. Constant time;
+/// the computed MAC is wiped.
+fn mac_ok<C: Crypto>(key: &[u8], body: &[u8], extra: &[u8], expected: &[u8; MAC_LEN]) -> bool {
+    let mut computed = kdf::mac::<C>(key, body, extra);
+    let ok = C::ct_eq(&computed, expected);
+    C::zeroize(&mut computed);
+    ok
 }
 
 /// A [`CookieChecker`]'s keys at one moment ([`CookieChecker::keys`]).
@@ -177,11 +166,7 @@ impl<C: Crypto> CheckerKeys<C> {
         let Some((body, mac1, mac2)) = split_macs(packet) else {
             return MacCheck::Invalid;
         };
-        let cookie = self.cookie(src);
-        let mut computed = kdf::mac::<C>(cookie.as_bytes(), body, mac1);
-        let ok = C::ct_eq(&computed, mac2);
-        C::zeroize(&mut computed);
-        if ok {
+        if mac_ok::<C>(self.cookie(src).as_bytes(), body, mac1, mac2) {
             MacCheck::ValidWithCookie
         } else {
             MacCheck::NeedsCookie
@@ -229,8 +214,8 @@ impl<C: Crypto> CookieMaker<C> {
     /// The maker for messages to the peer whose static key is `peer_public`.
     pub fn new(peer_public: &[u8; KEY_LEN]) -> Self {
         Self {
-            mac1_key: label_key::<C>(LABEL_MAC1, peer_public),
-            cookie_decryption_key: label_key::<C>(LABEL_COOKIE, peer_public),
+            mac1_key: kdf::hash::<C>(LABEL_MAC1, peer_public),
+            cookie_decryption_key: kdf::hash::<C>(LABEL_COOKIE, peer_public),
             cookie: Cookie::zero(),
             cookie_birthdate: None,
             last_mac1_sent: None,
@@ -240,10 +225,8 @@ impl<C: Crypto> CookieMaker<C> {
     /// Whether a cookie is held and young enough to use at `now_ns`
     /// (COOKIE_SECRET_MAX_AGE - COOKIE_SECRET_LATENCY).
     pub fn has_cookie(&self, now_ns: u64) -> bool {
-        match self.cookie_birthdate {
-            Some(b) => !has_expired(b, COOKIE_SECRET_MAX_AGE - COOKIE_SECRET_LATENCY, now_ns),
-            None => false,
-        }
+        self.cookie_birthdate
+            .is_some_and(|b| !has_expired(b, COOKIE_SECRET_MAX_AGE - COOKIE_SECRET_LATENCY, now_ns))
     }
 
     /// Fills in mac1, and mac2 if a cookie is held (else zero), of a handshake

@@ -53,7 +53,7 @@ fn responder_hash<C: Crypto>(responder: &[u8; KEY_LEN]) -> [u8; HASH_LEN] {
 }
 
 /// The symmetric state every handshake starts from, given its
-/// [`responder_hash`] (what `noise::ik_init(CONSTRUCTION, IDENTIFIER,
+/// [`responder_hash`] (what the host tests' `ik_init(CONSTRUCTION, IDENTIFIER,
 /// responder)` computes).
 fn initial_state<C: Crypto>(responder_hash: &[u8; HASH_LEN]) -> SymmetricState<C> {
     SymmetricState::from_parts(INITIAL_CHAINING_KEY, *responder_hash)
@@ -61,7 +61,7 @@ fn initial_state<C: Crypto>(responder_hash: &[u8; HASH_LEN]) -> SymmetricState<C
 
 /// The device's static key pair.
 pub struct StaticIdentity<C: Crypto> {
-    private: Key<C>,
+    pub(crate) private: Key<C>,
     public: [u8; KEY_LEN],
     /// [`responder_hash`] of `public`.
     responder_hash: [u8; HASH_LEN],
@@ -83,12 +83,6 @@ impl<C: Crypto> StaticIdentity<C> {
     pub fn public_key(&self) -> &[u8; KEY_LEN] {
         &self.public
     }
-
-    /// The private key.
-    #[cfg(feature = "testing")]
-    pub fn private_key(&self) -> &Key<C> {
-        &self.private
-    }
 }
 
 /// Where a peer's handshake stands.
@@ -107,7 +101,7 @@ pub enum HandshakeState {
 /// [`PeerHandshake::consume_initiation`].
 pub struct InitiationStatic<C: Crypto> {
     remote_static: [u8; KEY_LEN],
-    sender_index: u32,
+    pub(crate) sender_index: u32,
     remote_ephemeral: [u8; KEY_LEN],
     encrypted_timestamp: [u8; ENCRYPTED_TIMESTAMP_LEN],
     sym: SymmetricState<C>,
@@ -117,12 +111,6 @@ impl<C: Crypto> InitiationStatic<C> {
     /// The initiator's claimed static public key, to look the peer up with.
     pub fn remote_static(&self) -> &[u8; KEY_LEN] {
         &self.remote_static
-    }
-
-    /// The initiator's sender index.
-    #[cfg(feature = "testing")]
-    pub fn sender_index(&self) -> u32 {
-        self.sender_index
     }
 }
 
@@ -151,18 +139,18 @@ pub fn read_initiation<C: Crypto>(
 /// The handshake with one peer: its static key, the precomputed static-static
 /// DH, the preshared key, and the state of the handshake in flight.
 pub struct PeerHandshake<C: Crypto> {
-    remote_static: [u8; KEY_LEN],
+    pub(crate) remote_static: [u8; KEY_LEN],
     /// [`responder_hash`] of `remote_static`.
     responder_hash: [u8; HASH_LEN],
     static_static: Key<C>,
     psk: Key<C>,
-    state: HandshakeState,
+    pub(crate) state: HandshakeState,
     sym: Option<SymmetricState<C>>,
     ephemeral_private: Key<C>,
     remote_ephemeral: [u8; KEY_LEN],
     local_index: Option<u32>,
     remote_index: u32,
-    latest_timestamp: Timestamp,
+    pub(crate) latest_timestamp: Timestamp,
     last_initiation_consumption: Option<u64>,
 }
 
@@ -207,22 +195,7 @@ impl<C: Crypto> PeerHandshake<C> {
 
     /// Sets or removes the preshared key.
     pub fn set_preshared_key(&mut self, psk: Option<&[u8; KEY_LEN]>) {
-        self.psk = match psk {
-            Some(k) => Key::new(*k),
-            None => Key::zero(),
-        };
-    }
-
-    /// The peer's static public key.
-    #[cfg(feature = "testing")]
-    pub fn remote_static(&self) -> &[u8; KEY_LEN] {
-        &self.remote_static
-    }
-
-    /// The state of the handshake in flight.
-    #[cfg(feature = "testing")]
-    pub fn state(&self) -> HandshakeState {
-        self.state
+        self.psk = psk.map_or_else(Key::zero, |k| Key::new(*k));
     }
 
     /// The index (registered by the caller) that names this handshake: the
@@ -230,12 +203,6 @@ impl<C: Crypto> PeerHandshake<C> {
     /// completes or is cleared. A response must be addressed to it.
     pub fn local_index(&self) -> Option<u32> {
         self.local_index
-    }
-
-    /// The latest accepted initiation timestamp from this peer.
-    #[cfg(feature = "testing")]
-    pub fn latest_timestamp(&self) -> &Timestamp {
-        &self.latest_timestamp
     }
 
     /// Abandons the handshake in flight (keeps the replay and flood records).
@@ -329,16 +296,13 @@ impl<C: Crypto> PeerHandshake<C> {
         if !tai64n::is_newer(&ts, &self.latest_timestamp) {
             return Err(Error::Replay);
         }
-        if let Some(last) = self.last_initiation_consumption {
-            if last.saturating_add(MIN_INITIATION_INTERVAL) > now_ns {
-                return Err(Error::Flood);
-            }
+        let too_soon = |last: u64| last.saturating_add(MIN_INITIATION_INTERVAL) > now_ns;
+        if self.last_initiation_consumption.is_some_and(too_soon) {
+            return Err(Error::Flood);
         }
         self.latest_timestamp = ts;
-        self.last_initiation_consumption = Some(match self.last_initiation_consumption {
-            Some(last) if last > now_ns => last,
-            _ => now_ns,
-        });
+        // Not later than `now_ns`: a later one would have been too soon.
+        self.last_initiation_consumption = Some(now_ns);
         self.state = HandshakeState::ConsumedInitiation;
         self.sym = Some(sym);
         self.ephemeral_private.clear();
@@ -366,11 +330,7 @@ impl<C: Crypto> PeerHandshake<C> {
         local_index: u32,
         ephemeral_private: Key<C>,
     ) -> Result<([u8; RESPONSE_LEN], SessionKeys<C>), Error> {
-        let sym = match (&self.state, &self.sym) {
-            (HandshakeState::ConsumedInitiation, Some(sym)) => sym,
-            _ => return Err(Error::UnexpectedMessage),
-        };
-        let mut sym = sym.duplicate();
+        let mut sym = self.sym_in(HandshakeState::ConsumedInitiation)?;
         let mut msg = Response {
             sender_index: local_index,
             receiver_index: self.remote_index,
@@ -388,13 +348,13 @@ impl<C: Crypto> PeerHandshake<C> {
             &mut msg.encrypted_nothing,
         )?;
         let (initiator_to_responder, responder_to_initiator) = sym.split();
-        let keys = SessionKeys::new(
-            responder_to_initiator,
-            initiator_to_responder,
+        let keys = SessionKeys {
+            sending: responder_to_initiator,
+            receiving: initiator_to_responder,
             local_index,
-            self.remote_index,
-            false,
-        );
+            remote_index: self.remote_index,
+            initiator: false,
+        };
         self.clear();
         Ok((msg.encode(), keys))
     }
@@ -409,14 +369,10 @@ impl<C: Crypto> PeerHandshake<C> {
         identity: &StaticIdentity<C>,
         msg: &Response,
     ) -> Result<SessionKeys<C>, Error> {
-        let sym = match (&self.state, &self.sym) {
-            (HandshakeState::CreatedInitiation, Some(sym)) => sym,
-            _ => return Err(Error::UnexpectedMessage),
-        };
         if self.local_index != Some(msg.receiver_index) {
             return Err(Error::UnexpectedMessage);
         }
-        let mut sym = sym.duplicate();
+        let mut sym = self.sym_in(HandshakeState::CreatedInitiation)?;
         noise::ik_read_msg2(
             &mut sym,
             &identity.private,
@@ -427,14 +383,23 @@ impl<C: Crypto> PeerHandshake<C> {
             &mut [],
         )?;
         let (initiator_to_responder, responder_to_initiator) = sym.split();
-        let keys = SessionKeys::new(
-            initiator_to_responder,
-            responder_to_initiator,
-            msg.receiver_index,
-            msg.sender_index,
-            true,
-        );
+        let keys = SessionKeys {
+            sending: initiator_to_responder,
+            receiving: responder_to_initiator,
+            local_index: msg.receiver_index,
+            remote_index: msg.sender_index,
+            initiator: true,
+        };
         self.clear();
         Ok(keys)
+    }
+
+    /// A copy of the handshake's state, to work on tentatively, if the
+    /// handshake is in `state`.
+    fn sym_in(&self, state: HandshakeState) -> Result<SymmetricState<C>, Error> {
+        match &self.sym {
+            Some(sym) if self.state == state => Ok(sym.duplicate()),
+            _ => Err(Error::UnexpectedMessage),
+        }
     }
 }

@@ -36,10 +36,10 @@ struct Slot<K, V> {
 pub struct HashTable<A: Alloc, K, V, H> {
     hasher: H,
     max_buckets: usize,
-    buckets: A::Vec<u32>,
+    pub(crate) buckets: A::Vec<u32>,
     slots: A::Vec<Slot<K, V>>,
     free: u32,
-    len: usize,
+    pub(crate) len: usize,
 }
 
 impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V, H> {
@@ -60,47 +60,22 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
         })
     }
 
-    /// Number of entries.
-    #[cfg(feature = "testing")]
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the table is empty.
-    #[cfg(feature = "testing")]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Current number of buckets.
-    #[cfg(feature = "testing")]
-    pub fn bucket_count(&self) -> usize {
-        self.buckets.len()
-    }
-
     fn bucket_in(&self, n_buckets: usize, key: &K) -> usize {
         self.hasher.hash(key) & n_buckets.wrapping_sub(1)
-    }
-
-    /// The slot holding `key`, if any.
-    fn find(&self, key: &K) -> Option<u32> {
-        let mut i = *self.buckets.get(self.bucket_in(self.buckets.len(), key))?;
-        for _ in 0..self.slots.len() {
-            let s = self.slots.get(i as usize)?;
-            if s.value.is_some() && s.key == *key {
-                return Some(i);
-            }
-            i = s.next;
-        }
-        None
     }
 
     /// The value registered under `key`.
     #[inline]
     pub fn lookup(&self, key: &K) -> Option<V> {
-        self.find(key)
-            .and_then(|i| self.slots.get(i as usize))
-            .and_then(|s| s.value)
+        let mut i = *self.buckets.get(self.bucket_in(self.buckets.len(), key))?;
+        for _ in 0..self.slots.len() {
+            let s = self.slots.get(i as usize)?;
+            if s.value.is_some() && s.key == *key {
+                return s.value;
+            }
+            i = s.next;
+        }
+        None
     }
 
     /// Makes sure the next `n` insertions cannot fail for lack of memory

@@ -27,56 +27,14 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The keys a handshake produced, and the indices naming the session.
 pub struct SessionKeys<C: Crypto> {
-    sending: Key<C>,
-    receiving: Key<C>,
+    pub(crate) sending: Key<C>,
+    pub(crate) receiving: Key<C>,
     /// Our index: the receiver index of data messages sent to us.
     pub local_index: u32,
     /// The peer's index: the receiver index of the data messages we send.
     pub remote_index: u32,
     /// Whether we initiated the handshake.
     pub initiator: bool,
-}
-
-impl<C: Crypto> SessionKeys<C> {
-    pub(crate) fn new(
-        sending: Key<C>,
-        receiving: Key<C>,
-        local_index: u32,
-        remote_index: u32,
-        initiator: bool,
-    ) -> Self {
-        Self {
-            sending,
-            receiving,
-            local_index,
-            remote_index,
-            initiator,
-        }
-    }
-
-    /// An explicit copy (secrets are not `Clone`, to keep copies visible).
-    #[cfg(feature = "testing")]
-    pub fn duplicate(&self) -> Self {
-        Self {
-            sending: self.sending.duplicate(),
-            receiving: self.receiving.duplicate(),
-            local_index: self.local_index,
-            remote_index: self.remote_index,
-            initiator: self.initiator,
-        }
-    }
-
-    /// The sending key (tests compare it with the peer's receiving key).
-    #[cfg(feature = "testing")]
-    pub fn sending_key(&self) -> &[u8; KEY_LEN] {
-        self.sending.as_bytes()
-    }
-
-    /// The receiving key.
-    #[cfg(feature = "testing")]
-    pub fn receiving_key(&self) -> &[u8; KEY_LEN] {
-        self.receiving.as_bytes()
-    }
 }
 
 /// Whether `birthdate + age` is at or before `now` (saturating, so that a
@@ -89,13 +47,9 @@ pub fn has_expired(birthdate: u64, age: u64, now_ns: u64) -> bool {
 /// MESSAGE_PADDING_MULTIPLE, but not beyond `mtu` (0: no MTU known). A packet
 /// longer than the MTU is padded as its remainder modulo the MTU.
 pub fn padding_len(len: usize, mtu: usize) -> usize {
-    let align = |n: usize| -> usize {
-        let rem = n % MESSAGE_PADDING_MULTIPLE;
-        if rem == 0 {
-            n
-        } else {
-            n.saturating_add(MESSAGE_PADDING_MULTIPLE - rem)
-        }
+    let align = |n: usize| {
+        n.checked_next_multiple_of(MESSAGE_PADDING_MULTIPLE)
+            .unwrap_or(usize::MAX)
     };
     if mtu == 0 {
         return align(len).saturating_sub(len);
@@ -108,14 +62,10 @@ pub fn padding_len(len: usize, mtu: usize) -> usize {
 /// One session: keys, sending counter, birthdate, indices. The replay window
 /// of its receiving side is kept by the caller (see the module doc).
 pub struct Keypair<C: Crypto> {
-    sending: Key<C>,
-    receiving: Key<C>,
-    sending_counter: AtomicU64,
+    pub(crate) keys: SessionKeys<C>,
+    pub(crate) sending_counter: AtomicU64,
     sending_valid: AtomicBool,
-    birthdate: u64,
-    initiator: bool,
-    local_index: u32,
-    remote_index: u32,
+    pub(crate) birthdate: u64,
 }
 
 /// A reserved sending slot: the counter (nonce) and the header to send with it.
@@ -131,37 +81,21 @@ impl<C: Crypto> Keypair<C> {
     /// A keypair born at monotonic time `now_ns`.
     pub fn new(keys: SessionKeys<C>, now_ns: u64) -> Self {
         Self {
-            sending: keys.sending,
-            receiving: keys.receiving,
+            keys,
             sending_counter: AtomicU64::new(0),
             sending_valid: AtomicBool::new(true),
             birthdate: now_ns,
-            initiator: keys.initiator,
-            local_index: keys.local_index,
-            remote_index: keys.remote_index,
         }
     }
 
     /// Our index, the receiver index of data messages for this keypair.
     pub fn local_index(&self) -> u32 {
-        self.local_index
+        self.keys.local_index
     }
 
     /// The peer's index.
     pub fn remote_index(&self) -> u32 {
-        self.remote_index
-    }
-
-    /// Whether we initiated the handshake that made this keypair.
-    #[cfg(feature = "testing")]
-    pub fn is_initiator(&self) -> bool {
-        self.initiator
-    }
-
-    /// Monotonic time of creation.
-    #[cfg(feature = "testing")]
-    pub fn birthdate(&self) -> u64 {
-        self.birthdate
+        self.keys.remote_index
     }
 
     /// The next counter to be reserved.
@@ -169,23 +103,16 @@ impl<C: Crypto> Keypair<C> {
         self.sending_counter.load(Ordering::Relaxed)
     }
 
-    /// Sets the next counter to reserve (tests of the REJECT_AFTER_MESSAGES
-    /// limit; never needed in operation).
-    #[cfg(feature = "testing")]
-    pub fn set_sending_counter(&self, counter: u64) {
-        self.sending_counter.store(counter, Ordering::Relaxed);
-    }
-
     /// The sending key, for callers that encrypt scatter-gather buffers after
     /// [`Self::reserve_send`].
     pub fn sending_key(&self) -> &[u8; KEY_LEN] {
-        self.sending.as_bytes()
+        self.keys.sending.as_bytes()
     }
 
     /// The receiving key, for callers that decrypt scatter-gather buffers after
     /// [`Self::check_receive`].
     pub fn receiving_key(&self) -> &[u8; KEY_LEN] {
-        self.receiving.as_bytes()
+        self.keys.receiving.as_bytes()
     }
 
     /// Stops sending with this keypair (e.g. the peer's keys were expired).
@@ -222,7 +149,7 @@ impl<C: Crypto> Keypair<C> {
         }
         Ok(SendSlot {
             counter,
-            receiver_index: self.remote_index,
+            receiver_index: self.keys.remote_index,
         })
     }
 
@@ -245,7 +172,7 @@ impl<C: Crypto> Keypair<C> {
         CurrentKey {
             sending_valid: self.can_send(now_ns),
             sending_counter: self.sending_counter(),
-            i_am_the_initiator: self.initiator,
+            i_am_the_initiator: self.keys.initiator,
             birthdate_ns: self.birthdate,
         }
     }
@@ -268,9 +195,9 @@ impl<C: Crypto> AsRef<Keypair<C>> for Keypair<C> {
 /// Every method that drops a keypair from the slots returns it, so that the
 /// caller unregisters its index before freeing it.
 pub struct Keypairs<C: Crypto, B> {
-    previous: Option<B>,
-    current: Option<B>,
-    next: Option<B>,
+    pub(crate) previous: Option<B>,
+    pub(crate) current: Option<B>,
+    pub(crate) next: Option<B>,
     _crypto: PhantomData<fn() -> C>,
 }
 
@@ -318,21 +245,9 @@ where
         [&self.current, &self.previous, &self.next]
             .into_iter()
             .flatten()
-            .find(|b| kp(*b).local_index == local_index)
+            .find(|b| kp(*b).keys.local_index == local_index)
     }
 
-    /// The keypair (with whatever the caller bundled with it) whose local
-    /// index is `local_index`, mutably.
-    #[cfg(feature = "testing")]
-    pub fn get_mut(&mut self, local_index: u32) -> Option<&mut B::Target>
-    where
-        B: core::ops::DerefMut,
-    {
-        [&mut self.current, &mut self.previous, &mut self.next]
-            .into_iter()
-            .filter_map(|slot| slot.as_deref_mut())
-            .find(|b| (*b).as_ref().local_index == local_index)
-    }
     /// Installs the keypair of a completed handshake. An initiator's keypair
     /// becomes `current` at once (the response confirmed it); the old current
     /// becomes `previous`, or, if a `next` was pending, that `next` becomes
@@ -340,7 +255,7 @@ where
     /// to `next` until confirmed, replacing any pending `next`, and
     /// `previous` is dropped. Returns the keypairs dropped.
     pub fn insert(&mut self, new: B) -> [Option<B>; 2] {
-        if kp(&new).initiator {
+        if kp(&new).keys.initiator {
             if let Some(next) = self.next.take() {
                 let dropped_previous = self.previous.replace(next);
                 let dropped_current = self.current.replace(new);
@@ -363,7 +278,7 @@ where
     /// the dropped old previous.
     pub fn received_with(&mut self, local_index: u32) -> (bool, Option<B>) {
         match &self.next {
-            Some(next) if kp(next).local_index == local_index => {
+            Some(next) if kp(next).keys.local_index == local_index => {
                 let next = self.next.take();
                 let old_current = core::mem::replace(&mut self.current, next);
                 let dropped = core::mem::replace(&mut self.previous, old_current);

@@ -28,43 +28,22 @@ use super::secret::{Key, Secret};
 pub const ENCRYPTED_STATIC_LEN: usize = KEY_LEN + TAG_LEN;
 
 /// Noise's SymmetricState with its CipherState: chaining key, handshake hash,
-/// and the current key with its nonce.
+/// and the current key with its nonce (none before the first `MixKey`).
 pub struct SymmetricState<C: Crypto> {
     ck: Key<C>,
     h: Secret<C, HASH_LEN>,
-    k: Option<Key<C>>,
-    n: u64,
+    cipher: Option<CipherState<C>>,
 }
 
 impl<C: Crypto> SymmetricState<C> {
-    /// `InitializeSymmetric(protocol_name)` then `MixHash(prologue)`.
-    pub fn new(protocol_name: &[u8], prologue: &[u8]) -> Self {
-        let mut h = [0u8; HASH_LEN];
-        if protocol_name.len() <= HASH_LEN {
-            for (d, s) in h.iter_mut().zip(protocol_name.iter()) {
-                *d = *s;
-            }
-        } else {
-            h = kdf::hash::<C>(protocol_name, &[]);
-        }
-        let mut st = Self {
-            ck: Key::new(h),
-            h: Secret::new(h),
-            k: None,
-            n: 0,
-        };
-        st.mix_hash(prologue, &[]);
-        st
-    }
-
-    /// The state `new` and `mix_hash` calls reached, from its chaining key
-    /// and hash computed ahead of time (no key mixed in yet).
+    /// The state `InitializeSymmetric(protocol_name)` and `MixHash` calls
+    /// reached, from its chaining key and hash computed ahead of time (no key
+    /// mixed in yet; the handshake precomputes them for WireGuard's name).
     pub fn from_parts(ck: [u8; HASH_LEN], h: [u8; HASH_LEN]) -> Self {
         Self {
             ck: Key::new(ck),
             h: Secret::new(h),
-            k: None,
-            n: 0,
+            cipher: None,
         }
     }
 
@@ -73,8 +52,10 @@ impl<C: Crypto> SymmetricState<C> {
         Self {
             ck: self.ck.duplicate(),
             h: self.h.duplicate(),
-            k: self.k.as_ref().map(|k| k.duplicate()),
-            n: self.n,
+            cipher: self.cipher.as_ref().map(|c| CipherState {
+                k: c.k.duplicate(),
+                n: c.n,
+            }),
         }
     }
 
@@ -94,16 +75,12 @@ impl<C: Crypto> SymmetricState<C> {
     pub fn mix_key(&mut self, ikm: &[u8]) {
         let (ck, k) = kdf::kdf2::<C>(self.ck.as_bytes(), ikm);
         self.ck = ck;
-        self.k = Some(k);
-        self.n = 0;
+        self.cipher = Some(CipherState::new(k));
     }
 
     /// `MixKey(DH(private, public))`; fails on a low-order `public`.
     pub fn mix_dh(&mut self, private: &Key<C>, public: &[u8; KEY_LEN]) -> Result<(), Error> {
-        let mut shared = Key::<C>::zero();
-        if !C::x25519(shared.as_mut_bytes(), private.as_bytes(), public) {
-            return Err(Error::LowOrderKey);
-        }
+        let shared = dh::<C>(private, public).ok_or(Error::LowOrderKey)?;
         self.mix_key(shared.as_bytes());
         Ok(())
     }
@@ -123,54 +100,27 @@ impl<C: Crypto> SymmetricState<C> {
         let (ck, temp_h, k) = kdf::kdf3::<C>(self.ck.as_bytes(), psk);
         self.ck = ck;
         self.mix_hash(temp_h.as_bytes(), &[]);
-        self.k = Some(k);
-        self.n = 0;
+        self.cipher = Some(CipherState::new(k));
     }
 
     /// `EncryptAndHash`: `buf` holds the plaintext followed by `TAG_LEN` bytes
     /// of room for the tag; on return it holds the ciphertext and tag. Fails
     /// (instead of sending plaintext) if no key was mixed in yet.
     pub fn encrypt_and_hash(&mut self, buf: &mut [u8]) -> Result<(), Error> {
-        let body_len = buf.len().checked_sub(TAG_LEN).ok_or(Error::BufferSize)?;
-        if let Some(k) = &self.k {
-            if self.n == u64::MAX {
-                return Err(Error::NonceExhausted);
-            }
-            let (body, tag) = buf
-                .split_at_mut_checked(body_len)
-                .ok_or(Error::BufferSize)?;
-            let t = C::aead_seal(k.as_bytes(), self.n, self.h.as_bytes(), body);
-            tag.copy_from_slice(&t);
-            self.n = self.n.wrapping_add(1);
-            self.mix_hash(buf, &[]);
-            Ok(())
-        } else {
-            // Noise would send the plaintext as is before the first key;
-            // IK always has a key here, so refuse rather than send plaintext.
-            Err(Error::UnexpectedMessage)
-        }
+        // Noise would send the plaintext as is before the first key; IK
+        // always has a key here, so refuse rather than send plaintext.
+        let cipher = self.cipher.as_mut().ok_or(Error::UnexpectedMessage)?;
+        cipher.encrypt(self.h.as_bytes(), buf)?;
+        self.mix_hash(buf, &[]);
+        Ok(())
     }
 
     /// `DecryptAndHash`: `input` is ciphertext and tag, `out` receives the
     /// plaintext (`input.len() - TAG_LEN` bytes). On failure `self` is
     /// unchanged and `out` is zeroed.
     pub fn decrypt_and_hash(&mut self, input: &[u8], out: &mut [u8]) -> Result<(), Error> {
-        let body_len = input.len().checked_sub(TAG_LEN).ok_or(Error::Malformed)?;
-        if out.len() != body_len {
-            return Err(Error::BufferSize);
-        }
-        let k = self.k.as_ref().ok_or(Error::UnexpectedMessage)?;
-        if self.n == u64::MAX {
-            return Err(Error::NonceExhausted);
-        }
-        let (body, tag) = input.split_at_checked(body_len).ok_or(Error::Malformed)?;
-        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Malformed)?;
-        out.copy_from_slice(body);
-        if !C::aead_open(k.as_bytes(), self.n, self.h.as_bytes(), out, tag) {
-            C::zeroize(out);
-            return Err(Error::Decrypt);
-        }
-        self.n = self.n.wrapping_add(1);
+        let cipher = self.cipher.as_mut().ok_or(Error::UnexpectedMessage)?;
+        cipher.decrypt(self.h.as_bytes(), input, out)?;
         self.mix_hash(input, &[]);
         Ok(())
     }
@@ -196,18 +146,6 @@ pub fn dh<C: Crypto>(private: &Key<C>, public: &[u8; KEY_LEN]) -> Option<Key<C>>
     } else {
         None
     }
-}
-
-/// Initial state of both sides: protocol name, prologue, and the responder's
-/// static key as the pre-message (`<- s`).
-pub fn ik_init<C: Crypto>(
-    protocol_name: &[u8],
-    prologue: &[u8],
-    responder_static: &[u8; KEY_LEN],
-) -> SymmetricState<C> {
-    let mut st = SymmetricState::new(protocol_name, prologue);
-    st.mix_hash(responder_static, &[]);
-    st
 }
 
 /// The `e` token, sending side: writes the ephemeral public key.

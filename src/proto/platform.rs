@@ -4,7 +4,7 @@
 //!
 //! The kernel module implements these traits over the in-kernel crypto library
 //! (lib/crypto, with its SIMD versions), `ktime` and `kmalloc`; the host crate
-//! (`host/`) implements them over RustCrypto crates, `std::time` and `std::boxed`
+//! (`host/`) implements them over RustCrypto crates, `std::time` and `std::vec`
 //! so that `cargo test` runs the very same protocol source files.
 //!
 //! Everything here is associated functions on zero-sized implementors, so that
@@ -98,17 +98,6 @@ pub trait Clock: 'static {
 /// Fallible heap allocation. Nothing on a path reachable from unauthenticated
 /// packets may call it.
 pub trait Alloc: 'static {
-    /// An owning pointer to one `T`.
-    type Box<T>: core::ops::DerefMut<Target = T>;
-
-    /// Moves `value` to the heap. `T` must be small (it transits through the
-    /// stack, and the kernel stack is small: keep `size_of::<T>()` under about
-    /// 1 KiB and allocate large tables as several boxes).
-    // Only the host tests call it; the module's platform (`kapi/platform.rs`)
-    // implements it, so it goes when that implementation does.
-    #[allow(dead_code)]
-    fn try_box<T>(value: T) -> Result<Self::Box<T>, AllocError>;
-
     /// A growable array (`KVVec` in the kernel: kmalloc, falling back to
     /// vmalloc when large). Indexing goes through `Deref<Target = [T]>`.
     type Vec<T>: core::ops::DerefMut<Target = [T]>;

@@ -48,6 +48,7 @@
 use super::constants::{NSEC_PER_SEC, RATELIMIT_PACKETS_BURSTABLE, RATELIMIT_PACKETS_PER_SECOND};
 use super::platform::{vec_filled, Alloc, AllocError};
 use super::siphash::{siphash13, SipKey};
+use core::cmp::Reverse;
 
 /// Cost of one packet in tokens (a token is a nanosecond of allowance).
 pub const PACKET_COST: u64 = NSEC_PER_SEC / RATELIMIT_PACKETS_PER_SECOND;
@@ -80,26 +81,21 @@ impl Source {
     fn key(&self) -> (u8, u64) {
         match self {
             Source::V4(a) => (4, u64::from(u32::from_be_bytes(*a))),
-            Source::V6(a) => (
-                6,
-                a.iter()
-                    .take(8)
-                    .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
-            ),
+            Source::V6(a) => (6, (u128::from_be_bytes(*a) >> 64) as u64),
         }
     }
 }
 
 /// `family` of an empty slot.
-const EMPTY: u8 = 0;
+pub(crate) const EMPTY: u8 = 0;
 
 #[derive(Clone, Copy)]
-struct Entry {
+pub(crate) struct Entry {
     scope: u64,
     addr: u64,
     last_ns: u64,
     tokens: u32,
-    family: u8,
+    pub(crate) family: u8,
 }
 
 const FREE_ENTRY: Entry = Entry {
@@ -118,7 +114,7 @@ impl Entry {
             .min(TOKEN_MAX)
     }
 
-    fn idle_over_a_second(&self, now_ns: u64) -> bool {
+    pub(crate) fn idle_over_a_second(&self, now_ns: u64) -> bool {
         self.family != EMPTY && now_ns.saturating_sub(self.last_ns) > NSEC_PER_SEC
     }
 }
@@ -128,11 +124,11 @@ impl Entry {
 pub struct RateLimiter<A: Alloc> {
     key: SipKey,
     /// `sets * ENTRIES_PER_BUCKET` slots, set by set; `sets` is a power of two.
-    entries: A::Vec<Entry>,
-    sets: usize,
+    pub(crate) entries: A::Vec<Entry>,
+    pub(crate) sets: usize,
     /// The next set the incremental sweep looks at.
     sweep: usize,
-    used: usize,
+    pub(crate) used: usize,
 }
 
 impl<A: Alloc> RateLimiter<A> {
@@ -143,10 +139,7 @@ impl<A: Alloc> RateLimiter<A> {
     /// [`SipKey::random`]. The C driver picks the table size from the
     /// machine's memory: 8192 above 1 GiB, else RAM / 16 KiB / 8 (at least 16).
     pub fn new(table_size: usize, key: SipKey) -> Result<Self, AllocError> {
-        let sets = table_size
-            .clamp(MIN_TABLE_SIZE, MAX_TABLE_SIZE)
-            .checked_next_power_of_two()
-            .unwrap_or(MAX_TABLE_SIZE);
+        let sets = Self::sets_for(table_size);
         let entries = vec_filled::<A, _>(sets.saturating_mul(ENTRIES_PER_BUCKET), FREE_ENTRY)?;
         Ok(Self {
             key,
@@ -166,28 +159,15 @@ impl<A: Alloc> RateLimiter<A> {
         if ram_bytes > 1 << 30 {
             return MAX_TABLE_SIZE;
         }
-        let sets = usize::try_from(ram_bytes / (1 << 14) / 8).unwrap_or(MAX_TABLE_SIZE);
-        sets.clamp(MIN_TABLE_SIZE, MAX_TABLE_SIZE)
+        Self::sets_for(usize::try_from(ram_bytes / (1 << 14) / 8).unwrap_or(MAX_TABLE_SIZE))
+    }
+
+    /// `n` within [`MIN_TABLE_SIZE`]..=[`MAX_TABLE_SIZE`], rounded up to a
+    /// power of two.
+    fn sets_for(n: usize) -> usize {
+        n.clamp(MIN_TABLE_SIZE, MAX_TABLE_SIZE)
             .checked_next_power_of_two()
             .unwrap_or(MAX_TABLE_SIZE)
-    }
-
-    /// Most sources tracked at once.
-    #[cfg(feature = "testing")]
-    pub fn capacity(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Sources currently tracked.
-    #[cfg(feature = "testing")]
-    pub fn len(&self) -> usize {
-        self.used
-    }
-
-    /// Whether no source is tracked.
-    #[cfg(feature = "testing")]
-    pub fn is_empty(&self) -> bool {
-        self.used == 0
     }
 
     fn set_of(&self, scope: u64, family: u8, addr: u64) -> usize {
@@ -238,22 +218,17 @@ impl<A: Alloc> RateLimiter<A> {
         // A new source: an empty slot, else one whose bucket is full again
         // (indistinguishable from an absent entry), else the least recently
         // used one.
-        let mut victim: Option<&mut Entry> = None;
-        let mut rank = (0u8, 0u64);
-        for e in slots.iter_mut() {
-            // Higher is better: empty, then refilled, then least recently used.
-            let r = if e.family == EMPTY {
+        // The first of the highest rank: empty, then refilled, then least
+        // recently used.
+        let victim = slots.iter_mut().min_by_key(|e| {
+            Reverse(if e.family == EMPTY {
                 (2, 0)
             } else if e.tokens_at(now_ns) >= TOKEN_MAX {
                 (1, 0)
             } else {
                 (0, u64::MAX - e.last_ns)
-            };
-            if victim.is_none() || r > rank {
-                rank = r;
-                victim = Some(e);
-            }
-        }
+            })
+        });
         let Some(e) = victim else {
             // Only with an empty table (no slots at all).
             return true;
@@ -272,27 +247,9 @@ impl<A: Alloc> RateLimiter<A> {
         true
     }
 
-    /// Forgets sources idle for more than a second (as the C driver's
-    /// periodic garbage collection), in every set. Returns how many were
-    /// dropped.
-    #[cfg(feature = "testing")]
-    pub fn gc(&mut self, now_ns: u64) -> usize {
-        (0..self.sets).fold(0usize, |n, set| {
-            n.saturating_add(self.sweep_set(set, |e| e.idle_over_a_second(now_ns)))
-        })
-    }
-
-    /// Forgets every source.
-    #[cfg(feature = "testing")]
-    pub fn clear(&mut self) {
-        for set in 0..self.sets {
-            self.sweep_set(set, |e| e.family != EMPTY);
-        }
-    }
-
     /// Empties the slots of `set` for which `drop` holds; returns how many
     /// were in use.
-    fn sweep_set(&mut self, set: usize, drop: impl Fn(&Entry) -> bool) -> usize {
+    pub(crate) fn sweep_set(&mut self, set: usize, drop: impl Fn(&Entry) -> bool) -> usize {
         let mut dropped = 0usize;
         for e in self.set_mut(set).iter_mut() {
             if e.family != EMPTY && drop(e) {

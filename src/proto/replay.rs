@@ -67,24 +67,19 @@ impl ReplayWindow {
             // (exclusive) and the new head word (inclusive), at most the ring.
             let current = self.next / WORD_BITS;
             let to_clear = word_index.saturating_sub(current).min(WORDS as u64);
-            let mut i = 1;
-            while i <= to_clear {
+            for i in 1..=to_clear {
                 if let Some(w) = self.bitmap.get_mut(ring_slot(current.wrapping_add(i))) {
                     *w = 0;
                 }
-                i += 1;
             }
             self.next = shifted;
         }
         let bit = 1u64 << (shifted % WORD_BITS);
-        match self.bitmap.get_mut(ring_slot(word_index)) {
-            Some(w) => {
-                let seen = *w & bit != 0;
-                *w |= bit;
-                !seen
-            }
-            None => false,
-        }
+        self.bitmap.get_mut(ring_slot(word_index)).is_some_and(|w| {
+            let seen = *w & bit != 0;
+            *w |= bit;
+            !seen
+        })
     }
 
     /// The highest counter accepted so far, if any.

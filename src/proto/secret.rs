@@ -18,10 +18,7 @@ pub type Key<C> = Secret<C, 32>;
 impl<C: Crypto, const N: usize> Secret<C, N> {
     /// All zeroes.
     pub const fn zero() -> Self {
-        Self {
-            bytes: [0; N],
-            _crypto: PhantomData,
-        }
+        Self::new([0; N])
     }
 
     /// Takes ownership of `bytes` (the caller should zero its own copy).

@@ -10,7 +10,7 @@
 //! handshake messages, the handshake hash, transport messages each way), which
 //! also covers ChaCha20-Poly1305 with WireGuard's counter nonce.
 
-use super::noise::{self, CipherState};
+use super::noise::{self, CipherState, SymmetricState};
 use super::platform::Crypto;
 use super::secret::Key;
 use super::{handshake, kdf};
@@ -174,6 +174,16 @@ fn initial_state<C: Crypto>() -> Result<(), &'static str> {
     check(h == handshake::INITIAL_HASH, "initial hash")
 }
 
+/// Noise's initial IK state for [`NOISE_NAME`] (longer than a hash, so
+/// hashed), [`PROLOGUE`] and the responder's static key.
+fn ik_init<C: Crypto>(responder_static: &[u8; 32]) -> SymmetricState<C> {
+    let h = kdf::hash::<C>(NOISE_NAME, &[]);
+    let mut st = SymmetricState::from_parts(h, h);
+    st.mix_hash(&PROLOGUE, &[]);
+    st.mix_hash(responder_static, &[]);
+    st
+}
+
 fn cacophony<C: Crypto>() -> Result<(), &'static str> {
     let init_static = Key::<C>::new(INIT_STATIC);
     let init_eph = Key::<C>::new(INIT_EPHEMERAL);
@@ -181,8 +191,7 @@ fn cacophony<C: Crypto>() -> Result<(), &'static str> {
     let resp_eph = Key::<C>::new(RESP_EPHEMERAL);
     let init_pub = noise::public_key::<C>(&init_static);
     let resp_pub = noise::public_key::<C>(&resp_static);
-    let mut ist = noise::ik_init::<C>(NOISE_NAME, &PROLOGUE, &resp_pub);
-    let mut rst = noise::ik_init::<C>(NOISE_NAME, &PROLOGUE, &resp_pub);
+    let (mut ist, mut rst) = (ik_init::<C>(&resp_pub), ik_init::<C>(&resp_pub));
 
     // Message 1: e, es, s, ss, and the payload.
     let ss_i = noise::dh::<C>(&init_static, &resp_pub).ok_or("cacophony: ss")?;

@@ -61,22 +61,6 @@ impl Timer {
     ];
 }
 
-/// The deadline (absolute time, ns) of each timer, `None` if not pending.
-#[derive(Clone, Copy, Debug, Default)]
-struct Deadlines([Option<u64>; Timer::ALL.len()]);
-
-impl Deadlines {
-    fn get(&self, timer: Timer) -> Option<u64> {
-        self.0.get(timer as usize).copied().flatten()
-    }
-
-    fn set(&mut self, timer: Timer, at: Option<u64>) {
-        if let Some(d) = self.0.get_mut(timer as usize) {
-            *d = at;
-        }
-    }
-}
-
 /// What the glue must do after an event, in field order (the timers'
 /// deadlines are already updated: see [`PeerTimers::next_deadline`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -121,15 +105,11 @@ pub struct CurrentKey {
 /// current key has sent more than `REKEY_AFTER_MESSAGES` messages, or (only the
 /// initiator) is `REKEY_AFTER_TIME` old.
 pub fn rekey_due_on_send(key: Option<&CurrentKey>, now_ns: u64) -> bool {
-    match key {
-        Some(k) => {
-            k.sending_valid
-                && (k.sending_counter > REKEY_AFTER_MESSAGES
-                    || (k.i_am_the_initiator
-                        && has_expired(k.birthdate_ns, REKEY_AFTER_TIME, now_ns)))
-        }
-        None => false,
-    }
+    key.is_some_and(|k| {
+        k.sending_valid
+            && (k.sending_counter > REKEY_AFTER_MESSAGES
+                || (k.i_am_the_initiator && has_expired(k.birthdate_ns, REKEY_AFTER_TIME, now_ns)))
+    })
 }
 
 /// `receive.c`'s `keep_key_fresh`: after receiving data, the initiator of a
@@ -137,23 +117,20 @@ pub fn rekey_due_on_send(key: Option<&CurrentKey>, now_ns: u64) -> bool {
 /// REKEY_TIMEOUT`) starts a handshake, once per handshake
 /// ([`PeerTimers::keep_key_fresh_on_receive`] keeps the "once").
 pub fn rekey_due_on_receive(key: Option<&CurrentKey>, now_ns: u64) -> bool {
-    match key {
-        Some(k) => {
-            k.sending_valid
-                && k.i_am_the_initiator
-                && has_expired(k.birthdate_ns, REKEY_ON_RECEIVE_AFTER, now_ns)
-        }
-        None => false,
-    }
+    key.is_some_and(|k| {
+        k.sending_valid
+            && k.i_am_the_initiator
+            && has_expired(k.birthdate_ns, REKEY_ON_RECEIVE_AFTER, now_ns)
+    })
 }
 
 /// The timer state of one peer.
 #[derive(Clone, Debug, Default)]
 pub struct PeerTimers {
-    /// Pending deadlines.
-    deadlines: Deadlines,
+    /// The deadline (absolute time, ns) of each timer, `None` if not pending.
+    deadlines: [Option<u64>; Timer::ALL.len()],
     /// Retransmissions of the current handshake so far.
-    handshake_attempts: u64,
+    pub(crate) handshake_attempts: u64,
     need_another_keepalive: bool,
     sent_lastminute_handshake: bool,
     /// Persistent keepalive interval in seconds (0 = off).
@@ -172,7 +149,7 @@ impl PeerTimers {
 
     /// When `timer` will fire, if pending.
     pub fn deadline(&self, timer: Timer) -> Option<u64> {
-        self.deadlines.get(timer)
+        self.deadlines.get(timer as usize).copied().flatten()
     }
 
     /// Whether `timer` is pending.
@@ -183,13 +160,7 @@ impl PeerTimers {
     /// The earliest pending deadline: the glue keeps one kernel timer there
     /// and calls [`PeerTimers::poll`] when it fires.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.deadlines.0.iter().flatten().min().copied()
-    }
-
-    /// Retransmissions of the handshake in flight so far (host tests only).
-    #[cfg(feature = "testing")]
-    pub fn handshake_attempts(&self) -> u64 {
-        self.handshake_attempts
+        self.deadlines.iter().flatten().min().copied()
     }
 
     /// The persistent keepalive interval in seconds (0 = off).
@@ -202,13 +173,19 @@ impl PeerTimers {
     /// `mod_peer_timer`: arms only while active.
     fn arm(&mut self, timer: Timer, at: u64) {
         if self.active {
-            self.deadlines.set(timer, Some(at));
+            self.set(timer, Some(at));
         }
     }
 
     /// `del_timer`.
     fn cancel(&mut self, timer: Timer) {
-        self.deadlines.set(timer, None);
+        self.set(timer, None);
+    }
+
+    fn set(&mut self, timer: Timer, at: Option<u64>) {
+        if let Some(d) = self.deadlines.get_mut(timer as usize) {
+            *d = at;
+        }
     }
 
     fn jittered(base: u64, now_ns: u64, jitter_ns: u64) -> u64 {
@@ -234,7 +211,7 @@ impl PeerTimers {
     pub fn stop(&mut self) {
         self.active = false;
         self.last_sent_handshake = None;
-        self.deadlines = Deadlines::default();
+        self.deadlines = Default::default();
     }
 
     /// Forgets when the last handshake message was sent, so that the next

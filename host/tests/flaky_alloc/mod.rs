@@ -26,12 +26,7 @@ fn take_alloc() -> Result<(), AllocError> {
 
 pub struct Flaky;
 impl Alloc for Flaky {
-    type Box<T> = Box<T>;
     type Vec<T> = Vec<T>;
-    fn try_box<T>(value: T) -> Result<Box<T>, AllocError> {
-        take_alloc()?;
-        Ok(Box::new(value))
-    }
     fn vec_new<T>() -> Vec<T> {
         Vec::new()
     }

@@ -14,18 +14,6 @@ extern "C" {
     fn opaque_ok() -> bool;
 }
 pub struct Dummy;
-pub struct NoBox<T>(T);
-impl<T> core::ops::Deref for NoBox<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-impl<T> core::ops::DerefMut for NoBox<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
-    }
-}
 pub struct NoVec<T>(*mut T, usize);
 unsafe impl<T> Send for NoVec<T> {}
 unsafe impl<T> Sync for NoVec<T> {}
@@ -41,10 +29,6 @@ impl<T> core::ops::DerefMut for NoVec<T> {
     }
 }
 impl Alloc for Dummy {
-    type Box<T> = NoBox<T>;
-    fn try_box<T>(value: T) -> Result<NoBox<T>, AllocError> {
-        Ok(NoBox(value))
-    }
     type Vec<T> = NoVec<T>;
     fn vec_new<T>() -> NoVec<T> {
         let (p, l) = unsafe { (opaque_ptr(), opaque_len()) };
