@@ -196,10 +196,9 @@ void wg_shim_skb_queue_unlock_irqrestore(struct sk_buff_head *q, unsigned long f
 struct sk_buff *wg_shim_skb_peek(const struct sk_buff_head *q);
 struct sk_buff *wg_shim___skb_dequeue(struct sk_buff_head *q);
 void wg_shim___skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb);
-/* Device statistics: tstats rx/tx; and where the error counters that
+/* Device statistics: tstats rx; and where the error counters that
  * DEV_STATS_INC() bumps (atomic_long_t) lie in struct net_device. */
 void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len);
-void wg_shim_dev_tx_add(struct net_device *dev, unsigned int len);
 enum {
 	WG_SHIM_DEV_RX_ERRORS = offsetof(struct net_device, stats.__rx_errors),
 	WG_SHIM_DEV_RX_LENGTH_ERRORS = offsetof(struct net_device, stats.__rx_length_errors),

@@ -750,11 +750,6 @@ void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)
 	dev_sw_netstats_rx_add(dev, len);
 }
 
-void wg_shim_dev_tx_add(struct net_device *dev, unsigned int len)
-{
-	dev_sw_netstats_tx_add(dev, 1, len);
-}
-
 unsigned int wg_shim_dev_mtu(const struct net_device *dev)
 {
 	return READ_ONCE(dev->mtu);

@@ -45,12 +45,6 @@ pub(crate) struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// The generic netlink command.
-    pub(crate) fn cmd(&self) -> u8 {
-        // SAFETY: `genlhdr` points into the request, valid for the call.
-        unsafe { (*self.info.genlhdr).cmd }
-    }
-
     /// The namespace of the sending socket.
     pub(crate) fn net(&self) -> &'a Net {
         // SAFETY: the request's namespace is alive while the request is

@@ -714,8 +714,6 @@ impl<T: LinkOps> Drop for DevHold<T> {
 /// Error counters of a device.
 #[derive(Clone, Copy)]
 pub(crate) enum DevError {
-    /// `rx_errors`.
-    Rx,
     /// `rx_errors` and `rx_length_errors`.
     RxLength,
     /// `rx_errors` and `rx_frame_errors`.
@@ -734,7 +732,6 @@ impl DevError {
     fn counters(self) -> &'static [usize] {
         const RX: usize = b::WG_SHIM_DEV_RX_ERRORS as usize;
         match self {
-            DevError::Rx => &[RX],
             DevError::RxLength => &[RX, b::WG_SHIM_DEV_RX_LENGTH_ERRORS as usize],
             DevError::RxFrame => &[RX, b::WG_SHIM_DEV_RX_FRAME_ERRORS as usize],
             DevError::Tx => &[b::WG_SHIM_DEV_TX_ERRORS as usize],
@@ -774,12 +771,6 @@ impl<T: LinkOps> NetDevice<T> {
     pub(crate) fn count_rx(&self, len: u32) {
         // SAFETY: the device is valid and has per-CPU tstats.
         unsafe { b::wg_shim_dev_rx_add(self.raw.get(), len) }
-    }
-
-    /// Counts a sent packet of `len` bytes.
-    pub(crate) fn count_tx(&self, len: u32) {
-        // SAFETY: as above.
-        unsafe { b::wg_shim_dev_tx_add(self.raw.get(), len) }
     }
 
     /// Counts an error.

@@ -84,12 +84,6 @@ impl<'a> Attr<'a> {
         self.raw.as_ptr()
     }
 
-    /// The attribute type, without the `NLA_F_NESTED`/`NLA_F_NET_BYTEORDER` bits.
-    pub(crate) fn kind(&self) -> u16 {
-        // SAFETY: the header is valid (type invariant).
-        unsafe { (*self.raw.as_ptr()).nla_type & (b::NLA_TYPE_MASK as u16) }
-    }
-
     /// The payload.
     pub(crate) fn payload(&self) -> &'a [u8] {
         // SAFETY: the header is valid and `nla_len` bytes from it are inside
@@ -264,10 +258,6 @@ impl<'a> GenlMsg<'a> {
             hdr,
             _p: PhantomData,
         }
-    }
-
-    pub(crate) fn hdr(&self) -> *mut core::ffi::c_void {
-        self.hdr
     }
 
     /// Adds an attribute with payload `data`.

@@ -129,22 +129,12 @@ impl SkBuff {
         }
     }
 
-    /// The linear part of the data, writable (callers first make sure it is
-    /// not shared, e.g. with [`SkBuff::alloc`]).
-    pub(crate) fn linear_data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: `len - data_len` bytes at `data` are the linear part.
-        unsafe {
-            let s = &*self.raw();
-            core::slice::from_raw_parts_mut(s.data, (s.len - s.data_len) as usize)
-        }
-    }
-
     /// Strips the outer IP and UDP headers of a datagram handed over by
     /// `encap_rcv`, trusting no length in them: the data then starts at the
     /// UDP payload, which is exactly as long as the UDP header says and has at
     /// least `min_payload` bytes linear. `None`: a malformed packet, which the
     /// caller drops. The network header stays where it was, so the source
-    /// address and port can still be read ([`SkBuff::outer_source`]).
+    /// address and port can still be read ([`SkBuff::outer_endpoint`]).
     pub(crate) fn pull_udp_payload(&mut self, min_payload: u32) -> Option<()> {
         const UDP_HEADER_LEN: u32 = 8;
         let raw = self.raw();
@@ -177,35 +167,6 @@ impl SkBuff {
             }
             b::skb_pull(raw, header_end);
             ((*raw).len == payload_len).then_some(())
-        }
-    }
-
-    /// The outer source address and port of a received datagram, from its
-    /// IP and UDP headers (which [`SkBuff::pull_udp_payload`] kept in place).
-    pub(crate) fn outer_source(&self) -> Option<SocketAddr> {
-        let raw = self.raw();
-        // SAFETY: the network and transport headers were validated on
-        // receive by the stack and lie in the linear head, before `data`.
-        // Headers are read unaligned: behind a NIC's 14-byte Ethernet header
-        // (NET_IP_ALIGN is 0 on x86) an IP header is only 2-byte aligned,
-        // and a reference to it would be a misaligned `&iphdr`.
-        unsafe {
-            let nh = b::wg_shim_skb_network_header(raw);
-            let th = b::wg_shim_skb_transport_header(raw);
-            let port = u16::from_be_bytes([*th, *th.add(1)]);
-            match *nh >> 4 {
-                4 => {
-                    let ip = nh.cast::<b::iphdr>().read_unaligned();
-                    let a = ip.__bindgen_anon_1.__bindgen_anon_1.saddr.to_ne_bytes();
-                    Some(SocketAddr::V4(a, port))
-                }
-                6 => {
-                    let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
-                    let a = ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8;
-                    Some(SocketAddr::V6(a, port))
-                }
-                _ => None,
-            }
         }
     }
 
