@@ -39,7 +39,7 @@ extern const struct nla_policy wg_shim_allowedip_policy[WG_SHIM_WGALLOWEDIP_A_MA
 /* lib/crypto entry points that are static inline (they pick the SIMD version). */
 struct blake2s_state;
 bool wg_shim_curve25519(u8 out[32], const u8 secret[32], const u8 point[32]);
-void wg_shim_curve25519_base(u8 out[32], const u8 secret[32]);
+bool wg_shim_curve25519_generate_public(u8 out[32], const u8 secret[32]);
 void wg_shim_blake2s_init(struct blake2s_state *state, size_t outlen, const u8 *key, size_t keylen);
 void wg_shim_memzero_explicit(void *p, size_t len);
 u64 wg_shim_ktime_get_coarse_boottime_ns(void);
@@ -65,7 +65,6 @@ void wg_shim_skb_get_hash(struct sk_buff *skb);
 void wg_shim_skb_set_inner_network_header_here(struct sk_buff *skb);
 u8 *wg_shim_skb_tail_pointer(const struct sk_buff *skb);
 bool wg_shim_skb_checksum_partial(const struct sk_buff *skb);
-struct sk_buff *wg_shim_alloc_skb(unsigned int size);
 void wg_shim_skb_reserve(struct sk_buff *skb, int len);
 bool wg_shim_skb_is_gso(const struct sk_buff *skb);
 u8 *wg_shim_skb_network_header(const struct sk_buff *skb);
@@ -78,7 +77,6 @@ struct dst_cache;
 void wg_shim_skb_prepare_xmit(struct sk_buff *skb, struct net_device *dev, u32 mark);
 bool wg_shim_confirm_addr4(struct sock *sk, __be32 saddr);
 struct rtable *wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark);
-void wg_shim_rt_put(struct rtable *rt);
 void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be32 saddr,
 		   __be32 daddr, u8 ds, __be16 dport);
 bool wg_shim_chk_addr6(struct sock *sk, const struct in6_addr *saddr);
@@ -86,21 +84,17 @@ struct dst_entry *wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const 
 				 __be16 dport, u32 mark, int oif);
 void wg_shim_xmit6(struct dst_entry *dst, struct sock *sk, struct sk_buff *skb,
 		   const struct in6_addr *saddr, const struct in6_addr *daddr, u8 ds, __be16 dport);
-int wg_shim_dst_cache_init(struct dst_cache *cache);
 void wg_shim_dst_cache_reset(struct dst_cache *cache);
 bool wg_shim_skb_outer_endpoint(const struct sk_buff *skb, u8 *family, u8 src[16], u8 dst[16],
 				u16 *sport, int *iif, u32 *scope_id);
 
-/* Timers (timer_setup is a macro; jiffies a volatile). */
+/* Timers (timer_setup is a macro). */
 struct timer_list;
 void wg_shim_timer_setup(struct timer_list *timer, void (*fn)(struct timer_list *));
-unsigned long wg_shim_jiffies(void);
 
-/* Work items and workqueues (INIT_WORK and alloc_workqueue are macros). */
+/* Work items (INIT_WORK is a macro). */
 struct work_struct;
-struct workqueue_struct;
 void wg_shim_init_work(struct work_struct *work, void (*fn)(struct work_struct *));
-struct workqueue_struct *wg_shim_alloc_workqueue(const char *prefix, const char *name, unsigned int flags);
 
 /* ptr_ring of skbs and per-CPU memory (all inline or macros). */
 struct ptr_ring;
@@ -123,7 +117,6 @@ int wg_shim_next_online_cpu_wrap(int prev);
 __be16 wg_shim_skb_protocol(const struct sk_buff *skb);
 bool wg_shim_skb_protocol_valid(const struct sk_buff *skb);
 unsigned int wg_shim_skb_route_mtu(const struct sk_buff *skb, const struct net_device *dev);
-struct sk_buff *wg_shim_skb_gso_segment(struct sk_buff *skb, int *err);
 struct sk_buff *wg_shim_skb_list_next(struct sk_buff *skb);
 struct sk_buff *wg_shim_skb_share_check(struct sk_buff *skb);
 void wg_shim_skb_dst_drop(struct sk_buff *skb);

@@ -97,23 +97,14 @@ bool wg_shim_curve25519(u8 out[32], const u8 secret[32], const u8 point[32])
 	return curve25519(out, secret, point);
 }
 
-void wg_shim_curve25519_base(u8 out[32], const u8 secret[32])
+bool wg_shim_curve25519_generate_public(u8 out[32], const u8 secret[32])
 {
-	/* curve25519_generate_public() refuses an all-zero secret (it returns
-	 * false and leaves out alone); a clamped zero secret is still a
-	 * scalar, so compute it against the base point the generic way. */
-	static const u8 basepoint[CURVE25519_KEY_SIZE] __aligned(32) = { 9 };
-
-	if (!curve25519_generate_public(out, secret) && !curve25519(out, secret, basepoint))
-		memset(out, 0, CURVE25519_KEY_SIZE);
+	return curve25519_generate_public(out, secret);
 }
 
 void wg_shim_blake2s_init(struct blake2s_state *state, size_t outlen, const u8 *key, size_t keylen)
 {
-	if (keylen)
-		blake2s_init_key(state, outlen, key, keylen);
-	else
-		blake2s_init(state, outlen);
+	__blake2s_init(state, outlen, key, keylen);
 }
 
 void wg_shim_memzero_explicit(void *p, size_t len)
@@ -333,11 +324,6 @@ bool wg_shim_skb_checksum_partial(const struct sk_buff *skb)
 	return skb->ip_summed == CHECKSUM_PARTIAL;
 }
 
-struct sk_buff *wg_shim_alloc_skb(unsigned int size)
-{
-	return alloc_skb(size, GFP_ATOMIC);
-}
-
 void wg_shim_skb_reserve(struct sk_buff *skb, int len)
 {
 	skb_reserve(skb, len);
@@ -389,11 +375,6 @@ struct rtable *wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be
 	rt = ip_route_output_flow(sock_net(sk), &fl, sk);
 	*saddr = fl.saddr;
 	return rt;
-}
-
-void wg_shim_rt_put(struct rtable *rt)
-{
-	ip_rt_put(rt);
 }
 
 void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be32 saddr,
@@ -448,11 +429,6 @@ void wg_shim_xmit6(struct dst_entry *dst, struct sock *sk, struct sk_buff *skb,
 #endif
 }
 
-int wg_shim_dst_cache_init(struct dst_cache *cache)
-{
-	return dst_cache_init(cache, GFP_KERNEL);
-}
-
 void wg_shim_dst_cache_reset(struct dst_cache *cache)
 {
 	dst_cache_reset(cache);
@@ -490,19 +466,9 @@ void wg_shim_timer_setup(struct timer_list *timer, void (*fn)(struct timer_list 
 	timer_setup(timer, fn, 0);
 }
 
-unsigned long wg_shim_jiffies(void)
-{
-	return jiffies;
-}
-
 void wg_shim_init_work(struct work_struct *work, void (*fn)(struct work_struct *))
 {
 	INIT_WORK(work, fn);
-}
-
-struct workqueue_struct *wg_shim_alloc_workqueue(const char *prefix, const char *name, unsigned int flags)
-{
-	return alloc_workqueue("%s-%s", flags, 0, prefix, name);
 }
 
 int wg_shim_ptr_ring_init(struct ptr_ring *r, unsigned int size)
@@ -603,18 +569,6 @@ bool wg_shim_skb_protocol_valid(const struct sk_buff *skb)
 unsigned int wg_shim_skb_route_mtu(const struct sk_buff *skb, const struct net_device *dev)
 {
 	return skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu;
-}
-
-struct sk_buff *wg_shim_skb_gso_segment(struct sk_buff *skb, int *err)
-{
-	struct sk_buff *segs = skb_gso_segment(skb, 0);
-
-	if (IS_ERR(segs)) {
-		*err = PTR_ERR(segs);
-		return NULL;
-	}
-	*err = 0;
-	return segs;
 }
 
 /* Detaches and returns the next skb of a list. */

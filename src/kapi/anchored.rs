@@ -168,12 +168,13 @@ impl<T: AnchorOps> Anchored<T> {
         }
         // SAFETY: the timer was set up in `new_arc`; if `shutdown_all` ran
         // since the check above, the timer is shut down and `mod_timer`
-        // does nothing.
+        // does nothing. `jiffies` is read as the C `volatile` it is.
         unsafe {
             let delta = b::nsecs_to_jiffies(delay_ns).saturating_add(1);
             b::mod_timer(
                 self.timer.get(),
-                b::wg_shim_jiffies().wrapping_add(delta as usize),
+                core::ptr::read_volatile(core::ptr::addr_of!(b::jiffies))
+                    .wrapping_add(delta as usize),
             );
         }
     }

@@ -74,8 +74,9 @@ impl SkBuff {
     /// bytes of data (`GFP_ATOMIC`).
     pub(crate) fn alloc(headroom: u32, len: u32) -> Option<SkBuff> {
         let size = headroom.checked_add(len)?;
-        // SAFETY: allocates a fresh skb owned by the caller.
-        let skb = unsafe { SkBuff::from_raw(b::wg_shim_alloc_skb(size)) }?;
+        let gfp = kernel::bindings::GFP_ATOMIC;
+        // SAFETY: allocates a fresh skb owned by the caller (`alloc_skb`).
+        let skb = unsafe { SkBuff::from_raw(b::__alloc_skb(size, gfp, 0, b::NUMA_NO_NODE)) }?;
         // SAFETY: the skb is empty with `size` bytes of room.
         unsafe { b::wg_shim_skb_reserve(skb.raw(), headroom as i32) };
         Some(skb)
@@ -407,16 +408,13 @@ impl SkBuff {
         if !self.is_gso() {
             return Ok(SkbList(self.into_raw()));
         }
-        let mut err = 0;
-        // SAFETY: segmenting a valid GSO skb; on success the segments are a
-        // new list and the original is ours to free.
-        let segs = unsafe { b::wg_shim_skb_gso_segment(self.raw(), &mut err) };
+        // SAFETY: segmenting a valid GSO skb (`skb_gso_segment`, no
+        // features); on success the segments are a new list and the original
+        // is ours to free.
+        let segs =
+            kernel::error::from_err_ptr(unsafe { b::__skb_gso_segment(self.raw(), 0, true) })?;
         if segs.is_null() {
-            return Err(kernel::error::Error::from_errno(if err < 0 {
-                err
-            } else {
-                -(b::EINVAL as i32)
-            }));
+            return Err(kernel::error::code::EINVAL);
         }
         drop(self);
         Ok(SkbList(segs))

@@ -32,7 +32,7 @@ impl DstCache {
         };
         // SAFETY: initialises the cache in place; `c` does not move while
         // the call runs, and the struct holds no self-reference.
-        to_result(unsafe { b::wg_shim_dst_cache_init(c.raw.get()) })?;
+        to_result(unsafe { b::dst_cache_init(c.raw.get(), kernel::bindings::GFP_KERNEL) })?;
         Ok(c)
     }
 
@@ -108,8 +108,9 @@ impl Route4 {
 
 impl Drop for Route4 {
     fn drop(&mut self) {
-        // SAFETY: we hold one reference (`ip_rt_put`).
-        unsafe { b::wg_shim_rt_put(self.0.as_ptr()) }
+        // SAFETY: we hold one reference, on `dst`, the route's first field
+        // (as `ip_rt_put`).
+        unsafe { b::dst_release(core::ptr::addr_of_mut!((*self.0.as_ptr()).dst)) }
     }
 }
 
