@@ -85,8 +85,7 @@ struct dst_entry *wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const 
 void wg_shim_xmit6(struct dst_entry *dst, struct sock *sk, struct sk_buff *skb,
 		   const struct in6_addr *saddr, const struct in6_addr *daddr, u8 ds, __be16 dport);
 void wg_shim_dst_cache_reset(struct dst_cache *cache);
-bool wg_shim_skb_outer_endpoint(const struct sk_buff *skb, u8 *family, u8 src[16], u8 dst[16],
-				u16 *sport, int *iif, u32 *scope_id);
+u32 wg_shim_ipv6_iface_scope_id(const struct in6_addr *addr, int iface);
 
 /* Timers (timer_setup is a macro). */
 struct timer_list;
@@ -201,8 +200,6 @@ enum {
 	WG_SHIM_DEV_TX_DROPPED = offsetof(struct net_device, stats.__tx_dropped),
 };
 unsigned int wg_shim_dev_mtu(const struct net_device *dev);
-/* The DS field of a received packet's outer IP header. */
-u8 wg_shim_skb_outer_dsfield(const struct sk_buff *skb);
 /* The module's dynamic-debug switch, and a KERN_DEBUG line. */
 bool wg_shim_debug_enabled(void);
 void wg_shim_debug_print(const char *line);

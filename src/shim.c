@@ -434,31 +434,13 @@ void wg_shim_dst_cache_reset(struct dst_cache *cache)
 	dst_cache_reset(cache);
 }
 
-/* The outer addresses of a received datagram (validated by the stack): the
- * peer's address and port, our address it was sent to, the interface it came
- * in on, and the IPv6 scope of a link-local source. */
-bool wg_shim_skb_outer_endpoint(const struct sk_buff *skb, u8 *family, u8 src[16], u8 dst[16],
-				u16 *sport, int *iif, u32 *scope_id)
+u32 wg_shim_ipv6_iface_scope_id(const struct in6_addr *addr, int iface)
 {
-	*sport = ntohs(udp_hdr(skb)->source);
-	*iif = skb->skb_iif;
-	if (skb->protocol == htons(ETH_P_IP)) {
-		*family = 4;
-		memcpy(src, &ip_hdr(skb)->saddr, 4);
-		memcpy(dst, &ip_hdr(skb)->daddr, 4);
-		*scope_id = 0;
-		return true;
-	}
 #if IS_ENABLED(CONFIG_IPV6)
-	if (skb->protocol == htons(ETH_P_IPV6)) {
-		*family = 6;
-		memcpy(src, &ipv6_hdr(skb)->saddr, 16);
-		memcpy(dst, &ipv6_hdr(skb)->daddr, 16);
-		*scope_id = ipv6_iface_scope_id(&ipv6_hdr(skb)->saddr, skb->skb_iif);
-		return true;
-	}
+	return ipv6_iface_scope_id(addr, iface);
+#else
+	return 0;
 #endif
-	return false;
 }
 
 void wg_shim_timer_setup(struct timer_list *timer, void (*fn)(struct timer_list *))
@@ -707,17 +689,6 @@ void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)
 unsigned int wg_shim_dev_mtu(const struct net_device *dev)
 {
 	return READ_ONCE(dev->mtu);
-}
-
-u8 wg_shim_skb_outer_dsfield(const struct sk_buff *skb)
-{
-	const u8 *nh = skb_network_header(skb);
-
-	if ((nh[0] >> 4) == 4)
-		return ((const struct iphdr *)nh)->tos;
-	if ((nh[0] >> 4) == 6)
-		return ipv6_get_dsfield((const struct ipv6hdr *)nh);
-	return 0;
 }
 
 bool wg_shim_debug_enabled(void)

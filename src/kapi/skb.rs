@@ -318,8 +318,8 @@ pub(crate) enum SocketAddr {
 }
 
 /// `ETH_P_IP` and `ETH_P_IPV6` in network order, as `skb->protocol` holds them.
-const PROTO_IP: u16 = 0x0800u16.to_be();
-const PROTO_IPV6: u16 = 0x86ddu16.to_be();
+pub(super) const PROTO_IP: u16 = 0x0800u16.to_be();
+pub(super) const PROTO_IPV6: u16 = 0x86ddu16.to_be();
 
 /// An IP address (network byte order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -578,8 +578,17 @@ impl SkBuff {
     /// The DS field (DSCP and ECN) of a received packet's outer IP header.
     pub(crate) fn outer_dsfield(&self) -> u8 {
         // SAFETY: the network header of a received packet was validated by
-        // the stack and lies in the linear head.
-        unsafe { b::wg_shim_skb_outer_dsfield(self.raw()) }
+        // the stack and lies in the linear head; it is read unaligned (see
+        // `OuterAddrs::of`).
+        unsafe {
+            let nh = b::wg_shim_skb_network_header(self.raw());
+            match *nh >> 4 {
+                4 => nh.cast::<b::iphdr>().read_unaligned().tos,
+                // `ipv6_get_dsfield`: the traffic class, after the version.
+                6 => (u16::from_be_bytes([*nh, *nh.add(1)]) >> 4) as u8,
+                _ => 0,
+            }
+        }
     }
 }
 
