@@ -165,8 +165,6 @@ void wg_shim_genl_msg_cancel(struct sk_buff *skb, void *hdr);
 struct nlattr *wg_shim_nl_nest_start(struct sk_buff *skb, int type);
 void wg_shim_nl_nest_end(struct sk_buff *skb, struct nlattr *start);
 void wg_shim_nl_nest_cancel(struct sk_buff *skb, struct nlattr *start);
-/* NL_SET_ERR_MSG_ATTR() (attr may be NULL); msg must be static. */
-void wg_shim_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg, const struct nlattr *attr);
 /* netif_running(). */
 bool wg_shim_nl_netif_running(const struct net_device *dev);
 /* ns_capable(net->user_ns, CAP_NET_ADMIN). */
@@ -208,6 +206,5 @@ void wg_shim_debug_print(const char *line);
 struct notifier_block;
 int wg_shim_register_pm_notifier(struct notifier_block *nb);
 void wg_shim_unregister_pm_notifier(struct notifier_block *nb);
-bool wg_shim_pm_is_sleep_prepare(unsigned long action);
 
 #endif

@@ -241,17 +241,6 @@ void wg_shim_nl_nest_cancel(struct sk_buff *skb, struct nlattr *start)
 	nla_nest_cancel(skb, start);
 }
 
-void wg_shim_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg, const struct nlattr *attr)
-{
-	/* NL_SET_ERR_MSG_ATTR() without its static copy (msg is static). */
-	do_trace_netlink_extack(msg);
-	if (extack) {
-		extack->_msg = msg;
-		extack->bad_attr = attr;
-		extack->policy = NULL;
-	}
-}
-
 bool wg_shim_nl_netif_running(const struct net_device *dev)
 {
 	return netif_running(dev);
@@ -719,14 +708,6 @@ int wg_shim_register_pm_notifier(struct notifier_block *nb)
 void wg_shim_unregister_pm_notifier(struct notifier_block *nb)
 {
 	unregister_pm_notifier(nb);
-}
-
-bool wg_shim_pm_is_sleep_prepare(unsigned long action)
-{
-	/* As the C driver: with autosleep, suspend is too frequent to wipe. */
-	if (IS_ENABLED(CONFIG_PM_AUTOSLEEP))
-		return false;
-	return action == PM_HIBERNATION_PREPARE || action == PM_SUSPEND_PREPARE;
 }
 
 /*

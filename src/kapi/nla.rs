@@ -229,9 +229,18 @@ impl Extack<'_> {
     /// Sets the message (`NL_SET_ERR_MSG_ATTR`), pointing at `attr` if given.
     pub(crate) fn set(&self, msg: &'static CStr, attr: Option<Attr<'_>>) {
         let attr = attr.map_or(core::ptr::null(), |a| a.as_ptr());
-        // SAFETY: `raw` is null or valid (type invariant); the message is
-        // static, as the extack keeps only the pointer.
-        unsafe { b::wg_shim_nl_set_err_msg(self.raw, msg.as_char_ptr(), attr) }
+        let msg = msg.as_char_ptr();
+        // SAFETY: `raw` is null or valid (type invariant) and the request's,
+        // handled by this thread; the message is static, as the extack keeps
+        // only the pointer (the macro without its static copy of it).
+        unsafe {
+            b::do_trace_netlink_extack(msg);
+            if let Some(extack) = self.raw.as_mut() {
+                extack._msg = msg;
+                extack.bad_attr = attr;
+                extack.policy = core::ptr::null();
+            }
+        }
     }
 }
 
