@@ -44,9 +44,8 @@ void wg_shim_blake2s_init(struct blake2s_state *state, size_t outlen, const u8 *
 void wg_shim_memzero_explicit(void *p, size_t len);
 u64 wg_shim_ktime_get_coarse_boottime_ns(void);
 
-/* UDP sockets: the port configuration is bitfields and address macros. */
+/* UDP sockets (inline helpers). */
 struct socket;
-int wg_shim_udp_sock_create(struct net *net, bool ipv6, u16 port, struct socket **sockp);
 u16 wg_shim_sock_local_port(const struct sock *sk);
 void wg_shim_tunnel_sock_opts(struct sock *sk);
 void *wg_shim_sk_user_data(const struct sock *sk);

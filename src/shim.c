@@ -117,33 +117,6 @@ u64 wg_shim_ktime_get_coarse_boottime_ns(void)
 	return ktime_get_coarse_boottime_ns();
 }
 
-int wg_shim_udp_sock_create(struct net *net, bool ipv6, u16 port, struct socket **sockp)
-{
-	struct udp_port_cfg cfg = {
-		.family = AF_INET,
-		.local_ip.s_addr = htonl(INADDR_ANY),
-		.local_udp_port = htons(port),
-		.use_udp_checksums = true,
-	};
-
-#if IS_ENABLED(CONFIG_IPV6)
-	if (ipv6) {
-		cfg = (struct udp_port_cfg){
-			.family = AF_INET6,
-			.local_ip6 = IN6ADDR_ANY_INIT,
-			.local_udp_port = htons(port),
-			.use_udp6_tx_checksums = true,
-			.use_udp6_rx_checksums = true,
-			.ipv6_v6only = true,
-		};
-	}
-#else
-	if (ipv6)
-		return -EAFNOSUPPORT;
-#endif
-	return udp_sock_create(net, &cfg, sockp);
-}
-
 /* Atomic allocations (we send from softirq), an unbounded send buffer, and
  * access to memory reserves under pressure, as the C driver's sockets. */
 void wg_shim_tunnel_sock_opts(struct sock *sk)
