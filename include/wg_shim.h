@@ -108,8 +108,9 @@ void wg_shim_local_bh_enable(void);
 
 void *wg_shim_alloc_percpu(size_t size, size_t align);
 void *wg_shim_per_cpu_ptr(void *p, int cpu);
-int wg_shim_next_possible_cpu(int prev);
-int wg_shim_next_online_cpu_wrap(int prev);
+/* cpumask_next() over the online or possible CPUs, and nr_cpu_ids. */
+unsigned int wg_shim_cpumask_next(int prev, bool online);
+unsigned int wg_shim_nr_cpu_ids(void);
 
 /* Packet plumbing of the data path (inline helpers and bitfields). */
 __be16 wg_shim_skb_protocol(const struct sk_buff *skb);

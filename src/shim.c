@@ -478,22 +478,14 @@ void *wg_shim_per_cpu_ptr(void *p, int cpu)
 	return per_cpu_ptr((void __percpu __force *)p, cpu);
 }
 
-/* The next possible CPU after prev (-1: the first), or -1 after the last. */
-int wg_shim_next_possible_cpu(int prev)
+unsigned int wg_shim_cpumask_next(int prev, bool online)
 {
-	int cpu = cpumask_next(prev, cpu_possible_mask);
-
-	return cpu < nr_cpu_ids ? cpu : -1;
+	return cpumask_next(prev, online ? cpu_online_mask : cpu_possible_mask);
 }
 
-/* The next online CPU after prev, wrapping around. */
-int wg_shim_next_online_cpu_wrap(int prev)
+unsigned int wg_shim_nr_cpu_ids(void)
 {
-	int cpu = cpumask_next(prev, cpu_online_mask);
-
-	if (cpu >= nr_cpu_ids)
-		cpu = cpumask_first(cpu_online_mask);
-	return cpu;
+	return nr_cpu_ids;
 }
 
 __be16 wg_shim_skb_protocol(const struct sk_buff *skb)
