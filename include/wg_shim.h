@@ -130,16 +130,12 @@ bool wg_shim_pskb_network_may_pull(struct sk_buff *skb, unsigned int len);
 void wg_shim_skb_rx_checked(struct sk_buff *skb, struct net_device *dev, __be16 protocol);
 void wg_shim_ecn_decapsulate(struct sk_buff *skb, u8 outer, u8 inner);
 u8 wg_shim_ecn_encapsulate(u8 outer, const struct sk_buff *inner);
-u8 *wg_shim_skb_cb(struct sk_buff *skb);
 
 /* RCU read side (inline). */
 void wg_shim_rcu_read_lock_bh(void);
 void wg_shim_rcu_read_unlock_bh(void);
 
 /* Inline helpers. */
-void wg_shim_kfree_skb(struct sk_buff *skb);
-bool wg_shim_net_eq(const struct net *a, const struct net *b);
-void *wg_shim_netdev_priv(const struct net_device *dev);
 
 
 /* ---- Configuration over generic netlink (src/kapi/{genl,nla,netdev}.rs) ---- */
@@ -197,7 +193,6 @@ enum {
 	WG_SHIM_DEV_RX_DROPPED = offsetof(struct net_device, stats.__rx_dropped),
 	WG_SHIM_DEV_TX_DROPPED = offsetof(struct net_device, stats.__tx_dropped),
 };
-unsigned int wg_shim_dev_mtu(const struct net_device *dev);
 /* The module's dynamic-debug switch, and a KERN_DEBUG line. */
 bool wg_shim_debug_enabled(void);
 void wg_shim_debug_print(const char *line);

@@ -77,21 +77,6 @@ const struct nla_policy wg_shim_allowedip_policy[WG_SHIM_WGALLOWEDIP_A_MAX + 1] 
 	[WG_SHIM_WGALLOWEDIP_A_FLAGS]	= NLA_POLICY_MASK(NLA_U32, WG_SHIM_WGALLOWEDIP_F_REMOVE_ME),
 };
 
-void wg_shim_kfree_skb(struct sk_buff *skb)
-{
-	kfree_skb(skb);
-}
-
-bool wg_shim_net_eq(const struct net *a, const struct net *b)
-{
-	return net_eq(a, b);
-}
-
-void *wg_shim_netdev_priv(const struct net_device *dev)
-{
-	return netdev_priv(dev);
-}
-
 bool wg_shim_curve25519(u8 out[32], const u8 secret[32], const u8 point[32])
 {
 	return curve25519(out, secret, point);
@@ -564,11 +549,6 @@ u8 wg_shim_ecn_encapsulate(u8 outer, const struct sk_buff *inner)
 	return ip_tunnel_ecn_encap(outer, ip_hdr(inner), inner);
 }
 
-u8 *wg_shim_skb_cb(struct sk_buff *skb)
-{
-	return skb->cb;
-}
-
 /* ---- Data plane: locks, queues, statistics, debug lines ---- */
 
 void wg_shim_spin_lock_bh(spinlock_t *lock)
@@ -638,11 +618,6 @@ void wg_shim___skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb)
 void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)
 {
 	dev_sw_netstats_rx_add(dev, len);
-}
-
-unsigned int wg_shim_dev_mtu(const struct net_device *dev)
-{
-	return READ_ONCE(dev->mtu);
 }
 
 bool wg_shim_debug_enabled(void)

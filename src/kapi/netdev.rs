@@ -119,8 +119,9 @@ impl<T: LinkOps> NetDevice<T> {
         // SAFETY: every device of kind `T` was allocated with a private area
         // of `size_of::<Priv<T>>()` bytes (see `LinkKind::register`), aligned
         // to NETDEV_ALIGN, which `Priv<T>` does not exceed (checked at
-        // registration).
-        unsafe { &*b::wg_shim_netdev_priv(self.raw.get()).cast::<Priv<T>>() }
+        // registration). It is the `priv` array at the device's end
+        // (`netdev_priv`).
+        unsafe { &*ptr::addr_of!((*self.raw.get()).priv_).cast::<Priv<T>>() }
     }
 
     pub(crate) fn as_raw(&self) -> *mut b::net_device {
@@ -421,7 +422,7 @@ unsafe extern "C" fn newlink_callback<T: LinkOps>(
     let rtnl = unsafe { Rtnl::assume_held() };
     // SAFETY: the device was allocated with our private area (zeroed), and is
     // not registered yet, so nothing else touches the area.
-    let p = unsafe { &mut *b::wg_shim_netdev_priv(dev).cast::<Priv<T>>() };
+    let p = unsafe { &mut *ptr::addr_of_mut!((*dev).priv_).cast::<Priv<T>>() };
     // SAFETY: `src_net` is alive for the duration of the call.
     let net = unsafe { Net::from_raw(src_net) };
     // SAFETY: `name` is a NUL-terminated array inside the device, which
@@ -633,7 +634,7 @@ impl<T: LinkOps> DevRef<T> {
     pub(crate) fn get<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a NetDevice<T>> {
         // SAFETY: the device is of kind `T` (checked at lookup), so its
         // private area is a `Priv<T>`; the reference keeps it allocated.
-        let p = unsafe { &*b::wg_shim_netdev_priv(self.dev.as_ptr()).cast::<Priv<T>>() };
+        let p = unsafe { &*ptr::addr_of!((*self.dev.as_ptr()).priv_).cast::<Priv<T>>() };
         // `live` and `uninit` are written under RTNL only, which the caller
         // holds; while `live` is set the destructor has not run, and it
         // cannot run while we hold a reference.
@@ -788,7 +789,8 @@ impl<T: LinkOps> NetDevice<T> {
 
     /// The device's MTU.
     pub(crate) fn mtu(&self) -> u32 {
-        // SAFETY: the device is valid.
-        unsafe { b::wg_shim_dev_mtu(self.raw.get()) }
+        // SAFETY: the device is valid; read once (`READ_ONCE`), as the MTU
+        // may change under us.
+        unsafe { core::ptr::addr_of!((*self.raw.get()).mtu).read_volatile() }
     }
 }

@@ -38,8 +38,9 @@ impl SkBuff {
 
 impl Drop for SkBuff {
     fn drop(&mut self) {
-        // SAFETY: we own the skb and nothing uses it after this.
-        unsafe { b::wg_shim_kfree_skb(self.0.as_ptr()) }
+        let reason = b::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED;
+        // SAFETY: we own the skb and nothing uses it after this (`kfree_skb`).
+        unsafe { b::sk_skb_reason_drop(core::ptr::null_mut(), self.0.as_ptr(), reason) }
     }
 }
 
@@ -508,7 +509,7 @@ impl SkBuff {
     /// while it owns the packet.
     pub(crate) fn cb(&mut self) -> &mut [u8; 48] {
         // SAFETY: `cb` is a 48-byte array inside the skb we own.
-        unsafe { &mut *b::wg_shim_skb_cb(self.raw()).cast::<[u8; 48]>() }
+        unsafe { &mut (*self.raw()).cb }
     }
 
     /// For a decrypted packet (data at the plaintext, headers reset): checks
