@@ -42,12 +42,10 @@ bool wg_shim_curve25519(u8 out[32], const u8 secret[32], const u8 point[32]);
 bool wg_shim_curve25519_generate_public(u8 out[32], const u8 secret[32]);
 void wg_shim_blake2s_init(struct blake2s_state *state, size_t outlen, const u8 *key, size_t keylen);
 void wg_shim_memzero_explicit(void *p, size_t len);
-u64 wg_shim_ktime_get_coarse_boottime_ns(void);
 
 /* UDP sockets (inline helpers). */
 struct socket;
 u16 wg_shim_sock_local_port(const struct sock *sk);
-void wg_shim_tunnel_sock_opts(struct sock *sk);
 void *wg_shim_sk_user_data(const struct sock *sk);
 bool wg_shim_ipv6_mod_enabled(void);
 void wg_shim_dev_hold(struct net_device *dev);
@@ -163,8 +161,6 @@ void wg_shim_nl_nest_end(struct sk_buff *skb, struct nlattr *start);
 void wg_shim_nl_nest_cancel(struct sk_buff *skb, struct nlattr *start);
 /* netif_running(). */
 bool wg_shim_nl_netif_running(const struct net_device *dev);
-/* ns_capable(net->user_ns, CAP_NET_ADMIN). */
-bool wg_shim_nl_net_admin_capable(const struct net *net);
 
 /* ---- Data plane (src/kapi/{sync,skb,netdev,debug}.rs) ---- */
 struct sk_buff_head;

@@ -97,20 +97,6 @@ void wg_shim_memzero_explicit(void *p, size_t len)
 	memzero_explicit(p, len);
 }
 
-u64 wg_shim_ktime_get_coarse_boottime_ns(void)
-{
-	return ktime_get_coarse_boottime_ns();
-}
-
-/* Atomic allocations (we send from softirq), an unbounded send buffer, and
- * access to memory reserves under pressure, as the C driver's sockets. */
-void wg_shim_tunnel_sock_opts(struct sock *sk)
-{
-	sk->sk_allocation = GFP_ATOMIC;
-	sk->sk_sndbuf = INT_MAX;
-	sk_set_memalloc(sk);
-}
-
 u16 wg_shim_sock_local_port(const struct sock *sk)
 {
 	return ntohs(inet_sk(sk)->inet_sport);
@@ -202,11 +188,6 @@ void wg_shim_nl_nest_cancel(struct sk_buff *skb, struct nlattr *start)
 bool wg_shim_nl_netif_running(const struct net_device *dev)
 {
 	return netif_running(dev);
-}
-
-bool wg_shim_nl_net_admin_capable(const struct net *net)
-{
-	return ns_capable(net->user_ns, CAP_NET_ADMIN);
 }
 
 void wg_shim_rcu_read_lock_bh(void)

@@ -42,7 +42,8 @@ impl Net {
     /// Whether the current task has `CAP_NET_ADMIN` in the user namespace
     /// owning this network namespace (`ns_capable(net->user_ns, ...)`).
     pub(crate) fn net_admin_capable(&self) -> bool {
-        // SAFETY: the namespace is valid (type invariant).
-        unsafe { b::wg_shim_nl_net_admin_capable(self.as_raw()) }
+        // SAFETY: the namespace is valid (type invariant), and holds its
+        // owning user namespace.
+        unsafe { b::ns_capable((*self.as_raw()).user_ns, b::CAP_NET_ADMIN as i32) }
     }
 }

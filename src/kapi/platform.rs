@@ -242,8 +242,9 @@ impl Kernel {
 
 impl Clock for Kernel {
     fn now_ns() -> u64 {
-        // SAFETY: reads the coarse boot-time clock; callable from any context.
-        unsafe { b::wg_shim_ktime_get_coarse_boottime_ns() }
+        // SAFETY: reads the coarse boot-time clock
+        // (`ktime_get_coarse_boottime_ns`); callable from any context.
+        unsafe { b::ktime_get_coarse_with_offset(b::tk_offsets_TK_OFFS_BOOT) as u64 }
     }
 
     fn wall() -> (u64, u32) {

@@ -92,11 +92,15 @@ impl<T: EncapRecv> EncapSocket<T> {
             encap_rcv: Some(encap_rcv_callback::<T>),
             ..Default::default()
         };
-        // SAFETY: `sock` was just created and is ours; the settings are those
-        // of a kernel-internal tunnel socket (atomic allocations, unbounded
-        // send buffer, allowed to use memory reserves under pressure).
+        // SAFETY: `sock` was just created and is ours, not yet set up, so its
+        // fields are written before anyone else reads them; the settings are
+        // those of the C driver's sockets (atomic allocations: we send from
+        // softirq; an unbounded send buffer; memory reserves under pressure).
         unsafe {
-            b::wg_shim_tunnel_sock_opts((*sock.as_ptr()).sk);
+            let sk = (*sock.as_ptr()).sk;
+            (*sk).sk_allocation = kernel::bindings::GFP_ATOMIC;
+            (*sk).sk_sndbuf = i32::MAX;
+            b::sk_set_memalloc(sk);
             b::setup_udp_tunnel_sock(net.as_raw(), sock.as_ptr(), &mut cfg);
         }
         // SAFETY: `raw_dev` is non-null (from a reference).
