@@ -214,8 +214,6 @@ impl<T: GenlOps> Family<T> {
             return Err(kernel::error::code::EBUSY);
         }
         let policy = T::policy();
-        let maxattr = u32::try_from(policy.len().saturating_sub(1))
-            .map_err(|_| kernel::error::code::EINVAL)?;
         let name = T::NAME.as_bytes();
         let fam = self.family.get();
         let ops = self.ops.get().cast::<b::genl_ops>();
@@ -248,7 +246,7 @@ impl<T: GenlOps> Family<T> {
                 *dst = *src as _;
             }
             f.version = T::VERSION;
-            f.maxattr = maxattr;
+            f.maxattr = maxattr::<T>();
             f.set_netnsok(1);
             f.policy = policy.as_ptr();
             f.ops = ops;

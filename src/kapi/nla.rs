@@ -274,11 +274,7 @@ impl<'a> GenlMsg<'a> {
         let len = i32::try_from(data.len()).map_err(|_| MsgFull)?;
         // SAFETY: the skb is valid (type invariant); `data` is valid for reads.
         let r = unsafe { b::nla_put(self.skb, i32::from(kind), len, data.as_ptr().cast()) };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(MsgFull)
-        }
+        (r == 0).then_some(()).ok_or(MsgFull)
     }
 
     pub(crate) fn put_u8(&mut self, kind: u16, v: u8) -> Result<(), MsgFull> {
@@ -307,11 +303,7 @@ impl<'a> GenlMsg<'a> {
                 i32::from(pad),
             )
         };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(MsgFull)
-        }
+        (r == 0).then_some(()).ok_or(MsgFull)
     }
 
     /// A NUL-terminated string (`nla_put_string`).
