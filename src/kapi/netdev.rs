@@ -18,7 +18,7 @@ use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use kernel::error::{to_result, Error, Result};
+use kernel::error::{from_result, to_result, Error, Result};
 use kernel::init::PinInit;
 use kernel::str::CStr;
 use kernel::types::Opaque;
@@ -488,19 +488,13 @@ unsafe extern "C" fn destructor_callback<T: LinkOps>(dev: *mut b::net_device) {
 unsafe extern "C" fn open_callback<T: LinkOps>(dev: *mut b::net_device) -> core::ffi::c_int {
     // SAFETY: `ndo_open` runs under RTNL on a registered device of ours.
     let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
-    match T::open(&rtnl, dev) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| T::open(&rtnl, dev).map(|()| 0))
 }
 
 unsafe extern "C" fn stop_callback<T: LinkOps>(dev: *mut b::net_device) -> core::ffi::c_int {
     // SAFETY: `ndo_stop` runs under RTNL on a registered device of ours.
     let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
-    match T::stop(&rtnl, dev) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| T::stop(&rtnl, dev).map(|()| 0))
 }
 
 unsafe extern "C" fn uninit_callback<T: LinkOps>(dev: *mut b::net_device) {
