@@ -26,4 +26,5 @@
 #include <net/dst_cache.h>
 #include <linux/ptr_ring.h>
 #include <linux/skb_array.h>
+#include <linux/suspend.h>
 #include "wg_shim.h"

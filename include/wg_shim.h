@@ -39,16 +39,13 @@ extern const struct nla_policy wg_shim_allowedip_policy[WG_SHIM_WGALLOWEDIP_A_MA
 /* lib/crypto entry points that are static inline (they pick the SIMD version). */
 struct blake2s_state;
 bool wg_shim_curve25519(u8 out[32], const u8 secret[32], const u8 point[32]);
-void wg_shim_curve25519_base(u8 out[32], const u8 secret[32]);
+bool wg_shim_curve25519_generate_public(u8 out[32], const u8 secret[32]);
 void wg_shim_blake2s_init(struct blake2s_state *state, size_t outlen, const u8 *key, size_t keylen);
 void wg_shim_memzero_explicit(void *p, size_t len);
-u64 wg_shim_ktime_get_coarse_boottime_ns(void);
 
-/* UDP sockets: the port configuration is bitfields and address macros. */
+/* UDP sockets (inline helpers). */
 struct socket;
-int wg_shim_udp_sock_create(struct net *net, bool ipv6, u16 port, struct socket **sockp);
 u16 wg_shim_sock_local_port(const struct sock *sk);
-void wg_shim_tunnel_sock_opts(struct sock *sk);
 void *wg_shim_sk_user_data(const struct sock *sk);
 bool wg_shim_ipv6_mod_enabled(void);
 void wg_shim_dev_hold(struct net_device *dev);
@@ -65,7 +62,6 @@ void wg_shim_skb_get_hash(struct sk_buff *skb);
 void wg_shim_skb_set_inner_network_header_here(struct sk_buff *skb);
 u8 *wg_shim_skb_tail_pointer(const struct sk_buff *skb);
 bool wg_shim_skb_checksum_partial(const struct sk_buff *skb);
-struct sk_buff *wg_shim_alloc_skb(unsigned int size);
 void wg_shim_skb_reserve(struct sk_buff *skb, int len);
 bool wg_shim_skb_is_gso(const struct sk_buff *skb);
 u8 *wg_shim_skb_network_header(const struct sk_buff *skb);
@@ -78,7 +74,6 @@ struct dst_cache;
 void wg_shim_skb_prepare_xmit(struct sk_buff *skb, struct net_device *dev, u32 mark);
 bool wg_shim_confirm_addr4(struct sock *sk, __be32 saddr);
 struct rtable *wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark);
-void wg_shim_rt_put(struct rtable *rt);
 void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be32 saddr,
 		   __be32 daddr, u8 ds, __be16 dport);
 bool wg_shim_chk_addr6(struct sock *sk, const struct in6_addr *saddr);
@@ -86,21 +81,16 @@ struct dst_entry *wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const 
 				 __be16 dport, u32 mark, int oif);
 void wg_shim_xmit6(struct dst_entry *dst, struct sock *sk, struct sk_buff *skb,
 		   const struct in6_addr *saddr, const struct in6_addr *daddr, u8 ds, __be16 dport);
-int wg_shim_dst_cache_init(struct dst_cache *cache);
 void wg_shim_dst_cache_reset(struct dst_cache *cache);
-bool wg_shim_skb_outer_endpoint(const struct sk_buff *skb, u8 *family, u8 src[16], u8 dst[16],
-				u16 *sport, int *iif, u32 *scope_id);
+u32 wg_shim_ipv6_iface_scope_id(const struct in6_addr *addr, int iface);
 
-/* Timers (timer_setup is a macro; jiffies a volatile). */
+/* Timers (timer_setup is a macro). */
 struct timer_list;
 void wg_shim_timer_setup(struct timer_list *timer, void (*fn)(struct timer_list *));
-unsigned long wg_shim_jiffies(void);
 
-/* Work items and workqueues (INIT_WORK and alloc_workqueue are macros). */
+/* Work items (INIT_WORK is a macro). */
 struct work_struct;
-struct workqueue_struct;
 void wg_shim_init_work(struct work_struct *work, void (*fn)(struct work_struct *));
-struct workqueue_struct *wg_shim_alloc_workqueue(const char *prefix, const char *name, unsigned int flags);
 
 /* ptr_ring of skbs and per-CPU memory (all inline or macros). */
 struct ptr_ring;
@@ -116,14 +106,14 @@ void wg_shim_local_bh_enable(void);
 
 void *wg_shim_alloc_percpu(size_t size, size_t align);
 void *wg_shim_per_cpu_ptr(void *p, int cpu);
-int wg_shim_next_possible_cpu(int prev);
-int wg_shim_next_online_cpu_wrap(int prev);
+/* cpumask_next() over the online or possible CPUs, and nr_cpu_ids. */
+unsigned int wg_shim_cpumask_next(int prev, bool online);
+unsigned int wg_shim_nr_cpu_ids(void);
 
 /* Packet plumbing of the data path (inline helpers and bitfields). */
 __be16 wg_shim_skb_protocol(const struct sk_buff *skb);
 bool wg_shim_skb_protocol_valid(const struct sk_buff *skb);
 unsigned int wg_shim_skb_route_mtu(const struct sk_buff *skb, const struct net_device *dev);
-struct sk_buff *wg_shim_skb_gso_segment(struct sk_buff *skb, int *err);
 struct sk_buff *wg_shim_skb_list_next(struct sk_buff *skb);
 struct sk_buff *wg_shim_skb_share_check(struct sk_buff *skb);
 void wg_shim_skb_dst_drop(struct sk_buff *skb);
@@ -138,16 +128,12 @@ bool wg_shim_pskb_network_may_pull(struct sk_buff *skb, unsigned int len);
 void wg_shim_skb_rx_checked(struct sk_buff *skb, struct net_device *dev, __be16 protocol);
 void wg_shim_ecn_decapsulate(struct sk_buff *skb, u8 outer, u8 inner);
 u8 wg_shim_ecn_encapsulate(u8 outer, const struct sk_buff *inner);
-u8 *wg_shim_skb_cb(struct sk_buff *skb);
 
 /* RCU read side (inline). */
 void wg_shim_rcu_read_lock_bh(void);
 void wg_shim_rcu_read_unlock_bh(void);
 
 /* Inline helpers. */
-void wg_shim_kfree_skb(struct sk_buff *skb);
-bool wg_shim_net_eq(const struct net *a, const struct net *b);
-void *wg_shim_netdev_priv(const struct net_device *dev);
 
 
 /* ---- Configuration over generic netlink (src/kapi/{genl,nla,netdev}.rs) ---- */
@@ -173,12 +159,8 @@ void wg_shim_genl_msg_cancel(struct sk_buff *skb, void *hdr);
 struct nlattr *wg_shim_nl_nest_start(struct sk_buff *skb, int type);
 void wg_shim_nl_nest_end(struct sk_buff *skb, struct nlattr *start);
 void wg_shim_nl_nest_cancel(struct sk_buff *skb, struct nlattr *start);
-/* NL_SET_ERR_MSG_ATTR() (attr may be NULL); msg must be static. */
-void wg_shim_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg, const struct nlattr *attr);
 /* netif_running(). */
 bool wg_shim_nl_netif_running(const struct net_device *dev);
-/* ns_capable(net->user_ns, CAP_NET_ADMIN). */
-bool wg_shim_nl_net_admin_capable(const struct net *net);
 
 /* ---- Data plane (src/kapi/{sync,skb,netdev,debug}.rs) ---- */
 struct sk_buff_head;
@@ -196,10 +178,9 @@ void wg_shim_skb_queue_unlock_irqrestore(struct sk_buff_head *q, unsigned long f
 struct sk_buff *wg_shim_skb_peek(const struct sk_buff_head *q);
 struct sk_buff *wg_shim___skb_dequeue(struct sk_buff_head *q);
 void wg_shim___skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb);
-/* Device statistics: tstats rx/tx; and where the error counters that
+/* Device statistics: tstats rx; and where the error counters that
  * DEV_STATS_INC() bumps (atomic_long_t) lie in struct net_device. */
 void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len);
-void wg_shim_dev_tx_add(struct net_device *dev, unsigned int len);
 enum {
 	WG_SHIM_DEV_RX_ERRORS = offsetof(struct net_device, stats.__rx_errors),
 	WG_SHIM_DEV_RX_LENGTH_ERRORS = offsetof(struct net_device, stats.__rx_length_errors),
@@ -208,9 +189,6 @@ enum {
 	WG_SHIM_DEV_RX_DROPPED = offsetof(struct net_device, stats.__rx_dropped),
 	WG_SHIM_DEV_TX_DROPPED = offsetof(struct net_device, stats.__tx_dropped),
 };
-unsigned int wg_shim_dev_mtu(const struct net_device *dev);
-/* The DS field of a received packet's outer IP header. */
-u8 wg_shim_skb_outer_dsfield(const struct sk_buff *skb);
 /* The module's dynamic-debug switch, and a KERN_DEBUG line. */
 bool wg_shim_debug_enabled(void);
 void wg_shim_debug_print(const char *line);
@@ -219,6 +197,5 @@ void wg_shim_debug_print(const char *line);
 struct notifier_block;
 int wg_shim_register_pm_notifier(struct notifier_block *nb);
 void wg_shim_unregister_pm_notifier(struct notifier_block *nb);
-bool wg_shim_pm_is_sleep_prepare(unsigned long action);
 
 #endif

@@ -77,89 +77,24 @@ const struct nla_policy wg_shim_allowedip_policy[WG_SHIM_WGALLOWEDIP_A_MAX + 1] 
 	[WG_SHIM_WGALLOWEDIP_A_FLAGS]	= NLA_POLICY_MASK(NLA_U32, WG_SHIM_WGALLOWEDIP_F_REMOVE_ME),
 };
 
-void wg_shim_kfree_skb(struct sk_buff *skb)
-{
-	kfree_skb(skb);
-}
-
-bool wg_shim_net_eq(const struct net *a, const struct net *b)
-{
-	return net_eq(a, b);
-}
-
-void *wg_shim_netdev_priv(const struct net_device *dev)
-{
-	return netdev_priv(dev);
-}
-
 bool wg_shim_curve25519(u8 out[32], const u8 secret[32], const u8 point[32])
 {
 	return curve25519(out, secret, point);
 }
 
-void wg_shim_curve25519_base(u8 out[32], const u8 secret[32])
+bool wg_shim_curve25519_generate_public(u8 out[32], const u8 secret[32])
 {
-	/* curve25519_generate_public() refuses an all-zero secret (it returns
-	 * false and leaves out alone); a clamped zero secret is still a
-	 * scalar, so compute it against the base point the generic way. */
-	static const u8 basepoint[CURVE25519_KEY_SIZE] __aligned(32) = { 9 };
-
-	if (!curve25519_generate_public(out, secret) && !curve25519(out, secret, basepoint))
-		memset(out, 0, CURVE25519_KEY_SIZE);
+	return curve25519_generate_public(out, secret);
 }
 
 void wg_shim_blake2s_init(struct blake2s_state *state, size_t outlen, const u8 *key, size_t keylen)
 {
-	if (keylen)
-		blake2s_init_key(state, outlen, key, keylen);
-	else
-		blake2s_init(state, outlen);
+	__blake2s_init(state, outlen, key, keylen);
 }
 
 void wg_shim_memzero_explicit(void *p, size_t len)
 {
 	memzero_explicit(p, len);
-}
-
-u64 wg_shim_ktime_get_coarse_boottime_ns(void)
-{
-	return ktime_get_coarse_boottime_ns();
-}
-
-int wg_shim_udp_sock_create(struct net *net, bool ipv6, u16 port, struct socket **sockp)
-{
-	struct udp_port_cfg cfg = {
-		.family = AF_INET,
-		.local_ip.s_addr = htonl(INADDR_ANY),
-		.local_udp_port = htons(port),
-		.use_udp_checksums = true,
-	};
-
-#if IS_ENABLED(CONFIG_IPV6)
-	if (ipv6) {
-		cfg = (struct udp_port_cfg){
-			.family = AF_INET6,
-			.local_ip6 = IN6ADDR_ANY_INIT,
-			.local_udp_port = htons(port),
-			.use_udp6_tx_checksums = true,
-			.use_udp6_rx_checksums = true,
-			.ipv6_v6only = true,
-		};
-	}
-#else
-	if (ipv6)
-		return -EAFNOSUPPORT;
-#endif
-	return udp_sock_create(net, &cfg, sockp);
-}
-
-/* Atomic allocations (we send from softirq), an unbounded send buffer, and
- * access to memory reserves under pressure, as the C driver's sockets. */
-void wg_shim_tunnel_sock_opts(struct sock *sk)
-{
-	sk->sk_allocation = GFP_ATOMIC;
-	sk->sk_sndbuf = INT_MAX;
-	sk_set_memalloc(sk);
 }
 
 u16 wg_shim_sock_local_port(const struct sock *sk)
@@ -250,25 +185,9 @@ void wg_shim_nl_nest_cancel(struct sk_buff *skb, struct nlattr *start)
 	nla_nest_cancel(skb, start);
 }
 
-void wg_shim_nl_set_err_msg(struct netlink_ext_ack *extack, const char *msg, const struct nlattr *attr)
-{
-	/* NL_SET_ERR_MSG_ATTR() without its static copy (msg is static). */
-	do_trace_netlink_extack(msg);
-	if (extack) {
-		extack->_msg = msg;
-		extack->bad_attr = attr;
-		extack->policy = NULL;
-	}
-}
-
 bool wg_shim_nl_netif_running(const struct net_device *dev)
 {
 	return netif_running(dev);
-}
-
-bool wg_shim_nl_net_admin_capable(const struct net *net)
-{
-	return ns_capable(net->user_ns, CAP_NET_ADMIN);
 }
 
 void wg_shim_rcu_read_lock_bh(void)
@@ -333,11 +252,6 @@ bool wg_shim_skb_checksum_partial(const struct sk_buff *skb)
 	return skb->ip_summed == CHECKSUM_PARTIAL;
 }
 
-struct sk_buff *wg_shim_alloc_skb(unsigned int size)
-{
-	return alloc_skb(size, GFP_ATOMIC);
-}
-
 void wg_shim_skb_reserve(struct sk_buff *skb, int len)
 {
 	skb_reserve(skb, len);
@@ -389,11 +303,6 @@ struct rtable *wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be
 	rt = ip_route_output_flow(sock_net(sk), &fl, sk);
 	*saddr = fl.saddr;
 	return rt;
-}
-
-void wg_shim_rt_put(struct rtable *rt)
-{
-	ip_rt_put(rt);
 }
 
 void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be32 saddr,
@@ -448,41 +357,18 @@ void wg_shim_xmit6(struct dst_entry *dst, struct sock *sk, struct sk_buff *skb,
 #endif
 }
 
-int wg_shim_dst_cache_init(struct dst_cache *cache)
-{
-	return dst_cache_init(cache, GFP_KERNEL);
-}
-
 void wg_shim_dst_cache_reset(struct dst_cache *cache)
 {
 	dst_cache_reset(cache);
 }
 
-/* The outer addresses of a received datagram (validated by the stack): the
- * peer's address and port, our address it was sent to, the interface it came
- * in on, and the IPv6 scope of a link-local source. */
-bool wg_shim_skb_outer_endpoint(const struct sk_buff *skb, u8 *family, u8 src[16], u8 dst[16],
-				u16 *sport, int *iif, u32 *scope_id)
+u32 wg_shim_ipv6_iface_scope_id(const struct in6_addr *addr, int iface)
 {
-	*sport = ntohs(udp_hdr(skb)->source);
-	*iif = skb->skb_iif;
-	if (skb->protocol == htons(ETH_P_IP)) {
-		*family = 4;
-		memcpy(src, &ip_hdr(skb)->saddr, 4);
-		memcpy(dst, &ip_hdr(skb)->daddr, 4);
-		*scope_id = 0;
-		return true;
-	}
 #if IS_ENABLED(CONFIG_IPV6)
-	if (skb->protocol == htons(ETH_P_IPV6)) {
-		*family = 6;
-		memcpy(src, &ipv6_hdr(skb)->saddr, 16);
-		memcpy(dst, &ipv6_hdr(skb)->daddr, 16);
-		*scope_id = ipv6_iface_scope_id(&ipv6_hdr(skb)->saddr, skb->skb_iif);
-		return true;
-	}
+	return ipv6_iface_scope_id(addr, iface);
+#else
+	return 0;
 #endif
-	return false;
 }
 
 void wg_shim_timer_setup(struct timer_list *timer, void (*fn)(struct timer_list *))
@@ -490,19 +376,9 @@ void wg_shim_timer_setup(struct timer_list *timer, void (*fn)(struct timer_list 
 	timer_setup(timer, fn, 0);
 }
 
-unsigned long wg_shim_jiffies(void)
-{
-	return jiffies;
-}
-
 void wg_shim_init_work(struct work_struct *work, void (*fn)(struct work_struct *))
 {
 	INIT_WORK(work, fn);
-}
-
-struct workqueue_struct *wg_shim_alloc_workqueue(const char *prefix, const char *name, unsigned int flags)
-{
-	return alloc_workqueue("%s-%s", flags, 0, prefix, name);
 }
 
 int wg_shim_ptr_ring_init(struct ptr_ring *r, unsigned int size)
@@ -568,22 +444,14 @@ void *wg_shim_per_cpu_ptr(void *p, int cpu)
 	return per_cpu_ptr((void __percpu __force *)p, cpu);
 }
 
-/* The next possible CPU after prev (-1: the first), or -1 after the last. */
-int wg_shim_next_possible_cpu(int prev)
+unsigned int wg_shim_cpumask_next(int prev, bool online)
 {
-	int cpu = cpumask_next(prev, cpu_possible_mask);
-
-	return cpu < nr_cpu_ids ? cpu : -1;
+	return cpumask_next(prev, online ? cpu_online_mask : cpu_possible_mask);
 }
 
-/* The next online CPU after prev, wrapping around. */
-int wg_shim_next_online_cpu_wrap(int prev)
+unsigned int wg_shim_nr_cpu_ids(void)
 {
-	int cpu = cpumask_next(prev, cpu_online_mask);
-
-	if (cpu >= nr_cpu_ids)
-		cpu = cpumask_first(cpu_online_mask);
-	return cpu;
+	return nr_cpu_ids;
 }
 
 __be16 wg_shim_skb_protocol(const struct sk_buff *skb)
@@ -603,18 +471,6 @@ bool wg_shim_skb_protocol_valid(const struct sk_buff *skb)
 unsigned int wg_shim_skb_route_mtu(const struct sk_buff *skb, const struct net_device *dev)
 {
 	return skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu;
-}
-
-struct sk_buff *wg_shim_skb_gso_segment(struct sk_buff *skb, int *err)
-{
-	struct sk_buff *segs = skb_gso_segment(skb, 0);
-
-	if (IS_ERR(segs)) {
-		*err = PTR_ERR(segs);
-		return NULL;
-	}
-	*err = 0;
-	return segs;
 }
 
 /* Detaches and returns the next skb of a list. */
@@ -672,11 +528,6 @@ void wg_shim_ecn_decapsulate(struct sk_buff *skb, u8 outer, u8 inner)
 u8 wg_shim_ecn_encapsulate(u8 outer, const struct sk_buff *inner)
 {
 	return ip_tunnel_ecn_encap(outer, ip_hdr(inner), inner);
-}
-
-u8 *wg_shim_skb_cb(struct sk_buff *skb)
-{
-	return skb->cb;
 }
 
 /* ---- Data plane: locks, queues, statistics, debug lines ---- */
@@ -750,27 +601,6 @@ void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)
 	dev_sw_netstats_rx_add(dev, len);
 }
 
-void wg_shim_dev_tx_add(struct net_device *dev, unsigned int len)
-{
-	dev_sw_netstats_tx_add(dev, 1, len);
-}
-
-unsigned int wg_shim_dev_mtu(const struct net_device *dev)
-{
-	return READ_ONCE(dev->mtu);
-}
-
-u8 wg_shim_skb_outer_dsfield(const struct sk_buff *skb)
-{
-	const u8 *nh = skb_network_header(skb);
-
-	if ((nh[0] >> 4) == 4)
-		return ((const struct iphdr *)nh)->tos;
-	if ((nh[0] >> 4) == 6)
-		return ipv6_get_dsfield((const struct ipv6hdr *)nh);
-	return 0;
-}
-
 bool wg_shim_debug_enabled(void)
 {
 #if defined(CONFIG_DYNAMIC_DEBUG) || (defined(CONFIG_DYNAMIC_DEBUG_CORE) && defined(DYNAMIC_DEBUG_MODULE))
@@ -799,14 +629,6 @@ int wg_shim_register_pm_notifier(struct notifier_block *nb)
 void wg_shim_unregister_pm_notifier(struct notifier_block *nb)
 {
 	unregister_pm_notifier(nb);
-}
-
-bool wg_shim_pm_is_sleep_prepare(unsigned long action)
-{
-	/* As the C driver: with autosleep, suspend is too frequent to wipe. */
-	if (IS_ENABLED(CONFIG_PM_AUTOSLEEP))
-		return false;
-	return action == PM_HIBERNATION_PREPARE || action == PM_SUSPEND_PREPARE;
 }
 
 /*

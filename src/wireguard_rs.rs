@@ -13,8 +13,6 @@ use kernel::prelude::*;
 
 mod config;
 mod device;
-// An API layer: parts of it wait for the features that will use them.
-#[allow(dead_code)]
 mod kapi;
 mod netlink;
 mod peer;

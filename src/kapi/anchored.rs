@@ -6,12 +6,12 @@
 //! receive queue, its ordered transmit worker and its handshake sender), in a
 //! form that keeps the callbacks' access to the value sound without any
 //! `container_of` in the driver: each callback receives the [`Anchored<T>`]
-//! borrowed. [`Anchored::shutdown`] stops every context for good and waits
+//! borrowed. [`Anchored::shutdown_all`] stops every context for good and waits
 //! for the ones running; later arming, scheduling or queueing is ignored.
 //!
 //! Lifetime: the first arming, queueing or NAPI registration *activates* the
 //! value, which then holds one reference to its own `Arc`; only
-//! [`Anchored::shutdown`] (process context: it sleeps) gives that reference
+//! [`Anchored::shutdown_all`] (process context: it sleeps) gives that reference
 //! back, after every context has stopped. So the last reference cannot go
 //! while a context may still run, and dropping an `Anchored` never has to
 //! stop anything: its `Drop` does nothing and may run in any context (a
@@ -64,11 +64,11 @@ pub(crate) trait AnchorOps: Send + Sync + Sized + 'static {
 const NAPI_ADDED: u8 = 1;
 const SHUT_DOWN: u8 = 2;
 /// Activated: the value holds a reference to its own `Arc` (see the module
-/// documentation), given back by `shutdown`.
+/// documentation), given back by `shutdown_all`.
 const ACTIVE: u8 = 4;
 /// The NAPI context is registered and enabled (set under `napi_lock`).
 const NAPI_LIVE: u8 = 8;
-/// `shutdown` gave back the value's reference to itself.
+/// `shutdown_all` gave back the value's reference to itself.
 const RELEASED: u8 = 16;
 
 /// A value with a timer, a NAPI context and two work items.
@@ -84,7 +84,7 @@ pub(crate) struct Anchored<T: AnchorOps> {
     #[pin]
     work_b: Opaque<b::work_struct>,
     state: AtomicU8,
-    /// Serialises the NAPI registration with its removal in `shutdown`.
+    /// Serialises the NAPI registration with its removal in `shutdown_all`.
     #[pin]
     napi_lock: Mutex<()>,
     #[pin]
@@ -151,7 +151,7 @@ impl<T: AnchorOps> Anchored<T> {
             {
                 Ok(_) => {
                     if cur & ACTIVE == 0 {
-                        // The reference `shutdown` gives back.
+                        // The reference `shutdown_all` gives back.
                         core::mem::forget(self.to_arc());
                     }
                     return true;
@@ -166,14 +166,15 @@ impl<T: AnchorOps> Anchored<T> {
         if !self.activate(0) {
             return;
         }
-        // SAFETY: the timer was set up in `new_arc`; if `shutdown` ran
+        // SAFETY: the timer was set up in `new_arc`; if `shutdown_all` ran
         // since the check above, the timer is shut down and `mod_timer`
-        // does nothing.
+        // does nothing. `jiffies` is read as the C `volatile` it is.
         unsafe {
             let delta = b::nsecs_to_jiffies(delay_ns).saturating_add(1);
             b::mod_timer(
                 self.timer.get(),
-                b::wg_shim_jiffies().wrapping_add(delta as usize),
+                core::ptr::read_volatile(core::ptr::addr_of!(b::jiffies))
+                    .wrapping_add(delta as usize),
             );
         }
     }
@@ -193,7 +194,7 @@ impl<T: AnchorOps> Anchored<T> {
         }
         // SAFETY: first and only registration (the bit, set once under the
         // lock) of a NAPI context that lives as long as the value, on a live
-        // device; deleted in `shutdown` (under the same lock) before the
+        // device; deleted in `shutdown_all` (under the same lock) before the
         // value goes.
         unsafe {
             b::netif_napi_add_weight(dev.as_raw(), self.napi.get(), Some(napi_cb::<T>), 64);
@@ -231,12 +232,12 @@ impl<T: AnchorOps> Anchored<T> {
     }
 
     /// Queues a work item on `wq`, on `cpu` if given. Returns false if it was
-    /// already queued. Ignored after `shutdown`.
+    /// already queued. Ignored after `shutdown_all`.
     pub(crate) fn queue_work(&self, which: WorkId, wq: &Workqueue, cpu: Option<u32>) -> bool {
         if !self.activate(0) {
             return false;
         }
-        // If `shutdown` ran since, the work item is disabled and this is
+        // If `shutdown_all` ran since, the work item is disabled and this is
         // refused.
         let work = match which {
             WorkId::A => self.work_a.get(),
@@ -245,21 +246,16 @@ impl<T: AnchorOps> Anchored<T> {
         wq.queue(work, cpu)
     }
 
-    /// Stops every context for good and waits for running callbacks: the
-    /// timer is shut down, NAPI disabled and deleted, the work items disabled.
-    /// Then gives back the value's reference to itself (if it was active):
-    /// the last `Arc` may be dropped anywhere afterwards. Process context
-    /// (it sleeps); from one of this value's own callbacks it would wait for
-    /// itself for ever. Idempotent. Takes the `Arc`, so that giving back the
-    /// value's own reference never frees it under the caller.
-    pub(crate) fn shutdown(this: &Arc<Self>) {
-        Self::shutdown_all(core::slice::from_ref(this));
-    }
-
-    /// [`Anchored::shutdown`] of every value of `all`, with one RCU grace
-    /// period for all their NAPI contexts instead of one each (deleting
-    /// thousands of values under RTNL), and a chance to reschedule between
-    /// values.
+    /// Stops every context of every value of `all` for good and waits for
+    /// running callbacks: the timer is shut down, NAPI disabled and deleted,
+    /// the work items disabled. Then gives back each value's reference to
+    /// itself (if it was active): the last `Arc` may be dropped anywhere
+    /// afterwards. One RCU grace period for all their NAPI contexts instead
+    /// of one each (deleting thousands of values under RTNL), and a chance to
+    /// reschedule between values. Process context (it sleeps); from one of
+    /// these values' own callbacks it would wait for itself for ever.
+    /// Idempotent. Takes `Arc`s, so that giving back a value's own reference
+    /// never frees it under the caller.
     pub(crate) fn shutdown_all(all: &[Arc<Self>]) {
         let mut napi_deleted = false;
         for (n, this) in all.iter().enumerate() {
@@ -335,7 +331,7 @@ impl<T: AnchorOps> Deref for Anchored<T> {
 impl<T: AnchorOps> PinnedDrop for Anchored<T> {
     fn drop(self: core::pin::Pin<&mut Self>) {
         // Nothing to stop, and nothing that sleeps: a value that was ever
-        // active held a reference to itself until `shutdown` had stopped
+        // active held a reference to itself until `shutdown_all` had stopped
         // every context; one never active has none to stop (its timer and
         // work items were only set up, its NAPI context never added).
     }
@@ -346,7 +342,7 @@ impl<T: AnchorOps> PinnedDrop for Anchored<T> {
 /// `ptr` points to the field at `offset` of a live `Anchored<T>`.
 unsafe fn container<'a, T: AnchorOps, F>(ptr: *mut F, offset: usize) -> &'a Anchored<T> {
     // SAFETY: per the contract; a callback runs only on an active value,
-    // which is not dropped before `shutdown` waited for every callback.
+    // which is not dropped before `shutdown_all` waited for every callback.
     unsafe { &*ptr.cast::<u8>().sub(offset).cast::<Anchored<T>>() }
 }
 

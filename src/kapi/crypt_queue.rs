@@ -110,15 +110,11 @@ impl<T: CryptWorker> CryptQueue<T> {
             return Err(ENOMEM);
         }
         let target = core::ptr::from_ref::<Self>(&q).cast::<core::ffi::c_void>();
-        let mut cpu = -1;
-        // SAFETY: every possible CPU's slot is ours; the queue's address is
-        // stable (inside the `Arc`) and outlives the work items (see Drop).
-        unsafe {
-            loop {
-                cpu = b::wg_shim_next_possible_cpu(cpu);
-                if cpu < 0 {
-                    break;
-                }
+        for cpu in cpus_after(-1, false) {
+            // SAFETY: every possible CPU's slot is ours; the queue's address
+            // is stable (inside the `Arc`) and outlives the work items (see
+            // Drop).
+            unsafe {
                 let w = b::wg_shim_per_cpu_ptr(workers.cast(), cpu).cast::<PerCpu>();
                 (*w).queue = target;
                 b::wg_shim_init_work(&mut (*w).work, Some(worker_cb::<T>));
@@ -167,8 +163,11 @@ impl<T: CryptWorker> CryptQueue<T> {
 
     /// Queues a worker on the next online CPU after the last one used.
     pub(crate) fn kick(&self, wq: &Workqueue) {
-        // SAFETY: reads the online mask.
-        let cpu = unsafe { b::wg_shim_next_online_cpu_wrap(self.last_cpu.load(Ordering::Relaxed)) };
+        let after = cpus_after(self.last_cpu.load(Ordering::Relaxed), true).next();
+        // Wraps around (the CPU running this is online: there is a first).
+        let Some(cpu) = after.or_else(|| cpus_after(-1, true).next()) else {
+            return;
+        };
         self.last_cpu.store(cpu, Ordering::Relaxed);
         self.kick_on(wq, cpu);
     }
@@ -205,12 +204,7 @@ impl<T: CryptWorker> PinnedDrop for CryptQueue<T> {
         // ring then frees the skbs still queued.
         unsafe {
             if !workers.is_null() {
-                let mut cpu = -1;
-                loop {
-                    cpu = b::wg_shim_next_possible_cpu(cpu);
-                    if cpu < 0 {
-                        break;
-                    }
+                for cpu in cpus_after(-1, false) {
                     let w = b::wg_shim_per_cpu_ptr(workers.cast(), cpu).cast::<PerCpu>();
                     b::disable_work_sync(&mut (*w).work);
                 }
@@ -232,4 +226,21 @@ unsafe extern "C" fn worker_cb<T: CryptWorker>(work: *mut b::work_struct) {
     // outlives its work items (Drop disables them first).
     let q = unsafe { &*(*work.cast::<PerCpu>()).queue.cast::<CryptQueue<T>>() };
     T::run(q);
+}
+
+/// The possible (or only the online) CPUs after `prev` (-1: all), in order
+/// (`cpumask_next` up to `nr_cpu_ids`).
+fn cpus_after(prev: i32, online: bool) -> impl Iterator<Item = i32> {
+    core::iter::successors(Some(prev), move |&cpu| {
+        // SAFETY: reads a CPU mask and `nr_cpu_ids`.
+        let (next, nr) = unsafe {
+            (
+                b::wg_shim_cpumask_next(cpu, online),
+                b::wg_shim_nr_cpu_ids(),
+            )
+        };
+        // Below `nr_cpu_ids`, so it fits.
+        (next < nr).then_some(next as i32)
+    })
+    .skip(1)
 }

@@ -7,7 +7,6 @@ use kernel::error::Error;
 macro_rules! errno {
     ($($fn_name:ident => $name:ident),* $(,)?) => {$(
         #[doc = concat!("`-", stringify!($name), "`.")]
-        #[allow(dead_code)]
         pub(crate) fn $fn_name() -> Error {
             Error::from_errno(-(b::$name as i32))
         }
@@ -19,20 +18,13 @@ errno!(
     eafnosupport => EAFNOSUPPORT,
     eaddrinuse => EADDRINUSE,
     emsgsize => EMSGSIZE,
-    enokey => ENOKEY,
     enotrecoverable => ENOTRECOVERABLE,
-);
-
-errno!(
     ebadr => EBADR,
     epfnosupport => EPFNOSUPPORT,
     enodev => ENODEV,
     eperm => EPERM,
     einval => EINVAL,
     enomem => ENOMEM,
-    erange => ERANGE,
-    eexist => EEXIST,
-    e2big => E2BIG,
     enospc => ENOSPC,
     enonet => ENONET,
     enetunreach => ENETUNREACH,

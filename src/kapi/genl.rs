@@ -11,7 +11,7 @@ use super::nla::{Attr, Extack, GenlMsg, MsgFull};
 use core::marker::PhantomData;
 use core::ptr;
 use kernel::alloc::{flags::GFP_KERNEL, KBox};
-use kernel::error::{to_result, Result};
+use kernel::error::{from_result, to_result, Result};
 use kernel::str::CStr;
 use kernel::types::Opaque;
 use kernel::ThisModule;
@@ -45,12 +45,6 @@ pub(crate) struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// The generic netlink command.
-    pub(crate) fn cmd(&self) -> u8 {
-        // SAFETY: `genlhdr` points into the request, valid for the call.
-        unsafe { (*self.info.genlhdr).cmd }
-    }
-
     /// The namespace of the sending socket.
     pub(crate) fn net(&self) -> &'a Net {
         // SAFETY: the request's namespace is alive while the request is
@@ -220,8 +214,6 @@ impl<T: GenlOps> Family<T> {
             return Err(kernel::error::code::EBUSY);
         }
         let policy = T::policy();
-        let maxattr = u32::try_from(policy.len().saturating_sub(1))
-            .map_err(|_| kernel::error::code::EINVAL)?;
         let name = T::NAME.as_bytes();
         let fam = self.family.get();
         let ops = self.ops.get().cast::<b::genl_ops>();
@@ -254,7 +246,7 @@ impl<T: GenlOps> Family<T> {
                 *dst = *src as _;
             }
             f.version = T::VERSION;
-            f.maxattr = maxattr;
+            f.maxattr = maxattr::<T>();
             f.set_netnsok(1);
             f.policy = policy.as_ptr();
             f.ops = ops;
@@ -300,10 +292,7 @@ unsafe extern "C" fn doit_callback<T: GenlOps>(
         info: unsafe { &*info },
         maxattr: maxattr::<T>(),
     };
-    match T::doit(&mut req) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| T::doit(&mut req).map(|()| 0))
 }
 
 /// The dump's state lives in a box whose pointer is kept in `cb->args[0]`.
@@ -321,17 +310,14 @@ unsafe extern "C" fn start_callback<T: GenlOps>(cb: *mut b::netlink_callback) ->
         info,
         maxattr: maxattr::<T>(),
     };
-    let state = match T::dump_start(&req) {
-        Ok(s) => s,
-        Err(e) => return e.to_errno(),
-    };
-    let boxed = match KBox::new(state, GFP_KERNEL) {
-        Ok(b) => b,
-        Err(_) => return kernel::error::code::ENOMEM.to_errno(),
-    };
-    // SAFETY: the slot is ours (see `state_slot`); `done` takes the box back.
-    unsafe { *state_slot(cb) = KBox::into_raw(boxed) as core::ffi::c_long };
-    0
+    from_result(|| {
+        // A failed allocation is `-ENOMEM`.
+        let boxed = KBox::new(T::dump_start(&req)?, GFP_KERNEL)?;
+        // SAFETY: the slot is ours (see `state_slot`); `done` takes the box
+        // back.
+        unsafe { *state_slot(cb) = KBox::into_raw(boxed) as core::ffi::c_long };
+        Ok(0)
+    })
 }
 
 unsafe extern "C" fn dumpit_callback<T: GenlOps>(
@@ -349,12 +335,11 @@ unsafe extern "C" fn dumpit_callback<T: GenlOps>(
         cb,
         _p: PhantomData,
     };
-    match T::dumpit(state, &mut out) {
+    from_result(|| match T::dumpit(state, &mut out)? {
         // SAFETY: the skb is valid during the callback.
-        Ok(true) => unsafe { (*skb).len as core::ffi::c_int },
-        Ok(false) => 0,
-        Err(e) => e.to_errno(),
-    }
+        true => Ok(unsafe { (*skb).len as core::ffi::c_int }),
+        false => Ok(0),
+    })
 }
 
 unsafe extern "C" fn done_callback<T: GenlOps>(cb: *mut b::netlink_callback) -> core::ffi::c_int {

@@ -33,8 +33,8 @@ impl Net {
 
 impl PartialEq for Net {
     fn eq(&self, other: &Net) -> bool {
-        // SAFETY: both pointers are valid namespaces by the type invariant.
-        unsafe { b::wg_shim_net_eq(self.as_raw(), other.as_raw()) }
+        // `net_eq`: the same namespace (without CONFIG_NET_NS there is one).
+        core::ptr::eq(self.as_raw(), other.as_raw())
     }
 }
 
@@ -42,7 +42,8 @@ impl Net {
     /// Whether the current task has `CAP_NET_ADMIN` in the user namespace
     /// owning this network namespace (`ns_capable(net->user_ns, ...)`).
     pub(crate) fn net_admin_capable(&self) -> bool {
-        // SAFETY: the namespace is valid (type invariant).
-        unsafe { b::wg_shim_nl_net_admin_capable(self.as_raw()) }
+        // SAFETY: the namespace is valid (type invariant), and holds its
+        // owning user namespace.
+        unsafe { b::ns_capable((*self.as_raw()).user_ns, b::CAP_NET_ADMIN as i32) }
     }
 }

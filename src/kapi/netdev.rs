@@ -18,7 +18,7 @@ use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use kernel::error::{to_result, Error, Result};
+use kernel::error::{from_result, to_result, Error, Result};
 use kernel::init::PinInit;
 use kernel::str::CStr;
 use kernel::types::Opaque;
@@ -119,8 +119,9 @@ impl<T: LinkOps> NetDevice<T> {
         // SAFETY: every device of kind `T` was allocated with a private area
         // of `size_of::<Priv<T>>()` bytes (see `LinkKind::register`), aligned
         // to NETDEV_ALIGN, which `Priv<T>` does not exceed (checked at
-        // registration).
-        unsafe { &*b::wg_shim_netdev_priv(self.raw.get()).cast::<Priv<T>>() }
+        // registration). It is the `priv` array at the device's end
+        // (`netdev_priv`).
+        unsafe { &*ptr::addr_of!((*self.raw.get()).priv_).cast::<Priv<T>>() }
     }
 
     pub(crate) fn as_raw(&self) -> *mut b::net_device {
@@ -421,7 +422,7 @@ unsafe extern "C" fn newlink_callback<T: LinkOps>(
     let rtnl = unsafe { Rtnl::assume_held() };
     // SAFETY: the device was allocated with our private area (zeroed), and is
     // not registered yet, so nothing else touches the area.
-    let p = unsafe { &mut *b::wg_shim_netdev_priv(dev).cast::<Priv<T>>() };
+    let p = unsafe { &mut *ptr::addr_of_mut!((*dev).priv_).cast::<Priv<T>>() };
     // SAFETY: `src_net` is alive for the duration of the call.
     let net = unsafe { Net::from_raw(src_net) };
     // SAFETY: `name` is a NUL-terminated array inside the device, which
@@ -487,19 +488,13 @@ unsafe extern "C" fn destructor_callback<T: LinkOps>(dev: *mut b::net_device) {
 unsafe extern "C" fn open_callback<T: LinkOps>(dev: *mut b::net_device) -> core::ffi::c_int {
     // SAFETY: `ndo_open` runs under RTNL on a registered device of ours.
     let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
-    match T::open(&rtnl, dev) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| T::open(&rtnl, dev).map(|()| 0))
 }
 
 unsafe extern "C" fn stop_callback<T: LinkOps>(dev: *mut b::net_device) -> core::ffi::c_int {
     // SAFETY: `ndo_stop` runs under RTNL on a registered device of ours.
     let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
-    match T::stop(&rtnl, dev) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| T::stop(&rtnl, dev).map(|()| 0))
 }
 
 unsafe extern "C" fn uninit_callback<T: LinkOps>(dev: *mut b::net_device) {
@@ -633,7 +628,7 @@ impl<T: LinkOps> DevRef<T> {
     pub(crate) fn get<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a NetDevice<T>> {
         // SAFETY: the device is of kind `T` (checked at lookup), so its
         // private area is a `Priv<T>`; the reference keeps it allocated.
-        let p = unsafe { &*b::wg_shim_netdev_priv(self.dev.as_ptr()).cast::<Priv<T>>() };
+        let p = unsafe { &*ptr::addr_of!((*self.dev.as_ptr()).priv_).cast::<Priv<T>>() };
         // `live` and `uninit` are written under RTNL only, which the caller
         // holds; while `live` is set the destructor has not run, and it
         // cannot run while we hold a reference.
@@ -714,8 +709,6 @@ impl<T: LinkOps> Drop for DevHold<T> {
 /// Error counters of a device.
 #[derive(Clone, Copy)]
 pub(crate) enum DevError {
-    /// `rx_errors`.
-    Rx,
     /// `rx_errors` and `rx_length_errors`.
     RxLength,
     /// `rx_errors` and `rx_frame_errors`.
@@ -734,7 +727,6 @@ impl DevError {
     fn counters(self) -> &'static [usize] {
         const RX: usize = b::WG_SHIM_DEV_RX_ERRORS as usize;
         match self {
-            DevError::Rx => &[RX],
             DevError::RxLength => &[RX, b::WG_SHIM_DEV_RX_LENGTH_ERRORS as usize],
             DevError::RxFrame => &[RX, b::WG_SHIM_DEV_RX_FRAME_ERRORS as usize],
             DevError::Tx => &[b::WG_SHIM_DEV_TX_ERRORS as usize],
@@ -776,12 +768,6 @@ impl<T: LinkOps> NetDevice<T> {
         unsafe { b::wg_shim_dev_rx_add(self.raw.get(), len) }
     }
 
-    /// Counts a sent packet of `len` bytes.
-    pub(crate) fn count_tx(&self, len: u32) {
-        // SAFETY: as above.
-        unsafe { b::wg_shim_dev_tx_add(self.raw.get(), len) }
-    }
-
     /// Counts an error.
     pub(crate) fn count_error(&self, which: DevError) {
         for &offset in which.counters() {
@@ -797,7 +783,8 @@ impl<T: LinkOps> NetDevice<T> {
 
     /// The device's MTU.
     pub(crate) fn mtu(&self) -> u32 {
-        // SAFETY: the device is valid.
-        unsafe { b::wg_shim_dev_mtu(self.raw.get()) }
+        // SAFETY: the device is valid; read once (`READ_ONCE`), as the MTU
+        // may change under us.
+        unsafe { core::ptr::addr_of!((*self.raw.get()).mtu).read_volatile() }
     }
 }

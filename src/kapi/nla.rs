@@ -84,12 +84,6 @@ impl<'a> Attr<'a> {
         self.raw.as_ptr()
     }
 
-    /// The attribute type, without the `NLA_F_NESTED`/`NLA_F_NET_BYTEORDER` bits.
-    pub(crate) fn kind(&self) -> u16 {
-        // SAFETY: the header is valid (type invariant).
-        unsafe { (*self.raw.as_ptr()).nla_type & (b::NLA_TYPE_MASK as u16) }
-    }
-
     /// The payload.
     pub(crate) fn payload(&self) -> &'a [u8] {
         // SAFETY: the header is valid and `nla_len` bytes from it are inside
@@ -235,9 +229,18 @@ impl Extack<'_> {
     /// Sets the message (`NL_SET_ERR_MSG_ATTR`), pointing at `attr` if given.
     pub(crate) fn set(&self, msg: &'static CStr, attr: Option<Attr<'_>>) {
         let attr = attr.map_or(core::ptr::null(), |a| a.as_ptr());
-        // SAFETY: `raw` is null or valid (type invariant); the message is
-        // static, as the extack keeps only the pointer.
-        unsafe { b::wg_shim_nl_set_err_msg(self.raw, msg.as_char_ptr(), attr) }
+        let msg = msg.as_char_ptr();
+        // SAFETY: `raw` is null or valid (type invariant) and the request's,
+        // handled by this thread; the message is static, as the extack keeps
+        // only the pointer (the macro without its static copy of it).
+        unsafe {
+            b::do_trace_netlink_extack(msg);
+            if let Some(extack) = self.raw.as_mut() {
+                extack._msg = msg;
+                extack.bad_attr = attr;
+                extack.policy = core::ptr::null();
+            }
+        }
     }
 }
 
@@ -266,20 +269,12 @@ impl<'a> GenlMsg<'a> {
         }
     }
 
-    pub(crate) fn hdr(&self) -> *mut core::ffi::c_void {
-        self.hdr
-    }
-
     /// Adds an attribute with payload `data`.
     pub(crate) fn put(&mut self, kind: u16, data: &[u8]) -> Result<(), MsgFull> {
         let len = i32::try_from(data.len()).map_err(|_| MsgFull)?;
         // SAFETY: the skb is valid (type invariant); `data` is valid for reads.
         let r = unsafe { b::nla_put(self.skb, i32::from(kind), len, data.as_ptr().cast()) };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(MsgFull)
-        }
+        (r == 0).then_some(()).ok_or(MsgFull)
     }
 
     pub(crate) fn put_u8(&mut self, kind: u16, v: u8) -> Result<(), MsgFull> {
@@ -308,11 +303,7 @@ impl<'a> GenlMsg<'a> {
                 i32::from(pad),
             )
         };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(MsgFull)
-        }
+        (r == 0).then_some(()).ok_or(MsgFull)
     }
 
     /// A NUL-terminated string (`nla_put_string`).

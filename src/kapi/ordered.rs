@@ -358,24 +358,19 @@ impl PinnedDrop for BundleQueue {
 /// Dropping it purges it.
 #[kernel::prelude::pin_data(PinnedDrop)]
 pub(crate) struct SerialQueue {
+    /// The bundles; emptied by the serial queue's own `purge` before its
+    /// drop would free them.
     #[pin]
-    head: Opaque<b::sk_buff_head>,
+    queue: BundleQueue,
     /// A CPU is in [`SerialQueue::consume_exclusive`]'s batch.
     consuming: AtomicBool,
 }
-
-// SAFETY: every access goes through the queue's own lock, or reads its
-// length racily, which the kernel allows.
-unsafe impl Send for SerialQueue {}
-// SAFETY: as above.
-unsafe impl Sync for SerialQueue {}
 
 impl SerialQueue {
     /// An empty queue.
     pub(crate) fn new() -> impl kernel::init::PinInit<Self> {
         kernel::prelude::pin_init!(SerialQueue {
-            // SAFETY: `skb_queue_head_init` initialises the head in place.
-            head <- Opaque::ffi_init(|p| unsafe { b::wg_shim_skb_queue_init(p) }),
+            queue <- BundleQueue::new(),
             consuming: AtomicBool::new(false),
         })
     }
@@ -412,7 +407,7 @@ impl SerialQueue {
     /// Whether the bundle at the head has a finished job.
     pub(crate) fn head_done(&self) -> bool {
         // SAFETY: the queue is initialised and lives as long as `self`.
-        let q = unsafe { LockedQueue::lock(self.head.get()) };
+        let q = unsafe { LockedQueue::lock(self.queue.head.get()) };
         // SAFETY: the head is a bundle's first packet, valid while queued
         // (under the lock nobody unlinks it).
         q.peek().is_some_and(|h| {
@@ -425,7 +420,7 @@ impl SerialQueue {
     /// is still being worked on.
     pub(crate) fn pop_done(&self) -> Option<(Bundle, bool)> {
         // SAFETY: the queue is initialised and lives as long as `self`.
-        let mut q = unsafe { LockedQueue::lock(self.head.get()) };
+        let mut q = unsafe { LockedQueue::lock(self.queue.head.get()) };
         let head = q.peek()?;
         // SAFETY: as in `head_done`. The acquire pairs with the job's
         // finishing exchange: its work on the packets is visible once its
@@ -443,8 +438,7 @@ impl SerialQueue {
 
     /// Whether the queue is empty (a snapshot).
     pub(crate) fn is_empty(&self) -> bool {
-        // SAFETY: a racy read of the length, as `skb_queue_len_lockless`.
-        unsafe { b::wg_shim_skb_queue_len(self.head.get()) == 0 }
+        self.queue.is_empty()
     }
 
     /// Empties the queue: finished bundles are freed, pending ones given to
@@ -453,7 +447,8 @@ impl SerialQueue {
         loop {
             // SAFETY: the queue is initialised; dequeuing hands a bundle over
             // (its job, if pending, still uses the packets: see below).
-            let Some(h) = NonNull::new(unsafe { b::wg_shim_skb_dequeue(self.head.get()) }) else {
+            let Some(h) = NonNull::new(unsafe { b::wg_shim_skb_dequeue(self.queue.head.get()) })
+            else {
                 return;
             };
             // SAFETY: `h` is a bundle's first packet: valid while its job is
@@ -714,7 +709,7 @@ where
             .cast::<*const c_void>()
             .write_unaligned(b.into_foreign());
         state_of(head).store(JobState::Pending as i32, Ordering::Relaxed);
-        let mut q = LockedQueue::lock(serial.head.get());
+        let mut q = LockedQueue::lock(serial.queue.head.get());
         let room = q.len() < max;
         if room {
             q.push_tail(head);

@@ -105,8 +105,17 @@ impl Crypto for Kernel {
     }
 
     fn x25519_base(out: &mut [u8; KEY_LEN], scalar: &[u8; KEY_LEN]) {
+        // `curve25519_generate_public` refuses an all-zero secret (it returns
+        // false and leaves `out` alone); a clamped zero secret is still a
+        // scalar, so compute it against the base point the generic way.
+        let mut basepoint = [0u8; KEY_LEN];
+        basepoint[0] = 9;
         // SAFETY: two 32-byte buffers.
-        unsafe { b::wg_shim_curve25519_base(out.as_mut_ptr(), scalar.as_ptr()) }
+        if !unsafe { b::wg_shim_curve25519_generate_public(out.as_mut_ptr(), scalar.as_ptr()) }
+            && !Self::x25519(out, scalar, &basepoint)
+        {
+            out.fill(0);
+        }
     }
 
     fn aead_seal(key: &[u8; KEY_LEN], counter: u64, ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
@@ -233,8 +242,9 @@ impl Kernel {
 
 impl Clock for Kernel {
     fn now_ns() -> u64 {
-        // SAFETY: reads the coarse boot-time clock; callable from any context.
-        unsafe { b::wg_shim_ktime_get_coarse_boottime_ns() }
+        // SAFETY: reads the coarse boot-time clock
+        // (`ktime_get_coarse_boottime_ns`); callable from any context.
+        unsafe { b::ktime_get_coarse_with_offset(b::tk_offsets_TK_OFFS_BOOT) as u64 }
     }
 
     fn wall() -> (u64, u32) {

@@ -61,8 +61,11 @@ unsafe extern "C" fn callback<T: SleepHandler>(
     action: usize,
     _data: *mut core::ffi::c_void,
 ) -> core::ffi::c_int {
-    // SAFETY: a pure test of the action code.
-    if unsafe { b::wg_shim_pm_is_sleep_prepare(action) } {
+    // As the C driver: with autosleep, suspend is too frequent to wipe.
+    let prepare = [b::PM_HIBERNATION_PREPARE, b::PM_SUSPEND_PREPARE]
+        .map(|a| a as usize)
+        .contains(&action);
+    if !cfg!(CONFIG_PM_AUTOSLEEP) && prepare {
         T::prepare_sleep();
     }
     0 // NOTIFY_DONE

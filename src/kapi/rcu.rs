@@ -6,9 +6,7 @@ use super::bindings as b;
 use core::marker::PhantomData;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
-use kernel::alloc::{flags::GFP_KERNEL, KBox};
 use kernel::sync::{Arc, ArcBorrow};
-use kernel::types::Opaque;
 
 /// An RCU read-side critical section (`rcu_read_lock_bh`: softirqs are off,
 /// as on the packet paths). Not `Send`: it ends on the CPU it began on.
@@ -37,33 +35,6 @@ impl Drop for ReadGuard {
 pub(crate) fn synchronize() {
     // SAFETY: callable from process context; the glue calls it from there.
     unsafe { b::synchronize_rcu() }
-}
-
-/// A point in time in terms of grace periods.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct GpState(usize);
-
-impl GpState {
-    /// Now: a grace period that begins after this call has to end before
-    /// [`GpState::elapsed`] says yes.
-    pub(crate) fn now() -> Self {
-        // SAFETY: reads RCU's grace-period sequence.
-        GpState(unsafe { b::get_state_synchronize_rcu() })
-    }
-
-    /// Whether a full grace period has elapsed since `self` was taken.
-    pub(crate) fn elapsed(self) -> bool {
-        // SAFETY: compares against RCU's grace-period sequence.
-        unsafe { b::poll_state_synchronize_rcu(self.0) }
-    }
-
-    /// Waits until a full grace period has elapsed since `self` was taken
-    /// (returns at once if it has). Sleeps.
-    pub(crate) fn wait(self) {
-        if !self.elapsed() {
-            synchronize();
-        }
-    }
 }
 
 /// An `Option<Arc<T>>` that readers load without locks under a [`ReadGuard`].
@@ -105,11 +76,6 @@ impl<T: Send + Sync> RcuArc<T> {
         let old = self.ptr.swap(new, Ordering::AcqRel);
         Retired { ptr: old }
     }
-
-    /// Whether the cell holds a value (a hint: it may change at once).
-    pub(crate) fn is_some(&self) -> bool {
-        !self.ptr.load(Ordering::Relaxed).is_null()
-    }
 }
 
 impl<T: Send + Sync> Drop for RcuArc<T> {
@@ -126,10 +92,9 @@ impl<T: Send + Sync> Drop for RcuArc<T> {
 }
 
 /// A reference taken out of an [`RcuArc`] that readers may still be using.
-/// It must be released after a grace period: [`Retired::release_after_gp`]
-/// defers it with `call_rcu` (no waiting), [`Retired::wait`] waits for one.
-/// Dropping it without either waits (`synchronize_rcu`), so drop it only in
-/// process context.
+/// It must be released after a grace period: [`Retired::wait`] waits for one
+/// and gives the reference back; dropping it waits too (`synchronize_rcu`),
+/// so drop it only in process context.
 #[must_use = "a retired reference must be released after a grace period"]
 pub(crate) struct Retired<T: Send + Sync> {
     ptr: *mut T,
@@ -138,18 +103,7 @@ pub(crate) struct Retired<T: Send + Sync> {
 // SAFETY: it is an `Arc<T>` in disguise, and `T: Send + Sync`.
 unsafe impl<T: Send + Sync> Send for Retired<T> {}
 
-#[repr(C)]
-struct Deferred<T: Send + Sync> {
-    head: Opaque<b::callback_head>,
-    ptr: *mut T,
-}
-
 impl<T: Send + Sync> Retired<T> {
-    /// Whether there is a reference at all.
-    pub(crate) fn is_some(&self) -> bool {
-        !self.ptr.is_null()
-    }
-
     /// Waits for a grace period, then gives the reference back.
     pub(crate) fn wait(mut self) -> Option<Arc<T>> {
         let p = core::mem::replace(&mut self.ptr, ptr::null_mut());
@@ -161,35 +115,6 @@ impl<T: Send + Sync> Retired<T> {
         // period no reader uses the published copy.
         Some(unsafe { Arc::from_raw(p) })
     }
-
-    /// Releases the reference after a grace period without waiting (the
-    /// value's `Drop`, if this was the last reference, then runs in softirq
-    /// context). Allocates a small record; if that fails, waits instead.
-    pub(crate) fn release_after_gp(mut self) {
-        let p = core::mem::replace(&mut self.ptr, ptr::null_mut());
-        if p.is_null() {
-            return;
-        }
-        match KBox::new(
-            Deferred {
-                head: Opaque::uninit(),
-                ptr: p,
-            },
-            GFP_KERNEL,
-        ) {
-            Ok(d) => {
-                let d = KBox::into_raw(d);
-                // SAFETY: `d` is a live allocation whose head the callback
-                // gets back; ownership passes to the callback.
-                unsafe { b::call_rcu((*d).head.get(), Some(deferred_release::<T>)) };
-            }
-            Err(_) => {
-                synchronize();
-                // SAFETY: as in `wait`.
-                drop(unsafe { Arc::from_raw(p) });
-            }
-        }
-    }
 }
 
 impl<T: Send + Sync> Drop for Retired<T> {
@@ -199,14 +124,5 @@ impl<T: Send + Sync> Drop for Retired<T> {
             // SAFETY: as in `wait`.
             drop(unsafe { Arc::from_raw(self.ptr) });
         }
-    }
-}
-
-unsafe extern "C" fn deferred_release<T: Send + Sync>(head: *mut b::callback_head) {
-    // SAFETY: `head` is the first field of a `Deferred<T>` (`repr(C)`) leaked
-    // by `release_after_gp`, and the grace period has elapsed.
-    unsafe {
-        let d = KBox::from_raw(head.cast::<Deferred<T>>());
-        drop(Arc::from_raw(d.ptr));
     }
 }

@@ -38,8 +38,9 @@ impl SkBuff {
 
 impl Drop for SkBuff {
     fn drop(&mut self) {
-        // SAFETY: we own the skb and nothing uses it after this.
-        unsafe { b::wg_shim_kfree_skb(self.0.as_ptr()) }
+        let reason = b::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED;
+        // SAFETY: we own the skb and nothing uses it after this (`kfree_skb`).
+        unsafe { b::sk_skb_reason_drop(core::ptr::null_mut(), self.0.as_ptr(), reason) }
     }
 }
 
@@ -74,8 +75,9 @@ impl SkBuff {
     /// bytes of data (`GFP_ATOMIC`).
     pub(crate) fn alloc(headroom: u32, len: u32) -> Option<SkBuff> {
         let size = headroom.checked_add(len)?;
-        // SAFETY: allocates a fresh skb owned by the caller.
-        let skb = unsafe { SkBuff::from_raw(b::wg_shim_alloc_skb(size)) }?;
+        let gfp = kernel::bindings::GFP_ATOMIC;
+        // SAFETY: allocates a fresh skb owned by the caller (`alloc_skb`).
+        let skb = unsafe { SkBuff::from_raw(b::__alloc_skb(size, gfp, 0, b::NUMA_NO_NODE)) }?;
         // SAFETY: the skb is empty with `size` bytes of room.
         unsafe { b::wg_shim_skb_reserve(skb.raw(), headroom as i32) };
         Some(skb)
@@ -129,22 +131,12 @@ impl SkBuff {
         }
     }
 
-    /// The linear part of the data, writable (callers first make sure it is
-    /// not shared, e.g. with [`SkBuff::alloc`]).
-    pub(crate) fn linear_data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: `len - data_len` bytes at `data` are the linear part.
-        unsafe {
-            let s = &*self.raw();
-            core::slice::from_raw_parts_mut(s.data, (s.len - s.data_len) as usize)
-        }
-    }
-
     /// Strips the outer IP and UDP headers of a datagram handed over by
     /// `encap_rcv`, trusting no length in them: the data then starts at the
     /// UDP payload, which is exactly as long as the UDP header says and has at
     /// least `min_payload` bytes linear. `None`: a malformed packet, which the
     /// caller drops. The network header stays where it was, so the source
-    /// address and port can still be read ([`SkBuff::outer_source`]).
+    /// address and port can still be read ([`SkBuff::outer_endpoint`]).
     pub(crate) fn pull_udp_payload(&mut self, min_payload: u32) -> Option<()> {
         const UDP_HEADER_LEN: u32 = 8;
         let raw = self.raw();
@@ -177,35 +169,6 @@ impl SkBuff {
             }
             b::skb_pull(raw, header_end);
             ((*raw).len == payload_len).then_some(())
-        }
-    }
-
-    /// The outer source address and port of a received datagram, from its
-    /// IP and UDP headers (which [`SkBuff::pull_udp_payload`] kept in place).
-    pub(crate) fn outer_source(&self) -> Option<SocketAddr> {
-        let raw = self.raw();
-        // SAFETY: the network and transport headers were validated on
-        // receive by the stack and lie in the linear head, before `data`.
-        // Headers are read unaligned: behind a NIC's 14-byte Ethernet header
-        // (NET_IP_ALIGN is 0 on x86) an IP header is only 2-byte aligned,
-        // and a reference to it would be a misaligned `&iphdr`.
-        unsafe {
-            let nh = b::wg_shim_skb_network_header(raw);
-            let th = b::wg_shim_skb_transport_header(raw);
-            let port = u16::from_be_bytes([*th, *th.add(1)]);
-            match *nh >> 4 {
-                4 => {
-                    let ip = nh.cast::<b::iphdr>().read_unaligned();
-                    let a = ip.__bindgen_anon_1.__bindgen_anon_1.saddr.to_ne_bytes();
-                    Some(SocketAddr::V4(a, port))
-                }
-                6 => {
-                    let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
-                    let a = ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8;
-                    Some(SocketAddr::V6(a, port))
-                }
-                _ => None,
-            }
         }
     }
 
@@ -356,8 +319,8 @@ pub(crate) enum SocketAddr {
 }
 
 /// `ETH_P_IP` and `ETH_P_IPV6` in network order, as `skb->protocol` holds them.
-const PROTO_IP: u16 = 0x0800u16.to_be();
-const PROTO_IPV6: u16 = 0x86ddu16.to_be();
+pub(super) const PROTO_IP: u16 = 0x0800u16.to_be();
+pub(super) const PROTO_IPV6: u16 = 0x86ddu16.to_be();
 
 /// An IP address (network byte order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -446,16 +409,13 @@ impl SkBuff {
         if !self.is_gso() {
             return Ok(SkbList(self.into_raw()));
         }
-        let mut err = 0;
-        // SAFETY: segmenting a valid GSO skb; on success the segments are a
-        // new list and the original is ours to free.
-        let segs = unsafe { b::wg_shim_skb_gso_segment(self.raw(), &mut err) };
+        // SAFETY: segmenting a valid GSO skb (`skb_gso_segment`, no
+        // features); on success the segments are a new list and the original
+        // is ours to free.
+        let segs =
+            kernel::error::from_err_ptr(unsafe { b::__skb_gso_segment(self.raw(), 0, true) })?;
         if segs.is_null() {
-            return Err(kernel::error::Error::from_errno(if err < 0 {
-                err
-            } else {
-                -(b::EINVAL as i32)
-            }));
+            return Err(kernel::error::code::EINVAL);
         }
         drop(self);
         Ok(SkbList(segs))
@@ -549,7 +509,7 @@ impl SkBuff {
     /// while it owns the packet.
     pub(crate) fn cb(&mut self) -> &mut [u8; 48] {
         // SAFETY: `cb` is a 48-byte array inside the skb we own.
-        unsafe { &mut *b::wg_shim_skb_cb(self.raw()).cast::<[u8; 48]>() }
+        unsafe { &mut (*self.raw()).cb }
     }
 
     /// For a decrypted packet (data at the plaintext, headers reset): checks
@@ -619,8 +579,17 @@ impl SkBuff {
     /// The DS field (DSCP and ECN) of a received packet's outer IP header.
     pub(crate) fn outer_dsfield(&self) -> u8 {
         // SAFETY: the network header of a received packet was validated by
-        // the stack and lies in the linear head.
-        unsafe { b::wg_shim_skb_outer_dsfield(self.raw()) }
+        // the stack and lies in the linear head; it is read unaligned (see
+        // `OuterAddrs::of`).
+        unsafe {
+            let nh = b::wg_shim_skb_network_header(self.raw());
+            match *nh >> 4 {
+                4 => nh.cast::<b::iphdr>().read_unaligned().tos,
+                // `ipv6_get_dsfield`: the traffic class, after the version.
+                6 => (u16::from_be_bytes([*nh, *nh.add(1)]) >> 4) as u8,
+                _ => 0,
+            }
+        }
     }
 }
 

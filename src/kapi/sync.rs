@@ -24,9 +24,6 @@ pub(crate) struct SpinLockBhBackend;
 /// A spinlock taken with softirqs disabled.
 pub(crate) type SpinLockBh<T> = Lock<T, SpinLockBhBackend>;
 
-/// A held [`SpinLockBh`].
-pub(crate) type SpinLockBhGuard<'a, T> = kernel::sync::lock::Guard<'a, T, SpinLockBhBackend>;
-
 /// Creates a [`SpinLockBh`] initialiser with a lockdep class of its own.
 #[macro_export]
 macro_rules! new_spinlock_bh {

@@ -56,10 +56,31 @@ impl<T: EncapRecv> EncapSocket<T> {
     /// (0: any free port) whose datagrams go to `dev`.
     pub(crate) fn bind(net: &Net, dev: &NetDevice<T>, family: Family, port: u16) -> Result<Self> {
         let mut sock: *mut b::socket = core::ptr::null_mut();
-        // SAFETY: `net` is a live namespace; `sock` receives the new socket.
-        to_result(unsafe {
-            b::wg_shim_udp_sock_create(net.as_raw(), family == Family::V6, port, &mut sock)
-        })?;
+        // The wildcard address (zero) and `port`, with UDP checksums.
+        let mut cfg = b::udp_port_cfg {
+            local_udp_port: port.to_be(),
+            ..Default::default()
+        };
+        let r = match family {
+            Family::V4 => {
+                cfg.family = b::AF_INET as u8;
+                cfg.set_use_udp_checksums(1);
+                // SAFETY: `net` is a live namespace; `sock` receives the socket.
+                unsafe { b::udp_sock_create4(net.as_raw(), &mut cfg, &mut sock) }
+            }
+            #[cfg(CONFIG_IPV6)]
+            Family::V6 => {
+                cfg.family = b::AF_INET6 as u8;
+                cfg.set_use_udp6_tx_checksums(1);
+                cfg.set_use_udp6_rx_checksums(1);
+                cfg.set_ipv6_v6only(1);
+                // SAFETY: as for IPv4.
+                unsafe { b::udp_sock_create6(net.as_raw(), &mut cfg, &mut sock) }
+            }
+            #[cfg(not(CONFIG_IPV6))]
+            Family::V6 => return Err(super::error::eafnosupport()),
+        };
+        to_result(r)?;
         let sock = NonNull::new(sock).ok_or(kernel::error::code::ENOMEM)?;
         let raw_dev = dev.as_raw();
         // SAFETY: `raw_dev` is a registered device; the reference is dropped
@@ -71,11 +92,15 @@ impl<T: EncapRecv> EncapSocket<T> {
             encap_rcv: Some(encap_rcv_callback::<T>),
             ..Default::default()
         };
-        // SAFETY: `sock` was just created and is ours; the settings are those
-        // of a kernel-internal tunnel socket (atomic allocations, unbounded
-        // send buffer, allowed to use memory reserves under pressure).
+        // SAFETY: `sock` was just created and is ours, not yet set up, so its
+        // fields are written before anyone else reads them; the settings are
+        // those of the C driver's sockets (atomic allocations: we send from
+        // softirq; an unbounded send buffer; memory reserves under pressure).
         unsafe {
-            b::wg_shim_tunnel_sock_opts((*sock.as_ptr()).sk);
+            let sk = (*sock.as_ptr()).sk;
+            (*sk).sk_allocation = kernel::bindings::GFP_ATOMIC;
+            (*sk).sk_sndbuf = i32::MAX;
+            b::sk_set_memalloc(sk);
             b::setup_udp_tunnel_sock(net.as_raw(), sock.as_ptr(), &mut cfg);
         }
         // SAFETY: `raw_dev` is non-null (from a reference).

@@ -38,9 +38,17 @@ unsafe impl Sync for Workqueue {}
 impl Workqueue {
     /// A new workqueue named "`prefix`-`name`" (process context).
     pub(crate) fn new(prefix: &CStr, name: &CStr, flags: WqFlags) -> Result<Self> {
-        // SAFETY: both names are NUL-terminated and copied by the callee.
+        let fmt = kernel::c_str!("%s-%s");
+        // SAFETY: the format takes two strings, and both names are
+        // NUL-terminated; the callee copies the name it formats.
         let wq = unsafe {
-            b::wg_shim_alloc_workqueue(prefix.as_char_ptr(), name.as_char_ptr(), flags.0)
+            b::alloc_workqueue(
+                fmt.as_char_ptr(),
+                flags.0,
+                0,
+                prefix.as_char_ptr(),
+                name.as_char_ptr(),
+            )
         };
         NonNull::new(wq).map(Workqueue).ok_or(ENOMEM)
     }

@@ -7,7 +7,7 @@
 
 use super::bindings as b;
 use super::netdev::NetDevice;
-use super::skb::{SkBuff, SocketAddr};
+use super::skb::{SkBuff, SocketAddr, PROTO_IP, PROTO_IPV6};
 use super::udp::{EncapRecv, EncapSocket};
 use core::cell::UnsafeCell;
 use core::ptr::NonNull;
@@ -32,7 +32,7 @@ impl DstCache {
         };
         // SAFETY: initialises the cache in place; `c` does not move while
         // the call runs, and the struct holds no self-reference.
-        to_result(unsafe { b::wg_shim_dst_cache_init(c.raw.get()) })?;
+        to_result(unsafe { b::dst_cache_init(c.raw.get(), kernel::bindings::GFP_KERNEL) })?;
         Ok(c)
     }
 
@@ -108,8 +108,9 @@ impl Route4 {
 
 impl Drop for Route4 {
     fn drop(&mut self) {
-        // SAFETY: we hold one reference (`ip_rt_put`).
-        unsafe { b::wg_shim_rt_put(self.0.as_ptr()) }
+        // SAFETY: we hold one reference, on `dst`, the route's first field
+        // (as `ip_rt_put`).
+        unsafe { b::dst_release(core::ptr::addr_of_mut!((*self.0.as_ptr()).dst)) }
     }
 }
 
@@ -274,33 +275,47 @@ impl OuterAddrs {
     /// The outer addresses of a received datagram (`None` if neither IPv4
     /// nor IPv6).
     pub(crate) fn of(skb: &SkBuff) -> Option<Self> {
-        let (mut family, mut src, mut dst) = (0u8, [0u8; 16], [0u8; 16]);
-        let (mut sport, mut iif, mut scope_id) = (0u16, 0i32, 0u32);
-        // SAFETY: reads the headers of a received skb, which the stack
-        // validated, into local buffers of the stated sizes.
-        let ok = unsafe {
-            b::wg_shim_skb_outer_endpoint(
-                skb.raw(),
-                &mut family,
-                src.as_mut_ptr(),
-                dst.as_mut_ptr(),
-                &mut sport,
-                &mut iif,
-                &mut scope_id,
-            )
-        };
-        if !ok {
-            return None;
+        let raw = skb.raw();
+        // SAFETY: the IP and UDP headers of a received datagram were
+        // validated by the stack and lie in the linear head. They are read
+        // unaligned: behind a NIC's 14-byte Ethernet header (NET_IP_ALIGN is
+        // 0 on x86) an IP header is only 2-byte aligned. `skb_iif` is read
+        // through the `headers` view of its group (both views are the same
+        // fields, see `SkBuff::reset`).
+        unsafe {
+            let nh = b::wg_shim_skb_network_header(raw);
+            let th = b::wg_shim_skb_transport_header(raw);
+            let sport = u16::from_be_bytes([*th, *th.add(1)]);
+            let iif = (*raw).__bindgen_anon_4.headers.as_ref().skb_iif;
+            let mut dst = [0u8; 16];
+            let (src, scope_id) = match b::wg_shim_skb_protocol(raw) {
+                PROTO_IP => {
+                    let ip = nh
+                        .cast::<b::iphdr>()
+                        .read_unaligned()
+                        .__bindgen_anon_1
+                        .__bindgen_anon_1;
+                    dst[..4].copy_from_slice(&ip.daddr.to_ne_bytes());
+                    (SocketAddr::V4(ip.saddr.to_ne_bytes(), sport), 0)
+                }
+                PROTO_IPV6 => {
+                    let ip = nh
+                        .cast::<b::ipv6hdr>()
+                        .read_unaligned()
+                        .__bindgen_anon_1
+                        .__bindgen_anon_1;
+                    dst = ip.daddr.in6_u.u6_addr8;
+                    let scope_id = b::wg_shim_ipv6_iface_scope_id(&ip.saddr, iif);
+                    (SocketAddr::V6(ip.saddr.in6_u.u6_addr8, sport), scope_id)
+                }
+                _ => return None,
+            };
+            Some(OuterAddrs {
+                src,
+                scope_id,
+                dst,
+                iif,
+            })
         }
-        let src = match family {
-            4 => SocketAddr::V4([src[0], src[1], src[2], src[3]], sport),
-            _ => SocketAddr::V6(src, sport),
-        };
-        Some(OuterAddrs {
-            src,
-            scope_id,
-            dst,
-            iif,
-        })
     }
 }
