@@ -48,6 +48,7 @@ struct socket;
 u16 wg_shim_sock_local_port(const struct sock *sk);
 void *wg_shim_sk_user_data(const struct sock *sk);
 bool wg_shim_ipv6_mod_enabled(void);
+void *wg_shim_netdev_priv(const struct net_device *dev);
 void wg_shim_dev_hold(struct net_device *dev);
 void wg_shim_dev_put(struct net_device *dev);
 

@@ -287,9 +287,13 @@ fn key_bytes(attr: Attr<'_>, ext: &Extack<'_>) -> Result<[u8; KEY_LEN]> {
     need(key, ext, c_str!("a key is 32 bytes"), attr)
 }
 
-/// A secret key attribute; the copy on the stack is wiped.
+/// A secret key attribute, copied once, into the buffer that is wiped.
 fn key_of(attr: Attr<'_>, ext: &Extack<'_>) -> Result<Key<Kernel>> {
-    Ok(Key::take_from(&mut key_bytes(attr, ext)?))
+    let key = Some(attr.payload()).filter(|p| p.len() == KEY_LEN);
+    let payload = need(key, ext, c_str!("a key is 32 bytes"), attr)?;
+    let mut bytes = [0u8; KEY_LEN];
+    bytes.copy_from_slice(payload);
+    Ok(Key::take_from(&mut bytes))
 }
 
 fn parse_peer(p: Attr<'_>, ext: &Extack<'_>) -> Result<PeerUpdate> {

@@ -112,6 +112,11 @@ bool wg_shim_ipv6_mod_enabled(void)
 	return ipv6_mod_enabled();
 }
 
+void *wg_shim_netdev_priv(const struct net_device *dev)
+{
+	return netdev_priv(dev);
+}
+
 void wg_shim_dev_hold(struct net_device *dev)
 {
 	dev_hold(dev);

@@ -119,9 +119,11 @@ impl<T: LinkOps> NetDevice<T> {
         // SAFETY: every device of kind `T` was allocated with a private area
         // of `size_of::<Priv<T>>()` bytes (see `LinkKind::register`), aligned
         // to NETDEV_ALIGN, which `Priv<T>` does not exceed (checked at
-        // registration). It is the `priv` array at the device's end
-        // (`netdev_priv`).
-        unsafe { &*ptr::addr_of!((*self.raw.get()).priv_).cast::<Priv<T>>() }
+        // registration). It is the `priv` array past the end of the
+        // `net_device` that `self` covers: the pointer comes from C
+        // (`netdev_priv`), with the whole allocation's provenance, not from
+        // `&self`, whose referent ends before it.
+        unsafe { &*b::wg_shim_netdev_priv(self.raw.get()).cast::<Priv<T>>() }
     }
 
     pub(crate) fn as_raw(&self) -> *mut b::net_device {

@@ -65,7 +65,7 @@ unsafe extern "C" fn callback<T: SleepHandler>(
     let prepare = [b::PM_HIBERNATION_PREPARE, b::PM_SUSPEND_PREPARE]
         .map(|a| a as usize)
         .contains(&action);
-    if !cfg!(CONFIG_PM_AUTOSLEEP) && prepare {
+    if !cfg!(CONFIG_PM_AUTOSLEEP) && !cfg!(CONFIG_PM_USERSPACE_AUTOSLEEP) && prepare {
         T::prepare_sleep();
     }
     0 // NOTIFY_DONE
