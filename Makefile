@@ -164,7 +164,7 @@ napi:
 .PHONY: napi
 
 # The benchmark (scripts/bench.sh): ours against the in-tree C driver on the
-# release kernel, one VM boot, alternating for BENCH_ROUNDS rounds (default 3)
+# release kernel, one VM boot, alternating for BENCH_ROUNDS rounds (default 4; which goes first alternates too)
 # of BENCH_SECONDS per scenario (default 10); prints the table of medians and
 # ratios (Documentation/performance.md). BENCH_PROFILE=1 adds a perf profile
 # of each. Then the same comparison across a virtio-net link between two VMs
