@@ -51,8 +51,7 @@ check:
 # Formats the Rust by the kernel's configuration (.rustfmt.toml); make check
 # refuses unformatted files (tests/static/rustfmt.sh).
 fmt:
-	/usr/bin/rustfmt --edition 2021 src/wireguard_rs.rs $$(find host/src host/tests host/benches host/fuzz -name '*.rs' -not -path '*/target/*' -not -name harness.rs)
-	for t in host/tests/*/harness.rs; do /usr/bin/rustfmt --edition 2021 --emit stdout <$$t >$$t.fmt && mv $$t.fmt $$t; done
+	$(TOP)/tests/static/rustfmt.sh --write
 
 # Every VM suite on the debug kernel (the sanitizers over the compatibility
 # suites too, which `make check` runs on the release kernel); longer.

@@ -2,7 +2,7 @@
 # Static check: the module's Rust is formatted by the kernel's rustfmt
 # configuration (.rustfmt.toml, a copy of the 6.12 tree's, as `make
 # rustfmtcheck` in the kernel checks), and so is the host crate.
-# `make fmt` formats. Uses Debian's rustfmt (rustfmt-web, the same release
+# `make fmt` formats (this script with --write). Uses Debian's rustfmt (rustfmt-web, the same release
 # as rustc-web), not a rustup one whose formatting may differ.
 #
 # It first checks itself: a misformatted sample must be refused.
@@ -15,6 +15,23 @@ if ! [ -x "$RUSTFMT" ]; then
 fi
 fmt() { "$RUSTFMT" --edition 2021 --config-path .rustfmt.toml --check "$@"; }
 
+# The module (rustfmt follows its `mod` declarations) and the host crate.
+# The audit harnesses are templates whose `mod proto` path is filled in by
+# the tests (@PROTO@): rustfmt reads them on stdin, where it does not
+# resolve modules.
+mapfile -t host < <(find host/src host/tests host/benches host/fuzz -name '*.rs' \
+	-not -path '*/target/*' -not -name harness.rs | sort)
+harnesses=(host/tests/*/harness.rs)
+
+if [ "${1:-}" = --write ]; then
+	"$RUSTFMT" --edition 2021 --config-path .rustfmt.toml src/wireguard_rs.rs "${host[@]}" || exit 1
+	for t in "${harnesses[@]}"; do
+		"$RUSTFMT" --edition 2021 --config-path .rustfmt.toml --emit stdout <"$t" >"$t.fmt" &&
+			mv "$t.fmt" "$t" || { rm -f "$t.fmt"; exit 1; }
+	done
+	exit 0
+fi
+
 sample=$(mktemp --suffix=.rs)
 trap 'rm -f "$sample"' EXIT
 printf 'fn f( ) -> u32 { 1+1 }\n' >"$sample"
@@ -23,15 +40,9 @@ if fmt "$sample" >/dev/null 2>&1; then
 	exit 1
 fi
 
-# The module (rustfmt follows its `mod` declarations) and the host crate.
-# The audit harnesses are templates whose `mod proto` path is filled in by
-# the tests (@PROTO@): they are checked through stdin, where rustfmt does
-# not resolve modules.
-mapfile -t host < <(find host/src host/tests host/benches host/fuzz -name '*.rs' \
-	-not -path '*/target/*' -not -name harness.rs | sort)
 status=0
 fmt src/wireguard_rs.rs "${host[@]}" || status=1
-for t in host/tests/*/harness.rs; do
+for t in "${harnesses[@]}"; do
 	fmt <"$t" >/dev/null || { echo "$t: not formatted"; status=1; }
 done
 if [ "$status" = 0 ]; then
