@@ -2,45 +2,92 @@
 /*
  * The C shim of the Rust WireGuard module: static inline functions and macros
  * that Rust cannot call or expand. No logic lives here.
+ *
+ * Our bindgen run (Kbuild, include/bindgen_parameters) reads this file, as the
+ * kernel's reads rust/helpers/helpers.c: the headers it includes and the
+ * functions it defines are what src/kapi/ binds, so there are no prototypes
+ * (Kbuild turns off -Wmissing-prototypes for it, as rust/Makefile does).
  */
+#include <linux/capability.h>
+#include <linux/cpumask.h>
+#include <linux/icmpv6.h>
+#include <linux/if_arp.h>
+#include <linux/inetdevice.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/mm.h>
 #include <linux/netdevice.h>
+#include <linux/percpu.h>
+#include <linux/ptr_ring.h>
+#include <linux/random.h>
+#include <linux/rtnetlink.h>
+#include <linux/scatterlist.h>
+#include <linux/security.h>
+#include <linux/skb_array.h>
 #include <linux/skbuff.h>
 #include <linux/socket.h>
+#include <linux/suspend.h>
 #include <linux/time_types.h>
-#include <net/genetlink.h>
-#include <net/net_namespace.h>
-#include <crypto/blake2s.h>
-#include <crypto/curve25519.h>
 #include <linux/timekeeping.h>
-#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <crypto/blake2s.h>
+#include <crypto/chacha20poly1305.h>
+#include <crypto/curve25519.h>
+#include <crypto/utils.h>
+#include <net/addrconf.h>
+#include <net/dst_cache.h>
+#include <net/dst_metadata.h>
+#include <net/genetlink.h>
+#include <net/gso.h>
+#include <net/icmp.h>
+#include <net/inet_ecn.h>
 #include <net/inet_sock.h>
+#include <net/ip6_route.h>
+#include <net/ip_tunnels.h>
+#include <net/ipv6_stubs.h>
+#include <net/net_namespace.h>
+#include <net/netlink.h>
+#include <net/route.h>
+#include <net/rtnetlink.h>
 #include <net/sock.h>
 #include <net/udp_tunnel.h>
-#include <net/dst_cache.h>
-#include <net/ip6_route.h>
-#include <net/ipv6_stubs.h>
-#include <net/route.h>
-#include <linux/inetdevice.h>
-#include <net/addrconf.h>
-#include <linux/security.h>
-#include <linux/ptr_ring.h>
-#include <linux/mm.h>
-#include <linux/percpu.h>
-#include <linux/cpumask.h>
-#include <net/inet_ecn.h>
-#include <net/dst_metadata.h>
-#include <net/icmp.h>
-#include <linux/icmpv6.h>
-#include <net/gso.h>
-#include <net/ip_tunnels.h>
-#include "wg_shim.h"
+#include <uapi/linux/wireguard.h>
 
+/*
+ * Added upstream in 6.16: a flags attribute on allowed IPs, whose only flag
+ * removes the prefix instead of adding it. The 6.12 header lacks both.
+ */
+enum {
+	WG_SHIM_WGALLOWEDIP_A_FLAGS = 4,
+	WG_SHIM_WGALLOWEDIP_A_MAX = WG_SHIM_WGALLOWEDIP_A_FLAGS,
+	WG_SHIM_WGALLOWEDIP_F_REMOVE_ME = 1U << 0,
+};
+
+/* Where skb->headers (a struct_group) lies, for SkBuff::reset. */
+enum {
+	WG_SHIM_SKB_HEADERS_OFFSET = offsetof(struct sk_buff, headers),
+	WG_SHIM_SKB_HEADERS_LEN = sizeof_field(struct sk_buff, headers),
+};
+
+/* Where the error counters that DEV_STATS_INC() bumps (atomic_long_t) lie in
+ * struct net_device. */
+enum {
+	WG_SHIM_DEV_RX_ERRORS = offsetof(struct net_device, stats.__rx_errors),
+	WG_SHIM_DEV_RX_LENGTH_ERRORS = offsetof(struct net_device, stats.__rx_length_errors),
+	WG_SHIM_DEV_RX_FRAME_ERRORS = offsetof(struct net_device, stats.__rx_frame_errors),
+	WG_SHIM_DEV_TX_ERRORS = offsetof(struct net_device, stats.__tx_errors),
+	WG_SHIM_DEV_RX_DROPPED = offsetof(struct net_device, stats.__rx_dropped),
+	WG_SHIM_DEV_TX_DROPPED = offsetof(struct net_device, stats.__tx_dropped),
+};
+
+/* The netdev features WireGuard offers (NETIF_F_GSO_SOFTWARE is a macro). */
 netdev_features_t wg_shim_netdev_features(void)
 {
 	return NETIF_F_HW_CSUM | NETIF_F_RXCSUM | NETIF_F_SG | NETIF_F_GSO |
 	       NETIF_F_GSO_SOFTWARE | NETIF_F_HIGHDMA;
 }
 
+/* NET_SKB_PAD: max(32, L1_CACHE_BYTES). */
 unsigned int wg_shim_net_skb_pad(void)
 {
 	return NET_SKB_PAD;
@@ -77,6 +124,7 @@ const struct nla_policy wg_shim_allowedip_policy[WG_SHIM_WGALLOWEDIP_A_MAX + 1] 
 	[WG_SHIM_WGALLOWEDIP_A_FLAGS]	= NLA_POLICY_MASK(NLA_U32, WG_SHIM_WGALLOWEDIP_F_REMOVE_ME),
 };
 
+/* lib/crypto entry points that are static inline (they pick the SIMD version). */
 bool wg_shim_curve25519(u8 out[32], const u8 secret[32], const u8 point[32])
 {
 	return curve25519(out, secret, point);
@@ -128,8 +176,6 @@ void wg_shim_dev_put(struct net_device *dev)
 }
 
 /* ---- Configuration over generic netlink ---- */
-#include <linux/capability.h>
-#include <net/netlink.h>
 
 struct genl_info *wg_shim_genl_info_dump(struct netlink_callback *cb)
 {
@@ -623,8 +669,8 @@ void wg_shim_debug_print(const char *line)
 	printk(KERN_DEBUG "%s\n", line);
 }
 
-/* ---- Suspend: keys are wiped before the system sleeps ---- */
-#include <linux/suspend.h>
+/* ---- Suspend: keys are wiped before the system sleeps (stubs without
+ * CONFIG_PM_SLEEP) ---- */
 
 int wg_shim_register_pm_notifier(struct notifier_block *nb)
 {
