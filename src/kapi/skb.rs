@@ -606,47 +606,11 @@ pub(crate) enum RxReject {
 }
 
 impl core::fmt::Display for IpAddr {
-    /// Dotted quad, or the eight groups of an IPv6 address in hex with the
-    /// longest run of zero groups compressed (as `%pI6c`).
+    /// Dotted quad, or the compressed IPv6 form of RFC 5952 (as `%pI6c`).
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            IpAddr::V4(a) => write!(f, "{}.{}.{}.{}", a[0], a[1], a[2], a[3]),
-            IpAddr::V6(a) => {
-                let mut g = [0u16; 8];
-                for (i, w) in g.iter_mut().enumerate() {
-                    *w = u16::from_be_bytes([a[2 * i], a[2 * i + 1]]);
-                }
-                // The longest run of two or more zero groups.
-                let (mut best, mut best_len, mut i) = (8usize, 0usize, 0usize);
-                while i < 8 {
-                    if g[i] == 0 {
-                        let start = i;
-                        while i < 8 && g[i] == 0 {
-                            i += 1;
-                        }
-                        if i - start > best_len && i - start >= 2 {
-                            best = start;
-                            best_len = i - start;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-                let mut i = 0;
-                while i < 8 {
-                    if i == best {
-                        write!(f, "::")?;
-                        i += best_len;
-                        continue;
-                    }
-                    if i != 0 && i != best + best_len {
-                        write!(f, ":")?;
-                    }
-                    write!(f, "{:x}", g[i])?;
-                    i += 1;
-                }
-                Ok(())
-            }
+        match *self {
+            IpAddr::V4(a) => write!(f, "{}", core::net::Ipv4Addr::from(a)),
+            IpAddr::V6(a) => write!(f, "{}", core::net::Ipv6Addr::from(a)),
         }
     }
 }
