@@ -34,9 +34,28 @@ impl Drop for Joined {
     }
 }
 
-/// Seals `buf` in place with `encrypt(dst, src, src_len)`, which writes the
-/// ciphertext and the tag after it to `dst`; returns the tag.
-fn seal_joined(buf: &mut [u8], encrypt: impl FnOnce(*mut u8, *const u8, usize)) -> [u8; TAG_LEN] {
+/// One of lib/crypto's AEADs, `(dst, src, src_len, ad, ad_len, nonce, key)`
+/// with the tag after the text: the nonce `N` is a counter (ChaCha20-Poly1305)
+/// or a pointer to `XNONCE_LEN` bytes (XChaCha20-Poly1305).
+type Encrypt<N> = unsafe extern "C" fn(*mut u8, *const u8, usize, *const u8, usize, N, *const u8);
+/// The decryption of [`Encrypt`]: checks the text and tag at `src`, and only
+/// then writes the plaintext to `dst`.
+type Decrypt<N> =
+    unsafe extern "C" fn(*mut u8, *const u8, usize, *const u8, usize, N, *const u8) -> bool;
+
+/// Seals `buf` in place with `encrypt`; returns the tag.
+///
+/// # Safety
+///
+/// `nonce` is what `encrypt` reads: a counter, or a pointer to `XNONCE_LEN`
+/// readable bytes.
+unsafe fn seal_joined<N>(
+    encrypt: Encrypt<N>,
+    key: &[u8; KEY_LEN],
+    nonce: N,
+    ad: &[u8],
+    buf: &mut [u8],
+) -> [u8; TAG_LEN] {
     let mut tag = [0u8; TAG_LEN];
     let len = buf.len();
     if len > AEAD_MAX {
@@ -44,8 +63,20 @@ fn seal_joined(buf: &mut [u8], encrypt: impl FnOnce(*mut u8, *const u8, usize)) 
         return tag;
     }
     let mut out = Joined([0; AEAD_MAX + TAG_LEN]);
-    // Fills the first `len + TAG_LEN` bytes of `out`.
-    encrypt(out.0.as_mut_ptr(), buf.as_ptr(), len);
+    // SAFETY: `out` is valid for writes of `len + TAG_LEN` bytes (`len <=
+    // AEAD_MAX`), `buf` for reads of `len`, `ad` and `key` for reads of their
+    // lengths; the nonce per the contract.
+    unsafe {
+        encrypt(
+            out.0.as_mut_ptr(),
+            buf.as_ptr(),
+            len,
+            ad.as_ptr(),
+            ad.len(),
+            nonce,
+            key.as_ptr(),
+        )
+    };
     match out
         .0
         .split_at_checked(len)
@@ -61,12 +92,18 @@ fn seal_joined(buf: &mut [u8], encrypt: impl FnOnce(*mut u8, *const u8, usize)) 
     tag
 }
 
-/// Opens `buf` in place with `decrypt(dst, src, src_len)`, which checks the
-/// ciphertext and tag at `src` and only then writes the plaintext to `dst`.
-fn open_joined(
+/// Opens `buf` in place with `decrypt`, checking it against `tag`.
+///
+/// # Safety
+///
+/// As for [`seal_joined`].
+unsafe fn open_joined<N>(
+    decrypt: Decrypt<N>,
+    key: &[u8; KEY_LEN],
+    nonce: N,
+    ad: &[u8],
     buf: &mut [u8],
     tag: &[u8; TAG_LEN],
-    decrypt: impl FnOnce(*mut u8, *const u8, usize) -> bool,
 ) -> bool {
     let mut input = Joined([0; AEAD_MAX + TAG_LEN]);
     let Some((text, rest)) = input.0.split_at_mut_checked(buf.len()) else {
@@ -77,12 +114,20 @@ fn open_joined(
     };
     text.copy_from_slice(buf);
     *t = *tag;
-    // Reads `buf.len() + TAG_LEN` bytes of `input`, writes `buf.len()` to `buf`.
-    decrypt(
-        buf.as_mut_ptr(),
-        input.0.as_ptr(),
-        buf.len().saturating_add(TAG_LEN),
-    )
+    // SAFETY: `input` is valid for reads of `buf.len() + TAG_LEN` bytes (the
+    // text and the tag were just placed there), `buf` for writes of its
+    // length, `ad` and `key` for reads of theirs; the nonce per the contract.
+    unsafe {
+        decrypt(
+            buf.as_mut_ptr(),
+            input.0.as_ptr(),
+            buf.len().saturating_add(TAG_LEN),
+            ad.as_ptr(),
+            ad.len(),
+            nonce,
+            key.as_ptr(),
+        )
+    }
 }
 
 impl Crypto for Kernel {
@@ -119,22 +164,8 @@ impl Crypto for Kernel {
     }
 
     fn aead_seal(key: &[u8; KEY_LEN], counter: u64, ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
-        seal_joined(buf, |dst, src, len| {
-            // SAFETY: `dst` is valid for writes of `len + TAG_LEN` bytes and
-            // `src` for reads of `len` (`seal_joined`); `ad` and `key` are
-            // valid for reads of their lengths.
-            unsafe {
-                b::chacha20poly1305_encrypt(
-                    dst,
-                    src,
-                    len,
-                    ad.as_ptr(),
-                    ad.len(),
-                    counter,
-                    key.as_ptr(),
-                )
-            }
-        })
+        // SAFETY: the nonce of `chacha20poly1305_encrypt` is a counter.
+        unsafe { seal_joined(b::chacha20poly1305_encrypt, key, counter, ad, buf) }
     }
 
     fn aead_open(
@@ -144,22 +175,8 @@ impl Crypto for Kernel {
         buf: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> bool {
-        open_joined(buf, tag, |dst, src, len| {
-            // SAFETY: `src` is valid for reads of `len` bytes and `dst` for
-            // writes of `len - TAG_LEN` (`open_joined`); `ad` and `key` are
-            // valid for reads of their lengths.
-            unsafe {
-                b::chacha20poly1305_decrypt(
-                    dst,
-                    src,
-                    len,
-                    ad.as_ptr(),
-                    ad.len(),
-                    counter,
-                    key.as_ptr(),
-                )
-            }
-        })
+        // SAFETY: the nonce of `chacha20poly1305_decrypt` is a counter.
+        unsafe { open_joined(b::chacha20poly1305_decrypt, key, counter, ad, buf, tag) }
     }
 
     fn xaead_seal(
@@ -168,20 +185,8 @@ impl Crypto for Kernel {
         ad: &[u8],
         buf: &mut [u8],
     ) -> [u8; TAG_LEN] {
-        seal_joined(buf, |dst, src, len| {
-            // SAFETY: as in `aead_seal`; `nonce` has the 24 bytes it reads.
-            unsafe {
-                b::xchacha20poly1305_encrypt(
-                    dst,
-                    src,
-                    len,
-                    ad.as_ptr(),
-                    ad.len(),
-                    nonce.as_ptr(),
-                    key.as_ptr(),
-                )
-            }
-        })
+        // SAFETY: `nonce` points to the 24 bytes the XChaCha20 nonce is.
+        unsafe { seal_joined(b::xchacha20poly1305_encrypt, key, nonce.as_ptr(), ad, buf) }
     }
 
     fn xaead_open(
@@ -191,20 +196,9 @@ impl Crypto for Kernel {
         buf: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> bool {
-        open_joined(buf, tag, |dst, src, len| {
-            // SAFETY: as in `aead_open`; `nonce` has the 24 bytes it reads.
-            unsafe {
-                b::xchacha20poly1305_decrypt(
-                    dst,
-                    src,
-                    len,
-                    ad.as_ptr(),
-                    ad.len(),
-                    nonce.as_ptr(),
-                    key.as_ptr(),
-                )
-            }
-        })
+        let decrypt = b::xchacha20poly1305_decrypt;
+        // SAFETY: `nonce` points to the 24 bytes the XChaCha20 nonce is.
+        unsafe { open_joined(decrypt, key, nonce.as_ptr(), ad, buf, tag) }
     }
 
     fn random_bytes(buf: &mut [u8]) {
