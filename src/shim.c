@@ -188,11 +188,6 @@ struct net *wg_shim_genl_info_net(const struct genl_info *info)
 	return genl_info_net(info);
 }
 
-struct net *wg_shim_genl_dump_net(const struct netlink_callback *cb)
-{
-	return sock_net(cb->skb->sk);
-}
-
 struct net *wg_shim_dev_net(const struct net_device *dev)
 {
 	return dev_net(dev);
@@ -205,9 +200,8 @@ void *wg_shim_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
 			   family, NLM_F_MULTI, cmd);
 }
 
-void wg_shim_genl_dump_check_consistent(struct netlink_callback *cb, void *hdr, unsigned int seq)
+void wg_shim_genl_dump_check_consistent(struct netlink_callback *cb, void *hdr)
 {
-	cb->seq = seq;
 	genl_dump_check_consistent(cb, hdr);
 }
 
@@ -293,16 +287,6 @@ void wg_shim_skb_set_inner_network_header_here(struct sk_buff *skb)
 	skb_set_inner_network_header(skb, 0);
 }
 
-u8 *wg_shim_skb_tail_pointer(const struct sk_buff *skb)
-{
-	return skb_tail_pointer(skb);
-}
-
-bool wg_shim_skb_checksum_partial(const struct sk_buff *skb)
-{
-	return skb->ip_summed == CHECKSUM_PARTIAL;
-}
-
 void wg_shim_skb_reserve(struct sk_buff *skb, int len)
 {
 	skb_reserve(skb, len);
@@ -323,37 +307,14 @@ u8 *wg_shim_skb_transport_header(const struct sk_buff *skb)
 	return skb_transport_header(skb);
 }
 
-void wg_shim_skb_prepare_xmit(struct sk_buff *skb, struct net_device *dev, u32 mark)
+struct net *wg_shim_sock_net(const struct sock *sk)
 {
-	skb_mark_not_on_list(skb);
-	skb->dev = dev;
-	skb->mark = mark;
-	skb->ignore_df = 1;
+	return sock_net(sk);
 }
 
-bool wg_shim_confirm_addr4(struct sock *sk, __be32 saddr)
+void wg_shim_security_sk_classify_flow(const struct sock *sk, struct flowi_common *flic)
 {
-	return inet_confirm_addr(sock_net(sk), NULL, 0, saddr, RT_SCOPE_HOST);
-}
-
-/* ip_route_output_flow() for a UDP flow from sk (the flowi4 is built from
- * macros): a referenced route or an ERR_PTR; *saddr is the source it uses. */
-struct rtable *wg_shim_route4(struct sock *sk, __be32 *saddr, __be32 daddr, __be16 dport, u32 mark)
-{
-	struct flowi4 fl = {
-		.saddr = *saddr,
-		.daddr = daddr,
-		.fl4_dport = dport,
-		.fl4_sport = inet_sk(sk)->inet_sport,
-		.flowi4_mark = mark,
-		.flowi4_proto = IPPROTO_UDP,
-	};
-	struct rtable *rt;
-
-	security_sk_classify_flow(sk, flowi4_to_flowi_common(&fl));
-	rt = ip_route_output_flow(sock_net(sk), &fl, sk);
-	*saddr = fl.saddr;
-	return rt;
+	security_sk_classify_flow(sk, flic);
 }
 
 void wg_shim_xmit4(struct rtable *rt, struct sock *sk, struct sk_buff *skb, __be32 saddr,
@@ -369,31 +330,6 @@ bool wg_shim_chk_addr6(struct sock *sk, const struct in6_addr *saddr)
 	return ipv6_chk_addr(sock_net(sk), saddr, NULL, 0);
 #else
 	return false;
-#endif
-}
-
-/* As wg_shim_route4, through ipv6_stub. */
-struct dst_entry *wg_shim_route6(struct sock *sk, struct in6_addr *saddr, const struct in6_addr *daddr,
-				 __be16 dport, u32 mark, int oif)
-{
-#if IS_ENABLED(CONFIG_IPV6)
-	struct flowi6 fl = {
-		.saddr = *saddr,
-		.daddr = *daddr,
-		.fl6_dport = dport,
-		.fl6_sport = inet_sk(sk)->inet_sport,
-		.flowi6_mark = mark,
-		.flowi6_oif = oif,
-		.flowi6_proto = IPPROTO_UDP,
-	};
-	struct dst_entry *dst;
-
-	security_sk_classify_flow(sk, flowi6_to_flowi_common(&fl));
-	dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl, NULL);
-	*saddr = fl.saddr;
-	return dst;
-#else
-	return ERR_PTR(-EAFNOSUPPORT);
 #endif
 }
 
@@ -442,17 +378,9 @@ int wg_shim_ptr_ring_produce_bh(struct ptr_ring *r, void *ptr)
 	return ptr_ring_produce_bh(r, ptr);
 }
 
-/* As ptr_ring_produce_bh, but -EBUSY at once if another CPU holds the
- * producer lock (the C driver's handshake queueing past half full). */
-int wg_shim_ptr_ring_try_produce_bh(struct ptr_ring *r, void *ptr)
+int wg_shim___ptr_ring_produce(struct ptr_ring *r, void *ptr)
 {
-	int ret = -EBUSY;
-
-	if (spin_trylock_bh(&r->producer_lock)) {
-		ret = __ptr_ring_produce(r, ptr);
-		spin_unlock_bh(&r->producer_lock);
-	}
-	return ret;
+	return __ptr_ring_produce(r, ptr);
 }
 
 unsigned long long wg_shim_totalram_bytes(void)
@@ -505,32 +433,16 @@ unsigned int wg_shim_nr_cpu_ids(void)
 	return nr_cpu_ids;
 }
 
-__be16 wg_shim_skb_protocol(const struct sk_buff *skb)
+/* ETH_P_IP or ETH_P_IPV6 by the IP header's version, or 0. */
+__be16 wg_shim_ip_tunnel_parse_protocol(const struct sk_buff *skb)
 {
-	return skb->protocol;
-}
-
-/* The skb's protocol is IPv4 or IPv6 and agrees with its IP header. */
-bool wg_shim_skb_protocol_valid(const struct sk_buff *skb)
-{
-	__be16 real = ip_tunnel_parse_protocol(skb);
-
-	return real && skb->protocol == real;
+	return ip_tunnel_parse_protocol(skb);
 }
 
 /* The MTU of the route the packet came with, or the device's. */
 unsigned int wg_shim_skb_route_mtu(const struct sk_buff *skb, const struct net_device *dev)
 {
 	return skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu;
-}
-
-/* Detaches and returns the next skb of a list. */
-struct sk_buff *wg_shim_skb_list_next(struct sk_buff *skb)
-{
-	struct sk_buff *next = skb->next;
-
-	skb_mark_not_on_list(skb);
-	return next;
 }
 
 struct sk_buff *wg_shim_skb_share_check(struct sk_buff *skb)
@@ -543,12 +455,14 @@ void wg_shim_skb_dst_drop(struct sk_buff *skb)
 	skb_dst_drop(skb);
 }
 
-void wg_shim_icmp_host_unreachable(struct sk_buff *skb)
+void wg_shim_icmp_host_unreach(struct sk_buff *skb)
 {
-	if (skb->protocol == htons(ETH_P_IP))
-		icmp_ndo_send(skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
-	else if (skb->protocol == htons(ETH_P_IPV6))
-		icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0);
+	icmp_ndo_send(skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
+}
+
+void wg_shim_icmpv6_addr_unreach(struct sk_buff *skb)
+{
+	icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0);
 }
 
 void wg_shim_skb_probe_transport_header(struct sk_buff *skb)
@@ -559,16 +473,6 @@ void wg_shim_skb_probe_transport_header(struct sk_buff *skb)
 bool wg_shim_pskb_network_may_pull(struct sk_buff *skb, unsigned int len)
 {
 	return pskb_network_may_pull(skb, len);
-}
-
-/* A decrypted packet: authenticated, so every checksum is as good as checked
- * by hardware; it now belongs to dev. */
-void wg_shim_skb_rx_checked(struct sk_buff *skb, struct net_device *dev, __be16 protocol)
-{
-	skb->dev = dev;
-	skb->ip_summed = CHECKSUM_UNNECESSARY;
-	skb->csum_level = ~0;
-	skb->protocol = protocol;
 }
 
 void wg_shim_ecn_decapsulate(struct sk_buff *skb, u8 outer, u8 inner)
@@ -593,29 +497,14 @@ void wg_shim_spin_unlock_bh(spinlock_t *lock)
 	spin_unlock_bh(lock);
 }
 
+bool wg_shim_spin_trylock_bh(spinlock_t *lock)
+{
+	return spin_trylock_bh(lock);
+}
+
 void wg_shim_skb_queue_init(struct sk_buff_head *q)
 {
 	skb_queue_head_init(q);
-}
-
-void wg_shim_skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb)
-{
-	skb_queue_tail(q, skb);
-}
-
-void wg_shim_skb_queue_head(struct sk_buff_head *q, struct sk_buff *skb)
-{
-	skb_queue_head(q, skb);
-}
-
-struct sk_buff *wg_shim_skb_dequeue(struct sk_buff_head *q)
-{
-	return skb_dequeue(q);
-}
-
-u32 wg_shim_skb_queue_len(const struct sk_buff_head *q)
-{
-	return skb_queue_len_lockless(q);
 }
 
 /* The same under the queue's lock, held with interrupts off. */

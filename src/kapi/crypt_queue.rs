@@ -126,14 +126,8 @@ impl<T: CryptWorker> CryptQueue<T> {
 
     /// Queues `item`; gives it back when the queue is full.
     pub(crate) fn produce(&self, item: T::Item) -> core::result::Result<(), T::Item> {
-        let ptr = item.into_ring();
-        // SAFETY: the ring is initialised; on success it owns the item.
-        if unsafe { b::wg_shim_ptr_ring_produce_bh(self.ring.get(), ptr.as_ptr()) } == 0 {
-            Ok(())
-        } else {
-            // SAFETY: refused: the item is still ours.
-            Err(unsafe { T::Item::from_ring(ptr) })
-        }
+        // SAFETY: `ptr_ring_produce_bh` takes the producer lock itself.
+        unsafe { self.produce_with(item, b::wg_shim_ptr_ring_produce_bh) }
     }
 
     /// Queues `item` unless the queue is full or another CPU is queueing at
@@ -142,9 +136,34 @@ impl<T: CryptWorker> CryptQueue<T> {
     /// its queue is half full, so that a flood spread over every CPU does not
     /// have them all spinning on the producer lock.
     pub(crate) fn try_produce(&self, item: T::Item) -> core::result::Result<(), T::Item> {
+        // SAFETY: the ring, and so its producer lock, is initialised.
+        let lock = unsafe { core::ptr::addr_of_mut!((*self.ring.get()).producer_lock) };
+        // SAFETY: as above; released below if taken.
+        if !unsafe { b::wg_shim_spin_trylock_bh(lock) } {
+            return Err(item);
+        }
+        // SAFETY: the producer lock is held, as `__ptr_ring_produce` requires.
+        let r = unsafe { self.produce_with(item, b::wg_shim___ptr_ring_produce) };
+        // SAFETY: taken above.
+        unsafe { b::wg_shim_spin_unlock_bh(lock) };
+        r
+    }
+
+    /// Queues `item` with `produce`; gives it back if refused.
+    ///
+    /// # Safety
+    ///
+    /// `produce` is a `ptr_ring` producer the caller may call now (it holds
+    /// the locks it needs).
+    unsafe fn produce_with(
+        &self,
+        item: T::Item,
+        produce: unsafe extern "C" fn(*mut b::ptr_ring, *mut core::ffi::c_void) -> i32,
+    ) -> core::result::Result<(), T::Item> {
         let ptr = item.into_ring();
-        // SAFETY: the ring is initialised; on success it owns the item.
-        if unsafe { b::wg_shim_ptr_ring_try_produce_bh(self.ring.get(), ptr.as_ptr()) } == 0 {
+        // SAFETY: the ring is initialised, `produce` callable (the contract);
+        // on success the ring owns the item.
+        if unsafe { produce(self.ring.get(), ptr.as_ptr()) } == 0 {
             Ok(())
         } else {
             // SAFETY: refused: the item is still ours.

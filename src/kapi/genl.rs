@@ -153,7 +153,7 @@ impl<T: GenlOps> DumpSkb<'_, T> {
     pub(crate) fn net(&self) -> &Net {
         // SAFETY: `cb` is valid during the callback; the dumping socket
         // holds its namespace while the dump runs.
-        unsafe { Net::from_raw(b::wg_shim_genl_dump_net(self.cb)) }
+        unsafe { Net::from_raw(b::wg_shim_sock_net((*(*self.cb).skb).sk)) }
     }
 
     /// Starts a message of the dump (`genlmsg_put` with `NLM_F_MULTI`),
@@ -167,7 +167,8 @@ impl<T: GenlOps> DumpSkb<'_, T> {
             if hdr.is_null() {
                 return Err(MsgFull);
             }
-            b::wg_shim_genl_dump_check_consistent(self.cb, hdr, seq);
+            (*self.cb).seq = seq;
+            b::wg_shim_genl_dump_check_consistent(self.cb, hdr);
             Ok(GenlMsg::from_raw(self.skb, hdr))
         }
     }

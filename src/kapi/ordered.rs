@@ -303,7 +303,7 @@ impl BundleQueue {
     pub(crate) fn push_tail(&self, bundle: Bundle) {
         if let Some(h) = bundle.into_head() {
             // SAFETY: the queue takes ownership of the bundle.
-            unsafe { b::wg_shim_skb_queue_tail(self.head.get(), h.as_ptr()) }
+            unsafe { b::skb_queue_tail(self.head.get(), h.as_ptr()) }
         }
     }
 
@@ -311,7 +311,7 @@ impl BundleQueue {
     pub(crate) fn push_head(&self, bundle: Bundle) {
         if let Some(h) = bundle.into_head() {
             // SAFETY: as in `push_tail`.
-            unsafe { b::wg_shim_skb_queue_head(self.head.get(), h.as_ptr()) }
+            unsafe { b::skb_queue_head(self.head.get(), h.as_ptr()) }
         }
     }
 
@@ -331,14 +331,15 @@ impl BundleQueue {
     /// Takes the oldest bundle.
     pub(crate) fn pop(&self) -> Option<Bundle> {
         // SAFETY: the queue owns its bundles; dequeuing hands one over.
-        let h = unsafe { b::wg_shim_skb_dequeue(self.head.get()) };
+        let h = unsafe { b::skb_dequeue(self.head.get()) };
         NonNull::new(h).map(Bundle::from_head)
     }
 
     /// Whether the queue is empty (a snapshot).
     pub(crate) fn is_empty(&self) -> bool {
-        // SAFETY: a racy read of the length, as `skb_queue_len_lockless`.
-        unsafe { b::wg_shim_skb_queue_len(self.head.get()) == 0 }
+        // SAFETY: a racy read of the length, as `skb_queue_len_lockless`
+        // (`READ_ONCE`).
+        unsafe { core::ptr::addr_of!((*self.head.get()).qlen).read_volatile() == 0 }
     }
 
     /// Frees every queued bundle.
@@ -447,8 +448,7 @@ impl SerialQueue {
         loop {
             // SAFETY: the queue is initialised; dequeuing hands a bundle over
             // (its job, if pending, still uses the packets: see below).
-            let Some(h) = NonNull::new(unsafe { b::wg_shim_skb_dequeue(self.queue.head.get()) })
-            else {
+            let Some(h) = NonNull::new(unsafe { b::skb_dequeue(self.queue.head.get()) }) else {
                 return;
             };
             // SAFETY: `h` is a bundle's first packet: valid while its job is

@@ -219,7 +219,8 @@ impl SkBuff {
             if b::wg_shim_skb_cow_head(raw, headroom) < 0 {
                 return false;
             }
-            if b::wg_shim_skb_checksum_partial(raw) && b::skb_checksum_help(raw) != 0 {
+            let ip_summed = (*raw).__bindgen_anon_4.headers.as_ref().ip_summed();
+            if ip_summed == b::CHECKSUM_PARTIAL as u8 && b::skb_checksum_help(raw) != 0 {
                 return false;
             }
             let mut trailer: *mut b::sk_buff = core::ptr::null_mut();
@@ -232,7 +233,9 @@ impl SkBuff {
             {
                 return false;
             }
-            core::ptr::write_bytes(b::wg_shim_skb_tail_pointer(trailer), 0, padding as usize);
+            // `skb_tail_pointer`: `tail` is an offset (64-bit).
+            let tail = (*trailer).head.add((*trailer).tail as usize);
+            core::ptr::write_bytes(tail, 0, padding as usize);
             b::wg_shim_skb_set_inner_network_header_here(raw);
             let h = b::skb_push(raw, header.len() as u32).cast::<u8>();
             core::ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
@@ -342,10 +345,13 @@ impl Iterator for SkbList {
 
     fn next(&mut self) -> Option<SkBuff> {
         let head = core::ptr::NonNull::new(self.0)?;
-        // SAFETY: we own the list; detaching the head hands it over.
-        self.0 = unsafe { b::wg_shim_skb_list_next(head.as_ptr()) };
-        // SAFETY: detached and owned.
-        Some(unsafe { SkBuff::from_nonnull(head) })
+        // SAFETY: we own the list; detaching the head (`skb_mark_not_on_list`)
+        // hands it over, owned.
+        unsafe {
+            let links = &mut (*head.as_ptr()).__bindgen_anon_1.__bindgen_anon_1;
+            self.0 = core::mem::replace(&mut links.next, core::ptr::null_mut());
+            Some(SkBuff::from_nonnull(head))
+        }
     }
 }
 
@@ -366,11 +372,12 @@ impl SkBuff {
         // network header set and linear; the protocol check reads it within
         // the data.
         unsafe {
-            if !b::wg_shim_skb_protocol_valid(raw) {
+            let real = b::wg_shim_ip_tunnel_parse_protocol(raw);
+            if real == 0 || self.protocol() != real {
                 return None;
             }
             let nh = b::wg_shim_skb_network_header(raw);
-            match b::wg_shim_skb_protocol(raw) {
+            match real {
                 PROTO_IP => {
                     let ip = nh.cast::<b::iphdr>().read_unaligned();
                     Some(IpAddr::V4(
@@ -446,8 +453,47 @@ impl SkBuff {
     /// Answers the sender with an ICMP or ICMPv6 host-unreachable error (NAT
     /// aware: `icmp{,v6}_ndo_send`), then frees the packet.
     pub(crate) fn reject_unreachable(self) {
-        // SAFETY: the skb is a valid IP packet being transmitted on our device.
-        unsafe { b::wg_shim_icmp_host_unreachable(self.raw()) };
+        // SAFETY: the skb is a valid packet of its protocol being
+        // transmitted on our device.
+        unsafe {
+            match self.protocol() {
+                PROTO_IP => b::wg_shim_icmp_host_unreach(self.raw()),
+                PROTO_IPV6 => b::wg_shim_icmpv6_addr_unreach(self.raw()),
+                _ => {}
+            }
+        }
+    }
+
+    /// Gives up the skb for transmission on `dev` with `mark`: off any list,
+    /// and fragmentable (`ignore_df`).
+    pub(super) fn into_xmit(self, dev: *mut b::net_device, mark: u32) -> *mut b::sk_buff {
+        let raw = self.into_raw();
+        // SAFETY: the skb is ours until the caller hands it on; the fields
+        // written are plain data (`mark` and `ignore_df` in the headers
+        // group: see `reset`).
+        unsafe {
+            let links = &mut (*raw).__bindgen_anon_1.__bindgen_anon_1;
+            links.next = core::ptr::null_mut();
+            links.__bindgen_anon_1.dev = dev;
+            let h = (*raw).__bindgen_anon_4.headers.as_mut();
+            h.__bindgen_anon_4.mark = mark;
+            h.set_ignore_df(1);
+        }
+        raw
+    }
+
+    /// `skb->dev`.
+    fn set_dev(&mut self, dev: *mut b::net_device) {
+        // SAFETY: plain fields of the skb we own.
+        let links = unsafe { &mut (*self.raw()).__bindgen_anon_1.__bindgen_anon_1 };
+        links.__bindgen_anon_1.dev = dev;
+    }
+
+    /// `skb->protocol`: the packet's `ETH_P_*`, in network order.
+    pub(super) fn protocol(&self) -> u16 {
+        // SAFETY: reads a field of a valid skb (in its `headers` group: see
+        // `reset`).
+        unsafe { (*self.raw()).__bindgen_anon_4.headers.as_ref().protocol }
     }
 
     /// Clears what belongs to the other side of the tunnel: headers, dst,
@@ -478,11 +524,7 @@ impl SkBuff {
             (*raw).set_nohdr(0);
             (*raw).set_peeked(0);
             (*raw).mac_len = 0;
-            (*raw)
-                .__bindgen_anon_1
-                .__bindgen_anon_1
-                .__bindgen_anon_1
-                .dev = core::ptr::null_mut();
+            self.set_dev(core::ptr::null_mut());
             // `tc_index` and `redirected` (`skb_reset_redirect`) are in the
             // headers group, zeroed above.
             // The headroom, truncated to the u16 offsets as in C.
@@ -568,7 +610,13 @@ impl SkBuff {
             if b::wg_shim_pskb_trim(raw, len) != 0 {
                 return Err(RxReject::NoMemory);
             }
-            b::wg_shim_skb_rx_checked(raw, dev.as_raw(), proto);
+            // Authenticated: every checksum is as good as checked by
+            // hardware (every level: `~0`); the packet now belongs to `dev`.
+            self.set_dev(dev.as_raw());
+            let h = (*raw).__bindgen_anon_4.headers.as_mut();
+            h.set_ip_summed(b::CHECKSUM_UNNECESSARY as u8);
+            h.set_csum_level(0b11);
+            h.protocol = proto;
             b::wg_shim_ecn_decapsulate(raw, outer_ds, inner_ds);
             Ok(src)
         }

@@ -118,6 +118,12 @@ impl<T: EncapRecv> EncapSocket<T> {
         unsafe { (*self.sock.as_ptr()).sk }
     }
 
+    /// The socket's namespace.
+    pub(super) fn net(&self) -> *mut b::net {
+        // SAFETY: the socket is live while `self` is.
+        unsafe { b::wg_shim_sock_net(self.sk()) }
+    }
+
     /// The local port the socket is bound to.
     pub(crate) fn local_port(&self) -> u16 {
         // SAFETY: the socket is live while `self` is.

@@ -10,7 +10,7 @@ use super::netdev::NetDevice;
 use super::skb::{SkBuff, SocketAddr, PROTO_IP, PROTO_IPV6};
 use super::udp::{EncapRecv, EncapSocket};
 use core::cell::UnsafeCell;
-use core::ptr::NonNull;
+use core::ptr::{self, NonNull};
 use kernel::error::{from_err_ptr, to_result, Result};
 
 /// A per-peer cache of the route to its endpoint (`struct dst_cache`).
@@ -134,8 +134,9 @@ impl<T: EncapRecv> EncapSocket<T> {
     /// Whether `addr` is an address of a local interface in the socket's
     /// namespace (`inet_confirm_addr`, host scope).
     pub(crate) fn is_local4(&self, addr: [u8; 4]) -> bool {
-        // SAFETY: the socket is live.
-        unsafe { b::wg_shim_confirm_addr4(self.sk(), u32::from_ne_bytes(addr)) }
+        let (addr, scope) = (u32::from_ne_bytes(addr), b::rt_scope_t_RT_SCOPE_HOST as i32);
+        // SAFETY: the socket, and so its namespace, is live.
+        unsafe { b::inet_confirm_addr(self.net(), ptr::null_mut(), 0, addr, scope) != 0 }
     }
 
     /// Whether `addr` is an address of a local interface in the socket's
@@ -155,22 +156,19 @@ impl<T: EncapRecv> EncapSocket<T> {
         port: u16,
         mark: u32,
     ) -> Result<(Route4, [u8; 4])> {
-        let mut saddr = u32::from_ne_bytes(src);
-        // SAFETY: the socket is live; the lookup returns a referenced route
-        // or an error pointer.
-        let rt = from_err_ptr(unsafe {
-            b::wg_shim_route4(
-                self.sk(),
-                &mut saddr,
-                u32::from_ne_bytes(dst),
-                port.to_be(),
-                mark,
-            )
-        })?;
+        let mut fl = b::flowi4 {
+            saddr: u32::from_ne_bytes(src),
+            daddr: u32::from_ne_bytes(dst),
+            ..Default::default()
+        };
+        self.udp_flow(&mut fl.__fl_common, &mut fl.uli, port, mark, 0);
+        // SAFETY: the socket is live and `fl` ours; the lookup returns a
+        // referenced route or an error pointer.
+        let rt = from_err_ptr(unsafe { b::ip_route_output_flow(self.net(), &mut fl, self.sk()) })?;
         // SAFETY: a route, not null, since not an error.
         Ok((
             Route4(unsafe { NonNull::new_unchecked(rt) }),
-            saddr.to_ne_bytes(),
+            fl.saddr.to_ne_bytes(),
         ))
     }
 
@@ -184,16 +182,44 @@ impl<T: EncapRecv> EncapSocket<T> {
         mark: u32,
         oif: i32,
     ) -> Result<(Route6, [u8; 16])> {
-        let mut saddr = in6(src);
-        // SAFETY: as in `route4`; the addresses are local copies.
-        let rt = from_err_ptr(unsafe {
-            b::wg_shim_route6(self.sk(), &mut saddr, &in6(dst), port.to_be(), mark, oif)
-        })?;
+        let mut fl = b::flowi6 {
+            saddr: in6(src),
+            daddr: in6(dst),
+            ..Default::default()
+        };
+        self.udp_flow(&mut fl.__fl_common, &mut fl.uli, port, mark, oif);
+        // SAFETY: `ipv6_stub` always points to a table of IPv6 functions
+        // (stubs failing with `-EAFNOSUPPORT` without IPv6).
+        let lookup = unsafe { (*b::ipv6_stub).ipv6_dst_lookup_flow };
+        let lookup = lookup.ok_or_else(super::error::eafnosupport)?;
+        // SAFETY: the socket is live and `fl` ours; the lookup returns a
+        // referenced route or an error pointer.
+        let rt = from_err_ptr(unsafe { lookup(self.net(), self.sk(), &mut fl, ptr::null()) })?;
         // SAFETY: a route, not null, since not an error; `in6_addr` is a
         // union of plain byte views.
         Ok((Route6(unsafe { NonNull::new_unchecked(rt) }), unsafe {
-            saddr.in6_u.u6_addr8
+            fl.saddr.in6_u.u6_addr8
         }))
+    }
+
+    /// Fills in the common part of a flow (`flowi4_init_output`'s) of a UDP
+    /// datagram from the socket to `port` with `mark` out of `oif`, and lets
+    /// the LSM classify it (`security_sk_classify_flow`).
+    fn udp_flow(
+        &self,
+        common: &mut b::flowi_common,
+        uli: &mut b::flowi_uli,
+        port: u16,
+        mark: u32,
+        oif: i32,
+    ) {
+        uli.ports.dport = port.to_be();
+        uli.ports.sport = self.local_port().to_be();
+        common.flowic_mark = mark;
+        common.flowic_oif = oif;
+        common.flowic_proto = b::IPPROTO_UDP as u8;
+        // SAFETY: the socket is live; `common` is a flow being built.
+        unsafe { b::wg_shim_security_sk_classify_flow(self.sk(), common) }
     }
 
     /// Sends `skb` (the UDP payload) over `rt` from `src` to `dst`:`port`,
@@ -211,11 +237,10 @@ impl<T: EncapRecv> EncapSocket<T> {
         mark: u32,
     ) {
         let rt = core::mem::ManuallyDrop::new(rt);
-        let skb = skb.into_raw();
+        let skb = skb.into_xmit(dev.as_raw(), mark);
         // SAFETY: the skb and the route reference are ours and consumed by
         // the transmit; the socket is live.
         unsafe {
-            b::wg_shim_skb_prepare_xmit(skb, dev.as_raw(), mark);
             b::wg_shim_xmit4(
                 rt.0.as_ptr(),
                 self.sk(),
@@ -242,10 +267,9 @@ impl<T: EncapRecv> EncapSocket<T> {
         mark: u32,
     ) {
         let rt = core::mem::ManuallyDrop::new(rt);
-        let skb = skb.into_raw();
+        let skb = skb.into_xmit(dev.as_raw(), mark);
         // SAFETY: as in `xmit4`; the addresses are local copies.
         unsafe {
-            b::wg_shim_skb_prepare_xmit(skb, dev.as_raw(), mark);
             b::wg_shim_xmit6(
                 rt.0.as_ptr(),
                 self.sk(),
@@ -288,7 +312,7 @@ impl OuterAddrs {
             let sport = u16::from_be_bytes([*th, *th.add(1)]);
             let iif = (*raw).__bindgen_anon_4.headers.as_ref().skb_iif;
             let mut dst = [0u8; 16];
-            let (src, scope_id) = match b::wg_shim_skb_protocol(raw) {
+            let (src, scope_id) = match skb.protocol() {
                 PROTO_IP => {
                     let ip = nh
                         .cast::<b::iphdr>()
