@@ -32,7 +32,7 @@ use kernel::error::Result;
 use kernel::init::InPlaceInit;
 use kernel::init::PinInit;
 use kernel::new_mutex;
-use kernel::prelude::{pin_data, pinned_drop, try_pin_init};
+use kernel::prelude::{pin_data, try_pin_init};
 use kernel::sync::{Arc, ArcBorrow, Mutex};
 use kernel::types::Opaque;
 
@@ -72,8 +72,13 @@ const NAPI_LIVE: u8 = 8;
 const RELEASED: u8 = 16;
 
 /// A value with a timer, a NAPI context and two work items.
+///
+/// Dropping it stops nothing and never sleeps: a value that was ever active
+/// held a reference to itself until `shutdown_all` had stopped every
+/// context; one never active has none to stop (its timer and work items were
+/// only set up, its NAPI context never added).
 #[repr(C)]
-#[pin_data(PinnedDrop)]
+#[pin_data]
 pub(crate) struct Anchored<T: AnchorOps> {
     #[pin]
     timer: Opaque<b::timer_list>,
@@ -108,9 +113,9 @@ impl<T: AnchorOps> Anchored<T> {
             // initialises every field it uses.
             napi <- Opaque::ffi_init(|slot: *mut b::napi_struct| unsafe { core::ptr::write_bytes(slot, 0, 1) }),
             // SAFETY: `INIT_WORK` initialises the work items in place.
-            work_a <- Opaque::ffi_init(|slot| unsafe { b::wg_shim_init_work(slot, Some(work_a_cb::<T>)) }),
+            work_a <- Opaque::ffi_init(|slot| unsafe { b::wg_shim_init_work(slot, Some(work_cb::<T, false>)) }),
             // SAFETY: as above.
-            work_b <- Opaque::ffi_init(|slot| unsafe { b::wg_shim_init_work(slot, Some(work_b_cb::<T>)) }),
+            work_b <- Opaque::ffi_init(|slot| unsafe { b::wg_shim_init_work(slot, Some(work_cb::<T, true>)) }),
             state: AtomicU8::new(0),
             napi_lock <- new_mutex!((), "anchored_napi"),
             value <- value,
@@ -228,7 +233,7 @@ impl<T: AnchorOps> Anchored<T> {
     /// Hands a received packet to the stack through GRO (from the poll).
     pub(crate) fn napi_gro_receive(&self, skb: SkBuff) {
         // SAFETY: called from our poll callback; the stack takes the skb.
-        unsafe { b::napi_gro_receive(self.napi.get(), skb.into_raw()) };
+        unsafe { b::napi_gro_receive(self.napi.get(), skb.into_nonnull().as_ptr()) };
     }
 
     /// Queues a work item on `wq`, on `cpu` if given. Returns false if it was
@@ -327,16 +332,6 @@ impl<T: AnchorOps> Deref for Anchored<T> {
     }
 }
 
-#[pinned_drop]
-impl<T: AnchorOps> PinnedDrop for Anchored<T> {
-    fn drop(self: core::pin::Pin<&mut Self>) {
-        // Nothing to stop, and nothing that sleeps: a value that was ever
-        // active held a reference to itself until `shutdown_all` had stopped
-        // every context; one never active has none to stop (its timer and
-        // work items were only set up, its NAPI context never added).
-    }
-}
-
 /// # Safety
 ///
 /// `ptr` points to the field at `offset` of a live `Anchored<T>`.
@@ -360,14 +355,12 @@ unsafe extern "C" fn napi_cb<T: AnchorOps>(napi: *mut b::napi_struct, budget: i3
     T::napi_poll(this, budget)
 }
 
-unsafe extern "C" fn work_a_cb<T: AnchorOps>(work: *mut b::work_struct) {
-    // SAFETY: our first work item, inside a live `Anchored<T>`.
-    let this = unsafe { container::<T, _>(work, core::mem::offset_of!(Anchored<T>, work_a)) };
-    T::work(this, WorkId::A);
-}
-
-unsafe extern "C" fn work_b_cb<T: AnchorOps>(work: *mut b::work_struct) {
-    // SAFETY: our second work item, inside a live `Anchored<T>`.
-    let this = unsafe { container::<T, _>(work, core::mem::offset_of!(Anchored<T>, work_b)) };
-    T::work(this, WorkId::B);
+/// The callback of work item `A` (`B` false) or `B` (`B` true).
+unsafe extern "C" fn work_cb<T: AnchorOps, const B: bool>(work: *mut b::work_struct) {
+    let (offset, which) = match B {
+        false => (core::mem::offset_of!(Anchored<T>, work_a), WorkId::A),
+        true => (core::mem::offset_of!(Anchored<T>, work_b), WorkId::B),
+    };
+    // SAFETY: our work item `which`, inside a live `Anchored<T>`.
+    T::work(unsafe { container::<T, _>(work, offset) }, which);
 }

@@ -47,9 +47,7 @@ pub(crate) trait RingItem: Send + Sized {
 
 impl RingItem for SkBuff {
     fn into_ring(self) -> core::ptr::NonNull<core::ffi::c_void> {
-        let ptr = self.as_nonnull();
-        let _ = self.into_raw();
-        ptr.cast()
+        self.into_nonnull().cast()
     }
 
     unsafe fn from_ring(ptr: core::ptr::NonNull<core::ffi::c_void>) -> Self {
@@ -188,11 +186,6 @@ impl<T: CryptWorker> CryptQueue<T> {
             return;
         };
         self.last_cpu.store(cpu, Ordering::Relaxed);
-        self.kick_on(wq, cpu);
-    }
-
-    /// Queues the worker of `cpu`.
-    pub(crate) fn kick_on(&self, wq: &Workqueue, cpu: i32) {
         let workers = self.workers.load(Ordering::Acquire);
         let Ok(cpu_u) = u32::try_from(cpu) else {
             return;
@@ -231,9 +224,7 @@ impl<T: CryptWorker> PinnedDrop for CryptQueue<T> {
             }
         }
         // No worker runs: what is left is dropped here, then the ring freed.
-        while let Some(item) = self.consume() {
-            drop(item);
-        }
+        while self.consume().is_some() {}
         // SAFETY: the ring is initialised and empty; nothing uses it again.
         unsafe { b::wg_shim_ptr_ring_cleanup(self.ring.get()) };
     }

@@ -82,10 +82,7 @@ impl<'a> Request<'a> {
     /// request borrows it (see [`Request::attr`]), so none is alive while
     /// the bytes change.
     pub(crate) fn wipe(&mut self, path: &[u16]) {
-        let Some((&first, rest)) = path.split_first() else {
-            return;
-        };
-        let Some(p) = self.attr_ptr(u32::from(first)) else {
+        let Some(p) = path.first().and_then(|&t| self.attr_ptr(u32::from(t))) else {
             return;
         };
         // SAFETY: `p` is an attribute of the request whose header and
@@ -94,14 +91,11 @@ impl<'a> Request<'a> {
         // hold `&mut self`: attributes and slices read from the request
         // borrow it, and the genl core does not read them during the
         // callback (it keeps only pointers, e.g. the extack's bad attribute).
-        let payload = unsafe {
-            let len = usize::from((*p).nla_len).saturating_sub(super::nla::NLA_HDRLEN);
-            core::slice::from_raw_parts_mut(
-                p.cast_mut().cast::<u8>().add(super::nla::NLA_HDRLEN),
-                len,
-            )
+        let attr = unsafe {
+            core::slice::from_raw_parts_mut(p.cast_mut().cast::<u8>(), usize::from((*p).nla_len))
         };
-        super::nla::wipe_at(payload, rest);
+        // The attribute as a list of one, whose type is `path[0]`.
+        super::nla::wipe_at(attr, path);
     }
 
     /// Where error messages for the sender go.

@@ -29,21 +29,19 @@ impl Net {
         // written once when the namespace is set up.
         unsafe { (*self.as_raw()).net_cookie }
     }
-}
 
-impl PartialEq for Net {
-    fn eq(&self, other: &Net) -> bool {
-        // `net_eq`: the same namespace (without CONFIG_NET_NS there is one).
-        core::ptr::eq(self.as_raw(), other.as_raw())
-    }
-}
-
-impl Net {
     /// Whether the current task has `CAP_NET_ADMIN` in the user namespace
     /// owning this network namespace (`ns_capable(net->user_ns, ...)`).
     pub(crate) fn net_admin_capable(&self) -> bool {
         // SAFETY: the namespace is valid (type invariant), and holds its
         // owning user namespace.
         unsafe { b::ns_capable((*self.as_raw()).user_ns, b::CAP_NET_ADMIN as i32) }
+    }
+}
+
+impl PartialEq for Net {
+    fn eq(&self, other: &Net) -> bool {
+        // `net_eq`: the same namespace (without CONFIG_NET_NS there is one).
+        core::ptr::eq(self.as_raw(), other.as_raw())
     }
 }

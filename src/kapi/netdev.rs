@@ -99,20 +99,11 @@ unsafe impl<T: Sync> Sync for NetDevice<T> {}
 impl<T: LinkOps> NetDevice<T> {
     /// # Safety
     ///
-    /// `ptr` is a registered device of kind `T` whose state is live, and it
-    /// stays so for `'a`.
-    unsafe fn from_raw<'a>(ptr: *mut b::net_device) -> &'a Self {
-        // SAFETY: transparent wrapper; validity is the caller's promise.
-        unsafe { &*ptr.cast::<Self>() }
-    }
-
-    /// # Safety
-    ///
     /// `ptr` is a device of kind `T` whose state is live for `'a` (for
     /// instance because the caller holds a reference on it).
-    pub(crate) unsafe fn from_raw_ref<'a>(ptr: *mut b::net_device) -> &'a Self {
-        // SAFETY: as for `from_raw`, by the caller's promise.
-        unsafe { Self::from_raw(ptr) }
+    pub(super) unsafe fn from_raw<'a>(ptr: *mut b::net_device) -> &'a Self {
+        // SAFETY: transparent wrapper; validity is the caller's promise.
+        unsafe { &*ptr.cast::<Self>() }
     }
 
     fn priv_area(&self) -> &Priv<T> {
@@ -164,6 +155,57 @@ impl<T: LinkOps> NetDevice<T> {
     pub(crate) fn carrier_off(&self) {
         // SAFETY: the device is valid.
         unsafe { b::netif_carrier_off(self.raw.get()) }
+    }
+
+    /// `dev->ifindex`.
+    pub(crate) fn ifindex(&self) -> u32 {
+        // SAFETY: the device is valid; the index is fixed once registered.
+        let i = unsafe { (*self.raw.get()).ifindex };
+        u32::try_from(i).unwrap_or(0)
+    }
+
+    /// Whether the device is up (`netif_running`).
+    pub(crate) fn is_running(&self) -> bool {
+        // SAFETY: the device is valid.
+        unsafe { b::wg_shim_nl_netif_running(self.raw.get()) }
+    }
+
+    /// A counted reference to the device.
+    pub(crate) fn hold(&self) -> DevHold<T> {
+        // SAFETY: the device is valid; the reference is dropped by `DevPut`.
+        unsafe { b::wg_shim_dev_hold(self.raw.get()) };
+        // SAFETY: non-null (from a reference).
+        let dev = DevPut(unsafe { core::ptr::NonNull::new_unchecked(self.raw.get()) });
+        DevHold {
+            dev,
+            _t: PhantomData,
+        }
+    }
+
+    /// Counts a received packet of `len` bytes.
+    pub(crate) fn count_rx(&self, len: u32) {
+        // SAFETY: the device is valid and has per-CPU tstats.
+        unsafe { b::wg_shim_dev_rx_add(self.raw.get(), len) }
+    }
+
+    /// Counts an error.
+    pub(crate) fn count_error(&self, which: DevError) {
+        for &offset in which.counters() {
+            // SAFETY: the device is valid; `offset` is that of an aligned
+            // `atomic_long_t` in it (see the asserts), which the kernel
+            // only accesses atomically (`DEV_STATS_INC`, `DEV_STATS_READ`).
+            let counter =
+                unsafe { AtomicUsize::from_ptr(self.raw.get().cast::<u8>().add(offset).cast()) };
+            // As `atomic_long_inc`: no ordering.
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The device's MTU.
+    pub(crate) fn mtu(&self) -> u32 {
+        // SAFETY: the device is valid; read once (`READ_ONCE`), as the MTU
+        // may change under us.
+        unsafe { core::ptr::addr_of!((*self.raw.get()).mtu).read_volatile() }
     }
 }
 
@@ -577,12 +619,24 @@ pub(crate) enum LookupError {
 /// `dev_put` when dropped). While held, the device's state is not dropped
 /// (the core runs the destructor only once every reference is gone).
 pub(crate) struct DevRef<T: LinkOps> {
-    dev: core::ptr::NonNull<b::net_device>,
+    dev: DevPut,
     _t: PhantomData<T>,
 }
 
-// SAFETY: a device reference may be released from any thread.
-unsafe impl<T: LinkOps> Send for DevRef<T> {}
+/// A reference held on a device, released (`dev_put`) when dropped.
+struct DevPut(core::ptr::NonNull<b::net_device>);
+
+// SAFETY: a device reference may be used and released from any thread.
+unsafe impl Send for DevPut {}
+// SAFETY: as above.
+unsafe impl Sync for DevPut {}
+
+impl Drop for DevPut {
+    fn drop(&mut self) {
+        // SAFETY: we hold one reference (type invariant).
+        unsafe { b::wg_shim_dev_put(self.0.as_ptr()) }
+    }
+}
 
 impl<T: LinkOps> DevRef<T> {
     /// # Safety
@@ -590,15 +644,11 @@ impl<T: LinkOps> DevRef<T> {
     /// `dev` is null or a device on which the caller holds a reference that
     /// passes to the returned value.
     unsafe fn checked(dev: *mut b::net_device) -> Result<Self, LookupError> {
-        let Some(dev) = core::ptr::NonNull::new(dev) else {
-            return Err(LookupError::NoDevice);
-        };
+        let dev = DevPut(core::ptr::NonNull::new(dev).ok_or(LookupError::NoDevice)?);
         let ours = T::kind().ops.get().cast_const();
         // SAFETY: the device is valid while referenced; `rtnl_link_ops` is
         // set before registration and never changes.
-        if unsafe { (*dev.as_ptr()).rtnl_link_ops } != ours {
-            // SAFETY: we hold the reference the lookup took.
-            unsafe { b::wg_shim_dev_put(dev.as_ptr()) };
+        if unsafe { (*dev.0.as_ptr()).rtnl_link_ops } != ours {
             return Err(LookupError::OtherKind);
         }
         Ok(DevRef {
@@ -630,41 +680,20 @@ impl<T: LinkOps> DevRef<T> {
     pub(crate) fn get<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a NetDevice<T>> {
         // SAFETY: the device is of kind `T` (checked at lookup), so its
         // private area is a `Priv<T>`; the reference keeps it allocated.
-        let p = unsafe { &*ptr::addr_of!((*self.dev.as_ptr()).priv_).cast::<Priv<T>>() };
+        let p = unsafe { &*ptr::addr_of!((*self.dev.0.as_ptr()).priv_).cast::<Priv<T>>() };
         // `live` and `uninit` are written under RTNL only, which the caller
         // holds; while `live` is set the destructor has not run, and it
         // cannot run while we hold a reference.
         // SAFETY: see above: registered, of kind `T`, state live.
-        (p.live.get() && !p.uninit.get()).then(|| unsafe { NetDevice::from_raw(self.dev.as_ptr()) })
+        (p.live.get() && !p.uninit.get())
+            .then(|| unsafe { NetDevice::from_raw(self.dev.0.as_ptr()) })
     }
 
     /// Whether the device is (still) in `net` (under RTNL, which moves
     /// between namespaces take).
     pub(crate) fn is_in(&self, _rtnl: &Rtnl, net: &Net) -> bool {
         // SAFETY: the device is valid while referenced.
-        unsafe { b::wg_shim_dev_net(self.dev.as_ptr()) == net.as_raw() }
-    }
-}
-
-impl<T: LinkOps> Drop for DevRef<T> {
-    fn drop(&mut self) {
-        // SAFETY: we hold one reference (type invariant).
-        unsafe { b::wg_shim_dev_put(self.dev.as_ptr()) }
-    }
-}
-
-impl<T: LinkOps> NetDevice<T> {
-    /// `dev->ifindex`.
-    pub(crate) fn ifindex(&self) -> u32 {
-        // SAFETY: the device is valid; the index is fixed once registered.
-        let i = unsafe { (*self.raw.get()).ifindex };
-        u32::try_from(i).unwrap_or(0)
-    }
-
-    /// Whether the device is up (`netif_running`).
-    pub(crate) fn is_running(&self) -> bool {
-        // SAFETY: the device is valid.
-        unsafe { b::wg_shim_nl_netif_running(self.raw.get()) }
+        unsafe { b::wg_shim_dev_net(self.dev.0.as_ptr()) == net.as_raw() }
     }
 }
 
@@ -676,35 +705,22 @@ impl<T: LinkOps> NetDevice<T> {
 /// once every reference is gone); holders must release it from
 /// [`LinkOps::uninit`] at the latest.
 pub(crate) struct DevHold<T: LinkOps> {
-    dev: core::ptr::NonNull<b::net_device>,
+    dev: DevPut,
     _t: PhantomData<T>,
 }
-
-// SAFETY: a device reference may be used and released from any thread; the
-// state `T` is `Send + Sync` (required by `LinkOps`).
-unsafe impl<T: LinkOps> Send for DevHold<T> {}
-// SAFETY: as above.
-unsafe impl<T: LinkOps> Sync for DevHold<T> {}
 
 impl<T: LinkOps> DevHold<T> {
     /// The device.
     pub(crate) fn get(&self) -> &NetDevice<T> {
         // SAFETY: a hold is only taken from a `NetDevice<T>` (live state),
         // and the state is not dropped while the hold exists.
-        unsafe { NetDevice::from_raw(self.dev.as_ptr()) }
+        unsafe { NetDevice::from_raw(self.dev.0.as_ptr()) }
     }
 }
 
 impl<T: LinkOps> Clone for DevHold<T> {
     fn clone(&self) -> Self {
         self.get().hold()
-    }
-}
-
-impl<T: LinkOps> Drop for DevHold<T> {
-    fn drop(&mut self) {
-        // SAFETY: we hold one reference (type invariant).
-        unsafe { b::wg_shim_dev_put(self.dev.as_ptr()) }
     }
 }
 
@@ -750,43 +766,3 @@ const _: () = assert!(
         % core::mem::align_of::<usize>()
         == 0
 );
-
-impl<T: LinkOps> NetDevice<T> {
-    /// A counted reference to the device.
-    pub(crate) fn hold(&self) -> DevHold<T> {
-        // SAFETY: the device is valid; the reference is dropped by `DevHold`.
-        unsafe { b::wg_shim_dev_hold(self.raw.get()) };
-        // SAFETY: non-null (from a reference).
-        let dev = unsafe { core::ptr::NonNull::new_unchecked(self.raw.get()) };
-        DevHold {
-            dev,
-            _t: PhantomData,
-        }
-    }
-
-    /// Counts a received packet of `len` bytes.
-    pub(crate) fn count_rx(&self, len: u32) {
-        // SAFETY: the device is valid and has per-CPU tstats.
-        unsafe { b::wg_shim_dev_rx_add(self.raw.get(), len) }
-    }
-
-    /// Counts an error.
-    pub(crate) fn count_error(&self, which: DevError) {
-        for &offset in which.counters() {
-            // SAFETY: the device is valid; `offset` is that of an aligned
-            // `atomic_long_t` in it (see the asserts), which the kernel
-            // only accesses atomically (`DEV_STATS_INC`, `DEV_STATS_READ`).
-            let counter =
-                unsafe { AtomicUsize::from_ptr(self.raw.get().cast::<u8>().add(offset).cast()) };
-            // As `atomic_long_inc`: no ordering.
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// The device's MTU.
-    pub(crate) fn mtu(&self) -> u32 {
-        // SAFETY: the device is valid; read once (`READ_ONCE`), as the MTU
-        // may change under us.
-        unsafe { core::ptr::addr_of!((*self.raw.get()).mtu).read_volatile() }
-    }
-}

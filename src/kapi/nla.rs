@@ -9,7 +9,7 @@ use kernel::error::{to_result, Result};
 use kernel::str::CStr;
 
 /// `NLA_HDRLEN`: the attribute header, aligned.
-pub(crate) const NLA_HDRLEN: usize = 4;
+const NLA_HDRLEN: usize = 4;
 /// `NL_VALIDATE_STRICT` (a macro).
 const NL_VALIDATE_STRICT: u32 = b::netlink_validation_NL_VALIDATE_TRAILING
     | b::netlink_validation_NL_VALIDATE_MAXTYPE
@@ -39,25 +39,26 @@ pub(crate) fn wipe_at(payload: &mut [u8], path: &[u16]) {
         return;
     };
     let mut off = 0usize;
-    loop {
-        let Some(hdr) = payload.get(off..).and_then(|r| r.get(..NLA_HDRLEN)) else {
-            return;
-        };
-        let len = usize::from(u16::from_ne_bytes([hdr[0], hdr[1]]));
-        let t = u16::from_ne_bytes([hdr[2], hdr[3]]) & (b::NLA_TYPE_MASK as u16);
-        let Some(end) = off.checked_add(len) else {
-            return;
-        };
-        if len < NLA_HDRLEN || end > payload.len() {
-            return;
-        }
+    while let Some((len, t)) = payload.get(off..).and_then(attr_at) {
         if kind == ANY_TYPE || t == kind {
-            if let Some(inner) = payload.get_mut(off + NLA_HDRLEN..end) {
+            // In bounds: the attribute fits in what is left after `off`.
+            if let Some(inner) = payload.get_mut(off + NLA_HDRLEN..off + len) {
                 wipe_at(inner, rest);
             }
         }
         off = off.saturating_add(len.next_multiple_of(NLA_ALIGNTO));
     }
+}
+
+/// The length and type of the attribute at the start of `bytes`, if its
+/// header and `nla_len` bytes fit there (`nla_ok`).
+fn attr_at(bytes: &[u8]) -> Option<(usize, u16)> {
+    let hdr = bytes.get(..NLA_HDRLEN)?;
+    let len = usize::from(u16::from_ne_bytes([hdr[0], hdr[1]]));
+    let t = u16::from_ne_bytes([hdr[2], hdr[3]]) & (b::NLA_TYPE_MASK as u16);
+    (NLA_HDRLEN..=bytes.len())
+        .contains(&len)
+        .then_some((len, t))
 }
 
 /// One attribute of a received message, borrowed from the message.
@@ -178,11 +179,7 @@ impl<'a> Iterator for Nested<'a> {
     type Item = Attr<'a>;
 
     fn next(&mut self) -> Option<Attr<'a>> {
-        let hdr = self.rest.get(..NLA_HDRLEN)?;
-        let len = usize::from(u16::from_ne_bytes([hdr[0], hdr[1]]));
-        if len < NLA_HDRLEN || len > self.rest.len() {
-            return None;
-        }
+        let (len, _) = attr_at(self.rest)?;
         let ptr = self.rest.as_ptr().cast::<b::nlattr>();
         let step = len.next_multiple_of(NLA_ALIGNTO).min(self.rest.len());
         self.rest = self.rest.get(step..).unwrap_or(&[]);

@@ -113,24 +113,19 @@ unsafe fn set_next(skb: NonNull<b::sk_buff>, next: Option<NonNull<b::sk_buff>>) 
 
 /// A `struct sk_buff_head` held under its lock, interrupts off
 /// (`spin_lock_irqsave`); unlocked when dropped.
-struct LockedQueue<'a> {
+struct LockedQueue {
     q: *mut b::sk_buff_head,
     flags: kernel::ffi::c_ulong,
-    _q: PhantomData<&'a b::sk_buff_head>,
 }
 
-impl LockedQueue<'_> {
+impl LockedQueue {
     /// # Safety
     ///
     /// `q` is initialised and valid for the returned value's life.
     unsafe fn lock(q: *mut b::sk_buff_head) -> Self {
         // SAFETY: per the contract; unlocked by drop.
         let flags = unsafe { b::wg_shim_skb_queue_lock_irqsave(q) };
-        LockedQueue {
-            q,
-            flags,
-            _q: PhantomData,
-        }
+        LockedQueue { q, flags }
     }
 
     fn len(&self) -> u32 {
@@ -162,7 +157,7 @@ impl LockedQueue<'_> {
     }
 }
 
-impl Drop for LockedQueue<'_> {
+impl Drop for LockedQueue {
     fn drop(&mut self) {
         // SAFETY: locked by `lock` with these flags.
         unsafe { b::wg_shim_skb_queue_unlock_irqrestore(self.q, self.flags) }
@@ -255,8 +250,7 @@ impl BundleBuilder {
 
     /// Appends `skb`.
     pub(crate) fn push(&mut self, skb: SkBuff) {
-        let ptr = skb.as_nonnull();
-        let _ = skb.into_raw();
+        let ptr = skb.into_nonnull();
         // SAFETY: the skb is ours now, at the end of the chain; the tail is
         // the bundle's last packet.
         unsafe {

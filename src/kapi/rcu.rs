@@ -106,23 +106,24 @@ unsafe impl<T: Send + Sync> Send for Retired<T> {}
 impl<T: Send + Sync> Retired<T> {
     /// Waits for a grace period, then gives the reference back.
     pub(crate) fn wait(mut self) -> Option<Arc<T>> {
+        self.take()
+    }
+
+    fn take(&mut self) -> Option<Arc<T>> {
         let p = core::mem::replace(&mut self.ptr, ptr::null_mut());
         if p.is_null() {
             return None;
         }
         synchronize();
-        // SAFETY: the pointer came from `Arc::into_raw`; after the grace
-        // period no reader uses the published copy.
+        // SAFETY: the pointer came from `Arc::into_raw` and is taken once (it
+        // is cleared above); after the grace period no reader uses the
+        // published copy.
         Some(unsafe { Arc::from_raw(p) })
     }
 }
 
 impl<T: Send + Sync> Drop for Retired<T> {
     fn drop(&mut self) {
-        if !self.ptr.is_null() {
-            synchronize();
-            // SAFETY: as in `wait`.
-            drop(unsafe { Arc::from_raw(self.ptr) });
-        }
+        drop(self.take());
     }
 }

@@ -18,22 +18,20 @@ impl Rtnl {
             _not_send: PhantomData,
         }
     }
+
+    /// Takes the RTNL lock (may sleep).
+    pub(crate) fn lock() -> RtnlGuard {
+        // SAFETY: process context (the callers are netlink handlers); the
+        // guard holds the token while the lock is held, and unlocks once.
+        unsafe {
+            super::bindings::rtnl_lock();
+            RtnlGuard(Rtnl::assume_held())
+        }
+    }
 }
 
 /// The RTNL lock, held until this is dropped.
 pub(crate) struct RtnlGuard(Rtnl);
-
-impl Rtnl {
-    /// Takes the RTNL lock (may sleep).
-    pub(crate) fn lock() -> RtnlGuard {
-        // SAFETY: process context (the callers are netlink handlers); the
-        // guard unlocks exactly once.
-        unsafe { super::bindings::rtnl_lock() };
-        RtnlGuard(Rtnl {
-            _not_send: PhantomData,
-        })
-    }
-}
 
 impl core::ops::Deref for RtnlGuard {
     type Target = Rtnl;

@@ -10,32 +10,6 @@ pub(crate) struct SkBuff(NonNull<b::sk_buff>);
 // SAFETY: an skb that nobody else references may be handed to any thread.
 unsafe impl Send for SkBuff {}
 
-impl SkBuff {
-    /// # Safety
-    ///
-    /// `ptr` is a valid skb whose ownership passes to the returned value.
-    pub(crate) unsafe fn from_raw(ptr: *mut b::sk_buff) -> Option<SkBuff> {
-        NonNull::new(ptr).map(SkBuff)
-    }
-
-    /// # Safety
-    ///
-    /// `ptr` is a valid skb whose ownership passes to the returned value.
-    pub(super) unsafe fn from_nonnull(ptr: NonNull<b::sk_buff>) -> SkBuff {
-        SkBuff(ptr)
-    }
-
-    pub(super) fn as_nonnull(&self) -> NonNull<b::sk_buff> {
-        self.0
-    }
-
-    /// The length of the packet's data.
-    pub(crate) fn len(&self) -> u32 {
-        // SAFETY: the skb is valid while owned.
-        unsafe { (*self.0.as_ptr()).len }
-    }
-}
-
 impl Drop for SkBuff {
     fn drop(&mut self) {
         let reason = b::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED;
@@ -59,16 +33,83 @@ const _: () = assert!(
 /// Length of a ChaCha20-Poly1305 tag.
 const TAG_LEN: u32 = 16;
 
+/// A UDP endpoint: address bytes in network order and the port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SocketAddr {
+    /// IPv4 address and port.
+    V4([u8; 4], u16),
+    /// IPv6 address and port.
+    V6([u8; 16], u16),
+}
+
+/// `ETH_P_IP` and `ETH_P_IPV6` in network order, as `skb->protocol` holds them.
+pub(super) const PROTO_IP: u16 = 0x0800u16.to_be();
+pub(super) const PROTO_IPV6: u16 = 0x86ddu16.to_be();
+
+/// An IP address (network byte order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IpAddr {
+    /// IPv4.
+    V4([u8; 4]),
+    /// IPv6.
+    V6([u8; 16]),
+}
+
+/// A list of skbs (GSO segments), consumed one at a time.
+pub(crate) struct SkbList(*mut b::sk_buff);
+
+// SAFETY: it owns the skbs of the list.
+unsafe impl Send for SkbList {}
+
+impl Iterator for SkbList {
+    type Item = SkBuff;
+
+    fn next(&mut self) -> Option<SkBuff> {
+        let head = core::ptr::NonNull::new(self.0)?;
+        // SAFETY: we own the list; detaching the head (`skb_mark_not_on_list`)
+        // hands it over, owned.
+        unsafe {
+            let links = &mut (*head.as_ptr()).__bindgen_anon_1.__bindgen_anon_1;
+            self.0 = core::mem::replace(&mut links.next, core::ptr::null_mut());
+            Some(SkBuff::from_nonnull(head))
+        }
+    }
+}
+
+impl Drop for SkbList {
+    fn drop(&mut self) {
+        self.by_ref().for_each(drop);
+    }
+}
+
 impl SkBuff {
-    pub(super) fn raw(&self) -> *mut b::sk_buff {
-        self.0.as_ptr()
+    /// # Safety
+    ///
+    /// `ptr` is a valid skb whose ownership passes to the returned value.
+    pub(crate) unsafe fn from_raw(ptr: *mut b::sk_buff) -> Option<SkBuff> {
+        NonNull::new(ptr).map(SkBuff)
     }
 
-    /// Consumes the skb, giving up ownership to the caller (C code).
-    pub(crate) fn into_raw(self) -> *mut b::sk_buff {
-        let p = self.0.as_ptr();
-        core::mem::forget(self);
-        p
+    /// # Safety
+    ///
+    /// `ptr` is a valid skb whose ownership passes to the returned value.
+    pub(super) unsafe fn from_nonnull(ptr: NonNull<b::sk_buff>) -> SkBuff {
+        SkBuff(ptr)
+    }
+
+    /// Gives up ownership to the caller (C code, or a list of kapi's).
+    pub(super) fn into_nonnull(self) -> NonNull<b::sk_buff> {
+        core::mem::ManuallyDrop::new(self).0
+    }
+
+    /// The length of the packet's data.
+    pub(crate) fn len(&self) -> u32 {
+        // SAFETY: the skb is valid while owned.
+        unsafe { (*self.0.as_ptr()).len }
+    }
+
+    pub(super) fn raw(&self) -> *mut b::sk_buff {
+        self.0.as_ptr()
     }
 
     /// A new skb with `headroom` bytes reserved in front and room for `len`
@@ -95,8 +136,11 @@ impl SkBuff {
     pub(crate) fn put_slice(&mut self, data: &[u8]) -> Result<(), ()> {
         let len = u32::try_from(data.len()).map_err(|_| ())?;
         // SAFETY: reads the skb's geometry.
-        let room = unsafe { (*self.raw()).end.wrapping_sub((*self.raw()).tail) };
-        if len > room || self.is_nonlinear() {
+        let (room, nonlinear) = unsafe {
+            let raw = self.raw();
+            ((*raw).end.wrapping_sub((*raw).tail), (*raw).data_len != 0)
+        };
+        if len > room || nonlinear {
             return Err(());
         }
         // SAFETY: `len` bytes of tail room exist (checked above); `skb_put`
@@ -106,12 +150,6 @@ impl SkBuff {
             core::ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
         }
         Ok(())
-    }
-
-    /// Whether part of the data lives in page fragments.
-    pub(crate) fn is_nonlinear(&self) -> bool {
-        // SAFETY: reads two lengths of a valid skb.
-        unsafe { (*self.raw()).data_len != 0 }
     }
 
     /// The first `len` bytes of the data, made linear if they were not
@@ -310,60 +348,7 @@ impl SkBuff {
             true
         }
     }
-}
 
-/// A UDP endpoint: address bytes in network order and the port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SocketAddr {
-    /// IPv4 address and port.
-    V4([u8; 4], u16),
-    /// IPv6 address and port.
-    V6([u8; 16], u16),
-}
-
-/// `ETH_P_IP` and `ETH_P_IPV6` in network order, as `skb->protocol` holds them.
-pub(super) const PROTO_IP: u16 = 0x0800u16.to_be();
-pub(super) const PROTO_IPV6: u16 = 0x86ddu16.to_be();
-
-/// An IP address (network byte order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum IpAddr {
-    /// IPv4.
-    V4([u8; 4]),
-    /// IPv6.
-    V6([u8; 16]),
-}
-
-/// A list of skbs (GSO segments), consumed one at a time.
-pub(crate) struct SkbList(*mut b::sk_buff);
-
-// SAFETY: it owns the skbs of the list.
-unsafe impl Send for SkbList {}
-
-impl Iterator for SkbList {
-    type Item = SkBuff;
-
-    fn next(&mut self) -> Option<SkBuff> {
-        let head = core::ptr::NonNull::new(self.0)?;
-        // SAFETY: we own the list; detaching the head (`skb_mark_not_on_list`)
-        // hands it over, owned.
-        unsafe {
-            let links = &mut (*head.as_ptr()).__bindgen_anon_1.__bindgen_anon_1;
-            self.0 = core::mem::replace(&mut links.next, core::ptr::null_mut());
-            Some(SkBuff::from_nonnull(head))
-        }
-    }
-}
-
-impl Drop for SkbList {
-    fn drop(&mut self) {
-        for skb in self.by_ref() {
-            drop(skb);
-        }
-    }
-}
-
-impl SkBuff {
     /// For transmit: the inner packet's destination, if the skb is a
     /// well-formed IPv4 or IPv6 packet whose `protocol` agrees with its header.
     pub(crate) fn inner_destination(&self) -> Option<IpAddr> {
@@ -404,17 +389,12 @@ impl SkBuff {
         unsafe { b::wg_shim_skb_route_mtu(self.raw(), dev.as_raw()) }
     }
 
-    /// Whether this is a GSO super-packet.
-    pub(crate) fn is_gso(&self) -> bool {
-        // SAFETY: reads a field of a valid skb.
-        unsafe { b::wg_shim_skb_is_gso(self.raw()) }
-    }
-
     /// Splits a GSO super-packet into its segments (software GSO); the
     /// original is consumed. A packet that is not GSO comes back alone.
     pub(crate) fn segment(self) -> Result<SkbList, kernel::error::Error> {
-        if !self.is_gso() {
-            return Ok(SkbList(self.into_raw()));
+        // SAFETY: reads the GSO size of a valid skb.
+        if !unsafe { b::wg_shim_skb_is_gso(self.raw()) } {
+            return Ok(SkbList(self.into_nonnull().as_ptr()));
         }
         // SAFETY: segmenting a valid GSO skb (`skb_gso_segment`, no
         // features); on success the segments are a new list and the original
@@ -433,7 +413,7 @@ impl SkBuff {
     pub(crate) fn unshare(self) -> Option<SkBuff> {
         // SAFETY: hands our reference to `skb_share_check`, which returns
         // an skb we own or null after freeing ours.
-        unsafe { SkBuff::from_raw(b::wg_shim_skb_share_check(self.into_raw())) }
+        unsafe { SkBuff::from_raw(b::wg_shim_skb_share_check(self.into_nonnull().as_ptr())) }
     }
 
     /// Releases the packet from its sending socket (`skb_orphan`): the
@@ -467,7 +447,7 @@ impl SkBuff {
     /// Gives up the skb for transmission on `dev` with `mark`: off any list,
     /// and fragmentable (`ignore_df`).
     pub(super) fn into_xmit(self, dev: *mut b::net_device, mark: u32) -> *mut b::sk_buff {
-        let raw = self.into_raw();
+        let raw = self.into_nonnull().as_ptr();
         // SAFETY: the skb is ours until the caller hands it on; the fields
         // written are plain data (`mark` and `ignore_df` in the headers
         // group: see `reset`).
@@ -621,9 +601,7 @@ impl SkBuff {
             Ok(src)
         }
     }
-}
 
-impl SkBuff {
     /// The DS field (DSCP and ECN) of a received packet's outer IP header.
     pub(crate) fn outer_dsfield(&self) -> u8 {
         // SAFETY: the network header of a received packet was validated by

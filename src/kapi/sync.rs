@@ -100,10 +100,13 @@ unsafe impl<T: Resync + Send + Sync> Sync for LeftRight<T> {}
 // SAFETY: it owns two `T`s.
 unsafe impl<T: Resync + Send> Send for LeftRight<T> {}
 
+/// `LeftRight::writer`, held.
+type WriterGuard<'a> = kernel::sync::lock::Guard<'a, (), kernel::sync::lock::mutex::MutexBackend>;
+
 /// Writer-side access to the active copy: no write can happen while held.
 pub(crate) struct WriterView<'a, T: Resync> {
     lr: &'a LeftRight<T>,
-    _guard: kernel::sync::lock::Guard<'a, (), kernel::sync::lock::mutex::MutexBackend>,
+    _guard: WriterGuard<'a>,
 }
 
 impl<T: Resync> core::ops::Deref for WriterView<'_, T> {
@@ -153,10 +156,20 @@ impl<T: Resync> LeftRight<T> {
     /// of memory. `reserve` must not change what readers could observe.
     /// Process context.
     pub(crate) fn prepare(&self, reserve: impl FnOnce(&mut T) -> Result) -> Result {
-        let _w = self.writer.lock();
+        let mut w = self.writer.lock();
+        reserve(self.inactive(&mut w)?.0)
+    }
+
+    /// The inactive copy (resynchronised from the active one if it missed
+    /// an update) and the active copy's index, for the holder of `writer`.
+    #[allow(clippy::mut_from_ref)]
+    fn inactive<'a>(&'a self, _writer: &'a mut WriterGuard<'_>) -> Result<(&'a mut T, usize)> {
         let active = self.active.load(Ordering::Relaxed) & 1;
-        // SAFETY: as in `write`: the inactive copy has had no readers since
-        // the grace period that ended the previous write.
+        // SAFETY: the inactive copy stopped being active at the end of the
+        // previous write, which waited for a grace period after that, so no
+        // reader is in it; writers are serialised by `writer` (held, and
+        // borrowed mutably for as long as the copy is); the active copy is
+        // only read.
         let (target, source) = unsafe {
             (
                 &mut *self.copies[active ^ 1].get(),
@@ -167,34 +180,19 @@ impl<T: Resync> LeftRight<T> {
             target.resync_from(source)?;
             self.stale.store(false, Ordering::Relaxed);
         }
-        reserve(target)
+        Ok((target, active))
     }
 
     /// Applies `change` to both copies (see the type's documentation).
     /// Process context; sleeps for a grace period.
     pub(crate) fn write<R>(&self, mut change: impl FnMut(&mut T) -> Result<R>) -> Result<R> {
-        let _w = self.writer.lock();
-        let active = self.active.load(Ordering::Relaxed) & 1;
-        let inactive = active ^ 1;
-        // SAFETY: the inactive copy stopped being active at the end of the
-        // previous write, which waited for a grace period after that, so no
-        // reader is in it; writers are serialised by `writer`; the active
-        // copy is only read.
-        let (target, source) = unsafe {
-            (
-                &mut *self.copies[inactive].get(),
-                &*self.copies[active].get(),
-            )
-        };
-        if self.stale.load(Ordering::Relaxed) {
-            target.resync_from(source)?;
-            self.stale.store(false, Ordering::Relaxed);
-        }
+        let mut w = self.writer.lock();
+        let (target, active) = self.inactive(&mut w)?;
         let result = change(target)?;
-        self.active.store(inactive, Ordering::Release);
+        self.active.store(active ^ 1, Ordering::Release);
         // After this, no reader is in the previously active copy.
         rcu::synchronize();
-        // SAFETY: as above, with the roles swapped: the old copy is inactive
+        // SAFETY: as in `inactive`, with the roles swapped: the old copy is inactive
         // and a grace period has passed since it was.
         let old = unsafe { &mut *self.copies[active].get() };
         if change(old).is_err() {

@@ -10,9 +10,8 @@
 
 use super::bindings as b;
 use super::net::Net;
-use super::netdev::{LinkOps, NetDevice};
+use super::netdev::{DevHold, LinkOps, NetDevice};
 use super::skb::SkBuff;
-use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 
@@ -35,8 +34,8 @@ pub(crate) trait EncapRecv: LinkOps {
 /// A bound UDP encapsulation socket of a device of kind `T`.
 pub(crate) struct EncapSocket<T: EncapRecv> {
     sock: NonNull<b::socket>,
-    dev: NonNull<b::net_device>,
-    _t: PhantomData<T>,
+    /// Released after the socket (fields drop after `Drop::drop`).
+    _dev: DevHold<T>,
 }
 
 // SAFETY: the socket and the device reference may be released from any
@@ -82,12 +81,9 @@ impl<T: EncapRecv> EncapSocket<T> {
         };
         to_result(r)?;
         let sock = NonNull::new(sock).ok_or(kernel::error::code::ENOMEM)?;
-        let raw_dev = dev.as_raw();
-        // SAFETY: `raw_dev` is a registered device; the reference is dropped
-        // in `Drop`.
-        unsafe { b::wg_shim_dev_hold(raw_dev) };
+        let hold = dev.hold();
         let mut cfg = b::udp_tunnel_sock_cfg {
-            sk_user_data: raw_dev.cast(),
+            sk_user_data: dev.as_raw().cast(),
             encap_type: 1,
             encap_rcv: Some(encap_rcv_callback::<T>),
             ..Default::default()
@@ -103,13 +99,7 @@ impl<T: EncapRecv> EncapSocket<T> {
             b::sk_set_memalloc(sk);
             b::setup_udp_tunnel_sock(net.as_raw(), sock.as_ptr(), &mut cfg);
         }
-        // SAFETY: `raw_dev` is non-null (from a reference).
-        let dev = unsafe { NonNull::new_unchecked(raw_dev) };
-        Ok(EncapSocket {
-            sock,
-            dev,
-            _t: PhantomData,
-        })
+        Ok(EncapSocket { sock, _dev: hold })
     }
 
     /// The socket's `struct sock`, for the transmit path.
@@ -135,12 +125,12 @@ impl<T: EncapRecv> Drop for EncapSocket<T> {
     fn drop(&mut self) {
         // SAFETY: the socket is ours; after release no new datagram reaches
         // the callback, and `synchronize_net` waits for those in flight, so the
-        // device reference the callback relies on can then be dropped.
+        // device reference the callback relies on can then be dropped (with
+        // the `_dev` field, after this).
         unsafe {
             b::sk_clear_memalloc((*self.sock.as_ptr()).sk);
             b::udp_tunnel_sock_release(self.sock.as_ptr());
             b::synchronize_net();
-            b::wg_shim_dev_put(self.dev.as_ptr());
         }
     }
 }
@@ -165,6 +155,6 @@ unsafe extern "C" fn encap_rcv_callback<T: EncapRecv>(
     }
     // SAFETY: the socket holds a reference on the device, which keeps its
     // state live; receivers finish before the reference is dropped.
-    T::encap_recv(unsafe { NetDevice::from_raw_ref(dev) }, skb);
+    T::encap_recv(unsafe { NetDevice::from_raw(dev) }, skb);
     0
 }
