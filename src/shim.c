@@ -23,6 +23,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/scatterlist.h>
 #include <linux/security.h>
+#include <linux/siphash.h>
 #include <linux/skb_array.h>
 #include <linux/skbuff.h>
 #include <linux/socket.h>
@@ -383,9 +384,9 @@ int wg_shim___ptr_ring_produce(struct ptr_ring *r, void *ptr)
 	return __ptr_ring_produce(r, ptr);
 }
 
-unsigned long long wg_shim_totalram_bytes(void)
+unsigned long wg_shim_totalram_pages(void)
 {
-	return (unsigned long long)totalram_pages() << PAGE_SHIFT;
+	return totalram_pages();
 }
 
 void *wg_shim_ptr_ring_consume_bh(struct ptr_ring *r)
@@ -423,9 +424,9 @@ void *wg_shim_per_cpu_ptr(void *p, int cpu)
 	return per_cpu_ptr((void __percpu __force *)p, cpu);
 }
 
-unsigned int wg_shim_cpumask_next(int prev, bool online)
+unsigned int wg_shim_cpumask_next(int prev, const struct cpumask *mask)
 {
-	return cpumask_next(prev, online ? cpu_online_mask : cpu_possible_mask);
+	return cpumask_next(prev, mask);
 }
 
 unsigned int wg_shim_nr_cpu_ids(void)
@@ -439,10 +440,14 @@ __be16 wg_shim_ip_tunnel_parse_protocol(const struct sk_buff *skb)
 	return ip_tunnel_parse_protocol(skb);
 }
 
-/* The MTU of the route the packet came with, or the device's. */
-unsigned int wg_shim_skb_route_mtu(const struct sk_buff *skb, const struct net_device *dev)
+bool wg_shim_skb_valid_dst(const struct sk_buff *skb)
 {
-	return skb_valid_dst(skb) ? dst_mtu(skb_dst(skb)) : dev->mtu;
+	return skb_valid_dst(skb);
+}
+
+unsigned int wg_shim_skb_dst_mtu(const struct sk_buff *skb)
+{
+	return dst_mtu(skb_dst(skb));
 }
 
 struct sk_buff *wg_shim_skb_share_check(struct sk_buff *skb)
@@ -571,22 +576,28 @@ void wg_shim_unregister_pm_notifier(struct notifier_block *nb)
 	unregister_pm_notifier(nb);
 }
 
-/*
- * What the C driver's wg_open does to the device's inet configuration: no
- * ICMP redirects from it (nor from "all" in its namespace: forwarding
- * through a tunnel is not a redirect case), and no IPv6 address generation
- * (no link-local address, so no router solicitations into the tunnel).
- * Under RTNL.
- */
-void wg_shim_open_inet_conf(struct net_device *dev)
+/* Under RTNL: the device's IPv4 and IPv6 configurations (or NULL). */
+struct in_device *wg_shim_in_dev_get_rtnl(const struct net_device *dev)
 {
-	struct in_device *dev_v4 = __in_dev_get_rtnl(dev);
-	struct inet6_dev *dev_v6 = __in6_dev_get(dev);
+	return __in_dev_get_rtnl(dev);
+}
 
-	if (dev_v4) {
-		IN_DEV_CONF_SET(dev_v4, SEND_REDIRECTS, false);
-		IPV4_DEVCONF_ALL(dev_net(dev), SEND_REDIRECTS) = false;
-	}
-	if (dev_v6)
-		WRITE_ONCE(dev_v6->cnf.addr_gen_mode, IN6_ADDR_GEN_MODE_NONE);
+struct inet6_dev *wg_shim_in6_dev_get(const struct net_device *dev)
+{
+	return __in6_dev_get(dev);
+}
+
+/* No ICMP redirects from the device, nor from "all" in its namespace
+ * (forwarding through a tunnel is not a redirect case). */
+void wg_shim_in_dev_no_redirects(struct in_device *in_dev, struct net *net)
+{
+	IN_DEV_CONF_SET(in_dev, SEND_REDIRECTS, false);
+	IPV4_DEVCONF_ALL(net, SEND_REDIRECTS) = false;
+}
+
+/* No IPv6 address generation (so no link-local address, and no router
+ * solicitations into the tunnel). */
+void wg_shim_in6_dev_no_addr_gen(struct inet6_dev *idev)
+{
+	WRITE_ONCE(idev->cnf.addr_gen_mode, IN6_ADDR_GEN_MODE_NONE);
 }

@@ -242,12 +242,13 @@ unsafe extern "C" fn worker_cb<T: CryptWorker>(work: *mut b::work_struct) {
 /// (`cpumask_next` up to `nr_cpu_ids`).
 fn cpus_after(prev: i32, online: bool) -> impl Iterator<Item = i32> {
     core::iter::successors(Some(prev), move |&cpu| {
-        // SAFETY: reads a CPU mask and `nr_cpu_ids`.
+        // SAFETY: reads a CPU mask (exported statics) and `nr_cpu_ids`.
         let (next, nr) = unsafe {
-            (
-                b::wg_shim_cpumask_next(cpu, online),
-                b::wg_shim_nr_cpu_ids(),
-            )
+            let mask = match online {
+                true => core::ptr::addr_of!(b::__cpu_online_mask),
+                false => core::ptr::addr_of!(b::__cpu_possible_mask),
+            };
+            (b::wg_shim_cpumask_next(cpu, mask), b::wg_shim_nr_cpu_ids())
         };
         // Below `nr_cpu_ids`, so it fits.
         (next < nr).then_some(next as i32)

@@ -147,8 +147,19 @@ impl<T: LinkOps> NetDevice<T> {
     /// (nor does "all" in its namespace), and generates no IPv6 addresses
     /// (no link-local address, hence no router solicitations).
     pub(crate) fn quiet_inet_conf(&self, _rtnl: &super::rtnl::Rtnl) {
-        // SAFETY: the device is valid; RTNL is held (the token).
-        unsafe { b::wg_shim_open_inet_conf(self.raw.get()) }
+        let dev = self.raw.get();
+        // SAFETY: the device is valid; RTNL is held (the token), under which
+        // its inet configurations may be read and changed.
+        unsafe {
+            let v4 = b::wg_shim_in_dev_get_rtnl(dev);
+            if !v4.is_null() {
+                b::wg_shim_in_dev_no_redirects(v4, b::wg_shim_dev_net(dev));
+            }
+            let v6 = b::wg_shim_in6_dev_get(dev);
+            if !v6.is_null() {
+                b::wg_shim_in6_dev_no_addr_gen(v6);
+            }
+        }
     }
 
     /// Tells the stack the link is down.

@@ -230,7 +230,8 @@ impl Kernel {
     /// The machine's memory in bytes (`totalram_pages() << PAGE_SHIFT`).
     pub(crate) fn total_ram_bytes() -> u64 {
         // SAFETY: reads a counter; callable from any context.
-        unsafe { b::wg_shim_totalram_bytes() }
+        let pages = unsafe { b::wg_shim_totalram_pages() };
+        (pages as u64) << kernel::page::PAGE_SHIFT
     }
 }
 

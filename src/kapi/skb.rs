@@ -385,8 +385,14 @@ impl SkBuff {
         &self,
         dev: &super::netdev::NetDevice<T>,
     ) -> u32 {
-        // SAFETY: reads the skb's dst and the device's MTU.
-        unsafe { b::wg_shim_skb_route_mtu(self.raw(), dev.as_raw()) }
+        // SAFETY: reads the skb's dst, and the MTU of a valid one.
+        unsafe {
+            if b::wg_shim_skb_valid_dst(self.raw()) {
+                b::wg_shim_skb_dst_mtu(self.raw())
+            } else {
+                dev.mtu()
+            }
+        }
     }
 
     /// Splits a GSO super-packet into its segments (software GSO); the
