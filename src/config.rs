@@ -15,7 +15,6 @@
 #![forbid(unsafe_code)]
 
 use crate::device::Device;
-use crate::kapi::error::{enomem, enospc};
 use crate::kapi::netdev::NetDevice;
 use crate::kapi::platform::Kernel;
 use crate::peer::{Endpoint, PeerRef, PeerReserve, Peers, MAX_PEERS};
@@ -120,7 +119,7 @@ impl Config {
             identity: None,
             listen_port: 0,
             fwmark: 0,
-            peers: Peers::new().map_err(|_| enomem())?,
+            peers: Peers::new().map_err(|_| ENOMEM)?,
             generation: 1,
         })
     }
@@ -154,7 +153,7 @@ impl Config {
             self.peers.len()
         };
         if base.saturating_add(new_keys) > MAX_PEERS {
-            return Err(enospc());
+            return Err(ENOSPC);
         }
         // New peer state for every peer the update may create: keys that
         // do not exist, or that an earlier change of the same message may

@@ -12,9 +12,7 @@
 use crate::config::Config;
 use crate::config::{AllowedIpChange, PeerUpdate, Update};
 use crate::device::Device;
-use crate::kapi::error::{
-    eafnosupport, ebadr, einval, emsgsize, enodev, eopnotsupp, eperm, epfnosupport,
-};
+use crate::kapi::error::{eafnosupport, ebadr, emsgsize, eopnotsupp, epfnosupport};
 use crate::kapi::genl::{DumpSkb, Family, GenlOps, OpKind, OpSpec, Request};
 use crate::kapi::net::Net;
 use crate::kapi::netdev::{DevRef, LookupError, NetDevice};
@@ -108,7 +106,7 @@ impl GenlOps for Genl {
             live(&dev, &rtnl, req.net())
                 .map(|d| d.ifindex())
                 .filter(|i| asked.is_none_or(|a| a == *i))
-                .ok_or_else(|| fail(&ext, enodev(), c_str!("device is going away"), None))?
+                .ok_or_else(|| fail(&ext, ENODEV, c_str!("device is going away"), None))?
         };
         Ok(DumpState {
             dev,
@@ -149,7 +147,7 @@ fn lookup_device(req: &Request<'_>, ext: &Extack<'_>) -> Result<DevRef<Device>> 
     };
     let (err, msg) = match found {
         Ok(dev) => return Ok(dev),
-        Err(LookupError::NoDevice) => (enodev(), c_str!("no such device")),
+        Err(LookupError::NoDevice) => (ENODEV, c_str!("no such device")),
         Err(LookupError::OtherKind) => (eopnotsupp(), c_str!("not a WireGuard device")),
     };
     Err(fail(ext, err, msg, index.or(name)))
@@ -172,7 +170,7 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
     // configured (a peer created on a device whose `ndo_uninit` ran would
     // never be released).
     let dev = live(&dev_ref, &rtnl, req.net())
-        .ok_or_else(|| fail(ext, enodev(), c_str!("device is going away"), None))?;
+        .ok_or_else(|| fail(ext, ENODEV, c_str!("device is going away"), None))?;
     if update.listen_port.is_some() || update.fwmark.is_some() {
         let allowed = dev
             .creating_net(&rtnl)
@@ -182,7 +180,7 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
                 .attr(a::DEVICE_LISTEN_PORT)
                 .or(req.attr(a::DEVICE_FWMARK));
             let msg = c_str!("CAP_NET_ADMIN in the namespace the device was created in is required for the listen port and fwmark");
-            return Err(fail(ext, eperm(), msg, attr));
+            return Err(fail(ext, EPERM, msg, attr));
         }
     }
     let mut cfg = dev.data().config.lock();
@@ -204,7 +202,7 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
 fn parse_update(req: &Request<'_>, ext: &Extack<'_>) -> Result<Update> {
     if let Some(attr) = req.attr(a::DEVICE_PUBLIC_KEY) {
         let msg = c_str!("the public key is derived from the private key and cannot be set");
-        return Err(fail(ext, einval(), msg, Some(attr)));
+        return Err(fail(ext, EINVAL, msg, Some(attr)));
     }
     let flags = flags_of(
         req.attr(a::DEVICE_FLAGS),
@@ -241,7 +239,7 @@ fn parse_update(req: &Request<'_>, ext: &Extack<'_>) -> Result<Update> {
 
 /// `v`, the value of `attr`, or EINVAL with `msg` if it is malformed.
 fn need<T>(v: Option<T>, ext: &Extack<'_>, msg: &'static CStr, attr: Attr<'_>) -> Result<T> {
-    v.ok_or_else(|| fail(ext, einval(), msg, Some(attr)))
+    v.ok_or_else(|| fail(ext, EINVAL, msg, Some(attr)))
 }
 
 /// A flags attribute (0 if absent): EINVAL with `bad` if malformed,
@@ -276,7 +274,7 @@ fn parse_list<T>(
             .map_err(|_| fail(ext, ENOMEM, c_str!("out of memory"), None))?;
     }
     if entries.trailing() != 0 {
-        return Err(fail(ext, einval(), trailing, Some(list)));
+        return Err(fail(ext, EINVAL, trailing, Some(list)));
     }
     Ok(out)
 }
@@ -306,7 +304,7 @@ fn parse_peer(p: Attr<'_>, ext: &Extack<'_>) -> Result<PeerUpdate> {
     ] {
         if let Some(attr) = t.get(ro) {
             let msg = c_str!("read-only peer attribute in a set request");
-            return Err(fail(ext, einval(), msg, Some(attr)));
+            return Err(fail(ext, EINVAL, msg, Some(attr)));
         }
     }
     let msg = c_str!("peer without WGPEER_A_PUBLIC_KEY");
@@ -379,7 +377,7 @@ fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<AllowedIpChange> {
         t.get(a::ALLOWEDIP_CIDR_MASK),
     ) else {
         let msg = c_str!("an allowed IP needs a family, an address and a prefix length");
-        return Err(fail(ext, einval(), msg, Some(ip)));
+        return Err(fail(ext, EINVAL, msg, Some(ip)));
     };
     let flags = flags_of(
         t.get(uapi::ALLOWEDIP_A_FLAGS),
@@ -425,7 +423,7 @@ fn address<const N: usize>(
 ) -> Result<[u8; N]> {
     let bytes = need(addr.payload().try_into().ok(), ext, bad_len, addr)?;
     if usize::from(cidr_v) > N.saturating_mul(8) {
-        return Err(fail(ext, einval(), too_long, Some(cidr)));
+        return Err(fail(ext, EINVAL, too_long, Some(cidr)));
     }
     Ok(bytes)
 }
@@ -449,7 +447,7 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
     // is not shown there any more (its ifindex may now be another's there).
     let dev = live(&state.dev, &rtnl, skb.net())
         .filter(|d| d.ifindex() == state.ifindex)
-        .ok_or_else(enodev)?;
+        .ok_or(ENODEV)?;
     let cfg = dev.data().config.lock();
     let mut msg = skb
         .message(uapi::CMD_GET_DEVICE, cfg.generation)

@@ -17,7 +17,7 @@
 #![forbid(unsafe_code)]
 
 use crate::device::Device;
-use crate::kapi::error::{eaddrinuse, einval, enetunreach};
+use crate::kapi::error::{eaddrinuse, enetunreach};
 use crate::kapi::net::Net;
 use crate::kapi::netdev::NetDevice;
 use crate::kapi::rcu;
@@ -190,7 +190,7 @@ fn route4(
     let mut ret = sock.route4(ep.src4, dst, port, fwmark);
     let moved = match &ret {
         Ok((rt, _)) => rt.ifindex() != ep.src_if4,
-        Err(e) => *e == einval(),
+        Err(e) => *e == EINVAL,
     };
     if ep.src_if4 != 0 && moved {
         // The interface the cached source was on no longer routes there:

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Error codes the `kernel` crate of 6.12 does not name.
+//! Error codes the `kernel` crate of 6.12 does not name (it has the others
+//! in `kernel::error::code`, also in its prelude).
 
 use super::bindings as b;
 use kernel::error::Error;
@@ -21,11 +22,6 @@ errno!(
     enotrecoverable => ENOTRECOVERABLE,
     ebadr => EBADR,
     epfnosupport => EPFNOSUPPORT,
-    enodev => ENODEV,
-    eperm => EPERM,
-    einval => EINVAL,
-    enomem => ENOMEM,
-    enospc => ENOSPC,
     enonet => ENONET,
     enetunreach => ENETUNREACH,
 );
