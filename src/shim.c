@@ -231,11 +231,6 @@ void wg_shim_nl_nest_cancel(struct sk_buff *skb, struct nlattr *start)
 	nla_nest_cancel(skb, start);
 }
 
-bool wg_shim_nl_netif_running(const struct net_device *dev)
-{
-	return netif_running(dev);
-}
-
 void wg_shim_rcu_read_lock_bh(void)
 {
 	rcu_read_lock_bh();
@@ -280,17 +275,6 @@ void wg_shim_skb_orphan(struct sk_buff *skb)
 void wg_shim_skb_get_hash(struct sk_buff *skb)
 {
 	skb_get_hash(skb);
-}
-
-/* The inner network header is where the data starts now. */
-void wg_shim_skb_set_inner_network_header_here(struct sk_buff *skb)
-{
-	skb_set_inner_network_header(skb, 0);
-}
-
-void wg_shim_skb_reserve(struct sk_buff *skb, int len)
-{
-	skb_reserve(skb, len);
 }
 
 bool wg_shim_skb_is_gso(const struct sk_buff *skb)
@@ -343,11 +327,6 @@ void wg_shim_xmit6(struct dst_entry *dst, struct sock *sk, struct sk_buff *skb,
 #else
 	kfree_skb(skb);
 #endif
-}
-
-void wg_shim_dst_cache_reset(struct dst_cache *cache)
-{
-	dst_cache_reset(cache);
 }
 
 u32 wg_shim_ipv6_iface_scope_id(const struct in6_addr *addr, int iface)
@@ -524,11 +503,6 @@ unsigned long wg_shim_skb_queue_lock_irqsave(struct sk_buff_head *q)
 void wg_shim_skb_queue_unlock_irqrestore(struct sk_buff_head *q, unsigned long flags)
 {
 	spin_unlock_irqrestore(&q->lock, flags);
-}
-
-struct sk_buff *wg_shim_skb_peek(const struct sk_buff_head *q)
-{
-	return skb_peek(q);
 }
 
 struct sk_buff *wg_shim___skb_dequeue(struct sk_buff_head *q)

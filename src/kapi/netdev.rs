@@ -177,8 +177,10 @@ impl<T: LinkOps> NetDevice<T> {
 
     /// Whether the device is up (`netif_running`).
     pub(crate) fn is_running(&self) -> bool {
-        // SAFETY: the device is valid.
-        unsafe { b::wg_shim_nl_netif_running(self.raw.get()) }
+        let start = 1 << b::netdev_state_t___LINK_STATE_START;
+        // SAFETY: the device is valid; its state bits are read once
+        // (`test_bit`).
+        unsafe { core::ptr::addr_of!((*self.raw.get()).state).read_volatile() & start != 0 }
     }
 
     /// A counted reference to the device.

@@ -135,8 +135,10 @@ impl LockedQueue {
 
     /// The first skb, left on the queue.
     fn peek(&self) -> Option<NonNull<b::sk_buff>> {
-        // SAFETY: the queue is valid and locked.
-        NonNull::new(unsafe { b::wg_shim_skb_peek(self.q) })
+        // SAFETY: the queue is valid and locked; its list is circular
+        // through the head (`skb_peek`).
+        let first = unsafe { (*self.q).__bindgen_anon_1.__bindgen_anon_1.next };
+        NonNull::new(first).filter(|f| f.as_ptr() != self.q.cast())
     }
 
     /// Unlinks and returns the first skb.

@@ -119,16 +119,25 @@ impl SkBuff {
         let gfp = kernel::bindings::GFP_ATOMIC;
         // SAFETY: allocates a fresh skb owned by the caller (`alloc_skb`).
         let skb = unsafe { SkBuff::from_raw(b::__alloc_skb(size, gfp, 0, b::NUMA_NO_NODE)) }?;
-        // SAFETY: the skb is empty with `size` bytes of room.
-        unsafe { b::wg_shim_skb_reserve(skb.raw(), headroom as i32) };
+        // SAFETY: the skb is empty with `size` bytes of room (`skb_reserve`).
+        unsafe {
+            (*skb.raw()).data = (*skb.raw()).data.add(headroom as usize);
+            (*skb.raw()).tail += headroom;
+        }
         Some(skb)
     }
 
     /// Marks the current start of the data as the inner network header (the
     /// tunnel's transmit counts the packet from there).
     pub(crate) fn set_inner_network_header_here(&mut self) {
-        // SAFETY: sets an offset of the skb we own to its data pointer.
-        unsafe { b::wg_shim_skb_set_inner_network_header_here(self.raw()) }
+        let raw = self.raw();
+        // SAFETY: sets an offset of the skb we own to its data pointer
+        // (`skb_set_inner_network_header(skb, 0)`), truncated to the u16
+        // offset as in C.
+        unsafe {
+            let h = (*raw).__bindgen_anon_4.headers.as_mut();
+            h.inner_network_header = (*raw).data.offset_from((*raw).head) as u16;
+        }
     }
 
     /// Appends `data` at the tail. The skb must have the room (it has if it
@@ -274,7 +283,7 @@ impl SkBuff {
             // `skb_tail_pointer`: `tail` is an offset (64-bit).
             let tail = (*trailer).head.add((*trailer).tail as usize);
             core::ptr::write_bytes(tail, 0, padding as usize);
-            b::wg_shim_skb_set_inner_network_header_here(raw);
+            self.set_inner_network_header_here();
             let h = b::skb_push(raw, header.len() as u32).cast::<u8>();
             core::ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
             b::pskb_put(raw, trailer, trailer_len as i32);

@@ -38,8 +38,12 @@ impl DstCache {
 
     /// Forgets the cached routes (the endpoint or its source changed).
     pub(crate) fn reset(&self) {
-        // SAFETY: the cache is initialised.
-        unsafe { b::wg_shim_dst_cache_reset(self.raw.get()) }
+        // SAFETY: the cache is initialised; `dst_cache_reset` is this
+        // `WRITE_ONCE` (`jiffies` is read as the C `volatile` it is).
+        unsafe {
+            let now = core::ptr::read_volatile(core::ptr::addr_of!(b::jiffies));
+            core::ptr::addr_of_mut!((*self.raw.get()).reset_ts).write_volatile(now);
+        }
     }
 
     /// The cached IPv4 route and the source address it was cached with.
