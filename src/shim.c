@@ -251,16 +251,6 @@ int wg_shim_pskb_trim(struct sk_buff *skb, unsigned int len)
 	return pskb_trim(skb, len);
 }
 
-int wg_shim_skb_transport_offset(const struct sk_buff *skb)
-{
-	return skb_transport_offset(skb);
-}
-
-int wg_shim_skb_network_offset(const struct sk_buff *skb)
-{
-	return skb_network_offset(skb);
-}
-
 int wg_shim_skb_cow_head(struct sk_buff *skb, unsigned int headroom)
 {
 	return skb_cow_head(skb, headroom);
@@ -269,17 +259,6 @@ int wg_shim_skb_cow_head(struct sk_buff *skb, unsigned int headroom)
 void wg_shim_skb_orphan(struct sk_buff *skb)
 {
 	skb_orphan(skb);
-}
-
-/* The flow hash, taken over the inner packet before it is encrypted. */
-void wg_shim_skb_get_hash(struct sk_buff *skb)
-{
-	skb_get_hash(skb);
-}
-
-bool wg_shim_skb_is_gso(const struct sk_buff *skb)
-{
-	return skb_is_gso(skb);
 }
 
 u8 *wg_shim_skb_network_header(const struct sk_buff *skb)

@@ -190,10 +190,6 @@ impl Bundle {
         builder.finish()
     }
 
-    fn from_head(head: NonNull<b::sk_buff>) -> Bundle {
-        Bundle(Some(head))
-    }
-
     fn into_head(self) -> Option<NonNull<b::sk_buff>> {
         ManuallyDrop::new(self).0
     }
@@ -321,14 +317,14 @@ impl BundleQueue {
         // SAFETY: the bundle's first packet, ours, goes to the queue.
         unsafe { q.push_tail(h) };
         drop(q);
-        old.map(Bundle::from_head)
+        old.map(|h| Bundle(Some(h)))
     }
 
     /// Takes the oldest bundle.
     pub(crate) fn pop(&self) -> Option<Bundle> {
         // SAFETY: the queue owns its bundles; dequeuing hands one over.
         let h = unsafe { b::skb_dequeue(self.head.get()) };
-        NonNull::new(h).map(Bundle::from_head)
+        NonNull::new(h).map(|h| Bundle(Some(h)))
     }
 
     /// Whether the queue is empty (a snapshot).
@@ -430,7 +426,7 @@ impl SerialQueue {
         // bundle is ours.
         let h = q.dequeue()?;
         drop(q);
-        Some((Bundle::from_head(h), state == JobState::Done as i32))
+        Some((Bundle(Some(h)), state == JobState::Done as i32))
     }
 
     /// Whether the queue is empty (a snapshot).
@@ -461,7 +457,7 @@ impl SerialQueue {
                 .is_err()
             {
                 // Finished: nobody else holds it.
-                drop(Bundle::from_head(h));
+                drop(Bundle(Some(h)));
             }
             // Otherwise the job frees it when it finishes (`Job::end`).
         }
@@ -559,7 +555,7 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
         if was == Err(JobState::Orphan as i32) {
             // The queue was purged meanwhile: the bundle is no longer on it
             // and is ours to free.
-            drop(Bundle::from_head(self.head));
+            drop(Bundle(Some(self.head)));
         }
         // Otherwise (PENDING to `state`) the job never touches it again.
     }
@@ -718,7 +714,7 @@ where
                 _refs: PhantomData,
             });
             drop(job.take_refs());
-            drop(Bundle::from_head(head));
+            drop(Bundle(Some(head)));
             return Dispatched::SerialFull;
         }
     }

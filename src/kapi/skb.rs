@@ -191,8 +191,9 @@ impl SkBuff {
         // only read after `pskb_may_pull` made it linear, and the transport
         // offset was checked to lie inside the data.
         unsafe {
-            let offset = b::wg_shim_skb_transport_offset(raw);
-            let offset = u32::try_from(offset)
+            // `skb_transport_offset`: from the data to the transport header.
+            let th = b::wg_shim_skb_transport_header(raw);
+            let offset = u32::try_from((th as isize).wrapping_sub((*raw).data as isize))
                 .ok()
                 .filter(|o| *o <= u32::from(u16::MAX))?;
             let header_end = offset.checked_add(UDP_HEADER_LEN)?;
@@ -256,7 +257,12 @@ impl SkBuff {
         // scatterlist, encrypt in place.
         // SAFETY: every call works on the skb we own, in that order.
         unsafe {
-            b::wg_shim_skb_get_hash(raw);
+            // `skb_get_hash`: the flow hash, taken over the inner packet
+            // before it is encrypted.
+            let h = (*raw).__bindgen_anon_4.headers.as_ref();
+            if h.l4_hash() == 0 && h.sw_hash() == 0 {
+                b::__skb_get_hash_net(core::ptr::null(), raw);
+            }
             let Some(trailer_len) = padding.checked_add(TAG_LEN) else {
                 return false;
             };
@@ -320,7 +326,9 @@ impl SkBuff {
         // (received packet), and pushing back to it before `skb_cow_data`
         // keeps it inside the data so it is not dropped.
         unsafe {
-            let Ok(back) = u32::try_from(-b::wg_shim_skb_network_offset(raw)) else {
+            // `-skb_network_offset`: from the network header to the data.
+            let nh = b::wg_shim_skb_network_header(raw);
+            let Ok(back) = u32::try_from(((*raw).data as isize).wrapping_sub(nh as isize)) else {
                 return false;
             };
             if (*raw).len < HEADER + TAG_LEN {
@@ -407,8 +415,11 @@ impl SkBuff {
     /// Splits a GSO super-packet into its segments (software GSO); the
     /// original is consumed. A packet that is not GSO comes back alone.
     pub(crate) fn segment(self) -> Result<SkbList, kernel::error::Error> {
-        // SAFETY: reads the GSO size of a valid skb.
-        if !unsafe { b::wg_shim_skb_is_gso(self.raw()) } {
+        // SAFETY: reads the GSO size of a valid skb, in the shared info at
+        // the end of its head (`skb_shinfo`: `end` is an offset, 64-bit).
+        let shinfo = unsafe { (*self.raw()).head.add((*self.raw()).end as usize) };
+        // SAFETY: as above.
+        if unsafe { (*shinfo.cast::<b::skb_shared_info>()).gso_size } == 0 {
             return Ok(SkbList(self.into_nonnull().as_ptr()));
         }
         // SAFETY: segmenting a valid GSO skb (`skb_gso_segment`, no
