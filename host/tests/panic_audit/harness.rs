@@ -65,19 +65,19 @@ pub fn ai_lookup6(t: &AllowedIps<Dummy>, a: &[u8; 16]) -> Option<PeerId> {
 }
 #[no_mangle]
 pub fn ai_insert4(t: &mut AllowedIps<Dummy>, a: [u8; 4], c: u8, p: PeerId) -> bool {
-    t.insert_v4(a, c, p).is_ok()
+    t.insert(&Prefix::V4 { addr: a, cidr: c }, p).is_ok()
 }
 #[no_mangle]
 pub fn ai_insert6(t: &mut AllowedIps<Dummy>, a: &[u8; 16], c: u8, p: PeerId) -> bool {
-    t.insert_v6(a, c, p).is_ok()
+    t.insert(&Prefix::V6 { addr: *a, cidr: c }, p).is_ok()
 }
 #[no_mangle]
 pub fn ai_remove4(t: &mut AllowedIps<Dummy>, a: [u8; 4], c: u8, p: PeerId) -> bool {
-    t.remove_v4(a, c, p)
+    t.remove(&Prefix::V4 { addr: a, cidr: c }, p)
 }
 #[no_mangle]
 pub fn ai_remove6(t: &mut AllowedIps<Dummy>, a: &[u8; 16], c: u8, p: PeerId) -> bool {
-    t.remove_v6(a, c, p)
+    t.remove(&Prefix::V6 { addr: *a, cidr: c }, p)
 }
 #[no_mangle]
 pub fn ai_remove_peer(t: &mut AllowedIps<Dummy>, p: PeerId) {
