@@ -15,6 +15,7 @@
 #include <crypto/blake2s.h>
 #include <crypto/utils.h>
 #include <linux/random.h>
+#include <linux/siphash.h>
 #include <linux/timekeeping.h>
 #include <net/sock.h>
 #include <net/udp_tunnel.h>

@@ -405,7 +405,7 @@ pub(crate) struct Peers {
     order: KVVec<PeerId>,
     /// Free peer numbers; its capacity always covers every slot.
     free: KVVec<PeerId>,
-    by_key: PubkeyTable<Kernel>,
+    by_key: PubkeyTable<Kernel, Kernel>,
     next_serial: u64,
 }
 
@@ -415,7 +415,7 @@ impl Peers {
             slots: KVVec::new(),
             order: KVVec::new(),
             free: KVVec::new(),
-            by_key: PubkeyTable::new(SipKey::random::<Kernel>())?,
+            by_key: PubkeyTable::new(SipKey::random())?,
             next_serial: 1,
         })
     }

@@ -35,7 +35,7 @@ pub(crate) enum TableOp {
 pub(crate) struct Tables {
     trie: AllowedIps<Kernel>,
     peers: KVVec<Option<PeerRef>>,
-    by_key: PubkeyTable<Kernel>,
+    by_key: PubkeyTable<Kernel, Kernel>,
 }
 
 /// The device's tables.
@@ -72,7 +72,7 @@ impl Tables {
         Ok(Tables {
             trie: AllowedIps::new(),
             peers: KVVec::new(),
-            by_key: PubkeyTable::new(SipKey::random::<Kernel>()).map_err(|_| ENOMEM)?,
+            by_key: PubkeyTable::new(SipKey::random()).map_err(|_| ENOMEM)?,
         })
     }
 

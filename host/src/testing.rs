@@ -514,7 +514,7 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
     }
 }
 
-impl<A: Alloc> RateLimiter<A> {
+impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
     /// Most sources tracked at once.
     pub fn capacity(&self) -> usize {
         self.entries.len()
