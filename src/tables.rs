@@ -10,7 +10,7 @@ use crate::kapi::platform::Kernel;
 use crate::kapi::skb::IpAddr;
 use crate::kapi::sync::{LeftRight, Resync};
 use crate::peer::PeerRef;
-use crate::proto::allowedips::{AllowedIps, PeerId, PeerPrefixes, Prefix};
+use crate::proto::allowedips::{AllowedIps, PeerId, Prefix};
 use crate::proto::platform::{Alloc, KEY_LEN};
 use crate::proto::pubkey_table::PubkeyTable;
 use crate::proto::siphash::SipKey;
@@ -33,7 +33,7 @@ pub(crate) enum TableOp {
 
 /// One copy of the tables.
 pub(crate) struct Tables {
-    trie: AllowedIps<Kernel>,
+    pub(crate) trie: AllowedIps<Kernel>,
     peers: KVVec<Option<PeerRef>>,
     by_key: PubkeyTable<Kernel, Kernel>,
 }
@@ -97,24 +97,6 @@ impl Tables {
             IpAddr::V4(a) => self.trie.lookup_v4(*a),
             IpAddr::V6(a) => self.trie.lookup_v6(a),
         }
-    }
-
-    /// `peer`'s prefixes after `after` (`None`: from the first), to resume a
-    /// dump; `None` if `after` is no longer one of `peer`'s.
-    pub(crate) fn walk_after(
-        &self,
-        peer: PeerId,
-        after: Option<&Prefix>,
-    ) -> Option<PeerPrefixes<'_, Kernel>> {
-        match after {
-            None => Some(self.trie.peer_prefixes(peer)),
-            Some(p) => self.trie.peer_prefixes_after(peer, p),
-        }
-    }
-
-    /// Changes on every modification of the prefixes.
-    pub(crate) fn seq(&self) -> u64 {
-        self.trie.seq()
     }
 
     /// Makes sure a batch with peers numbered up to `max_peer`, `inserts`

@@ -225,9 +225,9 @@ fn upstream_selftest_walk() {
         }]
     );
     // Resuming a walk.
-    let resumed: Vec<Prefix> = t.peer_prefixes_after(A, &walk[1]).unwrap().collect();
+    let resumed: Vec<Prefix> = t.peer_prefixes_after(A, Some(&walk[1])).unwrap().collect();
     assert_eq!(resumed, walk[2..]);
-    assert!(t.peer_prefixes_after(B, &walk[1]).is_none());
+    assert!(t.peer_prefixes_after(B, Some(&walk[1])).is_none());
     t.check_invariants().unwrap();
 }
 
@@ -499,7 +499,7 @@ fn run_random(seed: u64, ops_per_family: usize) {
                 if !walk.is_empty() {
                     let k = rng.below(walk.len() as u64) as usize;
                     let rest: Vec<Prefix> = t
-                        .peer_prefixes_after(PeerId(peer), &walk[k])
+                        .peer_prefixes_after(PeerId(peer), Some(&walk[k]))
                         .unwrap()
                         .collect();
                     assert_eq!(rest, walk[k + 1..], "seed {seed} op {op} resumed walk");

@@ -599,11 +599,18 @@ impl<A: Alloc> AllowedIps<A> {
         }
     }
 
-    /// `peer`'s prefixes that come after `after` in its list, to resume a walk
-    /// (a netlink dump) across calls; `None` if `after` is no longer one of
-    /// `peer`'s prefixes. The kernel glue compares [`AllowedIps::seq`] too, to
-    /// notice any change in between.
-    pub fn peer_prefixes_after(&self, peer: PeerId, after: &Prefix) -> Option<PeerPrefixes<'_, A>> {
+    /// `peer`'s prefixes that come after `after` in its list (`None`: from
+    /// the first), to resume a walk (a netlink dump) across calls; `None` if
+    /// `after` is no longer one of `peer`'s prefixes. The kernel glue compares
+    /// [`AllowedIps::seq`] too, to notice any change in between.
+    pub fn peer_prefixes_after(
+        &self,
+        peer: PeerId,
+        after: Option<&Prefix>,
+    ) -> Option<PeerPrefixes<'_, A>> {
+        let Some(after) = after else {
+            return Some(self.peer_prefixes(peer));
+        };
         let i = self.find(after)?;
         if self.node(i)?.peer != peer.0.wrapping_add(1) {
             return None;

@@ -128,7 +128,7 @@ pub fn ai_walk(t: &AllowedIps<Dummy>, p: PeerId) -> Option<Prefix> {
 }
 #[no_mangle]
 pub fn ai_walk_after(t: &AllowedIps<Dummy>, p: PeerId, x: &Prefix) -> Option<Prefix> {
-    t.peer_prefixes_after(p, x).and_then(|w| w.last())
+    t.peer_prefixes_after(p, Some(x)).and_then(|w| w.last())
 }
 use proto::ratelimiter::*;
 #[no_mangle]
