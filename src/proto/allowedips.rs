@@ -321,9 +321,9 @@ impl<A: Alloc> AllowedIps<A> {
     #[inline]
     fn walk(&self, v6: bool, key: Key, cidr: u8, mut f: impl FnMut(u32, &Node)) {
         let mut i = self.root(v6);
-        // Prefix lengths strictly increase downwards: at most 129 levels (a
-        // node of full length has no children).
-        for _ in 0..=128 {
+        // Prefix lengths strictly increase downwards: at most 33 or 129
+        // levels (a node of full length has no children).
+        for _ in 0..=bits(v6) {
             let Some(n) = self.node(i) else { break };
             if n.cidr > cidr || !n.matches(key) {
                 break;
