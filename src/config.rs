@@ -189,16 +189,10 @@ impl Config {
         // one for a peer removed by a new private key, and per peer update
         // two plus one per allowed IP.
         let mut n_ops = self.peers.len().saturating_add(1);
-        let mut v4 = 0usize;
-        let mut v6 = 0usize;
+        let mut inserts = 0usize;
         for p in update.peers.iter() {
             n_ops = n_ops.saturating_add(2).saturating_add(p.allowed_ips.len());
-            for c in p.allowed_ips.iter().filter(|c| !c.remove) {
-                match c.prefix {
-                    Prefix::V4 { .. } => v4 = v4.saturating_add(1),
-                    Prefix::V6 { .. } => v6 = v6.saturating_add(1),
-                }
-            }
+            inserts = inserts.saturating_add(p.allowed_ips.iter().filter(|c| !c.remove).count());
         }
         let n_removed = self.peers.len().saturating_add(update.peers.len());
         let out = Applied {
@@ -213,7 +207,7 @@ impl Config {
         let max_peer = self.peers.max_id_after(may_create);
         dev.data()
             .routing
-            .prepare(|t: &mut Tables| t.reserve(max_peer, v4, v6, may_create))?;
+            .prepare(|t: &mut Tables| t.reserve(max_peer, inserts, may_create))?;
         let identity = match update.private_key.as_ref() {
             Some(k) if !k.is_zero() => {
                 Some(Arc::new(StaticIdentity::new(k.duplicate()), GFP_KERNEL)?)

@@ -77,7 +77,7 @@ pub(crate) fn data_packet_head_room() -> u16 {
 /// a new source (see `proto::ratelimiter`), so sharing it lets no device's
 /// flood lock the clients of another out. The spinlock is taken once per
 /// handshake message with a valid cookie while a device is under load.
-pub(crate) type SharedRateLimiter = SpinLockBh<RateLimiter<Kernel>>;
+pub(crate) type SharedRateLimiter = SpinLockBh<RateLimiter<Kernel, Kernel>>;
 
 static RATELIMITER: RcuArc<SharedRateLimiter> = RcuArc::new();
 
@@ -88,8 +88,8 @@ pub(crate) struct RateLimiterRegistration(());
 impl RateLimiterRegistration {
     /// Allocates the table, sized from the machine's memory as the C driver's.
     pub(crate) fn new() -> Result<Self> {
-        let sets = RateLimiter::<Kernel>::table_size_for_memory(Kernel::total_ram_bytes());
-        let rl = RateLimiter::new(sets, SipKey::random::<Kernel>()).map_err(|_| ENOMEM)?;
+        let sets = RateLimiter::<Kernel, Kernel>::table_size_for_memory(Kernel::total_ram_bytes());
+        let rl = RateLimiter::new(sets, SipKey::random()).map_err(|_| ENOMEM)?;
         let rl = Arc::pin_init(new_spinlock_bh!(rl, "wireguard_ratelimiter"), GFP_KERNEL)?;
         drop(RATELIMITER.replace(Some(rl)).wait());
         Ok(RateLimiterRegistration(()))

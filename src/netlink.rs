@@ -488,7 +488,7 @@ fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool
                     resume = Some(Resume {
                         serial: peer.serial(),
                         after,
-                        seq: tables.seq(),
+                        seq: tables.trie.seq(),
                     });
                     done = false;
                     break;
@@ -540,14 +540,14 @@ fn put_peer(
     m.nest(0, |m| {
         m.put(a::PEER_PUBLIC_KEY as u16, peer.public_key())?;
         if cont.is_none() {
-            let psk = peer.preshared_key();
+            let psk = peer.handshake.lock().psk.duplicate();
             m.put(a::PEER_PRESHARED_KEY as u16, psk.as_bytes())?;
-            let (sec, nsec) = peer.last_handshake();
+            let (sec, nsec) = *peer.last_handshake.lock();
             let mut ts = [0u8; 16];
             ts[..8].copy_from_slice(&sec.to_ne_bytes());
             ts[8..].copy_from_slice(&nsec.to_ne_bytes());
             m.put(a::PEER_LAST_HANDSHAKE_TIME as u16, &ts)?;
-            let keepalive = peer.persistent_keepalive();
+            let keepalive = peer.timers.lock().persistent_keepalive_interval();
             m.put_u16(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16, keepalive)?;
             // 64-bit counters aligned by PEER_UNSPEC padding, as the C driver.
             let pad = a::PEER_UNSPEC as u16;
@@ -556,13 +556,15 @@ fn put_peer(
             let rx = peer.rx_bytes.load(Ordering::Relaxed);
             m.put_u64(a::PEER_RX_BYTES as u16, rx, pad)?;
             m.put_u32(a::PEER_PROTOCOL_VERSION as u16, 1)?;
-            if let Some(ep) = peer.reported_endpoint().as_ref() {
+            if let Some(ep) = peer.endpoint.lock().reported.as_ref() {
                 m.put(a::PEER_ENDPOINT as u16, ep.as_bytes())?;
             }
         }
         let walk = match cont {
-            None => tables.walk_after(peer.id(), None),
-            Some(c) if c.seq == tables.seq() => tables.walk_after(peer.id(), c.after.as_ref()),
+            None => tables.trie.peer_prefixes_after(peer.id(), None),
+            Some(c) if c.seq == tables.trie.seq() => {
+                tables.trie.peer_prefixes_after(peer.id(), c.after.as_ref())
+            }
             // The table changed since: as the C driver, no more of them.
             Some(_) => None,
         };

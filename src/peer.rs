@@ -317,16 +317,6 @@ impl PeerState {
         h.hs.set_preshared_key(Some(psk.as_bytes()));
     }
 
-    /// The configured preshared key.
-    pub(crate) fn preshared_key(&self) -> Key<Kernel> {
-        self.handshake.lock().psk.duplicate()
-    }
-
-    /// The endpoint as reported to `wg`.
-    pub(crate) fn reported_endpoint(&self) -> Option<Endpoint> {
-        self.endpoint.lock().reported
-    }
-
     /// Sets the endpoint (configuration, or roaming to an authenticated
     /// source); a change forgets the cached route.
     pub(crate) fn set_endpoint(&self, ep: socket::Endpoint, reported: Endpoint) {
@@ -346,16 +336,6 @@ impl PeerState {
             ep.clear_src();
         }
         self.dst_cache.reset();
-    }
-
-    /// The persistent keepalive interval (seconds, 0: off).
-    pub(crate) fn persistent_keepalive(&self) -> u16 {
-        self.timers.lock().persistent_keepalive_interval()
-    }
-
-    /// The time of the last handshake.
-    pub(crate) fn last_handshake(&self) -> (i64, i64) {
-        *self.last_handshake.lock()
     }
 }
 
@@ -405,7 +385,7 @@ pub(crate) struct Peers {
     order: KVVec<PeerId>,
     /// Free peer numbers; its capacity always covers every slot.
     free: KVVec<PeerId>,
-    by_key: PubkeyTable<Kernel>,
+    by_key: PubkeyTable<Kernel, Kernel>,
     next_serial: u64,
 }
 
@@ -415,7 +395,7 @@ impl Peers {
             slots: KVVec::new(),
             order: KVVec::new(),
             free: KVVec::new(),
-            by_key: PubkeyTable::new(SipKey::random::<Kernel>())?,
+            by_key: PubkeyTable::new(SipKey::random())?,
             next_serial: 1,
         })
     }

@@ -10,7 +10,7 @@ use crate::kapi::platform::Kernel;
 use crate::kapi::skb::IpAddr;
 use crate::kapi::sync::{LeftRight, Resync};
 use crate::peer::PeerRef;
-use crate::proto::allowedips::{AllowedIps, PeerId, PeerPrefixes, Prefix};
+use crate::proto::allowedips::{AllowedIps, PeerId, Prefix};
 use crate::proto::platform::{Alloc, KEY_LEN};
 use crate::proto::pubkey_table::PubkeyTable;
 use crate::proto::siphash::SipKey;
@@ -33,9 +33,9 @@ pub(crate) enum TableOp {
 
 /// One copy of the tables.
 pub(crate) struct Tables {
-    trie: AllowedIps<Kernel>,
+    pub(crate) trie: AllowedIps<Kernel>,
     peers: KVVec<Option<PeerRef>>,
-    by_key: PubkeyTable<Kernel>,
+    by_key: PubkeyTable<Kernel, Kernel>,
 }
 
 /// The device's tables.
@@ -48,16 +48,13 @@ pub(crate) fn new_routing() -> Result<Routing> {
     LeftRight::new(a, b)
 }
 
-fn prefix_family_counts(ops: &[TableOp]) -> (usize, usize, u32, usize) {
-    let (mut v4, mut v6, mut max_peer, mut added) = (0usize, 0usize, 0u32, 0usize);
+/// Prefix insertions, the highest peer number named and the peers added.
+fn batch_counts(ops: &[TableOp]) -> (usize, u32, usize) {
+    let (mut inserts, mut max_peer, mut added) = (0usize, 0u32, 0usize);
     for op in ops {
         match op {
-            TableOp::Insert(Prefix::V4 { .. }, p) => {
-                v4 = v4.saturating_add(1);
-                max_peer = max_peer.max(p.0);
-            }
-            TableOp::Insert(Prefix::V6 { .. }, p) => {
-                v6 = v6.saturating_add(1);
+            TableOp::Insert(_, p) => {
+                inserts = inserts.saturating_add(1);
                 max_peer = max_peer.max(p.0);
             }
             TableOp::AddPeer(p, _) => {
@@ -67,7 +64,7 @@ fn prefix_family_counts(ops: &[TableOp]) -> (usize, usize, u32, usize) {
             _ => {}
         }
     }
-    (v4, v6, max_peer, added)
+    (inserts, max_peer, added)
 }
 
 impl Tables {
@@ -75,7 +72,7 @@ impl Tables {
         Ok(Tables {
             trie: AllowedIps::new(),
             peers: KVVec::new(),
-            by_key: PubkeyTable::new(SipKey::random::<Kernel>()).map_err(|_| ENOMEM)?,
+            by_key: PubkeyTable::new(SipKey::random()).map_err(|_| ENOMEM)?,
         })
     }
 
@@ -102,36 +99,12 @@ impl Tables {
         }
     }
 
-    /// `peer`'s prefixes after `after` (`None`: from the first), to resume a
-    /// dump; `None` if `after` is no longer one of `peer`'s.
-    pub(crate) fn walk_after(
-        &self,
-        peer: PeerId,
-        after: Option<&Prefix>,
-    ) -> Option<PeerPrefixes<'_, Kernel>> {
-        match after {
-            None => Some(self.trie.peer_prefixes(peer)),
-            Some(p) => self.trie.peer_prefixes_after(peer, p),
-        }
-    }
-
-    /// Changes on every modification of the prefixes.
-    pub(crate) fn seq(&self) -> u64 {
-        self.trie.seq()
-    }
-
-    /// Makes sure a batch with peers numbered up to `max_peer`, `v4` and
-    /// `v6` insertions and `added` new peers cannot fail for lack of memory.
-    /// Changes nothing observable.
-    pub(crate) fn reserve(
-        &mut self,
-        max_peer: PeerId,
-        v4: usize,
-        v6: usize,
-        added: usize,
-    ) -> Result {
+    /// Makes sure a batch with peers numbered up to `max_peer`, `inserts`
+    /// prefix insertions and `added` new peers cannot fail for lack of
+    /// memory. Changes nothing observable.
+    pub(crate) fn reserve(&mut self, max_peer: PeerId, inserts: usize, added: usize) -> Result {
         self.trie.reserve(max_peer).map_err(|_| ENOMEM)?;
-        self.trie.reserve_nodes(v4, v6).map_err(|_| ENOMEM)?;
+        self.trie.reserve_nodes(inserts).map_err(|_| ENOMEM)?;
         let want = (max_peer.0 as usize).saturating_add(1);
         let have = self.peers.len();
         Kernel::vec_reserve(&mut self.peers, want.saturating_sub(have)).map_err(|_| ENOMEM)?;
@@ -143,8 +116,8 @@ impl Tables {
     /// changed; after [`Tables::reserve`] for the batch nothing is), then the
     /// changes are made and cannot fail.
     pub(crate) fn apply(&mut self, ops: &[TableOp]) -> Result {
-        let (v4, v6, max_peer, added) = prefix_family_counts(ops);
-        self.reserve(PeerId(max_peer), v4, v6, added)?;
+        let (inserts, max_peer, added) = batch_counts(ops);
+        self.reserve(PeerId(max_peer), inserts, added)?;
         // Nothing below allocates.
         for op in ops {
             match op {
@@ -158,12 +131,12 @@ impl Tables {
                     }
                 }
                 TableOp::RemovePrefixes(id) => self.trie.remove_by_peer(*id),
-                TableOp::Insert(prefix, id) => self.insert(prefix, *id),
+                // Room reserved: cannot fail.
+                TableOp::Insert(prefix, id) => {
+                    let _ = self.trie.insert(prefix, *id);
+                }
                 TableOp::Remove(prefix, id) => {
-                    let _ = match *prefix {
-                        Prefix::V4 { addr, cidr } => self.trie.remove_v4(addr, cidr, *id),
-                        Prefix::V6 { ref addr, cidr } => self.trie.remove_v6(addr, cidr, *id),
-                    };
+                    self.trie.remove(prefix, *id);
                 }
             }
         }
@@ -190,35 +163,23 @@ impl Tables {
         }
         let _ = self.by_key.insert(peer.public_key(), id);
     }
-
-    /// Routes `prefix` to `id` (room reserved).
-    fn insert(&mut self, prefix: &Prefix, id: PeerId) {
-        let _ = match *prefix {
-            Prefix::V4 { addr, cidr } => self.trie.insert_v4(addr, cidr, id),
-            Prefix::V6 { ref addr, cidr } => self.trie.insert_v6(addr, cidr, id),
-        };
-    }
 }
 
 impl Resync for Tables {
     fn resync_from(&mut self, src: &Self) -> Result {
         let mut t = Tables::new()?;
-        let (mut v4, mut v6, mut max_peer, mut peers) = (0usize, 0usize, 0u32, 0usize);
+        let (mut prefixes, mut max_peer, mut peers) = (0usize, 0u32, 0usize);
         for (id, _) in src.published() {
             max_peer = id.0;
             peers = peers.saturating_add(1);
-            for p in src.trie.peer_prefixes(id) {
-                match p {
-                    Prefix::V4 { .. } => v4 = v4.saturating_add(1),
-                    Prefix::V6 { .. } => v6 = v6.saturating_add(1),
-                }
-            }
+            prefixes = prefixes.saturating_add(src.trie.peer_prefixes(id).count());
         }
-        t.reserve(PeerId(max_peer), v4, v6, peers)?;
+        t.reserve(PeerId(max_peer), prefixes, peers)?;
         for (id, p) in src.published() {
             t.add_peer(id, p);
             for prefix in src.trie.peer_prefixes(id) {
-                t.insert(&prefix, id);
+                // Room reserved: cannot fail.
+                let _ = t.trie.insert(&prefix, id);
             }
         }
         *self = t;

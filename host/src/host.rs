@@ -96,6 +96,10 @@ impl Crypto for Host {
     fn ct_eq(a: &[u8], b: &[u8]) -> bool {
         a.len() == b.len() && bool::from(subtle::ConstantTimeEq::ct_eq(a, b))
     }
+
+    fn siphash(key: &[u64; 2], data: &[u8]) -> u64 {
+        crate::siphash::siphash24(key, data)
+    }
 }
 
 fn nonce96(counter: u64) -> [u8; 12] {

@@ -10,4 +10,6 @@ pub mod proto;
 
 pub mod host;
 
+pub mod siphash;
+
 pub mod testing;

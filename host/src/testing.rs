@@ -4,12 +4,13 @@
 //! seals and opens socket buffers in place instead), a keypair bundled with
 //! its replay window, the re-keying predicates asked of one keypair, message
 //! classification, `Kdf1`, the cookie checker's one-call checks, and the
-//! allowed-IPs table's counters and structural self-check, and the accessors
+//! allowed-IPs table's per-family insertion and removal, counters and
+//! structural self-check, and the accessors
 //! of private state that tests read. The same crate compiles the core, so
 //! this reaches its `pub(crate)` state.
 
 use crate::proto::allowedips::{
-    AllowedIps, Cold, Key as TrieKey, Node, PeerId, Trie, FREE_CIDR, NIL, V6,
+    bits, AllowedIps, AllowedIpsError, Cold, Node, PeerId, Prefix, FREE, NIL,
 };
 use crate::proto::cookie::{check_mac1, CookieChecker, MacCheck};
 use crate::proto::error::Error;
@@ -233,13 +234,73 @@ impl<C: Crypto> CookieChecker<C> {
     }
 }
 
-impl<A: Alloc, K: TrieKey> Trie<A, K> {
-    fn live_nodes(&self) -> usize {
-        self.nodes.len().saturating_sub(self.free_count)
+impl<A: Alloc> AllowedIps<A> {
+    /// [`AllowedIps::insert`] of `addr/cidr`.
+    pub fn insert_v4(
+        &mut self,
+        addr: [u8; 4],
+        cidr: u8,
+        peer: PeerId,
+    ) -> Result<(), AllowedIpsError> {
+        self.insert(&Prefix::V4 { addr, cidr }, peer)
     }
 
-    /// Structural self-check (tests): see [`AllowedIps::check_invariants`].
-    fn check(&self) -> Result<usize, &'static str> {
+    /// [`AllowedIps::insert`] of `addr/cidr`.
+    pub fn insert_v6(
+        &mut self,
+        addr: &[u8; 16],
+        cidr: u8,
+        peer: PeerId,
+    ) -> Result<(), AllowedIpsError> {
+        self.insert(&Prefix::V6 { addr: *addr, cidr }, peer)
+    }
+
+    /// [`AllowedIps::remove`] of `addr/cidr`.
+    pub fn remove_v4(&mut self, addr: [u8; 4], cidr: u8, peer: PeerId) -> bool {
+        self.remove(&Prefix::V4 { addr, cidr }, peer)
+    }
+
+    /// [`AllowedIps::remove`] of `addr/cidr`.
+    pub fn remove_v6(&mut self, addr: &[u8; 16], cidr: u8, peer: PeerId) -> bool {
+        self.remove(&Prefix::V6 { addr: *addr, cidr }, peer)
+    }
+
+    /// Removes everything (and frees the memory).
+    pub fn clear(&mut self) {
+        self.nodes = A::vec_new();
+        self.cold = A::vec_new();
+        self.roots = [NIL; 2];
+        self.free = NIL;
+        self.free_count = 0;
+        self.peers = A::vec_new();
+        self.seq = self.seq.wrapping_add(1);
+    }
+
+    /// Number of prefixes allowed for `peer`.
+    pub fn prefix_count(&self, peer: PeerId) -> usize {
+        self.peers
+            .get(peer.0 as usize)
+            .map_or(0, |l| l.len as usize)
+    }
+
+    /// Live trie nodes (IPv4, IPv6), intermediate nodes included.
+    pub fn node_counts(&self) -> (usize, usize) {
+        let live = self.nodes.iter().filter(|n| n.cidr != FREE);
+        let v6 = live.clone().filter(|n| n.v6).count();
+        (live.count() - v6, v6)
+    }
+
+    /// Bytes per trie node (IPv4, IPv6): the hot and the cold part.
+    pub const NODE_BYTES: (usize, usize) = (
+        core::mem::size_of::<Node>() + core::mem::size_of::<Cold>(),
+        core::mem::size_of::<Node>() + core::mem::size_of::<Cold>(),
+    );
+
+    /// Checks every structural invariant (O(size)): parent and child links
+    /// agree, prefixes strictly nest along every path, keys have no host
+    /// bits, intermediate nodes have two children, the free list and the peer
+    /// lists are consistent.
+    pub fn check_invariants(&self) -> Result<(), &'static str> {
         if self.nodes.len() != self.cold.len() {
             return Err("hot and cold arrays differ in length");
         }
@@ -247,7 +308,7 @@ impl<A: Alloc, K: TrieKey> Trie<A, K> {
         let mut f = self.free;
         while f != NIL {
             let n = self.node(f).ok_or("free list points outside")?;
-            if n.meta != FREE_CIDR {
+            if n.cidr != FREE {
                 return Err("live node on the free list");
             }
             free = free.saturating_add(1);
@@ -262,42 +323,40 @@ impl<A: Alloc, K: TrieKey> Trie<A, K> {
         let mut live = 0usize;
         let mut with_peer = 0usize;
         let mut roots = 0usize;
-        for i in 0..self.nodes.len() {
-            let (Some(n), Some(c)) = (self.nodes.get(i), self.cold.get(i)) else {
-                break;
-            };
-            if n.meta == FREE_CIDR {
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.cidr == FREE {
                 continue;
             }
             live = live.saturating_add(1);
             let i = u32::try_from(i).map_err(|_| "index")?;
-            if n.cidr() > K::BITS {
+            if n.cidr > bits(n.v6) {
                 return Err("prefix too long");
             }
-            if n.key != n.key.masked(n.cidr()) {
+            if n.key != n.key.masked(n.cidr) {
                 return Err("host bits set in a key");
             }
-            if n.peer_raw() != 0 {
+            if n.peer != 0 {
                 with_peer = with_peer.saturating_add(1);
             } else if n.child.contains(&NIL) {
                 return Err("intermediate node without two children");
             }
-            if c.parent == NIL {
+            let parent = self.cold(i).parent;
+            if parent == NIL {
                 roots = roots.saturating_add(1);
-                if self.root != i {
+                if self.root(n.v6) != i {
                     return Err("parentless node that is not the root");
                 }
             } else {
-                let p = self.node(c.parent).ok_or("parent outside")?;
-                if p.meta == FREE_CIDR || p.cidr() >= n.cidr() || !p.matches(n.key) {
+                let p = self.node(parent).ok_or("parent outside")?;
+                if p.cidr == FREE || p.v6 != n.v6 || p.cidr >= n.cidr || !p.matches(n.key) {
                     return Err("parent does not contain child");
                 }
-                if p.child_for(n.key.bit(p.cidr())) != i {
+                if p.child_for(n.key.bit(p.cidr)) != i {
                     return Err("parent does not point back on the right side");
                 }
             }
             for &ch in &n.child {
-                if ch != NIL && self.cold.get(ch as usize).map(|c| c.parent) != Some(i) {
+                if ch != NIL && self.cold(ch).parent != i {
                     return Err("child's parent link wrong");
                 }
             }
@@ -305,67 +364,29 @@ impl<A: Alloc, K: TrieKey> Trie<A, K> {
         if live.saturating_add(free) != self.nodes.len() {
             return Err("node count mismatch");
         }
-        if roots != usize::from(self.root != NIL) {
+        if roots != self.roots.iter().filter(|&&r| r != NIL).count() {
             return Err("root count wrong");
         }
-        Ok(with_peer)
-    }
-}
-
-impl<A: Alloc> AllowedIps<A> {
-    /// Removes everything (and frees the memory).
-    pub fn clear(&mut self) {
-        self.v4 = Trie::new();
-        self.v6 = Trie::new();
-        self.peers = A::vec_new();
-        self.seq = self.seq.wrapping_add(1);
-    }
-
-    /// Number of prefixes allowed for `peer`.
-    pub fn prefix_count(&self, peer: PeerId) -> usize {
-        self.peers
-            .get(peer.0 as usize)
-            .map_or(0, |l| l.len as usize)
-    }
-
-    /// Live trie nodes (IPv4, IPv6), intermediate nodes included.
-    pub fn node_counts(&self) -> (usize, usize) {
-        (self.v4.live_nodes(), self.v6.live_nodes())
-    }
-
-    /// Bytes per trie node (IPv4, IPv6): the hot and the cold part.
-    pub const NODE_BYTES: (usize, usize) = (
-        core::mem::size_of::<Node<u32>>() + core::mem::size_of::<Cold>(),
-        core::mem::size_of::<Node<V6>>() + core::mem::size_of::<Cold>(),
-    );
-
-    /// Checks every structural invariant (O(size)): parent and child links
-    /// agree, prefixes strictly nest along every path, keys have no host
-    /// bits, intermediate nodes have two children, free lists and peer lists
-    /// are consistent.
-    pub fn check_invariants(&self) -> Result<(), &'static str> {
-        let with_peer = self.v4.check()?.saturating_add(self.v6.check()?);
         let mut listed = 0usize;
-        for p in 0..self.peers.len() {
-            let Some(list) = self.peers.get(p) else { break };
+        for (p, list) in self.peers.iter().enumerate() {
             let raw = u32::try_from(p).map_err(|_| "peer index")?.wrapping_add(1);
             let mut prev = NIL;
-            let mut link = list.head;
+            let mut i = list.head;
             let mut n = 0u32;
-            while link != NIL {
-                let (_, node_peer, cold) = self.entry(link).ok_or("list link outside")?;
-                if node_peer != raw {
+            while i != NIL {
+                let node = self.node(i).ok_or("list link outside")?;
+                if node.peer != raw {
                     return Err("listed node of another peer");
                 }
-                if cold.prev != prev {
+                if self.cold(i).prev != prev {
                     return Err("list prev link wrong");
                 }
                 n = n.saturating_add(1);
                 if n > list.len {
                     return Err("list longer than its count");
                 }
-                prev = link;
-                link = cold.next;
+                prev = i;
+                i = self.cold(i).next;
             }
             if n != list.len || list.tail != prev {
                 return Err("list count or tail wrong");
@@ -493,7 +514,7 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
     }
 }
 
-impl<A: Alloc> RateLimiter<A> {
+impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
     /// Most sources tracked at once.
     pub fn capacity(&self) -> usize {
         self.entries.len()

@@ -69,6 +69,9 @@ impl Crypto for Scripted {
     fn ct_eq(a: &[u8], b: &[u8]) -> bool {
         Host::ct_eq(a, b)
     }
+    fn siphash(key: &[u64; 2], data: &[u8]) -> u64 {
+        Host::siphash(key, data)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,6 +14,6 @@ fn no_operation_can_panic() {
     ir_audit::assert_no_path_to_panic(
         "tests/panic_audit/harness.rs",
         &|n| ENTRY_PREFIXES.iter().any(|p| n.starts_with(p)),
-        32,
+        31,
     );
 }

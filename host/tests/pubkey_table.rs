@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use wg_proto::host::Host;
 use wg_proto::proto::allowedips::PeerId;
 use wg_proto::proto::pubkey_table::{PubkeyError, PubkeyTable, INITIAL_BUCKETS};
-use wg_proto::proto::siphash::{siphash24, SipKey};
+use wg_proto::proto::siphash::SipKey;
 
-const HASH_KEY: SipKey = SipKey([0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210]);
+const HASH_KEY: SipKey<Host> = SipKey::new([0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210]);
 
 fn key_from(n: u64) -> [u8; 32] {
     let mut k = [0u8; 32];
@@ -19,14 +19,14 @@ fn key_from(n: u64) -> [u8; 32] {
 #[test]
 fn forced_bucket_collisions() {
     // Find keys that share a bucket under the (known, test-only) hash key.
-    let bucket = |k: &[u8; 32]| siphash24(&HASH_KEY, k) as usize & (INITIAL_BUCKETS - 1);
+    let bucket = |k: &[u8; 32]| HASH_KEY.hash(k) as usize & (INITIAL_BUCKETS - 1);
     let target = bucket(&key_from(0));
     let colliding: Vec<[u8; 32]> = (0..u64::MAX)
         .map(key_from)
         .filter(|k| bucket(k) == target)
         .take(6)
         .collect();
-    let mut t = PubkeyTable::<Host>::new(HASH_KEY).unwrap();
+    let mut t = PubkeyTable::<Host, Host>::new(HASH_KEY).unwrap();
     for (p, k) in colliding.iter().enumerate() {
         t.insert(k, PeerId(p as u32)).unwrap();
     }
@@ -62,16 +62,16 @@ fn forced_bucket_collisions() {
 
 #[test]
 fn different_hash_keys_spread_differently() {
-    let a = SipKey::random::<Host>();
-    let b = SipKey::random::<Host>();
+    let a = SipKey::<Host>::random();
+    let b = SipKey::<Host>::random();
     assert!(a != b);
     let k = key_from(1);
-    assert_ne!(siphash24(&a, &k), siphash24(&b, &k));
+    assert_ne!(a.hash(&k), b.hash(&k));
 }
 
 #[test]
 fn growth_keeps_every_key() {
-    let mut t = PubkeyTable::<Host>::new(SipKey::random::<Host>()).unwrap();
+    let mut t = PubkeyTable::<Host, Host>::new(SipKey::<Host>::random()).unwrap();
     let n = 3 * 2 * INITIAL_BUCKETS;
     for i in 0..n {
         t.insert(&key_from(i as u64), PeerId(i as u32)).unwrap();
@@ -98,7 +98,7 @@ fn growth_keeps_every_key() {
 
 #[test]
 fn randomized_against_model() {
-    let mut t = PubkeyTable::<Host>::new(HASH_KEY).unwrap();
+    let mut t = PubkeyTable::<Host, Host>::new(HASH_KEY).unwrap();
     let mut m: HashMap<[u8; 32], PeerId> = HashMap::new();
     let mut state = 0x9e37_79b9_u64;
     let mut next = || {
@@ -133,7 +133,7 @@ mod flaky_alloc;
 fn reserve_makes_the_next_inserts_infallible() {
     use flaky_alloc::{Flaky, ALLOCS_LEFT};
 
-    let mut t = PubkeyTable::<Flaky>::new(HASH_KEY).unwrap();
+    let mut t = PubkeyTable::<Flaky, Host>::new(HASH_KEY).unwrap();
     let key = |i: u32| {
         let mut k = [0u8; 32];
         k[..4].copy_from_slice(&i.to_le_bytes());

@@ -10,8 +10,8 @@ use wg_proto::proto::siphash::SipKey;
 const MS: u64 = 1_000_000;
 const T0: u64 = 1_000 * NSEC_PER_SEC;
 
-fn limiter(size: usize) -> RateLimiter<Host> {
-    RateLimiter::new(size, SipKey::random::<Host>()).unwrap()
+fn limiter(size: usize) -> RateLimiter<Host, Host> {
+    RateLimiter::new(size, SipKey::random()).unwrap()
 }
 
 fn v4(x: u32) -> Source {
@@ -175,7 +175,7 @@ fn clock_going_backwards_does_not_refill() {
 fn colliding_keys_in_a_tiny_table_stay_independent() {
     // 16 sets of 8 slots, 32 sources under a fixed key (no set holds more
     // than 8 of them): every source tracked apart.
-    let mut r = RateLimiter::<Host>::new(1, SipKey([1, 2])).unwrap();
+    let mut r = RateLimiter::<Host, Host>::new(1, SipKey::new([1, 2])).unwrap();
     assert_eq!(r.capacity(), 128);
     let src = |s: u32| v4(s.wrapping_mul(0x9e37_79b9));
     for round in 0..6 {
@@ -206,7 +206,7 @@ fn colliding_keys_in_a_tiny_table_stay_independent() {
 
 /// Fills every slot of `r` with a distinct drained source (its burst used
 /// up) at `now`; returns how many sources were used.
-fn fill_with_drained_sources(r: &mut RateLimiter<Host>, base: u32, now: u64) -> u32 {
+fn fill_with_drained_sources(r: &mut RateLimiter<Host, Host>, base: u32, now: u64) -> u32 {
     // Far more sources than slots, so that every set is full.
     let n = r.capacity() as u32 * 8;
     for i in 0..n {
@@ -310,7 +310,7 @@ fn cycling_attacker_cannot_push_a_steady_source_over_its_limit() {
     // seconds; between two of its packets an attacker brings 4 sources it
     // never used before (4,000 in all: 30 times the table) and drains each.
     // The steady source gets its burst plus 20 a second, and no more.
-    let mut r = RateLimiter::<Host>::new(16, SipKey([3, 4])).unwrap();
+    let mut r = RateLimiter::<Host, Host>::new(16, SipKey::new([3, 4])).unwrap();
     let steady = v6([0x20010db8, 1, 0, 1]);
     let mut allowed = 0u64;
     let mut attacker = 1u32 << 24;
@@ -431,7 +431,7 @@ fn randomized_against_model() {
 
 #[test]
 fn table_size_follows_memory_as_the_c_driver() {
-    type R = RateLimiter<Host>;
+    type R = RateLimiter<Host, Host>;
     assert_eq!(R::table_size_for_memory(64 << 30), 8192);
     assert_eq!(R::table_size_for_memory((1 << 30) + 1), 8192);
     assert_eq!(R::table_size_for_memory(1 << 30), 8192);
@@ -439,6 +439,6 @@ fn table_size_follows_memory_as_the_c_driver() {
     assert_eq!(R::table_size_for_memory(100 << 20), 1024);
     assert_eq!(R::table_size_for_memory(1 << 20), 16);
     assert_eq!(R::table_size_for_memory(0), 16);
-    let r = R::new(R::table_size_for_memory(64 << 30), SipKey([0, 0])).unwrap();
+    let r = R::new(R::table_size_for_memory(64 << 30), SipKey::new([0, 0])).unwrap();
     assert_eq!(r.capacity(), 65_536);
 }

@@ -67,6 +67,9 @@ impl Crypto for Spy {
     fn ct_eq(a: &[u8], b: &[u8]) -> bool {
         Host::ct_eq(a, b)
     }
+    fn siphash(key: &[u64; 2], data: &[u8]) -> u64 {
+        Host::siphash(key, data)
+    }
 }
 
 fn id(b: u8) -> StaticIdentity<Spy> {

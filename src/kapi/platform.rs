@@ -216,6 +216,13 @@ impl Crypto for Kernel {
         a.len() == b_.len()
             && unsafe { b::__crypto_memneq(a.as_ptr().cast(), b_.as_ptr().cast(), a.len()) } == 0
     }
+
+    fn siphash(key: &[u64; 2], data: &[u8]) -> u64 {
+        let key = b::siphash_key_t { key: *key };
+        // SAFETY: `data` is valid for reads of its length; `siphash()` calls
+        // this for data of any alignment.
+        unsafe { b::__siphash_unaligned(data.as_ptr().cast(), data.len(), &key) }
+    }
 }
 
 impl Kernel {

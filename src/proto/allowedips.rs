@@ -9,12 +9,12 @@
 //! node's prefix with the address (one XOR and a leading-zero count) and takes
 //! the child selected by the address bit just after the node's prefix.
 //!
-//! Nodes live in two index-addressed arrays per family (no pointers, no
-//! `unsafe`): the *hot* array holds what lookups read (key, children, peer and
-//! prefix length: 16 bytes per IPv4 node, 32 bytes per IPv6 node, so a node
-//! never straddles a cache line), the *cold* array what only writers read
-//! (parent, and the links of the per-peer list: 12 bytes). Freed nodes go to a
-//! free list and are reused.
+//! The nodes of both tries live in two index-addressed arrays (no pointers,
+//! no `unsafe`), an IPv4 key in the top 32 bits of the 128-bit key: the
+//! *hot* array holds what lookups read (key, children, peer and prefix
+//! length: 32 bytes, so a node never straddles a cache line), the *cold*
+//! array what only writers read (parent, and the links of the per-peer list:
+//! 12 bytes). Freed nodes go to a free list and are reused.
 //!
 //! Each peer's prefixes are kept on one list, across both families, in the C
 //! driver's order: insertion order, a prefix inserted again (for the same or
@@ -38,8 +38,7 @@ pub struct PeerId(pub u32);
 
 impl PeerId {
     /// Largest peer number the allowed-IPs table accepts (2^24 - 2, well above
-    /// `MAX_PEERS_PER_DEVICE`): the table packs the peer and the prefix length
-    /// in one word.
+    /// `MAX_PEERS_PER_DEVICE`).
     pub const MAX: u32 = (1 << 24) - 2;
 }
 
@@ -81,33 +80,25 @@ pub enum Prefix {
 
 /// No node / end of list.
 pub(crate) const NIL: u32 = u32::MAX;
-/// Family bit of a list link: set for IPv6 nodes.
-pub(crate) const LINK_V6: u32 = 1 << 31;
-/// Most nodes per family (indices stay below the family bit and NIL).
-const MAX_NODES: u32 = LINK_V6 - 1;
-/// Prefix-length byte of a node on the free list.
-pub(crate) const FREE_CIDR: u32 = 0xff;
+/// Prefix length of a node on the free list.
+pub(crate) const FREE: u8 = 0xff;
 
-/// A trie key: the address as an integer in host order, most significant bit
-/// first.
-pub(crate) trait Key: Copy + Eq {
-    /// Address length in bits.
-    const BITS: u8;
-    /// The all-zero key.
-    const ZERO: Self;
-    /// Family bit of this family's list links.
-    const LINK: u32;
-    /// This family's trie in `t`.
-    fn trie<A: Alloc>(t: &AllowedIps<A>) -> &Trie<A, Self>;
-    fn trie_mut<A: Alloc>(t: &mut AllowedIps<A>) -> &mut Trie<A, Self>;
-    /// The prefix `self/cidr`, as read back.
-    fn prefix(self, cidr: u8) -> Prefix;
-    /// Number of leading bits `self` and `other` have in common.
-    fn common_bits(self, other: Self) -> u8;
-    /// Bit `index` (0 = most significant); `index < BITS`.
-    fn bit(self, index: u8) -> bool;
-    /// `self` with every bit from `cidr` on cleared.
-    fn masked(self, cidr: u8) -> Self;
+/// Address length in bits of the family (IPv6 or IPv4).
+pub(crate) fn bits(v6: bool) -> u8 {
+    if v6 {
+        128
+    } else {
+        32
+    }
+}
+
+/// A trie key: the address as a 128-bit integer, most significant bit first,
+/// an IPv4 address in the top 32 bits. Two words, not `u128`, which some
+/// kernel targets lower to library calls the kernel does not provide.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key {
+    hi: u64,
+    lo: u64,
 }
 
 /// The `n` most significant bits set (n in 0..=64; more counts as 64).
@@ -118,49 +109,16 @@ fn mask64(n: u8) -> u64 {
         .unwrap_or(0)
 }
 
-impl Key for u32 {
-    const BITS: u8 = 32;
-    const ZERO: Self = 0;
-    const LINK: u32 = 0;
-    fn trie<A: Alloc>(t: &AllowedIps<A>) -> &Trie<A, Self> {
-        &t.v4
-    }
-    fn trie_mut<A: Alloc>(t: &mut AllowedIps<A>) -> &mut Trie<A, Self> {
-        &mut t.v4
-    }
-    fn prefix(self, cidr: u8) -> Prefix {
-        Prefix::V4 {
-            addr: self.to_be_bytes(),
-            cidr,
+impl Key {
+    fn v4(addr: [u8; 4]) -> Self {
+        Self {
+            hi: u64::from(u32::from_be_bytes(addr)) << 32,
+            lo: 0,
         }
     }
-    #[inline]
-    fn common_bits(self, other: Self) -> u8 {
-        (self ^ other).leading_zeros() as u8
-    }
-    #[inline]
-    fn bit(self, index: u8) -> bool {
-        self.rotate_left(u32::from(index).wrapping_add(1)) & 1 != 0
-    }
-    #[inline]
-    fn masked(self, cidr: u8) -> Self {
-        self & u32::MAX
-            .checked_shl(32u32.saturating_sub(u32::from(cidr)))
-            .unwrap_or(0)
-    }
-}
 
-/// An IPv6 key as two words (not `u128`, which some kernel targets lower to
-/// library calls the kernel does not provide).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct V6 {
-    hi: u64,
-    lo: u64,
-}
-
-impl V6 {
     // `u128` only to convert: shifts by a constant 64 are plain word moves.
-    fn from_bytes(addr: &[u8; 16]) -> Self {
+    fn v6(addr: &[u8; 16]) -> Self {
         let a = u128::from_be_bytes(*addr);
         Self {
             hi: (a >> 64) as u64,
@@ -168,27 +126,18 @@ impl V6 {
         }
     }
 
-    fn to_bytes(self) -> [u8; 16] {
-        ((u128::from(self.hi) << 64) | u128::from(self.lo)).to_be_bytes()
-    }
-}
-
-impl Key for V6 {
-    const BITS: u8 = 128;
-    const ZERO: Self = V6 { hi: 0, lo: 0 };
-    const LINK: u32 = LINK_V6;
-    fn trie<A: Alloc>(t: &AllowedIps<A>) -> &Trie<A, Self> {
-        &t.v6
-    }
-    fn trie_mut<A: Alloc>(t: &mut AllowedIps<A>) -> &mut Trie<A, Self> {
-        &mut t.v6
-    }
-    fn prefix(self, cidr: u8) -> Prefix {
-        Prefix::V6 {
-            addr: self.to_bytes(),
-            cidr,
+    /// The prefix `self/cidr` of the family, as read back.
+    fn prefix(self, v6: bool, cidr: u8) -> Prefix {
+        if v6 {
+            let addr = ((u128::from(self.hi) << 64) | u128::from(self.lo)).to_be_bytes();
+            Prefix::V6 { addr, cidr }
+        } else {
+            let addr = ((self.hi >> 32) as u32).to_be_bytes();
+            Prefix::V4 { addr, cidr }
         }
     }
+
+    /// Number of leading bits `self` and `other` have in common.
     #[inline]
     fn common_bits(self, other: Self) -> u8 {
         let hi = self.hi ^ other.hi;
@@ -198,8 +147,10 @@ impl Key for V6 {
             (64 + (self.lo ^ other.lo).leading_zeros()) as u8
         }
     }
+
+    /// Bit `index` (0 = most significant; past 127 it reads some bit).
     #[inline]
-    fn bit(self, index: u8) -> bool {
+    pub(crate) fn bit(self, index: u8) -> bool {
         let index = u32::from(index);
         if index < 64 {
             self.hi.rotate_left(index.wrapping_add(1)) & 1 != 0
@@ -207,8 +158,10 @@ impl Key for V6 {
             self.lo.rotate_left(index.wrapping_sub(63)) & 1 != 0
         }
     }
+
+    /// `self` with every bit from `cidr` on cleared.
     #[inline]
-    fn masked(self, cidr: u8) -> Self {
+    pub(crate) fn masked(self, cidr: u8) -> Self {
         Self {
             hi: self.hi & mask64(cidr),
             lo: self.lo & mask64(cidr.saturating_sub(64)),
@@ -216,29 +169,43 @@ impl Key for V6 {
     }
 }
 
-/// What lookups read.
+impl Prefix {
+    /// The family (IPv6?), the key with host bits cleared, and the length;
+    /// `None` if the length exceeds the address length.
+    fn parts(&self) -> Option<(bool, Key, u8)> {
+        let (v6, key, cidr) = match *self {
+            Prefix::V4 { addr, cidr } => (false, Key::v4(addr), cidr),
+            Prefix::V6 { ref addr, cidr } => (true, Key::v6(addr), cidr),
+        };
+        (cidr <= bits(v6)).then(|| (v6, key.masked(cidr), cidr))
+    }
+}
+
+/// What lookups read of a node.
 #[derive(Clone, Copy)]
-pub(crate) struct Node<K> {
+pub(crate) struct Node {
     /// The prefix, host bits cleared.
-    pub(crate) key: K,
+    pub(crate) key: Key,
     /// Children for bit `cidr` of the address being 0 and 1; NIL if none.
     /// On the free list, `child[0]` is the next free node.
     pub(crate) child: [u32; 2],
-    /// Bits 0..8: prefix length (`FREE_CIDR` when free); bits 8..32: peer
-    /// number plus one, 0 for an intermediate node.
-    pub(crate) meta: u32,
+    /// Peer number plus one, 0 for an intermediate node.
+    pub(crate) peer: u32,
+    /// Prefix length ([`FREE`] on the free list).
+    pub(crate) cidr: u8,
+    /// In the IPv6 trie (else the IPv4 one).
+    pub(crate) v6: bool,
 }
 
-impl<K: Key> Node<K> {
-    #[inline]
-    pub(crate) fn cidr(&self) -> u8 {
-        (self.meta & 0xff) as u8
-    }
-    /// Peer number plus one, 0 if none.
-    #[inline]
-    pub(crate) fn peer_raw(&self) -> u32 {
-        self.meta >> 8
-    }
+const FREE_NODE: Node = Node {
+    key: Key { hi: 0, lo: 0 },
+    child: [NIL, NIL],
+    peer: 0,
+    cidr: FREE,
+    v6: false,
+};
+
+impl Node {
     #[inline]
     pub(crate) fn child_for(&self, bit: bool) -> u32 {
         let [zero, one] = self.child;
@@ -248,18 +215,19 @@ impl<K: Key> Node<K> {
             zero
         }
     }
+
     #[inline]
-    pub(crate) fn matches(&self, key: K) -> bool {
-        key.common_bits(self.key) >= self.cidr()
+    pub(crate) fn matches(&self, key: Key) -> bool {
+        key.common_bits(self.key) >= self.cidr
     }
 }
 
-/// What only writers read.
+/// What only writers read of a node.
 #[derive(Clone, Copy)]
 pub(crate) struct Cold {
-    /// Parent node, NIL for the root.
+    /// Parent node, NIL for a root.
     pub(crate) parent: u32,
-    /// Previous and next prefix of the same peer (links carry `LINK_V6`).
+    /// Previous and next prefix of the same peer.
     pub(crate) prev: u32,
     pub(crate) next: u32,
 }
@@ -269,263 +237,6 @@ const COLD_NIL: Cold = Cold {
     prev: NIL,
     next: NIL,
 };
-
-/// One family's trie.
-pub(crate) struct Trie<A: Alloc, K: Key> {
-    pub(crate) nodes: A::Vec<Node<K>>,
-    pub(crate) cold: A::Vec<Cold>,
-    pub(crate) root: u32,
-    pub(crate) free: u32,
-    pub(crate) free_count: usize,
-}
-
-impl<A: Alloc, K: Key> Trie<A, K> {
-    pub(crate) fn new() -> Self {
-        Self {
-            nodes: A::vec_new(),
-            cold: A::vec_new(),
-            root: NIL,
-            free: NIL,
-            free_count: 0,
-        }
-    }
-
-    #[inline]
-    pub(crate) fn node(&self, i: u32) -> Option<&Node<K>> {
-        self.nodes.get(i as usize)
-    }
-
-    /// The prefix, peer (raw) and cold record of node `i`.
-    fn entry(&self, i: u32) -> Option<(Prefix, u32, Cold)> {
-        let n = self.node(i)?;
-        let cold = *self.cold.get(i as usize)?;
-        Some((n.key.prefix(n.cidr()), n.peer_raw(), cold))
-    }
-
-    #[inline]
-    fn node_mut(&mut self, i: u32) -> Option<&mut Node<K>> {
-        self.nodes.get_mut(i as usize)
-    }
-
-    #[inline]
-    fn cold_mut(&mut self, i: u32) -> Option<&mut Cold> {
-        self.cold.get_mut(i as usize)
-    }
-
-    fn parent(&self, i: u32) -> u32 {
-        self.cold.get(i as usize).map_or(NIL, |c| c.parent)
-    }
-
-    fn set_parent(&mut self, i: u32, parent: u32) {
-        if let Some(c) = self.cold_mut(i) {
-            c.parent = parent;
-        }
-    }
-
-    /// Longest-prefix match: the peer number plus one, 0 if none.
-    #[inline]
-    fn lookup(&self, key: K) -> u32 {
-        let mut found = 0;
-        let mut i = self.root;
-        // Prefix lengths strictly increase downwards: at most BITS + 1 levels.
-        for _ in 0..=K::BITS {
-            let Some(n) = self.node(i) else { break };
-            if !n.matches(key) {
-                break;
-            }
-            if n.peer_raw() != 0 {
-                found = n.peer_raw();
-            }
-            let cidr = n.cidr();
-            if cidr >= K::BITS {
-                break;
-            }
-            i = n.child_for(key.bit(cidr));
-        }
-        found
-    }
-
-    /// The deepest node whose prefix contains `key/cidr` and is not longer,
-    /// and whether its prefix is exactly `key/cidr`. `key` must be masked.
-    fn placement(&self, key: K, cidr: u8) -> (u32, bool) {
-        let mut parent = NIL;
-        let mut i = self.root;
-        for _ in 0..=K::BITS {
-            let Some(n) = self.node(i) else { break };
-            let ncidr = n.cidr();
-            if ncidr > cidr || !n.matches(key) {
-                break;
-            }
-            parent = i;
-            if ncidr == cidr {
-                return (parent, true);
-            }
-            i = n.child_for(key.bit(ncidr));
-        }
-        (parent, false)
-    }
-
-    /// Makes sure `n` nodes can be taken from the free list.
-    fn reserve(&mut self, n: usize) -> Result<(), AllocError> {
-        while self.free_count < n {
-            let index = u32::try_from(self.nodes.len()).map_err(|_| AllocError)?;
-            if index >= MAX_NODES || self.cold.len() != self.nodes.len() {
-                return Err(AllocError);
-            }
-            let free = Node {
-                key: K::ZERO,
-                child: [self.free, NIL],
-                meta: FREE_CIDR,
-            };
-            A::vec_push(&mut self.nodes, free)?;
-            if let Err(e) = A::vec_push(&mut self.cold, COLD_NIL) {
-                let _ = A::vec_pop(&mut self.nodes);
-                return Err(e);
-            }
-            self.free = index;
-            self.free_count = self.free_count.saturating_add(1);
-        }
-        Ok(())
-    }
-
-    /// Takes a node from the free list and initialises it.
-    fn alloc(&mut self, key: K, cidr: u8, peer_raw: u32) -> Option<u32> {
-        let i = self.free;
-        let n = self.nodes.get_mut(i as usize)?;
-        self.free = n.child[0];
-        self.free_count = self.free_count.saturating_sub(1);
-        *n = Node {
-            key,
-            child: [NIL, NIL],
-            meta: (peer_raw << 8) | u32::from(cidr),
-        };
-        if let Some(c) = self.cold_mut(i) {
-            *c = COLD_NIL;
-        }
-        Some(i)
-    }
-
-    /// Puts a node (already detached) on the free list.
-    fn release(&mut self, i: u32) {
-        let next = self.free;
-        let Some(n) = self.node_mut(i) else { return };
-        *n = Node {
-            key: K::ZERO,
-            child: [next, NIL],
-            meta: FREE_CIDR,
-        };
-        if let Some(c) = self.cold_mut(i) {
-            *c = COLD_NIL;
-        }
-        self.free = i;
-        self.free_count = self.free_count.saturating_add(1);
-    }
-
-    /// Makes `new` take the place of `old` below `parent` (or at the root).
-    fn replace_child(&mut self, parent: u32, old: u32, new: u32) {
-        if parent == NIL {
-            self.root = new;
-        } else if let Some(p) = self.node_mut(parent) {
-            for slot in p.child.iter_mut() {
-                if *slot == old {
-                    *slot = new;
-                    break;
-                }
-            }
-        }
-        if new != NIL {
-            self.set_parent(new, parent);
-        }
-    }
-
-    /// Hangs `child` below `parent` on the side its key selects.
-    fn attach(&mut self, parent: u32, child: u32) {
-        let Some(child_key) = self.node(child).map(|n| n.key) else {
-            return;
-        };
-        let Some(p) = self.node_mut(parent) else {
-            return;
-        };
-        let side = usize::from(child_key.bit(p.cidr()));
-        if let Some(slot) = p.child.get_mut(side) {
-            *slot = child;
-        }
-        self.set_parent(child, parent);
-    }
-
-    /// Inserts or reassigns `key/cidr` (masked) to `peer_raw`. Needs two free
-    /// nodes. Returns the node and the previous peer (raw, 0 if none or new).
-    fn insert(&mut self, key: K, cidr: u8, peer_raw: u32) -> Option<(u32, u32)> {
-        let (parent, exact) = self.placement(key, cidr);
-        if exact {
-            let n = self.node_mut(parent)?;
-            let old = n.peer_raw();
-            n.meta = (peer_raw << 8) | u32::from(cidr);
-            return Some((parent, old));
-        }
-        let down = match self.node(parent) {
-            None => self.root,
-            Some(p) => p.child_for(key.bit(p.cidr())),
-        };
-        let Some(down_key) = self.node(down).map(|n| n.key) else {
-            // Empty trie, or an empty slot below `parent`.
-            let new = self.alloc(key, cidr, peer_raw)?;
-            if parent == NIL {
-                self.root = new;
-            } else {
-                self.attach(parent, new);
-            }
-            return Some((new, 0));
-        };
-        // `down` is not inside the new prefix's path: they diverge at `common`
-        // (shorter than `down`'s prefix), or `down` lies below the new prefix.
-        let common = cidr.min(key.common_bits(down_key));
-        let new = self.alloc(key, cidr, peer_raw)?;
-        if common == cidr {
-            self.attach(new, down);
-            self.replace_child(parent, down, new);
-        } else {
-            let Some(mid) = self.alloc(key.masked(common), common, 0) else {
-                self.release(new);
-                return None;
-            };
-            self.attach(mid, down);
-            self.attach(mid, new);
-            self.replace_child(parent, down, mid);
-        }
-        Some((new, 0))
-    }
-
-    /// Clears the peer of node `i` (already unlinked from its peer list) and
-    /// removes the node if it is no longer needed as a branch point, then its
-    /// parent if that was an intermediate node left with one child.
-    fn remove_node(&mut self, i: u32) {
-        let Some(n) = self.node_mut(i) else { return };
-        n.meta &= 0xff;
-        let [c0, c1] = n.child;
-        if c0 != NIL && c1 != NIL {
-            // Still a branch point: stays as an intermediate node.
-            return;
-        }
-        let child = if c0 != NIL { c0 } else { c1 };
-        let parent = self.parent(i);
-        self.replace_child(parent, i, child);
-        self.release(i);
-        if child != NIL {
-            return;
-        }
-        let Some(p) = self.node(parent) else { return };
-        if p.peer_raw() != 0 {
-            return;
-        }
-        // `parent` is an intermediate node with one child left: splice it out.
-        let [p0, p1] = p.child;
-        let other = if p0 != NIL { p0 } else { p1 };
-        let grandparent = self.parent(parent);
-        self.replace_child(grandparent, parent, other);
-        self.release(parent);
-    }
-}
 
 /// Head, tail and length of one peer's prefix list.
 #[derive(Clone, Copy)]
@@ -543,8 +254,14 @@ const EMPTY_LIST: PeerList = PeerList {
 
 /// The allowed-IPs table of one device: both tries and every peer's list.
 pub struct AllowedIps<A: Alloc> {
-    pub(crate) v4: Trie<A, u32>,
-    pub(crate) v6: Trie<A, V6>,
+    /// The nodes of both tries, and the free ones.
+    pub(crate) nodes: A::Vec<Node>,
+    pub(crate) cold: A::Vec<Cold>,
+    /// The roots of the IPv4 and the IPv6 trie.
+    pub(crate) roots: [u32; 2],
+    /// The free list, and its length.
+    pub(crate) free: u32,
+    pub(crate) free_count: usize,
     /// Indexed by peer number; grown on demand.
     pub(crate) peers: A::Vec<PeerList>,
     pub(crate) seq: u64,
@@ -554,28 +271,94 @@ impl<A: Alloc> AllowedIps<A> {
     /// An empty table; does not allocate.
     pub fn new() -> Self {
         Self {
-            v4: Trie::new(),
-            v6: Trie::new(),
+            nodes: A::vec_new(),
+            cold: A::vec_new(),
+            roots: [NIL; 2],
+            free: NIL,
+            free_count: 0,
             peers: A::vec_new(),
             seq: 1,
         }
     }
 
+    #[inline]
+    pub(crate) fn node(&self, i: u32) -> Option<&Node> {
+        self.nodes.get(i as usize)
+    }
+
+    fn node_mut(&mut self, i: u32) -> Option<&mut Node> {
+        self.nodes.get_mut(i as usize)
+    }
+
+    /// The cold part of node `i` (all NIL if there is no such node).
+    pub(crate) fn cold(&self, i: u32) -> Cold {
+        self.cold.get(i as usize).copied().unwrap_or(COLD_NIL)
+    }
+
+    fn cold_mut(&mut self, i: u32) -> Option<&mut Cold> {
+        self.cold.get_mut(i as usize)
+    }
+
+    #[inline]
+    pub(crate) fn root(&self, v6: bool) -> u32 {
+        self.roots.get(usize::from(v6)).copied().unwrap_or(NIL)
+    }
+
     /// The peer whose allowed prefixes contain `addr` most specifically.
     #[inline]
     pub fn lookup_v4(&self, addr: [u8; 4]) -> Option<PeerId> {
-        self.lookup(u32::from_be_bytes(addr))
+        self.lookup(false, Key::v4(addr))
     }
 
     /// The peer whose allowed prefixes contain `addr` most specifically.
     #[inline]
     pub fn lookup_v6(&self, addr: &[u8; 16]) -> Option<PeerId> {
-        self.lookup(V6::from_bytes(addr))
+        self.lookup(true, Key::v6(addr))
     }
 
+    /// Walks down the family's trie through the nodes whose prefix contains
+    /// `key/cidr` and is not longer, calling `f` on each.
     #[inline]
-    fn lookup<K: Key>(&self, key: K) -> Option<PeerId> {
-        K::trie(self).lookup(key).checked_sub(1).map(PeerId)
+    fn walk(&self, v6: bool, key: Key, cidr: u8, mut f: impl FnMut(u32, &Node)) {
+        let mut i = self.root(v6);
+        // Prefix lengths strictly increase downwards: at most 33 or 129
+        // levels (a node of full length has no children).
+        for _ in 0..=bits(v6) {
+            let Some(n) = self.node(i) else { break };
+            if n.cidr > cidr || !n.matches(key) {
+                break;
+            }
+            f(i, n);
+            i = n.child_for(key.bit(n.cidr));
+        }
+    }
+
+    /// Longest-prefix match in the family's trie.
+    #[inline]
+    fn lookup(&self, v6: bool, key: Key) -> Option<PeerId> {
+        let mut found = 0;
+        self.walk(v6, key, 128, |_, n| {
+            if n.peer != 0 {
+                found = n.peer;
+            }
+        });
+        found.checked_sub(1).map(PeerId)
+    }
+
+    /// The deepest node of the family whose prefix contains `key/cidr` and
+    /// is not longer, and whether its prefix is exactly `key/cidr`. `key`
+    /// must be masked.
+    fn placement(&self, v6: bool, key: Key, cidr: u8) -> (u32, bool) {
+        let mut deepest = NIL;
+        self.walk(v6, key, cidr, |i, _| deepest = i);
+        (deepest, self.node(deepest).is_some_and(|n| n.cidr == cidr))
+    }
+
+    /// The node holding exactly `prefix` (host bits ignored), peer or not.
+    fn find(&self, prefix: &Prefix) -> Option<u32> {
+        let (v6, key, cidr) = prefix.parts()?;
+        let (i, exact) = self.placement(v6, key, cidr);
+        exact.then_some(i)
     }
 
     /// Makes sure that the next insertion for `peer` (either family) cannot
@@ -592,111 +375,190 @@ impl<A: Alloc> AllowedIps<A> {
                 A::vec_push(&mut self.peers, EMPTY_LIST)?;
             }
         }
-        self.reserve_nodes(1, 1)
+        self.reserve_nodes(1)
     }
 
-    /// Makes sure that `v4` IPv4 and `v6` IPv6 insertions in a row cannot
-    /// fail for lack of memory (an insertion takes at most two nodes;
-    /// removals in between only give nodes back). With [`AllowedIps::reserve`]
-    /// for the highest peer involved, a whole batch of changes can be
-    /// prepared before any of it is applied. Changes nothing observable.
-    pub fn reserve_nodes(&mut self, v4: usize, v6: usize) -> Result<(), AllowedIpsError> {
-        self.v4.reserve(v4.saturating_mul(2))?;
-        self.v6.reserve(v6.saturating_mul(2))?;
+    /// Makes sure that `n` insertions in a row (either family) cannot fail
+    /// for lack of memory (an insertion takes at most two nodes; removals in
+    /// between only give nodes back). With [`AllowedIps::reserve`] for the
+    /// highest peer involved, a whole batch of changes can be prepared
+    /// before any of it is applied. Changes nothing observable.
+    pub fn reserve_nodes(&mut self, n: usize) -> Result<(), AllowedIpsError> {
+        while self.free_count < n.saturating_mul(2) {
+            let index = u32::try_from(self.nodes.len()).map_err(|_| AllocError)?;
+            if index == NIL || self.cold.len() != self.nodes.len() {
+                return Err(AllowedIpsError::NoMemory);
+            }
+            let free = Node {
+                child: [self.free, NIL],
+                ..FREE_NODE
+            };
+            A::vec_push(&mut self.nodes, free)?;
+            if let Err(e) = A::vec_push(&mut self.cold, COLD_NIL) {
+                let _ = A::vec_pop(&mut self.nodes);
+                return Err(e.into());
+            }
+            self.free = index;
+            self.free_count = self.free_count.saturating_add(1);
+        }
         Ok(())
     }
 
-    /// Allows `addr/cidr` (host bits ignored) for `peer`. If the prefix is
+    /// Takes a node from the free list for `key/cidr` of the family, with
+    /// `peer` (number plus one, 0 for none).
+    fn alloc(&mut self, v6: bool, key: Key, cidr: u8, peer: u32) -> Option<u32> {
+        let i = self.free;
+        let n = self.nodes.get_mut(i as usize)?;
+        self.free = n.child[0];
+        self.free_count = self.free_count.saturating_sub(1);
+        *n = Node {
+            key,
+            child: [NIL, NIL],
+            peer,
+            cidr,
+            v6,
+        };
+        if let Some(c) = self.cold_mut(i) {
+            *c = COLD_NIL;
+        }
+        Some(i)
+    }
+
+    /// Puts a node (already detached) on the free list.
+    fn release(&mut self, i: u32) {
+        let next = self.free;
+        let Some(n) = self.node_mut(i) else { return };
+        *n = Node {
+            child: [next, NIL],
+            ..FREE_NODE
+        };
+        if let Some(c) = self.cold_mut(i) {
+            *c = COLD_NIL;
+        }
+        self.free = i;
+        self.free_count = self.free_count.saturating_add(1);
+    }
+
+    /// Hangs `new` (NIL: nothing) below `parent` on the side `key` selects,
+    /// or at the family's root if `parent` is NIL.
+    fn link(&mut self, v6: bool, parent: u32, key: Key, new: u32) {
+        match self.node_mut(parent) {
+            Some(p) => {
+                if let Some(slot) = p.child.get_mut(usize::from(key.bit(p.cidr))) {
+                    *slot = new;
+                }
+            }
+            None => {
+                if let Some(root) = self.roots.get_mut(usize::from(v6)) {
+                    *root = new;
+                }
+            }
+        }
+        if let Some(c) = self.cold_mut(new) {
+            c.parent = parent;
+        }
+    }
+
+    /// Inserts or reassigns `key/cidr` (masked) to `peer` (number plus one).
+    /// Needs two free nodes. Returns the node and the previous peer (number
+    /// plus one, 0 if none or new).
+    fn insert_node(&mut self, v6: bool, key: Key, cidr: u8, peer: u32) -> Option<(u32, u32)> {
+        let (parent, exact) = self.placement(v6, key, cidr);
+        if exact {
+            let n = self.node_mut(parent)?;
+            return Some((parent, core::mem::replace(&mut n.peer, peer)));
+        }
+        let down = match self.node(parent) {
+            None => self.root(v6),
+            Some(p) => p.child_for(key.bit(p.cidr)),
+        };
+        let Some(down_key) = self.node(down).map(|n| n.key) else {
+            // Empty trie, or an empty slot below `parent`.
+            let new = self.alloc(v6, key, cidr, peer)?;
+            self.link(v6, parent, key, new);
+            return Some((new, 0));
+        };
+        // `down` is not inside the new prefix's path: they diverge at `common`
+        // (shorter than `down`'s prefix), or `down` lies below the new prefix.
+        let common = cidr.min(key.common_bits(down_key));
+        let new = self.alloc(v6, key, cidr, peer)?;
+        if common == cidr {
+            self.link(v6, new, down_key, down);
+            self.link(v6, parent, key, new);
+        } else {
+            let Some(mid) = self.alloc(v6, key.masked(common), common, 0) else {
+                self.release(new);
+                return None;
+            };
+            self.link(v6, mid, down_key, down);
+            self.link(v6, mid, key, new);
+            self.link(v6, parent, key, mid);
+        }
+        Some((new, 0))
+    }
+
+    /// Clears the peer of node `i` (already unlinked from its peer list) and
+    /// removes the node if it is no longer needed as a branch point, then its
+    /// parent if that was an intermediate node left with one child.
+    fn remove_node(&mut self, i: u32) {
+        let Some(n) = self.node_mut(i) else { return };
+        n.peer = 0;
+        let (v6, key, [c0, c1]) = (n.v6, n.key, n.child);
+        let parent = self.cold(i).parent;
+        if c0 != NIL && c1 != NIL {
+            // Still a branch point: stays as an intermediate node.
+            return;
+        }
+        let child = if c0 != NIL { c0 } else { c1 };
+        self.link(v6, parent, key, child);
+        self.release(i);
+        if child != NIL {
+            return;
+        }
+        let Some(p) = self.node(parent) else { return };
+        if p.peer != 0 {
+            return;
+        }
+        // `parent` is an intermediate node with one child left: splice it out.
+        let [p0, p1] = p.child;
+        let other = if p0 != NIL { p0 } else { p1 };
+        let parent_key = p.key;
+        self.link(v6, self.cold(parent).parent, parent_key, other);
+        self.release(parent);
+    }
+
+    /// Allows `prefix` (host bits ignored) for `peer`. If the prefix is
     /// already present, it is reassigned to `peer` and moves to the end of
     /// `peer`'s list. On error the table is unchanged.
-    pub fn insert_v4(
-        &mut self,
-        addr: [u8; 4],
-        cidr: u8,
-        peer: PeerId,
-    ) -> Result<(), AllowedIpsError> {
-        self.insert(u32::from_be_bytes(addr), cidr, peer)
-    }
-
-    /// IPv6 version of [`AllowedIps::insert_v4`].
-    pub fn insert_v6(
-        &mut self,
-        addr: &[u8; 16],
-        cidr: u8,
-        peer: PeerId,
-    ) -> Result<(), AllowedIpsError> {
-        self.insert(V6::from_bytes(addr), cidr, peer)
-    }
-
-    fn insert<K: Key>(&mut self, key: K, cidr: u8, peer: PeerId) -> Result<(), AllowedIpsError> {
-        if cidr > K::BITS {
-            return Err(AllowedIpsError::InvalidCidr);
-        }
+    pub fn insert(&mut self, prefix: &Prefix, peer: PeerId) -> Result<(), AllowedIpsError> {
+        let (v6, key, cidr) = prefix.parts().ok_or(AllowedIpsError::InvalidCidr)?;
         self.reserve(peer)?;
-        let (node, old) = K::trie_mut(self)
-            .insert(key.masked(cidr), cidr, peer.0.wrapping_add(1))
+        let (node, old) = self
+            .insert_node(v6, key, cidr, peer.0.wrapping_add(1))
             .ok_or(AllowedIpsError::NoMemory)?;
-        // After a trie insert: move the node from `old` (raw, 0 = none) to
-        // the end of `peer`'s list.
-        let link = node | K::LINK;
+        // Move the node from `old` (number plus one, 0 = none) to the end of
+        // `peer`'s list.
         self.seq = self.seq.wrapping_add(1);
         if let Some(old) = old.checked_sub(1) {
-            self.unlink(old, link);
+            self.unlink(old, node);
         }
-        self.append(peer.0, link);
+        self.append(peer.0, node);
         Ok(())
     }
 
-    /// Removes `addr/cidr` (host bits ignored) if it is allowed for `peer`.
+    /// Removes `prefix` (host bits ignored) if it is allowed for `peer`.
     /// Returns whether it was removed.
-    pub fn remove_v4(&mut self, addr: [u8; 4], cidr: u8, peer: PeerId) -> bool {
-        self.find(u32::from_be_bytes(addr), cidr)
-            .is_some_and(|link| self.remove_link(link, peer))
-    }
-
-    /// IPv6 version of [`AllowedIps::remove_v4`].
-    pub fn remove_v6(&mut self, addr: &[u8; 16], cidr: u8, peer: PeerId) -> bool {
-        self.find(V6::from_bytes(addr), cidr)
-            .is_some_and(|link| self.remove_link(link, peer))
-    }
-
-    /// The list link of the node holding exactly `key/cidr` (host bits
-    /// ignored), peer or not.
-    fn find<K: Key>(&self, key: K, cidr: u8) -> Option<u32> {
-        if cidr > K::BITS {
-            return None;
+    pub fn remove(&mut self, prefix: &Prefix, peer: PeerId) -> bool {
+        let Some(i) = self.find(prefix) else {
+            return false;
+        };
+        if self.node(i).map(|n| n.peer) != Some(peer.0.wrapping_add(1)) {
+            return false;
         }
-        let (i, exact) = K::trie(self).placement(key.masked(cidr), cidr);
-        exact.then_some(i | K::LINK)
-    }
-
-    /// The prefix, peer (raw) and cold record of the node at `link`.
-    pub(crate) fn entry(&self, link: u32) -> Option<(Prefix, u32, Cold)> {
-        if link & LINK_V6 != 0 {
-            self.v6.entry(link & !LINK_V6)
-        } else {
-            self.v4.entry(link)
-        }
-    }
-
-    /// The cold record of a list link, in whichever family it points to.
-    fn link_cold(&mut self, link: u32) -> Option<&mut Cold> {
-        if link == NIL {
-            None
-        } else if link & LINK_V6 != 0 {
-            self.v6.cold_mut(link & !LINK_V6)
-        } else {
-            self.v4.cold_mut(link)
-        }
-    }
-
-    /// [`Trie::remove_node`] of the node at `link`.
-    fn remove_node(&mut self, link: u32) {
-        if link & LINK_V6 != 0 {
-            self.v6.remove_node(link & !LINK_V6);
-        } else {
-            self.v4.remove_node(link);
-        }
+        self.seq = self.seq.wrapping_add(1);
+        self.unlink(peer.0, i);
+        self.remove_node(i);
+        true
     }
 
     /// Removes every prefix of `peer`.
@@ -709,17 +571,15 @@ impl<A: Alloc> AllowedIps<A> {
             return;
         }
         self.seq = self.seq.wrapping_add(1);
-        let mut link = head;
+        let mut i = head;
         let mut left = len;
-        while link != NIL && left > 0 {
-            let next = self.link_cold(link).map_or(NIL, |c| {
-                let next = c.next;
+        while i != NIL && left > 0 {
+            let next = self.cold_mut(i).map_or(NIL, |c| {
                 c.prev = NIL;
-                c.next = NIL;
-                next
+                core::mem::replace(&mut c.next, NIL)
             });
-            self.remove_node(link);
-            link = next;
+            self.remove_node(i);
+            i = next;
             left -= 1;
         }
     }
@@ -739,23 +599,26 @@ impl<A: Alloc> AllowedIps<A> {
         }
     }
 
-    /// `peer`'s prefixes that come after `after` in its list, to resume a walk
-    /// (a netlink dump) across calls; `None` if `after` is no longer one of
-    /// `peer`'s prefixes. The kernel glue compares [`AllowedIps::seq`] too, to
-    /// notice any change in between.
-    pub fn peer_prefixes_after(&self, peer: PeerId, after: &Prefix) -> Option<PeerPrefixes<'_, A>> {
-        let link = match *after {
-            Prefix::V4 { addr, cidr } => self.find(u32::from_be_bytes(addr), cidr)?,
-            Prefix::V6 { ref addr, cidr } => self.find(V6::from_bytes(addr), cidr)?,
+    /// `peer`'s prefixes that come after `after` in its list (`None`: from
+    /// the first), to resume a walk (a netlink dump) across calls; `None` if
+    /// `after` is no longer one of `peer`'s prefixes. The kernel glue compares
+    /// [`AllowedIps::seq`] too, to notice any change in between.
+    pub fn peer_prefixes_after(
+        &self,
+        peer: PeerId,
+        after: Option<&Prefix>,
+    ) -> Option<PeerPrefixes<'_, A>> {
+        let Some(after) = after else {
+            return Some(self.peer_prefixes(peer));
         };
-        let (_, node_peer, cold) = self.entry(link)?;
-        if node_peer != peer.0.wrapping_add(1) {
+        let i = self.find(after)?;
+        if self.node(i)?.peer != peer.0.wrapping_add(1) {
             return None;
         }
         let list = self.peers.get(peer.0 as usize)?;
         Some(PeerPrefixes {
             table: self,
-            next: cold.next,
+            next: self.cold(i).next,
             left: list.len,
         })
     }
@@ -765,47 +628,36 @@ impl<A: Alloc> AllowedIps<A> {
         self.seq
     }
 
-    /// Removes the node at `link` if it belongs to `peer`.
-    fn remove_link(&mut self, link: u32, peer: PeerId) -> bool {
-        if self.entry(link).map(|(_, raw, _)| raw) != Some(peer.0.wrapping_add(1)) {
-            return false;
-        }
-        self.seq = self.seq.wrapping_add(1);
-        self.unlink(peer.0, link);
-        self.remove_node(link);
-        true
-    }
-
-    fn append(&mut self, peer: u32, link: u32) {
+    fn append(&mut self, peer: u32, i: u32) {
         let Some(list) = self.peers.get_mut(peer as usize) else {
             return;
         };
         let tail = list.tail;
         if tail == NIL {
-            list.head = link;
+            list.head = i;
         }
-        list.tail = link;
+        list.tail = i;
         list.len = list.len.saturating_add(1);
-        if let Some(c) = self.link_cold(tail) {
-            c.next = link;
+        if let Some(t) = self.cold_mut(tail) {
+            t.next = i;
         }
-        if let Some(c) = self.link_cold(link) {
+        if let Some(c) = self.cold_mut(i) {
             c.prev = tail;
             c.next = NIL;
         }
     }
 
-    fn unlink(&mut self, peer: u32, link: u32) {
-        let Some(c) = self.link_cold(link) else {
+    fn unlink(&mut self, peer: u32, i: u32) {
+        let Some(c) = self.cold_mut(i) else {
             return;
         };
         let (prev, next) = (c.prev, c.next);
         c.prev = NIL;
         c.next = NIL;
-        if let Some(p) = self.link_cold(prev) {
+        if let Some(p) = self.cold_mut(prev) {
             p.next = next;
         }
-        if let Some(n) = self.link_cold(next) {
+        if let Some(n) = self.cold_mut(next) {
             n.prev = prev;
         }
         let Some(list) = self.peers.get_mut(peer as usize) else {
@@ -844,8 +696,8 @@ impl<A: Alloc> Iterator for PeerPrefixes<'_, A> {
             return None;
         }
         self.left -= 1;
-        let (prefix, _, cold) = self.table.entry(self.next)?;
-        self.next = cold.next;
-        Some(prefix)
+        let n = self.table.node(self.next)?;
+        self.next = self.table.cold(self.next).next;
+        Some(n.key.prefix(n.v6, n.cidr))
     }
 }

@@ -82,6 +82,10 @@ pub trait Crypto: 'static {
     /// Constant-time equality of two byte strings of the same length
     /// (`false` when the lengths differ; the length is not secret).
     fn ct_eq(a: &[u8], b: &[u8]) -> bool;
+
+    /// SipHash-2-4 of `data` under `key` (two little-endian words), the
+    /// kernel's `siphash()`: see [`super::siphash`].
+    fn siphash(key: &[u64; 2], data: &[u8]) -> u64;
 }
 
 /// Time sources.

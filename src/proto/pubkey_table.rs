@@ -10,8 +10,8 @@
 
 use super::allowedips::PeerId;
 use super::hashtable::{HashTable, KeyHash};
-use super::platform::{Alloc, AllocError, KEY_LEN};
-use super::siphash::{siphash24, SipKey};
+use super::platform::{Alloc, AllocError, Crypto, KEY_LEN};
+use super::siphash::SipKey;
 
 /// Initial number of buckets.
 pub const INITIAL_BUCKETS: usize = 1 << 11;
@@ -33,21 +33,21 @@ impl From<AllocError> for PubkeyError {
     }
 }
 
-impl KeyHash<[u8; KEY_LEN]> for SipKey {
+impl<C: Crypto> KeyHash<[u8; KEY_LEN]> for SipKey<C> {
     #[inline]
     fn hash(&self, key: &[u8; KEY_LEN]) -> usize {
         // Truncation is intended: only the low bits pick the bucket.
-        siphash24(self, key) as usize
+        SipKey::hash(self, key) as usize
     }
 }
 
-/// Public key -> [`PeerId`].
-pub type PubkeyTable<A> = HashTable<A, [u8; KEY_LEN], PeerId, SipKey>;
+/// Public key -> [`PeerId`], in memory of `A`, hashed by `C`.
+pub type PubkeyTable<A, C> = HashTable<A, [u8; KEY_LEN], PeerId, SipKey<C>>;
 
-impl<A: Alloc> HashTable<A, [u8; KEY_LEN], PeerId, SipKey> {
+impl<A: Alloc, C: Crypto> HashTable<A, [u8; KEY_LEN], PeerId, SipKey<C>> {
     /// An empty table hashing under `hash_key` (use [`SipKey::random`]);
     /// allocates the initial bucket array (8 KiB).
-    pub fn new(hash_key: SipKey) -> Result<Self, AllocError> {
+    pub fn new(hash_key: SipKey<C>) -> Result<Self, AllocError> {
         Self::with_buckets(hash_key, INITIAL_BUCKETS, MAX_BUCKETS)
     }
 

@@ -46,8 +46,8 @@
 //! and forgets the addresses of sources that went away.
 
 use super::constants::{NSEC_PER_SEC, RATELIMIT_PACKETS_BURSTABLE, RATELIMIT_PACKETS_PER_SECOND};
-use super::platform::{vec_filled, Alloc, AllocError};
-use super::siphash::{siphash13, SipKey};
+use super::platform::{vec_filled, Alloc, AllocError, Crypto};
+use super::siphash::SipKey;
 use core::cmp::Reverse;
 
 /// Cost of one packet in tokens (a token is a nanosecond of allowance).
@@ -121,8 +121,8 @@ impl Entry {
 
 /// A bounded per-source token-bucket limiter that always has room for a new
 /// source (see the module documentation).
-pub struct RateLimiter<A: Alloc> {
-    key: SipKey,
+pub struct RateLimiter<A: Alloc, C: Crypto> {
+    key: SipKey<C>,
     /// `sets * ENTRIES_PER_BUCKET` slots, set by set; `sets` is a power of two.
     pub(crate) entries: A::Vec<Entry>,
     pub(crate) sets: usize,
@@ -131,14 +131,14 @@ pub struct RateLimiter<A: Alloc> {
     pub(crate) used: usize,
 }
 
-impl<A: Alloc> RateLimiter<A> {
+impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
     /// A limiter with `table_size` sets (rounded up to a power of two and
     /// clamped to [`MIN_TABLE_SIZE`]..=[`MAX_TABLE_SIZE`]) of
     /// `ENTRIES_PER_BUCKET` sources each, all allocated now (32 bytes per
     /// source: 2 MiB at the largest size). `key` should be
     /// [`SipKey::random`]. The C driver picks the table size from the
     /// machine's memory: 8192 above 1 GiB, else RAM / 16 KiB / 8 (at least 16).
-    pub fn new(table_size: usize, key: SipKey) -> Result<Self, AllocError> {
+    pub fn new(table_size: usize, key: SipKey<C>) -> Result<Self, AllocError> {
         let sets = Self::sets_for(table_size);
         let entries = vec_filled::<A, _>(sets.saturating_mul(ENTRIES_PER_BUCKET), FREE_ENTRY)?;
         Ok(Self {
@@ -183,7 +183,7 @@ impl<A: Alloc> RateLimiter<A> {
         }
         // Truncation is intended: the number of sets is a power of two
         // below 2^32.
-        (siphash13(&self.key, &input) as usize) & self.sets.wrapping_sub(1)
+        (self.key.hash(&input) as usize) & self.sets.wrapping_sub(1)
     }
 
     fn set_mut(&mut self, set: usize) -> &mut [Entry] {

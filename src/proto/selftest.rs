@@ -111,6 +111,13 @@ fn primitives<C: Crypto>() -> Result<(), &'static str> {
     let key: [u8; 32] = core::array::from_fn(|i| i as u8);
     C::blake2s(&mut h, &key, &[]);
     check(h == BLAKE2S_KEYED_EMPTY, "keyed blake2s")?;
+    // SipHash-2-4's reference vector of length 15 (github.com/veorq/SipHash).
+    let msg: [u8; 15] = core::array::from_fn(|i| i as u8);
+    let sip_key = [0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908];
+    check(
+        C::siphash(&sip_key, &msg) == 0xa129_ca61_49be_45e5,
+        "siphash",
+    )?;
 
     let mut out = [0u8; 32];
     check(

@@ -1,116 +1,60 @@
 // SPDX-License-Identifier: GPL-2.0
-//! SipHash (Aumasson and Bernstein), the keyed hash the protocol core uses for
-//! its hash tables: with a secret random key, an attacker who chooses the
-//! hashed values (source addresses, public keys) cannot choose collisions.
-//!
-//! [`siphash24`] is SipHash-2-4, the conservative PRF (the kernel's
-//! `siphash()`); [`siphash13`] is SipHash-1-3, the faster variant the kernel's
-//! `hsiphash()` uses on 64-bit machines for hash tables.
+//! The keyed hash of the protocol core's hash tables: SipHash-2-4 (Aumasson
+//! and Bernstein) under a secret random key, so that an attacker who chooses
+//! the hashed values (source addresses, public keys) cannot choose
+//! collisions. The platform computes it ([`Crypto::siphash`]: the kernel's
+//! `siphash()`).
 
 use super::platform::Crypto;
+use core::marker::PhantomData;
 
-/// A 128-bit SipHash key, as two little-endian 64-bit words.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SipKey(pub [u64; 2]);
+/// A 128-bit SipHash key, as two little-endian 64-bit words, hashing with
+/// platform `C`.
+pub struct SipKey<C> {
+    words: [u64; 2],
+    platform: PhantomData<fn() -> C>,
+}
 
-impl SipKey {
+impl<C: Crypto> SipKey<C> {
+    /// The key of two words.
+    pub const fn new(words: [u64; 2]) -> Self {
+        Self {
+            words,
+            platform: PhantomData,
+        }
+    }
+
     /// A key made of 16 bytes, read as two little-endian words.
     pub fn from_bytes(bytes: &[u8; 16]) -> Self {
-        let mut words = bytes.chunks_exact(8).map(le64);
-        Self([words.next().unwrap_or(0), words.next().unwrap_or(0)])
+        // `u128` only to convert: a shift by a constant 64 is a word move.
+        let k = u128::from_le_bytes(*bytes);
+        Self::new([k as u64, (k >> 64) as u64])
     }
 
     /// A fresh random key.
-    pub fn random<C: Crypto>() -> Self {
+    pub fn random() -> Self {
         let mut bytes = [0u8; 16];
         C::random_bytes(&mut bytes);
         let key = Self::from_bytes(&bytes);
         C::zeroize(&mut bytes);
         key
     }
+
+    /// SipHash-2-4 of `data`.
+    pub fn hash(&self, data: &[u8]) -> u64 {
+        C::siphash(&self.words, data)
+    }
 }
 
-impl core::fmt::Debug for SipKey {
+impl<C> PartialEq for SipKey<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.words == other.words
+    }
+}
+
+impl<C> core::fmt::Debug for SipKey<C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         // The key is secret.
         f.write_str("SipKey(..)")
     }
-}
-
-/// SipHash-2-4 of `data` under `key`.
-pub fn siphash24(key: &SipKey, data: &[u8]) -> u64 {
-    siphash::<2, 4>(key, data)
-}
-
-/// SipHash-1-3 of `data` under `key`.
-pub fn siphash13(key: &SipKey, data: &[u8]) -> u64 {
-    siphash::<1, 3>(key, data)
-}
-
-/// Reads up to 8 bytes as a little-endian word (missing bytes are zero).
-#[inline]
-fn le64(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    for (dst, src) in word.iter_mut().zip(bytes) {
-        *dst = *src;
-    }
-    u64::from_le_bytes(word)
-}
-
-struct State([u64; 4]);
-
-impl State {
-    #[inline(always)]
-    fn round(&mut self) {
-        let [v0, v1, v2, v3] = &mut self.0;
-        *v0 = v0.wrapping_add(*v1);
-        *v1 = v1.rotate_left(13);
-        *v1 ^= *v0;
-        *v0 = v0.rotate_left(32);
-        *v2 = v2.wrapping_add(*v3);
-        *v3 = v3.rotate_left(16);
-        *v3 ^= *v2;
-        *v0 = v0.wrapping_add(*v3);
-        *v3 = v3.rotate_left(21);
-        *v3 ^= *v0;
-        *v2 = v2.wrapping_add(*v1);
-        *v1 = v1.rotate_left(17);
-        *v1 ^= *v2;
-        *v2 = v2.rotate_left(32);
-    }
-
-    #[inline(always)]
-    fn compress<const C: usize>(&mut self, m: u64) {
-        let [_, _, _, v3] = &mut self.0;
-        *v3 ^= m;
-        for _ in 0..C {
-            self.round();
-        }
-        let [v0, _, _, _] = &mut self.0;
-        *v0 ^= m;
-    }
-}
-
-fn siphash<const C: usize, const D: usize>(key: &SipKey, data: &[u8]) -> u64 {
-    let [k0, k1] = key.0;
-    let mut s = State([
-        k0 ^ 0x736f_6d65_7073_6575,
-        k1 ^ 0x646f_7261_6e64_6f6d,
-        k0 ^ 0x6c79_6765_6e65_7261,
-        k1 ^ 0x7465_6462_7974_6573,
-    ]);
-    let mut chunks = data.chunks_exact(8);
-    for chunk in &mut chunks {
-        s.compress::<C>(le64(chunk));
-    }
-    // The final word: the remaining bytes, and the length (mod 256) on top.
-    let last = le64(chunks.remainder()) | ((data.len() as u64) << 56);
-    s.compress::<C>(last);
-    let [_, _, v2, _] = &mut s.0;
-    *v2 ^= 0xff;
-    for _ in 0..D {
-        s.round();
-    }
-    let [v0, v1, v2, v3] = s.0;
-    v0 ^ v1 ^ v2 ^ v3
 }

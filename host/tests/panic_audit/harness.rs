@@ -7,7 +7,7 @@
 #[path = "@PROTO@"]
 pub mod proto;
 
-use proto::platform::{Alloc, AllocError};
+use proto::platform::{Alloc, AllocError, Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
 extern "C" {
     fn opaque_ptr() -> usize;
     fn opaque_len() -> usize;
@@ -54,6 +54,45 @@ impl Alloc for Dummy {
         }
     }
 }
+// The tables hash with `Crypto::siphash` (the kernel's C function): opaque.
+impl Crypto for Dummy {
+    fn blake2s(_: &mut [u8], _: &[u8], _: &[&[u8]]) {}
+    fn x25519(_: &mut [u8; KEY_LEN], _: &[u8; KEY_LEN], _: &[u8; KEY_LEN]) -> bool {
+        false
+    }
+    fn x25519_base(_: &mut [u8; KEY_LEN], _: &[u8; KEY_LEN]) {}
+    fn aead_seal(_: &[u8; KEY_LEN], _: u64, _: &[u8], _: &mut [u8]) -> [u8; TAG_LEN] {
+        [0; TAG_LEN]
+    }
+    fn aead_open(_: &[u8; KEY_LEN], _: u64, _: &[u8], _: &mut [u8], _: &[u8; TAG_LEN]) -> bool {
+        false
+    }
+    fn xaead_seal(
+        _: &[u8; KEY_LEN],
+        _: &[u8; XNONCE_LEN],
+        _: &[u8],
+        _: &mut [u8],
+    ) -> [u8; TAG_LEN] {
+        [0; TAG_LEN]
+    }
+    fn xaead_open(
+        _: &[u8; KEY_LEN],
+        _: &[u8; XNONCE_LEN],
+        _: &[u8],
+        _: &mut [u8],
+        _: &[u8; TAG_LEN],
+    ) -> bool {
+        false
+    }
+    fn random_bytes(_: &mut [u8]) {}
+    fn zeroize(_: &mut [u8]) {}
+    fn ct_eq(_: &[u8], _: &[u8]) -> bool {
+        false
+    }
+    fn siphash(_: &[u64; 2], _: &[u8]) -> u64 {
+        unsafe { opaque_len() as u64 }
+    }
+}
 use proto::allowedips::*;
 #[no_mangle]
 pub fn ai_lookup4(t: &AllowedIps<Dummy>, a: [u8; 4]) -> Option<PeerId> {
@@ -65,19 +104,19 @@ pub fn ai_lookup6(t: &AllowedIps<Dummy>, a: &[u8; 16]) -> Option<PeerId> {
 }
 #[no_mangle]
 pub fn ai_insert4(t: &mut AllowedIps<Dummy>, a: [u8; 4], c: u8, p: PeerId) -> bool {
-    t.insert_v4(a, c, p).is_ok()
+    t.insert(&Prefix::V4 { addr: a, cidr: c }, p).is_ok()
 }
 #[no_mangle]
 pub fn ai_insert6(t: &mut AllowedIps<Dummy>, a: &[u8; 16], c: u8, p: PeerId) -> bool {
-    t.insert_v6(a, c, p).is_ok()
+    t.insert(&Prefix::V6 { addr: *a, cidr: c }, p).is_ok()
 }
 #[no_mangle]
 pub fn ai_remove4(t: &mut AllowedIps<Dummy>, a: [u8; 4], c: u8, p: PeerId) -> bool {
-    t.remove_v4(a, c, p)
+    t.remove(&Prefix::V4 { addr: a, cidr: c }, p)
 }
 #[no_mangle]
 pub fn ai_remove6(t: &mut AllowedIps<Dummy>, a: &[u8; 16], c: u8, p: PeerId) -> bool {
-    t.remove_v6(a, c, p)
+    t.remove(&Prefix::V6 { addr: *a, cidr: c }, p)
 }
 #[no_mangle]
 pub fn ai_remove_peer(t: &mut AllowedIps<Dummy>, p: PeerId) {
@@ -89,16 +128,16 @@ pub fn ai_walk(t: &AllowedIps<Dummy>, p: PeerId) -> Option<Prefix> {
 }
 #[no_mangle]
 pub fn ai_walk_after(t: &AllowedIps<Dummy>, p: PeerId, x: &Prefix) -> Option<Prefix> {
-    t.peer_prefixes_after(p, x).and_then(|w| w.last())
+    t.peer_prefixes_after(p, Some(x)).and_then(|w| w.last())
 }
 use proto::ratelimiter::*;
 #[no_mangle]
-pub fn rl_allow(r: &mut RateLimiter<Dummy>, c: u64, s: &Source, n: u64) -> bool {
+pub fn rl_allow(r: &mut RateLimiter<Dummy, Dummy>, c: u64, s: &Source, n: u64) -> bool {
     r.allow(c, s, n)
 }
 #[no_mangle]
-pub fn rl_new(k: proto::siphash::SipKey, n: usize) -> bool {
-    RateLimiter::<Dummy>::new(n, k).is_ok()
+pub fn rl_new(k: proto::siphash::SipKey<Dummy>, n: usize) -> bool {
+    RateLimiter::<Dummy, Dummy>::new(n, k).is_ok()
 }
 use proto::index_table::*;
 #[no_mangle]
@@ -111,15 +150,15 @@ pub fn it_remove(t: &mut IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u
 }
 use proto::pubkey_table::*;
 #[no_mangle]
-pub fn pk_lookup(t: &PubkeyTable<Dummy>, k: &[u8; 32]) -> Option<PeerId> {
+pub fn pk_lookup(t: &PubkeyTable<Dummy, Dummy>, k: &[u8; 32]) -> Option<PeerId> {
     t.lookup(k)
 }
 #[no_mangle]
-pub fn pk_insert(t: &mut PubkeyTable<Dummy>, k: &[u8; 32], p: PeerId) -> bool {
+pub fn pk_insert(t: &mut PubkeyTable<Dummy, Dummy>, k: &[u8; 32], p: PeerId) -> bool {
     t.insert(k, p).is_ok()
 }
 #[no_mangle]
-pub fn pk_remove(t: &mut PubkeyTable<Dummy>, k: &[u8; 32]) -> Option<PeerId> {
+pub fn pk_remove(t: &mut PubkeyTable<Dummy, Dummy>, k: &[u8; 32]) -> Option<PeerId> {
     t.remove(k)
 }
 #[no_mangle]
@@ -127,8 +166,8 @@ pub fn rp_check(w: &mut proto::replay::ReplayWindow, c: u64) -> bool {
     w.check_and_update(c)
 }
 #[no_mangle]
-pub fn sh24(k: &proto::siphash::SipKey, d: &[u8]) -> u64 {
-    proto::siphash::siphash24(k, d)
+pub fn sh24(k: &proto::siphash::SipKey<Dummy>, d: &[u8]) -> u64 {
+    k.hash(d)
 }
 use proto::timers::*;
 #[no_mangle]
@@ -156,19 +195,15 @@ pub fn it_new() -> bool {
     IndexTable::<Dummy, (u32, u8)>::new().is_ok()
 }
 #[no_mangle]
-pub fn pk_new(k: proto::siphash::SipKey) -> bool {
-    PubkeyTable::<Dummy>::new(k).is_ok()
+pub fn pk_new(k: proto::siphash::SipKey<Dummy>) -> bool {
+    PubkeyTable::<Dummy, Dummy>::new(k).is_ok()
 }
 #[no_mangle]
 pub fn ai_reserve(t: &mut AllowedIps<Dummy>, p: PeerId) -> bool {
     t.reserve(p).is_ok()
 }
 #[no_mangle]
-pub fn sh13(k: &proto::siphash::SipKey, d: &[u8]) -> u64 {
-    proto::siphash::siphash13(k, d)
-}
-#[no_mangle]
-pub fn sk_from(b: &[u8; 16]) -> proto::siphash::SipKey {
+pub fn sk_from(b: &[u8; 16]) -> proto::siphash::SipKey<Dummy> {
     proto::siphash::SipKey::from_bytes(b)
 }
 #[no_mangle]
