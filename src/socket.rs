@@ -23,7 +23,7 @@ use crate::kapi::netdev::NetDevice;
 use crate::kapi::rcu;
 use crate::kapi::skb::{SkBuff, SocketAddr};
 use crate::kapi::udp::{ipv6_enabled, EncapSocket, Family};
-use crate::kapi::xmit::{DstCache, OuterAddrs, Route4, Route6};
+use crate::kapi::xmit::{DstCache, OuterAddrs, Route};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
@@ -86,9 +86,10 @@ pub(crate) struct Endpoint {
     pub(crate) addr: SocketAddr,
     /// The IPv6 scope (interface) of a link-local address, 0 otherwise.
     pub(crate) scope_id: u32,
-    src4: [u8; 4],
+    /// The cached source (IPv4 in the first four bytes; all zero: none).
+    src: [u8; 16],
+    /// The interface the IPv4 source was seen on (0: none).
     src_if4: i32,
-    src6: [u8; 16],
 }
 
 impl Endpoint {
@@ -97,9 +98,8 @@ impl Endpoint {
         Endpoint {
             addr,
             scope_id,
-            src4: [0; 4],
+            src: [0; 16],
             src_if4: 0,
-            src6: [0; 16],
         }
     }
 
@@ -108,21 +108,17 @@ impl Endpoint {
     pub(crate) fn from_received(skb: &SkBuff) -> Option<Self> {
         let o = OuterAddrs::of(skb)?;
         let mut ep = Endpoint::new(o.src, o.scope_id);
-        match o.src {
-            SocketAddr::V4(..) => {
-                ep.src4 = [o.dst[0], o.dst[1], o.dst[2], o.dst[3]];
-                ep.src_if4 = o.iif;
-            }
-            SocketAddr::V6(..) => ep.src6 = o.dst,
+        ep.src = o.dst;
+        if let SocketAddr::V4(..) = o.src {
+            ep.src_if4 = o.iif;
         }
         Some(ep)
     }
 
     /// Forgets the cached source address.
     pub(crate) fn clear_src(&mut self) {
-        self.src4 = [0; 4];
+        self.src = [0; 16];
         self.src_if4 = 0;
-        self.src6 = [0; 16];
     }
 }
 
@@ -148,16 +144,8 @@ pub(crate) fn send(
     };
     let sock = sock.ok_or_else(enetunreach)?;
     let fwmark = d.fwmark.load(Ordering::Relaxed);
-    match ep.addr {
-        SocketAddr::V4(dst, port) => {
-            let (rt, src) = route4(sock, ep, dst, port, cache, fwmark)?;
-            sock.xmit4(dev, skb, rt, src, dst, port, ds, fwmark);
-        }
-        SocketAddr::V6(dst, port) => {
-            let (rt, src) = route6(sock, ep, &dst, port, cache, fwmark)?;
-            sock.xmit6(dev, skb, rt, &src, &dst, port, ds, fwmark);
-        }
-    }
+    let (rt, src) = route(sock, ep, cache, fwmark)?;
+    sock.xmit(dev, skb, rt, &src, &ep.addr, ds, fwmark);
     Ok(())
 }
 
@@ -169,62 +157,42 @@ fn drop_src(ep: &mut Endpoint, cache: Option<&DstCache>) {
     }
 }
 
-/// The route to `dst`:`port` and its source: the cached one, or a lookup
-/// from the endpoint's cached source while that is still local and on the
-/// interface it was seen on, else from any source.
-fn route4(
+/// The route to the endpoint and its source: the cached one, or a lookup
+/// from the endpoint's cached source while that is still local and (IPv4) on
+/// the interface it was seen on, else from any source. IPv6 needs no
+/// interface check: the scope gives it.
+fn route(
     sock: &EncapSocket<Device>,
     ep: &mut Endpoint,
-    dst: [u8; 4],
-    port: u16,
     cache: Option<&DstCache>,
     fwmark: u32,
-) -> Result<(Route4, [u8; 4])> {
-    if let Some(hit) = cache.and_then(DstCache::get4) {
+) -> Result<(Route, [u8; 16])> {
+    if let Some(hit) = cache.and_then(|c| c.get(&ep.addr)) {
         return Ok(hit);
     }
-    if !sock.is_local4(ep.src4) {
+    // IPv4 checks even an unset source, IPv6 only a set one (as the C driver).
+    let v4 = matches!(ep.addr, SocketAddr::V4(..));
+    if (v4 || ep.src != [0; 16]) && !sock.is_local(&ep.addr, &ep.src) {
         // The cached source is not ours any more: let the route choose.
         drop_src(ep, cache);
     }
-    let mut ret = sock.route4(ep.src4, dst, port, fwmark);
-    let moved = match &ret {
-        Ok((rt, _)) => rt.ifindex() != ep.src_if4,
-        Err(e) => *e == EINVAL,
-    };
-    if ep.src_if4 != 0 && moved {
+    let oif = i32::try_from(ep.scope_id).unwrap_or(0);
+    let mut ret = sock.route(&ep.src, &ep.addr, fwmark, oif);
+    let moved = ep.src_if4 != 0
+        && match &ret {
+            Ok((rt, _)) => rt.ifindex() != ep.src_if4,
+            Err(e) => *e == EINVAL,
+        };
+    if moved {
         // The interface the cached source was on no longer routes there:
         // retry without a source.
         drop_src(ep, cache);
         drop(ret);
-        ret = sock.route4(ep.src4, dst, port, fwmark);
+        ret = sock.route(&ep.src, &ep.addr, fwmark, oif);
     }
     let (rt, src) = ret?;
     if let Some(c) = cache {
-        c.set4(&rt, src);
-    }
-    Ok((rt, src))
-}
-
-/// As [`route4`] for IPv6 (no interface check: the scope gives it).
-fn route6(
-    sock: &EncapSocket<Device>,
-    ep: &mut Endpoint,
-    dst: &[u8; 16],
-    port: u16,
-    cache: Option<&DstCache>,
-    fwmark: u32,
-) -> Result<(Route6, [u8; 16])> {
-    if let Some(hit) = cache.and_then(DstCache::get6) {
-        return Ok(hit);
-    }
-    if ep.src6 != [0; 16] && !sock.is_local6(&ep.src6) {
-        drop_src(ep, cache);
-    }
-    let oif = i32::try_from(ep.scope_id).unwrap_or(0);
-    let (rt, src) = sock.route6(&ep.src6, dst, port, fwmark, oif)?;
-    if let Some(c) = cache {
-        c.set6(&rt, &src);
+        c.set(&rt, &src);
     }
     Ok((rt, src))
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Sending UDP datagrams from an encapsulation socket: routes from the
-//! socket to a destination ([`Route4`], [`Route6`]), a per-destination route
+//! socket to a destination ([`Route`]), a per-destination route
 //! cache ([`DstCache`]), whether a source address is still local, and
 //! `udp_tunnel{,6}_xmit_skb`. Which source to use and when to give it up is
 //! the caller's policy.
@@ -46,40 +46,36 @@ impl DstCache {
         }
     }
 
-    /// The cached IPv4 route and the source address it was cached with.
-    pub(crate) fn get4(&self) -> Option<(Route4, [u8; 4])> {
-        let mut src = 0u32;
-        // SAFETY: the cache is initialised; a route it returns carries a
-        // reference, which `Route4` takes over.
-        let rt = unsafe { b::dst_cache_get_ip4(self.raw.get(), &mut src) };
-        NonNull::new(rt).map(|rt| (Route4(rt), src.to_ne_bytes()))
-    }
-
-    /// Caches `rt` with the source address `src`.
-    pub(crate) fn set4(&self, rt: &Route4, src: [u8; 4]) {
-        // SAFETY: the cache is initialised; it takes its own reference.
-        unsafe {
-            b::dst_cache_set_ip4(
-                self.raw.get(),
-                core::ptr::addr_of_mut!((*rt.0.as_ptr()).dst),
-                u32::from_ne_bytes(src),
-            )
+    /// The cached route towards `dst`'s family and the source address it
+    /// was cached with (IPv4 in the first four bytes).
+    pub(crate) fn get(&self, dst: &SocketAddr) -> Option<(Route, [u8; 16])> {
+        match dst {
+            SocketAddr::V4(..) => {
+                let mut src = 0u32;
+                // SAFETY: the cache is initialised; a route it returns carries
+                // a reference, which `Route` takes over.
+                let rt = unsafe { b::dst_cache_get_ip4(self.raw.get(), &mut src) };
+                Some((Route::V4(NonNull::new(rt)?), wide(src.to_ne_bytes())))
+            }
+            SocketAddr::V6(..) => {
+                let mut src = b::in6_addr::default();
+                // SAFETY: as for IPv4.
+                let rt = unsafe { b::dst_cache_get_ip6(self.raw.get(), &mut src) };
+                // SAFETY: `in6_addr` is a union of plain byte views.
+                Some((Route::V6(NonNull::new(rt)?), unsafe { src.in6_u.u6_addr8 }))
+            }
         }
     }
 
-    /// The cached IPv6 route and the source address it was cached with.
-    pub(crate) fn get6(&self) -> Option<(Route6, [u8; 16])> {
-        let mut src = b::in6_addr::default();
-        // SAFETY: as in `get4`.
-        let dst = unsafe { b::dst_cache_get_ip6(self.raw.get(), &mut src) };
-        // SAFETY: `in6_addr` is a union of plain byte views.
-        NonNull::new(dst).map(|dst| (Route6(dst), unsafe { src.in6_u.u6_addr8 }))
-    }
-
-    /// Caches `dst` with the source address `src`.
-    pub(crate) fn set6(&self, dst: &Route6, src: &[u8; 16]) {
-        // SAFETY: as in `set4`.
-        unsafe { b::dst_cache_set_ip6(self.raw.get(), dst.0.as_ptr(), &in6(src)) }
+    /// Caches `rt` with the source address `src`.
+    pub(crate) fn set(&self, rt: &Route, src: &[u8; 16]) {
+        // SAFETY: the cache is initialised; it takes its own reference.
+        unsafe {
+            match rt {
+                Route::V4(_) => b::dst_cache_set_ip4(self.raw.get(), rt.dst(), narrow(src)),
+                Route::V6(dst) => b::dst_cache_set_ip6(self.raw.get(), dst.as_ptr(), &in6(src)),
+            }
+        }
     }
 }
 
@@ -96,114 +92,122 @@ fn in6(a: &[u8; 16]) -> b::in6_addr {
     r
 }
 
-/// An IPv4 route (`struct rtable`), with a reference released when dropped.
-pub(crate) struct Route4(NonNull<b::rtable>);
+/// An IPv4 address in the first four bytes of an IPv6-sized one.
+fn wide(a: [u8; 4]) -> [u8; 16] {
+    let mut r = [0; 16];
+    r[..4].copy_from_slice(&a);
+    r
+}
+
+/// The IPv4 address in the first four bytes, as the kernel's `__be32`.
+fn narrow(a: &[u8; 16]) -> u32 {
+    u32::from_ne_bytes([a[0], a[1], a[2], a[3]])
+}
+
+/// A route: IPv4 (`struct rtable`) or IPv6 (`struct dst_entry`), with a
+/// reference released when dropped.
+pub(crate) enum Route {
+    V4(NonNull<b::rtable>),
+    V6(NonNull<b::dst_entry>),
+}
 
 // SAFETY: a route reference may be released on any CPU.
-unsafe impl Send for Route4 {}
+unsafe impl Send for Route {}
 
-impl Route4 {
+impl Route {
+    /// The route's `dst_entry`: for IPv4, `dst`, the route's first field (as
+    /// `ip_rt_put` uses it).
+    fn dst(&self) -> *mut b::dst_entry {
+        match self {
+            // SAFETY: the route is valid while referenced.
+            Route::V4(rt) => unsafe { core::ptr::addr_of_mut!((*rt.as_ptr()).dst) },
+            Route::V6(dst) => dst.as_ptr(),
+        }
+    }
+
     /// The index of the interface the route leaves by.
     pub(crate) fn ifindex(&self) -> i32 {
         // SAFETY: the route is valid while referenced, and holds its device.
-        unsafe { (*(*self.0.as_ptr()).dst.__bindgen_anon_1.dev).ifindex }
+        unsafe { (*(*self.dst()).__bindgen_anon_1.dev).ifindex }
     }
 }
 
-impl Drop for Route4 {
-    fn drop(&mut self) {
-        // SAFETY: we hold one reference, on `dst`, the route's first field
-        // (as `ip_rt_put`).
-        unsafe { b::dst_release(core::ptr::addr_of_mut!((*self.0.as_ptr()).dst)) }
-    }
-}
-
-/// An IPv6 route (`struct dst_entry`), with a reference released when
-/// dropped.
-pub(crate) struct Route6(NonNull<b::dst_entry>);
-
-// SAFETY: as for `Route4`.
-unsafe impl Send for Route6 {}
-
-impl Drop for Route6 {
+impl Drop for Route {
     fn drop(&mut self) {
         // SAFETY: we hold one reference.
-        unsafe { b::dst_release(self.0.as_ptr()) }
+        unsafe { b::dst_release(self.dst()) }
     }
 }
 
 /// Transmission from an encapsulation socket. The caller holds the socket
 /// for the duration (e.g. under an RCU read-side section); softirq-safe.
 impl<T: EncapRecv> EncapSocket<T> {
-    /// Whether `addr` is an address of a local interface in the socket's
-    /// namespace (`inet_confirm_addr`, host scope).
-    pub(crate) fn is_local4(&self, addr: [u8; 4]) -> bool {
-        let (addr, scope) = (u32::from_ne_bytes(addr), b::rt_scope_t_RT_SCOPE_HOST as i32);
-        // SAFETY: the socket, and so its namespace, is live.
-        unsafe { b::inet_confirm_addr(self.net(), ptr::null_mut(), 0, addr, scope) != 0 }
+    /// Whether `src` (of `dst`'s family, IPv4 in the first four bytes) is
+    /// an address of a local interface in the socket's namespace
+    /// (`inet_confirm_addr`, host scope; `ipv6_chk_addr`).
+    pub(crate) fn is_local(&self, dst: &SocketAddr, src: &[u8; 16]) -> bool {
+        match dst {
+            SocketAddr::V4(..) => {
+                let scope = b::rt_scope_t_RT_SCOPE_HOST as i32;
+                // SAFETY: the socket, and so its namespace, is live.
+                unsafe {
+                    b::inet_confirm_addr(self.net(), ptr::null_mut(), 0, narrow(src), scope) != 0
+                }
+            }
+            // SAFETY: the socket is live; the address is a local copy.
+            SocketAddr::V6(..) => unsafe { b::wg_shim_chk_addr6(self.sk(), &in6(src)) },
+        }
     }
 
-    /// Whether `addr` is an address of a local interface in the socket's
-    /// namespace (`ipv6_chk_addr`).
-    pub(crate) fn is_local6(&self, addr: &[u8; 16]) -> bool {
-        // SAFETY: the socket is live; the address is a local copy.
-        unsafe { b::wg_shim_chk_addr6(self.sk(), &in6(addr)) }
-    }
-
-    /// The route of a datagram from the socket's port to `dst`:`port` with
-    /// mark `mark`, from `src` (0.0.0.0: the route chooses), and the source
-    /// address it uses.
-    pub(crate) fn route4(
-        &self,
-        src: [u8; 4],
-        dst: [u8; 4],
-        port: u16,
-        mark: u32,
-    ) -> Result<(Route4, [u8; 4])> {
-        let mut fl = b::flowi4 {
-            saddr: u32::from_ne_bytes(src),
-            daddr: u32::from_ne_bytes(dst),
-            ..Default::default()
-        };
-        self.udp_flow(&mut fl.__fl_common, &mut fl.uli, port, mark, 0);
-        // SAFETY: the socket is live and `fl` ours; the lookup returns a
-        // referenced route or an error pointer.
-        let rt = from_err_ptr(unsafe { b::ip_route_output_flow(self.net(), &mut fl, self.sk()) })?;
-        // SAFETY: a route, not null, since not an error.
-        Ok((
-            Route4(unsafe { NonNull::new_unchecked(rt) }),
-            fl.saddr.to_ne_bytes(),
-        ))
-    }
-
-    /// As [`EncapSocket::route4`] for IPv6 (`::`: the route chooses), through
-    /// interface `oif` (0: any).
-    pub(crate) fn route6(
+    /// The route of a datagram from the socket's port to `dst` with mark
+    /// `mark`, from `src` (of `dst`'s family, IPv4 in the first four bytes;
+    /// all zero: the route chooses), for IPv6 through interface `oif` (0:
+    /// any), and the source address it uses.
+    pub(crate) fn route(
         &self,
         src: &[u8; 16],
-        dst: &[u8; 16],
-        port: u16,
+        dst: &SocketAddr,
         mark: u32,
         oif: i32,
-    ) -> Result<(Route6, [u8; 16])> {
-        let mut fl = b::flowi6 {
-            saddr: in6(src),
-            daddr: in6(dst),
-            ..Default::default()
-        };
-        self.udp_flow(&mut fl.__fl_common, &mut fl.uli, port, mark, oif);
-        // SAFETY: `ipv6_stub` always points to a table of IPv6 functions
-        // (stubs failing with `-EAFNOSUPPORT` without IPv6).
-        let lookup = unsafe { (*b::ipv6_stub).ipv6_dst_lookup_flow };
-        let lookup = lookup.ok_or_else(super::error::eafnosupport)?;
-        // SAFETY: the socket is live and `fl` ours; the lookup returns a
-        // referenced route or an error pointer.
-        let rt = from_err_ptr(unsafe { lookup(self.net(), self.sk(), &mut fl, ptr::null()) })?;
-        // SAFETY: a route, not null, since not an error; `in6_addr` is a
-        // union of plain byte views.
-        Ok((Route6(unsafe { NonNull::new_unchecked(rt) }), unsafe {
-            fl.saddr.in6_u.u6_addr8
-        }))
+    ) -> Result<(Route, [u8; 16])> {
+        match *dst {
+            SocketAddr::V4(daddr, port) => {
+                let mut fl = b::flowi4 {
+                    saddr: narrow(src),
+                    daddr: u32::from_ne_bytes(daddr),
+                    ..Default::default()
+                };
+                self.udp_flow(&mut fl.__fl_common, &mut fl.uli, port, mark, 0);
+                // SAFETY: the socket is live and `fl` ours; the lookup returns
+                // a referenced route or an error pointer.
+                let rt = unsafe { b::ip_route_output_flow(self.net(), &mut fl, self.sk()) };
+                let rt = from_err_ptr(rt)?;
+                // SAFETY: a route, not null, since not an error.
+                let rt = Route::V4(unsafe { NonNull::new_unchecked(rt) });
+                Ok((rt, wide(fl.saddr.to_ne_bytes())))
+            }
+            SocketAddr::V6(daddr, port) => {
+                let mut fl = b::flowi6 {
+                    saddr: in6(src),
+                    daddr: in6(&daddr),
+                    ..Default::default()
+                };
+                self.udp_flow(&mut fl.__fl_common, &mut fl.uli, port, mark, oif);
+                // SAFETY: `ipv6_stub` always points to a table of IPv6
+                // functions (stubs failing with `-EAFNOSUPPORT` without IPv6).
+                let lookup = unsafe { (*b::ipv6_stub).ipv6_dst_lookup_flow };
+                let lookup = lookup.ok_or_else(super::error::eafnosupport)?;
+                // SAFETY: the socket is live and `fl` ours; the lookup returns
+                // a referenced route or an error pointer.
+                let rt =
+                    from_err_ptr(unsafe { lookup(self.net(), self.sk(), &mut fl, ptr::null()) })?;
+                // SAFETY: a route, not null, since not an error; `in6_addr` is
+                // a union of plain byte views.
+                Ok((Route::V6(unsafe { NonNull::new_unchecked(rt) }), unsafe {
+                    fl.saddr.in6_u.u6_addr8
+                }))
+            }
+        }
     }
 
     /// Fills in the common part of a flow (`flowi4_init_output`'s) of a UDP
@@ -226,63 +230,39 @@ impl<T: EncapRecv> EncapSocket<T> {
         unsafe { b::wg_shim_security_sk_classify_flow(self.sk(), common) }
     }
 
-    /// Sends `skb` (the UDP payload) over `rt` from `src` to `dst`:`port`,
-    /// as a packet of `dev` with mark `mark` and outer DS field `ds`.
+    /// Sends `skb` (the UDP payload) over `rt` (a route to `dst`) from `src`
+    /// (IPv4 in the first four bytes) to `dst`, as a packet of `dev` with
+    /// mark `mark` and outer DS field `ds`.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn xmit4(
+    pub(crate) fn xmit(
         &self,
         dev: &NetDevice<T>,
         skb: SkBuff,
-        rt: Route4,
-        src: [u8; 4],
-        dst: [u8; 4],
-        port: u16,
+        rt: Route,
+        src: &[u8; 16],
+        dst: &SocketAddr,
         ds: u8,
         mark: u32,
     ) {
+        let (daddr, port) = match *dst {
+            SocketAddr::V4(a, port) => (wide(a), port.to_be()),
+            SocketAddr::V6(a, port) => (a, port.to_be()),
+        };
         let rt = core::mem::ManuallyDrop::new(rt);
         let skb = skb.into_xmit(dev.as_raw(), mark);
         // SAFETY: the skb and the route reference are ours and consumed by
-        // the transmit; the socket is live.
+        // the transmit; the socket is live; the addresses are local copies.
         unsafe {
-            b::wg_shim_xmit4(
-                rt.0.as_ptr(),
-                self.sk(),
-                skb,
-                u32::from_ne_bytes(src),
-                u32::from_ne_bytes(dst),
-                ds,
-                port.to_be(),
-            );
-        }
-    }
-
-    /// As [`EncapSocket::xmit4`] for IPv6.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn xmit6(
-        &self,
-        dev: &NetDevice<T>,
-        skb: SkBuff,
-        rt: Route6,
-        src: &[u8; 16],
-        dst: &[u8; 16],
-        port: u16,
-        ds: u8,
-        mark: u32,
-    ) {
-        let rt = core::mem::ManuallyDrop::new(rt);
-        let skb = skb.into_xmit(dev.as_raw(), mark);
-        // SAFETY: as in `xmit4`; the addresses are local copies.
-        unsafe {
-            b::wg_shim_xmit6(
-                rt.0.as_ptr(),
-                self.sk(),
-                skb,
-                &in6(src),
-                &in6(dst),
-                ds,
-                port.to_be(),
-            );
+            match &*rt {
+                Route::V4(rt) => {
+                    let (s, d) = (narrow(src), narrow(&daddr));
+                    b::wg_shim_xmit4(rt.as_ptr(), self.sk(), skb, s, d, ds, port);
+                }
+                Route::V6(dst) => {
+                    let (s, d) = (in6(src), in6(&daddr));
+                    b::wg_shim_xmit6(dst.as_ptr(), self.sk(), skb, &s, &d, ds, port);
+                }
+            }
         }
     }
 }
