@@ -299,25 +299,20 @@ impl LinkOps for Device {
     }
 
     fn setup(dev: &mut DeviceSetup<'_>) {
-        dev.set_ip_tunnel_header();
-        dev.set_room(
-            data_packet_head_room(),
-            (MESSAGE_PADDING_MULTIPLE + 16) as u16,
-        );
-        dev.set_hw_type(ARPHRD_NONE);
-        dev.set_flags(IFF_POINTOPOINT | IFF_NOARP);
-        dev.set_no_queue();
-        dev.set_lltx();
-        dev.add_features(wireguard_features());
         let max_mtu =
             (i32::MAX as u32 / MESSAGE_PADDING_MULTIPLE as u32) * MESSAGE_PADDING_MULTIPLE as u32;
-        dev.set_mtu(ETH_DATA_LEN - OVERHEAD, max_mtu - OVERHEAD);
         // Big TCP (upstream from 6.13): super-packets are segmented in
-        // software on the way in, whatever their size.
-        dev.allow_big_gso();
-        dev.set_tstats();
-        dev.set_devtype(&DEVTYPE);
-        dev.keep_dst();
+        // software on the way in, whatever their size (`l3_tunnel` lifts the
+        // GSO limit).
+        dev.l3_tunnel(
+            wireguard_features(),
+            (
+                data_packet_head_room(),
+                (MESSAGE_PADDING_MULTIPLE + 16) as u16,
+            ),
+            (ETH_DATA_LEN - OVERHEAD, max_mtu - OVERHEAD),
+            &DEVTYPE,
+        );
     }
 
     fn new_link(_rtnl: &Rtnl, src_net: &Net, name: &CStr) -> impl PinInit<Self, Error> {

@@ -228,93 +228,57 @@ pub(crate) struct DeviceSetup<'a> {
 }
 
 impl DeviceSetup<'_> {
-    /// `dev->type`.
-    pub(crate) fn set_hw_type(&mut self, arphrd: u32) {
+    /// Sets the device up as a layer-3 point-to-point tunnel: no link-layer
+    /// header, as an IP tunnel (`ARPHRD_NONE`, `ip_tunnel_header_ops`), no
+    /// ARP (`IFF_POINTOPOINT | IFF_NOARP`), no qdisc (`IFF_NO_QUEUE`),
+    /// lockless transmit (`dev->lltx`), `features` added to its features, hw
+    /// features and hw encapsulation features, `headroom` and `tailroom`
+    /// reserved around packets, MTU `mtu` up to `max_mtu`, per-CPU software
+    /// statistics kept by the core (`NETDEV_PCPU_STAT_TSTATS`), `devtype` as
+    /// the type shown in uevents (`SET_NETDEV_DEVTYPE`), and the dst of
+    /// transmitted packets kept (`netif_keep_dst`: `IFF_XMIT_DST_RELEASE*`
+    /// cleared), for ICMP replies.
+    ///
+    /// The administrator may raise its GSO sizes (`gso_max_size`,
+    /// `gso_ipv4_max_size`) up to the stack's maximum, `GSO_MAX_SIZE` (big
+    /// TCP): a device that segments in software has no lower limit.
+    pub(crate) fn l3_tunnel(
+        &mut self,
+        features: u64,
+        (headroom, tailroom): (u16, u16),
+        (mtu, max_mtu): (u32, u32),
+        devtype: &'static DeviceType,
+    ) {
+        let raw = &mut *self.raw;
+        // Taking the address of an exported static, not reading it.
+        raw.header_ops = ptr::addr_of!(b::ip_tunnel_header_ops);
+        raw.hard_header_len = 0;
+        raw.addr_len = 0;
+        raw.needed_headroom = headroom;
+        raw.needed_tailroom = tailroom;
         // `dev->type` is an unsigned short; the ARPHRD constants fit.
-        self.raw.type_ = arphrd as u16;
-    }
-
-    /// `dev->flags`.
-    pub(crate) fn set_flags(&mut self, flags: u32) {
-        self.raw.flags = flags;
-    }
-
-    /// The fast-path group of `struct net_device` (`priv_flags`, `lltx`):
-    /// a `struct_group`, which bindgen renders as a union of two identical
-    /// layouts.
-    fn fast_flags(&mut self) -> &mut b::net_device__bindgen_ty_1__bindgen_ty_1 {
+        raw.type_ = b::ARPHRD_NONE as u16;
+        raw.flags = b::net_device_flags_IFF_POINTOPOINT | b::net_device_flags_IFF_NOARP;
+        // The fast-path group of `struct net_device` (`priv_flags`, `lltx`):
+        // a `struct_group`, which bindgen renders as a union of two identical
+        // layouts.
         // SAFETY: both members of the union are the same fields with the same
         // layout (`struct_group`), so either view is initialised.
-        unsafe { &mut self.raw.__bindgen_anon_1.__bindgen_anon_1 }
-    }
-
-    /// No qdisc (`IFF_NO_QUEUE`).
-    pub(crate) fn set_no_queue(&mut self) {
-        let g = self.fast_flags();
-        let f = g.priv_flags() | b::netdev_priv_flags_IFF_NO_QUEUE as usize;
-        g.set_priv_flags(f);
-    }
-
-    /// Keep the dst of transmitted packets (`netif_keep_dst`), for ICMP replies.
-    pub(crate) fn keep_dst(&mut self) {
-        let g = self.fast_flags();
-        let f = g.priv_flags()
-            & !((b::netdev_priv_flags_IFF_XMIT_DST_RELEASE
-                | b::netdev_priv_flags_IFF_XMIT_DST_RELEASE_PERM) as usize);
-        g.set_priv_flags(f);
-    }
-
-    /// Lockless transmit (`dev->lltx`).
-    pub(crate) fn set_lltx(&mut self) {
-        self.fast_flags().set_lltx(1);
-    }
-
-    /// Adds `features` to the device's features, hw features and hw
-    /// encapsulation features.
-    pub(crate) fn add_features(&mut self, features: u64) {
-        self.raw.features |= features;
-        self.raw.hw_features |= features;
-        self.raw.hw_enc_features |= features;
-    }
-
-    /// Link-layer header: none, as an IP tunnel (`ip_tunnel_header_ops`).
-    pub(crate) fn set_ip_tunnel_header(&mut self) {
-        // Taking the address of an exported static, not reading it.
-        self.raw.header_ops = ptr::addr_of!(b::ip_tunnel_header_ops);
-        self.raw.hard_header_len = 0;
-        self.raw.addr_len = 0;
-    }
-
-    /// Space to reserve in front of and behind packets.
-    pub(crate) fn set_room(&mut self, headroom: u16, tailroom: u16) {
-        self.raw.needed_headroom = headroom;
-        self.raw.needed_tailroom = tailroom;
-    }
-
-    /// The MTU and its upper bound.
-    pub(crate) fn set_mtu(&mut self, mtu: u32, max_mtu: u32) {
-        self.raw.mtu = mtu;
-        self.raw.max_mtu = max_mtu;
-    }
-
-    /// Lets the administrator raise the device's GSO sizes (`gso_max_size`,
-    /// `gso_ipv4_max_size`) up to the stack's maximum, `GSO_MAX_SIZE`
-    /// (big TCP): a device that segments in software has no lower limit.
-    pub(crate) fn allow_big_gso(&mut self) {
+        let g = unsafe { &mut raw.__bindgen_anon_1.__bindgen_anon_1 };
+        let keep_dst = !((b::netdev_priv_flags_IFF_XMIT_DST_RELEASE
+            | b::netdev_priv_flags_IFF_XMIT_DST_RELEASE_PERM) as usize);
+        g.set_priv_flags((g.priv_flags() | b::netdev_priv_flags_IFF_NO_QUEUE as usize) & keep_dst);
+        g.set_lltx(1);
+        raw.features |= features;
+        raw.hw_features |= features;
+        raw.hw_enc_features |= features;
+        raw.mtu = mtu;
+        raw.max_mtu = max_mtu;
         // SAFETY: `raw` is the device being set up, not yet registered; the
         // function caps the size at GSO_MAX_SIZE and only writes its fields.
-        unsafe { b::netif_set_tso_max_size(self.raw, u32::MAX) };
-    }
-
-    /// Per-CPU software statistics kept by the core (`NETDEV_PCPU_STAT_TSTATS`).
-    pub(crate) fn set_tstats(&mut self) {
-        self.raw
-            .set_pcpu_stat_type(b::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS);
-    }
-
-    /// The device type shown in uevents (`SET_NETDEV_DEVTYPE`).
-    pub(crate) fn set_devtype(&mut self, devtype: &'static DeviceType) {
-        self.raw.dev.type_ = &devtype.0;
+        unsafe { b::netif_set_tso_max_size(raw, u32::MAX) };
+        raw.set_pcpu_stat_type(b::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS);
+        raw.dev.type_ = &devtype.0;
     }
 }
 
@@ -593,12 +557,6 @@ unsafe extern "C" fn exit_rtnl_callback<T: LinkOps>(net: *mut b::net, _kill: *mu
 /// Constants for [`DeviceSetup`].
 pub(crate) mod consts {
     use super::b;
-    /// `ARPHRD_NONE`: no link-layer header.
-    pub(crate) const ARPHRD_NONE: u32 = b::ARPHRD_NONE;
-    /// `IFF_POINTOPOINT`.
-    pub(crate) const IFF_POINTOPOINT: u32 = b::net_device_flags_IFF_POINTOPOINT;
-    /// `IFF_NOARP`.
-    pub(crate) const IFF_NOARP: u32 = b::net_device_flags_IFF_NOARP;
     /// `ETH_DATA_LEN`: the MTU of an Ethernet link.
     pub(crate) const ETH_DATA_LEN: u32 = b::ETH_DATA_LEN;
 
