@@ -520,9 +520,9 @@ fn put_device_attrs(
     name: &CStr,
     cfg: &Config,
 ) -> Result<(), MsgFull> {
-    m.put_u16(a::DEVICE_LISTEN_PORT as u16, cfg.listen_port)?;
-    m.put_u32(a::DEVICE_FWMARK as u16, cfg.fwmark)?;
-    m.put_u32(a::DEVICE_IFINDEX as u16, ifindex)?;
+    m.put(a::DEVICE_LISTEN_PORT as u16, &cfg.listen_port.to_ne_bytes())?;
+    m.put(a::DEVICE_FWMARK as u16, &cfg.fwmark.to_ne_bytes())?;
+    m.put(a::DEVICE_IFINDEX as u16, &ifindex.to_ne_bytes())?;
     m.put_str(a::DEVICE_IFNAME as u16, name)?;
     if let Some(id) = cfg.identity() {
         m.put(a::DEVICE_PRIVATE_KEY as u16, cfg.private_key().as_bytes())?;
@@ -548,14 +548,17 @@ fn put_peer(
             ts[8..].copy_from_slice(&nsec.to_ne_bytes());
             m.put(a::PEER_LAST_HANDSHAKE_TIME as u16, &ts)?;
             let keepalive = peer.timers.lock().persistent_keepalive_interval();
-            m.put_u16(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16, keepalive)?;
+            m.put(
+                a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16,
+                &keepalive.to_ne_bytes(),
+            )?;
             // 64-bit counters aligned by PEER_UNSPEC padding, as the C driver.
             let pad = a::PEER_UNSPEC as u16;
             let tx = peer.tx_bytes.load(Ordering::Relaxed);
             m.put_u64(a::PEER_TX_BYTES as u16, tx, pad)?;
             let rx = peer.rx_bytes.load(Ordering::Relaxed);
             m.put_u64(a::PEER_RX_BYTES as u16, rx, pad)?;
-            m.put_u32(a::PEER_PROTOCOL_VERSION as u16, 1)?;
+            m.put(a::PEER_PROTOCOL_VERSION as u16, &1u32.to_ne_bytes())?;
             if let Some(ep) = peer.endpoint.lock().reported.as_ref() {
                 m.put(a::PEER_ENDPOINT as u16, ep.as_bytes())?;
             }
@@ -591,8 +594,8 @@ fn put_allowed_ip(m: &mut GenlMsg<'_>, p: &Prefix) -> Result<(), MsgFull> {
         Prefix::V6 { addr, cidr } => (a::AF_INET6, addr, *cidr),
     };
     m.nest(0, |m| {
-        m.put_u8(a::ALLOWEDIP_CIDR_MASK as u16, cidr)?;
-        m.put_u16(a::ALLOWEDIP_FAMILY as u16, family)?;
+        m.put(a::ALLOWEDIP_CIDR_MASK as u16, &[cidr])?;
+        m.put(a::ALLOWEDIP_FAMILY as u16, &family.to_ne_bytes())?;
         m.put(a::ALLOWEDIP_IPADDR as u16, addr)
     })
 }

@@ -266,24 +266,13 @@ impl<'a> GenlMsg<'a> {
         }
     }
 
-    /// Adds an attribute with payload `data`.
+    /// Adds an attribute with payload `data` (an integer: its native-endian
+    /// bytes, as `nla_put_u8/u16/u32`).
     pub(crate) fn put(&mut self, kind: u16, data: &[u8]) -> Result<(), MsgFull> {
         let len = i32::try_from(data.len()).map_err(|_| MsgFull)?;
         // SAFETY: the skb is valid (type invariant); `data` is valid for reads.
         let r = unsafe { b::nla_put(self.skb, i32::from(kind), len, data.as_ptr().cast()) };
         (r == 0).then_some(()).ok_or(MsgFull)
-    }
-
-    pub(crate) fn put_u8(&mut self, kind: u16, v: u8) -> Result<(), MsgFull> {
-        self.put(kind, &[v])
-    }
-
-    pub(crate) fn put_u16(&mut self, kind: u16, v: u16) -> Result<(), MsgFull> {
-        self.put(kind, &v.to_ne_bytes())
-    }
-
-    pub(crate) fn put_u32(&mut self, kind: u16, v: u32) -> Result<(), MsgFull> {
-        self.put(kind, &v.to_ne_bytes())
     }
 
     /// A 64-bit value, padded to 8-byte alignment with attributes of type
