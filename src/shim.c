@@ -146,11 +146,6 @@ void wg_shim_memzero_explicit(void *p, size_t len)
 	memzero_explicit(p, len);
 }
 
-u16 wg_shim_sock_local_port(const struct sock *sk)
-{
-	return ntohs(inet_sk(sk)->inet_sport);
-}
-
 void *wg_shim_sk_user_data(const struct sock *sk)
 {
 	return rcu_dereference_sk_user_data(sk);

@@ -116,8 +116,11 @@ impl<T: EncapRecv> EncapSocket<T> {
 
     /// The local port the socket is bound to.
     pub(crate) fn local_port(&self) -> u16 {
-        // SAFETY: the socket is live while `self` is.
-        unsafe { b::wg_shim_sock_local_port((*self.sock.as_ptr()).sk) }
+        // SAFETY: the socket is live while `self` is, and bound once, when
+        // created: `skc_num` (`inet_num`) is the bound port in host order, of
+        // which `inet_sport` is the network-order copy (the union's other
+        // view, `skc_portpair`, is the same plain bytes).
+        unsafe { (*self.sk()).__sk_common.__bindgen_anon_3.__bindgen_anon_1 }.skc_num
     }
 }
 
