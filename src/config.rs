@@ -155,32 +155,21 @@ impl Config {
         if base.saturating_add(new_keys) > MAX_PEERS {
             return Err(ENOSPC);
         }
-        // New peer state for every peer the update may create: keys that
-        // do not exist, or that an earlier change of the same message may
-        // remove (replacing peers, a new private key, REMOVE_ME).
+        // New peer state for every change that may create a peer whose key
+        // may be missing when the change is applied: a key that does not
+        // exist now, or one an earlier change of the same message may remove
+        // (replacing peers, a new private key, an earlier REMOVE_ME of it).
+        // A new key named twice reserves twice, the second freed unused
+        // (rare), so that new keys need no comparison with earlier entries.
         let may_remove_any = update.replace_peers || update.private_key.is_some();
         let mut keys: KVVec<[u8; KEY_LEN]> = KVVec::new();
         for (i, p) in update.peers.iter().enumerate() {
-            if !p.may_create() {
-                continue;
-            }
-            let exists = self.peers.lookup(&p.public_key).is_some();
-            let earlier = || {
-                update
-                    .peers
-                    .iter()
-                    .take(i)
-                    .filter(|q| Kernel::ct_eq(&q.public_key, &p.public_key))
+            let removed_before = || {
+                let mut earlier = update.peers.iter().take(i);
+                earlier.any(|q| q.remove_me && Kernel::ct_eq(&q.public_key, &p.public_key))
             };
-            // Only scanned for keys that exist or repeat: rare.
-            let needed = if !exists && !may_remove_any {
-                !earlier().any(|q| q.may_create())
-            } else {
-                let removed_before = earlier().any(|q| q.remove_me);
-                let first = !earlier().any(|q| q.may_create());
-                (first && (!exists || may_remove_any)) || removed_before
-            };
-            if needed {
+            let may_be_missing = may_remove_any || self.peers.lookup(&p.public_key).is_none();
+            if p.may_create() && (may_be_missing || removed_before()) {
                 keys.push(p.public_key, GFP_KERNEL)?;
             }
         }

@@ -100,6 +100,11 @@ impl Crypto for Host {
     fn siphash(key: &[u64; 2], data: &[u8]) -> u64 {
         crate::siphash::siphash24(key, data)
     }
+
+    fn hsiphash(key: &[u64; 2], data: &[u8]) -> u32 {
+        // Truncation is the kernel's: `hsiphash()` returns the low 32 bits.
+        crate::siphash::siphash13(key, data) as u32
+    }
 }
 
 fn nonce96(counter: u64) -> [u8; 12] {

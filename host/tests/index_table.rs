@@ -72,6 +72,9 @@ impl Crypto for Scripted {
     fn siphash(key: &[u64; 2], data: &[u8]) -> u64 {
         Host::siphash(key, data)
     }
+    fn hsiphash(key: &[u64; 2], data: &[u8]) -> u32 {
+        Host::hsiphash(key, data)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

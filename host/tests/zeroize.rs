@@ -70,6 +70,9 @@ impl Crypto for Spy {
     fn siphash(key: &[u64; 2], data: &[u8]) -> u64 {
         Host::siphash(key, data)
     }
+    fn hsiphash(key: &[u64; 2], data: &[u8]) -> u32 {
+        Host::hsiphash(key, data)
+    }
 }
 
 fn id(b: u8) -> StaticIdentity<Spy> {

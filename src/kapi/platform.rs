@@ -223,6 +223,17 @@ impl Crypto for Kernel {
         // this for data of any alignment.
         unsafe { b::__siphash_unaligned(data.as_ptr().cast(), data.len(), &key) }
     }
+
+    fn hsiphash(key: &[u64; 2], data: &[u8]) -> u32 {
+        // `unsigned long` words: the kernel's hsiphash is SipHash-1-3 with
+        // this key on 64-bit only (elsewhere the self-test refuses to load).
+        let key = b::hsiphash_key_t {
+            key: key.map(|w| w as usize),
+        };
+        // SAFETY: `data` is valid for reads of its length; `hsiphash()` calls
+        // this for data of any alignment.
+        unsafe { b::__hsiphash_unaligned(data.as_ptr().cast(), data.len(), &key) }
+    }
 }
 
 impl Kernel {

@@ -86,6 +86,10 @@ pub trait Crypto: 'static {
     /// SipHash-2-4 of `data` under `key` (two little-endian words), the
     /// kernel's `siphash()`: see [`super::siphash`].
     fn siphash(key: &[u64; 2], data: &[u8]) -> u64;
+
+    /// The kernel's 64-bit `hsiphash()`: SipHash-1-3 of `data` under `key`,
+    /// truncated to 32 bits (faster, for the rate limiter, as in C).
+    fn hsiphash(key: &[u64; 2], data: &[u8]) -> u32;
 }
 
 /// Time sources.

@@ -9,7 +9,7 @@
 //!
 //! # Design: a full table never locks a new source out
 //!
-//! The table is set-associative: a source hashes (SipHash under a random
+//! The table is set-associative: a source hashes (hsiphash under a random
 //! key, so chosen collisions are impractical) to one set of
 //! [`ENTRIES_PER_BUCKET`] slots, all allocated when the limiter is created:
 //! nothing is allocated per packet, and each packet looks at one set only
@@ -181,9 +181,8 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
         ) {
             *dst = src;
         }
-        // Truncation is intended: the number of sets is a power of two
-        // below 2^32.
-        (self.key.hash(&input) as usize) & self.sets.wrapping_sub(1)
+        // The number of sets is a power of two: the low bits pick one.
+        (self.key.hsiphash(&input) as usize) & self.sets.wrapping_sub(1)
     }
 
     fn set_mut(&mut self, set: usize) -> &mut [Entry] {

@@ -3,7 +3,8 @@
 //! and Bernstein) under a secret random key, so that an attacker who chooses
 //! the hashed values (source addresses, public keys) cannot choose
 //! collisions. The platform computes it ([`Crypto::siphash`]: the kernel's
-//! `siphash()`).
+//! `siphash()`); the rate limiter uses the faster [`Crypto::hsiphash`], as
+//! the C driver does.
 
 use super::platform::Crypto;
 use core::marker::PhantomData;
@@ -43,6 +44,11 @@ impl<C: Crypto> SipKey<C> {
     /// SipHash-2-4 of `data`.
     pub fn hash(&self, data: &[u8]) -> u64 {
         C::siphash(&self.words, data)
+    }
+
+    /// The kernel's `hsiphash()` of `data` (SipHash-1-3, 32 bits).
+    pub fn hsiphash(&self, data: &[u8]) -> u32 {
+        C::hsiphash(&self.words, data)
     }
 }
 

@@ -6,7 +6,8 @@ library only), for tests that Debian's wg(8) cannot express.
   wgnl.py dump IFNAME            canonical dump (JSON), merged across messages
   wgnl.py bad IFNAME             the table of bad inputs: errno + extack of each,
                                  and a check that the dump did not change
-  wgnl.py remove-ip IFNAME ...   WGALLOWEDIP_F_REMOVE_ME tests (see main)
+  wgnl.py remove-ip IFNAME ...   WGALLOWEDIP_F_REMOVE_ME, UPDATE_ONLY and peers removed
+                                 and re-created in one message (see cmd_remove_ip)
   wgnl.py dumpintr IFNAME        NLM_F_DUMP_INTR when the device changes mid-dump
   wgnl.py dumpidx IFNAME SECONDS dumps by ifindex, for SECONDS, while other
                                  processes move, delete and re-create IFNAME:
@@ -343,6 +344,27 @@ def cmd_remove_ip(name):
     e, m = g.set([dev, peers(peer(attr(P_PUBLIC_KEY, p2), attr(P_ENDPOINT, sockaddr_in6("fe80::1", 51820, 0, 1))))])
     d = dump(g, name)
     chk.append(("sockaddr_in6 reported as given (scope id)", e == 0 and d["peers"][0][str(P_ENDPOINT)] == sockaddr_in6("fe80::1", 51820, 0, 1).hex()))
+    # A brand-new key created, removed and created again in one message (no
+    # REPLACE_PEERS, no private key): applied in order, as C's set_peer does,
+    # the peer exists once, with only the last creation's allowed IPs.
+    p3, p4 = K(0x65), K(0x66)
+    e, m = g.set([dev, peers(peer(attr(P_PUBLIC_KEY, p3), attr(P_ALLOWEDIPS, [ip_v4("10.0.5.0", 24)])),
+                             peer(attr(P_PUBLIC_KEY, p3), attr(P_FLAGS, u32(PF_REMOVE_ME))),
+                             peer(attr(P_PUBLIC_KEY, p3), attr(P_ALLOWEDIPS, [ip_v4("10.0.6.0", 24), ip_v6("fd00:6::", 64)])))])
+    d = dump(g, name)
+    got = [p for p in d["peers"] if p["1"] == p3.hex()]
+    chk.append(("new key created, removed, created in one message: once, last IPs",
+                e == 0 and len(d["peers"]) == 3 and len(got) == 1
+                and sorted(got[0].get("allowedips", [])) == ["10.0.6.0/24", "fd00:6::/64"]))
+    # Created twice: one peer with both; created, removed, created, removed: none.
+    e, m = g.set([dev, peers(peer(attr(P_PUBLIC_KEY, p4), attr(P_ALLOWEDIPS, [ip_v4("10.0.7.0", 24)])),
+                             peer(attr(P_PUBLIC_KEY, p4), attr(P_ALLOWEDIPS, [ip_v4("10.0.8.0", 24)])))])
+    got = [p for p in dump(g, name)["peers"] if p["1"] == p4.hex()]
+    chk.append(("new key created twice in one message: one peer, both IPs",
+                e == 0 and len(got) == 1 and sorted(got[0].get("allowedips", [])) == ["10.0.7.0/24", "10.0.8.0/24"]))
+    e, m = g.set([dev, peers(*[peer(attr(P_PUBLIC_KEY, p4), attr(P_FLAGS, u32(f))) for f in (PF_REMOVE_ME, 0, PF_REMOVE_ME)])])
+    d = dump(g, name)
+    chk.append(("removed, created, removed in one message: gone", e == 0 and [p["1"] for p in d["peers"]] == [p2.hex(), p1.hex(), p3.hex()]))
     fails = 0
     for what, ok in chk:
         print("%-70s %s" % (what, "ok" if ok else "FAIL"))

@@ -92,6 +92,9 @@ impl Crypto for Dummy {
     fn siphash(_: &[u64; 2], _: &[u8]) -> u64 {
         unsafe { opaque_len() as u64 }
     }
+    fn hsiphash(_: &[u64; 2], _: &[u8]) -> u32 {
+        unsafe { opaque_len() as u32 }
+    }
 }
 use proto::allowedips::*;
 #[no_mangle]

@@ -54,6 +54,8 @@ t_bad_inputs() {
 }
 
 t_allowedip_remove_me_and_update_only() {
+	# Also peers removed and (re-)created within one message, applied in
+	# order as C does (a new key created, removed and created again).
 	setup_nl
 	ip netns exec nl python3 "$here/wgnl.py" remove-ip wgt
 	ip netns del nl
