@@ -183,7 +183,7 @@ bench-pair:
 # the debug kernel for FUZZ_NETLINK_SECONDS (default 600), then the tunnel
 # set up before must still work and rmmod be clean. FUZZ_NETLINK_SEED=N
 # repeats a run's messages (the seed is printed); WG_IMPL=c fuzzes the
-# in-tree C driver. `make check` runs it for 60 s in netlink2_ours's boot.
+# in-tree C driver. `make check` runs it for 60 s in netlink_ours's boot.
 fuzz-netlink:
 	$(TOP)/scripts/setup-host.sh
 	$(TOP)/scripts/build-module.sh debug >/dev/null

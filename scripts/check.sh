@@ -41,7 +41,8 @@ log "building the debug kernel (cached) and the module"
 
 # The VM suites, CHECK_JOBS at a time (default 2: this machine kind has 2
 # cores, and under emulation a suite mostly runs one process at a time).
-# A suite of two VMs (tests/vm/pair/) takes two places; one whose header has
+# A suite of two VMs (tests/vm/pair/) takes two places (or as many as its
+# header's "# vm-places: N" says: a peer VM that mostly waits); one whose header has
 # the line "# vm-alone" takes them all, and waits for the release build below
 # too: it runs alone on the machine. Those wide suites come first, while the
 # pool is empty (a wide suite waits for places to free: nothing after it in
@@ -50,10 +51,7 @@ log "building the debug kernel (cached) and the module"
 # Each suite's output goes to build/vm/NAME.out; its progress lines (one per
 # check as it finishes, and one a minute while none does) to the terminal.
 jobs_max=${CHECK_JOBS:-2}
-order=(flood interop_cdriver lifecycle hostile netlink1_cdriver sendpath netns_upstream netlink2_ours soak interop)
-# A suite that reads another's results starts after that one ended (when
-# both run): netlink2_ours compares with netlink1_cdriver's C reference.
-declare -A after=([netlink2_ours]=netlink1_cdriver)
+order=(flood interop_cdriver lifecycle hostile sendpath netns_upstream netlink_ours soak interop netlink_differential)
 suites=()
 for n in "${order[@]}"; do
 	for t in "$TOP/tests/vm/suite/$n.sh" "$TOP/tests/vm/pair/$n.sh"; do [ -f "$t" ] && suites+=("$t"); done
@@ -210,32 +208,28 @@ for t in ${suites[@]+"${suites[@]}"}; do
 done
 
 mkdir -p "$TOP/build/vm"
-declare -A pid_name=() pid_weight=() pid_start=() planned=() ended=()
-for t in "${suites[@]}"; do planned[$(basename "$t" .sh)]=1; done
+declare -A pid_name=() pid_weight=() pid_start=()
 used=0
 pending=(${suites[@]+"${suites[@]}"})
 while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 	release_collect
-	# Start, in order, each pending suite that fits in the places left and
-	# whose prerequisite (if it runs at all) has ended; the others wait.
+	# Start, in order, each pending suite that fits in the places left; the
+	# others wait.
 	rest=() blocked=
 	for t in ${pending[@]+"${pending[@]}"}; do
 		n=$(basename "$t" .sh) w=1 alone=
 		case $t in
 		host | install) ;;
-		*/tests/vm/pair/*) w=2 ;;
+		*/tests/vm/pair/*) w=$(sed -n 's/^# vm-places: *\([0-9]\)$/\1/p' "$t" | head -n 1); w=${w:-2} ;;
 		*) if grep -qx '# vm-alone' "$t"; then alone=1 w=$jobs_max; fi ;;
 		esac
 		[ "$w" -le "$jobs_max" ] || w=$jobs_max
 		if [ -n "$release_failed" ] && needs_release "$t"; then
 			record "vm: $n" 1
 			log "vm: $n not run: the release build failed"
-			ended[$n]=1
 			continue
 		fi
-		dep=${after[$n]:-}
 		if [ -z "$blocked" ] && [ $((used + w)) -le "$jobs_max" ] &&
-			{ [ -z "$dep" ] || [ -z "${planned[$dep]:-}" ] || [ -n "${ended[$dep]:-}" ]; } &&
 			{ { ! needs_release "$t" && [ -z "$alone" ]; } || release_ready; }; then
 			vm_start "$t"
 			pid_name[$!]=$n pid_weight[$!]=$w pid_start[$!]=$(date +%s)
@@ -261,7 +255,6 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 		if [ "${pid_name[$p]}" = host ]; then host_record; else
 			vm_record "${pid_name[$p]}" "$status" $(( $(date +%s) - pid_start[$p] )); fi
 		log "vm: ${pid_name[$p]} ended (exit $status), $(( $(date +%s) - start )) s into make check"
-		ended[${pid_name[$p]}]=1
 		used=$((used - pid_weight[$p]))
 		unset "pid_name[$p]" "pid_weight[$p]" "pid_start[$p]"
 	done

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # vm-peer-flavour: release
+# vm-places: 1
+# (One place in make check's pool, not two: B waits for commands most of the
+# time; only its few seconds of iperf3 and its boot take a core.)
 # (B, the C driver's VM, on the release kernel: it needs no sanitizers and
 # answers sooner; A, our module, on the debug kernel: over virtio-net this
 # suite once caught what no veth suite did, see below.)

@@ -1,37 +1,18 @@
 #!/usr/bin/env bash
-# Configuration over netlink (issue 4), against our module: the differential
-# sequence compared with the C driver's (netlink1_cdriver.sh, run in the boot
-# before), the raw-netlink table of bad inputs, 6.16's WGALLOWEDIP_F_REMOVE_ME
-# and UPDATE_ONLY, NLM_F_DUMP_INTR, wg-quick, dumps spanning many messages,
-# and a short run of the netlink fuzzer (tests/netlink/fuzz.sh, last: it
-# unloads the module). Argument: small | full.
+# Configuration over netlink (issue 4), against our module on the debug
+# kernel: the raw-netlink table of bad inputs, 6.16's WGALLOWEDIP_F_REMOVE_ME
+# and UPDATE_ONLY, NLM_F_DUMP_INTR, permissions, wg-quick, dumps spanning
+# many messages, and a short run of the netlink fuzzer (tests/netlink/fuzz.sh,
+# last: it unloads the module). The differential test against the C driver
+# is netlink_differential.sh.
 # vm-timeout: 1500
 . "$(dirname "$0")/../lib.sh"
 here=$(cd "$(dirname "$0")/../../netlink" && pwd)
-scale=${1:-small}
 # Records how long each test took (the check runs in a subshell: on its exit).
 timed() {
 	trap "echo \"$1 \$((SECONDS - $SECONDS)) s\" >>\"\$RESULTS/durations.txt\"" EXIT
 	"$@"
 }
-ref=$(dirname "$RESULTS")/netlink1_cdriver${2:-}
-
-t_differential() {
-	modprobe wireguard
-	loaded_is_ours
-	WG_SEQ_TIMES=$RESULTS/times.txt bash "$here/sequence.sh" "$scale" >"$RESULTS/sequence.out" 2>&1
-	"$here/normalise.sh" "$RESULTS/sequence.out" >"$RESULTS/sequence.norm"
-	cat "$RESULTS/times.txt"
-	[ -f "$ref/sequence.norm" ] || { echo "no reference in $ref: run netlink1_cdriver.sh first"; return 1; }
-	[ "$(cat "$ref/scale")" = "$scale" ] || { echo "reference is for scale $(cat "$ref/scale")"; return 1; }
-	[ "$(cat "$here/sequence.sh" "$here/normalise.sh" | sha256sum | cut -c1-64)" = "$(cat "$ref/sequence.sha")" ] ||
-		{ echo "the reference was made from another version of sequence.sh"; return 1; }
-	echo "steps: $(grep -c '^### ' "$RESULTS/sequence.norm")"
-	diff -u "$ref/sequence.norm" "$RESULTS/sequence.norm" >"$RESULTS/sequence.diff" ||
-		{ head -n 80 "$RESULTS/sequence.diff"; return 1; }
-	echo "identical to the C driver's output"
-}
-
 # A configured device in namespace nl, for the raw-netlink tests.
 setup_nl() {
 	ip netns del nl 2>/dev/null || true
@@ -173,7 +154,6 @@ t_wg_quick() {
 	ip netns del q
 }
 
-check differential timed t_differential
 check bad_inputs timed t_bad_inputs
 check allowedip_remove_me_and_update_only timed t_allowedip_remove_me_and_update_only
 check dump_intr timed t_dump_intr
