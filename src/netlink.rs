@@ -559,7 +559,9 @@ fn put_peer(
             let rx = peer.rx_bytes.load(Ordering::Relaxed);
             m.put_u64(a::PEER_RX_BYTES as u16, rx, pad)?;
             m.put(a::PEER_PROTOCOL_VERSION as u16, &1u32.to_ne_bytes())?;
-            if let Some(ep) = peer.endpoint.lock().reported.as_ref() {
+            // Copied out: the endpoint's lock is not held while putting.
+            let reported = peer.endpoint.lock().reported;
+            if let Some(ep) = reported.as_ref() {
                 m.put(a::PEER_ENDPOINT as u16, ep.as_bytes())?;
             }
         }

@@ -29,6 +29,9 @@ const _: () = assert!(
 const _: () = assert!(
     core::mem::size_of::<b::sk_buff__bindgen_ty_4>() == b::WG_SHIM_SKB_HEADERS_LEN as usize
 );
+// `head + end`, `head + tail` and the offset arithmetic below assume that
+// `sk_buff_data_t` is an offset (NET_SKBUFF_DATA_USES_OFFSET: 64-bit).
+const _: () = assert!(core::mem::size_of::<b::sk_buff_data_t>() == 4);
 
 /// Length of a ChaCha20-Poly1305 tag.
 const TAG_LEN: u32 = 16;

@@ -157,13 +157,21 @@ impl<T: Resync> LeftRight<T> {
     /// Process context.
     pub(crate) fn prepare(&self, reserve: impl FnOnce(&mut T) -> Result) -> Result {
         let mut w = self.writer.lock();
-        reserve(self.inactive(&mut w)?.0)
+        // SAFETY: `w` is the guard of `self.writer`.
+        reserve(unsafe { self.inactive(&mut w) }?.0)
     }
 
     /// The inactive copy (resynchronised from the active one if it missed
     /// an update) and the active copy's index, for the holder of `writer`.
+    ///
+    /// # Safety
+    ///
+    /// `_writer` must be the guard of `self.writer`.
     #[allow(clippy::mut_from_ref)]
-    fn inactive<'a>(&'a self, _writer: &'a mut WriterGuard<'_>) -> Result<(&'a mut T, usize)> {
+    unsafe fn inactive<'a>(
+        &'a self,
+        _writer: &'a mut WriterGuard<'_>,
+    ) -> Result<(&'a mut T, usize)> {
         let active = self.active.load(Ordering::Relaxed) & 1;
         // SAFETY: the inactive copy stopped being active at the end of the
         // previous write, which waited for a grace period after that, so no
@@ -187,7 +195,8 @@ impl<T: Resync> LeftRight<T> {
     /// Process context; sleeps for a grace period.
     pub(crate) fn write<R>(&self, mut change: impl FnMut(&mut T) -> Result<R>) -> Result<R> {
         let mut w = self.writer.lock();
-        let (target, active) = self.inactive(&mut w)?;
+        // SAFETY: `w` is the guard of `self.writer`.
+        let (target, active) = unsafe { self.inactive(&mut w) }?;
         let result = change(target)?;
         self.active.store(active ^ 1, Ordering::Release);
         // After this, no reader is in the previously active copy.
