@@ -104,14 +104,20 @@ fresh() { # recreate|readd EP_OF_B EP_OF_A
 	# A kernel-log mark on both sides, for the checks of who initiated.
 	MARK=$RANDOM$RANDOM
 	say "fresh ($mode): A knows B at '${epb:-none}', B knows A at '${epa:-none}'"
+	# Both sides quiet first (jobs stopped, the old device or peer gone), then
+	# both configured: else the side still in the previous test's state can
+	# send (a job's last packets, a pending handshake) to the side already
+	# fresh, which then learns an endpoint and a session it must not have
+	# (seen once: A's fresh peer roamed to B's IPv6 address).
 	pair_stop_jobs
+	rb "pair_stop_jobs; if [ $mode = recreate ]; then ip link del $WGIF 2>/dev/null || true; else pair_peer_remove $A_PUB; fi"
 	if [ "$mode" = recreate ] || ! ip link show "$WGIF" >/dev/null 2>&1; then
 		pair_wg_up a "$A_PRIV" "$B_PUB" "$PSK" "$epb"
-		rb "pair_stop_jobs; pair_wg_up b $B_PRIV $A_PUB $PSK '$epa' && pair_expect_state '$epa' 0 && pair_mark $MARK"
+		rb "pair_wg_up b $B_PRIV $A_PUB $PSK '$epa' && pair_expect_state '$epa' 0 && pair_mark $MARK"
 	else
 		pair_peer_remove "$B_PUB"
 		pair_peer_add a "$B_PUB" "$PSK" "$epb"
-		rb "pair_stop_jobs; pair_peer_remove $A_PUB && pair_peer_add b $A_PUB $PSK '$epa' && pair_expect_state '$epa' 0 && pair_mark $MARK"
+		rb "pair_peer_add b $A_PUB $PSK '$epa' && pair_expect_state '$epa' 0 && pair_mark $MARK"
 	fi
 	pair_expect_state "$epb" 0
 	pair_mark "$MARK"
