@@ -25,6 +25,19 @@ fi
 export PATH="$fuzz_root/bin:$PATH"
 export RUSTC_BOOTSTRAP=1
 
+# AddressSanitizer (cargo fuzz's default) needs the toolchain's ASan runtime:
+# rustup's toolchains ship it, Debian's rustc-web does not (the link fails:
+# "cannot find .../librustc-stable_rt.asan.a"). Without it the targets run
+# with libFuzzer's coverage and Rust's own checks (debug assertions, overflow
+# checks, bounds checks): the code under test is safe Rust, where ASan would
+# find nothing those do not.
+sanitizer=()
+rt_dir=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/lib
+if ! compgen -G "$rt_dir/librustc-*_rt.asan.a" >/dev/null; then
+	log "fuzz: this toolchain has no ASan runtime ($rt_dir): running without ASan"
+	sanitizer=(--sanitizer none)
+fi
+
 cd "$TOP/host/fuzz"
 mkdir -p target
 if [ $# -gt 0 ]; then
@@ -40,7 +53,7 @@ for t in "${targets[@]}"; do
 	log "fuzz $t for ${seconds}s"
 	start=$(date +%s)
 	# One job, so that a concurrent kernel build keeps a core.
-	if cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=2048 \
+	if cargo fuzz run ${sanitizer[@]+"${sanitizer[@]}"} "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=2048 \
 		-print_final_stats=1 2>"$TOP/host/fuzz/target/$t.log"; then
 		runs=$(grep -m1 '^stat::number_of_executed_units' "$TOP/host/fuzz/target/$t.log" | awk '{print $2}')
 		log "fuzz $t: ok, $(( $(date +%s) - start ))s, ${runs:-?} runs"
