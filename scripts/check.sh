@@ -42,16 +42,14 @@ log "building the debug kernel (cached) and the module"
 # The VM suites, CHECK_JOBS at a time (default 2: this machine kind has 2
 # cores, and under emulation a suite mostly runs one process at a time).
 # A suite of two VMs (tests/vm/pair/) takes two places (or as many as its
-# header's "# vm-places: N" says: a peer VM that mostly waits); one whose header has
-# the line "# vm-alone" takes them all, and waits for the release build below
-# too: it runs alone on the machine. Those wide suites come first, while the
-# pool is empty (a wide suite waits for places to free: nothing after it in
-# the order starts meanwhile, unless it waits for a release kernel being
-# built from scratch), then the others longest first.
+# header's "# vm-places: N" says: a peer VM that mostly waits). Those wide
+# suites come first, while the pool is empty (a wide suite waits for places
+# to free: nothing after it in the order starts meanwhile, unless it waits for
+# a release kernel being built from scratch), then the others longest first.
 # Each suite's output goes to build/vm/NAME.out; its progress lines (one per
 # check as it finishes, and one a minute while none does) to the terminal.
 jobs_max=${CHECK_JOBS:-2}
-order=(flood interop_cdriver lifecycle hostile sendpath netns_upstream netlink_ours soak interop netlink_differential)
+order=(interop_cdriver lifecycle hostile sendpath netns_upstream netlink_ours soak interop netlink_differential flood)
 suites=()
 for n in "${order[@]}"; do
 	for t in "$TOP/tests/vm/suite/$n.sh" "$TOP/tests/vm/pair/$n.sh"; do [ -f "$t" ] && suites+=("$t"); done
@@ -103,12 +101,16 @@ host_record() {
 # that the debug suites would not: a reference run of the C driver,
 # interoperation on the wire, the upstream selftest), and the install
 # suite's (release: module signing). CHECK_FLAVOUR=debug (`make check-debug`)
-# runs every VM suite but install on the debug kernel. The host's tests run
-# on none.
+# runs every VM suite but install on the debug kernel, and those whose
+# header has the line "# vm-release-always" (the flood: its load needs the
+# release kernel's packet path). The host's tests run on none.
 # The kernel a suite's header line "# KEY: debug|release" names (none:
 # empty), debug for every one under CHECK_FLAVOUR=debug.
 header_kernel() { # KEY SUITE
-	[ "${CHECK_FLAVOUR:-}" != debug ] || { echo debug; return; }
+	if [ "${CHECK_FLAVOUR:-}" = debug ] && ! grep -qx '# vm-release-always' "$2"; then
+		echo debug
+		return
+	fi
 	sed -n "s/^# $1: *\(debug\|release\)\$/\1/p" "$2" | head -n 1
 }
 flavour() { # SUITE
@@ -217,11 +219,9 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 	# others wait.
 	rest=() blocked=
 	for t in ${pending[@]+"${pending[@]}"}; do
-		n=$(basename "$t" .sh) w=1 alone=
+		n=$(basename "$t" .sh) w=1
 		case $t in
-		host | install) ;;
 		*/tests/vm/pair/*) w=$(sed -n 's/^# vm-places: *\([0-9]\)$/\1/p' "$t" | head -n 1); w=${w:-2} ;;
-		*) if grep -qx '# vm-alone' "$t"; then alone=1 w=$jobs_max; fi ;;
 		esac
 		[ "$w" -le "$jobs_max" ] || w=$jobs_max
 		if [ -n "$release_failed" ] && needs_release "$t"; then
@@ -230,7 +230,7 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 			continue
 		fi
 		if [ -z "$blocked" ] && [ $((used + w)) -le "$jobs_max" ] &&
-			{ { ! needs_release "$t" && [ -z "$alone" ]; } || release_ready; }; then
+			{ ! needs_release "$t" || release_ready; }; then
 			vm_start "$t"
 			pid_name[$!]=$n pid_weight[$!]=$w pid_start[$!]=$(date +%s)
 			used=$((used + w))
@@ -241,7 +241,7 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#pid_name[@]}" -gt 0 ]; do
 			# ended), unless what it waits for is a release kernel built
 			# from scratch (minutes: the debug suites run meanwhile).
 			if [ "$w" -gt 1 ] && { release_ready || [ -n "$release_cached" ] ||
-				{ ! needs_release "$t" && [ -z "$alone" ]; }; }; then
+				! needs_release "$t"; }; then
 				blocked=1
 			fi
 		fi

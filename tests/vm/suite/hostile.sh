@@ -44,8 +44,8 @@
 # bad mac1, which no device answers.
 #
 # The handshake path under attack (tests/hostile/flood.sh) is its own suite,
-# tests/vm/suite/flood.sh, which make check runs alone on the machine: beside
-# another VM neither driver passes it (that suite's header says why).
+# tests/vm/suite/flood.sh, on the release kernel (that suite's header says
+# why).
 #
 # WG_IMPL=c tests the in-tree C driver instead of our module (see
 # tests/hostile/impl.sh).
