@@ -5,6 +5,7 @@
 use wg_proto::host::Host;
 use wg_proto::proto::constants::*;
 use wg_proto::proto::keypair::has_expired;
+use wg_proto::proto::timers::Timer::*;
 use wg_proto::proto::timers::{
     random_jitter, rekey_due_on_receive, rekey_due_on_send, Actions, CurrentKey, PeerTimers, Timer,
 };
@@ -53,12 +54,12 @@ fn retransmit_handshake_deadline_and_jitter() {
     ] {
         let mut p = active();
         data_received(&mut p, T0);
-        assert!(p.is_pending(Timer::SendKeepalive));
+        assert!(p.is_pending(SendKeepalive));
         p.handshake_initiation_sent(T0, jitter);
         let d = T0 + REKEY_TIMEOUT + jitter % REKEY_TIMEOUT_JITTER_MAX;
-        assert_eq!(p.deadline(Timer::RetransmitHandshake), Some(d));
-        assert!(!p.is_pending(Timer::SendKeepalive));
-        let a = fire_exactly_at(&mut p, Timer::RetransmitHandshake, d);
+        assert_eq!(p.deadline(RetransmitHandshake), Some(d));
+        assert!(!p.is_pending(SendKeepalive));
+        let a = fire_exactly_at(&mut p, RetransmitHandshake, d);
         assert!(a.clear_endpoint_src);
         assert!(a.queue_handshake_initiation);
         assert_eq!(p.handshake_attempts(), 1);
@@ -69,38 +70,32 @@ fn retransmit_handshake_deadline_and_jitter() {
 fn send_keepalive_deadline_and_need_another() {
     let mut p = active();
     data_received(&mut p, T0);
-    assert_eq!(
-        p.deadline(Timer::SendKeepalive),
-        Some(T0 + KEEPALIVE_TIMEOUT)
-    );
-    let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
+    assert_eq!(p.deadline(SendKeepalive), Some(T0 + KEEPALIVE_TIMEOUT));
+    let a = fire_exactly_at(&mut p, SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
-    assert!(!p.is_pending(Timer::SendKeepalive));
+    assert!(!p.is_pending(SendKeepalive));
 
     // Data received again while pending: one more keepalive round, from the firing.
     let mut p = active();
     data_received(&mut p, T0);
     data_received(&mut p, T0 + 3 * NSEC_PER_SEC);
     assert_eq!(
-        p.deadline(Timer::SendKeepalive),
+        p.deadline(SendKeepalive),
         Some(T0 + KEEPALIVE_TIMEOUT),
         "pending timer is not moved"
     );
-    let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
+    let a = fire_exactly_at(&mut p, SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
-    assert_eq!(
-        p.deadline(Timer::SendKeepalive),
-        Some(T0 + 2 * KEEPALIVE_TIMEOUT)
-    );
-    let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + 2 * KEEPALIVE_TIMEOUT);
+    assert_eq!(p.deadline(SendKeepalive), Some(T0 + 2 * KEEPALIVE_TIMEOUT));
+    let a = fire_exactly_at(&mut p, SendKeepalive, T0 + 2 * KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
-    assert!(!p.is_pending(Timer::SendKeepalive));
+    assert!(!p.is_pending(SendKeepalive));
 
     // Anything authenticated sent in between cancels it.
     let mut p = active();
     data_received(&mut p, T0);
     p.data_packets_sent(T0 + 1, false, 0);
-    assert!(!p.is_pending(Timer::SendKeepalive));
+    assert!(!p.is_pending(SendKeepalive));
     assert_eq!(p.poll(T0 + KEEPALIVE_TIMEOUT), none());
 }
 
@@ -109,15 +104,15 @@ fn new_handshake_deadline() {
     let mut p = active();
     p.data_packets_sent(T0, true, 123);
     let d = T0 + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + 123;
-    assert_eq!(p.deadline(Timer::NewHandshake), Some(d));
+    assert_eq!(p.deadline(NewHandshake), Some(d));
     // More data sent does not push it back.
     p.data_packets_sent(T0 + NSEC_PER_SEC, true, 0);
-    assert_eq!(p.deadline(Timer::NewHandshake), Some(d));
+    assert_eq!(p.deadline(NewHandshake), Some(d));
     // Keepalives alone do not arm it.
     let mut q = active();
     q.data_packets_sent(T0, false, 0);
-    assert!(!q.is_pending(Timer::NewHandshake));
-    let a = fire_exactly_at(&mut p, Timer::NewHandshake, d);
+    assert!(!q.is_pending(NewHandshake));
+    let a = fire_exactly_at(&mut p, NewHandshake, d);
     assert!(a.clear_endpoint_src);
     assert!(a.queue_handshake_initiation);
 
@@ -125,7 +120,7 @@ fn new_handshake_deadline() {
     let mut p = active();
     p.data_packets_sent(T0, true, 0);
     assert!(!p.data_packet_received(T0 + 1, false, true, None));
-    assert!(!p.is_pending(Timer::NewHandshake));
+    assert!(!p.is_pending(NewHandshake));
     assert_eq!(p.poll(u64::MAX), none());
 }
 
@@ -134,14 +129,14 @@ fn zero_key_material_deadline() {
     let mut p = active();
     p.handshake_response_sent(T0);
     assert_eq!(
-        p.deadline(Timer::ZeroKeyMaterial),
+        p.deadline(ZeroKeyMaterial),
         Some(T0 + 3 * REJECT_AFTER_TIME)
     );
     // A later session moves it.
     p.handshake_response_consumed(T0 + NSEC_PER_SEC);
     let d = T0 + NSEC_PER_SEC + ZERO_KEYS_AFTER;
-    assert_eq!(p.deadline(Timer::ZeroKeyMaterial), Some(d));
-    let a = fire_exactly_at(&mut p, Timer::ZeroKeyMaterial, d);
+    assert_eq!(p.deadline(ZeroKeyMaterial), Some(d));
+    let a = fire_exactly_at(&mut p, ZeroKeyMaterial, d);
     assert!(a.zero_key_material);
     assert!(!a.send_keepalive);
 }
@@ -159,25 +154,25 @@ fn persistent_keepalive() {
     assert!(!p.set_persistent_keepalive(25));
     keepalive_sent(&mut p, T0);
     assert_eq!(
-        p.deadline(Timer::PersistentKeepalive),
+        p.deadline(PersistentKeepalive),
         Some(T0 + 25 * NSEC_PER_SEC)
     );
     // Received packets re-arm it too.
     p.handshake_packet_received(T0 + NSEC_PER_SEC);
     let d = T0 + 26 * NSEC_PER_SEC;
-    assert_eq!(p.deadline(Timer::PersistentKeepalive), Some(d));
-    let a = fire_exactly_at(&mut p, Timer::PersistentKeepalive, d);
+    assert_eq!(p.deadline(PersistentKeepalive), Some(d));
+    let a = fire_exactly_at(&mut p, PersistentKeepalive, d);
     assert!(a.send_keepalive);
     // Turned off while pending: fires without sending.
     keepalive_sent(&mut p, T0 + 100 * NSEC_PER_SEC);
     assert!(!p.set_persistent_keepalive(0));
     let a = p.poll(T0 + 200 * NSEC_PER_SEC);
     assert!(!a.send_keepalive);
-    assert!(!p.is_pending(Timer::PersistentKeepalive));
+    assert!(!p.is_pending(PersistentKeepalive));
     // The maximum interval does not overflow.
     let _ = p.set_persistent_keepalive(u16::MAX);
     keepalive_sent(&mut p, u64::MAX - 5);
-    assert_eq!(p.deadline(Timer::PersistentKeepalive), Some(u64::MAX));
+    assert_eq!(p.deadline(PersistentKeepalive), Some(u64::MAX));
 }
 
 /// The new-handshake timer firing during retransmissions is not a retry: as
@@ -199,7 +194,7 @@ fn new_handshake_timer_resets_attempts() {
     }
     // At 15 s both fired: the retransmission (attempt 3) and then the
     // new-handshake timer, which resets the count.
-    assert!(!p.is_pending(Timer::NewHandshake));
+    assert!(!p.is_pending(NewHandshake));
 }
 
 #[test]
@@ -211,7 +206,7 @@ fn handshake_gives_up_exact_count_without_data_timer() {
     p.handshake_initiation_sent(now, 0);
     let mut initiations = 1u64;
     loop {
-        now = p.deadline(Timer::RetransmitHandshake).unwrap();
+        now = p.deadline(RetransmitHandshake).unwrap();
         let a = p.poll(now);
         if a.purge_staged_packets {
             break;
@@ -260,16 +255,16 @@ fn inactive_peers_arm_nothing() {
     let mut p = PeerTimers::default();
     data_received(&mut p, T0);
     p.handshake_initiation_sent(T0, 0);
-    assert!(!p.is_pending(Timer::RetransmitHandshake));
+    assert!(!p.is_pending(RetransmitHandshake));
     assert!(!p.queue_handshake_initiation(T0 + REKEY_TIMEOUT));
     assert_eq!(p.next_deadline(), None);
     assert!(!p.set_persistent_keepalive(10));
     assert!(p.start(), "persistent keepalive on device up");
     data_received(&mut p, T0);
     p.handshake_response_consumed(T0);
-    assert!(p.is_pending(Timer::SendKeepalive));
-    assert!(p.is_pending(Timer::ZeroKeyMaterial));
-    assert!(p.is_pending(Timer::PersistentKeepalive));
+    assert!(p.is_pending(SendKeepalive));
+    assert!(p.is_pending(ZeroKeyMaterial));
+    assert!(p.is_pending(PersistentKeepalive));
     p.stop();
     for t in Timer::ALL {
         assert!(!p.is_pending(t));
@@ -295,10 +290,7 @@ fn polling_a_cancelled_or_early_timer_does_nothing() {
     // An early one (1 ns before the deadline) leaves it pending.
     data_received(&mut p, T0);
     assert_eq!(p.poll(T0 + KEEPALIVE_TIMEOUT - 1), none());
-    assert_eq!(
-        p.deadline(Timer::SendKeepalive),
-        Some(T0 + KEEPALIVE_TIMEOUT)
-    );
+    assert_eq!(p.deadline(SendKeepalive), Some(T0 + KEEPALIVE_TIMEOUT));
     assert!(p.poll(T0 + KEEPALIVE_TIMEOUT).send_keepalive);
 }
 
@@ -384,17 +376,14 @@ fn full_exchange_as_initiator_and_responder() {
     assert!(i.begin_handshake_initiation(T0));
     i.data_packets_sent(T0, true, 0);
     i.handshake_initiation_sent(T0, 0);
-    assert!(i.is_pending(Timer::RetransmitHandshake));
-    assert!(i.is_pending(Timer::NewHandshake));
+    assert!(i.is_pending(RetransmitHandshake));
+    assert!(i.is_pending(NewHandshake));
     let t1 = T0 + 30_000_000;
     i.handshake_response_consumed(t1);
     i.handshake_packet_received(t1);
-    assert!(!i.is_pending(Timer::RetransmitHandshake));
-    assert_eq!(
-        i.deadline(Timer::ZeroKeyMaterial),
-        Some(t1 + ZERO_KEYS_AFTER)
-    );
-    assert!(!i.is_pending(Timer::NewHandshake));
+    assert!(!i.is_pending(RetransmitHandshake));
+    assert_eq!(i.deadline(ZeroKeyMaterial), Some(t1 + ZERO_KEYS_AFTER));
+    assert!(!i.is_pending(NewHandshake));
     i.data_packets_sent(t1, false, 0);
     assert_eq!(i.next_deadline(), Some(t1 + ZERO_KEYS_AFTER));
 
@@ -402,21 +391,15 @@ fn full_exchange_as_initiator_and_responder() {
     let mut r = active();
     r.handshake_response_sent(T0);
     r.handshake_packet_received(T0);
-    assert_eq!(
-        r.deadline(Timer::ZeroKeyMaterial),
-        Some(T0 + ZERO_KEYS_AFTER)
-    );
+    assert_eq!(r.deadline(ZeroKeyMaterial), Some(T0 + ZERO_KEYS_AFTER));
     assert!(!r.data_packet_received(t1, true, false, None));
-    assert!(!r.is_pending(Timer::RetransmitHandshake));
-    assert_eq!(
-        r.deadline(Timer::SendKeepalive),
-        Some(t1 + KEEPALIVE_TIMEOUT)
-    );
+    assert!(!r.is_pending(RetransmitHandshake));
+    assert_eq!(r.deadline(SendKeepalive), Some(t1 + KEEPALIVE_TIMEOUT));
     // It replies with data: no keepalive needed.
     r.data_packets_sent(t1 + 1, true, 0);
-    assert!(!r.is_pending(Timer::SendKeepalive));
+    assert!(!r.is_pending(SendKeepalive));
     assert_eq!(
-        r.deadline(Timer::NewHandshake),
+        r.deadline(NewHandshake),
         Some(t1 + 1 + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT)
     );
 }

@@ -26,8 +26,9 @@
 //!   packet went either way.
 //!
 //! Where the C driver adds `get_random_u32_below(HZ / 3)` jiffies of jitter,
-//! the hooks take `jitter_ns`, reduced modulo [`REKEY_TIMEOUT_JITTER_MAX`]
-//! (pass [`random_jitter`] in production, fixed values in tests).
+//! the functions that arm those timers take `jitter_ns`, reduced modulo
+//! [`REKEY_TIMEOUT_JITTER_MAX`] (pass [`random_jitter`] in production, fixed
+//! values in tests).
 
 use super::constants::{
     KEEPALIVE_TIMEOUT, MAX_TIMER_HANDSHAKES, NSEC_PER_SEC, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
