@@ -280,7 +280,7 @@ impl PeerState {
             keypairs <- new_spinlock_bh!(Keypairs::new(), "wireguard_peer_keypairs"),
             endpoint <- new_spinlock_bh!(EndpointState { addr: None, reported: None }, "wireguard_peer_endpoint"),
             dst_cache,
-            timers <- new_spinlock_bh!(PeerTimers::new(), "wireguard_peer_timers"),
+            timers <- new_spinlock_bh!(PeerTimers::default(), "wireguard_peer_timers"),
             staged <- BundleQueue::new(),
             tx <- SerialQueue::new(),
             rx <- SerialQueue::new(),

@@ -501,8 +501,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     }
     let keepalive = skb.len() == 0;
     let rekey = timers::event(peer, |t| {
-        t.data_packet_received(now, received.confirmed, keepalive);
-        t.keep_key_fresh_on_receive(received.current.as_ref(), now)
+        t.data_packet_received(now, received.confirmed, keepalive, received.current)
     });
     if rekey {
         timers::queue_initiation(peer);

@@ -1,48 +1,54 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The peer's protocol timers, driven by one kernel timer per peer: every
 //! event goes through [`event`], which updates the peer's `PeerTimers` (the
-//! protocol core's state machine) under its lock, re-arms the kernel timer
-//! at the earliest deadline, and carries out the actions.
+//! protocol core's state machine) under its lock and re-arms the kernel timer
+//! at the earliest deadline; when that fires, [`fired`] carries out the
+//! actions.
 #![forbid(unsafe_code)]
 
 use crate::kapi::anchored::{Anchored, WorkId};
 use crate::kapi::platform::Kernel;
 use crate::peer::PeerState;
 use crate::proto::platform::Clock;
-use crate::proto::timers::{Actions, PeerTimers};
+use crate::proto::timers::PeerTimers;
 use crate::{send, session};
 use core::sync::atomic::Ordering;
 
 /// Runs `f` on the peer's timer state and re-arms the kernel timer at the
 /// earliest deadline; returns what `f` returned. Any context.
 pub(crate) fn event<R>(peer: &Anchored<PeerState>, f: impl FnOnce(&mut PeerTimers) -> R) -> R {
-    event_rearm(peer, f, false)
-}
-
-fn event_rearm<R>(
-    peer: &Anchored<PeerState>,
-    f: impl FnOnce(&mut PeerTimers) -> R,
-    always: bool,
-) -> R {
     let mut t = peer.timers.lock();
     let before = t.next_deadline();
     let r = f(&mut t);
-    // The one kernel timer follows the earliest deadline; most events
-    // (every data packet: "cancel the new-handshake timer", already
-    // cancelled) leave it where it is, and then it is not touched. It
-    // is armed under the lock, so that two CPUs' events cannot leave it
-    // at the older of their deadlines.
-    let next = t.next_deadline();
-    if always || next != before {
-        match next {
-            Some(at) => peer.arm_timer_in(at.saturating_sub(Kernel::now_ns())),
-            None => peer.cancel_timer(),
-        }
+    // Most events (every data packet: "cancel the new-handshake timer",
+    // already cancelled) leave the earliest deadline where it is, and then
+    // the kernel timer is not touched.
+    if t.next_deadline() != before {
+        rearm(peer, &t);
     }
     r
 }
 
-fn carry_out(peer: &Anchored<PeerState>, a: &Actions) {
+/// Moves the one kernel timer to the earliest deadline. Called under the
+/// timers' lock, so that two CPUs' events cannot leave it at the older of
+/// their deadlines.
+fn rearm(peer: &Anchored<PeerState>, t: &PeerTimers) {
+    match t.next_deadline() {
+        Some(at) => peer.arm_timer_in(at.saturating_sub(Kernel::now_ns())),
+        None => peer.cancel_timer(),
+    }
+}
+
+/// The kernel timer fired (softirq): fires every due protocol timer, and
+/// re-arms the kernel timer in any case: the coarse clock may still read a
+/// little before the deadline when the timer wheel fires, and then nothing
+/// is due yet but the deadline must not be lost.
+pub(crate) fn fired(peer: &Anchored<PeerState>) {
+    let now = Kernel::now_ns();
+    let mut t = peer.timers.lock();
+    let a = t.poll(now);
+    rearm(peer, &t);
+    drop(t);
     if a.clear_endpoint_src {
         peer.clear_endpoint_src();
     }
@@ -74,8 +80,7 @@ pub(crate) fn schedule_handshake_work(peer: &Anchored<PeerState>) {
 /// at most one per REKEY_TIMEOUT.
 pub(crate) fn want_initiation(peer: &Anchored<PeerState>) {
     let now = Kernel::now_ns();
-    let go = peer.timers.lock().queue_handshake_initiation(now);
-    if go {
+    if peer.timers.lock().queue_handshake_initiation(now) {
         queue_initiation(peer);
     }
 }
@@ -84,16 +89,6 @@ pub(crate) fn want_initiation(peer: &Anchored<PeerState>) {
 pub(crate) fn queue_initiation(peer: &Anchored<PeerState>) {
     peer.want_initiation.store(true, Ordering::Release);
     schedule_handshake_work(peer);
-}
-
-/// The kernel timer fired (softirq): fires every due protocol timer, and
-/// re-arms the kernel timer in any case: the coarse clock may still read a
-/// little before the deadline when the timer wheel fires, and then nothing
-/// is due yet but the deadline must not be lost.
-pub(crate) fn fired(peer: &Anchored<PeerState>) {
-    let now = Kernel::now_ns();
-    let actions = event_rearm(peer, |t| t.poll(now), true);
-    carry_out(peer, &actions);
 }
 
 /// The device went up or the peer was created on a running device.

@@ -29,7 +29,7 @@ use crate::proto::ratelimiter::{RateLimiter, EMPTY};
 use crate::proto::replay::ReplayWindow;
 use crate::proto::secret::Key;
 use crate::proto::tai64n::Timestamp;
-use crate::proto::timers::{rekey_due_on_receive, rekey_due_on_send, PeerTimers};
+use crate::proto::timers::{rekey_due_on_receive, rekey_due_on_send, PeerTimers, Timer};
 use core::ops::Deref;
 use core::sync::atomic::Ordering;
 
@@ -551,6 +551,11 @@ impl PeerTimers {
     /// Retransmissions of the handshake in flight so far (host tests only).
     pub fn handshake_attempts(&self) -> u64 {
         self.handshake_attempts
+    }
+
+    /// Whether `timer` is pending (host tests only).
+    pub fn is_pending(&self, timer: Timer) -> bool {
+        self.deadline(timer).is_some()
     }
 }
 

@@ -5,6 +5,7 @@
 use wg_proto::host::Host;
 use wg_proto::proto::constants::*;
 use wg_proto::proto::keypair::has_expired;
+use wg_proto::proto::timers::Timer::*;
 use wg_proto::proto::timers::{
     random_jitter, rekey_due_on_receive, rekey_due_on_send, Actions, CurrentKey, PeerTimers, Timer,
 };
@@ -12,13 +13,24 @@ use wg_proto::proto::timers::{
 const T0: u64 = 10_000 * NSEC_PER_SEC;
 
 fn active() -> PeerTimers {
-    let mut p = PeerTimers::new();
+    let mut p = PeerTimers::default();
     assert!(!p.start());
     p
 }
 
 fn none() -> Actions {
     Actions::default()
+}
+
+/// A data packet (not a keepalive, under no new keypair) was received: no
+/// current key, so no re-keying.
+fn data_received(p: &mut PeerTimers, now: u64) {
+    assert!(!p.data_packet_received(now, false, false, None));
+}
+
+/// A keepalive was sent: any authenticated packet sent, and its traversal.
+fn keepalive_sent(p: &mut PeerTimers, now: u64) {
+    p.data_packets_sent(now, false, 0);
 }
 
 /// Asserts that nothing fires 1 ns before `deadline`, and returns what fires at it.
@@ -41,13 +53,13 @@ fn retransmit_handshake_deadline_and_jitter() {
         REKEY_TIMEOUT_JITTER_MAX + 7,
     ] {
         let mut p = active();
-        p.data_received(T0);
-        assert!(p.is_pending(Timer::SendKeepalive));
+        data_received(&mut p, T0);
+        assert!(p.is_pending(SendKeepalive));
         p.handshake_initiation_sent(T0, jitter);
         let d = T0 + REKEY_TIMEOUT + jitter % REKEY_TIMEOUT_JITTER_MAX;
-        assert_eq!(p.deadline(Timer::RetransmitHandshake), Some(d));
-        assert!(!p.is_pending(Timer::SendKeepalive));
-        let a = fire_exactly_at(&mut p, Timer::RetransmitHandshake, d);
+        assert_eq!(p.deadline(RetransmitHandshake), Some(d));
+        assert!(!p.is_pending(SendKeepalive));
+        let a = fire_exactly_at(&mut p, RetransmitHandshake, d);
         assert!(a.clear_endpoint_src);
         assert!(a.queue_handshake_initiation);
         assert_eq!(p.handshake_attempts(), 1);
@@ -57,39 +69,33 @@ fn retransmit_handshake_deadline_and_jitter() {
 #[test]
 fn send_keepalive_deadline_and_need_another() {
     let mut p = active();
-    p.data_received(T0);
-    assert_eq!(
-        p.deadline(Timer::SendKeepalive),
-        Some(T0 + KEEPALIVE_TIMEOUT)
-    );
-    let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
+    data_received(&mut p, T0);
+    assert_eq!(p.deadline(SendKeepalive), Some(T0 + KEEPALIVE_TIMEOUT));
+    let a = fire_exactly_at(&mut p, SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
-    assert!(!p.is_pending(Timer::SendKeepalive));
+    assert!(!p.is_pending(SendKeepalive));
 
     // Data received again while pending: one more keepalive round, from the firing.
     let mut p = active();
-    p.data_received(T0);
-    p.data_received(T0 + 3 * NSEC_PER_SEC);
+    data_received(&mut p, T0);
+    data_received(&mut p, T0 + 3 * NSEC_PER_SEC);
     assert_eq!(
-        p.deadline(Timer::SendKeepalive),
+        p.deadline(SendKeepalive),
         Some(T0 + KEEPALIVE_TIMEOUT),
         "pending timer is not moved"
     );
-    let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
+    let a = fire_exactly_at(&mut p, SendKeepalive, T0 + KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
-    assert_eq!(
-        p.deadline(Timer::SendKeepalive),
-        Some(T0 + 2 * KEEPALIVE_TIMEOUT)
-    );
-    let a = fire_exactly_at(&mut p, Timer::SendKeepalive, T0 + 2 * KEEPALIVE_TIMEOUT);
+    assert_eq!(p.deadline(SendKeepalive), Some(T0 + 2 * KEEPALIVE_TIMEOUT));
+    let a = fire_exactly_at(&mut p, SendKeepalive, T0 + 2 * KEEPALIVE_TIMEOUT);
     assert!(a.send_keepalive);
-    assert!(!p.is_pending(Timer::SendKeepalive));
+    assert!(!p.is_pending(SendKeepalive));
 
     // Anything authenticated sent in between cancels it.
     let mut p = active();
-    p.data_received(T0);
+    data_received(&mut p, T0);
     p.data_packets_sent(T0 + 1, false, 0);
-    assert!(!p.is_pending(Timer::SendKeepalive));
+    assert!(!p.is_pending(SendKeepalive));
     assert_eq!(p.poll(T0 + KEEPALIVE_TIMEOUT), none());
 }
 
@@ -98,23 +104,23 @@ fn new_handshake_deadline() {
     let mut p = active();
     p.data_packets_sent(T0, true, 123);
     let d = T0 + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + 123;
-    assert_eq!(p.deadline(Timer::NewHandshake), Some(d));
+    assert_eq!(p.deadline(NewHandshake), Some(d));
     // More data sent does not push it back.
-    p.data_sent(T0 + NSEC_PER_SEC, 0);
-    assert_eq!(p.deadline(Timer::NewHandshake), Some(d));
+    p.data_packets_sent(T0 + NSEC_PER_SEC, true, 0);
+    assert_eq!(p.deadline(NewHandshake), Some(d));
     // Keepalives alone do not arm it.
     let mut q = active();
     q.data_packets_sent(T0, false, 0);
-    assert!(!q.is_pending(Timer::NewHandshake));
-    let a = fire_exactly_at(&mut p, Timer::NewHandshake, d);
+    assert!(!q.is_pending(NewHandshake));
+    let a = fire_exactly_at(&mut p, NewHandshake, d);
     assert!(a.clear_endpoint_src);
     assert!(a.queue_handshake_initiation);
 
     // Anything authenticated received cancels it.
     let mut p = active();
-    p.data_sent(T0, 0);
-    p.data_packet_received(T0 + 1, false, true);
-    assert!(!p.is_pending(Timer::NewHandshake));
+    p.data_packets_sent(T0, true, 0);
+    assert!(!p.data_packet_received(T0 + 1, false, true, None));
+    assert!(!p.is_pending(NewHandshake));
     assert_eq!(p.poll(u64::MAX), none());
 }
 
@@ -123,14 +129,14 @@ fn zero_key_material_deadline() {
     let mut p = active();
     p.handshake_response_sent(T0);
     assert_eq!(
-        p.deadline(Timer::ZeroKeyMaterial),
+        p.deadline(ZeroKeyMaterial),
         Some(T0 + 3 * REJECT_AFTER_TIME)
     );
     // A later session moves it.
     p.handshake_response_consumed(T0 + NSEC_PER_SEC);
     let d = T0 + NSEC_PER_SEC + ZERO_KEYS_AFTER;
-    assert_eq!(p.deadline(Timer::ZeroKeyMaterial), Some(d));
-    let a = fire_exactly_at(&mut p, Timer::ZeroKeyMaterial, d);
+    assert_eq!(p.deadline(ZeroKeyMaterial), Some(d));
+    let a = fire_exactly_at(&mut p, ZeroKeyMaterial, d);
     assert!(a.zero_key_material);
     assert!(!a.send_keepalive);
 }
@@ -138,7 +144,7 @@ fn zero_key_material_deadline() {
 #[test]
 fn persistent_keepalive() {
     let mut p = active();
-    p.any_authenticated_packet_traversal(T0);
+    keepalive_sent(&mut p, T0);
     assert_eq!(p.next_deadline(), None, "off by default");
     assert!(
         p.set_persistent_keepalive(25),
@@ -146,27 +152,27 @@ fn persistent_keepalive() {
     );
     assert!(!p.set_persistent_keepalive(30), "changing it does not");
     assert!(!p.set_persistent_keepalive(25));
-    p.any_authenticated_packet_traversal(T0);
+    keepalive_sent(&mut p, T0);
     assert_eq!(
-        p.deadline(Timer::PersistentKeepalive),
+        p.deadline(PersistentKeepalive),
         Some(T0 + 25 * NSEC_PER_SEC)
     );
     // Received packets re-arm it too.
     p.handshake_packet_received(T0 + NSEC_PER_SEC);
     let d = T0 + 26 * NSEC_PER_SEC;
-    assert_eq!(p.deadline(Timer::PersistentKeepalive), Some(d));
-    let a = fire_exactly_at(&mut p, Timer::PersistentKeepalive, d);
+    assert_eq!(p.deadline(PersistentKeepalive), Some(d));
+    let a = fire_exactly_at(&mut p, PersistentKeepalive, d);
     assert!(a.send_keepalive);
     // Turned off while pending: fires without sending.
-    p.any_authenticated_packet_traversal(T0 + 100 * NSEC_PER_SEC);
+    keepalive_sent(&mut p, T0 + 100 * NSEC_PER_SEC);
     assert!(!p.set_persistent_keepalive(0));
     let a = p.poll(T0 + 200 * NSEC_PER_SEC);
     assert!(!a.send_keepalive);
-    assert!(!p.is_pending(Timer::PersistentKeepalive));
+    assert!(!p.is_pending(PersistentKeepalive));
     // The maximum interval does not overflow.
     let _ = p.set_persistent_keepalive(u16::MAX);
-    p.any_authenticated_packet_traversal(u64::MAX - 5);
-    assert_eq!(p.deadline(Timer::PersistentKeepalive), Some(u64::MAX));
+    keepalive_sent(&mut p, u64::MAX - 5);
+    assert_eq!(p.deadline(PersistentKeepalive), Some(u64::MAX));
 }
 
 /// The new-handshake timer firing during retransmissions is not a retry: as
@@ -175,7 +181,7 @@ fn persistent_keepalive() {
 #[test]
 fn new_handshake_timer_resets_attempts() {
     let mut p = active();
-    p.data_sent(T0, 0);
+    p.data_packets_sent(T0, true, 0);
     assert!(p.queue_handshake_initiation(T0));
     assert!(p.begin_handshake_initiation(T0));
     p.handshake_initiation_sent(T0, 0);
@@ -188,7 +194,7 @@ fn new_handshake_timer_resets_attempts() {
     }
     // At 15 s both fired: the retransmission (attempt 3) and then the
     // new-handshake timer, which resets the count.
-    assert!(!p.is_pending(Timer::NewHandshake));
+    assert!(!p.is_pending(NewHandshake));
 }
 
 #[test]
@@ -200,7 +206,7 @@ fn handshake_gives_up_exact_count_without_data_timer() {
     p.handshake_initiation_sent(now, 0);
     let mut initiations = 1u64;
     loop {
-        now = p.deadline(Timer::RetransmitHandshake).unwrap();
+        now = p.deadline(RetransmitHandshake).unwrap();
         let a = p.poll(now);
         if a.purge_staged_packets {
             break;
@@ -213,7 +219,7 @@ fn handshake_gives_up_exact_count_without_data_timer() {
     assert_eq!(initiations, MAX_TIMER_HANDSHAKES + 2);
     assert_eq!(now - T0, (MAX_TIMER_HANDSHAKES + 2) * REKEY_TIMEOUT);
     // A completed handshake resets the count.
-    p.handshake_complete();
+    p.handshake_response_consumed(now);
     assert_eq!(p.handshake_attempts(), 0);
 }
 
@@ -246,25 +252,26 @@ fn initiation_rate_limit() {
 
 #[test]
 fn inactive_peers_arm_nothing() {
-    let mut p = PeerTimers::new();
-    p.data_received(T0);
+    let mut p = PeerTimers::default();
+    data_received(&mut p, T0);
     p.handshake_initiation_sent(T0, 0);
-    assert!(!p.is_pending(Timer::RetransmitHandshake));
+    assert!(!p.is_pending(RetransmitHandshake));
     assert!(!p.queue_handshake_initiation(T0 + REKEY_TIMEOUT));
     assert_eq!(p.next_deadline(), None);
     assert!(!p.set_persistent_keepalive(10));
     assert!(p.start(), "persistent keepalive on device up");
-    p.data_received(T0);
-    p.session_derived(T0);
-    p.any_authenticated_packet_traversal(T0);
-    assert!(p.next_deadline().is_some());
+    data_received(&mut p, T0);
+    p.handshake_response_consumed(T0);
+    assert!(p.is_pending(SendKeepalive));
+    assert!(p.is_pending(ZeroKeyMaterial));
+    assert!(p.is_pending(PersistentKeepalive));
     p.stop();
     for t in Timer::ALL {
         assert!(!p.is_pending(t));
     }
     assert_eq!(p.next_deadline(), None);
     assert_eq!(p.poll(u64::MAX), none());
-    p.data_received(T0);
+    data_received(&mut p, T0);
     assert_eq!(p.next_deadline(), None);
     // Stopping forgets the last handshake time, as wg_stop.
     assert!(p.start());
@@ -274,19 +281,16 @@ fn inactive_peers_arm_nothing() {
 #[test]
 fn polling_a_cancelled_or_early_timer_does_nothing() {
     let mut p = active();
-    p.data_received(T0);
-    p.any_authenticated_packet_sent();
+    data_received(&mut p, T0);
+    keepalive_sent(&mut p, T0);
     assert_eq!(p.poll(T0 + KEEPALIVE_TIMEOUT), none());
     // A late kernel timer still runs the handler.
-    p.data_received(T0);
+    data_received(&mut p, T0);
     assert!(p.poll(T0 + KEEPALIVE_TIMEOUT + NSEC_PER_SEC).send_keepalive);
     // An early one (1 ns before the deadline) leaves it pending.
-    p.data_received(T0);
+    data_received(&mut p, T0);
     assert_eq!(p.poll(T0 + KEEPALIVE_TIMEOUT - 1), none());
-    assert_eq!(
-        p.deadline(Timer::SendKeepalive),
-        Some(T0 + KEEPALIVE_TIMEOUT)
-    );
+    assert_eq!(p.deadline(SendKeepalive), Some(T0 + KEEPALIVE_TIMEOUT));
     assert!(p.poll(T0 + KEEPALIVE_TIMEOUT).send_keepalive);
 }
 
@@ -294,8 +298,7 @@ fn polling_a_cancelled_or_early_timer_does_nothing() {
 fn poll_fires_simultaneous_timers_in_order() {
     let mut p = active();
     let _ = p.set_persistent_keepalive(10);
-    p.data_received(T0);
-    p.any_authenticated_packet_traversal(T0);
+    data_received(&mut p, T0);
     let a = p.poll(T0 + 10 * NSEC_PER_SEC);
     assert!(a.send_keepalive);
     assert_eq!(p.next_deadline(), None);
@@ -310,66 +313,51 @@ fn key(valid: bool, counter: u64, initiator: bool, birth: u64) -> CurrentKey {
     }
 }
 
+fn on_send(k: CurrentKey, now: u64) -> bool {
+    rekey_due_on_send(Some(&k), now)
+}
+
+fn on_receive(k: CurrentKey, now: u64) -> bool {
+    rekey_due_on_receive(Some(&k), now)
+}
+
 #[test]
 fn rekey_on_send_boundaries() {
+    const N: u64 = REKEY_AFTER_MESSAGES;
     assert!(!rekey_due_on_send(None, T0));
     // By count: more than REKEY_AFTER_MESSAGES, either role.
-    assert!(!rekey_due_on_send(
-        Some(&key(true, REKEY_AFTER_MESSAGES, false, T0)),
-        T0
-    ));
-    assert!(rekey_due_on_send(
-        Some(&key(true, REKEY_AFTER_MESSAGES + 1, false, T0)),
-        T0
-    ));
-    assert!(!rekey_due_on_send(
-        Some(&key(false, REKEY_AFTER_MESSAGES + 1, true, T0)),
-        T0
-    ));
+    assert!(!on_send(key(true, N, false, T0), T0));
+    assert!(on_send(key(true, N + 1, false, T0), T0));
+    assert!(!on_send(key(false, N + 1, true, T0), T0));
     // By age: only the initiator, at exactly REKEY_AFTER_TIME.
     let k = key(true, 0, true, T0);
-    assert!(!rekey_due_on_send(Some(&k), T0 + REKEY_AFTER_TIME - 1));
-    assert!(rekey_due_on_send(Some(&k), T0 + REKEY_AFTER_TIME));
-    assert!(!rekey_due_on_send(
-        Some(&key(true, 0, false, T0)),
-        T0 + REJECT_AFTER_TIME
-    ));
+    assert!(!on_send(k, T0 + REKEY_AFTER_TIME - 1));
+    assert!(on_send(k, T0 + REKEY_AFTER_TIME));
+    assert!(!on_send(key(true, 0, false, T0), T0 + REJECT_AFTER_TIME));
     // Far-future birthdates do not overflow.
-    assert!(!rekey_due_on_send(
-        Some(&key(true, 0, true, u64::MAX)),
-        u64::MAX - 1
-    ));
+    assert!(!on_send(key(true, 0, true, u64::MAX), u64::MAX - 1));
 }
 
 #[test]
 fn rekey_on_receive_boundaries() {
     assert_eq!(REKEY_ON_RECEIVE_AFTER, 165 * NSEC_PER_SEC);
     let k = key(true, 0, true, T0);
-    assert!(!rekey_due_on_receive(
-        Some(&k),
-        T0 + REKEY_ON_RECEIVE_AFTER - 1
-    ));
-    assert!(rekey_due_on_receive(Some(&k), T0 + REKEY_ON_RECEIVE_AFTER));
-    assert!(!rekey_due_on_receive(
-        Some(&key(true, 0, false, T0)),
-        T0 + REJECT_AFTER_TIME
-    ));
-    assert!(!rekey_due_on_receive(
-        Some(&key(false, 0, true, T0)),
-        T0 + REJECT_AFTER_TIME
-    ));
+    assert!(!on_receive(k, T0 + REKEY_ON_RECEIVE_AFTER - 1));
+    assert!(on_receive(k, T0 + REKEY_ON_RECEIVE_AFTER));
+    assert!(!on_receive(key(true, 0, false, T0), T0 + REJECT_AFTER_TIME));
+    assert!(!on_receive(key(false, 0, true, T0), T0 + REJECT_AFTER_TIME));
     assert!(!rekey_due_on_receive(None, T0));
 
     // Once per handshake.
     let mut p = active();
     let now = T0 + REKEY_ON_RECEIVE_AFTER;
-    assert!(!p.keep_key_fresh_on_receive(Some(&k), now - 1));
-    assert!(p.keep_key_fresh_on_receive(Some(&k), now));
+    assert!(!p.data_packet_received(now - 1, false, false, Some(k)));
+    assert!(p.data_packet_received(now, false, true, Some(k)));
     assert!(p.begin_handshake_initiation(now));
-    assert!(!p.keep_key_fresh_on_receive(Some(&k), now + REKEY_TIMEOUT));
+    assert!(!p.data_packet_received(now + REKEY_TIMEOUT, false, false, Some(k)));
     // The first data under the new keypair completes the handshake and re-enables it.
-    p.data_packet_received(now + NSEC_PER_SEC, true, false);
-    assert!(p.keep_key_fresh_on_receive(Some(&k), now + REKEY_TIMEOUT));
+    assert!(!p.data_packet_received(now + NSEC_PER_SEC, true, false, None));
+    assert!(p.data_packet_received(now + REKEY_TIMEOUT, false, false, Some(k)));
 
     // On send: subject to the initiation rate limit.
     let mut p = active();
@@ -386,19 +374,16 @@ fn full_exchange_as_initiator_and_responder() {
     let mut i = active();
     assert!(i.queue_handshake_initiation(T0));
     assert!(i.begin_handshake_initiation(T0));
-    i.data_sent(T0, 0);
+    i.data_packets_sent(T0, true, 0);
     i.handshake_initiation_sent(T0, 0);
-    assert!(i.is_pending(Timer::RetransmitHandshake));
-    assert!(i.is_pending(Timer::NewHandshake));
+    assert!(i.is_pending(RetransmitHandshake));
+    assert!(i.is_pending(NewHandshake));
     let t1 = T0 + 30_000_000;
     i.handshake_response_consumed(t1);
     i.handshake_packet_received(t1);
-    assert!(!i.is_pending(Timer::RetransmitHandshake));
-    assert_eq!(
-        i.deadline(Timer::ZeroKeyMaterial),
-        Some(t1 + ZERO_KEYS_AFTER)
-    );
-    assert!(!i.is_pending(Timer::NewHandshake));
+    assert!(!i.is_pending(RetransmitHandshake));
+    assert_eq!(i.deadline(ZeroKeyMaterial), Some(t1 + ZERO_KEYS_AFTER));
+    assert!(!i.is_pending(NewHandshake));
     i.data_packets_sent(t1, false, 0);
     assert_eq!(i.next_deadline(), Some(t1 + ZERO_KEYS_AFTER));
 
@@ -406,21 +391,15 @@ fn full_exchange_as_initiator_and_responder() {
     let mut r = active();
     r.handshake_response_sent(T0);
     r.handshake_packet_received(T0);
-    assert_eq!(
-        r.deadline(Timer::ZeroKeyMaterial),
-        Some(T0 + ZERO_KEYS_AFTER)
-    );
-    r.data_packet_received(t1, true, false);
-    assert!(!r.is_pending(Timer::RetransmitHandshake));
-    assert_eq!(
-        r.deadline(Timer::SendKeepalive),
-        Some(t1 + KEEPALIVE_TIMEOUT)
-    );
+    assert_eq!(r.deadline(ZeroKeyMaterial), Some(T0 + ZERO_KEYS_AFTER));
+    assert!(!r.data_packet_received(t1, true, false, None));
+    assert!(!r.is_pending(RetransmitHandshake));
+    assert_eq!(r.deadline(SendKeepalive), Some(t1 + KEEPALIVE_TIMEOUT));
     // It replies with data: no keepalive needed.
     r.data_packets_sent(t1 + 1, true, 0);
-    assert!(!r.is_pending(Timer::SendKeepalive));
+    assert!(!r.is_pending(SendKeepalive));
     assert_eq!(
-        r.deadline(Timer::NewHandshake),
+        r.deadline(NewHandshake),
         Some(t1 + 1 + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT)
     );
 }

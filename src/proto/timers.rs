@@ -4,12 +4,13 @@
 //! and `receive.c`.
 //!
 //! [`PeerTimers`] keeps the deadline of each of the five timers of a peer and
-//! the little state that goes with them. Every event hook takes the current
-//! time and moves the deadlines; the glue keeps one kernel timer per peer at
-//! [`PeerTimers::next_deadline`], and when it fires calls [`PeerTimers::poll`],
-//! which returns the [`Actions`] to carry out (send a keepalive, queue a
-//! handshake initiation, clear the endpoint's source address, purge staged
-//! packets, zero the keys).
+//! the little state that goes with them. The driver tells it of each event at
+//! the call sites of `send.c` and `receive.c` (the hooks of `timers.c` are
+//! inlined there, under their C names), with the current time; it keeps one
+//! kernel timer per peer at [`PeerTimers::next_deadline`], and when that fires
+//! calls [`PeerTimers::poll`], which returns the [`Actions`] to carry out (send
+//! a keepalive, queue a handshake initiation, clear the endpoint's source
+//! address, purge staged packets, zero the keys).
 //!
 //! The five timers:
 //! - *retransmit handshake*: `REKEY_TIMEOUT` + jitter after an initiation is
@@ -25,8 +26,9 @@
 //!   packet went either way.
 //!
 //! Where the C driver adds `get_random_u32_below(HZ / 3)` jiffies of jitter,
-//! the hooks take `jitter_ns`, reduced modulo [`REKEY_TIMEOUT_JITTER_MAX`]
-//! (pass [`random_jitter`] in production, fixed values in tests).
+//! the functions that arm those timers take `jitter_ns`, reduced modulo
+//! [`REKEY_TIMEOUT_JITTER_MAX`] (pass [`random_jitter`] in production, fixed
+//! values in tests).
 
 use super::constants::{
     KEEPALIVE_TIMEOUT, MAX_TIMER_HANDSHAKES, NSEC_PER_SEC, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
@@ -36,7 +38,7 @@ use super::keypair::has_expired;
 use super::platform::Crypto;
 
 /// One of a peer's timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Timer {
     /// Resend a handshake initiation that got no response.
     RetransmitHandshake,
@@ -61,7 +63,7 @@ impl Timer {
     ];
 }
 
-/// What the glue must do after an event, in field order (the timers'
+/// What the glue must do after the timers fired, in field order (the timers'
 /// deadlines are already updated: see [`PeerTimers::next_deadline`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[must_use]
@@ -86,6 +88,11 @@ pub fn random_jitter<C: Crypto>() -> u64 {
     let mut bytes = [0u8; 8];
     C::random_bytes(&mut bytes);
     u64::from_le_bytes(bytes) % REKEY_TIMEOUT_JITTER_MAX
+}
+
+/// `base` plus the jitter (reduced below [`REKEY_TIMEOUT_JITTER_MAX`]).
+fn jittered(base: u64, jitter_ns: u64) -> u64 {
+    base.saturating_add(jitter_ns % REKEY_TIMEOUT_JITTER_MAX)
 }
 
 /// What the re-keying predicates need to know about the current keypair.
@@ -115,7 +122,7 @@ pub fn rekey_due_on_send(key: Option<&CurrentKey>, now_ns: u64) -> bool {
 /// `receive.c`'s `keep_key_fresh`: after receiving data, the initiator of a
 /// key `REKEY_ON_RECEIVE_AFTER` old (`REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT -
 /// REKEY_TIMEOUT`) starts a handshake, once per handshake
-/// ([`PeerTimers::keep_key_fresh_on_receive`] keeps the "once").
+/// ([`PeerTimers::data_packet_received`] keeps the "once").
 pub fn rekey_due_on_receive(key: Option<&CurrentKey>, now_ns: u64) -> bool {
     key.is_some_and(|k| {
         k.sending_valid
@@ -124,7 +131,8 @@ pub fn rekey_due_on_receive(key: Option<&CurrentKey>, now_ns: u64) -> bool {
     })
 }
 
-/// The timer state of one peer.
+/// The timer state of one peer (`Default`: nothing pending, inactive until
+/// [`PeerTimers::start`]).
 #[derive(Clone, Debug, Default)]
 pub struct PeerTimers {
     /// The deadline (absolute time, ns) of each timer, `None` if not pending.
@@ -133,28 +141,20 @@ pub struct PeerTimers {
     pub(crate) handshake_attempts: u64,
     need_another_keepalive: bool,
     sent_lastminute_handshake: bool,
-    /// Persistent keepalive interval in seconds (0 = off).
-    persistent_keepalive_interval: u16,
+    /// Persistent keepalive interval in seconds (0 = off); set it with
+    /// [`PeerTimers::set_persistent_keepalive`].
+    pub(crate) persistent_keepalive_interval: u16,
     /// When the last initiation or response was sent, if recently.
     last_sent_handshake: Option<u64>,
-    /// Device running and peer alive: timers may be armed.
+    /// Device running and peer alive: timers may be armed (so nothing is
+    /// pending while inactive).
     active: bool,
 }
 
 impl PeerTimers {
-    /// A new peer's timers: nothing pending, inactive until [`PeerTimers::start`].
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// When `timer` will fire, if pending.
     pub fn deadline(&self, timer: Timer) -> Option<u64> {
         self.deadlines.get(timer as usize).copied().flatten()
-    }
-
-    /// Whether `timer` is pending.
-    pub fn is_pending(&self, timer: Timer) -> bool {
-        self.deadline(timer).is_some()
     }
 
     /// The earliest pending deadline: the glue keeps one kernel timer there
@@ -163,35 +163,18 @@ impl PeerTimers {
         self.deadlines.iter().flatten().min().copied()
     }
 
-    /// The persistent keepalive interval in seconds (0 = off).
-    pub fn persistent_keepalive_interval(&self) -> u16 {
-        self.persistent_keepalive_interval
-    }
-
-    // ---- timer primitives -------------------------------------------------
-
-    /// `mod_peer_timer`: arms only while active.
-    fn arm(&mut self, timer: Timer, at: u64) {
+    /// `mod_peer_timer`, `after_ns` from now: arms only while active.
+    fn arm(&mut self, timer: Timer, now_ns: u64, after_ns: u64) {
         if self.active {
-            self.set(timer, Some(at));
+            self.set(timer, Some(now_ns.saturating_add(after_ns)));
         }
     }
 
-    /// `del_timer`.
-    fn cancel(&mut self, timer: Timer) {
-        self.set(timer, None);
-    }
-
+    /// Sets the deadline of `timer` (`None`: `del_timer`).
     fn set(&mut self, timer: Timer, at: Option<u64>) {
         if let Some(d) = self.deadlines.get_mut(timer as usize) {
             *d = at;
         }
-    }
-
-    fn jittered(base: u64, now_ns: u64, jitter_ns: u64) -> u64 {
-        now_ns
-            .saturating_add(base)
-            .saturating_add(jitter_ns % REKEY_TIMEOUT_JITTER_MAX)
     }
 
     // ---- lifecycle -----------------------------------------------------------
@@ -230,76 +213,6 @@ impl PeerTimers {
         send
     }
 
-    // ---- the hooks of timers.c ------------------------------------------------
-
-    /// After an authenticated data packet was sent (`wg_timers_data_sent`).
-    pub fn data_sent(&mut self, now_ns: u64, jitter_ns: u64) {
-        if !self.is_pending(Timer::NewHandshake) {
-            let base = KEEPALIVE_TIMEOUT.saturating_add(REKEY_TIMEOUT);
-            self.arm(Timer::NewHandshake, Self::jittered(base, now_ns, jitter_ns));
-        }
-    }
-
-    /// After an authenticated data packet was received (`wg_timers_data_received`).
-    pub fn data_received(&mut self, now_ns: u64) {
-        if self.active {
-            if !self.is_pending(Timer::SendKeepalive) {
-                self.arm(
-                    Timer::SendKeepalive,
-                    now_ns.saturating_add(KEEPALIVE_TIMEOUT),
-                );
-            } else {
-                self.need_another_keepalive = true;
-            }
-        }
-    }
-
-    /// After any authenticated packet (keepalive, data, handshake) was sent.
-    pub fn any_authenticated_packet_sent(&mut self) {
-        self.cancel(Timer::SendKeepalive);
-    }
-
-    /// After any authenticated packet (keepalive, data, handshake) was received.
-    pub fn any_authenticated_packet_received(&mut self) {
-        self.cancel(Timer::NewHandshake);
-    }
-
-    /// Before an authenticated packet is sent or after one is received
-    /// (`wg_timers_any_authenticated_packet_traversal`): re-arms the
-    /// persistent keepalive.
-    pub fn any_authenticated_packet_traversal(&mut self, now_ns: u64) {
-        if self.persistent_keepalive_interval != 0 {
-            let at = now_ns.saturating_add(
-                u64::from(self.persistent_keepalive_interval).saturating_mul(NSEC_PER_SEC),
-            );
-            self.arm(Timer::PersistentKeepalive, at);
-        }
-    }
-
-    /// After a handshake initiation was sent (`wg_timers_handshake_initiated`).
-    pub fn handshake_initiated(&mut self, now_ns: u64, jitter_ns: u64) {
-        let at = Self::jittered(REKEY_TIMEOUT, now_ns, jitter_ns);
-        self.arm(Timer::RetransmitHandshake, at);
-    }
-
-    /// After a handshake response was processed, or the first data message
-    /// confirmed a responder's keypair (`wg_timers_handshake_complete`). The
-    /// glue records the wall-clock time of the last handshake.
-    pub fn handshake_complete(&mut self) {
-        self.cancel(Timer::RetransmitHandshake);
-        self.handshake_attempts = 0;
-        self.sent_lastminute_handshake = false;
-    }
-
-    /// After a session was derived: before sending a response, or after
-    /// processing one (`wg_timers_session_derived`).
-    pub fn session_derived(&mut self, now_ns: u64) {
-        self.arm(
-            Timer::ZeroKeyMaterial,
-            now_ns.saturating_add(ZERO_KEYS_AFTER),
-        );
-    }
-
     // ---- handshake initiation rate limit (send.c) ---------------------------
 
     /// `wg_packet_send_queued_handshake_initiation` (not a retry): resets the
@@ -307,11 +220,6 @@ impl PeerTimers {
     /// sent less than `REKEY_TIMEOUT` ago, nor while inactive).
     pub fn queue_handshake_initiation(&mut self, now_ns: u64) -> bool {
         self.handshake_attempts = 0;
-        self.may_queue_initiation(now_ns)
-    }
-
-    /// The same for a retransmission, which keeps the attempt count.
-    fn may_queue_initiation(&self, now_ns: u64) -> bool {
         self.active && self.handshake_send_allowed(now_ns)
     }
 
@@ -331,84 +239,112 @@ impl PeerTimers {
         true
     }
 
-    // ---- the call sites of send.c and receive.c, composed --------------------
+    // ---- the call sites of send.c and receive.c, with timers.c's hooks -------
+
+    /// An authenticated packet (keepalive, data, handshake) is about to be
+    /// sent (`cancel` is then the send-keepalive timer:
+    /// `wg_timers_any_authenticated_packet_sent`) or was received (the
+    /// new-handshake timer: `wg_timers_any_authenticated_packet_received`);
+    /// either way the persistent keepalive is re-armed
+    /// (`wg_timers_any_authenticated_packet_traversal`).
+    fn authenticated_packet(&mut self, now_ns: u64, cancel: Timer) {
+        self.set(cancel, None);
+        if self.persistent_keepalive_interval != 0 {
+            let interval = u64::from(self.persistent_keepalive_interval);
+            let after = interval.saturating_mul(NSEC_PER_SEC);
+            self.arm(Timer::PersistentKeepalive, now_ns, after);
+        }
+    }
+
+    /// `wg_timers_handshake_complete`: after a handshake response was
+    /// processed, or the first data message confirmed a responder's keypair.
+    /// The glue records the wall-clock time of the last handshake.
+    fn handshake_complete(&mut self) {
+        self.set(Timer::RetransmitHandshake, None);
+        self.handshake_attempts = 0;
+        self.sent_lastminute_handshake = false;
+    }
 
     /// An initiation was created and is being sent.
     pub fn handshake_initiation_sent(&mut self, now_ns: u64, jitter_ns: u64) {
-        self.any_authenticated_packet_traversal(now_ns);
-        self.any_authenticated_packet_sent();
+        self.authenticated_packet(now_ns, Timer::SendKeepalive);
         self.last_sent_handshake = Some(now_ns);
-        self.handshake_initiated(now_ns, jitter_ns);
+        // wg_timers_handshake_initiated
+        let after = jittered(REKEY_TIMEOUT, jitter_ns);
+        self.arm(Timer::RetransmitHandshake, now_ns, after);
     }
 
     /// A response was created, its session began, and it is being sent
     /// (`wg_packet_send_handshake_response`).
     pub fn handshake_response_sent(&mut self, now_ns: u64) {
         self.last_sent_handshake = Some(now_ns);
-        self.session_derived(now_ns);
-        self.any_authenticated_packet_traversal(now_ns);
-        self.any_authenticated_packet_sent();
+        // wg_timers_session_derived
+        self.arm(Timer::ZeroKeyMaterial, now_ns, ZERO_KEYS_AFTER);
+        self.authenticated_packet(now_ns, Timer::SendKeepalive);
     }
 
     /// A response was consumed and its session began: the handshake is
     /// complete (the glue then sends a keepalive to confirm the session).
     pub fn handshake_response_consumed(&mut self, now_ns: u64) {
-        self.session_derived(now_ns);
+        // wg_timers_session_derived
+        self.arm(Timer::ZeroKeyMaterial, now_ns, ZERO_KEYS_AFTER);
         self.handshake_complete();
     }
 
     /// Any handshake message (initiation or response) from the peer
     /// authenticated; call after the specific hook above.
     pub fn handshake_packet_received(&mut self, now_ns: u64) {
-        self.any_authenticated_packet_received();
-        self.any_authenticated_packet_traversal(now_ns);
+        self.authenticated_packet(now_ns, Timer::NewHandshake);
     }
 
     /// Data packets (or a keepalive) were handed to the socket
     /// (`wg_packet_create_data_done`); `any_data` is whether one of them was
     /// not a keepalive. Then call [`PeerTimers::keep_key_fresh_on_send`].
     pub fn data_packets_sent(&mut self, now_ns: u64, any_data: bool, jitter_ns: u64) {
-        self.any_authenticated_packet_traversal(now_ns);
-        self.any_authenticated_packet_sent();
-        if any_data {
-            self.data_sent(now_ns, jitter_ns);
+        self.authenticated_packet(now_ns, Timer::SendKeepalive);
+        // wg_timers_data_sent
+        if any_data && self.deadline(Timer::NewHandshake).is_none() {
+            let after = jittered(KEEPALIVE_TIMEOUT.saturating_add(REKEY_TIMEOUT), jitter_ns);
+            self.arm(Timer::NewHandshake, now_ns, after);
         }
     }
 
     /// A data packet authenticated (`wg_packet_consume_data_done`):
     /// `confirmed_keypair` is whether it was the first one under the
     /// responder's new keypair (the handshake is then complete; the glue sends
-    /// staged packets), `is_keepalive` whether it was empty. Call
-    /// [`PeerTimers::keep_key_fresh_on_receive`] after this.
+    /// staged packets), `is_keepalive` whether it was empty, `key` the current
+    /// keypair after that. Returns whether to queue an initiation
+    /// (`receive.c`'s `keep_key_fresh`: at most once per handshake).
     pub fn data_packet_received(
         &mut self,
         now_ns: u64,
         confirmed_keypair: bool,
         is_keepalive: bool,
-    ) {
+        key: Option<CurrentKey>,
+    ) -> bool {
         if confirmed_keypair {
             self.handshake_complete();
         }
-        self.any_authenticated_packet_received();
-        self.any_authenticated_packet_traversal(now_ns);
+        self.authenticated_packet(now_ns, Timer::NewHandshake);
+        // wg_timers_data_received (its netif_running check is `arm`'s: while
+        // inactive nothing is pending)
         if !is_keepalive {
-            self.data_received(now_ns);
+            if self.deadline(Timer::SendKeepalive).is_none() {
+                self.arm(Timer::SendKeepalive, now_ns, KEEPALIVE_TIMEOUT);
+            } else {
+                self.need_another_keepalive = true;
+            }
         }
+        if self.sent_lastminute_handshake || !rekey_due_on_receive(key.as_ref(), now_ns) {
+            return false;
+        }
+        self.sent_lastminute_handshake = true;
+        self.queue_handshake_initiation(now_ns)
     }
 
     /// `send.c`'s `keep_key_fresh`: returns whether to queue an initiation.
     pub fn keep_key_fresh_on_send(&mut self, key: Option<&CurrentKey>, now_ns: u64) -> bool {
         rekey_due_on_send(key, now_ns) && self.queue_handshake_initiation(now_ns)
-    }
-
-    /// `receive.c`'s `keep_key_fresh`: at most once per handshake; returns
-    /// whether to queue an initiation.
-    pub fn keep_key_fresh_on_receive(&mut self, key: Option<&CurrentKey>, now_ns: u64) -> bool {
-        if self.sent_lastminute_handshake || !rekey_due_on_receive(key, now_ns) {
-            return false;
-        }
-        self.sent_lastminute_handshake = true;
-        self.queue_handshake_initiation(now_ns)
     }
 
     // ---- expiry -----------------------------------------------------------------
@@ -423,59 +359,48 @@ impl PeerTimers {
         let mut a = Actions::default();
         // Each firing can only arm timers in the future, so at most one
         // round per timer.
-        for _ in 0..Timer::ALL.len() {
+        for _ in Timer::ALL {
             let due = Timer::ALL
                 .iter()
                 .filter_map(|&t| self.deadline(t).filter(|&d| d <= now_ns).map(|d| (d, t)))
                 .min();
-            let Some((_, t)) = due else { break };
-            self.fire(t, now_ns, &mut a);
-        }
-        a
-    }
-
-    /// The expiry handler of `timer`, which is due.
-    fn fire(&mut self, timer: Timer, now_ns: u64, a: &mut Actions) {
-        self.cancel(timer);
-        match timer {
-            Timer::RetransmitHandshake => {
-                if self.handshake_attempts > MAX_TIMER_HANDSHAKES {
+            let Some((_, timer)) = due else { break };
+            self.set(timer, None);
+            match timer {
+                // wg_expired_retransmit_handshake
+                Timer::RetransmitHandshake if self.handshake_attempts > MAX_TIMER_HANDSHAKES => {
                     // Give up: no keepalive, drop what waits for a key, and
                     // destroy what is left of the exchange later.
-                    self.cancel(Timer::SendKeepalive);
+                    self.set(Timer::SendKeepalive, None);
                     a.purge_staged_packets = true;
-                    if !self.is_pending(Timer::ZeroKeyMaterial) {
-                        self.arm(
-                            Timer::ZeroKeyMaterial,
-                            now_ns.saturating_add(ZERO_KEYS_AFTER),
-                        );
+                    if self.deadline(Timer::ZeroKeyMaterial).is_none() {
+                        self.arm(Timer::ZeroKeyMaterial, now_ns, ZERO_KEYS_AFTER);
                     }
-                } else {
+                }
+                Timer::RetransmitHandshake => {
                     self.handshake_attempts = self.handshake_attempts.saturating_add(1);
                     a.clear_endpoint_src = true;
-                    a.queue_handshake_initiation |= self.may_queue_initiation(now_ns);
+                    // A retry: keeps the attempt count.
+                    a.queue_handshake_initiation |=
+                        self.active && self.handshake_send_allowed(now_ns);
                 }
-            }
-            Timer::SendKeepalive => {
-                a.send_keepalive = true;
-                if self.need_another_keepalive {
-                    self.need_another_keepalive = false;
-                    self.arm(
-                        Timer::SendKeepalive,
-                        now_ns.saturating_add(KEEPALIVE_TIMEOUT),
-                    );
+                Timer::SendKeepalive => {
+                    a.send_keepalive = true;
+                    if self.need_another_keepalive {
+                        self.need_another_keepalive = false;
+                        self.arm(Timer::SendKeepalive, now_ns, KEEPALIVE_TIMEOUT);
+                    }
                 }
-            }
-            Timer::NewHandshake => {
-                a.clear_endpoint_src = true;
-                a.queue_handshake_initiation |= self.queue_handshake_initiation(now_ns);
-            }
-            Timer::ZeroKeyMaterial => {
-                a.zero_key_material |= self.active;
-            }
-            Timer::PersistentKeepalive => {
-                a.send_keepalive |= self.persistent_keepalive_interval != 0;
+                Timer::NewHandshake => {
+                    a.clear_endpoint_src = true;
+                    a.queue_handshake_initiation |= self.queue_handshake_initiation(now_ns);
+                }
+                Timer::ZeroKeyMaterial => a.zero_key_material |= self.active,
+                Timer::PersistentKeepalive => {
+                    a.send_keepalive |= self.persistent_keepalive_interval != 0;
+                }
             }
         }
+        a
     }
 }

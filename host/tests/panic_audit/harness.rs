@@ -178,8 +178,8 @@ pub fn tm_poll(p: &mut PeerTimers, n: u64) -> Actions {
     p.poll(n)
 }
 #[no_mangle]
-pub fn tm_data_rx(p: &mut PeerTimers, n: u64, a: bool, b: bool) {
-    p.data_packet_received(n, a, b)
+pub fn tm_data_rx(p: &mut PeerTimers, n: u64, a: bool, b: bool, k: Option<CurrentKey>) -> bool {
+    p.data_packet_received(n, a, b, k)
 }
 #[no_mangle]
 pub fn tm_data_tx(p: &mut PeerTimers, n: u64, a: bool, j: u64) {
@@ -191,7 +191,7 @@ pub fn tm_init_sent(p: &mut PeerTimers, n: u64, j: u64) {
 }
 #[no_mangle]
 pub fn tm_kkf(p: &mut PeerTimers, k: Option<&CurrentKey>, n: u64) -> bool {
-    p.keep_key_fresh_on_receive(k, n) | p.keep_key_fresh_on_send(k, n)
+    p.keep_key_fresh_on_send(k, n)
 }
 #[no_mangle]
 pub fn it_new() -> bool {
@@ -215,12 +215,10 @@ pub fn tm_lifecycle(p: &mut PeerTimers, i: u16) -> bool {
     p.start() | p.set_persistent_keepalive(i)
 }
 #[no_mangle]
-pub fn tm_handshake(p: &mut PeerTimers, n: u64, j: u64) -> bool {
+pub fn tm_handshake(p: &mut PeerTimers, n: u64) -> bool {
     p.handshake_response_sent(n);
     p.handshake_response_consumed(n);
     p.handshake_packet_received(n);
-    p.data_sent(n, j);
-    p.handshake_initiated(n, j);
     p.queue_handshake_initiation(n) | p.begin_handshake_initiation(n)
 }
 #[no_mangle]
