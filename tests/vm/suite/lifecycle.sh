@@ -81,11 +81,13 @@ t_autoload_by_genl() {
 t_many_devices_many_namespaces() {
 	local ns i
 	for ns in a b c; do ip netns add "lc-$ns"; done
+	# One ip(8) per namespace (-batch): an exec costs about 0.4 s in the debug
+	# guest, and 90 of them were most of this check's 3.5 minutes.
 	for ns in a b c; do
-		for i in $(seq 0 29); do ip -n "lc-$ns" link add "wg$i" type wireguard; done
+		for i in $(seq 0 29); do echo "link add wg$i type wireguard"; done | ip -n "lc-$ns" -batch -
 	done
 	for ns in a b c; do [ "$(count_devs "lc-$ns")" = 30 ] || { echo "lc-$ns: $(count_devs "lc-$ns")"; return 1; }; done
-	for i in $(seq 0 2 29); do ip -n lc-a link del "wg$i"; done
+	for i in $(seq 0 2 29); do echo "link del wg$i"; done | ip -n lc-a -batch -
 	[ "$(count_devs lc-a)" = 15 ]
 	for ns in a b c; do ip netns del "lc-$ns"; done
 	sleep 1
