@@ -31,6 +31,7 @@ pub mod kdf;
 pub mod keypair;
 pub mod messages;
 pub mod noise;
+pub mod peerplan;
 pub mod platform;
 pub mod pubkey_table;
 pub mod ratelimiter;
