@@ -395,11 +395,11 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             let Some(peer) = session::peer_by_index(d, resp.receiver_index) else {
                 return;
             };
-            let keys = {
-                let identity = d.identity.lock();
-                let Some(id) = identity.as_ref() else { return };
-                let r = peer.handshake.lock().hs.consume_response(id, &resp);
-                r
+            // Under the identity's mutex (the guard lives to the end of the
+            // `match`).
+            let keys = match d.identity.lock().as_ref() {
+                Some(id) => peer.handshake.lock().hs.consume_response(id, &resp),
+                None => return,
             };
             let Ok(keys) = keys else {
                 wg_dbg!("{}: Invalid handshake response", dev.name());
