@@ -46,28 +46,22 @@ impl Sockets {
         let mut retries = 0;
         loop {
             let v4 = EncapSocket::bind(net, dev, Family::V4, port)?;
-            if !ipv6_enabled() {
-                return Ok(Sockets {
-                    v4: Some(v4),
-                    v6: None,
-                });
-            }
-            match EncapSocket::bind(net, dev, Family::V6, v4.local_port()) {
-                Ok(v6) => {
-                    return Ok(Sockets {
-                        v4: Some(v4),
-                        v6: Some(v6),
-                    })
-                }
-                Err(e) if e == eaddrinuse() && port == 0 && retries < PORT_RETRIES => {
+            let v6 = match ipv6_enabled()
+                .then(|| EncapSocket::bind(net, dev, Family::V6, v4.local_port()))
+            {
+                None => None,
+                Some(Ok(v6)) => Some(v6),
+                // `v4` is dropped before the next try.
+                Some(Err(e)) if e == eaddrinuse() && port == 0 && retries < PORT_RETRIES => {
                     retries += 1;
-                    drop(v4);
+                    continue;
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     pr_err!("{}: Could not create IPv6 socket\n", dev.name());
                     return Err(e);
                 }
-            }
+            };
+            return Ok(Sockets { v4: Some(v4), v6 });
         }
     }
 
