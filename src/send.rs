@@ -30,6 +30,7 @@ use crate::proto::handshake::PeerHandshake;
 use crate::proto::keypair::padding_len;
 use crate::proto::messages::{DataHeader, DATA_MIN_LEN};
 use crate::proto::platform::Clock;
+use crate::proto::secret::Key;
 use crate::proto::timers::random_jitter;
 use crate::socket;
 use crate::{session, timers, wg_dbg, wg_pr_debug};
@@ -552,7 +553,7 @@ fn send_initiation(peer: &Anchored<PeerState>) {
         return;
     };
     let created = with_new_index(peer, |hs, index| {
-        hs.create_initiation(identity, index, Kernel::wall())
+        hs.create_initiation_with_ephemeral(identity, index, Kernel::wall(), Key::random())
     });
     drop(identity_guard);
     let Some((_, mut msg)) = created else { return };
@@ -575,9 +576,9 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
     let dev = peer.dev.get();
     let d = dev.data();
     let now = Kernel::now_ns();
-    let Some((index, (mut msg, keys))) =
-        with_new_index(peer, |hs, index| hs.create_response(index))
-    else {
+    let Some((index, (mut msg, keys))) = with_new_index(peer, |hs, index| {
+        hs.create_response_with_ephemeral(index, Key::random())
+    }) else {
         return;
     };
     if peer.cookie.lock().add_macs(&mut msg, now).is_err() {

@@ -495,6 +495,26 @@ impl<C: Crypto> PeerHandshake<C> {
     pub fn latest_timestamp(&self) -> &Timestamp {
         &self.latest_timestamp
     }
+
+    /// [`Self::create_initiation_with_ephemeral`] with a fresh ephemeral key,
+    /// as the module calls it.
+    pub fn create_initiation(
+        &mut self,
+        identity: &StaticIdentity<C>,
+        local_index: u32,
+        wall: (u64, u32),
+    ) -> Result<[u8; INITIATION_LEN], Error> {
+        self.create_initiation_with_ephemeral(identity, local_index, wall, Key::random())
+    }
+
+    /// [`Self::create_response_with_ephemeral`] with a fresh ephemeral key,
+    /// as the module calls it.
+    pub fn create_response(
+        &mut self,
+        local_index: u32,
+    ) -> Result<([u8; RESPONSE_LEN], SessionKeys<C>), Error> {
+        self.create_response_with_ephemeral(local_index, Key::random())
+    }
 }
 
 impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V, H> {

@@ -179,7 +179,7 @@ pub fn cx_create_initiation(
     s: u64,
     ns: u32,
 ) -> Result<[u8; INITIATION_LEN], Error> {
-    hs.create_initiation(id, i, (s, ns))
+    hs.create_initiation_with_ephemeral(id, i, (s, ns), Key::random())
 }
 #[no_mangle]
 pub fn cx_create_response(
@@ -188,7 +188,7 @@ pub fn cx_create_response(
     now: u64,
     out: &mut [u8; RESPONSE_LEN],
 ) -> Result<u32, Error> {
-    let (r, k) = hs.create_response(i)?;
+    let (r, k) = hs.create_response_with_ephemeral(i, Key::random())?;
     *out = r;
     Ok(Kp::new(k, now).local_index())
 }
