@@ -32,7 +32,6 @@ use kernel::prelude::*;
 const PORT_RETRIES: u32 = 100;
 
 /// The bound sockets of a device (none while it is down).
-#[derive(Default)]
 pub(crate) struct Sockets {
     v4: Option<EncapSocket<Device>>,
     v6: Option<EncapSocket<Device>>,

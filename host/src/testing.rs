@@ -517,6 +517,13 @@ impl<C: Crypto> PeerHandshake<C> {
     }
 }
 
+impl ReplayWindow {
+    /// The highest counter accepted so far, if any.
+    pub fn max_counter(&self) -> Option<u64> {
+        self.next.checked_sub(1)
+    }
+}
+
 impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V, H> {
     /// Number of entries.
     pub fn len(&self) -> usize {

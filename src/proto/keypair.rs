@@ -201,12 +201,6 @@ pub struct Keypairs<C: Crypto, B> {
     _crypto: PhantomData<fn() -> C>,
 }
 
-impl<C: Crypto, B> Default for Keypairs<C, B> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl<C: Crypto, B> Keypairs<C, B> {
     /// No keypairs.
     pub const fn new() -> Self {
