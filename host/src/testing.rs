@@ -28,6 +28,7 @@ use crate::proto::platform::{Alloc, Crypto, HASH_LEN, KEY_LEN, TAG_LEN};
 use crate::proto::ratelimiter::{RateLimiter, EMPTY};
 use crate::proto::replay::ReplayWindow;
 use crate::proto::secret::Key;
+use crate::proto::siphash::SipKey;
 use crate::proto::tai64n::Timestamp;
 use crate::proto::timers::{rekey_due_on_receive, rekey_due_on_send, PeerTimers};
 use core::ops::Deref;
@@ -514,6 +515,12 @@ impl<C: Crypto> PeerHandshake<C> {
         local_index: u32,
     ) -> Result<([u8; RESPONSE_LEN], SessionKeys<C>), Error> {
         self.create_response_with_ephemeral(local_index, Key::random())
+    }
+}
+
+impl<C> PartialEq for SipKey<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.words == other.words
     }
 }
 
