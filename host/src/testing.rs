@@ -158,6 +158,13 @@ impl<C: Crypto> LocalKeypair<C> {
     }
 }
 
+/// Keypair slots of bare keypairs (the module's hold its `KeypairCell`s).
+impl<C: Crypto> AsRef<Keypair<C>> for Keypair<C> {
+    fn as_ref(&self) -> &Keypair<C> {
+        self
+    }
+}
+
 impl<C: Crypto> AsRef<Keypair<C>> for LocalKeypair<C> {
     fn as_ref(&self) -> &Keypair<C> {
         &self.keypair

@@ -178,12 +178,6 @@ impl<C: Crypto> Keypair<C> {
     }
 }
 
-impl<C: Crypto> AsRef<Keypair<C>> for Keypair<C> {
-    fn as_ref(&self) -> &Keypair<C> {
-        self
-    }
-}
-
 /// A peer's keypairs: `current` sends; `previous` still receives; `next` is the
 /// responder's new keypair awaiting confirmation by the first data message
 /// under it. `B` is the owning pointer (a box, or an `Arc`) to anything that

@@ -139,6 +139,13 @@ fn ik_init(pn: &[u8], prologue: &[u8], rs: &[u8; 32]) -> noise::SymmetricState<D
 }
 use proto::secret::Key;
 type Kp = Keypair<Dummy>;
+// The harness's keypair slots hold bare keypairs (the module's hold its
+// `KeypairCell`s, the host tests' their `LocalKeypair`s).
+impl<C: Crypto> AsRef<Keypair<C>> for Keypair<C> {
+    fn as_ref(&self) -> &Keypair<C> {
+        self
+    }
+}
 
 #[no_mangle]
 pub fn cx_parse_init(p: &[u8]) -> Result<[u8; INITIATION_LEN], Error> {
