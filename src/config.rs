@@ -240,7 +240,8 @@ impl Config {
         update: Update,
         prep: Prepared,
     ) -> Applied {
-        self.bump_generation();
+        // Never 0.
+        self.generation = self.generation.wrapping_add(1).max(1);
         let Prepared {
             peers: mut reserve,
             mut out,
@@ -267,13 +268,6 @@ impl Config {
         out
     }
 
-    fn bump_generation(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.generation = 1;
-        }
-    }
-
     /// The C driver's private-key rules: an unchanged key is a no-op; a peer
     /// whose public key is the new public key is removed; the stored key is
     /// clamped; an all-zero key leaves the device without identity. Every
@@ -295,7 +289,10 @@ impl Config {
             }
         }
         let mut clamped = key;
-        clamp(clamped.as_mut_bytes());
+        // X25519 clamping (`curve25519_clamp_secret`).
+        let k = clamped.as_mut_bytes();
+        k[0] &= 248;
+        k[31] = (k[31] & 127) | 64;
         self.private_key = clamped;
         self.identity = identity.clone();
         let d = dev.data();
@@ -378,10 +375,4 @@ impl Config {
         // A peer named twice is touched twice: harmless.
         let _ = out.touched.push(peer, GFP_KERNEL);
     }
-}
-
-/// X25519 clamping (`curve25519_clamp_secret`).
-fn clamp(k: &mut [u8; KEY_LEN]) {
-    k[0] &= 248;
-    k[31] = (k[31] & 127) | 64;
 }

@@ -134,23 +134,12 @@ fn drop_counted(dev: &NetDevice<Device>, mut bundle: Bundle) {
     }
 }
 
-/// The bundle's packets, released from their sockets (`skb_orphan`, as the
-/// C driver does for what waits for a handshake): a packet that waits must
-/// not hold its sender's send buffer, or a blocking sender stalls until the
-/// handshake gives up.
-fn orphaned(mut bundle: Bundle) -> Bundle {
-    let mut out = BundleBuilder::new();
-    while let Some(mut skb) = bundle.pop() {
-        skb.orphan();
-        out.push(skb);
-    }
-    out.finish()
-}
-
 /// Stages the packets of `bundle` until the peer has a session, one by one
 /// (the limit counts packets, as the C driver's, not super-packets), each
-/// released from its socket; beyond MAX_STAGED_PACKETS the oldest are
-/// dropped, and counted.
+/// released from its socket (`skb_orphan`, as the C driver does for what
+/// waits for a handshake: a packet that waits must not hold its sender's
+/// send buffer, or a blocking sender stalls until the handshake gives up);
+/// beyond MAX_STAGED_PACKETS the oldest are dropped, and counted.
 ///
 /// Never inlined: the sendpath suite's `staged_during_confirmation` holds
 /// this function by name (a kprobe) to force a session to come up between
@@ -248,7 +237,13 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
             // counters taken are skipped, which the receiver allows). A
             // fresh super-packet goes back whole: the staged queue then
             // holds at most its segments beyond the limit.
-            peer.staged.push_head(orphaned(bundle));
+            // Released from their sockets (`skb_orphan`), as `stage` does.
+            let mut out = BundleBuilder::new();
+            while let Some(mut skb) = bundle.pop() {
+                skb.orphan();
+                out.push(skb);
+            }
+            peer.staged.push_head(out.finish());
             timers::want_initiation(peer);
             break;
         }
