@@ -366,13 +366,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             if !identity.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, &id)) {
                 return;
             }
-            if peer
-                .handshake
-                .lock()
-                .hs
-                .consume_initiation(st, now)
-                .is_err()
-            {
+            if peer.handshake.lock().consume_initiation(st, now).is_err() {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
                 return;
             }
@@ -391,7 +385,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             // Under the identity's mutex (the guard lives to the end of the
             // `match`).
             let keys = match d.identity.lock().as_ref() {
-                Some(id) => peer.handshake.lock().hs.consume_response(id, &resp),
+                Some(id) => peer.handshake.lock().consume_response(id, &resp),
                 None => return,
             };
             let Ok(keys) = keys else {

@@ -520,8 +520,8 @@ fn with_new_index<T>(
     let d = peer.dev.get().data();
     let index = session::new_index(d, peer.id())?;
     let mut h = peer.handshake.lock();
-    let old = h.hs.local_index();
-    match create(&mut h.hs, index) {
+    let old = h.local_index();
+    match create(&mut h, index) {
         Ok(made) => {
             if let Some(o) = old {
                 session::drop_index(d, o);

@@ -143,7 +143,8 @@ pub struct PeerHandshake<C: Crypto> {
     /// [`responder_hash`] of `remote_static`.
     responder_hash: [u8; HASH_LEN],
     static_static: Key<C>,
-    psk: Key<C>,
+    /// All zero: none. The module's dump reports it (`wg show`).
+    pub(crate) psk: Key<C>,
     pub(crate) state: HandshakeState,
     sym: Option<SymmetricState<C>>,
     ephemeral_private: Key<C>,
