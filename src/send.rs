@@ -228,7 +228,7 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
         bundle.for_each_user_cb(|cb| {
             packets += 1;
             match kp.keypair.reserve_send(now) {
-                Ok(slot) => TxCb::set_counter(cb, slot.counter),
+                Ok(counter) => TxCb::set_counter(cb, counter),
                 Err(_) => ran_out = true,
             }
         });

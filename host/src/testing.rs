@@ -17,7 +17,7 @@ use crate::proto::error::Error;
 use crate::proto::handshake::{HandshakeState, InitiationStatic, PeerHandshake, StaticIdentity};
 use crate::proto::hashtable::{HashTable, KeyHash};
 use crate::proto::kdf::hmac;
-use crate::proto::keypair::{padding_len, Keypair, Keypairs, SendSlot, SessionKeys};
+use crate::proto::keypair::{padding_len, Keypair, Keypairs, SessionKeys};
 use crate::proto::messages::{
     DataHeader, COOKIE_REPLY_LEN, DATA_HEADER_LEN, DATA_MIN_LEN, INITIATION_LEN, MESSAGE_DATA,
     MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION, MESSAGE_HANDSHAKE_RESPONSE,
@@ -33,17 +33,6 @@ use crate::proto::tai64n::Timestamp;
 use crate::proto::timers::{rekey_due_on_receive, rekey_due_on_send, PeerTimers};
 use core::ops::Deref;
 use core::sync::atomic::Ordering;
-
-impl SendSlot {
-    /// The data message header for this slot.
-    pub fn header(&self) -> [u8; DATA_HEADER_LEN] {
-        DataHeader {
-            receiver_index: self.receiver_index,
-            counter: self.counter,
-        }
-        .encode()
-    }
-}
 
 impl<C: Crypto> Keypair<C> {
     /// Encrypts a data message in place in `buf`: the plaintext is at
@@ -65,7 +54,7 @@ impl<C: Crypto> Keypair<C> {
             .checked_add(DATA_HEADER_LEN + TAG_LEN)
             .ok_or(Error::BufferSize)?;
         let msg = buf.get_mut(..total).ok_or(Error::BufferSize)?;
-        let slot = self.reserve_send(now_ns)?;
+        let counter = self.reserve_send(now_ns)?;
         let (header, rest) = msg
             .split_first_chunk_mut::<DATA_HEADER_LEN>()
             .ok_or(Error::BufferSize)?;
@@ -75,8 +64,13 @@ impl<C: Crypto> Keypair<C> {
         if let Some(padding) = body.get_mut(plaintext_len..) {
             padding.fill(0);
         }
-        *tag = C::aead_seal(self.sending_key(), slot.counter, &[], body);
-        *header = slot.header();
+        *tag = C::aead_seal(self.sending_key(), counter, &[], body);
+        let receiver_index = self.remote_index();
+        *header = DataHeader {
+            receiver_index,
+            counter,
+        }
+        .encode();
         Ok(total)
     }
 

@@ -255,7 +255,7 @@ pub fn cx_padding(len: usize, mtu: usize) -> usize {
     padding_len(len, mtu)
 }
 #[no_mangle]
-pub fn cx_reserve(k: &Kp, now: u64) -> Result<SendSlot, Error> {
+pub fn cx_reserve(k: &Kp, now: u64) -> Result<u64, Error> {
     k.reserve_send(now)
 }
 #[no_mangle]
