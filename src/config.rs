@@ -136,43 +136,14 @@ impl Config {
     /// Allocates everything `update` may need, so that [`Config::apply`]
     /// cannot fail. Changes nothing observable.
     pub(crate) fn prepare(&mut self, dev: &NetDevice<Device>, update: &Update) -> Result<Prepared> {
-        let may_create = update.peers.iter().filter(|p| p.may_create()).count();
-        // Peers that can exist after the update, at most: a peer whose key
-        // exists now only comes back after being removed in the same update.
-        let new_keys = update
-            .peers
-            .iter()
-            .filter(|p| {
-                p.may_create()
-                    && (update.replace_peers || self.peers.lookup(&p.public_key).is_none())
-            })
-            .count();
-        let base = if update.replace_peers {
-            0
-        } else {
-            self.peers.len()
-        };
-        if base.saturating_add(new_keys) > MAX_PEERS {
-            return Err(ENOSPC);
-        }
-        // New peer state for every change that may create a peer whose key
-        // may be missing when the change is applied: a key that does not
-        // exist now, or one an earlier change of the same message may remove
-        // (replacing peers, a new private key, an earlier REMOVE_ME of it).
-        // A new key named twice reserves twice, the second freed unused
-        // (rare), so that new keys need no comparison with earlier entries.
-        let may_remove_any = update.replace_peers || update.private_key.is_some();
-        let mut keys: KVVec<[u8; KEY_LEN]> = KVVec::new();
-        for (i, p) in update.peers.iter().enumerate() {
-            let removed_before = || {
-                let mut earlier = update.peers.iter().take(i);
-                earlier.any(|q| q.remove_me && Kernel::ct_eq(&q.public_key, &p.public_key))
-            };
-            let may_be_missing = may_remove_any || self.peers.lookup(&p.public_key).is_none();
-            if p.may_create() && (may_be_missing || removed_before()) {
-                keys.push(p.public_key, GFP_KERNEL)?;
+        let identity = match update.private_key.as_ref() {
+            Some(k) if !k.is_zero() && !self.private_key.ct_eq(k.as_bytes()) => {
+                Some(Arc::new(StaticIdentity::new(k.duplicate()), GFP_KERNEL)?)
             }
-        }
+            _ => None,
+        };
+        let keys = self.new_keys(update, identity.as_deref())?;
+        let may_create = keys.len();
         let peers = self.peers.reserve(dev, &keys)?;
         // The table batch: at most one op per existing peer (REPLACE_PEERS),
         // one for a peer removed by a new private key, and per peer update
@@ -197,17 +168,68 @@ impl Config {
         dev.data()
             .routing
             .prepare(|t: &mut Tables| t.reserve(max_peer, inserts, may_create))?;
-        let identity = match update.private_key.as_ref() {
-            Some(k) if !k.is_zero() => {
-                Some(Arc::new(StaticIdentity::new(k.duplicate()), GFP_KERNEL)?)
-            }
-            _ => None,
-        };
         Ok(Prepared {
             peers,
             out,
             identity,
         })
+    }
+
+    /// The public keys of the peers `update` creates, in order, found by
+    /// applying it in order as [`Config::apply`] will; ENOSPC if a creation
+    /// would find the device at `MAX_PEERS` peers, as the C driver's
+    /// in-order application refuses it (so a key created, removed and
+    /// created again counts once, and a removal makes room for a later
+    /// creation). `identity`: the one made for a changed private key.
+    /// O(n²) in the message's peers.
+    fn new_keys(
+        &self,
+        update: &Update,
+        identity: Option<&StaticIdentity<Kernel>>,
+    ) -> Result<KVVec<[u8; KEY_LEN]>> {
+        let key_changes = update
+            .private_key
+            .as_ref()
+            .is_some_and(|k| !self.private_key.ct_eq(k.as_bytes()));
+        let own = if key_changes {
+            identity
+        } else {
+            self.identity.as_deref()
+        };
+        let own = own.map(|i| i.public_key());
+        let exists_now = |k| !update.replace_peers && self.peers.lookup(k).is_some();
+        let mut alive = if update.replace_peers {
+            0
+        } else {
+            self.peers.len()
+        };
+        // A peer with the new public key goes with the key change (no peer
+        // ever has the device's own key otherwise).
+        if own.is_some_and(exists_now) {
+            alive = alive.saturating_sub(1);
+        }
+        let mut keys = KVVec::new();
+        for (i, p) in update.peers.iter().enumerate() {
+            // Public keys are not secret: plain comparisons, as C's memcmp.
+            if own == Some(&p.public_key) {
+                continue; // ignored, see `apply_peer`
+            }
+            let mut exists = exists_now(&p.public_key);
+            let earlier = update.peers.iter().take(i);
+            for q in earlier.filter(|q| q.public_key == p.public_key) {
+                exists = if exists { !q.remove_me } else { q.may_create() };
+            }
+            if exists && p.remove_me {
+                alive = alive.saturating_sub(1);
+            } else if !exists && p.may_create() {
+                if alive >= MAX_PEERS {
+                    return Err(ENOSPC);
+                }
+                alive = alive.saturating_add(1);
+                keys.push(p.public_key, GFP_KERNEL)?;
+            }
+        }
+        Ok(keys)
     }
 
     /// Applies a validated, prepared update (the listen port was handled by
@@ -218,7 +240,8 @@ impl Config {
         update: Update,
         prep: Prepared,
     ) -> Applied {
-        self.bump_generation();
+        // Never 0.
+        self.generation = self.generation.wrapping_add(1).max(1);
         let Prepared {
             peers: mut reserve,
             mut out,
@@ -245,13 +268,6 @@ impl Config {
         out
     }
 
-    fn bump_generation(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.generation = 1;
-        }
-    }
-
     /// The C driver's private-key rules: an unchanged key is a no-op; a peer
     /// whose public key is the new public key is removed; the stored key is
     /// clamped; an all-zero key leaves the device without identity. Every
@@ -273,7 +289,10 @@ impl Config {
             }
         }
         let mut clamped = key;
-        clamp(clamped.as_mut_bytes());
+        // X25519 clamping (`curve25519_clamp_secret`).
+        let k = clamped.as_mut_bytes();
+        k[0] &= 248;
+        k[31] = (k[31] & 127) | 64;
         self.private_key = clamped;
         self.identity = identity.clone();
         let d = dev.data();
@@ -356,10 +375,4 @@ impl Config {
         // A peer named twice is touched twice: harmless.
         let _ = out.touched.push(peer, GFP_KERNEL);
     }
-}
-
-/// X25519 clamping (`curve25519_clamp_secret`).
-fn clamp(k: &mut [u8; KEY_LEN]) {
-    k[0] &= 248;
-    k[31] = (k[31] & 127) | 64;
 }

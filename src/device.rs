@@ -214,17 +214,15 @@ impl Device {
         for p in applied.keepalive.iter() {
             send::keepalive(p);
         }
-        if running {
-            if applied.identity_changed {
-                // Packets staged while the device had no key (or the old
-                // one) go out under the new one.
-                for p in cfg.peers.iter() {
-                    send::send_staged(p, None);
-                }
-            } else {
-                for p in applied.touched.iter() {
-                    send::send_staged(p, None);
-                }
+        if running && applied.identity_changed {
+            // Packets staged while the device had no key (or the old one)
+            // go out under the new one.
+            for p in cfg.peers.iter() {
+                send::send_staged(p, None);
+            }
+        } else if running {
+            for p in applied.touched.iter() {
+                send::send_staged(p, None);
             }
         }
     }

@@ -204,13 +204,6 @@ impl PinnedDrop for KeypairCell {
     }
 }
 
-/// The handshake side of a peer (process context only).
-pub(crate) struct HandshakeSide {
-    pub(crate) hs: PeerHandshake<Kernel>,
-    /// The preshared key as configured (all zero: none), for `wg show`.
-    pub(crate) psk: Key<Kernel>,
-}
-
 /// One peer.
 #[pin_data(PinnedDrop)]
 pub(crate) struct PeerState {
@@ -224,8 +217,9 @@ pub(crate) struct PeerState {
     announced: AtomicBool,
     /// Removed from the device: nothing may be started for it any more.
     pub(crate) dead: AtomicBool,
+    /// The handshake and the preshared key (process context only).
     #[pin]
-    pub(crate) handshake: Mutex<HandshakeSide>,
+    pub(crate) handshake: Mutex<PeerHandshake<Kernel>>,
     #[pin]
     pub(crate) cookie: SpinLockBh<CookieMaker<Kernel>>,
     #[pin]
@@ -273,7 +267,7 @@ impl PeerState {
             announced: AtomicBool::new(false),
             dead: AtomicBool::new(false),
             handshake <- new_mutex!(
-                HandshakeSide { hs: PeerHandshake::new(None, *public_key, None), psk: Key::zero() },
+                PeerHandshake::new(None, *public_key, None),
                 "wireguard_peer_handshake"
             ),
             cookie <- new_spinlock_bh!(CookieMaker::new(public_key), "wireguard_peer_cookie"),
@@ -312,9 +306,9 @@ impl PeerState {
 
     /// Sets the preshared key (all zero: none).
     pub(crate) fn set_preshared_key(&self, psk: &Key<Kernel>) {
-        let mut h = self.handshake.lock();
-        h.psk = psk.duplicate();
-        h.hs.set_preshared_key(Some(psk.as_bytes()));
+        self.handshake
+            .lock()
+            .set_preshared_key(Some(psk.as_bytes()));
     }
 
     /// Sets the endpoint (configuration, or roaming to an authenticated
@@ -504,7 +498,7 @@ impl Peers {
         self.next_serial = self.next_serial.wrapping_add(1);
         let internal = next_internal_id();
         peer.internal_id.store(internal, Ordering::Relaxed);
-        let _ = peer.handshake.lock().hs.set_identity(identity);
+        let _ = peer.handshake.lock().set_identity(identity);
         peer.announced.store(true, Ordering::Relaxed);
         wg_pr_debug!("{}: Peer {} created", peer.dev.get().name(), internal);
         if let Some(slot) = self.slots.get_mut(id.0 as usize) {

@@ -41,16 +41,6 @@ use crate::{send, session, timers, wg_dbg};
 use core::sync::atomic::Ordering;
 use kernel::sync::Arc;
 
-/// The exact length of a handshake message of type `ty`.
-fn handshake_len(ty: u32) -> Option<u32> {
-    match ty {
-        MESSAGE_HANDSHAKE_INITIATION => Some(INITIATION_LEN as u32),
-        MESSAGE_HANDSHAKE_RESPONSE => Some(RESPONSE_LEN as u32),
-        MESSAGE_HANDSHAKE_COOKIE => Some(COOKIE_REPLY_LEN as u32),
-        _ => None,
-    }
-}
-
 impl EncapRecv for Device {
     fn encap_recv(dev: &NetDevice<Self>, mut skb: SkBuff) {
         if skb.pull_udp_payload(4).is_none() {
@@ -64,7 +54,14 @@ impl EncapRecv for Device {
         };
         let len = skb.len();
         let d = dev.data();
-        if let Some(want) = handshake_len(ty) {
+        // A handshake message: of exactly the length of its type.
+        let handshake_len = match ty {
+            MESSAGE_HANDSHAKE_INITIATION => Some(INITIATION_LEN as u32),
+            MESSAGE_HANDSHAKE_RESPONSE => Some(RESPONSE_LEN as u32),
+            MESSAGE_HANDSHAKE_COOKIE => Some(COOKIE_REPLY_LEN as u32),
+            _ => None,
+        };
+        if let Some(want) = handshake_len {
             if len != want || skb.linear_prefix(want).is_none() {
                 return;
             }
@@ -245,24 +242,6 @@ impl CryptWorker for HandshakeWorker {
     }
 }
 
-/// The bytes the cookie of a source is made of: address, then port
-/// (network order).
-fn cookie_source(ep: &socket::Endpoint) -> ([u8; 18], usize) {
-    let mut b = [0u8; 18];
-    match ep.addr {
-        SocketAddr::V4(a, port) => {
-            b[..4].copy_from_slice(&a);
-            b[4..6].copy_from_slice(&port.to_be_bytes());
-            (b, 6)
-        }
-        SocketAddr::V6(a, port) => {
-            b[..16].copy_from_slice(&a);
-            b[16..18].copy_from_slice(&port.to_be_bytes());
-            (b, 18)
-        }
-    }
-}
-
 fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
     let d = dev.data();
     let Some(src) = socket::Endpoint::from_received(&skb) else {
@@ -308,8 +287,22 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
         *last = l;
         u
     };
-    let (src_bytes, src_len) = cookie_source(&src);
-    let src_bytes = src_bytes.get(..src_len).unwrap_or(&[]);
+    // The bytes the cookie of a source is made of: address, then port
+    // (network order).
+    let mut src_buf = [0u8; 18];
+    let src_len = match src.addr {
+        SocketAddr::V4(a, port) => {
+            src_buf[..4].copy_from_slice(&a);
+            src_buf[4..6].copy_from_slice(&port.to_be_bytes());
+            6
+        }
+        SocketAddr::V6(a, port) => {
+            src_buf[..16].copy_from_slice(&a);
+            src_buf[16..18].copy_from_slice(&port.to_be_bytes());
+            18
+        }
+    };
+    let src_bytes = src_buf.get(..src_len).unwrap_or(&[]);
     // The keys are copied out under the lock; the MACs are computed without
     // it (under a flood every handshake worker is here at once).
     let keys = d.cookie_checker.lock().keys(now);
@@ -373,13 +366,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             if !identity.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, &id)) {
                 return;
             }
-            if peer
-                .handshake
-                .lock()
-                .hs
-                .consume_initiation(st, now)
-                .is_err()
-            {
+            if peer.handshake.lock().consume_initiation(st, now).is_err() {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
                 return;
             }
@@ -395,11 +382,11 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             let Some(peer) = session::peer_by_index(d, resp.receiver_index) else {
                 return;
             };
-            let keys = {
-                let identity = d.identity.lock();
-                let Some(id) = identity.as_ref() else { return };
-                let r = peer.handshake.lock().hs.consume_response(id, &resp);
-                r
+            // Under the identity's mutex (the guard lives to the end of the
+            // `match`).
+            let keys = match d.identity.lock().as_ref() {
+                Some(id) => peer.handshake.lock().consume_response(id, &resp),
+                None => return,
             };
             let Ok(keys) = keys else {
                 wg_dbg!("{}: Invalid handshake response", dev.name());

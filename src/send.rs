@@ -30,6 +30,7 @@ use crate::proto::handshake::PeerHandshake;
 use crate::proto::keypair::padding_len;
 use crate::proto::messages::{DataHeader, DATA_MIN_LEN};
 use crate::proto::platform::Clock;
+use crate::proto::secret::Key;
 use crate::proto::timers::random_jitter;
 use crate::socket;
 use crate::{session, timers, wg_dbg, wg_pr_debug};
@@ -133,23 +134,12 @@ fn drop_counted(dev: &NetDevice<Device>, mut bundle: Bundle) {
     }
 }
 
-/// The bundle's packets, released from their sockets (`skb_orphan`, as the
-/// C driver does for what waits for a handshake): a packet that waits must
-/// not hold its sender's send buffer, or a blocking sender stalls until the
-/// handshake gives up.
-fn orphaned(mut bundle: Bundle) -> Bundle {
-    let mut out = BundleBuilder::new();
-    while let Some(mut skb) = bundle.pop() {
-        skb.orphan();
-        out.push(skb);
-    }
-    out.finish()
-}
-
 /// Stages the packets of `bundle` until the peer has a session, one by one
 /// (the limit counts packets, as the C driver's, not super-packets), each
-/// released from its socket; beyond MAX_STAGED_PACKETS the oldest are
-/// dropped, and counted.
+/// released from its socket (`skb_orphan`, as the C driver does for what
+/// waits for a handshake: a packet that waits must not hold its sender's
+/// send buffer, or a blocking sender stalls until the handshake gives up);
+/// beyond MAX_STAGED_PACKETS the oldest are dropped, and counted.
 ///
 /// Never inlined: the sendpath suite's `staged_during_confirmation` holds
 /// this function by name (a kprobe) to force a session to come up between
@@ -238,7 +228,7 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
         bundle.for_each_user_cb(|cb| {
             packets += 1;
             match kp.keypair.reserve_send(now) {
-                Ok(slot) => TxCb::set_counter(cb, slot.counter),
+                Ok(counter) => TxCb::set_counter(cb, counter),
                 Err(_) => ran_out = true,
             }
         });
@@ -247,7 +237,13 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
             // counters taken are skipped, which the receiver allows). A
             // fresh super-packet goes back whole: the staged queue then
             // holds at most its segments beyond the limit.
-            peer.staged.push_head(orphaned(bundle));
+            // Released from their sockets (`skb_orphan`), as `stage` does.
+            let mut out = BundleBuilder::new();
+            while let Some(mut skb) = bundle.pop() {
+                skb.orphan();
+                out.push(skb);
+            }
+            peer.staged.push_head(out.finish());
             timers::want_initiation(peer);
             break;
         }
@@ -524,8 +520,8 @@ fn with_new_index<T>(
     let d = peer.dev.get().data();
     let index = session::new_index(d, peer.id())?;
     let mut h = peer.handshake.lock();
-    let old = h.hs.local_index();
-    match create(&mut h.hs, index) {
+    let old = h.local_index();
+    match create(&mut h, index) {
         Ok(made) => {
             if let Some(o) = old {
                 session::drop_index(d, o);
@@ -552,7 +548,7 @@ fn send_initiation(peer: &Anchored<PeerState>) {
         return;
     };
     let created = with_new_index(peer, |hs, index| {
-        hs.create_initiation(identity, index, Kernel::wall())
+        hs.create_initiation_with_ephemeral(identity, index, Kernel::wall(), Key::random())
     });
     drop(identity_guard);
     let Some((_, mut msg)) = created else { return };
@@ -575,9 +571,9 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
     let dev = peer.dev.get();
     let d = dev.data();
     let now = Kernel::now_ns();
-    let Some((index, (mut msg, keys))) =
-        with_new_index(peer, |hs, index| hs.create_response(index))
-    else {
+    let Some((index, (mut msg, keys))) = with_new_index(peer, |hs, index| {
+        hs.create_response_with_ephemeral(index, Key::random())
+    }) else {
         return;
     };
     if peer.cookie.lock().add_macs(&mut msg, now).is_err() {

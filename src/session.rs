@@ -120,7 +120,7 @@ pub(crate) fn receive(
 /// handshake in flight, then drops every keypair (zeroing them as they go).
 pub(crate) fn clear_all(peer: &PeerState) {
     let dev = peer.dev.get().data();
-    let index = peer.handshake.lock().hs.clear();
+    let index = peer.handshake.lock().clear();
     if let Some(i) = index {
         drop_index(dev, i);
     }
@@ -131,7 +131,7 @@ pub(crate) fn clear_all(peer: &PeerState) {
 /// The device's key changed: the peer's handshake is redone for it and its
 /// sessions stop sending (`wg_noise_expire_current_peer_keypairs`).
 pub(crate) fn set_identity(peer: &PeerState, identity: Option<&StaticIdentity<Kernel>>) {
-    let index = peer.handshake.lock().hs.set_identity(identity);
+    let index = peer.handshake.lock().set_identity(identity);
     if let Some(i) = index {
         drop_index(peer.dev.get().data(), i);
     }

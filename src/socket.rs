@@ -32,7 +32,6 @@ use kernel::prelude::*;
 const PORT_RETRIES: u32 = 100;
 
 /// The bound sockets of a device (none while it is down).
-#[derive(Default)]
 pub(crate) struct Sockets {
     v4: Option<EncapSocket<Device>>,
     v6: Option<EncapSocket<Device>>,
@@ -46,28 +45,22 @@ impl Sockets {
         let mut retries = 0;
         loop {
             let v4 = EncapSocket::bind(net, dev, Family::V4, port)?;
-            if !ipv6_enabled() {
-                return Ok(Sockets {
-                    v4: Some(v4),
-                    v6: None,
-                });
-            }
-            match EncapSocket::bind(net, dev, Family::V6, v4.local_port()) {
-                Ok(v6) => {
-                    return Ok(Sockets {
-                        v4: Some(v4),
-                        v6: Some(v6),
-                    })
-                }
-                Err(e) if e == eaddrinuse() && port == 0 && retries < PORT_RETRIES => {
+            let v6 = match ipv6_enabled()
+                .then(|| EncapSocket::bind(net, dev, Family::V6, v4.local_port()))
+            {
+                None => None,
+                Some(Ok(v6)) => Some(v6),
+                // `v4` is dropped before the next try.
+                Some(Err(e)) if e == eaddrinuse() && port == 0 && retries < PORT_RETRIES => {
                     retries += 1;
-                    drop(v4);
+                    continue;
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     pr_err!("{}: Could not create IPv6 socket\n", dev.name());
                     return Err(e);
                 }
-            }
+            };
+            return Ok(Sockets { v4: Some(v4), v6 });
         }
     }
 

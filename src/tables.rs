@@ -48,25 +48,6 @@ pub(crate) fn new_routing() -> Result<Routing> {
     LeftRight::new(a, b)
 }
 
-/// Prefix insertions, the highest peer number named and the peers added.
-fn batch_counts(ops: &[TableOp]) -> (usize, u32, usize) {
-    let (mut inserts, mut max_peer, mut added) = (0usize, 0u32, 0usize);
-    for op in ops {
-        match op {
-            TableOp::Insert(_, p) => {
-                inserts = inserts.saturating_add(1);
-                max_peer = max_peer.max(p.0);
-            }
-            TableOp::AddPeer(p, _) => {
-                max_peer = max_peer.max(p.0);
-                added = added.saturating_add(1);
-            }
-            _ => {}
-        }
-    }
-    (inserts, max_peer, added)
-}
-
 impl Tables {
     fn new() -> Result<Self> {
         Ok(Tables {
@@ -116,7 +97,21 @@ impl Tables {
     /// changed; after [`Tables::reserve`] for the batch nothing is), then the
     /// changes are made and cannot fail.
     pub(crate) fn apply(&mut self, ops: &[TableOp]) -> Result {
-        let (inserts, max_peer, added) = batch_counts(ops);
+        // Prefix insertions, the highest peer number named, peers added.
+        let (mut inserts, mut max_peer, mut added) = (0usize, 0u32, 0usize);
+        for op in ops {
+            match op {
+                TableOp::Insert(_, p) => {
+                    inserts = inserts.saturating_add(1);
+                    max_peer = max_peer.max(p.0);
+                }
+                TableOp::AddPeer(p, _) => {
+                    max_peer = max_peer.max(p.0);
+                    added = added.saturating_add(1);
+                }
+                _ => {}
+            }
+        }
         self.reserve(PeerId(max_peer), inserts, added)?;
         // Nothing below allocates.
         for op in ops {

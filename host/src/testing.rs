@@ -17,7 +17,7 @@ use crate::proto::error::Error;
 use crate::proto::handshake::{HandshakeState, InitiationStatic, PeerHandshake, StaticIdentity};
 use crate::proto::hashtable::{HashTable, KeyHash};
 use crate::proto::kdf::hmac;
-use crate::proto::keypair::{padding_len, Keypair, Keypairs, SendSlot, SessionKeys};
+use crate::proto::keypair::{padding_len, Keypair, Keypairs, SessionKeys};
 use crate::proto::messages::{
     DataHeader, COOKIE_REPLY_LEN, DATA_HEADER_LEN, DATA_MIN_LEN, INITIATION_LEN, MESSAGE_DATA,
     MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION, MESSAGE_HANDSHAKE_RESPONSE,
@@ -28,21 +28,11 @@ use crate::proto::platform::{Alloc, Crypto, HASH_LEN, KEY_LEN, TAG_LEN};
 use crate::proto::ratelimiter::{RateLimiter, EMPTY};
 use crate::proto::replay::ReplayWindow;
 use crate::proto::secret::Key;
+use crate::proto::siphash::SipKey;
 use crate::proto::tai64n::Timestamp;
 use crate::proto::timers::{rekey_due_on_receive, rekey_due_on_send, PeerTimers, Timer};
 use core::ops::Deref;
 use core::sync::atomic::Ordering;
-
-impl SendSlot {
-    /// The data message header for this slot.
-    pub fn header(&self) -> [u8; DATA_HEADER_LEN] {
-        DataHeader {
-            receiver_index: self.receiver_index,
-            counter: self.counter,
-        }
-        .encode()
-    }
-}
 
 impl<C: Crypto> Keypair<C> {
     /// Encrypts a data message in place in `buf`: the plaintext is at
@@ -64,7 +54,7 @@ impl<C: Crypto> Keypair<C> {
             .checked_add(DATA_HEADER_LEN + TAG_LEN)
             .ok_or(Error::BufferSize)?;
         let msg = buf.get_mut(..total).ok_or(Error::BufferSize)?;
-        let slot = self.reserve_send(now_ns)?;
+        let counter = self.reserve_send(now_ns)?;
         let (header, rest) = msg
             .split_first_chunk_mut::<DATA_HEADER_LEN>()
             .ok_or(Error::BufferSize)?;
@@ -74,8 +64,13 @@ impl<C: Crypto> Keypair<C> {
         if let Some(padding) = body.get_mut(plaintext_len..) {
             padding.fill(0);
         }
-        *tag = C::aead_seal(self.sending_key(), slot.counter, &[], body);
-        *header = slot.header();
+        *tag = C::aead_seal(self.sending_key(), counter, &[], body);
+        let receiver_index = self.remote_index();
+        *header = DataHeader {
+            receiver_index,
+            counter,
+        }
+        .encode();
         Ok(total)
     }
 
@@ -154,6 +149,13 @@ impl<C: Crypto> LocalKeypair<C> {
     ) -> Result<(u64, usize), Error> {
         self.keypair
             .decrypt_packet(now_ns, packet, &mut self.window)
+    }
+}
+
+/// Keypair slots of bare keypairs (the module's hold its `KeypairCell`s).
+impl<C: Crypto> AsRef<Keypair<C>> for Keypair<C> {
+    fn as_ref(&self) -> &Keypair<C> {
+        self
     }
 }
 
@@ -494,6 +496,39 @@ impl<C: Crypto> PeerHandshake<C> {
     /// The latest accepted initiation timestamp from this peer.
     pub fn latest_timestamp(&self) -> &Timestamp {
         &self.latest_timestamp
+    }
+
+    /// [`Self::create_initiation_with_ephemeral`] with a fresh ephemeral key,
+    /// as the module calls it.
+    pub fn create_initiation(
+        &mut self,
+        identity: &StaticIdentity<C>,
+        local_index: u32,
+        wall: (u64, u32),
+    ) -> Result<[u8; INITIATION_LEN], Error> {
+        self.create_initiation_with_ephemeral(identity, local_index, wall, Key::random())
+    }
+
+    /// [`Self::create_response_with_ephemeral`] with a fresh ephemeral key,
+    /// as the module calls it.
+    pub fn create_response(
+        &mut self,
+        local_index: u32,
+    ) -> Result<([u8; RESPONSE_LEN], SessionKeys<C>), Error> {
+        self.create_response_with_ephemeral(local_index, Key::random())
+    }
+}
+
+impl<C> PartialEq for SipKey<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.words == other.words
+    }
+}
+
+impl ReplayWindow {
+    /// The highest counter accepted so far, if any.
+    pub fn max_counter(&self) -> Option<u64> {
+        self.next.checked_sub(1)
     }
 }
 

@@ -384,16 +384,22 @@ fn keypair_lifetime() {
     );
     assert_eq!(ki.sending_counter(), 0);
     // Scatter-gather style: reserve, then seal with the key.
-    let slot = ki.reserve_send(t).unwrap();
-    assert_eq!(slot.counter, 0);
+    let counter = ki.reserve_send(t).unwrap();
+    assert_eq!(counter, 0);
     let mut body = *b"0123456789abcdef";
     let tag = <Host as wg_proto::proto::platform::Crypto>::aead_seal(
         ki.sending_key(),
-        slot.counter,
+        counter,
         &[],
         &mut body,
     );
-    let mut msg = slot.header().to_vec();
+    let receiver_index = ki.remote_index();
+    let mut msg = DataHeader {
+        receiver_index,
+        counter,
+    }
+    .encode()
+    .to_vec();
     msg.extend_from_slice(&body);
     msg.extend_from_slice(&tag);
     let (c, len) = kr

@@ -673,12 +673,6 @@ impl<A: Alloc> AllowedIps<A> {
     }
 }
 
-impl<A: Alloc> Default for AllowedIps<A> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Iterator over one peer's prefixes; see [`AllowedIps::peer_prefixes`].
 pub struct PeerPrefixes<'a, A: Alloc> {
     table: &'a AllowedIps<A>,

@@ -38,9 +38,3 @@ pub enum Error {
     /// A Noise cipher nonce would wrap.
     NonceExhausted,
 }
-
-impl core::fmt::Display for Error {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        core::fmt::Debug::fmt(self, f)
-    }
-}

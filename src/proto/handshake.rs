@@ -143,7 +143,8 @@ pub struct PeerHandshake<C: Crypto> {
     /// [`responder_hash`] of `remote_static`.
     responder_hash: [u8; HASH_LEN],
     static_static: Key<C>,
-    psk: Key<C>,
+    /// All zero: none. The module's dump reports it (`wg show`).
+    pub(crate) psk: Key<C>,
     pub(crate) state: HandshakeState,
     sym: Option<SymmetricState<C>>,
     ephemeral_private: Key<C>,
@@ -199,7 +200,7 @@ impl<C: Crypto> PeerHandshake<C> {
     }
 
     /// The index (registered by the caller) that names this handshake: the
-    /// last one given to [`Self::create_initiation`], until the handshake
+    /// last one given to [`Self::create_initiation_with_ephemeral`], until the handshake
     /// completes or is cleared. A response must be addressed to it.
     pub fn local_index(&self) -> Option<u32> {
         self.local_index
@@ -224,16 +225,9 @@ impl<C: Crypto> PeerHandshake<C> {
     /// The caller registers `local_index` for this peer's handshake; an index
     /// the handshake held before (see [`Self::local_index`]) names nothing any
     /// more and is to be unregistered.
-    pub fn create_initiation(
-        &mut self,
-        identity: &StaticIdentity<C>,
-        local_index: u32,
-        wall: (u64, u32),
-    ) -> Result<[u8; INITIATION_LEN], Error> {
-        self.create_initiation_with_ephemeral(identity, local_index, wall, Key::random())
-    }
-
-    /// [`Self::create_initiation`] with a given ephemeral private key (tests).
+    ///
+    /// The ephemeral private key is given: the module passes `Key::random()`,
+    /// tests a fixed one (the tests' `create_initiation` passes a random one).
     pub fn create_initiation_with_ephemeral(
         &mut self,
         identity: &StaticIdentity<C>,
@@ -311,20 +305,14 @@ impl<C: Crypto> PeerHandshake<C> {
         Ok(())
     }
 
-    /// Answers the consumed initiation with a fresh ephemeral key, under our
+    /// Answers the consumed initiation with the ephemeral private key given
+    /// (the module's a fresh `Key::random()`, the tests' `create_response`
+    /// too), under our
     /// index `local_index`. Returns the response (MACs zero) and the new
     /// session's keys (the responder's keypair, which goes to the `next` slot);
     /// the handshake returns to [`HandshakeState::Zeroed`]. `local_index` now
     /// names the keypair; an index the handshake held before (an initiation
     /// of ours that this exchange supersedes) names nothing any more.
-    pub fn create_response(
-        &mut self,
-        local_index: u32,
-    ) -> Result<([u8; RESPONSE_LEN], SessionKeys<C>), Error> {
-        self.create_response_with_ephemeral(local_index, Key::random())
-    }
-
-    /// [`Self::create_response`] with a given ephemeral private key (tests).
     pub fn create_response_with_ephemeral(
         &mut self,
         local_index: u32,

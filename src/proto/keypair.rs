@@ -68,15 +68,6 @@ pub struct Keypair<C: Crypto> {
     pub(crate) birthdate: u64,
 }
 
-/// A reserved sending slot: the counter (nonce) and the header to send with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SendSlot {
-    /// The counter, which is also the AEAD nonce.
-    pub counter: u64,
-    /// The peer's index, the receiver index of the header.
-    pub receiver_index: u32,
-}
-
 impl<C: Crypto> Keypair<C> {
     /// A keypair born at monotonic time `now_ns`.
     pub fn new(keys: SessionKeys<C>, now_ns: u64) -> Self {
@@ -131,7 +122,7 @@ impl<C: Crypto> Keypair<C> {
     /// Reserves the next sending counter. Fails once the keypair is older
     /// than REJECT_AFTER_TIME or the counter reached REJECT_AFTER_MESSAGES,
     /// and then marks the keypair unusable for sending.
-    pub fn reserve_send(&self, now_ns: u64) -> Result<SendSlot, Error> {
+    pub fn reserve_send(&self, now_ns: u64) -> Result<u64, Error> {
         if !self.sending_valid.load(Ordering::Relaxed) {
             return Err(Error::KeyExpired);
         }
@@ -147,10 +138,7 @@ impl<C: Crypto> Keypair<C> {
             self.invalidate_sending();
             return Err(Error::CounterExhausted);
         }
-        Ok(SendSlot {
-            counter,
-            receiver_index: self.keys.remote_index,
-        })
+        Ok(counter)
     }
 
     /// Checks that this keypair may still receive a message with `counter` at
@@ -178,12 +166,6 @@ impl<C: Crypto> Keypair<C> {
     }
 }
 
-impl<C: Crypto> AsRef<Keypair<C>> for Keypair<C> {
-    fn as_ref(&self) -> &Keypair<C> {
-        self
-    }
-}
-
 /// A peer's keypairs: `current` sends; `previous` still receives; `next` is the
 /// responder's new keypair awaiting confirmation by the first data message
 /// under it. `B` is the owning pointer (a box, or an `Arc`) to anything that
@@ -199,12 +181,6 @@ pub struct Keypairs<C: Crypto, B> {
     pub(crate) current: Option<B>,
     pub(crate) next: Option<B>,
     _crypto: PhantomData<fn() -> C>,
-}
-
-impl<C: Crypto, B> Default for Keypairs<C, B> {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 impl<C: Crypto, B> Keypairs<C, B> {

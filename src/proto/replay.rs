@@ -28,7 +28,7 @@ pub const WINDOW_SIZE: u64 = BITS_TOTAL - WORD_BITS;
 #[derive(Clone)]
 pub struct ReplayWindow {
     /// Highest accepted counter plus one; 0 when nothing was accepted yet.
-    next: u64,
+    pub(crate) next: u64,
     /// Ring of seen bits; bit `c % 64` of word `(c / 64) % WORDS` stands for
     /// the shifted counter `c`.
     bitmap: [u64; WORDS],
@@ -80,25 +80,6 @@ impl ReplayWindow {
             *w |= bit;
             !seen
         })
-    }
-
-    /// The highest counter accepted so far, if any.
-    pub fn max_counter(&self) -> Option<u64> {
-        self.next.checked_sub(1)
-    }
-}
-
-impl Default for ReplayWindow {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl core::fmt::Debug for ReplayWindow {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ReplayWindow")
-            .field("max_counter", &self.max_counter())
-            .finish()
     }
 }
 

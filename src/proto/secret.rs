@@ -79,9 +79,3 @@ impl<C: Crypto, const N: usize> Drop for Secret<C, N> {
         C::zeroize(&mut self.bytes);
     }
 }
-
-impl<C: Crypto, const N: usize> core::fmt::Debug for Secret<C, N> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("Secret(..)")
-    }
-}
