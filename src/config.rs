@@ -20,6 +20,7 @@ use crate::kapi::platform::Kernel;
 use crate::peer::{Endpoint, PeerRef, PeerReserve, Peers, MAX_PEERS};
 use crate::proto::allowedips::{PeerId, Prefix};
 use crate::proto::handshake::StaticIdentity;
+use crate::proto::peerplan::{self, Entry};
 use crate::proto::platform::{Crypto, KEY_LEN};
 use crate::proto::secret::Key;
 use crate::session;
@@ -197,7 +198,8 @@ impl Config {
             self.identity.as_deref()
         };
         let own = own.map(|i| i.public_key());
-        let exists_now = |k| !update.replace_peers && self.peers.lookup(k).is_some();
+        let exists_now =
+            |k: &[u8; KEY_LEN]| !update.replace_peers && self.peers.lookup(k).is_some();
         let mut alive = if update.replace_peers {
             0
         } else {
@@ -205,30 +207,23 @@ impl Config {
         };
         // A peer with the new public key goes with the key change (no peer
         // ever has the device's own key otherwise).
-        if own.is_some_and(exists_now) {
+        if own.is_some_and(|k| exists_now(k)) {
             alive = alive.saturating_sub(1);
         }
+        // Entries with the device's own key are ignored (see `apply_peer`).
+        let entries = update
+            .peers
+            .iter()
+            .filter(move |p| own != Some(&p.public_key));
+        let entries = entries.map(|p: &PeerUpdate| Entry {
+            key: &p.public_key,
+            remove: p.remove_me,
+            create: p.may_create(),
+        });
         let mut keys = KVVec::new();
-        for (i, p) in update.peers.iter().enumerate() {
-            // Public keys are not secret: plain comparisons, as C's memcmp.
-            if own == Some(&p.public_key) {
-                continue; // ignored, see `apply_peer`
-            }
-            let mut exists = exists_now(&p.public_key);
-            let earlier = update.peers.iter().take(i);
-            for q in earlier.filter(|q| q.public_key == p.public_key) {
-                exists = if exists { !q.remove_me } else { q.may_create() };
-            }
-            if exists && p.remove_me {
-                alive = alive.saturating_sub(1);
-            } else if !exists && p.may_create() {
-                if alive >= MAX_PEERS {
-                    return Err(ENOSPC);
-                }
-                alive = alive.saturating_add(1);
-                keys.push(p.public_key, GFP_KERNEL)?;
-            }
-        }
+        peerplan::creations(entries, exists_now, alive, MAX_PEERS, ENOSPC, |k| {
+            Ok(keys.push(*k, GFP_KERNEL)?)
+        })?;
         Ok(keys)
     }
 
