@@ -483,28 +483,26 @@ pub(crate) struct Job<A: ForeignOwnable + Send, B: ForeignOwnable + Send> {
 unsafe impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Send for Job<A, B> {}
 
 impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
-    fn read_ref(&self, at: usize) -> *const c_void {
+    /// The two references' foreign pointers, as `dispatch` wrote them.
+    fn raw_refs(&self) -> (*const c_void, *const c_void) {
         // SAFETY: the first packet is valid while the job is pending (the
         // serial side neither frees it nor touches more than its list links
-        // and state); `at` is REF_A or REF_B, written by `dispatch`.
-        unsafe {
+        // and state); REF_A and REF_B were written by `dispatch`.
+        let read = |at| unsafe {
             cb_of(self.head)
                 .add(at)
                 .cast::<*const c_void>()
                 .read_unaligned()
-        }
+        };
+        (read(REF_A), read(REF_B))
     }
 
     /// The references the job carries.
     pub(crate) fn refs(&self) -> (A::Borrowed<'_>, B::Borrowed<'_>) {
+        let (a, b) = self.raw_refs();
         // SAFETY: both came from `into_foreign` in `dispatch` and are given
         // back only by `finish` or drop (which consume the job).
-        unsafe {
-            (
-                A::borrow(self.read_ref(REF_A)),
-                B::borrow(self.read_ref(REF_B)),
-            )
-        }
+        unsafe { (A::borrow(a), B::borrow(b)) }
     }
 
     /// The references and the packets, borrowed together (the crypto needs
@@ -522,14 +520,10 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
     }
 
     fn take_refs(&self) -> (A, B) {
+        let (a, b) = self.raw_refs();
         // SAFETY: both came from `into_foreign` in `dispatch`; taken back
         // once, by the consuming `finish` (or drop).
-        unsafe {
-            (
-                A::from_foreign(self.read_ref(REF_A)),
-                B::from_foreign(self.read_ref(REF_B)),
-            )
-        }
+        unsafe { (A::from_foreign(a), B::from_foreign(b)) }
     }
 
     /// Finishes the job (its last access to the packets) and hands back the
@@ -688,11 +682,18 @@ where
         return Dispatched::Empty;
     };
     // SAFETY: the bundle is ours: the references and the PENDING state are
-    // written before anything else can see it. Once on the serial queue it
-    // stays valid while its job is pending (the serial side waits for the
-    // state; a purge hands it to the job), so the job built from `head` may
-    // use it.
+    // written before it is queued, so before anything else can see it. Once
+    // on the serial queue it stays valid while its job is pending (the
+    // serial side waits for the state; a purge hands it to the job), so the
+    // job built from `head` may use it.
     unsafe {
+        let mut q = LockedQueue::lock(serial.queue.head.get());
+        if q.len() >= max {
+            drop(q);
+            // Still ours: free it (`a` and `b` are dropped on return).
+            drop(Bundle(Some(head)));
+            return Dispatched::SerialFull;
+        }
         let cb = cb_of(head);
         cb.add(REF_A)
             .cast::<*const c_void>()
@@ -701,22 +702,7 @@ where
             .cast::<*const c_void>()
             .write_unaligned(b.into_foreign());
         state_of(head).store(JobState::Pending as i32, Ordering::Relaxed);
-        let mut q = LockedQueue::lock(serial.queue.head.get());
-        let room = q.len() < max;
-        if room {
-            q.push_tail(head);
-        }
-        drop(q);
-        if !room {
-            // Still ours: take the references back and free the bundle.
-            let job = ManuallyDrop::new(Job::<A, B> {
-                head,
-                _refs: PhantomData,
-            });
-            drop(job.take_refs());
-            drop(Bundle(Some(head)));
-            return Dispatched::SerialFull;
-        }
+        q.push_tail(head);
     }
     match ring.produce(Job::<A, B> {
         head,
