@@ -506,11 +506,6 @@ bool wg_shim_debug_enabled(void)
 #endif
 }
 
-void wg_shim_debug_print(const char *line)
-{
-	printk(KERN_DEBUG "%s\n", line);
-}
-
 /* ---- Suspend: keys are wiped before the system sleeps (stubs without
  * CONFIG_PM_SLEEP) ---- */
 
