@@ -133,12 +133,17 @@ impl LockedQueue {
         unsafe { (*self.q).qlen }
     }
 
-    /// The first skb, left on the queue.
-    fn peek(&self) -> Option<NonNull<b::sk_buff>> {
+    /// The job state of the first bundle, left on the queue.
+    fn head_state(&self) -> Option<i32> {
         // SAFETY: the queue is valid and locked; its list is circular
         // through the head (`skb_peek`).
         let first = unsafe { (*self.q).__bindgen_anon_1.__bindgen_anon_1.next };
-        NonNull::new(first).filter(|f| f.as_ptr() != self.q.cast())
+        let first = NonNull::new(first).filter(|f| f.as_ptr() != self.q.cast())?;
+        // SAFETY: a bundle's first packet, valid while queued (under the
+        // lock nobody unlinks it). The acquire pairs with the job's
+        // finishing exchange: its work on the packets is visible once its
+        // state is.
+        Some(unsafe { state_of(first) }.load(Ordering::Acquire))
     }
 
     /// Unlinks and returns the first skb.
@@ -401,11 +406,8 @@ impl SerialQueue {
     pub(crate) fn head_done(&self) -> bool {
         // SAFETY: the queue is initialised and lives as long as `self`.
         let q = unsafe { LockedQueue::lock(self.queue.head.get()) };
-        // SAFETY: the head is a bundle's first packet, valid while queued
-        // (under the lock nobody unlinks it).
-        q.peek().is_some_and(|h| {
-            unsafe { state_of(h) }.load(Ordering::Acquire) != JobState::Pending as i32
-        })
+        q.head_state()
+            .is_some_and(|s| s != JobState::Pending as i32)
     }
 
     /// Takes the bundle at the head if its job is finished: the bundle and
@@ -414,14 +416,7 @@ impl SerialQueue {
     pub(crate) fn pop_done(&self) -> Option<(Bundle, bool)> {
         // SAFETY: the queue is initialised and lives as long as `self`.
         let mut q = unsafe { LockedQueue::lock(self.queue.head.get()) };
-        let head = q.peek()?;
-        // SAFETY: as in `head_done`. The acquire pairs with the job's
-        // finishing exchange: its work on the packets is visible once its
-        // state is.
-        let state = unsafe { state_of(head) }.load(Ordering::Acquire);
-        if state == JobState::Pending as i32 {
-            return None;
-        }
+        let state = q.head_state().filter(|&s| s != JobState::Pending as i32)?;
         // The head is finished: no worker touches it any more; unlinked, the
         // bundle is ours.
         let h = q.dequeue()?;
@@ -497,26 +492,17 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
         (read(REF_A), read(REF_B))
     }
 
-    /// The references the job carries.
-    pub(crate) fn refs(&self) -> (A::Borrowed<'_>, B::Borrowed<'_>) {
+    /// The references the job carries and its packets, borrowed together
+    /// (the crypto needs the session's key while it works on the packets).
+    pub(crate) fn parts(&mut self) -> (A::Borrowed<'_>, B::Borrowed<'_>, JobSegments<'_>) {
         let (a, b) = self.raw_refs();
+        let segments = JobSegments {
+            head: self.head,
+            _job: PhantomData,
+        };
         // SAFETY: both came from `into_foreign` in `dispatch` and are given
         // back only by `finish` or drop (which consume the job).
-        unsafe { (A::borrow(a), B::borrow(b)) }
-    }
-
-    /// The references and the packets, borrowed together (the crypto needs
-    /// the session's key while it works on the packets).
-    pub(crate) fn parts(&mut self) -> (A::Borrowed<'_>, B::Borrowed<'_>, JobSegments<'_>) {
-        let (a, b) = self.refs();
-        (
-            a,
-            b,
-            JobSegments {
-                head: self.head,
-                _job: PhantomData,
-            },
-        )
+        unsafe { (A::borrow(a), B::borrow(b), segments) }
     }
 
     fn take_refs(&self) -> (A, B) {
