@@ -133,10 +133,6 @@ impl<T: AnchorOps> Anchored<T> {
         unsafe { ArcBorrow::from_raw(self) }.into()
     }
 
-    fn is_shut_down(&self) -> bool {
-        self.state.load(Ordering::Acquire) & SHUT_DOWN != 0
-    }
-
     /// Activates the value (once) with `extra` bits added to its state,
     /// unless it is shut down: then returns false and changes nothing.
     /// Activation takes the value's reference to itself.
@@ -344,7 +340,7 @@ unsafe fn container<'a, T: AnchorOps, F>(ptr: *mut F, offset: usize) -> &'a Anch
 unsafe extern "C" fn timer_cb<T: AnchorOps>(timer: *mut b::timer_list) {
     // SAFETY: our timer, inside a live `Anchored<T>`.
     let this = unsafe { container::<T, _>(timer, core::mem::offset_of!(Anchored<T>, timer)) };
-    if !this.is_shut_down() {
+    if this.state.load(Ordering::Acquire) & SHUT_DOWN == 0 {
         T::timer_fired(this);
     }
 }
