@@ -37,7 +37,6 @@ use kernel::sync::{Arc, ArcBorrow, Mutex};
 use kernel::types::Opaque;
 
 /// Which of the two work items.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WorkId {
     /// The first work item.
     A,

@@ -578,7 +578,6 @@ pub(crate) mod consts {
 // ---- Lookup by ifindex or name, with a reference held (configuration) ----
 
 /// Why a device lookup failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LookupError {
     /// No device of that index or name in the namespace.
     NoDevice,

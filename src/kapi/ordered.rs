@@ -61,7 +61,6 @@ const _: () = assert!(STATE % 4 == 0 && NEXT % 8 == 0 && NEXT + 8 <= 48);
 
 /// Where a bundle's job is (see the module's text).
 #[repr(i32)]
-#[derive(Clone, Copy, PartialEq, Eq)]
 enum JobState {
     Pending = 0,
     Done = 1,

@@ -50,7 +50,6 @@ pub(super) const PROTO_IP: u16 = 0x0800u16.to_be();
 pub(super) const PROTO_IPV6: u16 = 0x86ddu16.to_be();
 
 /// An IP address (network byte order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum IpAddr {
     /// IPv4.
     V4([u8; 4]),
@@ -648,7 +647,6 @@ impl SkBuff {
 }
 
 /// Why [`SkBuff::finish_rx`] refused a decrypted packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RxReject {
     /// Not an IPv4 or IPv6 packet (too short for the header of its version,
     /// or another version).
