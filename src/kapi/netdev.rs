@@ -92,10 +92,6 @@ pub(crate) struct NetDevice<T> {
     _t: PhantomData<T>,
 }
 
-// SAFETY: `struct net_device` may be used from any thread; the state `T` is
-// `Sync` (required by `LinkOps`).
-unsafe impl<T: Sync> Sync for NetDevice<T> {}
-
 impl<T: LinkOps> NetDevice<T> {
     /// # Safety
     ///

@@ -183,9 +183,6 @@ unsafe fn user_cb_of<'a>(skb: NonNull<b::sk_buff>) -> &'a mut [u8; USER_CB_LEN] 
 /// One or more packets that travel together (see the module's text).
 pub(crate) struct Bundle(Option<NonNull<b::sk_buff>>);
 
-// SAFETY: a bundle owns its skbs, which nobody else references.
-unsafe impl Send for Bundle {}
-
 impl Bundle {
     /// A bundle of one packet.
     pub(crate) fn single(skb: SkBuff) -> Bundle {

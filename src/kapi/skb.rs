@@ -60,9 +60,6 @@ pub(crate) enum IpAddr {
 /// A list of skbs (GSO segments), consumed one at a time.
 pub(crate) struct SkbList(*mut b::sk_buff);
 
-// SAFETY: it owns the skbs of the list.
-unsafe impl Send for SkbList {}
-
 impl Iterator for SkbList {
     type Item = SkBuff;
 
