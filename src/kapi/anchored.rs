@@ -44,19 +44,17 @@ pub(crate) enum WorkId {
     B,
 }
 
-/// The callbacks of an [`Anchored`] value. Each has a default that does nothing.
+/// The callbacks of an [`Anchored`] value.
 pub(crate) trait AnchorOps: Send + Sync + Sized + 'static {
     /// The timer expired (softirq).
-    fn timer_fired(_this: &Anchored<Self>) {}
+    fn timer_fired(this: &Anchored<Self>);
 
     /// NAPI poll (softirq): process at most `budget` packets, return how many
     /// were, and call [`Anchored::napi_complete`] when done with fewer.
-    fn napi_poll(_this: &Anchored<Self>, _budget: i32) -> i32 {
-        0
-    }
+    fn napi_poll(this: &Anchored<Self>, budget: i32) -> i32;
 
     /// A work item runs (process context).
-    fn work(_this: &Anchored<Self>, _which: WorkId) {}
+    fn work(this: &Anchored<Self>, which: WorkId);
 }
 
 /// `state` bits.
