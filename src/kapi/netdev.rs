@@ -558,8 +558,7 @@ pub(crate) mod consts {
     /// The offloads a WireGuard device offers: checksums, scatter-gather and
     /// software GSO (the C shim spells out the composite macro).
     pub(crate) fn wireguard_features() -> u64 {
-        // SAFETY: a pure function returning a constant.
-        unsafe { b::wg_shim_netdev_features() }
+        b::wg_shim_netdev_features
     }
 }
 
