@@ -478,7 +478,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
         }
     };
     // Authenticated from here on.
-    let outer_ds = skb.outer_dsfield();
+    let outer_ds = skb.dsfield();
     if let Some(ep) = socket::Endpoint::from_received(&skb) {
         peer.set_endpoint(ep, Endpoint::from_xmit(&ep));
     }

@@ -82,11 +82,8 @@ enum {
 };
 
 /* The netdev features WireGuard offers (NETIF_F_GSO_SOFTWARE is a macro). */
-netdev_features_t wg_shim_netdev_features(void)
-{
-	return NETIF_F_HW_CSUM | NETIF_F_RXCSUM | NETIF_F_SG | NETIF_F_GSO |
-	       NETIF_F_GSO_SOFTWARE | NETIF_F_HIGHDMA;
-}
+const netdev_features_t wg_shim_netdev_features = NETIF_F_HW_CSUM | NETIF_F_RXCSUM | NETIF_F_SG |
+	NETIF_F_GSO | NETIF_F_GSO_SOFTWARE | NETIF_F_HIGHDMA;
 
 /* NET_SKB_PAD: max(32, L1_CACHE_BYTES). */
 unsigned int wg_shim_net_skb_pad(void)
@@ -504,11 +501,6 @@ bool wg_shim_debug_enabled(void)
 #else
 	return false;
 #endif
-}
-
-void wg_shim_debug_print(const char *line)
-{
-	printk(KERN_DEBUG "%s\n", line);
 }
 
 /* ---- Suspend: keys are wiped before the system sleeps (stubs without

@@ -37,7 +37,6 @@ use kernel::sync::{Arc, ArcBorrow, Mutex};
 use kernel::types::Opaque;
 
 /// Which of the two work items.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WorkId {
     /// The first work item.
     A,
@@ -45,19 +44,17 @@ pub(crate) enum WorkId {
     B,
 }
 
-/// The callbacks of an [`Anchored`] value. Each has a default that does nothing.
+/// The callbacks of an [`Anchored`] value.
 pub(crate) trait AnchorOps: Send + Sync + Sized + 'static {
     /// The timer expired (softirq).
-    fn timer_fired(_this: &Anchored<Self>) {}
+    fn timer_fired(this: &Anchored<Self>);
 
     /// NAPI poll (softirq): process at most `budget` packets, return how many
     /// were, and call [`Anchored::napi_complete`] when done with fewer.
-    fn napi_poll(_this: &Anchored<Self>, _budget: i32) -> i32 {
-        0
-    }
+    fn napi_poll(this: &Anchored<Self>, budget: i32) -> i32;
 
     /// A work item runs (process context).
-    fn work(_this: &Anchored<Self>, _which: WorkId) {}
+    fn work(this: &Anchored<Self>, which: WorkId);
 }
 
 /// `state` bits.
@@ -131,10 +128,6 @@ impl<T: AnchorOps> Anchored<T> {
         // holder of the `Arc`, or by a callback, which runs only while the
         // value is active and so holds its own reference).
         unsafe { ArcBorrow::from_raw(self) }.into()
-    }
-
-    fn is_shut_down(&self) -> bool {
-        self.state.load(Ordering::Acquire) & SHUT_DOWN != 0
     }
 
     /// Activates the value (once) with `extra` bits added to its state,
@@ -344,7 +337,7 @@ unsafe fn container<'a, T: AnchorOps, F>(ptr: *mut F, offset: usize) -> &'a Anch
 unsafe extern "C" fn timer_cb<T: AnchorOps>(timer: *mut b::timer_list) {
     // SAFETY: our timer, inside a live `Anchored<T>`.
     let this = unsafe { container::<T, _>(timer, core::mem::offset_of!(Anchored<T>, timer)) };
-    if !this.is_shut_down() {
+    if this.state.load(Ordering::Acquire) & SHUT_DOWN == 0 {
         T::timer_fired(this);
     }
 }

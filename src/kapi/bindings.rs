@@ -17,22 +17,9 @@
     clippy::undocumented_unsafe_blocks
 )]
 
-/// The C types as the kernel maps them (the kernel's `ffi` crate, which an
-/// out-of-tree module cannot name).
-mod ffi {
-    pub type c_char = u8;
-    pub type c_schar = i8;
-    pub type c_uchar = u8;
-    pub type c_short = i16;
-    pub type c_ushort = u16;
-    pub type c_int = i32;
-    pub type c_uint = u32;
-    pub type c_long = isize;
-    pub type c_ulong = usize;
-    pub type c_longlong = i64;
-    pub type c_ulonglong = u64;
-    pub use core::ffi::c_void;
-}
+/// The C types as the kernel maps them (`--ctypes-prefix ffi`, as the
+/// kernel's own bindings).
+use kernel::ffi;
 
 type __kernel_size_t = usize;
 type __kernel_ssize_t = isize;

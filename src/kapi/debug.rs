@@ -12,7 +12,6 @@
 //! zeroed by the timer) are not, as `pr_debug`.
 
 use super::bindings as b;
-use core::fmt::Write;
 
 /// Whether debug lines are on (a static branch: cheap when off).
 pub(crate) fn enabled() -> bool {
@@ -20,39 +19,20 @@ pub(crate) fn enabled() -> bool {
     unsafe { b::wg_shim_debug_enabled() }
 }
 
-/// A line of at most 159 bytes (longer ones are cut).
-struct Line {
-    buf: [u8; 160],
-    len: usize,
-}
-
-impl Write for Line {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &c in s.as_bytes() {
-            // Keep the last byte for the terminating NUL; no NUL inside.
-            if self.len + 1 >= self.buf.len() {
-                break;
-            }
-            if let Some(slot) = self.buf.get_mut(self.len) {
-                *slot = if c == 0 { b'?' } else { c };
-                self.len += 1;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Prints one debug line (`KERN_DEBUG`).
+/// Prints one debug line (`KERN_DEBUG`), formatted by the kernel's `%pA`
+/// (the kernel crate's formatter of `fmt::Arguments`, as its `pr_*!`
+/// macros use it).
 pub(crate) fn print(args: core::fmt::Arguments<'_>) {
-    let mut line = Line {
-        buf: [0; 160],
-        len: 0,
+    let fmt = kernel::c_str!("\x017%pA\n");
+    // SAFETY: a NUL-terminated format (`KERN_DEBUG` is "\x01" "7") whose one
+    // conversion, `%pA`, takes a pointer to a `fmt::Arguments`, which lives
+    // for the call.
+    unsafe {
+        kernel::bindings::_printk(
+            fmt.as_char_ptr(),
+            core::ptr::from_ref(&args).cast::<core::ffi::c_void>(),
+        )
     };
-    let _ = line.write_fmt(args);
-    // The buffer is zeroed and at most 159 bytes were written: it is
-    // NUL-terminated.
-    // SAFETY: `line.buf` holds a NUL-terminated string.
-    unsafe { b::wg_shim_debug_print(line.buf.as_ptr().cast()) }
 }
 
 /// Whether the networking stack's shared message rate limit lets one more

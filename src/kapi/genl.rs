@@ -29,7 +29,6 @@ pub(crate) enum OpKind {
 }
 
 /// One command of a family.
-#[derive(Clone, Copy)]
 pub(crate) struct OpSpec {
     pub(crate) cmd: u8,
     pub(crate) kind: OpKind,

@@ -38,10 +38,3 @@ impl Net {
         unsafe { b::ns_capable((*self.as_raw()).user_ns, b::CAP_NET_ADMIN as i32) }
     }
 }
-
-impl PartialEq for Net {
-    fn eq(&self, other: &Net) -> bool {
-        // `net_eq`: the same namespace (without CONFIG_NET_NS there is one).
-        core::ptr::eq(self.as_raw(), other.as_raw())
-    }
-}

@@ -92,10 +92,6 @@ pub(crate) struct NetDevice<T> {
     _t: PhantomData<T>,
 }
 
-// SAFETY: `struct net_device` may be used from any thread; the state `T` is
-// `Sync` (required by `LinkOps`).
-unsafe impl<T: Sync> Sync for NetDevice<T> {}
-
 impl<T: LinkOps> NetDevice<T> {
     /// # Safety
     ///
@@ -384,25 +380,17 @@ impl<T: LinkOps> LinkKind<T> {
     }
 
     /// Calls `f` on every live device of the kind (under RTNL).
-    pub(crate) fn for_each_device(&self, rtnl: &Rtnl, mut f: impl FnMut(&NetDevice<T>)) {
-        self.for_each(rtnl, |p| {
-            // SAFETY: devices in the list are registered and their state is
-            // live (they leave the list before the state is dropped).
-            f(unsafe { NetDevice::from_raw(p.dev.get()) })
-        });
-    }
-
-    /// Calls `f` on every live device of the kind.
-    fn for_each(&self, _rtnl: &Rtnl, mut f: impl FnMut(&Priv<T>)) {
+    pub(crate) fn for_each_device(&self, _rtnl: &Rtnl, mut f: impl FnMut(&NetDevice<T>)) {
         let head = self.devices.get();
         // SAFETY: the list is only changed under RTNL, which the caller holds;
         // every entry is the `link` field (at offset 0, `repr(C)`) of the
-        // private area of a live device.
+        // private area of a registered device whose state is live (devices
+        // leave the list before the state is dropped).
         unsafe {
             let mut pos = (*head).next;
             while pos != head {
                 let next = (*pos).next;
-                f(&*pos.cast::<Priv<T>>());
+                f(NetDevice::from_raw((*pos.cast::<Priv<T>>()).dev.get()));
                 pos = next;
             }
         }
@@ -545,11 +533,11 @@ unsafe extern "C" fn start_xmit_callback<T: LinkOps>(
 unsafe extern "C" fn exit_rtnl_callback<T: LinkOps>(net: *mut b::net, _kill: *mut b::list_head) {
     // SAFETY: `exit_rtnl` runs under RTNL.
     let rtnl = unsafe { Rtnl::assume_held() };
-    T::kind().for_each(&rtnl, |p| {
+    T::kind().for_each_device(&rtnl, |dev| {
+        let p = dev.priv_area();
         if p.creating_net.get() == net {
             p.creating_net.set(ptr::null_mut());
-            // SAFETY: devices in the list are registered and live.
-            T::creating_net_exit(&rtnl, unsafe { NetDevice::from_raw(p.dev.get()) });
+            T::creating_net_exit(&rtnl, dev);
         }
     });
 }
@@ -570,15 +558,13 @@ pub(crate) mod consts {
     /// The offloads a WireGuard device offers: checksums, scatter-gather and
     /// software GSO (the C shim spells out the composite macro).
     pub(crate) fn wireguard_features() -> u64 {
-        // SAFETY: a pure function returning a constant.
-        unsafe { b::wg_shim_netdev_features() }
+        b::wg_shim_netdev_features
     }
 }
 
 // ---- Lookup by ifindex or name, with a reference held (configuration) ----
 
 /// Why a device lookup failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LookupError {
     /// No device of that index or name in the namespace.
     NoDevice,

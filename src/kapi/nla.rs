@@ -242,7 +242,6 @@ impl Extack<'_> {
 }
 
 /// The message ran out of room (`-EMSGSIZE`).
-#[derive(Clone, Copy, Debug)]
 pub(crate) struct MsgFull;
 
 /// A generic netlink message being written into an skb. Dropping it without

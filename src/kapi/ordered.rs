@@ -61,7 +61,6 @@ const _: () = assert!(STATE % 4 == 0 && NEXT % 8 == 0 && NEXT + 8 <= 48);
 
 /// Where a bundle's job is (see the module's text).
 #[repr(i32)]
-#[derive(Clone, Copy, PartialEq, Eq)]
 enum JobState {
     Pending = 0,
     Done = 1,
@@ -133,12 +132,17 @@ impl LockedQueue {
         unsafe { (*self.q).qlen }
     }
 
-    /// The first skb, left on the queue.
-    fn peek(&self) -> Option<NonNull<b::sk_buff>> {
+    /// The job state of the first bundle, left on the queue.
+    fn head_state(&self) -> Option<i32> {
         // SAFETY: the queue is valid and locked; its list is circular
         // through the head (`skb_peek`).
         let first = unsafe { (*self.q).__bindgen_anon_1.__bindgen_anon_1.next };
-        NonNull::new(first).filter(|f| f.as_ptr() != self.q.cast())
+        let first = NonNull::new(first).filter(|f| f.as_ptr() != self.q.cast())?;
+        // SAFETY: a bundle's first packet, valid while queued (under the
+        // lock nobody unlinks it). The acquire pairs with the job's
+        // finishing exchange: its work on the packets is visible once its
+        // state is.
+        Some(unsafe { state_of(first) }.load(Ordering::Acquire))
     }
 
     /// Unlinks and returns the first skb.
@@ -178,9 +182,6 @@ unsafe fn user_cb_of<'a>(skb: NonNull<b::sk_buff>) -> &'a mut [u8; USER_CB_LEN] 
 
 /// One or more packets that travel together (see the module's text).
 pub(crate) struct Bundle(Option<NonNull<b::sk_buff>>);
-
-// SAFETY: a bundle owns its skbs, which nobody else references.
-unsafe impl Send for Bundle {}
 
 impl Bundle {
     /// A bundle of one packet.
@@ -401,11 +402,8 @@ impl SerialQueue {
     pub(crate) fn head_done(&self) -> bool {
         // SAFETY: the queue is initialised and lives as long as `self`.
         let q = unsafe { LockedQueue::lock(self.queue.head.get()) };
-        // SAFETY: the head is a bundle's first packet, valid while queued
-        // (under the lock nobody unlinks it).
-        q.peek().is_some_and(|h| {
-            unsafe { state_of(h) }.load(Ordering::Acquire) != JobState::Pending as i32
-        })
+        q.head_state()
+            .is_some_and(|s| s != JobState::Pending as i32)
     }
 
     /// Takes the bundle at the head if its job is finished: the bundle and
@@ -414,14 +412,7 @@ impl SerialQueue {
     pub(crate) fn pop_done(&self) -> Option<(Bundle, bool)> {
         // SAFETY: the queue is initialised and lives as long as `self`.
         let mut q = unsafe { LockedQueue::lock(self.queue.head.get()) };
-        let head = q.peek()?;
-        // SAFETY: as in `head_done`. The acquire pairs with the job's
-        // finishing exchange: its work on the packets is visible once its
-        // state is.
-        let state = unsafe { state_of(head) }.load(Ordering::Acquire);
-        if state == JobState::Pending as i32 {
-            return None;
-        }
+        let state = q.head_state().filter(|&s| s != JobState::Pending as i32)?;
         // The head is finished: no worker touches it any more; unlinked, the
         // bundle is ours.
         let h = q.dequeue()?;
@@ -483,53 +474,38 @@ pub(crate) struct Job<A: ForeignOwnable + Send, B: ForeignOwnable + Send> {
 unsafe impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Send for Job<A, B> {}
 
 impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
-    fn read_ref(&self, at: usize) -> *const c_void {
+    /// The two references' foreign pointers, as `dispatch` wrote them.
+    fn raw_refs(&self) -> (*const c_void, *const c_void) {
         // SAFETY: the first packet is valid while the job is pending (the
         // serial side neither frees it nor touches more than its list links
-        // and state); `at` is REF_A or REF_B, written by `dispatch`.
-        unsafe {
+        // and state); REF_A and REF_B were written by `dispatch`.
+        let read = |at| unsafe {
             cb_of(self.head)
                 .add(at)
                 .cast::<*const c_void>()
                 .read_unaligned()
-        }
+        };
+        (read(REF_A), read(REF_B))
     }
 
-    /// The references the job carries.
-    pub(crate) fn refs(&self) -> (A::Borrowed<'_>, B::Borrowed<'_>) {
+    /// The references the job carries and its packets, borrowed together
+    /// (the crypto needs the session's key while it works on the packets).
+    pub(crate) fn parts(&mut self) -> (A::Borrowed<'_>, B::Borrowed<'_>, JobSegments<'_>) {
+        let (a, b) = self.raw_refs();
+        let segments = JobSegments {
+            head: self.head,
+            _job: PhantomData,
+        };
         // SAFETY: both came from `into_foreign` in `dispatch` and are given
         // back only by `finish` or drop (which consume the job).
-        unsafe {
-            (
-                A::borrow(self.read_ref(REF_A)),
-                B::borrow(self.read_ref(REF_B)),
-            )
-        }
-    }
-
-    /// The references and the packets, borrowed together (the crypto needs
-    /// the session's key while it works on the packets).
-    pub(crate) fn parts(&mut self) -> (A::Borrowed<'_>, B::Borrowed<'_>, JobSegments<'_>) {
-        let (a, b) = self.refs();
-        (
-            a,
-            b,
-            JobSegments {
-                head: self.head,
-                _job: PhantomData,
-            },
-        )
+        unsafe { (A::borrow(a), B::borrow(b), segments) }
     }
 
     fn take_refs(&self) -> (A, B) {
+        let (a, b) = self.raw_refs();
         // SAFETY: both came from `into_foreign` in `dispatch`; taken back
         // once, by the consuming `finish` (or drop).
-        unsafe {
-            (
-                A::from_foreign(self.read_ref(REF_A)),
-                B::from_foreign(self.read_ref(REF_B)),
-            )
-        }
+        unsafe { (A::from_foreign(a), B::from_foreign(b)) }
     }
 
     /// Finishes the job (its last access to the packets) and hands back the
@@ -688,11 +664,18 @@ where
         return Dispatched::Empty;
     };
     // SAFETY: the bundle is ours: the references and the PENDING state are
-    // written before anything else can see it. Once on the serial queue it
-    // stays valid while its job is pending (the serial side waits for the
-    // state; a purge hands it to the job), so the job built from `head` may
-    // use it.
+    // written before it is queued, so before anything else can see it. Once
+    // on the serial queue it stays valid while its job is pending (the
+    // serial side waits for the state; a purge hands it to the job), so the
+    // job built from `head` may use it.
     unsafe {
+        let mut q = LockedQueue::lock(serial.queue.head.get());
+        if q.len() >= max {
+            drop(q);
+            // Still ours: free it (`a` and `b` are dropped on return).
+            drop(Bundle(Some(head)));
+            return Dispatched::SerialFull;
+        }
         let cb = cb_of(head);
         cb.add(REF_A)
             .cast::<*const c_void>()
@@ -701,22 +684,7 @@ where
             .cast::<*const c_void>()
             .write_unaligned(b.into_foreign());
         state_of(head).store(JobState::Pending as i32, Ordering::Relaxed);
-        let mut q = LockedQueue::lock(serial.queue.head.get());
-        let room = q.len() < max;
-        if room {
-            q.push_tail(head);
-        }
-        drop(q);
-        if !room {
-            // Still ours: take the references back and free the bundle.
-            let job = ManuallyDrop::new(Job::<A, B> {
-                head,
-                _refs: PhantomData,
-            });
-            drop(job.take_refs());
-            drop(Bundle(Some(head)));
-            return Dispatched::SerialFull;
-        }
+        q.push_tail(head);
     }
     match ring.produce(Job::<A, B> {
         head,

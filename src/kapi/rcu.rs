@@ -100,9 +100,6 @@ pub(crate) struct Retired<T: Send + Sync> {
     ptr: *mut T,
 }
 
-// SAFETY: it is an `Arc<T>` in disguise, and `T: Send + Sync`.
-unsafe impl<T: Send + Sync> Send for Retired<T> {}
-
 impl<T: Send + Sync> Retired<T> {
     /// Waits for a grace period, then gives the reference back.
     pub(crate) fn wait(mut self) -> Option<Arc<T>> {

@@ -50,7 +50,6 @@ pub(super) const PROTO_IP: u16 = 0x0800u16.to_be();
 pub(super) const PROTO_IPV6: u16 = 0x86ddu16.to_be();
 
 /// An IP address (network byte order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum IpAddr {
     /// IPv4.
     V4([u8; 4]),
@@ -60,9 +59,6 @@ pub(crate) enum IpAddr {
 
 /// A list of skbs (GSO segments), consumed one at a time.
 pub(crate) struct SkbList(*mut b::sk_buff);
-
-// SAFETY: it owns the skbs of the list.
-unsafe impl Send for SkbList {}
 
 impl Iterator for SkbList {
     type Item = SkBuff;
@@ -475,15 +471,14 @@ impl SkBuff {
 
     /// Gives up the skb for transmission on `dev` with `mark`: off any list,
     /// and fragmentable (`ignore_df`).
-    pub(super) fn into_xmit(self, dev: *mut b::net_device, mark: u32) -> *mut b::sk_buff {
+    pub(super) fn into_xmit(mut self, dev: *mut b::net_device, mark: u32) -> *mut b::sk_buff {
+        self.set_dev(dev);
         let raw = self.into_nonnull().as_ptr();
         // SAFETY: the skb is ours until the caller hands it on; the fields
         // written are plain data (`mark` and `ignore_df` in the headers
         // group: see `reset`).
         unsafe {
-            let links = &mut (*raw).__bindgen_anon_1.__bindgen_anon_1;
-            links.next = core::ptr::null_mut();
-            links.__bindgen_anon_1.dev = dev;
+            (*raw).__bindgen_anon_1.__bindgen_anon_1.next = core::ptr::null_mut();
             let h = (*raw).__bindgen_anon_4.headers.as_mut();
             h.__bindgen_anon_4.mark = mark;
             h.set_ignore_df(1);
@@ -582,7 +577,7 @@ impl SkBuff {
                 return Err(RxReject::NotIp);
             }
             let nh = b::wg_shim_skb_network_header(raw);
-            let (proto, len, src, inner_ds) = match *nh >> 4 {
+            let (proto, len, src) = match *nh >> 4 {
                 4 => {
                     let ip = nh.cast::<b::iphdr>().read_unaligned();
                     let len = u32::from(u16::from_be(ip.tot_len));
@@ -593,7 +588,6 @@ impl SkBuff {
                         PROTO_IP,
                         len,
                         IpAddr::V4(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.to_ne_bytes()),
-                        ip.tos,
                     )
                 }
                 6 => {
@@ -603,12 +597,10 @@ impl SkBuff {
                     let nh = b::wg_shim_skb_network_header(raw);
                     let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
                     let len = u32::from(u16::from_be(ip.payload_len)) + 40;
-                    let ds = (u16::from_be_bytes([*nh, *nh.add(1)]) >> 4) as u8;
                     (
                         PROTO_IPV6,
                         len,
                         IpAddr::V6(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8),
-                        ds,
                     )
                 }
                 _ => return Err(RxReject::NotIp),
@@ -626,16 +618,19 @@ impl SkBuff {
             h.set_ip_summed(b::CHECKSUM_UNNECESSARY as u8);
             h.set_csum_level(0b11);
             h.protocol = proto;
-            b::wg_shim_ecn_decapsulate(raw, outer_ds, inner_ds);
+            // The network header is the inner packet's, pulled above.
+            b::wg_shim_ecn_decapsulate(raw, outer_ds, self.dsfield());
             Ok(src)
         }
     }
 
-    /// The DS field (DSCP and ECN) of a received packet's outer IP header.
-    pub(crate) fn outer_dsfield(&self) -> u8 {
-        // SAFETY: the network header of a received packet was validated by
-        // the stack and lies in the linear head; it is read unaligned (see
-        // `OuterAddrs::of`).
+    /// The DS field (DSCP and ECN) of the IP header at the network header: of
+    /// a received packet, its outer header (validated by the stack); in
+    /// [`SkBuff::finish_rx`], the inner one (pulled there).
+    pub(crate) fn dsfield(&self) -> u8 {
+        // SAFETY: the network header lies in the linear head, for as many
+        // bytes as its version's header (see above); it is read unaligned
+        // (see `OuterAddrs::of`).
         unsafe {
             let nh = b::wg_shim_skb_network_header(self.raw());
             match *nh >> 4 {
@@ -649,7 +644,6 @@ impl SkBuff {
 }
 
 /// Why [`SkBuff::finish_rx`] refused a decrypted packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RxReject {
     /// Not an IPv4 or IPv6 packet (too short for the header of its version,
     /// or another version).

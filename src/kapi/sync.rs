@@ -97,8 +97,6 @@ pub(crate) struct LeftRight<T: Resync> {
 // inactive copy is only touched by the writer, under `writer`, once no reader
 // can still reach it (a grace period after it stopped being active).
 unsafe impl<T: Resync + Send + Sync> Sync for LeftRight<T> {}
-// SAFETY: it owns two `T`s.
-unsafe impl<T: Resync + Send> Send for LeftRight<T> {}
 
 /// `LeftRight::writer`, held.
 type WriterGuard<'a> = kernel::sync::lock::Guard<'a, (), kernel::sync::lock::mutex::MutexBackend>;

@@ -16,7 +16,6 @@ use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 
 /// The address family of a socket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Family {
     /// IPv4.
     V4,

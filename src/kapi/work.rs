@@ -8,7 +8,6 @@ use kernel::error::{code::ENOMEM, Result};
 use kernel::str::CStr;
 
 /// Flags of [`Workqueue::new`].
-#[derive(Clone, Copy)]
 pub(crate) struct WqFlags(u32);
 
 impl WqFlags {

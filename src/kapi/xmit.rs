@@ -111,9 +111,6 @@ pub(crate) enum Route {
     V6(NonNull<b::dst_entry>),
 }
 
-// SAFETY: a route reference may be released on any CPU.
-unsafe impl Send for Route {}
-
 impl Route {
     /// The route's `dst_entry`: for IPv4, `dst`, the route's first field (as
     /// `ip_rt_put` uses it).
