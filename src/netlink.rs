@@ -184,10 +184,14 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
         }
     }
     let mut cfg = dev.data().config.lock();
-    let msg = c_str!("cannot allocate memory for this configuration");
-    let prepared = cfg
-        .prepare(dev, &update)
-        .map_err(|e| fail(ext, e, msg, None))?;
+    let prepared = cfg.prepare(dev, &update).map_err(|e| {
+        let msg = if e == ENOSPC {
+            c_str!("this configuration would exceed the device's 1,048,576 peers")
+        } else {
+            c_str!("cannot allocate memory for this configuration")
+        };
+        fail(ext, e, msg, None)
+    })?;
     if let Some(port) = update.listen_port {
         let attr = req.attr(a::DEVICE_LISTEN_PORT);
         let msg = c_str!("cannot bind the listen port");

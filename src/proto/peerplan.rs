@@ -5,7 +5,8 @@
 //!
 //! The C driver applies a `WG_CMD_SET_DEVICE` message's peer entries in
 //! order and refuses a creation that finds the device at its peer limit
-//! (`-ENOSPC`). So whether an entry creates its peer depends on the entries
+//! (with `-ENOMEM` in 6.12, having applied the entries before it; the module
+//! refuses the whole message with `ENOSPC`). So whether an entry creates its peer depends on the entries
 //! before it: a key created, removed (`WGPEER_F_REMOVE_ME`) and created again
 //! is created twice but alive once, and a removal makes room for a later
 //! creation.
