@@ -21,7 +21,10 @@ pub(crate) fn enabled() -> bool {
 
 /// Prints one debug line (`KERN_DEBUG`), formatted by the kernel's `%pA`
 /// (the kernel crate's formatter of `fmt::Arguments`, as its `pr_*!`
-/// macros use it).
+/// macros use it). printk formats it twice (to size it, then into the ring
+/// buffer), with interrupts off: the `Display` of an argument must not take
+/// a lock, sleep or change between the two.
+#[cfg(CONFIG_PRINTK)]
 pub(crate) fn print(args: core::fmt::Arguments<'_>) {
     let fmt = kernel::c_str!("\x017%pA\n");
     // SAFETY: a NUL-terminated format (`KERN_DEBUG` is "\x01" "7") whose one
@@ -34,6 +37,10 @@ pub(crate) fn print(args: core::fmt::Arguments<'_>) {
         )
     };
 }
+
+/// Without printk, nothing to print to.
+#[cfg(not(CONFIG_PRINTK))]
+pub(crate) fn print(_args: core::fmt::Arguments<'_>) {}
 
 /// Whether the networking stack's shared message rate limit lets one more
 /// line through now (`net_ratelimit`; it counts and reports what it

@@ -583,7 +583,10 @@ pub(crate) struct DevRef<T: LinkOps> {
 /// A reference held on a device, released (`dev_put`) when dropped.
 struct DevPut(core::ptr::NonNull<b::net_device>);
 
-// SAFETY: a device reference may be used and released from any thread.
+// SAFETY: a device reference may be used and released from any thread; a
+// `net_device` is not tied to a thread. (The `&NetDevice<T>` a `DevHold<T>`
+// hands out reaches the private `T` only where `T: Sync`: the hold's
+// `PhantomData<T>` carries that bound.)
 unsafe impl Send for DevPut {}
 // SAFETY: as above.
 unsafe impl Sync for DevPut {}

@@ -133,7 +133,12 @@ impl LockedQueue {
     }
 
     /// The job state of the first bundle, left on the queue.
-    fn head_state(&self) -> Option<i32> {
+    ///
+    /// # Safety
+    ///
+    /// Every bundle on the queue was dispatched (a serial queue's: its
+    /// state was written before it was queued).
+    unsafe fn head_state(&self) -> Option<i32> {
         // SAFETY: the queue is valid and locked; its list is circular
         // through the head (`skb_peek`).
         let first = unsafe { (*self.q).__bindgen_anon_1.__bindgen_anon_1.next };
@@ -278,7 +283,9 @@ pub(crate) struct BundleQueue {
 }
 
 // SAFETY: every access goes through the queue's own lock, or reads its
-// length racily, which the kernel allows.
+// length racily, which the kernel allows. The bundles it holds move between
+// CPUs through it (staged on one, sent from another): an skb is not tied to
+// a thread.
 unsafe impl Send for BundleQueue {}
 // SAFETY: as above.
 unsafe impl Sync for BundleQueue {}
@@ -402,8 +409,8 @@ impl SerialQueue {
     pub(crate) fn head_done(&self) -> bool {
         // SAFETY: the queue is initialised and lives as long as `self`.
         let q = unsafe { LockedQueue::lock(self.queue.head.get()) };
-        q.head_state()
-            .is_some_and(|s| s != JobState::Pending as i32)
+        // SAFETY: only `dispatch` queues here.
+        unsafe { q.head_state() }.is_some_and(|s| s != JobState::Pending as i32)
     }
 
     /// Takes the bundle at the head if its job is finished: the bundle and
@@ -412,7 +419,8 @@ impl SerialQueue {
     pub(crate) fn pop_done(&self) -> Option<(Bundle, bool)> {
         // SAFETY: the queue is initialised and lives as long as `self`.
         let mut q = unsafe { LockedQueue::lock(self.queue.head.get()) };
-        let state = q.head_state().filter(|&s| s != JobState::Pending as i32)?;
+        // SAFETY: only `dispatch` queues here.
+        let state = unsafe { q.head_state() }.filter(|&s| s != JobState::Pending as i32)?;
         // The head is finished: no worker touches it any more; unlinked, the
         // bundle is ours.
         let h = q.dequeue()?;
