@@ -551,7 +551,7 @@ fn put_peer(
             ts[..8].copy_from_slice(&sec.to_ne_bytes());
             ts[8..].copy_from_slice(&nsec.to_ne_bytes());
             m.put(a::PEER_LAST_HANDSHAKE_TIME as u16, &ts)?;
-            let keepalive = peer.timers.lock().persistent_keepalive_interval;
+            let keepalive = peer.timers.lock().persistent_keepalive_interval();
             m.put(
                 a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16,
                 &keepalive.to_ne_bytes(),

@@ -141,9 +141,8 @@ pub struct PeerTimers {
     pub(crate) handshake_attempts: u64,
     need_another_keepalive: bool,
     sent_lastminute_handshake: bool,
-    /// Persistent keepalive interval in seconds (0 = off); set it with
-    /// [`PeerTimers::set_persistent_keepalive`].
-    pub(crate) persistent_keepalive_interval: u16,
+    /// Persistent keepalive interval in seconds (0 = off).
+    persistent_keepalive_interval: u16,
     /// When the last initiation or response was sent, if recently.
     last_sent_handshake: Option<u64>,
     /// Device running and peer alive: timers may be armed (so nothing is
@@ -202,6 +201,11 @@ impl PeerTimers {
     /// when the device's key changes).
     pub fn reset_last_sent_handshake(&mut self) {
         self.last_sent_handshake = None;
+    }
+
+    /// The persistent keepalive interval in seconds (0 = off).
+    pub fn persistent_keepalive_interval(&self) -> u16 {
+        self.persistent_keepalive_interval
     }
 
     /// Sets the persistent keepalive interval (seconds, 0 = off). Returns
