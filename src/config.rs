@@ -137,13 +137,23 @@ impl Config {
     /// Allocates everything `update` may need, so that [`Config::apply`]
     /// cannot fail. Changes nothing observable.
     pub(crate) fn prepare(&mut self, dev: &NetDevice<Device>, update: &Update) -> Result<Prepared> {
+        let key_changes = update
+            .private_key
+            .as_ref()
+            .is_some_and(|k| !self.private_key.ct_eq(k.as_bytes()));
         let identity = match update.private_key.as_ref() {
-            Some(k) if !k.is_zero() && !self.private_key.ct_eq(k.as_bytes()) => {
+            Some(k) if key_changes && !k.is_zero() => {
                 Some(Arc::new(StaticIdentity::new(k.duplicate()), GFP_KERNEL)?)
             }
             _ => None,
         };
-        let keys = self.new_keys(update, identity.as_deref())?;
+        // The device's public key once the update is applied, if any.
+        let own = if key_changes {
+            identity.as_deref()
+        } else {
+            self.identity.as_deref()
+        };
+        let keys = self.new_keys(update, own.map(|i| i.public_key()))?;
         let may_create = keys.len();
         let peers = self.peers.reserve(dev, &keys)?;
         // The table batch: at most one op per existing peer (REPLACE_PEERS),
@@ -181,23 +191,13 @@ impl Config {
     /// would find the device at `MAX_PEERS` peers, as the C driver's
     /// in-order application refuses it (so a key created, removed and
     /// created again counts once, and a removal makes room for a later
-    /// creation). `identity`: the one made for a changed private key.
+    /// creation). `own`: the device's public key after the update.
     /// O(n²) in the message's peers.
     fn new_keys(
         &self,
         update: &Update,
-        identity: Option<&StaticIdentity<Kernel>>,
+        own: Option<&[u8; KEY_LEN]>,
     ) -> Result<KVVec<[u8; KEY_LEN]>> {
-        let key_changes = update
-            .private_key
-            .as_ref()
-            .is_some_and(|k| !self.private_key.ct_eq(k.as_bytes()));
-        let own = if key_changes {
-            identity
-        } else {
-            self.identity.as_deref()
-        };
-        let own = own.map(|i| i.public_key());
         let exists_now =
             |k: &[u8; KEY_LEN]| !update.replace_peers && self.peers.lookup(k).is_some();
         let mut alive = if update.replace_peers {
