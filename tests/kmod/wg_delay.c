@@ -11,7 +11,7 @@
  * A held call waits N ms, busy: the probe runs where the function runs,
  * often with bottom halves off, so the hold keeps its CPU.
  * /sys/module/wg_delay/parameters/hits counts the calls seen, held those
- * held. rmmod removes the probe.
+ * held, holding those being held now. rmmod removes the probe.
  *
  * It needs CONFIG_KPROBES (the debug kernel of tests/vm has it).
  */
@@ -30,7 +30,7 @@ static unsigned int period = 1;
 module_param(period, uint, 0400);
 static unsigned int count;
 module_param(count, uint, 0400);
-static atomic_t hits_n = ATOMIC_INIT(0), held_n = ATOMIC_INIT(0);
+static atomic_t hits_n = ATOMIC_INIT(0), held_n = ATOMIC_INIT(0), holding_n = ATOMIC_INIT(0);
 
 static int get_atomic(char *buf, const struct kernel_param *kp)
 {
@@ -44,6 +44,7 @@ static int set_refused(const char *val, const struct kernel_param *kp)
 static const struct kernel_param_ops counter_ops = { .set = set_refused, .get = get_atomic };
 module_param_cb(hits, &counter_ops, &hits_n, 0444);
 module_param_cb(held, &counter_ops, &held_n, 0444);
+module_param_cb(holding, &counter_ops, &holding_n, 0444);
 
 static int pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -55,7 +56,9 @@ static int pre(struct kprobe *p, struct pt_regs *regs)
 	if (k % period || (count && k / period >= count))
 		return 0;
 	atomic_inc(&held_n);
+	atomic_inc(&holding_n);
 	mdelay(delay_ms);
+	atomic_dec(&holding_n);
 	return 0;
 }
 
