@@ -1,28 +1,40 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""One ICMP echo sent while tests/kmod/wg_delay.ko holds a call, for
-t_new_peer_window (tests/vm/race_lib.sh).
+"""One ICMP echo through a WireGuard tunnel while tests/kmod/wg_delay.ko holds
+a call on the other end, for t_new_peer_window (tests/vm/race_lib.sh).
 
-    hold_ping.py DEST READY_FILE [DELAY_S] [TIMEOUT_S]
+    hold_ping.py DEST LINK READY_FILE [DELAY_S] [TIMEOUT_S]
 
 Run in the sending namespace (entering one waits for an RCU grace period,
-which a hold keeps from ending). Creates READY_FILE once it is ready, waits
-for wg_delay's `holding` counter to read 1, DELAY_S (0.5) more, sends one
-echo request to DEST, and reads `holding` again: the round is forced only
-if the hold was still on after the send. Then waits up to TIMEOUT_S (12) for
-the reply. Prints "forced" or "not forced", then "answered" or "no answer";
-exits 0 if answered. No program is started after the hold begins: under the
-debug kernel an exec takes about half a second, more on a busy machine, and
-the hold is 3 s.
+which a hold keeps from ending; and no program is started once the hold has
+begun: under the debug kernel an exec takes half a second or more). Creates
+READY_FILE once it is ready, waits for wg_delay's `holding` counter to read
+1, DELAY_S (0.2) more, sends one echo request to DEST (which starts a
+handshake), and waits up to TIMEOUT_S (12) for the reply.
+
+The round is forced only if the handshake initiation the echo started left
+LINK (the underlay device the tunnel's UDP goes out of, seen with a packet
+socket) at least MARGIN before the hold ended: then the other end could
+find a half-made peer with it during the hold. (A module that publishes the
+peer only once it is ready drops that initiation, and answers the one resent
+5 s later; a module that publishes first answers it and takes the data
+behind it while the peer cannot receive yet.) Prints when the hold
+began and ended, when the initiation and the data left, "forced" or "not
+forced", and "answered" or "no answer"; exits 0 if answered.
 """
 import os
 import select
 import socket
 import struct
 import sys
+import threading
 import time
 
 HOLDING = "/sys/module/wg_delay/parameters/holding"
+ETH_P_ALL, PACKET_OUTGOING = 3, 4
+# How long before the hold's end the initiation must have left for the round
+# to count: the other end has to take it before the held call returns.
+MARGIN = 1.0
 
 
 def holding():
@@ -42,38 +54,87 @@ def checksum(data):
     return ~s & 0xFFFF
 
 
+def wg_type_out(frame):
+    """(message type, UDP payload length) of an IPv4 UDP frame, else None."""
+    if len(frame) < 14 + 20 + 8 + 4 or frame[12:14] != b"\x08\x00" or frame[14 + 9] != 17:
+        return None
+    ihl = (frame[14] & 0x0F) * 4
+    udp = 14 + ihl
+    if len(frame) < udp + 8 + 4:
+        return None
+    return frame[udp + 8], len(frame) - udp - 8
+
+
 def main():
-    dest, ready = sys.argv[1], sys.argv[2]
-    delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.5
-    limit = float(sys.argv[4]) if len(sys.argv) > 4 else 12.0
+    dest, link, ready = sys.argv[1], sys.argv[2], sys.argv[3]
+    delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.2
+    limit = float(sys.argv[5]) if len(sys.argv) > 5 else 12.0
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    tap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    tap.bind((link, 0))
     ident = os.getpid() & 0xFFFF
     body = struct.pack("!HH", ident, 1) + b"new-peer-window"
     packet = struct.pack("!BBH", 8, 0, checksum(struct.pack("!BBH", 8, 0, 0) + body)) + body
+    seen = {}
+
+    def watch():
+        # Times of the initiations (type 1) and of the first data message
+        # with a payload (type 4, longer than a keepalive's 32 bytes) out.
+        while "data" not in seen:
+            frame, addr = tap.recvfrom(65536)
+            if addr[2] != PACKET_OUTGOING:
+                continue
+            t = wg_type_out(frame)
+            if t is None:
+                continue
+            if t[0] == 1:
+                seen.setdefault("initiations", []).append(time.monotonic())
+            elif t[0] == 4 and t[1] > 32:
+                seen["data"] = time.monotonic()
+
+    threading.Thread(target=watch, daemon=True).start()
     open(ready, "w").close()
     end = time.monotonic() + 30
     while not holding():
         if time.monotonic() > end:
             print("the hold did not begin within 30 s")
             return 1
-        time.sleep(0.01)
+        time.sleep(0.005)
+    began = time.monotonic()
     time.sleep(delay)
     sock.sendto(packet, (dest, 0))
-    print("forced" if holding() else "not forced")
-    end = time.monotonic() + limit
-    while True:
-        left = end - time.monotonic()
-        if left <= 0 or not select.select([sock], [], [], left)[0]:
-            print("no answer")
-            return 1
+    sent = time.monotonic()
+    ended = None
+    answered = None
+    end = sent + limit
+    while answered is None and time.monotonic() < end:
+        if ended is None and not holding():
+            ended = time.monotonic()
+        if not select.select([sock], [], [], 0.005)[0]:
+            continue
         reply = sock.recv(2048)
         ihl = (reply[0] & 0x0F) * 4
         icmp = reply[ihl:ihl + 8]
         if len(icmp) == 8:
             kind, _, _, rid, seq = struct.unpack("!BBHHH", icmp)
             if kind == 0 and rid == ident and seq == 1:
-                print("answered")
-                return 0
+                answered = time.monotonic()
+    while ended is None and time.monotonic() < began + 30:
+        if not holding():
+            ended = time.monotonic()
+        time.sleep(0.005)
+
+    seen["initiation"] = next((t for t in seen.get("initiations", []) if t >= began), None)
+
+    def at(t):
+        return "%.3f s" % (t - began) if t is not None else "never"
+
+    print("hold began at 0, echo sent at %s, initiation out at %s, data out at %s, hold ended at %s, answer at %s"
+          % (at(sent), at(seen.get("initiation")), at(seen.get("data")), at(ended), at(answered)))
+    initiation = seen.get("initiation")
+    print("forced" if initiation is not None and ended is not None and initiation < ended - MARGIN else "not forced")
+    print("answered" if answered is not None else "no answer")
+    return 0 if answered is not None else 1
 
 
 if __name__ == "__main__":

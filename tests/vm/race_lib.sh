@@ -22,15 +22,17 @@
 #       NAPI context was added and its timers started only after a grace
 #       period) takes the handshake and the data behind it while its NAPI
 #       context is not ready: the schedule is lost, the ping stays in the
-#       peer's queue. Each round the other end pings 1 s into the hold and
-#       must be answered within 12 s (an initiation that finds no peer is
-#       resent after 5 s). Not every round can show it: the hold keeps its
-#       CPU, and a handshake queued to that CPU runs only after the hold.
-#       The hold also keeps RCU grace periods from ending, so the pinger
-#       (tests/vm/hold_ping.py) enters its namespace before it and starts
-#       no program during it; the ping goes half a second after wg_delay's
-#       holding count turns 1, and a round where the hold was over after
-#       the send is reported as not forced (none forced fails).
+#       peer's queue. Each round the other end pings 0.2 s into the hold
+#       and must be answered within 12 s (an initiation that finds no peer
+#       is resent after 5 s). The hold also keeps RCU grace periods from
+#       ending, so the pinger (tests/vm/hold_ping.py) enters its namespace
+#       before it and starts no program during it (an exec costs half a
+#       second in the debug guest). Not every round can show it: the hold
+#       keeps its CPU, and a handshake queued to that CPU runs only after
+#       the hold. A round counts as forced when the handshake initiation
+#       left the other end's underlay device at least 1 s before the hold
+#       ended (seen with a packet socket); none forced fails. f3c3ba8's
+#       module left the ping unanswered in 4 of 6 rounds (2026-12-03).
 #   t_delete_many_peers NPEERS  a running device with NPEERS peers deleted
 #       while another process waits for RTNL, with hung_task_timeout_secs at
 #       10: no hung task, no soft lockup (the runner's judge fails the run on
@@ -303,18 +305,19 @@ t_new_peer_window() {
 		ip -n nw-b link set wgb up
 		insmod "$ko" symbol=napi_enable delay_ms=3000 count=1 || { st=1; break; }
 		# The pinger (no exec once the hold begins) enters its namespace
-		# before the hold, says so, then pings half a second into it.
+		# before the hold, says so, then pings 0.2 s into it.
 		rm -f /tmp/nw-ready /tmp/nw-ping
-		ip netns exec nw-b python3 "$RACE_TOP/tests/vm/hold_ping.py" 10.72.0.1 /tmp/nw-ready >/tmp/nw-ping 2>&1 &
+		ip netns exec nw-b python3 "$RACE_TOP/tests/vm/hold_ping.py" 10.72.0.1 vb /tmp/nw-ready >/tmp/nw-ping 2>&1 &
 		pinger=$!
 		for j in $(seq 1 300); do [ -e /tmp/nw-ready ] && break; sleep 0.1; done
 		ip netns exec nw-a wg set wga peer "$kb" allowed-ips 10.72.0.2/32 &
 		setter=$!
 		wait "$pinger" && r=0 || r=1
+		sed -n 1p /tmp/nw-ping
 		if grep -qx forced /tmp/nw-ping; then
 			forced=$((forced + 1))
 		else
-			echo "round $i: the ping did not go during the hold (not forced)"
+			echo "round $i: the initiation did not leave during the hold (not forced)"
 		fi
 		if [ $r = 0 ]; then
 			echo "round $i: answered"
@@ -327,8 +330,8 @@ t_new_peer_window() {
 		rmmod wg_delay
 		[ "$held" = 1 ] || { echo "round $i: napi_enable held $held times, not once"; st=1; }
 	done
-	echo "$forced of $rounds rounds pinged during the hold"
-	[ "$forced" -gt 0 ] || { echo "FAIL: no round pinged during the hold: nothing was tested"; st=1; }
+	echo "$forced of $rounds rounds sent the initiation during the hold"
+	[ "$forced" -gt 0 ] || { echo "FAIL: no round sent the initiation during the hold: nothing was tested"; st=1; }
 	ip netns del nw-a
 	ip netns del nw-b
 	return $st
