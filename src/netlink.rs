@@ -113,8 +113,8 @@ impl GenlOps for Genl {
             msg.put(a::DEVICE_FWMARK, &cfg.fwmark.to_ne_bytes())?;
             msg.put(a::DEVICE_IFINDEX, &dev.ifindex().to_ne_bytes())?;
             msg.put(a::DEVICE_IFNAME, dev.name().as_bytes_with_nul())?;
-            if let Some(id) = cfg.identity() {
-                msg.put(a::DEVICE_PRIVATE_KEY, cfg.private_key().as_bytes())?;
+            if let Some(id) = cfg.identity.as_ref() {
+                msg.put(a::DEVICE_PRIVATE_KEY, cfg.private_key.as_bytes())?;
                 msg.put(a::DEVICE_PUBLIC_KEY, id.public_key())?;
             }
         }
