@@ -19,17 +19,14 @@ use kernel::types::Opaque;
 use kernel::ThisModule;
 
 /// A received request.
-pub(crate) struct Request<'a> {
-    info: &'a b::genl_info,
-    maxattr: u32,
-}
+pub(crate) struct Request<'a>(&'a b::genl_info);
 
 impl<'a> Request<'a> {
     /// The namespace of the sending socket.
     pub(crate) fn net(&self) -> &'a Net {
         // SAFETY: the request's namespace is alive while the request is
         // handled (the sending socket holds it).
-        unsafe { Net::from_raw(b::wg_shim_genl_info_net(self.info)) }
+        unsafe { Net::from_raw(b::wg_shim_genl_info_net(self.0)) }
     }
 
     /// The top-level attribute of type `kind`, parsed and validated by the
@@ -43,12 +40,18 @@ impl<'a> Request<'a> {
     }
 
     fn attr_ptr(&self, kind: u32) -> Option<*const b::nlattr> {
-        if self.info.attrs.is_null() || kind > self.maxattr {
+        if self.0.attrs.is_null() {
             return None;
         }
-        // SAFETY: `attrs` has `maxattr + 1` entries (the family's), each null
-        // or an attribute inside the request, valid for the call.
-        let p = unsafe { *self.info.attrs.add(kind as usize) };
+        // SAFETY: the request's family is ours, registered; `attrs` has its
+        // `maxattr + 1` entries (our ops have no `maxattr` of their own), each
+        // null or an attribute inside the request, valid for the call.
+        let p = unsafe {
+            if kind > (*self.0.family).maxattr {
+                return None;
+            }
+            *self.0.attrs.add(kind as usize)
+        };
         (!p.is_null()).then_some(p.cast_const())
     }
 
@@ -81,7 +84,7 @@ impl<'a> Request<'a> {
     /// Where error messages for the sender go.
     pub(crate) fn extack(&self) -> Extack<'a> {
         // SAFETY: the request's extack (or null), valid for the call.
-        unsafe { Extack::from_raw(self.info.extack) }
+        unsafe { Extack::from_raw(self.0.extack) }
     }
 }
 
@@ -210,7 +213,7 @@ impl<T: GenlOps> Family<T> {
                 *dst = *src as _;
             }
             f.version = T::VERSION;
-            f.maxattr = maxattr::<T>();
+            f.maxattr = u32::try_from(policy.len().saturating_sub(1)).unwrap_or(0);
             f.set_netnsok(1);
             f.policy = policy.as_ptr();
             f.ops = ops;
@@ -236,19 +239,12 @@ impl<T: GenlOps> Drop for FamilyRegistration<T> {
     }
 }
 
-fn maxattr<T: GenlOps>() -> u32 {
-    u32::try_from(T::policy().len().saturating_sub(1)).unwrap_or(0)
-}
-
 unsafe extern "C" fn doit_callback<T: GenlOps>(
     _skb: *mut b::sk_buff,
     info: *mut b::genl_info,
 ) -> core::ffi::c_int {
     // SAFETY: the request is valid for the duration of the call.
-    let mut req = Request {
-        info: unsafe { &*info },
-        maxattr: maxattr::<T>(),
-    };
+    let mut req = Request(unsafe { &*info });
     from_result(|| T::doit(&mut req).map(|()| 0))
 }
 
@@ -262,11 +258,7 @@ fn state_slot(cb: *mut b::netlink_callback) -> *mut core::ffi::c_long {
 unsafe extern "C" fn start_callback<T: GenlOps>(cb: *mut b::netlink_callback) -> core::ffi::c_int {
     // SAFETY: during `start` the genl core has parsed the request into the
     // dump info, valid until the dump ends.
-    let info = unsafe { &*b::wg_shim_genl_info_dump(cb) };
-    let req = Request {
-        info,
-        maxattr: maxattr::<T>(),
-    };
+    let req = Request(unsafe { &*b::wg_shim_genl_info_dump(cb) });
     from_result(|| {
         // A failed allocation is `-ENOMEM`.
         let boxed = KBox::new(T::dump_start(&req)?, GFP_KERNEL)?;
