@@ -181,9 +181,9 @@ fn fail(ext: &Extack<'_>, err: Error, msg: &'static CStr, attr: Option<Attr<'_>>
     err
 }
 
-/// The value `read` takes from `attr`. The policies check the lengths (and
-/// flags against their masks), so this fails (EINVAL) only if they disagree
-/// with this code.
+/// The value `read` takes from `attr`. The policies check lengths, NUL
+/// termination and flag masks before (unknown flags: "reserved bit set"), so
+/// this fails (EINVAL) only if they disagree with this code.
 fn need<'a, T>(attr: Attr<'a>, read: fn(&Attr<'a>) -> Option<T>, ext: &Extack<'_>) -> Result<T> {
     read(&attr).ok_or_else(|| fail(ext, EINVAL, c_str!("malformed attribute"), Some(attr)))
 }
