@@ -18,7 +18,7 @@ use crate::device::Device;
 use crate::kapi::netdev::NetDevice;
 use crate::kapi::platform::Kernel;
 use crate::peer::{Endpoint, PeerRef, PeerReserve, Peers, MAX_PEERS};
-use crate::proto::allowedips::{PeerId, Prefix};
+use crate::proto::allowedips::Prefix;
 use crate::proto::handshake::StaticIdentity;
 use crate::proto::peerplan::{self, Entry};
 use crate::proto::platform::{Crypto, KEY_LEN};
@@ -101,10 +101,10 @@ impl Applied {
 /// The configuration of one device; behind the device's mutex.
 pub(crate) struct Config {
     /// The private key as stored (clamped), all zero initially.
-    private_key: Key<Kernel>,
+    pub(crate) private_key: Key<Kernel>,
     /// Present when the private key is not all zero (the C `has_identity`);
     /// the device's `identity` holds the same.
-    identity: Option<Arc<StaticIdentity<Kernel>>>,
+    pub(crate) identity: Option<Arc<StaticIdentity<Kernel>>>,
     /// The listen port: the configured one while down, the bound one while up.
     pub(crate) listen_port: u16,
     pub(crate) fwmark: u32,
@@ -123,15 +123,6 @@ impl Config {
             peers: Peers::new().map_err(|_| ENOMEM)?,
             generation: 1,
         })
-    }
-
-    /// The private key as stored (clamped).
-    pub(crate) fn private_key(&self) -> &Key<Kernel> {
-        &self.private_key
-    }
-
-    pub(crate) fn identity(&self) -> Option<&Arc<StaticIdentity<Kernel>>> {
-        self.identity.as_ref()
     }
 
     /// Allocates everything `update` may need, so that [`Config::apply`]
@@ -242,13 +233,11 @@ impl Config {
             mut out,
             identity,
         } = prep;
-        if let Some(mark) = update.fwmark {
-            if mark != self.fwmark {
-                self.fwmark = mark;
-                dev.data().fwmark.store(mark, Ordering::Relaxed);
-                for p in self.peers.iter() {
-                    p.clear_endpoint_src();
-                }
+        if let Some(mark) = update.fwmark.filter(|m| *m != self.fwmark) {
+            self.fwmark = mark;
+            dev.data().fwmark.store(mark, Ordering::Relaxed);
+            for p in self.peers.iter() {
+                p.clear_endpoint_src();
             }
         }
         if update.replace_peers {
@@ -278,10 +267,11 @@ impl Config {
         if self.private_key.ct_eq(key.as_bytes()) {
             return false;
         }
-        if let Some(id) = identity.as_ref() {
-            if let Some(pid) = self.peers.lookup(id.public_key()) {
-                self.remove_peer(pid, out);
-            }
+        let own = identity
+            .as_ref()
+            .and_then(|i| self.peers.lookup(i.public_key()));
+        if let Some(p) = own.and_then(|id| self.peers.remove(id)) {
+            out.remove(p);
         }
         let mut clamped = key;
         // X25519 clamping (`curve25519_clamp_secret`).
@@ -303,12 +293,6 @@ impl Config {
         true
     }
 
-    fn remove_peer(&mut self, id: PeerId, out: &mut Applied) {
-        if let Some(p) = self.peers.remove(id) {
-            out.remove(p);
-        }
-    }
-
     fn apply_peer(&mut self, pu: PeerUpdate, reserve: &mut PeerReserve, out: &mut Applied) {
         let peer = match self
             .peers
@@ -322,12 +306,10 @@ impl Config {
                 }
                 // A peer with the device's own public key is silently
                 // ignored, as the C driver does.
-                if let Some(me) = self.identity.as_ref() {
-                    if Kernel::ct_eq(me.public_key(), &pu.public_key) {
-                        return;
-                    }
-                }
                 let identity = self.identity.as_deref();
+                if identity.is_some_and(|me| Kernel::ct_eq(me.public_key(), &pu.public_key)) {
+                    return;
+                }
                 let Some(p) = self.peers.insert(reserve, &pu.public_key, identity) else {
                     pr_err!("peer reservation missing: configuration incomplete\n");
                     return;
@@ -341,7 +323,9 @@ impl Config {
         };
         let id = peer.id();
         if pu.remove_me {
-            self.remove_peer(id, out);
+            if let Some(p) = self.peers.remove(id) {
+                out.remove(p);
+            }
             return;
         }
         if let Some(psk) = pu.preshared_key.as_ref() {

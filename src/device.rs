@@ -375,10 +375,7 @@ impl LinkOps for Device {
         drop(d.encrypt.replace(Some(encrypt)).wait());
         drop(d.decrypt.replace(Some(decrypt)).wait());
         let port = cfg.listen_port;
-        if let Err(e) = Self::rebind(rtnl, dev, &mut cfg, port) {
-            d.unbind();
-            return Err(e);
-        }
+        Self::rebind(rtnl, dev, &mut cfg, port).inspect_err(|_| d.unbind())?;
         for p in cfg.peers.iter() {
             timers::start(p);
             send::send_staged(p, None);

@@ -9,14 +9,13 @@
 //! (see `config.rs`). Documentation/netlink.md lists the rules.
 #![forbid(unsafe_code)]
 
-use crate::config::Config;
 use crate::config::{AllowedIpChange, PeerUpdate, Update};
 use crate::device::Device;
 use crate::kapi::error::{eafnosupport, ebadr, emsgsize, eopnotsupp, epfnosupport};
-use crate::kapi::genl::{DumpSkb, Family, GenlOps, OpKind, OpSpec, Request};
+use crate::kapi::genl::{DumpSkb, Family, GenlOps, Request};
 use crate::kapi::net::Net;
 use crate::kapi::netdev::{DevRef, LookupError, NetDevice};
-use crate::kapi::nla::{Attr, Extack, GenlMsg, MsgFull, ANY_TYPE};
+use crate::kapi::nla::{Attr, Extack, GenlMsg, ANY_TYPE};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::wireguard::{self as uapi, a};
@@ -60,24 +59,10 @@ struct Resume {
 impl GenlOps for Genl {
     const NAME: &'static CStr = c_str!("wireguard");
     const VERSION: u32 = uapi::WG_GENL_VERSION;
-    const OPS: &'static [OpSpec] = &[
-        OpSpec {
-            cmd: uapi::CMD_GET_DEVICE,
-            kind: OpKind::Dump,
-            uns_admin: true,
-        },
-        OpSpec {
-            cmd: uapi::CMD_SET_DEVICE,
-            kind: OpKind::Do,
-            uns_admin: true,
-        },
-    ];
+    const DO_CMD: u8 = uapi::CMD_SET_DEVICE;
+    const DUMP_CMD: u8 = uapi::CMD_GET_DEVICE;
 
     type DumpState = DumpState;
-
-    fn family() -> &'static Family<Self> {
-        &FAMILY
-    }
 
     fn policy() -> &'static [crate::kapi::bindings::nla_policy] {
         uapi::device_policy()
@@ -88,12 +73,8 @@ impl GenlOps for Genl {
         let result = set_device(req, &ext);
         // Keys in the request are wiped once copied (whether the request
         // succeeded or not), as the C driver does.
-        req.wipe(&[a::DEVICE_PRIVATE_KEY as u16]);
-        req.wipe(&[
-            a::DEVICE_PEERS as u16,
-            ANY_TYPE,
-            a::PEER_PRESHARED_KEY as u16,
-        ]);
+        req.wipe(&[a::DEVICE_PRIVATE_KEY]);
+        req.wipe(&[a::DEVICE_PEERS, ANY_TYPE, a::PEER_PRESHARED_KEY]);
         result
     }
 
@@ -116,8 +97,81 @@ impl GenlOps for Genl {
         })
     }
 
-    fn dumpit(state: &mut DumpState, skb: &mut DumpSkb<'_, Self>) -> Result<bool> {
-        get_device(state, skb)
+    /// One message of the dump, as `wg_get_device_dump`: the device's
+    /// attributes in the first, then as many peers as fit.
+    fn dumpit(state: &mut DumpState, skb: &mut DumpSkb<'_>) -> Result<bool> {
+        let rtnl = Rtnl::lock();
+        // A device that left the requester's namespace since the dump started
+        // is not shown there any more (its ifindex may now be another's there).
+        let dev = live(&state.dev, &rtnl, skb.net())
+            .filter(|d| d.ifindex() == state.ifindex)
+            .ok_or(ENODEV)?;
+        let cfg = dev.data().config.lock();
+        let mut msg = skb.message(uapi::CMD_GET_DEVICE, cfg.generation)?;
+        if state.last_peer.is_none() {
+            msg.put(a::DEVICE_LISTEN_PORT, &cfg.listen_port.to_ne_bytes())?;
+            msg.put(a::DEVICE_FWMARK, &cfg.fwmark.to_ne_bytes())?;
+            msg.put(a::DEVICE_IFINDEX, &dev.ifindex().to_ne_bytes())?;
+            msg.put(a::DEVICE_IFNAME, dev.name().as_bytes_with_nul())?;
+            if let Some(id) = cfg.identity.as_ref() {
+                msg.put(a::DEVICE_PRIVATE_KEY, cfg.private_key.as_bytes())?;
+                msg.put(a::DEVICE_PUBLIC_KEY, id.public_key())?;
+            }
+        }
+        // No peers; or the peer the dump stopped after was removed: as the C
+        // driver, end here (the generation tells the reader the dump is
+        // incoherent).
+        let peers = cfg.peers.iter_after(state.last_peer);
+        let Some(peers) = peers.filter(|_| cfg.peers.len() != 0) else {
+            msg.end();
+            return Ok(false);
+        };
+        let tables = dev.data().routing.read_writer_side();
+        // Whether this message moves the dump on (a peer, a peer's attributes
+        // or one of its allowed IPs): a message that does not would be written
+        // again and again, forever.
+        let mut progress = false;
+        let (mut last_peer, mut resume) = (state.last_peer, state.resume);
+        // Whether every peer was written completely.
+        let done = msg.nest(a::DEVICE_PEERS, |m| {
+            for peer in peers {
+                let cont = resume.filter(|r| r.serial == peer.serial());
+                match put_peer(m, &tables, peer, cont) {
+                    Ok(PeerOut::Complete) => {
+                        last_peer = Some(peer.serial());
+                        resume = None;
+                        progress = true;
+                    }
+                    Ok(PeerOut::Partial(last)) => {
+                        // Progress: an allowed IP, or the peer's own attributes
+                        // (written only when it is not a continuation).
+                        progress |= last.is_some() || cont.is_none();
+                        resume = Some(Resume {
+                            serial: peer.serial(),
+                            after: last.or(cont.and_then(|c| c.after)),
+                            seq: tables.trie.seq(),
+                        });
+                        return Ok(false);
+                    }
+                    // The peer did not fit (its nest was cancelled).
+                    Err(_) => return Ok(false),
+                }
+            }
+            Ok(true)
+        });
+        match done {
+            Ok(done) if done || progress => {
+                msg.end();
+                state.last_peer = last_peer;
+                state.resume = resume;
+                Ok(!done)
+            }
+            // Nothing fits in a message (the skb is at least NLMSG_GOODSIZE,
+            // far more than a device's and a peer's attributes, so this is not
+            // expected): the message is cancelled and the dump ends with
+            // EMSGSIZE rather than repeating it.
+            _ => Err(emsgsize()),
+        }
     }
 }
 
@@ -127,19 +181,30 @@ fn fail(ext: &Extack<'_>, err: Error, msg: &'static CStr, attr: Option<Attr<'_>>
     err
 }
 
+/// The value `read` takes from `attr`. The policies check lengths, NUL
+/// termination and flag masks before (unknown flags: "reserved bit set"), so
+/// this fails (EINVAL) only if they disagree with this code.
+fn need<'a, T>(attr: Attr<'a>, read: fn(&Attr<'a>) -> Option<T>, ext: &Extack<'_>) -> Result<T> {
+    read(&attr).ok_or_else(|| fail(ext, EINVAL, c_str!("malformed attribute"), Some(attr)))
+}
+
+/// [`need`] for an attribute that may be absent.
+fn get<'a, T>(
+    attr: Option<Attr<'a>>,
+    read: fn(&Attr<'a>) -> Option<T>,
+    ext: &Extack<'_>,
+) -> Result<Option<T>> {
+    attr.map(|a| need(a, read, ext)).transpose()
+}
+
 /// The device the request names: exactly one of ifindex or ifname, in the
 /// requester's namespace (the C driver's errors: EBADR, ENODEV, EOPNOTSUPP).
 fn lookup_device(req: &Request<'_>, ext: &Extack<'_>) -> Result<DevRef<Device>> {
-    let index = req.attr(a::DEVICE_IFINDEX);
-    let name = req.attr(a::DEVICE_IFNAME);
+    let index = get(req.attr(a::DEVICE_IFINDEX), Attr::u32, ext)?;
+    let name = get(req.attr(a::DEVICE_IFNAME), Attr::c_str, ext)?;
     let found = match (index, name) {
-        (Some(i), None) => {
-            DevRef::by_index(req.net(), need(i.u32(), ext, c_str!("bad ifindex"), i)?)
-        }
-        (None, Some(n)) => {
-            let msg = c_str!("interface name is not NUL-terminated");
-            DevRef::by_name(req.net(), need(n.c_str(), ext, msg, n)?)
-        }
+        (Some(i), None) => DevRef::by_index(req.net(), i),
+        (None, Some(n)) => DevRef::by_name(req.net(), n),
         _ => {
             let msg = c_str!("exactly one of WGDEVICE_A_IFINDEX and WGDEVICE_A_IFNAME is required");
             return Err(fail(ext, ebadr(), msg, None));
@@ -150,7 +215,8 @@ fn lookup_device(req: &Request<'_>, ext: &Extack<'_>) -> Result<DevRef<Device>> 
         Err(LookupError::NoDevice) => (ENODEV, c_str!("no such device")),
         Err(LookupError::OtherKind) => (eopnotsupp(), c_str!("not a WireGuard device")),
     };
-    Err(fail(ext, err, msg, index.or(name)))
+    let attr = req.attr(a::DEVICE_IFINDEX).or(req.attr(a::DEVICE_IFNAME));
+    Err(fail(ext, err, msg, attr))
 }
 
 /// The device, unless it was unregistered or moved out of `net` since it
@@ -208,73 +274,30 @@ fn parse_update(req: &Request<'_>, ext: &Extack<'_>) -> Result<Update> {
         let msg = c_str!("the public key is derived from the private key and cannot be set");
         return Err(fail(ext, EINVAL, msg, Some(attr)));
     }
-    let flags = flags_of(
-        req.attr(a::DEVICE_FLAGS),
-        a::DEVICE_F_REPLACE_PEERS,
-        ext,
-        c_str!("bad flags"),
-        c_str!("unknown device flags"),
-    )?;
-    let attr = req.attr(a::DEVICE_PRIVATE_KEY);
-    let private_key = attr.map(|k| key_of(k, ext)).transpose()?;
-    let attr = req.attr(a::DEVICE_LISTEN_PORT);
-    let listen_port = attr
-        .map(|p| need(p.u16(), ext, c_str!("bad listen port"), p))
-        .transpose()?;
-    let attr = req.attr(a::DEVICE_FWMARK);
-    let fwmark = attr
-        .map(|m| need(m.u32(), ext, c_str!("bad fwmark"), m))
-        .transpose()?;
-    let peers = match req.attr(a::DEVICE_PEERS) {
-        Some(list) => {
-            let trailing = c_str!("trailing bytes after the last peer");
-            parse_list(list, ext, trailing, |p| parse_peer(p, ext))?
-        }
-        None => KVVec::new(),
-    };
+    let flags = get(req.attr(a::DEVICE_FLAGS), Attr::u32, ext)?.unwrap_or(0);
+    let trailing = c_str!("trailing bytes after the last peer");
     Ok(Update {
-        private_key,
-        listen_port,
-        fwmark,
+        private_key: get(req.attr(a::DEVICE_PRIVATE_KEY), secret_key, ext)?,
+        listen_port: get(req.attr(a::DEVICE_LISTEN_PORT), Attr::u16, ext)?,
+        fwmark: get(req.attr(a::DEVICE_FWMARK), Attr::u32, ext)?,
         replace_peers: flags & a::DEVICE_F_REPLACE_PEERS != 0,
-        peers,
+        peers: parse_list(req.attr(a::DEVICE_PEERS), parse_peer, ext, trailing)?,
     })
 }
 
-/// `v`, the value of `attr`, or EINVAL with `msg` if it is malformed.
-fn need<T>(v: Option<T>, ext: &Extack<'_>, msg: &'static CStr, attr: Attr<'_>) -> Result<T> {
-    v.ok_or_else(|| fail(ext, EINVAL, msg, Some(attr)))
-}
-
-/// A flags attribute (0 if absent): EINVAL with `bad` if malformed,
-/// EOPNOTSUPP with `unknown` if it has a bit outside `known`.
-fn flags_of(
-    attr: Option<Attr<'_>>,
-    known: u32,
-    ext: &Extack<'_>,
-    bad: &'static CStr,
-    unknown: &'static CStr,
-) -> Result<u32> {
-    let Some(attr) = attr else { return Ok(0) };
-    let flags = need(attr.u32(), ext, bad, attr)?;
-    if flags & !known != 0 {
-        return Err(fail(ext, eopnotsupp(), unknown, Some(attr)));
-    }
-    Ok(flags)
-}
-
-/// The entries of a nested list, each parsed by `f`; EINVAL with
-/// `trailing` if bytes follow the last entry.
+/// The entries of a nested list (none if absent), each parsed by `f`;
+/// EINVAL with `trailing` if bytes follow the last entry.
 fn parse_list<T>(
-    list: Attr<'_>,
+    list: Option<Attr<'_>>,
+    f: fn(Attr<'_>, &Extack<'_>) -> Result<T>,
     ext: &Extack<'_>,
     trailing: &'static CStr,
-    mut f: impl FnMut(Attr<'_>) -> Result<T>,
 ) -> Result<KVVec<T>> {
     let mut out = KVVec::new();
+    let Some(list) = list else { return Ok(out) };
     let mut entries = list.nested();
     for entry in entries.by_ref() {
-        Kernel::vec_push(&mut out, f(entry)?)
+        Kernel::vec_push(&mut out, f(entry, ext)?)
             .map_err(|_| fail(ext, ENOMEM, c_str!("out of memory"), None))?;
     }
     if entries.trailing() != 0 {
@@ -283,19 +306,12 @@ fn parse_list<T>(
     Ok(out)
 }
 
-/// A 32-byte key attribute (the policy checked the exact length).
-fn key_bytes(attr: Attr<'_>, ext: &Extack<'_>) -> Result<[u8; KEY_LEN]> {
-    let key = attr.payload().try_into().ok();
-    need(key, ext, c_str!("a key is 32 bytes"), attr)
-}
-
-/// A secret key attribute, copied once, into the buffer that is wiped.
-fn key_of(attr: Attr<'_>, ext: &Extack<'_>) -> Result<Key<Kernel>> {
-    let key = Some(attr.payload()).filter(|p| p.len() == KEY_LEN);
-    let payload = need(key, ext, c_str!("a key is 32 bytes"), attr)?;
+/// A secret key, copied once, into the buffer that is wiped.
+fn secret_key(attr: &Attr<'_>) -> Option<Key<Kernel>> {
+    let payload = Some(attr.payload()).filter(|p| p.len() == KEY_LEN)?;
     let mut bytes = [0u8; KEY_LEN];
     bytes.copy_from_slice(payload);
-    Ok(Key::take_from(&mut bytes))
+    Some(Key::take_from(&mut bytes))
 }
 
 fn parse_peer(p: Attr<'_>, ext: &Extack<'_>) -> Result<PeerUpdate> {
@@ -311,50 +327,34 @@ fn parse_peer(p: Attr<'_>, ext: &Extack<'_>) -> Result<PeerUpdate> {
             return Err(fail(ext, EINVAL, msg, Some(attr)));
         }
     }
-    let msg = c_str!("peer without WGPEER_A_PUBLIC_KEY");
-    let public_key = key_bytes(need(t.get(a::PEER_PUBLIC_KEY), ext, msg, p)?, ext)?;
-    let flags = flags_of(
-        t.get(a::PEER_FLAGS),
-        a::PEER_F_REMOVE_ME | a::PEER_F_REPLACE_ALLOWEDIPS | a::PEER_F_UPDATE_ONLY,
-        ext,
-        c_str!("bad peer flags"),
-        c_str!("unknown peer flags"),
-    )?;
+    let key = |k: &Attr<'_>| k.payload().try_into().ok();
+    let Some(public_key) = get(t.get(a::PEER_PUBLIC_KEY), key, ext)? else {
+        let msg = c_str!("peer without WGPEER_A_PUBLIC_KEY");
+        return Err(fail(ext, EINVAL, msg, Some(p)));
+    };
+    let flags = get(t.get(a::PEER_FLAGS), Attr::u32, ext)?.unwrap_or(0);
     if let Some(attr) = t.get(a::PEER_PROTOCOL_VERSION) {
         if attr.u32() != Some(1) {
             let msg = c_str!("only protocol version 1 is supported");
             return Err(fail(ext, epfnosupport(), msg, Some(attr)));
         }
     }
-    let attr = t.get(a::PEER_PRESHARED_KEY);
-    let preshared_key = attr.map(|k| key_of(k, ext)).transpose()?;
-    let attr = t.get(a::PEER_ENDPOINT);
-    let endpoint = attr.map(|e| endpoint_of(e, ext)).transpose()?;
-    let attr = t.get(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL);
-    let persistent_keepalive = attr
-        .map(|k| need(k.u16(), ext, c_str!("bad keepalive interval"), k))
-        .transpose()?;
-    let allowed_ips = match t.get(a::PEER_ALLOWEDIPS) {
-        Some(list) => {
-            let trailing = c_str!("trailing bytes after the last allowed IP");
-            parse_list(list, ext, trailing, |ip| parse_allowed_ip(ip, ext))?
-        }
-        None => KVVec::new(),
-    };
+    let trailing = c_str!("trailing bytes after the last allowed IP");
     Ok(PeerUpdate {
         public_key,
-        preshared_key,
-        endpoint,
-        persistent_keepalive,
+        preshared_key: get(t.get(a::PEER_PRESHARED_KEY), secret_key, ext)?,
+        endpoint: endpoint_of(t.get(a::PEER_ENDPOINT), ext)?,
+        persistent_keepalive: get(t.get(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL), Attr::u16, ext)?,
         remove_me: flags & a::PEER_F_REMOVE_ME != 0,
         update_only: flags & a::PEER_F_UPDATE_ONLY != 0,
         replace_allowed_ips: flags & a::PEER_F_REPLACE_ALLOWEDIPS != 0,
-        allowed_ips,
+        allowed_ips: parse_list(t.get(a::PEER_ALLOWEDIPS), parse_allowed_ip, ext, trailing)?,
     })
 }
 
 /// `struct sockaddr_in` or `struct sockaddr_in6`, of exactly its size.
-fn endpoint_of(attr: Attr<'_>, ext: &Extack<'_>) -> Result<Endpoint> {
+fn endpoint_of(attr: Option<Attr<'_>>, ext: &Extack<'_>) -> Result<Option<Endpoint>> {
+    let Some(attr) = attr else { return Ok(None) };
     let d = attr.payload();
     let (ep, msg) = match d.get(..2).map(|f| u16::from_ne_bytes([f[0], f[1]])) {
         Some(a::AF_INET) => (
@@ -370,12 +370,12 @@ fn endpoint_of(attr: Attr<'_>, ext: &Extack<'_>) -> Result<Endpoint> {
             return Err(fail(ext, eafnosupport(), msg, Some(attr)));
         }
     };
-    need(ep, ext, msg, attr)
+    Ok(Some(ep.ok_or_else(|| fail(ext, EINVAL, msg, Some(attr)))?))
 }
 
 fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<AllowedIpChange> {
     let t = ip.parse(uapi::allowedip_policy(), ext)?;
-    let (Some(fam), Some(addr), Some(cidr)) = (
+    let (Some(fam), Some(addr), Some(mask)) = (
         t.get(a::ALLOWEDIP_FAMILY),
         t.get(a::ALLOWEDIP_IPADDR),
         t.get(a::ALLOWEDIP_CIDR_MASK),
@@ -383,53 +383,35 @@ fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<AllowedIpChange> {
         let msg = c_str!("an allowed IP needs a family, an address and a prefix length");
         return Err(fail(ext, EINVAL, msg, Some(ip)));
     };
-    let flags = flags_of(
-        t.get(uapi::ALLOWEDIP_A_FLAGS),
-        uapi::ALLOWEDIP_F_REMOVE_ME,
-        ext,
-        c_str!("bad allowed IP flags"),
-        c_str!("unknown allowed IP flags"),
-    )?;
-    let cidr_v = need(cidr.u8(), ext, c_str!("bad prefix length"), cidr)?;
-    let prefix = match fam.u16() {
-        Some(a::AF_INET) => {
-            let msgs = [
-                c_str!("an IPv4 address is 4 bytes"),
-                c_str!("IPv4 prefix length above 32"),
-            ];
-            let addr = address(addr, (cidr, cidr_v), ext, msgs)?;
-            Prefix::V4 { addr, cidr: cidr_v }
-        }
-        Some(a::AF_INET6) => {
-            let msgs = [
-                c_str!("an IPv6 address is 16 bytes"),
-                c_str!("IPv6 prefix length above 128"),
-            ];
-            let addr = address(addr, (cidr, cidr_v), ext, msgs)?;
-            Prefix::V6 { addr, cidr: cidr_v }
-        }
+    let flags = get(t.get(uapi::ALLOWEDIP_A_FLAGS), Attr::u32, ext)?.unwrap_or(0);
+    let cidr = need(mask, Attr::u8, ext)?;
+    let bytes = addr.payload();
+    // The prefix if the address has the family's length, its bits, and the
+    // messages of either failure.
+    let (prefix, bits, bad_len, too_long) = match fam.u16() {
+        Some(a::AF_INET) => (
+            bytes.try_into().ok().map(|addr| Prefix::V4 { addr, cidr }),
+            32,
+            c_str!("an IPv4 address is 4 bytes"),
+            c_str!("IPv4 prefix length above 32"),
+        ),
+        Some(a::AF_INET6) => (
+            bytes.try_into().ok().map(|addr| Prefix::V6 { addr, cidr }),
+            128,
+            c_str!("an IPv6 address is 16 bytes"),
+            c_str!("IPv6 prefix length above 128"),
+        ),
         _ => {
             let msg = c_str!("allowed IP family is neither AF_INET nor AF_INET6");
             return Err(fail(ext, eafnosupport(), msg, Some(fam)));
         }
     };
+    let prefix = prefix.ok_or_else(|| fail(ext, EINVAL, bad_len, Some(addr)))?;
+    if cidr > bits {
+        return Err(fail(ext, EINVAL, too_long, Some(mask)));
+    }
     let remove = flags & uapi::ALLOWEDIP_F_REMOVE_ME != 0;
     Ok(AllowedIpChange { prefix, remove })
-}
-
-/// An allowed IP's address of exactly N bytes, with a prefix length of at
-/// most its bits; `msgs`: the extack messages of either failure.
-fn address<const N: usize>(
-    addr: Attr<'_>,
-    (cidr, cidr_v): (Attr<'_>, u8),
-    ext: &Extack<'_>,
-    [bad_len, too_long]: [&'static CStr; 2],
-) -> Result<[u8; N]> {
-    let bytes = need(addr.payload().try_into().ok(), ext, bad_len, addr)?;
-    if usize::from(cidr_v) > N.saturating_mul(8) {
-        return Err(fail(ext, EINVAL, too_long, Some(cidr)));
-    }
-    Ok(bytes)
 }
 
 // ---- WG_CMD_GET_DEVICE ------------------------------------------------------
@@ -443,130 +425,35 @@ enum PeerOut {
     Partial(Option<Prefix>),
 }
 
-/// One message of the dump, as `wg_get_device_dump`: the device's attributes
-/// in the first, then as many peers as fit.
-fn get_device(state: &mut DumpState, skb: &mut DumpSkb<'_, Genl>) -> Result<bool> {
-    let rtnl = Rtnl::lock();
-    // A device that left the requester's namespace since the dump started
-    // is not shown there any more (its ifindex may now be another's there).
-    let dev = live(&state.dev, &rtnl, skb.net())
-        .filter(|d| d.ifindex() == state.ifindex)
-        .ok_or(ENODEV)?;
-    let cfg = dev.data().config.lock();
-    let mut msg = skb
-        .message(uapi::CMD_GET_DEVICE, cfg.generation)
-        .map_err(|_| emsgsize())?;
-    if state.last_peer.is_none() {
-        put_device_attrs(&mut msg, dev.ifindex(), dev.name(), &cfg).map_err(|_| emsgsize())?;
-    }
-    // No peers; or the peer the dump stopped after was removed: as the C
-    // driver, end here (the generation tells the reader the dump is
-    // incoherent).
-    let peers = cfg.peers.iter_after(state.last_peer);
-    let Some(peers) = peers.filter(|_| cfg.peers.len() != 0) else {
-        msg.end();
-        return Ok(false);
-    };
-    let tables = dev.data().routing.read_writer_side();
-    let mut done = true;
-    // Whether this message moves the dump on (a peer, a peer's attributes
-    // or one of its allowed IPs): a message that does not would be written
-    // again and again, forever.
-    let mut progress = false;
-    let mut last_peer = state.last_peer;
-    let mut resume = state.resume;
-    let r = msg.nest(a::DEVICE_PEERS as u16, |m| {
-        for peer in peers {
-            let cont = resume.filter(|r| r.serial == peer.serial());
-            match put_peer(m, &tables, peer, cont) {
-                Ok(PeerOut::Complete) => {
-                    last_peer = Some(peer.serial());
-                    resume = None;
-                    progress = true;
-                }
-                Ok(PeerOut::Partial(last)) => {
-                    // Progress: an allowed IP, or the peer's own attributes
-                    // (written only when it is not a continuation).
-                    progress |= last.is_some() || cont.is_none();
-                    let after = last.or(cont.and_then(|c| c.after));
-                    resume = Some(Resume {
-                        serial: peer.serial(),
-                        after,
-                        seq: tables.trie.seq(),
-                    });
-                    done = false;
-                    break;
-                }
-                Err(MsgFull) => {
-                    done = false;
-                    break;
-                }
-            }
-        }
-        Ok(())
-    });
-    if r.is_err() || (!done && !progress) {
-        // Nothing fits in a message (the skb is at least NLMSG_GOODSIZE,
-        // far more than a device's and a peer's attributes, so this is not
-        // expected): the message is cancelled and the dump ends with
-        // EMSGSIZE rather than repeating it.
-        return Err(emsgsize());
-    }
-    msg.end();
-    state.last_peer = last_peer;
-    state.resume = resume;
-    Ok(!done)
-}
-
-fn put_device_attrs(
-    m: &mut GenlMsg<'_>,
-    ifindex: u32,
-    name: &CStr,
-    cfg: &Config,
-) -> Result<(), MsgFull> {
-    m.put(a::DEVICE_LISTEN_PORT as u16, &cfg.listen_port.to_ne_bytes())?;
-    m.put(a::DEVICE_FWMARK as u16, &cfg.fwmark.to_ne_bytes())?;
-    m.put(a::DEVICE_IFINDEX as u16, &ifindex.to_ne_bytes())?;
-    m.put_str(a::DEVICE_IFNAME as u16, name)?;
-    if let Some(id) = cfg.identity() {
-        m.put(a::DEVICE_PRIVATE_KEY as u16, cfg.private_key().as_bytes())?;
-        m.put(a::DEVICE_PUBLIC_KEY as u16, id.public_key())?;
-    }
-    Ok(())
-}
-
 fn put_peer(
     m: &mut GenlMsg<'_>,
     tables: &Tables,
     peer: &PeerState,
     cont: Option<Resume>,
-) -> Result<PeerOut, MsgFull> {
+) -> Result<PeerOut> {
     m.nest(0, |m| {
-        m.put(a::PEER_PUBLIC_KEY as u16, peer.public_key())?;
+        m.put(a::PEER_PUBLIC_KEY, peer.public_key())?;
         if cont.is_none() {
             let psk = peer.handshake.lock().psk.duplicate();
-            m.put(a::PEER_PRESHARED_KEY as u16, psk.as_bytes())?;
+            m.put(a::PEER_PRESHARED_KEY, psk.as_bytes())?;
             let (sec, nsec) = *peer.last_handshake.lock();
             let mut ts = [0u8; 16];
             ts[..8].copy_from_slice(&sec.to_ne_bytes());
             ts[8..].copy_from_slice(&nsec.to_ne_bytes());
-            m.put(a::PEER_LAST_HANDSHAKE_TIME as u16, &ts)?;
+            m.put(a::PEER_LAST_HANDSHAKE_TIME, &ts)?;
             let keepalive = peer.timers.lock().persistent_keepalive_interval();
-            m.put(
-                a::PEER_PERSISTENT_KEEPALIVE_INTERVAL as u16,
-                &keepalive.to_ne_bytes(),
-            )?;
+            let keepalive = keepalive.to_ne_bytes();
+            m.put(a::PEER_PERSISTENT_KEEPALIVE_INTERVAL, &keepalive)?;
             // 64-bit counters aligned by PEER_UNSPEC padding, as the C driver.
-            let pad = a::PEER_UNSPEC as u16;
             let tx = peer.tx_bytes.load(Ordering::Relaxed);
-            m.put_u64(a::PEER_TX_BYTES as u16, tx, pad)?;
+            m.put_u64(a::PEER_TX_BYTES, tx, a::PEER_UNSPEC)?;
             let rx = peer.rx_bytes.load(Ordering::Relaxed);
-            m.put_u64(a::PEER_RX_BYTES as u16, rx, pad)?;
-            m.put(a::PEER_PROTOCOL_VERSION as u16, &1u32.to_ne_bytes())?;
+            m.put_u64(a::PEER_RX_BYTES, rx, a::PEER_UNSPEC)?;
+            m.put(a::PEER_PROTOCOL_VERSION, &1u32.to_ne_bytes())?;
             // Copied out: the endpoint's lock is not held while putting.
             let reported = peer.endpoint.lock().reported;
             if let Some(ep) = reported.as_ref() {
-                m.put(a::PEER_ENDPOINT as u16, ep.as_bytes())?;
+                m.put(a::PEER_ENDPOINT, ep.as_bytes())?;
             }
         }
         let walk = match cont {
@@ -581,27 +468,24 @@ fn put_peer(
         if walk.peek().is_none() {
             return Ok(PeerOut::Complete);
         }
-        m.nest(a::PEER_ALLOWEDIPS as u16, |m| {
+        m.nest(a::PEER_ALLOWEDIPS, |m| {
             let mut last = None;
             for p in walk {
-                if put_allowed_ip(m, &p).is_err() {
+                let (family, addr, cidr): (u16, &[u8], u8) = match &p {
+                    Prefix::V4 { addr, cidr } => (a::AF_INET, addr, *cidr),
+                    Prefix::V6 { addr, cidr } => (a::AF_INET6, addr, *cidr),
+                };
+                let written = m.nest(0, |m| {
+                    m.put(a::ALLOWEDIP_CIDR_MASK, &[cidr])?;
+                    m.put(a::ALLOWEDIP_FAMILY, &family.to_ne_bytes())?;
+                    m.put(a::ALLOWEDIP_IPADDR, addr)
+                });
+                if written.is_err() {
                     return Ok(PeerOut::Partial(last));
                 }
                 last = Some(p);
             }
             Ok(PeerOut::Complete)
         })
-    })
-}
-
-fn put_allowed_ip(m: &mut GenlMsg<'_>, p: &Prefix) -> Result<(), MsgFull> {
-    let (family, addr, cidr): (u16, &[u8], u8) = match p {
-        Prefix::V4 { addr, cidr } => (a::AF_INET, addr, *cidr),
-        Prefix::V6 { addr, cidr } => (a::AF_INET6, addr, *cidr),
-    };
-    m.nest(0, |m| {
-        m.put(a::ALLOWEDIP_CIDR_MASK as u16, &[cidr])?;
-        m.put(a::ALLOWEDIP_FAMILY as u16, &family.to_ne_bytes())?;
-        m.put(a::ALLOWEDIP_IPADDR as u16, addr)
     })
 }

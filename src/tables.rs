@@ -43,9 +43,7 @@ pub(crate) type Routing = LeftRight<Tables>;
 
 /// Both (equal, empty) copies.
 pub(crate) fn new_routing() -> Result<Routing> {
-    let a = Tables::new()?;
-    let b = Tables::new()?;
-    LeftRight::new(a, b)
+    LeftRight::new(Tables::new()?, Tables::new()?)
 }
 
 impl Tables {
@@ -148,11 +146,10 @@ impl Tables {
 
     /// Publishes `peer` under `id` and its key (room reserved).
     fn add_peer(&mut self, id: PeerId, peer: &PeerRef) {
-        while self.peers.len() <= id.0 as usize {
-            if Kernel::vec_push(&mut self.peers, None).is_err() {
-                break;
-            }
-        }
+        let missing = (id.0 as usize)
+            .saturating_add(1)
+            .saturating_sub(self.peers.len());
+        let _ = self.peers.extend_with(missing, None, GFP_KERNEL);
         if let Some(slot) = self.peers.get_mut(id.0 as usize) {
             *slot = Some(peer.clone());
         }

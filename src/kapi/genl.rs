@@ -1,54 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Generic netlink families.
 //!
-//! A driver implements [`GenlOps`], declares one `static FAMILY: Family<T> =
-//! Family::new();` and registers it. Commands are described by [`OpSpec`]s;
-//! `kapi` builds the `genl_ops` table and dispatches to `T`.
+//! A driver implements [`GenlOps`] (one command answered by `doit`, one by a
+//! dump), declares one `static FAMILY: Family<T> = Family::new();` and
+//! registers it; `kapi` builds the `genl_ops` table and dispatches to `T`.
 
 use super::bindings as b;
+use super::error::emsgsize;
 use super::net::Net;
-use super::nla::{Attr, Extack, GenlMsg, MsgFull};
+use super::nla::{Attr, Extack, GenlMsg};
 use core::marker::PhantomData;
 use core::ptr;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KBox};
 use kernel::error::{from_result, to_result, Result};
 use kernel::str::CStr;
 use kernel::types::Opaque;
 use kernel::ThisModule;
 
-/// Most commands a family may have.
-const MAX_OPS: usize = 4;
-
-/// How a command is run.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OpKind {
-    /// A request answered by one reply (`doit`).
-    Do,
-    /// A dump, answered over several messages (`dumpit`).
-    Dump,
-}
-
-/// One command of a family.
-pub(crate) struct OpSpec {
-    pub(crate) cmd: u8,
-    pub(crate) kind: OpKind,
-    /// Require `CAP_NET_ADMIN` in the user namespace owning the device's
-    /// network namespace (`GENL_UNS_ADMIN_PERM`).
-    pub(crate) uns_admin: bool,
-}
-
 /// A received request.
-pub(crate) struct Request<'a> {
-    info: &'a b::genl_info,
-    maxattr: u32,
-}
+pub(crate) struct Request<'a>(&'a b::genl_info);
 
 impl<'a> Request<'a> {
     /// The namespace of the sending socket.
     pub(crate) fn net(&self) -> &'a Net {
         // SAFETY: the request's namespace is alive while the request is
         // handled (the sending socket holds it).
-        unsafe { Net::from_raw(b::wg_shim_genl_info_net(self.info)) }
+        unsafe { Net::from_raw(b::wg_shim_genl_info_net(self.0)) }
     }
 
     /// The top-level attribute of type `kind`, parsed and validated by the
@@ -62,12 +40,18 @@ impl<'a> Request<'a> {
     }
 
     fn attr_ptr(&self, kind: u32) -> Option<*const b::nlattr> {
-        if self.info.attrs.is_null() || kind > self.maxattr {
+        if self.0.attrs.is_null() {
             return None;
         }
-        // SAFETY: `attrs` has `maxattr + 1` entries (the family's), each null
-        // or an attribute inside the request, valid for the call.
-        let p = unsafe { *self.info.attrs.add(kind as usize) };
+        // SAFETY: the request's family is ours, registered; `attrs` has its
+        // `maxattr + 1` entries (our ops have no `maxattr` of their own), each
+        // null or an attribute inside the request, valid for the call.
+        let p = unsafe {
+            if kind > (*self.0.family).maxattr {
+                return None;
+            }
+            *self.0.attrs.add(kind as usize)
+        };
         (!p.is_null()).then_some(p.cast_const())
     }
 
@@ -80,8 +64,8 @@ impl<'a> Request<'a> {
     /// It takes `&mut self`: every [`Attr`] and payload slice read from the
     /// request borrows it (see [`Request::attr`]), so none is alive while
     /// the bytes change.
-    pub(crate) fn wipe(&mut self, path: &[u16]) {
-        let Some(p) = path.first().and_then(|&t| self.attr_ptr(u32::from(t))) else {
+    pub(crate) fn wipe(&mut self, path: &[u32]) {
+        let Some(p) = path.first().and_then(|&t| self.attr_ptr(t)) else {
             return;
         };
         // SAFETY: `p` is an attribute of the request whose header and
@@ -100,7 +84,7 @@ impl<'a> Request<'a> {
     /// Where error messages for the sender go.
     pub(crate) fn extack(&self) -> Extack<'a> {
         // SAFETY: the request's extack (or null), valid for the call.
-        unsafe { Extack::from_raw(self.info.extack) }
+        unsafe { Extack::from_raw(self.0.extack) }
     }
 }
 
@@ -110,11 +94,11 @@ pub(crate) trait GenlOps: Sized + 'static {
     const NAME: &'static CStr;
     /// The family's version.
     const VERSION: u32;
-    /// The commands.
-    const OPS: &'static [OpSpec];
-
-    /// The driver's one static [`Family`].
-    fn family() -> &'static Family<Self>;
+    /// The command answered by [`GenlOps::doit`] and the one answered by a
+    /// dump. Both require `CAP_NET_ADMIN` in the user namespace owning the
+    /// requester's network namespace (`GENL_UNS_ADMIN_PERM`).
+    const DO_CMD: u8;
+    const DUMP_CMD: u8;
 
     /// The top-level attribute policy: `maxattr + 1` entries.
     fn policy() -> &'static [b::nla_policy];
@@ -122,26 +106,26 @@ pub(crate) trait GenlOps: Sized + 'static {
     /// The state a dump keeps between its messages.
     type DumpState: Send;
 
-    /// Runs a `Do` command.
+    /// Runs the `DO_CMD` command.
     fn doit(req: &mut Request<'_>) -> Result;
 
-    /// Starts a `Dump` command (`start`): checks the request and builds the
+    /// Starts a dump (`start`): checks the request and builds the
     /// dump's state. On error nothing is dumped.
     fn dump_start(req: &Request<'_>) -> Result<Self::DumpState>;
 
     /// Writes the next messages of a dump into `skb`; returns whether more
     /// are to come. The state is dropped when the dump ends.
-    fn dumpit(state: &mut Self::DumpState, skb: &mut DumpSkb<'_, Self>) -> Result<bool>;
+    fn dumpit(state: &mut Self::DumpState, skb: &mut DumpSkb<'_>) -> Result<bool>;
 }
 
 /// The skb one step of a dump writes into.
-pub(crate) struct DumpSkb<'a, T: GenlOps> {
+pub(crate) struct DumpSkb<'a> {
     skb: *mut b::sk_buff,
     cb: *mut b::netlink_callback,
-    _p: PhantomData<(&'a mut b::sk_buff, T)>,
+    _p: PhantomData<&'a mut b::sk_buff>,
 }
 
-impl<T: GenlOps> DumpSkb<'_, T> {
+impl DumpSkb<'_> {
     /// The namespace of the socket the dump answers.
     pub(crate) fn net(&self) -> &Net {
         // SAFETY: `cb` is valid during the callback; the dumping socket
@@ -152,13 +136,14 @@ impl<T: GenlOps> DumpSkb<'_, T> {
     /// Starts a message of the dump (`genlmsg_put` with `NLM_F_MULTI`),
     /// answering the request. `seq` is the state's generation: if it differs
     /// from the previous message's, the message gets `NLM_F_DUMP_INTR`.
-    pub(crate) fn message(&mut self, cmd: u8, seq: u32) -> Result<GenlMsg<'_>, MsgFull> {
-        // SAFETY: `skb` and `cb` are the dump's, valid during the callback;
-        // the family is registered and 'static.
+    pub(crate) fn message(&mut self, cmd: u8, seq: u32) -> Result<GenlMsg<'_>> {
+        // SAFETY: `skb` and `cb` are the dump's, valid during the callback,
+        // and so is the dump info, which names the (registered) family.
         unsafe {
-            let hdr = b::wg_shim_genl_dump_put(self.skb, self.cb, T::family().family.get(), cmd);
+            let family = (*b::wg_shim_genl_info_dump(self.cb)).family;
+            let hdr = b::wg_shim_genl_dump_put(self.skb, self.cb, family, cmd);
             if hdr.is_null() {
-                return Err(MsgFull);
+                return Err(emsgsize());
             }
             (*self.cb).seq = seq;
             b::wg_shim_genl_dump_check_consistent(self.cb, hdr);
@@ -170,8 +155,9 @@ impl<T: GenlOps> DumpSkb<'_, T> {
 /// A generic netlink family's C tables.
 pub(crate) struct Family<T> {
     family: Opaque<b::genl_family>,
-    ops: Opaque<[b::genl_ops; MAX_OPS]>,
-    registered: core::sync::atomic::AtomicBool,
+    /// The dump, then `doit`.
+    ops: Opaque<[b::genl_ops; 2]>,
+    registered: AtomicBool,
     _t: PhantomData<T>,
 }
 
@@ -185,13 +171,11 @@ pub(crate) struct FamilyRegistration<T: GenlOps> {
 }
 
 impl<T: GenlOps> Family<T> {
-    const OPS_FIT: () = assert!(T::OPS.len() <= MAX_OPS);
-
     pub(crate) const fn new() -> Self {
         Family {
             family: Opaque::uninit(),
             ops: Opaque::uninit(),
-            registered: core::sync::atomic::AtomicBool::new(false),
+            registered: AtomicBool::new(false),
             _t: PhantomData,
         }
     }
@@ -201,9 +185,6 @@ impl<T: GenlOps> Family<T> {
         &'static self,
         module: &'static ThisModule,
     ) -> Result<FamilyRegistration<T>> {
-        #[allow(clippy::let_unit_value)]
-        let () = Self::OPS_FIT;
-        use core::sync::atomic::Ordering;
         if self.registered.swap(true, Ordering::AcqRel) {
             return Err(kernel::error::code::EBUSY);
         }
@@ -216,42 +197,29 @@ impl<T: GenlOps> Family<T> {
         // pointers, integers).
         unsafe {
             ptr::write_bytes(fam, 0, 1);
-            ptr::write_bytes(ops, 0, MAX_OPS);
-            for (i, spec) in T::OPS.iter().enumerate() {
-                let op = &mut *ops.add(i);
-                op.cmd = spec.cmd;
-                op.flags = if spec.uns_admin {
-                    b::GENL_UNS_ADMIN_PERM as u8
-                } else {
-                    0
-                };
-                match spec.kind {
-                    OpKind::Do => op.doit = Some(doit_callback::<T>),
-                    OpKind::Dump => {
-                        op.start = Some(start_callback::<T>);
-                        op.dumpit = Some(dumpit_callback::<T>);
-                        op.done = Some(done_callback::<T>);
-                    }
-                }
-            }
+            ptr::write_bytes(ops, 0, 2);
+            let (dump, doit) = (&mut *ops, &mut *ops.add(1));
+            dump.cmd = T::DUMP_CMD;
+            dump.flags = b::GENL_UNS_ADMIN_PERM as u8;
+            dump.start = Some(start_callback::<T>);
+            dump.dumpit = Some(dumpit_callback::<T>);
+            dump.done = Some(done_callback::<T>);
+            doit.cmd = T::DO_CMD;
+            doit.flags = dump.flags;
+            doit.doit = Some(doit_callback::<T>);
             let f = &mut *fam;
             let n = name.len().min(f.name.len() - 1);
             for (dst, src) in f.name.iter_mut().zip(&name[..n]) {
                 *dst = *src as _;
             }
             f.version = T::VERSION;
-            f.maxattr = maxattr::<T>();
+            f.maxattr = u32::try_from(policy.len().saturating_sub(1)).unwrap_or(0);
             f.set_netnsok(1);
             f.policy = policy.as_ptr();
             f.ops = ops;
-            f.n_ops = T::OPS.len() as u8;
+            f.n_ops = 2;
             // Commands above the last one reject unknown attributes strictly.
-            f.resv_start_op = T::OPS
-                .iter()
-                .map(|o| o.cmd)
-                .max()
-                .unwrap_or(0)
-                .saturating_add(1);
+            f.resv_start_op = T::DO_CMD.max(T::DUMP_CMD).saturating_add(1);
             f.module = module.as_ptr().cast();
         }
         // SAFETY: the family is initialised and 'static.
@@ -267,14 +235,8 @@ impl<T: GenlOps> Drop for FamilyRegistration<T> {
     fn drop(&mut self) {
         // SAFETY: registered in `Family::register`.
         unsafe { b::genl_unregister_family(self.family.family.get()) };
-        self.family
-            .registered
-            .store(false, core::sync::atomic::Ordering::Release);
+        self.family.registered.store(false, Ordering::Release);
     }
-}
-
-fn maxattr<T: GenlOps>() -> u32 {
-    u32::try_from(T::policy().len().saturating_sub(1)).unwrap_or(0)
 }
 
 unsafe extern "C" fn doit_callback<T: GenlOps>(
@@ -282,10 +244,7 @@ unsafe extern "C" fn doit_callback<T: GenlOps>(
     info: *mut b::genl_info,
 ) -> core::ffi::c_int {
     // SAFETY: the request is valid for the duration of the call.
-    let mut req = Request {
-        info: unsafe { &*info },
-        maxattr: maxattr::<T>(),
-    };
+    let mut req = Request(unsafe { &*info });
     from_result(|| T::doit(&mut req).map(|()| 0))
 }
 
@@ -299,11 +258,7 @@ fn state_slot(cb: *mut b::netlink_callback) -> *mut core::ffi::c_long {
 unsafe extern "C" fn start_callback<T: GenlOps>(cb: *mut b::netlink_callback) -> core::ffi::c_int {
     // SAFETY: during `start` the genl core has parsed the request into the
     // dump info, valid until the dump ends.
-    let info = unsafe { &*b::wg_shim_genl_info_dump(cb) };
-    let req = Request {
-        info,
-        maxattr: maxattr::<T>(),
-    };
+    let req = Request(unsafe { &*b::wg_shim_genl_info_dump(cb) });
     from_result(|| {
         // A failed allocation is `-ENOMEM`.
         let boxed = KBox::new(T::dump_start(&req)?, GFP_KERNEL)?;
@@ -324,7 +279,7 @@ unsafe extern "C" fn dumpit_callback<T: GenlOps>(
     let Some(state) = state else {
         return kernel::error::code::EINVAL.to_errno();
     };
-    let mut out = DumpSkb::<T> {
+    let mut out = DumpSkb {
         skb,
         cb,
         _p: PhantomData,

@@ -3,6 +3,7 @@
 //! `__nla_parse` against a policy) and writing those of a reply.
 
 use super::bindings as b;
+use super::error::emsgsize;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
@@ -21,7 +22,7 @@ const NLA_ALIGNTO: usize = 4;
 
 /// In a path given to [`wipe_at`]: any attribute of a list (the elements of
 /// a nested list, whatever their type). Types are at most `NLA_TYPE_MASK`.
-pub(crate) const ANY_TYPE: u16 = u16::MAX;
+pub(crate) const ANY_TYPE: u32 = u32::MAX;
 
 /// Zeroes with `memzero_explicit` the payload of every attribute at `path`
 /// under `payload` (the payload of a nested attribute): `path[0]` is a type
@@ -32,7 +33,7 @@ pub(crate) const ANY_TYPE: u16 = u16::MAX;
 ///
 /// It takes the bytes as `&mut`: nothing can read them meanwhile (see
 /// `Request::wipe`, which lends them).
-pub(crate) fn wipe_at(payload: &mut [u8], path: &[u16]) {
+pub(crate) fn wipe_at(payload: &mut [u8], path: &[u32]) {
     let Some((&kind, rest)) = path.split_first() else {
         // SAFETY: `payload` is valid for writes of its length (a `&mut`).
         unsafe { b::wg_shim_memzero_explicit(payload.as_mut_ptr().cast(), payload.len()) };
@@ -40,7 +41,7 @@ pub(crate) fn wipe_at(payload: &mut [u8], path: &[u16]) {
     };
     let mut off = 0usize;
     while let Some((len, t)) = payload.get(off..).and_then(attr_at) {
-        if kind == ANY_TYPE || t == kind {
+        if kind == ANY_TYPE || u32::from(t) == kind {
             // In bounds: the attribute fits in what is left after `off`.
             if let Some(inner) = payload.get_mut(off + NLA_HDRLEN..off + len) {
                 wipe_at(inner, rest);
@@ -79,10 +80,6 @@ impl<'a> Attr<'a> {
             raw,
             _msg: PhantomData,
         })
-    }
-
-    pub(crate) fn as_ptr(&self) -> *const b::nlattr {
-        self.raw.as_ptr()
     }
 
     /// The payload.
@@ -225,7 +222,7 @@ impl Extack<'_> {
 
     /// Sets the message (`NL_SET_ERR_MSG_ATTR`), pointing at `attr` if given.
     pub(crate) fn set(&self, msg: &'static CStr, attr: Option<Attr<'_>>) {
-        let attr = attr.map_or(core::ptr::null(), |a| a.as_ptr());
+        let attr = attr.map_or(core::ptr::null(), |a| a.raw.as_ptr().cast_const());
         let msg = msg.as_char_ptr();
         // SAFETY: `raw` is null or valid (type invariant) and the request's,
         // handled by this thread; the message is static, as the extack keeps
@@ -241,11 +238,9 @@ impl Extack<'_> {
     }
 }
 
-/// The message ran out of room (`-EMSGSIZE`).
-pub(crate) struct MsgFull;
-
 /// A generic netlink message being written into an skb. Dropping it without
-/// [`GenlMsg::end`] cancels it.
+/// [`GenlMsg::end`] cancels it. Writing fails with `-EMSGSIZE` when the
+/// message runs out of room.
 pub(crate) struct GenlMsg<'a> {
     skb: *mut b::sk_buff,
     hdr: *mut core::ffi::c_void,
@@ -267,46 +262,33 @@ impl<'a> GenlMsg<'a> {
 
     /// Adds an attribute with payload `data` (an integer: its native-endian
     /// bytes, as `nla_put_u8/u16/u32`).
-    pub(crate) fn put(&mut self, kind: u16, data: &[u8]) -> Result<(), MsgFull> {
-        let len = i32::try_from(data.len()).map_err(|_| MsgFull)?;
+    pub(crate) fn put(&mut self, kind: u32, data: &[u8]) -> Result {
+        let len = i32::try_from(data.len()).map_err(|_| emsgsize())?;
         // SAFETY: the skb is valid (type invariant); `data` is valid for reads.
-        let r = unsafe { b::nla_put(self.skb, i32::from(kind), len, data.as_ptr().cast()) };
-        (r == 0).then_some(()).ok_or(MsgFull)
+        to_result(unsafe { b::nla_put(self.skb, kind as i32, len, data.as_ptr().cast()) })
     }
 
     /// A 64-bit value, padded to 8-byte alignment with attributes of type
     /// `pad` (`nla_put_u64_64bit`).
-    pub(crate) fn put_u64(&mut self, kind: u16, v: u64, pad: u16) -> Result<(), MsgFull> {
+    pub(crate) fn put_u64(&mut self, kind: u32, v: u64, pad: u32) -> Result {
         let d = v.to_ne_bytes();
         // SAFETY: the skb is valid (type invariant); `d` is 8 readable bytes.
-        let r = unsafe {
-            b::nla_put_64bit(
-                self.skb,
-                i32::from(kind),
-                8,
-                d.as_ptr().cast(),
-                i32::from(pad),
-            )
-        };
-        (r == 0).then_some(()).ok_or(MsgFull)
-    }
-
-    /// A NUL-terminated string (`nla_put_string`).
-    pub(crate) fn put_str(&mut self, kind: u16, s: &CStr) -> Result<(), MsgFull> {
-        self.put(kind, s.as_bytes_with_nul())
+        to_result(unsafe {
+            b::nla_put_64bit(self.skb, kind as i32, 8, d.as_ptr().cast(), pad as i32)
+        })
     }
 
     /// A nested attribute whose content `f` writes. If `f` fails the nest is
     /// removed (`nla_nest_cancel`); if it succeeds the nest is closed.
     pub(crate) fn nest<R>(
         &mut self,
-        kind: u16,
-        f: impl FnOnce(&mut Self) -> Result<R, MsgFull>,
-    ) -> Result<R, MsgFull> {
+        kind: u32,
+        f: impl FnOnce(&mut Self) -> Result<R>,
+    ) -> Result<R> {
         // SAFETY: the skb is valid (type invariant).
-        let start = unsafe { b::wg_shim_nl_nest_start(self.skb, i32::from(kind)) };
+        let start = unsafe { b::wg_shim_nl_nest_start(self.skb, kind as i32) };
         if start.is_null() {
-            return Err(MsgFull);
+            return Err(emsgsize());
         }
         let r = f(self);
         // SAFETY: `start` was returned by `nla_nest_start` on this skb, and
