@@ -154,7 +154,8 @@ impl GenlOps for Genl {
                         return Ok(false);
                     }
                     // The peer did not fit (its nest was cancelled).
-                    Err(_) => return Ok(false),
+                    Err(e) if e == emsgsize() => return Ok(false),
+                    Err(e) => return Err(e),
                 }
             }
             Ok(true)
@@ -181,8 +182,8 @@ fn fail(ext: &Extack<'_>, err: Error, msg: &'static CStr, attr: Option<Attr<'_>>
     err
 }
 
-/// The value `read` takes from `attr`. The policies check lengths, NUL
-/// termination and flag masks before (unknown flags: "reserved bit set"), so
+/// The value `read` takes from `attr`. The policies check lengths, a NUL
+/// within the name's 16 bytes and flag masks before (unknown flags: "reserved bit set"), so
 /// this fails (EINVAL) only if they disagree with this code.
 fn need<'a, T>(attr: Attr<'a>, read: fn(&Attr<'a>) -> Option<T>, ext: &Extack<'_>) -> Result<T> {
     read(&attr).ok_or_else(|| fail(ext, EINVAL, c_str!("malformed attribute"), Some(attr)))
