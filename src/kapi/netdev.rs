@@ -321,8 +321,8 @@ impl<T: LinkOps> LinkKind<T> {
         // SAFETY: all fields are options of function pointers or integers,
         // for which all-zero is valid.
         let mut ops: b::net_device_ops = unsafe { core::mem::zeroed() };
-        ops.ndo_open = Some(open_callback::<T>);
-        ops.ndo_stop = Some(stop_callback::<T>);
+        ops.ndo_open = Some(open_stop_callback::<T, true>);
+        ops.ndo_stop = Some(open_stop_callback::<T, false>);
         ops.ndo_start_xmit = Some(start_xmit_callback::<T>);
         ops.ndo_uninit = Some(uninit_callback::<T>);
         ops
@@ -494,16 +494,15 @@ unsafe extern "C" fn destructor_callback<T: LinkOps>(dev: *mut b::net_device) {
     unsafe { ptr::drop_in_place(p.data.as_ptr().cast_mut()) };
 }
 
-unsafe extern "C" fn open_callback<T: LinkOps>(dev: *mut b::net_device) -> core::ffi::c_int {
-    // SAFETY: `ndo_open` runs under RTNL on a registered device of ours.
+/// `ndo_open` (`OPEN` true) or `ndo_stop`.
+unsafe extern "C" fn open_stop_callback<T: LinkOps, const OPEN: bool>(
+    dev: *mut b::net_device,
+) -> core::ffi::c_int {
+    // SAFETY: `ndo_open` and `ndo_stop` run under RTNL on a registered
+    // device of ours.
     let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
-    from_result(|| T::open(&rtnl, dev).map(|()| 0))
-}
-
-unsafe extern "C" fn stop_callback<T: LinkOps>(dev: *mut b::net_device) -> core::ffi::c_int {
-    // SAFETY: `ndo_stop` runs under RTNL on a registered device of ours.
-    let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
-    from_result(|| T::stop(&rtnl, dev).map(|()| 0))
+    let f = if OPEN { T::open } else { T::stop };
+    from_result(|| f(&rtnl, dev).map(|()| 0))
 }
 
 unsafe extern "C" fn uninit_callback<T: LinkOps>(dev: *mut b::net_device) {

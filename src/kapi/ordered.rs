@@ -89,25 +89,16 @@ unsafe fn state_of<'a>(skb: NonNull<b::sk_buff>) -> &'a AtomicI32 {
     unsafe { AtomicI32::from_ptr(cb_of(skb).add(STATE).cast::<i32>()) }
 }
 
-/// The packet after `skb` in its bundle.
+/// Where the pointer to the packet after `skb` in its bundle lies (null:
+/// none).
 ///
 /// # Safety
 ///
-/// `skb` is valid and in a bundle whose owner the caller is (or acts for).
-unsafe fn next_of(skb: NonNull<b::sk_buff>) -> Option<NonNull<b::sk_buff>> {
+/// `skb` is valid and in a bundle whose owner the caller is (or acts for);
+/// writing there needs exclusive use of `skb`'s control block.
+unsafe fn next_of(skb: NonNull<b::sk_buff>) -> *mut *mut b::sk_buff {
     // SAFETY: per the contract; in bounds and 8-aligned (see the asserts).
-    NonNull::new(unsafe { cb_of(skb).add(NEXT).cast::<*mut b::sk_buff>().read() })
-}
-
-/// Links `next` after `skb` in a bundle.
-///
-/// # Safety
-///
-/// As for [`next_of`], with exclusive use of `skb`'s control block.
-unsafe fn set_next(skb: NonNull<b::sk_buff>, next: Option<NonNull<b::sk_buff>>) {
-    let next = next.map_or(core::ptr::null_mut(), NonNull::as_ptr);
-    // SAFETY: per the contract; in bounds and 8-aligned (see the asserts).
-    unsafe { cb_of(skb).add(NEXT).cast::<*mut b::sk_buff>().write(next) }
+    unsafe { cb_of(skb).add(NEXT).cast() }
 }
 
 /// A `struct sk_buff_head` held under its lock, interrupts off
@@ -211,8 +202,7 @@ impl Bundle {
         // SAFETY: the bundle owns `head`; the next pointer is read and
         // cleared before the packet is handed over alone.
         unsafe {
-            self.0 = next_of(head);
-            set_next(head, None);
+            self.0 = NonNull::new(next_of(head).replace(core::ptr::null_mut()));
             Some(SkBuff::from_nonnull(head))
         }
     }
@@ -225,7 +215,7 @@ impl Bundle {
             // SAFETY: the bundle owns its packets (`&mut self`).
             unsafe {
                 f(user_cb_of(skb));
-                cur = next_of(skb);
+                cur = NonNull::new(*next_of(skb));
             }
         }
     }
@@ -258,9 +248,9 @@ impl BundleBuilder {
         // SAFETY: the skb is ours now, at the end of the chain; the tail is
         // the bundle's last packet.
         unsafe {
-            set_next(ptr, None);
+            *next_of(ptr) = core::ptr::null_mut();
             match self.tail {
-                Some(t) => set_next(t, Some(ptr)),
+                Some(t) => *next_of(t) = ptr.as_ptr(),
                 None => self.bundle.0 = Some(ptr),
             }
         }
@@ -584,7 +574,7 @@ impl JobSegments<'_> {
             // SAFETY: the job has exclusive use of its packets; the next
             // pointer is read before `f` works on the packet (it does not
             // touch the control block).
-            let (user, next) = unsafe { (*user_cb_of(skb), next_of(skb)) };
+            let (user, next) = unsafe { (*user_cb_of(skb), NonNull::new(*next_of(skb))) };
             if !f(
                 &user,
                 &mut JobSkb {

@@ -377,20 +377,12 @@ impl SkBuff {
             if real == 0 || self.protocol() != real {
                 return None;
             }
+            // The destination address: at byte 16 of an IPv4 header, 24 of an
+            // IPv6 one (read as bytes: the header may be unaligned).
             let nh = b::wg_shim_skb_network_header(raw);
             match real {
-                PROTO_IP => {
-                    let ip = nh.cast::<b::iphdr>().read_unaligned();
-                    Some(IpAddr::V4(
-                        ip.__bindgen_anon_1.__bindgen_anon_1.daddr.to_ne_bytes(),
-                    ))
-                }
-                PROTO_IPV6 => {
-                    let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
-                    Some(IpAddr::V6(
-                        ip.__bindgen_anon_1.__bindgen_anon_1.daddr.in6_u.u6_addr8,
-                    ))
-                }
+                PROTO_IP => Some(IpAddr::V4(nh.add(16).cast::<[u8; 4]>().read())),
+                PROTO_IPV6 => Some(IpAddr::V6(nh.add(24).cast::<[u8; 16]>().read())),
                 _ => None,
             }
         }
@@ -571,37 +563,32 @@ impl SkBuff {
     ) -> Result<IpAddr, RxReject> {
         let raw = self.raw();
         // SAFETY: every header access follows a `pskb_network_may_pull` of
-        // its length; the skb is ours.
+        // its length, and reads bytes (the header may be unaligned); the skb
+        // is ours.
         unsafe {
             if !b::wg_shim_pskb_network_may_pull(raw, 20) {
                 return Err(RxReject::NotIp);
             }
             let nh = b::wg_shim_skb_network_header(raw);
             let (proto, len, src) = match *nh >> 4 {
+                // IPv4: the total length at byte 2, the source at 12.
                 4 => {
-                    let ip = nh.cast::<b::iphdr>().read_unaligned();
-                    let len = u32::from(u16::from_be(ip.tot_len));
+                    let len = u32::from(u16::from_be_bytes([*nh.add(2), *nh.add(3)]));
                     if len < 20 {
                         return Err(RxReject::BadLength);
                     }
-                    (
-                        PROTO_IP,
-                        len,
-                        IpAddr::V4(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.to_ne_bytes()),
-                    )
+                    let src = nh.add(12).cast::<[u8; 4]>().read();
+                    (PROTO_IP, len, IpAddr::V4(src))
                 }
+                // IPv6: the payload length at byte 4, the source at 8.
                 6 => {
                     if !b::wg_shim_pskb_network_may_pull(raw, 40) {
                         return Err(RxReject::NotIp);
                     }
                     let nh = b::wg_shim_skb_network_header(raw);
-                    let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
-                    let len = u32::from(u16::from_be(ip.payload_len)) + 40;
-                    (
-                        PROTO_IPV6,
-                        len,
-                        IpAddr::V6(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8),
-                    )
+                    let len = u32::from(u16::from_be_bytes([*nh.add(4), *nh.add(5)])) + 40;
+                    let src = nh.add(8).cast::<[u8; 16]>().read();
+                    (PROTO_IPV6, len, IpAddr::V6(src))
                 }
                 _ => return Err(RxReject::NotIp),
             };

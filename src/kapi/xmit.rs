@@ -283,7 +283,7 @@ impl OuterAddrs {
         let raw = skb.raw();
         // SAFETY: the IP and UDP headers of a received datagram were
         // validated by the stack and lie in the linear head. They are read
-        // unaligned: behind a NIC's 14-byte Ethernet header (NET_IP_ALIGN is
+        // as bytes: behind a NIC's 14-byte Ethernet header (NET_IP_ALIGN is
         // 0 on x86) an IP header is only 2-byte aligned. `skb_iif` is read
         // through the `headers` view of its group (both views are the same
         // fields, see `SkBuff::reset`).
@@ -292,26 +292,19 @@ impl OuterAddrs {
             let th = b::wg_shim_skb_transport_header(raw);
             let sport = u16::from_be_bytes([*th, *th.add(1)]);
             let iif = (*raw).__bindgen_anon_4.headers.as_ref().skb_iif;
-            let mut dst = [0u8; 16];
+            let dst;
             let (src, scope_id) = match skb.protocol() {
+                // The addresses: at bytes 12 and 16 of IPv4, 8 and 24 of IPv6.
                 PROTO_IP => {
-                    let ip = nh
-                        .cast::<b::iphdr>()
-                        .read_unaligned()
-                        .__bindgen_anon_1
-                        .__bindgen_anon_1;
-                    dst[..4].copy_from_slice(&ip.daddr.to_ne_bytes());
-                    (SocketAddr::V4(ip.saddr.to_ne_bytes(), sport), 0)
+                    let src = nh.add(12).cast::<[u8; 4]>().read();
+                    dst = wide(nh.add(16).cast::<[u8; 4]>().read());
+                    (SocketAddr::V4(src, sport), 0)
                 }
                 PROTO_IPV6 => {
-                    let ip = nh
-                        .cast::<b::ipv6hdr>()
-                        .read_unaligned()
-                        .__bindgen_anon_1
-                        .__bindgen_anon_1;
-                    dst = ip.daddr.in6_u.u6_addr8;
-                    let scope_id = b::wg_shim_ipv6_iface_scope_id(&ip.saddr, iif);
-                    (SocketAddr::V6(ip.saddr.in6_u.u6_addr8, sport), scope_id)
+                    let src = nh.add(8).cast::<[u8; 16]>().read();
+                    dst = nh.add(24).cast::<[u8; 16]>().read();
+                    let scope_id = b::wg_shim_ipv6_iface_scope_id(&in6(&src), iif);
+                    (SocketAddr::V6(src, sport), scope_id)
                 }
                 _ => return None,
             };
