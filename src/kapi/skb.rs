@@ -36,6 +36,48 @@ const _: () = assert!(core::mem::size_of::<b::sk_buff_data_t>() == 4);
 /// Length of a ChaCha20-Poly1305 tag.
 const TAG_LEN: u32 = 16;
 
+/// Maps the data of `raw` from `offset` to a scatterlist of `frags` entries
+/// and seals in place (`encrypt`) `len` bytes of text, its tag written
+/// after them, or opens `len` bytes of text and tag, with ChaCha20-Poly1305
+/// under `key` and `counter` (`chacha20poly1305_{en,de}crypt_sg_inplace`).
+///
+/// # Safety
+///
+/// `raw` is ours, made writable by the `skb_cow_data` that returned
+/// `frags` (at most `SG_ENTRIES`), with the data to map from `offset`.
+unsafe fn crypt_sg(
+    raw: *mut b::sk_buff,
+    frags: u32,
+    offset: u32,
+    len: u32,
+    encrypt: bool,
+    key: &[u8; 32],
+    counter: u64,
+) -> bool {
+    let mut sg = [b::scatterlist::default(); SG_ENTRIES];
+    let sg = sg.as_mut_ptr();
+    let crypt = match encrypt {
+        true => b::chacha20poly1305_encrypt_sg_inplace,
+        false => b::chacha20poly1305_decrypt_sg_inplace,
+    };
+    let mapped = if encrypt { len + TAG_LEN } else { len };
+    // SAFETY: per the contract; `sg` has room for `frags` entries.
+    unsafe {
+        b::sg_init_table(sg, frags);
+        if b::skb_to_sgvec(raw, sg, offset as i32, mapped as i32) <= 0 {
+            return false;
+        }
+        crypt(
+            sg,
+            len as usize,
+            core::ptr::null(),
+            0,
+            counter,
+            key.as_ptr(),
+        )
+    }
+}
+
 /// A UDP endpoint: address bytes in network order and the port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SocketAddr {
@@ -244,7 +286,6 @@ impl SkBuff {
         counter: u64,
     ) -> bool {
         let raw = self.raw();
-        let mut sg = [b::scatterlist::default(); SG_ENTRIES];
         // The order is the C driver's since "wireguard: send: append
         // trailer after expanding head": make head room (which may reallocate the head), resolve the
         // checksum (which may make the head writable, another
@@ -292,24 +333,8 @@ impl SkBuff {
             let h = b::skb_push(raw, header.len() as u32).cast::<u8>();
             core::ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
             b::pskb_put(raw, trailer, trailer_len as i32);
-            b::sg_init_table(sg.as_mut_ptr(), frags as u32);
-            if b::skb_to_sgvec(
-                raw,
-                sg.as_mut_ptr(),
-                header.len() as i32,
-                (plaintext_len + TAG_LEN) as i32,
-            ) <= 0
-            {
-                return false;
-            }
-            b::chacha20poly1305_encrypt_sg_inplace(
-                sg.as_mut_ptr(),
-                plaintext_len as usize,
-                core::ptr::null(),
-                0,
-                counter,
-                key.as_ptr(),
-            )
+            let from = header.len() as u32;
+            crypt_sg(raw, frags as u32, from, plaintext_len, true, key, counter)
         }
     }
 
@@ -320,7 +345,6 @@ impl SkBuff {
     pub(crate) fn open_in_place(&mut self, key: &[u8; 32], counter: u64) -> bool {
         const HEADER: u32 = 16;
         let raw = self.raw();
-        let mut sg = [b::scatterlist::default(); SG_ENTRIES];
         // SAFETY: as in `seal_in_place`; the network header lies in the head
         // (received packet), and pushing back to it before `skb_cow_data`
         // keeps it inside the data so it is not dropped.
@@ -341,19 +365,7 @@ impl SkBuff {
             if frags < 0 || frags as usize > SG_ENTRIES {
                 return false;
             }
-            b::sg_init_table(sg.as_mut_ptr(), frags as u32);
-            let len = (*raw).len;
-            if b::skb_to_sgvec(raw, sg.as_mut_ptr(), 0, len as i32) <= 0 {
-                return false;
-            }
-            if !b::chacha20poly1305_decrypt_sg_inplace(
-                sg.as_mut_ptr(),
-                len as usize,
-                core::ptr::null(),
-                0,
-                counter,
-                key.as_ptr(),
-            ) {
+            if !crypt_sg(raw, frags as u32, 0, (*raw).len, false, key, counter) {
                 return false;
             }
             b::skb_push(raw, front);
