@@ -183,12 +183,10 @@ impl<T: LinkOps> NetDevice<T> {
     pub(crate) fn hold(&self) -> DevHold<T> {
         // SAFETY: the device is valid; the reference is dropped by `DevPut`.
         unsafe { b::wg_shim_dev_hold(self.raw.get()) };
-        // SAFETY: non-null (from a reference).
-        let dev = DevPut(unsafe { core::ptr::NonNull::new_unchecked(self.raw.get()) });
-        DevHold {
-            dev,
-            _t: PhantomData,
-        }
+        DevHold(DevPut(
+            core::ptr::NonNull::from(&self.raw).cast(),
+            PhantomData,
+        ))
     }
 
     /// Counts a received packet of `len` bytes.
@@ -315,8 +313,6 @@ pub(crate) struct LinkRegistration<T: LinkOps> {
 }
 
 impl<T: LinkOps> LinkKind<T> {
-    const PRIV_FITS: () = assert!(core::mem::align_of::<Priv<T>>() <= b::NETDEV_ALIGN as usize);
-
     const NETDEV_OPS: b::net_device_ops = {
         // SAFETY: all fields are options of function pointers or integers,
         // for which all-zero is valid.
@@ -344,8 +340,7 @@ impl<T: LinkOps> LinkKind<T> {
         &'static self,
         _module: &'static ThisModule,
     ) -> Result<LinkRegistration<T>> {
-        #[allow(clippy::let_unit_value)]
-        let () = Self::PRIV_FITS;
+        const { assert!(core::mem::align_of::<Priv<T>>() <= b::NETDEV_ALIGN as usize) };
         use core::sync::atomic::Ordering;
         if self.registered.swap(true, Ordering::AcqRel) {
             return Err(kernel::error::code::EBUSY);
@@ -574,23 +569,21 @@ pub(crate) enum LookupError {
 /// A reference to a device of kind `T` (`dev_get_by_*`, released with
 /// `dev_put` when dropped). While held, the device's state is not dropped
 /// (the core runs the destructor only once every reference is gone).
-pub(crate) struct DevRef<T: LinkOps> {
-    dev: DevPut,
-    _t: PhantomData<T>,
-}
+pub(crate) struct DevRef<T: LinkOps>(DevPut<T>);
 
-/// A reference held on a device, released (`dev_put`) when dropped.
-struct DevPut(core::ptr::NonNull<b::net_device>);
+/// A reference held on a device of kind `T`, released (`dev_put`) when
+/// dropped.
+struct DevPut<T>(core::ptr::NonNull<b::net_device>, PhantomData<T>);
 
 // SAFETY: a device reference may be used and released from any thread; a
 // `net_device` is not tied to a thread. (The `&NetDevice<T>` a `DevHold<T>`
-// hands out reaches the private `T` only where `T: Sync`: the hold's
-// `PhantomData<T>` carries that bound.)
-unsafe impl Send for DevPut {}
+// hands out reaches the private `T`, which is `Send + Sync` as `LinkOps`
+// requires.)
+unsafe impl<T: LinkOps> Send for DevPut<T> {}
 // SAFETY: as above.
-unsafe impl Sync for DevPut {}
+unsafe impl<T: LinkOps> Sync for DevPut<T> {}
 
-impl Drop for DevPut {
+impl<T> Drop for DevPut<T> {
     fn drop(&mut self) {
         // SAFETY: we hold one reference (type invariant).
         unsafe { b::wg_shim_dev_put(self.0.as_ptr()) }
@@ -603,17 +596,17 @@ impl<T: LinkOps> DevRef<T> {
     /// `dev` is null or a device on which the caller holds a reference that
     /// passes to the returned value.
     unsafe fn checked(dev: *mut b::net_device) -> Result<Self, LookupError> {
-        let dev = DevPut(core::ptr::NonNull::new(dev).ok_or(LookupError::NoDevice)?);
+        let dev = DevPut(
+            core::ptr::NonNull::new(dev).ok_or(LookupError::NoDevice)?,
+            PhantomData,
+        );
         let ours = T::kind().ops.get().cast_const();
         // SAFETY: the device is valid while referenced; `rtnl_link_ops` is
         // set before registration and never changes.
         if unsafe { (*dev.0.as_ptr()).rtnl_link_ops } != ours {
             return Err(LookupError::OtherKind);
         }
-        Ok(DevRef {
-            dev,
-            _t: PhantomData,
-        })
+        Ok(DevRef(dev))
     }
 
     /// The device with index `ifindex` in `net` (`dev_get_by_index`).
@@ -639,20 +632,20 @@ impl<T: LinkOps> DevRef<T> {
     pub(crate) fn get<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a NetDevice<T>> {
         // SAFETY: the device is of kind `T` (checked at lookup), so its
         // private area is a `Priv<T>`; the reference keeps it allocated.
-        let p = unsafe { &*ptr::addr_of!((*self.dev.0.as_ptr()).priv_).cast::<Priv<T>>() };
+        let p = unsafe { &*ptr::addr_of!((*self.0 .0.as_ptr()).priv_).cast::<Priv<T>>() };
         // `live` and `uninit` are written under RTNL only, which the caller
         // holds; while `live` is set the destructor has not run, and it
         // cannot run while we hold a reference.
         // SAFETY: see above: registered, of kind `T`, state live.
         (p.live.get() && !p.uninit.get())
-            .then(|| unsafe { NetDevice::from_raw(self.dev.0.as_ptr()) })
+            .then(|| unsafe { NetDevice::from_raw(self.0 .0.as_ptr()) })
     }
 
     /// Whether the device is (still) in `net` (under RTNL, which moves
     /// between namespaces take).
     pub(crate) fn is_in(&self, _rtnl: &Rtnl, net: &Net) -> bool {
         // SAFETY: the device is valid while referenced.
-        unsafe { b::wg_shim_dev_net(self.dev.0.as_ptr()) == net.as_raw() }
+        unsafe { b::wg_shim_dev_net(self.0 .0.as_ptr()) == net.as_raw() }
     }
 }
 
@@ -663,17 +656,14 @@ impl<T: LinkOps> DevRef<T> {
 /// device's state stays live while it is held (the destructor runs only
 /// once every reference is gone); holders must release it from
 /// [`LinkOps::uninit`] at the latest.
-pub(crate) struct DevHold<T: LinkOps> {
-    dev: DevPut,
-    _t: PhantomData<T>,
-}
+pub(crate) struct DevHold<T: LinkOps>(DevPut<T>);
 
 impl<T: LinkOps> DevHold<T> {
     /// The device.
     pub(crate) fn get(&self) -> &NetDevice<T> {
         // SAFETY: a hold is only taken from a `NetDevice<T>` (live state),
         // and the state is not dropped while the hold exists.
-        unsafe { NetDevice::from_raw(self.dev.0.as_ptr()) }
+        unsafe { NetDevice::from_raw(self.0 .0.as_ptr()) }
     }
 }
 
