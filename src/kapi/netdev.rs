@@ -16,8 +16,8 @@ use super::skb::SkBuff;
 use core::cell::Cell;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
-use core::ptr;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::error::{from_result, to_result, Error, Result};
 use kernel::init::PinInit;
 use kernel::str::CStr;
@@ -183,10 +183,7 @@ impl<T: LinkOps> NetDevice<T> {
     pub(crate) fn hold(&self) -> DevHold<T> {
         // SAFETY: the device is valid; the reference is dropped by `DevPut`.
         unsafe { b::wg_shim_dev_hold(self.raw.get()) };
-        DevHold(DevPut(
-            core::ptr::NonNull::from(&self.raw).cast(),
-            PhantomData,
-        ))
+        DevHold(DevPut(NonNull::from(&self.raw).cast(), PhantomData))
     }
 
     /// Counts a received packet of `len` bytes.
@@ -299,7 +296,7 @@ pub(crate) struct LinkKind<T> {
     pernet: Opaque<b::pernet_operations>,
     /// Live devices (`Priv::link`), under RTNL.
     devices: Opaque<b::list_head>,
-    registered: core::sync::atomic::AtomicBool,
+    registered: AtomicBool,
     _t: PhantomData<T>,
 }
 
@@ -329,7 +326,7 @@ impl<T: LinkOps> LinkKind<T> {
             ops: Opaque::uninit(),
             pernet: Opaque::uninit(),
             devices: Opaque::uninit(),
-            registered: core::sync::atomic::AtomicBool::new(false),
+            registered: AtomicBool::new(false),
             _t: PhantomData,
         }
     }
@@ -341,7 +338,6 @@ impl<T: LinkOps> LinkKind<T> {
         _module: &'static ThisModule,
     ) -> Result<LinkRegistration<T>> {
         const { assert!(core::mem::align_of::<Priv<T>>() <= b::NETDEV_ALIGN as usize) };
-        use core::sync::atomic::Ordering;
         if self.registered.swap(true, Ordering::AcqRel) {
             return Err(kernel::error::code::EBUSY);
         }
@@ -401,9 +397,7 @@ impl<T: LinkOps> Drop for LinkRegistration<T> {
             b::unregister_pernet_device(self.kind.pernet.get());
             b::rcu_barrier();
         }
-        self.kind
-            .registered
-            .store(false, core::sync::atomic::Ordering::Release);
+        self.kind.registered.store(false, Ordering::Release);
     }
 }
 
@@ -573,7 +567,7 @@ pub(crate) struct DevRef<T: LinkOps>(DevPut<T>);
 
 /// A reference held on a device of kind `T`, released (`dev_put`) when
 /// dropped.
-struct DevPut<T>(core::ptr::NonNull<b::net_device>, PhantomData<T>);
+struct DevPut<T>(NonNull<b::net_device>, PhantomData<T>);
 
 // SAFETY: a device reference may be used and released from any thread; a
 // `net_device` is not tied to a thread. (The `&NetDevice<T>` a `DevHold<T>`
@@ -596,10 +590,8 @@ impl<T: LinkOps> DevRef<T> {
     /// `dev` is null or a device on which the caller holds a reference that
     /// passes to the returned value.
     unsafe fn checked(dev: *mut b::net_device) -> Result<Self, LookupError> {
-        let dev = DevPut(
-            core::ptr::NonNull::new(dev).ok_or(LookupError::NoDevice)?,
-            PhantomData,
-        );
+        let dev = NonNull::new(dev).ok_or(LookupError::NoDevice)?;
+        let dev = DevPut(dev, PhantomData);
         let ours = T::kind().ops.get().cast_const();
         // SAFETY: the device is valid while referenced; `rtnl_link_ops` is
         // set before registration and never changes.

@@ -47,11 +47,12 @@ use kernel::types::{ForeignOwnable, Opaque};
 
 /// Bytes of each packet's control block the user of a bundle may use.
 pub(crate) const USER_CB_LEN: usize = 16;
-const REF_A: usize = 16;
-const REF_B: usize = 24;
+const REFS: usize = 16;
 const STATE: usize = 32;
 const NEXT: usize = 40;
-const _: () = assert!(REF_B + 8 <= STATE && STATE + 4 <= NEXT && USER_CB_LEN <= REF_A);
+const _: () = assert!(REFS + 16 <= STATE && STATE + 4 <= NEXT && USER_CB_LEN <= REFS);
+/// The two references' foreign pointers (`A`'s, then `B`'s), at `REFS`.
+type Refs = [*const c_void; 2];
 // The control block is 8-aligned (`__aligned(8)` in the kernel), so the
 // state is an aligned `atomic_t` and the next pointer an aligned pointer.
 const _: () = assert!(
@@ -473,23 +474,17 @@ unsafe impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Send for Job<A, 
 
 impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
     /// The two references' foreign pointers, as `dispatch` wrote them.
-    fn raw_refs(&self) -> (*const c_void, *const c_void) {
+    fn raw_refs(&self) -> Refs {
         // SAFETY: the first packet is valid while the job is pending (the
         // serial side neither frees it nor touches more than its list links
-        // and state); REF_A and REF_B were written by `dispatch`.
-        let read = |at| unsafe {
-            cb_of(self.head)
-                .add(at)
-                .cast::<*const c_void>()
-                .read_unaligned()
-        };
-        (read(REF_A), read(REF_B))
+        // and state); the references were written by `dispatch`.
+        unsafe { cb_of(self.head).add(REFS).cast::<Refs>().read_unaligned() }
     }
 
     /// The references the job carries and its packets, borrowed together
     /// (the crypto needs the session's key while it works on the packets).
     pub(crate) fn parts(&mut self) -> (A::Borrowed<'_>, B::Borrowed<'_>, JobSegments<'_>) {
-        let (a, b) = self.raw_refs();
+        let [a, b] = self.raw_refs();
         let segments = JobSegments {
             head: self.head,
             _job: PhantomData,
@@ -500,7 +495,7 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
     }
 
     fn take_refs(&self) -> (A, B) {
-        let (a, b) = self.raw_refs();
+        let [a, b] = self.raw_refs();
         // SAFETY: both came from `into_foreign` in `dispatch`; taken back
         // once, by the consuming `finish` (or drop).
         unsafe { (A::from_foreign(a), B::from_foreign(b)) }
@@ -674,13 +669,8 @@ where
             drop(Bundle(Some(head)));
             return Dispatched::SerialFull;
         }
-        let cb = cb_of(head);
-        cb.add(REF_A)
-            .cast::<*const c_void>()
-            .write_unaligned(a.into_foreign());
-        cb.add(REF_B)
-            .cast::<*const c_void>()
-            .write_unaligned(b.into_foreign());
+        let refs: Refs = [a.into_foreign(), b.into_foreign()];
+        cb_of(head).add(REFS).cast::<Refs>().write_unaligned(refs);
         state_of(head).store(JobState::Pending as i32, Ordering::Relaxed);
         q.push_tail(head);
     }

@@ -2,7 +2,7 @@
 //! Socket buffers.
 
 use super::bindings as b;
-use core::ptr::NonNull;
+use core::ptr::{self, NonNull};
 
 /// An owned `struct sk_buff`: freed (as dropped) when this goes out of scope.
 pub(crate) struct SkBuff(NonNull<b::sk_buff>);
@@ -14,7 +14,7 @@ impl Drop for SkBuff {
     fn drop(&mut self) {
         let reason = b::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED;
         // SAFETY: we own the skb and nothing uses it after this (`kfree_skb`).
-        unsafe { b::sk_skb_reason_drop(core::ptr::null_mut(), self.0.as_ptr(), reason) }
+        unsafe { b::sk_skb_reason_drop(ptr::null_mut(), self.0.as_ptr(), reason) }
     }
 }
 
@@ -67,14 +67,7 @@ unsafe fn crypt_sg(
         if b::skb_to_sgvec(raw, sg, offset as i32, mapped as i32) <= 0 {
             return false;
         }
-        crypt(
-            sg,
-            len as usize,
-            core::ptr::null(),
-            0,
-            counter,
-            key.as_ptr(),
-        )
+        crypt(sg, len as usize, ptr::null(), 0, counter, key.as_ptr())
     }
 }
 
@@ -106,12 +99,12 @@ impl Iterator for SkbList {
     type Item = SkBuff;
 
     fn next(&mut self) -> Option<SkBuff> {
-        let head = core::ptr::NonNull::new(self.0)?;
+        let head = NonNull::new(self.0)?;
         // SAFETY: we own the list; detaching the head (`skb_mark_not_on_list`)
         // hands it over, owned.
         unsafe {
             let links = &mut (*head.as_ptr()).__bindgen_anon_1.__bindgen_anon_1;
-            self.0 = core::mem::replace(&mut links.next, core::ptr::null_mut());
+            self.0 = core::mem::replace(&mut links.next, ptr::null_mut());
             Some(SkBuff::from_nonnull(head))
         }
     }
@@ -197,7 +190,7 @@ impl SkBuff {
         // returns the start of the added area.
         unsafe {
             let dst = b::skb_put(self.raw(), len);
-            core::ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
+            ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
         }
         Ok(())
     }
@@ -301,7 +294,7 @@ impl SkBuff {
             // before it is encrypted.
             let h = (*raw).__bindgen_anon_4.headers.as_ref();
             if h.l4_hash() == 0 && h.sw_hash() == 0 {
-                b::__skb_get_hash_net(core::ptr::null(), raw);
+                b::__skb_get_hash_net(ptr::null(), raw);
             }
             let Some(trailer_len) = padding.checked_add(TAG_LEN) else {
                 return false;
@@ -316,7 +309,7 @@ impl SkBuff {
             if ip_summed == b::CHECKSUM_PARTIAL as u8 && b::skb_checksum_help(raw) != 0 {
                 return false;
             }
-            let mut trailer: *mut b::sk_buff = core::ptr::null_mut();
+            let mut trailer: *mut b::sk_buff = ptr::null_mut();
             let frags = b::skb_cow_data(raw, trailer_len as i32, &mut trailer);
             if frags < 0 || frags as usize > SG_ENTRIES || trailer.is_null() {
                 return false;
@@ -328,10 +321,10 @@ impl SkBuff {
             }
             // `skb_tail_pointer`: `tail` is an offset (64-bit).
             let tail = (*trailer).head.add((*trailer).tail as usize);
-            core::ptr::write_bytes(tail, 0, padding as usize);
+            ptr::write_bytes(tail, 0, padding as usize);
             self.set_inner_network_header_here();
             let h = b::skb_push(raw, header.len() as u32).cast::<u8>();
-            core::ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
+            ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
             b::pskb_put(raw, trailer, trailer_len as i32);
             let from = header.len() as u32;
             crypt_sg(raw, frags as u32, from, plaintext_len, true, key, counter)
@@ -358,7 +351,7 @@ impl SkBuff {
                 return false;
             }
             b::skb_push(raw, back);
-            let mut trailer: *mut b::sk_buff = core::ptr::null_mut();
+            let mut trailer: *mut b::sk_buff = ptr::null_mut();
             let frags = b::skb_cow_data(raw, 0, &mut trailer);
             let front = back + HEADER;
             b::skb_pull(raw, front);
@@ -482,7 +475,7 @@ impl SkBuff {
         // written are plain data (`mark` and `ignore_df` in the headers
         // group: see `reset`).
         unsafe {
-            (*raw).__bindgen_anon_1.__bindgen_anon_1.next = core::ptr::null_mut();
+            (*raw).__bindgen_anon_1.__bindgen_anon_1.next = ptr::null_mut();
             let h = (*raw).__bindgen_anon_4.headers.as_mut();
             h.__bindgen_anon_4.mark = mark;
             h.set_ignore_df(1);
@@ -521,7 +514,7 @@ impl SkBuff {
                 (*h).tstamp_type(),
             );
             b::skb_scrub_packet(raw, true);
-            core::ptr::addr_of_mut!((*raw).__bindgen_anon_4).write_bytes(0, 1);
+            ptr::addr_of_mut!((*raw).__bindgen_anon_4).write_bytes(0, 1);
             if encapsulating {
                 (*h).set_l4_hash(l4_hash);
                 (*h).set_sw_hash(sw_hash);
@@ -532,7 +525,7 @@ impl SkBuff {
             (*raw).set_nohdr(0);
             (*raw).set_peeked(0);
             (*raw).mac_len = 0;
-            self.set_dev(core::ptr::null_mut());
+            self.set_dev(ptr::null_mut());
             // `tc_index` and `redirected` (`skb_reset_redirect`) are in the
             // headers group, zeroed above.
             // The headroom, truncated to the u16 offsets as in C.
