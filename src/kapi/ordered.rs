@@ -463,10 +463,11 @@ impl PinnedDrop for SerialQueue {
 
 /// The crypto work on one bundle of a [`SerialQueue`], with two references
 /// that travel with it. Dropping it finishes it as failed.
-pub(crate) struct Job<A: ForeignOwnable + Send, B: ForeignOwnable + Send> {
-    head: NonNull<b::sk_buff>,
-    _refs: PhantomData<(A, B)>,
-}
+/// Holds the bundle's first packet.
+pub(crate) struct Job<A: ForeignOwnable + Send, B: ForeignOwnable + Send>(
+    NonNull<b::sk_buff>,
+    PhantomData<(A, B)>,
+);
 
 // SAFETY: the job has exclusive use of its packets' data until it
 // finishes; the references it carries are `Send`.
@@ -478,17 +479,14 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
         // SAFETY: the first packet is valid while the job is pending (the
         // serial side neither frees it nor touches more than its list links
         // and state); the references were written by `dispatch`.
-        unsafe { cb_of(self.head).add(REFS).cast::<Refs>().read_unaligned() }
+        unsafe { cb_of(self.0).add(REFS).cast::<Refs>().read_unaligned() }
     }
 
     /// The references the job carries and its packets, borrowed together
     /// (the crypto needs the session's key while it works on the packets).
     pub(crate) fn parts(&mut self) -> (A::Borrowed<'_>, B::Borrowed<'_>, JobSegments<'_>) {
         let [a, b] = self.raw_refs();
-        let segments = JobSegments {
-            head: self.head,
-            _job: PhantomData,
-        };
+        let segments = JobSegments(self.0, PhantomData);
         // SAFETY: both came from `into_foreign` in `dispatch` and are given
         // back only by `finish` or drop (which consume the job).
         unsafe { (A::borrow(a), B::borrow(b), segments) }
@@ -512,7 +510,7 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
 
     fn end(&self, state: JobState) {
         // SAFETY: the first packet is valid while the job is pending.
-        let s = unsafe { state_of(self.head) };
+        let s = unsafe { state_of(self.0) };
         // Fully ordered (as `atomic_cmpxchg`): the job's work on the packets
         // is visible to whoever sees the new state.
         let was = s.compare_exchange(
@@ -524,7 +522,7 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
         if was == Err(JobState::Orphan as i32) {
             // The queue was purged meanwhile: the bundle is no longer on it
             // and is ours to free.
-            drop(Bundle(Some(self.head)));
+            drop(Bundle(Some(self.0)));
         }
         // Otherwise (PENDING to `state`) the job never touches it again.
     }
@@ -540,22 +538,16 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Drop for Job<A, B> {
 
 impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> RingItem for Job<A, B> {
     fn into_ring(self) -> NonNull<c_void> {
-        ManuallyDrop::new(self).head.cast()
+        ManuallyDrop::new(self).0.cast()
     }
 
     unsafe fn from_ring(ptr: NonNull<c_void>) -> Self {
-        Job {
-            head: ptr.cast(),
-            _refs: PhantomData,
-        }
+        Job(ptr.cast(), PhantomData)
     }
 }
 
-/// The packets of a pending [`Job`].
-pub(crate) struct JobSegments<'a> {
-    head: NonNull<b::sk_buff>,
-    _job: PhantomData<&'a mut ()>,
-}
+/// The packets of a pending [`Job`], from the first.
+pub(crate) struct JobSegments<'a>(NonNull<b::sk_buff>, PhantomData<&'a mut ()>);
 
 impl JobSegments<'_> {
     /// Calls `f` with each packet and a copy of its user bytes, in order,
@@ -564,19 +556,13 @@ impl JobSegments<'_> {
         &mut self,
         mut f: impl FnMut(&[u8; USER_CB_LEN], &mut JobSkb<'_>) -> bool,
     ) -> bool {
-        let mut cur = Some(self.head);
+        let mut cur = Some(self.0);
         while let Some(skb) = cur {
             // SAFETY: the job has exclusive use of its packets; the next
             // pointer is read before `f` works on the packet (it does not
             // touch the control block).
             let (user, next) = unsafe { (*user_cb_of(skb), NonNull::new(*next_of(skb))) };
-            if !f(
-                &user,
-                &mut JobSkb {
-                    skb,
-                    _job: PhantomData,
-                },
-            ) {
+            if !f(&user, &mut JobSkb(skb, PhantomData)) {
                 return false;
             }
             cur = next;
@@ -588,17 +574,14 @@ impl JobSegments<'_> {
 /// A packet of a pending [`Job`]: only operations that keep the skb in place
 /// (a `&mut SkBuff` could be swapped for another skb, which the queues would
 /// not know of).
-pub(crate) struct JobSkb<'a> {
-    skb: NonNull<b::sk_buff>,
-    _job: PhantomData<&'a mut ()>,
-}
+pub(crate) struct JobSkb<'a>(NonNull<b::sk_buff>, PhantomData<&'a mut ()>);
 
 impl JobSkb<'_> {
     fn with_skb<R>(&mut self, f: impl FnOnce(&mut SkBuff) -> R) -> R {
         // SAFETY: the job this borrows has exclusive use of the packet's
         // data; the SkBuff is never dropped (ManuallyDrop) nor replaced (the
         // closures below only call methods that work in place).
-        let mut skb = ManuallyDrop::new(unsafe { SkBuff::from_nonnull(self.skb) });
+        let mut skb = ManuallyDrop::new(unsafe { SkBuff::from_nonnull(self.0) });
         f(&mut skb)
     }
 
@@ -674,10 +657,7 @@ where
         state_of(head).store(JobState::Pending as i32, Ordering::Relaxed);
         q.push_tail(head);
     }
-    match ring.produce(Job::<A, B> {
-        head,
-        _refs: PhantomData,
-    }) {
+    match ring.produce(Job::<A, B>(head, PhantomData)) {
         Ok(()) => Dispatched::Queued,
         Err(job) => {
             drop(job);

@@ -10,17 +10,13 @@ use kernel::sync::{Arc, ArcBorrow};
 
 /// An RCU read-side critical section (`rcu_read_lock_bh`: softirqs are off,
 /// as on the packet paths). Not `Send`: it ends on the CPU it began on.
-pub(crate) struct ReadGuard {
-    _not_send: PhantomData<*mut ()>,
-}
+pub(crate) struct ReadGuard(PhantomData<*mut ()>);
 
 /// Enters a read-side critical section.
 pub(crate) fn read_lock() -> ReadGuard {
     // SAFETY: paired with the unlock in `ReadGuard::drop`.
     unsafe { b::wg_shim_rcu_read_lock_bh() };
-    ReadGuard {
-        _not_send: PhantomData,
-    }
+    ReadGuard(PhantomData)
 }
 
 impl Drop for ReadGuard {

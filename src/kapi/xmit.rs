@@ -14,9 +14,7 @@ use core::ptr::{self, NonNull};
 use kernel::error::{from_err_ptr, to_result, Result};
 
 /// A per-peer cache of the route to its endpoint (`struct dst_cache`).
-pub(crate) struct DstCache {
-    raw: UnsafeCell<b::dst_cache>,
-}
+pub(crate) struct DstCache(UnsafeCell<b::dst_cache>);
 
 // SAFETY: the dst_cache API is per-CPU and callable concurrently from every
 // CPU with softirqs off, which is how `send` uses it.
@@ -27,12 +25,10 @@ unsafe impl Send for DstCache {}
 impl DstCache {
     /// An empty cache (allocates per-CPU slots; process context).
     pub(crate) fn new() -> Result<Self> {
-        let c = DstCache {
-            raw: UnsafeCell::new(b::dst_cache::default()),
-        };
+        let c = DstCache(UnsafeCell::new(b::dst_cache::default()));
         // SAFETY: initialises the cache in place; `c` does not move while
         // the call runs, and the struct holds no self-reference.
-        to_result(unsafe { b::dst_cache_init(c.raw.get(), kernel::bindings::GFP_KERNEL) })?;
+        to_result(unsafe { b::dst_cache_init(c.0.get(), kernel::bindings::GFP_KERNEL) })?;
         Ok(c)
     }
 
@@ -42,7 +38,7 @@ impl DstCache {
         // `WRITE_ONCE` (`jiffies` is read as the C `volatile` it is).
         unsafe {
             let now = core::ptr::read_volatile(core::ptr::addr_of!(b::jiffies));
-            core::ptr::addr_of_mut!((*self.raw.get()).reset_ts).write_volatile(now);
+            core::ptr::addr_of_mut!((*self.0.get()).reset_ts).write_volatile(now);
         }
     }
 
@@ -54,13 +50,13 @@ impl DstCache {
                 let mut src = 0u32;
                 // SAFETY: the cache is initialised; a route it returns carries
                 // a reference, which `Route` takes over.
-                let rt = unsafe { b::dst_cache_get_ip4(self.raw.get(), &mut src) };
+                let rt = unsafe { b::dst_cache_get_ip4(self.0.get(), &mut src) };
                 Some((Route::V4(NonNull::new(rt)?), wide(src.to_ne_bytes())))
             }
             SocketAddr::V6(..) => {
                 let mut src = b::in6_addr::default();
                 // SAFETY: as for IPv4.
-                let rt = unsafe { b::dst_cache_get_ip6(self.raw.get(), &mut src) };
+                let rt = unsafe { b::dst_cache_get_ip6(self.0.get(), &mut src) };
                 // SAFETY: `in6_addr` is a union of plain byte views.
                 Some((Route::V6(NonNull::new(rt)?), unsafe { src.in6_u.u6_addr8 }))
             }
@@ -72,8 +68,8 @@ impl DstCache {
         // SAFETY: the cache is initialised; it takes its own reference.
         unsafe {
             match rt {
-                Route::V4(_) => b::dst_cache_set_ip4(self.raw.get(), rt.dst(), narrow(src)),
-                Route::V6(dst) => b::dst_cache_set_ip6(self.raw.get(), dst.as_ptr(), &in6(src)),
+                Route::V4(_) => b::dst_cache_set_ip4(self.0.get(), rt.dst(), narrow(src)),
+                Route::V6(dst) => b::dst_cache_set_ip6(self.0.get(), dst.as_ptr(), &in6(src)),
             }
         }
     }
@@ -82,7 +78,7 @@ impl DstCache {
 impl Drop for DstCache {
     fn drop(&mut self) {
         // SAFETY: initialised in `new`; nothing uses it any more.
-        unsafe { b::dst_cache_destroy(self.raw.get()) }
+        unsafe { b::dst_cache_destroy(self.0.get()) }
     }
 }
 
