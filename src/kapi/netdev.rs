@@ -214,9 +214,7 @@ impl<T: LinkOps> NetDevice<T> {
 }
 
 /// A device being set up: the fields `LinkOps::setup` may configure.
-pub(crate) struct DeviceSetup<'a> {
-    raw: &'a mut b::net_device,
-}
+pub(crate) struct DeviceSetup<'a>(&'a mut b::net_device);
 
 impl DeviceSetup<'_> {
     /// Sets the device up as a layer-3 point-to-point tunnel: no link-layer
@@ -240,7 +238,7 @@ impl DeviceSetup<'_> {
         (mtu, max_mtu): (u32, u32),
         devtype: &'static DeviceType,
     ) {
-        let raw = &mut *self.raw;
+        let raw = &mut *self.0;
         // Taking the address of an exported static, not reading it.
         raw.header_ops = ptr::addr_of!(b::ip_tunnel_header_ops);
         raw.hard_header_len = 0;
@@ -305,9 +303,7 @@ pub(crate) struct LinkKind<T> {
 unsafe impl<T> Sync for LinkKind<T> {}
 
 /// While this lives, the link kind is registered.
-pub(crate) struct LinkRegistration<T: LinkOps> {
-    kind: &'static LinkKind<T>,
-}
+pub(crate) struct LinkRegistration<T: LinkOps>(&'static LinkKind<T>);
 
 impl<T: LinkOps> LinkKind<T> {
     const NETDEV_OPS: b::net_device_ops = {
@@ -367,7 +363,7 @@ impl<T: LinkOps> LinkKind<T> {
             self.registered.store(false, Ordering::Release);
             return Err(e);
         }
-        Ok(LinkRegistration { kind: self })
+        Ok(LinkRegistration(self))
     }
 
     /// Calls `f` on every live device of the kind (under RTNL).
@@ -393,11 +389,11 @@ impl<T: LinkOps> Drop for LinkRegistration<T> {
         // SAFETY: registered in `LinkKind::register`. Unregistering the link
         // kind deletes every device of the kind.
         unsafe {
-            b::rtnl_link_unregister(self.kind.ops.get());
-            b::unregister_pernet_device(self.kind.pernet.get());
+            b::rtnl_link_unregister(self.0.ops.get());
+            b::unregister_pernet_device(self.0.pernet.get());
             b::rcu_barrier();
         }
-        self.kind.registered.store(false, Ordering::Release);
+        self.0.registered.store(false, Ordering::Release);
     }
 }
 
@@ -406,7 +402,7 @@ unsafe extern "C" fn setup_callback<T: LinkOps>(dev: *mut b::net_device) {
     // nothing else uses yet.
     let raw = unsafe { &mut *dev };
     raw.netdev_ops = &LinkKind::<T>::NETDEV_OPS;
-    T::setup(&mut DeviceSetup { raw });
+    T::setup(&mut DeviceSetup(raw));
 }
 
 unsafe extern "C" fn newlink_callback<T: LinkOps>(
