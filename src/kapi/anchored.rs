@@ -162,11 +162,8 @@ impl<T: AnchorOps> Anchored<T> {
         // does nothing. `jiffies` is read as the C `volatile` it is.
         unsafe {
             let delta = b::nsecs_to_jiffies(delay_ns).saturating_add(1);
-            b::mod_timer(
-                self.timer.get(),
-                core::ptr::read_volatile(core::ptr::addr_of!(b::jiffies))
-                    .wrapping_add(delta as usize),
-            );
+            let now = core::ptr::read_volatile(core::ptr::addr_of!(b::jiffies));
+            b::mod_timer(self.timer.get(), now.wrapping_add(delta as usize));
         }
     }
 

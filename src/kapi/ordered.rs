@@ -69,6 +69,13 @@ enum JobState {
     Orphan = 3,
 }
 
+/// Moves a job state from `from` to `to` (`compare_exchange`), fully
+/// ordered (as `atomic_cmpxchg`).
+fn cas_state(s: &AtomicI32, from: JobState, to: JobState) -> Result<i32, i32> {
+    use Ordering::SeqCst;
+    s.compare_exchange(from as i32, to as i32, SeqCst, SeqCst)
+}
+
 /// The control block of a valid skb.
 ///
 /// # Safety
@@ -436,16 +443,7 @@ impl SerialQueue {
             // SAFETY: `h` is a bundle's first packet: valid while its job is
             // pending, and ours once it is not.
             let state = unsafe { state_of(h) };
-            let pending = JobState::Pending as i32;
-            if state
-                .compare_exchange(
-                    pending,
-                    JobState::Orphan as i32,
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                )
-                .is_err()
-            {
+            if cas_state(state, JobState::Pending, JobState::Orphan).is_err() {
                 // Finished: nobody else holds it.
                 drop(Bundle(Some(h)));
             }
@@ -511,14 +509,9 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
     fn end(&self, state: JobState) {
         // SAFETY: the first packet is valid while the job is pending.
         let s = unsafe { state_of(self.0) };
-        // Fully ordered (as `atomic_cmpxchg`): the job's work on the packets
-        // is visible to whoever sees the new state.
-        let was = s.compare_exchange(
-            JobState::Pending as i32,
-            state as i32,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        );
+        // Fully ordered: the job's work on the packets is visible to whoever
+        // sees the new state.
+        let was = cas_state(s, JobState::Pending, state);
         if was == Err(JobState::Orphan as i32) {
             // The queue was purged meanwhile: the bundle is no longer on it
             // and is ours to free.

@@ -27,14 +27,11 @@ unsafe impl<T: SleepHandler> Sync for SleepNotifier<T> {}
 impl<T: SleepHandler> SleepNotifier<T> {
     /// Registers `T::prepare_sleep`.
     pub(crate) fn register() -> Result<Self> {
-        let nb = KBox::new(
-            Opaque::new(b::notifier_block {
-                notifier_call: Some(callback::<T>),
-                next: core::ptr::null_mut(),
-                priority: 0,
-            }),
-            GFP_KERNEL,
-        )?;
+        let nb = b::notifier_block {
+            notifier_call: Some(callback::<T>),
+            ..Default::default()
+        };
+        let nb = KBox::new(Opaque::new(nb), GFP_KERNEL)?;
         // SAFETY: the block lives in its own allocation until `Drop`, which
         // unregisters it first.
         to_result(unsafe { b::wg_shim_register_pm_notifier(nb.get()) })?;

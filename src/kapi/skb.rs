@@ -205,10 +205,8 @@ impl SkBuff {
             if !b::wg_shim_pskb_may_pull(self.raw(), len) {
                 return None;
             }
-            Some(core::slice::from_raw_parts(
-                (*self.raw()).data,
-                len as usize,
-            ))
+            let data = (*self.raw()).data;
+            Some(core::slice::from_raw_parts(data, len as usize))
         }
     }
 
