@@ -334,11 +334,6 @@ int wg_shim___ptr_ring_produce(struct ptr_ring *r, void *ptr)
 	return __ptr_ring_produce(r, ptr);
 }
 
-unsigned long wg_shim_totalram_pages(void)
-{
-	return totalram_pages();
-}
-
 void *wg_shim_ptr_ring_consume_bh(struct ptr_ring *r)
 {
 	return ptr_ring_consume_bh(r);

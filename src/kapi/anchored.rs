@@ -134,28 +134,21 @@ impl<T: AnchorOps> Anchored<T> {
     /// unless it is shut down: then returns false and changes nothing.
     /// Activation takes the value's reference to itself.
     fn activate(&self, extra: u8) -> bool {
-        let mut cur = self.state.load(Ordering::Acquire);
-        loop {
-            if cur & SHUT_DOWN != 0 {
-                return false;
+        // No change (refused) if shut down or if the bits are there already.
+        let changed = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+                let new = cur | ACTIVE | extra;
+                (cur & SHUT_DOWN == 0 && new != cur).then_some(new)
+            });
+        match changed {
+            Ok(cur) if cur & ACTIVE == 0 => {
+                // The reference `shutdown_all` gives back.
+                core::mem::forget(self.to_arc());
+                true
             }
-            let new = cur | ACTIVE | extra;
-            if new == cur {
-                return true;
-            }
-            match self
-                .state
-                .compare_exchange_weak(cur, new, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => {
-                    if cur & ACTIVE == 0 {
-                        // The reference `shutdown_all` gives back.
-                        core::mem::forget(self.to_arc());
-                    }
-                    return true;
-                }
-                Err(now) => cur = now,
-            }
+            Ok(_) => true,
+            Err(cur) => cur & SHUT_DOWN == 0,
         }
     }
 
@@ -169,11 +162,8 @@ impl<T: AnchorOps> Anchored<T> {
         // does nothing. `jiffies` is read as the C `volatile` it is.
         unsafe {
             let delta = b::nsecs_to_jiffies(delay_ns).saturating_add(1);
-            b::mod_timer(
-                self.timer.get(),
-                core::ptr::read_volatile(core::ptr::addr_of!(b::jiffies))
-                    .wrapping_add(delta as usize),
-            );
+            let now = core::ptr::read_volatile(core::ptr::addr_of!(b::jiffies));
+            b::mod_timer(self.timer.get(), now.wrapping_add(delta as usize));
         }
     }
 

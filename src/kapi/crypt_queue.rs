@@ -97,13 +97,8 @@ impl<T: CryptWorker> CryptQueue<T> {
         }? kernel::error::Error);
         let q = Arc::pin_init(init, GFP_KERNEL)?;
         // SAFETY: allocates zeroed per-CPU memory for one `PerCpu` per CPU.
-        let workers = unsafe {
-            b::wg_shim_alloc_percpu(
-                core::mem::size_of::<PerCpu>(),
-                core::mem::align_of::<PerCpu>(),
-            )
-        }
-        .cast::<PerCpu>();
+        let workers = unsafe { b::wg_shim_alloc_percpu(size_of::<PerCpu>(), align_of::<PerCpu>()) };
+        let workers = workers.cast::<PerCpu>();
         if workers.is_null() {
             return Err(ENOMEM);
         }

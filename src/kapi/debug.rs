@@ -26,16 +26,12 @@ pub(crate) fn enabled() -> bool {
 /// a lock, sleep or change between the two.
 #[cfg(CONFIG_PRINTK)]
 pub(crate) fn print(args: core::fmt::Arguments<'_>) {
-    let fmt = kernel::c_str!("\x017%pA\n");
+    let fmt = kernel::c_str!("\x017%pA\n").as_char_ptr();
+    let args = core::ptr::from_ref(&args).cast::<core::ffi::c_void>();
     // SAFETY: a NUL-terminated format (`KERN_DEBUG` is "\x01" "7") whose one
     // conversion, `%pA`, takes a pointer to a `fmt::Arguments`, which lives
     // for the call.
-    unsafe {
-        kernel::bindings::_printk(
-            fmt.as_char_ptr(),
-            core::ptr::from_ref(&args).cast::<core::ffi::c_void>(),
-        )
-    };
+    unsafe { kernel::bindings::_printk(fmt, args) };
 }
 
 /// Without printk, nothing to print to.

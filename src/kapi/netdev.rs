@@ -16,8 +16,8 @@ use super::skb::SkBuff;
 use core::cell::Cell;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
-use core::ptr;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::error::{from_result, to_result, Error, Result};
 use kernel::init::PinInit;
 use kernel::str::CStr;
@@ -183,12 +183,7 @@ impl<T: LinkOps> NetDevice<T> {
     pub(crate) fn hold(&self) -> DevHold<T> {
         // SAFETY: the device is valid; the reference is dropped by `DevPut`.
         unsafe { b::wg_shim_dev_hold(self.raw.get()) };
-        // SAFETY: non-null (from a reference).
-        let dev = DevPut(unsafe { core::ptr::NonNull::new_unchecked(self.raw.get()) });
-        DevHold {
-            dev,
-            _t: PhantomData,
-        }
+        DevHold(DevPut(NonNull::from(&self.raw).cast(), PhantomData))
     }
 
     /// Counts a received packet of `len` bytes.
@@ -219,9 +214,7 @@ impl<T: LinkOps> NetDevice<T> {
 }
 
 /// A device being set up: the fields `LinkOps::setup` may configure.
-pub(crate) struct DeviceSetup<'a> {
-    raw: &'a mut b::net_device,
-}
+pub(crate) struct DeviceSetup<'a>(&'a mut b::net_device);
 
 impl DeviceSetup<'_> {
     /// Sets the device up as a layer-3 point-to-point tunnel: no link-layer
@@ -245,7 +238,7 @@ impl DeviceSetup<'_> {
         (mtu, max_mtu): (u32, u32),
         devtype: &'static DeviceType,
     ) {
-        let raw = &mut *self.raw;
+        let raw = &mut *self.0;
         // Taking the address of an exported static, not reading it.
         raw.header_ops = ptr::addr_of!(b::ip_tunnel_header_ops);
         raw.hard_header_len = 0;
@@ -301,7 +294,7 @@ pub(crate) struct LinkKind<T> {
     pernet: Opaque<b::pernet_operations>,
     /// Live devices (`Priv::link`), under RTNL.
     devices: Opaque<b::list_head>,
-    registered: core::sync::atomic::AtomicBool,
+    registered: AtomicBool,
     _t: PhantomData<T>,
 }
 
@@ -310,19 +303,15 @@ pub(crate) struct LinkKind<T> {
 unsafe impl<T> Sync for LinkKind<T> {}
 
 /// While this lives, the link kind is registered.
-pub(crate) struct LinkRegistration<T: LinkOps> {
-    kind: &'static LinkKind<T>,
-}
+pub(crate) struct LinkRegistration<T: LinkOps>(&'static LinkKind<T>);
 
 impl<T: LinkOps> LinkKind<T> {
-    const PRIV_FITS: () = assert!(core::mem::align_of::<Priv<T>>() <= b::NETDEV_ALIGN as usize);
-
     const NETDEV_OPS: b::net_device_ops = {
         // SAFETY: all fields are options of function pointers or integers,
         // for which all-zero is valid.
         let mut ops: b::net_device_ops = unsafe { core::mem::zeroed() };
-        ops.ndo_open = Some(open_callback::<T>);
-        ops.ndo_stop = Some(stop_callback::<T>);
+        ops.ndo_open = Some(open_stop_callback::<T, true>);
+        ops.ndo_stop = Some(open_stop_callback::<T, false>);
         ops.ndo_start_xmit = Some(start_xmit_callback::<T>);
         ops.ndo_uninit = Some(uninit_callback::<T>);
         ops
@@ -333,7 +322,7 @@ impl<T: LinkOps> LinkKind<T> {
             ops: Opaque::uninit(),
             pernet: Opaque::uninit(),
             devices: Opaque::uninit(),
-            registered: core::sync::atomic::AtomicBool::new(false),
+            registered: AtomicBool::new(false),
             _t: PhantomData,
         }
     }
@@ -344,9 +333,7 @@ impl<T: LinkOps> LinkKind<T> {
         &'static self,
         _module: &'static ThisModule,
     ) -> Result<LinkRegistration<T>> {
-        #[allow(clippy::let_unit_value)]
-        let () = Self::PRIV_FITS;
-        use core::sync::atomic::Ordering;
+        const { assert!(core::mem::align_of::<Priv<T>>() <= b::NETDEV_ALIGN as usize) };
         if self.registered.swap(true, Ordering::AcqRel) {
             return Err(kernel::error::code::EBUSY);
         }
@@ -376,7 +363,7 @@ impl<T: LinkOps> LinkKind<T> {
             self.registered.store(false, Ordering::Release);
             return Err(e);
         }
-        Ok(LinkRegistration { kind: self })
+        Ok(LinkRegistration(self))
     }
 
     /// Calls `f` on every live device of the kind (under RTNL).
@@ -402,13 +389,11 @@ impl<T: LinkOps> Drop for LinkRegistration<T> {
         // SAFETY: registered in `LinkKind::register`. Unregistering the link
         // kind deletes every device of the kind.
         unsafe {
-            b::rtnl_link_unregister(self.kind.ops.get());
-            b::unregister_pernet_device(self.kind.pernet.get());
+            b::rtnl_link_unregister(self.0.ops.get());
+            b::unregister_pernet_device(self.0.pernet.get());
             b::rcu_barrier();
         }
-        self.kind
-            .registered
-            .store(false, core::sync::atomic::Ordering::Release);
+        self.0.registered.store(false, Ordering::Release);
     }
 }
 
@@ -417,7 +402,7 @@ unsafe extern "C" fn setup_callback<T: LinkOps>(dev: *mut b::net_device) {
     // nothing else uses yet.
     let raw = unsafe { &mut *dev };
     raw.netdev_ops = &LinkKind::<T>::NETDEV_OPS;
-    T::setup(&mut DeviceSetup { raw });
+    T::setup(&mut DeviceSetup(raw));
 }
 
 unsafe extern "C" fn newlink_callback<T: LinkOps>(
@@ -494,16 +479,15 @@ unsafe extern "C" fn destructor_callback<T: LinkOps>(dev: *mut b::net_device) {
     unsafe { ptr::drop_in_place(p.data.as_ptr().cast_mut()) };
 }
 
-unsafe extern "C" fn open_callback<T: LinkOps>(dev: *mut b::net_device) -> core::ffi::c_int {
-    // SAFETY: `ndo_open` runs under RTNL on a registered device of ours.
+/// `ndo_open` (`OPEN` true) or `ndo_stop`.
+unsafe extern "C" fn open_stop_callback<T: LinkOps, const OPEN: bool>(
+    dev: *mut b::net_device,
+) -> core::ffi::c_int {
+    // SAFETY: `ndo_open` and `ndo_stop` run under RTNL on a registered
+    // device of ours.
     let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
-    from_result(|| T::open(&rtnl, dev).map(|()| 0))
-}
-
-unsafe extern "C" fn stop_callback<T: LinkOps>(dev: *mut b::net_device) -> core::ffi::c_int {
-    // SAFETY: `ndo_stop` runs under RTNL on a registered device of ours.
-    let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
-    from_result(|| T::stop(&rtnl, dev).map(|()| 0))
+    let f = if OPEN { T::open } else { T::stop };
+    from_result(|| f(&rtnl, dev).map(|()| 0))
 }
 
 unsafe extern "C" fn uninit_callback<T: LinkOps>(dev: *mut b::net_device) {
@@ -575,23 +559,21 @@ pub(crate) enum LookupError {
 /// A reference to a device of kind `T` (`dev_get_by_*`, released with
 /// `dev_put` when dropped). While held, the device's state is not dropped
 /// (the core runs the destructor only once every reference is gone).
-pub(crate) struct DevRef<T: LinkOps> {
-    dev: DevPut,
-    _t: PhantomData<T>,
-}
+pub(crate) struct DevRef<T: LinkOps>(DevPut<T>);
 
-/// A reference held on a device, released (`dev_put`) when dropped.
-struct DevPut(core::ptr::NonNull<b::net_device>);
+/// A reference held on a device of kind `T`, released (`dev_put`) when
+/// dropped.
+struct DevPut<T>(NonNull<b::net_device>, PhantomData<T>);
 
 // SAFETY: a device reference may be used and released from any thread; a
 // `net_device` is not tied to a thread. (The `&NetDevice<T>` a `DevHold<T>`
-// hands out reaches the private `T` only where `T: Sync`: the hold's
-// `PhantomData<T>` carries that bound.)
-unsafe impl Send for DevPut {}
+// hands out reaches the private `T`, which is `Send + Sync` as `LinkOps`
+// requires.)
+unsafe impl<T: LinkOps> Send for DevPut<T> {}
 // SAFETY: as above.
-unsafe impl Sync for DevPut {}
+unsafe impl<T: LinkOps> Sync for DevPut<T> {}
 
-impl Drop for DevPut {
+impl<T> Drop for DevPut<T> {
     fn drop(&mut self) {
         // SAFETY: we hold one reference (type invariant).
         unsafe { b::wg_shim_dev_put(self.0.as_ptr()) }
@@ -604,17 +586,15 @@ impl<T: LinkOps> DevRef<T> {
     /// `dev` is null or a device on which the caller holds a reference that
     /// passes to the returned value.
     unsafe fn checked(dev: *mut b::net_device) -> Result<Self, LookupError> {
-        let dev = DevPut(core::ptr::NonNull::new(dev).ok_or(LookupError::NoDevice)?);
+        let dev = NonNull::new(dev).ok_or(LookupError::NoDevice)?;
+        let dev = DevPut(dev, PhantomData);
         let ours = T::kind().ops.get().cast_const();
         // SAFETY: the device is valid while referenced; `rtnl_link_ops` is
         // set before registration and never changes.
         if unsafe { (*dev.0.as_ptr()).rtnl_link_ops } != ours {
             return Err(LookupError::OtherKind);
         }
-        Ok(DevRef {
-            dev,
-            _t: PhantomData,
-        })
+        Ok(DevRef(dev))
     }
 
     /// The device with index `ifindex` in `net` (`dev_get_by_index`).
@@ -640,20 +620,20 @@ impl<T: LinkOps> DevRef<T> {
     pub(crate) fn get<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a NetDevice<T>> {
         // SAFETY: the device is of kind `T` (checked at lookup), so its
         // private area is a `Priv<T>`; the reference keeps it allocated.
-        let p = unsafe { &*ptr::addr_of!((*self.dev.0.as_ptr()).priv_).cast::<Priv<T>>() };
+        let p = unsafe { &*ptr::addr_of!((*self.0 .0.as_ptr()).priv_).cast::<Priv<T>>() };
         // `live` and `uninit` are written under RTNL only, which the caller
         // holds; while `live` is set the destructor has not run, and it
         // cannot run while we hold a reference.
         // SAFETY: see above: registered, of kind `T`, state live.
         (p.live.get() && !p.uninit.get())
-            .then(|| unsafe { NetDevice::from_raw(self.dev.0.as_ptr()) })
+            .then(|| unsafe { NetDevice::from_raw(self.0 .0.as_ptr()) })
     }
 
     /// Whether the device is (still) in `net` (under RTNL, which moves
     /// between namespaces take).
     pub(crate) fn is_in(&self, _rtnl: &Rtnl, net: &Net) -> bool {
         // SAFETY: the device is valid while referenced.
-        unsafe { b::wg_shim_dev_net(self.dev.0.as_ptr()) == net.as_raw() }
+        unsafe { b::wg_shim_dev_net(self.0 .0.as_ptr()) == net.as_raw() }
     }
 }
 
@@ -664,17 +644,14 @@ impl<T: LinkOps> DevRef<T> {
 /// device's state stays live while it is held (the destructor runs only
 /// once every reference is gone); holders must release it from
 /// [`LinkOps::uninit`] at the latest.
-pub(crate) struct DevHold<T: LinkOps> {
-    dev: DevPut,
-    _t: PhantomData<T>,
-}
+pub(crate) struct DevHold<T: LinkOps>(DevPut<T>);
 
 impl<T: LinkOps> DevHold<T> {
     /// The device.
     pub(crate) fn get(&self) -> &NetDevice<T> {
         // SAFETY: a hold is only taken from a `NetDevice<T>` (live state),
         // and the state is not dropped while the hold exists.
-        unsafe { NetDevice::from_raw(self.dev.0.as_ptr()) }
+        unsafe { NetDevice::from_raw(self.0 .0.as_ptr()) }
     }
 }
 

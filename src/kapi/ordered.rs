@@ -47,11 +47,12 @@ use kernel::types::{ForeignOwnable, Opaque};
 
 /// Bytes of each packet's control block the user of a bundle may use.
 pub(crate) const USER_CB_LEN: usize = 16;
-const REF_A: usize = 16;
-const REF_B: usize = 24;
+const REFS: usize = 16;
 const STATE: usize = 32;
 const NEXT: usize = 40;
-const _: () = assert!(REF_B + 8 <= STATE && STATE + 4 <= NEXT && USER_CB_LEN <= REF_A);
+const _: () = assert!(REFS + 16 <= STATE && STATE + 4 <= NEXT && USER_CB_LEN <= REFS);
+/// The two references' foreign pointers (`A`'s, then `B`'s), at `REFS`.
+type Refs = [*const c_void; 2];
 // The control block is 8-aligned (`__aligned(8)` in the kernel), so the
 // state is an aligned `atomic_t` and the next pointer an aligned pointer.
 const _: () = assert!(
@@ -66,6 +67,13 @@ enum JobState {
     Done = 1,
     Failed = 2,
     Orphan = 3,
+}
+
+/// Moves a job state from `from` to `to` (`compare_exchange`), fully
+/// ordered (as `atomic_cmpxchg`).
+fn cas_state(s: &AtomicI32, from: JobState, to: JobState) -> Result<i32, i32> {
+    use Ordering::SeqCst;
+    s.compare_exchange(from as i32, to as i32, SeqCst, SeqCst)
 }
 
 /// The control block of a valid skb.
@@ -89,25 +97,16 @@ unsafe fn state_of<'a>(skb: NonNull<b::sk_buff>) -> &'a AtomicI32 {
     unsafe { AtomicI32::from_ptr(cb_of(skb).add(STATE).cast::<i32>()) }
 }
 
-/// The packet after `skb` in its bundle.
+/// Where the pointer to the packet after `skb` in its bundle lies (null:
+/// none).
 ///
 /// # Safety
 ///
-/// `skb` is valid and in a bundle whose owner the caller is (or acts for).
-unsafe fn next_of(skb: NonNull<b::sk_buff>) -> Option<NonNull<b::sk_buff>> {
+/// `skb` is valid and in a bundle whose owner the caller is (or acts for);
+/// writing there needs exclusive use of `skb`'s control block.
+unsafe fn next_of(skb: NonNull<b::sk_buff>) -> *mut *mut b::sk_buff {
     // SAFETY: per the contract; in bounds and 8-aligned (see the asserts).
-    NonNull::new(unsafe { cb_of(skb).add(NEXT).cast::<*mut b::sk_buff>().read() })
-}
-
-/// Links `next` after `skb` in a bundle.
-///
-/// # Safety
-///
-/// As for [`next_of`], with exclusive use of `skb`'s control block.
-unsafe fn set_next(skb: NonNull<b::sk_buff>, next: Option<NonNull<b::sk_buff>>) {
-    let next = next.map_or(core::ptr::null_mut(), NonNull::as_ptr);
-    // SAFETY: per the contract; in bounds and 8-aligned (see the asserts).
-    unsafe { cb_of(skb).add(NEXT).cast::<*mut b::sk_buff>().write(next) }
+    unsafe { cb_of(skb).add(NEXT).cast() }
 }
 
 /// A `struct sk_buff_head` held under its lock, interrupts off
@@ -211,8 +210,7 @@ impl Bundle {
         // SAFETY: the bundle owns `head`; the next pointer is read and
         // cleared before the packet is handed over alone.
         unsafe {
-            self.0 = next_of(head);
-            set_next(head, None);
+            self.0 = NonNull::new(next_of(head).replace(core::ptr::null_mut()));
             Some(SkBuff::from_nonnull(head))
         }
     }
@@ -225,7 +223,7 @@ impl Bundle {
             // SAFETY: the bundle owns its packets (`&mut self`).
             unsafe {
                 f(user_cb_of(skb));
-                cur = next_of(skb);
+                cur = NonNull::new(*next_of(skb));
             }
         }
     }
@@ -258,9 +256,9 @@ impl BundleBuilder {
         // SAFETY: the skb is ours now, at the end of the chain; the tail is
         // the bundle's last packet.
         unsafe {
-            set_next(ptr, None);
+            *next_of(ptr) = core::ptr::null_mut();
             match self.tail {
-                Some(t) => set_next(t, Some(ptr)),
+                Some(t) => *next_of(t) = ptr.as_ptr(),
                 None => self.bundle.0 = Some(ptr),
             }
         }
@@ -445,16 +443,7 @@ impl SerialQueue {
             // SAFETY: `h` is a bundle's first packet: valid while its job is
             // pending, and ours once it is not.
             let state = unsafe { state_of(h) };
-            let pending = JobState::Pending as i32;
-            if state
-                .compare_exchange(
-                    pending,
-                    JobState::Orphan as i32,
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                )
-                .is_err()
-            {
+            if cas_state(state, JobState::Pending, JobState::Orphan).is_err() {
                 // Finished: nobody else holds it.
                 drop(Bundle(Some(h)));
             }
@@ -472,10 +461,11 @@ impl PinnedDrop for SerialQueue {
 
 /// The crypto work on one bundle of a [`SerialQueue`], with two references
 /// that travel with it. Dropping it finishes it as failed.
-pub(crate) struct Job<A: ForeignOwnable + Send, B: ForeignOwnable + Send> {
-    head: NonNull<b::sk_buff>,
-    _refs: PhantomData<(A, B)>,
-}
+/// Holds the bundle's first packet.
+pub(crate) struct Job<A: ForeignOwnable + Send, B: ForeignOwnable + Send>(
+    NonNull<b::sk_buff>,
+    PhantomData<(A, B)>,
+);
 
 // SAFETY: the job has exclusive use of its packets' data until it
 // finishes; the references it carries are `Send`.
@@ -483,34 +473,25 @@ unsafe impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Send for Job<A, 
 
 impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
     /// The two references' foreign pointers, as `dispatch` wrote them.
-    fn raw_refs(&self) -> (*const c_void, *const c_void) {
+    fn raw_refs(&self) -> Refs {
         // SAFETY: the first packet is valid while the job is pending (the
         // serial side neither frees it nor touches more than its list links
-        // and state); REF_A and REF_B were written by `dispatch`.
-        let read = |at| unsafe {
-            cb_of(self.head)
-                .add(at)
-                .cast::<*const c_void>()
-                .read_unaligned()
-        };
-        (read(REF_A), read(REF_B))
+        // and state); the references were written by `dispatch`.
+        unsafe { cb_of(self.0).add(REFS).cast::<Refs>().read_unaligned() }
     }
 
     /// The references the job carries and its packets, borrowed together
     /// (the crypto needs the session's key while it works on the packets).
     pub(crate) fn parts(&mut self) -> (A::Borrowed<'_>, B::Borrowed<'_>, JobSegments<'_>) {
-        let (a, b) = self.raw_refs();
-        let segments = JobSegments {
-            head: self.head,
-            _job: PhantomData,
-        };
+        let [a, b] = self.raw_refs();
+        let segments = JobSegments(self.0, PhantomData);
         // SAFETY: both came from `into_foreign` in `dispatch` and are given
         // back only by `finish` or drop (which consume the job).
         unsafe { (A::borrow(a), B::borrow(b), segments) }
     }
 
     fn take_refs(&self) -> (A, B) {
-        let (a, b) = self.raw_refs();
+        let [a, b] = self.raw_refs();
         // SAFETY: both came from `into_foreign` in `dispatch`; taken back
         // once, by the consuming `finish` (or drop).
         unsafe { (A::from_foreign(a), B::from_foreign(b)) }
@@ -527,19 +508,14 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
 
     fn end(&self, state: JobState) {
         // SAFETY: the first packet is valid while the job is pending.
-        let s = unsafe { state_of(self.head) };
-        // Fully ordered (as `atomic_cmpxchg`): the job's work on the packets
-        // is visible to whoever sees the new state.
-        let was = s.compare_exchange(
-            JobState::Pending as i32,
-            state as i32,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        );
+        let s = unsafe { state_of(self.0) };
+        // Fully ordered: the job's work on the packets is visible to whoever
+        // sees the new state.
+        let was = cas_state(s, JobState::Pending, state);
         if was == Err(JobState::Orphan as i32) {
             // The queue was purged meanwhile: the bundle is no longer on it
             // and is ours to free.
-            drop(Bundle(Some(self.head)));
+            drop(Bundle(Some(self.0)));
         }
         // Otherwise (PENDING to `state`) the job never touches it again.
     }
@@ -555,22 +531,16 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Drop for Job<A, B> {
 
 impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> RingItem for Job<A, B> {
     fn into_ring(self) -> NonNull<c_void> {
-        ManuallyDrop::new(self).head.cast()
+        ManuallyDrop::new(self).0.cast()
     }
 
     unsafe fn from_ring(ptr: NonNull<c_void>) -> Self {
-        Job {
-            head: ptr.cast(),
-            _refs: PhantomData,
-        }
+        Job(ptr.cast(), PhantomData)
     }
 }
 
-/// The packets of a pending [`Job`].
-pub(crate) struct JobSegments<'a> {
-    head: NonNull<b::sk_buff>,
-    _job: PhantomData<&'a mut ()>,
-}
+/// The packets of a pending [`Job`], from the first.
+pub(crate) struct JobSegments<'a>(NonNull<b::sk_buff>, PhantomData<&'a mut ()>);
 
 impl JobSegments<'_> {
     /// Calls `f` with each packet and a copy of its user bytes, in order,
@@ -579,19 +549,13 @@ impl JobSegments<'_> {
         &mut self,
         mut f: impl FnMut(&[u8; USER_CB_LEN], &mut JobSkb<'_>) -> bool,
     ) -> bool {
-        let mut cur = Some(self.head);
+        let mut cur = Some(self.0);
         while let Some(skb) = cur {
             // SAFETY: the job has exclusive use of its packets; the next
             // pointer is read before `f` works on the packet (it does not
             // touch the control block).
-            let (user, next) = unsafe { (*user_cb_of(skb), next_of(skb)) };
-            if !f(
-                &user,
-                &mut JobSkb {
-                    skb,
-                    _job: PhantomData,
-                },
-            ) {
+            let (user, next) = unsafe { (*user_cb_of(skb), NonNull::new(*next_of(skb))) };
+            if !f(&user, &mut JobSkb(skb, PhantomData)) {
                 return false;
             }
             cur = next;
@@ -603,17 +567,14 @@ impl JobSegments<'_> {
 /// A packet of a pending [`Job`]: only operations that keep the skb in place
 /// (a `&mut SkBuff` could be swapped for another skb, which the queues would
 /// not know of).
-pub(crate) struct JobSkb<'a> {
-    skb: NonNull<b::sk_buff>,
-    _job: PhantomData<&'a mut ()>,
-}
+pub(crate) struct JobSkb<'a>(NonNull<b::sk_buff>, PhantomData<&'a mut ()>);
 
 impl JobSkb<'_> {
     fn with_skb<R>(&mut self, f: impl FnOnce(&mut SkBuff) -> R) -> R {
         // SAFETY: the job this borrows has exclusive use of the packet's
         // data; the SkBuff is never dropped (ManuallyDrop) nor replaced (the
         // closures below only call methods that work in place).
-        let mut skb = ManuallyDrop::new(unsafe { SkBuff::from_nonnull(self.skb) });
+        let mut skb = ManuallyDrop::new(unsafe { SkBuff::from_nonnull(self.0) });
         f(&mut skb)
     }
 
@@ -684,20 +645,12 @@ where
             drop(Bundle(Some(head)));
             return Dispatched::SerialFull;
         }
-        let cb = cb_of(head);
-        cb.add(REF_A)
-            .cast::<*const c_void>()
-            .write_unaligned(a.into_foreign());
-        cb.add(REF_B)
-            .cast::<*const c_void>()
-            .write_unaligned(b.into_foreign());
+        let refs: Refs = [a.into_foreign(), b.into_foreign()];
+        cb_of(head).add(REFS).cast::<Refs>().write_unaligned(refs);
         state_of(head).store(JobState::Pending as i32, Ordering::Relaxed);
         q.push_tail(head);
     }
-    match ring.produce(Job::<A, B> {
-        head,
-        _refs: PhantomData,
-    }) {
+    match ring.produce(Job::<A, B>(head, PhantomData)) {
         Ok(()) => Dispatched::Queued,
         Err(job) => {
             drop(job);

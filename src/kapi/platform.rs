@@ -9,6 +9,8 @@
 
 use super::bindings as b;
 use crate::proto::platform::{Alloc, AllocError, Clock, Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
+use core::ptr::addr_of_mut;
+use core::sync::atomic::{AtomicI64, Ordering};
 use kernel::alloc::{
     flags::{GFP_ATOMIC, GFP_KERNEL},
     KVVec,
@@ -247,9 +249,10 @@ impl Kernel {
 
     /// The machine's memory in bytes (`totalram_pages() << PAGE_SHIFT`).
     pub(crate) fn total_ram_bytes() -> u64 {
-        // SAFETY: reads a counter; callable from any context.
-        let pages = unsafe { b::wg_shim_totalram_pages() };
-        (pages as u64) << kernel::page::PAGE_SHIFT
+        // SAFETY: `_totalram_pages` is an exported `atomic_long_t`, only
+        // accessed atomically (`totalram_pages()`: `atomic_long_read`).
+        let pages = unsafe { AtomicI64::from_ptr(addr_of_mut!(b::_totalram_pages.counter)) };
+        (pages.load(Ordering::Relaxed) as u64) << kernel::page::PAGE_SHIFT
     }
 }
 

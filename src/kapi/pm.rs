@@ -16,10 +16,7 @@ pub(crate) trait SleepHandler: 'static {
 }
 
 /// A registered notifier; unregistered when dropped.
-pub(crate) struct SleepNotifier<T: SleepHandler> {
-    nb: KBox<Opaque<b::notifier_block>>,
-    _t: PhantomData<T>,
-}
+pub(crate) struct SleepNotifier<T: SleepHandler>(KBox<Opaque<b::notifier_block>>, PhantomData<T>);
 
 // SAFETY: the notifier block is only touched by the PM core (with its own
 // locking) and by `Drop`.
@@ -30,21 +27,15 @@ unsafe impl<T: SleepHandler> Sync for SleepNotifier<T> {}
 impl<T: SleepHandler> SleepNotifier<T> {
     /// Registers `T::prepare_sleep`.
     pub(crate) fn register() -> Result<Self> {
-        let nb = KBox::new(
-            Opaque::new(b::notifier_block {
-                notifier_call: Some(callback::<T>),
-                next: core::ptr::null_mut(),
-                priority: 0,
-            }),
-            GFP_KERNEL,
-        )?;
+        let nb = b::notifier_block {
+            notifier_call: Some(callback::<T>),
+            ..Default::default()
+        };
+        let nb = KBox::new(Opaque::new(nb), GFP_KERNEL)?;
         // SAFETY: the block lives in its own allocation until `Drop`, which
         // unregisters it first.
         to_result(unsafe { b::wg_shim_register_pm_notifier(nb.get()) })?;
-        Ok(SleepNotifier {
-            nb,
-            _t: PhantomData,
-        })
+        Ok(SleepNotifier(nb, PhantomData))
     }
 }
 
@@ -52,7 +43,7 @@ impl<T: SleepHandler> Drop for SleepNotifier<T> {
     fn drop(&mut self) {
         // SAFETY: registered in `register`; after this the core no longer
         // calls it (the chain is protected by an rwsem).
-        unsafe { b::wg_shim_unregister_pm_notifier(self.nb.get()) }
+        unsafe { b::wg_shim_unregister_pm_notifier(self.0.get()) }
     }
 }
 

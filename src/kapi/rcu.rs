@@ -10,17 +10,13 @@ use kernel::sync::{Arc, ArcBorrow};
 
 /// An RCU read-side critical section (`rcu_read_lock_bh`: softirqs are off,
 /// as on the packet paths). Not `Send`: it ends on the CPU it began on.
-pub(crate) struct ReadGuard {
-    _not_send: PhantomData<*mut ()>,
-}
+pub(crate) struct ReadGuard(PhantomData<*mut ()>);
 
 /// Enters a read-side critical section.
 pub(crate) fn read_lock() -> ReadGuard {
     // SAFETY: paired with the unlock in `ReadGuard::drop`.
     unsafe { b::wg_shim_rcu_read_lock_bh() };
-    ReadGuard {
-        _not_send: PhantomData,
-    }
+    ReadGuard(PhantomData)
 }
 
 impl Drop for ReadGuard {
@@ -42,21 +38,17 @@ pub(crate) fn synchronize() {
 /// The reference held by the cell is released only after a grace period
 /// once replaced, so a reader that loaded the pointer inside its read-side
 /// section may always take a reference of its own.
-pub(crate) struct RcuArc<T: Send + Sync> {
-    ptr: AtomicPtr<T>,
-}
+pub(crate) struct RcuArc<T: Send + Sync>(AtomicPtr<T>);
 
 impl<T: Send + Sync> RcuArc<T> {
     /// An empty cell.
     pub(crate) const fn new() -> Self {
-        RcuArc {
-            ptr: AtomicPtr::new(ptr::null_mut()),
-        }
+        RcuArc(AtomicPtr::new(ptr::null_mut()))
     }
 
     /// The value, borrowed for the read-side section.
     pub(crate) fn get<'a>(&self, _guard: &'a ReadGuard) -> Option<ArcBorrow<'a, T>> {
-        let p = self.ptr.load(Ordering::Acquire);
+        let p = self.0.load(Ordering::Acquire);
         // SAFETY: a non-null pointer came from `Arc::into_raw`, and the cell's
         // reference is released only after a grace period following its
         // replacement, which cannot end while `_guard` lives.
@@ -73,8 +65,8 @@ impl<T: Send + Sync> RcuArc<T> {
     /// outlive the readers that may still see it: see [`Retired`].
     pub(crate) fn replace(&self, new: Option<Arc<T>>) -> Retired<T> {
         let new = new.map_or(ptr::null_mut(), |a| Arc::into_raw(a).cast_mut());
-        let old = self.ptr.swap(new, Ordering::AcqRel);
-        Retired { ptr: old }
+        let old = self.0.swap(new, Ordering::AcqRel);
+        Retired(old)
     }
 }
 
@@ -83,7 +75,7 @@ impl<T: Send + Sync> Drop for RcuArc<T> {
         // Dropping the cell means no reader can reach it any more (its owner
         // is unpublished and a grace period has passed, or it never was
         // published): release the reference now.
-        let p = *self.ptr.get_mut();
+        let p = *self.0.get_mut();
         if !p.is_null() {
             // SAFETY: the pointer came from `Arc::into_raw` and is owned by the cell.
             drop(unsafe { Arc::from_raw(p) });
@@ -96,9 +88,7 @@ impl<T: Send + Sync> Drop for RcuArc<T> {
 /// and gives the reference back; dropping it waits too (`synchronize_rcu`),
 /// so drop it only in process context.
 #[must_use = "a retired reference must be released after a grace period"]
-pub(crate) struct Retired<T: Send + Sync> {
-    ptr: *mut T,
-}
+pub(crate) struct Retired<T: Send + Sync>(*mut T);
 
 impl<T: Send + Sync> Retired<T> {
     /// Waits for a grace period, then gives the reference back.
@@ -107,7 +97,7 @@ impl<T: Send + Sync> Retired<T> {
     }
 
     fn take(&mut self) -> Option<Arc<T>> {
-        let p = core::mem::replace(&mut self.ptr, ptr::null_mut());
+        let p = core::mem::replace(&mut self.0, ptr::null_mut());
         if p.is_null() {
             return None;
         }

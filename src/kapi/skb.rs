@@ -2,7 +2,7 @@
 //! Socket buffers.
 
 use super::bindings as b;
-use core::ptr::NonNull;
+use core::ptr::{self, NonNull};
 
 /// An owned `struct sk_buff`: freed (as dropped) when this goes out of scope.
 pub(crate) struct SkBuff(NonNull<b::sk_buff>);
@@ -14,7 +14,7 @@ impl Drop for SkBuff {
     fn drop(&mut self) {
         let reason = b::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED;
         // SAFETY: we own the skb and nothing uses it after this (`kfree_skb`).
-        unsafe { b::sk_skb_reason_drop(core::ptr::null_mut(), self.0.as_ptr(), reason) }
+        unsafe { b::sk_skb_reason_drop(ptr::null_mut(), self.0.as_ptr(), reason) }
     }
 }
 
@@ -35,6 +35,41 @@ const _: () = assert!(core::mem::size_of::<b::sk_buff_data_t>() == 4);
 
 /// Length of a ChaCha20-Poly1305 tag.
 const TAG_LEN: u32 = 16;
+
+/// Maps the data of `raw` from `offset` to a scatterlist of `frags` entries
+/// and seals in place (`encrypt`) `len` bytes of text, its tag written
+/// after them, or opens `len` bytes of text and tag, with ChaCha20-Poly1305
+/// under `key` and `counter` (`chacha20poly1305_{en,de}crypt_sg_inplace`).
+///
+/// # Safety
+///
+/// `raw` is ours, made writable by the `skb_cow_data` that returned
+/// `frags` (at most `SG_ENTRIES`), with the data to map from `offset`.
+unsafe fn crypt_sg(
+    raw: *mut b::sk_buff,
+    frags: u32,
+    offset: u32,
+    len: u32,
+    encrypt: bool,
+    key: &[u8; 32],
+    counter: u64,
+) -> bool {
+    let mut sg = [b::scatterlist::default(); SG_ENTRIES];
+    let sg = sg.as_mut_ptr();
+    let crypt = match encrypt {
+        true => b::chacha20poly1305_encrypt_sg_inplace,
+        false => b::chacha20poly1305_decrypt_sg_inplace,
+    };
+    let mapped = if encrypt { len + TAG_LEN } else { len };
+    // SAFETY: per the contract; `sg` has room for `frags` entries.
+    unsafe {
+        b::sg_init_table(sg, frags);
+        if b::skb_to_sgvec(raw, sg, offset as i32, mapped as i32) <= 0 {
+            return false;
+        }
+        crypt(sg, len as usize, ptr::null(), 0, counter, key.as_ptr())
+    }
+}
 
 /// A UDP endpoint: address bytes in network order and the port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,12 +99,12 @@ impl Iterator for SkbList {
     type Item = SkBuff;
 
     fn next(&mut self) -> Option<SkBuff> {
-        let head = core::ptr::NonNull::new(self.0)?;
+        let head = NonNull::new(self.0)?;
         // SAFETY: we own the list; detaching the head (`skb_mark_not_on_list`)
         // hands it over, owned.
         unsafe {
             let links = &mut (*head.as_ptr()).__bindgen_anon_1.__bindgen_anon_1;
-            self.0 = core::mem::replace(&mut links.next, core::ptr::null_mut());
+            self.0 = core::mem::replace(&mut links.next, ptr::null_mut());
             Some(SkBuff::from_nonnull(head))
         }
     }
@@ -155,7 +190,7 @@ impl SkBuff {
         // returns the start of the added area.
         unsafe {
             let dst = b::skb_put(self.raw(), len);
-            core::ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
+            ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
         }
         Ok(())
     }
@@ -170,10 +205,8 @@ impl SkBuff {
             if !b::wg_shim_pskb_may_pull(self.raw(), len) {
                 return None;
             }
-            Some(core::slice::from_raw_parts(
-                (*self.raw()).data,
-                len as usize,
-            ))
+            let data = (*self.raw()).data;
+            Some(core::slice::from_raw_parts(data, len as usize))
         }
     }
 
@@ -244,7 +277,6 @@ impl SkBuff {
         counter: u64,
     ) -> bool {
         let raw = self.raw();
-        let mut sg = [b::scatterlist::default(); SG_ENTRIES];
         // The order is the C driver's since "wireguard: send: append
         // trailer after expanding head": make head room (which may reallocate the head), resolve the
         // checksum (which may make the head writable, another
@@ -260,7 +292,7 @@ impl SkBuff {
             // before it is encrypted.
             let h = (*raw).__bindgen_anon_4.headers.as_ref();
             if h.l4_hash() == 0 && h.sw_hash() == 0 {
-                b::__skb_get_hash_net(core::ptr::null(), raw);
+                b::__skb_get_hash_net(ptr::null(), raw);
             }
             let Some(trailer_len) = padding.checked_add(TAG_LEN) else {
                 return false;
@@ -275,7 +307,7 @@ impl SkBuff {
             if ip_summed == b::CHECKSUM_PARTIAL as u8 && b::skb_checksum_help(raw) != 0 {
                 return false;
             }
-            let mut trailer: *mut b::sk_buff = core::ptr::null_mut();
+            let mut trailer: *mut b::sk_buff = ptr::null_mut();
             let frags = b::skb_cow_data(raw, trailer_len as i32, &mut trailer);
             if frags < 0 || frags as usize > SG_ENTRIES || trailer.is_null() {
                 return false;
@@ -287,29 +319,13 @@ impl SkBuff {
             }
             // `skb_tail_pointer`: `tail` is an offset (64-bit).
             let tail = (*trailer).head.add((*trailer).tail as usize);
-            core::ptr::write_bytes(tail, 0, padding as usize);
+            ptr::write_bytes(tail, 0, padding as usize);
             self.set_inner_network_header_here();
             let h = b::skb_push(raw, header.len() as u32).cast::<u8>();
-            core::ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
+            ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
             b::pskb_put(raw, trailer, trailer_len as i32);
-            b::sg_init_table(sg.as_mut_ptr(), frags as u32);
-            if b::skb_to_sgvec(
-                raw,
-                sg.as_mut_ptr(),
-                header.len() as i32,
-                (plaintext_len + TAG_LEN) as i32,
-            ) <= 0
-            {
-                return false;
-            }
-            b::chacha20poly1305_encrypt_sg_inplace(
-                sg.as_mut_ptr(),
-                plaintext_len as usize,
-                core::ptr::null(),
-                0,
-                counter,
-                key.as_ptr(),
-            )
+            let from = header.len() as u32;
+            crypt_sg(raw, frags as u32, from, plaintext_len, true, key, counter)
         }
     }
 
@@ -320,7 +336,6 @@ impl SkBuff {
     pub(crate) fn open_in_place(&mut self, key: &[u8; 32], counter: u64) -> bool {
         const HEADER: u32 = 16;
         let raw = self.raw();
-        let mut sg = [b::scatterlist::default(); SG_ENTRIES];
         // SAFETY: as in `seal_in_place`; the network header lies in the head
         // (received packet), and pushing back to it before `skb_cow_data`
         // keeps it inside the data so it is not dropped.
@@ -334,26 +349,14 @@ impl SkBuff {
                 return false;
             }
             b::skb_push(raw, back);
-            let mut trailer: *mut b::sk_buff = core::ptr::null_mut();
+            let mut trailer: *mut b::sk_buff = ptr::null_mut();
             let frags = b::skb_cow_data(raw, 0, &mut trailer);
             let front = back + HEADER;
             b::skb_pull(raw, front);
             if frags < 0 || frags as usize > SG_ENTRIES {
                 return false;
             }
-            b::sg_init_table(sg.as_mut_ptr(), frags as u32);
-            let len = (*raw).len;
-            if b::skb_to_sgvec(raw, sg.as_mut_ptr(), 0, len as i32) <= 0 {
-                return false;
-            }
-            if !b::chacha20poly1305_decrypt_sg_inplace(
-                sg.as_mut_ptr(),
-                len as usize,
-                core::ptr::null(),
-                0,
-                counter,
-                key.as_ptr(),
-            ) {
+            if !crypt_sg(raw, frags as u32, 0, (*raw).len, false, key, counter) {
                 return false;
             }
             b::skb_push(raw, front);
@@ -377,20 +380,12 @@ impl SkBuff {
             if real == 0 || self.protocol() != real {
                 return None;
             }
+            // The destination address: at byte 16 of an IPv4 header, 24 of an
+            // IPv6 one (read as bytes: the header may be unaligned).
             let nh = b::wg_shim_skb_network_header(raw);
             match real {
-                PROTO_IP => {
-                    let ip = nh.cast::<b::iphdr>().read_unaligned();
-                    Some(IpAddr::V4(
-                        ip.__bindgen_anon_1.__bindgen_anon_1.daddr.to_ne_bytes(),
-                    ))
-                }
-                PROTO_IPV6 => {
-                    let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
-                    Some(IpAddr::V6(
-                        ip.__bindgen_anon_1.__bindgen_anon_1.daddr.in6_u.u6_addr8,
-                    ))
-                }
+                PROTO_IP => Some(IpAddr::V4(nh.add(16).cast::<[u8; 4]>().read())),
+                PROTO_IPV6 => Some(IpAddr::V6(nh.add(24).cast::<[u8; 16]>().read())),
                 _ => None,
             }
         }
@@ -478,7 +473,7 @@ impl SkBuff {
         // written are plain data (`mark` and `ignore_df` in the headers
         // group: see `reset`).
         unsafe {
-            (*raw).__bindgen_anon_1.__bindgen_anon_1.next = core::ptr::null_mut();
+            (*raw).__bindgen_anon_1.__bindgen_anon_1.next = ptr::null_mut();
             let h = (*raw).__bindgen_anon_4.headers.as_mut();
             h.__bindgen_anon_4.mark = mark;
             h.set_ignore_df(1);
@@ -517,7 +512,7 @@ impl SkBuff {
                 (*h).tstamp_type(),
             );
             b::skb_scrub_packet(raw, true);
-            core::ptr::addr_of_mut!((*raw).__bindgen_anon_4).write_bytes(0, 1);
+            ptr::addr_of_mut!((*raw).__bindgen_anon_4).write_bytes(0, 1);
             if encapsulating {
                 (*h).set_l4_hash(l4_hash);
                 (*h).set_sw_hash(sw_hash);
@@ -528,7 +523,7 @@ impl SkBuff {
             (*raw).set_nohdr(0);
             (*raw).set_peeked(0);
             (*raw).mac_len = 0;
-            self.set_dev(core::ptr::null_mut());
+            self.set_dev(ptr::null_mut());
             // `tc_index` and `redirected` (`skb_reset_redirect`) are in the
             // headers group, zeroed above.
             // The headroom, truncated to the u16 offsets as in C.
@@ -571,37 +566,32 @@ impl SkBuff {
     ) -> Result<IpAddr, RxReject> {
         let raw = self.raw();
         // SAFETY: every header access follows a `pskb_network_may_pull` of
-        // its length; the skb is ours.
+        // its length, and reads bytes (the header may be unaligned); the skb
+        // is ours.
         unsafe {
             if !b::wg_shim_pskb_network_may_pull(raw, 20) {
                 return Err(RxReject::NotIp);
             }
             let nh = b::wg_shim_skb_network_header(raw);
             let (proto, len, src) = match *nh >> 4 {
+                // IPv4: the total length at byte 2, the source at 12.
                 4 => {
-                    let ip = nh.cast::<b::iphdr>().read_unaligned();
-                    let len = u32::from(u16::from_be(ip.tot_len));
+                    let len = u32::from(u16::from_be_bytes([*nh.add(2), *nh.add(3)]));
                     if len < 20 {
                         return Err(RxReject::BadLength);
                     }
-                    (
-                        PROTO_IP,
-                        len,
-                        IpAddr::V4(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.to_ne_bytes()),
-                    )
+                    let src = nh.add(12).cast::<[u8; 4]>().read();
+                    (PROTO_IP, len, IpAddr::V4(src))
                 }
+                // IPv6: the payload length at byte 4, the source at 8.
                 6 => {
                     if !b::wg_shim_pskb_network_may_pull(raw, 40) {
                         return Err(RxReject::NotIp);
                     }
                     let nh = b::wg_shim_skb_network_header(raw);
-                    let ip = nh.cast::<b::ipv6hdr>().read_unaligned();
-                    let len = u32::from(u16::from_be(ip.payload_len)) + 40;
-                    (
-                        PROTO_IPV6,
-                        len,
-                        IpAddr::V6(ip.__bindgen_anon_1.__bindgen_anon_1.saddr.in6_u.u6_addr8),
-                    )
+                    let len = u32::from(u16::from_be_bytes([*nh.add(4), *nh.add(5)])) + 40;
+                    let src = nh.add(8).cast::<[u8; 16]>().read();
+                    (PROTO_IPV6, len, IpAddr::V6(src))
                 }
                 _ => return Err(RxReject::NotIp),
             };

@@ -151,8 +151,7 @@ unsafe extern "C" fn encap_rcv_callback<T: EncapRecv>(
     };
     let Some(skb) = skb else { return 0 };
     if dev.is_null() {
-        // The socket is being released.
-        drop(skb);
+        // The socket is being released: the skb is dropped.
         return 0;
     }
     // SAFETY: the socket holds a reference on the device, which keeps its

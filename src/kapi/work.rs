@@ -37,18 +37,11 @@ unsafe impl Sync for Workqueue {}
 impl Workqueue {
     /// A new workqueue named "`prefix`-`name`" (process context).
     pub(crate) fn new(prefix: &CStr, name: &CStr, flags: WqFlags) -> Result<Self> {
-        let fmt = kernel::c_str!("%s-%s");
+        let fmt = kernel::c_str!("%s-%s").as_char_ptr();
+        let (prefix, name) = (prefix.as_char_ptr(), name.as_char_ptr());
         // SAFETY: the format takes two strings, and both names are
         // NUL-terminated; the callee copies the name it formats.
-        let wq = unsafe {
-            b::alloc_workqueue(
-                fmt.as_char_ptr(),
-                flags.0,
-                0,
-                prefix.as_char_ptr(),
-                name.as_char_ptr(),
-            )
-        };
+        let wq = unsafe { b::alloc_workqueue(fmt, flags.0, 0, prefix, name) };
         NonNull::new(wq).map(Workqueue).ok_or(ENOMEM)
     }
 

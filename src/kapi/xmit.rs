@@ -14,9 +14,7 @@ use core::ptr::{self, NonNull};
 use kernel::error::{from_err_ptr, to_result, Result};
 
 /// A per-peer cache of the route to its endpoint (`struct dst_cache`).
-pub(crate) struct DstCache {
-    raw: UnsafeCell<b::dst_cache>,
-}
+pub(crate) struct DstCache(UnsafeCell<b::dst_cache>);
 
 // SAFETY: the dst_cache API is per-CPU and callable concurrently from every
 // CPU with softirqs off, which is how `send` uses it.
@@ -27,12 +25,10 @@ unsafe impl Send for DstCache {}
 impl DstCache {
     /// An empty cache (allocates per-CPU slots; process context).
     pub(crate) fn new() -> Result<Self> {
-        let c = DstCache {
-            raw: UnsafeCell::new(b::dst_cache::default()),
-        };
+        let c = DstCache(UnsafeCell::new(b::dst_cache::default()));
         // SAFETY: initialises the cache in place; `c` does not move while
         // the call runs, and the struct holds no self-reference.
-        to_result(unsafe { b::dst_cache_init(c.raw.get(), kernel::bindings::GFP_KERNEL) })?;
+        to_result(unsafe { b::dst_cache_init(c.0.get(), kernel::bindings::GFP_KERNEL) })?;
         Ok(c)
     }
 
@@ -42,7 +38,7 @@ impl DstCache {
         // `WRITE_ONCE` (`jiffies` is read as the C `volatile` it is).
         unsafe {
             let now = core::ptr::read_volatile(core::ptr::addr_of!(b::jiffies));
-            core::ptr::addr_of_mut!((*self.raw.get()).reset_ts).write_volatile(now);
+            core::ptr::addr_of_mut!((*self.0.get()).reset_ts).write_volatile(now);
         }
     }
 
@@ -54,13 +50,13 @@ impl DstCache {
                 let mut src = 0u32;
                 // SAFETY: the cache is initialised; a route it returns carries
                 // a reference, which `Route` takes over.
-                let rt = unsafe { b::dst_cache_get_ip4(self.raw.get(), &mut src) };
+                let rt = unsafe { b::dst_cache_get_ip4(self.0.get(), &mut src) };
                 Some((Route::V4(NonNull::new(rt)?), wide(src.to_ne_bytes())))
             }
             SocketAddr::V6(..) => {
                 let mut src = b::in6_addr::default();
                 // SAFETY: as for IPv4.
-                let rt = unsafe { b::dst_cache_get_ip6(self.raw.get(), &mut src) };
+                let rt = unsafe { b::dst_cache_get_ip6(self.0.get(), &mut src) };
                 // SAFETY: `in6_addr` is a union of plain byte views.
                 Some((Route::V6(NonNull::new(rt)?), unsafe { src.in6_u.u6_addr8 }))
             }
@@ -72,8 +68,8 @@ impl DstCache {
         // SAFETY: the cache is initialised; it takes its own reference.
         unsafe {
             match rt {
-                Route::V4(_) => b::dst_cache_set_ip4(self.raw.get(), rt.dst(), narrow(src)),
-                Route::V6(dst) => b::dst_cache_set_ip6(self.raw.get(), dst.as_ptr(), &in6(src)),
+                Route::V4(_) => b::dst_cache_set_ip4(self.0.get(), rt.dst(), narrow(src)),
+                Route::V6(dst) => b::dst_cache_set_ip6(self.0.get(), dst.as_ptr(), &in6(src)),
             }
         }
     }
@@ -82,7 +78,7 @@ impl DstCache {
 impl Drop for DstCache {
     fn drop(&mut self) {
         // SAFETY: initialised in `new`; nothing uses it any more.
-        unsafe { b::dst_cache_destroy(self.raw.get()) }
+        unsafe { b::dst_cache_destroy(self.0.get()) }
     }
 }
 
@@ -283,7 +279,7 @@ impl OuterAddrs {
         let raw = skb.raw();
         // SAFETY: the IP and UDP headers of a received datagram were
         // validated by the stack and lie in the linear head. They are read
-        // unaligned: behind a NIC's 14-byte Ethernet header (NET_IP_ALIGN is
+        // as bytes: behind a NIC's 14-byte Ethernet header (NET_IP_ALIGN is
         // 0 on x86) an IP header is only 2-byte aligned. `skb_iif` is read
         // through the `headers` view of its group (both views are the same
         // fields, see `SkBuff::reset`).
@@ -292,26 +288,19 @@ impl OuterAddrs {
             let th = b::wg_shim_skb_transport_header(raw);
             let sport = u16::from_be_bytes([*th, *th.add(1)]);
             let iif = (*raw).__bindgen_anon_4.headers.as_ref().skb_iif;
-            let mut dst = [0u8; 16];
+            let dst;
             let (src, scope_id) = match skb.protocol() {
+                // The addresses: at bytes 12 and 16 of IPv4, 8 and 24 of IPv6.
                 PROTO_IP => {
-                    let ip = nh
-                        .cast::<b::iphdr>()
-                        .read_unaligned()
-                        .__bindgen_anon_1
-                        .__bindgen_anon_1;
-                    dst[..4].copy_from_slice(&ip.daddr.to_ne_bytes());
-                    (SocketAddr::V4(ip.saddr.to_ne_bytes(), sport), 0)
+                    let src = nh.add(12).cast::<[u8; 4]>().read();
+                    dst = wide(nh.add(16).cast::<[u8; 4]>().read());
+                    (SocketAddr::V4(src, sport), 0)
                 }
                 PROTO_IPV6 => {
-                    let ip = nh
-                        .cast::<b::ipv6hdr>()
-                        .read_unaligned()
-                        .__bindgen_anon_1
-                        .__bindgen_anon_1;
-                    dst = ip.daddr.in6_u.u6_addr8;
-                    let scope_id = b::wg_shim_ipv6_iface_scope_id(&ip.saddr, iif);
-                    (SocketAddr::V6(ip.saddr.in6_u.u6_addr8, sport), scope_id)
+                    let src = nh.add(8).cast::<[u8; 16]>().read();
+                    dst = nh.add(24).cast::<[u8; 16]>().read();
+                    let scope_id = b::wg_shim_ipv6_iface_scope_id(&in6(&src), iif);
+                    (SocketAddr::V6(src, sport), scope_id)
                 }
                 _ => return None,
             };
