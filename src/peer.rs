@@ -48,6 +48,20 @@ pub(crate) const SOCKADDR_IN_LEN: usize = 16;
 /// `sizeof(struct sockaddr_in6)`.
 pub(crate) const SOCKADDR_IN6_LEN: usize = 28;
 
+/// A debug line a packet of `peer` triggers ([`wg_dbg!`]): "<device>: " and
+/// `fmt`, whose last `{}` is the peer's number, after `args`.
+macro_rules! peer_dbg {
+    ($peer:expr, $fmt:literal $(, $arg:expr)*) => {
+        $crate::wg_dbg!(
+            concat!("{}: ", $fmt),
+            $peer.dev.get().name(),
+            $($arg,)*
+            $peer.internal_id()
+        )
+    };
+}
+pub(crate) use peer_dbg;
+
 /// Debug numbers of peers and keypairs, as the C driver's (global).
 static NEXT_INTERNAL_ID: AtomicU64 = AtomicU64::new(1);
 

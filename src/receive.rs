@@ -20,12 +20,12 @@ use crate::device::Device;
 use crate::kapi::anchored::Anchored;
 use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
 use crate::kapi::netdev::{DevError, DevHold, NetDevice};
-use crate::kapi::ordered::{self, Bundle, Dispatched, Job, USER_CB_LEN};
+use crate::kapi::ordered::{self, Bundle, Dispatched, Job};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::{RxReject, SkBuff, SocketAddr};
 use crate::kapi::udp::EncapRecv;
-use crate::peer::{Endpoint, KeypairRef, PeerRef, PeerState};
+use crate::peer::{peer_dbg, Endpoint, KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS};
 use crate::proto::cookie::{self, MacCheck};
 use crate::proto::handshake::read_initiation;
@@ -36,8 +36,9 @@ use crate::proto::messages::{
 };
 use crate::proto::platform::Clock;
 use crate::proto::ratelimiter::Source;
+use crate::send::{self, PacketCb};
 use crate::socket;
-use crate::{send, session, timers, wg_dbg};
+use crate::{session, timers, wg_dbg};
 use core::sync::atomic::Ordering;
 use kernel::sync::Arc;
 
@@ -113,12 +114,7 @@ impl EncapRecv for Device {
         let Some(kp) = peer.keypairs.lock().get(header.receiver_index).cloned() else {
             return;
         };
-        RxCb {
-            receiver_index: header.receiver_index,
-            msg_len: len,
-            counter: header.counter,
-        }
-        .write(skb.cb());
+        PacketCb(header.receiver_index, len, header.counter).write_to(&mut skb);
         let guard = rcu::read_lock();
         let Some(ring) = d.decrypt.get(&guard) else {
             return;
@@ -139,31 +135,6 @@ impl EncapRecv for Device {
             Dispatched::SerialFull => dev.count_error(DevError::RxDropped),
             Dispatched::Empty => {}
         }
-    }
-}
-
-/// What the receive path keeps in a data message's control block (its
-/// first `USER_CB_LEN` bytes, in this order).
-struct RxCb {
-    receiver_index: u32,
-    msg_len: u32,
-    counter: u64,
-}
-
-impl RxCb {
-    fn write(&self, cb: &mut [u8; 48]) {
-        cb[..4].copy_from_slice(&self.receiver_index.to_ne_bytes());
-        cb[4..8].copy_from_slice(&self.msg_len.to_ne_bytes());
-        cb[8..16].copy_from_slice(&self.counter.to_ne_bytes());
-    }
-
-    fn read(cb: &[u8]) -> Option<RxCb> {
-        let [i0, i1, i2, i3, l0, l1, l2, l3, counter @ ..] = *cb.first_chunk::<USER_CB_LEN>()?;
-        Some(RxCb {
-            receiver_index: u32::from_ne_bytes([i0, i1, i2, i3]),
-            msg_len: u32::from_ne_bytes([l0, l1, l2, l3]),
-            counter: u64::from_ne_bytes(counter),
-        })
     }
 }
 
@@ -211,11 +182,9 @@ fn open(job: &mut DecryptJob) -> bool {
     let (_peer, kp, mut segments) = job.parts();
     let now = Kernel::now_ns();
     segments.for_each(|cb, skb| {
-        let Some(cb) = RxCb::read(cb) else {
-            return false;
-        };
-        kp.keypair.check_receive(now, cb.counter).is_ok()
-            && skb.open_in_place(kp.keypair.receiving_key(), cb.counter)
+        let PacketCb(_, _, counter) = PacketCb::read(cb);
+        kp.keypair.check_receive(now, counter).is_ok()
+            && skb.open_in_place(kp.keypair.receiving_key(), counter)
     })
 }
 
@@ -266,11 +235,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             return;
         };
         if peer.cookie.lock().consume_reply(&reply, now).is_ok() {
-            wg_dbg!(
-                "{}: Receiving cookie response from peer {}",
-                dev.name(),
-                peer.internal_id()
-            );
+            peer_dbg!(peer, "Receiving cookie response from peer {}");
         } else {
             wg_dbg!("{}: Could not decrypt invalid cookie response", dev.name());
         }
@@ -371,7 +336,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
                 return;
             }
             drop(identity);
-            authenticated(dev, &peer, src, "initiation");
+            authenticated(&peer, src, "initiation");
             send::send_response(&peer);
             peer
         }
@@ -392,7 +357,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
                 wg_dbg!("{}: Invalid handshake response", dev.name());
                 return;
             };
-            authenticated(dev, &peer, src, "response");
+            authenticated(&peer, src, "response");
             if session::begin_session(&peer, keys).is_ok() {
                 *peer.last_handshake.lock() = wall_now();
                 timers::event(&peer, |t| t.handshake_response_consumed(now));
@@ -409,14 +374,9 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
 
 /// A handshake message of `what` from `peer` authenticated: the peer's
 /// endpoint moves to where it came from.
-fn authenticated(dev: &NetDevice<Device>, peer: &PeerState, src: socket::Endpoint, what: &str) {
+fn authenticated(peer: &PeerState, src: socket::Endpoint, what: &str) {
     peer.set_endpoint(src, Endpoint::from_xmit(&src));
-    wg_dbg!(
-        "{}: Receiving handshake {} from peer {}",
-        dev.name(),
-        what,
-        peer.internal_id()
-    );
+    peer_dbg!(peer, "Receiving handshake {} from peer {}", what);
 }
 
 fn wall_now() -> (i64, i64) {
@@ -457,23 +417,17 @@ pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
 
 fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let dev = peer.dev.get();
-    let Some(header) = RxCb::read(skb.cb()) else {
+    let Some(PacketCb(index, msg_len, counter)) = PacketCb::of(&mut skb) else {
         return;
     };
-    let msg_len = header.msg_len;
     let now = Kernel::now_ns();
     // Authentic under this session (the worker opened it); the session may
     // have been dropped since, and then so is the packet.
-    let received = match session::receive(peer, header.receiver_index, header.counter, now) {
+    let received = match session::receive(peer, index, counter, now) {
         Ok(r) => r,
         Err(session::Refused::Gone) => return,
         Err(session::Refused::Replayed) => {
-            wg_dbg!(
-                "{}: Packet has invalid nonce {} from peer {}",
-                dev.name(),
-                header.counter,
-                peer.internal_id()
-            );
+            peer_dbg!(peer, "Packet has invalid nonce {} from peer {}", counter);
             return;
         }
     };
@@ -495,11 +449,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     }
     if keepalive {
         count_rx(peer, msg_len);
-        wg_dbg!(
-            "{}: Receiving keepalive packet from peer {}",
-            dev.name(),
-            peer.internal_id()
-        );
+        peer_dbg!(peer, "Receiving keepalive packet from peer {}");
         return;
     }
     skb.reset(false);
@@ -508,20 +458,12 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let src = match skb.finish_rx(dev, outer_ds) {
         Ok(src) => src,
         Err(RxReject::NotIp) => {
-            wg_dbg!(
-                "{}: Packet is neither ipv4 nor ipv6 from peer {}",
-                dev.name(),
-                peer.internal_id()
-            );
+            peer_dbg!(peer, "Packet is neither ipv4 nor ipv6 from peer {}");
             dev.count_error(DevError::RxFrame);
             return;
         }
         Err(RxReject::BadLength) => {
-            wg_dbg!(
-                "{}: Packet has incorrect size from peer {}",
-                dev.name(),
-                peer.internal_id()
-            );
+            peer_dbg!(peer, "Packet has incorrect size from peer {}");
             dev.count_error(DevError::RxLength);
             return;
         }
@@ -532,12 +474,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
         dev.data().routing.read(&guard).route_id(&src)
     };
     if routed != Some(peer.id()) {
-        wg_dbg!(
-            "{}: Packet has unallowed src IP ({}) from peer {}",
-            dev.name(),
-            src,
-            peer.internal_id()
-        );
+        peer_dbg!(peer, "Packet has unallowed src IP ({}) from peer {}", src);
         dev.count_error(DevError::RxFrame);
         return;
     }

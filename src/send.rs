@@ -21,7 +21,7 @@ use crate::kapi::ordered::{self, Bundle, BundleBuilder, Dispatched, Job, USER_CB
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::SkBuff;
-use crate::peer::{KeypairRef, PeerRef, PeerState};
+use crate::peer::{peer_dbg, KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::{
     MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS, NSEC_PER_SEC, ZERO_KEYS_AFTER,
 };
@@ -40,32 +40,32 @@ use kernel::prelude::*;
 /// The outer DSCP of handshake messages (`HANDSHAKE_DSCP`, AF41).
 const HANDSHAKE_DSCP: u8 = 0x88;
 
-/// What the transmit path keeps in a packet's control block while it owns
-/// it: the route's MTU (bytes 0..4, for the padding), the outer DS field
-/// (byte 4), and from when it leaves the staged queue its counter (8..16).
-struct TxCb {
-    mtu: u32,
-    ds: u8,
-    counter: u64,
-}
+/// What the data path keeps in the user bytes of a packet's control block
+/// while it owns the packet (bytes 0..4, 4..8, 8..16). Transmit: the route's
+/// MTU (for the padding), the outer DS field, and from when the packet leaves
+/// the staged queue its counter. Receive: the receiver index, the message's
+/// length, and its counter.
+pub(crate) struct PacketCb(pub(crate) u32, pub(crate) u32, pub(crate) u64);
 
-impl TxCb {
-    /// Sets the MTU and DS field (the counter comes later).
-    fn init(skb: &mut SkBuff, mtu: u32, ds: u8) {
-        let cb = skb.cb();
-        cb[..4].copy_from_slice(&mtu.to_ne_bytes());
-        cb[4] = ds;
+impl PacketCb {
+    pub(crate) fn read(cb: &[u8; USER_CB_LEN]) -> Self {
+        let [a0, a1, a2, a3, b0, b1, b2, b3, counter @ ..] = *cb;
+        let a = u32::from_ne_bytes([a0, a1, a2, a3]);
+        let b = u32::from_ne_bytes([b0, b1, b2, b3]);
+        PacketCb(a, b, u64::from_ne_bytes(counter))
     }
 
-    fn set_counter(cb: &mut [u8; USER_CB_LEN], counter: u64) {
-        cb[8..16].copy_from_slice(&counter.to_ne_bytes());
+    /// Those of a packet the caller owns.
+    pub(crate) fn of(skb: &mut SkBuff) -> Option<Self> {
+        skb.cb().first_chunk().map(Self::read)
     }
 
-    fn read(cb: &[u8]) -> Option<Self> {
-        let [m0, m1, m2, m3, ds, _, _, _, counter @ ..] = *cb.first_chunk::<USER_CB_LEN>()?;
-        let mtu = u32::from_ne_bytes([m0, m1, m2, m3]);
-        let counter = u64::from_ne_bytes(counter);
-        Some(TxCb { mtu, ds, counter })
+    pub(crate) fn write_to(&self, skb: &mut SkBuff) {
+        if let Some(cb) = skb.cb().first_chunk_mut::<USER_CB_LEN>() {
+            cb[..4].copy_from_slice(&self.0.to_ne_bytes());
+            cb[4..8].copy_from_slice(&self.1.to_ne_bytes());
+            cb[8..].copy_from_slice(&self.2.to_ne_bytes());
+        }
     }
 }
 
@@ -87,10 +87,9 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
         return;
     };
     if peer.endpoint.lock().addr.is_none() {
-        wg_dbg!(
-            "{}: No valid endpoint has been configured or discovered for peer {}",
-            dev.name(),
-            peer.internal_id()
+        peer_dbg!(
+            peer,
+            "No valid endpoint has been configured or discovered for peer {}"
         );
         dev.count_error(DevError::Tx);
         skb.reject_unreachable();
@@ -111,7 +110,7 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
             continue;
         };
         seg.drop_dst();
-        TxCb::init(&mut seg, mtu, ds);
+        PacketCb(mtu, ds.into(), 0).write_to(&mut seg);
         bundle.push(seg);
     }
     let bundle = bundle.finish();
@@ -228,7 +227,7 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
         bundle.for_each_user_cb(|cb| {
             packets += 1;
             match kp.keypair.reserve_send(now) {
-                Ok(counter) => TxCb::set_counter(cb, counter),
+                Ok(counter) => cb[8..].copy_from_slice(&counter.to_ne_bytes()),
                 Err(_) => ran_out = true,
             }
         });
@@ -285,13 +284,9 @@ pub(crate) fn keepalive(peer: &Anchored<PeerState>) {
         let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), 0) else {
             return;
         };
-        TxCb::init(&mut skb, dev.mtu(), 0);
+        PacketCb(dev.mtu(), 0, 0).write_to(&mut skb);
         peer.staged.push_tail(Bundle::single(skb));
-        wg_dbg!(
-            "{}: Sending keepalive packet to peer {}",
-            dev.name(),
-            peer.internal_id()
-        );
+        peer_dbg!(peer, "Sending keepalive packet to peer {}");
     }
     send_staged(peer, None);
 }
@@ -339,10 +334,7 @@ fn seal(job: &mut EncryptJob, headroom: u32) -> (bool, u32) {
             // The bundle is lost anyway: only counted.
             return true;
         }
-        let Some(TxCb { mtu, counter, .. }) = TxCb::read(cb) else {
-            ok = false;
-            return true;
-        };
+        let PacketCb(mtu, _, counter) = PacketCb::read(cb);
         let header = DataHeader {
             receiver_index,
             counter,
@@ -373,7 +365,9 @@ pub(crate) fn transmit(peer: &Anchored<PeerState>) {
 /// returns whether it stopped with packets left (its budget ran out).
 fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     let mut sent_any = false;
-    let mut told = Told::Nothing;
+    // What the timers were told of this batch so far: nothing, of a sent
+    // keepalive (`Some(false)`) or of sent data (`Some(true)`), in this order.
+    let mut told = None;
     // A bounded batch, in packets (a bundle may hold tens of them): a
     // packet sent may come straight back into this queue (a routing loop),
     // and the work item must yield. Process context (the encryption workers
@@ -409,20 +403,10 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     budget == 0 && !peer.tx.is_empty()
 }
 
-/// What the timers were told of a batch of sealed packets so far.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Told {
-    Nothing,
-    /// An authenticated packet (a keepalive) was sent.
-    Keepalive,
-    /// A data packet was sent.
-    Data,
-}
-
 /// Sends one sealed packet of the peer's transmit queue (`transmit`); `told`
 /// is what the timers were told of this batch so far.
-fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> bool {
-    let ds = TxCb::read(skb.cb()).map_or(0, |cb| cb.ds);
+fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Option<bool>) -> bool {
+    let ds = PacketCb::of(&mut skb).map_or(0, |cb| u8::try_from(cb.1).unwrap_or(0));
     let is_data = skb.len() != DATA_MIN_LEN as u32;
     skb.reset(true);
     // The timers hear of the packet before it leaves: its answer can be
@@ -433,12 +417,11 @@ fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> 
     // driver tells them of a data packet after the send, when it was handed
     // to the socket: a window it rarely loses, a batch here would lose it
     // often.)
-    let this = if is_data { Told::Data } else { Told::Keepalive };
-    if this > *told {
+    if Some(is_data) > *told {
         let now = Kernel::now_ns();
         let jitter = random_jitter::<Kernel>();
         timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
-        *told = this;
+        *told = Some(is_data);
     }
     match send_to_peer(peer, skb, ds) {
         Ok(()) => true,
@@ -555,11 +538,7 @@ fn send_initiation(peer: &Anchored<PeerState>) {
     if peer.cookie.lock().add_macs(&mut msg, now).is_err() {
         return;
     }
-    wg_dbg!(
-        "{}: Sending handshake initiation to peer {}",
-        dev.name(),
-        peer.internal_id()
-    );
+    peer_dbg!(peer, "Sending handshake initiation to peer {}");
     let jitter = random_jitter::<Kernel>();
     timers::event(peer, |t| t.handshake_initiation_sent(now, jitter));
     send_buffer(peer, &msg);
@@ -583,11 +562,7 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
     if session::begin_session(peer, keys).is_err() {
         return;
     }
-    wg_dbg!(
-        "{}: Sending handshake response to peer {}",
-        dev.name(),
-        peer.internal_id()
-    );
+    peer_dbg!(peer, "Sending handshake response to peer {}");
     timers::event(peer, |t| t.handshake_response_sent(now));
     send_buffer(peer, &msg);
 }
