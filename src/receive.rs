@@ -254,20 +254,15 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
     };
     // The bytes the cookie of a source is made of: address, then port
     // (network order).
-    let mut src_buf = [0u8; 18];
-    let src_len = match src.addr {
-        SocketAddr::V4(a, port) => {
-            src_buf[..4].copy_from_slice(&a);
-            src_buf[4..6].copy_from_slice(&port.to_be_bytes());
-            6
-        }
-        SocketAddr::V6(a, port) => {
-            src_buf[..16].copy_from_slice(&a);
-            src_buf[16..18].copy_from_slice(&port.to_be_bytes());
-            18
-        }
+    let (ip, port, source): (&[u8], u16, Source) = match &src.addr {
+        SocketAddr::V4(a, port) => (a, *port, Source::V4(*a)),
+        SocketAddr::V6(a, port) => (a, *port, Source::V6(*a)),
     };
-    let src_bytes = src_buf.get(..src_len).unwrap_or(&[]);
+    let mut src_buf = [0u8; 18];
+    for (b, s) in src_buf.iter_mut().zip(ip.iter().chain(&port.to_be_bytes())) {
+        *b = *s;
+    }
+    let src_bytes = src_buf.get(..ip.len().saturating_add(2)).unwrap_or(&[]);
     // The keys are copied out under the lock; the MACs are computed without
     // it (under a flood every handshake worker is here at once).
     let keys = d.cookie_checker.lock().keys(now);
@@ -286,10 +281,6 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             return;
         }
         MacCheck::ValidWithCookie => {
-            let source = match src.addr {
-                SocketAddr::V4(a, _) => Source::V4(a),
-                SocketAddr::V6(a, _) => Source::V6(a),
-            };
             if !d.ratelimiter.lock().allow(d.ratelimit_scope, &source, now) {
                 return;
             }

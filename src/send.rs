@@ -266,15 +266,8 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
         }
     }
     if wake_serial {
-        kick_tx(peer);
+        timers::queue_work(peer, WorkId::A);
     }
-}
-
-pub(crate) fn kick_tx(peer: &Anchored<PeerState>) {
-    if peer.dead.load(Ordering::Acquire) {
-        return;
-    }
-    peer.queue_work(WorkId::A, &peer.dev.get().data().tx_wq, None);
 }
 
 /// Sends a keepalive (an empty data message) unless data waits anyway.
@@ -357,7 +350,7 @@ pub(crate) fn transmit(peer: &Anchored<PeerState>) {
         return;
     }
     if peer.tx.consume_exclusive(|| send_sealed_batch(peer)) {
-        kick_tx(peer);
+        timers::queue_work(peer, WorkId::A);
     }
 }
 
@@ -394,7 +387,7 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     }
     if sent_any {
         let now = Kernel::now_ns();
-        let key = session::current_view(peer, now);
+        let key = session::current(peer).map(|k| k.keypair.rekey_view(now));
         let due = peer.timers.lock().keep_key_fresh_on_send(key.as_ref(), now);
         if due {
             timers::queue_initiation(peer);

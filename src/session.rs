@@ -143,9 +143,3 @@ pub(crate) fn set_identity(peer: &PeerState, identity: Option<&StaticIdentity<Ke
 pub(crate) fn current(peer: &PeerState) -> Option<KeypairRef> {
     peer.keypairs.lock().slots().1.cloned()
 }
-
-/// The re-keying view of the current keypair, read under the lock.
-pub(crate) fn current_view(peer: &PeerState, now_ns: u64) -> Option<CurrentKey> {
-    let kps = peer.keypairs.lock();
-    kps.slots().1.map(|k| k.keypair.rekey_view(now_ns))
-}
