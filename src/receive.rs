@@ -242,16 +242,11 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
         return;
     }
 
-    let under_load = {
-        let mut last = d.last_under_load.lock();
-        let (u, l) = cookie::under_load(
-            d.handshake_queue_len.load(Ordering::Relaxed) as usize,
-            now,
-            *last,
-        );
-        *last = l;
-        u
-    };
+    let queued = d.handshake_queue_len.load(Ordering::Relaxed) as usize;
+    let mut last = d.last_under_load.lock();
+    let (under_load, since) = cookie::under_load(queued, now, *last);
+    *last = since;
+    drop(last);
     // The bytes the cookie of a source is made of: address, then port
     // (network order).
     let (ip, port, source): (&[u8], u16, Source) = match &src.addr {
@@ -299,18 +294,12 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             let Some(id) = d.identity.lock().clone() else {
                 return;
             };
-            let Ok(st) = read_initiation(&id, &init) else {
-                wg_dbg!("{}: Invalid handshake initiation", dev.name());
-                return;
-            };
-            let peer = {
+            let found = read_initiation(&id, &init).ok().and_then(|st| {
                 let guard = rcu::read_lock();
-                d.routing
-                    .read(&guard)
-                    .peer_by_key(st.remote_static())
-                    .cloned()
-            };
-            let Some(peer) = peer else {
+                let peer = d.routing.read(&guard).peer_by_key(st.remote_static())?;
+                Some((peer.clone(), st))
+            });
+            let Some((peer, st)) = found else {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
                 return;
             };

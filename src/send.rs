@@ -167,6 +167,20 @@ pub(crate) fn purge(peer: &PeerState) {
     peer.tx.purge();
 }
 
+/// What `look` finds; if nothing, `fresh` (if any) is staged and `look` asked
+/// once more.
+fn look_or_stage<T>(
+    peer: &PeerState,
+    fresh: &mut Option<Bundle>,
+    look: impl Fn() -> Option<T>,
+) -> Option<T> {
+    if let Some(found) = look() {
+        return Some(found);
+    }
+    stage(peer, fresh.take()?);
+    look()
+}
+
 /// Sends `fresh` (a packet from the device's transmit path, if any) and what
 /// is staged, if the peer has a session; otherwise stages `fresh` and asks
 /// for a handshake. Each packet gets its counter here, in order, and goes on
@@ -183,41 +197,25 @@ pub(crate) fn purge(peer: &PeerState) {
 /// either took the packet or is seen by the second look, which then sends
 /// what is staged.
 pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
-    if !peer.staged.is_empty() {
-        // Behind what waits already.
-        if let Some(b) = fresh.take() {
-            stage(peer, b);
-        }
+    // Behind what waits already.
+    if let Some(b) = fresh.take_if(|_| !peer.staged.is_empty()) {
+        stage(peer, b);
     }
     let now = Kernel::now_ns();
-    let kp = loop {
-        if let Some(kp) = session::current(peer).filter(|k| k.keypair.can_send(now)) {
-            break kp;
+    let usable = || session::current(peer).filter(|k| k.keypair.can_send(now));
+    let Some(kp) = look_or_stage(peer, &mut fresh, usable) else {
+        if !peer.staged.is_empty() {
+            timers::want_initiation(peer);
         }
-        match fresh.take() {
-            // Staged, then the session looked at again.
-            Some(b) => stage(peer, b),
-            None => {
-                if !peer.staged.is_empty() {
-                    timers::want_initiation(peer);
-                }
-                return;
-            }
-        }
+        return;
     };
     let dev = peer.dev.get();
     let d = dev.data();
     let guard = rcu::read_lock();
     // Down: what is staged waits for the device to come up (which sends it:
     // as for a session, the ring is looked at again after staging).
-    let ring = loop {
-        if let Some(ring) = d.encrypt.get(&guard) {
-            break ring;
-        }
-        match fresh.take() {
-            Some(b) => stage(peer, b),
-            None => return,
-        }
+    let Some(ring) = look_or_stage(peer, &mut fresh, || d.encrypt.get(&guard)) else {
+        return;
     };
     let me = peer.to_arc();
     let mut wake_serial = false;
@@ -513,8 +511,7 @@ fn with_new_index<T>(
 }
 
 fn send_initiation(peer: &Anchored<PeerState>) {
-    let dev = peer.dev.get();
-    let d = dev.data();
+    let d = peer.dev.get().data();
     let now = Kernel::now_ns();
     if !peer.timers.lock().begin_handshake_initiation(now) {
         return;
@@ -540,8 +537,7 @@ fn send_initiation(peer: &Anchored<PeerState>) {
 /// Answers a consumed initiation: the response, and the new (responder's)
 /// session. Process context (handshake worker).
 pub(crate) fn send_response(peer: &Anchored<PeerState>) {
-    let dev = peer.dev.get();
-    let d = dev.data();
+    let d = peer.dev.get().data();
     let now = Kernel::now_ns();
     let Some((index, (mut msg, keys))) = with_new_index(peer, |hs, index| {
         hs.create_response_with_ephemeral(index, Key::random())
