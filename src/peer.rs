@@ -88,16 +88,14 @@ impl Endpoint {
 
     /// The address to send to.
     pub(crate) fn to_xmit(&self) -> socket::Endpoint {
-        match self {
-            Endpoint::V4(b) => {
-                let port = u16::from_be_bytes([b[2], b[3]]);
-                socket::Endpoint::new(SocketAddr::V4([b[4], b[5], b[6], b[7]], port), 0)
+        match *self {
+            Endpoint::V4([_, _, p0, p1, a0, a1, a2, a3, ..]) => {
+                let port = u16::from_be_bytes([p0, p1]);
+                socket::Endpoint::new(SocketAddr::V4([a0, a1, a2, a3], port), 0)
             }
-            Endpoint::V6(b) => {
-                let port = u16::from_be_bytes([b[2], b[3]]);
-                let mut addr = [0u8; 16];
-                addr.copy_from_slice(&b[8..24]);
-                let scope = u32::from_ne_bytes([b[24], b[25], b[26], b[27]]);
+            Endpoint::V6([_, _, p0, p1, _, _, _, _, addr @ .., s0, s1, s2, s3]) => {
+                let port = u16::from_be_bytes([p0, p1]);
+                let scope = u32::from_ne_bytes([s0, s1, s2, s3]);
                 socket::Endpoint::new(SocketAddr::V6(addr, port), scope)
             }
         }
@@ -435,13 +433,8 @@ impl Peers {
             None => 0,
             Some(s) => self.position(s)?.saturating_add(1),
         };
-        Some(
-            self.order
-                .get(start..)
-                .unwrap_or(&[])
-                .iter()
-                .filter_map(move |id| self.get(*id)),
-        )
+        let order = self.order.get(start..).unwrap_or(&[]);
+        Some(order.iter().filter_map(move |id| self.get(*id)))
     }
 
     /// Where the peer of serial `serial` is in `order`, which is sorted by

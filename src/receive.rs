@@ -271,7 +271,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             let sender = u32::from_le_bytes([s0, s1, s2, s3]);
             let reply = keys.create_reply(msg, sender, src_bytes);
             if let Ok(reply) = reply {
-                send::send_cookie_reply(dev, &reply, &src);
+                send::send_cookie_reply(dev, &reply, src);
             }
             return;
         }

@@ -377,9 +377,7 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
         }
         while let Some(skb) = bundle.pop() {
             budget = budget.saturating_sub(1);
-            if send_sealed(peer, skb, &mut told) {
-                sent_any = true;
-            }
+            sent_any |= send_sealed(peer, skb, &mut told);
             ordered::cond_resched();
         }
     }
@@ -414,13 +412,11 @@ fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Option<bo
         timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
         *told = Some(is_data);
     }
-    match send_to_peer(peer, skb, ds) {
-        Ok(()) => true,
-        Err(_) => {
-            peer.dev.get().count_error(DevError::Tx);
-            false
-        }
+    let sent = send_to_peer(peer, skb, ds).is_ok();
+    if !sent {
+        peer.dev.get().count_error(DevError::Tx);
     }
+    sent
 }
 
 /// Sends an encrypted packet or handshake message to the peer's endpoint,
@@ -558,9 +554,8 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
 
 /// Answers a handshake message with a cookie reply, to where it came from,
 /// from the socket it came on.
-pub(crate) fn send_cookie_reply(dev: &NetDevice<Device>, reply: &[u8], to: &socket::Endpoint) {
+pub(crate) fn send_cookie_reply(dev: &NetDevice<Device>, reply: &[u8], mut to: socket::Endpoint) {
     if let Some(skb) = message_skb(reply) {
-        let mut ep = *to;
-        let _ = socket::send(dev, skb, &mut ep, 0, None);
+        let _ = socket::send(dev, skb, &mut to, 0, None);
     }
 }

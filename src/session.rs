@@ -52,23 +52,15 @@ fn drop_keypairs(dev: &Device, kps: impl IntoIterator<Item = Option<KeypairRef>>
 pub(crate) fn begin_session(peer: &PeerState, keys: SessionKeys<Kernel>) -> Result {
     let dev = peer.dev.get().data();
     let local = keys.local_index;
-    let kp = match KeypairCell::new_arc(keys, Kernel::now_ns(), peer) {
-        Ok(kp) => kp,
-        Err(e) => {
-            drop_index(dev, local);
-            return Err(e);
-        }
-    };
-    let evicted = {
+    let installed = KeypairCell::new_arc(keys, Kernel::now_ns(), peer).and_then(|kp| {
         let mut kps = peer.keypairs.lock();
         if peer.dead.load(Ordering::Acquire) {
             drop(kps);
-            drop(kp);
-            drop_index(dev, local);
             return Err(ENODEV);
         }
-        kps.insert(kp)
-    };
+        Ok(kps.insert(kp))
+    });
+    let evicted = installed.inspect_err(|_| drop_index(dev, local))?;
     drop_keypairs(dev, evicted);
     Ok(())
 }
