@@ -43,11 +43,6 @@ use kernel::{new_mutex, new_spinlock};
 /// Most peers on one device (the C driver's `MAX_PEERS_PER_DEVICE`).
 pub(crate) const MAX_PEERS: usize = 1 << 20;
 
-/// `sizeof(struct sockaddr_in)`.
-pub(crate) const SOCKADDR_IN_LEN: usize = 16;
-/// `sizeof(struct sockaddr_in6)`.
-pub(crate) const SOCKADDR_IN6_LEN: usize = 28;
-
 /// A debug line a packet of `peer` triggers ([`wg_dbg!`]): "<device>: " and
 /// `fmt`, whose last `{}` is the peer's number, after `args`.
 macro_rules! peer_dbg {
@@ -73,8 +68,10 @@ fn next_internal_id() -> u64 {
 /// with or learnt from (the C driver stores and reports the structure).
 #[derive(Clone, Copy)]
 pub(crate) enum Endpoint {
-    V4([u8; SOCKADDR_IN_LEN]),
-    V6([u8; SOCKADDR_IN6_LEN]),
+    /// `struct sockaddr_in`.
+    V4([u8; 16]),
+    /// `struct sockaddr_in6`.
+    V6([u8; 28]),
 }
 
 impl Endpoint {
@@ -105,14 +102,14 @@ impl Endpoint {
     pub(crate) fn from_xmit(ep: &socket::Endpoint) -> Self {
         match ep.addr {
             SocketAddr::V4(a, port) => {
-                let mut b = [0u8; SOCKADDR_IN_LEN];
+                let mut b = [0u8; 16];
                 b[..2].copy_from_slice(&crate::kapi::wireguard::a::AF_INET.to_ne_bytes());
                 b[2..4].copy_from_slice(&port.to_be_bytes());
                 b[4..8].copy_from_slice(&a);
                 Endpoint::V4(b)
             }
             SocketAddr::V6(a, port) => {
-                let mut b = [0u8; SOCKADDR_IN6_LEN];
+                let mut b = [0u8; 28];
                 b[..2].copy_from_slice(&crate::kapi::wireguard::a::AF_INET6.to_ne_bytes());
                 b[2..4].copy_from_slice(&port.to_be_bytes());
                 b[8..24].copy_from_slice(&a);
@@ -176,23 +173,21 @@ impl KeypairCell {
         peer: &PeerState,
     ) -> Result<KeypairRef> {
         let internal_id = next_internal_id();
-        let dev_name = DbgName::of(peer.dev.get());
-        let peer_internal_id = peer.internal_id();
         let kp = Arc::pin_init(
             pin_init!(KeypairCell {
                 keypair: Keypair::new(keys, now_ns),
                 replay <- new_spinlock!(ReplayWindow::new(), "wireguard_replay"),
                 internal_id,
-                peer_internal_id,
-                dev_name,
+                peer_internal_id: peer.internal_id(),
+                dev_name: DbgName::of(peer.dev.get()),
             }),
             GFP_KERNEL,
         )?;
         wg_dbg!(
             "{}: Keypair {} created for peer {}",
-            dev_name,
+            kp.dev_name,
             internal_id,
-            peer_internal_id
+            kp.peer_internal_id
         );
         Ok(kp)
     }
@@ -503,11 +498,15 @@ impl Peers {
         peer.id.store(id.0, Ordering::Relaxed);
         peer.serial.store(self.next_serial, Ordering::Relaxed);
         self.next_serial = self.next_serial.wrapping_add(1);
-        let internal = next_internal_id();
-        peer.internal_id.store(internal, Ordering::Relaxed);
+        peer.internal_id
+            .store(next_internal_id(), Ordering::Relaxed);
         let _ = peer.handshake.lock().set_identity(identity);
         peer.announced.store(true, Ordering::Relaxed);
-        wg_pr_debug!("{}: Peer {} created", peer.dev.get().name(), internal);
+        wg_pr_debug!(
+            "{}: Peer {} created",
+            peer.dev.get().name(),
+            peer.internal_id()
+        );
         if let Some(slot) = self.slots.get_mut(id.0 as usize) {
             *slot = Some(peer.clone());
         }

@@ -403,13 +403,8 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let now = Kernel::now_ns();
     // Authentic under this session (the worker opened it); the session may
     // have been dropped since, and then so is the packet.
-    let received = match session::receive(peer, index, counter, now) {
-        Ok(r) => r,
-        Err(session::Refused::Gone) => return,
-        Err(session::Refused::Replayed) => {
-            peer_dbg!(peer, "Packet has invalid nonce {} from peer {}", counter);
-            return;
-        }
+    let Some(received) = session::receive(peer, index, counter, now) else {
+        return;
     };
     // Authenticated from here on.
     let outer_ds = skb.dsfield();

@@ -271,11 +271,10 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
 /// Sends a keepalive (an empty data message) unless data waits anyway.
 pub(crate) fn keepalive(peer: &Anchored<PeerState>) {
     if peer.staged.is_empty() && peer.tx.is_empty() {
-        let dev = peer.dev.get();
         let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), 0) else {
             return;
         };
-        PacketCb(dev.mtu(), 0, 0).write_to(&mut skb);
+        PacketCb(peer.dev.get().mtu(), 0, 0).write_to(&mut skb);
         peer.staged.push_tail(Bundle::single(skb));
         peer_dbg!(peer, "Sending keepalive packet to peer {}");
     }

@@ -7,7 +7,7 @@
 
 use crate::device::Device;
 use crate::kapi::platform::Kernel;
-use crate::peer::{KeypairCell, KeypairRef, PeerRef, PeerState};
+use crate::peer::{peer_dbg, KeypairCell, KeypairRef, PeerRef, PeerState};
 use crate::proto::allowedips::PeerId;
 use crate::proto::handshake::StaticIdentity;
 use crate::proto::keypair::SessionKeys;
@@ -65,14 +65,6 @@ pub(crate) fn begin_session(peer: &PeerState, keys: SessionKeys<Kernel>) -> Resu
     Ok(())
 }
 
-/// Why a decrypted data message is dropped by [`receive`].
-pub(crate) enum Refused {
-    /// Its session was dropped after the message was opened.
-    Gone,
-    /// Its counter was seen before or is too old (replay window).
-    Replayed,
-}
-
 /// What [`receive`] found for an accepted data message.
 pub(crate) struct Received {
     /// The message confirmed the responder's pending keypair (now current).
@@ -85,18 +77,21 @@ pub(crate) struct Received {
 /// poll, in order): checks its counter against that session's replay window
 /// and, if it passes, lets it confirm the responder's pending keypair (the
 /// first data message under it makes it current), all under one hold of the
-/// keypairs' lock.
+/// keypairs' lock. `None`: dropped, as the session is gone (dropped after
+/// the message was opened) or the counter was seen before or is too old.
 pub(crate) fn receive(
     peer: &PeerState,
     local_index: u32,
     counter: u64,
     now_ns: u64,
-) -> Result<Received, Refused> {
+) -> Option<Received> {
     let (received, evicted) = {
         let mut kps = peer.keypairs.lock();
-        let kp = kps.get(local_index).ok_or(Refused::Gone)?;
+        let kp = kps.get(local_index)?;
         if !kp.replay.lock().check_and_update(counter) {
-            return Err(Refused::Replayed);
+            drop(kps);
+            peer_dbg!(peer, "Packet has invalid nonce {} from peer {}", counter);
+            return None;
         }
         let (confirmed, evicted) = kps.received_with(local_index);
         let current = kps.slots().1.map(|k| k.keypair.rekey_view(now_ns));
@@ -105,7 +100,7 @@ pub(crate) fn receive(
     if let Some(kp) = evicted {
         drop_index(peer.dev.get().data(), kp.keypair.local_index());
     }
-    Ok(received)
+    Some(received)
 }
 
 /// Zeroes all of a peer's key material (process context): abandons the
