@@ -35,6 +35,7 @@ use crate::proto::siphash::SipKey;
 use crate::proto::timers::PeerTimers;
 use crate::socket;
 use crate::{wg_dbg, wg_pr_debug};
+use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex, SpinLock};
@@ -133,20 +134,16 @@ pub(crate) struct DbgName([u8; 16]);
 
 impl DbgName {
     pub(crate) fn of(dev: &NetDevice<Device>) -> Self {
-        let mut b = [0u8; 16];
-        for (d, s) in b.iter_mut().zip(dev.name().as_bytes().iter()) {
-            *d = *s;
-        }
-        DbgName(b)
+        let name = dev.name().as_bytes();
+        DbgName(core::array::from_fn(|i| name.get(i).copied().unwrap_or(0)))
     }
 }
 
 impl core::fmt::Display for DbgName {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        for &c in self.0.iter().take_while(|&&c| c != 0) {
-            core::fmt::Write::write_char(f, char::from(c))?;
-        }
-        Ok(())
+        let name = self.0.iter().take_while(|&&c| c != 0);
+        name.map(|&c| char::from(c))
+            .try_for_each(|c| f.write_char(c))
     }
 }
 

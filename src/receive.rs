@@ -47,12 +47,10 @@ impl EncapRecv for Device {
         if skb.pull_udp_payload(4).is_none() {
             return;
         }
-        let Some(ty) = skb
-            .linear_prefix(4)
-            .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
-        else {
+        let Some(&ty) = skb.linear_prefix(4).and_then(|p| p.first_chunk()) else {
             return;
         };
+        let ty = u32::from_le_bytes(ty);
         let len = skb.len();
         let d = dev.data();
         // A handshake message: of exactly the length of its type.
@@ -154,21 +152,18 @@ impl CryptWorker for DecryptWorker {
         // Jobs in batches with bottom halves off: the NAPI polls the batch
         // schedules run on this CPU as it ends, each delivering what it
         // found finished (not one poll per packet), and no later than that.
-        loop {
-            let more = ordered::with_bh_disabled(|| {
-                for _ in 0..DECRYPT_BATCH {
-                    let Some(mut job) = queue.consume() else {
-                        return false;
-                    };
-                    let ok = open(&mut job);
-                    let (peer, _kp) = job.finish(ok);
-                    peer.napi_schedule();
-                }
-                true
-            });
-            if !more {
-                break;
+        // A full batch: there may be more.
+        while ordered::with_bh_disabled(|| {
+            for _ in 0..DECRYPT_BATCH {
+                let Some(mut job) = queue.consume() else {
+                    return false;
+                };
+                let ok = open(&mut job);
+                let (peer, _kp) = job.finish(ok);
+                peer.napi_schedule();
             }
+            true
+        }) {
             ordered::cond_resched();
         }
     }
@@ -444,10 +439,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
         }
         Err(RxReject::NoMemory) => return,
     };
-    let routed = {
-        let guard = rcu::read_lock();
-        dev.data().routing.read(&guard).route_id(&src)
-    };
+    let routed = dev.data().routing.read(&rcu::read_lock()).route_id(&src);
     if routed != Some(peer.id()) {
         peer_dbg!(peer, "Packet has unallowed src IP ({}) from peer {}", src);
         dev.count_error(DevError::RxFrame);
