@@ -193,11 +193,10 @@ impl CryptWorker for HandshakeWorker {
 
     fn run(queue: &CryptQueue<Self>) {
         let dev = queue.dev.get();
+        let d = dev.data();
         while let Some(skb) = queue.consume() {
             process_handshake(dev, skb);
-            dev.data()
-                .handshake_queue_len
-                .fetch_sub(1, Ordering::Relaxed);
+            d.handshake_queue_len.fetch_sub(1, Ordering::Relaxed);
             // Under a flood the queue never runs dry: on a kernel without
             // full preemption this loop would otherwise keep the CPU (soft
             // lockups, the rest of the CPU's work starved), as C's does not.
@@ -256,16 +255,14 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
     // The keys are copied out under the lock; the MACs are computed without
     // it (under a flood every handshake worker is here at once).
     let keys = d.cookie_checker.lock().keys(now);
-    let mac = keys.check(msg, src_bytes, under_load);
-    match mac {
+    match keys.check(msg, src_bytes, under_load) {
         MacCheck::Invalid => {
             wg_dbg!("{}: Invalid MAC of handshake, dropping packet", dev.name());
             return;
         }
         MacCheck::NeedsCookie => {
             let sender = u32::from_le_bytes([s0, s1, s2, s3]);
-            let reply = keys.create_reply(msg, sender, src_bytes);
-            if let Ok(reply) = reply {
+            if let Ok(reply) = keys.create_reply(msg, sender, src_bytes) {
                 send::send_cookie_reply(dev, &reply, src);
             }
             return;

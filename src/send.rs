@@ -383,8 +383,7 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     if sent_any {
         let now = Kernel::now_ns();
         let key = session::current(peer).map(|k| k.keypair.rekey_view(now));
-        let due = peer.timers.lock().keep_key_fresh_on_send(key.as_ref(), now);
-        if due {
+        if peer.timers.lock().keep_key_fresh_on_send(key.as_ref(), now) {
             timers::queue_initiation(peer);
         }
     }
