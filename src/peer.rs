@@ -495,15 +495,11 @@ impl Peers {
         peer.id.store(id.0, Ordering::Relaxed);
         peer.serial.store(self.next_serial, Ordering::Relaxed);
         self.next_serial = self.next_serial.wrapping_add(1);
-        peer.internal_id
-            .store(next_internal_id(), Ordering::Relaxed);
+        let internal = next_internal_id();
+        peer.internal_id.store(internal, Ordering::Relaxed);
         let _ = peer.handshake.lock().set_identity(identity);
         peer.announced.store(true, Ordering::Relaxed);
-        wg_pr_debug!(
-            "{}: Peer {} created",
-            peer.dev.get().name(),
-            peer.internal_id()
-        );
+        wg_pr_debug!("{}: Peer {} created", peer.dev.get().name(), internal);
         if let Some(slot) = self.slots.get_mut(id.0 as usize) {
             *slot = Some(peer.clone());
         }
