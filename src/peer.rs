@@ -35,6 +35,7 @@ use crate::proto::siphash::SipKey;
 use crate::proto::timers::PeerTimers;
 use crate::socket;
 use crate::{wg_dbg, wg_pr_debug};
+use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex, SpinLock};
@@ -43,10 +44,19 @@ use kernel::{new_mutex, new_spinlock};
 /// Most peers on one device (the C driver's `MAX_PEERS_PER_DEVICE`).
 pub(crate) const MAX_PEERS: usize = 1 << 20;
 
-/// `sizeof(struct sockaddr_in)`.
-pub(crate) const SOCKADDR_IN_LEN: usize = 16;
-/// `sizeof(struct sockaddr_in6)`.
-pub(crate) const SOCKADDR_IN6_LEN: usize = 28;
+/// A debug line a packet of `peer` triggers ([`wg_dbg!`]): "<device>: " and
+/// `fmt`, whose last `{}` is the peer's number, after `args`.
+macro_rules! peer_dbg {
+    ($peer:expr, $fmt:literal $(, $arg:expr)*) => {
+        $crate::wg_dbg!(
+            concat!("{}: ", $fmt),
+            $peer.dev.get().name(),
+            $($arg,)*
+            $peer.internal_id()
+        )
+    };
+}
+pub(crate) use peer_dbg;
 
 /// Debug numbers of peers and keypairs, as the C driver's (global).
 static NEXT_INTERNAL_ID: AtomicU64 = AtomicU64::new(1);
@@ -59,8 +69,10 @@ fn next_internal_id() -> u64 {
 /// with or learnt from (the C driver stores and reports the structure).
 #[derive(Clone, Copy)]
 pub(crate) enum Endpoint {
-    V4([u8; SOCKADDR_IN_LEN]),
-    V6([u8; SOCKADDR_IN6_LEN]),
+    /// `struct sockaddr_in`.
+    V4([u8; 16]),
+    /// `struct sockaddr_in6`.
+    V6([u8; 28]),
 }
 
 impl Endpoint {
@@ -74,16 +86,14 @@ impl Endpoint {
 
     /// The address to send to.
     pub(crate) fn to_xmit(&self) -> socket::Endpoint {
-        match self {
-            Endpoint::V4(b) => {
-                let port = u16::from_be_bytes([b[2], b[3]]);
-                socket::Endpoint::new(SocketAddr::V4([b[4], b[5], b[6], b[7]], port), 0)
+        match *self {
+            Endpoint::V4([_, _, p0, p1, a0, a1, a2, a3, ..]) => {
+                let port = u16::from_be_bytes([p0, p1]);
+                socket::Endpoint::new(SocketAddr::V4([a0, a1, a2, a3], port), 0)
             }
-            Endpoint::V6(b) => {
-                let port = u16::from_be_bytes([b[2], b[3]]);
-                let mut addr = [0u8; 16];
-                addr.copy_from_slice(&b[8..24]);
-                let scope = u32::from_ne_bytes([b[24], b[25], b[26], b[27]]);
+            Endpoint::V6([_, _, p0, p1, _, _, _, _, addr @ .., s0, s1, s2, s3]) => {
+                let port = u16::from_be_bytes([p0, p1]);
+                let scope = u32::from_ne_bytes([s0, s1, s2, s3]);
                 socket::Endpoint::new(SocketAddr::V6(addr, port), scope)
             }
         }
@@ -93,14 +103,14 @@ impl Endpoint {
     pub(crate) fn from_xmit(ep: &socket::Endpoint) -> Self {
         match ep.addr {
             SocketAddr::V4(a, port) => {
-                let mut b = [0u8; SOCKADDR_IN_LEN];
+                let mut b = [0u8; 16];
                 b[..2].copy_from_slice(&crate::kapi::wireguard::a::AF_INET.to_ne_bytes());
                 b[2..4].copy_from_slice(&port.to_be_bytes());
                 b[4..8].copy_from_slice(&a);
                 Endpoint::V4(b)
             }
             SocketAddr::V6(a, port) => {
-                let mut b = [0u8; SOCKADDR_IN6_LEN];
+                let mut b = [0u8; 28];
                 b[..2].copy_from_slice(&crate::kapi::wireguard::a::AF_INET6.to_ne_bytes());
                 b[2..4].copy_from_slice(&port.to_be_bytes());
                 b[8..24].copy_from_slice(&a);
@@ -124,20 +134,16 @@ pub(crate) struct DbgName([u8; 16]);
 
 impl DbgName {
     pub(crate) fn of(dev: &NetDevice<Device>) -> Self {
-        let mut b = [0u8; 16];
-        for (d, s) in b.iter_mut().zip(dev.name().as_bytes().iter()) {
-            *d = *s;
-        }
-        DbgName(b)
+        let name = dev.name().as_bytes();
+        DbgName(core::array::from_fn(|i| name.get(i).copied().unwrap_or(0)))
     }
 }
 
 impl core::fmt::Display for DbgName {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        for &c in self.0.iter().take_while(|&&c| c != 0) {
-            core::fmt::Write::write_char(f, char::from(c))?;
-        }
-        Ok(())
+        let name = self.0.iter().take_while(|&&c| c != 0);
+        name.map(|&c| char::from(c))
+            .try_for_each(|c| f.write_char(c))
     }
 }
 
@@ -164,23 +170,21 @@ impl KeypairCell {
         peer: &PeerState,
     ) -> Result<KeypairRef> {
         let internal_id = next_internal_id();
-        let dev_name = DbgName::of(peer.dev.get());
-        let peer_internal_id = peer.internal_id();
         let kp = Arc::pin_init(
             pin_init!(KeypairCell {
                 keypair: Keypair::new(keys, now_ns),
                 replay <- new_spinlock!(ReplayWindow::new(), "wireguard_replay"),
                 internal_id,
-                peer_internal_id,
-                dev_name,
+                peer_internal_id: peer.internal_id(),
+                dev_name: DbgName::of(peer.dev.get()),
             }),
             GFP_KERNEL,
         )?;
         wg_dbg!(
             "{}: Keypair {} created for peer {}",
-            dev_name,
+            kp.dev_name,
             internal_id,
-            peer_internal_id
+            kp.peer_internal_id
         );
         Ok(kp)
     }
@@ -421,13 +425,8 @@ impl Peers {
             None => 0,
             Some(s) => self.position(s)?.saturating_add(1),
         };
-        Some(
-            self.order
-                .get(start..)
-                .unwrap_or(&[])
-                .iter()
-                .filter_map(move |id| self.get(*id)),
-        )
+        let order = self.order.get(start..).unwrap_or(&[]);
+        Some(order.iter().filter_map(move |id| self.get(*id)))
     }
 
     /// Where the peer of serial `serial` is in `order`, which is sorted by

@@ -20,12 +20,12 @@ use crate::device::Device;
 use crate::kapi::anchored::Anchored;
 use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
 use crate::kapi::netdev::{DevError, DevHold, NetDevice};
-use crate::kapi::ordered::{self, Bundle, Dispatched, Job, USER_CB_LEN};
+use crate::kapi::ordered::{self, Bundle, Dispatched, Job};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::{RxReject, SkBuff, SocketAddr};
 use crate::kapi::udp::EncapRecv;
-use crate::peer::{Endpoint, KeypairRef, PeerRef, PeerState};
+use crate::peer::{peer_dbg, Endpoint, KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS};
 use crate::proto::cookie::{self, MacCheck};
 use crate::proto::handshake::read_initiation;
@@ -36,8 +36,9 @@ use crate::proto::messages::{
 };
 use crate::proto::platform::Clock;
 use crate::proto::ratelimiter::Source;
+use crate::send::{self, PacketCb};
 use crate::socket;
-use crate::{send, session, timers, wg_dbg};
+use crate::{session, timers, wg_dbg};
 use core::sync::atomic::Ordering;
 use kernel::sync::Arc;
 
@@ -46,12 +47,10 @@ impl EncapRecv for Device {
         if skb.pull_udp_payload(4).is_none() {
             return;
         }
-        let Some(ty) = skb
-            .linear_prefix(4)
-            .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
-        else {
+        let Some(&ty) = skb.linear_prefix(4).and_then(|p| p.first_chunk()) else {
             return;
         };
+        let ty = u32::from_le_bytes(ty);
         let len = skb.len();
         let d = dev.data();
         // A handshake message: of exactly the length of its type.
@@ -113,12 +112,7 @@ impl EncapRecv for Device {
         let Some(kp) = peer.keypairs.lock().get(header.receiver_index).cloned() else {
             return;
         };
-        RxCb {
-            receiver_index: header.receiver_index,
-            msg_len: len,
-            counter: header.counter,
-        }
-        .write(skb.cb());
+        PacketCb(header.receiver_index, len, header.counter).write_to(&mut skb);
         let guard = rcu::read_lock();
         let Some(ring) = d.decrypt.get(&guard) else {
             return;
@@ -142,31 +136,6 @@ impl EncapRecv for Device {
     }
 }
 
-/// What the receive path keeps in a data message's control block (its
-/// first `USER_CB_LEN` bytes, in this order).
-struct RxCb {
-    receiver_index: u32,
-    msg_len: u32,
-    counter: u64,
-}
-
-impl RxCb {
-    fn write(&self, cb: &mut [u8; 48]) {
-        cb[..4].copy_from_slice(&self.receiver_index.to_ne_bytes());
-        cb[4..8].copy_from_slice(&self.msg_len.to_ne_bytes());
-        cb[8..16].copy_from_slice(&self.counter.to_ne_bytes());
-    }
-
-    fn read(cb: &[u8]) -> Option<RxCb> {
-        let [i0, i1, i2, i3, l0, l1, l2, l3, counter @ ..] = *cb.first_chunk::<USER_CB_LEN>()?;
-        Some(RxCb {
-            receiver_index: u32::from_ne_bytes([i0, i1, i2, i3]),
-            msg_len: u32::from_ne_bytes([l0, l1, l2, l3]),
-            counter: u64::from_ne_bytes(counter),
-        })
-    }
-}
-
 /// A data message of the decryption ring: the peer and the session it
 /// claims travel with it.
 pub(crate) type DecryptJob = Job<PeerRef, KeypairRef>;
@@ -183,21 +152,18 @@ impl CryptWorker for DecryptWorker {
         // Jobs in batches with bottom halves off: the NAPI polls the batch
         // schedules run on this CPU as it ends, each delivering what it
         // found finished (not one poll per packet), and no later than that.
-        loop {
-            let more = ordered::with_bh_disabled(|| {
-                for _ in 0..DECRYPT_BATCH {
-                    let Some(mut job) = queue.consume() else {
-                        return false;
-                    };
-                    let ok = open(&mut job);
-                    let (peer, _kp) = job.finish(ok);
-                    peer.napi_schedule();
-                }
-                true
-            });
-            if !more {
-                break;
+        // A full batch: there may be more.
+        while ordered::with_bh_disabled(|| {
+            for _ in 0..DECRYPT_BATCH {
+                let Some(mut job) = queue.consume() else {
+                    return false;
+                };
+                let ok = open(&mut job);
+                let (peer, _kp) = job.finish(ok);
+                peer.napi_schedule();
             }
+            true
+        }) {
             ordered::cond_resched();
         }
     }
@@ -211,11 +177,9 @@ fn open(job: &mut DecryptJob) -> bool {
     let (_peer, kp, mut segments) = job.parts();
     let now = Kernel::now_ns();
     segments.for_each(|cb, skb| {
-        let Some(cb) = RxCb::read(cb) else {
-            return false;
-        };
-        kp.keypair.check_receive(now, cb.counter).is_ok()
-            && skb.open_in_place(kp.keypair.receiving_key(), cb.counter)
+        let PacketCb(_, _, counter) = PacketCb::read(cb);
+        kp.keypair.check_receive(now, counter).is_ok()
+            && skb.open_in_place(kp.keypair.receiving_key(), counter)
     })
 }
 
@@ -229,11 +193,10 @@ impl CryptWorker for HandshakeWorker {
 
     fn run(queue: &CryptQueue<Self>) {
         let dev = queue.dev.get();
+        let d = dev.data();
         while let Some(skb) = queue.consume() {
             process_handshake(dev, skb);
-            dev.data()
-                .handshake_queue_len
-                .fetch_sub(1, Ordering::Relaxed);
+            d.handshake_queue_len.fetch_sub(1, Ordering::Relaxed);
             // Under a flood the queue never runs dry: on a kernel without
             // full preemption this loop would otherwise keep the CPU (soft
             // lockups, the rest of the CPU's work starved), as C's does not.
@@ -266,65 +229,45 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             return;
         };
         if peer.cookie.lock().consume_reply(&reply, now).is_ok() {
-            wg_dbg!(
-                "{}: Receiving cookie response from peer {}",
-                dev.name(),
-                peer.internal_id()
-            );
+            peer_dbg!(peer, "Receiving cookie response from peer {}");
         } else {
             wg_dbg!("{}: Could not decrypt invalid cookie response", dev.name());
         }
         return;
     }
 
-    let under_load = {
-        let mut last = d.last_under_load.lock();
-        let (u, l) = cookie::under_load(
-            d.handshake_queue_len.load(Ordering::Relaxed) as usize,
-            now,
-            *last,
-        );
-        *last = l;
-        u
-    };
+    let queued = d.handshake_queue_len.load(Ordering::Relaxed) as usize;
+    let mut last = d.last_under_load.lock();
+    let (under_load, since) = cookie::under_load(queued, now, *last);
+    *last = since;
+    drop(last);
     // The bytes the cookie of a source is made of: address, then port
     // (network order).
-    let mut src_buf = [0u8; 18];
-    let src_len = match src.addr {
-        SocketAddr::V4(a, port) => {
-            src_buf[..4].copy_from_slice(&a);
-            src_buf[4..6].copy_from_slice(&port.to_be_bytes());
-            6
-        }
-        SocketAddr::V6(a, port) => {
-            src_buf[..16].copy_from_slice(&a);
-            src_buf[16..18].copy_from_slice(&port.to_be_bytes());
-            18
-        }
+    let (ip, port, source): (&[u8], u16, Source) = match &src.addr {
+        SocketAddr::V4(a, port) => (a, *port, Source::V4(*a)),
+        SocketAddr::V6(a, port) => (a, *port, Source::V6(*a)),
     };
-    let src_bytes = src_buf.get(..src_len).unwrap_or(&[]);
+    let mut src_buf = [0u8; 18];
+    for (b, s) in src_buf.iter_mut().zip(ip.iter().chain(&port.to_be_bytes())) {
+        *b = *s;
+    }
+    let src_bytes = src_buf.get(..ip.len().saturating_add(2)).unwrap_or(&[]);
     // The keys are copied out under the lock; the MACs are computed without
     // it (under a flood every handshake worker is here at once).
     let keys = d.cookie_checker.lock().keys(now);
-    let mac = keys.check(msg, src_bytes, under_load);
-    match mac {
+    match keys.check(msg, src_bytes, under_load) {
         MacCheck::Invalid => {
             wg_dbg!("{}: Invalid MAC of handshake, dropping packet", dev.name());
             return;
         }
         MacCheck::NeedsCookie => {
             let sender = u32::from_le_bytes([s0, s1, s2, s3]);
-            let reply = keys.create_reply(msg, sender, src_bytes);
-            if let Ok(reply) = reply {
-                send::send_cookie_reply(dev, &reply, &src);
+            if let Ok(reply) = keys.create_reply(msg, sender, src_bytes) {
+                send::send_cookie_reply(dev, &reply, src);
             }
             return;
         }
         MacCheck::ValidWithCookie => {
-            let source = match src.addr {
-                SocketAddr::V4(a, _) => Source::V4(a),
-                SocketAddr::V6(a, _) => Source::V6(a),
-            };
             if !d.ratelimiter.lock().allow(d.ratelimit_scope, &source, now) {
                 return;
             }
@@ -343,18 +286,12 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             let Some(id) = d.identity.lock().clone() else {
                 return;
             };
-            let Ok(st) = read_initiation(&id, &init) else {
-                wg_dbg!("{}: Invalid handshake initiation", dev.name());
-                return;
-            };
-            let peer = {
+            let found = read_initiation(&id, &init).ok().and_then(|st| {
                 let guard = rcu::read_lock();
-                d.routing
-                    .read(&guard)
-                    .peer_by_key(st.remote_static())
-                    .cloned()
-            };
-            let Some(peer) = peer else {
+                let peer = d.routing.read(&guard).peer_by_key(st.remote_static())?;
+                Some((peer.clone(), st))
+            });
+            let Some((peer, st)) = found else {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
                 return;
             };
@@ -371,7 +308,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
                 return;
             }
             drop(identity);
-            authenticated(dev, &peer, src, "initiation");
+            authenticated(&peer, src, "initiation");
             send::send_response(&peer);
             peer
         }
@@ -392,7 +329,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
                 wg_dbg!("{}: Invalid handshake response", dev.name());
                 return;
             };
-            authenticated(dev, &peer, src, "response");
+            authenticated(&peer, src, "response");
             if session::begin_session(&peer, keys).is_ok() {
                 *peer.last_handshake.lock() = wall_now();
                 timers::event(&peer, |t| t.handshake_response_consumed(now));
@@ -409,14 +346,9 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
 
 /// A handshake message of `what` from `peer` authenticated: the peer's
 /// endpoint moves to where it came from.
-fn authenticated(dev: &NetDevice<Device>, peer: &PeerState, src: socket::Endpoint, what: &str) {
+fn authenticated(peer: &PeerState, src: socket::Endpoint, what: &str) {
     peer.set_endpoint(src, Endpoint::from_xmit(&src));
-    wg_dbg!(
-        "{}: Receiving handshake {} from peer {}",
-        dev.name(),
-        what,
-        peer.internal_id()
-    );
+    peer_dbg!(peer, "Receiving handshake {} from peer {}", what);
 }
 
 fn wall_now() -> (i64, i64) {
@@ -457,25 +389,14 @@ pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
 
 fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let dev = peer.dev.get();
-    let Some(header) = RxCb::read(skb.cb()) else {
+    let Some(PacketCb(index, msg_len, counter)) = PacketCb::of(&mut skb) else {
         return;
     };
-    let msg_len = header.msg_len;
     let now = Kernel::now_ns();
     // Authentic under this session (the worker opened it); the session may
     // have been dropped since, and then so is the packet.
-    let received = match session::receive(peer, header.receiver_index, header.counter, now) {
-        Ok(r) => r,
-        Err(session::Refused::Gone) => return,
-        Err(session::Refused::Replayed) => {
-            wg_dbg!(
-                "{}: Packet has invalid nonce {} from peer {}",
-                dev.name(),
-                header.counter,
-                peer.internal_id()
-            );
-            return;
-        }
+    let Some(received) = session::receive(peer, index, counter, now) else {
+        return;
     };
     // Authenticated from here on.
     let outer_ds = skb.dsfield();
@@ -495,11 +416,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     }
     if keepalive {
         count_rx(peer, msg_len);
-        wg_dbg!(
-            "{}: Receiving keepalive packet from peer {}",
-            dev.name(),
-            peer.internal_id()
-        );
+        peer_dbg!(peer, "Receiving keepalive packet from peer {}");
         return;
     }
     skb.reset(false);
@@ -508,36 +425,20 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let src = match skb.finish_rx(dev, outer_ds) {
         Ok(src) => src,
         Err(RxReject::NotIp) => {
-            wg_dbg!(
-                "{}: Packet is neither ipv4 nor ipv6 from peer {}",
-                dev.name(),
-                peer.internal_id()
-            );
+            peer_dbg!(peer, "Packet is neither ipv4 nor ipv6 from peer {}");
             dev.count_error(DevError::RxFrame);
             return;
         }
         Err(RxReject::BadLength) => {
-            wg_dbg!(
-                "{}: Packet has incorrect size from peer {}",
-                dev.name(),
-                peer.internal_id()
-            );
+            peer_dbg!(peer, "Packet has incorrect size from peer {}");
             dev.count_error(DevError::RxLength);
             return;
         }
         Err(RxReject::NoMemory) => return,
     };
-    let routed = {
-        let guard = rcu::read_lock();
-        dev.data().routing.read(&guard).route_id(&src)
-    };
+    let routed = dev.data().routing.read(&rcu::read_lock()).route_id(&src);
     if routed != Some(peer.id()) {
-        wg_dbg!(
-            "{}: Packet has unallowed src IP ({}) from peer {}",
-            dev.name(),
-            src,
-            peer.internal_id()
-        );
+        peer_dbg!(peer, "Packet has unallowed src IP ({}) from peer {}", src);
         dev.count_error(DevError::RxFrame);
         return;
     }

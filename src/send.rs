@@ -21,7 +21,7 @@ use crate::kapi::ordered::{self, Bundle, BundleBuilder, Dispatched, Job, USER_CB
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::SkBuff;
-use crate::peer::{KeypairRef, PeerRef, PeerState};
+use crate::peer::{peer_dbg, KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::{
     MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS, NSEC_PER_SEC, ZERO_KEYS_AFTER,
 };
@@ -40,32 +40,32 @@ use kernel::prelude::*;
 /// The outer DSCP of handshake messages (`HANDSHAKE_DSCP`, AF41).
 const HANDSHAKE_DSCP: u8 = 0x88;
 
-/// What the transmit path keeps in a packet's control block while it owns
-/// it: the route's MTU (bytes 0..4, for the padding), the outer DS field
-/// (byte 4), and from when it leaves the staged queue its counter (8..16).
-struct TxCb {
-    mtu: u32,
-    ds: u8,
-    counter: u64,
-}
+/// What the data path keeps in the user bytes of a packet's control block
+/// while it owns the packet (bytes 0..4, 4..8, 8..16). Transmit: the route's
+/// MTU (for the padding), the outer DS field, and from when the packet leaves
+/// the staged queue its counter. Receive: the receiver index, the message's
+/// length, and its counter.
+pub(crate) struct PacketCb(pub(crate) u32, pub(crate) u32, pub(crate) u64);
 
-impl TxCb {
-    /// Sets the MTU and DS field (the counter comes later).
-    fn init(skb: &mut SkBuff, mtu: u32, ds: u8) {
-        let cb = skb.cb();
-        cb[..4].copy_from_slice(&mtu.to_ne_bytes());
-        cb[4] = ds;
+impl PacketCb {
+    pub(crate) fn read(cb: &[u8; USER_CB_LEN]) -> Self {
+        let [a0, a1, a2, a3, b0, b1, b2, b3, counter @ ..] = *cb;
+        let a = u32::from_ne_bytes([a0, a1, a2, a3]);
+        let b = u32::from_ne_bytes([b0, b1, b2, b3]);
+        PacketCb(a, b, u64::from_ne_bytes(counter))
     }
 
-    fn set_counter(cb: &mut [u8; USER_CB_LEN], counter: u64) {
-        cb[8..16].copy_from_slice(&counter.to_ne_bytes());
+    /// Those of a packet the caller owns.
+    pub(crate) fn of(skb: &mut SkBuff) -> Option<Self> {
+        skb.cb().first_chunk().map(Self::read)
     }
 
-    fn read(cb: &[u8]) -> Option<Self> {
-        let [m0, m1, m2, m3, ds, _, _, _, counter @ ..] = *cb.first_chunk::<USER_CB_LEN>()?;
-        let mtu = u32::from_ne_bytes([m0, m1, m2, m3]);
-        let counter = u64::from_ne_bytes(counter);
-        Some(TxCb { mtu, ds, counter })
+    pub(crate) fn write_to(&self, skb: &mut SkBuff) {
+        if let Some(cb) = skb.cb().first_chunk_mut::<USER_CB_LEN>() {
+            cb[..4].copy_from_slice(&self.0.to_ne_bytes());
+            cb[4..8].copy_from_slice(&self.1.to_ne_bytes());
+            cb[8..].copy_from_slice(&self.2.to_ne_bytes());
+        }
     }
 }
 
@@ -87,10 +87,9 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
         return;
     };
     if peer.endpoint.lock().addr.is_none() {
-        wg_dbg!(
-            "{}: No valid endpoint has been configured or discovered for peer {}",
-            dev.name(),
-            peer.internal_id()
+        peer_dbg!(
+            peer,
+            "No valid endpoint has been configured or discovered for peer {}"
         );
         dev.count_error(DevError::Tx);
         skb.reject_unreachable();
@@ -111,7 +110,7 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
             continue;
         };
         seg.drop_dst();
-        TxCb::init(&mut seg, mtu, ds);
+        PacketCb(mtu, ds.into(), 0).write_to(&mut seg);
         bundle.push(seg);
     }
     let bundle = bundle.finish();
@@ -168,6 +167,20 @@ pub(crate) fn purge(peer: &PeerState) {
     peer.tx.purge();
 }
 
+/// What `look` finds; if nothing, `fresh` (if any) is staged and `look` asked
+/// once more.
+fn look_or_stage<T>(
+    peer: &PeerState,
+    fresh: &mut Option<Bundle>,
+    look: impl Fn() -> Option<T>,
+) -> Option<T> {
+    if let Some(found) = look() {
+        return Some(found);
+    }
+    stage(peer, fresh.take()?);
+    look()
+}
+
 /// Sends `fresh` (a packet from the device's transmit path, if any) and what
 /// is staged, if the peer has a session; otherwise stages `fresh` and asks
 /// for a handshake. Each packet gets its counter here, in order, and goes on
@@ -184,41 +197,25 @@ pub(crate) fn purge(peer: &PeerState) {
 /// either took the packet or is seen by the second look, which then sends
 /// what is staged.
 pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
-    if !peer.staged.is_empty() {
-        // Behind what waits already.
-        if let Some(b) = fresh.take() {
-            stage(peer, b);
-        }
+    // Behind what waits already.
+    if let Some(b) = fresh.take_if(|_| !peer.staged.is_empty()) {
+        stage(peer, b);
     }
     let now = Kernel::now_ns();
-    let kp = loop {
-        if let Some(kp) = session::current(peer).filter(|k| k.keypair.can_send(now)) {
-            break kp;
+    let usable = || session::current(peer).filter(|k| k.keypair.can_send(now));
+    let Some(kp) = look_or_stage(peer, &mut fresh, usable) else {
+        if !peer.staged.is_empty() {
+            timers::want_initiation(peer);
         }
-        match fresh.take() {
-            // Staged, then the session looked at again.
-            Some(b) => stage(peer, b),
-            None => {
-                if !peer.staged.is_empty() {
-                    timers::want_initiation(peer);
-                }
-                return;
-            }
-        }
+        return;
     };
     let dev = peer.dev.get();
     let d = dev.data();
     let guard = rcu::read_lock();
     // Down: what is staged waits for the device to come up (which sends it:
     // as for a session, the ring is looked at again after staging).
-    let ring = loop {
-        if let Some(ring) = d.encrypt.get(&guard) {
-            break ring;
-        }
-        match fresh.take() {
-            Some(b) => stage(peer, b),
-            None => return,
-        }
+    let Some(ring) = look_or_stage(peer, &mut fresh, || d.encrypt.get(&guard)) else {
+        return;
     };
     let me = peer.to_arc();
     let mut wake_serial = false;
@@ -228,7 +225,7 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
         bundle.for_each_user_cb(|cb| {
             packets += 1;
             match kp.keypair.reserve_send(now) {
-                Ok(counter) => TxCb::set_counter(cb, counter),
+                Ok(counter) => cb[8..].copy_from_slice(&counter.to_ne_bytes()),
                 Err(_) => ran_out = true,
             }
         });
@@ -267,31 +264,19 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
         }
     }
     if wake_serial {
-        kick_tx(peer);
+        timers::queue_work(peer, WorkId::A);
     }
-}
-
-pub(crate) fn kick_tx(peer: &Anchored<PeerState>) {
-    if peer.dead.load(Ordering::Acquire) {
-        return;
-    }
-    peer.queue_work(WorkId::A, &peer.dev.get().data().tx_wq, None);
 }
 
 /// Sends a keepalive (an empty data message) unless data waits anyway.
 pub(crate) fn keepalive(peer: &Anchored<PeerState>) {
     if peer.staged.is_empty() && peer.tx.is_empty() {
-        let dev = peer.dev.get();
         let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), 0) else {
             return;
         };
-        TxCb::init(&mut skb, dev.mtu(), 0);
+        PacketCb(peer.dev.get().mtu(), 0, 0).write_to(&mut skb);
         peer.staged.push_tail(Bundle::single(skb));
-        wg_dbg!(
-            "{}: Sending keepalive packet to peer {}",
-            dev.name(),
-            peer.internal_id()
-        );
+        peer_dbg!(peer, "Sending keepalive packet to peer {}");
     }
     send_staged(peer, None);
 }
@@ -339,10 +324,7 @@ fn seal(job: &mut EncryptJob, headroom: u32) -> (bool, u32) {
             // The bundle is lost anyway: only counted.
             return true;
         }
-        let Some(TxCb { mtu, counter, .. }) = TxCb::read(cb) else {
-            ok = false;
-            return true;
-        };
+        let PacketCb(mtu, _, counter) = PacketCb::read(cb);
         let header = DataHeader {
             receiver_index,
             counter,
@@ -365,7 +347,7 @@ pub(crate) fn transmit(peer: &Anchored<PeerState>) {
         return;
     }
     if peer.tx.consume_exclusive(|| send_sealed_batch(peer)) {
-        kick_tx(peer);
+        timers::queue_work(peer, WorkId::A);
     }
 }
 
@@ -373,7 +355,9 @@ pub(crate) fn transmit(peer: &Anchored<PeerState>) {
 /// returns whether it stopped with packets left (its budget ran out).
 fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     let mut sent_any = false;
-    let mut told = Told::Nothing;
+    // What the timers were told of this batch so far: nothing, of a sent
+    // keepalive (`Some(false)`) or of sent data (`Some(true)`), in this order.
+    let mut told = None;
     // A bounded batch, in packets (a bundle may hold tens of them): a
     // packet sent may come straight back into this queue (a routing loop),
     // and the work item must yield. Process context (the encryption workers
@@ -392,37 +376,24 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
         }
         while let Some(skb) = bundle.pop() {
             budget = budget.saturating_sub(1);
-            if send_sealed(peer, skb, &mut told) {
-                sent_any = true;
-            }
+            sent_any |= send_sealed(peer, skb, &mut told);
             ordered::cond_resched();
         }
     }
     if sent_any {
         let now = Kernel::now_ns();
-        let key = session::current_view(peer, now);
-        let due = peer.timers.lock().keep_key_fresh_on_send(key.as_ref(), now);
-        if due {
+        let key = session::current(peer).map(|k| k.keypair.rekey_view(now));
+        if peer.timers.lock().keep_key_fresh_on_send(key.as_ref(), now) {
             timers::queue_initiation(peer);
         }
     }
     budget == 0 && !peer.tx.is_empty()
 }
 
-/// What the timers were told of a batch of sealed packets so far.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Told {
-    Nothing,
-    /// An authenticated packet (a keepalive) was sent.
-    Keepalive,
-    /// A data packet was sent.
-    Data,
-}
-
 /// Sends one sealed packet of the peer's transmit queue (`transmit`); `told`
 /// is what the timers were told of this batch so far.
-fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> bool {
-    let ds = TxCb::read(skb.cb()).map_or(0, |cb| cb.ds);
+fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Option<bool>) -> bool {
+    let ds = PacketCb::of(&mut skb).map_or(0, |cb| u8::try_from(cb.1).unwrap_or(0));
     let is_data = skb.len() != DATA_MIN_LEN as u32;
     skb.reset(true);
     // The timers hear of the packet before it leaves: its answer can be
@@ -433,20 +404,17 @@ fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> 
     // driver tells them of a data packet after the send, when it was handed
     // to the socket: a window it rarely loses, a batch here would lose it
     // often.)
-    let this = if is_data { Told::Data } else { Told::Keepalive };
-    if this > *told {
+    if Some(is_data) > *told {
         let now = Kernel::now_ns();
         let jitter = random_jitter::<Kernel>();
         timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
-        *told = this;
+        *told = Some(is_data);
     }
-    match send_to_peer(peer, skb, ds) {
-        Ok(()) => true,
-        Err(_) => {
-            peer.dev.get().count_error(DevError::Tx);
-            false
-        }
+    let sent = send_to_peer(peer, skb, ds).is_ok();
+    if !sent {
+        peer.dev.get().count_error(DevError::Tx);
     }
+    sent
 }
 
 /// Sends an encrypted packet or handshake message to the peer's endpoint,
@@ -537,8 +505,7 @@ fn with_new_index<T>(
 }
 
 fn send_initiation(peer: &Anchored<PeerState>) {
-    let dev = peer.dev.get();
-    let d = dev.data();
+    let d = peer.dev.get().data();
     let now = Kernel::now_ns();
     if !peer.timers.lock().begin_handshake_initiation(now) {
         return;
@@ -555,11 +522,7 @@ fn send_initiation(peer: &Anchored<PeerState>) {
     if peer.cookie.lock().add_macs(&mut msg, now).is_err() {
         return;
     }
-    wg_dbg!(
-        "{}: Sending handshake initiation to peer {}",
-        dev.name(),
-        peer.internal_id()
-    );
+    peer_dbg!(peer, "Sending handshake initiation to peer {}");
     let jitter = random_jitter::<Kernel>();
     timers::event(peer, |t| t.handshake_initiation_sent(now, jitter));
     send_buffer(peer, &msg);
@@ -568,8 +531,7 @@ fn send_initiation(peer: &Anchored<PeerState>) {
 /// Answers a consumed initiation: the response, and the new (responder's)
 /// session. Process context (handshake worker).
 pub(crate) fn send_response(peer: &Anchored<PeerState>) {
-    let dev = peer.dev.get();
-    let d = dev.data();
+    let d = peer.dev.get().data();
     let now = Kernel::now_ns();
     let Some((index, (mut msg, keys))) = with_new_index(peer, |hs, index| {
         hs.create_response_with_ephemeral(index, Key::random())
@@ -583,20 +545,15 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
     if session::begin_session(peer, keys).is_err() {
         return;
     }
-    wg_dbg!(
-        "{}: Sending handshake response to peer {}",
-        dev.name(),
-        peer.internal_id()
-    );
+    peer_dbg!(peer, "Sending handshake response to peer {}");
     timers::event(peer, |t| t.handshake_response_sent(now));
     send_buffer(peer, &msg);
 }
 
 /// Answers a handshake message with a cookie reply, to where it came from,
 /// from the socket it came on.
-pub(crate) fn send_cookie_reply(dev: &NetDevice<Device>, reply: &[u8], to: &socket::Endpoint) {
+pub(crate) fn send_cookie_reply(dev: &NetDevice<Device>, reply: &[u8], mut to: socket::Endpoint) {
     if let Some(skb) = message_skb(reply) {
-        let mut ep = *to;
-        let _ = socket::send(dev, skb, &mut ep, 0, None);
+        let _ = socket::send(dev, skb, &mut to, 0, None);
     }
 }

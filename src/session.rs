@@ -7,7 +7,7 @@
 
 use crate::device::Device;
 use crate::kapi::platform::Kernel;
-use crate::peer::{KeypairCell, KeypairRef, PeerRef, PeerState};
+use crate::peer::{peer_dbg, KeypairCell, KeypairRef, PeerRef, PeerState};
 use crate::proto::allowedips::PeerId;
 use crate::proto::handshake::StaticIdentity;
 use crate::proto::keypair::SessionKeys;
@@ -52,33 +52,17 @@ fn drop_keypairs(dev: &Device, kps: impl IntoIterator<Item = Option<KeypairRef>>
 pub(crate) fn begin_session(peer: &PeerState, keys: SessionKeys<Kernel>) -> Result {
     let dev = peer.dev.get().data();
     let local = keys.local_index;
-    let kp = match KeypairCell::new_arc(keys, Kernel::now_ns(), peer) {
-        Ok(kp) => kp,
-        Err(e) => {
-            drop_index(dev, local);
-            return Err(e);
-        }
-    };
-    let evicted = {
+    let installed = KeypairCell::new_arc(keys, Kernel::now_ns(), peer).and_then(|kp| {
         let mut kps = peer.keypairs.lock();
         if peer.dead.load(Ordering::Acquire) {
             drop(kps);
-            drop(kp);
-            drop_index(dev, local);
             return Err(ENODEV);
         }
-        kps.insert(kp)
-    };
+        Ok(kps.insert(kp))
+    });
+    let evicted = installed.inspect_err(|_| drop_index(dev, local))?;
     drop_keypairs(dev, evicted);
     Ok(())
-}
-
-/// Why a decrypted data message is dropped by [`receive`].
-pub(crate) enum Refused {
-    /// Its session was dropped after the message was opened.
-    Gone,
-    /// Its counter was seen before or is too old (replay window).
-    Replayed,
 }
 
 /// What [`receive`] found for an accepted data message.
@@ -93,18 +77,21 @@ pub(crate) struct Received {
 /// poll, in order): checks its counter against that session's replay window
 /// and, if it passes, lets it confirm the responder's pending keypair (the
 /// first data message under it makes it current), all under one hold of the
-/// keypairs' lock.
+/// keypairs' lock. `None`: dropped, as the session is gone (dropped after
+/// the message was opened) or the counter was seen before or is too old.
 pub(crate) fn receive(
     peer: &PeerState,
     local_index: u32,
     counter: u64,
     now_ns: u64,
-) -> Result<Received, Refused> {
+) -> Option<Received> {
     let (received, evicted) = {
         let mut kps = peer.keypairs.lock();
-        let kp = kps.get(local_index).ok_or(Refused::Gone)?;
+        let kp = kps.get(local_index)?;
         if !kp.replay.lock().check_and_update(counter) {
-            return Err(Refused::Replayed);
+            drop(kps);
+            peer_dbg!(peer, "Packet has invalid nonce {} from peer {}", counter);
+            return None;
         }
         let (confirmed, evicted) = kps.received_with(local_index);
         let current = kps.slots().1.map(|k| k.keypair.rekey_view(now_ns));
@@ -113,7 +100,7 @@ pub(crate) fn receive(
     if let Some(kp) = evicted {
         drop_index(peer.dev.get().data(), kp.keypair.local_index());
     }
-    Ok(received)
+    Some(received)
 }
 
 /// Zeroes all of a peer's key material (process context): abandons the
@@ -142,10 +129,4 @@ pub(crate) fn set_identity(peer: &PeerState, identity: Option<&StaticIdentity<Ke
 /// The keypair to send with, if any.
 pub(crate) fn current(peer: &PeerState) -> Option<KeypairRef> {
     peer.keypairs.lock().slots().1.cloned()
-}
-
-/// The re-keying view of the current keypair, read under the lock.
-pub(crate) fn current_view(peer: &PeerState, now_ns: u64) -> Option<CurrentKey> {
-    let kps = peer.keypairs.lock();
-    kps.slots().1.map(|k| k.keypair.rekey_view(now_ns))
 }

@@ -45,22 +45,17 @@ impl Sockets {
         let mut retries = 0;
         loop {
             let v4 = EncapSocket::bind(net, dev, Family::V4, port)?;
-            let v6 = match ipv6_enabled()
-                .then(|| EncapSocket::bind(net, dev, Family::V6, v4.local_port()))
-            {
-                None => None,
-                Some(Ok(v6)) => Some(v6),
+            let v6 =
+                ipv6_enabled().then(|| EncapSocket::bind(net, dev, Family::V6, v4.local_port()));
+            match v6.transpose() {
+                Ok(v6) => return Ok(Sockets { v4: Some(v4), v6 }),
                 // `v4` is dropped before the next try.
-                Some(Err(e)) if e == eaddrinuse() && port == 0 && retries < PORT_RETRIES => {
-                    retries += 1;
-                    continue;
-                }
-                Some(Err(e)) => {
+                Err(e) if e == eaddrinuse() && port == 0 && retries < PORT_RETRIES => retries += 1,
+                Err(e) => {
                     pr_err!("{}: Could not create IPv6 socket\n", dev.name());
                     return Err(e);
                 }
-            };
-            return Ok(Sockets { v4: Some(v4), v6 });
+            }
         }
     }
 
@@ -134,8 +129,8 @@ pub(crate) fn send(
     let sock = match ep.addr {
         SocketAddr::V4(..) => sockets.v4.as_ref(),
         SocketAddr::V6(..) => sockets.v6.as_ref(),
-    };
-    let sock = sock.ok_or_else(enetunreach)?;
+    }
+    .ok_or_else(enetunreach)?;
     let fwmark = d.fwmark.load(Ordering::Relaxed);
     let (rt, src) = route(sock, ep, cache, fwmark)?;
     sock.xmit(dev, skb, rt, &src, &ep.addr, ds, fwmark);

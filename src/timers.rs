@@ -57,7 +57,7 @@ pub(crate) fn fired(peer: &Anchored<PeerState>) {
     }
     if a.zero_key_material {
         peer.want_clear.store(true, Ordering::Release);
-        schedule_handshake_work(peer);
+        queue_work(peer, WorkId::B);
     }
     if a.queue_handshake_initiation {
         queue_initiation(peer);
@@ -67,13 +67,19 @@ pub(crate) fn fired(peer: &Anchored<PeerState>) {
     }
 }
 
-/// Queues the peer's handshake work item (initiation, zeroing).
-pub(crate) fn schedule_handshake_work(peer: &Anchored<PeerState>) {
+/// Queues one of the peer's work items, unless the peer was removed: A, the
+/// transmission of what is encrypted (`send::transmit`), on `wg-crypt`; B,
+/// initiations and zeroing (`send::handshake_work`), on the second `wg-kex`.
+pub(crate) fn queue_work(peer: &Anchored<PeerState>, id: WorkId) {
     if peer.dead.load(Ordering::Acquire) {
         return;
     }
-    let dev = peer.dev.get().data();
-    peer.queue_work(WorkId::B, &dev.handshake_send_wq, None);
+    let d = peer.dev.get().data();
+    let wq = match id {
+        WorkId::A => &d.tx_wq,
+        WorkId::B => &d.handshake_send_wq,
+    };
+    peer.queue_work(id, wq, None);
 }
 
 /// A handshake initiation is wanted (`wg_packet_send_queued_handshake_initiation`):
@@ -88,7 +94,7 @@ pub(crate) fn want_initiation(peer: &Anchored<PeerState>) {
 /// Has the handshake worker send an initiation (the rate limit was checked).
 pub(crate) fn queue_initiation(peer: &Anchored<PeerState>) {
     peer.want_initiation.store(true, Ordering::Release);
-    schedule_handshake_work(peer);
+    queue_work(peer, WorkId::B);
 }
 
 /// The device went up or the peer was created on a running device.
