@@ -478,7 +478,7 @@ impl<C: Crypto> StaticIdentity<C> {
 impl<C: Crypto> InitiationStatic<C> {
     /// The initiator's sender index.
     pub fn sender_index(&self) -> u32 {
-        self.sender_index
+        self.msg.sender_index
     }
 }
 
@@ -516,6 +516,15 @@ impl<C: Crypto> PeerHandshake<C> {
         local_index: u32,
     ) -> Result<([u8; RESPONSE_LEN], SessionKeys<C>), Error> {
         self.create_response_with_ephemeral(local_index, Key::random())
+    }
+}
+
+impl<C: Crypto> SipKey<C> {
+    /// A key made of 16 bytes, read as two little-endian words (as
+    /// [`SipKey::random`] reads its random bytes).
+    pub fn from_bytes(bytes: &[u8; 16]) -> Self {
+        let k = u128::from_le_bytes(*bytes);
+        Self::new([k as u64, (k >> 64) as u64])
     }
 }
 

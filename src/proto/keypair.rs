@@ -123,10 +123,9 @@ impl<C: Crypto> Keypair<C> {
     /// than REJECT_AFTER_TIME or the counter reached REJECT_AFTER_MESSAGES,
     /// and then marks the keypair unusable for sending.
     pub fn reserve_send(&self, now_ns: u64) -> Result<u64, Error> {
-        if !self.sending_valid.load(Ordering::Relaxed) {
-            return Err(Error::KeyExpired);
-        }
-        if has_expired(self.birthdate, REJECT_AFTER_TIME, now_ns) {
+        if !self.sending_valid.load(Ordering::Relaxed)
+            || has_expired(self.birthdate, REJECT_AFTER_TIME, now_ns)
+        {
             self.invalidate_sending();
             return Err(Error::KeyExpired);
         }
@@ -231,20 +230,13 @@ where
     /// to `next` until confirmed, replacing any pending `next`, and
     /// `previous` is dropped. Returns the keypairs dropped.
     pub fn insert(&mut self, new: B) -> [Option<B>; 2] {
-        if kp(&new).keys.initiator {
-            if let Some(next) = self.next.take() {
-                let dropped_previous = self.previous.replace(next);
-                let dropped_current = self.current.replace(new);
-                [dropped_previous, dropped_current]
-            } else {
-                let old_current = self.current.replace(new);
-                let dropped_previous = core::mem::replace(&mut self.previous, old_current);
-                [dropped_previous, None]
-            }
-        } else {
-            let dropped_next = self.next.replace(new);
-            let dropped_previous = self.previous.take();
-            [dropped_next, dropped_previous]
+        if !kp(&new).keys.initiator {
+            return [self.next.replace(new), self.previous.take()];
+        }
+        let old_current = self.current.replace(new);
+        match self.next.take() {
+            Some(next) => [self.previous.replace(next), old_current],
+            None => [core::mem::replace(&mut self.previous, old_current), None],
         }
     }
 

@@ -163,8 +163,7 @@ pub fn dh<C: Crypto>(private: &Key<C>, public: &[u8; KEY_LEN]) -> Option<Key<C>>
 /// The `e` token, sending side: writes the ephemeral public key.
 fn write_e<C: Crypto>(st: &mut SymmetricState<C>, e_priv: &Key<C>, e_out: &mut [u8; KEY_LEN]) {
     *e_out = public_key::<C>(e_priv);
-    st.mix_hash(e_out, &[]);
-    st.mix_key(e_out);
+    read_e(st, e_out);
 }
 
 /// The `e` token, receiving side.
