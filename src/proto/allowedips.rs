@@ -354,11 +354,12 @@ impl<A: Alloc> AllowedIps<A> {
         (deepest, self.node(deepest).is_some_and(|n| n.cidr == cidr))
     }
 
-    /// The node holding exactly `prefix` (host bits ignored), peer or not.
-    fn find(&self, prefix: &Prefix) -> Option<u32> {
+    /// The node holding exactly `prefix` (host bits ignored) for `peer`.
+    fn find(&self, prefix: &Prefix, peer: PeerId) -> Option<u32> {
         let (v6, key, cidr) = prefix.parts()?;
         let (i, exact) = self.placement(v6, key, cidr);
-        exact.then_some(i)
+        let for_peer = self.node(i)?.peer == peer.0.wrapping_add(1);
+        (exact && for_peer).then_some(i)
     }
 
     /// Makes sure that `n` insertions in a row (either family) for peers
@@ -540,12 +541,9 @@ impl<A: Alloc> AllowedIps<A> {
     /// Removes `prefix` (host bits ignored) if it is allowed for `peer`.
     /// Returns whether it was removed.
     pub fn remove(&mut self, prefix: &Prefix, peer: PeerId) -> bool {
-        let Some(i) = self.find(prefix) else {
+        let Some(i) = self.find(prefix, peer) else {
             return false;
         };
-        if self.node(i).map(|n| n.peer) != Some(peer.0.wrapping_add(1)) {
-            return false;
-        }
         self.seq = self.seq.wrapping_add(1);
         self.unlink(peer.0, i);
         self.remove_node(i);
@@ -592,10 +590,7 @@ impl<A: Alloc> AllowedIps<A> {
     ) -> Option<PeerPrefixes<'_, A>> {
         let mut prefixes = self.peer_prefixes(peer);
         if let Some(after) = after {
-            let i = self.find(after)?;
-            if self.node(i)?.peer != peer.0.wrapping_add(1) {
-                return None;
-            }
+            let i = self.find(after, peer)?;
             prefixes.next = self.cold(i).next;
         }
         Some(prefixes)

@@ -61,23 +61,20 @@ impl<const N: usize> Field for [u8; N] {
     }
 }
 
-impl Field for u32 {
-    fn read(r: &mut &[u8]) -> Option<Self> {
-        Field::read(r).map(u32::from_le_bytes)
-    }
-    fn write(&self, w: &mut &mut [u8]) {
-        self.to_le_bytes().write(w);
-    }
+/// Little-endian integers are their bytes.
+macro_rules! le_field {
+    ($($t:ty),*) => {$(
+        impl Field for $t {
+            fn read(r: &mut &[u8]) -> Option<Self> {
+                Field::read(r).map(<$t>::from_le_bytes)
+            }
+            fn write(&self, w: &mut &mut [u8]) {
+                self.to_le_bytes().write(w);
+            }
+        }
+    )*};
 }
-
-impl Field for u64 {
-    fn read(r: &mut &[u8]) -> Option<Self> {
-        Field::read(r).map(u64::from_le_bytes)
-    }
-    fn write(&self, w: &mut &mut [u8]) {
-        self.to_le_bytes().write(w);
-    }
-}
+le_field!(u32, u64);
 
 impl Field for Macs {
     fn read(r: &mut &[u8]) -> Option<Self> {

@@ -79,9 +79,7 @@ impl<C: Crypto> SymmetricState<C> {
 
     /// `MixKey(DH(private, public))`; fails on a low-order `public`.
     pub fn mix_dh(&mut self, private: &Key<C>, public: &[u8; KEY_LEN]) -> Result<(), Error> {
-        let shared = dh::<C>(private, public).ok_or(Error::LowOrderKey)?;
-        self.mix_key(shared.as_bytes());
-        Ok(())
+        self.mix_precomputed_dh(&dh::<C>(private, public).ok_or(Error::LowOrderKey)?)
     }
 
     /// `MixKey(shared)` with a precomputed DH result; fails if it is all zero
