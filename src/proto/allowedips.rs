@@ -463,17 +463,14 @@ impl<A: Alloc> AllowedIps<A> {
             let n = self.node_mut(parent)?;
             return Some((parent, core::mem::replace(&mut n.peer, peer)));
         }
-        let down = self.slot(v6, parent, key).map_or(NIL, |d| *d);
-        let Some(down_key) = self.node(down).map(|n| n.key) else {
-            // Empty trie, or an empty slot below `parent`.
-            let new = self.alloc(v6, key, cidr, peer)?;
-            self.link(v6, parent, key, new);
-            return Some((new, 0));
-        };
-        // `down` is not inside the new prefix's path: they diverge at `common`
-        // (shorter than `down`'s prefix), or `down` lies below the new prefix.
-        let common = cidr.min(key.common_bits(down_key));
         let new = self.alloc(v6, key, cidr, peer)?;
+        let down = self.slot(v6, parent, key).map_or(NIL, |d| *d);
+        // `down` is not inside the new prefix's path: they diverge at `common`
+        // (shorter than `down`'s prefix), or `down` lies below the new prefix,
+        // or there is no `down` (an empty trie or slot: `down_key` is then
+        // `key`, and linking NIL below `new` changes nothing).
+        let down_key = self.node(down).map_or(key, |n| n.key);
+        let common = cidr.min(key.common_bits(down_key));
         if common == cidr {
             self.link(v6, new, down_key, down);
             self.link(v6, parent, key, new);
@@ -495,28 +492,25 @@ impl<A: Alloc> AllowedIps<A> {
     fn remove_node(&mut self, i: u32) {
         let Some(n) = self.node_mut(i) else { return };
         n.peer = 0;
-        let (v6, key, [c0, c1]) = (n.v6, n.key, n.child);
-        let parent = self.cold(i).parent;
-        if c0 != NIL && c1 != NIL {
-            // Still a branch point: stays as an intermediate node.
-            return;
+        // The node, then (if it was a leaf) its parent: each is spliced out
+        // unless it has a peer or is still a branch point (two children). A
+        // parent without a peer is an intermediate node: one child is left.
+        let mut i = i;
+        for _ in 0..2 {
+            let Some(&n) = self.node(i) else { return };
+            let [c0, c1] = n.child;
+            if n.peer != 0 || (c0 != NIL && c1 != NIL) {
+                return;
+            }
+            let child = if c0 != NIL { c0 } else { c1 };
+            let parent = self.cold(i).parent;
+            self.link(n.v6, parent, n.key, child);
+            self.release(i);
+            if child != NIL {
+                return;
+            }
+            i = parent;
         }
-        let child = if c0 != NIL { c0 } else { c1 };
-        self.link(v6, parent, key, child);
-        self.release(i);
-        if child != NIL {
-            return;
-        }
-        let Some(p) = self.node(parent) else { return };
-        if p.peer != 0 {
-            return;
-        }
-        // `parent` is an intermediate node with one child left: splice it out.
-        let [p0, p1] = p.child;
-        let other = if p0 != NIL { p0 } else { p1 };
-        let parent_key = p.key;
-        self.link(v6, self.cold(parent).parent, parent_key, other);
-        self.release(parent);
     }
 
     /// Allows `prefix` (host bits ignored) for `peer`. If the prefix is
