@@ -171,16 +171,10 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
     }
 
     fn set_of(&self, scope: u64, family: u8, addr: u64) -> usize {
-        let mut input = [0u8; 17];
-        for (dst, src) in input.iter_mut().zip(
-            scope
-                .to_le_bytes()
-                .into_iter()
-                .chain(addr.to_le_bytes())
-                .chain([family]),
-        ) {
-            *dst = src;
-        }
+        // Hashed: the scope and the address as little-endian words, then the
+        // family (`u128` only to place the words: shifts by a constant 64).
+        let words = ((u128::from(addr) << 64) | u128::from(scope)).to_le_bytes();
+        let input: [u8; 17] = core::array::from_fn(|i| words.get(i).copied().unwrap_or(family));
         // The number of sets is a power of two: the low bits pick one.
         (self.key.hsiphash(&input) as usize) & self.sets.wrapping_sub(1)
     }
