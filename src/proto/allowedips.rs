@@ -618,9 +618,8 @@ impl<A: Alloc> AllowedIps<A> {
         let Some(c) = self.cold_mut(i) else {
             return;
         };
-        let (prev, next) = (c.prev, c.next);
-        c.prev = NIL;
-        c.next = NIL;
+        let prev = core::mem::replace(&mut c.prev, NIL);
+        let next = core::mem::replace(&mut c.next, NIL);
         if let Some(p) = self.cold_mut(prev) {
             p.next = next;
         }
