@@ -82,8 +82,7 @@ impl Tables {
     /// prefix insertions and `added` new peers cannot fail for lack of
     /// memory. Changes nothing observable.
     pub(crate) fn reserve(&mut self, max_peer: PeerId, inserts: usize, added: usize) -> Result {
-        self.trie.reserve(max_peer).map_err(|_| ENOMEM)?;
-        self.trie.reserve_nodes(inserts).map_err(|_| ENOMEM)?;
+        self.trie.reserve(max_peer, inserts).map_err(|_| ENOMEM)?;
         let want = (max_peer.0 as usize).saturating_add(1);
         let have = self.peers.len();
         Kernel::vec_reserve(&mut self.peers, want.saturating_sub(have)).map_err(|_| ENOMEM)?;

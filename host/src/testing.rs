@@ -478,7 +478,7 @@ impl<C: Crypto> StaticIdentity<C> {
 impl<C: Crypto> InitiationStatic<C> {
     /// The initiator's sender index.
     pub fn sender_index(&self) -> u32 {
-        self.sender_index
+        self.msg.sender_index
     }
 }
 
@@ -516,6 +516,15 @@ impl<C: Crypto> PeerHandshake<C> {
         local_index: u32,
     ) -> Result<([u8; RESPONSE_LEN], SessionKeys<C>), Error> {
         self.create_response_with_ephemeral(local_index, Key::random())
+    }
+}
+
+impl<C: Crypto> SipKey<C> {
+    /// A key made of 16 bytes, read as two little-endian words (as
+    /// [`SipKey::random`] reads its random bytes).
+    pub fn from_bytes(bytes: &[u8; 16]) -> Self {
+        let k = u128::from_le_bytes(*bytes);
+        Self::new([k as u64, (k >> 64) as u64])
     }
 }
 
@@ -621,4 +630,54 @@ pub fn ik_init<C: Crypto>(
     let mut st = SymmetricState::new(protocol_name, prologue);
     st.mix_hash(responder_static, &[]);
     st
+}
+
+/// A Noise transport CipherState after `Split()`: a key and a nonce counter
+/// (the Noise vectors' transport messages; the module seals data packets with
+/// [`Keypair`]s).
+pub struct CipherState<C: Crypto> {
+    k: Key<C>,
+    n: u64,
+}
+
+impl<C: Crypto> CipherState<C> {
+    /// A cipher with nonce 0.
+    pub fn new(k: Key<C>) -> Self {
+        Self { k, n: 0 }
+    }
+
+    /// Encrypts `buf` (plaintext followed by `TAG_LEN` bytes of room) with `ad`.
+    pub fn encrypt(&mut self, ad: &[u8], buf: &mut [u8]) -> Result<(), Error> {
+        let body_len = buf.len().checked_sub(TAG_LEN).ok_or(Error::BufferSize)?;
+        if self.n == u64::MAX {
+            return Err(Error::NonceExhausted);
+        }
+        let (body, tag) = buf
+            .split_at_mut_checked(body_len)
+            .ok_or(Error::BufferSize)?;
+        tag.copy_from_slice(&C::aead_seal(self.k.as_bytes(), self.n, ad, body));
+        self.n = self.n.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Decrypts `input` (ciphertext and tag) into `out`; the nonce advances only
+    /// on success.
+    pub fn decrypt(&mut self, ad: &[u8], input: &[u8], out: &mut [u8]) -> Result<(), Error> {
+        let body_len = input.len().checked_sub(TAG_LEN).ok_or(Error::Malformed)?;
+        if out.len() != body_len {
+            return Err(Error::BufferSize);
+        }
+        if self.n == u64::MAX {
+            return Err(Error::NonceExhausted);
+        }
+        let (body, tag) = input.split_at_checked(body_len).ok_or(Error::Malformed)?;
+        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Malformed)?;
+        out.copy_from_slice(body);
+        if !C::aead_open(self.k.as_bytes(), self.n, ad, out, tag) {
+            C::zeroize(out);
+            return Err(Error::Decrypt);
+        }
+        self.n = self.n.wrapping_add(1);
+        Ok(())
+    }
 }

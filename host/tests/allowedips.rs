@@ -651,7 +651,7 @@ fn allocation_failure_leaves_table_unchanged() {
     }
     assert!(failures > 10, "{failures} failures injected");
     // Reserve, then insert with no memory at all: cannot fail.
-    t.reserve(PeerId(7)).unwrap();
+    t.reserve(PeerId(7), 1).unwrap();
     ALLOCS_LEFT.with(|c| c.set(0));
     t.insert_v6(
         &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
@@ -743,16 +743,15 @@ fn lookup_speed() {
 #[test]
 fn reserve_nodes_makes_a_batch_of_inserts_infallible() {
     // A netlink SET message is prepared (every allocation) before it is
-    // applied: after `reserve` for the peers and `reserve_nodes` for the
-    // batch, the whole batch must succeed with the allocator refusing all.
+    // applied: after `reserve` for the peers and the batch's insertions,
+    // the whole batch must succeed with the allocator refusing all.
     let mut rng = SplitMix(17);
     let mut t = AllowedIps::<Flaky>::new();
     for round in 0..20 {
         let (n4, n6) = (rng.below(300) as usize, rng.below(300) as usize);
         for p in 0..8 {
-            t.reserve(PeerId(p)).unwrap();
+            t.reserve(PeerId(p), n4 + n6).unwrap();
         }
-        t.reserve_nodes(n4 + n6).unwrap();
         ALLOCS_LEFT.with(|c| c.set(0));
         for i in 0..n4.max(n6) {
             let peer = PeerId(rng.below(8) as u32);

@@ -4,9 +4,9 @@
 mod common;
 use common::*;
 use wg_proto::host::Host;
-use wg_proto::proto::noise::{self, CipherState};
+use wg_proto::proto::noise;
 use wg_proto::proto::secret::Key;
-use wg_proto::testing::ik_init;
+use wg_proto::testing::{ik_init, CipherState};
 
 fn field<'a>(v: &'a serde_json::Value, name: &str) -> &'a str {
     v[name].as_str().unwrap_or_else(|| panic!("field {name}"))

@@ -354,16 +354,20 @@ impl<A: Alloc> AllowedIps<A> {
         (deepest, self.node(deepest).is_some_and(|n| n.cidr == cidr))
     }
 
-    /// The node holding exactly `prefix` (host bits ignored), peer or not.
-    fn find(&self, prefix: &Prefix) -> Option<u32> {
+    /// The node holding exactly `prefix` (host bits ignored) for `peer`.
+    fn find(&self, prefix: &Prefix, peer: PeerId) -> Option<u32> {
         let (v6, key, cidr) = prefix.parts()?;
         let (i, exact) = self.placement(v6, key, cidr);
-        exact.then_some(i)
+        let for_peer = self.node(i)?.peer == peer.0.wrapping_add(1);
+        (exact && for_peer).then_some(i)
     }
 
-    /// Makes sure that the next insertion for `peer` (either family) cannot
-    /// fail for lack of memory. Changes nothing observable.
-    pub fn reserve(&mut self, peer: PeerId) -> Result<(), AllowedIpsError> {
+    /// Makes sure that `n` insertions in a row (either family) for peers
+    /// numbered up to `peer` cannot fail for lack of memory (an insertion
+    /// takes at most two nodes; removals in between only give nodes back):
+    /// with the highest peer involved, a whole batch of changes can be
+    /// prepared before any of it is applied. Changes nothing observable.
+    pub fn reserve(&mut self, peer: PeerId, n: usize) -> Result<(), AllowedIpsError> {
         if peer.0 > PeerId::MAX {
             return Err(AllowedIpsError::InvalidPeer);
         }
@@ -375,15 +379,6 @@ impl<A: Alloc> AllowedIps<A> {
                 A::vec_push(&mut self.peers, EMPTY_LIST)?;
             }
         }
-        self.reserve_nodes(1)
-    }
-
-    /// Makes sure that `n` insertions in a row (either family) cannot fail
-    /// for lack of memory (an insertion takes at most two nodes; removals in
-    /// between only give nodes back). With [`AllowedIps::reserve`] for the
-    /// highest peer involved, a whole batch of changes can be prepared
-    /// before any of it is applied. Changes nothing observable.
-    pub fn reserve_nodes(&mut self, n: usize) -> Result<(), AllowedIpsError> {
         while self.free_count < n.saturating_mul(2) {
             let index = u32::try_from(self.nodes.len()).map_err(|_| AllocError)?;
             if index == NIL || self.cold.len() != self.nodes.len() {
@@ -439,20 +434,20 @@ impl<A: Alloc> AllowedIps<A> {
         self.free_count = self.free_count.saturating_add(1);
     }
 
+    /// The link below `parent` on the side `key` selects, or the family's
+    /// root if `parent` is NIL.
+    fn slot(&mut self, v6: bool, parent: u32, key: Key) -> Option<&mut u32> {
+        match self.nodes.get_mut(parent as usize) {
+            Some(p) => p.child.get_mut(usize::from(key.bit(p.cidr))),
+            None => self.roots.get_mut(usize::from(v6)),
+        }
+    }
+
     /// Hangs `new` (NIL: nothing) below `parent` on the side `key` selects,
     /// or at the family's root if `parent` is NIL.
     fn link(&mut self, v6: bool, parent: u32, key: Key, new: u32) {
-        match self.node_mut(parent) {
-            Some(p) => {
-                if let Some(slot) = p.child.get_mut(usize::from(key.bit(p.cidr))) {
-                    *slot = new;
-                }
-            }
-            None => {
-                if let Some(root) = self.roots.get_mut(usize::from(v6)) {
-                    *root = new;
-                }
-            }
+        if let Some(slot) = self.slot(v6, parent, key) {
+            *slot = new;
         }
         if let Some(c) = self.cold_mut(new) {
             c.parent = parent;
@@ -468,20 +463,14 @@ impl<A: Alloc> AllowedIps<A> {
             let n = self.node_mut(parent)?;
             return Some((parent, core::mem::replace(&mut n.peer, peer)));
         }
-        let down = match self.node(parent) {
-            None => self.root(v6),
-            Some(p) => p.child_for(key.bit(p.cidr)),
-        };
-        let Some(down_key) = self.node(down).map(|n| n.key) else {
-            // Empty trie, or an empty slot below `parent`.
-            let new = self.alloc(v6, key, cidr, peer)?;
-            self.link(v6, parent, key, new);
-            return Some((new, 0));
-        };
-        // `down` is not inside the new prefix's path: they diverge at `common`
-        // (shorter than `down`'s prefix), or `down` lies below the new prefix.
-        let common = cidr.min(key.common_bits(down_key));
         let new = self.alloc(v6, key, cidr, peer)?;
+        let down = self.slot(v6, parent, key).map_or(NIL, |d| *d);
+        // `down` is not inside the new prefix's path: they diverge at `common`
+        // (shorter than `down`'s prefix), or `down` lies below the new prefix,
+        // or there is no `down` (an empty trie or slot: `down_key` is then
+        // `key`, and linking NIL below `new` changes nothing).
+        let down_key = self.node(down).map_or(key, |n| n.key);
+        let common = cidr.min(key.common_bits(down_key));
         if common == cidr {
             self.link(v6, new, down_key, down);
             self.link(v6, parent, key, new);
@@ -503,28 +492,25 @@ impl<A: Alloc> AllowedIps<A> {
     fn remove_node(&mut self, i: u32) {
         let Some(n) = self.node_mut(i) else { return };
         n.peer = 0;
-        let (v6, key, [c0, c1]) = (n.v6, n.key, n.child);
-        let parent = self.cold(i).parent;
-        if c0 != NIL && c1 != NIL {
-            // Still a branch point: stays as an intermediate node.
-            return;
+        // The node, then (if it was a leaf) its parent: each is spliced out
+        // unless it has a peer or is still a branch point (two children). A
+        // parent without a peer is an intermediate node: one child is left.
+        let mut i = i;
+        for _ in 0..2 {
+            let Some(&n) = self.node(i) else { return };
+            let [c0, c1] = n.child;
+            if n.peer != 0 || (c0 != NIL && c1 != NIL) {
+                return;
+            }
+            let child = if c0 != NIL { c0 } else { c1 };
+            let parent = self.cold(i).parent;
+            self.link(n.v6, parent, n.key, child);
+            self.release(i);
+            if child != NIL {
+                return;
+            }
+            i = parent;
         }
-        let child = if c0 != NIL { c0 } else { c1 };
-        self.link(v6, parent, key, child);
-        self.release(i);
-        if child != NIL {
-            return;
-        }
-        let Some(p) = self.node(parent) else { return };
-        if p.peer != 0 {
-            return;
-        }
-        // `parent` is an intermediate node with one child left: splice it out.
-        let [p0, p1] = p.child;
-        let other = if p0 != NIL { p0 } else { p1 };
-        let parent_key = p.key;
-        self.link(v6, self.cold(parent).parent, parent_key, other);
-        self.release(parent);
     }
 
     /// Allows `prefix` (host bits ignored) for `peer`. If the prefix is
@@ -532,7 +518,7 @@ impl<A: Alloc> AllowedIps<A> {
     /// `peer`'s list. On error the table is unchanged.
     pub fn insert(&mut self, prefix: &Prefix, peer: PeerId) -> Result<(), AllowedIpsError> {
         let (v6, key, cidr) = prefix.parts().ok_or(AllowedIpsError::InvalidCidr)?;
-        self.reserve(peer)?;
+        self.reserve(peer, 1)?;
         let (node, old) = self
             .insert_node(v6, key, cidr, peer.0.wrapping_add(1))
             .ok_or(AllowedIpsError::NoMemory)?;
@@ -549,12 +535,9 @@ impl<A: Alloc> AllowedIps<A> {
     /// Removes `prefix` (host bits ignored) if it is allowed for `peer`.
     /// Returns whether it was removed.
     pub fn remove(&mut self, prefix: &Prefix, peer: PeerId) -> bool {
-        let Some(i) = self.find(prefix) else {
+        let Some(i) = self.find(prefix, peer) else {
             return false;
         };
-        if self.node(i).map(|n| n.peer) != Some(peer.0.wrapping_add(1)) {
-            return false;
-        }
         self.seq = self.seq.wrapping_add(1);
         self.unlink(peer.0, i);
         self.remove_node(i);
@@ -563,24 +546,15 @@ impl<A: Alloc> AllowedIps<A> {
 
     /// Removes every prefix of `peer`.
     pub fn remove_by_peer(&mut self, peer: PeerId) {
-        let Some(list) = self.peers.get_mut(peer.0 as usize) else {
-            return;
-        };
-        let PeerList { head, len, .. } = core::mem::replace(list, EMPTY_LIST);
-        if len == 0 {
-            return;
+        let list = |t: &Self| t.peers.get(peer.0 as usize).copied().unwrap_or(EMPTY_LIST);
+        let len = list(self).len;
+        if len != 0 {
+            self.seq = self.seq.wrapping_add(1);
         }
-        self.seq = self.seq.wrapping_add(1);
-        let mut i = head;
-        let mut left = len;
-        while i != NIL && left > 0 {
-            let next = self.cold_mut(i).map_or(NIL, |c| {
-                c.prev = NIL;
-                core::mem::replace(&mut c.next, NIL)
-            });
-            self.remove_node(i);
-            i = next;
-            left -= 1;
+        for _ in 0..len {
+            let head = list(self).head;
+            self.unlink(peer.0, head);
+            self.remove_node(head);
         }
     }
 
@@ -608,19 +582,12 @@ impl<A: Alloc> AllowedIps<A> {
         peer: PeerId,
         after: Option<&Prefix>,
     ) -> Option<PeerPrefixes<'_, A>> {
-        let Some(after) = after else {
-            return Some(self.peer_prefixes(peer));
-        };
-        let i = self.find(after)?;
-        if self.node(i)?.peer != peer.0.wrapping_add(1) {
-            return None;
+        let mut prefixes = self.peer_prefixes(peer);
+        if let Some(after) = after {
+            let i = self.find(after, peer)?;
+            prefixes.next = self.cold(i).next;
         }
-        let list = self.peers.get(peer.0 as usize)?;
-        Some(PeerPrefixes {
-            table: self,
-            next: self.cold(i).next,
-            left: list.len,
-        })
+        Some(prefixes)
     }
 
     /// Changes whenever the table changes (as the C driver's `seq`).
@@ -651,9 +618,8 @@ impl<A: Alloc> AllowedIps<A> {
         let Some(c) = self.cold_mut(i) else {
             return;
         };
-        let (prev, next) = (c.prev, c.next);
-        c.prev = NIL;
-        c.next = NIL;
+        let prev = core::mem::replace(&mut c.prev, NIL);
+        let next = core::mem::replace(&mut c.next, NIL);
         if let Some(p) = self.cold_mut(prev) {
             p.next = next;
         }

@@ -101,9 +101,8 @@ pub enum HandshakeState {
 /// [`PeerHandshake::consume_initiation`].
 pub struct InitiationStatic<C: Crypto> {
     remote_static: [u8; KEY_LEN],
-    pub(crate) sender_index: u32,
-    remote_ephemeral: [u8; KEY_LEN],
-    encrypted_timestamp: [u8; ENCRYPTED_TIMESTAMP_LEN],
+    /// The message: its timestamp is decrypted by the second step.
+    pub(crate) msg: Initiation,
     sym: SymmetricState<C>,
 }
 
@@ -129,9 +128,7 @@ pub fn read_initiation<C: Crypto>(
     )?;
     Ok(InitiationStatic {
         remote_static,
-        sender_index: msg.sender_index,
-        remote_ephemeral: msg.ephemeral,
-        encrypted_timestamp: msg.encrypted_timestamp,
+        msg: msg.clone(),
         sym,
     })
 }
@@ -284,7 +281,7 @@ impl<C: Crypto> PeerHandshake<C> {
         noise::ik_read_msg1_payload(
             &mut sym,
             &self.static_static,
-            &init.encrypted_timestamp,
+            &init.msg.encrypted_timestamp,
             &mut ts,
         )?;
         if !tai64n::is_newer(&ts, &self.latest_timestamp) {
@@ -300,8 +297,8 @@ impl<C: Crypto> PeerHandshake<C> {
         self.state = HandshakeState::ConsumedInitiation;
         self.sym = Some(sym);
         self.ephemeral_private.clear();
-        self.remote_ephemeral = init.remote_ephemeral;
-        self.remote_index = init.sender_index;
+        self.remote_ephemeral = init.msg.ephemeral;
+        self.remote_index = init.msg.sender_index;
         Ok(())
     }
 

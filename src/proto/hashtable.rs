@@ -64,18 +64,28 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
         self.hasher.hash(key) & n_buckets.wrapping_sub(1)
     }
 
-    /// The value registered under `key`.
+    /// The slot holding `key` in its bucket `b`, and the slot before it in
+    /// the chain (NIL: `key`'s is the first).
     #[inline]
-    pub fn lookup(&self, key: &K) -> Option<V> {
-        let mut i = *self.buckets.get(self.bucket_in(self.buckets.len(), key))?;
+    fn find(&self, b: usize, key: &K) -> Option<(u32, u32)> {
+        let mut prev = NIL;
+        let mut i = *self.buckets.get(b)?;
         for _ in 0..self.slots.len() {
             let s = self.slots.get(i as usize)?;
             if s.value.is_some() && s.key == *key {
-                return s.value;
+                return Some((prev, i));
             }
+            prev = i;
             i = s.next;
         }
         None
+    }
+
+    /// The value registered under `key`.
+    #[inline]
+    pub fn lookup(&self, key: &K) -> Option<V> {
+        let (_, i) = self.find(self.bucket_in(self.buckets.len(), key), key)?;
+        self.slots.get(i as usize)?.value
     }
 
     /// Makes sure the next `n` insertions cannot fail for lack of memory
@@ -130,32 +140,22 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
     /// Unregisters `key`; returns its value.
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let b = self.bucket_in(self.buckets.len(), key);
-        let mut prev = NIL;
-        let mut i = *self.buckets.get(b)?;
-        for _ in 0..self.slots.len() {
-            let s = self.slots.get(i as usize)?;
-            let next = s.next;
-            if s.value.is_some() && s.key == *key {
-                let link = if prev == NIL {
-                    self.buckets.get_mut(b)
-                } else {
-                    self.slots.get_mut(prev as usize).map(|p| &mut p.next)
-                };
-                if let Some(link) = link {
-                    *link = next;
-                }
-                let s = self.slots.get_mut(i as usize)?;
-                let value = s.value.take();
-                s.key = K::default();
-                s.next = self.free;
-                self.free = i;
-                self.len = self.len.saturating_sub(1);
-                return value;
-            }
-            prev = i;
-            i = next;
+        let (prev, i) = self.find(b, key)?;
+        let s = self.slots.get_mut(i as usize)?;
+        let next = core::mem::replace(&mut s.next, self.free);
+        let value = s.value.take();
+        s.key = K::default();
+        let link = if prev == NIL {
+            self.buckets.get_mut(b)
+        } else {
+            self.slots.get_mut(prev as usize).map(|p| &mut p.next)
+        };
+        if let Some(link) = link {
+            *link = next;
         }
-        None
+        self.free = i;
+        self.len = self.len.saturating_sub(1);
+        value
     }
 
     /// Doubles the bucket array when there are more than two entries per

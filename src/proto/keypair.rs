@@ -123,10 +123,9 @@ impl<C: Crypto> Keypair<C> {
     /// than REJECT_AFTER_TIME or the counter reached REJECT_AFTER_MESSAGES,
     /// and then marks the keypair unusable for sending.
     pub fn reserve_send(&self, now_ns: u64) -> Result<u64, Error> {
-        if !self.sending_valid.load(Ordering::Relaxed) {
-            return Err(Error::KeyExpired);
-        }
-        if has_expired(self.birthdate, REJECT_AFTER_TIME, now_ns) {
+        if !self.sending_valid.load(Ordering::Relaxed)
+            || has_expired(self.birthdate, REJECT_AFTER_TIME, now_ns)
+        {
             self.invalidate_sending();
             return Err(Error::KeyExpired);
         }
@@ -195,17 +194,14 @@ impl<C: Crypto, B> Keypairs<C, B> {
     }
 }
 
-fn kp<C: Crypto, B: Deref>(b: &B) -> &Keypair<C>
-where
-    B::Target: AsRef<Keypair<C>>,
-{
-    (**b).as_ref()
-}
-
 impl<C: Crypto, B: Deref> Keypairs<C, B>
 where
     B::Target: AsRef<Keypair<C>>,
 {
+    fn kp(b: &B) -> &Keypair<C> {
+        (**b).as_ref()
+    }
+
     /// The slots `(previous, current, next)` themselves, e.g. to clone `Arc`s
     /// for publication to readers.
     pub fn slots(&self) -> (Option<&B>, Option<&B>, Option<&B>) {
@@ -221,7 +217,7 @@ where
         [&self.current, &self.previous, &self.next]
             .into_iter()
             .flatten()
-            .find(|b| kp(*b).keys.local_index == local_index)
+            .find(|b| Self::kp(*b).keys.local_index == local_index)
     }
 
     /// Installs the keypair of a completed handshake. An initiator's keypair
@@ -231,20 +227,13 @@ where
     /// to `next` until confirmed, replacing any pending `next`, and
     /// `previous` is dropped. Returns the keypairs dropped.
     pub fn insert(&mut self, new: B) -> [Option<B>; 2] {
-        if kp(&new).keys.initiator {
-            if let Some(next) = self.next.take() {
-                let dropped_previous = self.previous.replace(next);
-                let dropped_current = self.current.replace(new);
-                [dropped_previous, dropped_current]
-            } else {
-                let old_current = self.current.replace(new);
-                let dropped_previous = core::mem::replace(&mut self.previous, old_current);
-                [dropped_previous, None]
-            }
-        } else {
-            let dropped_next = self.next.replace(new);
-            let dropped_previous = self.previous.take();
-            [dropped_next, dropped_previous]
+        if !Self::kp(&new).keys.initiator {
+            return [self.next.replace(new), self.previous.take()];
+        }
+        let old_current = self.current.replace(new);
+        match self.next.take() {
+            Some(next) => [self.previous.replace(next), old_current],
+            None => [core::mem::replace(&mut self.previous, old_current), None],
         }
     }
 
@@ -254,7 +243,7 @@ where
     /// the dropped old previous.
     pub fn received_with(&mut self, local_index: u32) -> (bool, Option<B>) {
         match &self.next {
-            Some(next) if kp(next).keys.local_index == local_index => {
+            Some(next) if Self::kp(next).keys.local_index == local_index => {
                 let next = self.next.take();
                 let old_current = core::mem::replace(&mut self.current, next);
                 let dropped = core::mem::replace(&mut self.previous, old_current);
@@ -268,7 +257,7 @@ where
     /// `wg_noise_expire_current_peer_keypairs`); a new handshake is needed.
     pub fn expire_sending(&self) {
         for b in [&self.current, &self.next].into_iter().flatten() {
-            kp(b).invalidate_sending();
+            Self::kp(b).invalidate_sending();
         }
     }
 

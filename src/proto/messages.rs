@@ -39,84 +39,95 @@ pub const ENCRYPTED_TIMESTAMP_LEN: usize = TIMESTAMP_LEN + TAG_LEN;
 /// Encrypted cookie in a cookie reply.
 pub const ENCRYPTED_COOKIE_LEN: usize = MAC_LEN + TAG_LEN;
 
-/// A cursor over untrusted bytes; every read is checked.
-struct Reader<'a>(&'a [u8]);
+/// A field of a message; every read and write is checked.
+trait Field: Sized {
+    /// Reads the field from the front of `r` and advances it past the field.
+    fn read(r: &mut &[u8]) -> Option<Self>;
+    /// Writes the field to the front of `w` and advances it past the field.
+    fn write(&self, w: &mut &mut [u8]);
+}
 
-impl<'a> Reader<'a> {
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (a, rest) = self.0.split_first_chunk::<N>()?;
-        self.0 = rest;
+impl<const N: usize> Field for [u8; N] {
+    fn read(r: &mut &[u8]) -> Option<Self> {
+        let (a, rest) = r.split_first_chunk::<N>()?;
+        *r = rest;
         Some(*a)
     }
-    fn u32(&mut self) -> Option<u32> {
-        self.array::<4>().map(u32::from_le_bytes)
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.array::<8>().map(u64::from_le_bytes)
-    }
-    fn macs(&mut self) -> Option<Macs> {
-        Some(Macs {
-            mac1: self.array()?,
-            mac2: self.array()?,
-        })
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// A cursor writing into a buffer of known size; every write is checked.
-struct Writer<'a>(&'a mut [u8]);
-
-impl<'a> Writer<'a> {
-    fn put(&mut self, bytes: &[u8]) {
-        let buf = core::mem::take(&mut self.0);
-        if let Some((head, rest)) = buf.split_at_mut_checked(bytes.len()) {
-            head.copy_from_slice(bytes);
-            self.0 = rest;
+    fn write(&self, w: &mut &mut [u8]) {
+        if let Some((head, rest)) = core::mem::take(w).split_first_chunk_mut::<N>() {
+            *head = *self;
+            *w = rest;
         }
     }
-    fn u32(&mut self, v: u32) {
-        self.put(&v.to_le_bytes());
+}
+
+/// Little-endian integers are their bytes.
+macro_rules! le_field {
+    ($($t:ty),*) => {$(
+        impl Field for $t {
+            fn read(r: &mut &[u8]) -> Option<Self> {
+                Field::read(r).map(<$t>::from_le_bytes)
+            }
+            fn write(&self, w: &mut &mut [u8]) {
+                self.to_le_bytes().write(w);
+            }
+        }
+    )*};
+}
+le_field!(u32, u64);
+
+impl Field for Macs {
+    fn read(r: &mut &[u8]) -> Option<Self> {
+        Some(Self {
+            mac1: Field::read(r)?,
+            mac2: Field::read(r)?,
+        })
     }
-    fn u64(&mut self, v: u64) {
-        self.put(&v.to_le_bytes());
-    }
-    fn macs(&mut self, m: &Macs) {
-        self.put(&m.mac1);
-        self.put(&m.mac2);
+    fn write(&self, w: &mut &mut [u8]) {
+        self.mac1.write(w);
+        self.mac2.write(w);
     }
 }
 
-/// Parses a message of type `ty` and exactly `len` bytes, whose fields after
-/// the type `fields` reads, all of them.
-fn parse_exact<T>(
-    packet: &[u8],
-    ty: u32,
-    len: usize,
-    fields: impl FnOnce(&mut Reader<'_>) -> Option<T>,
-) -> Result<T, Error> {
-    if packet.len() != len {
-        return Err(Error::Malformed);
-    }
-    let mut r = Reader(packet);
-    if r.u32() != Some(ty) {
-        return Err(Error::Malformed);
-    }
-    match fields(&mut r) {
-        Some(m) if r.is_empty() => Ok(m),
-        _ => Err(Error::Malformed),
-    }
-}
+/// Defines the struct of a message of type `$ty` whose fields after the type
+/// are the ones listed, in wire order, with `parse` (of a packet whose length
+/// is in `$lens`) and `encode` (to `$len` bytes: the type and the fields).
+macro_rules! message {
+    ($(#[$doc:meta])* $name:ident = $ty:expr, $lens:expr, $len:expr,
+     { $($(#[$fdoc:meta])* $field:ident: $fty:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            $($(#[$fdoc])* pub $field: $fty,)*
+        }
 
-/// Encodes a message of type `ty` and `N` bytes, whose fields after the type
-/// `fields` writes.
-fn encode_exact<const N: usize>(ty: u32, fields: impl FnOnce(&mut Writer<'_>)) -> [u8; N] {
-    let mut out = [0u8; N];
-    let mut w = Writer(&mut out);
-    w.u32(ty);
-    fields(&mut w);
-    out
+        // The type and the fields fill the encoding exactly: `encode` writes
+        // every byte, and `parse` of an exact-size message reads them all.
+        const _: () = assert!(4 $(+ core::mem::size_of::<$fty>())* == $len);
+
+        impl $name {
+            /// Parses a packet of a length in the range given above (checked
+            /// first), beginning with the type.
+            pub fn parse(packet: &[u8]) -> Result<Self, Error> {
+                let mut r = packet;
+                if !($lens).contains(&packet.len()) || u32::read(&mut r) != Some($ty) {
+                    return Err(Error::Malformed);
+                }
+                Ok(Self {
+                    $($field: Field::read(&mut r).ok_or(Error::Malformed)?,)*
+                })
+            }
+
+            /// The wire encoding.
+            pub fn encode(&self) -> [u8; $len] {
+                let mut out = [0u8; $len];
+                let mut w = &mut out[..];
+                $ty.write(&mut w);
+                $(self.$field.write(&mut w);)*
+                out
+            }
+        }
+    };
 }
 
 /// The trailing mac1 and mac2 of both handshake messages.
@@ -128,155 +139,59 @@ pub struct Macs {
     pub mac2: [u8; MAC_LEN],
 }
 
-/// Handshake initiation (type 1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Initiation {
-    /// The initiator's index for this handshake.
-    pub sender_index: u32,
-    /// The initiator's ephemeral public key.
-    pub ephemeral: [u8; KEY_LEN],
-    /// The initiator's static public key, encrypted.
-    pub encrypted_static: [u8; ENCRYPTED_STATIC_LEN],
-    /// The TAI64N timestamp, encrypted.
-    pub encrypted_timestamp: [u8; ENCRYPTED_TIMESTAMP_LEN],
-    /// mac1 and mac2.
-    pub macs: Macs,
-}
-
-impl Initiation {
-    /// Parses exactly [`INITIATION_LEN`] bytes.
-    pub fn parse(packet: &[u8]) -> Result<Self, Error> {
-        parse_exact(packet, MESSAGE_HANDSHAKE_INITIATION, INITIATION_LEN, |r| {
-            Some(Self {
-                sender_index: r.u32()?,
-                ephemeral: r.array()?,
-                encrypted_static: r.array()?,
-                encrypted_timestamp: r.array()?,
-                macs: r.macs()?,
-            })
-        })
-    }
-
-    /// The wire encoding.
-    pub fn encode(&self) -> [u8; INITIATION_LEN] {
-        encode_exact(MESSAGE_HANDSHAKE_INITIATION, |w| {
-            w.u32(self.sender_index);
-            w.put(&self.ephemeral);
-            w.put(&self.encrypted_static);
-            w.put(&self.encrypted_timestamp);
-            w.macs(&self.macs);
-        })
+message! {
+    /// Handshake initiation (type 1), exactly [`INITIATION_LEN`] bytes.
+    Initiation = MESSAGE_HANDSHAKE_INITIATION, INITIATION_LEN..=INITIATION_LEN, INITIATION_LEN, {
+        /// The initiator's index for this handshake.
+        sender_index: u32,
+        /// The initiator's ephemeral public key.
+        ephemeral: [u8; KEY_LEN],
+        /// The initiator's static public key, encrypted.
+        encrypted_static: [u8; ENCRYPTED_STATIC_LEN],
+        /// The TAI64N timestamp, encrypted.
+        encrypted_timestamp: [u8; ENCRYPTED_TIMESTAMP_LEN],
+        /// mac1 and mac2.
+        macs: Macs,
     }
 }
 
-/// Handshake response (type 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    /// The responder's index for this session.
-    pub sender_index: u32,
-    /// The initiator's index (from the initiation).
-    pub receiver_index: u32,
-    /// The responder's ephemeral public key.
-    pub ephemeral: [u8; KEY_LEN],
-    /// The empty payload's tag.
-    pub encrypted_nothing: [u8; TAG_LEN],
-    /// mac1 and mac2.
-    pub macs: Macs,
-}
-
-impl Response {
-    /// Parses exactly [`RESPONSE_LEN`] bytes.
-    pub fn parse(packet: &[u8]) -> Result<Self, Error> {
-        parse_exact(packet, MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN, |r| {
-            Some(Self {
-                sender_index: r.u32()?,
-                receiver_index: r.u32()?,
-                ephemeral: r.array()?,
-                encrypted_nothing: r.array()?,
-                macs: r.macs()?,
-            })
-        })
-    }
-
-    /// The wire encoding.
-    pub fn encode(&self) -> [u8; RESPONSE_LEN] {
-        encode_exact(MESSAGE_HANDSHAKE_RESPONSE, |w| {
-            w.u32(self.sender_index);
-            w.u32(self.receiver_index);
-            w.put(&self.ephemeral);
-            w.put(&self.encrypted_nothing);
-            w.macs(&self.macs);
-        })
+message! {
+    /// Handshake response (type 2), exactly [`RESPONSE_LEN`] bytes.
+    Response = MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN..=RESPONSE_LEN, RESPONSE_LEN, {
+        /// The responder's index for this session.
+        sender_index: u32,
+        /// The initiator's index (from the initiation).
+        receiver_index: u32,
+        /// The responder's ephemeral public key.
+        ephemeral: [u8; KEY_LEN],
+        /// The empty payload's tag.
+        encrypted_nothing: [u8; TAG_LEN],
+        /// mac1 and mac2.
+        macs: Macs,
     }
 }
 
-/// Cookie reply (type 3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CookieReply {
-    /// The sender index of the handshake message this answers.
-    pub receiver_index: u32,
-    /// XChaCha20 nonce.
-    pub nonce: [u8; XNONCE_LEN],
-    /// The cookie, encrypted with the mac1 of the answered message as AD.
-    pub encrypted_cookie: [u8; ENCRYPTED_COOKIE_LEN],
-}
-
-impl CookieReply {
-    /// Parses exactly [`COOKIE_REPLY_LEN`] bytes.
-    pub fn parse(packet: &[u8]) -> Result<Self, Error> {
-        parse_exact(packet, MESSAGE_HANDSHAKE_COOKIE, COOKIE_REPLY_LEN, |r| {
-            Some(Self {
-                receiver_index: r.u32()?,
-                nonce: r.array()?,
-                encrypted_cookie: r.array()?,
-            })
-        })
-    }
-
-    /// The wire encoding.
-    pub fn encode(&self) -> [u8; COOKIE_REPLY_LEN] {
-        encode_exact(MESSAGE_HANDSHAKE_COOKIE, |w| {
-            w.u32(self.receiver_index);
-            w.put(&self.nonce);
-            w.put(&self.encrypted_cookie);
-        })
+message! {
+    /// Cookie reply (type 3), exactly [`COOKIE_REPLY_LEN`] bytes.
+    CookieReply = MESSAGE_HANDSHAKE_COOKIE, COOKIE_REPLY_LEN..=COOKIE_REPLY_LEN, COOKIE_REPLY_LEN, {
+        /// The sender index of the handshake message this answers.
+        receiver_index: u32,
+        /// XChaCha20 nonce.
+        nonce: [u8; XNONCE_LEN],
+        /// The cookie, encrypted with the mac1 of the answered message as AD.
+        encrypted_cookie: [u8; ENCRYPTED_COOKIE_LEN],
     }
 }
 
-/// The header of a data message (type 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DataHeader {
-    /// The receiver's keypair index.
-    pub receiver_index: u32,
-    /// The sender's counter, also the AEAD nonce.
-    pub counter: u64,
-}
-
-impl DataHeader {
-    /// Parses the header of a data message of at least [`DATA_MIN_LEN`] bytes.
-    pub fn parse(packet: &[u8]) -> Result<Self, Error> {
-        if packet.len() < DATA_MIN_LEN {
-            return Err(Error::Malformed);
-        }
-        let mut r = Reader(packet);
-        if r.u32() != Some(MESSAGE_DATA) {
-            return Err(Error::Malformed);
-        }
-        match (r.u32(), r.u64()) {
-            (Some(receiver_index), Some(counter)) => Ok(Self {
-                receiver_index,
-                counter,
-            }),
-            _ => Err(Error::Malformed),
-        }
-    }
-
-    /// The wire encoding.
-    pub fn encode(&self) -> [u8; DATA_HEADER_LEN] {
-        encode_exact(MESSAGE_DATA, |w| {
-            w.u32(self.receiver_index);
-            w.u64(self.counter);
-        })
+message! {
+    /// The header of a data message (type 4), parsed from a message of at
+    /// least [`DATA_MIN_LEN`] bytes and encoded to [`DATA_HEADER_LEN`].
+    #[derive(Copy)]
+    DataHeader = MESSAGE_DATA, DATA_MIN_LEN.., DATA_HEADER_LEN, {
+        /// The receiver's keypair index.
+        receiver_index: u32,
+        /// The sender's counter, also the AEAD nonce.
+        counter: u64,
     }
 }
 

@@ -28,11 +28,13 @@ use super::secret::{Key, Secret};
 pub const ENCRYPTED_STATIC_LEN: usize = KEY_LEN + TAG_LEN;
 
 /// Noise's SymmetricState with its CipherState: chaining key, handshake hash,
-/// and the current key with its nonce (none before the first `MixKey`).
+/// and the current key (none before the first `MixKey`). IK encrypts (or
+/// decrypts) once under each key: the nonce is always 0, and encrypting uses
+/// the key up, so that a second encryption under it cannot happen.
 pub struct SymmetricState<C: Crypto> {
     ck: Key<C>,
     h: Secret<C, HASH_LEN>,
-    cipher: Option<CipherState<C>>,
+    k: Option<Key<C>>,
 }
 
 impl<C: Crypto> SymmetricState<C> {
@@ -43,7 +45,7 @@ impl<C: Crypto> SymmetricState<C> {
         Self {
             ck: Key::new(ck),
             h: Secret::new(h),
-            cipher: None,
+            k: None,
         }
     }
 
@@ -52,10 +54,7 @@ impl<C: Crypto> SymmetricState<C> {
         Self {
             ck: self.ck.duplicate(),
             h: self.h.duplicate(),
-            cipher: self.cipher.as_ref().map(|c| CipherState {
-                k: c.k.duplicate(),
-                n: c.n,
-            }),
+            k: self.k.as_ref().map(Key::duplicate),
         }
     }
 
@@ -75,14 +74,12 @@ impl<C: Crypto> SymmetricState<C> {
     pub fn mix_key(&mut self, ikm: &[u8]) {
         let (ck, k) = kdf::kdf2::<C>(self.ck.as_bytes(), ikm);
         self.ck = ck;
-        self.cipher = Some(CipherState::new(k));
+        self.k = Some(k);
     }
 
     /// `MixKey(DH(private, public))`; fails on a low-order `public`.
     pub fn mix_dh(&mut self, private: &Key<C>, public: &[u8; KEY_LEN]) -> Result<(), Error> {
-        let shared = dh::<C>(private, public).ok_or(Error::LowOrderKey)?;
-        self.mix_key(shared.as_bytes());
-        Ok(())
+        self.mix_precomputed_dh(&dh::<C>(private, public).ok_or(Error::LowOrderKey)?)
     }
 
     /// `MixKey(shared)` with a precomputed DH result; fails if it is all zero
@@ -100,7 +97,7 @@ impl<C: Crypto> SymmetricState<C> {
         let (ck, temp_h, k) = kdf::kdf3::<C>(self.ck.as_bytes(), psk);
         self.ck = ck;
         self.mix_hash(temp_h.as_bytes(), &[]);
-        self.cipher = Some(CipherState::new(k));
+        self.k = Some(k);
     }
 
     /// `EncryptAndHash`: `buf` holds the plaintext followed by `TAG_LEN` bytes
@@ -109,8 +106,11 @@ impl<C: Crypto> SymmetricState<C> {
     pub fn encrypt_and_hash(&mut self, buf: &mut [u8]) -> Result<(), Error> {
         // Noise would send the plaintext as is before the first key; IK
         // always has a key here, so refuse rather than send plaintext.
-        let cipher = self.cipher.as_mut().ok_or(Error::UnexpectedMessage)?;
-        cipher.encrypt(self.h.as_bytes(), buf)?;
+        let k = self.k.take().ok_or(Error::UnexpectedMessage)?;
+        let (body, tag) = buf
+            .split_last_chunk_mut::<TAG_LEN>()
+            .ok_or(Error::BufferSize)?;
+        *tag = C::aead_seal(k.as_bytes(), 0, self.h.as_bytes(), body);
         self.mix_hash(buf, &[]);
         Ok(())
     }
@@ -119,8 +119,18 @@ impl<C: Crypto> SymmetricState<C> {
     /// plaintext (`input.len() - TAG_LEN` bytes). On failure `self` is
     /// unchanged and `out` is zeroed.
     pub fn decrypt_and_hash(&mut self, input: &[u8], out: &mut [u8]) -> Result<(), Error> {
-        let cipher = self.cipher.as_mut().ok_or(Error::UnexpectedMessage)?;
-        cipher.decrypt(self.h.as_bytes(), input, out)?;
+        let k = self.k.as_ref().ok_or(Error::UnexpectedMessage)?;
+        let (body, tag) = input
+            .split_last_chunk::<TAG_LEN>()
+            .ok_or(Error::Malformed)?;
+        if out.len() != body.len() {
+            return Err(Error::BufferSize);
+        }
+        out.copy_from_slice(body);
+        if !C::aead_open(k.as_bytes(), 0, self.h.as_bytes(), out, tag) {
+            C::zeroize(out);
+            return Err(Error::Decrypt);
+        }
         self.mix_hash(input, &[]);
         Ok(())
     }
@@ -151,8 +161,7 @@ pub fn dh<C: Crypto>(private: &Key<C>, public: &[u8; KEY_LEN]) -> Option<Key<C>>
 /// The `e` token, sending side: writes the ephemeral public key.
 fn write_e<C: Crypto>(st: &mut SymmetricState<C>, e_priv: &Key<C>, e_out: &mut [u8; KEY_LEN]) {
     *e_out = public_key::<C>(e_priv);
-    st.mix_hash(e_out, &[]);
-    st.mix_key(e_out);
+    read_e(st, e_out);
 }
 
 /// The `e` token, receiving side.
@@ -247,52 +256,4 @@ pub fn ik_read_msg2<C: Crypto>(
     st.mix_dh(s_priv, e)?;
     st.mix_key_and_hash(psk.as_bytes());
     st.decrypt_and_hash(encrypted_payload, payload_out)
-}
-
-/// A transport CipherState after `Split()`: a key and a nonce counter.
-pub struct CipherState<C: Crypto> {
-    k: Key<C>,
-    n: u64,
-}
-
-impl<C: Crypto> CipherState<C> {
-    /// A cipher with nonce 0.
-    pub fn new(k: Key<C>) -> Self {
-        Self { k, n: 0 }
-    }
-
-    /// Encrypts `buf` (plaintext followed by `TAG_LEN` bytes of room) with `ad`.
-    pub fn encrypt(&mut self, ad: &[u8], buf: &mut [u8]) -> Result<(), Error> {
-        let body_len = buf.len().checked_sub(TAG_LEN).ok_or(Error::BufferSize)?;
-        if self.n == u64::MAX {
-            return Err(Error::NonceExhausted);
-        }
-        let (body, tag) = buf
-            .split_at_mut_checked(body_len)
-            .ok_or(Error::BufferSize)?;
-        tag.copy_from_slice(&C::aead_seal(self.k.as_bytes(), self.n, ad, body));
-        self.n = self.n.wrapping_add(1);
-        Ok(())
-    }
-
-    /// Decrypts `input` (ciphertext and tag) into `out`; the nonce advances only
-    /// on success.
-    pub fn decrypt(&mut self, ad: &[u8], input: &[u8], out: &mut [u8]) -> Result<(), Error> {
-        let body_len = input.len().checked_sub(TAG_LEN).ok_or(Error::Malformed)?;
-        if out.len() != body_len {
-            return Err(Error::BufferSize);
-        }
-        if self.n == u64::MAX {
-            return Err(Error::NonceExhausted);
-        }
-        let (body, tag) = input.split_at_checked(body_len).ok_or(Error::Malformed)?;
-        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Malformed)?;
-        out.copy_from_slice(body);
-        if !C::aead_open(self.k.as_bytes(), self.n, ad, out, tag) {
-            C::zeroize(out);
-            return Err(Error::Decrypt);
-        }
-        self.n = self.n.wrapping_add(1);
-        Ok(())
-    }
 }

@@ -86,10 +86,10 @@ impl Source {
     }
 }
 
-/// `family` of an empty slot.
+/// `family` of an empty slot (so the all-zero `Entry::default()` is empty).
 pub(crate) const EMPTY: u8 = 0;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct Entry {
     scope: u64,
     addr: u64,
@@ -97,14 +97,6 @@ pub(crate) struct Entry {
     tokens: u32,
     pub(crate) family: u8,
 }
-
-const FREE_ENTRY: Entry = Entry {
-    scope: 0,
-    addr: 0,
-    last_ns: 0,
-    tokens: 0,
-    family: EMPTY,
-};
 
 impl Entry {
     /// The tokens the entry would have at `now_ns`.
@@ -140,7 +132,8 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
     /// machine's memory: 8192 above 1 GiB, else RAM / 16 KiB / 8 (at least 16).
     pub fn new(table_size: usize, key: SipKey<C>) -> Result<Self, AllocError> {
         let sets = Self::sets_for(table_size);
-        let entries = vec_filled::<A, _>(sets.saturating_mul(ENTRIES_PER_BUCKET), FREE_ENTRY)?;
+        let entries =
+            vec_filled::<A, _>(sets.saturating_mul(ENTRIES_PER_BUCKET), Entry::default())?;
         Ok(Self {
             key,
             entries,
@@ -171,16 +164,10 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
     }
 
     fn set_of(&self, scope: u64, family: u8, addr: u64) -> usize {
-        let mut input = [0u8; 17];
-        for (dst, src) in input.iter_mut().zip(
-            scope
-                .to_le_bytes()
-                .into_iter()
-                .chain(addr.to_le_bytes())
-                .chain([family]),
-        ) {
-            *dst = src;
-        }
+        // Hashed: the scope and the address as little-endian words, then the
+        // family (`u128` only to place the words: shifts by a constant 64).
+        let words = ((u128::from(addr) << 64) | u128::from(scope)).to_le_bytes();
+        let input: [u8; 17] = core::array::from_fn(|i| words.get(i).copied().unwrap_or(family));
         // The number of sets is a power of two: the low bits pick one.
         (self.key.hsiphash(&input) as usize) & self.sets.wrapping_sub(1)
     }
@@ -252,7 +239,7 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
         let mut dropped = 0usize;
         for e in self.set_mut(set).iter_mut() {
             if e.family != EMPTY && drop(e) {
-                *e = FREE_ENTRY;
+                *e = Entry::default();
                 dropped = dropped.saturating_add(1);
             }
         }

@@ -25,20 +25,15 @@ impl<C: Crypto> SipKey<C> {
         }
     }
 
-    /// A key made of 16 bytes, read as two little-endian words.
-    pub fn from_bytes(bytes: &[u8; 16]) -> Self {
-        // `u128` only to convert: a shift by a constant 64 is a word move.
-        let k = u128::from_le_bytes(*bytes);
-        Self::new([k as u64, (k >> 64) as u64])
-    }
-
     /// A fresh random key.
     pub fn random() -> Self {
         let mut bytes = [0u8; 16];
         C::random_bytes(&mut bytes);
-        let key = Self::from_bytes(&bytes);
+        // Two little-endian words; `u128` only to convert: a shift by a
+        // constant 64 is a word move.
+        let k = u128::from_le_bytes(bytes);
         C::zeroize(&mut bytes);
-        key
+        Self::new([k as u64, (k >> 64) as u64])
     }
 
     /// SipHash-2-4 of `data`.

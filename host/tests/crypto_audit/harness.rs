@@ -342,12 +342,11 @@ pub fn cx_noise_msg2(
 }
 #[no_mangle]
 pub fn cx_cipher(
-    c: &mut noise::CipherState<Dummy>,
-    ad: &[u8],
+    st: &mut noise::SymmetricState<Dummy>,
     buf: &mut [u8],
     ct: &[u8],
     out: &mut [u8],
 ) -> Result<(), Error> {
-    c.encrypt(ad, buf)?;
-    c.decrypt(ad, ct, out)
+    st.encrypt_and_hash(buf)?;
+    st.decrypt_and_hash(ct, out)
 }

@@ -202,12 +202,12 @@ pub fn pk_new(k: proto::siphash::SipKey<Dummy>) -> bool {
     PubkeyTable::<Dummy, Dummy>::new(k).is_ok()
 }
 #[no_mangle]
-pub fn ai_reserve(t: &mut AllowedIps<Dummy>, p: PeerId) -> bool {
-    t.reserve(p).is_ok()
+pub fn ai_reserve(t: &mut AllowedIps<Dummy>, p: PeerId, n: usize) -> bool {
+    t.reserve(p, n).is_ok()
 }
 #[no_mangle]
-pub fn sk_from(b: &[u8; 16]) -> proto::siphash::SipKey<Dummy> {
-    proto::siphash::SipKey::from_bytes(b)
+pub fn sk_random() -> proto::siphash::SipKey<Dummy> {
+    proto::siphash::SipKey::random()
 }
 #[no_mangle]
 pub fn tm_lifecycle(p: &mut PeerTimers, i: u16) -> bool {
