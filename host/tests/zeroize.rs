@@ -1,12 +1,13 @@
 //! Secrets are zeroed on drop: a spy platform (delegating to the host
 //! platform) records every buffer handed to `Crypto::zeroize` before zeroing
 //! it, and the tests look for the secrets among them.
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use wg_proto::host::Host;
 use wg_proto::proto::cookie::{CookieChecker, CookieMaker};
 use wg_proto::proto::handshake::{read_initiation, PeerHandshake, StaticIdentity};
 use wg_proto::proto::keypair::Keypair;
 use wg_proto::proto::messages::{CookieReply, Initiation, Response, INITIATION_LEN};
+use wg_proto::proto::noise::SymmetricState;
 use wg_proto::proto::platform::{Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
 use wg_proto::proto::secret::Key;
 
@@ -14,6 +15,8 @@ struct Spy;
 
 thread_local! {
     static ZEROED: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    // The key of the last aead_seal or aead_open.
+    static AEAD_KEY: Cell<[u8; KEY_LEN]> = const { Cell::new([0; KEY_LEN]) };
 }
 
 fn zeroed(secret: &[u8]) -> bool {
@@ -35,9 +38,11 @@ impl Crypto for Spy {
         Host::x25519_base(out, s)
     }
     fn aead_seal(k: &[u8; KEY_LEN], c: u64, ad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+        AEAD_KEY.with(|a| a.set(*k));
         Host::aead_seal(k, c, ad, buf)
     }
     fn aead_open(k: &[u8; KEY_LEN], c: u64, ad: &[u8], buf: &mut [u8], t: &[u8; TAG_LEN]) -> bool {
+        AEAD_KEY.with(|a| a.set(*k));
         Host::aead_open(k, c, ad, buf, t)
     }
     fn xaead_seal(
@@ -153,4 +158,40 @@ fn cookie_is_zeroed() {
         assert!(z.iter().any(|b| b.len() == 16 && b.iter().any(|x| *x != 0)));
         assert!(z.iter().any(|b| b.len() == 32 && b.iter().any(|x| *x != 0)));
     });
+}
+
+/// Whether the bytes of `st` hold `key` anywhere.
+fn holds(st: &SymmetricState<Spy>, key: &[u8; KEY_LEN]) -> bool {
+    // SAFETY: reads the state's own bytes, within its size (a test looking
+    // at memory a secret may have been left in).
+    let bytes = unsafe {
+        std::slice::from_raw_parts(
+            (st as *const SymmetricState<Spy>).cast::<u8>(),
+            std::mem::size_of_val(st),
+        )
+    };
+    bytes.windows(KEY_LEN).any(|w| w == key)
+}
+
+/// A handshake key is used once, by one EncryptAndHash or DecryptAndHash,
+/// and is zeroed where it lies: the state keeps no copy of it (moving it
+/// out with `Option::take` would leave its bytes behind).
+#[test]
+fn used_handshake_key_leaves_no_copy() {
+    let mut sender = SymmetricState::<Spy>::from_parts([1; 32], [2; 32]);
+    let mut receiver = sender.duplicate();
+    sender.mix_key(&[3; 32]);
+    receiver.mix_key(&[3; 32]);
+    let mut buf = [7u8; 16 + TAG_LEN];
+    sender.encrypt_and_hash(&mut buf).unwrap();
+    let key = AEAD_KEY.with(|a| a.get());
+    assert!(!holds(&sender, &key), "the sender's state still holds the key");
+    let mut out = [0u8; 16];
+    receiver.decrypt_and_hash(&buf, &mut out).unwrap();
+    assert_eq!(out, [7u8; 16]);
+    assert_eq!(AEAD_KEY.with(|a| a.get()), key);
+    assert!(!holds(&receiver, &key), "the receiver's state still holds the key");
+    // And neither can use it again.
+    assert!(sender.encrypt_and_hash(&mut buf).is_err());
+    assert!(receiver.decrypt_and_hash(&buf, &mut out).is_err());
 }

@@ -106,18 +106,22 @@ impl<C: Crypto> SymmetricState<C> {
     pub fn encrypt_and_hash(&mut self, buf: &mut [u8]) -> Result<(), Error> {
         // Noise would send the plaintext as is before the first key; IK
         // always has a key here, so refuse rather than send plaintext.
-        let k = self.k.take().ok_or(Error::UnexpectedMessage)?;
+        let k = self.k.as_ref().ok_or(Error::UnexpectedMessage)?;
         let (body, tag) = buf
             .split_last_chunk_mut::<TAG_LEN>()
             .ok_or(Error::BufferSize)?;
         *tag = C::aead_seal(k.as_bytes(), 0, self.h.as_bytes(), body);
+        // Each key is used once (nonce 0): dropped in place, which zeroes
+        // it (`take` would move a copy out and leave the bytes behind).
+        self.k = None;
         self.mix_hash(buf, &[]);
         Ok(())
     }
 
     /// `DecryptAndHash`: `input` is ciphertext and tag, `out` receives the
-    /// plaintext (`input.len() - TAG_LEN` bytes). On failure `self` is
-    /// unchanged and `out` is zeroed.
+    /// plaintext (`input.len() - TAG_LEN` bytes), and the key is used up as
+    /// by [`Self::encrypt_and_hash`]. On failure `self` is unchanged and
+    /// `out` is zeroed.
     pub fn decrypt_and_hash(&mut self, input: &[u8], out: &mut [u8]) -> Result<(), Error> {
         let k = self.k.as_ref().ok_or(Error::UnexpectedMessage)?;
         let (body, tag) = input
@@ -131,6 +135,7 @@ impl<C: Crypto> SymmetricState<C> {
             C::zeroize(out);
             return Err(Error::Decrypt);
         }
+        self.k = None;
         self.mix_hash(input, &[]);
         Ok(())
     }

@@ -343,10 +343,12 @@ pub fn cx_noise_msg2(
 #[no_mangle]
 pub fn cx_cipher(
     st: &mut noise::SymmetricState<Dummy>,
+    st2: &mut noise::SymmetricState<Dummy>,
     buf: &mut [u8],
     ct: &[u8],
     out: &mut [u8],
 ) -> Result<(), Error> {
+    // Two states: a key is used once, by one encryption or one decryption.
     st.encrypt_and_hash(buf)?;
-    st.decrypt_and_hash(ct, out)
+    st2.decrypt_and_hash(ct, out)
 }
