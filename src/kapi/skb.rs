@@ -54,12 +54,10 @@ unsafe fn crypt_sg(
     key: &[u8; 32],
     counter: u64,
 ) -> bool {
+    use b::chacha20poly1305_decrypt_sg_inplace as open;
+    use b::chacha20poly1305_encrypt_sg_inplace as seal;
     let mut sg = [b::scatterlist::default(); SG_ENTRIES];
     let sg = sg.as_mut_ptr();
-    let crypt = match encrypt {
-        true => b::chacha20poly1305_encrypt_sg_inplace,
-        false => b::chacha20poly1305_decrypt_sg_inplace,
-    };
     let mapped = if encrypt { len + TAG_LEN } else { len };
     // SAFETY: per the contract; `sg` has room for `frags` entries.
     unsafe {
@@ -67,7 +65,13 @@ unsafe fn crypt_sg(
         if b::skb_to_sgvec(raw, sg, offset as i32, mapped as i32) <= 0 {
             return false;
         }
-        crypt(sg, len as usize, ptr::null(), 0, counter, key.as_ptr())
+        // Direct calls (through a function pointer they would be indirect:
+        // retpoline, kCFI).
+        if encrypt {
+            seal(sg, len as usize, ptr::null(), 0, counter, key.as_ptr())
+        } else {
+            open(sg, len as usize, ptr::null(), 0, counter, key.as_ptr())
+        }
     }
 }
 
@@ -83,6 +87,17 @@ pub(crate) enum SocketAddr {
 /// `ETH_P_IP` and `ETH_P_IPV6` in network order, as `skb->protocol` holds them.
 pub(super) const PROTO_IP: u16 = 0x0800u16.to_be();
 pub(super) const PROTO_IPV6: u16 = 0x86ddu16.to_be();
+
+/// Byte offsets of the IP header fields read here (RFC 791, RFC 8200), and
+/// the header lengths: an IPv4 header without options, the IPv6 header.
+pub(super) const IPV4_TOT_LEN: usize = 2;
+pub(super) const IPV4_SADDR: usize = 12;
+pub(super) const IPV4_DADDR: usize = 16;
+const IPV4_HEADER_MIN: u32 = 20;
+const IPV6_PAYLOAD_LEN: usize = 4;
+pub(super) const IPV6_SADDR: usize = 8;
+pub(super) const IPV6_DADDR: usize = 24;
+const IPV6_HEADER: u32 = 40;
 
 /// An IP address (network byte order).
 pub(crate) enum IpAddr {
@@ -380,12 +395,11 @@ impl SkBuff {
             if real == 0 || self.protocol() != real {
                 return None;
             }
-            // The destination address: at byte 16 of an IPv4 header, 24 of an
-            // IPv6 one (read as bytes: the header may be unaligned).
+            // Read as bytes: the header may be unaligned.
             let nh = b::wg_shim_skb_network_header(raw);
             match real {
-                PROTO_IP => Some(IpAddr::V4(nh.add(16).cast::<[u8; 4]>().read())),
-                PROTO_IPV6 => Some(IpAddr::V6(nh.add(24).cast::<[u8; 16]>().read())),
+                PROTO_IP => Some(IpAddr::V4(nh.add(IPV4_DADDR).cast::<[u8; 4]>().read())),
+                PROTO_IPV6 => Some(IpAddr::V6(nh.add(IPV6_DADDR).cast::<[u8; 16]>().read())),
                 _ => None,
             }
         }
@@ -569,28 +583,28 @@ impl SkBuff {
         // its length, and reads bytes (the header may be unaligned); the skb
         // is ours.
         unsafe {
-            if !b::wg_shim_pskb_network_may_pull(raw, 20) {
+            if !b::wg_shim_pskb_network_may_pull(raw, IPV4_HEADER_MIN) {
                 return Err(RxReject::NotIp);
             }
             let nh = b::wg_shim_skb_network_header(raw);
             let (proto, len, src) = match *nh >> 4 {
-                // IPv4: the total length at byte 2, the source at 12.
                 4 => {
-                    let len = u32::from(u16::from_be_bytes([*nh.add(2), *nh.add(3)]));
-                    if len < 20 {
+                    let len = nh.add(IPV4_TOT_LEN).cast::<[u8; 2]>().read();
+                    let len = u32::from(u16::from_be_bytes(len));
+                    if len < IPV4_HEADER_MIN {
                         return Err(RxReject::BadLength);
                     }
-                    let src = nh.add(12).cast::<[u8; 4]>().read();
+                    let src = nh.add(IPV4_SADDR).cast::<[u8; 4]>().read();
                     (PROTO_IP, len, IpAddr::V4(src))
                 }
-                // IPv6: the payload length at byte 4, the source at 8.
                 6 => {
-                    if !b::wg_shim_pskb_network_may_pull(raw, 40) {
+                    if !b::wg_shim_pskb_network_may_pull(raw, IPV6_HEADER) {
                         return Err(RxReject::NotIp);
                     }
                     let nh = b::wg_shim_skb_network_header(raw);
-                    let len = u32::from(u16::from_be_bytes([*nh.add(4), *nh.add(5)])) + 40;
-                    let src = nh.add(8).cast::<[u8; 16]>().read();
+                    let len = nh.add(IPV6_PAYLOAD_LEN).cast::<[u8; 2]>().read();
+                    let len = u32::from(u16::from_be_bytes(len)) + IPV6_HEADER;
+                    let src = nh.add(IPV6_SADDR).cast::<[u8; 16]>().read();
                     (PROTO_IPV6, len, IpAddr::V6(src))
                 }
                 _ => return Err(RxReject::NotIp),
@@ -619,8 +633,8 @@ impl SkBuff {
     /// [`SkBuff::finish_rx`], the inner one (pulled there).
     pub(crate) fn dsfield(&self) -> u8 {
         // SAFETY: the network header lies in the linear head, for as many
-        // bytes as its version's header (see above); it is read unaligned
-        // (see `OuterAddrs::of`).
+        // bytes as its version's header (see above); an unaligned read (the
+        // header may be only 2-byte aligned: see `OuterAddrs::of`).
         unsafe {
             let nh = b::wg_shim_skb_network_header(self.raw());
             match *nh >> 4 {

@@ -8,6 +8,7 @@
 use super::bindings as b;
 use super::netdev::NetDevice;
 use super::skb::{SkBuff, SocketAddr, PROTO_IP, PROTO_IPV6};
+use super::skb::{IPV4_DADDR, IPV4_SADDR, IPV6_DADDR, IPV6_SADDR};
 use super::udp::{EncapRecv, EncapSocket};
 use core::cell::UnsafeCell;
 use core::ptr::{self, NonNull};
@@ -290,15 +291,14 @@ impl OuterAddrs {
             let iif = (*raw).__bindgen_anon_4.headers.as_ref().skb_iif;
             let dst;
             let (src, scope_id) = match skb.protocol() {
-                // The addresses: at bytes 12 and 16 of IPv4, 8 and 24 of IPv6.
                 PROTO_IP => {
-                    let src = nh.add(12).cast::<[u8; 4]>().read();
-                    dst = wide(nh.add(16).cast::<[u8; 4]>().read());
+                    let src = nh.add(IPV4_SADDR).cast::<[u8; 4]>().read();
+                    dst = wide(nh.add(IPV4_DADDR).cast::<[u8; 4]>().read());
                     (SocketAddr::V4(src, sport), 0)
                 }
                 PROTO_IPV6 => {
-                    let src = nh.add(8).cast::<[u8; 16]>().read();
-                    dst = nh.add(24).cast::<[u8; 16]>().read();
+                    let src = nh.add(IPV6_SADDR).cast::<[u8; 16]>().read();
+                    dst = nh.add(IPV6_DADDR).cast::<[u8; 16]>().read();
                     let scope_id = b::wg_shim_ipv6_iface_scope_id(&in6(&src), iif);
                     (SocketAddr::V6(src, sport), scope_id)
                 }
