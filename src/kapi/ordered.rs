@@ -434,12 +434,9 @@ impl SerialQueue {
     /// Empties the queue: finished bundles are freed, pending ones given to
     /// their jobs (which free them when they finish).
     pub(crate) fn purge(&self) {
-        loop {
-            // SAFETY: the queue is initialised; dequeuing hands a bundle over
-            // (its job, if pending, still uses the packets: see below).
-            let Some(h) = NonNull::new(unsafe { b::skb_dequeue(self.queue.head.get()) }) else {
-                return;
-            };
+        // A dequeued bundle is ours, but its job, if pending, still uses the
+        // packets: see below.
+        while let Some(h) = self.queue.pop().and_then(Bundle::into_head) {
             // SAFETY: `h` is a bundle's first packet: valid while its job is
             // pending, and ours once it is not.
             let state = unsafe { state_of(h) };
