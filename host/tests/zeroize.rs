@@ -185,12 +185,18 @@ fn used_handshake_key_leaves_no_copy() {
     let mut buf = [7u8; 16 + TAG_LEN];
     sender.encrypt_and_hash(&mut buf).unwrap();
     let key = AEAD_KEY.with(|a| a.get());
-    assert!(!holds(&sender, &key), "the sender's state still holds the key");
+    assert!(
+        !holds(&sender, &key),
+        "the sender's state still holds the key"
+    );
     let mut out = [0u8; 16];
     receiver.decrypt_and_hash(&buf, &mut out).unwrap();
     assert_eq!(out, [7u8; 16]);
     assert_eq!(AEAD_KEY.with(|a| a.get()), key);
-    assert!(!holds(&receiver, &key), "the receiver's state still holds the key");
+    assert!(
+        !holds(&receiver, &key),
+        "the receiver's state still holds the key"
+    );
     // And neither can use it again.
     assert!(sender.encrypt_and_hash(&mut buf).is_err());
     assert!(receiver.decrypt_and_hash(&buf, &mut out).is_err());
