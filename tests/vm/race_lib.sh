@@ -23,8 +23,9 @@
 #       period) takes the handshake and the data behind it while its NAPI
 #       context is not ready: the schedule is lost, the ping stays in the
 #       peer's queue. Each round the other end pings 0.2 s into the hold
-#       and must be answered within 12 s (an initiation that finds no peer
-#       is resent after 5 s). The hold also keeps RCU grace periods from
+#       and must be answered within 8 s of the hold's end (an initiation
+#       that finds no peer is resent after 5 s; the lost ping would wait for
+#       the next handshake, some 15 s after it was sent). The hold also keeps RCU grace periods from
 #       ending, so the pinger (tests/vm/hold_ping.py) enters its namespace
 #       before it and starts no program during it (an exec costs half a
 #       second in the debug guest). Not every round can show it: the hold
