@@ -134,14 +134,13 @@ def main():
             ended = time.monotonic()
         time.sleep(0.005)
 
-    seen["initiation"] = next((t for t in seen.get("initiations", []) if t >= began), None)
+    initiation = next((t for t in seen.get("initiations", []) if t >= began), None)
 
     def at(t):
         return "%.3f s" % (t - began) if t is not None else "never"
 
     print("hold began at 0, echo sent at %s, initiation out at %s, data out at %s, hold ended at %s, answer at %s"
-          % (at(sent), at(seen.get("initiation")), at(seen.get("data")), at(ended), at(answered)))
-    initiation = seen.get("initiation")
+          % (at(sent), at(initiation), at(seen.get("data")), at(ended), at(answered)))
     print("forced" if initiation is not None and ended is not None and initiation < ended - MARGIN else "not forced")
     print("answered" if answered is not None else "no answer")
     return 0 if answered is not None else 1
