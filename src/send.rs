@@ -435,15 +435,27 @@ fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
     // over WireGuard, routing loops), so no lock of ours is held across it.
     let before = peer.endpoint.lock().addr.ok_or_else(enetunreach)?;
     let mut addr = before;
-    socket::send(peer.dev.get(), skb, &mut addr, ds, Some(&peer.dst_cache))?;
-    if addr != before {
-        // The route picked another source: remember it, unless the
-        // endpoint changed meanwhile.
+    // Softirqs off until the check below: no other send on this CPU may
+    // find a route this one cached for an old endpoint.
+    let guard = rcu::read_lock();
+    let sent = socket::send(peer.dev.get(), skb, &mut addr, ds, Some(&peer.dst_cache));
+    // A route looked up (on a cache miss) is cached for the endpoint as it
+    // was copied above; the route may also have picked another source.
+    if !matches!(sent, Ok(false)) {
         let mut ep = peer.endpoint.lock();
         if ep.addr == Some(before) {
             ep.addr = Some(addr);
+        } else {
+            // The endpoint (or its source) changed meanwhile; that change
+            // reset the cache, maybe before this send filled it with the
+            // route to the old one: forget that. (The C driver holds the
+            // endpoint's read lock across the send instead.)
+            drop(ep);
+            peer.dst_cache.reset();
         }
     }
+    drop(guard);
+    sent?;
     // The device's transmit statistics are counted by the tunnel's
     // transmit (`iptunnel_xmit`), from the inner network header on: the
     // whole WireGuard message, as for the peer.

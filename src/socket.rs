@@ -115,14 +115,15 @@ impl Endpoint {
 /// `ds`: the outer DSCP and ECN bits. Forgets the endpoint's cached source
 /// when the address is no longer local or (IPv4) no longer routes through
 /// the interface it was seen on (as the C driver's `send4`/`send6`).
-/// Softirq-safe.
+/// Whether it looked a route up (and cached it): `false` when the cache had
+/// it. Softirq-safe.
 pub(crate) fn send(
     dev: &NetDevice<Device>,
     skb: SkBuff,
     ep: &mut Endpoint,
     ds: u8,
     cache: Option<&DstCache>,
-) -> Result {
+) -> Result<bool> {
     let d = dev.data();
     let guard = rcu::read_lock();
     let sockets = d.sockets.get(&guard).ok_or_else(enetunreach)?;
@@ -132,9 +133,9 @@ pub(crate) fn send(
     }
     .ok_or_else(enetunreach)?;
     let fwmark = d.fwmark.load(Ordering::Relaxed);
-    let (rt, src) = route(sock, ep, cache, fwmark)?;
+    let (rt, src, looked_up) = route(sock, ep, cache, fwmark)?;
     sock.xmit(dev, skb, rt, &src, &ep.addr, ds, fwmark);
-    Ok(())
+    Ok(looked_up)
 }
 
 /// Forgets the endpoint's cached source and the routes cached with it.
@@ -145,7 +146,8 @@ fn drop_src(ep: &mut Endpoint, cache: Option<&DstCache>) {
     }
 }
 
-/// The route to the endpoint and its source: the cached one, or a lookup
+/// The route to the endpoint and its source, and whether it was looked up:
+/// the cached one, or a lookup
 /// from the endpoint's cached source while that is still local and (IPv4) on
 /// the interface it was seen on, else from any source. IPv6 needs no
 /// interface check: the scope gives it.
@@ -154,9 +156,9 @@ fn route(
     ep: &mut Endpoint,
     cache: Option<&DstCache>,
     fwmark: u32,
-) -> Result<(Route, [u8; 16])> {
-    if let Some(hit) = cache.and_then(|c| c.get(&ep.addr)) {
-        return Ok(hit);
+) -> Result<(Route, [u8; 16], bool)> {
+    if let Some((rt, src)) = cache.and_then(|c| c.get(&ep.addr)) {
+        return Ok((rt, src, false));
     }
     // IPv4 checks even an unset source, IPv6 only a set one (as the C driver).
     let v4 = matches!(ep.addr, SocketAddr::V4(..));
@@ -182,5 +184,5 @@ fn route(
     if let Some(c) = cache {
         c.set(&rt, &src);
     }
-    Ok((rt, src))
+    Ok((rt, src, true))
 }

@@ -44,24 +44,33 @@ impl DstCache {
     }
 
     /// The cached route towards `dst`'s family and the source address it
-    /// was cached with (IPv4 in the first four bytes).
+    /// was cached with (IPv4 in the first four bytes). A CPU's slot holds one
+    /// route of either family, and `dst_cache_get_ip{4,6}` do not look which:
+    /// a route of the other family (cached for an endpoint that has changed
+    /// since) is released here, never returned as this family's.
     pub(crate) fn get(&self, dst: &SocketAddr) -> Option<(Route, [u8; 16])> {
-        match dst {
+        let (route, src, family) = match dst {
             SocketAddr::V4(..) => {
                 let mut src = 0u32;
                 // SAFETY: the cache is initialised; a route it returns carries
                 // a reference, which `Route` takes over.
                 let rt = unsafe { b::dst_cache_get_ip4(self.0.get(), &mut src) };
-                Some((Route::V4(NonNull::new(rt)?), wide(src.to_ne_bytes())))
+                (Route::V4(NonNull::new(rt)?), wide(src.to_ne_bytes()), b::AF_INET)
             }
             SocketAddr::V6(..) => {
                 let mut src = b::in6_addr::default();
                 // SAFETY: as for IPv4.
                 let rt = unsafe { b::dst_cache_get_ip6(self.0.get(), &mut src) };
                 // SAFETY: `in6_addr` is a union of plain byte views.
-                Some((Route::V6(NonNull::new(rt)?), unsafe { src.in6_u.u6_addr8 }))
+                let src = unsafe { src.in6_u.u6_addr8 };
+                (Route::V6(NonNull::new(rt)?), src, b::AF_INET6)
             }
-        }
+        };
+        // SAFETY: the route is valid while referenced; every `dst_entry` has
+        // its `ops`, which name the family (`dst_release` alone, in `Drop`,
+        // is right for a route of either family).
+        let ours = unsafe { (*(*route.dst()).ops).family } == family as u16;
+        ours.then_some((route, src))
     }
 
     /// Caches `rt` with the source address `src`.

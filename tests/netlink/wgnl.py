@@ -16,6 +16,9 @@ library only), for tests that Debian's wg(8) cannot express.
                                  FILE lists (WGPEER_F_REMOVE_ME, 500 a message)
   wgnl.py dumpcheck IFNAME       a dump of peers whose allowed IPs span many
                                  messages ends and returns everything once
+  wgnl.py endpoint-on-hold IFNAME PUBKEY ADDR PORT OUT
+                                 once tests/kmod/wg_delay's hold begins, sets
+                                 the peer's endpoint (see cmd_endpoint_on_hold)
 
 Exit status 0 when every check passed.
 """
@@ -519,8 +522,44 @@ def cmd_dumpcheck(name):
     return 1 if fails else 0
 
 
+def cmd_endpoint_on_hold(name, pub, addr, port, out):
+    """Waits (30 s at most) for wg_delay's hold to begin, then sets the peer's
+    endpoint, from this process and a socket opened before: a command
+    started during the hold (fork, exec, a file read over 9p) may wait for
+    the held CPU. Creates OUT.ready once it waits, then writes to OUT
+    whether it saw the hold begin and whether the hold was still on once
+    the kernel had answered (1 or 0 each)."""
+    import base64
+    import time
+    g = Genl()
+    path = "/sys/module/wg_delay/parameters/holding"
+
+    def holding():
+        try:
+            with open(path) as f:
+                return f.read().strip() == "1"
+        except OSError:
+            return False
+    ep = sockaddr_in6(addr, int(port)) if ":" in addr else sockaddr_in(addr, int(port))
+    msg = [ifname_attr(name), peers(peer(attr(P_PUBLIC_KEY, base64.b64decode(pub)), attr(P_ENDPOINT, ep)))]
+    open(out + ".ready", "w").close()
+    end = time.monotonic() + 30
+    while not holding() and time.monotonic() < end:
+        time.sleep(0.002)
+    seen = holding()
+    e, m = g.set(msg)
+    after = holding()
+    with open(out, "w") as f:
+        print(int(seen), int(after), file=f)
+    if e:
+        print("endpoint-on-hold: errno %d %s" % (e, m))
+    return 1 if e else 0
+
+
 def main():
     cmd, name = sys.argv[1], sys.argv[2]
+    if cmd == "endpoint-on-hold":
+        return cmd_endpoint_on_hold(name, *sys.argv[3:7])
     if cmd == "dumpidx":
         return cmd_dumpidx(name, sys.argv[3])
     if cmd == "remove-many":

@@ -277,6 +277,106 @@ t_staged_during_confirmation() {
 	return $status
 }
 
+# Two namespaces joined by two veth pairs (ea: 10.79.0.0/24 and fd79::/64;
+# eb: 10.80.0.0/24); sp-e2 answers ARP only on the link that holds the
+# address asked for (arp_ignore=1), so a packet for 10.80.0.2 sent out on
+# ea1 is lost.
+setup_two_links() {
+	ip netns add sp-e1
+	ip netns add sp-e2
+	ip link add ea1 netns sp-e1 type veth peer name ea2 netns sp-e2
+	ip link add eb1 netns sp-e1 type veth peer name eb2 netns sp-e2
+	ip netns exec sp-e2 sysctl -qw net.ipv4.conf.all.arp_ignore=1
+	ip -n sp-e1 addr add 10.79.0.1/24 dev ea1
+	ip -n sp-e1 addr add fd79::1/64 dev ea1 nodad
+	ip -n sp-e1 addr add 10.80.0.1/24 dev eb1
+	ip -n sp-e2 addr add 10.79.0.2/24 dev ea2
+	ip -n sp-e2 addr add fd79::2/64 dev ea2 nodad
+	ip -n sp-e2 addr add 10.80.0.2/24 dev eb2
+	local l
+	for l in ea1 eb1; do ip -n sp-e1 link set $l up; done
+	for l in ea2 eb2; do ip -n sp-e2 link set $l up; done
+	wg genkey >"$W/ek1"
+	wg genkey >"$W/ek2"
+	ip -n sp-e1 link add wge1 type wireguard
+	ip -n sp-e2 link add wge2 type wireguard
+	ip netns exec sp-e1 wg set wge1 private-key "$W/ek1" listen-port 51841 \
+		peer "$(wg pubkey <"$W/ek2")" allowed-ips 10.68.0.2/32 endpoint 10.79.0.2:51842
+	ip netns exec sp-e2 wg set wge2 private-key "$W/ek2" listen-port 51842 \
+		peer "$(wg pubkey <"$W/ek1")" allowed-ips 10.68.0.1/32
+	ip -n sp-e1 addr add 10.68.0.1/24 dev wge1
+	ip -n sp-e2 addr add 10.68.0.2/24 dev wge2
+	ip -n sp-e1 link set wge1 up
+	ip -n sp-e2 link set wge2 up
+	ip netns exec sp-e1 ping -q -c 1 -w 20 10.68.0.2 >/dev/null
+	# The neighbours on the other links resolved too.
+	ip netns exec sp-e1 ping -q -c 1 -w 5 10.80.0.2 >/dev/null
+	ip netns exec sp-e1 ping -q -c 1 -w 5 fd79::2 >/dev/null
+}
+
+ep_of() { if [[ $1 == *:* ]]; then echo "[$1]:51842"; else echo "$1:51842"; fi; }
+
+t_endpoint_change_during_send() {
+	local ko=$top/build/debug/wg_delay.ko k2 to r sink round got held seen after forced=0 status=0
+	[ -e "$ko" ] || { echo "FAIL: no $ko (scripts/build-module.sh debug builds it)"; return 1; }
+	setup_two_links
+	k2=$(wg pubkey <"$W/ek2")
+	# Notes what is sent to port 9 (one line each, in $W/esink), and
+	# answers nothing: no ICMP error goes back either.
+	: >"$W/esink"
+	ip netns exec sp-e2 python3 -S -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.68.0.2", 9))
+with open(sys.argv[1], "a") as f:
+    while True:
+        f.write(s.recv(2048).decode(errors="replace"))
+        f.flush()' "$W/esink" &
+	sink=$!
+	for round in 1 2 3 4; do
+		# Odd rounds move the endpoint to the other IPv4 link, even rounds
+		# to IPv6.
+		if [ $((round % 2)) = 1 ]; then to=10.80.0.2; else to=fd79::2; fi
+		# Away and back: the route cache is empty.
+		ip netns exec sp-e1 wg set wge1 peer "$k2" endpoint "$(ep_of "$to")"
+		ip netns exec sp-e1 wg set wge1 peer "$k2" endpoint 10.79.0.2:51842
+		rm -f "$W/emoved" "$W/emoved.ready"
+		# In the namespace before the hold (entering one waits for a grace
+		# period, which the hold delays), with its netlink socket open:
+		# once the hold begins, it moves the endpoint.
+		ip netns exec sp-e1 python3 -S "$top/tests/netlink/wgnl.py" endpoint-on-hold wge1 "$k2" "$to" 51842 \
+			"$W/emoved" &
+		r=$!
+		for _ in $(seq 1 200); do [ -e "$W/emoved.ready" ] && break; sleep 0.1; done
+		insmod "$ko" symbol=dst_cache_get_ip4 delay_ms=2000 count=1 || { status=1; break; }
+		# Datagrams nothing answers (an answer would move the endpoint
+		# back: an endpoint learnt from a packet differs from a configured
+		# one by its cached source, and a change resets the route cache).
+		# The first one's send copies the endpoint (10.79.0.2) and is held
+		# as it asks the route cache, empty, which it then fills with the
+		# route it looks up for 10.79.0.2, on the CPU it was held on.
+		ip netns exec sp-e1 bash -c "echo r$round-0 >/dev/udp/10.68.0.2/9"
+		wait $r || status=1
+		held=$(cat /sys/module/wg_delay/parameters/held)
+		rmmod wg_delay
+		read -r seen after <"$W/emoved"
+		[ "$seen" = 1 ] && forced=$((forced + 1))
+		# Then 8 more, sent (encrypted and sent) by both CPUs in turn: each
+		# must reach the new endpoint, none by the route to the old one.
+		ip netns exec sp-e1 bash -c "for i in 1 2 3 4 5 6 7 8; do echo r$round-\$i >/dev/udp/10.68.0.2/9; sleep 0.2; done"
+		sleep 1
+		got=$(grep -c "^r$round-" "$W/esink" || true)
+		echo "round $round: endpoint moved to $to during the hold: $seen, held $held, $got of 9 datagrams arrived"
+		[ "$held" = 1 ] || { echo "FAIL: round $round: dst_cache_get_ip4 held $held times, not once"; status=1; }
+		[ "$got" = 9 ] || { echo "FAIL: round $round: $got of 9 datagrams arrived"; status=1; }
+	done
+	kill $sink
+	echo "$forced of 4 rounds moved the endpoint during the hold"
+	[ "$forced" = 4 ] || { echo "FAIL: only $forced rounds moved the endpoint during the hold"; status=1; }
+	ip netns del sp-e1
+	ip netns del sp-e2
+	return $status
+}
+
 t_big_tcp() {
 	local fam dst out sink src e0 e1 status=0
 	ip netns add sp-g1
@@ -346,6 +446,7 @@ want staged_limit_counts_packets && check staged_limit_counts_packets t_staged_l
 want first_packet_prompt && check first_packet_prompt t_first_packet_prompt
 # Ours only: the C driver of 6.12 refuses the GSO size (big TCP is upstream from 6.13).
 if [ "$WG_IMPL" != c ]; then want big_tcp && check big_tcp t_big_tcp; fi
+want endpoint_change_during_send && check endpoint_change_during_send t_endpoint_change_during_send
 # Ours only: it holds a function of our module by name.
 if [ "$WG_IMPL" != c ]; then
 	want staged_during_confirmation && check staged_during_confirmation t_staged_during_confirmation
