@@ -121,18 +121,15 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
         self.reserve(1)?;
         self.maybe_grow();
         let b = self.bucket_in(self.buckets.len(), &key);
-        let head = *self.buckets.get(b).ok_or(AllocError)?;
+        let head = self.buckets.get_mut(b).ok_or(AllocError)?;
         let i = self.free;
         let slot = self.slots.get_mut(i as usize).ok_or(AllocError)?;
         self.free = slot.next;
         *slot = Slot {
             key,
-            next: head,
+            next: core::mem::replace(head, i),
             value: Some(value),
         };
-        if let Some(h) = self.buckets.get_mut(b) {
-            *h = i;
-        }
         self.len = self.len.saturating_add(1);
         Ok(())
     }
