@@ -123,16 +123,11 @@ impl<C: Crypto> CookieChecker<C> {
     }
 }
 
-/// Whether `expected` is the MAC of `body || extra` under `key`. Constant time;
-/// the computed MAC is wiped.
-pub(crate) fn mac_ok<C: Crypto>(
-    key: &[u8],
-    body: &[u8],
-    extra: &[u8],
-    expected: &[u8; MAC_LEN],
-) -> bool {
-    let mut computed = kdf::mac::<C>(key, body, extra);
-    let ok = C::ct_eq(&computed, expected);
+/// Whether `mac` is `MAC(key, a || b)`. Constant time; the computed MAC is
+/// wiped.
+pub(crate) fn mac_ok<C: Crypto>(key: &[u8], a: &[u8], b: &[u8], mac: &[u8; MAC_LEN]) -> bool {
+    let mut computed = kdf::mac::<C>(key, a, b);
+    let ok = C::ct_eq(&computed, mac);
     C::zeroize(&mut computed);
     ok
 }

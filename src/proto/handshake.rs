@@ -272,8 +272,8 @@ impl<C: Crypto> PeerHandshake<C> {
         self.latest_timestamp = ts;
         // Not later than `now_ns`: a later one would have been too soon.
         self.last_initiation_consumption = Some(now_ns);
-        let (ephemeral, index) = (init.msg.ephemeral, init.msg.sender_index);
-        self.in_flight = Some(InFlight::Consumed(sym, ephemeral, index));
+        let msg = &init.msg;
+        self.in_flight = Some(InFlight::Consumed(sym, msg.ephemeral, msg.sender_index));
         Ok(())
     }
 
