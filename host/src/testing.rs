@@ -12,20 +12,20 @@
 use crate::proto::allowedips::{
     bits, AllowedIps, AllowedIpsError, Cold, Node, PeerId, Prefix, FREE, NIL,
 };
-use crate::proto::cookie::{check_mac1, CookieChecker, MacCheck};
+use crate::proto::cookie::{mac_ok, CookieChecker, MacCheck};
 use crate::proto::error::Error;
-use crate::proto::handshake::{HandshakeState, InitiationStatic, PeerHandshake, StaticIdentity};
+use crate::proto::handshake::{InFlight, InitiationStatic, PeerHandshake, StaticIdentity};
 use crate::proto::hashtable::{HashTable, KeyHash};
 use crate::proto::kdf::hmac;
 use crate::proto::keypair::{padding_len, Keypair, Keypairs, SessionKeys};
 use crate::proto::messages::{
-    DataHeader, COOKIE_REPLY_LEN, DATA_HEADER_LEN, DATA_MIN_LEN, INITIATION_LEN, MESSAGE_DATA,
-    MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION, MESSAGE_HANDSHAKE_RESPONSE,
-    RESPONSE_LEN,
+    split_macs, DataHeader, COOKIE_REPLY_LEN, DATA_HEADER_LEN, DATA_MIN_LEN, INITIATION_LEN,
+    MESSAGE_DATA, MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION,
+    MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN,
 };
 use crate::proto::noise::SymmetricState;
 use crate::proto::platform::{Alloc, Crypto, HASH_LEN, KEY_LEN, TAG_LEN};
-use crate::proto::ratelimiter::{RateLimiter, EMPTY};
+use crate::proto::ratelimiter::{Entry, RateLimiter};
 use crate::proto::replay::ReplayWindow;
 use crate::proto::secret::Key;
 use crate::proto::siphash::SipKey;
@@ -353,7 +353,7 @@ impl<A: Alloc> AllowedIps<A> {
                 if p.cidr == FREE || p.v6 != n.v6 || p.cidr >= n.cidr || !p.matches(n.key) {
                     return Err("parent does not contain child");
                 }
-                if p.child_for(n.key.bit(p.cidr)) != i {
+                if p.child.get(usize::from(n.key.bit(p.cidr))) != Some(&i) {
                     return Err("parent does not point back on the right side");
                 }
             }
@@ -464,7 +464,8 @@ impl<C: Crypto> CookieChecker<C> {
     /// Whether the mac1 of a handshake message (the whole message, MACs
     /// included) is right. Constant time.
     pub fn check_mac1(&self, packet: &[u8]) -> bool {
-        check_mac1::<C>(&self.mac1_key, packet)
+        split_macs(packet)
+            .is_some_and(|(body, mac1, _)| mac_ok::<C>(&self.mac1_key, body, &[], mac1))
     }
 }
 
@@ -482,6 +483,17 @@ impl<C: Crypto> InitiationStatic<C> {
     }
 }
 
+/// Where a peer's handshake stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeState {
+    /// Nothing in flight.
+    Zeroed,
+    /// We sent an initiation and wait for the response.
+    CreatedInitiation,
+    /// We accepted an initiation and may answer it.
+    ConsumedInitiation,
+}
+
 impl<C: Crypto> PeerHandshake<C> {
     /// The peer's static public key.
     pub fn remote_static(&self) -> &[u8; KEY_LEN] {
@@ -490,7 +502,11 @@ impl<C: Crypto> PeerHandshake<C> {
 
     /// The state of the handshake in flight.
     pub fn state(&self) -> HandshakeState {
-        self.state
+        match self.in_flight {
+            None => HandshakeState::Zeroed,
+            Some(InFlight::Initiation(..)) => HandshakeState::CreatedInitiation,
+            Some(InFlight::Consumed(..)) => HandshakeState::ConsumedInitiation,
+        }
     }
 
     /// The latest accepted initiation timestamp from this peer.
@@ -579,15 +595,15 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
     /// dropped.
     pub fn gc(&mut self, now_ns: u64) -> usize {
         (0..self.sets).fold(0usize, |n, set| {
-            n.saturating_add(self.sweep_set(set, |e| e.idle_over_a_second(now_ns)))
+            n.saturating_add(self.sweep_set(set, now_ns))
         })
     }
 
     /// Forgets every source.
     pub fn clear(&mut self) {
-        for set in 0..self.sets {
-            self.sweep_set(set, |e| e.family != EMPTY);
-        }
+        // Empty slots are all `Entry::default()` already.
+        self.entries.fill(Entry::default());
+        self.used = 0;
     }
 }
 

@@ -6,11 +6,12 @@ use wg_proto::host::Host;
 use wg_proto::proto::constants::*;
 use wg_proto::proto::cookie::{self, CookieChecker, CookieMaker, MacCheck};
 use wg_proto::proto::error::Error;
-use wg_proto::proto::handshake::{read_initiation, HandshakeState, PeerHandshake, StaticIdentity};
+use wg_proto::proto::handshake::{read_initiation, PeerHandshake, StaticIdentity};
 use wg_proto::proto::messages::*;
 use wg_proto::proto::platform::Crypto;
 use wg_proto::proto::secret::Key;
 use wg_proto::proto::tai64n;
+use wg_proto::testing::HandshakeState;
 
 const SRC_A: [u8; 6] = [192, 0, 2, 1, 0xca, 0x6c];
 const SRC_B: [u8; 6] = [192, 0, 2, 2, 0xca, 0x6c];

@@ -207,16 +207,6 @@ const FREE_NODE: Node = Node {
 
 impl Node {
     #[inline]
-    pub(crate) fn child_for(&self, bit: bool) -> u32 {
-        let [zero, one] = self.child;
-        if bit {
-            one
-        } else {
-            zero
-        }
-    }
-
-    #[inline]
     pub(crate) fn matches(&self, key: Key) -> bool {
         key.common_bits(self.key) >= self.cidr
     }
@@ -329,7 +319,8 @@ impl<A: Alloc> AllowedIps<A> {
                 break;
             }
             f(i, n);
-            i = n.child_for(key.bit(n.cidr));
+            let side = usize::from(key.bit(n.cidr));
+            i = n.child.get(side).copied().unwrap_or(NIL);
         }
     }
 
@@ -384,17 +375,12 @@ impl<A: Alloc> AllowedIps<A> {
             if index == NIL || self.cold.len() != self.nodes.len() {
                 return Err(AllowedIpsError::NoMemory);
             }
-            let free = Node {
-                child: [self.free, NIL],
-                ..FREE_NODE
-            };
-            A::vec_push(&mut self.nodes, free)?;
+            A::vec_push(&mut self.nodes, FREE_NODE)?;
             if let Err(e) = A::vec_push(&mut self.cold, COLD_NIL) {
                 let _ = A::vec_pop(&mut self.nodes);
                 return Err(e.into());
             }
-            self.free = index;
-            self.free_count = self.free_count.saturating_add(1);
+            self.release(index);
         }
         Ok(())
     }
@@ -419,7 +405,7 @@ impl<A: Alloc> AllowedIps<A> {
         Some(i)
     }
 
-    /// Puts a node (already detached) on the free list.
+    /// Puts a node (already detached, or just pushed) on the free list.
     fn release(&mut self, i: u32) {
         let next = self.free;
         let Some(n) = self.node_mut(i) else { return };
@@ -544,15 +530,19 @@ impl<A: Alloc> AllowedIps<A> {
         true
     }
 
+    /// `peer`'s list (empty if the table never had room for it).
+    fn list(&self, peer: PeerId) -> PeerList {
+        *self.peers.get(peer.0 as usize).unwrap_or(&EMPTY_LIST)
+    }
+
     /// Removes every prefix of `peer`.
     pub fn remove_by_peer(&mut self, peer: PeerId) {
-        let list = |t: &Self| t.peers.get(peer.0 as usize).copied().unwrap_or(EMPTY_LIST);
-        let len = list(self).len;
+        let len = self.list(peer).len;
         if len != 0 {
             self.seq = self.seq.wrapping_add(1);
         }
         for _ in 0..len {
-            let head = list(self).head;
+            let head = self.list(peer).head;
             self.unlink(peer.0, head);
             self.remove_node(head);
         }
@@ -561,11 +551,7 @@ impl<A: Alloc> AllowedIps<A> {
     /// `peer`'s prefixes, in the C driver's order (insertion order; a
     /// prefix inserted again moved to the end).
     pub fn peer_prefixes(&self, peer: PeerId) -> PeerPrefixes<'_, A> {
-        let list = self
-            .peers
-            .get(peer.0 as usize)
-            .copied()
-            .unwrap_or(EMPTY_LIST);
+        let list = self.list(peer);
         PeerPrefixes {
             table: self,
             next: list.head,

@@ -19,19 +19,16 @@ use super::constants::{
 use super::error::Error;
 use super::kdf::{self, MAC_LEN};
 use super::keypair::has_expired;
-use super::messages::{split_macs, CookieReply, COOKIE_REPLY_LEN, ENCRYPTED_COOKIE_LEN};
-use super::platform::{Crypto, KEY_LEN, XNONCE_LEN};
+use super::messages::{split_macs, CookieReply, COOKIE_REPLY_LEN};
+use super::platform::{Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
 use super::secret::{Key, Secret};
 
 /// Label of the mac1 key.
 pub const LABEL_MAC1: &[u8] = b"mac1----";
 /// Label of the cookie encryption key.
 pub const LABEL_COOKIE: &[u8] = b"cookie--";
-/// Length of a cookie.
-pub const COOKIE_LEN: usize = MAC_LEN;
-
-/// A cookie.
-pub type Cookie<C> = Secret<C, COOKIE_LEN>;
+/// A cookie (as long as a MAC: it is one).
+pub type Cookie<C> = Secret<C, MAC_LEN>;
 
 /// The verdict on an incoming handshake message's MACs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,15 +123,11 @@ impl<C: Crypto> CookieChecker<C> {
     }
 }
 
-pub(crate) fn check_mac1<C: Crypto>(mac1_key: &[u8; KEY_LEN], packet: &[u8]) -> bool {
-    split_macs(packet).is_some_and(|(body, mac1, _)| mac_ok::<C>(mac1_key, body, &[], mac1))
-}
-
-/// Whether `expected` is the MAC of `body || extra` under `key`. Constant time;
-/// the computed MAC is wiped.
-fn mac_ok<C: Crypto>(key: &[u8], body: &[u8], extra: &[u8], expected: &[u8; MAC_LEN]) -> bool {
-    let mut computed = kdf::mac::<C>(key, body, extra);
-    let ok = C::ct_eq(&computed, expected);
+/// Whether `mac` is `MAC(key, a || b)`. Constant time; the computed MAC is
+/// wiped.
+pub(crate) fn mac_ok<C: Crypto>(key: &[u8], a: &[u8], b: &[u8], mac: &[u8; MAC_LEN]) -> bool {
+    let mut computed = kdf::mac::<C>(key, a, b);
+    let ok = C::ct_eq(&computed, mac);
     C::zeroize(&mut computed);
     ok
 }
@@ -157,15 +150,15 @@ impl<C: Crypto> CheckerKeys<C> {
     /// Checks the MACs of a handshake message from `src` (see
     /// [`Self::cookie`] for its format), mac2 only when `under_load`.
     pub fn check(&self, packet: &[u8], src: &[u8], under_load: bool) -> MacCheck {
-        if !check_mac1::<C>(&self.mac1_key, packet) {
+        let Some((body, mac1, mac2)) = split_macs(packet) else {
+            return MacCheck::Invalid;
+        };
+        if !mac_ok::<C>(&self.mac1_key, body, &[], mac1) {
             return MacCheck::Invalid;
         }
         if !under_load {
             return MacCheck::Valid;
         }
-        let Some((body, mac1, mac2)) = split_macs(packet) else {
-            return MacCheck::Invalid;
-        };
         if mac_ok::<C>(self.cookie(src).as_bytes(), body, mac1, mac2) {
             MacCheck::ValidWithCookie
         } else {
@@ -182,20 +175,16 @@ impl<C: Crypto> CheckerKeys<C> {
         src: &[u8],
     ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
         let (_, mac1, _) = split_macs(packet).ok_or(Error::Malformed)?;
-        let cookie = self.cookie(src);
         let mut reply = CookieReply {
             receiver_index: sender_index,
             nonce: [0; XNONCE_LEN],
-            encrypted_cookie: [0; ENCRYPTED_COOKIE_LEN],
+            // Encrypted in place below.
+            encrypted_cookie: *self.cookie(src).as_bytes(),
+            cookie_tag: [0; TAG_LEN],
         };
         C::random_bytes(&mut reply.nonce);
-        let (body, tag) = reply
-            .encrypted_cookie
-            .split_first_chunk_mut::<COOKIE_LEN>()
-            .ok_or(Error::BufferSize)?;
-        *body = *cookie.as_bytes();
-        let t = C::xaead_seal(&self.cookie_encryption_key, &reply.nonce, mac1, body);
-        tag.copy_from_slice(&t);
+        let key = &self.cookie_encryption_key;
+        reply.cookie_tag = C::xaead_seal(key, &reply.nonce, mac1, &mut reply.encrypted_cookie);
         Ok(reply.encode())
     }
 }
@@ -254,18 +243,13 @@ impl<C: Crypto> CookieMaker<C> {
     /// sent, and only once; on failure nothing changes.
     pub fn consume_reply(&mut self, reply: &CookieReply, now_ns: u64) -> Result<(), Error> {
         let mac1 = self.last_mac1_sent.ok_or(Error::NoCookieExpected)?;
-        let (body, tag) = reply
-            .encrypted_cookie
-            .split_first_chunk::<COOKIE_LEN>()
-            .ok_or(Error::Malformed)?;
-        let tag: &[u8; 16] = tag.try_into().map_err(|_| Error::Malformed)?;
-        let mut cookie = *body;
+        let mut cookie = reply.encrypted_cookie;
         if !C::xaead_open(
             &self.cookie_decryption_key,
             &reply.nonce,
             &mac1,
             &mut cookie,
-            tag,
+            &reply.cookie_tag,
         ) {
             C::zeroize(&mut cookie);
             return Err(Error::Decrypt);

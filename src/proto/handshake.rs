@@ -16,10 +16,10 @@
 
 use super::constants::MIN_INITIATION_INTERVAL;
 use super::error::Error;
-use super::kdf;
+use super::kdf::{self, MAC_LEN};
 use super::keypair::SessionKeys;
 use super::messages::{
-    Initiation, Macs, Response, ENCRYPTED_TIMESTAMP_LEN, INITIATION_LEN, RESPONSE_LEN,
+    Initiation, Response, ENCRYPTED_TIMESTAMP_LEN, INITIATION_LEN, RESPONSE_LEN,
 };
 use super::noise::{self, SymmetricState, ENCRYPTED_STATIC_LEN};
 use super::platform::{Crypto, HASH_LEN, KEY_LEN, TAG_LEN};
@@ -45,25 +45,15 @@ pub const INITIAL_HASH: [u8; HASH_LEN] = [
     0x2d, 0x9c, 0x6c, 0x66, 0x22, 0x93, 0xe8, 0xb7, 0x0e, 0xe1, 0x9c, 0x65, 0xba, 0x07, 0x9e, 0xf3,
 ];
 
-/// The hash after the pre-message `<- s` of a handshake whose responder's
-/// static key is `responder`: computed once per key (ours, for the
-/// initiations we answer; each peer's, for those we send).
-fn responder_hash<C: Crypto>(responder: &[u8; KEY_LEN]) -> [u8; HASH_LEN] {
-    kdf::hash::<C>(&INITIAL_HASH, responder)
-}
-
-/// The symmetric state every handshake starts from, given its
-/// [`responder_hash`] (what the host tests' `ik_init(CONSTRUCTION, IDENTIFIER,
-/// responder)` computes).
-fn initial_state<C: Crypto>(responder_hash: &[u8; HASH_LEN]) -> SymmetricState<C> {
-    SymmetricState::from_parts(INITIAL_CHAINING_KEY, *responder_hash)
-}
-
 /// The device's static key pair.
 pub struct StaticIdentity<C: Crypto> {
     pub(crate) private: Key<C>,
     public: [u8; KEY_LEN],
-    /// [`responder_hash`] of `public`.
+    /// The hash after the pre-message `<- s` of the handshakes we answer
+    /// (`HASH(INITIAL_HASH || public)`), computed once per key. With
+    /// [`INITIAL_CHAINING_KEY`] it makes the symmetric state every such
+    /// handshake starts from (what the host tests' `ik_init(CONSTRUCTION,
+    /// IDENTIFIER, responder)` computes).
     responder_hash: [u8; HASH_LEN],
 }
 
@@ -71,11 +61,10 @@ impl<C: Crypto> StaticIdentity<C> {
     /// The identity of a private key (X25519 clamping is applied by the DH).
     pub fn new(private: Key<C>) -> Self {
         let public = noise::public_key::<C>(&private);
-        let responder_hash = responder_hash::<C>(&public);
         Self {
             private,
             public,
-            responder_hash,
+            responder_hash: kdf::hash::<C>(&INITIAL_HASH, &public),
         }
     }
 
@@ -85,15 +74,15 @@ impl<C: Crypto> StaticIdentity<C> {
     }
 }
 
-/// Where a peer's handshake stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandshakeState {
-    /// Nothing in flight.
-    Zeroed,
-    /// We sent an initiation and wait for the response.
-    CreatedInitiation,
-    /// We accepted an initiation and may answer it.
-    ConsumedInitiation,
+/// A handshake in flight: its Noise state and what the next message needs,
+/// one variant per state (no state can hold another one's fields).
+pub(crate) enum InFlight<C: Crypto> {
+    /// We sent an initiation and wait for the response: the state and our
+    /// ephemeral private key.
+    Initiation(SymmetricState<C>, Key<C>),
+    /// We accepted an initiation and may answer it: the state, the
+    /// initiator's ephemeral public key and its index.
+    Consumed(SymmetricState<C>, [u8; KEY_LEN], u32),
 }
 
 /// A handshake initiation whose static key decrypted: the peer is named, but
@@ -119,7 +108,7 @@ pub fn read_initiation<C: Crypto>(
     identity: &StaticIdentity<C>,
     msg: &Initiation,
 ) -> Result<InitiationStatic<C>, Error> {
-    let mut sym = initial_state::<C>(&identity.responder_hash);
+    let mut sym = SymmetricState::from_parts(INITIAL_CHAINING_KEY, identity.responder_hash);
     let remote_static = noise::ik_read_msg1_static(
         &mut sym,
         &identity.private,
@@ -137,17 +126,14 @@ pub fn read_initiation<C: Crypto>(
 /// DH, the preshared key, and the state of the handshake in flight.
 pub struct PeerHandshake<C: Crypto> {
     pub(crate) remote_static: [u8; KEY_LEN],
-    /// [`responder_hash`] of `remote_static`.
+    /// As [`StaticIdentity`]'s, of the handshakes we initiate.
     responder_hash: [u8; HASH_LEN],
     static_static: Key<C>,
     /// All zero: none. The module's dump reports it (`wg show`).
     pub(crate) psk: Key<C>,
-    pub(crate) state: HandshakeState,
-    sym: Option<SymmetricState<C>>,
-    ephemeral_private: Key<C>,
-    remote_ephemeral: [u8; KEY_LEN],
+    /// Replaced as a whole: the old one is dropped (zeroed) in place.
+    pub(crate) in_flight: Option<InFlight<C>>,
     local_index: Option<u32>,
-    remote_index: u32,
     pub(crate) latest_timestamp: Timestamp,
     last_initiation_consumption: Option<u64>,
 }
@@ -164,15 +150,11 @@ impl<C: Crypto> PeerHandshake<C> {
     ) -> Self {
         let mut hs = Self {
             remote_static,
-            responder_hash: responder_hash::<C>(&remote_static),
+            responder_hash: kdf::hash::<C>(&INITIAL_HASH, &remote_static),
             static_static: Key::zero(),
             psk: Key::zero(),
-            state: HandshakeState::Zeroed,
-            sym: None,
-            ephemeral_private: Key::zero(),
-            remote_ephemeral: [0; KEY_LEN],
+            in_flight: None,
             local_index: None,
-            remote_index: 0,
             latest_timestamp: [0; TIMESTAMP_LEN],
             last_initiation_consumption: None,
         };
@@ -206,11 +188,7 @@ impl<C: Crypto> PeerHandshake<C> {
     /// Abandons the handshake in flight (keeps the replay and flood records).
     /// Returns the index it held, for the caller to unregister.
     pub fn clear(&mut self) -> Option<u32> {
-        self.state = HandshakeState::Zeroed;
-        self.sym = None;
-        self.ephemeral_private.clear();
-        self.remote_ephemeral = [0; KEY_LEN];
-        self.remote_index = 0;
+        self.in_flight = None;
         self.local_index.take()
     }
 
@@ -232,17 +210,17 @@ impl<C: Crypto> PeerHandshake<C> {
         wall: (u64, u32),
         ephemeral_private: Key<C>,
     ) -> Result<[u8; INITIATION_LEN], Error> {
-        let mut sym = initial_state::<C>(&self.responder_hash);
+        let mut sym = SymmetricState::from_parts(INITIAL_CHAINING_KEY, self.responder_hash);
         let mut msg = Initiation {
             sender_index: local_index,
             ephemeral: [0; KEY_LEN],
             encrypted_static: [0; ENCRYPTED_STATIC_LEN],
             encrypted_timestamp: [0; ENCRYPTED_TIMESTAMP_LEN],
-            macs: Macs::default(),
+            mac1: [0; MAC_LEN],
+            mac2: [0; MAC_LEN],
         };
-        let ts = tai64n::tai64n(wall.0, wall.1);
-        for (d, s) in msg.encrypted_timestamp.iter_mut().zip(ts.iter()) {
-            *d = *s;
+        if let Some((ts, _tag)) = msg.encrypted_timestamp.split_first_chunk_mut() {
+            *ts = tai64n::tai64n(wall.0, wall.1);
         }
         noise::ik_write_msg1(
             &mut sym,
@@ -254,11 +232,8 @@ impl<C: Crypto> PeerHandshake<C> {
             &mut msg.encrypted_static,
             &mut msg.encrypted_timestamp,
         )?;
-        self.state = HandshakeState::CreatedInitiation;
-        self.sym = Some(sym);
-        self.ephemeral_private = ephemeral_private;
+        self.in_flight = Some(InFlight::Initiation(sym, ephemeral_private));
         self.local_index = Some(local_index);
-        self.remote_index = 0;
         Ok(msg.encode())
     }
 
@@ -266,8 +241,10 @@ impl<C: Crypto> PeerHandshake<C> {
     /// decrypts the timestamp, and applies the replay check (the timestamp
     /// must be strictly newer than the last accepted one) and the flood rule
     /// (at least MIN_INITIATION_INTERVAL since the last accepted initiation,
-    /// by the monotonic clock `now_ns`). On success the handshake is in state
-    /// [`HandshakeState::ConsumedInitiation`]; on failure nothing changed.
+    /// by the monotonic clock `now_ns`). On success the handshake may be
+    /// answered ([`Self::create_response_with_ephemeral`]; our index, if we
+    /// had an initiation in flight, is kept until then); on failure nothing
+    /// changed.
     pub fn consume_initiation(
         &mut self,
         init: InitiationStatic<C>,
@@ -284,7 +261,8 @@ impl<C: Crypto> PeerHandshake<C> {
             &init.msg.encrypted_timestamp,
             &mut ts,
         )?;
-        if !tai64n::is_newer(&ts, &self.latest_timestamp) {
+        // Byte-wise order is chronological for TAI64N.
+        if ts <= self.latest_timestamp {
             return Err(Error::Replay);
         }
         let too_soon = |last: u64| last.saturating_add(MIN_INITIATION_INTERVAL) > now_ns;
@@ -294,11 +272,8 @@ impl<C: Crypto> PeerHandshake<C> {
         self.latest_timestamp = ts;
         // Not later than `now_ns`: a later one would have been too soon.
         self.last_initiation_consumption = Some(now_ns);
-        self.state = HandshakeState::ConsumedInitiation;
-        self.sym = Some(sym);
-        self.ephemeral_private.clear();
-        self.remote_ephemeral = init.msg.ephemeral;
-        self.remote_index = init.msg.sender_index;
+        let msg = &init.msg;
+        self.in_flight = Some(InFlight::Consumed(sym, msg.ephemeral, msg.sender_index));
         Ok(())
     }
 
@@ -307,7 +282,7 @@ impl<C: Crypto> PeerHandshake<C> {
     /// too), under our
     /// index `local_index`. Returns the response (MACs zero) and the new
     /// session's keys (the responder's keypair, which goes to the `next` slot);
-    /// the handshake returns to [`HandshakeState::Zeroed`]. `local_index` now
+    /// nothing is in flight any more. `local_index` now
     /// names the keypair; an index the handshake held before (an initiation
     /// of ours that this exchange supersedes) names nothing any more.
     pub fn create_response_with_ephemeral(
@@ -315,18 +290,23 @@ impl<C: Crypto> PeerHandshake<C> {
         local_index: u32,
         ephemeral_private: Key<C>,
     ) -> Result<([u8; RESPONSE_LEN], SessionKeys<C>), Error> {
-        let mut sym = self.sym_in(HandshakeState::ConsumedInitiation)?;
+        let Some(InFlight::Consumed(sym, remote_ephemeral, remote_index)) = &self.in_flight else {
+            return Err(Error::UnexpectedMessage);
+        };
+        // Worked on as a copy: nothing changes unless the response is made.
+        let mut sym = sym.duplicate();
         let mut msg = Response {
             sender_index: local_index,
-            receiver_index: self.remote_index,
+            receiver_index: *remote_index,
             ephemeral: [0; KEY_LEN],
             encrypted_nothing: [0; TAG_LEN],
-            macs: Macs::default(),
+            mac1: [0; MAC_LEN],
+            mac2: [0; MAC_LEN],
         };
         noise::ik_write_msg2(
             &mut sym,
             &ephemeral_private,
-            &self.remote_ephemeral,
+            remote_ephemeral,
             &self.remote_static,
             &self.psk,
             &mut msg.ephemeral,
@@ -337,7 +317,7 @@ impl<C: Crypto> PeerHandshake<C> {
             sending: responder_to_initiator,
             receiving: initiator_to_responder,
             local_index,
-            remote_index: self.remote_index,
+            remote_index: *remote_index,
             initiator: false,
         };
         self.clear();
@@ -347,21 +327,24 @@ impl<C: Crypto> PeerHandshake<C> {
     /// Consumes a response to our initiation (the caller found this peer by
     /// the response's receiver index, and checked its mac1). Returns the new
     /// session's keys (the initiator's keypair, usable at once, named by the
-    /// handshake's index); the handshake returns to [`HandshakeState::Zeroed`].
-    /// On failure nothing changed.
+    /// handshake's index); nothing is in flight any more. On failure nothing
+    /// changed.
     pub fn consume_response(
         &mut self,
         identity: &StaticIdentity<C>,
         msg: &Response,
     ) -> Result<SessionKeys<C>, Error> {
+        let Some(InFlight::Initiation(sym, ephemeral_private)) = &self.in_flight else {
+            return Err(Error::UnexpectedMessage);
+        };
         if self.local_index != Some(msg.receiver_index) {
             return Err(Error::UnexpectedMessage);
         }
-        let mut sym = self.sym_in(HandshakeState::CreatedInitiation)?;
+        let mut sym = sym.duplicate();
         noise::ik_read_msg2(
             &mut sym,
             &identity.private,
-            &self.ephemeral_private,
+            ephemeral_private,
             &self.psk,
             &msg.ephemeral,
             &msg.encrypted_nothing,
@@ -377,14 +360,5 @@ impl<C: Crypto> PeerHandshake<C> {
         };
         self.clear();
         Ok(keys)
-    }
-
-    /// A copy of the handshake's state, to work on tentatively, if the
-    /// handshake is in `state`.
-    fn sym_in(&self, state: HandshakeState) -> Result<SymmetricState<C>, Error> {
-        match &self.sym {
-            Some(sym) if self.state == state => Ok(sym.duplicate()),
-            _ => Err(Error::UnexpectedMessage),
-        }
     }
 }

@@ -121,18 +121,15 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
         self.reserve(1)?;
         self.maybe_grow();
         let b = self.bucket_in(self.buckets.len(), &key);
-        let head = *self.buckets.get(b).ok_or(AllocError)?;
+        let head = self.buckets.get_mut(b).ok_or(AllocError)?;
         let i = self.free;
         let slot = self.slots.get_mut(i as usize).ok_or(AllocError)?;
         self.free = slot.next;
         *slot = Slot {
             key,
-            next: head,
+            next: core::mem::replace(head, i),
             value: Some(value),
         };
-        if let Some(h) = self.buckets.get_mut(b) {
-            *h = i;
-        }
         self.len = self.len.saturating_add(1);
         Ok(())
     }
@@ -162,26 +159,24 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
     /// bucket, if memory allows (a failure only leaves chains longer).
     fn maybe_grow(&mut self) {
         let n = self.buckets.len();
-        if self.len < n.saturating_mul(2) || n >= self.max_buckets {
+        // Doubling saturates only where `len` cannot reach it.
+        let new_n = n.saturating_mul(2);
+        if self.len < new_n || n >= self.max_buckets {
             return;
         }
-        let Some(new_n) = n.checked_mul(2) else {
-            return;
-        };
         let Ok(mut new) = vec_filled::<A, _>(new_n, NIL) else {
             return;
         };
-        // Rehash every live slot (slots do not move; chains are rebuilt).
-        for k in 0..self.slots.len() {
-            let Some(s) = self.slots.get(k) else { break };
+        // Rehash every live slot (slots do not move; chains are rebuilt), as
+        // `bucket_in` does (`self` is borrowed by the walk).
+        let hasher = &self.hasher;
+        for (k, s) in self.slots.iter_mut().enumerate() {
             if s.value.is_none() {
                 continue;
             }
-            let b = self.bucket_in(new_n, &s.key);
-            let Some(head) = new.get_mut(b) else { continue };
-            let old_head = core::mem::replace(head, k as u32);
-            if let Some(s) = self.slots.get_mut(k) {
-                s.next = old_head;
+            let b = hasher.hash(&s.key) & new_n.wrapping_sub(1);
+            if let Some(head) = new.get_mut(b) {
+                s.next = core::mem::replace(head, k as u32);
             }
         }
         self.buckets = new;

@@ -27,7 +27,7 @@ pub fn mac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> [u8; MAC_LEN] {
 /// `HMAC(key, a || b)` with BLAKE2s-256 (RFC 2104). Keys longer than a block
 /// are hashed first, as RFC 2104 says; WireGuard's are all 32 bytes.
 pub fn hmac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> Key<C> {
-    let mut pad = [0u8; BLOCK_LEN];
+    let mut pad = [0x36u8; BLOCK_LEN];
     let mut hashed_key = [0u8; HASH_LEN];
     let key = if key.len() > BLOCK_LEN {
         C::blake2s(&mut hashed_key, &[], &[key]);
@@ -35,11 +35,9 @@ pub fn hmac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> Key<C> {
     } else {
         key
     };
+    // The key, zero-padded to a block, XOR ipad.
     for (p, k) in pad.iter_mut().zip(key.iter()) {
-        *p = *k;
-    }
-    for p in pad.iter_mut() {
-        *p ^= 0x36;
+        *p ^= *k;
     }
     let mut inner = [0u8; HASH_LEN];
     C::blake2s(&mut inner, &[], &[&pad, a, b]);

@@ -51,9 +51,8 @@ pub fn padding_len(len: usize, mtu: usize) -> usize {
         n.checked_next_multiple_of(MESSAGE_PADDING_MULTIPLE)
             .unwrap_or(usize::MAX)
     };
-    if mtu == 0 {
-        return align(len).saturating_sub(len);
-    }
+    // No MTU known: no cap (nothing is longer than `usize::MAX`).
+    let mtu = if mtu == 0 { usize::MAX } else { mtu };
     let last_unit = if len > mtu { len % mtu } else { len };
     let padded = core::cmp::min(mtu, align(last_unit));
     padded.saturating_sub(last_unit)

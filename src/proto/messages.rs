@@ -36,8 +36,6 @@ pub const DATA_HEADER_LEN: usize = 16;
 pub const DATA_MIN_LEN: usize = DATA_HEADER_LEN + TAG_LEN;
 /// Encrypted timestamp in an initiation.
 pub const ENCRYPTED_TIMESTAMP_LEN: usize = TIMESTAMP_LEN + TAG_LEN;
-/// Encrypted cookie in a cookie reply.
-pub const ENCRYPTED_COOKIE_LEN: usize = MAC_LEN + TAG_LEN;
 
 /// A field of a message; every read and write is checked.
 trait Field: Sized {
@@ -75,19 +73,6 @@ macro_rules! le_field {
     )*};
 }
 le_field!(u32, u64);
-
-impl Field for Macs {
-    fn read(r: &mut &[u8]) -> Option<Self> {
-        Some(Self {
-            mac1: Field::read(r)?,
-            mac2: Field::read(r)?,
-        })
-    }
-    fn write(&self, w: &mut &mut [u8]) {
-        self.mac1.write(w);
-        self.mac2.write(w);
-    }
-}
 
 /// Defines the struct of a message of type `$ty` whose fields after the type
 /// are the ones listed, in wire order, with `parse` (of a packet whose length
@@ -130,15 +115,6 @@ macro_rules! message {
     };
 }
 
-/// The trailing mac1 and mac2 of both handshake messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Macs {
-    /// MAC keyed with the receiver's public key.
-    pub mac1: [u8; MAC_LEN],
-    /// MAC keyed with a cookie, or zero.
-    pub mac2: [u8; MAC_LEN],
-}
-
 message! {
     /// Handshake initiation (type 1), exactly [`INITIATION_LEN`] bytes.
     Initiation = MESSAGE_HANDSHAKE_INITIATION, INITIATION_LEN..=INITIATION_LEN, INITIATION_LEN, {
@@ -150,8 +126,10 @@ message! {
         encrypted_static: [u8; ENCRYPTED_STATIC_LEN],
         /// The TAI64N timestamp, encrypted.
         encrypted_timestamp: [u8; ENCRYPTED_TIMESTAMP_LEN],
-        /// mac1 and mac2.
-        macs: Macs,
+        /// MAC keyed with the receiver's public key.
+        mac1: [u8; MAC_LEN],
+        /// MAC keyed with a cookie, or zero.
+        mac2: [u8; MAC_LEN],
     }
 }
 
@@ -166,8 +144,10 @@ message! {
         ephemeral: [u8; KEY_LEN],
         /// The empty payload's tag.
         encrypted_nothing: [u8; TAG_LEN],
-        /// mac1 and mac2.
-        macs: Macs,
+        /// As in an initiation.
+        mac1: [u8; MAC_LEN],
+        /// As in an initiation.
+        mac2: [u8; MAC_LEN],
     }
 }
 
@@ -179,7 +159,9 @@ message! {
         /// XChaCha20 nonce.
         nonce: [u8; XNONCE_LEN],
         /// The cookie, encrypted with the mac1 of the answered message as AD.
-        encrypted_cookie: [u8; ENCRYPTED_COOKIE_LEN],
+        encrypted_cookie: [u8; MAC_LEN],
+        /// Its tag.
+        cookie_tag: [u8; TAG_LEN],
     }
 }
 

@@ -87,7 +87,7 @@ impl Source {
 }
 
 /// `family` of an empty slot (so the all-zero `Entry::default()` is empty).
-pub(crate) const EMPTY: u8 = 0;
+const EMPTY: u8 = 0;
 
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Entry {
@@ -104,10 +104,6 @@ impl Entry {
         u64::from(self.tokens)
             .saturating_add(now_ns.saturating_sub(self.last_ns))
             .min(TOKEN_MAX)
-    }
-
-    pub(crate) fn idle_over_a_second(&self, now_ns: u64) -> bool {
-        self.family != EMPTY && now_ns.saturating_sub(self.last_ns) > NSEC_PER_SEC
     }
 }
 
@@ -185,7 +181,7 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
         for _ in 0..GC_SETS_PER_PACKET {
             let set = self.sweep;
             self.sweep = set.wrapping_add(1) & self.sets.wrapping_sub(1);
-            self.sweep_set(set, |e| e.idle_over_a_second(now_ns));
+            self.sweep_set(set, now_ns);
         }
         let (family, addr) = src.key();
         let set = self.set_of(scope, family, addr);
@@ -233,12 +229,12 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
         true
     }
 
-    /// Empties the slots of `set` for which `drop` holds; returns how many
-    /// were in use.
-    pub(crate) fn sweep_set(&mut self, set: usize, drop: impl Fn(&Entry) -> bool) -> usize {
+    /// Empties the slots of `set` idle for more than a second at `now_ns`;
+    /// returns how many.
+    pub(crate) fn sweep_set(&mut self, set: usize, now_ns: u64) -> usize {
         let mut dropped = 0usize;
         for e in self.set_mut(set).iter_mut() {
-            if e.family != EMPTY && drop(e) {
+            if e.family != EMPTY && now_ns.saturating_sub(e.last_ns) > NSEC_PER_SEC {
                 *e = Entry::default();
                 dropped = dropped.saturating_add(1);
             }

@@ -67,11 +67,6 @@ impl<C: Crypto, const N: usize> Secret<C, N> {
     pub fn duplicate(&self) -> Self {
         Self::new(self.bytes)
     }
-
-    /// Zeroes the secret now.
-    pub fn clear(&mut self) {
-        C::zeroize(&mut self.bytes);
-    }
 }
 
 impl<C: Crypto, const N: usize> Drop for Secret<C, N> {

@@ -41,9 +41,3 @@ pub fn tai64n(secs: u64, nsecs: u32) -> Timestamp {
     }
     out
 }
-
-/// Whether timestamp `a` is strictly later than `b` (byte-wise comparison,
-/// which is chronological for TAI64N).
-pub fn is_newer(a: &Timestamp, b: &Timestamp) -> bool {
-    a > b
-}

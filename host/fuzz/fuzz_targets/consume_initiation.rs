@@ -7,8 +7,9 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use wg_proto::host::Host;
 use wg_proto::proto::cookie::{CookieChecker, CookieMaker};
-use wg_proto::proto::handshake::{read_initiation, HandshakeState, PeerHandshake};
+use wg_proto::proto::handshake::{read_initiation, PeerHandshake};
 use wg_proto::proto::messages::{Initiation, INITIATION_LEN};
+use wg_proto::testing::HandshakeState;
 
 #[path = "common.rs"]
 mod common;

@@ -6,10 +6,11 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use wg_proto::host::Host;
 use wg_proto::proto::cookie::{CookieChecker, CookieMaker};
-use wg_proto::proto::handshake::{read_initiation, HandshakeState, PeerHandshake, StaticIdentity};
+use wg_proto::proto::handshake::{read_initiation, PeerHandshake, StaticIdentity};
 use wg_proto::proto::keypair::Keypair;
 use wg_proto::proto::messages::{Initiation, Response, INITIATION_LEN, RESPONSE_LEN};
 use wg_proto::proto::secret::Key;
+use wg_proto::testing::HandshakeState;
 
 #[path = "common.rs"]
 mod common;
