@@ -22,7 +22,6 @@ use kernel::error::{from_result, to_result, Error, Result};
 use kernel::init::PinInit;
 use kernel::str::CStr;
 use kernel::types::Opaque;
-use kernel::ThisModule;
 
 /// What a driver implements for the devices of its link kind.
 pub(crate) trait LinkOps: Sized + Send + Sync + 'static {
@@ -313,10 +312,7 @@ impl<T: LinkOps> LinkKind<T> {
 
     /// Registers the kind: `ip link add ... type T::KIND` works until the
     /// returned value is dropped, which deletes every device of the kind.
-    pub(crate) fn register(
-        &'static self,
-        _module: &'static ThisModule,
-    ) -> Result<LinkRegistration<T>> {
+    pub(crate) fn register(&'static self) -> Result<LinkRegistration<T>> {
         const { assert!(core::mem::align_of::<Priv<T>>() <= b::NETDEV_ALIGN as usize) };
         if self.registered.swap(true, Ordering::AcqRel) {
             return Err(kernel::error::code::EBUSY);
