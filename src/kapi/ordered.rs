@@ -444,7 +444,7 @@ impl SerialQueue {
                 // Finished: nobody else holds it.
                 drop(Bundle(Some(h)));
             }
-            // Otherwise the job frees it when it finishes (`Job::end`).
+            // Otherwise the job frees it when it finishes (`Job::close`).
         }
     }
 }
@@ -487,23 +487,19 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
         unsafe { (A::borrow(a), B::borrow(b), segments) }
     }
 
-    fn take_refs(&self) -> (A, B) {
-        let [a, b] = self.raw_refs();
-        // SAFETY: both came from `into_foreign` in `dispatch`; taken back
-        // once, by the consuming `finish` (or drop).
-        unsafe { (A::from_foreign(a), B::from_foreign(b)) }
-    }
-
     /// Finishes the job (its last access to the packets) and hands back the
     /// references it carried, so the caller can wake the serial side.
     pub(crate) fn finish(self, ok: bool) -> (A, B) {
-        let this = ManuallyDrop::new(self);
-        let refs = this.take_refs();
-        this.end(if ok { JobState::Done } else { JobState::Failed });
-        refs
+        ManuallyDrop::new(self).close(if ok { JobState::Done } else { JobState::Failed })
     }
 
-    fn end(&self, state: JobState) {
+    /// Takes back the references (before the bundle may be freed), then
+    /// moves the job from PENDING to `state`. Once only: by `finish` or drop.
+    fn close(&self, state: JobState) -> (A, B) {
+        let [a, b] = self.raw_refs();
+        // SAFETY: both came from `into_foreign` in `dispatch`; taken back
+        // once, by the consuming `finish` (or drop).
+        let refs = unsafe { (A::from_foreign(a), B::from_foreign(b)) };
         // SAFETY: the first packet is valid while the job is pending.
         let s = unsafe { state_of(self.0) };
         // Fully ordered: the job's work on the packets is visible to whoever
@@ -515,14 +511,13 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
             drop(Bundle(Some(self.0)));
         }
         // Otherwise (PENDING to `state`) the job never touches it again.
+        refs
     }
 }
 
 impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Drop for Job<A, B> {
     fn drop(&mut self) {
-        let refs = self.take_refs();
-        self.end(JobState::Failed);
-        drop(refs);
+        drop(self.close(JobState::Failed));
     }
 }
 
