@@ -162,17 +162,22 @@ impl SkBuff {
         self.0.as_ptr()
     }
 
-    /// A new skb with `headroom` bytes reserved in front and room for `len`
-    /// bytes of data (`GFP_ATOMIC`).
-    pub(crate) fn alloc(headroom: u32, len: u32) -> Option<SkBuff> {
+    /// A new skb with `headroom` bytes reserved in front and a copy of
+    /// `data` as its data (`GFP_ATOMIC`).
+    pub(crate) fn alloc(headroom: u32, data: &[u8]) -> Option<SkBuff> {
+        let len = u32::try_from(data.len()).ok()?;
         let size = headroom.checked_add(len)?;
         let gfp = kernel::bindings::GFP_ATOMIC;
         // SAFETY: allocates a fresh skb owned by the caller (`alloc_skb`).
         let skb = unsafe { SkBuff::from_raw(b::__alloc_skb(size, gfp, 0, b::NUMA_NO_NODE)) }?;
-        // SAFETY: the skb is empty with `size` bytes of room (`skb_reserve`).
+        // SAFETY: the skb is empty with `size` bytes of room: `headroom` of
+        // them are reserved (`skb_reserve`), the `len` after them put
+        // (`skb_put` returns their start) and filled.
         unsafe {
             (*skb.raw()).data = (*skb.raw()).data.add(headroom as usize);
             (*skb.raw()).tail += headroom;
+            let dst = b::skb_put(skb.raw(), len);
+            ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
         }
         Some(skb)
     }
@@ -188,27 +193,6 @@ impl SkBuff {
             let h = (*raw).__bindgen_anon_4.headers.as_mut();
             h.inner_network_header = (*raw).data.offset_from((*raw).head) as u16;
         }
-    }
-
-    /// Appends `data` at the tail. The skb must have the room (it has if it
-    /// came from [`SkBuff::alloc`] with at least that length).
-    pub(crate) fn put_slice(&mut self, data: &[u8]) -> Result<(), ()> {
-        let len = u32::try_from(data.len()).map_err(|_| ())?;
-        // SAFETY: reads the skb's geometry.
-        let (room, nonlinear) = unsafe {
-            let raw = self.raw();
-            ((*raw).end.wrapping_sub((*raw).tail), (*raw).data_len != 0)
-        };
-        if len > room || nonlinear {
-            return Err(());
-        }
-        // SAFETY: `len` bytes of tail room exist (checked above); `skb_put`
-        // returns the start of the added area.
-        unsafe {
-            let dst = b::skb_put(self.raw(), len);
-            ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
-        }
-        Ok(())
     }
 
     /// The first `len` bytes of the data, made linear if they were not
