@@ -639,12 +639,6 @@ impl<T: LinkOps> DevHold<T> {
     }
 }
 
-impl<T: LinkOps> Clone for DevHold<T> {
-    fn clone(&self) -> Self {
-        self.get().hold()
-    }
-}
-
 /// Error counters of a device.
 #[derive(Clone, Copy)]
 pub(crate) enum DevError {
