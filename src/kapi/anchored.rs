@@ -219,7 +219,7 @@ impl<T: AnchorOps> Anchored<T> {
         unsafe { b::napi_gro_receive(self.napi.get(), skb.into_nonnull().as_ptr()) };
     }
 
-    /// Queues a work item on `wq` (on the current CPU), unless it is queued
+    /// Queues a work item on `wq` (no CPU asked for), unless it is queued
     /// already. Ignored after `shutdown_all`.
     pub(crate) fn queue_work(&self, which: WorkId, wq: &Workqueue) {
         let work = match which {
