@@ -8,7 +8,7 @@ use crate::kapi::crypt_queue::CryptQueue;
 use crate::kapi::error::enonet;
 use crate::kapi::net::Net;
 use crate::kapi::netdev::consts::*;
-use crate::kapi::netdev::{DeviceSetup, DeviceType, LinkKind, LinkOps, NetDevice};
+use crate::kapi::netdev::{DeviceSetup, LinkKind, LinkOps, NetDevice};
 use crate::kapi::ordered::cond_resched;
 use crate::kapi::platform::{Kernel, KernelAtomic};
 use crate::kapi::rcu::RcuArc;
@@ -42,8 +42,6 @@ use kernel::sync::{Arc, Mutex};
 
 /// The driver's link kind.
 pub(crate) static KIND: LinkKind<Device> = LinkKind::new();
-
-static DEVTYPE: DeviceType = DeviceType::new(c_str!("wireguard"));
 
 /// Bytes of a data message around the encrypted payload: type, receiver index,
 /// counter (16) and the authentication tag (16).
@@ -91,14 +89,14 @@ impl RateLimiterRegistration {
         let sets = RateLimiter::<Kernel, Kernel>::table_size_for_memory(Kernel::total_ram_bytes());
         let rl = RateLimiter::new(sets, SipKey::random()).map_err(|_| ENOMEM)?;
         let rl = Arc::pin_init(new_spinlock_bh!(rl, "wireguard_ratelimiter"), GFP_KERNEL)?;
-        drop(RATELIMITER.replace(Some(rl)).wait());
+        RATELIMITER.replace(Some(rl));
         Ok(RateLimiterRegistration(()))
     }
 }
 
 impl Drop for RateLimiterRegistration {
     fn drop(&mut self) {
-        drop(RATELIMITER.replace(None).wait());
+        RATELIMITER.replace(None);
     }
 }
 
@@ -177,18 +175,18 @@ impl Device {
             p.clear_endpoint_src();
         }
         // The old sockets (if any) are released once no sender uses them.
-        drop(dev.data().sockets.replace(Some(sockets)).wait());
+        dev.data().sockets.replace(Some(sockets));
         Ok(())
     }
 
     /// Releases the sockets, the handshake queue and the crypt rings (what
     /// is left in a ring is finished as failed: the peers' queues drop it).
     fn unbind(&self) {
-        drop(self.sockets.replace(None).wait());
-        drop(self.handshakes.replace(None).wait());
+        self.sockets.replace(None);
+        self.handshakes.replace(None);
         self.handshake_queue_len.store(0, Ordering::Relaxed);
-        drop(self.decrypt.replace(None).wait());
-        drop(self.encrypt.replace(None).wait());
+        self.decrypt.replace(None);
+        self.encrypt.replace(None);
     }
 
     /// What the data plane does after a configuration message: make new
@@ -309,7 +307,6 @@ impl LinkOps for Device {
                 (MESSAGE_PADDING_MULTIPLE + 16) as u16,
             ),
             (ETH_DATA_LEN - OVERHEAD, max_mtu - OVERHEAD),
-            &DEVTYPE,
         );
     }
 
@@ -371,9 +368,9 @@ impl LinkOps for Device {
         )?;
         let encrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, EncryptWorker)?;
         let decrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, DecryptWorker)?;
-        drop(d.handshakes.replace(Some(queue)).wait());
-        drop(d.encrypt.replace(Some(encrypt)).wait());
-        drop(d.decrypt.replace(Some(decrypt)).wait());
+        d.handshakes.replace(Some(queue));
+        d.encrypt.replace(Some(encrypt));
+        d.decrypt.replace(Some(decrypt));
         let port = cfg.listen_port;
         Self::rebind(rtnl, dev, &mut cfg, port).inspect_err(|_| d.unbind())?;
         for p in cfg.peers.iter() {
@@ -407,7 +404,7 @@ impl LinkOps for Device {
         crate::wg_pr_debug!("{}: Creating namespace exiting", dev.name());
         let d = dev.data();
         let _cfg = d.config.lock();
-        drop(d.sockets.replace(None).wait());
+        d.sockets.replace(None);
         dev.carrier_off();
     }
 

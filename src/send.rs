@@ -271,7 +271,7 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
 /// Sends a keepalive (an empty data message) unless data waits anyway.
 pub(crate) fn keepalive(peer: &Anchored<PeerState>) {
     if peer.staged.is_empty() && peer.tx.is_empty() {
-        let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), 0) else {
+        let Some(mut skb) = SkBuff::alloc(u32::from(data_packet_head_room()), &[]) else {
             return;
         };
         PacketCb(peer.dev.get().mtu(), 0, 0).write_to(&mut skb);
@@ -465,10 +465,8 @@ fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
 
 /// A handshake message in a fresh packet.
 fn message_skb(msg: &[u8]) -> Option<SkBuff> {
-    let len = u32::try_from(msg.len()).ok()?;
-    let mut skb = SkBuff::alloc(u32::from(data_packet_head_room()), len)?;
+    let mut skb = SkBuff::alloc(u32::from(data_packet_head_room()), msg)?;
     skb.set_inner_network_header_here();
-    skb.put_slice(msg).ok()?;
     Some(skb)
 }
 

@@ -24,7 +24,6 @@
 #include <linux/scatterlist.h>
 #include <linux/security.h>
 #include <linux/siphash.h>
-#include <linux/skb_array.h>
 #include <linux/skbuff.h>
 #include <linux/socket.h>
 #include <linux/suspend.h>

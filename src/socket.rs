@@ -182,7 +182,7 @@ fn route(
     }
     let (rt, src) = ret?;
     if let Some(c) = cache {
-        c.set(&rt, &src);
+        c.set(&ep.addr, &rt, &src);
     }
     Ok((rt, src, true))
 }

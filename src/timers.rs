@@ -79,7 +79,7 @@ pub(crate) fn queue_work(peer: &Anchored<PeerState>, id: WorkId) {
         WorkId::A => &d.tx_wq,
         WorkId::B => &d.handshake_send_wq,
     };
-    peer.queue_work(id, wq, None);
+    peer.queue_work(id, wq);
 }
 
 /// A handshake initiation is wanted (`wg_packet_send_queued_handshake_initiation`):

@@ -62,7 +62,7 @@ impl kernel::Module for WireGuard {
         }
         pr_info!("crypto and noise self-tests: pass\n");
         let ratelimiter = device::RateLimiterRegistration::new()?;
-        let link = device::KIND.register(module)?;
+        let link = device::KIND.register()?;
         let genl = netlink::FAMILY.register(module)?;
         let sleep = kapi::pm::SleepNotifier::register()?;
         pr_info!("WireGuard (Rust) 0.1.0 loaded.\n");

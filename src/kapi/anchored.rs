@@ -219,19 +219,18 @@ impl<T: AnchorOps> Anchored<T> {
         unsafe { b::napi_gro_receive(self.napi.get(), skb.into_nonnull().as_ptr()) };
     }
 
-    /// Queues a work item on `wq`, on `cpu` if given. Returns false if it was
-    /// already queued. Ignored after `shutdown_all`.
-    pub(crate) fn queue_work(&self, which: WorkId, wq: &Workqueue, cpu: Option<u32>) -> bool {
-        if !self.activate(0) {
-            return false;
-        }
-        // If `shutdown_all` ran since, the work item is disabled and this is
-        // refused.
+    /// Queues a work item on `wq` (no CPU asked for), unless it is queued
+    /// already. Ignored after `shutdown_all`.
+    pub(crate) fn queue_work(&self, which: WorkId, wq: &Workqueue) {
         let work = match which {
             WorkId::A => self.work_a.get(),
             WorkId::B => self.work_b.get(),
         };
-        wq.queue(work, cpu)
+        // If `shutdown_all` ran since the activation, the work item is
+        // disabled and this is refused.
+        if self.activate(0) {
+            wq.queue(work, None);
+        }
     }
 
     /// Stops every context of every value of `all` for good and waits for

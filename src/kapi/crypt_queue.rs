@@ -182,14 +182,11 @@ impl<T: CryptWorker> CryptQueue<T> {
         };
         self.last_cpu.store(cpu, Ordering::Relaxed);
         let workers = self.workers.load(Ordering::Acquire);
-        let Ok(cpu_u) = u32::try_from(cpu) else {
-            return;
-        };
         // SAFETY: `workers` was set up for every possible CPU in `new_arc`
         // and lives as long as `self`.
         unsafe {
             let w = b::wg_shim_per_cpu_ptr(workers.cast(), cpu).cast::<PerCpu>();
-            wq.queue(&mut (*w).work, Some(cpu_u));
+            wq.queue(&mut (*w).work, Some(cpu));
         }
     }
 }

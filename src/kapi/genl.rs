@@ -166,9 +166,7 @@ pub(crate) struct Family<T> {
 unsafe impl<T> Sync for Family<T> {}
 
 /// While this lives, the family is registered.
-pub(crate) struct FamilyRegistration<T: GenlOps> {
-    family: &'static Family<T>,
-}
+pub(crate) struct FamilyRegistration<T: GenlOps>(&'static Family<T>);
 
 impl<T: GenlOps> Family<T> {
     pub(crate) const fn new() -> Self {
@@ -227,15 +225,15 @@ impl<T: GenlOps> Family<T> {
             self.registered.store(false, Ordering::Release);
             return Err(e);
         }
-        Ok(FamilyRegistration { family: self })
+        Ok(FamilyRegistration(self))
     }
 }
 
 impl<T: GenlOps> Drop for FamilyRegistration<T> {
     fn drop(&mut self) {
         // SAFETY: registered in `Family::register`.
-        unsafe { b::genl_unregister_family(self.family.family.get()) };
-        self.family.registered.store(false, Ordering::Release);
+        unsafe { b::genl_unregister_family(self.0.family.get()) };
+        self.0.registered.store(false, Ordering::Release);
     }
 }
 

@@ -22,7 +22,6 @@ use kernel::error::{from_result, to_result, Error, Result};
 use kernel::init::PinInit;
 use kernel::str::CStr;
 use kernel::types::Opaque;
-use kernel::ThisModule;
 
 /// What a driver implements for the devices of its link kind.
 pub(crate) trait LinkOps: Sized + Send + Sync + 'static {
@@ -223,9 +222,8 @@ impl DeviceSetup<'_> {
     /// lockless transmit (`dev->lltx`), `features` added to its features, hw
     /// features and hw encapsulation features, `headroom` and `tailroom`
     /// reserved around packets, MTU `mtu` up to `max_mtu`, per-CPU software
-    /// statistics kept by the core (`NETDEV_PCPU_STAT_TSTATS`), `devtype` as
-    /// the type shown in uevents (`SET_NETDEV_DEVTYPE`), and the dst of
-    /// transmitted packets kept (`netif_keep_dst`: `IFF_XMIT_DST_RELEASE*`
+    /// statistics kept by the core (`NETDEV_PCPU_STAT_TSTATS`), and the dst
+    /// of transmitted packets kept (`netif_keep_dst`: `IFF_XMIT_DST_RELEASE*`
     /// cleared), for ICMP replies.
     ///
     /// The administrator may raise its GSO sizes (`gso_max_size`,
@@ -236,7 +234,6 @@ impl DeviceSetup<'_> {
         features: u64,
         (headroom, tailroom): (u16, u16),
         (mtu, max_mtu): (u32, u32),
-        devtype: &'static DeviceType,
     ) {
         let raw = &mut *self.0;
         // Taking the address of an exported static, not reading it.
@@ -267,23 +264,6 @@ impl DeviceSetup<'_> {
         // function caps the size at GSO_MAX_SIZE and only writes its fields.
         unsafe { b::netif_set_tso_max_size(raw, u32::MAX) };
         raw.set_pcpu_stat_type(b::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS);
-        raw.dev.type_ = &devtype.0;
-    }
-}
-
-/// A `struct device_type` naming the kind of device.
-pub(crate) struct DeviceType(b::device_type);
-
-// SAFETY: the struct is immutable and only holds a pointer to a static string.
-unsafe impl Sync for DeviceType {}
-
-impl DeviceType {
-    pub(crate) const fn new(name: &'static CStr) -> Self {
-        // SAFETY: `device_type` is pointers and options of function pointers,
-        // for which all-zero is valid (null / None).
-        let mut t: b::device_type = unsafe { core::mem::zeroed() };
-        t.name = name.as_char_ptr();
-        DeviceType(t)
     }
 }
 
@@ -292,6 +272,8 @@ impl DeviceType {
 pub(crate) struct LinkKind<T> {
     ops: Opaque<b::rtnl_link_ops>,
     pernet: Opaque<b::pernet_operations>,
+    /// The devices' `struct device_type`, named after the kind.
+    devtype: Opaque<b::device_type>,
     /// Live devices (`Priv::link`), under RTNL.
     devices: Opaque<b::list_head>,
     registered: AtomicBool,
@@ -321,6 +303,7 @@ impl<T: LinkOps> LinkKind<T> {
         LinkKind {
             ops: Opaque::uninit(),
             pernet: Opaque::uninit(),
+            devtype: Opaque::uninit(),
             devices: Opaque::uninit(),
             registered: AtomicBool::new(false),
             _t: PhantomData,
@@ -329,19 +312,16 @@ impl<T: LinkOps> LinkKind<T> {
 
     /// Registers the kind: `ip link add ... type T::KIND` works until the
     /// returned value is dropped, which deletes every device of the kind.
-    pub(crate) fn register(
-        &'static self,
-        _module: &'static ThisModule,
-    ) -> Result<LinkRegistration<T>> {
+    pub(crate) fn register(&'static self) -> Result<LinkRegistration<T>> {
         const { assert!(core::mem::align_of::<Priv<T>>() <= b::NETDEV_ALIGN as usize) };
         if self.registered.swap(true, Ordering::AcqRel) {
             return Err(kernel::error::code::EBUSY);
         }
         let ops = self.ops.get();
         let pernet = self.pernet.get();
-        let devices = self.devices.get();
+        let (devtype, devices) = (self.devtype.get(), self.devices.get());
         // SAFETY: not registered (checked above), so nothing else reads the
-        // tables; all-zero is a valid value for both structs (pointers,
+        // tables; all-zero is a valid value for the structs (pointers,
         // options of function pointers, integers, an empty list head).
         unsafe {
             ptr::write_bytes(ops, 0, 1);
@@ -351,6 +331,8 @@ impl<T: LinkOps> LinkKind<T> {
             (*ops).newlink = Some(newlink_callback::<T>);
             ptr::write_bytes(pernet, 0, 1);
             (*pernet).exit_rtnl = Some(exit_rtnl_callback::<T>);
+            ptr::write_bytes(devtype, 0, 1);
+            (*devtype).name = T::KIND.as_char_ptr();
             (*devices).next = devices;
             (*devices).prev = devices;
         }
@@ -402,6 +384,8 @@ unsafe extern "C" fn setup_callback<T: LinkOps>(dev: *mut b::net_device) {
     // nothing else uses yet.
     let raw = unsafe { &mut *dev };
     raw.netdev_ops = &LinkKind::<T>::NETDEV_OPS;
+    // The type uevents show (`SET_NETDEV_DEVTYPE`): the kind's name.
+    raw.dev.type_ = T::kind().devtype.get();
     T::setup(&mut DeviceSetup(raw));
 }
 
@@ -652,12 +636,6 @@ impl<T: LinkOps> DevHold<T> {
         // SAFETY: a hold is only taken from a `NetDevice<T>` (live state),
         // and the state is not dropped while the hold exists.
         unsafe { NetDevice::from_raw(self.0 .0.as_ptr()) }
-    }
-}
-
-impl<T: LinkOps> Clone for DevHold<T> {
-    fn clone(&self) -> Self {
-        self.get().hold()
     }
 }
 

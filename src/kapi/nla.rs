@@ -120,9 +120,7 @@ impl<'a> Attr<'a> {
 
     /// The attributes nested in this one, as a list (`nla_for_each_nested`).
     pub(crate) fn nested(&self) -> Nested<'a> {
-        Nested {
-            rest: self.payload(),
-        }
+        Nested(self.payload())
     }
 
     /// Parses the attributes nested in this one against `policy` (strict
@@ -159,16 +157,14 @@ impl<'a> Attr<'a> {
     }
 }
 
-/// The list of attributes nested in one attribute.
-pub(crate) struct Nested<'a> {
-    rest: &'a [u8],
-}
+/// The list of attributes nested in one attribute: the bytes not walked yet.
+pub(crate) struct Nested<'a>(&'a [u8]);
 
 impl Nested<'_> {
     /// Bytes after the last complete attribute (the kernel's `nla_ok` stops
     /// there; a strict parser rejects them).
     pub(crate) fn trailing(&self) -> usize {
-        self.rest.len()
+        self.0.len()
     }
 }
 
@@ -176,10 +172,10 @@ impl<'a> Iterator for Nested<'a> {
     type Item = Attr<'a>;
 
     fn next(&mut self) -> Option<Attr<'a>> {
-        let (len, _) = attr_at(self.rest)?;
-        let ptr = self.rest.as_ptr().cast::<b::nlattr>();
-        let step = len.next_multiple_of(NLA_ALIGNTO).min(self.rest.len());
-        self.rest = self.rest.get(step..).unwrap_or(&[]);
+        let (len, _) = attr_at(self.0)?;
+        let ptr = self.0.as_ptr().cast::<b::nlattr>();
+        let step = len.next_multiple_of(NLA_ALIGNTO).min(self.0.len());
+        self.0 = self.0.get(step..).unwrap_or(&[]);
         // SAFETY: the header and `len` bytes are inside the parent's payload
         // (checked above, as `nla_ok`), which lives for `'a`; attributes are
         // 4-byte aligned in a message (NLA_ALIGNTO), as `nlattr` requires.

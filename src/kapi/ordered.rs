@@ -444,7 +444,7 @@ impl SerialQueue {
                 // Finished: nobody else holds it.
                 drop(Bundle(Some(h)));
             }
-            // Otherwise the job frees it when it finishes (`Job::end`).
+            // Otherwise the job frees it when it finishes (`Job::close`).
         }
     }
 }
@@ -487,23 +487,19 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
         unsafe { (A::borrow(a), B::borrow(b), segments) }
     }
 
-    fn take_refs(&self) -> (A, B) {
-        let [a, b] = self.raw_refs();
-        // SAFETY: both came from `into_foreign` in `dispatch`; taken back
-        // once, by the consuming `finish` (or drop).
-        unsafe { (A::from_foreign(a), B::from_foreign(b)) }
-    }
-
     /// Finishes the job (its last access to the packets) and hands back the
     /// references it carried, so the caller can wake the serial side.
     pub(crate) fn finish(self, ok: bool) -> (A, B) {
-        let this = ManuallyDrop::new(self);
-        let refs = this.take_refs();
-        this.end(if ok { JobState::Done } else { JobState::Failed });
-        refs
+        ManuallyDrop::new(self).close(if ok { JobState::Done } else { JobState::Failed })
     }
 
-    fn end(&self, state: JobState) {
+    /// Takes back the references (before the bundle may be freed), then
+    /// moves the job from PENDING to `state`. Once only: by `finish` or drop.
+    fn close(&self, state: JobState) -> (A, B) {
+        let [a, b] = self.raw_refs();
+        // SAFETY: both came from `into_foreign` in `dispatch`; taken back
+        // once, by the consuming `finish` (or drop).
+        let refs = unsafe { (A::from_foreign(a), B::from_foreign(b)) };
         // SAFETY: the first packet is valid while the job is pending.
         let s = unsafe { state_of(self.0) };
         // Fully ordered: the job's work on the packets is visible to whoever
@@ -515,14 +511,13 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
             drop(Bundle(Some(self.0)));
         }
         // Otherwise (PENDING to `state`) the job never touches it again.
+        refs
     }
 }
 
 impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Drop for Job<A, B> {
     fn drop(&mut self) {
-        let refs = self.take_refs();
-        self.end(JobState::Failed);
-        drop(refs);
+        drop(self.close(JobState::Failed));
     }
 }
 
@@ -552,7 +547,13 @@ impl JobSegments<'_> {
             // pointer is read before `f` works on the packet (it does not
             // touch the control block).
             let (user, next) = unsafe { (*user_cb_of(skb), NonNull::new(*next_of(skb))) };
-            if !f(&user, &mut JobSkb(skb, PhantomData)) {
+            // SAFETY: the job has exclusive use of the packet's data; the
+            // `JobSkb` neither frees it nor lets it be replaced.
+            let mut skb = JobSkb(
+                ManuallyDrop::new(unsafe { SkBuff::from_nonnull(skb) }),
+                PhantomData,
+            );
+            if !f(&user, &mut skb) {
                 return false;
             }
             cur = next;
@@ -563,38 +564,15 @@ impl JobSegments<'_> {
 
 /// A packet of a pending [`Job`]: only operations that keep the skb in place
 /// (a `&mut SkBuff` could be swapped for another skb, which the queues would
-/// not know of).
-pub(crate) struct JobSkb<'a>(NonNull<b::sk_buff>, PhantomData<&'a mut ()>);
+/// not know of): the reads of `&SkBuff`, and the in-place crypto of
+/// `kapi::skb`. Never dropped (`ManuallyDrop`): the job's bundle owns it.
+pub(crate) struct JobSkb<'a>(pub(super) ManuallyDrop<SkBuff>, PhantomData<&'a mut ()>);
 
-impl JobSkb<'_> {
-    fn with_skb<R>(&mut self, f: impl FnOnce(&mut SkBuff) -> R) -> R {
-        // SAFETY: the job this borrows has exclusive use of the packet's
-        // data; the SkBuff is never dropped (ManuallyDrop) nor replaced (the
-        // closures below only call methods that work in place).
-        let mut skb = ManuallyDrop::new(unsafe { SkBuff::from_nonnull(self.0) });
-        f(&mut skb)
-    }
+impl core::ops::Deref for JobSkb<'_> {
+    type Target = SkBuff;
 
-    /// The packet's length.
-    pub(crate) fn len(&mut self) -> u32 {
-        self.with_skb(|s| s.len())
-    }
-
-    /// [`SkBuff::seal_in_place`] on the packet.
-    pub(crate) fn seal_in_place(
-        &mut self,
-        header: &[u8; 16],
-        padding: u32,
-        headroom: u32,
-        key: &[u8; 32],
-        counter: u64,
-    ) -> bool {
-        self.with_skb(|s| s.seal_in_place(header, padding, headroom, key, counter))
-    }
-
-    /// [`SkBuff::open_in_place`] on the packet.
-    pub(crate) fn open_in_place(&mut self, key: &[u8; 32], counter: u64) -> bool {
-        self.with_skb(|s| s.open_in_place(key, counter))
+    fn deref(&self) -> &SkBuff {
+        &self.0
     }
 }
 

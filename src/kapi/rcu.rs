@@ -61,12 +61,19 @@ impl<T: Send + Sync> RcuArc<T> {
         self.get(&guard).map(Arc::from)
     }
 
-    /// Publishes `new` and returns the previous value, whose reference must
-    /// outlive the readers that may still see it: see [`Retired`].
-    pub(crate) fn replace(&self, new: Option<Arc<T>>) -> Retired<T> {
+    /// Publishes `new`, then waits for a grace period (if there was a
+    /// previous value: readers may still see it) and drops the previous
+    /// value. Sleeps: process context only.
+    pub(crate) fn replace(&self, new: Option<Arc<T>>) {
         let new = new.map_or(ptr::null_mut(), |a| Arc::into_raw(a).cast_mut());
         let old = self.0.swap(new, Ordering::AcqRel);
-        Retired(old)
+        if !old.is_null() {
+            synchronize();
+            // SAFETY: the pointer came from `Arc::into_raw` and was the
+            // cell's, which gave it up above; after the grace period no
+            // reader uses the published copy.
+            drop(unsafe { Arc::from_raw(old) });
+        }
     }
 }
 
@@ -80,37 +87,5 @@ impl<T: Send + Sync> Drop for RcuArc<T> {
             // SAFETY: the pointer came from `Arc::into_raw` and is owned by the cell.
             drop(unsafe { Arc::from_raw(p) });
         }
-    }
-}
-
-/// A reference taken out of an [`RcuArc`] that readers may still be using.
-/// It must be released after a grace period: [`Retired::wait`] waits for one
-/// and gives the reference back; dropping it waits too (`synchronize_rcu`),
-/// so drop it only in process context.
-#[must_use = "a retired reference must be released after a grace period"]
-pub(crate) struct Retired<T: Send + Sync>(*mut T);
-
-impl<T: Send + Sync> Retired<T> {
-    /// Waits for a grace period, then gives the reference back.
-    pub(crate) fn wait(mut self) -> Option<Arc<T>> {
-        self.take()
-    }
-
-    fn take(&mut self) -> Option<Arc<T>> {
-        let p = core::mem::replace(&mut self.0, ptr::null_mut());
-        if p.is_null() {
-            return None;
-        }
-        synchronize();
-        // SAFETY: the pointer came from `Arc::into_raw` and is taken once (it
-        // is cleared above); after the grace period no reader uses the
-        // published copy.
-        Some(unsafe { Arc::from_raw(p) })
-    }
-}
-
-impl<T: Send + Sync> Drop for Retired<T> {
-    fn drop(&mut self) {
-        drop(self.take());
     }
 }

@@ -2,6 +2,7 @@
 //! Socket buffers.
 
 use super::bindings as b;
+use super::ordered::JobSkb;
 use core::ptr::{self, NonNull};
 
 /// An owned `struct sk_buff`: freed (as dropped) when this goes out of scope.
@@ -161,17 +162,22 @@ impl SkBuff {
         self.0.as_ptr()
     }
 
-    /// A new skb with `headroom` bytes reserved in front and room for `len`
-    /// bytes of data (`GFP_ATOMIC`).
-    pub(crate) fn alloc(headroom: u32, len: u32) -> Option<SkBuff> {
+    /// A new skb with `headroom` bytes reserved in front and a copy of
+    /// `data` as its data (`GFP_ATOMIC`).
+    pub(crate) fn alloc(headroom: u32, data: &[u8]) -> Option<SkBuff> {
+        let len = u32::try_from(data.len()).ok()?;
         let size = headroom.checked_add(len)?;
         let gfp = kernel::bindings::GFP_ATOMIC;
         // SAFETY: allocates a fresh skb owned by the caller (`alloc_skb`).
         let skb = unsafe { SkBuff::from_raw(b::__alloc_skb(size, gfp, 0, b::NUMA_NO_NODE)) }?;
-        // SAFETY: the skb is empty with `size` bytes of room (`skb_reserve`).
+        // SAFETY: the skb is empty with `size` bytes of room: `headroom` of
+        // them are reserved (`skb_reserve`), the `len` after them put
+        // (`skb_put` returns their start) and filled.
         unsafe {
             (*skb.raw()).data = (*skb.raw()).data.add(headroom as usize);
             (*skb.raw()).tail += headroom;
+            let dst = b::skb_put(skb.raw(), len);
+            ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
         }
         Some(skb)
     }
@@ -187,27 +193,6 @@ impl SkBuff {
             let h = (*raw).__bindgen_anon_4.headers.as_mut();
             h.inner_network_header = (*raw).data.offset_from((*raw).head) as u16;
         }
-    }
-
-    /// Appends `data` at the tail. The skb must have the room (it has if it
-    /// came from [`SkBuff::alloc`] with at least that length).
-    pub(crate) fn put_slice(&mut self, data: &[u8]) -> Result<(), ()> {
-        let len = u32::try_from(data.len()).map_err(|_| ())?;
-        // SAFETY: reads the skb's geometry.
-        let (room, nonlinear) = unsafe {
-            let raw = self.raw();
-            ((*raw).end.wrapping_sub((*raw).tail), (*raw).data_len != 0)
-        };
-        if len > room || nonlinear {
-            return Err(());
-        }
-        // SAFETY: `len` bytes of tail room exist (checked above); `skb_put`
-        // returns the start of the added area.
-        unsafe {
-            let dst = b::skb_put(self.raw(), len);
-            ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
-        }
-        Ok(())
     }
 
     /// The first `len` bytes of the data, made linear if they were not
@@ -264,122 +249,6 @@ impl SkBuff {
             }
             b::skb_pull(raw, header_end);
             ((*raw).len == payload_len).then_some(())
-        }
-    }
-
-    /// Encrypts the packet in place as a WireGuard data message: pads the
-    /// plaintext with `padding` zero bytes, finishes a pending checksum,
-    /// prepends `header`, appends the tag, and seals
-    /// `[header.len(), header.len() + plaintext + padding)` with
-    /// ChaCha20-Poly1305 under `key` and `counter`, fragments included (no
-    /// copy of the data). `headroom`: what the outer headers will need in
-    /// front. `false`: the skb could not be made writable or is too
-    /// fragmented; drop it.
-    ///
-    /// Every byte that is encrypted is the packet's or written here: the
-    /// head is expanded and the checksum finished before the trailer is
-    /// made room for, and the padding is zeroed only then, right before it
-    /// becomes part of the data. (Zeroing it before `skb_cow_head`, as the
-    /// C driver did until 2026, loses it when the head is reallocated:
-    /// `pskb_expand_head` copies the old head only up to `tail`, and the
-    /// padding lay beyond it, so uninitialised heap went out encrypted.)
-    pub(crate) fn seal_in_place(
-        &mut self,
-        header: &[u8; 16],
-        padding: u32,
-        headroom: u32,
-        key: &[u8; 32],
-        counter: u64,
-    ) -> bool {
-        let raw = self.raw();
-        // The order is the C driver's since "wireguard: send: append
-        // trailer after expanding head": make head room (which may reallocate the head), resolve the
-        // checksum (which may make the head writable, another
-        // reallocation), then make the data and a trailer of `trailer_len`
-        // bytes of tail room writable (`skb_cow_data`, which keeps the head
-        // room: it only ever expands at the tail), and from there on nothing
-        // reallocates: zero the padding in the trailer's tail room (checked
-        // to be there), push the header, put the trailer, map the data to a
-        // scatterlist, encrypt in place.
-        // SAFETY: every call works on the skb we own, in that order.
-        unsafe {
-            // `skb_get_hash`: the flow hash, taken over the inner packet
-            // before it is encrypted.
-            let h = (*raw).__bindgen_anon_4.headers.as_ref();
-            if h.l4_hash() == 0 && h.sw_hash() == 0 {
-                b::__skb_get_hash_net(ptr::null(), raw);
-            }
-            let Some(trailer_len) = padding.checked_add(TAG_LEN) else {
-                return false;
-            };
-            let Some(plaintext_len) = (*raw).len.checked_add(padding) else {
-                return false;
-            };
-            if b::wg_shim_skb_cow_head(raw, headroom) < 0 {
-                return false;
-            }
-            let ip_summed = (*raw).__bindgen_anon_4.headers.as_ref().ip_summed();
-            if ip_summed == b::CHECKSUM_PARTIAL as u8 && b::skb_checksum_help(raw) != 0 {
-                return false;
-            }
-            let mut trailer: *mut b::sk_buff = ptr::null_mut();
-            let frags = b::skb_cow_data(raw, trailer_len as i32, &mut trailer);
-            if frags < 0 || frags as usize > SG_ENTRIES || trailer.is_null() {
-                return false;
-            }
-            if (*trailer).data_len != 0
-                || (*trailer).end.wrapping_sub((*trailer).tail) < trailer_len
-            {
-                return false;
-            }
-            // `skb_tail_pointer`: `tail` is an offset (64-bit).
-            let tail = (*trailer).head.add((*trailer).tail as usize);
-            ptr::write_bytes(tail, 0, padding as usize);
-            self.set_inner_network_header_here();
-            let h = b::skb_push(raw, header.len() as u32).cast::<u8>();
-            ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
-            b::pskb_put(raw, trailer, trailer_len as i32);
-            let from = header.len() as u32;
-            crypt_sg(raw, frags as u32, from, plaintext_len, true, key, counter)
-        }
-    }
-
-    /// Decrypts in place a data message whose skb data starts at its 16-byte
-    /// header (see [`SkBuff::pull_udp_payload`]): on success the data is the
-    /// plaintext (header and tag removed). The outer headers stay in place.
-    /// `false`: not authentic or not decryptable; drop it.
-    pub(crate) fn open_in_place(&mut self, key: &[u8; 32], counter: u64) -> bool {
-        const HEADER: u32 = 16;
-        let raw = self.raw();
-        // SAFETY: as in `seal_in_place`; the network header lies in the head
-        // (received packet), and pushing back to it before `skb_cow_data`
-        // keeps it inside the data so it is not dropped.
-        unsafe {
-            // `-skb_network_offset`: from the network header to the data.
-            let nh = b::wg_shim_skb_network_header(raw);
-            let Ok(back) = u32::try_from(((*raw).data as isize).wrapping_sub(nh as isize)) else {
-                return false;
-            };
-            if (*raw).len < HEADER + TAG_LEN {
-                return false;
-            }
-            b::skb_push(raw, back);
-            let mut trailer: *mut b::sk_buff = ptr::null_mut();
-            let frags = b::skb_cow_data(raw, 0, &mut trailer);
-            let front = back + HEADER;
-            b::skb_pull(raw, front);
-            if frags < 0 || frags as usize > SG_ENTRIES {
-                return false;
-            }
-            if !crypt_sg(raw, frags as u32, 0, (*raw).len, false, key, counter) {
-                return false;
-            }
-            b::skb_push(raw, front);
-            if b::wg_shim_pskb_trim(raw, (*raw).len - TAG_LEN) != 0 {
-                return false;
-            }
-            b::skb_pull(raw, front);
-            true
         }
     }
 
@@ -643,6 +512,125 @@ impl SkBuff {
                 6 => (u16::from_be_bytes([*nh, *nh.add(1)]) >> 4) as u8,
                 _ => 0,
             }
+        }
+    }
+}
+
+/// The in-place crypto of a job's packets (kept in place: see [`JobSkb`]).
+impl JobSkb<'_> {
+    /// Encrypts the packet in place as a WireGuard data message: pads the
+    /// plaintext with `padding` zero bytes, finishes a pending checksum,
+    /// prepends `header`, appends the tag, and seals
+    /// `[header.len(), header.len() + plaintext + padding)` with
+    /// ChaCha20-Poly1305 under `key` and `counter`, fragments included (no
+    /// copy of the data). `headroom`: what the outer headers will need in
+    /// front. `false`: the skb could not be made writable or is too
+    /// fragmented; drop it.
+    ///
+    /// Every byte that is encrypted is the packet's or written here: the
+    /// head is expanded and the checksum finished before the trailer is
+    /// made room for, and the padding is zeroed only then, right before it
+    /// becomes part of the data. (Zeroing it before `skb_cow_head`, as the
+    /// C driver did until 2026, loses it when the head is reallocated:
+    /// `pskb_expand_head` copies the old head only up to `tail`, and the
+    /// padding lay beyond it, so uninitialised heap went out encrypted.)
+    pub(crate) fn seal_in_place(
+        &mut self,
+        header: &[u8; 16],
+        padding: u32,
+        headroom: u32,
+        key: &[u8; 32],
+        counter: u64,
+    ) -> bool {
+        let raw = self.0.raw();
+        // The order is the C driver's since "wireguard: send: append
+        // trailer after expanding head": make head room (which may reallocate the head), resolve the
+        // checksum (which may make the head writable, another
+        // reallocation), then make the data and a trailer of `trailer_len`
+        // bytes of tail room writable (`skb_cow_data`, which keeps the head
+        // room: it only ever expands at the tail), and from there on nothing
+        // reallocates: zero the padding in the trailer's tail room (checked
+        // to be there), push the header, put the trailer, map the data to a
+        // scatterlist, encrypt in place.
+        // SAFETY: every call works on the skb we own, in that order.
+        unsafe {
+            // `skb_get_hash`: the flow hash, taken over the inner packet
+            // before it is encrypted.
+            let h = (*raw).__bindgen_anon_4.headers.as_ref();
+            if h.l4_hash() == 0 && h.sw_hash() == 0 {
+                b::__skb_get_hash_net(ptr::null(), raw);
+            }
+            let Some(trailer_len) = padding.checked_add(TAG_LEN) else {
+                return false;
+            };
+            let Some(plaintext_len) = (*raw).len.checked_add(padding) else {
+                return false;
+            };
+            if b::wg_shim_skb_cow_head(raw, headroom) < 0 {
+                return false;
+            }
+            let ip_summed = (*raw).__bindgen_anon_4.headers.as_ref().ip_summed();
+            if ip_summed == b::CHECKSUM_PARTIAL as u8 && b::skb_checksum_help(raw) != 0 {
+                return false;
+            }
+            let mut trailer: *mut b::sk_buff = ptr::null_mut();
+            let frags = b::skb_cow_data(raw, trailer_len as i32, &mut trailer);
+            if frags < 0 || frags as usize > SG_ENTRIES || trailer.is_null() {
+                return false;
+            }
+            if (*trailer).data_len != 0
+                || (*trailer).end.wrapping_sub((*trailer).tail) < trailer_len
+            {
+                return false;
+            }
+            // `skb_tail_pointer`: `tail` is an offset (64-bit).
+            let tail = (*trailer).head.add((*trailer).tail as usize);
+            ptr::write_bytes(tail, 0, padding as usize);
+            self.0.set_inner_network_header_here();
+            let h = b::skb_push(raw, header.len() as u32).cast::<u8>();
+            ptr::copy_nonoverlapping(header.as_ptr(), h, header.len());
+            b::pskb_put(raw, trailer, trailer_len as i32);
+            let from = header.len() as u32;
+            crypt_sg(raw, frags as u32, from, plaintext_len, true, key, counter)
+        }
+    }
+
+    /// Decrypts in place a data message whose skb data starts at its 16-byte
+    /// header (see [`SkBuff::pull_udp_payload`]): on success the data is the
+    /// plaintext (header and tag removed). The outer headers stay in place.
+    /// `false`: not authentic or not decryptable; drop it.
+    pub(crate) fn open_in_place(&mut self, key: &[u8; 32], counter: u64) -> bool {
+        const HEADER: u32 = 16;
+        let raw = self.0.raw();
+        // SAFETY: as in `seal_in_place`; the network header lies in the head
+        // (received packet), and pushing back to it before `skb_cow_data`
+        // keeps it inside the data so it is not dropped.
+        unsafe {
+            // `-skb_network_offset`: from the network header to the data.
+            let nh = b::wg_shim_skb_network_header(raw);
+            let Ok(back) = u32::try_from(((*raw).data as isize).wrapping_sub(nh as isize)) else {
+                return false;
+            };
+            if (*raw).len < HEADER + TAG_LEN {
+                return false;
+            }
+            b::skb_push(raw, back);
+            let mut trailer: *mut b::sk_buff = ptr::null_mut();
+            let frags = b::skb_cow_data(raw, 0, &mut trailer);
+            let front = back + HEADER;
+            b::skb_pull(raw, front);
+            if frags < 0 || frags as usize > SG_ENTRIES {
+                return false;
+            }
+            if !crypt_sg(raw, frags as u32, 0, (*raw).len, false, key, counter) {
+                return false;
+            }
+            b::skb_push(raw, front);
+            if b::wg_shim_pskb_trim(raw, (*raw).len - TAG_LEN) != 0 {
+                return false;
+            }
+            b::skb_pull(raw, front);
+            true
         }
     }
 }

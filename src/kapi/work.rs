@@ -46,10 +46,8 @@ impl Workqueue {
     }
 
     /// Queues `work` on `cpu` (or the current one); false if already queued.
-    pub(super) fn queue(&self, work: *mut b::work_struct, cpu: Option<u32>) -> bool {
-        let cpu = cpu
-            .and_then(|c| i32::try_from(c).ok())
-            .unwrap_or(b::wq_misc_consts_WORK_CPU_UNBOUND as i32);
+    pub(super) fn queue(&self, work: *mut b::work_struct, cpu: Option<i32>) -> bool {
+        let cpu = cpu.unwrap_or(b::wq_misc_consts_WORK_CPU_UNBOUND as i32);
         // SAFETY: `work` is an initialised work item (callers in kapi only
         // pass their own); the queue is live while `self` is.
         unsafe { b::queue_work_on(cpu, self.0.as_ptr(), work) }

@@ -55,7 +55,7 @@ impl DstCache {
                 // SAFETY: the cache is initialised; a route it returns carries
                 // a reference, which `Route` takes over.
                 let rt = unsafe { b::dst_cache_get_ip4(self.0.get(), &mut src) };
-                (Route::V4(NonNull::new(rt)?), wide(src.to_ne_bytes()), b::AF_INET)
+                (Route(NonNull::new(rt)?.cast()), wide(src.to_ne_bytes()), b::AF_INET)
             }
             SocketAddr::V6(..) => {
                 let mut src = b::in6_addr::default();
@@ -63,23 +63,26 @@ impl DstCache {
                 let rt = unsafe { b::dst_cache_get_ip6(self.0.get(), &mut src) };
                 // SAFETY: `in6_addr` is a union of plain byte views.
                 let src = unsafe { src.in6_u.u6_addr8 };
-                (Route::V6(NonNull::new(rt)?), src, b::AF_INET6)
+                (Route(NonNull::new(rt)?), src, b::AF_INET6)
             }
         };
         // SAFETY: the route is valid while referenced; every `dst_entry` has
         // its `ops`, which name the family (`dst_release` alone, in `Drop`,
         // is right for a route of either family).
-        let ours = unsafe { (*(*route.dst()).ops).family } == family as u16;
+        let ours = unsafe { (*(*route.0.as_ptr()).ops).family } == family as u16;
         ours.then_some((route, src))
     }
 
-    /// Caches `rt` with the source address `src`.
-    pub(crate) fn set(&self, rt: &Route, src: &[u8; 16]) {
+    /// Caches `rt`, a route towards `dst`'s family, with the source address
+    /// `src`.
+    pub(crate) fn set(&self, dst: &SocketAddr, rt: &Route, src: &[u8; 16]) {
         // SAFETY: the cache is initialised; it takes its own reference.
         unsafe {
-            match rt {
-                Route::V4(_) => b::dst_cache_set_ip4(self.0.get(), rt.dst(), narrow(src)),
-                Route::V6(dst) => b::dst_cache_set_ip6(self.0.get(), dst.as_ptr(), &in6(src)),
+            match dst {
+                SocketAddr::V4(..) => {
+                    b::dst_cache_set_ip4(self.0.get(), rt.0.as_ptr(), narrow(src))
+                }
+                SocketAddr::V6(..) => b::dst_cache_set_ip6(self.0.get(), rt.0.as_ptr(), &in6(src)),
             }
         }
     }
@@ -110,35 +113,25 @@ fn narrow(a: &[u8; 16]) -> u32 {
     u32::from_ne_bytes([a[0], a[1], a[2], a[3]])
 }
 
-/// A route: IPv4 (`struct rtable`) or IPv6 (`struct dst_entry`), with a
-/// reference released when dropped.
-pub(crate) enum Route {
-    V4(NonNull<b::rtable>),
-    V6(NonNull<b::dst_entry>),
-}
+/// A route (`struct dst_entry`), with a reference released when dropped.
+/// An IPv4 route is a `struct rtable`, whose first field is its `dst_entry`
+/// (as `ip_rt_put` uses it), so the two pointers are the same.
+pub(crate) struct Route(NonNull<b::dst_entry>);
+
+const _: () = assert!(core::mem::offset_of!(b::rtable, dst) == 0);
 
 impl Route {
-    /// The route's `dst_entry`: for IPv4, `dst`, the route's first field (as
-    /// `ip_rt_put` uses it).
-    fn dst(&self) -> *mut b::dst_entry {
-        match self {
-            // SAFETY: the route is valid while referenced.
-            Route::V4(rt) => unsafe { core::ptr::addr_of_mut!((*rt.as_ptr()).dst) },
-            Route::V6(dst) => dst.as_ptr(),
-        }
-    }
-
     /// The index of the interface the route leaves by.
     pub(crate) fn ifindex(&self) -> i32 {
         // SAFETY: the route is valid while referenced, and holds its device.
-        unsafe { (*(*self.dst()).__bindgen_anon_1.dev).ifindex }
+        unsafe { (*(*self.0.as_ptr()).__bindgen_anon_1.dev).ifindex }
     }
 }
 
 impl Drop for Route {
     fn drop(&mut self) {
         // SAFETY: we hold one reference.
-        unsafe { b::dst_release(self.dst()) }
+        unsafe { b::dst_release(self.0.as_ptr()) }
     }
 }
 
@@ -186,7 +179,7 @@ impl<T: EncapRecv> EncapSocket<T> {
                 let rt = unsafe { b::ip_route_output_flow(self.net(), &mut fl, self.sk()) };
                 let rt = from_err_ptr(rt)?;
                 // SAFETY: a route, not null, since not an error.
-                let rt = Route::V4(unsafe { NonNull::new_unchecked(rt) });
+                let rt = Route(unsafe { NonNull::new_unchecked(rt) }.cast());
                 Ok((rt, wide(fl.saddr.to_ne_bytes())))
             }
             SocketAddr::V6(daddr, port) => {
@@ -206,7 +199,7 @@ impl<T: EncapRecv> EncapSocket<T> {
                     from_err_ptr(unsafe { lookup(self.net(), self.sk(), &mut fl, ptr::null()) })?;
                 // SAFETY: a route, not null, since not an error; `in6_addr` is
                 // a union of plain byte views.
-                Ok((Route::V6(unsafe { NonNull::new_unchecked(rt) }), unsafe {
+                Ok((Route(unsafe { NonNull::new_unchecked(rt) }), unsafe {
                     fl.saddr.in6_u.u6_addr8
                 }))
             }
@@ -247,23 +240,20 @@ impl<T: EncapRecv> EncapSocket<T> {
         ds: u8,
         mark: u32,
     ) {
-        let (daddr, port) = match *dst {
-            SocketAddr::V4(a, port) => (wide(a), port.to_be()),
-            SocketAddr::V6(a, port) => (a, port.to_be()),
-        };
-        let rt = core::mem::ManuallyDrop::new(rt);
-        let skb = skb.into_xmit(dev.as_raw(), mark);
+        let rt = core::mem::ManuallyDrop::new(rt).0.as_ptr();
+        let (skb, sk) = (skb.into_xmit(dev.as_raw(), mark), self.sk());
         // SAFETY: the skb and the route reference are ours and consumed by
-        // the transmit; the socket is live; the addresses are local copies.
+        // the transmit (an IPv4 route is an `rtable`: see `Route`); the
+        // socket is live; the addresses are local copies.
         unsafe {
-            match &*rt {
-                Route::V4(rt) => {
-                    let (s, d) = (narrow(src), narrow(&daddr));
-                    b::wg_shim_xmit4(rt.as_ptr(), self.sk(), skb, s, d, ds, port);
+            match *dst {
+                SocketAddr::V4(d, port) => {
+                    let (s, d) = (narrow(src), u32::from_ne_bytes(d));
+                    b::wg_shim_xmit4(rt.cast(), sk, skb, s, d, ds, port.to_be());
                 }
-                Route::V6(dst) => {
-                    let (s, d) = (in6(src), in6(&daddr));
-                    b::wg_shim_xmit6(dst.as_ptr(), self.sk(), skb, &s, &d, ds, port);
+                SocketAddr::V6(d, port) => {
+                    let (s, d) = (in6(src), in6(&d));
+                    b::wg_shim_xmit6(rt, sk, skb, &s, &d, ds, port.to_be());
                 }
             }
         }
