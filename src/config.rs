@@ -329,7 +329,10 @@ impl Config {
             return;
         }
         if let Some(psk) = pu.preshared_key.as_ref() {
-            peer.set_preshared_key(psk);
+            // All zero: none.
+            peer.handshake
+                .lock()
+                .set_preshared_key(Some(psk.as_bytes()));
         }
         if let Some(ep) = pu.endpoint {
             peer.set_endpoint(ep.to_xmit(), ep);

@@ -25,6 +25,7 @@ use crate::proto::constants::{
 use crate::proto::cookie::CookieChecker;
 use crate::proto::handshake::StaticIdentity;
 use crate::proto::index_table::IndexTable;
+use crate::proto::messages::{DATA_HEADER_LEN, DATA_MIN_LEN};
 use crate::proto::ratelimiter::RateLimiter;
 use crate::proto::siphash::SipKey;
 use crate::receive::{DecryptWorker, HandshakeWorker};
@@ -45,22 +46,18 @@ pub(crate) static KIND: LinkKind<Device> = LinkKind::new();
 
 static DEVTYPE: DeviceType = DeviceType::new(c_str!("wireguard"));
 
-/// Bytes of a data message around the encrypted payload: type, receiver index,
-/// counter (16) and the authentication tag (16).
-const MESSAGE_MINIMUM_LENGTH: u32 = 32;
 /// UDP header.
-const UDP_HEADER_LEN: u32 = 8;
+const UDP_HEADER_LEN: usize = 8;
 /// The larger of the IPv4 and IPv6 headers.
-const MAX_IP_HEADER_LEN: u32 = 40;
-/// What encapsulation adds to every packet.
-const OVERHEAD: u32 = MESSAGE_MINIMUM_LENGTH + UDP_HEADER_LEN + MAX_IP_HEADER_LEN;
-/// Header of a data message in front of the encrypted payload.
-const MESSAGE_DATA_HEADER_LEN: u16 = 16;
+const MAX_IP_HEADER_LEN: usize = 40;
+/// What encapsulation adds to every packet: the data message's header (type,
+/// receiver index, counter) and authentication tag, UDP, IP.
+const OVERHEAD: u32 = (DATA_MIN_LEN + UDP_HEADER_LEN + MAX_IP_HEADER_LEN) as u32;
 
 /// Head room for a data packet: the data header, the outer IP and UDP headers
 /// and the stack's own pad, rounded up to 4 bytes.
 pub(crate) fn data_packet_head_room() -> u16 {
-    (MESSAGE_DATA_HEADER_LEN + MAX_IP_HEADER_LEN as u16 + UDP_HEADER_LEN as u16)
+    ((DATA_HEADER_LEN + MAX_IP_HEADER_LEN + UDP_HEADER_LEN) as u16)
         .saturating_add(net_skb_pad())
         .next_multiple_of(4)
 }
@@ -170,9 +167,8 @@ impl Device {
     fn rebind(rtnl: &Rtnl, dev: &NetDevice<Self>, cfg: &mut Config, port: u16) -> Result {
         let net = dev.creating_net(rtnl).ok_or_else(enonet)?;
         let sockets = Sockets::bind(net, dev, port)?;
-        let port = sockets.port().unwrap_or(port);
         let sockets = Arc::new(sockets, GFP_KERNEL)?;
-        cfg.listen_port = port;
+        cfg.listen_port = sockets.v4.local_port();
         for p in cfg.peers.iter() {
             p.clear_endpoint_src();
         }

@@ -135,14 +135,6 @@ impl Tables {
         Ok(())
     }
 
-    /// The published peers and their numbers.
-    fn published<'a>(&'a self) -> impl Iterator<Item = (PeerId, &'a PeerRef)> + 'a {
-        let numbered = |(i, p): (usize, &'a Option<PeerRef>)| {
-            Some((PeerId(u32::try_from(i).ok()?), p.as_ref()?))
-        };
-        self.peers.iter().enumerate().filter_map(numbered)
-    }
-
     /// Publishes `peer` under `id` and its key (room reserved).
     fn add_peer(&mut self, id: PeerId, peer: &PeerRef) {
         let missing = (id.0 as usize)
@@ -158,19 +150,17 @@ impl Tables {
 
 impl Resync for Tables {
     fn resync_from(&mut self, src: &Self) -> Result {
+        // Built apart: on failure `self` is left as it was.
         let mut t = Tables::new()?;
-        let (mut prefixes, mut max_peer, mut peers) = (0usize, 0u32, 0usize);
-        for (id, _) in src.published() {
-            max_peer = id.0;
-            peers = peers.saturating_add(1);
-            prefixes = prefixes.saturating_add(src.trie.peer_prefixes(id).count());
-        }
-        t.reserve(PeerId(max_peer), prefixes, peers)?;
-        for (id, p) in src.published() {
+        for (i, p) in src.peers.iter().enumerate() {
+            let (Ok(n), Some(p)) = (u32::try_from(i), p.as_ref()) else {
+                continue;
+            };
+            let id = PeerId(n);
+            t.reserve(id, 0, 1)?;
             t.add_peer(id, p);
             for prefix in src.trie.peer_prefixes(id) {
-                // Room reserved: cannot fail.
-                let _ = t.trie.insert(&prefix, id);
+                t.trie.insert(&prefix, id).map_err(|_| ENOMEM)?;
             }
         }
         *self = t;
