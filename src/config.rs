@@ -64,17 +64,14 @@ pub(crate) struct Update {
     pub(crate) peers: KVVec<PeerUpdate>,
 }
 
-/// What [`Config::prepare`] allocated for an update.
-pub(crate) struct Prepared {
-    peers: PeerReserve,
-    /// Empty, with room for everything applying the update may list.
-    out: Applied,
-    /// The identity of a new, non-zero private key.
-    identity: Option<Arc<StaticIdentity<Kernel>>>,
-}
-
-/// What applying an update left for the data plane to do.
+/// What [`Config::prepare`] allocated for an update (the lists empty, with
+/// room for everything applying it may list), and what applying it left for
+/// the data plane to do.
 pub(crate) struct Applied {
+    /// The new peers, taken as they are created.
+    reserve: PeerReserve,
+    /// The identity of a new, non-zero private key (taken when it is set).
+    identity: Option<Arc<StaticIdentity<Kernel>>>,
     /// The batch for the tables (published once the new peers are ready).
     pub(crate) ops: KVVec<TableOp>,
     /// Peers removed: stop them once unpublished.
@@ -127,7 +124,7 @@ impl Config {
 
     /// Allocates everything `update` may need, so that [`Config::apply`]
     /// cannot fail. Changes nothing observable.
-    pub(crate) fn prepare(&mut self, dev: &NetDevice<Device>, update: &Update) -> Result<Prepared> {
+    pub(crate) fn prepare(&mut self, dev: &NetDevice<Device>, update: &Update) -> Result<Applied> {
         let key_changes = update
             .private_key
             .as_ref()
@@ -146,7 +143,7 @@ impl Config {
         };
         let keys = self.new_keys(update, own.map(|i| i.public_key()))?;
         let may_create = keys.len();
-        let peers = self.peers.reserve(dev, &keys)?;
+        let reserve = self.peers.reserve(dev, &keys)?;
         // The table batch: at most one op per existing peer (REPLACE_PEERS),
         // one for a peer removed by a new private key, and per peer update
         // two plus one per allowed IP.
@@ -156,24 +153,21 @@ impl Config {
             n_ops = n_ops.saturating_add(2).saturating_add(p.allowed_ips.len());
             inserts = inserts.saturating_add(p.allowed_ips.iter().filter(|c| !c.remove).count());
         }
+        // The tables the packets read: room for every insertion.
+        let max_peer = self.peers.max_id_after(may_create);
+        dev.data()
+            .routing
+            .prepare(|t: &mut Tables| t.reserve(max_peer, inserts, may_create))?;
         let n_removed = self.peers.len().saturating_add(update.peers.len());
-        let out = Applied {
+        Ok(Applied {
+            reserve,
+            identity,
             ops: KVVec::with_capacity(n_ops, GFP_KERNEL)?,
             removed: KVVec::with_capacity(n_removed, GFP_KERNEL)?,
             added: KVVec::with_capacity(may_create, GFP_KERNEL)?,
             touched: KVVec::with_capacity(update.peers.len(), GFP_KERNEL)?,
             keepalive: KVVec::with_capacity(update.peers.len(), GFP_KERNEL)?,
             identity_changed: false,
-        };
-        // The tables the packets read: room for every insertion.
-        let max_peer = self.peers.max_id_after(may_create);
-        dev.data()
-            .routing
-            .prepare(|t: &mut Tables| t.reserve(max_peer, inserts, may_create))?;
-        Ok(Prepared {
-            peers,
-            out,
-            identity,
         })
     }
 
@@ -224,15 +218,10 @@ impl Config {
         &mut self,
         dev: &NetDevice<Device>,
         update: Update,
-        prep: Prepared,
+        mut out: Applied,
     ) -> Applied {
         // Never 0.
         self.generation = self.generation.wrapping_add(1).max(1);
-        let Prepared {
-            peers: mut reserve,
-            mut out,
-            identity,
-        } = prep;
         if let Some(mark) = update.fwmark.filter(|m| *m != self.fwmark) {
             self.fwmark = mark;
             dev.data().fwmark.store(mark, Ordering::Relaxed);
@@ -244,10 +233,10 @@ impl Config {
             self.peers.remove_all(|p| out.remove(p));
         }
         if let Some(key) = update.private_key {
-            out.identity_changed = self.set_private_key(dev, key, identity, &mut out);
+            out.identity_changed = self.set_private_key(dev, key, &mut out);
         }
         for pu in update.peers {
-            self.apply_peer(pu, &mut reserve, &mut out);
+            self.apply_peer(pu, &mut out);
         }
         out
     }
@@ -261,12 +250,12 @@ impl Config {
         &mut self,
         dev: &NetDevice<Device>,
         key: Key<Kernel>,
-        identity: Option<Arc<StaticIdentity<Kernel>>>,
         out: &mut Applied,
     ) -> bool {
         if self.private_key.ct_eq(key.as_bytes()) {
             return false;
         }
+        let identity = out.identity.take();
         let own = identity
             .as_ref()
             .and_then(|i| self.peers.lookup(i.public_key()));
@@ -293,7 +282,7 @@ impl Config {
         true
     }
 
-    fn apply_peer(&mut self, pu: PeerUpdate, reserve: &mut PeerReserve, out: &mut Applied) {
+    fn apply_peer(&mut self, pu: PeerUpdate, out: &mut Applied) {
         let peer = match self
             .peers
             .lookup(&pu.public_key)
@@ -310,6 +299,7 @@ impl Config {
                 if identity.is_some_and(|me| Kernel::ct_eq(me.public_key(), &pu.public_key)) {
                     return;
                 }
+                let reserve = &mut out.reserve;
                 let Some(p) = self.peers.insert(reserve, &pu.public_key, identity) else {
                     pr_err!("peer reservation missing: configuration incomplete\n");
                     return;

@@ -15,7 +15,7 @@ use crate::kapi::rcu::RcuArc;
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::skb::SkBuff;
 use crate::kapi::sync::SpinLockBh;
-use crate::kapi::work::{Workqueue, WqFlags};
+use crate::kapi::work::{Workqueue, WqFlags as Wq};
 use crate::new_spinlock_bh;
 use crate::peer::{PeerRef, PeerState};
 use crate::proto::allowedips::PeerId;
@@ -298,47 +298,28 @@ impl LinkOps for Device {
         // Big TCP (upstream from 6.13): super-packets are segmented in
         // software on the way in, whatever their size (`l3_tunnel` lifts the
         // GSO limit).
-        dev.l3_tunnel(
-            wireguard_features(),
-            (
-                data_packet_head_room(),
-                (MESSAGE_PADDING_MULTIPLE + 16) as u16,
-            ),
-            (ETH_DATA_LEN - OVERHEAD, max_mtu - OVERHEAD),
-            &DEVTYPE,
-        );
+        // Behind the packet: the padding and the authentication tag.
+        let tail = (MESSAGE_PADDING_MULTIPLE + 16) as u16;
+        let room = (data_packet_head_room(), tail);
+        let mtu = (ETH_DATA_LEN - OVERHEAD, max_mtu - OVERHEAD);
+        dev.l3_tunnel(wireguard_features(), room, mtu, &DEVTYPE);
     }
 
     fn new_link(_rtnl: &Rtnl, src_net: &Net, name: &CStr) -> impl PinInit<Self, Error> {
-        let config = Config::new();
-        let routing = new_routing();
-        let index = IndexTable::new().map_err(|_| ENOMEM);
-        let ratelimiter = RATELIMITER.get_arc().ok_or(ENOMEM);
         let ratelimit_scope = src_net.cookie();
         // Named after the device as in the C driver ("wg-crypt-wg0"; the name
         // as given, so a pattern stays one: "wg-crypt-wg%d").
-        let tx_wq = Workqueue::new(
-            c_str!("wg-crypt"),
-            name,
-            WqFlags::CPU_INTENSIVE.with(WqFlags::MEM_RECLAIM),
-        );
-        let handshake_wq = Workqueue::new(
-            c_str!("wg-kex"),
-            name,
-            WqFlags::CPU_INTENSIVE.with(WqFlags::FREEZABLE),
-        );
-        let handshake_send_wq = Workqueue::new(
-            c_str!("wg-kex"),
-            name,
-            WqFlags::UNBOUND.with(WqFlags::FREEZABLE),
-        );
+        let wq = |prefix: &CStr, flags| Workqueue::new(prefix, name, flags);
+        let tx_wq = wq(c_str!("wg-crypt"), Wq::CPU_INTENSIVE.with(Wq::MEM_RECLAIM));
+        let handshake_wq = wq(c_str!("wg-kex"), Wq::CPU_INTENSIVE.with(Wq::FREEZABLE));
+        let handshake_send_wq = wq(c_str!("wg-kex"), Wq::UNBOUND.with(Wq::FREEZABLE));
         try_pin_init!(Device {
-            config <- new_mutex!(config?, "wireguard_config"),
-            routing: routing?,
-            index <- new_spinlock_bh!(index?, "wireguard_index"),
+            config <- new_mutex!(Config::new()?, "wireguard_config"),
+            routing: new_routing()?,
+            index <- new_spinlock_bh!(IndexTable::new().map_err(|_| ENOMEM)?, "wireguard_index"),
             identity <- new_mutex!(None, "wireguard_identity"),
             cookie_checker <- new_spinlock_bh!(CookieChecker::new(None), "wireguard_cookie_checker"),
-            ratelimiter: ratelimiter?,
+            ratelimiter: RATELIMITER.get_arc().ok_or(ENOMEM)?,
             ratelimit_scope,
             last_under_load <- new_spinlock_bh!(None, "wireguard_load"),
             sockets: RcuArc::new(),
