@@ -29,13 +29,6 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-/// One allowed-IP change of a peer.
-pub(crate) struct AllowedIpChange {
-    pub(crate) prefix: Prefix,
-    /// `WGALLOWEDIP_F_REMOVE_ME`: remove instead of add.
-    pub(crate) remove: bool,
-}
-
 /// The changes of one peer (`WGDEVICE_A_PEERS` entry), validated.
 pub(crate) struct PeerUpdate {
     pub(crate) public_key: [u8; KEY_LEN],
@@ -45,7 +38,8 @@ pub(crate) struct PeerUpdate {
     pub(crate) remove_me: bool,
     pub(crate) update_only: bool,
     pub(crate) replace_allowed_ips: bool,
-    pub(crate) allowed_ips: KVVec<AllowedIpChange>,
+    /// Each with `WGALLOWEDIP_F_REMOVE_ME`: remove instead of add.
+    pub(crate) allowed_ips: KVVec<(Prefix, bool)>,
 }
 
 impl PeerUpdate {
@@ -87,9 +81,10 @@ pub(crate) struct Applied {
 }
 
 impl Applied {
-    /// Unpublishes and stops a peer removed from the set (capacity reserved
-    /// in `prepare`: these pushes do not allocate).
-    fn remove(&mut self, p: PeerRef) {
+    /// Unpublishes and stops a peer removed from the set, if any (capacity
+    /// reserved in `prepare`: these pushes do not allocate).
+    fn remove(&mut self, p: Option<PeerRef>) {
+        let Some(p) = p else { return };
         let _ = self.ops.push(TableOp::RemovePeer(p.id()), GFP_KERNEL);
         let _ = self.removed.push(p, GFP_KERNEL);
     }
@@ -151,7 +146,7 @@ impl Config {
         let mut inserts = 0usize;
         for p in update.peers.iter() {
             n_ops = n_ops.saturating_add(2).saturating_add(p.allowed_ips.len());
-            inserts = inserts.saturating_add(p.allowed_ips.iter().filter(|c| !c.remove).count());
+            inserts = inserts.saturating_add(p.allowed_ips.iter().filter(|(_, rm)| !rm).count());
         }
         // The tables the packets read: room for every insertion.
         let max_peer = self.peers.max_id_after(may_create);
@@ -185,16 +180,14 @@ impl Config {
     ) -> Result<KVVec<[u8; KEY_LEN]>> {
         let exists_now =
             |k: &[u8; KEY_LEN]| !update.replace_peers && self.peers.lookup(k).is_some();
-        let mut alive = if update.replace_peers {
-            0
-        } else {
-            self.peers.len()
-        };
         // A peer with the new public key goes with the key change (no peer
         // ever has the device's own key otherwise).
-        if own.is_some_and(|k| exists_now(k)) {
-            alive = alive.saturating_sub(1);
-        }
+        let gone = usize::from(own.is_some_and(|k| exists_now(k)));
+        let alive = if update.replace_peers {
+            0
+        } else {
+            self.peers.len().saturating_sub(gone)
+        };
         // Entries with the device's own key are ignored (see `apply_peer`).
         let entries = update
             .peers
@@ -230,7 +223,7 @@ impl Config {
             }
         }
         if update.replace_peers {
-            self.peers.remove_all(|p| out.remove(p));
+            self.peers.remove_all(|p| out.remove(Some(p)));
         }
         if let Some(key) = update.private_key {
             out.identity_changed = self.set_private_key(dev, key, &mut out);
@@ -259,9 +252,7 @@ impl Config {
         let own = identity
             .as_ref()
             .and_then(|i| self.peers.lookup(i.public_key()));
-        if let Some(p) = own.and_then(|id| self.peers.remove(id)) {
-            out.remove(p);
-        }
+        out.remove(own.and_then(|id| self.peers.remove(id)));
         let mut clamped = key;
         // X25519 clamping (`curve25519_clamp_secret`).
         let k = clamped.as_mut_bytes();
@@ -313,9 +304,7 @@ impl Config {
         };
         let id = peer.id();
         if pu.remove_me {
-            if let Some(p) = self.peers.remove(id) {
-                out.remove(p);
-            }
+            out.remove(self.peers.remove(id));
             return;
         }
         if let Some(psk) = pu.preshared_key.as_ref() {
@@ -336,11 +325,11 @@ impl Config {
         if pu.replace_allowed_ips {
             let _ = out.ops.push(TableOp::RemovePrefixes(id), GFP_KERNEL);
         }
-        for change in pu.allowed_ips.iter() {
-            let op = if change.remove {
-                TableOp::Remove(change.prefix, id)
+        for &(prefix, remove) in pu.allowed_ips.iter() {
+            let op = if remove {
+                TableOp::Remove(prefix, id)
             } else {
-                TableOp::Insert(change.prefix, id)
+                TableOp::Insert(prefix, id)
             };
             let _ = out.ops.push(op, GFP_KERNEL);
         }

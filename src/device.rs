@@ -152,14 +152,11 @@ impl Device {
         cfg: &mut Config,
         port: u16,
     ) -> Result {
-        if cfg.listen_port == port {
-            return Ok(());
+        if cfg.listen_port != port && dev.is_running() {
+            return Self::rebind(rtnl, dev, cfg, port);
         }
-        if !dev.is_running() {
-            cfg.listen_port = port;
-            return Ok(());
-        }
-        Self::rebind(rtnl, dev, cfg, port)
+        cfg.listen_port = port;
+        Ok(())
     }
 
     /// Binds the device's sockets on `port` in the namespace the device was

@@ -9,7 +9,7 @@
 //! (see `config.rs`). Documentation/netlink.md lists the rules.
 #![forbid(unsafe_code)]
 
-use crate::config::{AllowedIpChange, PeerUpdate, Update};
+use crate::config::{PeerUpdate, Update};
 use crate::device::Device;
 use crate::kapi::error::{eafnosupport, ebadr, emsgsize, eopnotsupp, epfnosupport};
 use crate::kapi::genl::{DumpSkb, Family, GenlOps, Request};
@@ -303,9 +303,7 @@ fn parse_list<T>(
 
 /// A secret key, copied once, into the buffer that is wiped.
 fn secret_key(attr: &Attr<'_>) -> Option<Key<Kernel>> {
-    let payload = Some(attr.payload()).filter(|p| p.len() == KEY_LEN)?;
-    let mut bytes = [0u8; KEY_LEN];
-    bytes.copy_from_slice(payload);
+    let mut bytes: [u8; KEY_LEN] = attr.payload().try_into().ok()?;
     Some(Key::take_from(&mut bytes))
 }
 
@@ -368,7 +366,7 @@ fn endpoint_of(attr: Option<Attr<'_>>, ext: &Extack<'_>) -> Result<Option<Endpoi
     Ok(Some(ep.ok_or_else(|| fail(ext, EINVAL, msg, Some(attr)))?))
 }
 
-fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<AllowedIpChange> {
+fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<(Prefix, bool)> {
     let t = ip.parse(uapi::allowedip_policy(), ext)?;
     let (Some(fam), Some(addr), Some(mask)) = (
         t.get(a::ALLOWEDIP_FAMILY),
@@ -405,8 +403,7 @@ fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<AllowedIpChange> {
     if cidr > bits {
         return Err(fail(ext, EINVAL, too_long, Some(mask)));
     }
-    let remove = flags & uapi::ALLOWEDIP_F_REMOVE_ME != 0;
-    Ok(AllowedIpChange { prefix, remove })
+    Ok((prefix, flags & uapi::ALLOWEDIP_F_REMOVE_ME != 0))
 }
 
 // ---- WG_CMD_GET_DEVICE ------------------------------------------------------

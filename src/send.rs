@@ -76,10 +76,8 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
         dev.count_error(DevError::Tx);
         return;
     };
-    let peer: Option<PeerRef> = {
-        let guard = rcu::read_lock();
-        dev.data().routing.read(&guard).route(&dst).cloned()
-    };
+    let routing = &dev.data().routing;
+    let peer = routing.read(&rcu::read_lock()).route(&dst).cloned();
     let Some(peer) = peer else {
         wg_dbg!("{}: No peer is configured for {}", dev.name(), dst);
         dev.count_error(DevError::Tx);

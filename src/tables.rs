@@ -116,10 +116,8 @@ impl Tables {
                 TableOp::AddPeer(id, peer) => self.add_peer(*id, peer),
                 TableOp::RemovePeer(id) => {
                     self.trie.remove_by_peer(*id);
-                    if let Some(slot) = self.peers.get_mut(id.0 as usize) {
-                        if let Some(p) = slot.take() {
-                            self.by_key.remove(p.public_key());
-                        }
+                    if let Some(p) = self.peers.get_mut(id.0 as usize).and_then(Option::take) {
+                        self.by_key.remove(p.public_key());
                     }
                 }
                 TableOp::RemovePrefixes(id) => self.trie.remove_by_peer(*id),
