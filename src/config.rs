@@ -42,13 +42,6 @@ pub(crate) struct PeerUpdate {
     pub(crate) allowed_ips: KVVec<(Prefix, bool)>,
 }
 
-impl PeerUpdate {
-    /// Whether applying this may create the peer.
-    fn may_create(&self) -> bool {
-        !self.remove_me && !self.update_only
-    }
-}
-
 /// The changes of one `WG_CMD_SET_DEVICE` message, validated.
 pub(crate) struct Update {
     pub(crate) private_key: Option<Key<Kernel>>,
@@ -120,22 +113,17 @@ impl Config {
     /// Allocates everything `update` may need, so that [`Config::apply`]
     /// cannot fail. Changes nothing observable.
     pub(crate) fn prepare(&mut self, dev: &NetDevice<Device>, update: &Update) -> Result<Applied> {
-        let key_changes = update
+        // The private key the update sets, if it changes it.
+        let new_key = update
             .private_key
             .as_ref()
-            .is_some_and(|k| !self.private_key.ct_eq(k.as_bytes()));
-        let identity = match update.private_key.as_ref() {
-            Some(k) if key_changes && !k.is_zero() => {
-                Some(Arc::new(StaticIdentity::new(k.duplicate()), GFP_KERNEL)?)
-            }
-            _ => None,
+            .filter(|k| !self.private_key.ct_eq(k.as_bytes()));
+        let identity = match new_key.filter(|k| !k.is_zero()) {
+            Some(k) => Some(Arc::new(StaticIdentity::new(k.duplicate()), GFP_KERNEL)?),
+            None => None,
         };
         // The device's public key once the update is applied, if any.
-        let own = if key_changes {
-            identity.as_deref()
-        } else {
-            self.identity.as_deref()
-        };
+        let own = new_key.map_or(self.identity.as_deref(), |_| identity.as_deref());
         let keys = self.new_keys(update, own.map(|i| i.public_key()))?;
         let may_create = keys.len();
         let reserve = self.peers.reserve(dev, &keys)?;
@@ -196,7 +184,7 @@ impl Config {
         let entries = entries.map(|p: &PeerUpdate| Entry {
             key: &p.public_key,
             remove: p.remove_me,
-            create: p.may_create(),
+            create: !p.remove_me && !p.update_only,
         });
         let mut keys = KVVec::new();
         peerplan::creations(entries, exists_now, alive, MAX_PEERS, ENOSPC, |k| {
@@ -281,7 +269,8 @@ impl Config {
         {
             Some(p) => p.clone(),
             None => {
-                if !pu.may_create() {
+                // Not to be created.
+                if pu.remove_me || pu.update_only {
                     return;
                 }
                 // A peer with the device's own public key is silently

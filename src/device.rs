@@ -14,7 +14,7 @@ use crate::kapi::platform::{Kernel, KernelAtomic};
 use crate::kapi::rcu::RcuArc;
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::skb::SkBuff;
-use crate::kapi::sync::SpinLockBh;
+use crate::kapi::sync::{LeftRight, SpinLockBh};
 use crate::kapi::work::{Workqueue, WqFlags as Wq};
 use crate::new_spinlock_bh;
 use crate::peer::{PeerRef, PeerState};
@@ -31,7 +31,7 @@ use crate::proto::siphash::SipKey;
 use crate::receive::{DecryptWorker, HandshakeWorker};
 use crate::send::EncryptWorker;
 use crate::socket::Sockets;
-use crate::tables::{new_routing, Routing, TableOp};
+use crate::tables::{Routing, TableOp, Tables};
 use crate::{receive, send, timers};
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::c_str;
@@ -312,7 +312,8 @@ impl LinkOps for Device {
         let handshake_send_wq = wq(c_str!("wg-kex"), Wq::UNBOUND.with(Wq::FREEZABLE));
         try_pin_init!(Device {
             config <- new_mutex!(Config::new()?, "wireguard_config"),
-            routing: new_routing()?,
+            // Both copies equal, and empty.
+            routing: LeftRight::new(Tables::new()?, Tables::new()?)?,
             index <- new_spinlock_bh!(IndexTable::new().map_err(|_| ENOMEM)?, "wireguard_index"),
             identity <- new_mutex!(None, "wireguard_identity"),
             cookie_checker <- new_spinlock_bh!(CookieChecker::new(None), "wireguard_cookie_checker"),

@@ -41,13 +41,9 @@ pub(crate) struct Tables {
 /// The device's tables.
 pub(crate) type Routing = LeftRight<Tables>;
 
-/// Both (equal, empty) copies.
-pub(crate) fn new_routing() -> Result<Routing> {
-    LeftRight::new(Tables::new()?, Tables::new()?)
-}
-
 impl Tables {
-    fn new() -> Result<Self> {
+    /// Empty tables.
+    pub(crate) fn new() -> Result<Self> {
         Ok(Tables {
             trie: AllowedIps::new(),
             peers: KVVec::new(),
