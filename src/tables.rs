@@ -118,12 +118,8 @@ impl Tables {
                 }
                 TableOp::RemovePrefixes(id) => self.trie.remove_by_peer(*id),
                 // Room reserved: cannot fail.
-                TableOp::Insert(prefix, id) => {
-                    let _ = self.trie.insert(prefix, *id);
-                }
-                TableOp::Remove(prefix, id) => {
-                    self.trie.remove(prefix, *id);
-                }
+                TableOp::Insert(prefix, id) => _ = self.trie.insert(prefix, *id),
+                TableOp::Remove(prefix, id) => _ = self.trie.remove(prefix, *id),
             }
         }
         Ok(())
