@@ -193,14 +193,10 @@ impl Config {
         Ok(keys)
     }
 
-    /// Applies a validated, prepared update (the listen port was handled by
-    /// the caller). Cannot fail; what the data plane has to do is returned.
-    pub(crate) fn apply(
-        &mut self,
-        dev: &NetDevice<Device>,
-        update: Update,
-        mut out: Applied,
-    ) -> Applied {
+    /// Applies a validated update into what [`Config::prepare`] allocated for
+    /// it (the listen port was handled by the caller). Cannot fail; what the
+    /// data plane has to do is left in `out`.
+    pub(crate) fn apply(&mut self, dev: &NetDevice<Device>, update: Update, out: &mut Applied) {
         // Never 0.
         self.generation = self.generation.wrapping_add(1).max(1);
         if let Some(mark) = update.fwmark.filter(|m| *m != self.fwmark) {
@@ -214,27 +210,21 @@ impl Config {
             self.peers.remove_all(|p| out.remove(Some(p)));
         }
         if let Some(key) = update.private_key {
-            out.identity_changed = self.set_private_key(dev, key, &mut out);
+            self.set_private_key(dev, key, out);
         }
         for pu in update.peers {
-            self.apply_peer(pu, &mut out);
+            self.apply_peer(pu, out);
         }
-        out
     }
 
     /// The C driver's private-key rules: an unchanged key is a no-op; a peer
     /// whose public key is the new public key is removed; the stored key is
     /// clamped; an all-zero key leaves the device without identity. Every
     /// peer's handshake is redone for the new key and its sessions stop
-    /// sending. Returns whether the key changed.
-    fn set_private_key(
-        &mut self,
-        dev: &NetDevice<Device>,
-        key: Key<Kernel>,
-        out: &mut Applied,
-    ) -> bool {
+    /// sending. Notes in `out` whether the key changed.
+    fn set_private_key(&mut self, dev: &NetDevice<Device>, key: Key<Kernel>, out: &mut Applied) {
         if self.private_key.ct_eq(key.as_bytes()) {
-            return false;
+            return;
         }
         let identity = out.identity.take();
         let own = identity
@@ -258,7 +248,7 @@ impl Config {
             session::set_identity(p, self.identity.as_deref());
         }
         drop(dev_identity);
-        true
+        out.identity_changed = true;
     }
 
     fn apply_peer(&mut self, pu: PeerUpdate, out: &mut Applied) {

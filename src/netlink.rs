@@ -245,7 +245,7 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
         return Err(fail(ext, EPERM, msg, attr));
     }
     let mut cfg = dev.data().config.lock();
-    let prepared = cfg.prepare(dev, &update).map_err(|e| {
+    let mut applied = cfg.prepare(dev, &update).map_err(|e| {
         let msg = if e == ENOSPC {
             c_str!("this configuration would exceed the device's 1,048,576 peers")
         } else {
@@ -258,7 +258,7 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
         let msg = c_str!("cannot bind the listen port");
         Device::set_listen_port(&rtnl, dev, &mut cfg, port).map_err(|e| fail(ext, e, msg, attr))?;
     }
-    let applied = cfg.apply(dev, update, prepared);
+    cfg.apply(dev, update, &mut applied);
     Device::after_update(dev, &cfg, applied);
     Ok(())
 }
