@@ -29,13 +29,6 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-/// One allowed-IP change of a peer.
-pub(crate) struct AllowedIpChange {
-    pub(crate) prefix: Prefix,
-    /// `WGALLOWEDIP_F_REMOVE_ME`: remove instead of add.
-    pub(crate) remove: bool,
-}
-
 /// The changes of one peer (`WGDEVICE_A_PEERS` entry), validated.
 pub(crate) struct PeerUpdate {
     pub(crate) public_key: [u8; KEY_LEN],
@@ -45,14 +38,8 @@ pub(crate) struct PeerUpdate {
     pub(crate) remove_me: bool,
     pub(crate) update_only: bool,
     pub(crate) replace_allowed_ips: bool,
-    pub(crate) allowed_ips: KVVec<AllowedIpChange>,
-}
-
-impl PeerUpdate {
-    /// Whether applying this may create the peer.
-    fn may_create(&self) -> bool {
-        !self.remove_me && !self.update_only
-    }
+    /// Each with `WGALLOWEDIP_F_REMOVE_ME`: remove instead of add.
+    pub(crate) allowed_ips: KVVec<(Prefix, bool)>,
 }
 
 /// The changes of one `WG_CMD_SET_DEVICE` message, validated.
@@ -64,17 +51,14 @@ pub(crate) struct Update {
     pub(crate) peers: KVVec<PeerUpdate>,
 }
 
-/// What [`Config::prepare`] allocated for an update.
-pub(crate) struct Prepared {
-    peers: PeerReserve,
-    /// Empty, with room for everything applying the update may list.
-    out: Applied,
-    /// The identity of a new, non-zero private key.
-    identity: Option<Arc<StaticIdentity<Kernel>>>,
-}
-
-/// What applying an update left for the data plane to do.
+/// What [`Config::prepare`] allocated for an update (the lists empty, with
+/// room for everything applying it may list), and what applying it left for
+/// the data plane to do.
 pub(crate) struct Applied {
+    /// The new peers, taken as they are created.
+    reserve: PeerReserve,
+    /// The identity of a new, non-zero private key (taken when it is set).
+    identity: Option<Arc<StaticIdentity<Kernel>>>,
     /// The batch for the tables (published once the new peers are ready).
     pub(crate) ops: KVVec<TableOp>,
     /// Peers removed: stop them once unpublished.
@@ -90,9 +74,10 @@ pub(crate) struct Applied {
 }
 
 impl Applied {
-    /// Unpublishes and stops a peer removed from the set (capacity reserved
-    /// in `prepare`: these pushes do not allocate).
-    fn remove(&mut self, p: PeerRef) {
+    /// Unpublishes and stops a peer removed from the set, if any (capacity
+    /// reserved in `prepare`: these pushes do not allocate).
+    fn remove(&mut self, p: Option<PeerRef>) {
+        let Some(p) = p else { return };
         let _ = self.ops.push(TableOp::RemovePeer(p.id()), GFP_KERNEL);
         let _ = self.removed.push(p, GFP_KERNEL);
     }
@@ -127,26 +112,21 @@ impl Config {
 
     /// Allocates everything `update` may need, so that [`Config::apply`]
     /// cannot fail. Changes nothing observable.
-    pub(crate) fn prepare(&mut self, dev: &NetDevice<Device>, update: &Update) -> Result<Prepared> {
-        let key_changes = update
+    pub(crate) fn prepare(&mut self, dev: &NetDevice<Device>, update: &Update) -> Result<Applied> {
+        // The private key the update sets, if it changes it.
+        let new_key = update
             .private_key
             .as_ref()
-            .is_some_and(|k| !self.private_key.ct_eq(k.as_bytes()));
-        let identity = match update.private_key.as_ref() {
-            Some(k) if key_changes && !k.is_zero() => {
-                Some(Arc::new(StaticIdentity::new(k.duplicate()), GFP_KERNEL)?)
-            }
-            _ => None,
+            .filter(|k| !self.private_key.ct_eq(k.as_bytes()));
+        let identity = match new_key.filter(|k| !k.is_zero()) {
+            Some(k) => Some(Arc::new(StaticIdentity::new(k.duplicate()), GFP_KERNEL)?),
+            None => None,
         };
         // The device's public key once the update is applied, if any.
-        let own = if key_changes {
-            identity.as_deref()
-        } else {
-            self.identity.as_deref()
-        };
+        let own = new_key.map_or(self.identity.as_deref(), |_| identity.as_deref());
         let keys = self.new_keys(update, own.map(|i| i.public_key()))?;
         let may_create = keys.len();
-        let peers = self.peers.reserve(dev, &keys)?;
+        let reserve = self.peers.reserve(dev, &keys)?;
         // The table batch: at most one op per existing peer (REPLACE_PEERS),
         // one for a peer removed by a new private key, and per peer update
         // two plus one per allowed IP.
@@ -154,26 +134,23 @@ impl Config {
         let mut inserts = 0usize;
         for p in update.peers.iter() {
             n_ops = n_ops.saturating_add(2).saturating_add(p.allowed_ips.len());
-            inserts = inserts.saturating_add(p.allowed_ips.iter().filter(|c| !c.remove).count());
+            inserts = inserts.saturating_add(p.allowed_ips.iter().filter(|(_, rm)| !rm).count());
         }
+        // The tables the packets read: room for every insertion.
+        let max_peer = self.peers.max_id_after(may_create);
+        dev.data()
+            .routing
+            .prepare(|t: &mut Tables| t.reserve(max_peer, inserts, may_create))?;
         let n_removed = self.peers.len().saturating_add(update.peers.len());
-        let out = Applied {
+        Ok(Applied {
+            reserve,
+            identity,
             ops: KVVec::with_capacity(n_ops, GFP_KERNEL)?,
             removed: KVVec::with_capacity(n_removed, GFP_KERNEL)?,
             added: KVVec::with_capacity(may_create, GFP_KERNEL)?,
             touched: KVVec::with_capacity(update.peers.len(), GFP_KERNEL)?,
             keepalive: KVVec::with_capacity(update.peers.len(), GFP_KERNEL)?,
             identity_changed: false,
-        };
-        // The tables the packets read: room for every insertion.
-        let max_peer = self.peers.max_id_after(may_create);
-        dev.data()
-            .routing
-            .prepare(|t: &mut Tables| t.reserve(max_peer, inserts, may_create))?;
-        Ok(Prepared {
-            peers,
-            out,
-            identity,
         })
     }
 
@@ -191,16 +168,14 @@ impl Config {
     ) -> Result<KVVec<[u8; KEY_LEN]>> {
         let exists_now =
             |k: &[u8; KEY_LEN]| !update.replace_peers && self.peers.lookup(k).is_some();
-        let mut alive = if update.replace_peers {
-            0
-        } else {
-            self.peers.len()
-        };
         // A peer with the new public key goes with the key change (no peer
         // ever has the device's own key otherwise).
-        if own.is_some_and(|k| exists_now(k)) {
-            alive = alive.saturating_sub(1);
-        }
+        let gone = usize::from(own.is_some_and(|k| exists_now(k)));
+        let alive = if update.replace_peers {
+            0
+        } else {
+            self.peers.len().saturating_sub(gone)
+        };
         // Entries with the device's own key are ignored (see `apply_peer`).
         let entries = update
             .peers
@@ -209,7 +184,7 @@ impl Config {
         let entries = entries.map(|p: &PeerUpdate| Entry {
             key: &p.public_key,
             remove: p.remove_me,
-            create: p.may_create(),
+            create: !p.remove_me && !p.update_only,
         });
         let mut keys = KVVec::new();
         peerplan::creations(entries, exists_now, alive, MAX_PEERS, ENOSPC, |k| {
@@ -218,21 +193,12 @@ impl Config {
         Ok(keys)
     }
 
-    /// Applies a validated, prepared update (the listen port was handled by
-    /// the caller). Cannot fail; what the data plane has to do is returned.
-    pub(crate) fn apply(
-        &mut self,
-        dev: &NetDevice<Device>,
-        update: Update,
-        prep: Prepared,
-    ) -> Applied {
+    /// Applies a validated update into what [`Config::prepare`] allocated for
+    /// it (the listen port was handled by the caller). Cannot fail; what the
+    /// data plane has to do is left in `out`.
+    pub(crate) fn apply(&mut self, dev: &NetDevice<Device>, update: Update, out: &mut Applied) {
         // Never 0.
         self.generation = self.generation.wrapping_add(1).max(1);
-        let Prepared {
-            peers: mut reserve,
-            mut out,
-            identity,
-        } = prep;
         if let Some(mark) = update.fwmark.filter(|m| *m != self.fwmark) {
             self.fwmark = mark;
             dev.data().fwmark.store(mark, Ordering::Relaxed);
@@ -241,38 +207,30 @@ impl Config {
             }
         }
         if update.replace_peers {
-            self.peers.remove_all(|p| out.remove(p));
+            self.peers.remove_all(|p| out.remove(Some(p)));
         }
         if let Some(key) = update.private_key {
-            out.identity_changed = self.set_private_key(dev, key, identity, &mut out);
+            self.set_private_key(dev, key, out);
         }
         for pu in update.peers {
-            self.apply_peer(pu, &mut reserve, &mut out);
+            self.apply_peer(pu, out);
         }
-        out
     }
 
     /// The C driver's private-key rules: an unchanged key is a no-op; a peer
     /// whose public key is the new public key is removed; the stored key is
     /// clamped; an all-zero key leaves the device without identity. Every
     /// peer's handshake is redone for the new key and its sessions stop
-    /// sending. Returns whether the key changed.
-    fn set_private_key(
-        &mut self,
-        dev: &NetDevice<Device>,
-        key: Key<Kernel>,
-        identity: Option<Arc<StaticIdentity<Kernel>>>,
-        out: &mut Applied,
-    ) -> bool {
+    /// sending. Notes in `out` whether the key changed.
+    fn set_private_key(&mut self, dev: &NetDevice<Device>, key: Key<Kernel>, out: &mut Applied) {
         if self.private_key.ct_eq(key.as_bytes()) {
-            return false;
+            return;
         }
+        let identity = out.identity.take();
         let own = identity
             .as_ref()
             .and_then(|i| self.peers.lookup(i.public_key()));
-        if let Some(p) = own.and_then(|id| self.peers.remove(id)) {
-            out.remove(p);
-        }
+        out.remove(own.and_then(|id| self.peers.remove(id)));
         let mut clamped = key;
         // X25519 clamping (`curve25519_clamp_secret`).
         let k = clamped.as_mut_bytes();
@@ -290,10 +248,10 @@ impl Config {
             session::set_identity(p, self.identity.as_deref());
         }
         drop(dev_identity);
-        true
+        out.identity_changed = true;
     }
 
-    fn apply_peer(&mut self, pu: PeerUpdate, reserve: &mut PeerReserve, out: &mut Applied) {
+    fn apply_peer(&mut self, pu: PeerUpdate, out: &mut Applied) {
         let peer = match self
             .peers
             .lookup(&pu.public_key)
@@ -301,7 +259,8 @@ impl Config {
         {
             Some(p) => p.clone(),
             None => {
-                if !pu.may_create() {
+                // Not to be created.
+                if pu.remove_me || pu.update_only {
                     return;
                 }
                 // A peer with the device's own public key is silently
@@ -310,6 +269,7 @@ impl Config {
                 if identity.is_some_and(|me| Kernel::ct_eq(me.public_key(), &pu.public_key)) {
                     return;
                 }
+                let reserve = &mut out.reserve;
                 let Some(p) = self.peers.insert(reserve, &pu.public_key, identity) else {
                     pr_err!("peer reservation missing: configuration incomplete\n");
                     return;
@@ -323,13 +283,14 @@ impl Config {
         };
         let id = peer.id();
         if pu.remove_me {
-            if let Some(p) = self.peers.remove(id) {
-                out.remove(p);
-            }
+            out.remove(self.peers.remove(id));
             return;
         }
         if let Some(psk) = pu.preshared_key.as_ref() {
-            peer.set_preshared_key(psk);
+            // All zero: none.
+            peer.handshake
+                .lock()
+                .set_preshared_key(Some(psk.as_bytes()));
         }
         if let Some(ep) = pu.endpoint {
             peer.set_endpoint(ep.to_xmit(), ep);
@@ -343,11 +304,11 @@ impl Config {
         if pu.replace_allowed_ips {
             let _ = out.ops.push(TableOp::RemovePrefixes(id), GFP_KERNEL);
         }
-        for change in pu.allowed_ips.iter() {
-            let op = if change.remove {
-                TableOp::Remove(change.prefix, id)
+        for &(prefix, remove) in pu.allowed_ips.iter() {
+            let op = if remove {
+                TableOp::Remove(prefix, id)
             } else {
-                TableOp::Insert(change.prefix, id)
+                TableOp::Insert(prefix, id)
             };
             let _ = out.ops.push(op, GFP_KERNEL);
         }

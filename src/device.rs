@@ -14,8 +14,8 @@ use crate::kapi::platform::{Kernel, KernelAtomic};
 use crate::kapi::rcu::RcuArc;
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::skb::SkBuff;
-use crate::kapi::sync::SpinLockBh;
-use crate::kapi::work::{Workqueue, WqFlags};
+use crate::kapi::sync::{LeftRight, SpinLockBh};
+use crate::kapi::work::{Workqueue, WqFlags as Wq};
 use crate::new_spinlock_bh;
 use crate::peer::{PeerRef, PeerState};
 use crate::proto::allowedips::PeerId;
@@ -25,12 +25,13 @@ use crate::proto::constants::{
 use crate::proto::cookie::CookieChecker;
 use crate::proto::handshake::StaticIdentity;
 use crate::proto::index_table::IndexTable;
+use crate::proto::messages::{DATA_HEADER_LEN, DATA_MIN_LEN};
 use crate::proto::ratelimiter::RateLimiter;
 use crate::proto::siphash::SipKey;
 use crate::receive::{DecryptWorker, HandshakeWorker};
 use crate::send::EncryptWorker;
 use crate::socket::Sockets;
-use crate::tables::{new_routing, Routing, TableOp};
+use crate::tables::{Routing, TableOp, Tables};
 use crate::{receive, send, timers};
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::c_str;
@@ -43,22 +44,18 @@ use kernel::sync::{Arc, Mutex};
 /// The driver's link kind.
 pub(crate) static KIND: LinkKind<Device> = LinkKind::new();
 
-/// Bytes of a data message around the encrypted payload: type, receiver index,
-/// counter (16) and the authentication tag (16).
-const MESSAGE_MINIMUM_LENGTH: u32 = 32;
 /// UDP header.
-const UDP_HEADER_LEN: u32 = 8;
+const UDP_HEADER_LEN: usize = 8;
 /// The larger of the IPv4 and IPv6 headers.
-const MAX_IP_HEADER_LEN: u32 = 40;
-/// What encapsulation adds to every packet.
-const OVERHEAD: u32 = MESSAGE_MINIMUM_LENGTH + UDP_HEADER_LEN + MAX_IP_HEADER_LEN;
-/// Header of a data message in front of the encrypted payload.
-const MESSAGE_DATA_HEADER_LEN: u16 = 16;
+const MAX_IP_HEADER_LEN: usize = 40;
+/// What encapsulation adds to every packet: the data message's header (type,
+/// receiver index, counter) and authentication tag, UDP, IP.
+const OVERHEAD: u32 = (DATA_MIN_LEN + UDP_HEADER_LEN + MAX_IP_HEADER_LEN) as u32;
 
 /// Head room for a data packet: the data header, the outer IP and UDP headers
 /// and the stack's own pad, rounded up to 4 bytes.
 pub(crate) fn data_packet_head_room() -> u16 {
-    (MESSAGE_DATA_HEADER_LEN + MAX_IP_HEADER_LEN as u16 + UDP_HEADER_LEN as u16)
+    ((DATA_HEADER_LEN + MAX_IP_HEADER_LEN + UDP_HEADER_LEN) as u16)
         .saturating_add(net_skb_pad())
         .next_multiple_of(4)
 }
@@ -153,14 +150,11 @@ impl Device {
         cfg: &mut Config,
         port: u16,
     ) -> Result {
-        if cfg.listen_port == port {
-            return Ok(());
+        if cfg.listen_port != port && dev.is_running() {
+            return Self::rebind(rtnl, dev, cfg, port);
         }
-        if !dev.is_running() {
-            cfg.listen_port = port;
-            return Ok(());
-        }
-        Self::rebind(rtnl, dev, cfg, port)
+        cfg.listen_port = port;
+        Ok(())
     }
 
     /// Binds the device's sockets on `port` in the namespace the device was
@@ -168,9 +162,8 @@ impl Device {
     fn rebind(rtnl: &Rtnl, dev: &NetDevice<Self>, cfg: &mut Config, port: u16) -> Result {
         let net = dev.creating_net(rtnl).ok_or_else(enonet)?;
         let sockets = Sockets::bind(net, dev, port)?;
-        let port = sockets.port().unwrap_or(port);
         let sockets = Arc::new(sockets, GFP_KERNEL)?;
-        cfg.listen_port = port;
+        cfg.listen_port = sockets.v4.local_port();
         for p in cfg.peers.iter() {
             p.clear_endpoint_src();
         }
@@ -300,46 +293,29 @@ impl LinkOps for Device {
         // Big TCP (upstream from 6.13): super-packets are segmented in
         // software on the way in, whatever their size (`l3_tunnel` lifts the
         // GSO limit).
-        dev.l3_tunnel(
-            wireguard_features(),
-            (
-                data_packet_head_room(),
-                (MESSAGE_PADDING_MULTIPLE + 16) as u16,
-            ),
-            (ETH_DATA_LEN - OVERHEAD, max_mtu - OVERHEAD),
-        );
+        // Behind the packet: the padding and the authentication tag.
+        let tail = (MESSAGE_PADDING_MULTIPLE + 16) as u16;
+        let room = (data_packet_head_room(), tail);
+        let mtu = (ETH_DATA_LEN - OVERHEAD, max_mtu - OVERHEAD);
+        dev.l3_tunnel(wireguard_features(), room, mtu);
     }
 
     fn new_link(_rtnl: &Rtnl, src_net: &Net, name: &CStr) -> impl PinInit<Self, Error> {
-        let config = Config::new();
-        let routing = new_routing();
-        let index = IndexTable::new().map_err(|_| ENOMEM);
-        let ratelimiter = RATELIMITER.get_arc().ok_or(ENOMEM);
         let ratelimit_scope = src_net.cookie();
         // Named after the device as in the C driver ("wg-crypt-wg0"; the name
         // as given, so a pattern stays one: "wg-crypt-wg%d").
-        let tx_wq = Workqueue::new(
-            c_str!("wg-crypt"),
-            name,
-            WqFlags::CPU_INTENSIVE.with(WqFlags::MEM_RECLAIM),
-        );
-        let handshake_wq = Workqueue::new(
-            c_str!("wg-kex"),
-            name,
-            WqFlags::CPU_INTENSIVE.with(WqFlags::FREEZABLE),
-        );
-        let handshake_send_wq = Workqueue::new(
-            c_str!("wg-kex"),
-            name,
-            WqFlags::UNBOUND.with(WqFlags::FREEZABLE),
-        );
+        let wq = |prefix: &CStr, flags| Workqueue::new(prefix, name, flags);
+        let tx_wq = wq(c_str!("wg-crypt"), Wq::CPU_INTENSIVE.with(Wq::MEM_RECLAIM));
+        let handshake_wq = wq(c_str!("wg-kex"), Wq::CPU_INTENSIVE.with(Wq::FREEZABLE));
+        let handshake_send_wq = wq(c_str!("wg-kex"), Wq::UNBOUND.with(Wq::FREEZABLE));
         try_pin_init!(Device {
-            config <- new_mutex!(config?, "wireguard_config"),
-            routing: routing?,
-            index <- new_spinlock_bh!(index?, "wireguard_index"),
+            config <- new_mutex!(Config::new()?, "wireguard_config"),
+            // Both copies equal, and empty.
+            routing: LeftRight::new(Tables::new()?, Tables::new()?)?,
+            index <- new_spinlock_bh!(IndexTable::new().map_err(|_| ENOMEM)?, "wireguard_index"),
             identity <- new_mutex!(None, "wireguard_identity"),
             cookie_checker <- new_spinlock_bh!(CookieChecker::new(None), "wireguard_cookie_checker"),
-            ratelimiter: ratelimiter?,
+            ratelimiter: RATELIMITER.get_arc().ok_or(ENOMEM)?,
             ratelimit_scope,
             last_under_load <- new_spinlock_bh!(None, "wireguard_load"),
             sockets: RcuArc::new(),

@@ -9,7 +9,7 @@
 //! (see `config.rs`). Documentation/netlink.md lists the rules.
 #![forbid(unsafe_code)]
 
-use crate::config::{AllowedIpChange, PeerUpdate, Update};
+use crate::config::{PeerUpdate, Update};
 use crate::device::Device;
 use crate::kapi::error::{eafnosupport, ebadr, emsgsize, eopnotsupp, epfnosupport};
 use crate::kapi::genl::{DumpSkb, Family, GenlOps, Request};
@@ -131,22 +131,22 @@ impl GenlOps for Genl {
         // or one of its allowed IPs): a message that does not would be written
         // again and again, forever.
         let mut progress = false;
-        let (mut last_peer, mut resume) = (state.last_peer, state.resume);
-        // Whether every peer was written completely.
+        // Whether every peer was written completely. The state moves on as
+        // peers are written: if the message is not sent, the dump ends.
         let done = msg.nest(a::DEVICE_PEERS, |m| {
             for peer in peers {
-                let cont = resume.filter(|r| r.serial == peer.serial());
+                let cont = state.resume.filter(|r| r.serial == peer.serial());
                 match put_peer(m, &tables, peer, cont) {
                     Ok(PeerOut::Complete) => {
-                        last_peer = Some(peer.serial());
-                        resume = None;
+                        state.last_peer = Some(peer.serial());
+                        state.resume = None;
                         progress = true;
                     }
                     Ok(PeerOut::Partial(last)) => {
                         // Progress: an allowed IP, or the peer's own attributes
                         // (written only when it is not a continuation).
                         progress |= last.is_some() || cont.is_none();
-                        resume = Some(Resume {
+                        state.resume = Some(Resume {
                             serial: peer.serial(),
                             after: last.or(cont.and_then(|c| c.after)),
                             seq: tables.trie.seq(),
@@ -163,8 +163,6 @@ impl GenlOps for Genl {
         match done {
             Ok(done) if done || progress => {
                 msg.end();
-                state.last_peer = last_peer;
-                state.resume = resume;
                 Ok(!done)
             }
             // Nothing fits in a message (the skb is at least NLMSG_GOODSIZE,
@@ -238,20 +236,16 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
     // never be released).
     let dev = live(&dev_ref, &rtnl, req.net())
         .ok_or_else(|| fail(ext, ENODEV, c_str!("device is going away"), None))?;
-    if update.listen_port.is_some() || update.fwmark.is_some() {
-        let allowed = dev
-            .creating_net(&rtnl)
-            .is_some_and(|net| net.net_admin_capable());
-        if !allowed {
-            let attr = req
-                .attr(a::DEVICE_LISTEN_PORT)
-                .or(req.attr(a::DEVICE_FWMARK));
-            let msg = c_str!("CAP_NET_ADMIN in the namespace the device was created in is required for the listen port and fwmark");
-            return Err(fail(ext, EPERM, msg, attr));
-        }
+    // Present here means valid (`parse_update` checked both).
+    let attr = req
+        .attr(a::DEVICE_LISTEN_PORT)
+        .or(req.attr(a::DEVICE_FWMARK));
+    if attr.is_some() && !dev.creating_net(&rtnl).is_some_and(Net::net_admin_capable) {
+        let msg = c_str!("CAP_NET_ADMIN in the namespace the device was created in is required for the listen port and fwmark");
+        return Err(fail(ext, EPERM, msg, attr));
     }
     let mut cfg = dev.data().config.lock();
-    let prepared = cfg.prepare(dev, &update).map_err(|e| {
+    let mut applied = cfg.prepare(dev, &update).map_err(|e| {
         let msg = if e == ENOSPC {
             c_str!("this configuration would exceed the device's 1,048,576 peers")
         } else {
@@ -264,7 +258,7 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
         let msg = c_str!("cannot bind the listen port");
         Device::set_listen_port(&rtnl, dev, &mut cfg, port).map_err(|e| fail(ext, e, msg, attr))?;
     }
-    let applied = cfg.apply(dev, update, prepared);
+    cfg.apply(dev, update, &mut applied);
     Device::after_update(dev, &cfg, applied);
     Ok(())
 }
@@ -309,9 +303,7 @@ fn parse_list<T>(
 
 /// A secret key, copied once, into the buffer that is wiped.
 fn secret_key(attr: &Attr<'_>) -> Option<Key<Kernel>> {
-    let payload = Some(attr.payload()).filter(|p| p.len() == KEY_LEN)?;
-    let mut bytes = [0u8; KEY_LEN];
-    bytes.copy_from_slice(payload);
+    let mut bytes: [u8; KEY_LEN] = attr.payload().try_into().ok()?;
     Some(Key::take_from(&mut bytes))
 }
 
@@ -374,7 +366,7 @@ fn endpoint_of(attr: Option<Attr<'_>>, ext: &Extack<'_>) -> Result<Option<Endpoi
     Ok(Some(ep.ok_or_else(|| fail(ext, EINVAL, msg, Some(attr)))?))
 }
 
-fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<AllowedIpChange> {
+fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<(Prefix, bool)> {
     let t = ip.parse(uapi::allowedip_policy(), ext)?;
     let (Some(fam), Some(addr), Some(mask)) = (
         t.get(a::ALLOWEDIP_FAMILY),
@@ -411,8 +403,7 @@ fn parse_allowed_ip(ip: Attr<'_>, ext: &Extack<'_>) -> Result<AllowedIpChange> {
     if cidr > bits {
         return Err(fail(ext, EINVAL, too_long, Some(mask)));
     }
-    let remove = flags & uapi::ALLOWEDIP_F_REMOVE_ME != 0;
-    Ok(AllowedIpChange { prefix, remove })
+    Ok((prefix, flags & uapi::ALLOWEDIP_F_REMOVE_ME != 0))
 }
 
 // ---- WG_CMD_GET_DEVICE ------------------------------------------------------
@@ -458,12 +449,11 @@ fn put_peer(
             }
         }
         let walk = match cont {
-            None => tables.trie.peer_prefixes_after(peer.id(), None),
-            Some(c) if c.seq == tables.trie.seq() => {
-                tables.trie.peer_prefixes_after(peer.id(), c.after.as_ref())
-            }
             // The table changed since: as the C driver, no more of them.
-            Some(_) => None,
+            Some(c) if c.seq != tables.trie.seq() => None,
+            _ => tables
+                .trie
+                .peer_prefixes_after(peer.id(), cont.and_then(|c| c.after).as_ref()),
         };
         let mut walk = walk.into_iter().flatten().peekable();
         if walk.peek().is_none() {

@@ -30,7 +30,6 @@ use crate::proto::keypair::{Keypair, Keypairs, SessionKeys};
 use crate::proto::platform::{Alloc, AllocError, Crypto, KEY_LEN};
 use crate::proto::pubkey_table::PubkeyTable;
 use crate::proto::replay::ReplayWindow;
-use crate::proto::secret::Key;
 use crate::proto::siphash::SipKey;
 use crate::proto::timers::PeerTimers;
 use crate::socket;
@@ -60,10 +59,6 @@ pub(crate) use peer_dbg;
 
 /// Debug numbers of peers and keypairs, as the C driver's (global).
 static NEXT_INTERNAL_ID: AtomicU64 = AtomicU64::new(1);
-
-fn next_internal_id() -> u64 {
-    NEXT_INTERNAL_ID.fetch_add(1, Ordering::Relaxed)
-}
 
 /// A peer's endpoint, as the `struct sockaddr_in`/`sockaddr_in6` it was set
 /// with or learnt from (the C driver stores and reports the structure).
@@ -169,7 +164,7 @@ impl KeypairCell {
         now_ns: u64,
         peer: &PeerState,
     ) -> Result<KeypairRef> {
-        let internal_id = next_internal_id();
+        let internal_id = NEXT_INTERNAL_ID.fetch_add(1, Ordering::Relaxed);
         let kp = Arc::pin_init(
             pin_init!(KeypairCell {
                 keypair: Keypair::new(keys, now_ns),
@@ -216,9 +211,8 @@ pub(crate) struct PeerState {
     /// Set when the peer is inserted (before it is published).
     id: AtomicU32,
     serial: AtomicU64,
+    /// 0 until the peer is inserted (and announced as "created").
     internal_id: AtomicU64,
-    /// The peer was announced ("created") and not yet removed.
-    announced: AtomicBool,
     /// Removed from the device: nothing may be started for it any more.
     pub(crate) dead: AtomicBool,
     /// The handshake and the preshared key (process context only).
@@ -268,7 +262,6 @@ impl PeerState {
             id: AtomicU32::new(u32::MAX),
             serial: AtomicU64::new(0),
             internal_id: AtomicU64::new(0),
-            announced: AtomicBool::new(false),
             dead: AtomicBool::new(false),
             handshake <- new_mutex!(
                 PeerHandshake::new(None, *public_key, None),
@@ -308,13 +301,6 @@ impl PeerState {
         &self.public_key
     }
 
-    /// Sets the preshared key (all zero: none).
-    pub(crate) fn set_preshared_key(&self, psk: &Key<Kernel>) {
-        self.handshake
-            .lock()
-            .set_preshared_key(Some(psk.as_bytes()));
-    }
-
     /// Sets the endpoint (configuration, or roaming to an authenticated
     /// source); a change forgets the cached route.
     pub(crate) fn set_endpoint(&self, ep: socket::Endpoint, reported: Endpoint) {
@@ -340,7 +326,8 @@ impl PeerState {
 #[pinned_drop]
 impl PinnedDrop for PeerState {
     fn drop(self: Pin<&mut Self>) {
-        if self.announced.load(Ordering::Relaxed) {
+        // Peers of a reserve that were never inserted were never announced.
+        if self.internal_id() != 0 {
             wg_pr_debug!(
                 "{}: Peer {} destroyed",
                 self.dev.get().name(),
@@ -495,10 +482,9 @@ impl Peers {
         peer.id.store(id.0, Ordering::Relaxed);
         peer.serial.store(self.next_serial, Ordering::Relaxed);
         self.next_serial = self.next_serial.wrapping_add(1);
-        let internal = next_internal_id();
+        let internal = NEXT_INTERNAL_ID.fetch_add(1, Ordering::Relaxed);
         peer.internal_id.store(internal, Ordering::Relaxed);
         let _ = peer.handshake.lock().set_identity(identity);
-        peer.announced.store(true, Ordering::Relaxed);
         wg_pr_debug!("{}: Peer {} created", peer.dev.get().name(), internal);
         if let Some(slot) = self.slots.get_mut(id.0 as usize) {
             *slot = Some(peer.clone());
@@ -512,13 +498,9 @@ impl Peers {
     pub(crate) fn remove_all(&mut self, mut f: impl FnMut(PeerRef)) {
         let order = core::mem::replace(&mut self.order, KVVec::new());
         for id in order.iter() {
-            let Some(peer) = self.slots.get_mut(id.0 as usize).and_then(Option::take) else {
-                continue;
-            };
-            self.by_key.remove(peer.public_key());
-            // Capacity covers every slot: this push does not allocate.
-            let _ = Kernel::vec_push(&mut self.free, *id);
-            f(peer);
+            if let Some(peer) = self.release(*id) {
+                f(peer);
+            }
         }
         // The emptied list keeps its memory for the next peers.
         self.order = order;
@@ -528,14 +510,18 @@ impl Peers {
     /// Removes a peer from the set (the caller unpublishes and stops it).
     pub(crate) fn remove(&mut self, id: PeerId) -> Option<PeerRef> {
         let pos = self.position(self.get(id)?.serial());
-        let peer = self.slots.get_mut(id.0 as usize)?.take()?;
-        self.by_key.remove(peer.public_key());
-        if let Some(pos) = pos {
-            if let Some(tail) = self.order.get_mut(pos..) {
-                tail.rotate_left(1);
-            }
+        if let Some(tail) = pos.and_then(|pos| self.order.get_mut(pos..)) {
+            tail.rotate_left(1);
             let _ = Kernel::vec_pop(&mut self.order);
         }
+        self.release(id)
+    }
+
+    /// Empties the slot of peer `id` and forgets its key; its number is free
+    /// again. The caller takes it out of `order`.
+    fn release(&mut self, id: PeerId) -> Option<PeerRef> {
+        let peer = self.slots.get_mut(id.0 as usize)?.take()?;
+        self.by_key.remove(peer.public_key());
         // Capacity covers every slot: this push does not allocate.
         let _ = Kernel::vec_push(&mut self.free, id);
         Some(peer)

@@ -76,10 +76,8 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
         dev.count_error(DevError::Tx);
         return;
     };
-    let peer: Option<PeerRef> = {
-        let guard = rcu::read_lock();
-        dev.data().routing.read(&guard).route(&dst).cloned()
-    };
+    let routing = &dev.data().routing;
+    let peer = routing.read(&rcu::read_lock()).route(&dst).cloned();
     let Some(peer) = peer else {
         wg_dbg!("{}: No peer is configured for {}", dev.name(), dst);
         dev.count_error(DevError::Tx);
@@ -505,7 +503,9 @@ fn with_new_index<T>(
     create: impl FnOnce(&mut PeerHandshake<Kernel>, u32) -> Result<T, Error>,
 ) -> Option<(u32, T)> {
     let d = peer.dev.get().data();
-    let index = session::new_index(d, peer.id())?;
+    // A fresh random index (allocates with `GFP_ATOMIC` at most; after
+    // authentication or for our own handshakes only).
+    let index = d.index.lock().insert::<Kernel>(peer.id()).ok()?;
     let mut h = peer.handshake.lock();
     let old = h.local_index();
     match create(&mut h, index) {

@@ -1,26 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Sessions: the receiver-index table (which index names which peer), the
 //! keypairs a finished handshake makes, and their removal. Every index a
-//! peer's handshake or keypairs hold is registered here, and unregistered
-//! when the handshake or keypair lets go of it.
+//! peer's handshake or keypairs hold (registered by `send::with_new_index`)
+//! is unregistered here when the handshake or keypair lets go of it.
 #![forbid(unsafe_code)]
 
 use crate::device::Device;
 use crate::kapi::platform::Kernel;
 use crate::peer::{peer_dbg, KeypairCell, KeypairRef, PeerRef, PeerState};
-use crate::proto::allowedips::PeerId;
 use crate::proto::handshake::StaticIdentity;
 use crate::proto::keypair::SessionKeys;
 use crate::proto::platform::Clock;
 use crate::proto::timers::CurrentKey;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
-
-/// Registers `peer` under a fresh random index (allocates with `GFP_ATOMIC`
-/// at most; after authentication or for our own handshakes only).
-pub(crate) fn new_index(dev: &Device, peer: PeerId) -> Option<u32> {
-    dev.index.lock().insert::<Kernel>(peer).ok()
-}
 
 /// Unregisters `index`.
 pub(crate) fn drop_index(dev: &Device, index: u32) {

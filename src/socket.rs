@@ -7,7 +7,7 @@
 //! `NetDevice::creating_net` (no namespace: `-ENONET`, as the C driver); it
 //! drops them when it goes down (`ndo_stop`) and when its creating namespace
 //! exits. A socket holds a reference on the device, so sockets never outlive
-//! those points. The reported listen port is `Sockets::port` while bound.
+//! those points. The reported listen port is the IPv4 socket's while bound.
 //!
 //! Sending to a peer ([`send`]): its [`Endpoint`] keeps the source address
 //! (and, for IPv4, the interface) last used to reach it, so that replies
@@ -33,7 +33,8 @@ const PORT_RETRIES: u32 = 100;
 
 /// The bound sockets of a device (none while it is down).
 pub(crate) struct Sockets {
-    v4: Option<EncapSocket<Device>>,
+    pub(crate) v4: EncapSocket<Device>,
+    /// None when the stack has no IPv6.
     v6: Option<EncapSocket<Device>>,
 }
 
@@ -48,7 +49,7 @@ impl Sockets {
             let v6 =
                 ipv6_enabled().then(|| EncapSocket::bind(net, dev, Family::V6, v4.local_port()));
             match v6.transpose() {
-                Ok(v6) => return Ok(Sockets { v4: Some(v4), v6 }),
+                Ok(v6) => return Ok(Sockets { v4, v6 }),
                 // `v4` is dropped before the next try.
                 Err(e) if e == eaddrinuse() && port == 0 && retries < PORT_RETRIES => retries += 1,
                 Err(e) => {
@@ -57,11 +58,6 @@ impl Sockets {
                 }
             }
         }
-    }
-
-    /// The port the sockets are bound to, if any.
-    pub(crate) fn port(&self) -> Option<u16> {
-        self.v4.as_ref().map(|s| s.local_port())
     }
 }
 
@@ -128,7 +124,7 @@ pub(crate) fn send(
     let guard = rcu::read_lock();
     let sockets = d.sockets.get(&guard).ok_or_else(enetunreach)?;
     let sock = match ep.addr {
-        SocketAddr::V4(..) => sockets.v4.as_ref(),
+        SocketAddr::V4(..) => Some(&sockets.v4),
         SocketAddr::V6(..) => sockets.v6.as_ref(),
     }
     .ok_or_else(enetunreach)?;

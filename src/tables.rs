@@ -41,13 +41,9 @@ pub(crate) struct Tables {
 /// The device's tables.
 pub(crate) type Routing = LeftRight<Tables>;
 
-/// Both (equal, empty) copies.
-pub(crate) fn new_routing() -> Result<Routing> {
-    LeftRight::new(Tables::new()?, Tables::new()?)
-}
-
 impl Tables {
-    fn new() -> Result<Self> {
+    /// Empty tables.
+    pub(crate) fn new() -> Result<Self> {
         Ok(Tables {
             trie: AllowedIps::new(),
             peers: KVVec::new(),
@@ -116,31 +112,17 @@ impl Tables {
                 TableOp::AddPeer(id, peer) => self.add_peer(*id, peer),
                 TableOp::RemovePeer(id) => {
                     self.trie.remove_by_peer(*id);
-                    if let Some(slot) = self.peers.get_mut(id.0 as usize) {
-                        if let Some(p) = slot.take() {
-                            self.by_key.remove(p.public_key());
-                        }
+                    if let Some(p) = self.peers.get_mut(id.0 as usize).and_then(Option::take) {
+                        self.by_key.remove(p.public_key());
                     }
                 }
                 TableOp::RemovePrefixes(id) => self.trie.remove_by_peer(*id),
                 // Room reserved: cannot fail.
-                TableOp::Insert(prefix, id) => {
-                    let _ = self.trie.insert(prefix, *id);
-                }
-                TableOp::Remove(prefix, id) => {
-                    self.trie.remove(prefix, *id);
-                }
+                TableOp::Insert(prefix, id) => _ = self.trie.insert(prefix, *id),
+                TableOp::Remove(prefix, id) => _ = self.trie.remove(prefix, *id),
             }
         }
         Ok(())
-    }
-
-    /// The published peers and their numbers.
-    fn published<'a>(&'a self) -> impl Iterator<Item = (PeerId, &'a PeerRef)> + 'a {
-        let numbered = |(i, p): (usize, &'a Option<PeerRef>)| {
-            Some((PeerId(u32::try_from(i).ok()?), p.as_ref()?))
-        };
-        self.peers.iter().enumerate().filter_map(numbered)
     }
 
     /// Publishes `peer` under `id` and its key (room reserved).
@@ -158,19 +140,17 @@ impl Tables {
 
 impl Resync for Tables {
     fn resync_from(&mut self, src: &Self) -> Result {
+        // Built apart: on failure `self` is left as it was.
         let mut t = Tables::new()?;
-        let (mut prefixes, mut max_peer, mut peers) = (0usize, 0u32, 0usize);
-        for (id, _) in src.published() {
-            max_peer = id.0;
-            peers = peers.saturating_add(1);
-            prefixes = prefixes.saturating_add(src.trie.peer_prefixes(id).count());
-        }
-        t.reserve(PeerId(max_peer), prefixes, peers)?;
-        for (id, p) in src.published() {
+        for (i, p) in src.peers.iter().enumerate() {
+            let (Ok(n), Some(p)) = (u32::try_from(i), p.as_ref()) else {
+                continue;
+            };
+            let id = PeerId(n);
+            t.reserve(id, 0, 1)?;
             t.add_peer(id, p);
             for prefix in src.trie.peer_prefixes(id) {
-                // Room reserved: cannot fail.
-                let _ = t.trie.insert(&prefix, id);
+                t.trie.insert(&prefix, id).map_err(|_| ENOMEM)?;
             }
         }
         *self = t;

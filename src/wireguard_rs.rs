@@ -61,16 +61,15 @@ impl kernel::Module for WireGuard {
             return Err(kapi::error::enotrecoverable());
         }
         pr_info!("crypto and noise self-tests: pass\n");
-        let ratelimiter = device::RateLimiterRegistration::new()?;
-        let link = device::KIND.register()?;
-        let genl = netlink::FAMILY.register(module)?;
-        let sleep = kapi::pm::SleepNotifier::register()?;
+        // Registered in this order (on failure, what is registered already
+        // goes in the reverse order).
+        let wg = WireGuard {
+            _ratelimiter: device::RateLimiterRegistration::new()?,
+            _link: device::KIND.register()?,
+            _genl: netlink::FAMILY.register(module)?,
+            _sleep: kapi::pm::SleepNotifier::register()?,
+        };
         pr_info!("WireGuard (Rust) 0.1.0 loaded.\n");
-        Ok(WireGuard {
-            _sleep: sleep,
-            _genl: genl,
-            _link: link,
-            _ratelimiter: ratelimiter,
-        })
+        Ok(wg)
     }
 }
