@@ -55,7 +55,11 @@ impl DstCache {
                 // SAFETY: the cache is initialised; a route it returns carries
                 // a reference, which `Route` takes over.
                 let rt = unsafe { b::dst_cache_get_ip4(self.0.get(), &mut src) };
-                (Route(NonNull::new(rt)?.cast()), wide(src.to_ne_bytes()), b::AF_INET)
+                (
+                    Route(NonNull::new(rt)?.cast()),
+                    wide(src.to_ne_bytes()),
+                    b::AF_INET,
+                )
             }
             SocketAddr::V6(..) => {
                 let mut src = b::in6_addr::default();
