@@ -59,6 +59,24 @@
 #     wg_shim_skb_queue_push_drop_oldest, did. Not every round can show it:
 #     the hold keeps its CPU, and when the keepalive's decryption is queued
 #     to that CPU it runs only after the datagram is staged.
+#   endpoint_change_during_send (both drivers): a peer's endpoint moves
+#     while a send to the old one is between copying the endpoint and
+#     asking the route cache (wg_delay holds dst_cache_get_ip4 for 2 s;
+#     tests/netlink/wgnl.py, already in the namespace with its netlink
+#     socket open, moves the endpoint once the hold begins: to the other
+#     IPv4 link, or to IPv6, in turn, 4 rounds). The move resets the cache;
+#     the held send then misses, and caches the route to the old endpoint
+#     on its CPU after the reset, where it stays valid (`refresh_ts` is
+#     taken at the miss). Then 8 datagrams, nothing answering (an answer
+#     would move the endpoint again and reset the cache), sent by both CPUs
+#     in turn: all 9 must arrive. The unfixed module (4ec3e9a) lost 4 of 9
+#     in each round: those sent on the held CPU went by the old route (out
+#     of the wrong link, or, for the IPv6 endpoint, an IPv4 route taken as
+#     an IPv6 one: the cache's slot holds either family and does not say
+#     which). Fixed: a send that looked a route up checks afterwards that
+#     the endpoint did not change, and resets the cache if it did (the C
+#     driver holds the endpoint's read lock across the send), and kapi's
+#     cache lookup refuses a route of the other family.
 #   big_tcp (ours only: the C driver has it from 6.13 upstream, not in
 #     6.12): the device lets gso_max_size and gso_ipv4_max_size rise to
 #     192 KiB (before: refused, "too big gso_max_size": tso_max_size was
