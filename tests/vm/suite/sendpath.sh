@@ -68,7 +68,8 @@
 #     the held send then misses, and caches the route to the old endpoint
 #     on its CPU after the reset, where it stays valid (`refresh_ts` is
 #     taken at the miss). Then 8 datagrams, nothing answering (an answer
-#     would move the endpoint again and reset the cache), sent by both CPUs
+#     would move the endpoint again and reset the cache: sp-e2 has black
+#     holes for sp-e1's addresses during a round), sent by both CPUs
 #     in turn: all 9 must arrive. The unfixed module (4ec3e9a) lost 4 of 9
 #     in each round: those sent on the held CPU went by the old route (out
 #     of the wrong link, or, for the IPv6 endpoint, an IPv4 route taken as
@@ -354,6 +355,17 @@ with open(sys.argv[1], "a") as f:
 		# Odd rounds move the endpoint to the other IPv4 link, even rounds
 		# to IPv6.
 		if [ $((round % 2)) = 1 ]; then to=10.80.0.2; else to=fd79::2; fi
+		# sp-e2 sends nothing to sp-e1 during a round: its keepalive (10 s
+		# after data it did not answer) would move sp-e1's endpoint. A ping
+		# first (its answer stops that timer; any handshake due completes),
+		# then sp-e1's addresses are black holes for sp-e2.
+		ip -n sp-e2 route del blackhole 10.79.0.1/32 2>/dev/null || true
+		ip -n sp-e2 route del blackhole 10.80.0.1/32 2>/dev/null || true
+		ip -n sp-e2 -6 route del blackhole fd79::1/128 2>/dev/null || true
+		ip netns exec sp-e1 ping -q -c 1 -w 10 10.68.0.2 >/dev/null
+		ip -n sp-e2 route add blackhole 10.79.0.1/32
+		ip -n sp-e2 route add blackhole 10.80.0.1/32
+		ip -n sp-e2 -6 route add blackhole fd79::1/128
 		# Away and back: the route cache is empty.
 		ip netns exec sp-e1 wg set wge1 peer "$k2" endpoint "$(ep_of "$to")"
 		ip netns exec sp-e1 wg set wge1 peer "$k2" endpoint 10.79.0.2:51842
@@ -368,7 +380,8 @@ with open(sys.argv[1], "a") as f:
 		insmod "$ko" symbol=dst_cache_get_ip4 delay_ms=2000 count=1 || { status=1; break; }
 		# Datagrams nothing answers (an answer would move the endpoint
 		# back: an endpoint learnt from a packet differs from a configured
-		# one by its cached source, and a change resets the route cache).
+		# one by its cached source, and a change resets the route cache),
+		# and to which sp-e2 could not answer (above).
 		# The first one's send copies the endpoint (10.79.0.2) and is held
 		# as it asks the route cache, empty, which it then fills with the
 		# route it looks up for 10.79.0.2, on the CPU it was held on.
