@@ -531,15 +531,9 @@ def cmd_endpoint_on_hold(name, pub, addr, port, out):
     the kernel had answered (1 or 0 each)."""
     import base64
     import time
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vm"))
+    from hold_ping import holding
     g = Genl()
-    path = "/sys/module/wg_delay/parameters/holding"
-
-    def holding():
-        try:
-            with open(path) as f:
-                return f.read().strip() == "1"
-        except OSError:
-            return False
     ep = sockaddr_in6(addr, int(port)) if ":" in addr else sockaddr_in(addr, int(port))
     msg = [ifname_attr(name), peers(peer(attr(P_PUBLIC_KEY, base64.b64decode(pub)), attr(P_ENDPOINT, ep)))]
     open(out + ".ready", "w").close()
