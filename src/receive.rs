@@ -309,7 +309,7 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             }
             drop(identity);
             authenticated(&peer, src, "initiation");
-            send::send_response(&peer);
+            send::send_response(&peer, &id);
             peer
         }
         MESSAGE_HANDSHAKE_RESPONSE => {
@@ -319,18 +319,18 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             let Some(peer) = session::peer_by_index(d, resp.receiver_index) else {
                 return;
             };
-            // Under the identity's mutex (the guard lives to the end of the
-            // `match`).
-            let keys = match d.identity.lock().as_ref() {
-                Some(id) => peer.handshake.lock().consume_response(id, &resp),
-                None => return,
-            };
+            // Under the identity's mutex; `begin_session` checks that the
+            // key is still the one.
+            let identity = d.identity.lock();
+            let Some(id) = identity.clone() else { return };
+            let keys = peer.handshake.lock().consume_response(&id, &resp);
+            drop(identity);
             let Ok(keys) = keys else {
                 wg_dbg!("{}: Invalid handshake response", dev.name());
                 return;
             };
             authenticated(&peer, src, "response");
-            if session::begin_session(&peer, keys).is_ok() {
+            if session::begin_session(&peer, keys, &id).is_ok() {
                 *peer.last_handshake.lock() = wall_now();
                 timers::event(&peer, |t| t.handshake_response_consumed(now));
                 // Sends what was staged, or a keepalive to confirm the session.

@@ -26,7 +26,7 @@ use crate::proto::constants::{
     MAX_QUEUED_PACKETS, MAX_STAGED_PACKETS, NSEC_PER_SEC, ZERO_KEYS_AFTER,
 };
 use crate::proto::error::Error;
-use crate::proto::handshake::PeerHandshake;
+use crate::proto::handshake::{PeerHandshake, StaticIdentity};
 use crate::proto::keypair::padding_len;
 use crate::proto::messages::{DataHeader, DATA_MIN_LEN};
 use crate::proto::platform::Clock;
@@ -36,6 +36,7 @@ use crate::socket;
 use crate::{session, timers, wg_dbg, wg_pr_debug};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// The outer DSCP of handshake messages (`HANDSHAKE_DSCP`, AF41).
 const HANDSHAKE_DSCP: u8 = 0x88;
@@ -547,9 +548,9 @@ fn send_initiation(peer: &Anchored<PeerState>) {
     send_buffer(peer, &msg);
 }
 
-/// Answers a consumed initiation: the response, and the new (responder's)
-/// session. Process context (handshake worker).
-pub(crate) fn send_response(peer: &Anchored<PeerState>) {
+/// Answers an initiation consumed under `identity`: the response, and the
+/// new (responder's) session. Process context (handshake worker).
+pub(crate) fn send_response(peer: &Anchored<PeerState>, identity: &Arc<StaticIdentity<Kernel>>) {
     let d = peer.dev.get().data();
     let now = Kernel::now_ns();
     let Some((index, (mut msg, keys))) = with_new_index(peer, |hs, index| {
@@ -561,7 +562,7 @@ pub(crate) fn send_response(peer: &Anchored<PeerState>) {
         session::drop_index(d, index);
         return;
     }
-    if session::begin_session(peer, keys).is_err() {
+    if session::begin_session(peer, keys, identity).is_err() {
         return;
     }
     peer_dbg!(peer, "Sending handshake response to peer {}");

@@ -14,6 +14,7 @@ use crate::proto::platform::Clock;
 use crate::proto::timers::CurrentKey;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// Unregisters `index`.
 pub(crate) fn drop_index(dev: &Device, index: u32) {
@@ -42,13 +43,26 @@ fn drop_keypairs(dev: &Device, kps: impl IntoIterator<Item = Option<KeypairRef>>
 /// takes after setting it, to clear the keypairs; so either the session is
 /// installed before that clearing (which drops it and its index), or it sees
 /// `dead` here and its index is dropped now. No index outlives the peer.
-pub(crate) fn begin_session(peer: &PeerState, keys: SessionKeys<Kernel>) -> Result {
+///
+/// Nor does a handshake made under a private key the device no longer has:
+/// `identity` (the one it was made with) must still be the device's, read
+/// under the identity's mutex, which a key change holds while it stops every
+/// peer's sessions sending (`set_identity`). So the session lands either
+/// before that (and stops sending with the others) or not at all. (The C
+/// driver's key change clears the handshake, whose state its
+/// `begin_session` checks; ours was taken out of the handshake before.)
+pub(crate) fn begin_session(
+    peer: &PeerState,
+    keys: SessionKeys<Kernel>,
+    identity: &Arc<StaticIdentity<Kernel>>,
+) -> Result {
     let dev = peer.dev.get().data();
     let local = keys.local_index;
     let installed = KeypairCell::new_arc(keys, Kernel::now_ns(), peer).and_then(|kp| {
+        let current = dev.identity.lock();
         let mut kps = peer.keypairs.lock();
-        if peer.dead.load(Ordering::Acquire) {
-            drop(kps);
+        let stale = !current.as_ref().is_some_and(|c| Arc::ptr_eq(c, identity));
+        if stale || peer.dead.load(Ordering::Acquire) {
             return Err(ENODEV);
         }
         Ok(kps.insert(kp))

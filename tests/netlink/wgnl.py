@@ -19,6 +19,9 @@ library only), for tests that Debian's wg(8) cannot express.
   wgnl.py endpoint-on-hold IFNAME PUBKEY ADDR PORT OUT
                                  once tests/kmod/wg_delay's hold begins, sets
                                  the peer's endpoint (see cmd_endpoint_on_hold)
+  wgnl.py key-on-hold IFNAME KEYFILE OUT
+                                 once the hold begins, sets the device's private
+                                 key (base64 in KEYFILE), as endpoint-on-hold
 
 Exit status 0 when every check passed.
 """
@@ -530,12 +533,25 @@ def cmd_endpoint_on_hold(name, pub, addr, port, out):
     whether it saw the hold begin and whether the hold was still on once
     the kernel had answered (1 or 0 each)."""
     import base64
+    ep = sockaddr_in6(addr, int(port)) if ":" in addr else sockaddr_in(addr, int(port))
+    return set_on_hold([ifname_attr(name), peers(peer(attr(P_PUBLIC_KEY, base64.b64decode(pub)), attr(P_ENDPOINT, ep)))],
+                       out, "endpoint-on-hold")
+
+
+def cmd_key_on_hold(name, keyfile, out):
+    """As cmd_endpoint_on_hold, setting the device's private key (read before
+    the hold) instead."""
+    import base64
+    with open(keyfile) as f:
+        key = base64.b64decode(f.read().strip())
+    return set_on_hold([ifname_attr(name), attr(D_PRIVATE_KEY, key)], out, "key-on-hold")
+
+
+def set_on_hold(msg, out, what):
     import time
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vm"))
     from hold_ping import holding
     g = Genl()
-    ep = sockaddr_in6(addr, int(port)) if ":" in addr else sockaddr_in(addr, int(port))
-    msg = [ifname_attr(name), peers(peer(attr(P_PUBLIC_KEY, base64.b64decode(pub)), attr(P_ENDPOINT, ep)))]
     open(out + ".ready", "w").close()
     end = time.monotonic() + 30
     while not holding() and time.monotonic() < end:
@@ -546,7 +562,7 @@ def cmd_endpoint_on_hold(name, pub, addr, port, out):
     with open(out, "w") as f:
         print(int(seen), int(after), file=f)
     if e:
-        print("endpoint-on-hold: errno %d %s" % (e, m))
+        print("%s: errno %d %s" % (what, e, m))
     return 1 if e else 0
 
 
@@ -554,6 +570,8 @@ def main():
     cmd, name = sys.argv[1], sys.argv[2]
     if cmd == "endpoint-on-hold":
         return cmd_endpoint_on_hold(name, *sys.argv[3:7])
+    if cmd == "key-on-hold":
+        return cmd_key_on_hold(name, *sys.argv[3:5])
     if cmd == "dumpidx":
         return cmd_dumpidx(name, sys.argv[3])
     if cmd == "remove-many":

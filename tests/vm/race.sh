@@ -10,5 +10,6 @@ s=${1:-${RACE_SECONDS:-300}}
 check race_config_delete_move t_race_config_delete_move "$s"
 check peer_churn_traffic t_peer_churn_traffic "$s" "${RACE_PEERS:-3000}"
 check new_peer_window t_new_peer_window "${RACE_WINDOW_ROUNDS:-12}"
+check key_change_window t_key_change_window "${RACE_WINDOW_ROUNDS:-12}"
 check delete_many_peers t_delete_many_peers "${RACE_DELETE_PEERS:-10000}"
 finish

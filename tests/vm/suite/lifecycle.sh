@@ -282,6 +282,7 @@ check c_driver_loads_by_path t_c_driver_loads_by_path
 check race_config_delete_move t_race_config_delete_move 30
 check peer_churn_traffic t_peer_churn_traffic 30 1000
 check new_peer_window t_new_peer_window 4
+check key_change_window t_key_change_window 3
 # t_delete_many_peers (10,000 peers, hung_task_timeout_secs 10) is only in
 # `make race`: under a loaded emulator RTNL is still held for more than 10 s.
 # Threaded NAPI under load, short form: threaded on with some decryptions
