@@ -302,7 +302,10 @@ impl PeerState {
     }
 
     /// Sets the endpoint (configuration, or roaming to an authenticated
-    /// source); a change forgets the cached route.
+    /// source); a change forgets the cached route. The route cache is reset
+    /// under the endpoint's lock (as the C driver): a send that copies the
+    /// new endpoint after the unlock then finds no route cached for the old
+    /// one.
     pub(crate) fn set_endpoint(&self, ep: socket::Endpoint, reported: Endpoint) {
         let mut e = self.endpoint.lock();
         if e.addr == Some(ep) {
@@ -310,13 +313,14 @@ impl PeerState {
         }
         e.addr = Some(ep);
         e.reported = Some(reported);
-        drop(e);
         self.dst_cache.reset();
     }
 
-    /// Forgets the cached source address of the endpoint.
+    /// Forgets the cached source address of the endpoint, and the cached
+    /// routes, under the endpoint's lock.
     pub(crate) fn clear_endpoint_src(&self) {
-        if let Some(ep) = self.endpoint.lock().addr.as_mut() {
+        let mut e = self.endpoint.lock();
+        if let Some(ep) = e.addr.as_mut() {
             ep.clear_src();
         }
         self.dst_cache.reset();
