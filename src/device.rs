@@ -8,6 +8,7 @@ use crate::kapi::crypt_queue::CryptQueue;
 use crate::kapi::error::enonet;
 use crate::kapi::net::Net;
 use crate::kapi::netdev::consts::*;
+use crate::kapi::netdev::features as f;
 use crate::kapi::netdev::{DeviceSetup, LinkKind, LinkOps, NetDevice};
 use crate::kapi::ordered::cond_resched;
 use crate::kapi::platform::{Kernel, KernelAtomic};
@@ -297,7 +298,9 @@ impl LinkOps for Device {
         let tail = (MESSAGE_PADDING_MULTIPLE + 16) as u16;
         let room = (data_packet_head_room(), tail);
         let mtu = (ETH_DATA_LEN - OVERHEAD, max_mtu - OVERHEAD);
-        dev.l3_tunnel(wireguard_features(), room, mtu);
+        // Checksums, scatter-gather and software GSO.
+        let features = f::HW_CSUM | f::RXCSUM | f::SG | f::GSO | f::GSO_SOFTWARE | f::HIGHDMA;
+        dev.l3_tunnel(features, room, mtu);
     }
 
     fn new_link(_rtnl: &Rtnl, src_net: &Net, name: &CStr) -> impl PinInit<Self, Error> {
