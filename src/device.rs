@@ -12,7 +12,7 @@ use crate::kapi::netdev::features as f;
 use crate::kapi::netdev::{DeviceSetup, LinkKind, LinkOps, NetDevice};
 use crate::kapi::ordered::cond_resched;
 use crate::kapi::platform::{Kernel, KernelAtomic};
-use crate::kapi::rcu::RcuArc;
+use crate::kapi::rcu::{self, RcuArc};
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::skb::SkBuff;
 use crate::kapi::sync::{LeftRight, SpinLockBh};
@@ -318,7 +318,7 @@ impl LinkOps for Device {
             index <- new_spinlock_bh!(IndexTable::new().map_err(|_| ENOMEM)?, "wireguard_index"),
             identity <- new_mutex!(None, "wireguard_identity"),
             cookie_checker <- new_spinlock_bh!(CookieChecker::new(None), "wireguard_cookie_checker"),
-            ratelimiter: RATELIMITER.get_arc().ok_or(ENOMEM)?,
+            ratelimiter: RATELIMITER.get(&rcu::read_lock()).map(Arc::from).ok_or(ENOMEM)?,
             ratelimit_scope,
             last_under_load <- new_spinlock_bh!(None, "wireguard_load"),
             sockets: RcuArc::new(),

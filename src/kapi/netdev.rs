@@ -599,30 +599,25 @@ impl<T: LinkOps> DevRef<T> {
         unsafe { Self::checked(b::dev_get_by_name(net.as_raw(), name.as_char_ptr())) }
     }
 
-    /// The device, if its state is live and it is not being unregistered
-    /// (checked under RTNL: a device whose registration failed is never
-    /// usable; one whose `ndo_uninit` ran is gone for configuration, whatever
-    /// references to it still exist). Under RTNL, the answer holds until
-    /// the caller releases it: the unregistration of a device this returned
+    /// The device, if its state is live, it is not being unregistered and it
+    /// is (still) in `net` (checked under RTNL, which moves between
+    /// namespaces take: a device whose registration failed is never usable;
+    /// one whose `ndo_uninit` ran is gone for configuration, whatever
+    /// references to it still exist). Under RTNL, the answer holds until the
+    /// caller releases it: the unregistration of a device this returned
     /// waits for RTNL.
-    pub(crate) fn get<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a NetDevice<T>> {
+    pub(crate) fn get<'a>(&'a self, _rtnl: &'a Rtnl, net: &Net) -> Option<&'a NetDevice<T>> {
+        let dev = self.0 .0.as_ptr();
         // SAFETY: the device is of kind `T` (checked at lookup), so its
         // private area is a `Priv<T>`; the reference keeps it allocated.
-        let p = unsafe { &*ptr::addr_of!((*self.0 .0.as_ptr()).priv_).cast::<Priv<T>>() };
+        let p = unsafe { &*ptr::addr_of!((*dev).priv_).cast::<Priv<T>>() };
         // `usable` is written under RTNL only, which the caller holds; while
         // it is set the destructor has not run (`ndo_uninit` comes first), and
         // it cannot run while we hold a reference.
-        // SAFETY: see above: registered, of kind `T`, state live.
-        p.usable
-            .get()
-            .then(|| unsafe { NetDevice::from_raw(self.0 .0.as_ptr()) })
-    }
-
-    /// Whether the device is (still) in `net` (under RTNL, which moves
-    /// between namespaces take).
-    pub(crate) fn is_in(&self, _rtnl: &Rtnl, net: &Net) -> bool {
         // SAFETY: the device is valid while referenced.
-        unsafe { b::wg_shim_dev_net(self.0 .0.as_ptr()) == net.as_raw() }
+        let here = unsafe { b::wg_shim_dev_net(dev) } == net.as_raw();
+        // SAFETY: see above: registered, of kind `T`, state live.
+        (p.usable.get() && here).then(|| unsafe { NetDevice::from_raw(dev) })
     }
 }
 

@@ -339,17 +339,12 @@ impl BundleQueue {
         // (`READ_ONCE`).
         unsafe { core::ptr::addr_of!((*self.head.get()).qlen).read_volatile() == 0 }
     }
-
-    /// Frees every queued bundle.
-    pub(crate) fn purge(&self) {
-        while self.pop().is_some() {}
-    }
 }
 
 #[kernel::prelude::pinned_drop]
 impl PinnedDrop for BundleQueue {
     fn drop(self: core::pin::Pin<&mut Self>) {
-        self.purge();
+        while self.pop().is_some() {}
     }
 }
 
