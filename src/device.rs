@@ -254,6 +254,10 @@ pub(crate) struct WipeOnSleep;
 
 impl crate::kapi::pm::SleepHandler for WipeOnSleep {
     fn prepare_sleep() {
+        // As the C driver: with autosleep, suspend is too frequent to wipe.
+        if cfg!(CONFIG_PM_AUTOSLEEP) || cfg!(CONFIG_PM_USERSPACE_AUTOSLEEP) {
+            return;
+        }
         let rtnl = Rtnl::lock();
         KIND.for_each_device(&rtnl, |dev| {
             let cfg = dev.data().config.lock();
