@@ -611,11 +611,11 @@ impl<T: LinkOps> DevRef<T> {
         // SAFETY: the device is of kind `T` (checked at lookup), so its
         // private area is a `Priv<T>`; the reference keeps it allocated.
         let p = unsafe { &*ptr::addr_of!((*dev).priv_).cast::<Priv<T>>() };
+        // SAFETY: the device is valid while referenced.
+        let here = unsafe { b::wg_shim_dev_net(dev) } == net.as_raw();
         // `usable` is written under RTNL only, which the caller holds; while
         // it is set the destructor has not run (`ndo_uninit` comes first), and
         // it cannot run while we hold a reference.
-        // SAFETY: the device is valid while referenced.
-        let here = unsafe { b::wg_shim_dev_net(dev) } == net.as_raw();
         // SAFETY: see above: registered, of kind `T`, state live.
         (p.usable.get() && here).then(|| unsafe { NetDevice::from_raw(dev) })
     }
