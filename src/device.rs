@@ -8,10 +8,11 @@ use crate::kapi::crypt_queue::CryptQueue;
 use crate::kapi::error::enonet;
 use crate::kapi::net::Net;
 use crate::kapi::netdev::consts::*;
+use crate::kapi::netdev::features as f;
 use crate::kapi::netdev::{DeviceSetup, LinkKind, LinkOps, NetDevice};
 use crate::kapi::ordered::cond_resched;
 use crate::kapi::platform::{Kernel, KernelAtomic};
-use crate::kapi::rcu::RcuArc;
+use crate::kapi::rcu::{self, RcuArc};
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::skb::SkBuff;
 use crate::kapi::sync::{LeftRight, SpinLockBh};
@@ -253,6 +254,10 @@ pub(crate) struct WipeOnSleep;
 
 impl crate::kapi::pm::SleepHandler for WipeOnSleep {
     fn prepare_sleep() {
+        // As the C driver: with autosleep, suspend is too frequent to wipe.
+        if cfg!(CONFIG_PM_AUTOSLEEP) || cfg!(CONFIG_PM_USERSPACE_AUTOSLEEP) {
+            return;
+        }
         let rtnl = Rtnl::lock();
         KIND.for_each_device(&rtnl, |dev| {
             let cfg = dev.data().config.lock();
@@ -297,7 +302,9 @@ impl LinkOps for Device {
         let tail = (MESSAGE_PADDING_MULTIPLE + 16) as u16;
         let room = (data_packet_head_room(), tail);
         let mtu = (ETH_DATA_LEN - OVERHEAD, max_mtu - OVERHEAD);
-        dev.l3_tunnel(wireguard_features(), room, mtu);
+        // Checksums, scatter-gather and software GSO.
+        let features = f::HW_CSUM | f::RXCSUM | f::SG | f::GSO | f::GSO_SOFTWARE | f::HIGHDMA;
+        dev.l3_tunnel(features, room, mtu);
     }
 
     fn new_link(_rtnl: &Rtnl, src_net: &Net, name: &CStr) -> impl PinInit<Self, Error> {
@@ -315,7 +322,7 @@ impl LinkOps for Device {
             index <- new_spinlock_bh!(IndexTable::new().map_err(|_| ENOMEM)?, "wireguard_index"),
             identity <- new_mutex!(None, "wireguard_identity"),
             cookie_checker <- new_spinlock_bh!(CookieChecker::new(None), "wireguard_cookie_checker"),
-            ratelimiter: RATELIMITER.get_arc().ok_or(ENOMEM)?,
+            ratelimiter: RATELIMITER.get(&rcu::read_lock()).map(Arc::from).ok_or(ENOMEM)?,
             ratelimit_scope,
             last_under_load <- new_spinlock_bh!(None, "wireguard_load"),
             sockets: RcuArc::new(),

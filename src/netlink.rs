@@ -14,7 +14,7 @@ use crate::device::Device;
 use crate::kapi::error::{eafnosupport, ebadr, emsgsize, eopnotsupp, epfnosupport};
 use crate::kapi::genl::{DumpSkb, Family, GenlOps, Request};
 use crate::kapi::net::Net;
-use crate::kapi::netdev::{DevRef, LookupError, NetDevice};
+use crate::kapi::netdev::{DevRef, LookupError};
 use crate::kapi::nla::{Attr, Extack, GenlMsg, ANY_TYPE};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rtnl::Rtnl;
@@ -84,7 +84,7 @@ impl GenlOps for Genl {
         let ifindex = {
             let rtnl = Rtnl::lock();
             let asked = req.attr(a::DEVICE_IFINDEX).and_then(|i| i.u32());
-            live(&dev, &rtnl, req.net())
+            dev.get(&rtnl, req.net())
                 .map(|d| d.ifindex())
                 .filter(|i| asked.is_none_or(|a| a == *i))
                 .ok_or_else(|| fail(&ext, ENODEV, c_str!("device is going away"), None))?
@@ -103,7 +103,9 @@ impl GenlOps for Genl {
         let rtnl = Rtnl::lock();
         // A device that left the requester's namespace since the dump started
         // is not shown there any more (its ifindex may now be another's there).
-        let dev = live(&state.dev, &rtnl, skb.net())
+        let dev = state
+            .dev
+            .get(&rtnl, skb.net())
             .filter(|d| d.ifindex() == state.ifindex)
             .ok_or(ENODEV)?;
         let cfg = dev.data().config.lock();
@@ -218,12 +220,6 @@ fn lookup_device(req: &Request<'_>, ext: &Extack<'_>) -> Result<DevRef<Device>> 
     Err(fail(ext, err, msg, attr))
 }
 
-/// The device, unless it was unregistered or moved out of `net` since it
-/// was looked up.
-fn live<'a>(dev: &'a DevRef<Device>, rtnl: &'a Rtnl, net: &Net) -> Option<&'a NetDevice<Device>> {
-    dev.get(rtnl).filter(|_| dev.is_in(rtnl, net))
-}
-
 // ---- WG_CMD_SET_DEVICE ------------------------------------------------------
 
 fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
@@ -234,7 +230,8 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
     // take: a device deleted or moved away since the lookup is not
     // configured (a peer created on a device whose `ndo_uninit` ran would
     // never be released).
-    let dev = live(&dev_ref, &rtnl, req.net())
+    let dev = dev_ref
+        .get(&rtnl, req.net())
         .ok_or_else(|| fail(ext, ENODEV, c_str!("device is going away"), None))?;
     // Present here means valid (`parse_update` checked both).
     let attr = req

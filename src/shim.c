@@ -80,9 +80,13 @@ enum {
 	WG_SHIM_DEV_TX_DROPPED = offsetof(struct net_device, stats.__tx_dropped),
 };
 
-/* The netdev features WireGuard offers (NETIF_F_GSO_SOFTWARE is a macro). */
-const netdev_features_t wg_shim_netdev_features = NETIF_F_HW_CSUM | NETIF_F_RXCSUM | NETIF_F_SG |
-	NETIF_F_GSO | NETIF_F_GSO_SOFTWARE | NETIF_F_HIGHDMA;
+/* Netdev feature flags (macros; NETIF_F_GSO_SOFTWARE is a composite). */
+const netdev_features_t wg_shim_netif_f_hw_csum = NETIF_F_HW_CSUM;
+const netdev_features_t wg_shim_netif_f_rxcsum = NETIF_F_RXCSUM;
+const netdev_features_t wg_shim_netif_f_sg = NETIF_F_SG;
+const netdev_features_t wg_shim_netif_f_gso = NETIF_F_GSO;
+const netdev_features_t wg_shim_netif_f_gso_software = NETIF_F_GSO_SOFTWARE;
+const netdev_features_t wg_shim_netif_f_highdma = NETIF_F_HIGHDMA;
 
 /* NET_SKB_PAD: max(32, L1_CACHE_BYTES). */
 unsigned int wg_shim_net_skb_pad(void)
@@ -343,16 +347,6 @@ void wg_shim_cond_resched(void)
 	cond_resched();
 }
 
-void wg_shim_local_bh_disable(void)
-{
-	local_bh_disable();
-}
-
-void wg_shim_local_bh_enable(void)
-{
-	local_bh_enable();
-}
-
 void wg_shim_ptr_ring_cleanup(struct ptr_ring *r)
 {
 	ptr_ring_cleanup(r, NULL);
@@ -508,17 +502,6 @@ int wg_shim_register_pm_notifier(struct notifier_block *nb)
 void wg_shim_unregister_pm_notifier(struct notifier_block *nb)
 {
 	unregister_pm_notifier(nb);
-}
-
-/* Under RTNL: the device's IPv4 and IPv6 configurations (or NULL). */
-struct in_device *wg_shim_in_dev_get_rtnl(const struct net_device *dev)
-{
-	return __in_dev_get_rtnl(dev);
-}
-
-struct inet6_dev *wg_shim_in6_dev_get(const struct net_device *dev)
-{
-	return __in6_dev_get(dev);
 }
 
 /* No ICMP redirects from the device, nor from "all" in its namespace

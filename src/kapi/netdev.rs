@@ -76,11 +76,10 @@ struct Priv<T> {
     /// The namespace the device was created in, or null once it went away.
     /// Not a reference: cleared by the namespace's `exit_rtnl`. Under RTNL.
     creating_net: Cell<*mut b::net>,
-    /// `data` holds a value.
-    live: Cell<bool>,
-    /// `ndo_uninit` ran: the device is being unregistered, and its holders
-    /// have let go (or are letting go) of it. Under RTNL.
-    uninit: Cell<bool>,
+    /// Registered and `ndo_uninit` not run yet: configuration may use the
+    /// device (`DevRef::get`). Cleared by `ndo_uninit`, as the device is
+    /// being unregistered and its holders let go of it. Under RTNL.
+    usable: Cell<bool>,
     data: MaybeUninit<T>,
 }
 
@@ -144,13 +143,15 @@ impl<T: LinkOps> NetDevice<T> {
     pub(crate) fn quiet_inet_conf(&self, _rtnl: &super::rtnl::Rtnl) {
         let dev = self.raw.get();
         // SAFETY: the device is valid; RTNL is held (the token), under which
-        // its inet configurations may be read and changed.
+        // its inet configuration pointers are written (so read here as
+        // `__in_dev_get_rtnl` and `__in6_dev_get` do) and the
+        // configurations may be read and changed.
         unsafe {
-            let v4 = b::wg_shim_in_dev_get_rtnl(dev);
+            let v4 = (*dev).ip_ptr;
             if !v4.is_null() {
                 b::wg_shim_in_dev_no_redirects(v4, b::wg_shim_dev_net(dev));
             }
-            let v6 = b::wg_shim_in6_dev_get(dev);
+            let v6 = (*dev).ip6_ptr;
             if !v6.is_null() {
                 b::wg_shim_in6_dev_no_addr_gen(v6);
             }
@@ -421,7 +422,7 @@ unsafe extern "C" fn newlink_callback<T: LinkOps>(
         unsafe { ptr::drop_in_place(p.data.as_mut_ptr()) };
         return ret;
     }
-    p.live.set(true);
+    p.usable.set(true);
     let head = T::kind().devices.get();
     let link = p.link.get();
     // SAFETY: list insertion under RTNL (held); both nodes are valid.
@@ -457,7 +458,6 @@ unsafe extern "C" fn destructor_callback<T: LinkOps>(dev: *mut b::net_device) {
         b::rtnl_unlock();
     }
     T::destroy(ndev);
-    p.live.set(false);
     // SAFETY: live until here; nothing uses the state afterwards, and the core
     // frees the device itself (`needs_free_netdev`).
     unsafe { ptr::drop_in_place(p.data.as_ptr().cast_mut()) };
@@ -481,7 +481,7 @@ unsafe extern "C" fn uninit_callback<T: LinkOps>(dev: *mut b::net_device) {
     let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
     // From here on, configuration finds the device gone (`DevRef::get`):
     // nothing may take new holds for `T::uninit` to miss.
-    dev.priv_area().uninit.set(true);
+    dev.priv_area().usable.set(false);
     T::uninit(&rtnl, dev);
 }
 
@@ -522,12 +522,16 @@ pub(crate) mod consts {
         let pad = unsafe { b::wg_shim_net_skb_pad() };
         u16::try_from(pad).unwrap_or(u16::MAX)
     }
+}
 
-    /// The offloads a WireGuard device offers: checksums, scatter-gather and
-    /// software GSO (the C shim spells out the composite macro).
-    pub(crate) fn wireguard_features() -> u64 {
-        b::wg_shim_netdev_features
-    }
+/// Device features (`NETIF_F_*`) for [`DeviceSetup::l3_tunnel`], which the C
+/// shim spells out: they are macros, `NETIF_F_GSO_SOFTWARE` a composite.
+pub(crate) mod features {
+    pub(crate) use super::b::{
+        wg_shim_netif_f_gso as GSO, wg_shim_netif_f_gso_software as GSO_SOFTWARE,
+        wg_shim_netif_f_highdma as HIGHDMA, wg_shim_netif_f_hw_csum as HW_CSUM,
+        wg_shim_netif_f_rxcsum as RXCSUM, wg_shim_netif_f_sg as SG,
+    };
 }
 
 // ---- Lookup by ifindex or name, with a reference held (configuration) ----
@@ -595,29 +599,25 @@ impl<T: LinkOps> DevRef<T> {
         unsafe { Self::checked(b::dev_get_by_name(net.as_raw(), name.as_char_ptr())) }
     }
 
-    /// The device, if its state is live and it is not being unregistered
-    /// (checked under RTNL: a device whose registration failed is never
-    /// live; one whose `ndo_uninit` ran is gone for configuration, whatever
-    /// references to it still exist). Under RTNL, the answer holds until
-    /// the caller releases it: the unregistration of a device this returned
+    /// The device, if its state is live, it is not being unregistered and it
+    /// is (still) in `net` (checked under RTNL, which moves between
+    /// namespaces take: a device whose registration failed is never usable;
+    /// one whose `ndo_uninit` ran is gone for configuration, whatever
+    /// references to it still exist). Under RTNL, the answer holds until the
+    /// caller releases it: the unregistration of a device this returned
     /// waits for RTNL.
-    pub(crate) fn get<'a>(&'a self, _rtnl: &'a Rtnl) -> Option<&'a NetDevice<T>> {
+    pub(crate) fn get<'a>(&'a self, _rtnl: &'a Rtnl, net: &Net) -> Option<&'a NetDevice<T>> {
+        let dev = self.0 .0.as_ptr();
         // SAFETY: the device is of kind `T` (checked at lookup), so its
         // private area is a `Priv<T>`; the reference keeps it allocated.
-        let p = unsafe { &*ptr::addr_of!((*self.0 .0.as_ptr()).priv_).cast::<Priv<T>>() };
-        // `live` and `uninit` are written under RTNL only, which the caller
-        // holds; while `live` is set the destructor has not run, and it
-        // cannot run while we hold a reference.
-        // SAFETY: see above: registered, of kind `T`, state live.
-        (p.live.get() && !p.uninit.get())
-            .then(|| unsafe { NetDevice::from_raw(self.0 .0.as_ptr()) })
-    }
-
-    /// Whether the device is (still) in `net` (under RTNL, which moves
-    /// between namespaces take).
-    pub(crate) fn is_in(&self, _rtnl: &Rtnl, net: &Net) -> bool {
+        let p = unsafe { &*ptr::addr_of!((*dev).priv_).cast::<Priv<T>>() };
         // SAFETY: the device is valid while referenced.
-        unsafe { b::wg_shim_dev_net(self.0 .0.as_ptr()) == net.as_raw() }
+        let here = unsafe { b::wg_shim_dev_net(dev) } == net.as_raw();
+        // `usable` is written under RTNL only, which the caller holds; while
+        // it is set the destructor has not run (`ndo_uninit` comes first), and
+        // it cannot run while we hold a reference.
+        // SAFETY: see above: registered, of kind `T`, state live.
+        (p.usable.get() && here).then(|| unsafe { NetDevice::from_raw(dev) })
     }
 }
 

@@ -339,17 +339,12 @@ impl BundleQueue {
         // (`READ_ONCE`).
         unsafe { core::ptr::addr_of!((*self.head.get()).qlen).read_volatile() == 0 }
     }
-
-    /// Frees every queued bundle.
-    pub(crate) fn purge(&self) {
-        while self.pop().is_some() {}
-    }
 }
 
 #[kernel::prelude::pinned_drop]
 impl PinnedDrop for BundleQueue {
     fn drop(self: core::pin::Pin<&mut Self>) {
-        self.purge();
+        while self.pop().is_some() {}
     }
 }
 
@@ -642,12 +637,10 @@ pub(crate) fn cond_resched() {
 }
 
 /// Runs `f` with bottom halves disabled: softirqs it raises (a NAPI poll it
-/// schedules) run on this CPU when it returns.
+/// schedules) run on this CPU when it returns. (`rcu_read_lock_bh` is
+/// `local_bh_disable`, plus lockdep's note of an RCU read-side section, which
+/// a BH-disabled region is anyway.)
 pub(crate) fn with_bh_disabled<R>(f: impl FnOnce() -> R) -> R {
-    // SAFETY: balanced disable/enable around `f`.
-    unsafe { b::wg_shim_local_bh_disable() };
-    let r = f();
-    // SAFETY: as above.
-    unsafe { b::wg_shim_local_bh_enable() };
-    r
+    let _bh = super::rcu::read_lock();
+    f()
 }

@@ -52,11 +52,10 @@ unsafe extern "C" fn callback<T: SleepHandler>(
     action: usize,
     _data: *mut core::ffi::c_void,
 ) -> core::ffi::c_int {
-    // As the C driver: with autosleep, suspend is too frequent to wipe.
     let prepare = [b::PM_HIBERNATION_PREPARE, b::PM_SUSPEND_PREPARE]
         .map(|a| a as usize)
         .contains(&action);
-    if !cfg!(CONFIG_PM_AUTOSLEEP) && !cfg!(CONFIG_PM_USERSPACE_AUTOSLEEP) && prepare {
+    if prepare {
         T::prepare_sleep();
     }
     0 // NOTIFY_DONE

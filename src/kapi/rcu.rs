@@ -55,12 +55,6 @@ impl<T: Send + Sync> RcuArc<T> {
         (!p.is_null()).then(|| unsafe { ArcBorrow::from_raw(p) })
     }
 
-    /// A reference of the caller's own to the value.
-    pub(crate) fn get_arc(&self) -> Option<Arc<T>> {
-        let guard = read_lock();
-        self.get(&guard).map(Arc::from)
-    }
-
     /// Publishes `new`, then waits for a grace period (if there was a
     /// previous value: readers may still see it) and drops the previous
     /// value. Sleeps: process context only.
