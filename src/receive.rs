@@ -395,7 +395,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let now = Kernel::now_ns();
     // Authentic under this session (the worker opened it); the session may
     // have been dropped since, and then so is the packet.
-    let Some(received) = session::receive(peer, index, counter, now) else {
+    let Some((confirmed, current)) = session::receive(peer, index, counter, now) else {
         return;
     };
     // Authenticated from here on.
@@ -403,13 +403,13 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     if let Some(ep) = socket::Endpoint::from_received(&skb) {
         peer.set_endpoint(ep, Endpoint::from_xmit(&ep));
     }
-    if received.confirmed {
+    if confirmed {
         *peer.last_handshake.lock() = wall_now();
         send::send_staged(peer, None);
     }
     let keepalive = skb.len() == 0;
     let rekey = timers::event(peer, |t| {
-        t.data_packet_received(now, received.confirmed, keepalive, received.current)
+        t.data_packet_received(now, confirmed, keepalive, current)
     });
     if rekey {
         timers::queue_initiation(peer);

@@ -171,17 +171,17 @@ where
 {
     /// The keypair to send with.
     pub fn current(&self) -> Option<&Keypair<C>> {
-        self.slots().1.map(|b| (**b).as_ref())
+        self.current.as_ref().map(|b| (**b).as_ref())
     }
 
     /// The keypair before the current one.
     pub fn previous(&self) -> Option<&Keypair<C>> {
-        self.slots().0.map(|b| (**b).as_ref())
+        self.previous.as_ref().map(|b| (**b).as_ref())
     }
 
     /// The unconfirmed responder keypair.
     pub fn next(&self) -> Option<&Keypair<C>> {
-        self.slots().2.map(|b| (**b).as_ref())
+        self.next.as_ref().map(|b| (**b).as_ref())
     }
 }
 

@@ -202,16 +202,6 @@ where
         (**b).as_ref()
     }
 
-    /// The slots `(previous, current, next)` themselves, e.g. to clone `Arc`s
-    /// for publication to readers.
-    pub fn slots(&self) -> (Option<&B>, Option<&B>, Option<&B>) {
-        (
-            self.previous.as_ref(),
-            self.current.as_ref(),
-            self.next.as_ref(),
-        )
-    }
-
     /// The slot holding the keypair whose local index is `local_index`.
     pub fn get(&self, local_index: u32) -> Option<&B> {
         [&self.current, &self.previous, &self.next]
