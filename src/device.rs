@@ -192,7 +192,9 @@ impl Device {
     pub(crate) fn after_update(dev: &NetDevice<Self>, cfg: &Config, applied: Applied) {
         let d = dev.data();
         let running = dev.is_running();
-        for p in applied.added.iter() {
+        // The new peers.
+        for op in applied.ops.iter() {
+            let TableOp::AddPeer(p) = op else { continue };
             p.napi_add(dev);
             if running {
                 timers::start(p);
