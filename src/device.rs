@@ -140,26 +140,16 @@ pub(crate) struct Device {
 }
 
 impl Device {
-    /// Sets the listen port (`set_port` of the C driver). A device that is
-    /// down only records it; a running one binds new sockets on it first
-    /// (0: any free port), and keeps its old ones if that fails. The port
-    /// reported afterwards is the bound one.
-    pub(crate) fn set_listen_port(
+    /// Binds the device's sockets on `port` (0: any free port) in the
+    /// namespace the device was created in, replacing the old ones on
+    /// success (keeping them on failure). The port reported afterwards is the
+    /// bound one.
+    pub(crate) fn rebind(
         rtnl: &Rtnl,
         dev: &NetDevice<Self>,
         cfg: &mut Config,
         port: u16,
     ) -> Result {
-        if cfg.listen_port != port && dev.is_running() {
-            return Self::rebind(rtnl, dev, cfg, port);
-        }
-        cfg.listen_port = port;
-        Ok(())
-    }
-
-    /// Binds the device's sockets on `port` in the namespace the device was
-    /// created in, replacing the old ones on success.
-    fn rebind(rtnl: &Rtnl, dev: &NetDevice<Self>, cfg: &mut Config, port: u16) -> Result {
         let net = dev.creating_net(rtnl).ok_or_else(enonet)?;
         let sockets = Sockets::bind(net, dev, port)?;
         let sockets = Arc::new(sockets, GFP_KERNEL)?;
