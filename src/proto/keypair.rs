@@ -122,10 +122,9 @@ impl<C: Crypto> Keypair<C> {
     /// than REJECT_AFTER_TIME or the counter reached REJECT_AFTER_MESSAGES,
     /// and then marks the keypair unusable for sending.
     pub fn reserve_send(&self, now_ns: u64) -> Result<u64, Error> {
-        if !self.sending_valid.load(Ordering::Relaxed) {
-            return Err(Error::KeyExpired);
-        }
-        if has_expired(self.birthdate, REJECT_AFTER_TIME, now_ns) {
+        if !self.sending_valid.load(Ordering::Relaxed)
+            || has_expired(self.birthdate, REJECT_AFTER_TIME, now_ns)
+        {
             self.invalidate_sending();
             return Err(Error::KeyExpired);
         }
