@@ -26,7 +26,7 @@ use crate::kapi::rcu;
 use crate::kapi::skb::{RxReject, SkBuff, SocketAddr};
 use crate::kapi::udp::EncapRecv;
 use crate::peer::{peer_dbg, Endpoint, KeypairRef, PeerRef, PeerState};
-use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS};
+use crate::proto::constants::MAX_QUEUED_INCOMING_HANDSHAKES;
 use crate::proto::cookie::{self, MacCheck};
 use crate::proto::handshake::read_initiation;
 use crate::proto::messages::{
@@ -117,14 +117,7 @@ impl EncapRecv for Device {
         let Some(ring) = d.decrypt.get(&guard) else {
             return;
         };
-        match ordered::dispatch(
-            &peer.rx,
-            &ring,
-            Bundle::single(skb),
-            peer.clone(),
-            kp,
-            MAX_QUEUED_PACKETS as u32,
-        ) {
+        match ordered::dispatch(&peer.rx, &ring, Bundle::single(skb), peer.clone(), kp) {
             Dispatched::Queued => ring.kick(&d.tx_wq),
             Dispatched::RingFull => {
                 dev.count_error(DevError::RxDropped);

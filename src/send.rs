@@ -244,14 +244,7 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
         }
         // Each packet is counted once: a full ring or transmit queue as
         // dropped, here; a failed encryption as an error, by the worker.
-        match ordered::dispatch(
-            &peer.tx,
-            &ring,
-            bundle,
-            me.clone(),
-            kp.clone(),
-            MAX_QUEUED_PACKETS as u32,
-        ) {
+        match ordered::dispatch(&peer.tx, &ring, bundle, me.clone(), kp.clone()) {
             Dispatched::Queued => ring.kick(&d.tx_wq),
             Dispatched::RingFull => {
                 count(dev, DevError::TxDropped, packets);

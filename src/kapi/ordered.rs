@@ -588,8 +588,8 @@ pub(crate) enum Dispatched {
     Empty,
 }
 
-/// Appends `bundle` to `serial` (if it holds fewer than `max` bundles) and
-/// puts its job, carrying `a` and `b`, in `ring`. The user's bytes of the
+/// Appends `bundle` to `serial` (if it holds fewer bundles than `ring` has
+/// room for jobs) and puts its job, carrying `a` and `b`, in `ring`. The user's bytes of the
 /// packets' control blocks travel with them.
 pub(crate) fn dispatch<W, A, B>(
     serial: &SerialQueue,
@@ -597,7 +597,6 @@ pub(crate) fn dispatch<W, A, B>(
     bundle: Bundle,
     a: A,
     b: B,
-    max: u32,
 ) -> Dispatched
 where
     W: CryptWorker<Item = Job<A, B>>,
@@ -614,7 +613,7 @@ where
     // job built from `head` may use it.
     unsafe {
         let mut q = LockedQueue::lock(serial.queue.head.get());
-        if q.len() >= max {
+        if q.len() >= ring.len {
             drop(q);
             // Still ours: free it (`a` and `b` are dropped on return).
             drop(Bundle(Some(head)));
