@@ -234,17 +234,13 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
     let (under_load, since) = cookie::under_load(queued, now, *last);
     *last = since;
     drop(last);
-    // The bytes the cookie of a source is made of: address, then port
-    // (network order).
-    let (ip, port, source): (&[u8], u16, Source) = match &src.addr {
-        SocketAddr::V4(a, port) => (a, *port, Source::V4(*a)),
-        SocketAddr::V6(a, port) => (a, *port, Source::V6(*a)),
+    // What the cookie of a source is made of: address, then port (network
+    // order).
+    let (ip, port, source): (&[u8], [u8; 2], Source) = match &src.addr {
+        SocketAddr::V4(a, port) => (a, port.to_be_bytes(), Source::V4(*a)),
+        SocketAddr::V6(a, port) => (a, port.to_be_bytes(), Source::V6(*a)),
     };
-    let mut src_buf = [0u8; 18];
-    for (b, s) in src_buf.iter_mut().zip(ip.iter().chain(&port.to_be_bytes())) {
-        *b = *s;
-    }
-    let src_bytes = src_buf.get(..ip.len().saturating_add(2)).unwrap_or(&[]);
+    let src_bytes = (ip, &port[..]);
     // The keys are copied out under the lock; the MACs are computed without
     // it (under a flood every handshake worker is here at once).
     let keys = d.cookie_checker.lock().keys(now);

@@ -221,7 +221,7 @@ impl<C: Crypto> CookieChecker<C> {
     /// Checks the MACs of a handshake message from `src` (see
     /// [`CheckerKeys::check`]).
     pub fn check(&mut self, packet: &[u8], src: &[u8], now_ns: u64, under_load: bool) -> MacCheck {
-        self.keys(now_ns).check(packet, src, under_load)
+        self.keys(now_ns).check(packet, (src, &[]), under_load)
     }
 
     /// A cookie reply (see [`CheckerKeys::create_reply`]).
@@ -232,7 +232,8 @@ impl<C: Crypto> CookieChecker<C> {
         src: &[u8],
         now_ns: u64,
     ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
-        self.keys(now_ns).create_reply(packet, sender_index, src)
+        self.keys(now_ns)
+            .create_reply(packet, sender_index, (src, &[]))
     }
 }
 

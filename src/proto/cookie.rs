@@ -140,16 +140,16 @@ pub struct CheckerKeys<C: Crypto> {
 }
 
 impl<C: Crypto> CheckerKeys<C> {
-    /// The cookie of source `src` (the address bytes, 4 or 16, then the UDP
-    /// port in network order, as the C driver hashes them).
-    fn cookie(&self, src: &[u8]) -> Cookie<C> {
-        let mut c = kdf::mac::<C>(self.secret.as_bytes(), src, &[]);
+    /// The cookie of source `src`: its address bytes (4 or 16) and UDP port
+    /// (network order), hashed one after the other as the C driver does.
+    fn cookie(&self, src: (&[u8], &[u8])) -> Cookie<C> {
+        let mut c = kdf::mac::<C>(self.secret.as_bytes(), src.0, src.1);
         Cookie::take_from(&mut c)
     }
 
     /// Checks the MACs of a handshake message from `src` (see
     /// [`Self::cookie`] for its format), mac2 only when `under_load`.
-    pub fn check(&self, packet: &[u8], src: &[u8], under_load: bool) -> MacCheck {
+    pub fn check(&self, packet: &[u8], src: (&[u8], &[u8]), under_load: bool) -> MacCheck {
         let Some((body, mac1, mac2)) = split_macs(packet) else {
             return MacCheck::Invalid;
         };
@@ -172,7 +172,7 @@ impl<C: Crypto> CheckerKeys<C> {
         &self,
         packet: &[u8],
         sender_index: u32,
-        src: &[u8],
+        src: (&[u8], &[u8]),
     ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
         let (_, mac1, _) = split_macs(packet).ok_or(Error::Malformed)?;
         let mut reply = CookieReply {
