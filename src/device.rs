@@ -330,10 +330,8 @@ impl LinkOps for Device {
         dev.quiet_inet_conf(rtnl);
         let d = dev.data();
         let mut cfg = d.config.lock();
-        let queue = CryptQueue::new_arc(
-            MAX_QUEUED_INCOMING_HANDSHAKES as u32,
-            HandshakeWorker { dev: dev.hold() },
-        )?;
+        let worker = HandshakeWorker { dev: dev.hold() };
+        let queue = CryptQueue::new_arc(MAX_QUEUED_INCOMING_HANDSHAKES as u32, worker)?;
         let encrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, EncryptWorker)?;
         let decrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, DecryptWorker)?;
         d.handshakes.replace(Some(queue));
