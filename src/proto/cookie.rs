@@ -20,7 +20,7 @@ use super::error::Error;
 use super::kdf::{self, MAC_LEN};
 use super::keypair::has_expired;
 use super::messages::{split_macs, CookieReply, COOKIE_REPLY_LEN};
-use super::platform::{Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
+use super::platform::{Crypto, KEY_LEN};
 use super::secret::{Key, Secret};
 
 /// Label of the mac1 key.
@@ -177,10 +177,9 @@ impl<C: Crypto> CheckerKeys<C> {
         let (_, mac1, _) = split_macs(packet).ok_or(Error::Malformed)?;
         let mut reply = CookieReply {
             receiver_index: sender_index,
-            nonce: [0; XNONCE_LEN],
             // Encrypted in place below.
             encrypted_cookie: *self.cookie(src).as_bytes(),
-            cookie_tag: [0; TAG_LEN],
+            ..CookieReply::ZERO
         };
         C::random_bytes(&mut reply.nonce);
         let key = &self.cookie_encryption_key;

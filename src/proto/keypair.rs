@@ -47,15 +47,14 @@ pub fn has_expired(birthdate: u64, age: u64, now_ns: u64) -> bool {
 /// MESSAGE_PADDING_MULTIPLE, but not beyond `mtu` (0: no MTU known). A packet
 /// longer than the MTU is padded as its remainder modulo the MTU.
 pub fn padding_len(len: usize, mtu: usize) -> usize {
-    let align = |n: usize| {
-        n.checked_next_multiple_of(MESSAGE_PADDING_MULTIPLE)
-            .unwrap_or(usize::MAX)
-    };
     // No MTU known: no cap (nothing is longer than `usize::MAX`).
     let mtu = if mtu == 0 { usize::MAX } else { mtu };
     let last_unit = if len > mtu { len % mtu } else { len };
-    let padded = core::cmp::min(mtu, align(last_unit));
-    padded.saturating_sub(last_unit)
+    let aligned = last_unit.checked_next_multiple_of(MESSAGE_PADDING_MULTIPLE);
+    aligned
+        .unwrap_or(usize::MAX)
+        .min(mtu)
+        .saturating_sub(last_unit)
 }
 
 /// One session: keys, sending counter, birthdate, indices. The replay window
