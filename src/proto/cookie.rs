@@ -243,13 +243,8 @@ impl<C: Crypto> CookieMaker<C> {
     pub fn consume_reply(&mut self, reply: &CookieReply, now_ns: u64) -> Result<(), Error> {
         let mac1 = self.last_mac1_sent.ok_or(Error::NoCookieExpected)?;
         let mut cookie = reply.encrypted_cookie;
-        if !C::xaead_open(
-            &self.cookie_decryption_key,
-            &reply.nonce,
-            &mac1,
-            &mut cookie,
-            &reply.cookie_tag,
-        ) {
+        let key = &self.cookie_decryption_key;
+        if !C::xaead_open(key, &reply.nonce, &mac1, &mut cookie, &reply.cookie_tag) {
             C::zeroize(&mut cookie);
             return Err(Error::Decrypt);
         }
