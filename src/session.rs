@@ -84,9 +84,7 @@ pub(crate) fn receive(
         let current = kps.current.as_ref().map(|k| k.keypair.rekey_view(now_ns));
         ((confirmed, current), evicted)
     };
-    if let Some(kp) = evicted {
-        drop_index(peer.dev.get().data(), kp.keypair.local_index());
-    }
+    drop_keypairs(peer.dev.get().data(), [evicted]);
     Some(received)
 }
 
