@@ -332,11 +332,10 @@ fn parse_peer(p: Attr<'_>, ext: &Extack<'_>) -> Result<PeerUpdate> {
         return Err(fail(ext, EINVAL, msg, Some(p)));
     };
     let flags = get(t.get(a::PEER_FLAGS), Attr::u32, ext)?.unwrap_or(0);
-    if let Some(attr) = t.get(a::PEER_PROTOCOL_VERSION) {
-        if attr.u32() != Some(1) {
-            let msg = c_str!("only protocol version 1 is supported");
-            return Err(fail(ext, epfnosupport(), msg, Some(attr)));
-        }
+    let version = t.get(a::PEER_PROTOCOL_VERSION);
+    if let Some(attr) = version.filter(|v| v.u32() != Some(1)) {
+        let msg = c_str!("only protocol version 1 is supported");
+        return Err(fail(ext, epfnosupport(), msg, Some(attr)));
     }
     let trailing = c_str!("trailing bytes after the last allowed IP");
     Ok(PeerUpdate {
