@@ -17,7 +17,7 @@ use crate::kapi::anchored::{Anchored, WorkId};
 use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
 use crate::kapi::error::enetunreach;
 use crate::kapi::netdev::{DevError, NetDevice};
-use crate::kapi::ordered::{self, Bundle, BundleBuilder, Dispatched, Job, USER_CB_LEN};
+use crate::kapi::ordered::{self, Bundle, Dispatched, Job, USER_CB_LEN};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::SkBuff;
@@ -100,18 +100,18 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
     };
     // The segments of a super-packet stay together: one staged entry, one
     // encryption job on one CPU.
-    let mut bundle = BundleBuilder::new();
-    for seg in segments {
-        let ds = seg.outer_ds();
-        let Some(mut seg) = seg.unshare() else {
-            dev.count_error(DevError::Tx);
-            continue;
-        };
-        seg.drop_dst();
-        PacketCb(mtu, ds.into(), 0).write_to(&mut seg);
-        bundle.push(seg);
-    }
-    let bundle = bundle.finish();
+    let bundle: Bundle = segments
+        .filter_map(|seg| {
+            let ds = seg.outer_ds();
+            let Some(mut seg) = seg.unshare() else {
+                dev.count_error(DevError::Tx);
+                return None;
+            };
+            seg.drop_dst();
+            PacketCb(mtu, ds.into(), 0).write_to(&mut seg);
+            Some(seg)
+        })
+        .collect();
     if !bundle.is_empty() {
         send_staged(&peer, Some(bundle));
     }
@@ -233,12 +233,11 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
             // fresh super-packet goes back whole: the staged queue then
             // holds at most its segments beyond the limit.
             // Released from their sockets (`skb_orphan`), as `stage` does.
-            let mut out = BundleBuilder::new();
-            while let Some(mut skb) = bundle.pop() {
+            let orphaned = core::iter::from_fn(|| bundle.pop()).map(|mut skb| {
                 skb.orphan();
-                out.push(skb);
-            }
-            peer.staged.push_head(out.finish());
+                skb
+            });
+            peer.staged.push_head(orphaned.collect());
             timers::want_initiation(peer);
             break;
         }

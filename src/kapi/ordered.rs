@@ -190,9 +190,7 @@ pub(crate) struct Bundle(Option<NonNull<b::sk_buff>>);
 impl Bundle {
     /// A bundle of one packet.
     pub(crate) fn single(skb: SkBuff) -> Bundle {
-        let mut builder = BundleBuilder::new();
-        builder.push(skb);
-        builder.finish()
+        core::iter::once(skb).collect()
     }
 
     fn into_head(self) -> Option<NonNull<b::sk_buff>> {
@@ -235,39 +233,25 @@ impl Drop for Bundle {
     }
 }
 
-/// Builds a [`Bundle`] packet by packet.
-pub(crate) struct BundleBuilder {
-    bundle: Bundle,
-    tail: Option<NonNull<b::sk_buff>>,
-}
-
-impl BundleBuilder {
-    /// An empty bundle.
-    pub(crate) fn new() -> Self {
-        BundleBuilder {
-            bundle: Bundle(None),
-            tail: None,
-        }
-    }
-
-    /// Appends `skb`.
-    pub(crate) fn push(&mut self, skb: SkBuff) {
-        let ptr = skb.into_nonnull();
-        // SAFETY: the skb is ours now, at the end of the chain; the tail is
-        // the bundle's last packet.
-        unsafe {
-            *next_of(ptr) = core::ptr::null_mut();
-            match self.tail {
-                Some(t) => *next_of(t) = ptr.as_ptr(),
-                None => self.bundle.0 = Some(ptr),
+/// A bundle of packets in order (empty if there are none).
+impl FromIterator<SkBuff> for Bundle {
+    fn from_iter<I: IntoIterator<Item = SkBuff>>(skbs: I) -> Self {
+        let mut bundle = Bundle(None);
+        let mut tail: Option<NonNull<b::sk_buff>> = None;
+        for skb in skbs {
+            let ptr = skb.into_nonnull();
+            // SAFETY: the skb is ours now, at the end of the chain; the tail
+            // is the bundle's last packet.
+            unsafe {
+                *next_of(ptr) = core::ptr::null_mut();
+                match tail {
+                    Some(t) => *next_of(t) = ptr.as_ptr(),
+                    None => bundle.0 = Some(ptr),
+                }
             }
+            tail = Some(ptr);
         }
-        self.tail = Some(ptr);
-    }
-
-    /// The bundle (empty if nothing was pushed).
-    pub(crate) fn finish(self) -> Bundle {
-        self.bundle
+        bundle
     }
 }
 
