@@ -59,12 +59,11 @@ pub(crate) struct Applied {
     reserve: PeerReserve,
     /// The identity of a new, non-zero private key (taken when it is set).
     identity: Option<Arc<StaticIdentity<Kernel>>>,
-    /// The batch for the tables (published once the new peers are ready).
+    /// The batch for the tables (published once the new peers, its
+    /// `AddPeer`s, are ready).
     pub(crate) ops: KVVec<TableOp>,
     /// Peers removed: stop them once unpublished.
     pub(crate) removed: KVVec<PeerRef>,
-    /// Peers created: made ready (NAPI, timers) before they are published.
-    pub(crate) added: KVVec<PeerRef>,
     /// Every peer the message named that still exists (send what waits).
     pub(crate) touched: KVVec<PeerRef>,
     /// Peers that get a keepalive now (persistent keepalive turned on).
@@ -147,7 +146,6 @@ impl Config {
             identity,
             ops: KVVec::with_capacity(n_ops, GFP_KERNEL)?,
             removed: KVVec::with_capacity(n_removed, GFP_KERNEL)?,
-            added: KVVec::with_capacity(may_create, GFP_KERNEL)?,
             touched: KVVec::with_capacity(update.peers.len(), GFP_KERNEL)?,
             keepalive: KVVec::with_capacity(update.peers.len(), GFP_KERNEL)?,
             identity_changed: false,
@@ -274,10 +272,7 @@ impl Config {
                     pr_err!("peer reservation missing: configuration incomplete\n");
                     return;
                 };
-                let _ = out
-                    .ops
-                    .push(TableOp::AddPeer(p.id(), p.clone()), GFP_KERNEL);
-                let _ = out.added.push(p.clone(), GFP_KERNEL);
+                let _ = out.ops.push(TableOp::AddPeer(p.clone()), GFP_KERNEL);
                 p
             }
         };

@@ -141,26 +141,16 @@ pub(crate) struct Device {
 }
 
 impl Device {
-    /// Sets the listen port (`set_port` of the C driver). A device that is
-    /// down only records it; a running one binds new sockets on it first
-    /// (0: any free port), and keeps its old ones if that fails. The port
-    /// reported afterwards is the bound one.
-    pub(crate) fn set_listen_port(
+    /// Binds the device's sockets on `port` (0: any free port) in the
+    /// namespace the device was created in, replacing the old ones on
+    /// success (keeping them on failure). The port reported afterwards is the
+    /// bound one.
+    pub(crate) fn rebind(
         rtnl: &Rtnl,
         dev: &NetDevice<Self>,
         cfg: &mut Config,
         port: u16,
     ) -> Result {
-        if cfg.listen_port != port && dev.is_running() {
-            return Self::rebind(rtnl, dev, cfg, port);
-        }
-        cfg.listen_port = port;
-        Ok(())
-    }
-
-    /// Binds the device's sockets on `port` in the namespace the device was
-    /// created in, replacing the old ones on success.
-    fn rebind(rtnl: &Rtnl, dev: &NetDevice<Self>, cfg: &mut Config, port: u16) -> Result {
         let net = dev.creating_net(rtnl).ok_or_else(enonet)?;
         let sockets = Sockets::bind(net, dev, port)?;
         let sockets = Arc::new(sockets, GFP_KERNEL)?;
@@ -193,7 +183,9 @@ impl Device {
     pub(crate) fn after_update(dev: &NetDevice<Self>, cfg: &Config, applied: Applied) {
         let d = dev.data();
         let running = dev.is_running();
-        for p in applied.added.iter() {
+        // The new peers.
+        for op in applied.ops.iter() {
+            let TableOp::AddPeer(p) = op else { continue };
             p.napi_add(dev);
             if running {
                 timers::start(p);
@@ -345,10 +337,8 @@ impl LinkOps for Device {
         dev.quiet_inet_conf(rtnl);
         let d = dev.data();
         let mut cfg = d.config.lock();
-        let queue = CryptQueue::new_arc(
-            MAX_QUEUED_INCOMING_HANDSHAKES as u32,
-            HandshakeWorker { dev: dev.hold() },
-        )?;
+        let worker = HandshakeWorker { dev: dev.hold() };
+        let queue = CryptQueue::new_arc(MAX_QUEUED_INCOMING_HANDSHAKES as u32, worker)?;
         let encrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, EncryptWorker)?;
         let decrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, DecryptWorker)?;
         d.handshakes.replace(Some(queue));

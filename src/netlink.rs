@@ -250,10 +250,16 @@ fn set_device(req: &Request<'_>, ext: &Extack<'_>) -> Result {
         };
         fail(ext, e, msg, None)
     })?;
-    if let Some(port) = update.listen_port {
-        let attr = req.attr(a::DEVICE_LISTEN_PORT);
-        let msg = c_str!("cannot bind the listen port");
-        Device::set_listen_port(&rtnl, dev, &mut cfg, port).map_err(|e| fail(ext, e, msg, attr))?;
+    // The C driver's `set_port`: an unchanged port is left alone, a device
+    // that is down only records it, a running one binds new sockets on it.
+    if let Some(port) = update.listen_port.filter(|p| *p != cfg.listen_port) {
+        if dev.is_running() {
+            let attr = req.attr(a::DEVICE_LISTEN_PORT);
+            let msg = c_str!("cannot bind the listen port");
+            Device::rebind(&rtnl, dev, &mut cfg, port).map_err(|e| fail(ext, e, msg, attr))?;
+        } else {
+            cfg.listen_port = port;
+        }
     }
     cfg.apply(dev, update, &mut applied);
     Device::after_update(dev, &cfg, applied);
@@ -323,11 +329,10 @@ fn parse_peer(p: Attr<'_>, ext: &Extack<'_>) -> Result<PeerUpdate> {
         return Err(fail(ext, EINVAL, msg, Some(p)));
     };
     let flags = get(t.get(a::PEER_FLAGS), Attr::u32, ext)?.unwrap_or(0);
-    if let Some(attr) = t.get(a::PEER_PROTOCOL_VERSION) {
-        if attr.u32() != Some(1) {
-            let msg = c_str!("only protocol version 1 is supported");
-            return Err(fail(ext, epfnosupport(), msg, Some(attr)));
-        }
+    let version = t.get(a::PEER_PROTOCOL_VERSION);
+    if let Some(attr) = version.filter(|v| v.u32() != Some(1)) {
+        let msg = c_str!("only protocol version 1 is supported");
+        return Err(fail(ext, epfnosupport(), msg, Some(attr)));
     }
     let trailing = c_str!("trailing bytes after the last allowed IP");
     Ok(PeerUpdate {

@@ -26,7 +26,7 @@ use crate::kapi::rcu;
 use crate::kapi::skb::{RxReject, SkBuff, SocketAddr};
 use crate::kapi::udp::EncapRecv;
 use crate::peer::{peer_dbg, Endpoint, KeypairRef, PeerRef, PeerState};
-use crate::proto::constants::{MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS};
+use crate::proto::constants::MAX_QUEUED_INCOMING_HANDSHAKES;
 use crate::proto::cookie::{self, MacCheck};
 use crate::proto::handshake::read_initiation;
 use crate::proto::messages::{
@@ -117,14 +117,7 @@ impl EncapRecv for Device {
         let Some(ring) = d.decrypt.get(&guard) else {
             return;
         };
-        match ordered::dispatch(
-            &peer.rx,
-            &ring,
-            Bundle::single(skb),
-            peer.clone(),
-            kp,
-            MAX_QUEUED_PACKETS as u32,
-        ) {
+        match ordered::dispatch(&peer.rx, &ring, Bundle::single(skb), peer.clone(), kp) {
             Dispatched::Queued => ring.kick(&d.tx_wq),
             Dispatched::RingFull => {
                 dev.count_error(DevError::RxDropped);
@@ -241,17 +234,13 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
     let (under_load, since) = cookie::under_load(queued, now, *last);
     *last = since;
     drop(last);
-    // The bytes the cookie of a source is made of: address, then port
-    // (network order).
-    let (ip, port, source): (&[u8], u16, Source) = match &src.addr {
-        SocketAddr::V4(a, port) => (a, *port, Source::V4(*a)),
-        SocketAddr::V6(a, port) => (a, *port, Source::V6(*a)),
+    // What the cookie of a source is made of: address, then port (network
+    // order).
+    let (ip, port, source): (&[u8], [u8; 2], Source) = match &src.addr {
+        SocketAddr::V4(a, port) => (a, port.to_be_bytes(), Source::V4(*a)),
+        SocketAddr::V6(a, port) => (a, port.to_be_bytes(), Source::V6(*a)),
     };
-    let mut src_buf = [0u8; 18];
-    for (b, s) in src_buf.iter_mut().zip(ip.iter().chain(&port.to_be_bytes())) {
-        *b = *s;
-    }
-    let src_bytes = src_buf.get(..ip.len().saturating_add(2)).unwrap_or(&[]);
+    let src_bytes = (ip, &port[..]);
     // The keys are copied out under the lock; the MACs are computed without
     // it (under a flood every handshake worker is here at once).
     let keys = d.cookie_checker.lock().keys(now);
@@ -395,7 +384,7 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let now = Kernel::now_ns();
     // Authentic under this session (the worker opened it); the session may
     // have been dropped since, and then so is the packet.
-    let Some(received) = session::receive(peer, index, counter, now) else {
+    let Some((confirmed, current)) = session::receive(peer, index, counter, now) else {
         return;
     };
     // Authenticated from here on.
@@ -403,13 +392,13 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     if let Some(ep) = socket::Endpoint::from_received(&skb) {
         peer.set_endpoint(ep, Endpoint::from_xmit(&ep));
     }
-    if received.confirmed {
+    if confirmed {
         *peer.last_handshake.lock() = wall_now();
         send::send_staged(peer, None);
     }
     let keepalive = skb.len() == 0;
     let rekey = timers::event(peer, |t| {
-        t.data_packet_received(now, received.confirmed, keepalive, received.current)
+        t.data_packet_received(now, confirmed, keepalive, current)
     });
     if rekey {
         timers::queue_initiation(peer);

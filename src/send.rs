@@ -17,7 +17,7 @@ use crate::kapi::anchored::{Anchored, WorkId};
 use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
 use crate::kapi::error::enetunreach;
 use crate::kapi::netdev::{DevError, NetDevice};
-use crate::kapi::ordered::{self, Bundle, BundleBuilder, Dispatched, Job, USER_CB_LEN};
+use crate::kapi::ordered::{self, Bundle, Dispatched, Job, USER_CB_LEN};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::SkBuff;
@@ -101,18 +101,18 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
     };
     // The segments of a super-packet stay together: one staged entry, one
     // encryption job on one CPU.
-    let mut bundle = BundleBuilder::new();
-    for seg in segments {
-        let ds = seg.outer_ds();
-        let Some(mut seg) = seg.unshare() else {
-            dev.count_error(DevError::Tx);
-            continue;
-        };
-        seg.drop_dst();
-        PacketCb(mtu, ds.into(), 0).write_to(&mut seg);
-        bundle.push(seg);
-    }
-    let bundle = bundle.finish();
+    let bundle: Bundle = segments
+        .filter_map(|seg| {
+            let ds = seg.outer_ds();
+            let Some(mut seg) = seg.unshare() else {
+                dev.count_error(DevError::Tx);
+                return None;
+            };
+            seg.drop_dst();
+            PacketCb(mtu, ds.into(), 0).write_to(&mut seg);
+            Some(seg)
+        })
+        .collect();
     if !bundle.is_empty() {
         send_staged(&peer, Some(bundle));
     }
@@ -234,25 +234,17 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
             // fresh super-packet goes back whole: the staged queue then
             // holds at most its segments beyond the limit.
             // Released from their sockets (`skb_orphan`), as `stage` does.
-            let mut out = BundleBuilder::new();
-            while let Some(mut skb) = bundle.pop() {
+            let orphaned = core::iter::from_fn(|| bundle.pop()).map(|mut skb| {
                 skb.orphan();
-                out.push(skb);
-            }
-            peer.staged.push_head(out.finish());
+                skb
+            });
+            peer.staged.push_head(orphaned.collect());
             timers::want_initiation(peer);
             break;
         }
         // Each packet is counted once: a full ring or transmit queue as
         // dropped, here; a failed encryption as an error, by the worker.
-        match ordered::dispatch(
-            &peer.tx,
-            &ring,
-            bundle,
-            me.clone(),
-            kp.clone(),
-            MAX_QUEUED_PACKETS as u32,
-        ) {
+        match ordered::dispatch(&peer.tx, &ring, bundle, me.clone(), kp.clone()) {
             Dispatched::Queued => ring.kick(&d.tx_wq),
             Dispatched::RingFull => {
                 count(dev, DevError::TxDropped, packets);
@@ -354,7 +346,7 @@ pub(crate) fn transmit(peer: &Anchored<PeerState>) {
 /// returns whether it stopped with packets left (its budget ran out).
 fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     let mut sent_any = false;
-    let mut told = Told::Nothing;
+    let mut told = None;
     // A bounded batch, in packets (a bundle may hold tens of them): a
     // packet sent may come straight back into this queue (a routing loop),
     // and the work item must yield. Process context (the encryption workers
@@ -387,19 +379,10 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     budget == 0 && !peer.tx.is_empty()
 }
 
-/// What the timers were told of a batch of sealed packets so far.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Told {
-    Nothing,
-    /// An authenticated packet (a keepalive) was sent.
-    Keepalive,
-    /// A data packet was sent.
-    Data,
-}
-
 /// Sends one sealed packet of the peer's transmit queue (`transmit`); `told`
-/// is what the timers were told of this batch so far.
-fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> bool {
+/// is what the timers were told of this batch so far: nothing (`None`), a
+/// keepalive (`Some(false)`) or a data packet (`Some(true)`), each told once.
+fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Option<bool>) -> bool {
     let ds = PacketCb::of(&mut skb).map_or(0, |cb| u8::try_from(cb.1).unwrap_or(0));
     let is_data = skb.len() != DATA_MIN_LEN as u32;
     skb.reset(true);
@@ -411,12 +394,11 @@ fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> 
     // driver tells them of a data packet after the send, when it was handed
     // to the socket: a window it rarely loses, a batch here would lose it
     // often.)
-    let this = if is_data { Told::Data } else { Told::Keepalive };
-    if this > *told {
+    if Some(is_data) > *told {
         let now = Kernel::now_ns();
         let jitter = random_jitter::<Kernel>();
         timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
-        *told = this;
+        *told = Some(is_data);
     }
     let sent = send_to_peer(peer, skb, ds).is_ok();
     if !sent {

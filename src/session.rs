@@ -72,26 +72,20 @@ pub(crate) fn begin_session(
     Ok(())
 }
 
-/// What [`receive`] found for an accepted data message.
-pub(crate) struct Received {
-    /// The message confirmed the responder's pending keypair (now current).
-    pub(crate) confirmed: bool,
-    /// The current session's re-keying view, after that.
-    pub(crate) current: Option<CurrentKey>,
-}
-
 /// A data message opened under the session of `local_index` (the NAPI
 /// poll, in order): checks its counter against that session's replay window
 /// and, if it passes, lets it confirm the responder's pending keypair (the
 /// first data message under it makes it current), all under one hold of the
-/// keypairs' lock. `None`: dropped, as the session is gone (dropped after
-/// the message was opened) or the counter was seen before or is too old.
+/// keypairs' lock. Returns whether the message confirmed that keypair, and
+/// the current session's re-keying view after that. `None`: dropped, as the
+/// session is gone (dropped after the message was opened) or the counter
+/// was seen before or is too old.
 pub(crate) fn receive(
     peer: &PeerState,
     local_index: u32,
     counter: u64,
     now_ns: u64,
-) -> Option<Received> {
+) -> Option<(bool, Option<CurrentKey>)> {
     let (received, evicted) = {
         let mut kps = peer.keypairs.lock();
         let kp = kps.get(local_index)?;
@@ -101,12 +95,10 @@ pub(crate) fn receive(
             return None;
         }
         let (confirmed, evicted) = kps.received_with(local_index);
-        let current = kps.slots().1.map(|k| k.keypair.rekey_view(now_ns));
-        (Received { confirmed, current }, evicted)
+        let current = kps.current.as_ref().map(|k| k.keypair.rekey_view(now_ns));
+        ((confirmed, current), evicted)
     };
-    if let Some(kp) = evicted {
-        drop_index(peer.dev.get().data(), kp.keypair.local_index());
-    }
+    drop_keypairs(peer.dev.get().data(), [evicted]);
     Some(received)
 }
 
@@ -135,5 +127,5 @@ pub(crate) fn set_identity(peer: &PeerState, identity: Option<&StaticIdentity<Ke
 
 /// The keypair to send with, if any.
 pub(crate) fn current(peer: &PeerState) -> Option<KeypairRef> {
-    peer.keypairs.lock().slots().1.cloned()
+    peer.keypairs.lock().current.clone()
 }

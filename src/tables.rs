@@ -20,7 +20,7 @@ use kernel::prelude::*;
 /// One change to the tables.
 pub(crate) enum TableOp {
     /// Publish a new peer under its number and key.
-    AddPeer(PeerId, PeerRef),
+    AddPeer(PeerRef),
     /// Unpublish a peer and its prefixes.
     RemovePeer(PeerId),
     /// Remove every prefix of a peer.
@@ -98,8 +98,8 @@ impl Tables {
                     inserts = inserts.saturating_add(1);
                     max_peer = max_peer.max(p.0);
                 }
-                TableOp::AddPeer(p, _) => {
-                    max_peer = max_peer.max(p.0);
+                TableOp::AddPeer(p) => {
+                    max_peer = max_peer.max(p.id().0);
                     added = added.saturating_add(1);
                 }
                 _ => {}
@@ -109,7 +109,7 @@ impl Tables {
         // Nothing below allocates.
         for op in ops {
             match op {
-                TableOp::AddPeer(id, peer) => self.add_peer(*id, peer),
+                TableOp::AddPeer(peer) => self.add_peer(peer.id(), peer),
                 TableOp::RemovePeer(id) => {
                     self.trie.remove_by_peer(*id);
                     if let Some(p) = self.peers.get_mut(id.0 as usize).and_then(Option::take) {

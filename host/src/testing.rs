@@ -171,17 +171,17 @@ where
 {
     /// The keypair to send with.
     pub fn current(&self) -> Option<&Keypair<C>> {
-        self.slots().1.map(|b| (**b).as_ref())
+        self.current.as_ref().map(|b| (**b).as_ref())
     }
 
     /// The keypair before the current one.
     pub fn previous(&self) -> Option<&Keypair<C>> {
-        self.slots().0.map(|b| (**b).as_ref())
+        self.previous.as_ref().map(|b| (**b).as_ref())
     }
 
     /// The unconfirmed responder keypair.
     pub fn next(&self) -> Option<&Keypair<C>> {
-        self.slots().2.map(|b| (**b).as_ref())
+        self.next.as_ref().map(|b| (**b).as_ref())
     }
 }
 
@@ -221,7 +221,7 @@ impl<C: Crypto> CookieChecker<C> {
     /// Checks the MACs of a handshake message from `src` (see
     /// [`CheckerKeys::check`]).
     pub fn check(&mut self, packet: &[u8], src: &[u8], now_ns: u64, under_load: bool) -> MacCheck {
-        self.keys(now_ns).check(packet, src, under_load)
+        self.keys(now_ns).check(packet, (src, &[]), under_load)
     }
 
     /// A cookie reply (see [`CheckerKeys::create_reply`]).
@@ -232,7 +232,8 @@ impl<C: Crypto> CookieChecker<C> {
         src: &[u8],
         now_ns: u64,
     ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
-        self.keys(now_ns).create_reply(packet, sender_index, src)
+        self.keys(now_ns)
+            .create_reply(packet, sender_index, (src, &[]))
     }
 }
 

@@ -68,6 +68,8 @@ struct PerCpu {
 pub(crate) struct CryptQueue<T: CryptWorker> {
     #[pin]
     ring: Opaque<b::ptr_ring>,
+    /// The ring's size.
+    pub(super) len: u32,
     /// Per-CPU `PerCpu`, set once the queue's address is known.
     workers: AtomicPtr<PerCpu>,
     last_cpu: AtomicI32,
@@ -91,6 +93,7 @@ impl<T: CryptWorker> CryptQueue<T> {
                     to_result(b::wg_shim_ptr_ring_init(Opaque::raw_get(slot), len))
                 })
             },
+            len,
             workers: AtomicPtr::new(core::ptr::null_mut()),
             last_cpu: AtomicI32::new(-1),
             ctx,

@@ -190,9 +190,7 @@ pub(crate) struct Bundle(Option<NonNull<b::sk_buff>>);
 impl Bundle {
     /// A bundle of one packet.
     pub(crate) fn single(skb: SkBuff) -> Bundle {
-        let mut builder = BundleBuilder::new();
-        builder.push(skb);
-        builder.finish()
+        core::iter::once(skb).collect()
     }
 
     fn into_head(self) -> Option<NonNull<b::sk_buff>> {
@@ -235,39 +233,25 @@ impl Drop for Bundle {
     }
 }
 
-/// Builds a [`Bundle`] packet by packet.
-pub(crate) struct BundleBuilder {
-    bundle: Bundle,
-    tail: Option<NonNull<b::sk_buff>>,
-}
-
-impl BundleBuilder {
-    /// An empty bundle.
-    pub(crate) fn new() -> Self {
-        BundleBuilder {
-            bundle: Bundle(None),
-            tail: None,
-        }
-    }
-
-    /// Appends `skb`.
-    pub(crate) fn push(&mut self, skb: SkBuff) {
-        let ptr = skb.into_nonnull();
-        // SAFETY: the skb is ours now, at the end of the chain; the tail is
-        // the bundle's last packet.
-        unsafe {
-            *next_of(ptr) = core::ptr::null_mut();
-            match self.tail {
-                Some(t) => *next_of(t) = ptr.as_ptr(),
-                None => self.bundle.0 = Some(ptr),
+/// A bundle of packets in order (empty if there are none).
+impl FromIterator<SkBuff> for Bundle {
+    fn from_iter<I: IntoIterator<Item = SkBuff>>(skbs: I) -> Self {
+        let mut bundle = Bundle(None);
+        let mut tail: Option<NonNull<b::sk_buff>> = None;
+        for skb in skbs {
+            let ptr = skb.into_nonnull();
+            // SAFETY: the skb is ours now, at the end of the chain; the tail
+            // is the bundle's last packet.
+            unsafe {
+                *next_of(ptr) = core::ptr::null_mut();
+                match tail {
+                    Some(t) => *next_of(t) = ptr.as_ptr(),
+                    None => bundle.0 = Some(ptr),
+                }
             }
+            tail = Some(ptr);
         }
-        self.tail = Some(ptr);
-    }
-
-    /// The bundle (empty if nothing was pushed).
-    pub(crate) fn finish(self) -> Bundle {
-        self.bundle
+        bundle
     }
 }
 
@@ -583,8 +567,8 @@ pub(crate) enum Dispatched {
     Empty,
 }
 
-/// Appends `bundle` to `serial` (if it holds fewer than `max` bundles) and
-/// puts its job, carrying `a` and `b`, in `ring`. The user's bytes of the
+/// Appends `bundle` to `serial` (if it holds fewer bundles than `ring` has
+/// room for jobs) and puts its job, carrying `a` and `b`, in `ring`. The user's bytes of the
 /// packets' control blocks travel with them.
 pub(crate) fn dispatch<W, A, B>(
     serial: &SerialQueue,
@@ -592,7 +576,6 @@ pub(crate) fn dispatch<W, A, B>(
     bundle: Bundle,
     a: A,
     b: B,
-    max: u32,
 ) -> Dispatched
 where
     W: CryptWorker<Item = Job<A, B>>,
@@ -609,7 +592,7 @@ where
     // job built from `head` may use it.
     unsafe {
         let mut q = LockedQueue::lock(serial.queue.head.get());
-        if q.len() >= max {
+        if q.len() >= ring.len {
             drop(q);
             // Still ours: free it (`a` and `b` are dropped on return).
             drop(Bundle(Some(head)));

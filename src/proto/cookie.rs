@@ -20,7 +20,7 @@ use super::error::Error;
 use super::kdf::{self, MAC_LEN};
 use super::keypair::has_expired;
 use super::messages::{split_macs, CookieReply, COOKIE_REPLY_LEN};
-use super::platform::{Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
+use super::platform::{Crypto, KEY_LEN};
 use super::secret::{Key, Secret};
 
 /// Label of the mac1 key.
@@ -140,16 +140,16 @@ pub struct CheckerKeys<C: Crypto> {
 }
 
 impl<C: Crypto> CheckerKeys<C> {
-    /// The cookie of source `src` (the address bytes, 4 or 16, then the UDP
-    /// port in network order, as the C driver hashes them).
-    fn cookie(&self, src: &[u8]) -> Cookie<C> {
-        let mut c = kdf::mac::<C>(self.secret.as_bytes(), src, &[]);
+    /// The cookie of source `src`: its address bytes (4 or 16) and UDP port
+    /// (network order), hashed one after the other as the C driver does.
+    fn cookie(&self, src: (&[u8], &[u8])) -> Cookie<C> {
+        let mut c = kdf::mac::<C>(self.secret.as_bytes(), src.0, src.1);
         Cookie::take_from(&mut c)
     }
 
     /// Checks the MACs of a handshake message from `src` (see
     /// [`Self::cookie`] for its format), mac2 only when `under_load`.
-    pub fn check(&self, packet: &[u8], src: &[u8], under_load: bool) -> MacCheck {
+    pub fn check(&self, packet: &[u8], src: (&[u8], &[u8]), under_load: bool) -> MacCheck {
         let Some((body, mac1, mac2)) = split_macs(packet) else {
             return MacCheck::Invalid;
         };
@@ -172,15 +172,14 @@ impl<C: Crypto> CheckerKeys<C> {
         &self,
         packet: &[u8],
         sender_index: u32,
-        src: &[u8],
+        src: (&[u8], &[u8]),
     ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
         let (_, mac1, _) = split_macs(packet).ok_or(Error::Malformed)?;
         let mut reply = CookieReply {
             receiver_index: sender_index,
-            nonce: [0; XNONCE_LEN],
             // Encrypted in place below.
             encrypted_cookie: *self.cookie(src).as_bytes(),
-            cookie_tag: [0; TAG_LEN],
+            ..CookieReply::ZERO
         };
         C::random_bytes(&mut reply.nonce);
         let key = &self.cookie_encryption_key;
@@ -244,13 +243,8 @@ impl<C: Crypto> CookieMaker<C> {
     pub fn consume_reply(&mut self, reply: &CookieReply, now_ns: u64) -> Result<(), Error> {
         let mac1 = self.last_mac1_sent.ok_or(Error::NoCookieExpected)?;
         let mut cookie = reply.encrypted_cookie;
-        if !C::xaead_open(
-            &self.cookie_decryption_key,
-            &reply.nonce,
-            &mac1,
-            &mut cookie,
-            &reply.cookie_tag,
-        ) {
+        let key = &self.cookie_decryption_key;
+        if !C::xaead_open(key, &reply.nonce, &mac1, &mut cookie, &reply.cookie_tag) {
             C::zeroize(&mut cookie);
             return Err(Error::Decrypt);
         }

@@ -16,13 +16,11 @@
 
 use super::constants::MIN_INITIATION_INTERVAL;
 use super::error::Error;
-use super::kdf::{self, MAC_LEN};
+use super::kdf;
 use super::keypair::SessionKeys;
-use super::messages::{
-    Initiation, Response, ENCRYPTED_TIMESTAMP_LEN, INITIATION_LEN, RESPONSE_LEN,
-};
-use super::noise::{self, SymmetricState, ENCRYPTED_STATIC_LEN};
-use super::platform::{Crypto, HASH_LEN, KEY_LEN, TAG_LEN};
+use super::messages::{Initiation, Response, INITIATION_LEN, RESPONSE_LEN};
+use super::noise::{self, SymmetricState};
+use super::platform::{Crypto, HASH_LEN, KEY_LEN};
 use super::secret::Key;
 use super::tai64n::{self, Timestamp, TIMESTAMP_LEN};
 
@@ -213,11 +211,7 @@ impl<C: Crypto> PeerHandshake<C> {
         let mut sym = SymmetricState::from_parts(INITIAL_CHAINING_KEY, self.responder_hash);
         let mut msg = Initiation {
             sender_index: local_index,
-            ephemeral: [0; KEY_LEN],
-            encrypted_static: [0; ENCRYPTED_STATIC_LEN],
-            encrypted_timestamp: [0; ENCRYPTED_TIMESTAMP_LEN],
-            mac1: [0; MAC_LEN],
-            mac2: [0; MAC_LEN],
+            ..Initiation::ZERO
         };
         if let Some((ts, _tag)) = msg.encrypted_timestamp.split_first_chunk_mut() {
             *ts = tai64n::tai64n(wall.0, wall.1);
@@ -298,10 +292,7 @@ impl<C: Crypto> PeerHandshake<C> {
         let mut msg = Response {
             sender_index: local_index,
             receiver_index: *remote_index,
-            ephemeral: [0; KEY_LEN],
-            encrypted_nothing: [0; TAG_LEN],
-            mac1: [0; MAC_LEN],
-            mac2: [0; MAC_LEN],
+            ..Response::ZERO
         };
         noise::ik_write_msg2(
             &mut sym,

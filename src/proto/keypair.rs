@@ -47,15 +47,14 @@ pub fn has_expired(birthdate: u64, age: u64, now_ns: u64) -> bool {
 /// MESSAGE_PADDING_MULTIPLE, but not beyond `mtu` (0: no MTU known). A packet
 /// longer than the MTU is padded as its remainder modulo the MTU.
 pub fn padding_len(len: usize, mtu: usize) -> usize {
-    let align = |n: usize| {
-        n.checked_next_multiple_of(MESSAGE_PADDING_MULTIPLE)
-            .unwrap_or(usize::MAX)
-    };
     // No MTU known: no cap (nothing is longer than `usize::MAX`).
     let mtu = if mtu == 0 { usize::MAX } else { mtu };
     let last_unit = if len > mtu { len % mtu } else { len };
-    let padded = core::cmp::min(mtu, align(last_unit));
-    padded.saturating_sub(last_unit)
+    let aligned = last_unit.checked_next_multiple_of(MESSAGE_PADDING_MULTIPLE);
+    aligned
+        .unwrap_or(usize::MAX)
+        .min(mtu)
+        .saturating_sub(last_unit)
 }
 
 /// One session: keys, sending counter, birthdate, indices. The replay window
@@ -122,10 +121,9 @@ impl<C: Crypto> Keypair<C> {
     /// than REJECT_AFTER_TIME or the counter reached REJECT_AFTER_MESSAGES,
     /// and then marks the keypair unusable for sending.
     pub fn reserve_send(&self, now_ns: u64) -> Result<u64, Error> {
-        if !self.sending_valid.load(Ordering::Relaxed) {
-            return Err(Error::KeyExpired);
-        }
-        if has_expired(self.birthdate, REJECT_AFTER_TIME, now_ns) {
+        if !self.sending_valid.load(Ordering::Relaxed)
+            || has_expired(self.birthdate, REJECT_AFTER_TIME, now_ns)
+        {
             self.invalidate_sending();
             return Err(Error::KeyExpired);
         }
@@ -200,16 +198,6 @@ where
 {
     fn kp(b: &B) -> &Keypair<C> {
         (**b).as_ref()
-    }
-
-    /// The slots `(previous, current, next)` themselves, e.g. to clone `Arc`s
-    /// for publication to readers.
-    pub fn slots(&self) -> (Option<&B>, Option<&B>, Option<&B>) {
-        (
-            self.previous.as_ref(),
-            self.current.as_ref(),
-            self.next.as_ref(),
-        )
     }
 
     /// The slot holding the keypair whose local index is `local_index`.

@@ -39,6 +39,8 @@ pub const ENCRYPTED_TIMESTAMP_LEN: usize = TIMESTAMP_LEN + TAG_LEN;
 
 /// A field of a message; every read and write is checked.
 trait Field: Sized {
+    /// All zero.
+    const ZERO: Self;
     /// Reads the field from the front of `r` and advances it past the field.
     fn read(r: &mut &[u8]) -> Option<Self>;
     /// Writes the field to the front of `w` and advances it past the field.
@@ -46,6 +48,7 @@ trait Field: Sized {
 }
 
 impl<const N: usize> Field for [u8; N] {
+    const ZERO: Self = [0; N];
     fn read(r: &mut &[u8]) -> Option<Self> {
         let (a, rest) = r.split_first_chunk::<N>()?;
         *r = rest;
@@ -63,6 +66,7 @@ impl<const N: usize> Field for [u8; N] {
 macro_rules! le_field {
     ($($t:ty),*) => {$(
         impl Field for $t {
+            const ZERO: Self = 0;
             fn read(r: &mut &[u8]) -> Option<Self> {
                 Field::read(r).map(<$t>::from_le_bytes)
             }
@@ -91,6 +95,10 @@ macro_rules! message {
         const _: () = assert!(4 $(+ core::mem::size_of::<$fty>())* == $len);
 
         impl $name {
+            /// Every field zero, to be filled in (a data header never is).
+            #[allow(dead_code)]
+            pub const ZERO: Self = Self { $($field: <$fty as Field>::ZERO,)* };
+
             /// Parses a packet of a length in the range given above (checked
             /// first), beginning with the type.
             pub fn parse(packet: &[u8]) -> Result<Self, Error> {

@@ -156,11 +156,7 @@ pub fn public_key<C: Crypto>(private: &Key<C>) -> [u8; KEY_LEN] {
 /// `DH(private, public)`, or `None` for a low-order `public`.
 pub fn dh<C: Crypto>(private: &Key<C>, public: &[u8; KEY_LEN]) -> Option<Key<C>> {
     let mut shared = Key::<C>::zero();
-    if C::x25519(shared.as_mut_bytes(), private.as_bytes(), public) {
-        Some(shared)
-    } else {
-        None
-    }
+    C::x25519(shared.as_mut_bytes(), private.as_bytes(), public).then_some(shared)
 }
 
 /// The `e` token, sending side: writes the ephemeral public key.

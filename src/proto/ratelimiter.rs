@@ -39,7 +39,7 @@
 //!
 //! Entries idle for more than a second are forgotten (as the C driver's
 //! garbage collection, once a second): [`RateLimiter::allow`] sweeps one set
-//! per call besides its own ([`GC_SETS_PER_PACKET`], bounded work), so under
+//! per call besides its own (bounded work), so under
 //! load the whole table is swept every `sets` packets, and [`RateLimiter::gc`]
 //! sweeps everything at once. The sweep is not needed for room (idle entries
 //! are reused on demand, case 2): it keeps [`RateLimiter::len`] meaningful
@@ -61,8 +61,6 @@ pub const ENTRIES_PER_BUCKET: usize = 8;
 pub const MAX_TABLE_SIZE: usize = 8192;
 /// Smallest number of sets.
 pub const MIN_TABLE_SIZE: usize = 16;
-/// Sets swept by each call of [`RateLimiter::allow`] besides its own.
-pub const GC_SETS_PER_PACKET: usize = 1;
 
 // Tokens are stored in 32 bits.
 const _: () = assert!(TOKEN_MAX <= u32::MAX as u64);
@@ -178,11 +176,10 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
     /// rate. The first packet of a source the table does not hold is always
     /// allowed (and leaves the burst less one), full table or not.
     pub fn allow(&mut self, scope: u64, src: &Source, now_ns: u64) -> bool {
-        for _ in 0..GC_SETS_PER_PACKET {
-            let set = self.sweep;
-            self.sweep = set.wrapping_add(1) & self.sets.wrapping_sub(1);
-            self.sweep_set(set, now_ns);
-        }
+        // One more set of the incremental sweep.
+        let set = self.sweep;
+        self.sweep = set.wrapping_add(1) & self.sets.wrapping_sub(1);
+        self.sweep_set(set, now_ns);
         let (family, addr) = src.key();
         let set = self.set_of(scope, family, addr);
         let slots = self.set_mut(set);

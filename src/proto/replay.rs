@@ -54,9 +54,8 @@ impl ReplayWindow {
         if counter >= REJECT_AFTER_MESSAGES {
             return false;
         }
-        let Some(shifted) = counter.checked_add(1) else {
-            return false;
-        };
+        // Below REJECT_AFTER_MESSAGES: adding one cannot wrap.
+        let shifted = counter.wrapping_add(1);
         if shifted.saturating_add(WINDOW_SIZE) < self.next {
             // Too old: behind the window.
             return false;

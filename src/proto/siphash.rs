@@ -7,6 +7,7 @@
 //! the C driver does.
 
 use super::platform::Crypto;
+use super::secret::Secret;
 use core::marker::PhantomData;
 
 /// A 128-bit SipHash key, as two little-endian 64-bit words, hashing with
@@ -27,12 +28,9 @@ impl<C: Crypto> SipKey<C> {
 
     /// A fresh random key.
     pub fn random() -> Self {
-        let mut bytes = [0u8; 16];
-        C::random_bytes(&mut bytes);
         // Two little-endian words; `u128` only to convert: a shift by a
         // constant 64 is a word move.
-        let k = u128::from_le_bytes(bytes);
-        C::zeroize(&mut bytes);
+        let k = u128::from_le_bytes(*Secret::<C, 16>::random().as_bytes());
         Self::new([k as u64, (k >> 64) as u64])
     }
 

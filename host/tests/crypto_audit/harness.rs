@@ -225,7 +225,7 @@ pub fn cx_check(
     now: u64,
     load: bool,
 ) -> MacCheck {
-    c.keys(now).check(p, src, load)
+    c.keys(now).check(p, (src, &[]), load)
 }
 #[no_mangle]
 pub fn cx_create_reply(
@@ -235,7 +235,7 @@ pub fn cx_create_reply(
     src: &[u8],
     now: u64,
 ) -> Result<[u8; COOKIE_REPLY_LEN], Error> {
-    c.keys(now).create_reply(p, i, src)
+    c.keys(now).create_reply(p, i, (src, &[]))
 }
 #[no_mangle]
 pub fn cx_add_macs(m: &mut CookieMaker<Dummy>, p: &mut [u8], now: u64) -> Result<(), Error> {
