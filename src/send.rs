@@ -346,7 +346,7 @@ pub(crate) fn transmit(peer: &Anchored<PeerState>) {
 /// returns whether it stopped with packets left (its budget ran out).
 fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     let mut sent_any = false;
-    let mut told = None;
+    let mut told = Told::Nothing;
     // A bounded batch, in packets (a bundle may hold tens of them): a
     // packet sent may come straight back into this queue (a routing loop),
     // and the work item must yield. Process context (the encryption workers
@@ -379,10 +379,19 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
     budget == 0 && !peer.tx.is_empty()
 }
 
+/// What the timers were told of a batch of sealed packets so far.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Told {
+    Nothing,
+    /// An authenticated packet (a keepalive) was sent.
+    Keepalive,
+    /// A data packet was sent.
+    Data,
+}
+
 /// Sends one sealed packet of the peer's transmit queue (`transmit`); `told`
-/// is what the timers were told of this batch so far: nothing (`None`), a
-/// keepalive (`Some(false)`) or a data packet (`Some(true)`), each told once.
-fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Option<bool>) -> bool {
+/// is what the timers were told of this batch so far.
+fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> bool {
     let ds = PacketCb::of(&mut skb).map_or(0, |cb| u8::try_from(cb.1).unwrap_or(0));
     let is_data = skb.len() != DATA_MIN_LEN as u32;
     skb.reset(true);
@@ -394,11 +403,12 @@ fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Option<bo
     // driver tells them of a data packet after the send, when it was handed
     // to the socket: a window it rarely loses, a batch here would lose it
     // often.)
-    if Some(is_data) > *told {
+    let this = if is_data { Told::Data } else { Told::Keepalive };
+    if this > *told {
         let now = Kernel::now_ns();
         let jitter = random_jitter::<Kernel>();
         timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
-        *told = Some(is_data);
+        *told = this;
     }
     let sent = send_to_peer(peer, skb, ds).is_ok();
     if !sent {

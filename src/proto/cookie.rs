@@ -179,7 +179,7 @@ impl<C: Crypto> CheckerKeys<C> {
             receiver_index: sender_index,
             // Encrypted in place below.
             encrypted_cookie: *self.cookie(src).as_bytes(),
-            ..CookieReply::ZERO
+            ..Default::default()
         };
         C::random_bytes(&mut reply.nonce);
         let key = &self.cookie_encryption_key;

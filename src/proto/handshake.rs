@@ -211,7 +211,7 @@ impl<C: Crypto> PeerHandshake<C> {
         let mut sym = SymmetricState::from_parts(INITIAL_CHAINING_KEY, self.responder_hash);
         let mut msg = Initiation {
             sender_index: local_index,
-            ..Initiation::ZERO
+            ..Default::default()
         };
         if let Some((ts, _tag)) = msg.encrypted_timestamp.split_first_chunk_mut() {
             *ts = tai64n::tai64n(wall.0, wall.1);
@@ -292,7 +292,7 @@ impl<C: Crypto> PeerHandshake<C> {
         let mut msg = Response {
             sender_index: local_index,
             receiver_index: *remote_index,
-            ..Response::ZERO
+            ..Default::default()
         };
         noise::ik_write_msg2(
             &mut sym,

@@ -94,11 +94,14 @@ macro_rules! message {
         // every byte, and `parse` of an exact-size message reads them all.
         const _: () = assert!(4 $(+ core::mem::size_of::<$fty>())* == $len);
 
-        impl $name {
-            /// Every field zero, to be filled in (a data header never is).
-            #[allow(dead_code)]
-            pub const ZERO: Self = Self { $($field: <$fty as Field>::ZERO,)* };
+        /// Every field zero, to be filled in.
+        impl Default for $name {
+            fn default() -> Self {
+                Self { $($field: <$fty as Field>::ZERO,)* }
+            }
+        }
 
+        impl $name {
             /// Parses a packet of a length in the range given above (checked
             /// first), beginning with the type.
             pub fn parse(packet: &[u8]) -> Result<Self, Error> {
