@@ -10,7 +10,7 @@ use crate::kapi::net::Net;
 use crate::kapi::netdev::consts::*;
 use crate::kapi::netdev::features as f;
 use crate::kapi::netdev::{DeviceSetup, LinkKind, LinkOps, NetDevice};
-use crate::kapi::ordered::cond_resched;
+use crate::kapi::ordered::cond_resched_every_64;
 use crate::kapi::platform::{Kernel, KernelAtomic};
 use crate::kapi::rcu::{self, RcuArc};
 use crate::kapi::rtnl::Rtnl;
@@ -224,18 +224,14 @@ fn remove_peers(peers: &[PeerRef]) {
         // keypairs' lock, which `timers::stop` takes next to clear them.
         peer.dead.store(true, Ordering::Release);
         timers::stop(peer);
-        if n % 64 == 63 {
-            cond_resched();
-        }
+        cond_resched_every_64(n);
     }
     Anchored::shutdown_all(peers);
     for (n, peer) in peers.iter().enumerate() {
         peer.rx.purge();
         // Anything a worker still running for it added meanwhile.
         timers::stop(peer);
-        if n % 64 == 63 {
-            cond_resched();
-        }
+        cond_resched_every_64(n);
     }
 }
 
@@ -393,10 +389,8 @@ impl LinkOps for Device {
             cfg.peers.remove_all(|p| {
                 let _ = d.routing.write(|t| t.apply(&[TableOp::RemovePeer(p.id())]));
                 remove_peers(core::slice::from_ref(&p));
+                cond_resched_every_64(k);
                 k = k.wrapping_add(1);
-                if k % 64 == 0 {
-                    cond_resched();
-                }
             });
         } else {
             // Reserved above: these pushes do not allocate.

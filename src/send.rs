@@ -266,7 +266,8 @@ pub(crate) fn keepalive(peer: &Anchored<PeerState>) {
             return;
         };
         PacketCb(peer.dev.get().mtu(), 0, 0).write_to(&mut skb);
-        peer.staged.push_tail(Bundle::single(skb));
+        // Not bounded (`u32::MAX`), as the C driver's keepalive.
+        let _ = peer.staged.push_drop_oldest(Bundle::single(skb), u32::MAX);
         peer_dbg!(peer, "Sending keepalive packet to peer {}");
     }
     send_staged(peer, None);

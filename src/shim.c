@@ -189,11 +189,10 @@ struct net *wg_shim_dev_net(const struct net_device *dev)
 	return dev_net(dev);
 }
 
-void *wg_shim_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
-			    const struct genl_family *family, u8 cmd)
+void *wg_shim_genl_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd)
 {
 	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-			   family, NLM_F_MULTI, cmd);
+			   genl_info_dump(cb)->family, NLM_F_MULTI, cmd);
 }
 
 void wg_shim_genl_dump_check_consistent(struct netlink_callback *cb, void *hdr)

@@ -247,11 +247,8 @@ impl<T: AnchorOps> Anchored<T> {
         let mut napi_deleted = false;
         for (n, this) in all.iter().enumerate() {
             napi_deleted |= this.stop_all();
-            if n % 64 == 63 {
-                // SAFETY: process context (a documented requirement), no
-                // lock held here.
-                unsafe { b::wg_shim_cond_resched() };
-            }
+            // Process context (a documented requirement), no lock held here.
+            super::ordered::cond_resched_every_64(n);
         }
         if napi_deleted {
             // Readers of the device's NAPI list (under RCU) are done with

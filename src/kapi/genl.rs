@@ -140,8 +140,7 @@ impl DumpSkb<'_> {
         // SAFETY: `skb` and `cb` are the dump's, valid during the callback,
         // and so is the dump info, which names the (registered) family.
         unsafe {
-            let family = (*b::wg_shim_genl_info_dump(self.cb)).family;
-            let hdr = b::wg_shim_genl_dump_put(self.skb, self.cb, family, cmd);
+            let hdr = b::wg_shim_genl_dump_put(self.skb, self.cb, cmd);
             if hdr.is_null() {
                 return Err(emsgsize());
             }

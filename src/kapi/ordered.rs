@@ -281,18 +281,10 @@ impl BundleQueue {
         })
     }
 
-    /// Appends `bundle`.
-    pub(crate) fn push_tail(&self, bundle: Bundle) {
-        if let Some(h) = bundle.into_head() {
-            // SAFETY: the queue takes ownership of the bundle.
-            unsafe { b::skb_queue_tail(self.head.get(), h.as_ptr()) }
-        }
-    }
-
     /// Puts `bundle` in front.
     pub(crate) fn push_head(&self, bundle: Bundle) {
         if let Some(h) = bundle.into_head() {
-            // SAFETY: as in `push_tail`.
+            // SAFETY: the queue takes ownership of the bundle.
             unsafe { b::skb_queue_head(self.head.get(), h.as_ptr()) }
         }
     }
@@ -613,10 +605,18 @@ where
 }
 
 /// Yields the CPU if the scheduler wants it (process context: a worker
-/// draining a ring).
+/// draining a ring, a loop over peers).
 pub(crate) fn cond_resched() {
-    // SAFETY: called from process context (the workers).
+    // SAFETY: called from process context (the workers, the loops).
     unsafe { b::wg_shim_cond_resched() }
+}
+
+/// [`cond_resched`] at every 64th step of a long loop (`n`: the step,
+/// counted from 0).
+pub(crate) fn cond_resched_every_64(n: usize) {
+    if n % 64 == 63 {
+        cond_resched();
+    }
 }
 
 /// Runs `f` with bottom halves disabled: softirqs it raises (a NAPI poll it

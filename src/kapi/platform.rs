@@ -289,8 +289,7 @@ macro_rules! kernel_alloc {
             }
 
             fn vec_pop<T>(vec: &mut KVVec<T>) -> Option<T> {
-                let len = vec.len();
-                let last = len.checked_sub(1)?;
+                let last = vec.len().checked_sub(1)?;
                 // SAFETY: element `last` is initialised; after shrinking the
                 // length by one it is no longer owned by the vector, so
                 // reading it out moves it exactly once.
