@@ -205,13 +205,6 @@ const FREE_NODE: Node = Node {
     v6: false,
 };
 
-impl Node {
-    #[inline]
-    pub(crate) fn matches(&self, key: Key) -> bool {
-        key.common_bits(self.key) >= self.cidr
-    }
-}
-
 /// What only writers read of a node.
 #[derive(Clone, Copy)]
 pub(crate) struct Cold {
@@ -315,7 +308,7 @@ impl<A: Alloc> AllowedIps<A> {
         // levels (a node of full length has no children).
         for _ in 0..=bits(v6) {
             let Some(n) = self.node(i) else { break };
-            if n.cidr > cidr || !n.matches(key) {
+            if n.cidr > cidr || key.common_bits(n.key) < n.cidr {
                 break;
             }
             f(i, n);
@@ -386,7 +379,8 @@ impl<A: Alloc> AllowedIps<A> {
     }
 
     /// Takes a node from the free list for `key/cidr` of the family, with
-    /// `peer` (number plus one, 0 for none).
+    /// `peer` (number plus one, 0 for none). Its cold part is all NIL
+    /// already: [`Self::release`] cleared it, and nothing links a free node.
     fn alloc(&mut self, v6: bool, key: Key, cidr: u8, peer: u32) -> Option<u32> {
         let i = self.free;
         let n = self.nodes.get_mut(i as usize)?;
@@ -399,9 +393,6 @@ impl<A: Alloc> AllowedIps<A> {
             cidr,
             v6,
         };
-        if let Some(c) = self.cold_mut(i) {
-            *c = COLD_NIL;
-        }
         Some(i)
     }
 
