@@ -629,6 +629,11 @@ impl PeerTimers {
 }
 
 impl<C: Crypto> SymmetricState<C> {
+    /// The handshake hash `h`.
+    pub fn handshake_hash(&self) -> &[u8; HASH_LEN] {
+        self.h.as_bytes()
+    }
+
     /// `InitializeSymmetric(protocol_name)` then `MixHash(prologue)`.
     pub fn new(protocol_name: &[u8], prologue: &[u8]) -> Self {
         let mut h = [0u8; HASH_LEN];

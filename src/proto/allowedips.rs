@@ -269,10 +269,6 @@ impl<A: Alloc> AllowedIps<A> {
         self.nodes.get(i as usize)
     }
 
-    fn node_mut(&mut self, i: u32) -> Option<&mut Node> {
-        self.nodes.get_mut(i as usize)
-    }
-
     /// The cold part of node `i` (all NIL if there is no such node).
     pub(crate) fn cold(&self, i: u32) -> Cold {
         self.cold.get(i as usize).copied().unwrap_or(COLD_NIL)
@@ -355,13 +351,10 @@ impl<A: Alloc> AllowedIps<A> {
         if peer.0 > PeerId::MAX {
             return Err(AllowedIpsError::InvalidPeer);
         }
-        let want = peer.0 as usize + 1;
-        let have = self.peers.len();
-        if have < want {
-            A::vec_reserve(&mut self.peers, want - have)?;
-            while self.peers.len() < want {
-                A::vec_push(&mut self.peers, EMPTY_LIST)?;
-            }
+        let grow = (peer.0 as usize + 1).saturating_sub(self.peers.len());
+        A::vec_reserve(&mut self.peers, grow)?;
+        for _ in 0..grow {
+            A::vec_push(&mut self.peers, EMPTY_LIST)?;
         }
         while self.free_count < n.saturating_mul(2) {
             let index = u32::try_from(self.nodes.len()).map_err(|_| AllocError)?;
@@ -399,7 +392,9 @@ impl<A: Alloc> AllowedIps<A> {
     /// Puts a node (already detached, or just pushed) on the free list.
     fn release(&mut self, i: u32) {
         let next = self.free;
-        let Some(n) = self.node_mut(i) else { return };
+        let Some(n) = self.nodes.get_mut(i as usize) else {
+            return;
+        };
         *n = Node {
             child: [next, NIL],
             ..FREE_NODE
@@ -437,7 +432,7 @@ impl<A: Alloc> AllowedIps<A> {
     fn insert_node(&mut self, v6: bool, key: Key, cidr: u8, peer: u32) -> Option<(u32, u32)> {
         let (parent, exact) = self.placement(v6, key, cidr);
         if exact {
-            let n = self.node_mut(parent)?;
+            let n = self.nodes.get_mut(parent as usize)?;
             return Some((parent, core::mem::replace(&mut n.peer, peer)));
         }
         let new = self.alloc(v6, key, cidr, peer)?;
@@ -467,7 +462,9 @@ impl<A: Alloc> AllowedIps<A> {
     /// removes the node if it is no longer needed as a branch point, then its
     /// parent if that was an intermediate node left with one child.
     fn remove_node(&mut self, i: u32) {
-        let Some(n) = self.node_mut(i) else { return };
+        let Some(n) = self.nodes.get_mut(i as usize) else {
+            return;
+        };
         n.peer = 0;
         // The node, then (if it was a leaf) its parent: each is spliced out
         // unless it has a peer or is still a branch point (two children). A
