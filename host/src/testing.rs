@@ -327,7 +327,11 @@ impl<A: Alloc> AllowedIps<A> {
         let mut with_peer = 0usize;
         let mut roots = 0usize;
         for (i, n) in self.nodes.iter().enumerate() {
+            let c = self.cold.get(i).ok_or("cold array too short")?;
             if n.cidr == FREE {
+                if [c.parent, c.prev, c.next] != [NIL; 3] {
+                    return Err("free node with cold links");
+                }
                 continue;
             }
             live = live.saturating_add(1);
@@ -351,7 +355,11 @@ impl<A: Alloc> AllowedIps<A> {
                 }
             } else {
                 let p = self.node(parent).ok_or("parent outside")?;
-                if p.cidr == FREE || p.v6 != n.v6 || p.cidr >= n.cidr || !p.matches(n.key) {
+                if p.cidr == FREE
+                    || p.v6 != n.v6
+                    || p.cidr >= n.cidr
+                    || n.key.masked(p.cidr) != p.key
+                {
                     return Err("parent does not contain child");
                 }
                 if p.child.get(usize::from(n.key.bit(p.cidr))) != Some(&i) {
@@ -621,6 +629,11 @@ impl PeerTimers {
 }
 
 impl<C: Crypto> SymmetricState<C> {
+    /// The handshake hash `h`.
+    pub fn handshake_hash(&self) -> &[u8; HASH_LEN] {
+        self.h.as_bytes()
+    }
+
     /// `InitializeSymmetric(protocol_name)` then `MixHash(prologue)`.
     pub fn new(protocol_name: &[u8], prologue: &[u8]) -> Self {
         let mut h = [0u8; HASH_LEN];

@@ -205,13 +205,6 @@ const FREE_NODE: Node = Node {
     v6: false,
 };
 
-impl Node {
-    #[inline]
-    pub(crate) fn matches(&self, key: Key) -> bool {
-        key.common_bits(self.key) >= self.cidr
-    }
-}
-
 /// What only writers read of a node.
 #[derive(Clone, Copy)]
 pub(crate) struct Cold {
@@ -276,10 +269,6 @@ impl<A: Alloc> AllowedIps<A> {
         self.nodes.get(i as usize)
     }
 
-    fn node_mut(&mut self, i: u32) -> Option<&mut Node> {
-        self.nodes.get_mut(i as usize)
-    }
-
     /// The cold part of node `i` (all NIL if there is no such node).
     pub(crate) fn cold(&self, i: u32) -> Cold {
         self.cold.get(i as usize).copied().unwrap_or(COLD_NIL)
@@ -315,7 +304,7 @@ impl<A: Alloc> AllowedIps<A> {
         // levels (a node of full length has no children).
         for _ in 0..=bits(v6) {
             let Some(n) = self.node(i) else { break };
-            if n.cidr > cidr || !n.matches(key) {
+            if n.cidr > cidr || key.common_bits(n.key) < n.cidr {
                 break;
             }
             f(i, n);
@@ -362,13 +351,10 @@ impl<A: Alloc> AllowedIps<A> {
         if peer.0 > PeerId::MAX {
             return Err(AllowedIpsError::InvalidPeer);
         }
-        let want = peer.0 as usize + 1;
-        let have = self.peers.len();
-        if have < want {
-            A::vec_reserve(&mut self.peers, want - have)?;
-            while self.peers.len() < want {
-                A::vec_push(&mut self.peers, EMPTY_LIST)?;
-            }
+        let grow = (peer.0 as usize + 1).saturating_sub(self.peers.len());
+        A::vec_reserve(&mut self.peers, grow)?;
+        for _ in 0..grow {
+            A::vec_push(&mut self.peers, EMPTY_LIST)?;
         }
         while self.free_count < n.saturating_mul(2) {
             let index = u32::try_from(self.nodes.len()).map_err(|_| AllocError)?;
@@ -386,7 +372,8 @@ impl<A: Alloc> AllowedIps<A> {
     }
 
     /// Takes a node from the free list for `key/cidr` of the family, with
-    /// `peer` (number plus one, 0 for none).
+    /// `peer` (number plus one, 0 for none). Its cold part is all NIL
+    /// already: [`Self::release`] cleared it, and nothing links a free node.
     fn alloc(&mut self, v6: bool, key: Key, cidr: u8, peer: u32) -> Option<u32> {
         let i = self.free;
         let n = self.nodes.get_mut(i as usize)?;
@@ -399,16 +386,15 @@ impl<A: Alloc> AllowedIps<A> {
             cidr,
             v6,
         };
-        if let Some(c) = self.cold_mut(i) {
-            *c = COLD_NIL;
-        }
         Some(i)
     }
 
     /// Puts a node (already detached, or just pushed) on the free list.
     fn release(&mut self, i: u32) {
         let next = self.free;
-        let Some(n) = self.node_mut(i) else { return };
+        let Some(n) = self.nodes.get_mut(i as usize) else {
+            return;
+        };
         *n = Node {
             child: [next, NIL],
             ..FREE_NODE
@@ -446,7 +432,7 @@ impl<A: Alloc> AllowedIps<A> {
     fn insert_node(&mut self, v6: bool, key: Key, cidr: u8, peer: u32) -> Option<(u32, u32)> {
         let (parent, exact) = self.placement(v6, key, cidr);
         if exact {
-            let n = self.node_mut(parent)?;
+            let n = self.nodes.get_mut(parent as usize)?;
             return Some((parent, core::mem::replace(&mut n.peer, peer)));
         }
         let new = self.alloc(v6, key, cidr, peer)?;
@@ -476,7 +462,9 @@ impl<A: Alloc> AllowedIps<A> {
     /// removes the node if it is no longer needed as a branch point, then its
     /// parent if that was an intermediate node left with one child.
     fn remove_node(&mut self, i: u32) {
-        let Some(n) = self.node_mut(i) else { return };
+        let Some(n) = self.nodes.get_mut(i as usize) else {
+            return;
+        };
         n.peer = 0;
         // The node, then (if it was a leaf) its parent: each is spliced out
         // unless it has a peer or is still a branch point (two children). A

@@ -57,10 +57,8 @@ pub fn under_load(
     if queue_len >= MAX_QUEUED_INCOMING_HANDSHAKES / 8 {
         return (true, Some(now_ns));
     }
-    match last_under_load {
-        Some(t) if !has_expired(t, NSEC_PER_SEC, now_ns) => (true, Some(t)),
-        _ => (false, None),
-    }
+    let recent = last_under_load.filter(|&t| !has_expired(t, NSEC_PER_SEC, now_ns));
+    (recent.is_some(), recent)
 }
 
 /// The device's side: checks MACs of incoming handshake messages and makes

@@ -95,9 +95,6 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
     pub fn reserve(&mut self, n: usize) -> Result<(), AllocError> {
         let free = self.slots.len().saturating_sub(self.len);
         let need = n.saturating_sub(free);
-        if need == 0 {
-            return Ok(());
-        }
         A::vec_reserve(&mut self.slots, need)?;
         for _ in 0..need {
             let i = u32::try_from(self.slots.len()).map_err(|_| AllocError)?;

@@ -230,15 +230,12 @@ where
     /// it becomes `current`, the old current `previous`; returns `true` and
     /// the dropped old previous.
     pub fn received_with(&mut self, local_index: u32) -> (bool, Option<B>) {
-        match &self.next {
-            Some(next) if Self::kp(next).keys.local_index == local_index => {
-                let next = self.next.take();
-                let old_current = core::mem::replace(&mut self.current, next);
-                let dropped = core::mem::replace(&mut self.previous, old_current);
-                (true, dropped)
-            }
-            _ => (false, None),
+        let named = |next: &B| Self::kp(next).keys.local_index == local_index;
+        if !self.next.as_ref().is_some_and(named) {
+            return (false, None);
         }
+        let old_current = core::mem::replace(&mut self.current, self.next.take());
+        (true, core::mem::replace(&mut self.previous, old_current))
     }
 
     /// Stops sending under `current` and `next` (the C driver's

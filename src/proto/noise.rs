@@ -33,7 +33,8 @@ pub const ENCRYPTED_STATIC_LEN: usize = KEY_LEN + TAG_LEN;
 /// the key up, so that a second encryption under it cannot happen.
 pub struct SymmetricState<C: Crypto> {
     ck: Key<C>,
-    h: Secret<C, HASH_LEN>,
+    /// The handshake hash (the tests and the self-test compare it).
+    pub(crate) h: Secret<C, HASH_LEN>,
     k: Option<Key<C>>,
 }
 
@@ -56,11 +57,6 @@ impl<C: Crypto> SymmetricState<C> {
             h: self.h.duplicate(),
             k: self.k.as_ref().map(Key::duplicate),
         }
-    }
-
-    /// The handshake hash `h`.
-    pub fn handshake_hash(&self) -> &[u8; HASH_LEN] {
-        self.h.as_bytes()
     }
 
     /// `MixHash(a || b)`.

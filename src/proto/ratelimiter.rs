@@ -157,15 +157,6 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
             .unwrap_or(MAX_TABLE_SIZE)
     }
 
-    fn set_of(&self, scope: u64, family: u8, addr: u64) -> usize {
-        // Hashed: the scope and the address as little-endian words, then the
-        // family (`u128` only to place the words: shifts by a constant 64).
-        let words = ((u128::from(addr) << 64) | u128::from(scope)).to_le_bytes();
-        let input: [u8; 17] = core::array::from_fn(|i| words.get(i).copied().unwrap_or(family));
-        // The number of sets is a power of two: the low bits pick one.
-        (self.key.hsiphash(&input) as usize) & self.sets.wrapping_sub(1)
-    }
-
     fn set_mut(&mut self, set: usize) -> &mut [Entry] {
         let start = set.saturating_mul(ENTRIES_PER_BUCKET);
         let end = start.saturating_add(ENTRIES_PER_BUCKET);
@@ -181,7 +172,12 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
         self.sweep = set.wrapping_add(1) & self.sets.wrapping_sub(1);
         self.sweep_set(set, now_ns);
         let (family, addr) = src.key();
-        let set = self.set_of(scope, family, addr);
+        // Hashed: the scope and the address as little-endian words, then the
+        // family (`u128` only to place the words: shifts by a constant 64).
+        let words = ((u128::from(addr) << 64) | u128::from(scope)).to_le_bytes();
+        let input: [u8; 17] = core::array::from_fn(|i| words.get(i).copied().unwrap_or(family));
+        // The number of sets is a power of two: the low bits pick one.
+        let set = (self.key.hsiphash(&input) as usize) & self.sets.wrapping_sub(1);
         let slots = self.set_mut(set);
         if let Some(e) = slots
             .iter_mut()
@@ -189,10 +185,9 @@ impl<A: Alloc, C: Crypto> RateLimiter<A, C> {
         {
             let tokens = e.tokens_at(now_ns);
             e.last_ns = now_ns;
-            let ok = tokens >= PACKET_COST;
-            let left = if ok { tokens - PACKET_COST } else { tokens };
-            e.tokens = u32::try_from(left).unwrap_or(u32::MAX);
-            return ok;
+            let left = tokens.checked_sub(PACKET_COST);
+            e.tokens = u32::try_from(left.unwrap_or(tokens)).unwrap_or(u32::MAX);
+            return left.is_some();
         }
         // A new source: an empty slot, else one whose bucket is full again
         // (indistinguishable from an absent entry), else the least recently
