@@ -313,15 +313,14 @@ fn secret_key(attr: &Attr<'_>) -> Option<Key<Kernel>> {
 fn parse_peer(p: Attr<'_>, ext: &Extack<'_>) -> Result<PeerUpdate> {
     let t = p.parse(uapi::peer_policy(), ext)?;
     // The preshared key is wiped from the request by `doit`.
-    for ro in [
+    let read_only = [
         a::PEER_LAST_HANDSHAKE_TIME,
         a::PEER_RX_BYTES,
         a::PEER_TX_BYTES,
-    ] {
-        if let Some(attr) = t.get(ro) {
-            let msg = c_str!("read-only peer attribute in a set request");
-            return Err(fail(ext, EINVAL, msg, Some(attr)));
-        }
+    ];
+    if let Some(attr) = read_only.into_iter().find_map(|ro| t.get(ro)) {
+        let msg = c_str!("read-only peer attribute in a set request");
+        return Err(fail(ext, EINVAL, msg, Some(attr)));
     }
     let key = |k: &Attr<'_>| k.payload().try_into().ok();
     let Some(public_key) = get(t.get(a::PEER_PUBLIC_KEY), key, ext)? else {
@@ -426,7 +425,7 @@ fn put_peer(
     cont: Option<Resume>,
 ) -> Result<PeerOut> {
     m.nest(0, |m| {
-        m.put(a::PEER_PUBLIC_KEY, peer.public_key())?;
+        m.put(a::PEER_PUBLIC_KEY, &peer.public_key)?;
         if cont.is_none() {
             let psk = peer.handshake.lock().psk.duplicate();
             m.put(a::PEER_PRESHARED_KEY, psk.as_bytes())?;

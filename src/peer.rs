@@ -207,7 +207,8 @@ impl PinnedDrop for KeypairCell {
 #[pin_data(PinnedDrop)]
 pub(crate) struct PeerState {
     pub(crate) dev: DevHold<Device>,
-    public_key: [u8; KEY_LEN],
+    /// Fixed at creation.
+    pub(crate) public_key: [u8; KEY_LEN],
     /// Set when the peer is inserted (before it is published).
     id: AtomicU32,
     serial: AtomicU64,
@@ -297,10 +298,6 @@ impl PeerState {
         self.internal_id.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn public_key(&self) -> &[u8; KEY_LEN] {
-        &self.public_key
-    }
-
     /// Sets the endpoint (configuration, or roaming to an authenticated
     /// source); a change forgets the cached route. The route cache is reset
     /// under the endpoint's lock (as the C driver): a send that copies the
@@ -355,7 +352,7 @@ impl PeerReserve {
     fn take(&mut self, key: &[u8; KEY_LEN]) -> Option<PeerRef> {
         let matches = |p: &Option<PeerRef>| {
             p.as_ref()
-                .is_some_and(|p| Kernel::ct_eq(p.public_key(), key))
+                .is_some_and(|p| Kernel::ct_eq(&p.public_key, key))
         };
         let at = match self.fresh.get(self.next) {
             Some(p) if matches(p) => self.next,
@@ -464,10 +461,8 @@ impl Peers {
         identity: Option<&StaticIdentity<Kernel>>,
     ) -> Option<PeerRef> {
         let peer = reserve.take(public_key)?;
-        let id = match Kernel::vec_pop(&mut self.free) {
-            Some(id) => id,
-            None => PeerId(u32::try_from(self.slots.len()).ok()?),
-        };
+        let id = Kernel::vec_pop(&mut self.free)
+            .or_else(|| u32::try_from(self.slots.len()).ok().map(PeerId))?;
         let fresh = id.0 as usize == self.slots.len();
         if fresh && Kernel::vec_push(&mut self.slots, None).is_err() {
             return None;
@@ -525,7 +520,7 @@ impl Peers {
     /// again. The caller takes it out of `order`.
     fn release(&mut self, id: PeerId) -> Option<PeerRef> {
         let peer = self.slots.get_mut(id.0 as usize)?.take()?;
-        self.by_key.remove(peer.public_key());
+        self.by_key.remove(&peer.public_key);
         // Capacity covers every slot: this push does not allocate.
         let _ = Kernel::vec_push(&mut self.free, id);
         Some(peer)

@@ -101,8 +101,7 @@ impl Endpoint {
 
     /// Forgets the cached source address.
     pub(crate) fn clear_src(&mut self) {
-        self.src = [0; 16];
-        self.src_if4 = 0;
+        *self = Endpoint::new(self.addr, self.scope_id);
     }
 }
 

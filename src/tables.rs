@@ -6,6 +6,7 @@
 //! [`TableOp`]s per configuration message, all or nothing.
 #![forbid(unsafe_code)]
 
+use crate::kapi::ordered::cond_resched_every_64;
 use crate::kapi::platform::Kernel;
 use crate::kapi::skb::IpAddr;
 use crate::kapi::sync::{LeftRight, Resync};
@@ -113,7 +114,7 @@ impl Tables {
                 TableOp::RemovePeer(id) => {
                     self.trie.remove_by_peer(*id);
                     if let Some(p) = self.peers.get_mut(id.0 as usize).and_then(Option::take) {
-                        self.by_key.remove(p.public_key());
+                        self.by_key.remove(&p.public_key);
                     }
                 }
                 TableOp::RemovePrefixes(id) => self.trie.remove_by_peer(*id),
@@ -134,7 +135,7 @@ impl Tables {
         if let Some(slot) = self.peers.get_mut(id.0 as usize) {
             *slot = Some(peer.clone());
         }
-        let _ = self.by_key.insert(peer.public_key(), id);
+        let _ = self.by_key.insert(&peer.public_key, id);
     }
 }
 
@@ -143,6 +144,8 @@ impl Resync for Tables {
         // Built apart: on failure `self` is left as it was.
         let mut t = Tables::new()?;
         for (i, p) in src.peers.iter().enumerate() {
+            // Up to `MAX_PEERS` of them, under the configuration's mutex.
+            cond_resched_every_64(i);
             let (Ok(n), Some(p)) = (u32::try_from(i), p.as_ref()) else {
                 continue;
             };
