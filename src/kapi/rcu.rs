@@ -58,12 +58,14 @@ impl<T: Send + Sync> RcuArc<T> {
         RcuArc(AtomicPtr::new(ptr::null_mut()))
     }
 
-    /// The value, borrowed for the read-side section.
-    pub(crate) fn get<'a>(&self, _guard: &'a ReadGuard) -> Option<ArcBorrow<'a, T>> {
+    /// The value, borrowed for the read-side section and no longer than the
+    /// cell (dropping the cell releases its reference at once).
+    pub(crate) fn get<'a>(&'a self, _guard: &'a ReadGuard) -> Option<ArcBorrow<'a, T>> {
         let p = self.0.load(Ordering::Acquire);
         // SAFETY: a non-null pointer came from `Arc::into_raw`, and the cell's
         // reference is released only after a grace period following its
-        // replacement, which cannot end while `_guard` lives.
+        // replacement, which cannot end while `_guard` lives; the borrow
+        // also keeps the cell (whose drop releases it at once) alive.
         (!p.is_null()).then(|| unsafe { ArcBorrow::from_raw(p) })
     }
 
