@@ -74,6 +74,20 @@ const RELEASED: u8 = 16;
 /// held a reference to itself until `shutdown_all` had stopped every
 /// context; one never active has none to stop (its timer and work items were
 /// only set up, its NAPI context never added).
+///
+/// # Invariants
+///
+/// - It is only made by [`Anchored::new_arc`], pinned inside the `Arc` it never leaves, with its
+///   timer and work items initialised there, its NAPI context zeroed and its `state` empty.
+/// - `activate` takes one reference to that `Arc` as it sets `ACTIVE` (once), and only
+///   `shutdown_all` gives it back, as it sets `RELEASED`, after `SHUT_DOWN` was set. A timer,
+///   NAPI or work callback runs only on a value that was activated: the contexts are armed,
+///   added or queued only once `activate` succeeded.
+/// - State bits are only ever added. Once `SHUT_DOWN` is set, `activate` refuses; `stop_all`
+///   then shuts the timer down and disables the work items, so that an arming or a queueing by a
+///   caller that activated just before is stopped there or ignored.
+/// - `NAPI_LIVE` is set (under `napi_lock`) only once the NAPI context was registered and
+///   enabled; `stop_all` deletes it only after `SHUT_DOWN` is set, under the same lock.
 #[repr(C)]
 #[pin_data]
 pub(crate) struct Anchored<T: AnchorOps> {
@@ -103,6 +117,8 @@ impl<T: AnchorOps> Anchored<T> {
     /// Allocates the value `value` initialises, with an idle timer, an
     /// unregistered NAPI context and idle work items.
     pub(crate) fn new_arc(value: impl PinInit<T, Error>) -> Result<Arc<Self>> {
+        // INVARIANT: pinned into a new `Arc`, with the timer and work items initialised, the
+        // NAPI context zeroed and no state bit set (not active, so no reference to itself).
         let init = try_pin_init!(Anchored {
             // SAFETY: `timer_setup` initialises the timer in place.
             timer <- Opaque::ffi_init(|slot| unsafe { b::wg_shim_timer_setup(slot, Some(timer_cb::<T>)) }),
@@ -143,6 +159,7 @@ impl<T: AnchorOps> Anchored<T> {
             });
         match changed {
             Ok(cur) if cur & ACTIVE == 0 => {
+                // INVARIANT: this call set `ACTIVE`, so it is the one that takes the reference.
                 // The reference `shutdown_all` gives back.
                 core::mem::forget(self.to_arc());
                 true
@@ -188,6 +205,7 @@ impl<T: AnchorOps> Anchored<T> {
             b::netif_napi_add_weight(dev.as_raw(), self.napi.get(), Some(napi_cb::<T>), 64);
             b::napi_enable(self.napi.get());
         }
+        // INVARIANT: registered and enabled just above, under `napi_lock` (held).
         self.state.fetch_or(NAPI_LIVE, Ordering::AcqRel);
     }
 
@@ -261,6 +279,8 @@ impl<T: AnchorOps> Anchored<T> {
                 continue;
             }
             let raw: *const Self = &**this;
+            // INVARIANT: `RELEASED` went from 0 to 1 just now, after `SHUT_DOWN` was set (by
+            // this call's `stop_all` or an earlier one).
             // SAFETY: the reference `activate` took (once, as the `ACTIVE`
             // bit went from 0 to 1) and forgot, given back once (`RELEASED`
             // went from 0 to 1 just now), after `stop_all` set `SHUT_DOWN`

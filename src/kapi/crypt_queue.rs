@@ -64,6 +64,16 @@ struct PerCpu {
 }
 
 /// A bounded queue of skbs with per-CPU workers, plus the workers' context `T`.
+///
+/// # Invariants
+///
+/// - It is only made by [`CryptQueue::new_arc`], inside an `Arc`, so its address is stable.
+/// - `ring` is initialised (`ptr_ring_init`, for `len` items) and holds only pointers that
+///   `T::Item::into_ring` gave up, each owned by the ring.
+/// - Once `new_arc` has returned the queue, `workers` points to per-CPU memory with a `PerCpu`
+///   for every possible CPU, whose work item is initialised (to run `worker_cb::<T>`) and whose
+///   `queue` points to this queue; the drop disables every work item before it frees that
+///   memory and the ring. Before that (only inside `new_arc`) it is null.
 #[pin_data(PinnedDrop)]
 pub(crate) struct CryptQueue<T: CryptWorker> {
     #[pin]
@@ -116,6 +126,8 @@ impl<T: CryptWorker> CryptQueue<T> {
                 b::wg_shim_init_work(&mut (*w).work, Some(worker_cb::<T>));
             }
         }
+        // INVARIANT: every possible CPU's slot was set up above, before the queue is handed
+        // out; on the error return above the pointer stays null.
         q.workers.store(workers, Ordering::Release);
         Ok(q)
     }
@@ -157,6 +169,7 @@ impl<T: CryptWorker> CryptQueue<T> {
         produce: unsafe extern "C" fn(*mut b::ptr_ring, *mut core::ffi::c_void) -> i32,
     ) -> core::result::Result<(), T::Item> {
         let ptr = item.into_ring();
+        // INVARIANT: on success the ring owns `ptr`, which `into_ring` gave up.
         // SAFETY: the ring is initialised, `produce` callable (the contract);
         // on success the ring owns the item.
         if unsafe { produce(self.ring.get(), ptr.as_ptr()) } == 0 {

@@ -19,6 +19,12 @@ use kernel::types::Opaque;
 use kernel::ThisModule;
 
 /// A received request.
+///
+/// # Invariants
+///
+/// `self.0` is the `genl_info` of a request to our registered family (the `doit` callback's, or
+/// the dump info during `start`), which the genl core keeps valid, with the attributes, extack
+/// and namespace it points to, while the callback runs.
 pub(crate) struct Request<'a>(&'a b::genl_info);
 
 impl<'a> Request<'a> {
@@ -119,6 +125,11 @@ pub(crate) trait GenlOps: Sized + 'static {
 }
 
 /// The skb one step of a dump writes into.
+///
+/// # Invariants
+///
+/// `skb` and `cb` are the skb and the netlink callback of a dump of our family, valid and ours
+/// during the `dumpit` callback in which this value lives.
 pub(crate) struct DumpSkb<'a> {
     skb: *mut b::sk_buff,
     cb: *mut b::netlink_callback,
@@ -152,6 +163,12 @@ impl DumpSkb<'_> {
 }
 
 /// A generic netlink family's C tables.
+///
+/// # Invariants
+///
+/// `family` and `ops` are written only by [`Family::register`], by the one caller that set
+/// `registered`, before the family is registered with the genl core; while it is, only the
+/// kernel uses them.
 pub(crate) struct Family<T> {
     family: Opaque<b::genl_family>,
     /// The dump, then `doit`.
@@ -240,6 +257,7 @@ unsafe extern "C" fn doit_callback<T: GenlOps>(
     _skb: *mut b::sk_buff,
     info: *mut b::genl_info,
 ) -> core::ffi::c_int {
+    // INVARIANT: the genl core hands `doit` a request to our family, valid for the call.
     // SAFETY: the request is valid for the duration of the call.
     let mut req = Request(unsafe { &*info });
     from_result(|| T::doit(&mut req).map(|()| 0))
@@ -253,6 +271,7 @@ fn state_slot(cb: *mut b::netlink_callback) -> *mut core::ffi::c_long {
 }
 
 unsafe extern "C" fn start_callback<T: GenlOps>(cb: *mut b::netlink_callback) -> core::ffi::c_int {
+    // INVARIANT: the dump info of a request to our family, valid for the call.
     // SAFETY: during `start` the genl core has parsed the request into the
     // dump info, valid until the dump ends.
     let req = Request(unsafe { &*b::wg_shim_genl_info_dump(cb) });
@@ -276,6 +295,8 @@ unsafe extern "C" fn dumpit_callback<T: GenlOps>(
     let Some(state) = state else {
         return kernel::error::code::EINVAL.to_errno();
     };
+    // INVARIANT: the dump's skb and callback, valid during this call, which `out` does not
+    // outlive.
     let mut out = DumpSkb {
         skb,
         cb,

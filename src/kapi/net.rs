@@ -5,6 +5,11 @@ use super::bindings as b;
 use kernel::types::Opaque;
 
 /// A network namespace (`struct net`), borrowed.
+///
+/// # Invariants
+///
+/// A `Net` is only reached through a reference made by [`Net::from_raw`], so the namespace it
+/// wraps is live for as long as the reference.
 #[repr(transparent)]
 pub(crate) struct Net(Opaque<b::net>);
 
@@ -13,6 +18,7 @@ impl Net {
     ///
     /// `ptr` points to a live `struct net` that outlives `'a`.
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut b::net) -> &'a Net {
+        // INVARIANT: by the safety requirements, the namespace outlives `'a`.
         // SAFETY: `Net` is a transparent wrapper of `struct net`; the caller
         // guarantees the pointer is valid for `'a`.
         unsafe { &*ptr.cast::<Net>() }

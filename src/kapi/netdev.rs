@@ -67,6 +67,21 @@ pub(crate) trait LinkOps: Sized + Send + Sync + 'static {
 }
 
 /// The private area of a device of kind `T`.
+///
+/// # Invariants
+///
+/// - It is the private area of a device of kind `T` (sized for it by [`LinkKind::register`]),
+///   zeroed when the device was allocated: `usable` is false and the pointers null until
+///   `newlink` sets them.
+/// - `data` is initialised from its successful initialisation (by `T::new_link`'s initialiser) in
+///   `newlink` until it is dropped: by `newlink` itself if the registration fails, otherwise by
+///   the destructor. `dev` (the device this area belongs to) is set before the device is
+///   registered.
+/// - `link` is on the kind's device list (under RTNL) from just after the registration until
+///   the destructor, so every entry of the list has its state initialised.
+/// - `usable` is set (under RTNL) only from just after the registration until `ndo_uninit`.
+/// - `creating_net` is null or the namespace the device was created in, which has not yet run
+///   the kind's `exit_rtnl`.
 #[repr(C)]
 struct Priv<T> {
     /// Link in the kind's device list; protected by RTNL.
@@ -84,6 +99,12 @@ struct Priv<T> {
 }
 
 /// A network device of kind `T`, borrowed.
+///
+/// # Invariants
+///
+/// A `NetDevice<T>` is only reached through a reference made by [`NetDevice::from_raw`]: `raw`
+/// is a device of kind `T` (its private area a `Priv<T>`) whose state is initialised for as long
+/// as the reference lives.
 #[repr(transparent)]
 pub(crate) struct NetDevice<T> {
     raw: Opaque<b::net_device>,
@@ -96,6 +117,8 @@ impl<T: LinkOps> NetDevice<T> {
     /// `ptr` is a device of kind `T` whose state is live for `'a` (for
     /// instance because the caller holds a reference on it).
     pub(super) unsafe fn from_raw<'a>(ptr: *mut b::net_device) -> &'a Self {
+        // INVARIANT: by the safety requirements, a device of kind `T` whose state is live for
+        // `'a`.
         // SAFETY: transparent wrapper; validity is the caller's promise.
         unsafe { &*ptr.cast::<Self>() }
     }
@@ -183,6 +206,8 @@ impl<T: LinkOps> NetDevice<T> {
     pub(crate) fn hold(&self) -> DevHold<T> {
         // SAFETY: the device is valid; the reference is dropped by `DevPut`.
         unsafe { b::wg_shim_dev_hold(self.raw.get()) };
+        // INVARIANT: the reference taken just above, on a device of kind `T` whose state is
+        // live (`self`).
         DevHold(DevPut(NonNull::from(&self.raw).cast(), PhantomData))
     }
 
@@ -214,6 +239,11 @@ impl<T: LinkOps> NetDevice<T> {
 }
 
 /// A device being set up: the fields `LinkOps::setup` may configure.
+///
+/// # Invariants
+///
+/// The device is one the kernel is setting up (the link kind's `setup` callback): freshly
+/// allocated, not registered, and used by nothing else while this value lives.
 pub(crate) struct DeviceSetup<'a>(&'a mut b::net_device);
 
 impl DeviceSetup<'_> {
@@ -387,6 +417,7 @@ unsafe extern "C" fn setup_callback<T: LinkOps>(dev: *mut b::net_device) {
     raw.netdev_ops = &LinkKind::<T>::NETDEV_OPS;
     // The type uevents show (`SET_NETDEV_DEVTYPE`): the kind's name.
     raw.dev.type_ = T::kind().devtype.get();
+    // INVARIANT: the device the kernel is setting up, borrowed for the call only.
     T::setup(&mut DeviceSetup(raw));
 }
 
@@ -413,6 +444,8 @@ unsafe extern "C" fn newlink_callback<T: LinkOps>(
     if let Err(e) = unsafe { init.__pinned_init(p.data.as_mut_ptr()) } {
         return e.to_errno();
     }
+    // INVARIANT: `data` is initialised; `dev` and `creating_net` are set before the device is
+    // registered, so before any callback, lookup or list walk can reach the area.
     p.dev.set(dev);
     p.creating_net.set(src_net);
     // SAFETY: `dev` is a fully set-up device.
@@ -422,6 +455,7 @@ unsafe extern "C" fn newlink_callback<T: LinkOps>(
         unsafe { ptr::drop_in_place(p.data.as_mut_ptr()) };
         return ret;
     }
+    // INVARIANT: registered just above, under RTNL (held); the link joins the list just after.
     p.usable.set(true);
     let head = T::kind().devices.get();
     let link = p.link.get();
@@ -446,6 +480,7 @@ unsafe extern "C" fn destructor_callback<T: LinkOps>(dev: *mut b::net_device) {
     // destructor).
     let ndev = unsafe { NetDevice::<T>::from_raw(dev) };
     let p = ndev.priv_area();
+    // INVARIANT: the device leaves the list before its state is dropped below.
     // SAFETY: the list is protected by RTNL, taken here as the destructor runs
     // without it.
     unsafe {
@@ -481,6 +516,7 @@ unsafe extern "C" fn uninit_callback<T: LinkOps>(dev: *mut b::net_device) {
     let (rtnl, dev) = unsafe { (Rtnl::assume_held(), NetDevice::<T>::from_raw(dev)) };
     // From here on, configuration finds the device gone (`DevRef::get`):
     // nothing may take new holds for `T::uninit` to miss.
+    // INVARIANT: `ndo_uninit` runs under RTNL (held).
     dev.priv_area().usable.set(false);
     T::uninit(&rtnl, dev);
 }
@@ -504,6 +540,7 @@ unsafe extern "C" fn exit_rtnl_callback<T: LinkOps>(net: *mut b::net, _kill: *mu
     T::kind().for_each_device(&rtnl, |dev| {
         let p = dev.priv_area();
         if p.creating_net.get() == net {
+            // INVARIANT: the namespace is running the kind's `exit_rtnl` (under RTNL).
             p.creating_net.set(ptr::null_mut());
             T::creating_net_exit(&rtnl, dev);
         }
@@ -547,10 +584,20 @@ pub(crate) enum LookupError {
 /// A reference to a device of kind `T` (`dev_get_by_*`, released with
 /// `dev_put` when dropped). While held, the device's state is not dropped
 /// (the core runs the destructor only once every reference is gone).
+///
+/// # Invariants
+///
+/// The device of `self.0` is of kind `T`: its `rtnl_link_ops` are the kind's. (Whether its state
+/// is live is for [`DevRef::get`] to check.)
 pub(crate) struct DevRef<T: LinkOps>(DevPut<T>);
 
 /// A reference held on a device of kind `T`, released (`dev_put`) when
 /// dropped.
+///
+/// # Invariants
+///
+/// `self.0` is a valid device on which this value holds one reference (`dev_hold`, or that of a
+/// `dev_get_by_*` lookup).
 struct DevPut<T>(NonNull<b::net_device>, PhantomData<T>);
 
 // SAFETY: a device reference may be used and released from any thread; a
@@ -575,6 +622,7 @@ impl<T: LinkOps> DevRef<T> {
     /// passes to the returned value.
     unsafe fn checked(dev: *mut b::net_device) -> Result<Self, LookupError> {
         let dev = NonNull::new(dev).ok_or(LookupError::NoDevice)?;
+        // INVARIANT: by the safety requirements, the caller's reference passes to the `DevPut`.
         let dev = DevPut(dev, PhantomData);
         let ours = T::kind().ops.get().cast_const();
         // SAFETY: the device is valid while referenced; `rtnl_link_ops` is
@@ -582,6 +630,7 @@ impl<T: LinkOps> DevRef<T> {
         if unsafe { (*dev.0.as_ptr()).rtnl_link_ops } != ours {
             return Err(LookupError::OtherKind);
         }
+        // INVARIANT: the kind was checked just above.
         Ok(DevRef(dev))
     }
 
@@ -628,13 +677,18 @@ impl<T: LinkOps> DevRef<T> {
 /// device's state stays live while it is held (the destructor runs only
 /// once every reference is gone); holders must release it from
 /// [`LinkOps::uninit`] at the latest.
+///
+/// # Invariants
+///
+/// The device of `self.0` is of kind `T` and its state was live when the hold was taken (from a
+/// [`NetDevice<T>`], in [`NetDevice::hold`]), so it stays live while the hold exists.
 pub(crate) struct DevHold<T: LinkOps>(DevPut<T>);
 
 impl<T: LinkOps> DevHold<T> {
     /// The device.
     pub(crate) fn get(&self) -> &NetDevice<T> {
         // SAFETY: a hold is only taken from a `NetDevice<T>` (live state),
-        // and the state is not dropped while the hold exists.
+        // and the state is not dropped while the hold exists (type invariant).
         unsafe { NetDevice::from_raw(self.0 .0.as_ptr()) }
     }
 }

@@ -63,6 +63,11 @@ fn attr_at(bytes: &[u8]) -> Option<(usize, u16)> {
 }
 
 /// One attribute of a received message, borrowed from the message.
+///
+/// # Invariants
+///
+/// `raw` points to an attribute whose header and `nla_len` bytes lie inside a message valid for
+/// `'a`.
 #[derive(Clone, Copy)]
 pub(crate) struct Attr<'a> {
     raw: NonNull<b::nlattr>,
@@ -76,6 +81,7 @@ impl<'a> Attr<'a> {
     /// bytes are inside a message valid for `'a` (checked by `nla_ok` or by
     /// `__nla_parse`).
     pub(crate) unsafe fn from_raw(ptr: *const b::nlattr) -> Option<Self> {
+        // INVARIANT: by the safety requirements.
         NonNull::new(ptr.cast_mut()).map(|raw| Attr {
             raw,
             _msg: PhantomData,
@@ -120,6 +126,7 @@ impl<'a> Attr<'a> {
 
     /// The attributes nested in this one, as a list (`nla_for_each_nested`).
     pub(crate) fn nested(&self) -> Nested<'a> {
+        // INVARIANT: the whole payload.
         Nested(self.payload())
     }
 
@@ -150,6 +157,7 @@ impl<'a> Attr<'a> {
                 extack.raw,
             )
         })?;
+        // INVARIANT: `__nla_parse` succeeded on the payload, which lives for `'a`.
         Ok(Attrs {
             tb,
             _msg: PhantomData,
@@ -158,6 +166,12 @@ impl<'a> Attr<'a> {
 }
 
 /// The list of attributes nested in one attribute: the bytes not walked yet.
+///
+/// # Invariants
+///
+/// `self.0` lies inside the payload of an [`Attr`] (so in a message valid for `'a`) and, unless
+/// it is empty, starts a multiple of `NLA_ALIGNTO` bytes from that payload's start, where an
+/// attribute would be.
 pub(crate) struct Nested<'a>(&'a [u8]);
 
 impl Nested<'_> {
@@ -175,6 +189,8 @@ impl<'a> Iterator for Nested<'a> {
         let (len, _) = attr_at(self.0)?;
         let ptr = self.0.as_ptr().cast::<b::nlattr>();
         let step = len.next_multiple_of(NLA_ALIGNTO).min(self.0.len());
+        // INVARIANT: `step` is a multiple of `NLA_ALIGNTO`, or all that is left (then the rest
+        // is empty).
         self.0 = self.0.get(step..).unwrap_or(&[]);
         // SAFETY: the header and `len` bytes are inside the parent's payload
         // (checked above, as `nla_ok`), which lives for `'a`; attributes are
@@ -184,6 +200,11 @@ impl<'a> Iterator for Nested<'a> {
 }
 
 /// Attributes parsed against a policy of `N` entries, by type.
+///
+/// # Invariants
+///
+/// Each entry of `tb` is null or an attribute that `__nla_parse` validated inside a message
+/// valid for `'a`.
 pub(crate) struct Attrs<'a, const N: usize> {
     tb: [*mut b::nlattr; N],
     _msg: PhantomData<&'a [u8]>,
@@ -200,6 +221,10 @@ impl<'a, const N: usize> Attrs<'a, N> {
 }
 
 /// Where error messages for the sender go (`struct netlink_ext_ack`).
+///
+/// # Invariants
+///
+/// `raw` is null or the extack of the request being handled, valid for `'a`.
 pub(crate) struct Extack<'a> {
     raw: *mut b::netlink_ext_ack,
     _p: PhantomData<&'a mut b::netlink_ext_ack>,
@@ -210,6 +235,7 @@ impl Extack<'_> {
     ///
     /// `raw` is null or the extack of the request being handled, valid for `'a`.
     pub(crate) unsafe fn from_raw<'a>(raw: *mut b::netlink_ext_ack) -> Extack<'a> {
+        // INVARIANT: by the safety requirements.
         Extack {
             raw,
             _p: PhantomData,
@@ -237,6 +263,12 @@ impl Extack<'_> {
 /// A generic netlink message being written into an skb. Dropping it without
 /// [`GenlMsg::end`] cancels it. Writing fails with `-EMSGSIZE` when the
 /// message runs out of room.
+///
+/// # Invariants
+///
+/// `skb` is valid and used by nobody else for `'a`. `hdr` is null once [`GenlMsg::end`] finished
+/// the message, and until then the user header of the message started in `skb` (with
+/// `genlmsg_put`), neither ended nor cancelled.
 pub(crate) struct GenlMsg<'a> {
     skb: *mut b::sk_buff,
     hdr: *mut core::ffi::c_void,
@@ -249,6 +281,7 @@ impl<'a> GenlMsg<'a> {
     /// `skb` is an skb valid and used by nobody else for `'a`, and `hdr` the
     /// user header of a message just started in it with `genlmsg_put`.
     pub(crate) unsafe fn from_raw(skb: *mut b::sk_buff, hdr: *mut core::ffi::c_void) -> Self {
+        // INVARIANT: by the safety requirements.
         GenlMsg {
             skb,
             hdr,
@@ -304,6 +337,7 @@ impl<'a> GenlMsg<'a> {
     pub(crate) fn end(mut self) {
         // SAFETY: `hdr` starts a message in this skb (type invariant).
         unsafe { b::wg_shim_genl_msg_end(self.skb, self.hdr) };
+        // INVARIANT: the message is finished.
         self.hdr = core::ptr::null_mut();
     }
 }

@@ -111,6 +111,11 @@ unsafe fn next_of(skb: NonNull<b::sk_buff>) -> *mut *mut b::sk_buff {
 
 /// A `struct sk_buff_head` held under its lock, interrupts off
 /// (`spin_lock_irqsave`); unlocked when dropped.
+///
+/// # Invariants
+///
+/// `q` is an initialised queue head, valid while this value lives, whose lock this value holds:
+/// taken by [`LockedQueue::lock`] with `spin_lock_irqsave`, which saved `flags`.
 struct LockedQueue {
     q: *mut b::sk_buff_head,
     flags: kernel::ffi::c_ulong,
@@ -123,6 +128,7 @@ impl LockedQueue {
     unsafe fn lock(q: *mut b::sk_buff_head) -> Self {
         // SAFETY: per the contract; unlocked by drop.
         let flags = unsafe { b::wg_shim_skb_queue_lock_irqsave(q) };
+        // INVARIANT: `q` is valid by the safety requirements, and locked just above.
         LockedQueue { q, flags }
     }
 
@@ -169,7 +175,7 @@ impl LockedQueue {
 
 impl Drop for LockedQueue {
     fn drop(&mut self) {
-        // SAFETY: locked by `lock` with these flags.
+        // SAFETY: locked by `lock` with these flags (type invariant).
         unsafe { b::wg_shim_skb_queue_unlock_irqrestore(self.q, self.flags) }
     }
 }
@@ -185,6 +191,12 @@ unsafe fn user_cb_of<'a>(skb: NonNull<b::sk_buff>) -> &'a mut [u8; USER_CB_LEN] 
 }
 
 /// One or more packets that travel together (see the module's text).
+///
+/// # Invariants
+///
+/// `self.0` is `None` or the first packet of a chain of valid skbs that the bundle owns (a
+/// reference on each), each linked to the next by the pointer at `NEXT` in its control block, the
+/// last one's null.
 pub(crate) struct Bundle(Option<NonNull<b::sk_buff>>);
 
 impl Bundle {
@@ -208,6 +220,7 @@ impl Bundle {
         // SAFETY: the bundle owns `head`; the next pointer is read and
         // cleared before the packet is handed over alone.
         unsafe {
+            // INVARIANT: the rest of the chain starts at the packet after `head`.
             self.0 = NonNull::new(next_of(head).replace(core::ptr::null_mut()));
             Some(SkBuff::from_nonnull(head))
         }
@@ -240,6 +253,8 @@ impl FromIterator<SkBuff> for Bundle {
         let mut tail: Option<NonNull<b::sk_buff>> = None;
         for skb in skbs {
             let ptr = skb.into_nonnull();
+            // INVARIANT: each skb's reference passes to the bundle, and it is linked at the end
+            // of the chain with a null next pointer.
             // SAFETY: the skb is ours now, at the end of the chain; the tail
             // is the bundle's last packet.
             unsafe {
@@ -258,6 +273,11 @@ impl FromIterator<SkBuff> for Bundle {
 /// A queue of bundles with its own lock (`struct sk_buff_head` of the
 /// bundles' first packets); usable from any context. Dropping it frees what
 /// is queued.
+///
+/// # Invariants
+///
+/// `head` is initialised (by [`BundleQueue::new`]), and every skb on it is the first packet of a
+/// bundle that the queue owns, linked into the queue by the skb's own list pointers.
 #[kernel::prelude::pin_data(PinnedDrop)]
 pub(crate) struct BundleQueue {
     #[pin]
@@ -284,6 +304,7 @@ impl BundleQueue {
     /// Puts `bundle` in front.
     pub(crate) fn push_head(&self, bundle: Bundle) {
         if let Some(h) = bundle.into_head() {
+            // INVARIANT: the bundle's first packet, whose ownership passes to the queue.
             // SAFETY: the queue takes ownership of the bundle.
             unsafe { b::skb_queue_head(self.head.get(), h.as_ptr()) }
         }
@@ -326,6 +347,13 @@ impl PinnedDrop for BundleQueue {
 
 /// A peer's queue of bundles in order, some with a job still pending.
 /// Dropping it purges it.
+///
+/// # Invariants
+///
+/// Every bundle on `queue` was put there by [`dispatch`], which wrote its job's references and
+/// its PENDING state before queueing it (nothing else in this module queues on a serial queue's
+/// `queue`). While its state is PENDING, its [`Job`] uses its packets, and the serial queue only
+/// links or unlinks its first packet and reads or exchanges its state.
 #[kernel::prelude::pin_data(PinnedDrop)]
 pub(crate) struct SerialQueue {
     /// The bundles; emptied by the serial queue's own `purge` before its
@@ -430,6 +458,15 @@ impl PinnedDrop for SerialQueue {
 /// The crypto work on one bundle of a [`SerialQueue`], with two references
 /// that travel with it. Dropping it finishes it as failed.
 /// Holds the bundle's first packet.
+///
+/// # Invariants
+///
+/// `self.0` is the first packet of a bundle that [`dispatch`] put on a serial queue, whose state
+/// is PENDING (or ORPHAN, after a purge) until this job's `close`. Until then the bundle stays
+/// valid, the job has exclusive use of its packets' data and control blocks but for the first
+/// packet's state (and that packet's list links, which are the serial queue's), and the foreign
+/// pointers at `REFS` are those of an `A` and a `B` that this job owns, taken back by `close`
+/// only.
 pub(crate) struct Job<A: ForeignOwnable + Send, B: ForeignOwnable + Send>(
     NonNull<b::sk_buff>,
     PhantomData<(A, B)>,
@@ -452,6 +489,8 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
     /// (the crypto needs the session's key while it works on the packets).
     pub(crate) fn parts(&mut self) -> (A::Borrowed<'_>, B::Borrowed<'_>, JobSegments<'_>) {
         let [a, b] = self.raw_refs();
+        // INVARIANT: the job is pending (it has not closed) and lends its packets for as long
+        // as it is borrowed mutably.
         let segments = JobSegments(self.0, PhantomData);
         // SAFETY: both came from `into_foreign` in `dispatch` and are given
         // back only by `finish` or drop (which consume the job).
@@ -498,11 +537,18 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> RingItem for Job<A, B> 
     }
 
     unsafe fn from_ring(ptr: NonNull<c_void>) -> Self {
+        // INVARIANT: by the safety requirements, `ptr` is the packet of a job that gave it up
+        // with `into_ring` (without closing), and ownership is taken back once.
         Job(ptr.cast(), PhantomData)
     }
 }
 
 /// The packets of a pending [`Job`], from the first.
+///
+/// # Invariants
+///
+/// `self.0` is the first packet of a pending job's bundle, with the job's exclusive use of its
+/// packets for `'a` (the job is borrowed mutably for as long).
 pub(crate) struct JobSegments<'a>(NonNull<b::sk_buff>, PhantomData<&'a mut ()>);
 
 impl JobSegments<'_> {
@@ -518,6 +564,8 @@ impl JobSegments<'_> {
             // pointer is read before `f` works on the packet (it does not
             // touch the control block).
             let (user, next) = unsafe { (*user_cb_of(skb), NonNull::new(*next_of(skb))) };
+            // INVARIANT: a packet of the job's bundle, used for no longer than this borrow of
+            // the `JobSegments`, and wrapped so that it is never dropped.
             // SAFETY: the job has exclusive use of the packet's data; the
             // `JobSkb` neither frees it nor lets it be replaced.
             let mut skb = JobSkb(
@@ -537,6 +585,11 @@ impl JobSegments<'_> {
 /// (a `&mut SkBuff` could be swapped for another skb, which the queues would
 /// not know of): the reads of `&SkBuff`, and the in-place crypto of
 /// `kapi::skb`. Never dropped (`ManuallyDrop`): the job's bundle owns it.
+///
+/// # Invariants
+///
+/// The skb is a packet of a pending job's bundle, which the job uses exclusively for `'a`; it is
+/// never dropped or replaced through this value.
 pub(crate) struct JobSkb<'a>(pub(super) ManuallyDrop<SkBuff>, PhantomData<&'a mut ()>);
 
 impl core::ops::Deref for JobSkb<'_> {
@@ -590,6 +643,9 @@ where
             drop(Bundle(Some(head)));
             return Dispatched::SerialFull;
         }
+        // INVARIANT: the references and the PENDING state are written before the bundle is
+        // queued on `serial`, the job built from `head` below owns the references, and the
+        // bundle is not ours once queued (the job uses it until it closes, the queue owns it).
         let refs: Refs = [a.into_foreign(), b.into_foreign()];
         cb_of(head).add(REFS).cast::<Refs>().write_unaligned(refs);
         state_of(head).store(JobState::Pending as i32, Ordering::Relaxed);

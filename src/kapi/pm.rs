@@ -16,6 +16,12 @@ pub(crate) trait SleepHandler: 'static {
 }
 
 /// A registered notifier; unregistered when dropped.
+///
+/// # Invariants
+///
+/// `self.0` is a notifier block calling `callback::<T>`, registered (`register_pm_notifier`) by
+/// [`SleepNotifier::register`] and unregistered only by this value's drop; it stays at the same
+/// address in its box meanwhile.
 pub(crate) struct SleepNotifier<T: SleepHandler>(KBox<Opaque<b::notifier_block>>, PhantomData<T>);
 
 // SAFETY: the notifier block is only touched by the PM core (with its own
@@ -35,6 +41,7 @@ impl<T: SleepHandler> SleepNotifier<T> {
         // SAFETY: the block lives in its own allocation until `Drop`, which
         // unregisters it first.
         to_result(unsafe { b::wg_shim_register_pm_notifier(nb.get()) })?;
+        // INVARIANT: registered just above.
         Ok(SleepNotifier(nb, PhantomData))
     }
 }

@@ -10,12 +10,18 @@ use kernel::sync::{Arc, ArcBorrow};
 
 /// An RCU read-side critical section (`rcu_read_lock_bh`: softirqs are off,
 /// as on the packet paths). Not `Send`: it ends on the CPU it began on.
+///
+/// # Invariants
+///
+/// While this value lives, the thread that made it is inside the read-side critical section
+/// (`rcu_read_lock_bh`) that [`read_lock`] began for it, and which its drop ends.
 pub(crate) struct ReadGuard(PhantomData<*mut ()>);
 
 /// Enters a read-side critical section.
 pub(crate) fn read_lock() -> ReadGuard {
     // SAFETY: paired with the unlock in `ReadGuard::drop`.
     unsafe { b::wg_shim_rcu_read_lock_bh() };
+    // INVARIANT: the section began just above.
     ReadGuard(PhantomData)
 }
 
@@ -38,20 +44,28 @@ pub(crate) fn synchronize() {
 /// The reference held by the cell is released only after a grace period
 /// once replaced, so a reader that loaded the pointer inside its read-side
 /// section may always take a reference of its own.
+///
+/// # Invariants
+///
+/// `self.0` is null or a pointer that `Arc::into_raw` returned, whose reference the cell owns. A
+/// pointer that [`RcuArc::replace`] takes out of the cell is released only after a grace period.
 pub(crate) struct RcuArc<T: Send + Sync>(AtomicPtr<T>);
 
 impl<T: Send + Sync> RcuArc<T> {
     /// An empty cell.
     pub(crate) const fn new() -> Self {
+        // INVARIANT: empty.
         RcuArc(AtomicPtr::new(ptr::null_mut()))
     }
 
-    /// The value, borrowed for the read-side section.
-    pub(crate) fn get<'a>(&self, _guard: &'a ReadGuard) -> Option<ArcBorrow<'a, T>> {
+    /// The value, borrowed for the read-side section and no longer than the
+    /// cell (dropping the cell releases its reference at once).
+    pub(crate) fn get<'a>(&'a self, _guard: &'a ReadGuard) -> Option<ArcBorrow<'a, T>> {
         let p = self.0.load(Ordering::Acquire);
         // SAFETY: a non-null pointer came from `Arc::into_raw`, and the cell's
         // reference is released only after a grace period following its
-        // replacement, which cannot end while `_guard` lives.
+        // replacement, which cannot end while `_guard` lives; the borrow
+        // also keeps the cell (whose drop releases it at once) alive.
         (!p.is_null()).then(|| unsafe { ArcBorrow::from_raw(p) })
     }
 
@@ -60,6 +74,8 @@ impl<T: Send + Sync> RcuArc<T> {
     /// value. Sleeps: process context only.
     pub(crate) fn replace(&self, new: Option<Arc<T>>) {
         let new = new.map_or(ptr::null_mut(), |a| Arc::into_raw(a).cast_mut());
+        // INVARIANT: the reference of `new` passes to the cell, and that of `old` to this call,
+        // which releases it after a grace period.
         let old = self.0.swap(new, Ordering::AcqRel);
         if !old.is_null() {
             synchronize();

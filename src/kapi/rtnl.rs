@@ -5,6 +5,11 @@ use core::marker::PhantomData;
 
 /// Proof that the caller holds the RTNL lock. Only `kapi` makes one, inside
 /// callbacks the kernel runs under RTNL; it cannot leave the thread.
+///
+/// # Invariants
+///
+/// The RTNL lock is held for as long as this value lives (it is neither `Send` nor `Sync`, so
+/// only the thread that holds the lock uses it).
 pub(crate) struct Rtnl(PhantomData<*mut ()>);
 
 impl Rtnl {
@@ -12,6 +17,7 @@ impl Rtnl {
     ///
     /// The RTNL lock is held for as long as the returned token lives.
     pub(crate) unsafe fn assume_held() -> Self {
+        // INVARIANT: by the safety requirements.
         Rtnl(PhantomData)
     }
 
@@ -21,12 +27,17 @@ impl Rtnl {
         // guard holds the token while the lock is held, and unlocks once.
         unsafe {
             super::bindings::rtnl_lock();
+            // INVARIANT: taken just above, and released only by the guard's drop.
             RtnlGuard(Rtnl::assume_held())
         }
     }
 }
 
 /// The RTNL lock, held until this is dropped.
+///
+/// # Invariants
+///
+/// This thread took the RTNL lock in [`Rtnl::lock`], and only this value's drop releases it.
 pub(crate) struct RtnlGuard(Rtnl);
 
 impl core::ops::Deref for RtnlGuard {
@@ -38,7 +49,7 @@ impl core::ops::Deref for RtnlGuard {
 
 impl Drop for RtnlGuard {
     fn drop(&mut self) {
-        // SAFETY: taken in `Rtnl::lock`.
+        // SAFETY: taken in `Rtnl::lock` (type invariant).
         unsafe { super::bindings::rtnl_unlock() };
     }
 }

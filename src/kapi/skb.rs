@@ -6,6 +6,13 @@ use super::ordered::JobSkb;
 use core::ptr::{self, NonNull};
 
 /// An owned `struct sk_buff`: freed (as dropped) when this goes out of scope.
+///
+/// # Invariants
+///
+/// `self.0` points to a valid skb on which this value holds a reference, which it releases
+/// (`kfree_skb`) when dropped unless it handed the reference over first
+/// ([`SkBuff::into_nonnull`]). The one exception is the `SkBuff` inside a [`JobSkb`], which is
+/// never dropped and holds no reference of its own: the job's bundle owns the packet.
 pub(crate) struct SkBuff(NonNull<b::sk_buff>);
 
 // SAFETY: an skb that nobody else references may be handed to any thread.
@@ -109,6 +116,11 @@ pub(crate) enum IpAddr {
 }
 
 /// A list of skbs (GSO segments), consumed one at a time.
+///
+/// # Invariants
+///
+/// `self.0` is null or the first of a list of valid skbs, each linked to the next by its `next`
+/// pointer (the last one's null), on each of which this value holds a reference.
 pub(crate) struct SkbList(*mut b::sk_buff);
 
 impl Iterator for SkbList {
@@ -120,6 +132,8 @@ impl Iterator for SkbList {
         // hands it over, owned.
         unsafe {
             let links = &mut (*head.as_ptr()).__bindgen_anon_1.__bindgen_anon_1;
+            // INVARIANT: the rest of the list starts at the head's `next`, which is read and
+            // cleared together, so the head leaves the list as it is handed over.
             self.0 = core::mem::replace(&mut links.next, ptr::null_mut());
             Some(SkBuff::from_nonnull(head))
         }
@@ -137,6 +151,8 @@ impl SkBuff {
     ///
     /// `ptr` is a valid skb whose ownership passes to the returned value.
     pub(crate) unsafe fn from_raw(ptr: *mut b::sk_buff) -> Option<SkBuff> {
+        // INVARIANT: by the safety requirements, a non-null `ptr` is a valid skb whose reference
+        // passes to the result.
         NonNull::new(ptr).map(SkBuff)
     }
 
@@ -144,6 +160,7 @@ impl SkBuff {
     ///
     /// `ptr` is a valid skb whose ownership passes to the returned value.
     pub(super) unsafe fn from_nonnull(ptr: NonNull<b::sk_buff>) -> SkBuff {
+        // INVARIANT: by the safety requirements.
         SkBuff(ptr)
     }
 
@@ -297,6 +314,9 @@ impl SkBuff {
         let shinfo = unsafe { (*self.raw()).head.add((*self.raw()).end as usize) };
         // SAFETY: as above.
         if unsafe { (*shinfo.cast::<b::skb_shared_info>()).gso_size } == 0 {
+            // INVARIANT: a list of this skb alone, whose reference passes to the list. Its `next`
+            // is null because the only caller transmits skbs from `ndo_start_xmit`, which the
+            // stack hands over off any list (`skb_mark_not_on_list`).
             return Ok(SkbList(self.into_nonnull().as_ptr()));
         }
         // SAFETY: segmenting a valid GSO skb (`skb_gso_segment`, no
@@ -308,6 +328,8 @@ impl SkBuff {
             return Err(kernel::error::code::EINVAL);
         }
         drop(self);
+        // INVARIANT: `skb_gso_segment` returned a new list of segments, linked through `next`,
+        // each with a reference that is now ours.
         Ok(SkbList(segs))
     }
 

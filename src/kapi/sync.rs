@@ -83,6 +83,14 @@ pub(crate) trait Resync {
 /// all or nothing (on `Err`, the copy is unchanged). If its second call
 /// fails, the old copy is marked stale and resynchronised from the active one
 /// at the next write (see [`Resync`]).
+///
+/// # Invariants
+///
+/// - `active` is 0 or 1: the index of the copy readers use. That copy is never mutated.
+/// - The other copy is mutated only by a holder of `writer`, and only when no reader can be in
+///   it: it was never active, or a grace period has passed since it stopped being active.
+/// - `stale` is set only when the inactive copy missed an update, and cleared once it was
+///   resynchronised from the active one.
 pub(crate) struct LeftRight<T: Resync> {
     copies: [UnsafeCell<T>; 2],
     /// Index of the copy readers use.
@@ -123,6 +131,8 @@ impl<T: Resync> LeftRight<T> {
     /// Two equal copies `a` and `b` (the caller makes them equal).
     pub(crate) fn new(a: T, b: T) -> Result<Self> {
         let writer = KBox::pin_init(kernel::new_mutex!((), "wireguard_leftright"), GFP_KERNEL)?;
+        // INVARIANT: copy 0 is active; copy 1 never was, so no reader is in it; neither missed
+        // an update.
         Ok(LeftRight {
             copies: [UnsafeCell::new(a), UnsafeCell::new(b)],
             active: AtomicUsize::new(0),
@@ -196,6 +206,9 @@ impl<T: Resync> LeftRight<T> {
         // SAFETY: `w` is the guard of `self.writer`.
         let (target, active) = unsafe { self.inactive(&mut w) }?;
         let result = change(target)?;
+        // INVARIANT: `writer` is held throughout: the new active copy is not mutated again
+        // before it is inactive and a grace period has passed, and the old one is mutated
+        // below only after `synchronize`.
         self.active.store(active ^ 1, Ordering::Release);
         // After this, no reader is in the previously active copy.
         rcu::synchronize();

@@ -31,6 +31,12 @@ pub(crate) trait EncapRecv: LinkOps {
 }
 
 /// A bound UDP encapsulation socket of a device of kind `T`.
+///
+/// # Invariants
+///
+/// `sock` is a kernel UDP socket that [`EncapSocket::bind`] created, bound and set up as an
+/// encapsulation socket whose user data is the device `_dev` holds; this value owns it, and only
+/// its drop releases it.
 pub(crate) struct EncapSocket<T: EncapRecv> {
     sock: NonNull<b::socket>,
     /// Released after the socket (fields drop after `Drop::drop`).
@@ -98,6 +104,7 @@ impl<T: EncapRecv> EncapSocket<T> {
             b::sk_set_memalloc(sk);
             b::setup_udp_tunnel_sock(net.as_raw(), sock.as_ptr(), &mut cfg);
         }
+        // INVARIANT: created, bound and set up above for `dev`, on which `hold` is taken.
         Ok(EncapSocket { sock, _dev: hold })
     }
 

@@ -27,6 +27,11 @@ impl WqFlags {
 }
 
 /// A workqueue.
+///
+/// # Invariants
+///
+/// `self.0` is a workqueue that `alloc_workqueue` returned (in [`Workqueue::new`]), which only
+/// this value's drop destroys.
 pub(crate) struct Workqueue(NonNull<b::workqueue_struct>);
 
 // SAFETY: workqueues are used from any context and thread.
@@ -42,6 +47,7 @@ impl Workqueue {
         // SAFETY: the format takes two strings, and both names are
         // NUL-terminated; the callee copies the name it formats.
         let wq = unsafe { b::alloc_workqueue(fmt, flags.0, 0, prefix, name) };
+        // INVARIANT: a non-null result is a new workqueue, ours.
         NonNull::new(wq).map(Workqueue).ok_or(ENOMEM)
     }
 

@@ -15,6 +15,12 @@ use core::ptr::{self, NonNull};
 use kernel::error::{from_err_ptr, to_result, Result};
 
 /// A per-peer cache of the route to its endpoint (`struct dst_cache`).
+///
+/// # Invariants
+///
+/// A `DstCache` that [`DstCache::new`] returned was initialised by `dst_cache_init`, and only
+/// its drop destroys it. (The one dropped inside `new` after a failed initialisation is still all
+/// zero: `dst_cache_destroy` finds no per-CPU memory and does nothing.)
 pub(crate) struct DstCache(UnsafeCell<b::dst_cache>);
 
 // SAFETY: the dst_cache API is per-CPU and callable concurrently from every
@@ -30,6 +36,7 @@ impl DstCache {
         // SAFETY: initialises the cache in place; `c` does not move while
         // the call runs, and the struct holds no self-reference.
         to_result(unsafe { b::dst_cache_init(c.0.get(), kernel::bindings::GFP_KERNEL) })?;
+        // INVARIANT: initialised just above.
         Ok(c)
     }
 
@@ -55,6 +62,8 @@ impl DstCache {
                 // SAFETY: the cache is initialised; a route it returns carries
                 // a reference, which `Route` takes over.
                 let rt = unsafe { b::dst_cache_get_ip4(self.0.get(), &mut src) };
+                // INVARIANT: a non-null route comes with a reference, which passes to the
+                // `Route`; it is an `rtable`, whose `dst` is its first field.
                 (
                     Route(NonNull::new(rt)?.cast()),
                     wide(src.to_ne_bytes()),
@@ -67,6 +76,7 @@ impl DstCache {
                 let rt = unsafe { b::dst_cache_get_ip6(self.0.get(), &mut src) };
                 // SAFETY: `in6_addr` is a union of plain byte views.
                 let src = unsafe { src.in6_u.u6_addr8 };
+                // INVARIANT: as for IPv4 (a `dst_entry` already).
                 (Route(NonNull::new(rt)?), src, b::AF_INET6)
             }
         };
@@ -120,6 +130,11 @@ fn narrow(a: &[u8; 16]) -> u32 {
 /// A route (`struct dst_entry`), with a reference released when dropped.
 /// An IPv4 route is a `struct rtable`, whose first field is its `dst_entry`
 /// (as `ip_rt_put` uses it), so the two pointers are the same.
+///
+/// # Invariants
+///
+/// `self.0` is a valid route on which this value holds one reference, released by its drop or
+/// handed over to the transmit ([`EncapSocket::xmit`]).
 pub(crate) struct Route(NonNull<b::dst_entry>);
 
 const _: () = assert!(core::mem::offset_of!(b::rtable, dst) == 0);
@@ -134,7 +149,7 @@ impl Route {
 
 impl Drop for Route {
     fn drop(&mut self) {
-        // SAFETY: we hold one reference.
+        // SAFETY: we hold one reference (type invariant).
         unsafe { b::dst_release(self.0.as_ptr()) }
     }
 }
@@ -182,6 +197,7 @@ impl<T: EncapRecv> EncapSocket<T> {
                 // a referenced route or an error pointer.
                 let rt = unsafe { b::ip_route_output_flow(self.net(), &mut fl, self.sk()) };
                 let rt = from_err_ptr(rt)?;
+                // INVARIANT: the lookup's reference passes to the `Route`.
                 // SAFETY: a route, not null, since not an error.
                 let rt = Route(unsafe { NonNull::new_unchecked(rt) }.cast());
                 Ok((rt, wide(fl.saddr.to_ne_bytes())))
@@ -201,6 +217,7 @@ impl<T: EncapRecv> EncapSocket<T> {
                 // a referenced route or an error pointer.
                 let rt =
                     from_err_ptr(unsafe { lookup(self.net(), self.sk(), &mut fl, ptr::null()) })?;
+                // INVARIANT: the lookup's reference passes to the `Route`.
                 // SAFETY: a route, not null, since not an error; `in6_addr` is
                 // a union of plain byte views.
                 Ok((Route(unsafe { NonNull::new_unchecked(rt) }), unsafe {
