@@ -78,6 +78,23 @@ race_conf() {
 		if (i % every == 0) printf "PersistentKeepalive = %d\n", 1 + (i % 3) }' "$keys"
 }
 
+# Two namespaces, $1-a and $1-b, joined by a veth pair (va, 10.$2.0.1/24;
+# vb, 10.$2.0.2/24), each with an unconfigured WireGuard device (wga, wgb),
+# and their private keys in /tmp/$1-ka and /tmp/$1-kb.
+race_pair() {
+	local p=$1 net=$2
+	ip netns add "$p-a"
+	ip netns add "$p-b"
+	ip link add va netns "$p-a" type veth peer name vb netns "$p-b"
+	ip -n "$p-a" addr add "10.$net.0.1/24" dev va
+	ip -n "$p-b" addr add "10.$net.0.2/24" dev vb
+	ip -n "$p-a" link set va up
+	ip -n "$p-b" link set vb up
+	(umask 077 && wg genkey >"/tmp/$p-ka" && wg genkey >"/tmp/$p-kb")
+	ip -n "$p-a" link add wga type wireguard
+	ip -n "$p-b" link add wgb type wireguard
+}
+
 # Runs "$@" in a loop until $deadline (epoch seconds); each run bounded (a
 # command stuck in the kernel is reported, not waited for).
 race_loop() {
@@ -297,17 +314,8 @@ t_delete_many_peers() {
 t_new_peer_window() {
 	local rounds=${1:-4} ko=$RACE_TOP/build/debug/wg_delay.ko i j held st=0 setter pinger kb forced=0 r
 	[ -e "$ko" ] || { echo "no $ko (scripts/build-module.sh debug builds it)"; return 1; }
-	ip netns add nw-a
-	ip netns add nw-b
-	ip link add va netns nw-a type veth peer name vb netns nw-b
-	ip -n nw-a addr add 10.71.0.1/24 dev va
-	ip -n nw-b addr add 10.71.0.2/24 dev vb
-	ip -n nw-a link set va up
-	ip -n nw-b link set vb up
-	(umask 077 && wg genkey >/tmp/nw-ka && wg genkey >/tmp/nw-kb)
+	race_pair nw 71
 	kb=$(wg pubkey </tmp/nw-kb)
-	ip -n nw-a link add wga type wireguard
-	ip -n nw-b link add wgb type wireguard
 	ip netns exec nw-a wg set wga private-key /tmp/nw-ka listen-port 51871
 	ip netns exec nw-b wg set wgb private-key /tmp/nw-kb listen-port 51872 \
 		peer "$(wg pubkey </tmp/nw-ka)" allowed-ips 10.72.0.1/32 endpoint 10.71.0.1:51871
@@ -358,16 +366,8 @@ t_new_peer_window() {
 t_key_change_window() {
 	local rounds=${1:-3} ko=$RACE_TOP/build/debug/wg_delay.ko sym i j held seen after setter r st=0 forced=0
 	[ -e "$ko" ] || { echo "no $ko (scripts/build-module.sh debug builds it)"; return 1; }
-	ip netns add kw-a
-	ip netns add kw-b
-	ip link add va netns kw-a type veth peer name vb netns kw-b
-	ip -n kw-a addr add 10.73.0.1/24 dev va
-	ip -n kw-b addr add 10.73.0.2/24 dev vb
-	ip -n kw-a link set va up
-	ip -n kw-b link set vb up
-	(umask 077 && wg genkey >/tmp/kw-ka && wg genkey >/tmp/kw-kb && wg genkey >/tmp/kw-new)
-	ip -n kw-a link add wga type wireguard
-	ip -n kw-b link add wgb type wireguard
+	race_pair kw 73
+	(umask 077 && wg genkey >/tmp/kw-new)
 	# The module is loaded now. (WG_IMPL=c, with the C driver loaded by
 	# tests/hostile/impl.sh's impl_load: its begin_session.)
 	if [ "${WG_IMPL:-rs}" = c ]; then
