@@ -49,7 +49,7 @@ log "building the debug kernel (cached) and the module"
 # Each suite's output goes to build/vm/NAME.out; its progress lines (one per
 # check as it finishes, and one a minute while none does) to the terminal.
 jobs_max=${CHECK_JOBS:-2}
-order=(interop_cdriver lifecycle hostile sendpath netns_upstream netlink_ours soak interop netlink_differential flood)
+order=(interop_cdriver lifecycle hostile sendpath netns_upstream netlink_ours interop netlink_differential flood)
 suites=()
 for n in "${order[@]}"; do
 	for t in "$TOP/tests/vm/suite/$n.sh" "$TOP/tests/vm/pair/$n.sh"; do [ -f "$t" ] && suites+=("$t"); done

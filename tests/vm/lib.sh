@@ -8,7 +8,14 @@ check() {
 	shift
 	# A subshell with errexit, outside any conditional (where bash would
 	# ignore errexit): the first failing command fails the test.
-	( set -e; "$@" ) >"$RESULTS/$name.log" 2>&1
+	# Each command it ran, with the time it started, goes to NAME.trace:
+	# where a check spends its time (make check's length) shows there.
+	(
+		exec {trace}>"$RESULTS/$name.trace"
+		BASH_XTRACEFD=$trace PS4='+ ${EPOCHREALTIME} '
+		set -ex
+		"$@"
+	) >"$RESULTS/$name.log" 2>&1
 	status=$?
 	if [ $status -eq 0 ]; then
 		echo "PASS $name" | tee -a "$RESULTS/results.txt"

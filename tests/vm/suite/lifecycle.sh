@@ -161,9 +161,9 @@ t_rmmod_with_devices() {
 	ip netns del rm-1
 }
 
-t_load_unload_20() {
+t_load_unload() { # CYCLES
 	local i
-	for i in $(seq 1 20); do
+	for i in $(seq 1 "$1"); do
 		modprobe wireguard
 		ip link add wg0 type wireguard
 		ip link set wg0 up
@@ -274,15 +274,21 @@ check move_between_namespaces t_move_between_namespaces
 check delete_namespace_with_devices t_delete_namespace_with_devices
 check crossed_namespaces t_crossed_namespaces
 check rmmod_with_devices t_rmmod_with_devices
-check load_unload_20 t_load_unload_20
+# 8 cycles (20 until 2026-12-04: 6 s each in the debug guest, and a leak or
+# a reference left behind shows in the first).
+check load_unload t_load_unload 8
 check rx_errors_as_c t_rx_errors_as_c
 check debug_lines_ratelimited t_debug_lines_ratelimited
 check c_driver_loads_by_path t_c_driver_loads_by_path
-# Short forms of tests/vm/race.sh (`make race`).
-check race_config_delete_move t_race_config_delete_move 30
-check peer_churn_traffic t_peer_churn_traffic 30 1000
-check new_peer_window t_new_peer_window 4
-check key_change_window t_key_change_window 3
+# Short forms of tests/vm/race.sh (`make race`: 10 times as long, 12
+# rounds of each forced window). Halved on 2026-12-04 for make check's
+# length (issue 12): 15 s of each race, 2 rounds of each forced window
+# (a round that forces its window tests it; the first round of each
+# failed against the unfixed modules).
+check race_config_delete_move t_race_config_delete_move 15
+check peer_churn_traffic t_peer_churn_traffic 15 1000
+check new_peer_window t_new_peer_window 2
+check key_change_window t_key_change_window 2
 # t_delete_many_peers (10,000 peers, hung_task_timeout_secs 10) is only in
 # `make race`: under a loaded emulator RTNL is still held for more than 10 s.
 # Threaded NAPI under load, short form: threaded on with some decryptions

@@ -3,9 +3,9 @@
 # kernel: the raw-netlink table of bad inputs, 6.16's WGALLOWEDIP_F_REMOVE_ME
 # and UPDATE_ONLY, NLM_F_DUMP_INTR, permissions, wg-quick, dumps spanning
 # many messages, and a short run of the netlink fuzzer (tests/netlink/fuzz.sh,
-# last: it unloads the module). The differential test against the C driver
-# is netlink_differential.sh.
-# vm-timeout: 1500
+# last: it unloads the module), then the soak (tests/vm/soak.sh, 30 s). The
+# differential test against the C driver is netlink_differential.sh.
+# vm-timeout: 2400
 . "$(dirname "$0")/../lib.sh"
 here=$(cd "$(dirname "$0")/../../netlink" && pwd)
 # Records how long each test took (the check runs in a subshell: on its exit).
@@ -90,9 +90,9 @@ t_dump_progress() {
 t_fuzz() {
 	# The generic-netlink fuzzer, short (`make fuzz-netlink` runs 600 s):
 	# the tunnel still works after it, nothing half-applied, rmmod clean.
-	# About 60 s of fuzzing; with the set-up, the fuzzers' start and the
-	# teardown about 100 s here.
-	WG_IMPL=rs bash "$here/fuzz.sh" 60
+	# About 30 s of fuzzing (60 until 2026-12-04, for make check's length);
+	# with the set-up, the fuzzers' start and the teardown about 70 s here.
+	WG_IMPL=rs bash "$here/fuzz.sh" 30
 }
 
 t_wg_quick() {
@@ -161,4 +161,11 @@ check permissions timed t_permissions
 check wg_quick timed t_wg_quick
 check dump_progress timed t_dump_progress
 check fuzz timed t_fuzz
+# The soak (tests/vm/soak.sh: iperf3 both ways while everything is
+# reconfigured around it, then unload and a kmemleak scan), 30 s, in this
+# boot (a debug guest's boot and final scans cost about 100 s of a VM; it
+# was its own suite, 60 s, until 2026-12-04). Its checks are soak_*;
+# `make soak` runs it alone, 600 s.
+bash "$(dirname "$0")/../soak.sh" 30
+failures=$((failures + $?))
 finish
