@@ -61,6 +61,7 @@
 # kernel ours then panicked at the first packet through the tunnel (a Rust
 # misaligned-pointer check on an inner IP header received over virtio-net).
 # vm-timeout: 1500
+# vm-usual: 468 (seconds in make check on this machine kind, 2026-12-04: for the progress lines)
 #
 # Run:       scripts/vm-pair.sh tests/vm/pair/interop_cdriver.sh   (results: build/vm/interop_cdriver{,-peer}/)
 # C vs C:    WG_IMPL=c scripts/vm-pair.sh --name interop_cdriver-c tests/vm/pair/interop_cdriver.sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # vm-timeout: 1200
+# vm-usual: 80 (seconds in make check on this machine kind, 2026-12-04: for the progress lines)
 # vm-flavour: release
 # vm-release-always
 # The handshake path under attack (tests/hostile/flood.sh), short form:

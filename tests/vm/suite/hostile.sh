@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # vm-timeout: 1800
+# vm-usual: 429 (seconds in make check on this machine kind, 2026-12-04: for the progress lines)
 # Hostile traffic against a live tunnel (debug kernel).
 #
 # wg0 (ns1) and wg1 (ns2) over a veth pair, once with IPv4 and once with IPv6

@@ -27,6 +27,7 @@
 # About 5 minutes on the debug kernel under emulation with the machine to
 # itself, 11 with another VM sharing the 2 cores.
 # vm-timeout: 1500
+# vm-usual: 191 (seconds in make check on this machine kind, 2026-12-04: for the progress lines)
 # On the release kernel in make check (vm-flavour below): what it checks is
 # the wire, and our module's paths it takes (veth, UDP sockets) run on the
 # debug kernel in hostile, lifecycle, soak and sendpath (netns_upstream is on

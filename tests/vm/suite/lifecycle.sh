@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # vm-timeout: 2700
+# vm-usual: 615 (seconds in make check on this machine kind, 2026-12-04: for the progress lines)
 # Module and device lifecycle (issue: foundation).
 # (The threaded-NAPI load at the end, tests/vm/napi.sh, takes a few minutes
 # under emulation; the suite took some 15 minutes with other VMs running.)

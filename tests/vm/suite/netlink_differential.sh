@@ -3,6 +3,7 @@
 # of valid wg(8) commands (tests/netlink/sequence.sh) run against the in-tree
 # C driver, then against ours, in one boot; the normalised outputs must be
 # identical. Argument: small (default) | full (`make check-netlink-scale`).
+# vm-usual: 66 (seconds in make check on this machine kind, 2026-12-04: for the progress lines)
 # On the release kernel in make check (vm-flavour below): what it checks is
 # what wg(8) prints, the same on both kernels; netlink_ours.sh runs our
 # netlink paths under the debug kernel's sanitizers (bad inputs, raw netlink,

@@ -6,6 +6,7 @@
 # last: it unloads the module), then the soak (tests/vm/soak.sh, 30 s). The
 # differential test against the C driver is netlink_differential.sh.
 # vm-timeout: 2400
+# vm-usual: 376 (seconds in make check on this machine kind, 2026-12-04: for the progress lines)
 . "$(dirname "$0")/../lib.sh"
 here=$(cd "$(dirname "$0")/../../netlink" && pwd)
 # Records how long each test took (the check runs in a subshell: on its exit).

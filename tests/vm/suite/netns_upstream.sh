@@ -37,6 +37,7 @@
 # about 730 s with other VMs sharing them; the limit keeps the verdict inside
 # the VM's own, which make check raises to 2400 s through the line below).
 # vm-timeout: 2400
+# vm-usual: 342 (seconds in make check on this machine kind, 2026-12-04: for the progress lines)
 #
 # Run alone:  scripts/vm-run.sh --flavour debug --timeout 2400 --name netns_upstream tests/vm/suite/netns_upstream.sh
 # C driver:   WG_IMPL=c scripts/vm-run.sh --flavour debug --timeout 2400 --name netns_upstream-c tests/vm/suite/netns_upstream.sh
