@@ -78,11 +78,11 @@ done < <(cat "${fragments[@]}")
 [ $missing -eq 0 ] || die "the $flavour configuration does not match the fragments"
 
 kmake -s rustavailable
-log "building the $flavour kernel (a few minutes on 2 cores)"
-start=$(date +%s)
-# Never silent for more than a minute: a line of progress every 60 s.
 usual="usually 7-8 min on 2 idle cores"
 [ "$flavour" = debug ] && usual="usually 15-16 min on 2 idle cores"
+log "building the $flavour kernel ($usual)"
+start=$(date +%s)
+# Never silent for more than a minute: a line of progress every 60 s.
 (
 	while sleep 60; do
 		log "building the $flavour kernel: $(grep -c '^  [A-Z]' "$out/build.log" 2>/dev/null || echo 0) steps, $(( ($(date +%s) - start) / 60 )) min so far ($usual)"
