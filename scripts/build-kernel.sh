@@ -78,7 +78,7 @@ done < <(cat "${fragments[@]}")
 [ $missing -eq 0 ] || die "the $flavour configuration does not match the fragments"
 
 kmake -s rustavailable
-usual="usually 7-8 min on 2 idle cores"
+usual="usually 8-10 min on 2 idle cores"
 [ "$flavour" = debug ] && usual="usually 15-16 min on 2 idle cores"
 log "building the $flavour kernel ($usual)"
 start=$(date +%s)

@@ -209,10 +209,10 @@ for t in ${suites[@]+"${suites[@]}"}; do
 	break
 done
 # Not cached, it is a kernel build: then it runs alone, before the VM suites
-# (7-8 min on 2 idle cores; from an empty cache in session 16 it ran beside
+# (9 min alone on 2 cores, 548 s in session 16; from an empty cache in session 16 it ran beside
 # two debug VMs for over 30 min, and every release suite waited for it).
 if [ -n "$release_build" ] && [ -z "$release_cached" ]; then
-	log "the release kernel is not cached: building it before the VM suites (usually 7-8 min)"
+	log "the release kernel is not cached: building it before the VM suites (usually 8-10 min)"
 	waited=0
 	while ! release_ready; do
 		sleep 5
