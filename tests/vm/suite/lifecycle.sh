@@ -281,7 +281,7 @@ check load_unload t_load_unload 8
 check rx_errors_as_c t_rx_errors_as_c
 check debug_lines_ratelimited t_debug_lines_ratelimited
 check c_driver_loads_by_path t_c_driver_loads_by_path
-# Short forms of tests/vm/race.sh (`make race`: 10 times as long, 12
+# Short forms of tests/vm/race.sh (`make race`: 300 s of each race, 12
 # rounds of each forced window). Halved on 2026-12-04 for make check's
 # length (issue 12): 15 s of each race, 2 rounds of each forced window
 # (a round that forces its window tests it; the first round of each
