@@ -17,8 +17,9 @@
 # 6. systemd-networkd (tests/vm/networkd.sh): a .netdev of Kind=wireguard
 #    and its .network, with ours and with the C driver.
 # 7. --dkms: make dkms-install builds the module under DKMS for this kernel
-#    (in the guest: slow under emulation), it autoloads, make dkms-remove
-#    takes it out and the C driver is back.
+#    (in the guest: slow under emulation), DKMS signs it with the kernel's
+#    key as its configuration says, it autoloads without the E taint, and
+#    make dkms-remove takes it out and the C driver is back.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fulltunnel.sh"
 . "$(dirname "$0")/networkd.sh"
@@ -98,15 +99,44 @@ uninstall() {
 	c_is_back
 }
 
+# A directory of the guest's root (the host's, read-only over 9p) made
+# writable, its changes kept in memory: where a user's machine has it on disk.
+rw_overlay() {
+	local t
+	t=/run/overlay$(tr / _ <<<"$1")
+	mkdir -p "$t/up" "$t/work"
+	mount -t overlay overlay -o "lowerdir=$1,upperdir=$t/up,workdir=$t/work" "$1"
+}
+
 dkms_cycle() {
+	local mod
 	command -v dkms >/dev/null || fail "dkms is not installed"
+	rw_overlay /usr/src       # the module's source
+	rw_overlay /var/lib/dkms  # DKMS's builds
+	rw_overlay /etc/dkms      # its configuration
+	# A kernel built by its user (as this one) signs with its own key, not a
+	# distribution's MOK: DKMS is told so (Documentation/usage.md).
+	cat >/etc/dkms/framework.conf.d/wireguard-rs-test.conf <<-CONF
+	sign_file=$kdir/scripts/sign-file
+	mok_signing_key=$kdir/certs/signing_key.pem
+	mok_certificate=$kdir/certs/signing_key.x509
+	CONF
 	make -C "$top" dkms-install KDIR="$kdir"
-	case $(modinfo -F filename wireguard) in
+	mod=$(modinfo -F filename wireguard)
+	case $mod in
 		"$moddir"/updates/dkms/wireguard.ko*) ;;
-		*) fail "after dkms-install modinfo names $(modinfo -F filename wireguard)" ;;
+		*) fail "after dkms-install modinfo names $mod" ;;
 	esac
-	autoload "$ours_version"
+	[ -n "$(modinfo -F signer "$mod")" ] || fail "DKMS did not sign $mod"
+	ip link add wgt type wireguard
+	[ "$(loaded_version)" = "$ours_version" ] || fail "autoloaded $(loaded_version), not ours ($ours_version)"
+	taint=$(cat /sys/module/wireguard/taint)
+	echo "module taint (DKMS): '$taint'"
+	case $taint in *E*) fail "the module DKMS built and signed tainted the kernel as unsigned ($taint)" ;; esac
+	ip link del wgt
+	rmmod wireguard
 	make -C "$top" dkms-remove
+	[ ! -e "$mod" ] || fail "dkms-remove left $mod"
 	c_is_back
 }
 
