@@ -35,6 +35,13 @@ log "static: bare negation"
 set +e; "$TOP/tests/static/bare-negation.sh"; status=$?; set -e
 record "static: bare negation" "$status"
 
+# ---- static: the user-kernel preflight against made-up trees ----
+log "static: preflight"
+mkdir -p "$TOP/build"
+set +e; "$TOP/tests/static/preflight.sh" >"$TOP/build/preflight-test.log" 2>&1; status=$?; set -e
+[ "$status" -eq 0 ] || tail -n 20 "$TOP/build/preflight-test.log"
+record "static: preflight" "$status"
+
 # ---- the module, on the debug kernel ----
 log "building the debug kernel (cached) and the module"
 "$TOP/scripts/build-module.sh" debug >/dev/null

@@ -35,7 +35,7 @@ esac
 [ "$(cfg CONFIG_MODULES)" = y ] || no "CONFIG_MODULES is not set: the kernel cannot load modules"
 [ "$(cfg CONFIG_CC_IS_CLANG)" = y ] || no "not built with clang: build the kernel with LLVM=1 (Rust modules need the kernel's C compiled by clang)"
 [ "$(cfg CONFIG_WIREGUARD)" = y ] && no "CONFIG_WIREGUARD=y: the C driver is built in and owns the 'wireguard' link kind and netlink family; build it as a module (=m) or leave it out"
-for opt in CONFIG_NET CONFIG_INET CONFIG_NET_UDP_TUNNEL CONFIG_CRYPTO_LIB_CHACHA20POLY1305 CONFIG_CRYPTO_LIB_CURVE25519; do
+for opt in CONFIG_NET CONFIG_INET CONFIG_NET_UDP_TUNNEL CONFIG_DST_CACHE CONFIG_CRYPTO_LIB_CHACHA20POLY1305 CONFIG_CRYPTO_LIB_CURVE25519; do
 	case $(cfg $opt) in y|m) ;; *) no "$opt is not set (the module needs it; CONFIG_WIREGUARD=m selects all of them)" ;; esac
 done
 
