@@ -9,6 +9,12 @@
 # versions and the fragments, so the fresh set-up finds them only if it
 # would have built the same); FRESH_KERNELS=0 builds them afresh too.
 #
+# FRESH_USER=1: as a user with sudo instead of root (the README's other
+# case): the root gets sudo and a user `newcomer` allowed to use it without a
+# password, and the commands run as that user, in its home. The kernels are
+# then built afresh (the shared ones name root's cache in their paths, which
+# a user cannot read): make demo alone takes about 20 minutes more.
+#
 # Needs root (debootstrap, chroot, mounts). The root lives in
 # $CACHE/fresh-root and is made anew each run; the packages debootstrap
 # fetches are cached in $CACHE/fresh-debootstrap.tar.gz (the same for every
@@ -16,6 +22,8 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || die "make check-fresh needs root (debootstrap, chroot)"
 targets=${FRESH_TARGETS:-demo}
+as_user=${FRESH_USER:-0}
+[ "$as_user" = 0 ] || FRESH_KERNELS=0
 root=$CACHE/fresh-root
 tarball=$CACHE/fresh-debootstrap.tar.gz
 mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
@@ -79,6 +87,15 @@ if [ "${FRESH_KERNELS:-1}" = 1 ]; then
 fi
 
 # Inside: nothing but what a newcomer has, then git and make.
+if [ "$as_user" = 0 ]; then
+	user_setup= run_as= home=/root
+else
+	user_setup="DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends sudo >/dev/null
+useradd -m -s /bin/bash newcomer
+echo 'newcomer ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/newcomer"
+	run_as="setpriv --reuid=newcomer --regid=newcomer --init-groups env HOME=/home/newcomer USER=newcomer"
+	home=/home/newcomer
+fi
 cat >"$root/tmp/newcomer.sh" <<EOF
 set -e
 export HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin CI=\${CI:-}
@@ -86,17 +103,18 @@ command -v cc cargo rustc clang 2>/dev/null && { echo "fresh: the root is not fr
 apt-get update -q >/dev/null
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends git make ca-certificates >/dev/null
 update-ca-certificates >/dev/null
-git config --global --add safe.directory '*'
-git clone -q /mnt/checkout /root/wireguard-rs
-cd /root/wireguard-rs
+$user_setup
+git config --system --add safe.directory '*'
+$run_as git clone -q /mnt/checkout $home/wireguard-rs
+cd $home/wireguard-rs
 for t in $targets; do
 	echo "fresh: make \$t"
 	s=\$(date +%s)
-	make \$t
+	$run_as make \$t
 	echo "fresh: make \$t passed in \$(( \$(date +%s) - s )) s"
 done
 EOF
-log "fresh: running 'make $targets' in the fresh root (as root, in a chroot)"
+log "fresh: running 'make $targets' in the fresh root (as $([ "$as_user" = 0 ] && echo root || echo "a user with sudo"), in a chroot)"
 set +e
 chroot "$root" /bin/bash /tmp/newcomer.sh
 status=$?
