@@ -52,6 +52,11 @@ pub fn hmac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> Key<C> {
     out
 }
 
+/// `Kdf1(key, input)`: one 32-byte output (two HMACs where `Kdf2` takes three).
+pub fn kdf1<C: Crypto>(key: &[u8], input: &[u8]) -> Key<C> {
+    hmac::<C>(hmac::<C>(key, input, &[]).as_bytes(), &[1], &[])
+}
+
 /// `Kdf2(key, input)`: two 32-byte outputs.
 pub fn kdf2<C: Crypto>(key: &[u8], input: &[u8]) -> (Key<C>, Key<C>) {
     let t0 = hmac::<C>(key, input, &[]);

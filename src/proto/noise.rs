@@ -73,9 +73,23 @@ impl<C: Crypto> SymmetricState<C> {
         self.k = Some(k);
     }
 
+    /// `Ck := Kdf1(Ck, ikm)`: the chaining key alone, where WireGuard takes
+    /// no key (the `e` token, message 2's `ee` and `se`: the key those would
+    /// make is never used, as the C driver's `kdf` with one output).
+    pub fn mix_chain(&mut self, ikm: &[u8]) {
+        self.ck = kdf::kdf1::<C>(self.ck.as_bytes(), ikm);
+    }
+
     /// `MixKey(DH(private, public))`; fails on a low-order `public`.
     pub fn mix_dh(&mut self, private: &Key<C>, public: &[u8; KEY_LEN]) -> Result<(), Error> {
         self.mix_precomputed_dh(&dh::<C>(private, public).ok_or(Error::LowOrderKey)?)
+    }
+
+    /// [`Self::mix_chain`] of `DH(private, public)`; fails on a low-order `public`.
+    pub fn mix_dh_chain(&mut self, private: &Key<C>, public: &[u8; KEY_LEN]) -> Result<(), Error> {
+        let shared = dh::<C>(private, public).filter(|s| !s.is_zero());
+        self.mix_chain(shared.ok_or(Error::LowOrderKey)?.as_bytes());
+        Ok(())
     }
 
     /// `MixKey(shared)` with a precomputed DH result; fails if it is all zero
@@ -164,7 +178,7 @@ fn write_e<C: Crypto>(st: &mut SymmetricState<C>, e_priv: &Key<C>, e_out: &mut [
 /// The `e` token, receiving side.
 fn read_e<C: Crypto>(st: &mut SymmetricState<C>, e: &[u8; KEY_LEN]) {
     st.mix_hash(e, &[]);
-    st.mix_key(e);
+    st.mix_chain(e);
 }
 
 /// Initiator writes message 1: `-> e, es, s, ss` and the payload.
@@ -232,8 +246,8 @@ pub fn ik_write_msg2<C: Crypto>(
     payload: &mut [u8],
 ) -> Result<(), Error> {
     write_e(st, e_priv, e_out);
-    st.mix_dh(e_priv, re)?;
-    st.mix_dh(e_priv, rs)?;
+    st.mix_dh_chain(e_priv, re)?;
+    st.mix_dh_chain(e_priv, rs)?;
     st.mix_key_and_hash(psk.as_bytes());
     st.encrypt_and_hash(payload)
 }
@@ -249,8 +263,8 @@ pub fn ik_read_msg2<C: Crypto>(
     payload_out: &mut [u8],
 ) -> Result<(), Error> {
     read_e(st, e);
-    st.mix_dh(e_priv, e)?;
-    st.mix_dh(s_priv, e)?;
+    st.mix_dh_chain(e_priv, e)?;
+    st.mix_dh_chain(s_priv, e)?;
     st.mix_key_and_hash(psk.as_bytes());
     st.decrypt_and_hash(encrypted_payload, payload_out)
 }
