@@ -62,6 +62,18 @@ before() {
 	c_is_back
 }
 
+# `ip link add ... type wireguard` autoloads ours (installed as WHAT), and
+# its signature holds: no E (unsigned) in the module's taint.
+autoloads_signed() { # WHAT
+	ip link add wgt type wireguard
+	[ "$(loaded_version)" = "$ours_version" ] || fail "autoloaded $(loaded_version), not ours ($ours_version)"
+	taint=$(cat /sys/module/wireguard/taint)
+	echo "module taint ($1): '$taint'"
+	case $taint in *E*) fail "$1 tainted the kernel as unsigned ($taint)" ;; esac
+	ip link del wgt
+	rmmod wireguard
+}
+
 install_signed() {
 	[ "$(sed -n 's/^CONFIG_MODULE_SIG=//p' "$kdir/.config")" = y ] || fail "the test kernel lacks CONFIG_MODULE_SIG"
 	out=$("$top/scripts/install.sh" install "$kdir" "$module")
@@ -69,13 +81,7 @@ install_signed() {
 	grep -q 'signed with' <<<"$out" || fail "install did not sign"
 	[ "$(modinfo -F filename wireguard)" = "$moddir/updates/wireguard.ko" ] || fail "modinfo names $(modinfo -F filename wireguard)"
 	[ -n "$(modinfo -F signer "$moddir/updates/wireguard.ko")" ] || fail "installed module has no signature"
-	ip link add wgt type wireguard
-	[ "$(loaded_version)" = "$ours_version" ] || fail "autoloaded $(loaded_version), not ours ($ours_version)"
-	taint=$(cat /sys/module/wireguard/taint)
-	echo "module taint: '$taint'"
-	case $taint in *E*) fail "our signed module tainted the kernel as unsigned ($taint)" ;; esac
-	ip link del wgt
-	rmmod wireguard
+	autoloads_signed "our signed module"
 }
 
 refuse_unsigned() {
@@ -128,13 +134,7 @@ dkms_cycle() {
 		*) fail "after dkms-install modinfo names $mod" ;;
 	esac
 	[ -n "$(modinfo -F signer "$mod")" ] || fail "DKMS did not sign $mod"
-	ip link add wgt type wireguard
-	[ "$(loaded_version)" = "$ours_version" ] || fail "autoloaded $(loaded_version), not ours ($ours_version)"
-	taint=$(cat /sys/module/wireguard/taint)
-	echo "module taint (DKMS): '$taint'"
-	case $taint in *E*) fail "the module DKMS built and signed tainted the kernel as unsigned ($taint)" ;; esac
-	ip link del wgt
-	rmmod wireguard
+	autoloads_signed "the module DKMS built and signed"
 	make -C "$top" dkms-remove
 	[ ! -e "$mod" ] || fail "dkms-remove left $mod"
 	c_is_back
