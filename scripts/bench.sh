@@ -54,9 +54,10 @@ rm -rf "$data"
 log "bench: generating the handshake data in $data"
 python3 "$TOP/tests/bench/wgbench.py" gen "$data" 100 1000
 
-# Per round and implementation: set-up, 7 timed runs of $secs, handshakes and
-# pings; generous, so a busy machine does not cut the run short.
-timeout=$(((rounds + profile) * 2 * (12 * secs + 240) + 300))
+# Per round and implementation: set-up, 9 timed runs of $secs, handshakes,
+# pings and the 50 peers' set-up; generous, so a busy machine does not cut
+# the run short.
+timeout=$(((rounds + profile) * 2 * (15 * secs + 360) + 300))
 log "bench: $rounds rounds of ours and ${base:-C}, ${secs} s per scenario, $cpus vCPUs (time limit ${timeout} s)"
 set +e
 "$TOP/scripts/vm-run.sh" --flavour release --cpus "$cpus" --name bench --timeout "$timeout" \

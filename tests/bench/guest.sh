@@ -22,6 +22,14 @@
 #   ping-idle.txt  ping through the idle tunnel
 #   ping-load.txt  ping through the tunnel while one TCP stream runs
 #                  (load.json)
+#   tcp1cpu.json   one TCP stream with only the first vCPU online (the others
+#                  taken offline around it): with tcpN, the scaling from one
+#                  vCPU to all
+#   tcp50.txt      50 more peers on ns1's wg0, each a wg device of its own in
+#                  ns2 (wg1..wg50, 192.168.5.N): one TCP stream to each at
+#                  once, ns1 -> ns2 (50 iperf3 pairs, each -O 2: the first
+#                  two seconds, the starts and slow start, left out); the
+#                  sum of their receivers' throughputs, and how many ran
 #
 # scripts/bench.sh computes medians and ratios from these on the host.
 #
@@ -107,6 +115,87 @@ iperf() {
 	return $status
 }
 
+# Only the first N vCPUs online (the rest taken offline): N.
+cpus_online() {
+	local c n=0
+	for c in /sys/devices/system/cpu/cpu[0-9]*; do
+		n=$((n + 1))
+		[ -e "$c/online" ] || continue
+		echo $((n <= $1 ? 1 : 0)) >"$c/online" || return 1
+	done
+	[ "$(nproc)" = "$1" ]
+}
+
+# 50 more peers on ns1's wg0: peer N (1..50) is ns2's wgN, its own device
+# (own key, port 52000+N), 192.168.5.N; ns2 answers 192.168.4.1 from
+# 192.168.5.N through wgN (a routing rule by source per device). Each peer's
+# first handshake is made here, outside the timed part.
+peers50() {
+	local n conf=/tmp/peers50.conf pub1
+	pub1=$(wg pubkey <"$data/device.key")
+	: >$conf
+	for n in $(seq 1 50); do
+		(umask 077 && wg genkey >/tmp/k50-$n)
+		ip -n ns2 link add wg$n type wireguard || return 1
+		ip netns exec ns2 wg set wg$n private-key /tmp/k50-$n listen-port $((52000 + n)) \
+			peer "$pub1" allowed-ips 192.168.4.1/32 endpoint 10.0.0.1:51820 || return 1
+		ip -n ns2 addr add 192.168.5.$n/32 dev wg$n
+		ip -n ns2 link set wg$n mtu 1420 up
+		ip -n ns2 rule add from 192.168.5.$n table $((100 + n)) || return 1
+		ip -n ns2 route add 192.168.4.1/32 dev wg$n table $((100 + n)) || return 1
+		printf '[Peer]\nPublicKey = %s\nAllowedIPs = 192.168.5.%s/32\nEndpoint = 10.0.0.2:%s\n' \
+			"$(wg pubkey </tmp/k50-$n)" $n $((52000 + n)) >>$conf
+	done
+	ip netns exec ns1 wg addconf wg0 $conf || return 1
+	ip -n ns1 route add 192.168.5.0/24 dev wg0 || return 1
+	local pids=()
+	for n in $(seq 1 50); do
+		ip netns exec ns1 ping -q -c 2 -i 0.5 -w 30 192.168.5.$n >/dev/null &
+		pids+=($!)
+	done
+	local failed=0
+	for n in "${pids[@]}"; do wait "$n" || failed=$((failed + 1)); done
+	[ $failed = 0 ] || { echo "peers50: $failed of 50 peers did not answer a ping"; return 1; }
+}
+
+# One TCP stream ns1 -> ns2 to each of the 50 peers at once: OUT (a line
+# per stream, streamN= its receiver's Mbit/s; then streams= how many
+# ran and mbits= their sum); fails unless all 50 ran.
+tcp50() {
+	local out=$1 n i servers=() clients=() dir=/tmp/tcp50
+	rm -rf $dir && mkdir $dir
+	for n in $(seq 1 50); do
+		timeout $((secs + 90)) ip netns exec ns2 iperf3 -s -1 -B 192.168.5.$n >/dev/null 2>&1 &
+		servers+=($!)
+	done
+	for i in $(seq 1 300); do
+		[ "$(ip netns exec ns2 ss -ltnH 'sport = :5201' | wc -l)" -ge 50 ] && break
+		sleep 0.1
+	done
+	for n in $(seq 1 50); do
+		timeout $((secs + 60)) ip netns exec ns1 iperf3 -c 192.168.5.$n -t "$secs" -O 2 -J \
+			--connect-timeout 10000 >$dir/$n.json 2>&1 &
+		clients+=($!)
+	done
+	for n in "${clients[@]}" "${servers[@]}"; do wait "$n"; done
+	python3 -S - $dir >"$out" <<-'EOF'
+		import json, os, sys
+		d, total, ok = sys.argv[1], 0.0, 0
+		for n in range(1, 51):
+		    try:
+		        with open(os.path.join(d, "%d.json" % n)) as f:
+		            r = json.load(f)["end"]["sum_received"]["bits_per_second"] / 1e6
+		    except Exception as e:
+		        print("stream%d=failed (%s)" % (n, str(e).replace(" ", "_")))
+		        continue
+		    print("stream%d=%.3f" % (n, r))
+		    total, ok = total + r, ok + 1
+		print("streams=%d" % ok)
+		print("mbits=%.3f" % total)
+	EOF
+	grep -q '^streams=50$' "$out"
+}
+
 scenarios() {
 	local p=$1 a b
 	note "$p: tcp1"
@@ -153,6 +242,21 @@ scenarios() {
 	sleep 1
 	iperf "$raw/$p-flood.json" "$secs" || note "$p: flood's iperf3 failed"
 	wait $flood || note "$p: the flood failed"
+
+	note "$p: TCP with one vCPU online"
+	if cpus_online 1; then
+		iperf "$raw/$p-tcp1cpu.json" "$secs" || note "$p: tcp1cpu failed"
+	else
+		note "$p: could not take the other vCPUs offline"
+	fi
+	cpus_online "$ncpu" || note "$p: could not bring every vCPU back online"
+
+	note "$p: TCP to 50 peers at once"
+	if peers50; then
+		tcp50 "$raw/$p-tcp50.txt" || note "$p: tcp50 failed"
+	else
+		note "$p: the 50 peers' set-up failed"
+	fi
 
 	ip netns exec ns1 wg show wg0 dump >"$raw/$p-wg-ns1.txt"
 	ip netns exec ns2 wg show wg0 dump >"$raw/$p-wg-ns2.txt"

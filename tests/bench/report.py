@@ -42,11 +42,14 @@ ROWS = [
     ("ping_load", "ping RTT, under 1 TCP stream, median (ms)", False, "%.2f"),
     ("cpu", "guest CPU per GB carried, 1 stream (CPU s/GB)", False, "%.1f"),
     ("hs_cpu", "guest CPU per handshake, tester included (ms)", False, "%.2f"),
+    ("tcp1cpu", "TCP, 1 stream, 1 vCPU online (Mbit/s)", True, "%.0f"),
+    ("tcp50", "TCP, 50 peers at once, 1 stream each through one device (Mbit/s, sum)", True, "%.0f"),
 ]
 INFO = [
     ("flood_rate", "initiations offered by the flood (kpps)", "%.1f"),
     ("hs_wall", "handshakes: time to complete 1,000 (s)", "%.2f"),
     ("hs_silence", "handshakes: longest wait for any response (s)", "%.2f"),
+    ("scaling", "scaling: TCP, 1 stream per vCPU on all vCPUs, over 1 stream on 1 vCPU (x)", "%.2f"),
 ]
 
 # The bench across virtio-net (tests/bench/pair.sh): A -> B through the tunnel.
@@ -67,7 +70,7 @@ PAIR_INFO = [
     ("tcp1_retr", "TCP, 1 stream: retransmitted segments", "%.0f"),
 ]
 # Scenario files of the raw folders (both benches), to find the runs.
-SCENARIO_FILES = r"-(tcp1|tcp1big|tcpN|udp64|hs|flood|ping-idle|ping-load|load|wg-ns1|wg-ns2|links|counters)\.(json|txt|cpu)$"
+SCENARIO_FILES = r"-(tcp1|tcp1big|tcp1cpu|tcp50|tcpN|udp64|hs|flood|ping-idle|ping-load|load|wg-ns1|wg-ns2|links|counters)\.(json|txt|cpu)$"
 
 
 def iperf(path, key="sum_received"):
@@ -165,6 +168,20 @@ def figures(raw, prefix, data, notes):
         busy = (int(t[4]) - int(t[1])) / int(t[7])
         return busy * 1e3 / int(kv(base + "-hs.txt")["received"])
     get("hs_cpu", hs_cpu)
+    get("tcp1cpu", lambda: iperf(base + "-tcp1cpu.json")["bits_per_second"] / 1e6)
+
+    def tcp50():
+        r = kv(base + "-tcp50.txt")
+        if int(r["streams"]) != 50:
+            raise ValueError("%s of 50 streams ran" % r["streams"])
+        return float(r["mbits"])
+    get("tcp50", tcp50)
+
+    def scaling():
+        if f.get("tcpN") is None or not f.get("tcp1cpu"):
+            raise ValueError("no tcpN or tcp1cpu figure")
+        return f["tcpN"] / f["tcp1cpu"]
+    get("scaling", scaling)
     f.setdefault("hs_wall", None)
     f.setdefault("hs_silence", None)
     return f
