@@ -371,6 +371,22 @@ unsigned int wg_shim_nr_cpu_ids(void)
 	return nr_cpu_ids;
 }
 
+unsigned int wg_shim_num_online_cpus(void)
+{
+	return num_online_cpus();
+}
+
+/* The Nth online CPU (from 0), or nr_cpu_ids or more if fewer are online. */
+unsigned int wg_shim_nth_online_cpu(unsigned int n)
+{
+	return cpumask_nth(n, cpu_online_mask);
+}
+
+int wg_shim_raw_smp_processor_id(void)
+{
+	return raw_smp_processor_id();
+}
+
 /* ETH_P_IP or ETH_P_IPV6 by the IP header's version, or 0. */
 __be16 wg_shim_ip_tunnel_parse_protocol(const struct sk_buff *skb)
 {

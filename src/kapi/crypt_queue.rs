@@ -4,7 +4,8 @@
 //! decryption queues. Producers never block; a full queue refuses the item.
 //!
 //! The queue lives in an [`Arc`]; each CPU has its own work item pointing at
-//! it, queued round-robin over the online CPUs by [`CryptQueue::kick`]. The
+//! it, queued round-robin over the online CPUs by [`CryptQueue::kick`] (or
+//! over the first few of them, [`CryptQueue::kick_among`]). The
 //! worker calls [`CryptWorker::run`] with the queue. Dropping the queue
 //! disables every work item (waiting for running ones) before the ring and
 //! the per-CPU memory go; packets still queued are freed.
@@ -193,9 +194,24 @@ impl<T: CryptWorker> CryptQueue<T> {
     pub(crate) fn kick(&self, wq: &Workqueue) {
         let after = cpus_after(self.last_cpu.load(Ordering::Relaxed), true).next();
         // Wraps around (the CPU running this is online: there is a first).
-        let Some(cpu) = after.or_else(|| cpus_after(-1, true).next()) else {
-            return;
-        };
+        if let Some(cpu) = after.or_else(|| cpus_after(-1, true).next()) {
+            self.queue_on(wq, cpu);
+        }
+    }
+
+    /// As [`Self::kick`], but round-robin over the first `among` online CPUs
+    /// only (all of them if there are fewer).
+    pub(crate) fn kick_among(&self, wq: &Workqueue, among: usize) {
+        let last = self.last_cpu.load(Ordering::Relaxed);
+        let bound = nth_online_cpu(among.saturating_sub(1));
+        let after = cpus_after(last, true).next().filter(|&cpu| cpu <= bound);
+        if let Some(cpu) = after.or_else(|| cpus_after(-1, true).next()) {
+            self.queue_on(wq, cpu);
+        }
+    }
+
+    /// Queues `cpu`'s worker (a possible CPU: `cpus_after` gave it).
+    fn queue_on(&self, wq: &Workqueue, cpu: i32) {
         self.last_cpu.store(cpu, Ordering::Relaxed);
         let workers = self.workers.load(Ordering::Acquire);
         // SAFETY: `workers` was set up for every possible CPU in `new_arc`
@@ -244,6 +260,34 @@ unsafe extern "C" fn worker_cb<T: CryptWorker>(work: *mut b::work_struct) {
     // outlives its work items (Drop disables them first).
     let q = unsafe { &*(*work.cast::<PerCpu>()).queue.cast::<CryptQueue<T>>() };
     T::run(q);
+}
+
+/// How many CPUs are online.
+pub(crate) fn online_cpus() -> usize {
+    // SAFETY: reads the online count (an atomic).
+    unsafe { b::wg_shim_num_online_cpus() as usize }
+}
+
+/// Whether the CPU running this is among the first `n` online CPUs. A
+/// worker of a [`CryptQueue`] runs on the CPU it was queued on, unless that
+/// CPU went offline meanwhile (its work then runs elsewhere): a hint.
+pub(crate) fn running_on_first_cpus(n: usize) -> bool {
+    // SAFETY: reads the CPU number; a stale one (after a migration) only
+    // misplaces the answer, which callers take as a hint.
+    let this = unsafe { b::wg_shim_raw_smp_processor_id() };
+    this <= nth_online_cpu(n.saturating_sub(1))
+}
+
+/// The `n`th online CPU (from 0), or `i32::MAX` if fewer are online (every
+/// CPU is at most that).
+fn nth_online_cpu(n: usize) -> i32 {
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    // SAFETY: reads the online mask (`cpumask_nth`) and `nr_cpu_ids`.
+    let (cpu, nr) = unsafe { (b::wg_shim_nth_online_cpu(n), b::wg_shim_nr_cpu_ids()) };
+    match cpu < nr {
+        true => cpu as i32,
+        false => i32::MAX,
+    }
 }
 
 /// The possible (or only the online) CPUs after `prev` (-1: all), in order
