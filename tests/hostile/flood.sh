@@ -109,6 +109,17 @@ flood_wgc_handshake() {
 	ip netns exec nsf2 wg show wgc latest-handshakes | awk '{ print ($2 == 0 ? "none" : $2) }'
 }
 
+# In SAMPLES samples 0.2 s apart, how often a bound worker of each CPU was
+# running a work item of wg0's handshake queue: "CPU:COUNT ..." (CPUs
+# never seen running one left out).
+flood_kex_cpus() { # SAMPLES
+	local i
+	for i in $(seq 1 "$1"); do
+		cat /proc/[0-9]*/comm 2>/dev/null | sed -n 's|^kworker/\([0-9]*\):[0-9]*H*+wg-kex-wg0$|\1|p' | sort -u
+		sleep 0.2
+	done | sort -n | uniq -c | awk '{ printf "%s%s:%s", sep, $2, $1; sep = " " } END { print "" }'
+}
+
 flood_run() { # HOLDERS BOUND
 	# Enough holders with a cookie to fill a 2,048-entry table: five sixths.
 	local holders=$1 bound=$2 ready_bound=$(( $1 / 10 + 120 )) min_cookies=$(( $1 * 5 / 6 ))
@@ -137,6 +148,13 @@ flood_run() { # HOLDERS BOUND
 		return 1
 	fi
 	echo "attack in place after $((SECONDS - t0)) s"
+	# Under load ours works on handshakes on the first half of the CPUs
+	# only (receive.rs, flood_cpus): sampled while the attack runs, which
+	# CPUs' workers are at a handshake message (a kworker's name carries
+	# "+wg-kex-wg0" while it runs a work item of that queue).
+	local kex_cpus
+	kex_cpus=$(flood_kex_cpus 25)
+	echo "handshake workers running, by CPU, in 25 samples: ${kex_cpus:-none}"
 
 	# The new client: up, and pinged through once a second (its handshake
 	# starts with the first packet; it retries every 5 s by itself).
@@ -168,6 +186,20 @@ flood_run() { # HOLDERS BOUND
 	if [ "${rcvd:-0}" -lt 5 ]; then
 		echo "FAIL: the established tunnel answered ${rcvd:-0} of ${sent:-0} pings under the attack (want 5)"
 		status=1
+	fi
+	local half=$(($(nproc) / 2)) busy_low=0 busy_high=0 cpu n
+	[ $half -ge 1 ] || half=1
+	for cpu in $kex_cpus; do
+		n=${cpu#*:}
+		if [ "${cpu%%:*}" -lt $half ]; then busy_low=$((busy_low + n)); else busy_high=$((busy_high + n)); fi
+	done
+	if [ "$WG_IMPL" = rs ] && [ "$(nproc)" -ge 2 ]; then
+		# Allowed: a worker elsewhere finishing the one message it took
+		# before the queue filled, or right at the threshold.
+		if [ $busy_low -lt 5 ] || [ $busy_high -gt $((busy_low / 5)) ]; then
+			echo "FAIL: under load the handshake workers ran on CPUs $half and up in $busy_high samples, on the first $half in $busy_low (want most samples on the first, at most a fifth of that elsewhere)"
+			status=1
+		fi
 	fi
 	# The attack was what it says: the device answered with cookies (it was
 	# under load), and every holder used its cookie.
