@@ -27,8 +27,9 @@
       both ephemeral and static against the responder's ephemeral, the
       empty AEAD's tag, mac1 to the initiator's key) and prints
       "handshakes=N seconds=S valid=V missing=M".
-  wgbench.py flood IFNAME SRCMAC DSTMAC TARGET PORT PUBFILE SECONDS OUT  (guest)
-      Injects, as fast as it can for SECONDS, handshake initiations with a
+  wgbench.py flood IFNAME SRCMAC DSTMAC TARGET PORT PUBFILE SECONDS OUT [RATE]  (guest)
+      Injects, as fast as it can for SECONDS (or RATE a second, paced in
+      bursts of 64), handshake initiations with a
       valid mac1 (the device must do a Diffie-Hellman for each unless it is
       under load, when it answers with cookie replies) from 1024 spoofed
       source addresses in 10.200.0.0/16, through an AF_PACKET socket on
@@ -268,8 +269,10 @@ def csum(data):
     return ~s & 0xFFFF
 
 
-def flood(ifname, srcmac, dstmac, target, port, pubfile, seconds, out):
-    port, seconds = int(port), float(seconds)
+def flood(ifname, srcmac, dstmac, target, port, pubfile, seconds, out, rate="0"):
+    """RATE initiations a second (in bursts of 64, paced by the clock), or
+    as fast as it can (0)."""
+    port, seconds, rate = int(port), float(seconds), float(rate)
     with open(pubfile) as f:
         pub = unb64(f.read())
     mac1_key = _blake2s(LABEL_MAC1 + pub).digest()
@@ -290,10 +293,18 @@ def flood(ifname, srcmac, dstmac, target, port, pubfile, seconds, out):
     s.bind((ifname, 0))
     send = s.send
     sent = 0
-    t0 = time.monotonic()
+    t0 = start = time.monotonic()
     end = t0 + seconds
     while time.monotonic() < end:
         for i in range(0, 1024, 64):
+            if rate > 0:
+                # The next burst when it is due: no catching up after a
+                # stall beyond one burst (a paced attacker, not a burst).
+                wait = t0 + sent / rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                elif wait < -64 / rate:
+                    t0 -= wait + 64 / rate
             for fr in pool[i:i + 64]:
                 try:
                     send(fr)
@@ -302,7 +313,7 @@ def flood(ifname, srcmac, dstmac, target, port, pubfile, seconds, out):
                     pass
             if time.monotonic() >= end:
                 break
-    took = time.monotonic() - t0
+    took = time.monotonic() - start
     with open(out, "w") as f:
         f.write("sent=%d seconds=%.3f\n" % (sent, took))
     return 0
@@ -319,7 +330,7 @@ def main(argv):
         return verify(*rest)
     if cmd == "handshakes" and len(rest) == 5:
         return handshakes(*rest)
-    if cmd == "flood" and len(rest) == 8:
+    if cmd == "flood" and len(rest) in (8, 9):
         return flood(*rest)
     sys.stderr.write(__doc__)
     return 2
