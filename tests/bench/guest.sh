@@ -178,7 +178,7 @@ peers50() {
 tcp50() {
 	local out=$1 n i up procs=()
 	for n in $(seq 1 50); do
-		timeout $((secs + 150)) ip netns exec ns2 iperf3 -s -1 -B 192.168.5.$n >/dev/null 2>&1 &
+		timeout -k 5 $((secs + 150)) ip netns exec ns2 iperf3 -s -1 -B 192.168.5.$n >/dev/null 2>&1 &
 		procs+=($!)
 	done
 	for i in $(seq 1 300); do
@@ -186,7 +186,7 @@ tcp50() {
 		sleep 0.1
 	done
 	for n in $(seq 1 50); do
-		timeout $((secs + 120)) ip netns exec ns1 iperf3 -c 192.168.5.$n -t $((secs + 90)) \
+		timeout -k 5 $((secs + 120)) ip netns exec ns1 iperf3 -c 192.168.5.$n -t $((secs + 90)) \
 			--connect-timeout 10000 >/dev/null 2>&1 &
 		procs+=($!)
 	done
@@ -220,7 +220,9 @@ tcp50() {
 	EOF
 	up1=$(tcp50_up)
 	echo "streams=$(((up0 < up1 ? up0 : up1) / 2))" >>"$out"
-	kill "${procs[@]}" 2>/dev/null
+	# Killed outright: an iperf3 told to stop (SIGTERM) reports to its
+	# peer first, and 50 of them at once were seen to hang there.
+	pkill -KILL -x iperf3
 	for n in "${procs[@]}"; do wait "$n" 2>/dev/null; done
 	grep -q '^streams=50$' "$out"
 }
