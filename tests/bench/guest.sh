@@ -41,7 +41,10 @@
 # per implementation, outside the figures, where the single TCP stream, UDP
 # 64-byte, the handshakes and the flood each run under `perf record -a` (the
 # cpu-clock software event: no PMU under emulation), and the flat profile by
-# symbol goes to $RESULTS/profile/IMPL-SCENARIO.txt.
+# symbol goes to $RESULTS/profile/IMPL-SCENARIO.txt; then the two flood rows
+# once more each, unprofiled, with each thread's share of the CPUs over
+# their middle (tests/bench/threads.py: $RESULTS/profile/IMPL-floodRATE-threads.txt,
+# RATE 0 for the unpaced flood).
 set -u
 . "$(dirname "$0")/../vm/lib.sh"     # loaded_is_ours
 . "$(dirname "$0")/../hostile/impl.sh" # impl_load, hold_netstamp_key
@@ -370,6 +373,20 @@ if [ "$profile" = 1 ]; then
 		mac2=$(ip netns exec ns2 cat /sys/class/net/veth2/address)
 		perf_around $impl-flood ip netns exec ns2 "${bench[@]}" flood veth2 "$mac2" "$mac1" \
 			10.0.0.1 51820 "$data/device.pub" "$secs" /tmp/p.txt
+		# Who gets the CPUs in the flood rows (one stream under the flood,
+		# unpaced and paced): each thread's share over the middle of the run.
+		# (rate: the flood's, 0 unpaced)
+		for rate in 0 "$FLOOD_PACED"; do
+			ip netns exec ns2 "${bench[@]}" flood veth2 "$mac2" "$mac1" \
+				10.0.0.1 51820 "$data/device.pub" $((secs + 2)) /tmp/p.txt "$rate" &
+			flood=$!
+			sleep 1
+			iperf /tmp/p.json "$secs" &
+			load=$!
+			sleep 2
+			python3 -S "$top/tests/bench/threads.py" $((secs - 4)) >"$RESULTS/profile/$impl-flood$rate-threads.txt"
+			wait $load $flood
+		done
 		teardown || failures=$((failures + 1))
 	done
 fi

@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""threads.py SECONDS: each thread's share of one CPU over SECONDS (user and
+system time from /proc/PID/task/TID/stat, which without
+CONFIG_IRQ_TIME_ACCOUNTING includes the softirq work run in the thread), the
+25 busiest, after the whole guest's split (/proc/stat); then the sums by
+kind: kworkers by the workqueue named in their name (a kworker's name ends
+in "+WQ" while it runs an item of WQ, "-WQ" after), other threads by name.
+The bench's profile step runs it over the flood row (tests/bench/guest.sh)."""
+import os
+import sys
+import time
+
+
+def snap():
+    out = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            tids = os.listdir("/proc/%s/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open("/proc/%s/task/%s/stat" % (pid, tid)) as f:
+                    s = f.read()
+            except OSError:
+                continue
+            comm = s[s.index("(") + 1:s.rindex(")")]
+            fields = s[s.rindex(")") + 2:].split()
+            out[tid] = (comm, int(fields[11]) + int(fields[12]))
+    return out
+
+
+def cpu():
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:9]]
+
+
+def kind(comm):
+    if comm.startswith("kworker/") and ("+" in comm or "-" in comm[8:]):
+        return "kworkers of " + comm.replace("+", "-").split("-", 1)[1]
+    return comm
+
+
+def main():
+    secs = float(sys.argv[1])
+    a, ca = snap(), cpu()
+    time.sleep(secs)
+    b, cb = snap(), cpu()
+    hz = os.sysconf("SC_CLK_TCK")
+    names = "user nice system idle iowait irq softirq steal".split()
+    tot = sum(y - x for x, y in zip(ca, cb)) or 1
+    print("all CPUs: " + " ".join("%s=%.1f%%" % (n, 100.0 * (y - x) / tot) for n, x, y in zip(names, ca, cb)))
+    d = {tid: (comm, t - a[tid][1]) for tid, (comm, t) in b.items() if tid in a and t > a[tid][1]}
+    for tid, (comm, dt) in sorted(d.items(), key=lambda x: -x[1][1])[:25]:
+        print("%6.1f%% %s %s" % (100.0 * dt / hz / secs, tid, comm))
+    sums = {}
+    for comm, dt in d.values():
+        sums[kind(comm)] = sums.get(kind(comm), 0) + dt
+    print("by kind (percent of one CPU):")
+    for k, dt in sorted(sums.items(), key=lambda x: -x[1])[:12]:
+        print("%6.1f%% %s" % (100.0 * dt / hz / secs, k))
+
+
+if __name__ == "__main__":
+    main()
