@@ -6,6 +6,12 @@ CONFIG_IRQ_TIME_ACCOUNTING includes the softirq work run in the thread), the
 25 busiest, after the whole guest's split (/proc/stat); then the sums by
 kind: kworkers by the workqueue named in their name (a kworker's name ends
 in "+WQ" while it runs an item of WQ, "-WQ" after), other threads by name.
+A kworker serves every workqueue of its CPU's pool in turn, and all its time
+over the interval goes to the one it served last: the split by workqueue is
+sound for work that keeps its kworker busy the whole time (the handshake
+workers under an unpaced flood), not for work that comes and goes (a paced
+flood: there the handshake workers' "share" includes encryption and
+decryption their kworkers did before and after).
 The bench's profile step runs it over the flood row (tests/bench/guest.sh)."""
 import os
 import sys
