@@ -6,13 +6,11 @@ CONFIG_IRQ_TIME_ACCOUNTING includes the softirq work run in the thread), the
 25 busiest, after the whole guest's split (/proc/stat); then the sums by
 kind: kworkers by the workqueue named in their name (a kworker's name ends
 in "+WQ" while it runs an item of WQ, "-WQ" after), other threads by name.
-A kworker serves every workqueue of its CPU's pool in turn, and all its time
-over the interval goes to the one it served last: the split by workqueue is
-sound for work that keeps its kworker busy the whole time (the handshake
-workers under an unpaced flood), not for work that comes and goes (a paced
-flood: there the handshake workers' "share" includes encryption and
-decryption their kworkers did before and after).
-The bench's profile step runs it over the flood row (tests/bench/guest.sh)."""
+A kworker serves every workqueue of its CPU's pool in turn: the threads are
+read every 0.1 s and each reading's time goes to the workqueue the name gives
+then, so the split by workqueue is right to about that grain (reading every
+thread costs the guest a little CPU itself, under `python3` in the list).
+The bench's profile step runs it over the flood rows (tests/bench/guest.sh)."""
 import os
 import sys
 import time
@@ -52,20 +50,28 @@ def kind(comm):
 
 def main():
     secs = float(sys.argv[1])
-    a, ca = snap(), cpu()
-    time.sleep(secs)
-    b, cb = snap(), cpu()
+    step = 0.1
+    prev, ca = snap(), cpu()
+    first = dict(prev)
+    sums, t0 = {}, time.monotonic()
+    while time.monotonic() - t0 < secs:
+        time.sleep(step)
+        cur = snap()
+        for tid, (comm, t) in cur.items():
+            if tid in prev and t > prev[tid][1]:
+                k = kind(comm)
+                sums[k] = sums.get(k, 0) + t - prev[tid][1]
+        prev = cur
+    secs = time.monotonic() - t0
+    cb = cpu()
     hz = os.sysconf("SC_CLK_TCK")
     names = "user nice system idle iowait irq softirq steal".split()
     tot = sum(y - x for x, y in zip(ca, cb)) or 1
     print("all CPUs: " + " ".join("%s=%.1f%%" % (n, 100.0 * (y - x) / tot) for n, x, y in zip(names, ca, cb)))
-    d = {tid: (comm, t - a[tid][1]) for tid, (comm, t) in b.items() if tid in a and t > a[tid][1]}
+    d = {tid: (comm, t - first[tid][1]) for tid, (comm, t) in prev.items() if tid in first and t > first[tid][1]}
     for tid, (comm, dt) in sorted(d.items(), key=lambda x: -x[1][1])[:25]:
         print("%6.1f%% %s %s" % (100.0 * dt / hz / secs, tid, comm))
-    sums = {}
-    for comm, dt in d.values():
-        sums[kind(comm)] = sums.get(kind(comm), 0) + dt
-    print("by kind (percent of one CPU):")
+    print("by kind, each 0.1 s to the name then (percent of one CPU):")
     for k, dt in sorted(sums.items(), key=lambda x: -x[1])[:12]:
         print("%6.1f%% %s" % (100.0 * dt / hz / secs, k))
 
