@@ -3,7 +3,7 @@
 //! whole-packet encryption and decryption on a contiguous buffer (the module
 //! seals and opens socket buffers in place instead), a keypair bundled with
 //! its replay window, the re-keying predicates asked of one keypair, message
-//! classification, `Kdf1`, the cookie checker's one-call checks, and the
+//! classification, the cookie checker's one-call checks, and the
 //! allowed-IPs table's per-family insertion and removal, counters and
 //! structural self-check, and the accessors
 //! of private state that tests read. The same crate compiles the core, so
@@ -16,7 +16,6 @@ use crate::proto::cookie::{mac_ok, CookieChecker, MacCheck};
 use crate::proto::error::Error;
 use crate::proto::handshake::{InFlight, InitiationStatic, PeerHandshake, StaticIdentity};
 use crate::proto::hashtable::{HashTable, KeyHash};
-use crate::proto::kdf::hmac;
 use crate::proto::keypair::{padding_len, Keypair, Keypairs, SessionKeys};
 use crate::proto::messages::{
     split_macs, DataHeader, COOKIE_REPLY_LEN, DATA_HEADER_LEN, DATA_MIN_LEN, INITIATION_LEN,
@@ -209,12 +208,6 @@ pub fn message_type(packet: &[u8]) -> Option<MessageType> {
         (MESSAGE_DATA, n) if n >= DATA_MIN_LEN => Some(MessageType::Data),
         _ => None,
     }
-}
-
-/// `Kdf1(key, input)`: one 32-byte output.
-pub fn kdf1<C: Crypto>(key: &[u8], input: &[u8]) -> Key<C> {
-    let t0 = hmac::<C>(key, input, &[]);
-    hmac::<C>(t0.as_bytes(), &[1], &[])
 }
 
 impl<C: Crypto> CookieChecker<C> {

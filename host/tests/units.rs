@@ -13,7 +13,7 @@ use wg_proto::proto::messages::*;
 use wg_proto::proto::replay::ReplayWindow;
 use wg_proto::proto::secret::Key;
 use wg_proto::proto::tai64n;
-use wg_proto::testing::{kdf1, message_type, HandshakeState, MessageType};
+use wg_proto::testing::{message_type, HandshakeState, MessageType};
 
 #[test]
 fn message_type_by_header_and_length() {
@@ -168,7 +168,7 @@ fn hmac_and_kdf_match_rfc2104() {
         (a2.as_bytes(), b2.as_bytes()),
         (t1.as_bytes(), t2.as_bytes())
     );
-    assert_eq!(kdf1::<Host>(&key, data).as_bytes(), t1.as_bytes());
+    assert_eq!(kdf::kdf1::<Host>(&key, data).as_bytes(), t1.as_bytes());
 }
 
 /// Points of small order on Curve25519 (their DH result is all zero).
