@@ -219,8 +219,7 @@ impl CryptWorker for HandshakeWorker {
 /// the bench's flood: the handshake workers 71% of both CPUs, the TCP stream
 /// through the tunnel what was left). The other half stays with the data.
 fn flood_cpus(queued: u32) -> Option<usize> {
-    (queued as usize >= MAX_QUEUED_INCOMING_HANDSHAKES / 8)
-        .then(|| (crypt_queue::online_cpus() / 2).max(1))
+    cookie::queue_loaded(queued as usize).then(|| (crypt_queue::online_cpus() / 2).max(1))
 }
 
 fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {

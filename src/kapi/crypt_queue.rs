@@ -192,26 +192,24 @@ impl<T: CryptWorker> CryptQueue<T> {
 
     /// Queues a worker on the next online CPU after the last one used.
     pub(crate) fn kick(&self, wq: &Workqueue) {
-        let after = cpus_after(self.last_cpu.load(Ordering::Relaxed), true).next();
-        // Wraps around (the CPU running this is online: there is a first).
-        if let Some(cpu) = after.or_else(|| cpus_after(-1, true).next()) {
-            self.queue_on(wq, cpu);
-        }
+        self.kick_up_to(wq, i32::MAX);
     }
 
     /// As [`Self::kick`], but round-robin over the first `among` online CPUs
     /// only (all of them if there are fewer).
     pub(crate) fn kick_among(&self, wq: &Workqueue, among: usize) {
-        let last = self.last_cpu.load(Ordering::Relaxed);
-        let bound = nth_online_cpu(among.saturating_sub(1));
-        let after = cpus_after(last, true).next().filter(|&cpu| cpu <= bound);
-        if let Some(cpu) = after.or_else(|| cpus_after(-1, true).next()) {
-            self.queue_on(wq, cpu);
-        }
+        self.kick_up_to(wq, nth_online_cpu(among.saturating_sub(1)));
     }
 
-    /// Queues `cpu`'s worker (a possible CPU: `cpus_after` gave it).
-    fn queue_on(&self, wq: &Workqueue, cpu: i32) {
+    /// Queues a worker on the next online CPU up to `bound` after the last
+    /// one used, wrapping around to the first online CPU.
+    fn kick_up_to(&self, wq: &Workqueue, bound: i32) {
+        let last = self.last_cpu.load(Ordering::Relaxed);
+        let after = cpus_after(last, true).next().filter(|&cpu| cpu <= bound);
+        // Wraps around (the CPU running this is online: there is a first).
+        let Some(cpu) = after.or_else(|| cpus_after(-1, true).next()) else {
+            return;
+        };
         self.last_cpu.store(cpu, Ordering::Relaxed);
         let workers = self.workers.load(Ordering::Acquire);
         // SAFETY: `workers` was set up for every possible CPU in `new_arc`

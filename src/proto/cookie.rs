@@ -45,6 +45,12 @@ pub enum MacCheck {
     NeedsCookie,
 }
 
+/// Whether a handshake queue of `queue_len` messages is loaded now: at least
+/// an eighth of MAX_QUEUED_INCOMING_HANDSHAKES (the C driver's threshold).
+pub fn queue_loaded(queue_len: usize) -> bool {
+    queue_len >= MAX_QUEUED_INCOMING_HANDSHAKES / 8
+}
+
 /// Whether the device is under load, the C driver's rule: the handshake queue
 /// holds at least an eighth of MAX_QUEUED_INCOMING_HANDSHAKES, or did less
 /// than a second ago. `last_under_load` is the time the queue was last found
@@ -54,7 +60,7 @@ pub fn under_load(
     now_ns: u64,
     last_under_load: Option<u64>,
 ) -> (bool, Option<u64>) {
-    if queue_len >= MAX_QUEUED_INCOMING_HANDSHAKES / 8 {
+    if queue_loaded(queue_len) {
         return (true, Some(now_ns));
     }
     let recent = last_under_load.filter(|&t| !has_expired(t, NSEC_PER_SEC, now_ns));

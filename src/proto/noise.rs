@@ -82,23 +82,20 @@ impl<C: Crypto> SymmetricState<C> {
 
     /// `MixKey(DH(private, public))`; fails on a low-order `public`.
     pub fn mix_dh(&mut self, private: &Key<C>, public: &[u8; KEY_LEN]) -> Result<(), Error> {
-        self.mix_precomputed_dh(&dh::<C>(private, public).ok_or(Error::LowOrderKey)?)
+        self.mix_key(checked_dh(dh::<C>(private, public).as_ref())?.as_bytes());
+        Ok(())
     }
 
     /// [`Self::mix_chain`] of `DH(private, public)`; fails on a low-order `public`.
     pub fn mix_dh_chain(&mut self, private: &Key<C>, public: &[u8; KEY_LEN]) -> Result<(), Error> {
-        let shared = dh::<C>(private, public).filter(|s| !s.is_zero());
-        self.mix_chain(shared.ok_or(Error::LowOrderKey)?.as_bytes());
+        self.mix_chain(checked_dh(dh::<C>(private, public).as_ref())?.as_bytes());
         Ok(())
     }
 
     /// `MixKey(shared)` with a precomputed DH result; fails if it is all zero
     /// (the precomputation met a low-order key).
     pub fn mix_precomputed_dh(&mut self, shared: &Key<C>) -> Result<(), Error> {
-        if shared.is_zero() {
-            return Err(Error::LowOrderKey);
-        }
-        self.mix_key(shared.as_bytes());
+        self.mix_key(checked_dh(Some(shared))?.as_bytes());
         Ok(())
     }
 
@@ -154,6 +151,11 @@ impl<C: Crypto> SymmetricState<C> {
     pub fn split(&self) -> (Key<C>, Key<C>) {
         kdf::kdf2::<C>(self.ck.as_bytes(), &[])
     }
+}
+
+/// A DH result fit to mix: present and not all zero (a low-order key).
+fn checked_dh<C: Crypto>(shared: Option<&Key<C>>) -> Result<&Key<C>, Error> {
+    shared.filter(|s| !s.is_zero()).ok_or(Error::LowOrderKey)
 }
 
 /// The public key of `private`.
