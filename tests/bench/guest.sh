@@ -230,6 +230,34 @@ tcp50() {
 	grep -q '^streams=50$' "$out"
 }
 
+# One TCP stream (iperf3 to JSON) while wgbench.py floods ns1's wg0 with
+# initiations from ns2 (RATE a second, 0: as fast as it can; its count to
+# FLOODOUT), and COMMAND, if given, 2 s into the stream: JSON FLOODOUT RATE
+# [COMMAND...]. Fails if the stream or the flood did.
+tcp_under_flood() {
+	local json=$1 out=$2 rate=$3 flood load status=0
+	shift 3
+	ip netns exec ns2 "${bench[@]}" flood veth2 "$(ip netns exec ns2 cat /sys/class/net/veth2/address)" \
+		"$(ip netns exec ns1 cat /sys/class/net/veth1/address)" 10.0.0.1 51820 "$data/device.pub" \
+		$((secs + 2)) "$out" "$rate" &
+	flood=$!
+	sleep 1
+	iperf "$json" "$secs" &
+	load=$!
+	if [ $# -gt 0 ]; then
+		sleep 2
+		"$@"
+	fi
+	wait $load || status=1
+	wait $flood || status=1
+	return $status
+}
+
+# Each thread's share of the CPUs over SECONDS, to OUT: SECONDS OUT.
+threads_to() {
+	python3 -S "$top/tests/bench/threads.py" "$1" >"$2"
+}
+
 scenarios() {
 	local p=$1 a b
 	note "$p: tcp1"
@@ -268,14 +296,7 @@ scenarios() {
 	echo "before $a after $b hz $(getconf CLK_TCK)" >"$raw/$p-hs.cpu"
 
 	note "$p: TCP under a flood of initiations"
-	local mac1
-	mac1=$(ip netns exec ns1 cat /sys/class/net/veth1/address)
-	ip netns exec ns2 "${bench[@]}" flood veth2 "$(ip netns exec ns2 cat /sys/class/net/veth2/address)" "$mac1" \
-		10.0.0.1 51820 "$data/device.pub" $((secs + 2)) "$raw/$p-flood.txt" &
-	local flood=$!
-	sleep 1
-	iperf "$raw/$p-flood.json" "$secs" || note "$p: flood's iperf3 failed"
-	wait $flood || note "$p: the flood failed"
+	tcp_under_flood "$raw/$p-flood.json" "$raw/$p-flood.txt" 0 || note "$p: the flood or its iperf3 failed"
 
 	note "$p: TCP with one vCPU online"
 	if cpus_online 1; then
@@ -293,12 +314,8 @@ scenarios() {
 	fi
 
 	note "$p: TCP under a paced flood ($FLOOD_PACED initiations/s)"
-	ip netns exec ns2 "${bench[@]}" flood veth2 "$(ip netns exec ns2 cat /sys/class/net/veth2/address)" "$mac1" \
-		10.0.0.1 51820 "$data/device.pub" $((secs + 2)) "$raw/$p-floodpaced.txt" "$FLOOD_PACED" &
-	flood=$!
-	sleep 1
-	iperf "$raw/$p-floodpaced.json" "$secs" || note "$p: floodpaced's iperf3 failed"
-	wait $flood || note "$p: the paced flood failed"
+	tcp_under_flood "$raw/$p-floodpaced.json" "$raw/$p-floodpaced.txt" "$FLOOD_PACED" ||
+		note "$p: the paced flood or its iperf3 failed"
 
 	ip netns exec ns1 wg show wg0 dump >"$raw/$p-wg-ns1.txt"
 	ip netns exec ns2 wg show wg0 dump >"$raw/$p-wg-ns2.txt"
@@ -375,17 +392,9 @@ if [ "$profile" = 1 ]; then
 			10.0.0.1 51820 "$data/device.pub" "$secs" /tmp/p.txt
 		# Who gets the CPUs in the flood rows (one stream under the flood,
 		# unpaced and paced): each thread's share over the middle of the run.
-		# (rate: the flood's, 0 unpaced)
 		for rate in 0 "$FLOOD_PACED"; do
-			ip netns exec ns2 "${bench[@]}" flood veth2 "$mac2" "$mac1" \
-				10.0.0.1 51820 "$data/device.pub" $((secs + 2)) /tmp/p.txt "$rate" &
-			flood=$!
-			sleep 1
-			iperf /tmp/p.json "$secs" &
-			load=$!
-			sleep 2
-			python3 -S "$top/tests/bench/threads.py" $((secs - 4)) >"$RESULTS/profile/$impl-flood$rate-threads.txt"
-			wait $load $flood
+			tcp_under_flood /tmp/p.json /tmp/p.txt "$rate" \
+				threads_to $((secs - 4)) "$RESULTS/profile/$impl-flood$rate-threads.txt"
 		done
 		teardown || failures=$((failures + 1))
 	done
