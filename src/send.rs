@@ -16,6 +16,7 @@ use crate::device::{data_packet_head_room, Device};
 use crate::kapi::anchored::{Anchored, WorkId};
 use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
 use crate::kapi::error::enetunreach;
+use crate::kapi::gso::UdpGso;
 use crate::kapi::netdev::{DevError, NetDevice};
 use crate::kapi::ordered::{self, Bundle, Dispatched, Job, USER_CB_LEN};
 use crate::kapi::platform::Kernel;
@@ -365,8 +366,9 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
             continue;
         }
         while let Some(skb) = bundle.pop() {
-            budget = budget.saturating_sub(1);
-            sent_any |= send_sealed(peer, skb, &mut told);
+            let (skb, ds, packets) = coalesce(skb, &mut bundle);
+            budget = budget.saturating_sub(packets as usize);
+            sent_any |= send_sealed(peer, skb, ds, packets, &mut told);
             ordered::cond_resched();
         }
     }
@@ -390,12 +392,52 @@ enum Told {
     Data,
 }
 
-/// Sends one sealed packet of the peer's transmit queue (`transmit`); `told`
-/// is what the timers were told of this batch so far.
-fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> bool {
-    let ds = PacketCb::of(&mut skb).map_or(0, |cb| u8::try_from(cb.1).unwrap_or(0));
+/// The outer DS field a sealed packet leaves with (kept in its control
+/// block since the transmit path).
+fn outer_ds(cb: &[u8; USER_CB_LEN]) -> u8 {
+    u8::try_from(PacketCb::read(cb).1).unwrap_or(0)
+}
+
+/// Makes `first`, a sealed packet of the peer's transmit queue, and the
+/// packets after it in its bundle that can go with it into one UDP GSO
+/// super-packet ([`UdpGso`]): those of its length (the last may be shorter,
+/// a super-packet splits into segments of one size and a remainder) and of
+/// its outer DS field, in order. Each is reset for the outer stack first.
+/// Returns the packet to send, its outer DS field, and how many packets it
+/// carries. In a bundle (a super-packet of the device, segmented) every
+/// segment but the last has the same length after padding, so a bundle
+/// leaves as one super-packet or a few.
+fn coalesce(mut first: SkBuff, bundle: &mut Bundle) -> (SkBuff, u8, u32) {
+    let ds = first.cb().first_chunk().map_or(0, outer_ds);
+    first.reset(true);
+    let mut gso = match UdpGso::new(first) {
+        Ok(gso) => gso,
+        Err(first) => return (first, ds, 1),
+    };
+    while let Some(mut skb) = bundle.pop_if(|len, cb| gso.takes(len) && outer_ds(cb) == ds) {
+        skb.reset(true);
+        if let Err(skb) = gso.push(skb) {
+            // Its geometry does not allow it: it goes next, on its own.
+            bundle.push_front(skb);
+            break;
+        }
+    }
+    let (skb, packets) = gso.finish();
+    (skb, ds, u32::from(packets))
+}
+
+/// Sends one sealed packet (or a super-packet of them: [`coalesce`]) of the
+/// peer's transmit queue (`transmit`) with outer DS field `ds`; it carries
+/// `packets` packets; `told` is what the timers were told of this batch so
+/// far.
+fn send_sealed(
+    peer: &Anchored<PeerState>,
+    skb: SkBuff,
+    ds: u8,
+    packets: u32,
+    told: &mut Told,
+) -> bool {
     let is_data = skb.len() != DATA_MIN_LEN as u32;
-    skb.reset(true);
     // The timers hear of the packet before it leaves: its answer can be
     // processed on another CPU before the send returns, and its
     // "authenticated packet received" must cancel what this arms (new
@@ -413,7 +455,7 @@ fn send_sealed(peer: &Anchored<PeerState>, mut skb: SkBuff, told: &mut Told) -> 
     }
     let sent = send_to_peer(peer, skb, ds).is_ok();
     if !sent {
-        peer.dev.get().count_error(DevError::Tx);
+        count(peer.dev.get(), DevError::Tx, packets);
     }
     sent
 }

@@ -494,6 +494,11 @@ void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)
 	dev_sw_netstats_rx_add(dev, len);
 }
 
+void wg_shim_dev_tx_add(struct net_device *dev, unsigned int packets)
+{
+	dev_sw_netstats_tx_add(dev, packets, 0);
+}
+
 bool wg_shim_debug_enabled(void)
 {
 #if defined(CONFIG_DYNAMIC_DEBUG) || (defined(CONFIG_DYNAMIC_DEBUG_CORE) && defined(DYNAMIC_DEBUG_MODULE))

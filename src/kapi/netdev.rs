@@ -217,6 +217,12 @@ impl<T: LinkOps> NetDevice<T> {
         unsafe { b::wg_shim_dev_rx_add(self.raw.get(), len) }
     }
 
+    /// Counts `packets` sent packets (their bytes counted elsewhere).
+    pub(crate) fn count_tx_packets(&self, packets: u32) {
+        // SAFETY: the device is valid and has per-CPU tstats.
+        unsafe { b::wg_shim_dev_tx_add(self.raw.get(), packets) }
+    }
+
     /// Counts an error.
     pub(crate) fn count_error(&self, which: DevError) {
         for &offset in which.counters() {

@@ -226,6 +226,33 @@ impl Bundle {
         }
     }
 
+    /// Takes the first packet if `f`, given its length and the user's bytes
+    /// of its control block, accepts it.
+    pub(crate) fn pop_if(
+        &mut self,
+        f: impl FnOnce(u32, &[u8; USER_CB_LEN]) -> bool,
+    ) -> Option<SkBuff> {
+        let head = self.0?;
+        // SAFETY: the bundle owns `head` (`&mut self`): its length and
+        // control block are read, not kept.
+        let take = unsafe { f((*head.as_ptr()).len, user_cb_of(head)) };
+        if take {
+            self.pop()
+        } else {
+            None
+        }
+    }
+
+    /// Puts `skb` back in front (undoes a `pop`).
+    pub(crate) fn push_front(&mut self, skb: SkBuff) {
+        let ptr = skb.into_nonnull();
+        // INVARIANT: the skb's reference passes to the bundle, linked in front of the chain.
+        // SAFETY: the skb is ours now; its next pointer is written before it
+        // becomes the bundle's first packet.
+        unsafe { *next_of(ptr) = self.0.map_or(core::ptr::null_mut(), NonNull::as_ptr) };
+        self.0 = Some(ptr);
+    }
+
     /// Calls `f` with the user's bytes of each packet's control block, in
     /// order.
     pub(crate) fn for_each_user_cb(&mut self, mut f: impl FnMut(&mut [u8; USER_CB_LEN])) {

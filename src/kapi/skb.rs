@@ -306,6 +306,22 @@ impl SkBuff {
         }
     }
 
+    /// How many packets it carries: its GSO segments (`gso_segs`), 1 if it
+    /// is not a GSO packet.
+    pub(super) fn gso_segs(&self) -> u16 {
+        // SAFETY: reads the shared info at the end of the head of a valid
+        // skb (`skb_shinfo`: `end` is an offset, 64-bit).
+        unsafe {
+            let shinfo = (*self.raw()).head.add((*self.raw()).end as usize);
+            let info = shinfo.cast::<b::skb_shared_info>();
+            if (*info).gso_size == 0 {
+                1
+            } else {
+                (*info).gso_segs.max(1)
+            }
+        }
+    }
+
     /// Splits a GSO super-packet into its segments (software GSO); the
     /// original is consumed. A packet that is not GSO comes back alone.
     pub(crate) fn segment(self) -> Result<SkbList, kernel::error::Error> {

@@ -262,6 +262,7 @@ impl<T: EncapRecv> EncapSocket<T> {
         mark: u32,
     ) {
         let rt = core::mem::ManuallyDrop::new(rt).0.as_ptr();
+        let segs = skb.gso_segs();
         let (skb, sk) = (skb.into_xmit(dev.as_raw(), mark), self.sk());
         // SAFETY: the skb and the route reference are ours and consumed by
         // the transmit (an IPv4 route is an `rtable`: see `Route`); the
@@ -277,6 +278,11 @@ impl<T: EncapRecv> EncapSocket<T> {
                     b::wg_shim_xmit6(rt, sk, skb, &s, &d, ds, port.to_be());
                 }
             }
+        }
+        // The tunnel's transmit counts a GSO packet as one packet (and all
+        // its bytes): the others it carries are counted here.
+        if segs > 1 {
+            dev.count_tx_packets(u32::from(segs) - 1);
         }
     }
 }
