@@ -10,12 +10,17 @@ use super::bindings as b;
 use super::skb::SkBuff;
 use core::ptr::{self, NonNull};
 
-/// The most payload one super-packet carries: what one IPv4 UDP datagram can
-/// (65,535 bytes less the 20-byte IP and 8-byte UDP headers). Its IP and UDP
-/// length fields then hold its whole length, which the receiving stack checks
-/// before it splits it.
-const MAX_PAYLOAD: u32 = 65_507;
-/// The most datagrams in one super-packet.
+/// The most payload one super-packet carries. Its IP and UDP length fields
+/// then hold its whole length (at most 65,535), which the receiving stack
+/// checks before it splits it; and with its outer headers (at most 62 bytes:
+/// Ethernet, IPv6, UDP) it stays below the default `gso_max_size` of a
+/// device (64 KiB), above which the stack segments it in software even for a
+/// device that could take it whole (`gso_features_check`). Each 128 bytes
+/// below that are left for tunnels and VLAN tags under us.
+const MAX_PAYLOAD: u32 = 65_536 - 128;
+/// The most datagrams in one super-packet: below the kernel's limit for a
+/// socket's (`UDP_MAX_SEGMENTS`, 128), and what wireguard-go, which takes
+/// UDP GRO packets whole, splits at most (64).
 const MAX_SEGS: u16 = 64;
 /// The length of the UDP header the transmit puts in front.
 const UDP_HEADER: u32 = 8;
@@ -28,15 +33,22 @@ const UDP_CHECK_OFFSET: u16 = 6;
 /// builds, which `skb_segment` splits by cloning each datagram back out of
 /// its skb, without copying.
 ///
+/// The skbs that join give up their owner (socket and destructor, the same
+/// as the head's: the segments of one super-packet of a socket) to the head,
+/// whose `truesize` grows by theirs, as GRO's: the owner's send buffer stays
+/// charged for all of it until the head is freed, and the packet keeps its
+/// socket (for cgroup and owner matches, and TCP's small queues).
+///
 /// # Invariants
 ///
-/// `head` is linear and its header not shared (not cloned) when built, with
-/// room for a UDP header in front of its data; its `frag_list` holds the
-/// `segs - 1` skbs that joined (each linear and not shared when it did), in
+/// `head` is linear, not a GSO packet and its header not shared (not cloned)
+/// when built, with room for a UDP header in front of its data; its
+/// `frag_list` holds the `segs - 1` skbs that joined (each linear, not a GSO
+/// packet and not shared when it did, and owned by no socket since), in
 /// order, `tail` the last of them (null: none), and its `len`, `data_len` and
-/// `truesize` count them. Once one has joined, `head` has no owner socket.
-/// Every payload is at most `size` bytes, and only the last may be shorter
-/// (`open` is false after it); their total is at most `MAX_PAYLOAD`.
+/// `truesize` count them. Every payload is at most `size` bytes, and only the
+/// last may be shorter (`open` is false after it); their total is at most
+/// `MAX_PAYLOAD`.
 pub(crate) struct UdpGso {
     head: SkBuff,
     tail: *mut b::sk_buff,
@@ -56,33 +68,53 @@ unsafe fn shinfo(skb: *mut b::sk_buff) -> *mut b::skb_shared_info {
     unsafe { (*skb).head.add((*skb).end as usize).cast() }
 }
 
-/// Whether a valid skb is linear, with one reference (not `skb_shared`), and
-/// its header not cloned.
+/// Whether a valid skb can be part of a super-packet: linear (no fragments,
+/// no `frag_list`), with one reference (not `skb_shared`), its header not
+/// cloned, and not a GSO packet itself.
 ///
 /// # Safety
 ///
 /// `skb` is valid.
-unsafe fn linear_alone(skb: *mut b::sk_buff) -> bool {
+unsafe fn plain(skb: *mut b::sk_buff) -> bool {
     // SAFETY: per the contract; the reference count is read once (as
     // `refcount_read`), and the skb's owner holds one of them.
     unsafe {
         let users = ptr::addr_of!((*skb).users.refs.counter).read_volatile();
-        (*skb).data_len == 0 && users == 1 && (*skb).cloned() == 0
+        let info = shinfo(skb);
+        (*skb).data_len == 0
+            && users == 1
+            && (*skb).cloned() == 0
+            && (*info).gso_size == 0
+            && (*info).frag_list.is_null()
+    }
+}
+
+/// The owner of a valid skb: its socket and its destructor's address.
+///
+/// # Safety
+///
+/// `skb` is valid and not on TCP's retransmit queue (where the destructor's
+/// place holds a list anchor).
+unsafe fn owner(skb: *mut b::sk_buff) -> (*mut b::sock, usize) {
+    // SAFETY: per the contract.
+    unsafe {
+        let dtor = (*skb).__bindgen_anon_3.__bindgen_anon_1.destructor;
+        ((*skb).sk, dtor.map_or(0, |f| f as usize))
     }
 }
 
 impl UdpGso {
     /// Starts a super-packet with `head`'s data as its first payload; hands
     /// `head` back if it cannot be one (not linear, shared, already a GSO
-    /// packet, empty, or without room for a UDP header in front).
+    /// packet, empty, or without room for a UDP header in front: the check
+    /// keeps `finish`'s offset in the head room; the room for the outer
+    /// headers, which the transmit pushes unchecked, is the caller's to
+    /// make, as for any packet it sends).
     pub(crate) fn new(head: SkBuff) -> Result<Self, SkBuff> {
         let raw = head.raw();
         // SAFETY: reads fields of the skb we own.
         let fits = unsafe {
-            linear_alone(raw)
-                && (*shinfo(raw)).gso_size == 0
-                && (*shinfo(raw)).frag_list.is_null()
-                && (*raw).data.offset_from((*raw).head) >= UDP_HEADER as isize
+            plain(raw) && (*raw).data.offset_from((*raw).head) >= UDP_HEADER as isize
         };
         let size = head.len();
         if !fits || size == 0 || size > MAX_PAYLOAD {
@@ -99,7 +131,7 @@ impl UdpGso {
     }
 
     /// Whether a payload of `len` bytes can join (its skb must also be
-    /// linear and not shared, which [`UdpGso::push`] checks).
+    /// plain and have the head's owner, which [`UdpGso::push`] checks).
     pub(crate) fn takes(&self, len: u32) -> bool {
         self.open
             && len > 0
@@ -109,30 +141,27 @@ impl UdpGso {
     }
 
     /// Appends `skb`'s data as the next payload; hands it back if it cannot
-    /// join ([`UdpGso::takes`], or not linear, or shared).
+    /// join ([`UdpGso::takes`], not plain, or another owner than the head's).
     pub(crate) fn push(&mut self, skb: SkBuff) -> Result<(), SkBuff> {
         let len = skb.len();
-        let raw = skb.raw();
-        // SAFETY: reads fields of the skb we own.
-        let fits = unsafe { linear_alone(raw) && (*shinfo(raw)).frag_list.is_null() };
+        let (raw, head) = (skb.raw(), self.head.raw());
+        // SAFETY: reads fields of the two skbs we own, both off TCP's queues
+        // (packets being sent by a device).
+        let fits = unsafe { plain(raw) && owner(raw) == owner(head) };
         if !self.takes(len) || !fits {
             return Err(skb);
-        }
-        let head = self.head.raw();
-        if self.tail.is_null() {
-            // The head's `truesize` grows to cover what joins (as GRO's): it
-            // must no longer be charged to a socket, whose destructor would
-            // uncharge the grown size (`sock_wfree`). The skbs that join
-            // keep their owners and are uncharged when freed.
-            self.head.orphan();
         }
         let ptr = skb.into_nonnull().as_ptr();
         // INVARIANT: `skb` joins at the end of the head's `frag_list` (which
         // owns its reference from now on), counted in the head's lengths and
-        // size; a shorter payload closes the packet.
+        // size, its owner's charge moved to the head (the same owner, whose
+        // destructor uncharges the head's `truesize`: `sock_wfree`,
+        // `tcp_wfree`); a shorter payload closes the packet.
         // SAFETY: both skbs are ours; the head's header is not shared (type
         // invariant), so its shared info is ours to write.
         unsafe {
+            (*ptr).sk = ptr::null_mut();
+            (*ptr).__bindgen_anon_3.__bindgen_anon_1.destructor = None;
             (*ptr).__bindgen_anon_1.__bindgen_anon_1.next = ptr::null_mut();
             match NonNull::new(self.tail) {
                 Some(t) => (*t.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.next = ptr,

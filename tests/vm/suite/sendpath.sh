@@ -107,10 +107,14 @@
 #     no checksum error, no tx error or drop on the sender's wg device, and
 #     its tx_packets count every WireGuard packet, not every super-packet
 #     (within 5 of what the receiver's device counted, and at least one per
-#     1,500 bytes). Ours only: as it comes, the sender's veth carried at most
-#     half as many packets as the wg device sent (before: one each; 3078
-#     for 3073 with bfde523's module, IPv4); with the offloads off, at least
-#     as many (every packet segmented out).
+#     1,500 bytes), and its outer packets keep the inner sender's socket
+#     (an nftables `meta skuid` match in the output hook counts all but at
+#     most 5 of them, the keepalives; 9a6dcd3's module, whose super-packet
+#     dropped its owner to carry the others' truesize: 3 of 140). Ours only:
+#     as it comes, the sender's veth carried at most half as many packets as
+#     the wg device sent (bfde523's module, before UDP GSO: 3078 for 3073,
+#     IPv4); with the offloads off, at least as many (every packet
+#     segmented out).
 #
 # WG_IMPL=c tests the in-tree C driver instead (see tests/hostile/impl.sh).
 . "$(dirname "$0")/../lib.sh"
@@ -502,8 +506,13 @@ csum_errors() {
 		END { print n + 0 }' /proc/net/snmp /proc/net/snmp6
 }
 
+# The counters of sp-u1's gso table: all outer packets, those with their socket.
+out_counts() {
+	ip netns exec sp-u1 nft list chain inet gso out | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+}
+
 t_udp_gso() {
-	local fam mode dst ep out sink src status=0 e0 e1 c0 c1 t0 t1 r0 r1 v0 v1 sent got outer
+	local fam mode dst ep out sink src status=0 e0 e1 c0 c1 t0 t1 r0 r1 v0 v1 sent got outer o0 o1 owned
 	ip netns add sp-u1
 	ip netns add sp-u2
 	ip link add vu1 netns sp-u1 type veth peer name vu2 netns sp-u2
@@ -530,6 +539,17 @@ t_udp_gso() {
 	ip -n sp-u2 link set wgu2 up
 	ip netns exec sp-u1 ping -q -c 1 -w 20 10.66.0.2 >/dev/null
 	ip netns exec sp-u1 ping -q -c 1 -w 5 fd77::2 >/dev/null
+	# The outer packets in sp-u1's output hook: all, and those whose socket
+	# (the inner TCP sender's) is still on them.
+	ip netns exec sp-u1 nft -f - <<-'EOF'
+		table inet gso {
+			chain out {
+				type filter hook output priority 0;
+				udp dport 51852 counter
+				udp dport 51852 meta skuid 0 counter
+			}
+		}
+	EOF
 	for mode in whole software; do
 		if [ $mode = software ]; then
 			ip netns exec sp-u1 ethtool -K vu1 tx-udp-segmentation off tx off sg off >/dev/null
@@ -545,6 +565,7 @@ t_udp_gso() {
 			t0=$(dev_stat sp-u1 wgu1 tx_packets)
 			r0=$(dev_stat sp-u2 wgu2 rx_packets)
 			v0=$(dev_stat sp-u1 vu1 tx_packets)
+			o0=($(out_counts))
 			ip netns exec sp-u2 "${PEER[@]}" tcpsink --bind "$dst" --port 5201 --ready "$W/uready" \
 				--timeout 120 >"$W/usink" 2>&1 &
 			sink=$!
@@ -559,10 +580,16 @@ t_udp_gso() {
 			t1=$(dev_stat sp-u1 wgu1 tx_packets)
 			r1=$(dev_stat sp-u2 wgu2 rx_packets)
 			v1=$(dev_stat sp-u1 vu1 tx_packets)
+			o1=($(out_counts))
+			owned=($((o1[0] - o0[0])) $((o1[1] - o0[1])))
 			sent=$((t1 - t0)) got=$((r1 - r0)) outer=$((v1 - v0))
 			echo "$mode, IPv$fam outer: sent $out; received $(cat "$W/usink");" \
 				"wgu1 tx_packets +$sent, wgu2 rx_packets +$got, vu1 tx_packets +$outer," \
-				"checksum errors $c0 -> $c1"
+				"checksum errors $c0 -> $c1; outer packets in the output hook ${owned[0]:-?}, with their socket ${owned[1]:-?}"
+			if [ "${#o1[@]}" != 2 ] || [ "${owned[1]}" -lt $((owned[0] - 5)) ]; then
+				echo "FAIL: $mode, IPv$fam outer: outer packets lost the sending socket: ${owned[*]}"
+				status=1
+			fi
 			src=$(sed -n 's/.*\(bytes=[0-9]* sha256=[0-9a-f]*\).*/\1/p' <<<"$out")
 			if [ -z "$src" ] || [ "$src" != "$(cat "$W/usink")" ]; then
 				echo "FAIL: $mode, IPv$fam outer: what arrived is not what was sent"
