@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vm-timeout: 1500
-# vm-usual: 382 (seconds in make check on this machine kind, 2026-12-04: for the progress lines)
+# vm-usual: 540 (seconds in make check on this machine kind, 2026-12-04, with udp_gso: for the progress lines)
 # The transmit path (issue 11): what is encrypted, what waits for a
 # handshake, and when it leaves.
 #
