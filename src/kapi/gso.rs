@@ -70,7 +70,9 @@ unsafe fn shinfo(skb: *mut b::sk_buff) -> *mut b::skb_shared_info {
 
 /// Whether a valid skb can be part of a super-packet: linear (no fragments,
 /// no `frag_list`), with one reference (not `skb_shared`), its header not
-/// cloned, and not a GSO packet itself.
+/// cloned, not a GSO packet itself, and asking for nothing per packet in its
+/// shared info's `tx_flags` (a timestamp, or wifi status): those flags of a
+/// member would be lost, so such a packet goes alone.
 ///
 /// # Safety
 ///
@@ -86,20 +88,51 @@ unsafe fn plain(skb: *mut b::sk_buff) -> bool {
             && (*skb).cloned() == 0
             && (*info).gso_size == 0
             && (*info).frag_list.is_null()
+            && (*info).tx_flags == 0
     }
 }
 
-/// The owner of a valid skb: its socket and its destructor's address.
+/// The owner of a valid skb (its socket and its destructor's address), if its
+/// charge can move to another skb of the same owner: none at all, or a
+/// charge of the skb's `truesize` to a socket's send buffer, which the
+/// destructor gives back (`sock_wfree`; TCP's `tcp_wfree`, which is not
+/// exported, so it is known by its socket: a TCP socket's transmitted skbs
+/// carry that or `sock_wfree`). `None`: another kind of destructor (one
+/// that releases something per skb, such as a socket reference), whose
+/// skb cannot give it up.
+///
+/// The segments of one GSO packet of a socket all carry its owner in 6.12
+/// only from `tcp_gso_segment` (`tcp_wfree`) and `__udp_gso_segment`
+/// (`sock_wfree`); other segments have none, or differ.
 ///
 /// # Safety
 ///
 /// `skb` is valid and not on TCP's retransmit queue (where the destructor's
 /// place holds a list anchor).
-unsafe fn owner(skb: *mut b::sk_buff) -> (*mut b::sock, usize) {
-    // SAFETY: per the contract.
+unsafe fn movable_owner(skb: *mut b::sk_buff) -> Option<(*mut b::sock, usize)> {
+    // `TCP_TIME_WAIT` and `TCP_NEW_SYN_RECV`: the states of the sockets that
+    // are not full `struct sock`s (`sk_fullsock`).
+    const NOT_FULL: u32 = (1 << 6) | (1 << 12);
+    // SAFETY: per the contract; an skb's socket is live while the skb holds
+    // it (its destructor releases it); its state is in the common part every
+    // kind of socket has, and its protocol is read only from a full socket.
     unsafe {
+        let sk = (*skb).sk;
         let dtor = (*skb).__bindgen_anon_3.__bindgen_anon_1.destructor;
-        ((*skb).sk, dtor.map_or(0, |f| f as usize))
+        let addr = dtor.map_or(0, |f| f as usize);
+        let tcp = || {
+            let state = u32::from((*sk).__sk_common.skc_state);
+            state < 32
+                && (1u32 << state) & NOT_FULL == 0
+                && u32::from((*sk).sk_protocol) == b::IPPROTO_TCP
+        };
+        let movable = match dtor {
+            None => sk.is_null(),
+            Some(f) => {
+                f as usize == b::sock_wfree as *const () as usize || (!sk.is_null() && tcp())
+            }
+        };
+        movable.then_some((sk, addr))
     }
 }
 
@@ -113,9 +146,8 @@ impl UdpGso {
     pub(crate) fn new(head: SkBuff) -> Result<Self, SkBuff> {
         let raw = head.raw();
         // SAFETY: reads fields of the skb we own.
-        let fits = unsafe {
-            plain(raw) && (*raw).data.offset_from((*raw).head) >= UDP_HEADER as isize
-        };
+        let fits =
+            unsafe { plain(raw) && (*raw).data.offset_from((*raw).head) >= UDP_HEADER as isize };
         let size = head.len();
         if !fits || size == 0 || size > MAX_PAYLOAD {
             return Err(head);
@@ -147,7 +179,9 @@ impl UdpGso {
         let (raw, head) = (skb.raw(), self.head.raw());
         // SAFETY: reads fields of the two skbs we own, both off TCP's queues
         // (packets being sent by a device).
-        let fits = unsafe { plain(raw) && owner(raw) == owner(head) };
+        let fits = unsafe {
+            plain(raw) && movable_owner(raw).is_some() && movable_owner(raw) == movable_owner(head)
+        };
         if !self.takes(len) || !fits {
             return Err(skb);
         }
