@@ -34,10 +34,16 @@ only; the crypto is tests/hostile/wgattack.py's).
       "bytes=N sha256=HEX".
 
   wgpeer.py tcpsource --dst ADDR --port PORT --bytes N --watch IF
+                      [--tstamps BYTES]
       Sends N random bytes over TCP, in writes of 1 MiB; meanwhile reads
       the packets IF transmits (a packet socket sees a super-packet before
       the device segments it) and prints "bytes=N sha256=HEX
-      largest=BYTES over64k=COUNT".
+      largest=BYTES over64k=COUNT". With --tstamps, in writes of BYTES,
+      each asking for a software transmit timestamp (SO_TIMESTAMPING:
+      TX_SOFTWARE, OPT_ID, OPT_TSONLY; a driver makes it as it sends the
+      packet with the write's last byte, skb_tx_timestamp); then also prints
+      "writes=W tstamps=T", T the writes whose timestamp came back (within
+      2 s of the end).
 
   wgpeer.py confirmlate --target ADDR --port PORT --pub B64 --static-priv FILE
                         --bind ADDR --lport PORT --send-to ADDR --send-port PORT
@@ -375,18 +381,54 @@ def tcpsource(a):
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(60)
     s.connect((a["dst"], int(a["port"])))
-    h, sent = hashlib.sha256(), 0
+    step = int(a.get("tstamps", 0)) or 1 << 20
+    if "tstamps" in a:
+        s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING,
+                     SOF_TX_SOFTWARE | SOF_SOFTWARE | SOF_OPT_ID | SOF_OPT_TSONLY)
+    h, sent, writes, keys = hashlib.sha256(), 0, 0, set()
     while sent < total:
-        chunk = os.urandom(min(1 << 20, total - sent))
+        chunk = os.urandom(min(step, total - sent))
         s.sendall(chunk)
         h.update(chunk)
         sent += len(chunk)
+        writes += 1
         drain()
+        tstamp_keys(s, keys)
     s.shutdown(socket.SHUT_WR)
     s.recv(1)  # the sink closes once it has read everything
     drain()
     print("bytes=%d sha256=%s largest=%d over64k=%d" % (sent, h.hexdigest(), largest, over))
+    if "tstamps" in a:
+        end = time.monotonic() + 2
+        while len(keys) < writes and time.monotonic() < end:
+            tstamp_keys(s, keys)
+            time.sleep(0.05)
+        print("writes=%d tstamps=%d" % (writes, len(keys)))
     return 0
+
+
+SO_TIMESTAMPING, SOF_TX_SOFTWARE, SOF_SOFTWARE, SOF_OPT_ID, SOF_OPT_TSONLY = 37, 2, 16, 128, 2048
+RECVERR = {(socket.IPPROTO_IP, 11), (socket.IPPROTO_IPV6, 25)}  # IP_RECVERR, IPV6_RECVERR
+
+
+def tstamp_keys(s, keys):
+    """Adds to KEYS the ids (OPT_ID: the byte the write ended at) of the
+    transmit timestamps waiting on S's error queue. Non-blocking for the
+    read: with a timeout, Python waits for S to be readable first, which an
+    error queue does not make it."""
+    timeout = s.gettimeout()
+    s.settimeout(0.0)
+    try:
+        while True:
+            try:
+                _, anc, _, _ = s.recvmsg(1, 512, socket.MSG_ERRQUEUE)
+            except (BlockingIOError, InterruptedError):
+                return
+            for level, kind, data in anc:
+                if (level, kind) in RECVERR and len(data) >= 16:
+                    keys.add(struct.unpack_from("=IBBBBII", data)[6])
+    finally:
+        s.settimeout(timeout)
 
 
 COMMANDS = {"padcheck": padcheck, "udpsend": udpsend, "gsosize": gsosize, "tcpsink": tcpsink,
