@@ -30,8 +30,11 @@ const UDP_CHECK_OFFSET: u16 = 6;
 /// A UDP GSO super-packet being built from datagram payloads of one size,
 /// the last possibly shorter: the first is the head's linear data, each other
 /// is a linear skb on the head's `frag_list`. That is the geometry UDP GRO
-/// builds, which `skb_segment` splits by cloning each datagram back out of
-/// its skb, without copying.
+/// builds. A device takes it whole only with `NETIF_F_FRAGLIST` (veth,
+/// loopback, bridges); for others `skb_segment` splits it in software,
+/// cloning each datagram out of its skb and then copying the clone's head
+/// (`skb_cow_head` on a shared header): an allocation and a copy per
+/// datagram.
 ///
 /// The skbs that join give up their owner (socket and destructor, the same
 /// as the head's: the segments of one super-packet of a socket) to the head,
