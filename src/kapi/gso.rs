@@ -7,7 +7,7 @@
 //! receiver sees the same datagrams as if they had been sent one by one.
 
 use super::bindings as b;
-use super::skb::SkBuff;
+use super::skb::{shinfo, SkBuff};
 use core::ptr::{self, NonNull};
 
 /// The most payload one super-packet carries. Its IP and UDP length fields
@@ -58,17 +58,6 @@ pub(crate) struct UdpGso {
     size: u32,
     segs: u16,
     open: bool,
-}
-
-/// The shared info at the end of a valid skb's head (`skb_shinfo`; `end` is
-/// an offset on 64-bit).
-///
-/// # Safety
-///
-/// `skb` is valid.
-unsafe fn shinfo(skb: *mut b::sk_buff) -> *mut b::skb_shared_info {
-    // SAFETY: per the contract.
-    unsafe { (*skb).head.add((*skb).end as usize).cast() }
 }
 
 /// Whether a valid skb can be part of a super-packet: linear (no fragments,

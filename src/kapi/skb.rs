@@ -26,6 +26,17 @@ impl Drop for SkBuff {
     }
 }
 
+/// The shared info at the end of a valid skb's head (`skb_shinfo`: `end` is
+/// an offset, 64-bit).
+///
+/// # Safety
+///
+/// `skb` is valid.
+pub(super) unsafe fn shinfo(skb: *mut b::sk_buff) -> *mut b::skb_shared_info {
+    // SAFETY: per the contract.
+    unsafe { (*skb).head.add((*skb).end as usize).cast() }
+}
+
 /// Room for the scatterlist of one packet: every fragment, plus the head, the
 /// trailer and a margin (the C driver's `MAX_SKB_FRAGS + 8`).
 const SG_ENTRIES: usize = b::CONFIG_MAX_SKB_FRAGS as usize + 8;
@@ -309,11 +320,9 @@ impl SkBuff {
     /// How many packets it carries: its GSO segments (`gso_segs`), 1 if it
     /// is not a GSO packet.
     pub(super) fn gso_segs(&self) -> u16 {
-        // SAFETY: reads the shared info at the end of the head of a valid
-        // skb (`skb_shinfo`: `end` is an offset, 64-bit).
+        // SAFETY: reads the shared info of a valid skb.
         unsafe {
-            let shinfo = (*self.raw()).head.add((*self.raw()).end as usize);
-            let info = shinfo.cast::<b::skb_shared_info>();
+            let info = shinfo(self.raw());
             if (*info).gso_size == 0 {
                 1
             } else {
@@ -325,11 +334,8 @@ impl SkBuff {
     /// Splits a GSO super-packet into its segments (software GSO); the
     /// original is consumed. A packet that is not GSO comes back alone.
     pub(crate) fn segment(self) -> Result<SkbList, kernel::error::Error> {
-        // SAFETY: reads the GSO size of a valid skb, in the shared info at
-        // the end of its head (`skb_shinfo`: `end` is an offset, 64-bit).
-        let shinfo = unsafe { (*self.raw()).head.add((*self.raw()).end as usize) };
-        // SAFETY: as above.
-        if unsafe { (*shinfo.cast::<b::skb_shared_info>()).gso_size } == 0 {
+        // SAFETY: reads the GSO size of a valid skb, in its shared info.
+        if unsafe { (*shinfo(self.raw())).gso_size } == 0 {
             // INVARIANT: a list of this skb alone, whose reference passes to the list. Its `next`
             // is null because the only caller transmits skbs from `ndo_start_xmit`, which the
             // stack hands over off any list (`skb_mark_not_on_list`).

@@ -442,8 +442,36 @@ with open(sys.argv[1], "a") as f:
 	return $status
 }
 
+# A statistic of device $2 in namespace $1.
+dev_stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
+
+# 4 MiB of random bytes over TCP (tests/sendpath/wgpeer.py tcpsource) from
+# namespace $2 to $4, on which namespace $3 listens, watching device $5 (more
+# tcpsource options after); the sender's report in $out. Fails, with LABEL ($1)
+# in the message, if the sender or the sink failed or what arrived is not
+# what was sent (SHA-256).
+tcp_transfer() {
+	local label=$1 from=$2 to=$3 dst=$4 watch=$5 sink src status=0
+	shift 5
+	rm -f "$W/ready"
+	ip netns exec "$to" "${PEER[@]}" tcpsink --bind "$dst" --port 5201 --ready "$W/ready" \
+		--timeout 120 >"$W/sink" 2>&1 &
+	sink=$!
+	for _ in $(seq 1 100); do [ -e "$W/ready" ] && break; sleep 0.1; done
+	out=$(ip netns exec "$from" "${PEER[@]}" tcpsource --dst "$dst" --port 5201 --bytes 4194304 \
+		--watch "$watch" "$@") || { echo "FAIL: $label: the sender failed: $out"; status=1; }
+	wait "$sink" || { echo "FAIL: $label: the sink failed: $(cat "$W/sink")"; status=1; }
+	echo "$label: sent $out; received $(cat "$W/sink")"
+	src=$(sed -n 's/.*\(bytes=[0-9]* sha256=[0-9a-f]*\).*/\1/p' <<<"$out")
+	if [ -z "$src" ] || [ "$src" != "$(cat "$W/sink")" ]; then
+		echo "FAIL: $label: what arrived is not what was sent"
+		status=1
+	fi
+	return "$status"
+}
+
 t_big_tcp() {
-	local fam dst out sink src e0 e1 status=0
+	local fam dst out e0 e1 status=0
 	ip netns add sp-g1
 	ip netns add sp-g2
 	ip link add vg1 netns sp-g1 type veth peer name vg2 netns sp-g2
@@ -471,26 +499,13 @@ t_big_tcp() {
 	ip netns exec sp-g1 ping -q -c 1 -w 20 10.67.0.2 >/dev/null
 	for fam in 4 6; do
 		if [ $fam = 4 ]; then dst=10.67.0.2; else dst=fd67::2; fi
-		rm -f "$W/gready"
-		e0=$(ip netns exec sp-g1 cat /sys/class/net/wgg1/statistics/tx_errors /sys/class/net/wgg1/statistics/tx_dropped)
-		ip netns exec sp-g2 "${PEER[@]}" tcpsink --bind "$dst" --port 5201 --ready "$W/gready" \
-			--timeout 120 >"$W/gsink" 2>&1 &
-		sink=$!
-		for _ in $(seq 1 100); do [ -e "$W/gready" ] && break; sleep 0.1; done
-		out=$(ip netns exec sp-g1 "${PEER[@]}" tcpsource --dst "$dst" --port 5201 --bytes 4194304 \
-			--watch wgg1) || { echo "FAIL: IPv$fam: the sender failed: $out"; status=1; }
-		wait "$sink" || { echo "FAIL: IPv$fam: the sink failed: $(cat "$W/gsink")"; status=1; }
-		echo "IPv$fam: sent $out; received $(cat "$W/gsink")"
-		src=$(sed -n 's/.*\(bytes=[0-9]* sha256=[0-9a-f]*\).*/\1/p' <<<"$out")
-		if [ -z "$src" ] || [ "$src" != "$(cat "$W/gsink")" ]; then
-			echo "FAIL: IPv$fam: what arrived is not what was sent"
-			status=1
-		fi
+		e0=$(dev_stat sp-g1 wgg1 tx_errors; dev_stat sp-g1 wgg1 tx_dropped)
+		tcp_transfer "IPv$fam" sp-g1 sp-g2 "$dst" wgg1 || status=1
 		if ! [[ $out =~ over64k=([0-9]+) ]] || [ "${BASH_REMATCH[1]}" -eq 0 ]; then
 			echo "FAIL: IPv$fam: no super-packet above 64 KiB reached wgg1"
 			status=1
 		fi
-		e1=$(ip netns exec sp-g1 cat /sys/class/net/wgg1/statistics/tx_errors /sys/class/net/wgg1/statistics/tx_dropped)
+		e1=$(dev_stat sp-g1 wgg1 tx_errors; dev_stat sp-g1 wgg1 tx_dropped)
 		if [ "$e0" != "$e1" ]; then
 			echo "FAIL: IPv$fam: wgg1's tx_errors and tx_dropped went from" $e0 "to" $e1
 			status=1
@@ -501,8 +516,6 @@ t_big_tcp() {
 	return "$status"
 }
 
-# A statistic of device $2 in namespace $1.
-dev_stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
 # UDP checksum errors counted in namespace $1 (IPv4 and IPv6).
 csum_errors() {
 	ip netns exec "$1" awk '
@@ -518,7 +531,7 @@ out_counts() {
 }
 
 t_udp_gso() {
-	local fam mode dst ep out sink src status=0 e0 e1 c0 c1 t0 t1 r0 r1 v0 v1 sent got outer o0 o1 owned
+	local fam mode dst ep out status=0 e0 e1 c0 c1 t0 t1 r0 r1 v0 v1 sent got outer o0 o1 owned
 	ip netns add sp-u1
 	ip netns add sp-u2
 	ip link add vu1 netns sp-u1 type veth peer name vu2 netns sp-u2
@@ -565,20 +578,13 @@ t_udp_gso() {
 			if [ $fam = 4 ]; then ep=10.77.0.2:51852; else ep=[fd77::2]:51852; fi
 			ip netns exec sp-u1 wg set wgu1 peer "$(wg pubkey <"$W/uk2")" endpoint "$ep"
 			dst=10.66.0.2
-			rm -f "$W/uready"
 			e0=$(dev_stat sp-u1 wgu1 tx_errors; dev_stat sp-u1 wgu1 tx_dropped)
 			c0=$(csum_errors sp-u2)
 			t0=$(dev_stat sp-u1 wgu1 tx_packets)
 			r0=$(dev_stat sp-u2 wgu2 rx_packets)
 			v0=$(dev_stat sp-u1 vu1 tx_packets)
 			o0=($(out_counts))
-			ip netns exec sp-u2 "${PEER[@]}" tcpsink --bind "$dst" --port 5201 --ready "$W/uready" \
-				--timeout 120 >"$W/usink" 2>&1 &
-			sink=$!
-			for _ in $(seq 1 100); do [ -e "$W/uready" ] && break; sleep 0.1; done
-			out=$(ip netns exec sp-u1 "${PEER[@]}" tcpsource --dst "$dst" --port 5201 --bytes 4194304 \
-				--watch vu1 --tstamps 65536) || { echo "FAIL: $mode, IPv$fam outer: the sender failed: $out"; status=1; }
-			wait "$sink" || { echo "FAIL: $mode, IPv$fam outer: the sink failed: $(cat "$W/usink")"; status=1; }
+			tcp_transfer "$mode, IPv$fam outer" sp-u1 sp-u2 "$dst" vu1 --tstamps 65536 || status=1
 			# Whatever is still in flight (an ACK's keepalive) lands.
 			sleep 1
 			e1=$(dev_stat sp-u1 wgu1 tx_errors; dev_stat sp-u1 wgu1 tx_dropped)
@@ -589,16 +595,11 @@ t_udp_gso() {
 			o1=($(out_counts))
 			owned=($((o1[0] - o0[0])) $((o1[1] - o0[1])))
 			sent=$((t1 - t0)) got=$((r1 - r0)) outer=$((v1 - v0))
-			echo "$mode, IPv$fam outer: sent $out; received $(cat "$W/usink");" \
+			echo "$mode, IPv$fam outer:" \
 				"wgu1 tx_packets +$sent, wgu2 rx_packets +$got, vu1 tx_packets +$outer," \
 				"checksum errors $c0 -> $c1; outer packets in the output hook ${owned[0]:-?}, with their socket ${owned[1]:-?}"
 			if [ "${#o1[@]}" != 2 ] || [ "${owned[1]}" -lt $((owned[0] - 5)) ]; then
 				echo "FAIL: $mode, IPv$fam outer: outer packets lost the sending socket: ${owned[*]}"
-				status=1
-			fi
-			src=$(sed -n 's/.*\(bytes=[0-9]* sha256=[0-9a-f]*\).*/\1/p' <<<"$out")
-			if [ -z "$src" ] || [ "$src" != "$(cat "$W/usink")" ]; then
-				echo "FAIL: $mode, IPv$fam outer: what arrived is not what was sent"
 				status=1
 			fi
 			if ! [[ $out =~ writes=([0-9]+)\ tstamps=([0-9]+) ]] || [ "${BASH_REMATCH[2]}" -lt $((BASH_REMATCH[1] - 4)) ]; then
