@@ -5,19 +5,26 @@
 # implementation on both ends: for BENCH_ROUNDS rounds (default 3), ours <->
 # ours then C <-> C, each scenario BENCH_SECONDS long (default 10); the bare
 # link without WireGuard once before, as a baseline. Then the table
-# (tests/bench/report.py --pair): medians, spread, ratio.
+# (tests/bench/report.py --pair): medians, spread, ratio. One run and one
+# table per link kind (scripts/vm-pair.sh --link): dgram, QEMU's UDP socket
+# link without offloads, then tap, taps with virtio-net headers on a bridge,
+# whose NICs offer checksum offload and TSO.
 #
 #   BENCH_ROUNDS=1 BENCH_SECONDS=3 make bench-pair   a short smoke run
 #   BENCH_PAIR_CPUS=N                                vCPUs of each VM (default 1:
 #                                                    two VMs on a 2-core machine)
+#   BENCH_PAIR_LINKS="dgram tap"                     the link kinds, in order
 #
-# Results stay in build/vm/bench-pair/ (raw/ the per-run files, figures.tsv,
-# table.md; the peer VM's in build/vm/bench-pair-peer/). Not part of
-# `make check`.
+# Results stay in build/vm/bench-pair/ for dgram and build/vm/bench-pair-tap/
+# for tap (raw/ the per-run files, figures.tsv, table.md; the peer VM's in
+# the same name with -peer). Not part of `make check`.
 . "$(dirname "$0")/lib.sh"
 rounds=${BENCH_ROUNDS:-3}
 secs=${BENCH_SECONDS:-10}
 cpus=${BENCH_PAIR_CPUS:-1}
+links=${BENCH_PAIR_LINKS:-dgram tap}
+for l in $links; do case $l in dgram | tap) ;; *) die "BENCH_PAIR_LINKS: dgram or tap, not '$l'" ;; esac; done
+[ -n "$links" ] || die "BENCH_PAIR_LINKS is empty"
 case $rounds$secs$cpus in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_PAIR_CPUS are numbers" ;; esac
 [ "$secs" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
 # The peer VM's command server gives up after 300 s without a command
@@ -33,16 +40,22 @@ case $rounds$secs$cpus in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_P
 # timed runs of $secs and the pings, each with a few commands to B;
 # generous, so a busy machine does not cut the run short.
 timeout=$(((2 * rounds + 1) * (8 * secs + 300) + 900))
-log "bench-pair: $rounds rounds of ours<->ours and C<->C across virtio-net, ${secs} s per scenario, $cpus vCPU(s) per VM (time limit ${timeout} s)"
-log "bench-pair: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-set +e
-"$TOP/scripts/vm-pair.sh" --flavour release --cpus "$cpus" --name bench-pair --timeout "$timeout" \
-	"$TOP/tests/bench/pair.sh" "$rounds" "$secs"
-status=$?
-set -e
-log "bench-pair: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-results=$TOP/build/vm/bench-pair
-grep -E '^FAIL' "$results/results.txt" >&2 || true
-python3 "$TOP/tests/bench/report.py" --pair "$results" || status=1
-[ $status -eq 0 ] || log "bench-pair: the run had failures: see $results/results.txt and $results/guest.log"
+status=0
+for link in $links; do
+	name=bench-pair
+	[ "$link" = dgram ] || name=bench-pair-$link
+	log "bench-pair: $rounds rounds of ours<->ours and C<->C across virtio-net ($link link), ${secs} s per scenario, $cpus vCPU(s) per VM (time limit ${timeout} s)"
+	log "bench-pair: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+	set +e
+	"$TOP/scripts/vm-pair.sh" --flavour release --cpus "$cpus" --name "$name" --timeout "$timeout" --link "$link" \
+		"$TOP/tests/bench/pair.sh" "$rounds" "$secs" "$link"
+	run=$?
+	set -e
+	log "bench-pair: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	results=$TOP/build/vm/$name
+	grep -E '^FAIL' "$results/results.txt" >&2 || true
+	python3 "$TOP/tests/bench/report.py" --pair "$results" || run=1
+	[ $run -eq 0 ] || { log "bench-pair: the $link run had failures: see $results/results.txt and $results/guest.log"; status=1; }
+	echo
+done
 exit $status

@@ -8,15 +8,24 @@
 #
 #   scripts/vm-pair.sh [--flavour debug|release] [--peer-flavour debug|release]
 #                      [--timeout SECONDS] [--name NAME] [--cpus N] [--memory M]
-#                      SUITE [ARGS...]
+#                      [--link dgram|tap] SUITE [ARGS...]
 #
 # --cpus and --memory apply to each VM (vm-run.sh's defaults: 2 vCPUs, 2G).
 # --peer-flavour: B's kernel (default: A's); the C driver's VM needs no
 # sanitizers, and on the release kernel it answers A sooner.
 #
-# The link: one more virtio-net NIC in each guest, backed by QEMU
-# `-netdev dgram` (each Ethernet frame one UDP datagram between two ports on
-# 127.0.0.1, picked free at start, so two runs on one machine do not meet).
+# The link: one more virtio-net NIC in each guest, backed by
+#   dgram (the default): QEMU `-netdev dgram`, each Ethernet frame one UDP
+#        datagram between two ports on 127.0.0.1, picked free at start, so two
+#        runs on one machine do not meet. It carries no virtio-net header, so
+#        the NICs offer no offload: every frame is checksummed and at most
+#        1514 bytes.
+#   tap: QEMU `-netdev tap,vnet_hdr=on`, two tap devices with virtio-net
+#        headers on a bridge, in a network namespace of the host made for
+#        this run (wgpair-PID, deleted at the end; both QEMUs run in it). The
+#        NICs then offer checksum offload and TSO both ways (what QEMU and
+#        the host's tun driver agree on: the guest's virtio feature bits say
+#        which), as a hypervisor's NIC does.
 # Both guests boot the same cached kernel at the same time; each run is judged
 # by vm-run.sh as a single-VM suite is (the guest's verdict, its kernel log:
 # WARNING:, BUG:, KASAN, lockdep, kmemleak..., the time limit).
@@ -33,7 +42,7 @@
 # later.
 . "$(dirname "$0")/lib.sh"
 
-flavour=debug peer_flavour= timeout=1500 name=
+flavour=debug peer_flavour= timeout=1500 name= link=dgram
 size=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -42,12 +51,14 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
 	--cpus | --memory) size+=("$1" "$2"); shift 2 ;;
+	--link) link=$2; shift 2 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1" ;;
 	*) break ;;
 	esac
 done
 peer_flavour=${peer_flavour:-$flavour}
+case $link in dgram | tap) ;; *) die "--link is dgram or tap, not '$link'" ;; esac
 case $flavour/$peer_flavour in debug/debug | debug/release | release/release | release/debug) ;; *) die "flavours are debug or release" ;; esac
 suite=${1:?usage: vm-pair.sh [options] SUITE}
 shift
@@ -55,29 +66,51 @@ suite=$(readlink -f "$suite")
 name=${name:-$(basename "$suite" .sh)}
 peer=$name-peer
 
-# Two free UDP ports on loopback (held together while picked, so distinct).
-read -r port_a port_b < <(python3 -c 'import socket
+netns=() port_a= port_b=
+if [ "$link" = dgram ]; then
+	# Two free UDP ports on loopback (held together while picked, so distinct).
+	read -r port_a port_b < <(python3 -c 'import socket
 s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*(x.getsockname()[1] for x in s))')
-[ -n "$port_b" ] || die "could not pick two free UDP ports"
-nic() { # LOCAL_PORT REMOTE_PORT MAC
-	echo "-netdev dgram,id=pair,local.type=inet,local.host=127.0.0.1,local.port=$1,remote.type=inet,remote.host=127.0.0.1,remote.port=$2 -device virtio-net-pci,netdev=pair,mac=$3"
-}
+	[ -n "$port_b" ] || die "could not pick two free UDP ports"
+	nic() { # LOCAL_PORT REMOTE_PORT MAC
+		echo "-netdev dgram,id=pair,local.type=inet,local.host=127.0.0.1,local.port=$1,remote.type=inet,remote.host=127.0.0.1,remote.port=$2 -device virtio-net-pci,netdev=pair,mac=$3"
+	}
+	where="UDP 127.0.0.1:$port_a <-> 127.0.0.1:$port_b"
+else
+	# A namespace of this run's own: a bridge and two persistent taps with
+	# virtio-net headers; QEMU attaches to a tap by name in its namespace.
+	ns=wgpair-$$
+	ip netns add "$ns" || die "could not make the network namespace $ns"
+	trap 'ip netns del "$ns" 2>/dev/null || true' EXIT
+	ip -n "$ns" link add br0 type bridge
+	for t in tap0 tap1; do
+		ip -n "$ns" tuntap add dev "$t" mode tap vnet_hdr
+		ip -n "$ns" link set "$t" master br0 up
+	done
+	ip -n "$ns" link set br0 up
+	netns=(ip netns exec "$ns")
+	port_a=tap0 port_b=tap1
+	nic() { # TAP - MAC
+		echo "-netdev tap,id=pair,ifname=$1,script=no,downscript=no,vnet_hdr=on -device virtio-net-pci,netdev=pair,mac=$3"
+	}
+	where="taps with virtio-net headers on a bridge in the namespace $ns"
+fi
 
 "$TOP/scripts/build-kernel.sh" "$flavour" >/dev/null   # cached: built once, before two runners race for it
 [ "$peer_flavour" = "$flavour" ] || "$TOP/scripts/build-kernel.sh" "$peer_flavour" >/dev/null
-log "vm-pair: $name (A: ${WG_IMPL:-rs}, UDP 127.0.0.1:$port_a) <-> $peer (B: the C driver unless told otherwise, UDP 127.0.0.1:$port_b)"
+log "vm-pair: $name (A: ${WG_IMPL:-rs}) <-> $peer (B: the C driver unless told otherwise), $link link: $where"
 peer_log=$(mktemp)
-WG_IMPL=c "$TOP/scripts/vm-run.sh" --flavour "$peer_flavour" --name "$peer" --timeout $((timeout + 300)) "${size[@]}" \
+WG_IMPL=c ${netns[@]+"${netns[@]}"} "$TOP/scripts/vm-run.sh" --flavour "$peer_flavour" --name "$peer" --timeout $((timeout + 300)) "${size[@]}" \
 	--qemu-opts "$(nic "$port_b" "$port_a" 52:54:00:77:00:02)" "$TOP/tests/vm/pair/peer.sh" \
 	</dev/null >"$peer_log" 2>&1 &
 peer_pid=$!
 
 a_log=$(mktemp)
-trap 'rm -f "$peer_log" "$a_log"' EXIT
+trap 'rm -f "$peer_log" "$a_log"; [ -z "${ns:-}" ] || ip netns del "$ns" 2>/dev/null || true' EXIT
 set +e
-"$TOP/scripts/vm-run.sh" --flavour "$flavour" --name "$name" --timeout "$timeout" "${size[@]}" \
+${netns[@]+"${netns[@]}"} "$TOP/scripts/vm-run.sh" --flavour "$flavour" --name "$name" --timeout "$timeout" "${size[@]}" \
 	--qemu-opts "$(nic "$port_a" "$port_b" 52:54:00:77:00:01)" "$suite" "$@" </dev/null 2> >(tee "$a_log" >&2)
 status_a=$?
 set -e

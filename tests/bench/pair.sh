@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # `make bench-pair` (and the second half of `make bench`), inside VM A of
-# scripts/vm-pair.sh: ROUNDS SECONDS
+# scripts/vm-pair.sh: ROUNDS SECONDS [LINK]
 #
 # The same implementation on both ends of a tunnel across a virtio-net link
-# between two VMs (scripts/bench-pair.sh starts them; the link is QEMU
-# -netdev dgram on 127.0.0.1, addresses in tests/vm/pair/lib.sh): for each
-# round, ours <-> ours, then C <-> C. A loads the module here, B loads the
+# between two VMs (scripts/bench-pair.sh starts them; LINK, dgram or tap,
+# is the kind scripts/vm-pair.sh --link made, for the table's title;
+# addresses in tests/vm/pair/lib.sh): for each
+# round, ours <-> ours and C <-> C. A loads the module here, B loads the
 # same one on command (pair_load through rb(): peer.sh's command server),
 # each side makes its wg0 (MTU 1420, a preshared key, each the other's
 # endpoint), and one ping brings the handshake up before anything is timed.
-# Traffic goes from A to B. Before the first round, with no WireGuard module
+# Traffic goes from A to B. Ours goes first in odd rounds, C in even ones.
+# Before the first round, with no WireGuard module
 # loaded on either side, the same scenarios run once over the bare link
 # (prefix 0-link): how much the link itself allows.
 #
@@ -34,7 +36,8 @@
 . "$(dirname "$0")/../vm/pair/lib.sh"  # rb, pair_link_up, pair_load, pair_wg_up
 . "$(dirname "$0")/lib.sh"             # note, quiet, bench_counters, write_meta
 top=$(cd "$(dirname "$0")/../.." && pwd)
-rounds=${1:?usage: pair.sh ROUNDS SECONDS} secs=${2:?usage: pair.sh ROUNDS SECONDS}
+rounds=${1:?usage: pair.sh ROUNDS SECONDS [LINK]} secs=${2:?usage: pair.sh ROUNDS SECONDS [LINK]}
+link=${3:-dgram}
 raw=$RESULTS/raw
 mkdir -p "$raw"
 ncpu=$(nproc)
@@ -134,9 +137,15 @@ t_link() {
 	ping -c 3 -i 0.3 -W 2 "$OUT_B4"
 	# The NIC's driver and the virtio feature bits QEMU offered (bit 0
 	# VIRTIO_NET_F_CSUM, 7 GUEST_TSO4, 11 HOST_TSO4: what offloads the link
-	# has; none with -netdev dgram, which carries no virtio-net header).
+	# has; none with -netdev dgram, which carries no virtio-net header), and
+	# the offloads the driver turned on.
 	readlink -f "/sys/class/net/$LINK/device/driver"
 	echo "virtio features $(cat "/sys/class/net/$LINK/device/features")"
+	ethtool -k "$LINK" | grep -E '^(tx-checksumming|scatter-gather|tcp-segmentation-offload|tx-udp-segmentation|generic-receive-offload|rx-checksumming|tx-gso-list):'
+	# A tap link without offloads would measure the same as dgram.
+	if [ "$link" = tap ]; then
+		ethtool -k "$LINK" | grep -q '^tcp-segmentation-offload: on' || { echo "the tap link offers no TSO"; return 1; }
+	fi
 }
 
 # Both sides load IMPL (whatever was loaded goes first) and make wg0, each
@@ -162,6 +171,7 @@ teardown() {
 }
 
 write_meta "$rounds" "$secs"
+echo "link $link" >>"$RESULTS/meta.txt"
 
 passed() { grep -qx "PASS $1" "$RESULTS/results.txt"; }
 
@@ -176,7 +186,9 @@ echo "vcpus_b $(rb nproc)" >>"$RESULTS/meta.txt"
 note "the bare link, no WireGuard"
 scenarios "$OUT_B4" 0-link
 for r in $(seq 1 "$rounds"); do
-	for impl in rs c; do
+	order="rs c"
+	[ $((r % 2)) = 1 ] || order="c rs"   # each goes first equally often
+	for impl in $order; do
 		p=$r-$impl
 		note "round $r, $impl <-> $impl"
 		check "$p-setup" t_begin "$impl"

@@ -366,9 +366,12 @@ def main(argv):
     if pair:
         rows, info, baseline = PAIR_ROWS, PAIR_INFO, "link"
         per, notes, missing = collect(results, figures_pair, rows, info, ("rs", "c", "link"))
-        title = ("`make bench-pair`, across virtio-net, two VMs (the same implementation on both ends, "
+        link = {"dgram": "QEMU -netdev dgram, no offloads",
+                "tap": "taps with virtio-net headers on a bridge: checksum offload, TSO"}.get(meta.get("link", "dgram"), "?")
+        title = ("`make bench-pair`, across virtio-net (%s), two VMs (the same implementation on both ends, "
                  "traffic A→B): %s, %s vCPU(s) in A and %s in B, %s rounds of %s s per scenario, %s "
                  "(ours: %s; C: %s)" % (
+                     link,
                      meta.get("kernel", "?"), meta.get("vcpus", "?"), meta.get("vcpus_b", "?"),
                      meta.get("rounds", "?"), meta.get("seconds", "?"), meta.get("date", "?"),
                      meta.get("ours", "?"), meta.get("c", "?")))
