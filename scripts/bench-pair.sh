@@ -3,9 +3,10 @@
 # BENCH_PAIR=0): our module against the in-tree C driver across a virtio-net
 # link between two VMs (scripts/vm-pair.sh, release kernel), the same
 # implementation on both ends: for BENCH_ROUNDS rounds (default 3), ours <->
-# ours then C <-> C, each scenario BENCH_SECONDS long (default 10); the bare
-# link without WireGuard once before, as a baseline. Then the table
-# (tests/bench/report.py --pair): medians, spread, ratio. One run and one
+# ours and C <-> C, each scenario BENCH_SECONDS long (default 10); the bare
+# link without WireGuard once before, as a baseline; ours first in odd
+# rounds, C first in even ones, after one unrecorded warm-up run of each.
+# Then the table (tests/bench/report.py --pair): medians, spread, ratio. One run and one
 # table per link kind (scripts/vm-pair.sh --link): dgram, QEMU's UDP socket
 # link without offloads, then tap, taps with virtio-net headers on a bridge,
 # whose NICs offer checksum offload and TSO.
@@ -13,7 +14,10 @@
 #   BENCH_ROUNDS=1 BENCH_SECONDS=3 make bench-pair   a short smoke run
 #   BENCH_PAIR_CPUS=N                                vCPUs of each VM (default 1:
 #                                                    two VMs on a 2-core machine)
-#   BENCH_PAIR_LINKS="dgram tap"                     the link kinds, in order
+#   BENCH_PAIR_LINKS="dgram tap"                     the link kinds, in order (tap
+#                                                    needs root: a network namespace
+#                                                    and tap devices on the host; for
+#                                                    others the default is dgram only)
 #
 # Results stay in build/vm/bench-pair/ for dgram and build/vm/bench-pair-tap/
 # for tap (raw/ the per-run files, figures.tsv, table.md; the peer VM's in
@@ -22,8 +26,21 @@
 rounds=${BENCH_ROUNDS:-3}
 secs=${BENCH_SECONDS:-10}
 cpus=${BENCH_PAIR_CPUS:-1}
-links=${BENCH_PAIR_LINKS:-dgram tap}
-for l in $links; do case $l in dgram | tap) ;; *) die "BENCH_PAIR_LINKS: dgram or tap, not '$l'" ;; esac; done
+if [ -n "${BENCH_PAIR_LINKS+set}" ]; then
+	links=$BENCH_PAIR_LINKS
+elif [ "$(id -u)" = 0 ]; then
+	links="dgram tap"
+else
+	links=dgram
+	log "bench-pair: not root, so the dgram link only (the tap link needs a network namespace and tap devices on the host)"
+fi
+seen=
+for l in $links; do
+	case $l in dgram | tap) ;; *) die "BENCH_PAIR_LINKS: dgram or tap, not '$l'" ;; esac
+	case " $seen " in *" $l "*) die "BENCH_PAIR_LINKS names $l twice" ;; esac
+	[ "$l" = dgram ] || [ "$(id -u)" = 0 ] || die "BENCH_PAIR_LINKS: the $l link needs root (a network namespace and tap devices on the host)"
+	seen="$seen $l"
+done
 [ -n "$links" ] || die "BENCH_PAIR_LINKS is empty"
 case $rounds$secs$cpus in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_PAIR_CPUS are numbers" ;; esac
 [ "$secs" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
@@ -36,25 +53,32 @@ case $rounds$secs$cpus in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_P
 # The module as it is: built only if missing.
 [ -f "$TOP/build/release/wireguard.ko" ] || "$TOP/scripts/build-module.sh" release >/dev/null
 
-# Per run (the bare link, then each round and implementation): set-up, 4
-# timed runs of $secs and the pings, each with a few commands to B;
-# generous, so a busy machine does not cut the run short.
-timeout=$(((2 * rounds + 1) * (8 * secs + 300) + 900))
+# Per run (the bare link, the two warm-ups, then each round and
+# implementation): set-up, 4 timed runs of $secs and the pings, each with a
+# few commands to B; generous, so a busy machine does not cut the run short.
+timeout=$(((2 * rounds + 3) * (8 * secs + 300) + 900))
 status=0
 for link in $links; do
 	name=bench-pair
 	[ "$link" = dgram ] || name=bench-pair-$link
 	log "bench-pair: $rounds rounds of ours<->ours and C<->C across virtio-net ($link link), ${secs} s per scenario, $cpus vCPU(s) per VM (time limit ${timeout} s)"
 	log "bench-pair: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+	results=$TOP/build/vm/$name
+	# No table from an earlier run's files if this one fails before its guest starts.
+	rm -rf "$results"
 	set +e
 	"$TOP/scripts/vm-pair.sh" --flavour release --cpus "$cpus" --name "$name" --timeout "$timeout" --link "$link" \
 		"$TOP/tests/bench/pair.sh" "$rounds" "$secs" "$link"
 	run=$?
 	set -e
 	log "bench-pair: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-	results=$TOP/build/vm/$name
 	grep -E '^FAIL' "$results/results.txt" >&2 || true
-	python3 "$TOP/tests/bench/report.py" --pair "$results" || run=1
+	if [ -f "$results/meta.txt" ]; then
+		python3 "$TOP/tests/bench/report.py" --pair "$results" || run=1
+	else
+		log "bench-pair: the $link run measured nothing (no $results/meta.txt)"
+		run=1
+	fi
 	[ $run -eq 0 ] || { log "bench-pair: the $link run had failures: see $results/results.txt and $results/guest.log"; status=1; }
 	echo
 done

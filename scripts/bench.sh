@@ -57,7 +57,7 @@ python3 "$TOP/tests/bench/wgbench.py" gen "$data" 100 1000
 # Per round and implementation: set-up, 9 timed runs of $secs, handshakes,
 # pings and the 50 peers' set-up; generous, so a busy machine does not cut
 # the run short.
-timeout=$(((rounds + profile) * 2 * (15 * secs + 360) + 300))
+timeout=$(((rounds + profile) * 2 * (15 * secs + 360) + 600))   # +300 s for the warm-ups
 log "bench: $rounds rounds of ours and ${base:-C}, ${secs} s per scenario, $cpus vCPUs (time limit ${timeout} s)"
 set +e
 "$TOP/scripts/vm-run.sh" --flavour release --cpus "$cpus" --name bench --timeout "$timeout" \

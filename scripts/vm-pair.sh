@@ -25,7 +25,9 @@
 #        this run (wgpair-PID, deleted at the end; both QEMUs run in it). The
 #        NICs then offer checksum offload and TSO both ways (what QEMU and
 #        the host's tun driver agree on: the guest's virtio feature bits say
-#        which), as a hypervisor's NIC does.
+#        which), as a hypervisor's NIC does. Needs root. A namespace left by
+#        a run that was killed (SIGKILL) is deleted by the next tap run once
+#        no process is in it.
 # Both guests boot the same cached kernel at the same time; each run is judged
 # by vm-run.sh as a single-VM suite is (the guest's verdict, its kernel log:
 # WARNING:, BUG:, KASAN, lockdep, kmemleak..., the time limit).
@@ -66,7 +68,7 @@ suite=$(readlink -f "$suite")
 name=${name:-$(basename "$suite" .sh)}
 peer=$name-peer
 
-netns=() port_a= port_b=
+netns=() port_a= port_b= ns=
 if [ "$link" = dgram ]; then
 	# Two free UDP ports on loopback (held together while picked, so distinct).
 	read -r port_a port_b < <(python3 -c 'import socket
@@ -81,6 +83,11 @@ print(*(x.getsockname()[1] for x in s))')
 else
 	# A namespace of this run's own: a bridge and two persistent taps with
 	# virtio-net headers; QEMU attaches to a tap by name in its namespace.
+	[ "$(id -u)" = 0 ] || die "the tap link needs root (a network namespace and tap devices)"
+	# Namespaces of killed runs (no process left in them) go first.
+	for old in $(ip netns list | awk '$1 ~ /^wgpair-[0-9]+$/ { print $1 }'); do
+		[ -n "$(ip netns pids "$old" 2>/dev/null)" ] || ip netns del "$old" 2>/dev/null || true
+	done
 	ns=wgpair-$$
 	ip netns add "$ns" || die "could not make the network namespace $ns"
 	trap 'ip netns del "$ns" 2>/dev/null || true' EXIT

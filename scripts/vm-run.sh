@@ -22,7 +22,7 @@
 # (rs, the default when unset).
 #
 # --qemu-opts adds options to QEMU's command line (repeatable), e.g. an extra
-# NIC: scripts/vm-pair.sh joins two guests with a -netdev dgram link that way.
+# NIC: scripts/vm-pair.sh joins two guests with a -netdev dgram or tap link that way.
 . "$(dirname "$0")/lib.sh"
 
 flavour=debug cpus=2 memory=2G timeout=900 name= kvm=0
