@@ -68,7 +68,13 @@ suite=$(readlink -f "$suite")
 name=${name:-$(basename "$suite" .sh)}
 peer=$name-peer
 
-netns=() port_a= port_b= ns=
+# What the run leaves behind goes at its end, however it ends.
+netns=() port_a= port_b= ns= peer_log= a_log=
+cleanup() {
+	rm -f ${peer_log:+"$peer_log"} ${a_log:+"$a_log"}
+	[ -z "$ns" ] || ip netns del "$ns" 2>/dev/null || true
+}
+trap cleanup EXIT
 if [ "$link" = dgram ]; then
 	# Two free UDP ports on loopback (held together while picked, so distinct).
 	read -r port_a port_b < <(python3 -c 'import socket
@@ -88,9 +94,8 @@ else
 	for old in $(ip netns list | awk '$1 ~ /^wgpair-[0-9]+$/ { print $1 }'); do
 		[ -n "$(ip netns pids "$old" 2>/dev/null)" ] || ip netns del "$old" 2>/dev/null || true
 	done
+	ip netns add "wgpair-$$" || die "could not make the network namespace wgpair-$$"
 	ns=wgpair-$$
-	ip netns add "$ns" || die "could not make the network namespace $ns"
-	trap 'ip netns del "$ns" 2>/dev/null || true' EXIT
 	ip -n "$ns" link add br0 type bridge
 	for t in tap0 tap1; do
 		ip -n "$ns" tuntap add dev "$t" mode tap vnet_hdr
@@ -115,7 +120,6 @@ WG_IMPL=c ${netns[@]+"${netns[@]}"} "$TOP/scripts/vm-run.sh" --flavour "$peer_fl
 peer_pid=$!
 
 a_log=$(mktemp)
-trap 'rm -f "$peer_log" "$a_log"; [ -z "${ns:-}" ] || ip netns del "$ns" 2>/dev/null || true' EXIT
 set +e
 ${netns[@]+"${netns[@]}"} "$TOP/scripts/vm-run.sh" --flavour "$flavour" --name "$name" --timeout "$timeout" "${size[@]}" \
 	--qemu-opts "$(nic "$port_a" "$port_b" 52:54:00:77:00:01)" "$suite" "$@" </dev/null 2> >(tee "$a_log" >&2)

@@ -142,10 +142,12 @@ t_link() {
 	# the offloads the driver turned on.
 	readlink -f "/sys/class/net/$LINK/device/driver"
 	echo "virtio features $(cat "/sys/class/net/$LINK/device/features")"
-	ethtool -k "$LINK" | grep -E '^(tx-checksumming|scatter-gather|tcp-segmentation-offload|tx-udp-segmentation|generic-receive-offload|rx-checksumming|tx-gso-list):'
+	local offloads
+	offloads=$(ethtool -k "$LINK")
+	grep -E '^(tx-checksumming|scatter-gather|tcp-segmentation-offload|tx-udp-segmentation|generic-receive-offload|rx-checksumming|tx-gso-list):' <<<"$offloads"
 	# A tap link without offloads would measure the same as dgram.
 	if [ "$link" = tap ]; then
-		ethtool -k "$LINK" | grep -q '^tcp-segmentation-offload: on' || { echo "the tap link offers no TSO"; return 1; }
+		grep -q '^tcp-segmentation-offload: on' <<<"$offloads" || { echo "the tap link offers no TSO"; return 1; }
 	fi
 }
 
