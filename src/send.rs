@@ -449,8 +449,9 @@ fn send_sealed(
     let this = if is_data { Told::Data } else { Told::Keepalive };
     if this > *told {
         let now = Kernel::now_ns();
-        let jitter = random_jitter::<Kernel>();
-        timers::event(peer, |t| t.data_packets_sent(now, is_data, jitter));
+        timers::event(peer, |t| {
+            t.data_packets_sent(now, is_data, random_jitter::<Kernel>)
+        });
         *told = this;
     }
     let sent = send_to_peer(peer, skb, ds).is_ok();

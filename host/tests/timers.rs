@@ -30,7 +30,7 @@ fn data_received(p: &mut PeerTimers, now: u64) {
 
 /// A keepalive was sent: any authenticated packet sent, and its traversal.
 fn keepalive_sent(p: &mut PeerTimers, now: u64) {
-    p.data_packets_sent(now, false, 0);
+    p.data_packets_sent(now, false, || 0);
 }
 
 /// Asserts that nothing fires 1 ns before `deadline`, and returns what fires at it.
@@ -94,7 +94,7 @@ fn send_keepalive_deadline_and_need_another() {
     // Anything authenticated sent in between cancels it.
     let mut p = active();
     data_received(&mut p, T0);
-    p.data_packets_sent(T0 + 1, false, 0);
+    p.data_packets_sent(T0 + 1, false, || 0);
     assert!(!p.is_pending(SendKeepalive));
     assert_eq!(p.poll(T0 + KEEPALIVE_TIMEOUT), none());
 }
@@ -102,15 +102,15 @@ fn send_keepalive_deadline_and_need_another() {
 #[test]
 fn new_handshake_deadline() {
     let mut p = active();
-    p.data_packets_sent(T0, true, 123);
+    p.data_packets_sent(T0, true, || 123);
     let d = T0 + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + 123;
     assert_eq!(p.deadline(NewHandshake), Some(d));
     // More data sent does not push it back.
-    p.data_packets_sent(T0 + NSEC_PER_SEC, true, 0);
+    p.data_packets_sent(T0 + NSEC_PER_SEC, true, || 0);
     assert_eq!(p.deadline(NewHandshake), Some(d));
     // Keepalives alone do not arm it.
     let mut q = active();
-    q.data_packets_sent(T0, false, 0);
+    q.data_packets_sent(T0, false, || 0);
     assert!(!q.is_pending(NewHandshake));
     let a = fire_exactly_at(&mut p, NewHandshake, d);
     assert!(a.clear_endpoint_src);
@@ -118,7 +118,7 @@ fn new_handshake_deadline() {
 
     // Anything authenticated received cancels it.
     let mut p = active();
-    p.data_packets_sent(T0, true, 0);
+    p.data_packets_sent(T0, true, || 0);
     assert!(!p.data_packet_received(T0 + 1, false, true, None));
     assert!(!p.is_pending(NewHandshake));
     assert_eq!(p.poll(u64::MAX), none());
@@ -178,10 +178,46 @@ fn persistent_keepalive() {
 /// The new-handshake timer firing during retransmissions is not a retry: as
 /// in the C driver, it resets the attempt count even when the initiation
 /// itself is refused by the rate limit.
+/// The jitter of the new-handshake timer is drawn only when that timer is
+/// armed (as the C driver's `wg_timers_data_sent`): not for every batch of
+/// data sent while it is pending, nor for keepalives, nor while the peer is
+/// inactive. Each draw is a call into the kernel's random source on the
+/// transmit path.
+#[test]
+fn new_handshake_jitter_drawn_only_when_armed() {
+    let draws = core::cell::Cell::new(0u32);
+    let draw = || {
+        draws.set(draws.get() + 1);
+        7
+    };
+    let mut p = active();
+    p.data_packets_sent(T0, false, draw);
+    assert_eq!(draws.get(), 0, "a keepalive arms no new-handshake timer");
+    p.data_packets_sent(T0, true, draw);
+    assert_eq!(draws.get(), 1);
+    assert_eq!(
+        p.deadline(NewHandshake),
+        Some(T0 + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + 7)
+    );
+    for i in 1..100 {
+        p.data_packets_sent(T0 + i, true, draw);
+    }
+    assert_eq!(draws.get(), 1, "drawn again while the timer was pending");
+    // Cancelled by an authenticated packet: the next data sent draws again.
+    data_received(&mut p, T0 + 200);
+    assert!(!p.is_pending(NewHandshake));
+    p.data_packets_sent(T0 + 201, true, draw);
+    assert_eq!(draws.get(), 2);
+    let mut q = PeerTimers::default();
+    q.data_packets_sent(T0, true, draw);
+    assert_eq!(draws.get(), 2, "drawn for an inactive peer");
+    assert!(!q.is_pending(NewHandshake));
+}
+
 #[test]
 fn new_handshake_timer_resets_attempts() {
     let mut p = active();
-    p.data_packets_sent(T0, true, 0);
+    p.data_packets_sent(T0, true, || 0);
     assert!(p.queue_handshake_initiation(T0));
     assert!(p.begin_handshake_initiation(T0));
     p.handshake_initiation_sent(T0, 0);
@@ -374,7 +410,7 @@ fn full_exchange_as_initiator_and_responder() {
     let mut i = active();
     assert!(i.queue_handshake_initiation(T0));
     assert!(i.begin_handshake_initiation(T0));
-    i.data_packets_sent(T0, true, 0);
+    i.data_packets_sent(T0, true, || 0);
     i.handshake_initiation_sent(T0, 0);
     assert!(i.is_pending(RetransmitHandshake));
     assert!(i.is_pending(NewHandshake));
@@ -384,7 +420,7 @@ fn full_exchange_as_initiator_and_responder() {
     assert!(!i.is_pending(RetransmitHandshake));
     assert_eq!(i.deadline(ZeroKeyMaterial), Some(t1 + ZERO_KEYS_AFTER));
     assert!(!i.is_pending(NewHandshake));
-    i.data_packets_sent(t1, false, 0);
+    i.data_packets_sent(t1, false, || 0);
     assert_eq!(i.next_deadline(), Some(t1 + ZERO_KEYS_AFTER));
 
     // Responder: initiation in, response out; first data confirms.
@@ -396,7 +432,7 @@ fn full_exchange_as_initiator_and_responder() {
     assert!(!r.is_pending(RetransmitHandshake));
     assert_eq!(r.deadline(SendKeepalive), Some(t1 + KEEPALIVE_TIMEOUT));
     // It replies with data: no keepalive needed.
-    r.data_packets_sent(t1 + 1, true, 0);
+    r.data_packets_sent(t1 + 1, true, || 0);
     assert!(!r.is_pending(SendKeepalive));
     assert_eq!(
         r.deadline(NewHandshake),

@@ -183,7 +183,7 @@ pub fn tm_data_rx(p: &mut PeerTimers, n: u64, a: bool, b: bool, k: Option<Curren
 }
 #[no_mangle]
 pub fn tm_data_tx(p: &mut PeerTimers, n: u64, a: bool, j: u64) {
-    p.data_packets_sent(n, a, j)
+    p.data_packets_sent(n, a, || j)
 }
 #[no_mangle]
 pub fn tm_init_sent(p: &mut PeerTimers, n: u64, j: u64) {
