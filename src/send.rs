@@ -449,6 +449,7 @@ fn send_sealed(
     let this = if is_data { Told::Data } else { Told::Keepalive };
     if this > *told {
         let now = Kernel::now_ns();
+        // The jitter is drawn only if the timer is armed (not per batch).
         timers::event(peer, |t| {
             t.data_packets_sent(now, is_data, random_jitter::<Kernel>)
         });

@@ -175,9 +175,6 @@ fn persistent_keepalive() {
     assert_eq!(p.deadline(PersistentKeepalive), Some(u64::MAX));
 }
 
-/// The new-handshake timer firing during retransmissions is not a retry: as
-/// in the C driver, it resets the attempt count even when the initiation
-/// itself is refused by the rate limit.
 /// The jitter of the new-handshake timer is drawn only when that timer is
 /// armed (as the C driver's `wg_timers_data_sent`): not for every batch of
 /// data sent while it is pending, nor for keepalives, nor while the peer is
@@ -214,6 +211,9 @@ fn new_handshake_jitter_drawn_only_when_armed() {
     assert!(!q.is_pending(NewHandshake));
 }
 
+/// The new-handshake timer firing during retransmissions is not a retry: as
+/// in the C driver, it resets the attempt count even when the initiation
+/// itself is refused by the rate limit.
 #[test]
 fn new_handshake_timer_resets_attempts() {
     let mut p = active();
