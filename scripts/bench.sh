@@ -14,6 +14,11 @@
 #                                                kernel): the table compares the
 #                                                module as it is with it, side by
 #                                                side (needs BENCH_PAIR=0)
+#   BENCH_SCENARIOS="udp64 tcp1"                 only these scenarios of the first
+#                                                table (names: tests/bench/guest.sh;
+#                                                needs BENCH_PAIR=0), for a closer
+#                                                look at a few rows: more rounds in
+#                                                less time
 #   BENCH_PAIR=0                                 without the second table: the
 #                                                same implementations across a
 #                                                virtio-net link between two VMs
@@ -32,6 +37,20 @@ cpus=${BENCH_CPUS:-2}
 profile=${BENCH_PROFILE:-0}
 pair=${BENCH_PAIR:-1}
 base=${BENCH_BASE:-}
+scenarios=all
+known="tcp1 tcp1big tcpN udp64 ping-idle ping-load hs flood tcp1cpu tcp50 floodpaced"
+if [ -n "${BENCH_SCENARIOS:-}" ]; then
+	[ "$pair" = 0 ] || die "BENCH_SCENARIOS needs BENCH_PAIR=0 (the two-VM bench runs all of its scenarios)"
+	scenarios=
+	set -f
+	for s in $BENCH_SCENARIOS; do
+		case " $known " in *" $s "*) ;; *) die "BENCH_SCENARIOS: unknown scenario $s (known: $known)" ;; esac
+		case ",$scenarios," in *",$s,"*) ;; *) scenarios=${scenarios:+$scenarios,}$s ;; esac
+	done
+	set +f
+	# Never empty: vm-run.sh drops empty arguments, which would move BENCH_BASE.
+	[ -n "$scenarios" ] || die "BENCH_SCENARIOS names no scenario"
+fi
 case $rounds$secs$cpus$profile in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_CPUS are numbers" ;; esac
 case $pair in 0 | 1) ;; *) die "BENCH_PAIR is 0 or 1" ;; esac
 [ "$secs" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
@@ -58,10 +77,10 @@ python3 "$TOP/tests/bench/wgbench.py" gen "$data" 100 1000
 # pings and the 50 peers' set-up; generous, so a busy machine does not cut
 # the run short.
 timeout=$(((rounds + profile) * 2 * (15 * secs + 360) + 600))   # +300 s for the warm-ups
-log "bench: $rounds rounds of ours and ${base:-C}, ${secs} s per scenario, $cpus vCPUs (time limit ${timeout} s)"
+log "bench: $rounds rounds of ours and ${base:-C}, ${secs} s per scenario, $cpus vCPUs, scenarios: $scenarios (time limit ${timeout} s)"
 set +e
 "$TOP/scripts/vm-run.sh" --flavour release --cpus "$cpus" --name bench --timeout "$timeout" \
-	"$TOP/tests/bench/guest.sh" "$data" "$rounds" "$secs" "$profile" "$base"
+	"$TOP/tests/bench/guest.sh" "$data" "$rounds" "$secs" "$profile" "$scenarios" "$base"
 status=$?
 set -e
 results=$TOP/build/vm/bench

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`, inside the guest (scripts/bench.sh boots it with
-# scripts/vm-run.sh on the release kernel): DATA ROUNDS SECONDS
+# scripts/vm-run.sh on the release kernel):
+# DATA ROUNDS SECONDS PROFILE SCENARIOS [BASE]
 #
 # For each round, for each implementation (ours and the in-tree C driver,
 # ours first in odd rounds and C first in even ones), loads that module alone, builds the same set-up from scratch
@@ -37,6 +38,13 @@
 #
 # scripts/bench.sh computes medians and ratios from these on the host.
 #
+# A fifth argument other than "all" (BENCH_SCENARIOS, comma-separated names
+# as above: tcp1, tcp1big, tcpN, udp64, ping-idle, ping-load, hs, flood,
+# tcp1cpu, tcp50, floodpaced) runs only those scenarios (ping-load's file is
+# ping-load.txt and its load load.json); meta.txt lists them, for the report.
+# Never empty (scripts/vm-run.sh drops empty arguments): the sixth, BASE
+# (BENCH_BASE), may be.
+#
 # With a fourth argument 1 (BENCH_PROFILE=1), after the rounds: one more set-up
 # per implementation, outside the figures, where the single TCP stream, UDP
 # 64-byte, the handshakes and the flood each run under `perf record -a` (the
@@ -50,9 +58,9 @@ set -u
 . "$(dirname "$0")/../hostile/impl.sh" # impl_load, hold_netstamp_key
 . "$(dirname "$0")/lib.sh"             # note, cpu_jiffies, quiet, write_meta
 top=$(cd "$(dirname "$0")/../.." && pwd)
-data=$1 rounds=$2 secs=$3 profile=${4:-0}
+data=$1 rounds=$2 secs=$3 profile=${4:-0} scenarios=${5:-all}
 # BENCH_BASE: another build of ours takes the C driver's place (column "c").
-base=${5:-}
+base=${6:-}
 [ -z "$base" ] || WG_C_MODULE=$base
 raw=$RESULTS/raw
 mkdir -p "$raw"
@@ -64,6 +72,11 @@ ncpu=$(nproc)
 # the same flood; enough to put the device under load (its queue fills at a
 # Diffie-Hellman per message).
 FLOOD_PACED=8000
+
+# Whether scenario NAME is to run (all of them unless BENCH_SCENARIOS).
+want() {
+	[ "$scenarios" = all ] || case ",$scenarios," in *",$1,"*) ;; *) return 1 ;; esac
+}
 
 setup() {
 	ip netns add ns1 && ip netns add ns2 || return 1
@@ -260,62 +273,84 @@ threads_to() {
 
 scenarios() {
 	local p=$1 a b
-	note "$p: tcp1"
-	a=$(cpu_jiffies)
-	iperf "$raw/$p-tcp1.json" "$secs" || note "$p: tcp1 failed"
-	b=$(cpu_jiffies)
-	echo "before $a after $b hz $(getconf CLK_TCK)" >"$raw/$p-tcp1.cpu"
-
-	note "$p: tcp1big (gso_max_size 192 KiB offered)"
-	ip netns exec ns2 "${wgpeer[@]}" gsosize --ifname wg0 --size 196608 >"$raw/$p-tcp1big.txt" 2>&1
-	iperf "$raw/$p-tcp1big.json" "$secs" || note "$p: tcp1big failed"
-	ip netns exec ns2 "${wgpeer[@]}" gsosize --ifname wg0 --size 65536 >/dev/null 2>&1
-
-	note "$p: tcpN ($ncpu streams)"
-	iperf "$raw/$p-tcpN.json" "$secs" -P "$ncpu" || note "$p: tcpN failed"
-
-	note "$p: udp64"
-	iperf "$raw/$p-udp64.json" "$secs" -u -l 64 -b 0 || note "$p: udp64 failed"
-
-	note "$p: ping idle"
-	ip netns exec ns2 ping -c 20 -i 0.2 -w 30 192.168.4.1 >"$raw/$p-ping-idle.txt" 2>&1 || note "$p: ping idle failed"
-
-	note "$p: ping under load (one TCP stream)"
-	iperf "$raw/$p-load.json" "$secs" &
-	local load=$!
-	sleep 1
-	ip netns exec ns2 ping -c $(((secs - 2) * 5)) -i 0.2 -w $((secs + 20)) 192.168.4.1 >"$raw/$p-ping-load.txt" 2>&1 ||
-		note "$p: ping under load failed"
-	wait $load || note "$p: the load of ping-load failed"
-
-	note "$p: handshakes"
-	a=$(cpu_jiffies)
-	timeout 300 ip netns exec ns2 "${bench[@]}" handshakes "$data" 10.0.0.1 51820 10.1 "$raw/$p-hs.txt" ||
-		note "$p: handshakes failed"
-	b=$(cpu_jiffies)
-	echo "before $a after $b hz $(getconf CLK_TCK)" >"$raw/$p-hs.cpu"
-
-	note "$p: TCP under a flood of initiations"
-	tcp_under_flood "$raw/$p-flood.json" "$raw/$p-flood.txt" 0 || note "$p: the flood or its iperf3 failed"
-
-	note "$p: TCP with one vCPU online"
-	if cpus_online 1; then
-		iperf "$raw/$p-tcp1cpu.json" "$secs" || note "$p: tcp1cpu failed"
-	else
-		note "$p: could not take the other vCPUs offline"
-	fi
-	cpus_online "$ncpu" || note "$p: could not bring every vCPU back online"
-
-	note "$p: TCP to 50 peers at once"
-	if peers50; then
-		tcp50 "$raw/$p-tcp50.txt" || note "$p: tcp50 failed"
-	else
-		note "$p: the 50 peers' set-up failed"
+	if want tcp1; then
+		note "$p: tcp1"
+		a=$(cpu_jiffies)
+		iperf "$raw/$p-tcp1.json" "$secs" || note "$p: tcp1 failed"
+		b=$(cpu_jiffies)
+		echo "before $a after $b hz $(getconf CLK_TCK)" >"$raw/$p-tcp1.cpu"
 	fi
 
-	note "$p: TCP under a paced flood ($FLOOD_PACED initiations/s)"
-	tcp_under_flood "$raw/$p-floodpaced.json" "$raw/$p-floodpaced.txt" "$FLOOD_PACED" ||
-		note "$p: the paced flood or its iperf3 failed"
+	if want tcp1big; then
+		note "$p: tcp1big (gso_max_size 192 KiB offered)"
+		ip netns exec ns2 "${wgpeer[@]}" gsosize --ifname wg0 --size 196608 >"$raw/$p-tcp1big.txt" 2>&1
+		iperf "$raw/$p-tcp1big.json" "$secs" || note "$p: tcp1big failed"
+		ip netns exec ns2 "${wgpeer[@]}" gsosize --ifname wg0 --size 65536 >/dev/null 2>&1
+	fi
+
+	if want tcpN; then
+		note "$p: tcpN ($ncpu streams)"
+		iperf "$raw/$p-tcpN.json" "$secs" -P "$ncpu" || note "$p: tcpN failed"
+	fi
+
+	if want udp64; then
+		note "$p: udp64"
+		iperf "$raw/$p-udp64.json" "$secs" -u -l 64 -b 0 || note "$p: udp64 failed"
+	fi
+
+	if want ping-idle; then
+		note "$p: ping idle"
+		ip netns exec ns2 ping -c 20 -i 0.2 -w 30 192.168.4.1 >"$raw/$p-ping-idle.txt" 2>&1 || note "$p: ping idle failed"
+	fi
+
+	if want ping-load; then
+		note "$p: ping under load (one TCP stream)"
+		iperf "$raw/$p-load.json" "$secs" &
+		local load=$!
+		sleep 1
+		ip netns exec ns2 ping -c $(((secs - 2) * 5)) -i 0.2 -w $((secs + 20)) 192.168.4.1 >"$raw/$p-ping-load.txt" 2>&1 ||
+			note "$p: ping under load failed"
+		wait $load || note "$p: the load of ping-load failed"
+	fi
+
+	if want hs; then
+		note "$p: handshakes"
+		a=$(cpu_jiffies)
+		timeout 300 ip netns exec ns2 "${bench[@]}" handshakes "$data" 10.0.0.1 51820 10.1 "$raw/$p-hs.txt" ||
+			note "$p: handshakes failed"
+		b=$(cpu_jiffies)
+		echo "before $a after $b hz $(getconf CLK_TCK)" >"$raw/$p-hs.cpu"
+	fi
+
+	if want flood; then
+		note "$p: TCP under a flood of initiations"
+		tcp_under_flood "$raw/$p-flood.json" "$raw/$p-flood.txt" 0 || note "$p: the flood or its iperf3 failed"
+	fi
+
+	if want tcp1cpu; then
+		note "$p: TCP with one vCPU online"
+		if cpus_online 1; then
+			iperf "$raw/$p-tcp1cpu.json" "$secs" || note "$p: tcp1cpu failed"
+		else
+			note "$p: could not take the other vCPUs offline"
+		fi
+		cpus_online "$ncpu" || note "$p: could not bring every vCPU back online"
+	fi
+
+	if want tcp50; then
+		note "$p: TCP to 50 peers at once"
+		if peers50; then
+			tcp50 "$raw/$p-tcp50.txt" || note "$p: tcp50 failed"
+		else
+			note "$p: the 50 peers' set-up failed"
+		fi
+	fi
+
+	if want floodpaced; then
+		note "$p: TCP under a paced flood ($FLOOD_PACED initiations/s)"
+		tcp_under_flood "$raw/$p-floodpaced.json" "$raw/$p-floodpaced.txt" "$FLOOD_PACED" ||
+			note "$p: the paced flood or its iperf3 failed"
+	fi
 
 	ip netns exec ns1 wg show wg0 dump >"$raw/$p-wg-ns1.txt"
 	ip netns exec ns2 wg show wg0 dump >"$raw/$p-wg-ns2.txt"
@@ -327,6 +362,7 @@ scenarios() {
 dmesg -n 5
 hold_netstamp_key
 write_meta "$rounds" "$secs"
+echo "scenarios ${scenarios//,/ }" | tee -a "$RESULTS/meta.txt"
 
 failures=0
 # Loads IMPL and sets the tunnel up; on failure notes it as WHAT, counts it,

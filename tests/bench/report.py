@@ -54,6 +54,18 @@ INFO = [
     ("scaling", "scaling: TCP, 1 stream per vCPU on all vCPUs, over 1 stream on 1 vCPU (x)", "%.2f"),
 ]
 
+# The scenario of tests/bench/guest.sh (BENCH_SCENARIOS) each figure of the
+# veth table comes from (the scaling row needs two).
+SCENARIO_OF = {
+    "tcp1": ("tcp1",), "cpu": ("tcp1",), "tcp1big": ("tcp1big",), "tcpN": ("tcpN",),
+    "udp64": ("udp64",), "ping_idle": ("ping-idle",), "ping_load": ("ping-load",),
+    "hs": ("hs",), "hs_cpu": ("hs",), "hs_wall": ("hs",), "hs_silence": ("hs",),
+    "flood": ("flood",), "flood_rate": ("flood",), "floodpaced": ("floodpaced",),
+    "floodpaced_rate": ("floodpaced",), "tcp1cpu": ("tcp1cpu",), "tcp50": ("tcp50",),
+    "scaling": ("tcpN", "tcp1cpu"),
+}
+assert sorted(SCENARIO_OF) == sorted(r[0] for r in ROWS + INFO)
+
 # The bench across virtio-net (tests/bench/pair.sh): A -> B through the tunnel.
 PAIR_ROWS = [
     ("tcp1", "TCP, 1 stream A→B (Mbit/s)", True, "%.0f"),
@@ -101,10 +113,14 @@ def kv(path):
     return out
 
 
-def getter(f, prefix, notes):
+def getter(f, prefix, notes, want=None):
     """get(name, fn): f[name] = fn(), or None with a note when fn fails (a
-    missing or broken file: the cell stays empty)."""
+    missing or broken file: the cell stays empty); None without a note for
+    a figure not in WANT (a scenario not run), if given."""
     def get(name, fn):
+        if want is not None and name not in want:
+            f[name] = None
+            return
         try:
             f[name] = fn()
         except Exception as e:
@@ -119,10 +135,11 @@ def tcp_figures(get, base):
     get("tcpN", lambda: iperf(base + "-tcpN.json")["bits_per_second"] / 1e6)
 
 
-def figures(raw, prefix, data, notes):
-    """Every figure of one run (ROUND-IMPL), None where it is missing."""
+def figures(raw, prefix, data, notes, want=None):
+    """Every figure of one run (ROUND-IMPL), None where it is missing (or not
+    in WANT, if given)."""
     f = {}
-    get = getter(f, prefix, notes)
+    get = getter(f, prefix, notes, want)
     base = os.path.join(raw, prefix)
     tcp_figures(get, base)
     get("tcp1big", lambda: iperf(base + "-tcp1big.json")["bits_per_second"] / 1e6)
@@ -378,12 +395,25 @@ def main(argv):
     else:
         data = argv[1]
         rows, info, baseline = ROWS, INFO, None
-        per, notes, missing = collect(results, lambda raw, run, notes: figures(raw, run, data, notes),
+        chosen = meta.get("scenarios", "all").split()
+        if chosen != ["all"]:
+            # BENCH_SCENARIOS: the rows whose scenarios ran, and only those.
+            known = set(s for names in SCENARIO_OF.values() for s in names)
+            if not chosen or not set(chosen) <= known:
+                sys.stderr.write("report: meta.txt names unknown scenarios: %s\n" % " ".join(chosen))
+                return 1
+
+            def ran(r):
+                return set(SCENARIO_OF[r[0]]) <= set(chosen)
+            rows, info = [r for r in rows if ran(r)], [r for r in info if ran(r)]
+        wanted = set(r[0] for r in rows + info)
+        per, notes, missing = collect(results, lambda raw, run, notes: figures(raw, run, data, notes, wanted),
                                       rows, info, ("rs", "c"))
-        title = "`make bench`, over veth between two namespaces, one VM: %s, %s vCPUs, %s rounds of %s s per scenario, %s (ours: %s; %s: %s)" % (
+        title = "`make bench`, over veth between two namespaces, one VM: %s, %s vCPUs, %s rounds of %s s per scenario, %s (ours: %s; %s: %s)%s" % (
             meta.get("kernel", "?"), meta.get("vcpus", "?"), meta.get("rounds", "?"), meta.get("seconds", "?"),
             meta.get("date", "?"), meta.get("ours", "?"), "base" if "base" in meta else "C",
-            meta.get("base", meta.get("c", "?")))
+            meta.get("base", meta.get("c", "?")),
+            "" if chosen == ["all"] else "; only the scenarios " + ", ".join(chosen))
     # A run whose set-up failed left no file at all: count the runs too.
     if meta.get("rounds", "").isdigit():
         for impl, want in (("rs", int(meta["rounds"])), ("c", int(meta["rounds"])), (baseline, 1)):
