@@ -37,20 +37,8 @@ cpus=${BENCH_CPUS:-2}
 profile=${BENCH_PROFILE:-0}
 pair=${BENCH_PAIR:-1}
 base=${BENCH_BASE:-}
-scenarios=all
-known="tcp1 tcp1big tcpN udp64 ping-idle ping-load hs flood tcp1cpu tcp50 floodpaced"
-if [ -n "${BENCH_SCENARIOS:-}" ]; then
-	[ "$pair" = 0 ] || die "BENCH_SCENARIOS needs BENCH_PAIR=0 (the two-VM bench runs all of its scenarios)"
-	scenarios=
-	set -f
-	for s in $BENCH_SCENARIOS; do
-		case " $known " in *" $s "*) ;; *) die "BENCH_SCENARIOS: unknown scenario $s (known: $known)" ;; esac
-		case ",$scenarios," in *",$s,"*) ;; *) scenarios=${scenarios:+$scenarios,}$s ;; esac
-	done
-	set +f
-	# Never empty: vm-run.sh drops empty arguments, which would move BENCH_BASE.
-	[ -n "$scenarios" ] || die "BENCH_SCENARIOS names no scenario"
-fi
+[ -z "${BENCH_SCENARIOS:-}" ] || [ "$pair" = 0 ] ||
+	die "BENCH_SCENARIOS needs BENCH_PAIR=0 (the two-VM bench runs all of its scenarios)"
 case $rounds$secs$cpus$profile in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_CPUS are numbers" ;; esac
 case $pair in 0 | 1) ;; *) die "BENCH_PAIR is 0 or 1" ;; esac
 [ "$secs" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
@@ -63,6 +51,20 @@ fi
 [ "$pair" = 0 ] || [ "$secs" -le 200 ] || die "BENCH_SECONDS over 200 needs BENCH_PAIR=0 (the two-VM bench takes at most 200)"
 
 "$TOP/scripts/setup-host.sh"
+# BENCH_SCENARIOS, checked against the report's list (python3 is there now).
+scenarios=all
+if [ -n "${BENCH_SCENARIOS:-}" ]; then
+	known=$(python3 "$TOP/tests/bench/report.py" --scenarios)
+	scenarios=
+	set -f
+	for s in $BENCH_SCENARIOS; do
+		case " $known " in *" $s "*) ;; *) die "BENCH_SCENARIOS: unknown scenario $s (known: $known)" ;; esac
+		case ",$scenarios," in *",$s,"*) ;; *) scenarios=${scenarios:+$scenarios,}$s ;; esac
+	done
+	set +f
+	# Never empty: vm-run.sh drops empty arguments, which would move BENCH_BASE.
+	[ -n "$scenarios" ] || die "BENCH_SCENARIOS names no scenario"
+fi
 # The module as it is: built only if missing.
 [ -f "$TOP/build/release/wireguard.ko" ] || "$TOP/scripts/build-module.sh" release >/dev/null
 

@@ -40,7 +40,8 @@
 #
 # A fifth argument other than "all" (BENCH_SCENARIOS, comma-separated names
 # as above: tcp1, tcp1big, tcpN, udp64, ping-idle, ping-load, hs, flood,
-# tcp1cpu, tcp50, floodpaced) runs only those scenarios (ping-load's file is
+# tcp1cpu, tcp50, floodpaced: tests/bench/report.py's SCENARIOS, against
+# which scripts/bench.sh checks them) runs only those scenarios (ping-load's file is
 # ping-load.txt and its load load.json); meta.txt lists them, for the report.
 # Never empty (scripts/vm-run.sh drops empty arguments): the sixth, BASE
 # (BENCH_BASE), may be.

@@ -4,6 +4,7 @@
 
   report.py RESULTS DATA      the veth bench (tests/bench/guest.sh, one VM)
   report.py --pair RESULTS    across virtio-net, two VMs (tests/bench/pair.sh)
+  report.py --scenarios       the veth bench's scenario names (BENCH_SCENARIOS)
 
 RESULTS is the VM's results folder (raw/ROUND-IMPL-SCENARIO.* and meta.txt),
 DATA the handshake data wgbench.py gen wrote (the responses are verified
@@ -54,8 +55,11 @@ INFO = [
     ("scaling", "scaling: TCP, 1 stream per vCPU on all vCPUs, over 1 stream on 1 vCPU (x)", "%.2f"),
 ]
 
-# The scenario of tests/bench/guest.sh (BENCH_SCENARIOS) each figure of the
-# veth table comes from (the scaling row needs two).
+# The scenarios of tests/bench/guest.sh, in its order (BENCH_SCENARIOS names
+# them; scripts/bench.sh checks the names against this list), and the
+# scenario each figure of the veth table comes from (the scaling row needs two).
+SCENARIOS = ["tcp1", "tcp1big", "tcpN", "udp64", "ping-idle", "ping-load", "hs", "flood",
+             "tcp1cpu", "tcp50", "floodpaced"]
 SCENARIO_OF = {
     "tcp1": ("tcp1",), "cpu": ("tcp1",), "tcp1big": ("tcp1big",), "tcpN": ("tcpN",),
     "udp64": ("udp64",), "ping_idle": ("ping-idle",), "ping_load": ("ping-load",),
@@ -65,6 +69,7 @@ SCENARIO_OF = {
     "scaling": ("tcpN", "tcp1cpu"),
 }
 assert sorted(SCENARIO_OF) == sorted(r[0] for r in ROWS + INFO)
+assert set(s for names in SCENARIO_OF.values() for s in names) == set(SCENARIOS)
 
 # The bench across virtio-net (tests/bench/pair.sh): A -> B through the tunnel.
 PAIR_ROWS = [
@@ -372,6 +377,9 @@ def render(title, rows, info, per, notes, baseline=None, other="C"):
 
 
 def main(argv):
+    if argv == ["--scenarios"]:
+        print(" ".join(SCENARIOS))
+        return 0
     pair = argv[:1] == ["--pair"]
     if pair:
         argv = argv[1:]
@@ -398,8 +406,7 @@ def main(argv):
         chosen = meta.get("scenarios", "all").split()
         if chosen != ["all"]:
             # BENCH_SCENARIOS: the rows whose scenarios ran, and only those.
-            known = set(s for names in SCENARIO_OF.values() for s in names)
-            if not chosen or not set(chosen) <= known:
+            if not chosen or not set(chosen) <= set(SCENARIOS):
                 sys.stderr.write("report: meta.txt names unknown scenarios: %s\n" % " ".join(chosen))
                 return 1
 
