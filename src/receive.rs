@@ -19,6 +19,7 @@
 use crate::device::Device;
 use crate::kapi::anchored::Anchored;
 use crate::kapi::crypt_queue::{self, CryptQueue, CryptWorker};
+use crate::kapi::gro::KEY_BYTES as GRO_KEY_BYTES;
 use crate::kapi::netdev::{DevError, DevHold, NetDevice};
 use crate::kapi::ordered::{self, Bundle, Dispatched, Job};
 use crate::kapi::platform::Kernel;
@@ -30,9 +31,9 @@ use crate::proto::constants::MAX_QUEUED_INCOMING_HANDSHAKES;
 use crate::proto::cookie::{self, MacCheck};
 use crate::proto::handshake::read_initiation;
 use crate::proto::messages::{
-    CookieReply, DataHeader, Initiation, Response, COOKIE_REPLY_LEN, DATA_MIN_LEN, INITIATION_LEN,
-    MESSAGE_DATA, MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION,
-    MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN,
+    data_receiver_index, CookieReply, DataHeader, Initiation, Response, COOKIE_REPLY_LEN,
+    DATA_MIN_LEN, INITIATION_LEN, MESSAGE_DATA, MESSAGE_HANDSHAKE_COOKIE,
+    MESSAGE_HANDSHAKE_INITIATION, MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN,
 };
 use crate::proto::platform::Clock;
 use crate::proto::ratelimiter::Source;
@@ -43,6 +44,12 @@ use core::sync::atomic::Ordering;
 use kernel::sync::Arc;
 
 impl EncapRecv for Device {
+    /// Data messages coalesce by their receiver index (the session they
+    /// claim); handshake messages never do.
+    fn gro_key(header: &[u8; GRO_KEY_BYTES], len: u32) -> Option<u32> {
+        data_receiver_index(header, len as usize)
+    }
+
     fn encap_recv(dev: &NetDevice<Self>, mut skb: SkBuff) {
         if skb.pull_udp_payload(4).is_none() {
             return;

@@ -38,6 +38,7 @@
 #include <net/dst_cache.h>
 #include <net/dst_metadata.h>
 #include <net/genetlink.h>
+#include <net/gro.h>
 #include <net/gso.h>
 #include <net/icmp.h>
 #include <net/inet_ecn.h>
@@ -537,4 +538,40 @@ void wg_shim_in_dev_no_redirects(struct in_device *in_dev, struct net *net)
 void wg_shim_in6_dev_no_addr_gen(struct inet6_dev *idev)
 {
 	WRITE_ONCE(idev->cnf.addr_gen_mode, IN6_ADDR_GEN_MODE_NONE);
+}
+
+/* ---- GRO of the encapsulation sockets (net/gro.h): the per-packet state
+ * lives in the control block (NAPI_GRO_CB), its helpers are static inlines
+ * ---- */
+
+struct napi_gro_cb *wg_shim_napi_gro_cb(struct sk_buff *skb)
+{
+	return NAPI_GRO_CB(skb);
+}
+
+unsigned int wg_shim_skb_gro_offset(const struct sk_buff *skb)
+{
+	return skb_gro_offset(skb);
+}
+
+unsigned int wg_shim_skb_gro_len(const struct sk_buff *skb)
+{
+	return skb_gro_len(skb);
+}
+
+void *wg_shim_skb_gro_header(struct sk_buff *skb, unsigned int hlen,
+			     unsigned int offset)
+{
+	return skb_gro_header(skb, hlen, offset);
+}
+
+int wg_shim_gro_receive_network_flush(const void *th, const void *th2,
+				      struct sk_buff *p)
+{
+	return gro_receive_network_flush(th, th2, p);
+}
+
+void wg_shim_skb_set_network_header(struct sk_buff *skb, int offset)
+{
+	skb_set_network_header(skb, offset);
 }

@@ -56,6 +56,31 @@ fn message_type_by_header_and_length() {
 }
 
 #[test]
+fn data_receiver_index_only_of_data_messages() {
+    let h = DataHeader {
+        receiver_index: 0xdead_beef,
+        counter: 7,
+    }
+    .encode();
+    let head: [u8; 8] = h[..8].try_into().unwrap();
+    for len in 0..100 {
+        let want = (len >= DATA_MIN_LEN).then_some(0xdead_beef);
+        assert_eq!(data_receiver_index(&head, len), want, "len {len}");
+    }
+    // Another type, or reserved bytes set: never.
+    for (i, v) in [(0, 1u8), (0, 3), (0, 5), (1, 1), (2, 1), (3, 0x80)] {
+        let mut bad = head;
+        bad[i] = if i == 0 { v } else { bad[i] | v };
+        assert_eq!(data_receiver_index(&bad, 1400), None, "byte {i} = {v}");
+    }
+    for len in [INITIATION_LEN, RESPONSE_LEN, COOKIE_REPLY_LEN] {
+        let mut hs = head;
+        hs[0] = 1;
+        assert_eq!(data_receiver_index(&hs, len), None);
+    }
+}
+
+#[test]
 fn parse_and_encode_roundtrip() {
     let mut bytes = [0u8; INITIATION_LEN];
     for (i, b) in bytes.iter_mut().enumerate() {

@@ -10,6 +10,7 @@ pub(crate) mod crypt_queue;
 pub(crate) mod debug;
 pub(crate) mod error;
 pub(crate) mod genl;
+pub(crate) mod gro;
 pub(crate) mod gso;
 pub(crate) mod net;
 pub(crate) mod netdev;

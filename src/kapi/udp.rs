@@ -9,6 +9,7 @@
 //! down (`ndo_stop`), or when its creating namespace exits.
 
 use super::bindings as b;
+use super::gro::KEY_BYTES;
 use super::net::Net;
 use super::netdev::{DevHold, LinkOps, NetDevice};
 use super::skb::SkBuff;
@@ -28,6 +29,14 @@ pub(crate) trait EncapRecv: LinkOps {
     /// A datagram arrived on one of `dev`'s sockets (softirq). `skb` starts at
     /// the UDP header. The receiver owns the skb.
     fn encap_recv(dev: &NetDevice<Self>, skb: SkBuff);
+
+    /// GRO (softirq, before the IP stack; see [`super::gro`]): the key of a
+    /// datagram whose UDP payload is `len` bytes and begins with `header`.
+    /// Datagrams of one source (address and port) and one key that arrive
+    /// together may be coalesced into one packet, which passes the IP stack
+    /// once and is split again before [`EncapRecv::encap_recv`], which still
+    /// sees each datagram alone. `None`: never coalesced.
+    fn gro_key(header: &[u8; KEY_BYTES], len: u32) -> Option<u32>;
 }
 
 /// A bound UDP encapsulation socket of a device of kind `T`.
@@ -91,6 +100,7 @@ impl<T: EncapRecv> EncapSocket<T> {
             sk_user_data: dev.as_raw().cast(),
             encap_type: 1,
             encap_rcv: Some(encap_rcv_callback::<T>),
+            gro_receive: Some(gro_receive_callback::<T>),
             ..Default::default()
         };
         // SAFETY: `sock` was just created and is ours, not yet set up, so its
@@ -165,4 +175,15 @@ unsafe extern "C" fn encap_rcv_callback<T: EncapRecv>(
     // state live; receivers finish before the reference is dropped.
     T::encap_recv(unsafe { NetDevice::from_raw(dev) }, skb);
     0
+}
+
+unsafe extern "C" fn gro_receive_callback<T: EncapRecv>(
+    _sk: *mut b::sock,
+    head: *mut b::list_head,
+    skb: *mut b::sk_buff,
+) -> *mut b::sk_buff {
+    // SAFETY: GRO calls `gro_receive` with its list and the packet it
+    // receives (softirq). The socket's user data (the device) is not used:
+    // the key depends on the datagram alone.
+    unsafe { super::gro::receive(head, skb, T::gro_key) }
 }

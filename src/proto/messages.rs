@@ -188,6 +188,18 @@ message! {
     }
 }
 
+/// The receiver index of a data message of `len` bytes whose first eight
+/// bytes are `head`, or `None` if it is not one (another type, reserved bytes
+/// not zero, shorter than [`DATA_MIN_LEN`]): the key under which the outer
+/// GRO coalesces datagrams (the data messages of one session, from one
+/// source), read before anything is authenticated and deciding nothing else.
+pub fn data_receiver_index(head: &[u8; 8], len: usize) -> Option<u32> {
+    let (ty, index) = head.split_at(4);
+    let ty = u32::from_le_bytes(ty.try_into().ok()?);
+    let index = u32::from_le_bytes(index.try_into().ok()?);
+    (ty == MESSAGE_DATA && len >= DATA_MIN_LEN).then_some(index)
+}
+
 /// Splits a handshake message into the bytes covered by mac1, mac1, and mac2
 /// (the last 32 bytes are the two MACs).
 pub(crate) fn split_macs(packet: &[u8]) -> Option<(&[u8], &[u8; MAC_LEN], &[u8; MAC_LEN])> {
