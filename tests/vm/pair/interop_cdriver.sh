@@ -35,7 +35,10 @@
 #                               both sides (the sender's tx and the receiver's
 #                               rx by at least the bytes iperf3 delivered, the
 #                               receiver's rx no more than the sender's tx)
-#   iperf3_tcp_c_to_ours        the same the other way (IPv6 outer)
+#   iperf3_tcp_c_to_ours        the same the other way (IPv6 outer); and
+#                               ours' GRO coalesced some of the C driver's
+#                               datagrams (A's end of the link received
+#                               packets longer than its MTU; WG_IMPL=c: none)
 #   c_restart_recovers          during iperf3 TCP from ours (flowing: B's rx
 #                               counter grew), B deletes its device, unloads
 #                               and reloads the C driver and makes the device
@@ -253,11 +256,28 @@ t_iperf3_ours_to_c() {
 t_iperf3_c_to_ours() {
 	fresh recreate "$EP_B6" "$EP_A6"
 	rb -t 40 "ping -c 1 -w 20 $TUN_A4"
-	local before after bytes json=$RESULTS/iperf3-c-to-ours.json
+	local before after bytes json=$RESULTS/iperf3-c-to-ours.json watch=/tmp/pair-gro-watch wpid coalesced
 	before=$(counters)
 	local_iperf_server "$TUN_A4" c-to-ours
+	# What A's end of the link receives meanwhile, after GRO
+	# (tests/gro/grotool.py): ours coalesces the C driver's datagrams, the
+	# C driver (WG_IMPL=c) has no GRO on its sockets.
+	rm -f "$watch".ready "$watch".stop
+	PYTHONPYCACHEPREFIX=/tmp/pycache python3 -S "$(dirname "$0")/../../gro/grotool.py" watch \
+		--ifname "$LINK" --port "$WG_PORT" --stop "$watch".stop --ready "$watch".ready >"$watch" 2>&1 &
+	wpid=$!
+	wait_for 20 test -e "$watch".ready
 	rb -t 100 "timeout 90 iperf3 -c $TUN_A4 -p 5201 -t 4 -J --connect-timeout 10000" >"$json"
 	bytes=$(iperf_received "$json" c-to-ours)
+	touch "$watch".stop
+	wait "$wpid"
+	echo "A's end of the link received: $(cat "$watch")"
+	coalesced=$(sed -n 's/.*coalesced=\([0-9]*\).*/\1/p' "$watch")
+	if [ "$WG_IMPL" = c ]; then
+		assert [ "$coalesced" = 0 ]
+	else
+		assert [ "${coalesced:-0}" -gt 0 ]
+	fi
 	sleep 1
 	after=$(counters)
 	assert_counters "$before" "$after" "$bytes" b
