@@ -4,7 +4,8 @@
 # driver, loaded by path) in one network namespace, and in turn wireguard-go
 # (Debian) and boringtun-cli (crates.io, pinned in tests/interop/peers.sh,
 # installed by scripts/setup-host.sh) in another, on TUN, joined by a veth
-# pair. Both sides are configured with wg(8). For each userspace peer:
+# pair (GRO on at the driver's end, see net_up). Both sides are configured
+# with wg(8). For each userspace peer:
 #
 #   *_handshake_from_ours   only ours knows the other's endpoint, so only ours
 #                           can initiate: a ping from ours gets through, the
@@ -151,6 +152,17 @@ net_up() {
 	ip -n "$NSK" link add veth-k type veth peer name veth-u netns "$NSU"
 	ip -n "$NSK" addr add "$KOUT/24" dev veth-k
 	ip -n "$NSU" addr add "$UOUT/24" dev veth-u
+	# GRO on at the driver's end (issue 14): veth runs GRO only with it on,
+	# and hands a packet from a sender with TSO through it only in some
+	# cases (veth_skb_is_eligible_for_gro); the peer's UDP GSO off, so that
+	# its datagrams arrive one by one. Whether ours' GRO (src/kapi/gro.rs)
+	# then coalesces any depends on the peer sending several at once: these
+	# two send one datagram per system call (Debian 12's wireguard-go
+	# predates its batching), and under emulation they mostly arrive one per
+	# NAPI poll (a 3 s iperf3 from wireguard-go: 0 of 493 coalesced,
+	# 2026-12-05). tests/vm/suite/gro.sh and interop_cdriver assert it.
+	ip netns exec "$NSK" ethtool -K veth-k gro on >/dev/null
+	ip netns exec "$NSU" ethtool -K veth-u tso off tx-udp-segmentation off >/dev/null
 	ip -n "$NSK" link set veth-k up
 	ip -n "$NSU" link set veth-u up
 	wait_for 10 nk ping -c 1 -W 1 "$UOUT"
