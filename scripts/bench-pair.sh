@@ -14,6 +14,11 @@
 #   BENCH_ROUNDS=1 BENCH_SECONDS=3 make bench-pair   a short smoke run
 #   BENCH_PAIR_CPUS=N                                vCPUs of each VM (default 1:
 #                                                    two VMs on a 2-core machine)
+#   BENCH_BASE=PATH.ko                               another build of ours (for the
+#                                                    release kernel, under /work: both
+#                                                    VMs load it by path) in the C
+#                                                    driver's place, on both ends: an
+#                                                    A/B of two builds of ours
 #   BENCH_PAIR_LINKS="dgram tap"                     the link kinds, in order (tap
 #                                                    needs root: a network namespace
 #                                                    and tap devices on the host; for
@@ -48,6 +53,14 @@ case $rounds$secs$cpus in *[!0-9]*) die "BENCH_ROUNDS, BENCH_SECONDS and BENCH_P
 # (tests/vm/pair/peer.sh); a scenario is one silence of about BENCH_SECONDS.
 [ "$secs" -le 200 ] || die "BENCH_SECONDS must be at most 200 for the two-VM bench"
 [ "$cpus" -ge 1 ] || die "BENCH_PAIR_CPUS must be at least 1"
+base=${BENCH_BASE:-}
+if [ -n "$base" ]; then
+	base=$(realpath -e "$base") || die "BENCH_BASE: no such file"
+	# The guests see the host's /work (scripts/vm-run.sh), nothing else of it.
+	case $base in /work/*) ;; *) die "BENCH_BASE: $base is not under /work, where the VMs can load it" ;; esac
+	[ "$(modinfo -F vermagic "$base" | cut -d' ' -f1)" = "$(modinfo -F vermagic "$TOP/build/release/wireguard.ko" 2>/dev/null | cut -d' ' -f1)" ] ||
+		[ ! -f "$TOP/build/release/wireguard.ko" ] || die "BENCH_BASE: $base is not built for the release kernel"
+fi
 
 "$TOP/scripts/setup-host.sh"
 # The module as it is: built only if missing.
@@ -61,14 +74,16 @@ status=0
 for link in $links; do
 	name=bench-pair
 	[ "$link" = dgram ] || name=bench-pair-$link
-	log "bench-pair: $rounds rounds of ours<->ours and C<->C across virtio-net ($link link), ${secs} s per scenario, $cpus vCPU(s) per VM (time limit ${timeout} s)"
+	other="C<->C"
+	[ -z "$base" ] || other="base<->base ($base)"
+	log "bench-pair: $rounds rounds of ours<->ours and $other across virtio-net ($link link), ${secs} s per scenario, $cpus vCPU(s) per VM (time limit ${timeout} s)"
 	log "bench-pair: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 	results=$TOP/build/vm/$name
 	# No table from an earlier run's files if this one fails before its guest starts.
 	rm -rf "$results"
 	set +e
 	"$TOP/scripts/vm-pair.sh" --flavour release --cpus "$cpus" --name "$name" --timeout "$timeout" --link "$link" \
-		"$TOP/tests/bench/pair.sh" "$rounds" "$secs" "$link"
+		"$TOP/tests/bench/pair.sh" "$rounds" "$secs" "$link" ${base:+"$base"}
 	run=$?
 	set -e
 	log "bench-pair: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -11,9 +11,10 @@
 #                                                (perf, build/vm/bench/profile/)
 #   BENCH_BASE=PATH.ko                           in place of the C driver, another
 #                                                build of ours (for the release
-#                                                kernel): the table compares the
-#                                                module as it is with it, side by
-#                                                side (needs BENCH_PAIR=0)
+#                                                kernel, under /work): the tables
+#                                                compare the module as it is with
+#                                                it, side by side (the two-VM one
+#                                                too, unless BENCH_PAIR=0)
 #   BENCH_SCENARIOS="udp64 tcp1"                 only these scenarios of the first
 #                                                table (names: tests/bench/guest.sh;
 #                                                needs BENCH_PAIR=0), for a closer
@@ -44,7 +45,6 @@ case $pair in 0 | 1) ;; *) die "BENCH_PAIR is 0 or 1" ;; esac
 [ "$secs" -ge 3 ] || die "BENCH_SECONDS must be at least 3"
 if [ -n "$base" ]; then
 	base=$(realpath -e "$base") || die "BENCH_BASE: no such file"
-	[ "$pair" = 0 ] || die "BENCH_BASE needs BENCH_PAIR=0 (the two-VM bench compares with the C driver only)"
 	[ "$(modinfo -F vermagic "$base" | cut -d' ' -f1)" = "$(modinfo -F vermagic "$TOP/build/release/wireguard.ko" 2>/dev/null | cut -d' ' -f1)" ] ||
 		[ ! -f "$TOP/build/release/wireguard.ko" ] || die "BENCH_BASE: $base is not built for the release kernel"
 fi

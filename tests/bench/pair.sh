@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench-pair` (and the second half of `make bench`), inside VM A of
-# scripts/vm-pair.sh: ROUNDS SECONDS [LINK]
+# scripts/vm-pair.sh: ROUNDS SECONDS [LINK [BASE]]
 #
 # The same implementation on both ends of a tunnel across a virtio-net link
 # between two VMs (scripts/bench-pair.sh starts them; LINK, dgram or tap,
@@ -39,6 +39,10 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${1:?usage: pair.sh ROUNDS SECONDS [LINK]} secs=${2:?usage: pair.sh ROUNDS SECONDS [LINK]}
 link=${3:-dgram}
+# BENCH_BASE: another build of ours takes the C driver's place on both ends
+# (column "c"; meta.txt says "base").
+base=${4:-}
+[ -z "$base" ] || WG_C_MODULE=$base
 raw=$RESULTS/raw
 mkdir -p "$raw"
 ncpu=$(nproc)
@@ -155,7 +159,7 @@ t_link() {
 # knowing the other's endpoint; a ping brings the handshake up.
 t_begin() { # IMPL
 	teardown
-	rb -t 120 "pair_load $1 && . $top/tests/bench/lib.sh && quiet && pair_wg_up b $B_PRIV $A_PUB $PSK $OUT_A4:$WG_PORT && ip link set $WGIF mtu 1420"
+	rb -t 120 "${base:+WG_C_MODULE=$base }pair_load $1 && . $top/tests/bench/lib.sh && quiet && pair_wg_up b $B_PRIV $A_PUB $PSK $OUT_A4:$WG_PORT && ip link set $WGIF mtu 1420"
 	pair_load "$1"
 	quiet
 	pair_wg_up a "$A_PRIV" "$B_PUB" "$PSK" "$OUT_B4:$WG_PORT"

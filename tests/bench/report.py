@@ -395,11 +395,12 @@ def main(argv):
                 "tap": "taps with virtio-net headers on a bridge: checksum offload, TSO"}.get(meta.get("link", "dgram"), "?")
         title = ("`make bench-pair`, across virtio-net (%s), two VMs (the same implementation on both ends, "
                  "traffic A→B): %s, %s vCPU(s) in A and %s in B, %s rounds of %s s per scenario, %s "
-                 "(ours: %s; C: %s)" % (
+                 "(ours: %s; %s: %s)" % (
                      link,
                      meta.get("kernel", "?"), meta.get("vcpus", "?"), meta.get("vcpus_b", "?"),
                      meta.get("rounds", "?"), meta.get("seconds", "?"), meta.get("date", "?"),
-                     meta.get("ours", "?"), meta.get("c", "?")))
+                     meta.get("ours", "?"), "base" if "base" in meta else "C",
+                     meta.get("base", meta.get("c", "?"))))
     else:
         data = argv[1]
         rows, info, baseline = ROWS, INFO, None
