@@ -58,3 +58,46 @@ load_by_path() {
 	insmod "$1"
 	echo "module: $(cat /sys/module/wireguard/version) ($1)"
 }
+
+# Whether a suite runs check $1: its arguments, kept in $only as " ARGS ",
+# name it, or there are none (all).
+want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
+
+# A statistic of device $2 in namespace $1.
+dev_stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
+
+# TCP_BYTES (default 4 MiB) of random bytes over TCP (tests/sendpath/wgpeer.py
+# tcpsource, through the caller's $PEER, files in its $W) from namespace $2 to
+# $4, on which namespace $3 listens, watching device $5 (more tcpsource
+# options after); the sender's report in $out. Fails, with LABEL ($1)
+# in the message, if the sender or the sink failed or what arrived is not
+# what was sent (SHA-256).
+tcp_transfer() {
+	local label=$1 from=$2 to=$3 dst=$4 watch=$5 sink src status=0
+	shift 5
+	rm -f "$W/ready"
+	ip netns exec "$to" "${PEER[@]}" tcpsink --bind "$dst" --port 5201 --ready "$W/ready" \
+		--timeout 120 >"$W/sink" 2>&1 &
+	sink=$!
+	for _ in $(seq 1 100); do [ -e "$W/ready" ] && break; sleep 0.1; done
+	out=$(ip netns exec "$from" "${PEER[@]}" tcpsource --dst "$dst" --port 5201 --bytes "${TCP_BYTES:-4194304}" \
+		--watch "$watch" "$@") || { echo "FAIL: $label: the sender failed: $out"; status=1; }
+	wait "$sink" || { echo "FAIL: $label: the sink failed: $(cat "$W/sink")"; status=1; }
+	echo "$label: sent $out; received $(cat "$W/sink")"
+	src=$(sed -n 's/.*\(bytes=[0-9]* sha256=[0-9a-f]*\).*/\1/p' <<<"$out")
+	if [ -z "$src" ] || [ "$src" != "$(cat "$W/sink")" ]; then
+		echo "FAIL: $label: what arrived is not what was sent"
+		status=1
+	fi
+	return "$status"
+}
+
+# UDP checksum errors counted in namespace $1 (IPv4 and IPv6).
+csum_errors() {
+	ip netns exec "$1" awk '
+		/^Udp: InDatagrams/ { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		/^Udp: / { n += $col["InCsumErrors"] }
+		/^Udp6InCsumErrors/ { n += $2 }
+		END { print n + 0 }' /proc/net/snmp /proc/net/snmp6
+}
+

@@ -442,34 +442,6 @@ with open(sys.argv[1], "a") as f:
 	return $status
 }
 
-# A statistic of device $2 in namespace $1.
-dev_stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
-
-# 4 MiB of random bytes over TCP (tests/sendpath/wgpeer.py tcpsource) from
-# namespace $2 to $4, on which namespace $3 listens, watching device $5 (more
-# tcpsource options after); the sender's report in $out. Fails, with LABEL ($1)
-# in the message, if the sender or the sink failed or what arrived is not
-# what was sent (SHA-256).
-tcp_transfer() {
-	local label=$1 from=$2 to=$3 dst=$4 watch=$5 sink src status=0
-	shift 5
-	rm -f "$W/ready"
-	ip netns exec "$to" "${PEER[@]}" tcpsink --bind "$dst" --port 5201 --ready "$W/ready" \
-		--timeout 120 >"$W/sink" 2>&1 &
-	sink=$!
-	for _ in $(seq 1 100); do [ -e "$W/ready" ] && break; sleep 0.1; done
-	out=$(ip netns exec "$from" "${PEER[@]}" tcpsource --dst "$dst" --port 5201 --bytes 4194304 \
-		--watch "$watch" "$@") || { echo "FAIL: $label: the sender failed: $out"; status=1; }
-	wait "$sink" || { echo "FAIL: $label: the sink failed: $(cat "$W/sink")"; status=1; }
-	echo "$label: sent $out; received $(cat "$W/sink")"
-	src=$(sed -n 's/.*\(bytes=[0-9]* sha256=[0-9a-f]*\).*/\1/p' <<<"$out")
-	if [ -z "$src" ] || [ "$src" != "$(cat "$W/sink")" ]; then
-		echo "FAIL: $label: what arrived is not what was sent"
-		status=1
-	fi
-	return "$status"
-}
-
 t_big_tcp() {
 	local fam dst out e0 e1 status=0
 	ip netns add sp-g1
@@ -514,15 +486,6 @@ t_big_tcp() {
 	ip netns del sp-g1
 	ip netns del sp-g2
 	return "$status"
-}
-
-# UDP checksum errors counted in namespace $1 (IPv4 and IPv6).
-csum_errors() {
-	ip netns exec "$1" awk '
-		/^Udp: InDatagrams/ { for (i = 1; i <= NF; i++) col[$i] = i; next }
-		/^Udp: / { n += $col["InCsumErrors"] }
-		/^Udp6InCsumErrors/ { n += $2 }
-		END { print n + 0 }' /proc/net/snmp /proc/net/snmp6
 }
 
 # The counters of sp-u1's gso table: all outer packets, those with their socket.
@@ -637,7 +600,6 @@ t_udp_gso() {
 
 # Arguments: the checks to run (all by default), e.g. `padding_zero`.
 only=" $* "
-want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
 check load impl_load
 want padding_zero && check padding_zero t_padding_zero
 want staged_orphan && check staged_orphan t_staged_orphan
