@@ -334,9 +334,15 @@ impl LinkOps for Device {
         let d = dev.data();
         let mut cfg = d.config.lock();
         let worker = HandshakeWorker { dev: dev.hold() };
-        let queue = CryptQueue::new_arc(MAX_QUEUED_INCOMING_HANDSHAKES as u32, worker)?;
-        let encrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, EncryptWorker)?;
-        let decrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, DecryptWorker)?;
+        let queue = CryptQueue::new_arc(MAX_QUEUED_INCOMING_HANDSHAKES as u32, u32::MAX, worker)?;
+        // Bundles: a GSO super-packet's segments to seal; a burst of received
+        // data messages, each of which counts (as in the C driver's ring).
+        let encrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, u32::MAX, EncryptWorker)?;
+        let decrypt = CryptQueue::new_arc(
+            MAX_QUEUED_PACKETS as u32,
+            MAX_QUEUED_PACKETS as u32,
+            DecryptWorker,
+        )?;
         d.handshakes.replace(Some(queue));
         d.encrypt.replace(Some(encrypt));
         d.decrypt.replace(Some(decrypt));

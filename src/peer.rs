@@ -24,6 +24,7 @@ use crate::kapi::sync::SpinLockBh;
 use crate::kapi::xmit::DstCache;
 use crate::new_spinlock_bh;
 use crate::proto::allowedips::PeerId;
+use crate::proto::constants::MAX_QUEUED_PACKETS;
 use crate::proto::cookie::CookieMaker;
 use crate::proto::handshake::{PeerHandshake, StaticIdentity};
 use crate::proto::keypair::{Keypair, Keypairs, SessionKeys};
@@ -233,11 +234,13 @@ pub(crate) struct PeerState {
     #[pin]
     pub(crate) staged: BundleQueue,
     /// Packets being encrypted (by the device's encryption workers) and
-    /// sent, in order (at most `MAX_QUEUED_PACKETS`).
+    /// sent, in order (at most `MAX_QUEUED_PACKETS` bundles: a GSO
+    /// super-packet's segments count as one).
     #[pin]
     pub(crate) tx: SerialQueue,
     /// Received data messages being decrypted (by the device's decryption
-    /// workers) and delivered, in order (at most `MAX_QUEUED_PACKETS`).
+    /// workers) and delivered, in order (at most `MAX_QUEUED_PACKETS`, a
+    /// burst's each counted).
     #[pin]
     pub(crate) rx: SerialQueue,
     pub(crate) rx_bytes: AtomicU64,
@@ -274,8 +277,8 @@ impl PeerState {
             dst_cache,
             timers <- new_spinlock_bh!(PeerTimers::default(), "wireguard_peer_timers"),
             staged <- BundleQueue::new(),
-            tx <- SerialQueue::new(),
-            rx <- SerialQueue::new(),
+            tx <- SerialQueue::new(u32::MAX),
+            rx <- SerialQueue::new(MAX_QUEUED_PACKETS as u32),
             rx_bytes: AtomicU64::new(0),
             tx_bytes: AtomicU64::new(0),
             last_handshake <- new_spinlock_bh!((0, 0), "wireguard_peer_last_handshake"),

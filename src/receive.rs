@@ -5,7 +5,9 @@
 //!   routes it: handshake messages to the device's handshake queue (bounded,
 //!   served by per-CPU workers), data messages by their receiver index to
 //!   the peer's receive queue (bounded), drained in order by the peer's NAPI
-//!   poll. Nothing about a peer changes here.
+//!   poll. A burst of one session that GRO coalesced (`kapi::gro`) goes as
+//!   one bundle: one lookup, one job for the decryption workers, each packet
+//!   with its own fate. Nothing about a peer changes here.
 //! - The handshake worker checks the MACs (cookie replies only when under
 //!   load and only to a valid mac1), the per-source rate limit under load,
 //!   and runs the Noise handshake; only an authenticated message changes a
@@ -25,15 +27,15 @@ use crate::kapi::ordered::{self, Bundle, Dispatched, Job};
 use crate::kapi::platform::Kernel;
 use crate::kapi::rcu;
 use crate::kapi::skb::{RxReject, SkBuff, SocketAddr};
-use crate::kapi::udp::EncapRecv;
+use crate::kapi::udp::{Datagrams, EncapRecv};
 use crate::peer::{peer_dbg, Endpoint, KeypairRef, PeerRef, PeerState};
 use crate::proto::constants::MAX_QUEUED_INCOMING_HANDSHAKES;
 use crate::proto::cookie::{self, MacCheck};
 use crate::proto::handshake::read_initiation;
 use crate::proto::messages::{
     data_receiver_index, CookieReply, DataHeader, Initiation, Response, COOKIE_REPLY_LEN,
-    DATA_MIN_LEN, INITIATION_LEN, MESSAGE_DATA, MESSAGE_HANDSHAKE_COOKIE,
-    MESSAGE_HANDSHAKE_INITIATION, MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN,
+    DATA_MIN_LEN, INITIATION_LEN, MESSAGE_HANDSHAKE_COOKIE, MESSAGE_HANDSHAKE_INITIATION,
+    MESSAGE_HANDSHAKE_RESPONSE, RESPONSE_LEN,
 };
 use crate::proto::platform::Clock;
 use crate::proto::ratelimiter::Source;
@@ -50,92 +52,126 @@ impl EncapRecv for Device {
         data_receiver_index(header, len as usize)
     }
 
-    fn encap_recv(dev: &NetDevice<Self>, mut skb: SkBuff) {
-        if skb.pull_udp_payload(4).is_none() {
-            return;
-        }
-        let Some(&ty) = skb.linear_prefix(4).and_then(|p| p.first_chunk()) else {
-            return;
-        };
-        let ty = u32::from_le_bytes(ty);
-        let len = skb.len();
-        let d = dev.data();
-        // A handshake message: of exactly the length of its type.
-        let handshake_len = match ty {
-            MESSAGE_HANDSHAKE_INITIATION => Some(INITIATION_LEN as u32),
-            MESSAGE_HANDSHAKE_RESPONSE => Some(RESPONSE_LEN as u32),
-            MESSAGE_HANDSHAKE_COOKIE => Some(COOKIE_REPLY_LEN as u32),
-            _ => None,
-        };
-        if let Some(want) = handshake_len {
-            if len != want || skb.linear_prefix(want).is_none() {
-                return;
-            }
-            // As the C driver: no handshake before the RNG is seeded (its
-            // keys and cookie secrets would be predictable).
-            if !Kernel::rng_is_initialized() {
-                wg_dbg!("{}: Dropping handshake packet", dev.name());
-                return;
-            }
-            let guard = rcu::read_lock();
-            let Some(queue) = d.handshakes.get(&guard) else {
-                return;
+    fn encap_recv(dev: &NetDevice<Self>, datagrams: Datagrams) {
+        let mut datagrams = datagrams.peekable();
+        while let Some(mut skb) = datagrams.next() {
+            let Some(header) = data_header(&mut skb) else {
+                receive_handshake(dev, skb);
+                continue;
             };
-            // Counted before it is queued (and uncounted if it is not): a
-            // worker may take it and count it out before `produce` returns,
-            // and the count must never go below zero.
-            let queued = d.handshake_queue_len.fetch_add(1, Ordering::Relaxed);
-            let produced = if queued >= MAX_QUEUED_INCOMING_HANDSHAKES as u32 {
-                Err(skb)
-            } else if queued > MAX_QUEUED_INCOMING_HANDSHAKES as u32 / 2 {
-                // More than half full: as the C driver, queue only if no
-                // other CPU is queueing right now, so that a flood on every
-                // CPU does not spin on the producer lock.
-                queue.try_produce(skb)
-            } else {
-                queue.produce(skb)
-            };
-            match produced {
-                Ok(()) => match flood_cpus(queued.saturating_add(1)) {
-                    Some(n) => queue.kick_among(&d.handshake_wq, n),
-                    None => queue.kick(&d.handshake_wq),
-                },
-                Err(_dropped) => {
-                    d.handshake_queue_len.fetch_sub(1, Ordering::Relaxed);
-                    wg_dbg!("{}: Dropping handshake packet", dev.name());
-                }
-            }
-            return;
+            // The data messages of the same session right behind it (a burst
+            // that GRO coalesced) travel with it, as one bundle.
+            let index = header.receiver_index;
+            let mut burst = core::iter::from_fn(|| {
+                let next = data_header(datagrams.peek_mut()?)?;
+                (next.receiver_index == index)
+                    .then(|| datagrams.next())
+                    .flatten()
+                    .map(|skb| (skb, next))
+            });
+            receive_data(dev, (skb, header), &mut burst);
+            // What it left (its session unknown, the device down) goes too.
+            burst.for_each(drop);
         }
-        if ty != MESSAGE_DATA || len < DATA_MIN_LEN as u32 {
-            return;
+    }
+}
+
+/// The header of a data message, if `skb` holds one (of at least the
+/// shortest length, with its type).
+fn data_header(skb: &mut SkBuff) -> Option<DataHeader> {
+    skb.linear_prefix(DATA_MIN_LEN as u32)
+        .and_then(|h| DataHeader::parse(h).ok())
+}
+
+/// A datagram that is not a data message: queued for the handshake workers
+/// if it is a handshake message (of exactly the length of its type),
+/// dropped otherwise.
+fn receive_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
+    let Some(&ty) = skb.linear_prefix(4).and_then(|p| p.first_chunk()) else {
+        return;
+    };
+    let want = match u32::from_le_bytes(ty) {
+        MESSAGE_HANDSHAKE_INITIATION => INITIATION_LEN as u32,
+        MESSAGE_HANDSHAKE_RESPONSE => RESPONSE_LEN as u32,
+        MESSAGE_HANDSHAKE_COOKIE => COOKIE_REPLY_LEN as u32,
+        _ => return,
+    };
+    if skb.len() != want || skb.linear_prefix(want).is_none() {
+        return;
+    }
+    // As the C driver: no handshake before the RNG is seeded (its keys and
+    // cookie secrets would be predictable).
+    if !Kernel::rng_is_initialized() {
+        wg_dbg!("{}: Dropping handshake packet", dev.name());
+        return;
+    }
+    let d = dev.data();
+    let guard = rcu::read_lock();
+    let Some(queue) = d.handshakes.get(&guard) else {
+        return;
+    };
+    // Counted before it is queued (and uncounted if it is not): a worker may
+    // take it and count it out before `produce` returns, and the count must
+    // never go below zero.
+    let queued = d.handshake_queue_len.fetch_add(1, Ordering::Relaxed);
+    let produced = if queued >= MAX_QUEUED_INCOMING_HANDSHAKES as u32 {
+        Err(skb)
+    } else if queued > MAX_QUEUED_INCOMING_HANDSHAKES as u32 / 2 {
+        // More than half full: as the C driver, queue only if no other CPU
+        // is queueing right now, so that a flood on every CPU does not spin
+        // on the producer lock.
+        queue.try_produce(skb)
+    } else {
+        queue.produce(skb)
+    };
+    match produced {
+        Ok(()) => match flood_cpus(queued.saturating_add(1)) {
+            Some(n) => queue.kick_among(&d.handshake_wq, n),
+            None => queue.kick(&d.handshake_wq),
+        },
+        Err(_dropped) => {
+            d.handshake_queue_len.fetch_sub(1, Ordering::Relaxed);
+            wg_dbg!("{}: Dropping handshake packet", dev.name());
         }
-        let Some(header) = skb
-            .linear_prefix(DATA_MIN_LEN as u32)
-            .and_then(|h| DataHeader::parse(h).ok())
-        else {
-            return;
-        };
-        let Some(peer) = session::peer_by_index(d, header.receiver_index) else {
-            return;
-        };
-        let Some(kp) = peer.keypairs.lock().get(header.receiver_index).cloned() else {
-            return;
-        };
-        PacketCb(header.receiver_index, len, header.counter).write_to(&mut skb);
-        let guard = rcu::read_lock();
-        let Some(ring) = d.decrypt.get(&guard) else {
-            return;
-        };
-        match ordered::dispatch(&peer.rx, &ring, Bundle::single(skb), peer.clone(), kp) {
-            Dispatched::Queued => ring.kick(&d.tx_wq),
-            Dispatched::RingFull => {
-                dev.count_error(DevError::RxDropped);
-                peer.napi_schedule();
-            }
-            Dispatched::SerialFull => dev.count_error(DevError::RxDropped),
-            Dispatched::Empty => {}
+    }
+}
+
+/// Data messages of one session (`first` and those of `rest`): to the
+/// session's peer's receive queue and the decryption ring, as one bundle,
+/// with one lookup of the session. Nothing about the peer changes here.
+fn receive_data(
+    dev: &NetDevice<Device>,
+    first: (SkBuff, DataHeader),
+    rest: &mut impl Iterator<Item = (SkBuff, DataHeader)>,
+) {
+    let d = dev.data();
+    let index = first.1.receiver_index;
+    let Some(peer) = session::peer_by_index(d, index) else {
+        return;
+    };
+    let Some(kp) = peer.keypairs.lock().get(index).cloned() else {
+        return;
+    };
+    let guard = rcu::read_lock();
+    let Some(ring) = d.decrypt.get(&guard) else {
+        return;
+    };
+    let bundle: Bundle = core::iter::once(first)
+        .chain(rest)
+        .map(|(mut skb, header)| {
+            PacketCb(index, skb.len(), header.counter).write_to(&mut skb);
+            skb
+        })
+        .collect();
+    let packets = bundle.len();
+    match ordered::dispatch(&peer.rx, &ring, bundle, peer.clone(), kp) {
+        Dispatched::Queued => ring.kick(&d.tx_wq),
+        Dispatched::RingFull => {
+            dev.count_errors(DevError::RxDropped, packets);
+            peer.napi_schedule();
         }
+        Dispatched::SerialFull => dev.count_errors(DevError::RxDropped, packets),
+        Dispatched::Empty => {}
     }
 }
 
@@ -157,11 +193,13 @@ impl CryptWorker for DecryptWorker {
         // found finished (not one poll per packet), and no later than that.
         // A full batch: there may be more.
         while ordered::with_bh_disabled(|| {
-            for _ in 0..DECRYPT_BATCH {
+            let mut left = DECRYPT_BATCH;
+            while left > 0 {
                 let Some(mut job) = queue.consume() else {
                     return false;
                 };
-                let ok = open(&mut job);
+                let (ok, packets) = open(&mut job);
+                left = left.saturating_sub(packets);
                 let (peer, _kp) = job.finish(ok);
                 peer.napi_schedule();
             }
@@ -173,17 +211,34 @@ impl CryptWorker for DecryptWorker {
 }
 
 /// Packets a decryption worker opens between two chances for the NAPI polls
-/// (and the scheduler) to run.
+/// (and the scheduler) to run (at least: a burst is opened whole).
 const DECRYPT_BATCH: usize = 32;
 
-fn open(job: &mut DecryptJob) -> bool {
+/// The message length a packet's control block gives once it failed to
+/// open (a data message is never that short): the NAPI poll drops it.
+const NOT_OPENED: u32 = 0;
+
+/// Opens a bundle's packets in place (one session's). Each has its own fate:
+/// one that does not open (forged, say, or beyond the session's limits) is
+/// marked [`NOT_OPENED`], and the others go on. Returns whether any opened,
+/// and how many packets it had.
+fn open(job: &mut DecryptJob) -> (bool, usize) {
     let (_peer, kp, mut segments) = job.parts();
     let now = Kernel::now_ns();
+    let (mut any, mut packets) = (false, 0);
     segments.for_each(|cb, skb| {
-        let PacketCb(_, _, counter) = PacketCb::read(cb);
-        kp.keypair.check_receive(now, counter).is_ok()
+        packets += 1;
+        let PacketCb(index, _, counter) = PacketCb::read(cb);
+        if kp.keypair.check_receive(now, counter).is_ok()
             && skb.open_in_place(kp.keypair.receiving_key(), counter)
-    })
+        {
+            any = true;
+        } else {
+            PacketCb(index, NOT_OPENED, counter).write(cb);
+        }
+        true
+    });
+    (any, packets)
 }
 
 /// The handshake queue's per-CPU workers.
@@ -384,11 +439,23 @@ pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
         let Some((mut bundle, ok)) = peer.rx.pop_done() else {
             break;
         };
-        done += 1;
-        if ok {
-            while let Some(skb) = bundle.pop() {
-                consume_data(peer, skb);
-            }
+        if !ok {
+            // Nothing in it opened: freed.
+            done += 1;
+            continue;
+        }
+        // Each packet of a burst counts against the budget.
+        while done < budget {
+            let Some(skb) = bundle.pop() else {
+                break;
+            };
+            done += 1;
+            consume_data(peer, skb);
+        }
+        if !bundle.is_empty() {
+            // The budget ran out within a burst: the rest goes first next
+            // time.
+            peer.rx.put_back(bundle);
         }
     }
     if done < budget && peer.napi_complete(done) {
@@ -412,6 +479,9 @@ fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
     let Some(PacketCb(index, msg_len, counter)) = PacketCb::of(&mut skb) else {
         return;
     };
+    if msg_len == NOT_OPENED {
+        return;
+    }
     let now = Kernel::now_ns();
     // Authentic under this session (the worker opened it); the session may
     // have been dropped since, and then so is the packet.

@@ -62,11 +62,15 @@ impl PacketCb {
         skb.cb().first_chunk().map(Self::read)
     }
 
+    pub(crate) fn write(&self, cb: &mut [u8; USER_CB_LEN]) {
+        cb[..4].copy_from_slice(&self.0.to_ne_bytes());
+        cb[4..8].copy_from_slice(&self.1.to_ne_bytes());
+        cb[8..].copy_from_slice(&self.2.to_ne_bytes());
+    }
+
     pub(crate) fn write_to(&self, skb: &mut SkBuff) {
         if let Some(cb) = skb.cb().first_chunk_mut::<USER_CB_LEN>() {
-            cb[..4].copy_from_slice(&self.0.to_ne_bytes());
-            cb[4..8].copy_from_slice(&self.1.to_ne_bytes());
-            cb[8..].copy_from_slice(&self.2.to_ne_bytes());
+            self.write(cb);
         }
     }
 }
@@ -116,13 +120,6 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
         .collect();
     if !bundle.is_empty() {
         send_staged(&peer, Some(bundle));
-    }
-}
-
-/// Counts `n` packets as `which`.
-fn count(dev: &NetDevice<Device>, which: DevError, n: u32) {
-    for _ in 0..n {
-        dev.count_error(which);
     }
 }
 
@@ -248,10 +245,10 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
         match ordered::dispatch(&peer.tx, &ring, bundle, me.clone(), kp.clone()) {
             Dispatched::Queued => ring.kick(&d.tx_wq),
             Dispatched::RingFull => {
-                count(dev, DevError::TxDropped, packets);
+                dev.count_errors(DevError::TxDropped, packets);
                 wake_serial = true;
             }
-            Dispatched::SerialFull => count(dev, DevError::TxDropped, packets),
+            Dispatched::SerialFull => dev.count_errors(DevError::TxDropped, packets),
             Dispatched::Empty => {}
         }
     }
@@ -292,7 +289,7 @@ impl CryptWorker for EncryptWorker {
             let (peer, _kp) = job.finish(ok);
             if !ok {
                 // The serial side drops the bundle without counting it.
-                count(peer.dev.get(), DevError::Tx, packets);
+                peer.dev.get().count_errors(DevError::Tx, packets);
             }
             // This worker sends what is sealed at the head of the peer's
             // queue itself, unless another CPU is already doing so: no
@@ -457,7 +454,7 @@ fn send_sealed(
     }
     let sent = send_to_peer(peer, skb, ds).is_ok();
     if !sent {
-        count(peer.dev.get(), DevError::Tx, packets);
+        peer.dev.get().count_errors(DevError::Tx, packets);
     }
     sent
 }

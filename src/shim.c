@@ -575,3 +575,28 @@ void wg_shim_skb_set_network_header(struct sk_buff *skb, int offset)
 {
 	skb_set_network_header(skb, offset);
 }
+
+/* An encapsulation socket that takes GRO's packets whole (udp_allow_gso). */
+void wg_shim_udp_allow_gso(struct sock *sk)
+{
+	udp_allow_gso(sk);
+}
+
+/* The split of a GSO packet that a UDP socket receives, as udp_queue_rcv_skb
+ * (static) does it for sockets that do not take them: the data back to the
+ * MAC header, then udp_rcv_segment (which frees the packet and counts it
+ * dropped on failure: NULL). The stack counts the packet as one datagram
+ * received (UDP_MIB_INDATAGRAMS) when encap_rcv returns; the others of its
+ * segments are counted here, as the stack counts each it splits itself. */
+struct sk_buff *wg_shim_udp_rcv_segment(struct sock *sk, struct sk_buff *skb)
+{
+	bool ipv4 = skb->protocol == htons(ETH_P_IP);
+	u16 segs = skb_shinfo(skb)->gso_segs;
+	struct sk_buff *list;
+
+	__skb_push(skb, -skb_mac_offset(skb));
+	list = udp_rcv_segment(sk, skb, ipv4);
+	if (list && segs > 1)
+		SNMP_ADD_STATS(__UDPX_MIB(sk, ipv4), UDP_MIB_INDATAGRAMS, segs - 1);
+	return list;
+}

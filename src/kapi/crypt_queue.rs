@@ -2,6 +2,8 @@
 //! A bounded multi-producer, multi-consumer queue of owned items (`ptr_ring`)
 //! drained by per-CPU work items: the device-wide handshake, encryption and
 //! decryption queues. Producers never block; a full queue refuses the item.
+//! A queue holds at most as many items as it has slots, and items of at most
+//! a given weight together (a bundle of packets weighs its packets).
 //!
 //! The queue lives in an [`Arc`]; each CPU has its own work item pointing at
 //! it, queued round-robin over the online CPUs by [`CryptQueue::kick`] (or
@@ -14,7 +16,7 @@ use super::bindings as b;
 use super::skb::SkBuff;
 use super::work::Workqueue;
 use core::ops::Deref;
-use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::error::{code::ENOMEM, to_result, Result};
 use kernel::init::{pin_init_from_closure, InPlaceInit};
@@ -39,6 +41,11 @@ pub(crate) trait CryptWorker: Send + Sync + Sized + 'static {
 pub(crate) trait RingItem: Send + Sized {
     /// Gives up ownership for a pointer.
     fn into_ring(self) -> core::ptr::NonNull<core::ffi::c_void>;
+    /// What it weighs against the queue's limit (the same from when it is
+    /// queued until it is taken).
+    fn weight(&self) -> u32 {
+        1
+    }
     /// # Safety
     ///
     /// `ptr` came from [`RingItem::into_ring`] of this type, and ownership
@@ -81,6 +88,10 @@ pub(crate) struct CryptQueue<T: CryptWorker> {
     ring: Opaque<b::ptr_ring>,
     /// The ring's size.
     pub(super) len: u32,
+    /// The weight of the items queued.
+    weight: AtomicU32,
+    /// The most they may weigh together.
+    max_weight: u32,
     /// Per-CPU `PerCpu`, set once the queue's address is known.
     workers: AtomicPtr<PerCpu>,
     last_cpu: AtomicI32,
@@ -94,8 +105,9 @@ unsafe impl<T: CryptWorker> Send for CryptQueue<T> {}
 unsafe impl<T: CryptWorker> Sync for CryptQueue<T> {}
 
 impl<T: CryptWorker> CryptQueue<T> {
-    /// A queue of at most `len` packets whose workers see `ctx` (process context).
-    pub(crate) fn new_arc(len: u32, ctx: T) -> Result<Arc<Self>> {
+    /// A queue of at most `len` items weighing at most `max_weight` together,
+    /// whose workers see `ctx` (process context).
+    pub(crate) fn new_arc(len: u32, max_weight: u32, ctx: T) -> Result<Arc<Self>> {
         let init = try_pin_init!(CryptQueue {
             // SAFETY: `ptr_ring_init` initialises the ring in place or fails
             // leaving nothing to free, which is what the closure reports.
@@ -105,6 +117,8 @@ impl<T: CryptWorker> CryptQueue<T> {
                 })
             },
             len,
+            weight: AtomicU32::new(0),
+            max_weight,
             workers: AtomicPtr::new(core::ptr::null_mut()),
             last_cpu: AtomicI32::new(-1),
             ctx,
@@ -158,7 +172,8 @@ impl<T: CryptWorker> CryptQueue<T> {
         r
     }
 
-    /// Queues `item` with `produce`; gives it back if refused.
+    /// Queues `item` with `produce`; gives it back if refused (no slot, or
+    /// too much weight queued).
     ///
     /// # Safety
     ///
@@ -169,6 +184,14 @@ impl<T: CryptWorker> CryptQueue<T> {
         item: T::Item,
         produce: unsafe extern "C" fn(*mut b::ptr_ring, *mut core::ffi::c_void) -> i32,
     ) -> core::result::Result<(), T::Item> {
+        // Counted before it is queued (a worker may take it, and uncount it,
+        // before `produce` returns), uncounted if refused.
+        let weight = item.weight();
+        let before = self.weight.fetch_add(weight, Ordering::Relaxed);
+        if weight > self.max_weight.saturating_sub(before) {
+            self.weight.fetch_sub(weight, Ordering::Relaxed);
+            return Err(item);
+        }
         let ptr = item.into_ring();
         // INVARIANT: on success the ring owns `ptr`, which `into_ring` gave up.
         // SAFETY: the ring is initialised, `produce` callable (the contract);
@@ -176,6 +199,7 @@ impl<T: CryptWorker> CryptQueue<T> {
         if unsafe { produce(self.ring.get(), ptr.as_ptr()) } == 0 {
             Ok(())
         } else {
+            self.weight.fetch_sub(weight, Ordering::Relaxed);
             // SAFETY: refused: the item is still ours.
             Err(unsafe { T::Item::from_ring(ptr) })
         }
@@ -187,7 +211,9 @@ impl<T: CryptWorker> CryptQueue<T> {
         // one hands its ownership over.
         let ptr = unsafe { b::wg_shim_ptr_ring_consume_bh(self.ring.get()) };
         // SAFETY: as above.
-        core::ptr::NonNull::new(ptr).map(|p| unsafe { T::Item::from_ring(p) })
+        let item = core::ptr::NonNull::new(ptr).map(|p| unsafe { T::Item::from_ring(p) })?;
+        self.weight.fetch_sub(item.weight(), Ordering::Relaxed);
+        Some(item)
     }
 
     /// Queues a worker on the next online CPU after the last one used.

@@ -11,13 +11,29 @@
 //! That packet passes the IP stack (routing, netfilter, the socket lookup)
 //! once. It completes as the kernel completes its own (`udp4_gro_complete`,
 //! `udp6_gro_complete`: a UDP GSO packet, `SKB_GSO_UDP_L4 | SKB_GSO_FRAGLIST`,
-//! since the held packet has `is_flist` set and `encap_mark` clear), and the
-//! stack splits it again before any socket that does not take GSO packets,
-//! an encapsulation socket among them (`udp_unexpected_gso`, then
-//! `skb_segment_list`, which gives each datagram back its own skb and the
-//! head's metadata): `encap_rcv` sees each datagram as if it had come alone.
+//! since the held packet has `is_flist` set and `encap_mark` clear), with
+//! one more bit, set here: `SKB_GSO_UDP_TUNNEL`. The stack splits a UDP GSO
+//! packet before any socket that does not take such packets
+//! (`udp_unexpected_gso`), and before an encapsulation socket unless the
+//! packet has that bit; with it, it reaches our socket, which takes them
+//! (`udp_allow_gso`), whole, and `encap_rcv` splits it there
+//! ([`super::udp`]: the stack's own split, `udp_rcv_segment`, which gives
+//! each datagram back its own skb, its headers and the head's metadata) and
+//! hands the burst over as one.
+//!
 //! Forwarded (a datagram to another host that matched the wildcard socket's
-//! port), it is split the same way on transmit.
+//! port), it segments as UDP (`udp4_ufo_fragment` looks at the tunnel bit
+//! only with `skb->encapsulation` set, which it is not): in software before
+//! any device without `NETIF_F_GSO_FRAGLIST` (every NIC); a virtual device
+//! with it (veth, a bridge) carries it whole, and the socket it reaches in
+//! the other namespace splits it, as the stack would, unless that is an
+//! encapsulation socket that takes GSO packets: ours (which splits it), or
+//! a VXLAN or Geneve socket on the same port, which would take the burst for
+//! one datagram, and drop it: what begins as a data message does (type 4,
+//! then three zero bytes) is no header either takes (VXLAN requires its I
+//! flag, 0x08 in the first byte; Geneve reads an inner protocol of 0, which
+//! it drops or, inheriting protocols, hands up as protocol 0, which nothing
+//! takes), so each of the datagrams would be dropped there alone as well.
 //!
 //! The rules are those of the kernel's UDP GRO (`udp_gro_receive_segment`):
 //! datagrams of one length, the last possibly shorter; a nonzero UDP
@@ -213,6 +229,8 @@ unsafe fn join(p: *mut b::sk_buff, skb: *mut b::sk_buff) -> Result<(), ()> {
         b::skb_pull(skb, off);
         (*pcb).__bindgen_anon_1.__bindgen_anon_2.last = skb;
         (*pcb).count += 1;
+        // Reaches our socket whole (see the module's text).
+        (*shinfo(p)).gso_type |= b::SKB_GSO_UDP_TUNNEL;
         (*p).data_len += (*skb).len;
         (*skb).__bindgen_anon_3.__bindgen_anon_1.destructor = None;
         (*skb).sk = ptr::null_mut();

@@ -225,14 +225,19 @@ impl<T: LinkOps> NetDevice<T> {
 
     /// Counts an error.
     pub(crate) fn count_error(&self, which: DevError) {
+        self.count_errors(which, 1);
+    }
+
+    /// Counts `n` errors.
+    pub(crate) fn count_errors(&self, which: DevError, n: u32) {
         for &offset in which.counters() {
             // SAFETY: the device is valid; `offset` is that of an aligned
             // `atomic_long_t` in it (see the asserts), which the kernel
             // only accesses atomically (`DEV_STATS_INC`, `DEV_STATS_READ`).
             let counter =
                 unsafe { AtomicUsize::from_ptr(self.raw.get().cast::<u8>().add(offset).cast()) };
-            // As `atomic_long_inc`: no ordering.
-            counter.fetch_add(1, Ordering::Relaxed);
+            // As `atomic_long_add`: no ordering.
+            counter.fetch_add(n as usize, Ordering::Relaxed);
         }
     }
 

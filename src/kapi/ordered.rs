@@ -2,7 +2,8 @@
 //! Parallel crypto, serial delivery.
 //!
 //! A [`Bundle`] is one or more packets that travel together: a GSO
-//! super-packet's segments (or a single packet). The first skb is the
+//! super-packet's segments, a burst of received datagrams (or a single
+//! packet). The first skb is the
 //! bundle's handle; the others hang off its control block, each pointing to
 //! the next. Freeing a bundle frees them all.
 //!
@@ -33,7 +34,8 @@
 //!
 //! Control block layout (every packet): bytes 0..16 belong to the user
 //! ([`Bundle::for_each_user_cb`], [`JobSegments::for_each`]); 16..32 hold the
-//! references and 32..36 the state (first packet); 40..48 the next packet.
+//! references, 32..36 the state and 36..40 the bundle's number of packets
+//! (first packet, from [`dispatch`] on); 40..48 the next packet.
 
 use super::bindings as b;
 use super::crypt_queue::{CryptQueue, CryptWorker, RingItem};
@@ -42,15 +44,18 @@ use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
-use core::sync::atomic::{fence, AtomicBool, AtomicI32, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, Ordering};
 use kernel::types::{ForeignOwnable, Opaque};
 
 /// Bytes of each packet's control block the user of a bundle may use.
 pub(crate) const USER_CB_LEN: usize = 16;
 const REFS: usize = 16;
 const STATE: usize = 32;
+const PACKETS: usize = 36;
 const NEXT: usize = 40;
-const _: () = assert!(REFS + 16 <= STATE && STATE + 4 <= NEXT && USER_CB_LEN <= REFS);
+const _: () = assert!(
+    REFS + 16 <= STATE && STATE + 4 <= PACKETS && PACKETS + 4 <= NEXT && USER_CB_LEN <= REFS
+);
 /// The two references' foreign pointers (`A`'s, then `B`'s), at `REFS`.
 type Refs = [*const c_void; 2];
 // The control block is 8-aligned (`__aligned(8)` in the kernel), so the
@@ -58,7 +63,7 @@ type Refs = [*const c_void; 2];
 const _: () = assert!(
     core::mem::offset_of!(b::sk_buff, cb) % 8 == 0 && core::mem::align_of::<b::sk_buff>() >= 8
 );
-const _: () = assert!(STATE % 4 == 0 && NEXT % 8 == 0 && NEXT + 8 <= 48);
+const _: () = assert!(STATE % 4 == 0 && PACKETS % 4 == 0 && NEXT % 8 == 0 && NEXT + 8 <= 48);
 
 /// Where a bundle's job is (see the module's text).
 #[repr(i32)]
@@ -95,6 +100,18 @@ unsafe fn cb_of(skb: NonNull<b::sk_buff>) -> *mut u8 {
 unsafe fn state_of<'a>(skb: NonNull<b::sk_buff>) -> &'a AtomicI32 {
     // SAFETY: per the contract; in bounds and 4-aligned (see the asserts).
     unsafe { AtomicI32::from_ptr(cb_of(skb).add(STATE).cast::<i32>()) }
+}
+
+/// Where a bundle's number of packets lies, from [`dispatch`] on.
+///
+/// # Safety
+///
+/// `skb` is valid and the first packet of a bundle whose owner the caller
+/// is (or acts for: a serial queue, under its lock); writing there needs
+/// exclusive use of those bytes (no job reads or writes them).
+unsafe fn packets_of(skb: NonNull<b::sk_buff>) -> *mut u32 {
+    // SAFETY: per the contract; in bounds and 4-aligned (see the asserts).
+    unsafe { cb_of(skb).add(PACKETS).cast() }
 }
 
 /// Where the pointer to the packet after `skb` in its bundle lies (null:
@@ -212,6 +229,18 @@ impl Bundle {
     /// Whether it holds no packet (all were taken).
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_none()
+    }
+
+    /// How many packets it holds.
+    pub(crate) fn len(&self) -> u32 {
+        let (mut n, mut cur) = (0u32, self.0);
+        while let Some(skb) = cur {
+            n = n.saturating_add(1);
+            // SAFETY: the bundle owns its packets; their next pointers are
+            // only read.
+            cur = NonNull::new(unsafe { *next_of(skb) });
+        }
+        n
     }
 
     /// Takes the first packet.
@@ -377,10 +406,13 @@ impl PinnedDrop for BundleQueue {
 ///
 /// # Invariants
 ///
-/// Every bundle on `queue` was put there by [`dispatch`], which wrote its job's references and
-/// its PENDING state before queueing it (nothing else in this module queues on a serial queue's
-/// `queue`). While its state is PENDING, its [`Job`] uses its packets, and the serial queue only
-/// links or unlinks its first packet and reads or exchanges its state.
+/// Every bundle on `queue` was put there by [`dispatch`], which wrote its job's references, its
+/// number of packets and its PENDING state before queueing it, or by
+/// [`SerialQueue::put_back`], finished (DONE) and with its number of packets written (nothing
+/// else in this module queues on a serial queue's `queue`). While its state is PENDING, its
+/// [`Job`] uses its packets but for those numbers, and the serial queue only links or unlinks
+/// its first packet, reads or exchanges its state and reads its number of packets. `packets` is
+/// the sum of those numbers over the bundles on `queue`, but while one is being added or taken.
 #[kernel::prelude::pin_data(PinnedDrop)]
 pub(crate) struct SerialQueue {
     /// The bundles; emptied by the serial queue's own `purge` before its
@@ -389,14 +421,21 @@ pub(crate) struct SerialQueue {
     queue: BundleQueue,
     /// A CPU is in [`SerialQueue::consume_exclusive`]'s batch.
     consuming: AtomicBool,
+    /// The packets of the bundles on the queue.
+    packets: AtomicU32,
+    /// The most packets [`dispatch`] lets it hold.
+    max_packets: u32,
 }
 
 impl SerialQueue {
-    /// An empty queue.
-    pub(crate) fn new() -> impl kernel::init::PinInit<Self> {
+    /// An empty queue that holds at most `max_packets` packets (besides at
+    /// most as many bundles as the ring they are dispatched to has room for).
+    pub(crate) fn new(max_packets: u32) -> impl kernel::init::PinInit<Self> {
         kernel::prelude::pin_init!(SerialQueue {
             queue <- BundleQueue::new(),
             consuming: AtomicBool::new(false),
+            packets: AtomicU32::new(0),
+            max_packets,
         })
     }
 
@@ -448,8 +487,30 @@ impl SerialQueue {
         // The head is finished: no worker touches it any more; unlinked, the
         // bundle is ours.
         let h = q.dequeue()?;
+        // SAFETY: ours now; its number was written when it was queued.
+        self.packets
+            .fetch_sub(unsafe { *packets_of(h) }, Ordering::Relaxed);
         drop(q);
         Some((Bundle(Some(h)), state == JobState::Done as i32))
+    }
+
+    /// Puts back in front what is left of a bundle that
+    /// [`SerialQueue::pop_done`] gave with its job succeeded (the consumer's
+    /// budget ran out within it), to be taken first next time.
+    pub(crate) fn put_back(&self, bundle: Bundle) {
+        let packets = bundle.len();
+        let Some(h) = bundle.into_head() else {
+            return;
+        };
+        // INVARIANT: finished, with its number of packets, written before it is queued (the
+        // queue's lock then publishes them), and counted.
+        // SAFETY: the bundle is ours until it is queued.
+        unsafe {
+            *packets_of(h) = packets;
+            state_of(h).store(JobState::Done as i32, Ordering::Relaxed);
+        }
+        self.packets.fetch_add(packets, Ordering::Relaxed);
+        self.queue.push_head(Bundle(Some(h)));
     }
 
     /// Whether the queue is empty (a snapshot).
@@ -464,8 +525,12 @@ impl SerialQueue {
         // packets: see below.
         while let Some(h) = self.queue.pop().and_then(Bundle::into_head) {
             // SAFETY: `h` is a bundle's first packet: valid while its job is
-            // pending, and ours once it is not.
-            let state = unsafe { state_of(h) };
+            // pending, and ours once it is not; a job never touches its
+            // number of packets.
+            let state = unsafe {
+                self.packets.fetch_sub(*packets_of(h), Ordering::Relaxed);
+                state_of(h)
+            };
             if cas_state(state, JobState::Pending, JobState::Orphan).is_err() {
                 // Finished: nobody else holds it.
                 drop(Bundle(Some(h)));
@@ -491,7 +556,8 @@ impl PinnedDrop for SerialQueue {
 /// `self.0` is the first packet of a bundle that [`dispatch`] put on a serial queue, whose state
 /// is PENDING (or ORPHAN, after a purge) until this job's `close`. Until then the bundle stays
 /// valid, the job has exclusive use of its packets' data and control blocks but for the first
-/// packet's state (and that packet's list links, which are the serial queue's), and the foreign
+/// packet's state and number of packets, which it only reads (and that packet's list links,
+/// which are the serial queue's), and the foreign
 /// pointers at `REFS` are those of an `A` and a `B` that this job owns, taken back by `close`
 /// only.
 pub(crate) struct Job<A: ForeignOwnable + Send, B: ForeignOwnable + Send>(
@@ -563,6 +629,14 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> RingItem for Job<A, B> 
         ManuallyDrop::new(self).0.cast()
     }
 
+    /// Its bundle's packets.
+    fn weight(&self) -> u32 {
+        // SAFETY: the first packet is valid while the job is pending; its
+        // number of packets was written by `dispatch` before the job was
+        // made, and nobody writes it while the job is pending.
+        unsafe { *packets_of(self.0) }
+    }
+
     unsafe fn from_ring(ptr: NonNull<c_void>) -> Self {
         // INVARIANT: by the safety requirements, `ptr` is the packet of a job that gave it up
         // with `into_ring` (without closing), and ownership is taken back once.
@@ -579,18 +653,19 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> RingItem for Job<A, B> 
 pub(crate) struct JobSegments<'a>(NonNull<b::sk_buff>, PhantomData<&'a mut ()>);
 
 impl JobSegments<'_> {
-    /// Calls `f` with each packet and a copy of its user bytes, in order,
-    /// until `f` returns false; returns whether every call returned true.
+    /// Calls `f` with each packet and its user bytes (which it may change),
+    /// in order, until `f` returns false; returns whether every call
+    /// returned true.
     pub(crate) fn for_each(
         &mut self,
-        mut f: impl FnMut(&[u8; USER_CB_LEN], &mut JobSkb<'_>) -> bool,
+        mut f: impl FnMut(&mut [u8; USER_CB_LEN], &mut JobSkb<'_>) -> bool,
     ) -> bool {
         let mut cur = Some(self.0);
         while let Some(skb) = cur {
-            // SAFETY: the job has exclusive use of its packets; the next
-            // pointer is read before `f` works on the packet (it does not
-            // touch the control block).
-            let (user, next) = unsafe { (*user_cb_of(skb), NonNull::new(*next_of(skb))) };
+            // SAFETY: the job has exclusive use of its packets and their user
+            // bytes; the next pointer is read before `f` works on the packet
+            // (it touches no other part of the control block).
+            let (user, next) = unsafe { (user_cb_of(skb), NonNull::new(*next_of(skb))) };
             // INVARIANT: a packet of the job's bundle, used for no longer than this borrow of
             // the `JobSegments`, and wrapped so that it is never dropped.
             // SAFETY: the job has exclusive use of the packet's data; the
@@ -599,7 +674,7 @@ impl JobSegments<'_> {
                 ManuallyDrop::new(unsafe { SkBuff::from_nonnull(skb) }),
                 PhantomData,
             );
-            if !f(&user, &mut skb) {
+            if !f(user, &mut skb) {
                 return false;
             }
             cur = next;
@@ -640,8 +715,9 @@ pub(crate) enum Dispatched {
 }
 
 /// Appends `bundle` to `serial` (if it holds fewer bundles than `ring` has
-/// room for jobs) and puts its job, carrying `a` and `b`, in `ring`. The user's bytes of the
-/// packets' control blocks travel with them.
+/// room for jobs, and has room for the bundle's packets) and puts its job,
+/// carrying `a` and `b`, in `ring`. The user's bytes of the packets' control
+/// blocks travel with them.
 pub(crate) fn dispatch<W, A, B>(
     serial: &SerialQueue,
     ring: &CryptQueue<W>,
@@ -654,6 +730,7 @@ where
     A: ForeignOwnable + Send,
     B: ForeignOwnable + Send,
 {
+    let packets = bundle.len();
     let Some(head) = bundle.into_head() else {
         return Dispatched::Empty;
     };
@@ -664,7 +741,10 @@ where
     // job built from `head` may use it.
     unsafe {
         let mut q = LockedQueue::lock(serial.queue.head.get());
-        if q.len() >= ring.len {
+        // Dispatches add under the lock; what is taken meanwhile only makes
+        // room (and `put_back` only gives back room `pop_done` took).
+        let queued = serial.packets.load(Ordering::Relaxed);
+        if q.len() >= ring.len || packets > serial.max_packets.saturating_sub(queued) {
             drop(q);
             // Still ours: free it (`a` and `b` are dropped on return).
             drop(Bundle(Some(head)));
@@ -676,6 +756,8 @@ where
         let refs: Refs = [a.into_foreign(), b.into_foreign()];
         cb_of(head).add(REFS).cast::<Refs>().write_unaligned(refs);
         state_of(head).store(JobState::Pending as i32, Ordering::Relaxed);
+        *packets_of(head) = packets;
+        serial.packets.fetch_add(packets, Ordering::Relaxed);
         q.push_tail(head);
     }
     match ring.produce(Job::<A, B>(head, PhantomData)) {

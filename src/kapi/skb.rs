@@ -151,6 +151,29 @@ impl Iterator for SkbList {
     }
 }
 
+impl SkbList {
+    /// A list of `skb` alone. Its `next` is cleared: the stack may hand over
+    /// a packet of a list it walks itself (`udp_queue_rcv_skb`'s segments).
+    pub(super) fn single(skb: SkBuff) -> SkbList {
+        let ptr = skb.into_nonnull().as_ptr();
+        // INVARIANT: a list of this skb alone (its `next` cleared), whose reference passes to
+        // the list.
+        // SAFETY: the skb is ours; whoever walks the list it may be on saved
+        // its `next` before handing it over.
+        unsafe { (*ptr).__bindgen_anon_1.__bindgen_anon_1.next = ptr::null_mut() };
+        SkbList(ptr)
+    }
+
+    /// # Safety
+    ///
+    /// `ptr` is null or the first of a list of valid skbs linked through
+    /// `next` (the last one's null), whose references pass to the list.
+    pub(super) unsafe fn from_raw(ptr: *mut b::sk_buff) -> SkbList {
+        // INVARIANT: per the safety requirements.
+        SkbList(ptr)
+    }
+}
+
 impl Drop for SkbList {
     fn drop(&mut self) {
         self.by_ref().for_each(drop);
@@ -240,11 +263,10 @@ impl SkBuff {
 
     /// Strips the outer IP and UDP headers of a datagram handed over by
     /// `encap_rcv`, trusting no length in them: the data then starts at the
-    /// UDP payload, which is exactly as long as the UDP header says and has at
-    /// least `min_payload` bytes linear. `None`: a malformed packet, which the
-    /// caller drops. The network header stays where it was, so the source
+    /// UDP payload, which is exactly as long as the UDP header says. `None`: a
+    /// malformed packet, which the caller drops. The network header stays where it was, so the source
     /// address and port can still be read ([`SkBuff::outer_endpoint`]).
-    pub(crate) fn pull_udp_payload(&mut self, min_payload: u32) -> Option<()> {
+    pub(super) fn pull_udp_payload(&mut self) -> Option<()> {
         const UDP_HEADER_LEN: u32 = 8;
         let raw = self.raw();
         // SAFETY: reads offsets and lengths of a valid skb; the UDP header is
@@ -266,13 +288,7 @@ impl SkBuff {
                 return None;
             }
             let payload_len = udp_len - UDP_HEADER_LEN;
-            if payload_len < min_payload {
-                return None;
-            }
-            let need = header_end.checked_add(min_payload)?;
-            if !b::wg_shim_pskb_may_pull(raw, need)
-                || b::wg_shim_pskb_trim(raw, header_end + payload_len) < 0
-            {
+            if b::wg_shim_pskb_trim(raw, header_end + payload_len) < 0 {
                 return None;
             }
             b::skb_pull(raw, header_end);
@@ -317,29 +333,36 @@ impl SkBuff {
         }
     }
 
+    /// Whether it is a GSO packet (`skb_is_gso`).
+    pub(super) fn is_gso(&self) -> bool {
+        // SAFETY: reads the GSO size of a valid skb, in its shared info.
+        unsafe { (*shinfo(self.raw())).gso_size != 0 }
+    }
+
+    /// Whether it is a GSO packet of the fraglist kind (`SKB_GSO_FRAGLIST`:
+    /// packets chained whole, each with its own headers, as UDP GRO makes
+    /// them).
+    pub(super) fn is_gso_fraglist(&self) -> bool {
+        // SAFETY: reads the GSO type of a valid skb, in its shared info.
+        self.is_gso() && unsafe { (*shinfo(self.raw())).gso_type } & b::SKB_GSO_FRAGLIST != 0
+    }
+
     /// How many packets it carries: its GSO segments (`gso_segs`), 1 if it
     /// is not a GSO packet.
     pub(super) fn gso_segs(&self) -> u16 {
-        // SAFETY: reads the shared info of a valid skb.
-        unsafe {
-            let info = shinfo(self.raw());
-            if (*info).gso_size == 0 {
-                1
-            } else {
-                (*info).gso_segs.max(1)
-            }
+        if !self.is_gso() {
+            return 1;
         }
+        // SAFETY: reads the shared info of a valid skb.
+        unsafe { (*shinfo(self.raw())).gso_segs.max(1) }
     }
 
     /// Splits a GSO super-packet into its segments (software GSO); the
     /// original is consumed. A packet that is not GSO comes back alone.
     pub(crate) fn segment(self) -> Result<SkbList, kernel::error::Error> {
         // SAFETY: reads the GSO size of a valid skb, in its shared info.
-        if unsafe { (*shinfo(self.raw())).gso_size } == 0 {
-            // INVARIANT: a list of this skb alone, whose reference passes to the list. Its `next`
-            // is null because the only caller transmits skbs from `ndo_start_xmit`, which the
-            // stack hands over off any list (`skb_mark_not_on_list`).
-            return Ok(SkbList(self.into_nonnull().as_ptr()));
+        if !self.is_gso() {
+            return Ok(SkbList::single(self));
         }
         // SAFETY: segmenting a valid GSO skb (`skb_gso_segment`, no
         // features); on success the segments are a new list and the original

@@ -12,7 +12,7 @@ use super::bindings as b;
 use super::gro::KEY_BYTES;
 use super::net::Net;
 use super::netdev::{DevHold, LinkOps, NetDevice};
-use super::skb::SkBuff;
+use super::skb::{SkBuff, SkbList};
 use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 
@@ -26,17 +26,36 @@ pub(crate) enum Family {
 
 /// Receives the datagrams of the device's encapsulation sockets.
 pub(crate) trait EncapRecv: LinkOps {
-    /// A datagram arrived on one of `dev`'s sockets (softirq). `skb` starts at
-    /// the UDP header. The receiver owns the skb.
-    fn encap_recv(dev: &NetDevice<Self>, skb: SkBuff);
+    /// Datagrams arrived on one of `dev`'s sockets (softirq): one, or those
+    /// of one GSO packet (a burst that GRO coalesced, all from one source, in
+    /// the order they arrived). The receiver owns them.
+    fn encap_recv(dev: &NetDevice<Self>, datagrams: Datagrams);
 
     /// GRO (softirq, before the IP stack; see [`super::gro`]): the key of a
     /// datagram whose UDP payload is `len` bytes and begins with `header`.
     /// Datagrams of one source (address and port) and one key that arrive
     /// together may be coalesced into one packet, which passes the IP stack
-    /// once and is split again before [`EncapRecv::encap_recv`], which still
-    /// sees each datagram alone. `None`: never coalesced.
+    /// once and reaches [`EncapRecv::encap_recv`] as one call. `None`: never
+    /// coalesced.
     fn gro_key(header: &[u8; KEY_BYTES], len: u32) -> Option<u32>;
+}
+
+/// The datagrams of one [`EncapRecv::encap_recv`], in order. Each comes with
+/// its data at its UDP payload, trimmed to the length its UDP header gives; a
+/// datagram shorter than that is dropped.
+pub(crate) struct Datagrams(SkbList);
+
+impl Iterator for Datagrams {
+    type Item = SkBuff;
+
+    fn next(&mut self) -> Option<SkBuff> {
+        loop {
+            let mut skb = self.0.next()?;
+            if skb.pull_udp_payload().is_some() {
+                return Some(skb);
+            }
+        }
+    }
 }
 
 /// A bound UDP encapsulation socket of a device of kind `T`.
@@ -112,6 +131,8 @@ impl<T: EncapRecv> EncapSocket<T> {
             (*sk).sk_allocation = kernel::bindings::GFP_ATOMIC;
             (*sk).sk_sndbuf = i32::MAX;
             b::sk_set_memalloc(sk);
+            // GRO's packets (`super::gro`) reach `encap_rcv` whole.
+            b::wg_shim_udp_allow_gso(sk);
             b::setup_udp_tunnel_sock(net.as_raw(), sock.as_ptr(), &mut cfg);
         }
         // INVARIANT: created, bound and set up above for `dev`, on which `hold` is taken.
@@ -171,9 +192,24 @@ unsafe extern "C" fn encap_rcv_callback<T: EncapRecv>(
         // The socket is being released: the skb is dropped.
         return 0;
     }
+    // A packet of GRO (the socket takes them whole: `udp_allow_gso`) is
+    // split into its datagrams here, as the stack splits one for a socket
+    // that does not take them. Another GSO packet that reaches the socket
+    // whole (a tunnel's, which the stack hands to an encapsulation socket as
+    // it is, `udp_unexpected_gso`) holds no datagram of ours: dropped.
+    let datagrams = if skb.is_gso_fraglist() {
+        // SAFETY: the socket is live; `udp_rcv_segment` takes our reference
+        // and returns the segments, a list that is then ours, or null (the
+        // packet freed and counted as dropped).
+        unsafe { SkbList::from_raw(b::wg_shim_udp_rcv_segment(sk, skb.into_nonnull().as_ptr())) }
+    } else if skb.is_gso() {
+        return 0;
+    } else {
+        SkbList::single(skb)
+    };
     // SAFETY: the socket holds a reference on the device, which keeps its
     // state live; receivers finish before the reference is dropped.
-    T::encap_recv(unsafe { NetDevice::from_raw(dev) }, skb);
+    T::encap_recv(unsafe { NetDevice::from_raw(dev) }, Datagrams(datagrams));
     0
 }
 

@@ -57,6 +57,20 @@ only; the crypto is tests/hostile/wgattack.py's).
       seconds of the keepalive (printed: after how long); 1 if not; 3 if it
       arrived but the keepalive went only after the datagram's send had
       returned (the interleaving was not forced).
+  wgpeer.py bursts --target ADDR --port PORT --pub B64 --static-priv FILE
+                   --bind ADDR --lport PORT --src ADDR --dst ADDR --dport PORT
+                   --bursts B --burst K --gap SECONDS
+      A WireGuard peer of the device under test (IPv4 outer), whose allowed
+      IPs hold --src: initiates a handshake, then sends B bursts of K data
+      messages, each burst one UDP GSO send (UDP_SEGMENT: all of one
+      length), SECONDS apart. Each carries an IPv4 UDP packet from --src to
+      --dst:--dport whose payload begins with a sequence number (big
+      endian, counted over the genuine ones only), but for four in every
+      burst (of at least 28): the 6th and the 21st are forged (a counter
+      far ahead of the session's, a tag that does not authenticate), the
+      10th and the 28th repeat the message before them (a replay). All
+      messages are sealed before the first is sent. Prints
+      "sent=N genuine=G forged=F replayed=R".
 """
 import _socket as socket
 import hashlib
@@ -290,6 +304,52 @@ def udpsend(a):
     return 0
 
 
+def ipv4_udp(src, dst, dport, payload):
+    """An IPv4 UDP packet (header checksum set, UDP checksum none)."""
+    total = 28 + len(payload)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0, 0, 64, 17, 0,
+                      socket.inet_aton(src), socket.inet_aton(dst))
+    s = sum(struct.unpack("!10H", hdr))
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    hdr = hdr[:10] + struct.pack("!H", ~s & 0xFFFF) + hdr[12:]
+    return hdr + struct.pack("!HHHH", 40000, int(dport), 8 + len(payload), 0) + payload
+
+
+def bursts(a):
+    sock, target, t_send, _, _, theirs = session_with_device(a)
+    n_bursts, k = int(a["bursts"]), int(a["burst"])
+    forge, replay = (5, 20), (9, 27)
+    if k <= max(replay):
+        raise RuntimeError("a burst needs more than %d messages" % max(replay))
+    counter = seq = 0
+    sends = []
+    for _ in range(n_bursts):
+        msgs = []
+        for i in range(k):
+            if i in forge:
+                sealed = w.aead_encrypt(t_send, counter + (1 << 40), b"\0" * 48)
+                msgs.append(struct.pack("<IIQ", MSG_DATA, theirs, counter + (1 << 40))
+                            + sealed[:-1] + bytes([sealed[-1] ^ 1]))
+            elif i in replay:
+                msgs.append(msgs[-1])
+            else:
+                pt = ipv4_udp(a["src"], a["dst"], a["dport"], struct.pack("!I", seq) + b"\x5a" * 16)
+                msgs.append(struct.pack("<IIQ", MSG_DATA, theirs, counter) + w.aead_encrypt(t_send, counter, pt))
+                counter += 1
+                seq += 1
+        if len(set(map(len, msgs))) != 1:
+            raise RuntimeError("messages of a burst differ in length")
+        sends.append(b"".join(msgs))
+    segment = struct.pack("=H", len(msgs[0]))
+    for burst in sends:
+        sock.sendmsg([burst], [(SOL_UDP, UDP_SEGMENT, segment)], 0, target)
+        time.sleep(float(a["gap"]))
+    print("sent=%d genuine=%d forged=%d replayed=%d"
+          % (n_bursts * k, seq, n_bursts * len(forge), n_bursts * len(replay)))
+    return 0
+
+
 NETLINK_ROUTE, RTM_NEWLINK, NLM_F_REQUEST, NLM_F_ACK, NLMSG_ERROR = 0, 16, 1, 4, 2
 IFLA_IFNAME, IFLA_GSO_MAX_SIZE, IFLA_GSO_IPV4_MAX_SIZE, NLMSGERR_ATTR_MSG = 3, 41, 63, 1
 NETLINK_CAP_ACK, NETLINK_EXT_ACK, SOL_NETLINK = 10, 11, 270
@@ -432,7 +492,7 @@ def tstamp_keys(s, keys):
 
 
 COMMANDS = {"padcheck": padcheck, "udpsend": udpsend, "gsosize": gsosize, "tcpsink": tcpsink,
-            "tcpsource": tcpsource, "confirmlate": confirmlate}
+            "tcpsource": tcpsource, "confirmlate": confirmlate, "bursts": bursts}
 
 
 def main(argv):

@@ -25,6 +25,15 @@
 #   tcp_whole: the same with the sender's UDP GSO packets passing the veth
 #     whole: they reach GRO as GSO packets, which ours leaves alone (the
 #     stack splits them before the socket, as without GRO).
+#   forged_bursts: a WireGuard peer in userspace (wgpeer.py bursts, behind
+#     the sender's veth without UDP GSO) sends 50 bursts of 32 data messages
+#     of one length (80 bytes: 32 coalesced are longer than the MTU), each
+#     burst one UDP GSO send; in each, two are forged (a counter far ahead,
+#     a tag that does not authenticate) and two replay the message before
+#     them. Every genuine message's packet arrives, once, in order: a burst
+#     that arrives coalesced (ours hands it over as one, src/receive.rs)
+#     gives each packet its own fate. Ours: some outer packets were
+#     coalesced.
 #   forwarded: the tunnel's datagrams cross a router namespace that has a
 #     WireGuard device of its own listening on the same port as the
 #     receiver's (its wildcard socket matches the forwarded datagrams in GRO,
@@ -173,6 +182,30 @@ t_udp_bursts() {
 	return "$status"
 }
 
+t_forged_bursts() {
+	local out sink status=0
+	pair_up
+	ip netns exec gr-1 ethtool -K v1 tx-udp-segmentation off >/dev/null
+	wg genkey >"$W/up.key"
+	ip netns exec gr-2 wg set w2 peer "$(wg pubkey <"$W/up.key")" allowed-ips 10.68.0.9/32
+	watch_start gr-2 v2 51862 || status=1
+	rm -f "$W/sink-ready"
+	# 28 genuine messages in each of the 50 bursts.
+	ip netns exec gr-2 "${GT[@]}" udpsink --bind 10.68.0.2 --port 5301 --count 1400 \
+		--ready "$W/sink-ready" --timeout 30 >"$W/usink" 2>&1 &
+	sink=$!
+	for _ in $(seq 1 100); do [ -e "$W/sink-ready" ] && break; sleep 0.1; done
+	out=$(ip netns exec gr-1 "${PEER[@]}" bursts --target 10.79.0.2 --port 51862 \
+		--pub "$(wg pubkey <"$W/w2.key")" --static-priv "$W/up.key" --bind 10.79.0.1 \
+		--lport 51870 --src 10.68.0.9 --dst 10.68.0.2 --dport 5301 --bursts 50 --burst 32 \
+		--gap 0.02) || { echo "FAIL: the peer failed: $out"; status=1; }
+	wait "$sink" || { echo "FAIL: not every genuine message's packet arrived once and in order"; status=1; }
+	echo "$out; received $(cat "$W/usink")"
+	watch_check "forged bursts" || status=1
+	pair_down
+	return "$status"
+}
+
 # TCP through the pair, the sender's veth with UDP GSO ($1: on or off).
 tcp_pair() {
 	local gso=$1 fam ep t0 t1 r0 r1 sent got status=0
@@ -261,6 +294,7 @@ t_forwarded() {
 only=" $* "
 check load impl_load
 want udp_bursts && check udp_bursts t_udp_bursts
+want forged_bursts && check forged_bursts t_forged_bursts
 want tcp_singles && check tcp_singles t_tcp_singles
 want tcp_whole && check tcp_whole t_tcp_whole
 want forwarded && check forwarded t_forwarded
