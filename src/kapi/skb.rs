@@ -264,8 +264,9 @@ impl SkBuff {
     /// Strips the outer IP and UDP headers of a datagram handed over by
     /// `encap_rcv`, trusting no length in them: the data then starts at the
     /// UDP payload, which is exactly as long as the UDP header says. `None`: a
-    /// malformed packet, which the caller drops. The network header stays where it was, so the source
-    /// address and port can still be read ([`SkBuff::outer_endpoint`]).
+    /// malformed packet, which the caller drops. The network header stays
+    /// where it was, so the source address and port can still be read
+    /// ([`SkBuff::outer_endpoint`]).
     pub(super) fn pull_udp_payload(&mut self) -> Option<()> {
         const UDP_HEADER_LEN: u32 = 8;
         let raw = self.raw();
@@ -360,7 +361,6 @@ impl SkBuff {
     /// Splits a GSO super-packet into its segments (software GSO); the
     /// original is consumed. A packet that is not GSO comes back alone.
     pub(crate) fn segment(self) -> Result<SkbList, kernel::error::Error> {
-        // SAFETY: reads the GSO size of a valid skb, in its shared info.
         if !self.is_gso() {
             return Ok(SkbList::single(self));
         }
