@@ -37,30 +37,14 @@ impl_unload() {
 }
 
 # QEMU's TCG, which these VMs run under, can execute a stale int3 left by a
-# live patch of kernel text (a static key switching): "Oops: int3" in
-# netif_rx_internal, seen here when a ping's start or exit switched the
-# netstamp key while the tunnel carried traffic, and reported for the MPTCP
-# selftests under TCG too (github.com/multipath-tcp/mptcp_net-next/issues/471,
-# closed as an emulator problem); and in udp4_gro_receive when a module
-# reload closed the last UDP tunnel socket and opened a new one under traffic
-# (the UDP encapsulation keys). One socket with SO_TIMESTAMP (29) and one
-# IPv6 socket with UDP_GRO (104, which turns on udp_encap_needed_key and its
-# IPv6 twin) held open for the whole run keep those keys on, so nothing
-# patches kernel text again. The holder lives until the guest powers off.
-# (tests/vm/guest.sh starts the same holder at boot.)
+# live patch of kernel text (a static key switching): the keys the tests
+# would switch under traffic are switched once and held by
+# tests/vm/hold_keys.py (which says which and why), until the guest powers
+# off. tests/vm/guest.sh starts it at boot; this starts it where that did not.
 hold_netstamp_key() {
 	local ready=/tmp/netstamp-key-held
 	[ -e $ready ] && return 0
-	python3 -S -c 'import _socket as s, sys, time
-k = s.socket(s.AF_INET, s.SOCK_DGRAM)
-k.setsockopt(s.SOL_SOCKET, 29, 1)
-try:
-    e = s.socket(s.AF_INET6, s.SOCK_DGRAM)
-except OSError:
-    e = s.socket(s.AF_INET, s.SOCK_DGRAM)
-e.setsockopt(17, 104, 1)
-open(sys.argv[1], "w").close()
-time.sleep(10**7)' $ready </dev/null >/dev/null 2>&1 &
+	python3 -S "$(dirname "${BASH_SOURCE[0]}")/../vm/hold_keys.py" $ready </dev/null >/dev/null 2>&1 &
 	local i
 	for i in $(seq 1 300); do [ -e $ready ] && break; sleep 0.1; done
 	[ -e $ready ] || { echo "hold_netstamp_key: the holder did not start" >&2; return 1; }

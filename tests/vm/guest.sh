@@ -23,28 +23,15 @@ if [ -e /sys/kernel/debug/kmemleak ]; then
 	echo clear >/sys/kernel/debug/kmemleak
 fi
 
-# QEMU's TCG can execute a stale int3 left by a live patch of kernel text
-# (the netstamp static key switching when a ping starts or exits while the
-# tunnel carries traffic: "Oops: int3" in netif_rx_internal; the UDP
-# encapsulation keys switching when the last tunnel socket closes and a new
-# one opens, a module reloaded under traffic: "Oops: int3" in
-# udp4_gro_receive, 2026-12-03). One socket with SO_TIMESTAMP (29) and one
-# IPv6 socket with UDP_GRO (104: turns on udp_encap_needed_key and its IPv6
-# twin) held open for the whole run keep those keys on, so nothing patches
-# them again; see hold_netstamp_key in tests/hostile/impl.sh, which finds
-# this holder's ready file and does nothing more.
-python3 -S -c 'import _socket as s, sys, time
-k = s.socket(s.AF_INET, s.SOCK_DGRAM)
-k.setsockopt(s.SOL_SOCKET, 29, 1)
-try:
-    e = s.socket(s.AF_INET6, s.SOCK_DGRAM)
-except OSError:
-    e = s.socket(s.AF_INET, s.SOCK_DGRAM)
-e.setsockopt(17, 104, 1)
-open(sys.argv[1], "w").close()
-time.sleep(10**7)' /tmp/netstamp-key-held </dev/null >/dev/null 2>&1 &
+# QEMU's TCG can execute a stale int3 left by a live patch of kernel text:
+# the static keys the tests would switch under traffic are switched now, with
+# nothing else running, and held (tests/vm/hold_keys.py says which and why;
+# hold_netstamp_key in tests/hostile/impl.sh finds its ready file and does
+# nothing more).
+python3 -S "$(dirname "$0")/hold_keys.py" /tmp/netstamp-key-held </dev/null >/dev/null 2>&1 &
 for i in $(seq 1 300); do [ -e /tmp/netstamp-key-held ] && break; sleep 0.1; done
-sleep 1  # the key switches in a work item, after the setsockopt
+sleep 1  # the keys switch in a work item, after the setsockopt and the hash
+cat /tmp/netstamp-key-held 2>/dev/null || echo "the key holder did not start"
 
 set +x
 echo "=== running $script $*"
