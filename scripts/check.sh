@@ -8,6 +8,7 @@ start=$(date +%s)
 passed=0 failed=0
 summary=()
 failed_checks=()
+details=()
 record() { # NAME STATUS(0 pass) [N_PASSED N_FAILED]
 	local name=$1 status=$2 np=${3:-} nf=${4:-}
 	if [ -z "$np" ]; then
@@ -184,7 +185,7 @@ vm_start() { # SUITE: starts it in the background ($! its process)
 		> >(tee "$TOP/build/vm/$name.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
 }
 vm_record() { # NAME STATUS SECONDS
-	local name=$1 status=$2 secs=$3 res np nf why
+	local name=$1 status=$2 secs=$3 res np nf why l
 	res=$TOP/build/vm/$name/results.txt
 	np=$(grep -c '^PASS' "$res" 2>/dev/null || true); nf=$(grep -c '^FAIL' "$res" 2>/dev/null || true)
 	record "vm: $name ($secs s)" "$status" "${np:-0}" "${nf:-0}"
@@ -193,8 +194,14 @@ vm_record() { # NAME STATUS SECONDS
 	if [ -f "$res" ]; then
 		for f in $(sed -n 's/^FAIL //p' "$res"); do
 			# (no match is no reason: under pipefail, `|| true`)
-			why=$(grep -h 'FAIL\|assertion failed\|unexpectedly\|no reference' "$TOP/build/vm/$name/$f.log" 2>/dev/null | tail -n 1 | cut -c1-120 || true)
+			why=$(grep -h 'FAIL\|assertion failed\|unexpectedly\|no reference' "$TOP/build/vm/$name/$f.log" 2>/dev/null | tail -n 1 | cut -c1-200 || true)
 			failed_checks+=("vm: $name/$f${why:+: $why}")
+			# A check may leave its own account of a failure in
+			# NAME.why (a few lines): printed after the list.
+			if [ -s "$TOP/build/vm/$name/$f.why" ]; then
+				details+=("vm: $name/$f:")
+				while IFS= read -r l; do details+=("  ${l:0:200}"); done < <(head -n 14 "$TOP/build/vm/$name/$f.why")
+			fi
 		done
 	fi
 	[ "$status" -eq 0 ] || [ -f "$res" ] || failed_checks+=("vm: $name: no results (exit $status, build/vm/$name.out)")
@@ -289,6 +296,10 @@ printf '%s\n' "${summary[@]}"
 if [ "${#failed_checks[@]}" -gt 0 ]; then
 	echo "failed:"
 	printf '  %s\n' "${failed_checks[@]}"
+fi
+if [ "${#details[@]}" -gt 0 ]; then
+	echo "why:"
+	printf '  %s\n' "${details[@]}"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

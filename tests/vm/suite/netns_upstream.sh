@@ -53,6 +53,16 @@ netns_sh() {
 	echo "${WG_CACHE:?WG_CACHE not set: run through scripts/vm-run.sh}/linux-source-$pkgver/tools/testing/selftests/wireguard/netns.sh"
 }
 
+# Prefixes each line read with "[UPTIME] ".
+stamp() {
+	{ set +x; } 2>/dev/null
+	local line up _
+	while IFS= read -r line || [ -n "$line" ]; do
+		read -r up _ </proc/uptime
+		printf '[%s] %s\n' "$up" "$line"
+	done
+}
+
 t_netns_upstream() {
 	local script kmsg_pid status=0 bin
 	script=$(netns_sh)
@@ -80,14 +90,47 @@ t_netns_upstream() {
 	# never ends (a FIFO held open for writing too), as the console of the
 	# upstream harness, so that its waits last as long as written.
 	mkfifo /tmp/netns-upstream-stdin
+	# Each line of its output is stamped with the uptime it was read at
+	# (the kernel log's clock, near enough), so that a failure can be put
+	# beside the kernel log of the moment.
 	SECONDS=0
-	timeout --kill-after=10 "$limit" bash "$script" <>/tmp/netns-upstream-stdin >"$RESULTS/netns.out" 2>&1 || status=$?
+	set +e
+	timeout --kill-after=10 "$limit" bash "$script" <>/tmp/netns-upstream-stdin 2>&1 | stamp >"$RESULTS/netns.out"
+	status=${PIPESTATUS[0]}
+	set -e
 	echo "netns.sh exited with $status after $SECONDS s"
 	[ "$status" -ne 124 ] && [ "$status" -ne 137 ] || echo "netns.sh did not finish within its limit of $limit s"
 	sleep 1
 
 	if [ "$status" -ne 0 ]; then
 		tail -n 40 "$RESULTS/netns.out"
+		# For make check's summary (CI shows only its end): one FAIL line
+		# naming the command netns.sh ran last before its cleanup (which
+		# begins by deleting NS0's wg0, the last such line) and the last
+		# line that command printed; and, in $RESULTS/netns_upstream.why,
+		# that and the kernel log of WireGuard from a second before the
+		# command to its failure.
+		local last t0 t1
+		read -r t0 t1 last < <(sed 's/\x1b\[[0-9;]*m//g' "$RESULTS/netns.out" | awk '
+			{ t[NR] = substr($1, 2, length($1) - 2); sub(/^\[ *[0-9.]*\] /, ""); line[NR] = $0 }
+			/^\[\+\] NS0: ip link del dev wg0$/ { start = NR }
+			END {
+				for (i = start - 1; i > 0 && line[i] !~ /^\[\+\] /; i--) ;
+				if (i < 1) exit
+				said = (i + 1 < start) ? " -> " line[start - 1] : ""
+				print t[i], t[start], substr(line[i], 5) said
+			}') || true
+		echo "FAIL: netns.sh exited with $status after $SECONDS s, after: $(printf '%s' "${last:-?}" | cut -c1-150)"
+		{
+			echo "netns.sh exited with $status after $SECONDS s; its last command, at uptime ${t0:-?} s: ${last:-?}"
+			if [ -n "${t0:-}" ]; then
+				echo "the kernel's WireGuard lines from $t0 - 1 s to $t1 s (the last 12):"
+				awk -v a="$t0" -v b="$t1" '/wg[0-9]+: |wireguard: / {
+					s = $0; sub(/^\[ */, "", s); sub(/\].*/, "", s)
+					if (s + 0 >= a - 1 && s + 0 <= b) print
+				}' "$RESULTS/kmsg.txt" | tail -n 12
+			fi
+		} >"$RESULTS/netns_upstream.why"
 		return 1
 	fi
 	grep -q 'Objects that were created were also destroyed' "$RESULTS/netns.out" ||
