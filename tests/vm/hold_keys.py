@@ -23,7 +23,8 @@
 #   they encrypt (skb_get_hash, in the encryption workers of both vCPUs at
 #   once), so the first tunnel traffic patched it under them. A packet
 #   socket in a hash fanout group on lo computes one flow hash here, with
-#   nothing else running; a once key never switches back.
+#   nothing else running; a once key never switches back. So are TCP's
+#   once keys (below), by one connection over each loopback.
 import _socket as s
 import sys
 import time
@@ -58,6 +59,26 @@ try:
     u.close()
 except OSError as err:
     note = "flow hash not taken: %s\n" % err
+
+# The same for the once keys of TCP's hashes and sequence numbers
+# (inet_ehashfn, inet6_ehashfn, secure_tcp_seq and its IPv6 twin, the
+# timestamp offsets): the first connection of the boot switches them, and
+# the tests' first (iperf3, both vCPUs busy) would otherwise. One
+# connection over each family's loopback now.
+for fam, addr in ((s.AF_INET, "127.0.0.1"), (s.AF_INET6, "::1")):
+    try:
+        lsn = s.socket(fam, s.SOCK_STREAM)
+        lsn.bind((addr, 0))
+        lsn.listen(1)
+        con = s.socket(fam, s.SOCK_STREAM)
+        con.settimeout(5)
+        con.connect(lsn.getsockname()[:2])
+        fd, _ = lsn._accept()
+        s.close(fd)
+        con.close()
+        lsn.close()
+    except OSError as err:
+        note += "TCP over %s not taken: %s\n" % (addr, err)
 
 with open(ready, "w") as f:
     f.write(note)
