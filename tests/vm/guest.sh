@@ -32,6 +32,17 @@ python3 -S "$(dirname "$0")/hold_keys.py" /tmp/netstamp-key-held </dev/null >/de
 for i in $(seq 1 300); do [ -e /tmp/netstamp-key-held ] && break; sleep 0.1; done
 sleep 1  # the keys switch in a work item, after the setsockopt and the hash
 cat /tmp/netstamp-key-held 2>/dev/null || echo "the key holder did not start"
+# The once keys of the conntrack and NAT hashes (hash_conntrack_raw, nf_nat's
+# hash_by_src) the same way: netns.sh NATs in the namespace that carries both
+# peers' encrypted datagrams. One ping through a namespace with a nat table
+# (the table alone makes a null binding for each new connection).
+if command -v iptables-legacy >/dev/null; then
+	{ ip netns add wg-keys && ip -n wg-keys link set lo up &&
+		ip netns exec wg-keys iptables-legacy -t nat -L >/dev/null &&
+		ip netns exec wg-keys ping -c 1 -W 1 127.0.0.1 >/dev/null; } ||
+		echo "the conntrack and NAT keys were not switched"
+	ip netns del wg-keys 2>/dev/null
+fi
 
 set +x
 echo "=== running $script $*"

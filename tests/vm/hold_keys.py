@@ -24,7 +24,8 @@
 #   once), so the first tunnel traffic patched it under them. A packet
 #   socket in a hash fanout group on lo computes one flow hash here, with
 #   nothing else running; a once key never switches back. So are TCP's
-#   once keys (below), by one connection over each loopback.
+#   once keys (below), by one connection over each loopback, and (by
+#   tests/vm/guest.sh, with iptables) those of the conntrack and NAT hashes.
 import _socket as s
 import sys
 import time

@@ -92,12 +92,17 @@ t_netns_upstream() {
 	mkfifo /tmp/netns-upstream-stdin
 	# Each line of its output is stamped with the uptime it was read at
 	# (the kernel log's clock, near enough), so that a failure can be put
-	# beside the kernel log of the moment.
+	# beside the kernel log of the moment. Not through a pipeline, which
+	# would wait for every holder of the pipe (a process netns.sh left, or
+	# an `ip` of its cleanup stuck in the kernel after netns.sh was killed):
+	# the stamper gets 5 s to finish once netns.sh has exited.
+	local out stamper
+	exec {out}> >(stamp >"$RESULTS/netns.out")
+	stamper=$!
 	SECONDS=0
-	set +e
-	timeout --kill-after=10 "$limit" bash "$script" <>/tmp/netns-upstream-stdin 2>&1 | stamp >"$RESULTS/netns.out"
-	status=${PIPESTATUS[0]}
-	set -e
+	timeout --kill-after=10 "$limit" bash "$script" <>/tmp/netns-upstream-stdin >&"$out" 2>&1 || status=$?
+	exec {out}>&-
+	for _ in $(seq 1 50); do kill -0 "$stamper" 2>/dev/null || break; sleep 0.1; done
 	echo "netns.sh exited with $status after $SECONDS s"
 	[ "$status" -ne 124 ] && [ "$status" -ne 137 ] || echo "netns.sh did not finish within its limit of $limit s"
 	sleep 1
@@ -106,15 +111,18 @@ t_netns_upstream() {
 		tail -n 40 "$RESULTS/netns.out"
 		# For make check's summary (CI shows only its end): one FAIL line
 		# naming the command netns.sh ran last before its cleanup (which
-		# begins by deleting NS0's wg0, the last such line) and the last
-		# line that command printed; and, in $RESULTS/netns_upstream.why,
-		# that and the kernel log of WireGuard from a second before the
-		# command to its failure.
+		# begins by deleting NS0's wg0, the last such line; if it was
+		# killed before, its last command) and the last line that command
+		# printed; and, in $RESULTS/netns_upstream.why, that and the kernel
+		# log of WireGuard from a second before the command to a second
+		# after its failure.
 		local last t0 t1
 		read -r t0 t1 last < <(sed 's/\x1b\[[0-9;]*m//g' "$RESULTS/netns.out" | awk '
-			{ t[NR] = substr($1, 2, length($1) - 2); sub(/^\[ *[0-9.]*\] /, ""); line[NR] = $0 }
-			/^\[\+\] NS0: ip link del dev wg0$/ { start = NR }
+			{ t[NR] = substr($1, 2, length($1) - 2); sub(/^\[ *[0-9.]*\] /, ""); gsub(/[[:cntrl:]]/, ""); line[NR] = $0 }
+			/\[\+\] NS0: ip link del dev wg0$/ { start = NR }
 			END {
+				# Killed before its cleanup printed: the last command.
+				if (!start) { start = NR + 1; t[start] = t[NR] }
 				for (i = start - 1; i > 0 && line[i] !~ /^\[\+\] /; i--) ;
 				if (i < 1) exit
 				said = (i + 1 < start) ? " -> " line[start - 1] : ""
@@ -124,10 +132,10 @@ t_netns_upstream() {
 		{
 			echo "netns.sh exited with $status after $SECONDS s; its last command, at uptime ${t0:-?} s: ${last:-?}"
 			if [ -n "${t0:-}" ]; then
-				echo "the kernel's WireGuard lines from $t0 - 1 s to $t1 s (the last 12):"
+				echo "the kernel's WireGuard lines from $t0 - 1 s to $t1 + 1 s (the last 12):"
 				awk -v a="$t0" -v b="$t1" '/wg[0-9]+: |wireguard: / {
 					s = $0; sub(/^\[ */, "", s); sub(/\].*/, "", s)
-					if (s + 0 >= a - 1 && s + 0 <= b) print
+					if (s + 0 >= a - 1 && s + 0 <= b + 1) print
 				}' "$RESULTS/kmsg.txt" | tail -n 12
 			fi
 		} >"$RESULTS/netns_upstream.why"
