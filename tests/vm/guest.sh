@@ -28,6 +28,9 @@ fi
 # nothing else running, and held (tests/vm/hold_keys.py says which and why;
 # hold_netstamp_key in tests/hostile/impl.sh finds its ready file and does
 # nothing more).
+# (The guest's /tmp shows the host's beneath its own: no ready file of the
+# host's may stand for the holder's.)
+rm -f /tmp/netstamp-key-held
 python3 -S "$(dirname "$0")/hold_keys.py" /tmp/netstamp-key-held </dev/null >/dev/null 2>&1 &
 for i in $(seq 1 300); do [ -e /tmp/netstamp-key-held ] && break; sleep 0.1; done
 sleep 1  # the keys switch in a work item, after the setsockopt and the hash

@@ -89,6 +89,7 @@ t_netns_upstream() {
 	# netns.sh's sleep() is `read -t N` from its stdin: give it a stdin that
 	# never ends (a FIFO held open for writing too), as the console of the
 	# upstream harness, so that its waits last as long as written.
+	rm -f /tmp/netns-upstream-stdin
 	mkfifo /tmp/netns-upstream-stdin
 	# Each line of its output is stamped with the uptime it was read at
 	# (the kernel log's clock, near enough), so that a failure can be put
