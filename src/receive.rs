@@ -218,6 +218,9 @@ const DECRYPT_BATCH: usize = 32;
 /// open (a data message is never that short): the NAPI poll drops it.
 const NOT_OPENED: u32 = 0;
 
+/// The same, once its counter failed the replay window (the NAPI poll).
+const REPLAYED: u32 = 1;
+
 /// Opens a bundle's packets in place (one session's). Each has its own fate:
 /// one that does not open (forged, say, or beyond the session's limits) is
 /// marked [`NOT_OPENED`], and the others go on. Returns whether any opened,
@@ -444,14 +447,12 @@ pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
             done += 1;
             continue;
         }
-        // Each packet of a burst counts against the budget.
-        while done < budget {
-            let Some(skb) = bundle.pop() else {
-                break;
-            };
-            done += 1;
-            consume_data(peer, skb);
-        }
+        // Each packet of a burst counts against the budget: what fits is
+        // consumed as one run.
+        let room = usize::try_from(budget - done).unwrap_or(0);
+        let run: Bundle = core::iter::from_fn(|| bundle.pop()).take(room).collect();
+        done += i32::try_from(run.len()).unwrap_or(i32::MAX);
+        consume_run(peer, run);
         if !bundle.is_empty() {
             // The budget ran out within a burst: the rest goes first next
             // time.
@@ -474,41 +475,93 @@ pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
     done
 }
 
-fn consume_data(peer: &Anchored<PeerState>, mut skb: SkBuff) {
+/// Delivers a run of packets of one burst (opened under one session, or
+/// marked [`NOT_OPENED`]; from one source), in order: the C driver's
+/// per-packet steps, with what is the same for all of them done once. The
+/// replay window is checked for all under one hold of the keypairs' lock.
+/// Each authenticated packet sets the endpoint. Before the first is
+/// delivered, as for each packet in C: packets staged for a session the
+/// run confirmed go out (to the endpoint it set), and the timers hear of
+/// the run, as of one packet and of a second data packet if there was one
+/// (what they keep of any further ones: that another keepalive is needed).
+fn consume_run(peer: &Anchored<PeerState>, mut run: Bundle) {
     let dev = peer.dev.get();
-    let Some(PacketCb(index, msg_len, counter)) = PacketCb::of(&mut skb) else {
-        return;
-    };
-    if msg_len == NOT_OPENED {
-        return;
-    }
-    let now = Kernel::now_ns();
-    // Authentic under this session (the worker opened it); the session may
-    // have been dropped since, and then so is the packet.
-    let Some((confirmed, current)) = session::receive(peer, index, counter, now) else {
-        return;
-    };
-    // Authenticated from here on.
-    let outer_ds = skb.dsfield();
-    if let Some(ep) = socket::Endpoint::from_received(&skb) {
-        peer.set_endpoint(ep, Endpoint::from_xmit(&ep));
-    }
-    if confirmed {
-        *peer.last_handshake.lock() = wall_now();
-        send::send_staged(peer, None);
-    }
-    let keepalive = skb.len() == 0;
-    let rekey = timers::event(peer, |t| {
-        t.data_packet_received(now, confirmed, keepalive, current)
+    let mut index = None;
+    run.for_each_user_cb(|cb| {
+        let PacketCb(i, msg_len, _) = PacketCb::read(cb);
+        if msg_len != NOT_OPENED {
+            index.get_or_insert(i);
+        }
     });
-    if rekey {
-        timers::queue_initiation(peer);
+    let Some(index) = index else { return };
+    let now = Kernel::now_ns();
+    // Authentic under this session (the worker opened them); the session
+    // may have been dropped since, and then so are they. A replayed one is
+    // marked in its control block, as one that did not open.
+    let mut data = 0u32;
+    let received = session::receive_run(peer, index, now, |passes| {
+        run.for_each_user_cb(|cb| {
+            let PacketCb(i, msg_len, counter) = PacketCb::read(cb);
+            if msg_len == NOT_OPENED {
+                // Takes no place in the window.
+            } else if !passes(counter) {
+                PacketCb(i, REPLAYED, counter).write(cb);
+            } else if msg_len as usize != DATA_MIN_LEN {
+                // Not a keepalive: a message of a header and a tag, which
+                // `open_in_place` leaves empty (`skb.len() == 0` below).
+                data += 1;
+            }
+        })
+    });
+    let mut first = true;
+    while let Some(mut skb) = run.pop() {
+        let Some(PacketCb(_, msg_len, counter)) = PacketCb::of(&mut skb) else {
+            continue;
+        };
+        if msg_len == NOT_OPENED {
+            continue;
+        }
+        if msg_len == REPLAYED {
+            peer_dbg!(peer, "Packet has invalid nonce {} from peer {}", counter);
+            continue;
+        }
+        let Some((confirmed, current)) = received else {
+            continue;
+        };
+        // Authenticated from here on. The endpoint roams to its source (for
+        // each packet, as C: what changed it meanwhile elsewhere is undone;
+        // `set_endpoint` compares first). A source that cannot be read
+        // drops it, as C.
+        let Some(ep) = socket::Endpoint::from_received(&skb) else {
+            continue;
+        };
+        peer.set_endpoint(ep, Endpoint::from_xmit(&ep));
+        if first {
+            first = false;
+            // What waited for this session goes out (to the endpoint just
+            // set), and the timers hear of the run.
+            if confirmed {
+                *peer.last_handshake.lock() = wall_now();
+                send::send_staged(peer, None);
+            }
+            let rekey = timers::event(peer, |t| t.data_run_received(now, confirmed, data, current));
+            if rekey {
+                timers::queue_initiation(peer);
+            }
+        }
+        if skb.len() == 0 {
+            count_rx(peer, msg_len);
+            peer_dbg!(peer, "Receiving keepalive packet from peer {}");
+            continue;
+        }
+        deliver(peer, dev, skb, msg_len);
     }
-    if keepalive {
-        count_rx(peer, msg_len);
-        peer_dbg!(peer, "Receiving keepalive packet from peer {}");
-        return;
-    }
+}
+
+/// Hands an authenticated data packet (not a keepalive) to the stack, if
+/// it is IP and its source is one of the peer's allowed IPs.
+fn deliver(peer: &Anchored<PeerState>, dev: &NetDevice<Device>, mut skb: SkBuff, msg_len: u32) {
+    let outer_ds = skb.dsfield();
     skb.reset(false);
     // Counted as the C driver does: a packet that is not IP is a frame
     // error, one whose IP length does not fit a length error.

@@ -7,7 +7,7 @@
 
 use crate::device::Device;
 use crate::kapi::platform::Kernel;
-use crate::peer::{peer_dbg, KeypairCell, KeypairRef, PeerRef, PeerState};
+use crate::peer::{KeypairCell, KeypairRef, PeerRef, PeerState};
 use crate::proto::handshake::StaticIdentity;
 use crate::proto::keypair::SessionKeys;
 use crate::proto::platform::Clock;
@@ -72,26 +72,36 @@ pub(crate) fn begin_session(
     Ok(())
 }
 
-/// A data message opened under the session of `local_index` (the NAPI
-/// poll, in order): checks its counter against that session's replay window
-/// and, if it passes, lets it confirm the responder's pending keypair (the
-/// first data message under it makes it current), all under one hold of the
-/// keypairs' lock. Returns whether the message confirmed that keypair, and
-/// the current session's re-keying view after that. `None`: dropped, as the
-/// session is gone (dropped after the message was opened) or the counter
-/// was seen before or is too old.
-pub(crate) fn receive(
+/// A run of data messages opened under the session of `local_index` (one
+/// burst, the NAPI poll, in order), under one hold of the keypairs' lock:
+/// `counters` is given a check of a counter against that session's replay
+/// window (true: it passed, and the window has it now) to call for each
+/// message in order. If one passed, it confirms the responder's pending
+/// keypair (the first data message under it makes it current). Returns
+/// whether they confirmed that keypair, and the current session's
+/// re-keying view after that; `None` if none passed, or the session is
+/// gone (dropped after the messages were opened: then none is checked).
+/// `counters` runs with the keypairs' and the replay window's BH spinlocks
+/// held: it must not lock, print, or call into the peer.
+pub(crate) fn receive_run(
     peer: &PeerState,
     local_index: u32,
-    counter: u64,
     now_ns: u64,
+    counters: impl FnOnce(&mut dyn FnMut(u64) -> bool),
 ) -> Option<(bool, Option<CurrentKey>)> {
     let (received, evicted) = {
         let mut kps = peer.keypairs.lock();
         let kp = kps.get(local_index)?;
-        if !kp.replay.lock().check_and_update(counter) {
-            drop(kps);
-            peer_dbg!(peer, "Packet has invalid nonce {} from peer {}", counter);
+        let mut any = false;
+        {
+            let mut replay = kp.replay.lock();
+            counters(&mut |counter| {
+                let passed = replay.check_and_update(counter);
+                any |= passed;
+                passed
+            });
+        }
+        if !any {
             return None;
         }
         let (confirmed, evicted) = kps.received_with(local_index);

@@ -449,3 +449,59 @@ fn helpers() {
         assert!(random_jitter::<Host>() < REKEY_TIMEOUT_JITTER_MAX);
     }
 }
+
+/// A run of a burst's packets told to the timers at once leaves them as the
+/// packets told one by one would (the same state, the same answer), from
+/// any starting state: every sequence of up to five keepalives and data
+/// packets, the first one confirming a new keypair or not, with no current
+/// key, one not due for re-keying and one due; from a fresh peer, one whose
+/// keepalive timer is pending, one with its last-minute handshake spent,
+/// and an inactive one.
+#[test]
+fn data_run_received_is_per_packet() {
+    let now = T0 + REKEY_ON_RECEIVE_AFTER;
+    let keys = [
+        None,
+        Some(key(true, 0, true, now)),
+        Some(key(true, 0, true, T0)),
+    ];
+    let mut starts = Vec::new();
+    starts.push(active());
+    let mut p = active();
+    data_received(&mut p, now - NSEC_PER_SEC);
+    starts.push(p);
+    let mut p = active();
+    assert!(p.data_packet_received(now, false, true, keys[2]));
+    starts.push(p);
+    starts.push(PeerTimers::default());
+    for start in &starts {
+        for k in keys {
+            for confirmed in [false, true] {
+                for len in 1..=5u32 {
+                    for kinds in 0..(1u32 << len) {
+                        // Bit i set: packet i is data, else a keepalive.
+                        let mut one = start.clone();
+                        let mut rekey_one = false;
+                        for i in 0..len {
+                            let keepalive = kinds & (1 << i) == 0;
+                            rekey_one |=
+                                one.data_packet_received(now, confirmed && i == 0, keepalive, k);
+                        }
+                        let mut run = start.clone();
+                        let rekey_run =
+                            run.data_run_received(now, confirmed, kinds.count_ones(), k);
+                        assert_eq!(
+                            rekey_run, rekey_one,
+                            "{start:?} {k:?} {confirmed} {len} {kinds:b}"
+                        );
+                        assert_eq!(
+                            format!("{run:?}"),
+                            format!("{one:?}"),
+                            "{k:?} {confirmed} {len} {kinds:b}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -356,6 +356,26 @@ impl PeerTimers {
         self.queue_handshake_initiation(now_ns)
     }
 
+    /// A run of data messages of one burst authenticated at once (the NAPI
+    /// poll): as many [`PeerTimers::data_packet_received`] as there were
+    /// messages, at `now_ns` and with one view `key` of the current keypair,
+    /// `data_packets` of them not keepalives, `confirmed_keypair` whether
+    /// one of them was the first under the responder's new keypair. Returns
+    /// whether to queue an initiation. Two calls do what any number does:
+    /// after a second data packet, further ones only set again what it set
+    /// (that another keepalive is needed).
+    pub fn data_run_received(
+        &mut self,
+        now_ns: u64,
+        confirmed_keypair: bool,
+        data_packets: u32,
+        key: Option<CurrentKey>,
+    ) -> bool {
+        let first = self.data_packet_received(now_ns, confirmed_keypair, data_packets == 0, key);
+        let second = data_packets >= 2 && self.data_packet_received(now_ns, false, false, key);
+        first || second
+    }
+
     /// `send.c`'s `keep_key_fresh`: returns whether to queue an initiation.
     pub fn keep_key_fresh_on_send(&mut self, key: Option<&CurrentKey>, now_ns: u64) -> bool {
         rekey_due_on_send(key, now_ns) && self.queue_handshake_initiation(now_ns)
