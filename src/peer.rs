@@ -32,7 +32,7 @@ use crate::proto::platform::{Alloc, AllocError, Crypto, KEY_LEN};
 use crate::proto::pubkey_table::PubkeyTable;
 use crate::proto::replay::ReplayWindow;
 use crate::proto::siphash::SipKey;
-use crate::proto::timers::PeerTimers;
+use crate::proto::timers::{LastPacket, PeerTimers};
 use crate::socket;
 use crate::{wg_dbg, wg_pr_debug};
 use core::fmt::Write;
@@ -245,6 +245,11 @@ pub(crate) struct PeerState {
     pub(crate) rx: SerialQueue,
     pub(crate) rx_bytes: AtomicU64,
     pub(crate) tx_bytes: AtomicU64,
+    /// When the device last had a packet to send to the peer, and last
+    /// delivered an authenticated data message from it (a pause in either
+    /// lets a small packet skip the workers).
+    pub(crate) last_tx: LastPacket,
+    pub(crate) last_rx: LastPacket,
     /// Wall-clock time of the last handshake (seconds, nanoseconds).
     #[pin]
     pub(crate) last_handshake: SpinLockBh<(i64, i64)>,
@@ -281,6 +286,8 @@ impl PeerState {
             rx <- SerialQueue::new(MAX_QUEUED_PACKETS as u32),
             rx_bytes: AtomicU64::new(0),
             tx_bytes: AtomicU64::new(0),
+            last_tx: LastPacket::default(),
+            last_rx: LastPacket::default(),
             last_handshake <- new_spinlock_bh!((0, 0), "wireguard_peer_last_handshake"),
             want_initiation: AtomicBool::new(false),
             want_clear: AtomicBool::new(false),

@@ -7,7 +7,9 @@
 //!   the peer's receive queue (bounded), drained in order by the peer's NAPI
 //!   poll. A burst of one session that GRO coalesced (`kapi::gro`) goes as
 //!   one bundle: one lookup, one job for the decryption workers, each packet
-//!   with its own fate. Nothing about a peer changes here.
+//!   with its own fate. A small data message alone after a pause is opened
+//!   right here instead (`OPEN_HERE_MAX_LEN`). Nothing about a peer changes
+//!   here.
 //! - The handshake worker checks the MACs (cookie replies only when under
 //!   load and only to a valid mac1), the per-source rate limit under load,
 //!   and runs the Noise handshake; only an authenticated message changes a
@@ -164,6 +166,27 @@ fn receive_data(
         })
         .collect();
     let packets = bundle.len();
+    // Only a look: the NAPI poll notes authenticated packets only.
+    let paused = peer.last_rx.paused(Kernel::now_ns());
+    if paused
+        && bundle
+            .single_len()
+            .is_some_and(|len| len <= OPEN_HERE_MAX_LEN)
+    {
+        // A small packet alone after a pause: opened here, which costs less
+        // than waking a worker for it; delivered in order by the NAPI poll
+        // all the same.
+        match ordered::dispatch_here(&peer.rx, &ring, bundle, peer.clone(), kp) {
+            Ok(mut job) => {
+                let (ok, _) = open(&mut job);
+                let (peer, _kp) = job.finish(ok);
+                peer.napi_schedule();
+            }
+            Err(Dispatched::SerialFull) => dev.count_errors(DevError::RxDropped, packets),
+            Err(_) => {}
+        }
+        return;
+    }
     match ordered::dispatch(&peer.rx, &ring, bundle, peer.clone(), kp) {
         Dispatched::Queued => ring.kick(&d.tx_wq),
         Dispatched::RingFull => {
@@ -213,6 +236,19 @@ impl CryptWorker for DecryptWorker {
 /// Packets a decryption worker opens between two chances for the NAPI polls
 /// (and the scheduler) to run (at least: a burst is opened whole).
 const DECRYPT_BATCH: usize = 32;
+
+/// The longest data message `receive_data` opens itself (softirq, on the
+/// CPU that received it) rather than a decryption worker, when it comes
+/// alone after a pause in the peer's authenticated data (`LastPacket`,
+/// noted by the NAPI poll): a small packet's (`send::SMALL_PACKET_LEN`,
+/// padded). As for sending (see `send::seal_here`): after a pause the
+/// workers are asleep and waking one costs more than the opening; within a
+/// stream they spread the crypto over the CPUs (opening every small packet
+/// here cost the UDP 64-byte bench about 45%). Forged packets never end the
+/// pause, so each of a flood of small ones is opened here: one Poly1305 over
+/// at most 160 bytes in the softirq that received it, no more than a
+/// worker would do for it, and no state of the peer changes.
+const OPEN_HERE_MAX_LEN: u32 = DATA_MIN_LEN as u32 + send::SMALL_PACKET_LEN;
 
 /// The message length a packet's control block gives once it failed to
 /// open (a data message is never that short): the NAPI poll drops it.
@@ -495,9 +531,10 @@ fn consume_run(peer: &Anchored<PeerState>, mut run: Bundle) {
     });
     let Some(index) = index else { return };
     let now = Kernel::now_ns();
-    // Authentic under this session (the worker opened them); the session
-    // may have been dropped since, and then so are they. A replayed one is
-    // marked in its control block, as one that did not open.
+    // Authentic under this session (opened by a worker, or by
+    // `receive_data`); the session may have been dropped since, and then so
+    // are they. A replayed one is marked in its control block, as one that
+    // did not open.
     let mut data = 0u32;
     let received = session::receive_run(peer, index, now, |passes| {
         run.for_each_user_cb(|cb| {
@@ -538,6 +575,8 @@ fn consume_run(peer: &Anchored<PeerState>, mut run: Bundle) {
         peer.set_endpoint(ep, Endpoint::from_xmit(&ep));
         if first {
             first = false;
+            // No pause in the peer's data now (`receive_data`).
+            peer.last_rx.note(now);
             // What waited for this session goes out (to the endpoint just
             // set), and the timers hear of the run.
             if confirmed {

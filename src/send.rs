@@ -8,8 +8,10 @@
 //! session; then each gets its counter
 //! and goes both on the peer's transmit queue (at most MAX_QUEUED_PACKETS,
 //! in order) and into the device's encryption ring, whose per-CPU workers
-//! seal packets in place in any order; the peer's transmit work item sends
-//! from the head of its queue what is sealed, in order.
+//! seal packets in place in any order; the worker that sealed a packet (or
+//! the peer's transmit work item) sends from the head of its queue what is
+//! sealed, in order. A small packet after a pause is sealed and sent by the
+//! transmit path itself instead (`seal_here`), still through the queue.
 #![forbid(unsafe_code)]
 
 use crate::device::{data_packet_head_room, Device};
@@ -181,7 +183,8 @@ fn look_or_stage<T>(
 /// Sends `fresh` (a packet from the device's transmit path, if any) and what
 /// is staged, if the peer has a session; otherwise stages `fresh` and asks
 /// for a handshake. Each packet gets its counter here, in order, and goes on
-/// the peer's transmit queue and into the device's encryption ring. While
+/// the peer's transmit queue and into the device's encryption ring (or,
+/// after a pause, is sealed and sent right here: `seal_here`). While
 /// nothing is staged (the steady state), `fresh` goes straight there.
 ///
 /// Whoever installs a session (or brings the device up) calls this
@@ -216,7 +219,15 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
     };
     let me = peer.to_arc();
     let mut wake_serial = false;
-    while let Some(mut bundle) = fresh.take().or_else(|| peer.staged.pop()) {
+    let mut sealed_here = false;
+    loop {
+        let (mut bundle, from_xmit) = match fresh.take() {
+            Some(b) => (b, true),
+            None => match peer.staged.pop() {
+                Some(b) => (b, false),
+                None => break,
+            },
+        };
         let mut ran_out = false;
         let mut packets = 0u32;
         bundle.for_each_user_cb(|cb| {
@@ -241,7 +252,23 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
             break;
         }
         // Each packet is counted once: a full ring or transmit queue as
-        // dropped, here; a failed encryption as an error, by the worker.
+        // dropped, here; a failed encryption as an error, where it failed
+        // (by the worker, or below).
+        if from_xmit && seal_here(peer, &bundle, now) {
+            match ordered::dispatch_here(&peer.tx, &ring, bundle, me.clone(), kp.clone()) {
+                Ok(mut job) => {
+                    let (ok, packets) = seal(&mut job, u32::from(data_packet_head_room()));
+                    drop(job.finish(ok));
+                    if !ok {
+                        dev.count_errors(DevError::Tx, packets);
+                    }
+                    sealed_here = true;
+                }
+                Err(Dispatched::SerialFull) => dev.count_errors(DevError::TxDropped, packets),
+                Err(_) => {}
+            }
+            continue;
+        }
         match ordered::dispatch(&peer.tx, &ring, bundle, me.clone(), kp.clone()) {
             Dispatched::Queued => ring.kick(&d.tx_wq),
             Dispatched::RingFull => {
@@ -252,9 +279,37 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
             Dispatched::Empty => {}
         }
     }
+    drop(guard);
+    if sealed_here {
+        transmit_here(peer);
+    }
     if wake_serial {
         timers::queue_work(peer, WorkId::A);
     }
+}
+
+/// The longest packet (before padding) the device's transmit seals itself
+/// after a pause: 128 bytes, two ChaCha20 blocks (a ping, a request, an
+/// acknowledgement).
+pub(crate) const SMALL_PACKET_LEN: u32 = 128;
+
+/// Whether the device's transmit seals and sends `bundle` (from it) itself,
+/// rather than an encryption worker: a small packet alone after a pause in
+/// the peer's traffic (`LastPacket`). Then the workers are asleep, and
+/// waking one (`queue_work_on`, a context switch, the wake-up of an idle
+/// CPU) costs more than the seal: an idle tunnel's round trip is what it
+/// saves. Within a stream the workers stay: they spread the crypto over
+/// the CPUs, and sealing each small packet here instead cost the UDP
+/// 64-byte bench 40% (the sender's CPU then did everything). Nor when this
+/// transmit is nested in another device's (a routing loop back into the
+/// device, a tunnel over it): the hop through a worker keeps the stack
+/// from growing with every turn.
+fn seal_here(peer: &PeerState, bundle: &Bundle, now: u64) -> bool {
+    peer.last_tx.after_pause(now)
+        && bundle
+            .single_len()
+            .is_some_and(|len| len <= SMALL_PACKET_LEN)
+        && crate::kapi::xmit::nesting() <= 1
 }
 
 /// Sends a keepalive (an empty data message) unless data waits anyway.
@@ -336,22 +391,46 @@ pub(crate) fn transmit(peer: &Anchored<PeerState>) {
     if peer.dead.load(Ordering::Acquire) {
         return;
     }
-    if peer.tx.consume_exclusive(|| send_sealed_batch(peer)) {
+    if peer
+        .tx
+        .consume_exclusive(|| send_sealed_batch(peer, MAX_QUEUED_PACKETS, true))
+    {
         timers::queue_work(peer, WorkId::A);
     }
 }
 
-/// One batch of [`transmit`] (the caller is the queue's only consumer);
-/// returns whether it stopped with packets left (its budget ran out).
-fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
+/// Packets [`transmit_here`] sends before it leaves the rest to the peer's
+/// work item.
+const SEND_HERE_BUDGET: usize = 16;
+
+/// [`transmit`] from the device's transmit (softirqs off) after it sealed a
+/// packet itself: one short batch (`SerialQueue::consume_once`), whatever
+/// is left to the peer's work item.
+fn transmit_here(peer: &Anchored<PeerState>) {
+    if peer.dead.load(Ordering::Acquire) {
+        return;
+    }
+    if peer
+        .tx
+        .consume_once(|| send_sealed_batch(peer, SEND_HERE_BUDGET, false))
+    {
+        timers::queue_work(peer, WorkId::A);
+    }
+}
+
+/// One batch of [`transmit`] (the caller is the queue's only consumer), of
+/// about `budget` packets (the bundle that reaches it goes whole), offering
+/// the CPU after each packet if `resched` (process context); returns
+/// whether it stopped with packets left.
+fn send_sealed_batch(peer: &Anchored<PeerState>, budget: usize, resched: bool) -> bool {
     let mut sent_any = false;
     let mut told = Told::Nothing;
     // A bounded batch, in packets (a bundle may hold tens of them): a
     // packet sent may come straight back into this queue (a routing loop),
-    // and the work item must yield. Process context (the encryption workers
-    // and the peer's work item): the CPU is offered to others after every
-    // packet.
-    let mut budget = MAX_QUEUED_PACKETS;
+    // and the work item must yield. In process context (the encryption
+    // workers and the peer's work item) the CPU is offered to others after
+    // every packet.
+    let mut budget = budget;
     while budget > 0 {
         let Some((mut bundle, ok)) = peer.tx.pop_done() else {
             break;
@@ -366,7 +445,9 @@ fn send_sealed_batch(peer: &Anchored<PeerState>) -> bool {
             let (skb, ds, packets) = coalesce(skb, &mut bundle);
             budget = budget.saturating_sub(packets as usize);
             sent_any |= send_sealed(peer, skb, ds, packets, &mut told);
-            ordered::cond_resched();
+            if resched {
+                ordered::cond_resched();
+            }
         }
     }
     if sent_any {

@@ -347,6 +347,11 @@ void wg_shim_cond_resched(void)
 	cond_resched();
 }
 
+int wg_shim_dev_recursion_level(void)
+{
+	return dev_recursion_level();
+}
+
 void wg_shim_ptr_ring_cleanup(struct ptr_ring *r)
 {
 	ptr_ring_cleanup(r, NULL);

@@ -505,3 +505,92 @@ fn data_run_received_is_per_packet() {
         }
     }
 }
+
+/// A pause is a gap of at least `PAUSE_NS` since the previous packet of that
+/// direction, whichever packets came in between: a stream never pauses, the
+/// first packet and one after an idle gap do.
+#[test]
+fn last_packet_pause() {
+    use wg_proto::proto::timers::{LastPacket, PAUSE_NS};
+    let last = LastPacket::default();
+    let t0 = 5 * NSEC_PER_SEC;
+    assert!(last.after_pause(t0), "the first packet");
+    assert!(!last.after_pause(t0), "the same tick");
+    assert!(!last.after_pause(t0 + PAUSE_NS - 1));
+    // Measured from the previous packet, not from the last pause.
+    assert!(!last.after_pause(t0 + 2 * PAUSE_NS - 2));
+    assert!(last.after_pause(t0 + 3 * PAUSE_NS));
+    // A stream with gaps shorter than a pause never pauses.
+    let mut t = t0 + 10 * PAUSE_NS;
+    assert!(last.after_pause(t));
+    for _ in 0..100 {
+        t += PAUSE_NS / 2;
+        assert!(!last.after_pause(t));
+    }
+    assert!(last.after_pause(t + PAUSE_NS));
+    // A reading older than the last one (a racing CPU wrote it) is no pause.
+    assert!(!last.after_pause(t));
+}
+
+/// `paused` only looks; `note` records: a look that finds a pause leaves it
+/// for the next (as the receive path looks at unauthenticated packets and
+/// notes only authenticated ones).
+#[test]
+fn last_packet_look_and_note() {
+    use wg_proto::proto::timers::{LastPacket, PAUSE_NS};
+    let last = LastPacket::default();
+    let t0 = 7 * NSEC_PER_SEC;
+    last.note(t0);
+    let later = t0 + PAUSE_NS;
+    assert!(last.paused(later));
+    assert!(last.paused(later), "a look changes nothing");
+    last.note(later);
+    assert!(!last.paused(later + PAUSE_NS - 1));
+}
+
+/// On the coarse clock, whose readings step by whole ticks (a real gap `g`
+/// reads as `g` rounded down or up to a tick): at `HZ` 100, 250 and 1000, a
+/// gap under 20 ms never counts as a pause and one of 30 ms or more always
+/// does, so a stream of more than 50 packets a second never pauses.
+#[test]
+fn last_packet_pause_in_ticks() {
+    use wg_proto::proto::timers::{LastPacket, PAUSE_NS};
+    const MS: u64 = 1_000_000;
+    for tick in [10 * MS, 4 * MS, MS] {
+        let read = |real: u64| real / tick * tick;
+        for start in (0..tick).step_by((tick / 4) as usize) {
+            let t0 = 100 * NSEC_PER_SEC + start;
+            for gap in [
+                MS,
+                5 * MS,
+                10 * MS,
+                15 * MS,
+                19 * MS,
+                30 * MS,
+                31 * MS,
+                60 * MS,
+            ] {
+                let last = LastPacket::default();
+                last.note(read(t0));
+                let paused = last.after_pause(read(t0 + gap));
+                if gap < 20 * MS {
+                    assert!(!paused, "tick {tick}, start {start}, gap {gap}");
+                } else if gap >= 30 * MS {
+                    assert!(paused, "tick {tick}, start {start}, gap {gap}");
+                }
+            }
+            // A steady stream of 51 packets a second never pauses.
+            let last = LastPacket::default();
+            last.note(read(t0));
+            let mut real = t0;
+            for _ in 0..200 {
+                real += NSEC_PER_SEC / 51;
+                assert!(
+                    !last.after_pause(read(real)),
+                    "tick {tick}: a stream paused"
+                );
+            }
+        }
+    }
+    assert_eq!(PAUSE_NS, 25 * MS);
+}

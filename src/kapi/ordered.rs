@@ -10,9 +10,10 @@
 //! A bundle is on its peer's [`SerialQueue`] (in the order it must leave or
 //! be delivered) and, as a [`Job`], in a device-wide [`CryptQueue`] whose
 //! per-CPU workers encrypt or decrypt its packets in place, on one CPU per
-//! bundle, any bundle on any CPU. The serial side takes bundles from the
-//! head of the peer's queue only once their job is finished, so the order
-//! holds however the workers interleave.
+//! bundle, any bundle on any CPU (or its job is run at once by the caller
+//! that queued it: [`dispatch_here`]). The serial side takes bundles from
+//! the head of the peer's queue only once their job is finished, so the
+//! order holds however the workers interleave.
 //!
 //! Ownership: the serial queue owns the bundle; the job has exclusive use of
 //! its packets' data (and of the job area of the control blocks) until it
@@ -243,6 +244,14 @@ impl Bundle {
         n
     }
 
+    /// The length of its packet, if it holds exactly one.
+    pub(crate) fn single_len(&self) -> Option<u32> {
+        let head = self.0?;
+        // SAFETY: the bundle owns its packets; their length and next
+        // pointer are only read.
+        unsafe { (*next_of(head)).is_null().then(|| (*head.as_ptr()).len) }
+    }
+
     /// Takes the first packet.
     pub(crate) fn pop(&mut self) -> Option<SkBuff> {
         let head = self.0?;
@@ -406,7 +415,7 @@ impl PinnedDrop for BundleQueue {
 ///
 /// # Invariants
 ///
-/// Every bundle on `queue` was put there by [`dispatch`], which wrote its job's references, its
+/// Every bundle on `queue` was put there by [`dispatch_here`] (for [`dispatch`] too), which wrote its job's references, its
 /// number of packets and its PENDING state before queueing it, or by
 /// [`SerialQueue::put_back`], finished (DONE) and with its number of packets written (nothing
 /// else in this module queues on a serial queue's `queue`). While its state is PENDING, its
@@ -468,11 +477,28 @@ impl SerialQueue {
         }
     }
 
+    /// [`SerialQueue::consume_exclusive`] for one batch at most (a caller
+    /// that must not loop: softirqs off): returns true if what it came for
+    /// may be left (its batch stopped with work left, or a job finished
+    /// while it ran), and then the caller arranges for a call of
+    /// `consume_exclusive`; false if another CPU is in its batch (which
+    /// takes it) or nothing is left.
+    pub(crate) fn consume_once(&self, batch: impl FnOnce() -> bool) -> bool {
+        // Ordered as in `consume_exclusive`.
+        if self.consuming.swap(true, Ordering::SeqCst) {
+            return false;
+        }
+        let more = batch();
+        self.consuming.store(false, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        more || self.head_done()
+    }
+
     /// Whether the bundle at the head has a finished job.
     pub(crate) fn head_done(&self) -> bool {
         // SAFETY: the queue is initialised and lives as long as `self`.
         let q = unsafe { LockedQueue::lock(self.queue.head.get()) };
-        // SAFETY: only `dispatch` queues here.
+        // SAFETY: only `dispatch_here` queues here (and `put_back`, finished).
         unsafe { q.head_state() }.is_some_and(|s| s != JobState::Pending as i32)
     }
 
@@ -482,7 +508,7 @@ impl SerialQueue {
     pub(crate) fn pop_done(&self) -> Option<(Bundle, bool)> {
         // SAFETY: the queue is initialised and lives as long as `self`.
         let mut q = unsafe { LockedQueue::lock(self.queue.head.get()) };
-        // SAFETY: only `dispatch` queues here.
+        // SAFETY: only `dispatch_here` queues here (and `put_back`, finished).
         let state = unsafe { q.head_state() }.filter(|&s| s != JobState::Pending as i32)?;
         // The head is finished: no worker touches it any more; unlinked, the
         // bundle is ours.
@@ -553,7 +579,7 @@ impl PinnedDrop for SerialQueue {
 ///
 /// # Invariants
 ///
-/// `self.0` is the first packet of a bundle that [`dispatch`] put on a serial queue, whose state
+/// `self.0` is the first packet of a bundle that [`dispatch_here`] put on a serial queue, whose state
 /// is PENDING (or ORPHAN, after a purge) until this job's `close`. Until then the bundle stays
 /// valid, the job has exclusive use of its packets' data and control blocks but for the first
 /// packet's state and number of packets, which it only reads (and that packet's list links,
@@ -730,9 +756,37 @@ where
     A: ForeignOwnable + Send,
     B: ForeignOwnable + Send,
 {
+    match dispatch_here(serial, ring, bundle, a, b) {
+        Ok(job) => match ring.produce(job) {
+            Ok(()) => Dispatched::Queued,
+            Err(job) => {
+                drop(job);
+                Dispatched::RingFull
+            }
+        },
+        Err(not) => not,
+    }
+}
+
+/// As [`dispatch`], but the job is handed back for the caller to run now
+/// (on this CPU) instead of going into `ring` (whose size still bounds the
+/// bundles on `serial`). `Err`: [`Dispatched::SerialFull`] (the bundle was
+/// dropped) or [`Dispatched::Empty`].
+pub(crate) fn dispatch_here<W, A, B>(
+    serial: &SerialQueue,
+    ring: &CryptQueue<W>,
+    bundle: Bundle,
+    a: A,
+    b: B,
+) -> Result<Job<A, B>, Dispatched>
+where
+    W: CryptWorker<Item = Job<A, B>>,
+    A: ForeignOwnable + Send,
+    B: ForeignOwnable + Send,
+{
     let packets = bundle.len();
     let Some(head) = bundle.into_head() else {
-        return Dispatched::Empty;
+        return Err(Dispatched::Empty);
     };
     // SAFETY: the bundle is ours: the references and the PENDING state are
     // written before it is queued, so before anything else can see it. Once
@@ -748,7 +802,7 @@ where
             drop(q);
             // Still ours: free it (`a` and `b` are dropped on return).
             drop(Bundle(Some(head)));
-            return Dispatched::SerialFull;
+            return Err(Dispatched::SerialFull);
         }
         // INVARIANT: the references and the PENDING state are written before the bundle is
         // queued on `serial`, the job built from `head` below owns the references, and the
@@ -760,13 +814,7 @@ where
         serial.packets.fetch_add(packets, Ordering::Relaxed);
         q.push_tail(head);
     }
-    match ring.produce(Job::<A, B>(head, PhantomData)) {
-        Ok(()) => Dispatched::Queued,
-        Err(job) => {
-            drop(job);
-            Dispatched::RingFull
-        }
-    }
+    Ok(Job::<A, B>(head, PhantomData))
 }
 
 /// Yields the CPU if the scheduler wants it (process context: a worker

@@ -14,6 +14,15 @@ use core::cell::UnsafeCell;
 use core::ptr::{self, NonNull};
 use kernel::error::{from_err_ptr, to_result, Result};
 
+/// How deep this CPU is in nested device transmits (`dev_recursion_level`):
+/// 1 in a device's `ndo_start_xmit` called from a socket's send, more when
+/// that transmit was itself reached from another device's (a tunnel over a
+/// tunnel, a routing loop), 0 outside any (or from a qdisc).
+pub(crate) fn nesting() -> i32 {
+    // SAFETY: reads this CPU's counter; callable from any context.
+    unsafe { b::wg_shim_dev_recursion_level() }
+}
+
 /// A per-peer cache of the route to its endpoint (`struct dst_cache`).
 ///
 /// # Invariants

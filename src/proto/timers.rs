@@ -438,3 +438,47 @@ impl PeerTimers {
         a
     }
 }
+
+/// A pause in one direction of a peer's data: at least this long since its
+/// previous packet, as the driver's coarse clock reads it (in ticks: 4 ms at
+/// `HZ=250`, 10 ms at `HZ=100`, 1 ms at `HZ=1000`), so that a gap under 20 ms
+/// never counts as a pause and one of 30 ms or more always does: a stream of
+/// more than 50 packets a second never pauses.
+pub const PAUSE_NS: u64 = 25_000_000;
+
+/// When one direction of a peer's data last had a packet (a clock in
+/// nanoseconds; written once per tick that had a packet, not per packet).
+/// The data plane hands a small packet after a pause to no worker, as a
+/// worker woken for it costs more than its crypto (see `send::seal_here`):
+/// a packet after a pause finds the workers asleep, one within a stream
+/// finds them busy. Shared by every CPU: racing packets may both see the
+/// pause, and a CPU may write an older reading over a newer one (the next
+/// packet then finds no pause: `now` before the reading counts as none);
+/// either answer is safe, only the CPU the crypto runs on depends on it.
+#[derive(Default)]
+pub struct LastPacket(core::sync::atomic::AtomicU64);
+
+impl LastPacket {
+    /// Whether a packet at `now` comes after a pause (the first one does),
+    /// without noting it.
+    pub fn paused(&self, now: u64) -> bool {
+        let prev = self.0.load(core::sync::atomic::Ordering::Relaxed);
+        now.saturating_sub(prev) >= PAUSE_NS
+    }
+
+    /// Notes a packet at `now`.
+    pub fn note(&self, now: u64) {
+        use core::sync::atomic::Ordering::Relaxed;
+        if self.0.load(Relaxed) != now {
+            // Once per tick.
+            self.0.store(now, Relaxed);
+        }
+    }
+
+    /// Notes a packet at `now`; returns whether it came after a pause.
+    pub fn after_pause(&self, now: u64) -> bool {
+        let paused = self.paused(now);
+        self.note(now);
+        paused
+    }
+}
