@@ -166,21 +166,18 @@ fn receive_data(
         })
         .collect();
     let packets = bundle.len();
-    // Only a look: the NAPI poll notes authenticated packets only.
-    let paused = peer.last_rx.paused(Kernel::now_ns());
-    if paused
-        && bundle
-            .single_len()
-            .is_some_and(|len| len <= OPEN_HERE_MAX_LEN)
-    {
+    // The pause is only looked at: the NAPI poll notes authenticated
+    // packets only.
+    let small = bundle
+        .single_len()
+        .is_some_and(|len| len <= OPEN_HERE_MAX_LEN);
+    if small && peer.last_rx.paused(Kernel::now_ns()) {
         // A small packet alone after a pause: opened here, which costs less
         // than waking a worker for it; delivered in order by the NAPI poll
         // all the same.
         match ordered::dispatch_here(&peer.rx, &ring, bundle, peer.clone(), kp) {
-            Ok(mut job) => {
-                let (ok, _) = open(&mut job);
-                let (peer, _kp) = job.finish(ok);
-                peer.napi_schedule();
+            Ok(job) => {
+                run_job(job);
             }
             Err(Dispatched::SerialFull) => dev.count_errors(DevError::RxDropped, packets),
             Err(_) => {}
@@ -218,13 +215,10 @@ impl CryptWorker for DecryptWorker {
         while ordered::with_bh_disabled(|| {
             let mut left = DECRYPT_BATCH;
             while left > 0 {
-                let Some(mut job) = queue.consume() else {
+                let Some(job) = queue.consume() else {
                     return false;
                 };
-                let (ok, packets) = open(&mut job);
-                left = left.saturating_sub(packets);
-                let (peer, _kp) = job.finish(ok);
-                peer.napi_schedule();
+                left = left.saturating_sub(run_job(job));
             }
             true
         }) {
@@ -256,6 +250,16 @@ const NOT_OPENED: u32 = 0;
 
 /// The same, once its counter failed the replay window (the NAPI poll).
 const REPLAYED: u32 = 1;
+
+/// Runs a decryption job (a worker, or `receive_data` after a pause): opens
+/// its packets, finishes it and wakes the peer's NAPI poll; returns how
+/// many packets it had.
+fn run_job(mut job: DecryptJob) -> usize {
+    let (ok, packets) = open(&mut job);
+    let (peer, _kp) = job.finish(ok);
+    peer.napi_schedule();
+    packets
+}
 
 /// Opens a bundle's packets in place (one session's). Each has its own fate:
 /// one that does not open (forged, say, or beyond the session's limits) is

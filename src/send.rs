@@ -252,16 +252,12 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
             break;
         }
         // Each packet is counted once: a full ring or transmit queue as
-        // dropped, here; a failed encryption as an error, where it failed
-        // (by the worker, or below).
+        // dropped, here; a failed encryption as an error, by `run_job`
+        // (the worker's, or below).
         if from_xmit && seal_here(peer, &bundle, now) {
             match ordered::dispatch_here(&peer.tx, &ring, bundle, me.clone(), kp.clone()) {
-                Ok(mut job) => {
-                    let (ok, packets) = seal(&mut job, u32::from(data_packet_head_room()));
-                    drop(job.finish(ok));
-                    if !ok {
-                        dev.count_errors(DevError::Tx, packets);
-                    }
+                Ok(job) => {
+                    drop(run_job(job, u32::from(data_packet_head_room())));
                     sealed_here = true;
                 }
                 Err(Dispatched::SerialFull) => dev.count_errors(DevError::TxDropped, packets),
@@ -339,13 +335,8 @@ impl CryptWorker for EncryptWorker {
 
     fn run(queue: &CryptQueue<Self>) {
         let headroom = u32::from(data_packet_head_room());
-        while let Some(mut job) = queue.consume() {
-            let (ok, packets) = seal(&mut job, headroom);
-            let (peer, _kp) = job.finish(ok);
-            if !ok {
-                // The serial side drops the bundle without counting it.
-                peer.dev.get().count_errors(DevError::Tx, packets);
-            }
+        while let Some(job) = queue.consume() {
+            let peer = run_job(job, headroom);
             // This worker sends what is sealed at the head of the peer's
             // queue itself, unless another CPU is already doing so: no
             // hand-off to a work item between sealing and sending.
@@ -353,6 +344,18 @@ impl CryptWorker for EncryptWorker {
             ordered::cond_resched();
         }
     }
+}
+
+/// Runs an encryption job (a worker, or `send_staged` after a pause): seals
+/// its packets and finishes it; a failure is counted here (the serial side
+/// drops the bundle without counting it). Returns the job's peer.
+fn run_job(mut job: EncryptJob, headroom: u32) -> PeerRef {
+    let (ok, packets) = seal(&mut job, headroom);
+    let (peer, _kp) = job.finish(ok);
+    if !ok {
+        peer.dev.get().count_errors(DevError::Tx, packets);
+    }
+    peer
 }
 
 /// Seals the job's packets; whether all were sealed, and how many packets
