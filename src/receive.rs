@@ -488,16 +488,20 @@ pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
             continue;
         }
         // Each packet of a burst counts against the budget: what fits is
-        // consumed as one run.
-        let room = usize::try_from(budget - done).unwrap_or(0);
-        let run: Bundle = core::iter::from_fn(|| bundle.pop()).take(room).collect();
+        // consumed as one run (the whole bundle, most often, as it is).
+        let room = u32::try_from(budget - done).unwrap_or(0);
+        if bundle.len() <= room {
+            done += i32::try_from(bundle.len()).unwrap_or(i32::MAX);
+            consume_run(peer, bundle);
+            continue;
+        }
+        let run: Bundle = core::iter::from_fn(|| bundle.pop())
+            .take(room as usize)
+            .collect();
         done += i32::try_from(run.len()).unwrap_or(i32::MAX);
         consume_run(peer, run);
-        if !bundle.is_empty() {
-            // The budget ran out within a burst: the rest goes first next
-            // time.
-            peer.rx.put_back(bundle);
-        }
+        // The budget ran out within a burst: the rest goes first next time.
+        peer.rx.put_back(bundle);
     }
     if done < budget && peer.napi_complete(done) {
         // Idle now. A packet at the head still being decrypted is delivered

@@ -16,7 +16,7 @@
 #                  took it; the C driver of 6.12 refuses, and runs at 64 KiB)
 #   tcpN.json      the same with one stream per vCPU
 #   udp64.json     iperf3 UDP, 64-byte payloads, unlimited rate
-#   hs.txt         1,000 handshakes with the 100 extra peers (wgbench.py),
+#   hs.txt         3,000 handshakes with the 100 extra peers (wgbench.py),
 #                  with the guest's CPU jiffies around it (hs.cpu)
 #   flood.json     one TCP stream while wgbench.py floods initiations with a
 #                  valid mac1 from 1024 spoofed sources (flood.txt: its rate)
