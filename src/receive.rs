@@ -490,8 +490,10 @@ pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
         // Each packet of a burst counts against the budget: what fits is
         // consumed as one run (the whole bundle, most often, as it is).
         let room = u32::try_from(budget - done).unwrap_or(0);
-        if bundle.len() <= room {
-            done += i32::try_from(bundle.len()).unwrap_or(i32::MAX);
+        let packets = bundle.len();
+        if packets <= room {
+            // At most the room left: `done` stays within the budget.
+            done += i32::try_from(packets).unwrap_or(i32::MAX);
             consume_run(peer, bundle);
             continue;
         }
