@@ -195,7 +195,9 @@ fn look_or_stage<T>(
 /// what was installed: a packet staged for want of a session (or of a
 /// running device) is never stranded. A handshake that completed in between
 /// either took the packet or is seen by the second look, which then sends
-/// what is staged.
+/// what is staged. So a sender with a fresh packet, having found both a
+/// session and the running device, only looks at the queue's length after
+/// it (no lock): what it misses is its stager's to take.
 pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
     // Behind what waits already.
     if let Some(b) = fresh.take_if(|_| !peer.staged.is_empty()) {
@@ -217,12 +219,23 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
     let Some(ring) = look_or_stage(peer, &mut fresh, || d.encrypt.get(&guard)) else {
         return;
     };
-    let me = peer.to_arc();
     let mut wake_serial = false;
     let mut sealed_here = false;
+    let mut took_fresh = false;
     loop {
         let (mut bundle, from_xmit) = match fresh.take() {
-            Some(b) => (b, true),
+            Some(b) => {
+                took_fresh = true;
+                (b, true)
+            }
+            // After a fresh packet, what is staged is only looked at
+            // (a lockless look at the queue's length, no lock taken in the
+            // steady state): whoever staged a packet the look misses sees a
+            // usable session and a running device on its second look after
+            // staging (`look_or_stage`: we found both already), and takes
+            // it then; without a fresh packet (a session installed, the
+            // device up, a keepalive), the queue is emptied under its lock.
+            None if took_fresh && peer.staged.is_empty() => break,
             None => match peer.staged.pop() {
                 Some(b) => (b, false),
                 None => break,
@@ -255,7 +268,7 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
         // dropped, here; a failed encryption as an error, by `run_job`
         // (the worker's, or below).
         if from_xmit && seal_here(peer, &bundle, now) {
-            match ordered::dispatch_here(&peer.tx, &ring, bundle, me.clone(), kp.clone()) {
+            match ordered::dispatch_here(&peer.tx, &ring, bundle, peer.to_arc(), kp.clone()) {
                 Ok(job) => {
                     drop(run_job(job, u32::from(data_packet_head_room())));
                     sealed_here = true;
@@ -265,7 +278,7 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
             }
             continue;
         }
-        match ordered::dispatch(&peer.tx, &ring, bundle, me.clone(), kp.clone()) {
+        match ordered::dispatch(&peer.tx, &ring, bundle, peer.to_arc(), kp.clone()) {
             Dispatched::Queued => ring.kick(&d.tx_wq),
             Dispatched::RingFull => {
                 dev.count_errors(DevError::TxDropped, packets);

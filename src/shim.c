@@ -471,18 +471,16 @@ void wg_shim_skb_queue_init(struct sk_buff_head *q)
 	skb_queue_head_init(q);
 }
 
-/* The same under the queue's lock, held with interrupts off. */
-unsigned long wg_shim_skb_queue_lock_irqsave(struct sk_buff_head *q)
+/* The same under the queue's lock, held with softirqs off (every user runs
+ * in process or softirq context, never in a hard interrupt). */
+void wg_shim_skb_queue_lock_bh(struct sk_buff_head *q)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&q->lock, flags);
-	return flags;
+	spin_lock_bh(&q->lock);
 }
 
-void wg_shim_skb_queue_unlock_irqrestore(struct sk_buff_head *q, unsigned long flags)
+void wg_shim_skb_queue_unlock_bh(struct sk_buff_head *q)
 {
-	spin_unlock_irqrestore(&q->lock, flags);
+	spin_unlock_bh(&q->lock);
 }
 
 struct sk_buff *wg_shim___skb_dequeue(struct sk_buff_head *q)
@@ -493,6 +491,11 @@ struct sk_buff *wg_shim___skb_dequeue(struct sk_buff_head *q)
 void wg_shim___skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb)
 {
 	__skb_queue_tail(q, skb);
+}
+
+void wg_shim___skb_queue_head(struct sk_buff_head *q, struct sk_buff *skb)
+{
+	__skb_queue_head(q, skb);
 }
 
 void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)

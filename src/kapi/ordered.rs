@@ -127,16 +127,17 @@ unsafe fn next_of(skb: NonNull<b::sk_buff>) -> *mut *mut b::sk_buff {
     unsafe { cb_of(skb).add(NEXT).cast() }
 }
 
-/// A `struct sk_buff_head` held under its lock, interrupts off
-/// (`spin_lock_irqsave`); unlocked when dropped.
+/// A `struct sk_buff_head` held under its lock, softirqs off
+/// (`spin_lock_bh`); unlocked when dropped. Every user of these queues runs
+/// in process or softirq context, never in a hard interrupt (nor with
+/// interrupts off), so the lock need not turn interrupts off.
 ///
 /// # Invariants
 ///
 /// `q` is an initialised queue head, valid while this value lives, whose lock this value holds:
-/// taken by [`LockedQueue::lock`] with `spin_lock_irqsave`, which saved `flags`.
+/// taken by [`LockedQueue::lock`] with `spin_lock_bh`.
 struct LockedQueue {
     q: *mut b::sk_buff_head,
-    flags: kernel::ffi::c_ulong,
 }
 
 impl LockedQueue {
@@ -145,9 +146,9 @@ impl LockedQueue {
     /// `q` is initialised and valid for the returned value's life.
     unsafe fn lock(q: *mut b::sk_buff_head) -> Self {
         // SAFETY: per the contract; unlocked by drop.
-        let flags = unsafe { b::wg_shim_skb_queue_lock_irqsave(q) };
+        unsafe { b::wg_shim_skb_queue_lock_bh(q) };
         // INVARIANT: `q` is valid by the safety requirements, and locked just above.
-        LockedQueue { q, flags }
+        LockedQueue { q }
     }
 
     fn len(&self) -> u32 {
@@ -189,12 +190,22 @@ impl LockedQueue {
         // SAFETY: the queue is valid and locked; the skb per the contract.
         unsafe { b::wg_shim___skb_queue_tail(self.q, skb.as_ptr()) }
     }
+
+    /// Puts `skb` in front.
+    ///
+    /// # Safety
+    ///
+    /// As [`LockedQueue::push_tail`].
+    unsafe fn push_head(&mut self, skb: NonNull<b::sk_buff>) {
+        // SAFETY: the queue is valid and locked; the skb per the contract.
+        unsafe { b::wg_shim___skb_queue_head(self.q, skb.as_ptr()) }
+    }
 }
 
 impl Drop for LockedQueue {
     fn drop(&mut self) {
-        // SAFETY: locked by `lock` with these flags (type invariant).
-        unsafe { b::wg_shim_skb_queue_unlock_irqrestore(self.q, self.flags) }
+        // SAFETY: locked by `lock` (type invariant).
+        unsafe { b::wg_shim_skb_queue_unlock_bh(self.q) }
     }
 }
 
@@ -336,8 +347,8 @@ impl FromIterator<SkBuff> for Bundle {
 }
 
 /// A queue of bundles with its own lock (`struct sk_buff_head` of the
-/// bundles' first packets); usable from any context. Dropping it frees what
-/// is queued.
+/// bundles' first packets); usable in process and softirq context (not in a
+/// hard interrupt: see [`LockedQueue`]). Dropping it frees what is queued.
 ///
 /// # Invariants
 ///
@@ -370,8 +381,9 @@ impl BundleQueue {
     pub(crate) fn push_head(&self, bundle: Bundle) {
         if let Some(h) = bundle.into_head() {
             // INVARIANT: the bundle's first packet, whose ownership passes to the queue.
-            // SAFETY: the queue takes ownership of the bundle.
-            unsafe { b::skb_queue_head(self.head.get(), h.as_ptr()) }
+            // SAFETY: the queue is initialised and lives as long as `self`;
+            // it takes ownership of the bundle.
+            unsafe { LockedQueue::lock(self.head.get()).push_head(h) }
         }
     }
 
@@ -390,9 +402,10 @@ impl BundleQueue {
 
     /// Takes the oldest bundle.
     pub(crate) fn pop(&self) -> Option<Bundle> {
-        // SAFETY: the queue owns its bundles; dequeuing hands one over.
-        let h = unsafe { b::skb_dequeue(self.head.get()) };
-        NonNull::new(h).map(|h| Bundle(Some(h)))
+        // SAFETY: the queue is initialised and lives as long as `self`; it
+        // owns its bundles, and dequeuing hands one over.
+        let h = unsafe { LockedQueue::lock(self.head.get()) }.dequeue();
+        h.map(|h| Bundle(Some(h)))
     }
 
     /// Whether the queue is empty (a snapshot).
