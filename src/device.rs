@@ -334,13 +334,13 @@ impl LinkOps for Device {
         let d = dev.data();
         let mut cfg = d.config.lock();
         let worker = HandshakeWorker { dev: dev.hold() };
-        let queue = CryptQueue::new_arc(MAX_QUEUED_INCOMING_HANDSHAKES as u32, u32::MAX, worker)?;
+        let queue = CryptQueue::new_arc(MAX_QUEUED_INCOMING_HANDSHAKES as u32, None, worker)?;
         // Bundles: a GSO super-packet's segments to seal; a burst of received
         // data messages, each of which counts (as in the C driver's ring).
-        let encrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, u32::MAX, EncryptWorker)?;
+        let encrypt = CryptQueue::new_arc(MAX_QUEUED_PACKETS as u32, None, EncryptWorker)?;
         let decrypt = CryptQueue::new_arc(
             MAX_QUEUED_PACKETS as u32,
-            MAX_QUEUED_PACKETS as u32,
+            Some(MAX_QUEUED_PACKETS as u32),
             DecryptWorker,
         )?;
         d.handshakes.replace(Some(queue));

@@ -88,10 +88,11 @@ pub(crate) struct CryptQueue<T: CryptWorker> {
     ring: Opaque<b::ptr_ring>,
     /// The ring's size.
     pub(super) len: u32,
-    /// The weight of the items queued.
+    /// The weight of the items queued (counted only with a `max_weight`).
     weight: AtomicU32,
-    /// The most they may weigh together.
-    max_weight: u32,
+    /// The most they may weigh together; `None`: items are not weighed (no
+    /// shared counter written by producers and workers for every item).
+    max_weight: Option<u32>,
     /// Per-CPU `PerCpu`, set once the queue's address is known.
     workers: AtomicPtr<PerCpu>,
     last_cpu: AtomicI32,
@@ -105,9 +106,9 @@ unsafe impl<T: CryptWorker> Send for CryptQueue<T> {}
 unsafe impl<T: CryptWorker> Sync for CryptQueue<T> {}
 
 impl<T: CryptWorker> CryptQueue<T> {
-    /// A queue of at most `len` items weighing at most `max_weight` together,
-    /// whose workers see `ctx` (process context).
-    pub(crate) fn new_arc(len: u32, max_weight: u32, ctx: T) -> Result<Arc<Self>> {
+    /// A queue of at most `len` items weighing at most `max_weight` together
+    /// (if any), whose workers see `ctx` (process context).
+    pub(crate) fn new_arc(len: u32, max_weight: Option<u32>, ctx: T) -> Result<Arc<Self>> {
         let init = try_pin_init!(CryptQueue {
             // SAFETY: `ptr_ring_init` initialises the ring in place or fails
             // leaving nothing to free, which is what the closure reports.
@@ -186,11 +187,13 @@ impl<T: CryptWorker> CryptQueue<T> {
     ) -> core::result::Result<(), T::Item> {
         // Counted before it is queued (a worker may take it, and uncount it,
         // before `produce` returns), uncounted if refused.
-        let weight = item.weight();
-        let before = self.weight.fetch_add(weight, Ordering::Relaxed);
-        if weight > self.max_weight.saturating_sub(before) {
-            self.weight.fetch_sub(weight, Ordering::Relaxed);
-            return Err(item);
+        let weight = self.max_weight.map(|max| (item.weight(), max));
+        if let Some((weight, max)) = weight {
+            let before = self.weight.fetch_add(weight, Ordering::Relaxed);
+            if weight > max.saturating_sub(before) {
+                self.weight.fetch_sub(weight, Ordering::Relaxed);
+                return Err(item);
+            }
         }
         let ptr = item.into_ring();
         // INVARIANT: on success the ring owns `ptr`, which `into_ring` gave up.
@@ -199,7 +202,9 @@ impl<T: CryptWorker> CryptQueue<T> {
         if unsafe { produce(self.ring.get(), ptr.as_ptr()) } == 0 {
             Ok(())
         } else {
-            self.weight.fetch_sub(weight, Ordering::Relaxed);
+            if let Some((weight, _)) = weight {
+                self.weight.fetch_sub(weight, Ordering::Relaxed);
+            }
             // SAFETY: refused: the item is still ours.
             Err(unsafe { T::Item::from_ring(ptr) })
         }
@@ -212,7 +217,9 @@ impl<T: CryptWorker> CryptQueue<T> {
         let ptr = unsafe { b::wg_shim_ptr_ring_consume_bh(self.ring.get()) };
         // SAFETY: as above.
         let item = core::ptr::NonNull::new(ptr).map(|p| unsafe { T::Item::from_ring(p) })?;
-        self.weight.fetch_sub(item.weight(), Ordering::Relaxed);
+        if self.max_weight.is_some() {
+            self.weight.fetch_sub(item.weight(), Ordering::Relaxed);
+        }
         Some(item)
     }
 
