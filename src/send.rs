@@ -195,9 +195,11 @@ fn look_or_stage<T>(
 /// what was installed: a packet staged for want of a session (or of a
 /// running device) is never stranded. A handshake that completed in between
 /// either took the packet or is seen by the second look, which then sends
-/// what is staged. So a sender with a fresh packet, having found both a
-/// session and the running device, only looks at the queue's length after
-/// it (no lock): what it misses is its stager's to take.
+/// what is staged. So a sender with a fresh packet only looks at the
+/// queue's length after it (no lock): what it misses was staged after its
+/// stager found no session or no running device, and is taken by that
+/// stager's second look or by whoever installs the next session or brings
+/// the device up.
 pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>) {
     // Behind what waits already.
     if let Some(b) = fresh.take_if(|_| !peer.staged.is_empty()) {
@@ -230,11 +232,12 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
             }
             // After a fresh packet, what is staged is only looked at
             // (a lockless look at the queue's length, no lock taken in the
-            // steady state): whoever staged a packet the look misses sees a
-            // usable session and a running device on its second look after
-            // staging (`look_or_stage`: we found both already), and takes
-            // it then; without a fresh packet (a session installed, the
-            // device up, a keepalive), the queue is emptied under its lock.
+            // steady state): a packet the look misses is taken by its
+            // stager's second look after staging (`look_or_stage`) or, if
+            // that finds no session or no running device either, by
+            // whoever installs one or brings the device up, which calls
+            // this without a fresh packet: then the queue is emptied under
+            // its lock (as for a keepalive).
             None if took_fresh && peer.staged.is_empty() => break,
             None => match peer.staged.pop() {
                 Some(b) => (b, false),
