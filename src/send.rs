@@ -223,13 +223,10 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
     };
     let mut wake_serial = false;
     let mut sealed_here = false;
-    let mut took_fresh = false;
+    let had_fresh = fresh.is_some();
     loop {
         let (mut bundle, from_xmit) = match fresh.take() {
-            Some(b) => {
-                took_fresh = true;
-                (b, true)
-            }
+            Some(b) => (b, true),
             // After a fresh packet, what is staged is only looked at
             // (a lockless look at the queue's length, no lock taken in the
             // steady state): a packet the look misses is taken by its
@@ -238,7 +235,7 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
             // whoever installs one or brings the device up, which calls
             // this without a fresh packet: then the queue is emptied under
             // its lock (as for a keepalive).
-            None if took_fresh && peer.staged.is_empty() => break,
+            None if had_fresh && peer.staged.is_empty() => break,
             None => match peer.staged.pop() {
                 Some(b) => (b, false),
                 None => break,
