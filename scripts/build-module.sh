@@ -2,8 +2,7 @@
 # Builds wireguard.ko against the kernel of a flavour (building that kernel
 # first if the cache lacks it) and keeps a copy in build/FLAVOUR/wireguard.ko.
 # Usage: scripts/build-module.sh release|debug
-# For the debug flavour, also the tests' kernel helpers (tests/kmod: the
-# delay injector the race tests load), into build/debug/.
+# Then the tests' kernel helpers (tests/kmod: scripts/build-test-kmods.sh).
 . "$(dirname "$0")/lib.sh"
 flavour=${1:?usage: build-module.sh release|debug}
 kdir=$("$TOP/scripts/build-kernel.sh" "$flavour")
@@ -12,9 +11,5 @@ mkdir -p "$TOP/build/$flavour"
 flock "$TOP/.build.lock" bash -c '
 	make -C "$1" -s KDIR="$2" BINDGEN="$3" RUSTC="$4" RUST_LIB_SRC="$5" LOCK= modules >&2 &&
 	cp "$1/wireguard.ko" "$1/build/$6/wireguard.ko"' _ "$TOP" "$kdir" "$BINDGEN" "$RUSTC" "$RUST_LIB_SRC" "$flavour"
-if [ "$flavour" = debug ]; then
-	flock "$TOP/.build.lock" bash -c '
-		make -C "$1" -s M="$2/tests/kmod" LLVM=1 modules >&2 &&
-		cp "$2/tests/kmod/wg_delay.ko" "$2/build/debug/wg_delay.ko"' _ "$kdir" "$TOP"
-fi
+"$TOP/scripts/build-test-kmods.sh" "$flavour"
 echo "$TOP/build/$flavour/wireguard.ko"

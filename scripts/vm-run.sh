@@ -51,10 +51,15 @@ script_args=("$@")
 kdir=$("$TOP/scripts/build-kernel.sh" "$flavour")
 module=$TOP/build/$flavour/wireguard.ko
 [ -f "$module" ] || die "no module at $module: run scripts/build-module.sh $flavour"
+# The tests' static-key holder (tests/kmod/wg_hold_keys.c), which
+# tests/vm/guest.sh loads at boot: built here if missing.
+holder=$TOP/build/$flavour/wg_hold_keys.ko
+[ -f "$holder" ] || "$TOP/scripts/build-test-kmods.sh" "$flavour"
 
 results=$TOP/build/vm/$name
 rm -rf "$results"
 mkdir -p "$results"
+cp "$holder" "$results/wg_hold_keys.ko"
 
 # The guest's module tree, made here rather than in the guest (where every
 # file copied over 9p costs seconds under emulation): the kernel's modules,

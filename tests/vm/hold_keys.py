@@ -26,6 +26,10 @@
 #   nothing else running; a once key never switches back. So are TCP's
 #   once keys (below), by one connection over each loopback, and (by
 #   tests/vm/guest.sh, with iptables) those of the conntrack and NAT hashes.
+#
+# One key no userspace socket can hold, memalloc_socks_key (switched by the
+# open and close of every WireGuard socket), is held by a module that
+# tests/vm/guest.sh loads first (tests/kmod/wg_hold_keys.c).
 import _socket as s
 import sys
 import time
