@@ -26,6 +26,23 @@
 
 static struct socket *holder;
 
+/*
+ * /sys/module/wg_hold_keys/parameters/count: the key's count now (this
+ * module's socket is one). tests/vm/guest.sh reads it after the test: with
+ * no WireGuard module loaded any more it must be exactly 1, so that a socket
+ * whose memalloc flag was never cleared (2 or more), or one cleared twice
+ * (0), still shows, as the key's own underflow warning would have without
+ * the holder.
+ */
+static int get_count(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", static_key_count(&memalloc_socks_key.key));
+}
+
+static const struct kernel_param_ops count_ops = { .get = get_count };
+module_param_cb(count, &count_ops, NULL, 0444);
+MODULE_PARM_DESC(count, "memalloc_socks_key's count (read only)");
+
 static int __init wg_hold_keys_init(void)
 {
 	int err = sock_create_kern(&init_net, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &holder);

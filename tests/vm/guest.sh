@@ -33,7 +33,8 @@ fi
 # The one such key no userspace socket can hold, memalloc_socks_key (every
 # WireGuard socket's open and close switch it), is held by a module
 # (tests/kmod/wg_hold_keys.c says why).
-insmod "$results/wg_hold_keys.ko" || echo "the memalloc key holder did not load"
+holder=loaded
+insmod "$results/wg_hold_keys.ko" || { holder=; echo "the memalloc key holder did not load"; }
 rm -f /tmp/netstamp-key-held
 python3 -S "$(dirname "$0")/hold_keys.py" /tmp/netstamp-key-held </dev/null >/dev/null 2>&1 &
 for i in $(seq 1 300); do [ -e /tmp/netstamp-key-held ] && break; sleep 0.1; done
@@ -65,6 +66,20 @@ if [ -e /sys/kernel/debug/kmemleak ]; then
 	if [ -s "$results/kmemleak.txt" ]; then
 		echo "kmemleak: unreferenced objects reported"
 		status=${status/#0/99}
+	fi
+fi
+# The memalloc key holder: loaded (or the run was not protected from the
+# stale int3), and once no WireGuard module is loaded the key's count is its
+# own socket's alone (tests/kmod/wg_hold_keys.c).
+if [ -z "$holder" ]; then
+	echo "the memalloc key holder did not load"
+	status=${status/#0/98}
+elif [ ! -d /sys/module/wireguard ]; then
+	count=$(cat /sys/module/wg_hold_keys/parameters/count)
+	echo "memalloc_socks_key's count with no WireGuard module loaded: $count"
+	if [ "$count" != 1 ]; then
+		echo "a WireGuard socket's memalloc flag was left set, or cleared twice (the holder's own count is 1)"
+		status=${status/#0/97}
 	fi
 fi
 dmesg >"$results/dmesg.txt"
