@@ -16,8 +16,9 @@ mkdir -p "$out"
 flock "$TOP/.build.lock" bash -c '
 	cp -p "$2"/tests/kmod/Kbuild "$2"/tests/kmod/*.c "$3"/ &&
 	make -C "$1" -s M="$3" LLVM=1 modules >&2 &&
-	for m in wg_hold_keys wg_delay; do
-		[ "$m" = wg_hold_keys ] || [ "$4" = debug ] || continue
-		# Replaced whole (a VM runner may be copying the old one).
-		cp "$3/$m.ko" "$2/build/$4/.$m.ko.tmp" && mv -f "$2/build/$4/.$m.ko.tmp" "$2/build/$4/$m.ko" || exit 1
+	for ko in "$3"/*.ko; do
+		# What Kbuild built for this kernel, each replaced whole (a VM
+		# runner may be copying the old one).
+		m=$(basename "$ko")
+		cp "$ko" "$2/build/$4/.$m.tmp" && mv -f "$2/build/$4/.$m.tmp" "$2/build/$4/$m" || exit 1
 	done' _ "$kdir" "$TOP" "$out" "$flavour"

@@ -34,7 +34,7 @@ fi
 # WireGuard socket's open and close switch it), is held by a module
 # (tests/kmod/wg_hold_keys.c says why).
 holder=loaded
-insmod "$results/wg_hold_keys.ko" || { holder=; echo "the memalloc key holder did not load"; }
+insmod "$results/wg_hold_keys.ko" || holder=   # judged at the end
 rm -f /tmp/netstamp-key-held
 python3 -S "$(dirname "$0")/hold_keys.py" /tmp/netstamp-key-held </dev/null >/dev/null 2>&1 &
 for i in $(seq 1 300); do [ -e /tmp/netstamp-key-held ] && break; sleep 0.1; done
