@@ -37,6 +37,7 @@ use crate::proto::secret::Key;
 use crate::proto::timers::random_jitter;
 use crate::socket;
 use crate::{session, timers, wg_dbg, wg_pr_debug};
+use core::cell::Cell;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -438,6 +439,11 @@ fn transmit_here(peer: &Anchored<PeerState>) {
 /// about `budget` packets (the bundle that reaches it goes whole), offering
 /// the CPU after each packet if `resched` (process context); returns
 /// whether it stopped with packets left.
+///
+/// Sealed packets waiting one behind the other leave together where they
+/// can ([`coalesce`]), across the bundles they were queued in: a stream of
+/// small packets (each its own bundle) that queued up while the last send
+/// ran then takes one pass through the outer stack instead of one each.
 fn send_sealed_batch(peer: &Anchored<PeerState>, budget: usize, resched: bool) -> bool {
     let mut sent_any = false;
     let mut told = Told::Nothing;
@@ -446,26 +452,37 @@ fn send_sealed_batch(peer: &Anchored<PeerState>, budget: usize, resched: bool) -
     // and the work item must yield. In process context (the encryption
     // workers and the peer's work item) the CPU is offered to others after
     // every packet.
-    let mut budget = budget;
-    while budget > 0 {
-        let Some((mut bundle, ok)) = peer.tx.pop_done() else {
-            break;
-        };
-        if !ok {
-            // Counted where it failed (encryption) or was refused (a full
-            // ring): dropped here without counting it twice.
-            budget = budget.saturating_sub(1);
-            continue;
+    let budget = Cell::new(budget);
+    // The next finished bundle whose job succeeded, while the budget lasts
+    // beyond the `taken` packets of the send being built. A failed one is
+    // counted where it failed (encryption) or was refused (a full ring):
+    // dropped here without counting it twice.
+    let next_done = |taken: u32| loop {
+        if budget.get() <= taken as usize {
+            return None;
         }
-        while let Some(skb) = bundle.pop() {
-            let (skb, ds, packets) = coalesce(skb, &mut bundle);
-            budget = budget.saturating_sub(packets as usize);
-            sent_any |= send_sealed(peer, skb, ds, packets, &mut told);
-            if resched {
-                ordered::cond_resched();
+        match peer.tx.pop_done()? {
+            (bundle, true) => return Some(bundle),
+            (_failed, false) => budget.set(budget.get().saturating_sub(1)),
+        }
+    };
+    let mut bundle = Bundle::empty();
+    loop {
+        let Some(skb) = bundle.pop() else {
+            match next_done(0) {
+                Some(b) => bundle = b,
+                None => break,
             }
+            continue;
+        };
+        let (skb, ds, packets, is_data) = coalesce(skb, &mut bundle, &next_done);
+        budget.set(budget.get().saturating_sub(packets as usize));
+        sent_any |= send_sealed(peer, skb, ds, packets, is_data, &mut told);
+        if resched {
+            ordered::cond_resched();
         }
     }
+    let budget = budget.get();
     if sent_any {
         let now = Kernel::now_ns();
         let key = session::current(peer).map(|k| k.keypair.rekey_view(now));
@@ -493,31 +510,51 @@ fn outer_ds(cb: &[u8; USER_CB_LEN]) -> u8 {
 }
 
 /// Makes `first`, a sealed packet of the peer's transmit queue, and the
-/// packets after it in its bundle that can go with it into one UDP GSO
-/// super-packet ([`UdpGso`]): those of its length (the last may be shorter,
-/// a super-packet splits into segments of one size and a remainder) and of
-/// its outer DS field, in order. Each is reset for the outer stack first.
-/// Returns the packet to send, its outer DS field, and how many packets it
-/// carries. In a bundle (a super-packet of the device, segmented) every
+/// packets after it (in its bundle, then in the finished bundles behind it
+/// that `next` gives, told how many packets are taken so far) that can go
+/// with it into one UDP GSO super-packet ([`UdpGso`]): those of its length
+/// (the last may be shorter, a super-packet splits into segments of one
+/// size and a remainder) and of its outer DS field, in order. Each is reset
+/// for the outer stack first. Returns the packet to send, its outer DS
+/// field, how many packets it carries, and whether it carries data (its
+/// first packet does: one after a keepalive, of the minimum length, can only
+/// be another). In a bundle (a super-packet of the device, segmented) every
 /// segment but the last has the same length after padding, so a bundle
-/// leaves as one super-packet or a few.
-fn coalesce(mut first: SkBuff, bundle: &mut Bundle) -> (SkBuff, u8, u32) {
+/// leaves as one super-packet or a few; small packets of one length queued
+/// one behind the other leave together.
+fn coalesce(
+    mut first: SkBuff,
+    bundle: &mut Bundle,
+    next: &dyn Fn(u32) -> Option<Bundle>,
+) -> (SkBuff, u8, u32, bool) {
     let ds = first.cb().first_chunk().map_or(0, outer_ds);
+    let is_data = first.len() != DATA_MIN_LEN as u32;
     first.reset(true);
     let mut gso = match UdpGso::new(first) {
         Ok(gso) => gso,
-        Err(first) => return (first, ds, 1),
+        Err(first) => return (first, ds, 1, is_data),
     };
-    while let Some(mut skb) = bundle.pop_if(|len, cb| gso.takes(len) && outer_ds(cb) == ds) {
+    let mut taken = 1u32;
+    loop {
+        if bundle.is_empty() {
+            match next(taken) {
+                Some(b) => *bundle = b,
+                None => break,
+            }
+        }
+        let Some(mut skb) = bundle.pop_if(|len, cb| gso.takes(len) && outer_ds(cb) == ds) else {
+            break;
+        };
         skb.reset(true);
         if let Err(skb) = gso.push(skb) {
             // Its geometry does not allow it: it goes next, on its own.
             bundle.push_front(skb);
             break;
         }
+        taken = taken.saturating_add(1);
     }
     let (skb, packets) = gso.finish();
-    (skb, ds, u32::from(packets))
+    (skb, ds, u32::from(packets), is_data)
 }
 
 /// Sends one sealed packet (or a super-packet of them: [`coalesce`]) of the
@@ -529,9 +566,9 @@ fn send_sealed(
     skb: SkBuff,
     ds: u8,
     packets: u32,
+    is_data: bool,
     told: &mut Told,
 ) -> bool {
-    let is_data = skb.len() != DATA_MIN_LEN as u32;
     // The timers hear of the packet before it leaves: its answer can be
     // processed on another CPU before the send returns, and its
     // "authenticated packet received" must cancel what this arms (new

@@ -128,6 +128,24 @@ unsafe fn movable_owner(skb: *mut b::sk_buff) -> Option<(*mut b::sock, usize)> {
     }
 }
 
+/// When a valid skb is to leave (`skb->tstamp` and its clock,
+/// `tstamp_type`: a departure time that TCP's pacing or `SO_TXTIME` set, for
+/// the `fq` qdisc of the outer device), or its receive time; zero if none.
+/// A super-packet leaves at its head's, so only skbs of the same one join:
+/// the segments of one packet of the device have their packet's, and
+/// separate packets (forwarded, or whose sockets set none) have none.
+///
+/// # Safety
+///
+/// `skb` is valid.
+unsafe fn departure(skb: *mut b::sk_buff) -> (i64, u8) {
+    // SAFETY: per the contract; plain reads of the skb's fields.
+    unsafe {
+        let h = (*skb).__bindgen_anon_4.headers.as_ref();
+        ((*skb).__bindgen_anon_2.tstamp, h.tstamp_type())
+    }
+}
+
 impl UdpGso {
     /// Starts a super-packet with `head`'s data as its first payload; hands
     /// `head` back if it cannot be one (not linear, shared, already a GSO
@@ -165,14 +183,18 @@ impl UdpGso {
     }
 
     /// Appends `skb`'s data as the next payload; hands it back if it cannot
-    /// join ([`UdpGso::takes`], not plain, or another owner than the head's).
+    /// join ([`UdpGso::takes`], not plain, another owner than the head's, or
+    /// another departure time).
     pub(crate) fn push(&mut self, skb: SkBuff) -> Result<(), SkBuff> {
         let len = skb.len();
         let (raw, head) = (skb.raw(), self.head.raw());
         // SAFETY: reads fields of the two skbs we own, both off TCP's queues
         // (packets being sent by a device).
         let fits = unsafe {
-            plain(raw) && movable_owner(raw).is_some() && movable_owner(raw) == movable_owner(head)
+            plain(raw)
+                && movable_owner(raw).is_some()
+                && movable_owner(raw) == movable_owner(head)
+                && departure(raw) == departure(head)
         };
         if !self.takes(len) || !fits {
             return Err(skb);

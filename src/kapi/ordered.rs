@@ -229,6 +229,12 @@ unsafe fn user_cb_of<'a>(skb: NonNull<b::sk_buff>) -> &'a mut [u8; USER_CB_LEN] 
 pub(crate) struct Bundle(Option<NonNull<b::sk_buff>>);
 
 impl Bundle {
+    /// A bundle of no packet.
+    pub(crate) const fn empty() -> Bundle {
+        // INVARIANT: no chain.
+        Bundle(None)
+    }
+
     /// A bundle of one packet.
     pub(crate) fn single(skb: SkBuff) -> Bundle {
         core::iter::once(skb).collect()

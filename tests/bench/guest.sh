@@ -15,7 +15,8 @@
 #                  gso_ipv4_max_size 192 KiB (tcp1big.txt: whether the device
 #                  took it; the C driver of 6.12 refuses, and runs at 64 KiB)
 #   tcpN.json      the same with one stream per vCPU
-#   udp64.json     iperf3 UDP, 64-byte payloads, unlimited rate
+#   udp64.json     iperf3 UDP, 64-byte payloads, unlimited rate (udp64.txt:
+#                  the packets ns2's wg0 and veth2 sent meanwhile)
 #   hs.txt         3,000 handshakes with the 100 extra peers (wgbench.py),
 #                  with the guest's CPU jiffies around it (hs.cpu)
 #   flood.json     one TCP stream while wgbench.py floods initiations with a
@@ -140,6 +141,9 @@ iperf() {
 	wait $server
 	return $status
 }
+
+# The packets ns2's device DEV sent.
+tx_packets() { ip netns exec ns2 cat "/sys/class/net/$1/statistics/tx_packets"; }
 
 # Only the first N vCPUs online (the rest taken offline): N.
 cpus_online() {
@@ -273,7 +277,7 @@ threads_to() {
 }
 
 scenarios() {
-	local p=$1 a b
+	local p=$1 a b w0 o0
 	if want tcp1; then
 		note "$p: tcp1"
 		a=$(cpu_jiffies)
@@ -296,7 +300,9 @@ scenarios() {
 
 	if want udp64; then
 		note "$p: udp64"
+		w0=$(tx_packets wg0) o0=$(tx_packets veth2)
 		iperf "$raw/$p-udp64.json" "$secs" -u -l 64 -b 0 || note "$p: udp64 failed"
+		echo "wg=$(($(tx_packets wg0) - w0)) outer=$(($(tx_packets veth2) - o0))" >"$raw/$p-udp64.txt"
 	fi
 
 	if want ping-idle; then

@@ -53,6 +53,7 @@ INFO = [
     ("hs_wall", "handshakes: time to complete all {handshakes} (s)", "%.2f"),
     ("hs_silence", "handshakes: longest wait for any response (s)", "%.2f"),
     ("scaling", "scaling: TCP, 1 stream per vCPU on all vCPUs, over 1 stream on 1 vCPU (x)", "%.2f"),
+    ("udp64_outer", "UDP 64-byte: WireGuard packets per outer packet (ns2's wg0 tx_packets over veth2's) (x)", "%.2f"),
 ]
 
 # The scenarios of tests/bench/guest.sh, in its order (BENCH_SCENARIOS names
@@ -62,7 +63,7 @@ SCENARIOS = ["tcp1", "tcp1big", "tcpN", "udp64", "ping-idle", "ping-load", "hs",
              "tcp1cpu", "tcp50", "floodpaced"]
 SCENARIO_OF = {
     "tcp1": ("tcp1",), "cpu": ("tcp1",), "tcp1big": ("tcp1big",), "tcpN": ("tcpN",),
-    "udp64": ("udp64",), "ping_idle": ("ping-idle",), "ping_load": ("ping-load",),
+    "udp64": ("udp64",), "udp64_outer": ("udp64",), "ping_idle": ("ping-idle",), "ping_load": ("ping-load",),
     "hs": ("hs",), "hs_cpu": ("hs",), "hs_wall": ("hs",), "hs_silence": ("hs",),
     "flood": ("flood",), "flood_rate": ("flood",), "floodpaced": ("floodpaced",),
     "floodpaced_rate": ("floodpaced",), "tcp1cpu": ("tcp1cpu",), "tcp50": ("tcp50",),
@@ -153,6 +154,11 @@ def figures(raw, prefix, data, notes, want=None):
         s = iperf(base + "-udp64.json")
         return s["bytes"] / 64 / s["seconds"] / 1e3
     get("udp64", udp)
+
+    def udp64_outer():
+        r = kv(base + "-udp64.txt")
+        return int(r["wg"]) / int(r["outer"])
+    get("udp64_outer", udp64_outer)
 
     def hs():
         import io

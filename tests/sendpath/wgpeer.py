@@ -57,6 +57,24 @@ only; the crypto is tests/hostile/wgattack.py's).
       seconds of the keepalive (printed: after how long); 1 if not; 3 if it
       arrived but the keepalive went only after the datagram's send had
       returned (the interleaving was not forced).
+  wgpeer.py seqsend --dst ADDR --dport PORT --first N --lens L1,L2,...
+                    [--when FILE]
+      Sends one datagram per length in --lens, numbered from --first: each
+      holds its number (4 bytes), its length (2 bytes) and bytes derived
+      from both (seqrecv checks them). Prints "sent=N". With --when, first
+      waits (at most 60 s, else exit 1) until FILE reads 1 (wg_delay's
+      "holding"; a FILE not there yet reads 0), and after the sends, until it no longer does, before it
+      exits (an exiting process may wait for every CPU it ran on, the held
+      one too, with its own CPU busy); then also prints "still=1" if FILE
+      still read 1 right after the last send (else "still=0").
+
+  wgpeer.py seqrecv --bind ADDR --port PORT --ready FILE --idle SECONDS
+                    --timeout SECONDS
+      Receives seqsend's datagrams until none came for --idle seconds after
+      the first (or --timeout passed), checks each one's bytes, and prints
+      "received=N bad=B order=ok|broken numbers=FIRST-LAST" (order: every
+      number one more than the one before).
+
   wgpeer.py bursts --target ADDR --port PORT --pub B64 --static-priv FILE
                    --bind ADDR --lport PORT --src ADDR --dst ADDR --dport PORT
                    --bursts B --burst K --gap SECONDS
@@ -491,8 +509,82 @@ def tstamp_keys(s, keys):
         s.settimeout(timeout)
 
 
+
+def seq_payload(n, length):
+    head = struct.pack(">IH", n, length)
+    return head + bytes((n * 7 + i) & 0xFF for i in range(max(length - len(head), 0)))
+
+
+def seqsend(a):
+    dst = (a["dst"], int(a["dport"]))
+    fam = socket.AF_INET6 if ":" in a["dst"] else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    n = int(a["first"])
+    lens = [int(x) for x in a["lens"].split(",")]
+
+    def held():
+        try:
+            with open(a["when"]) as f:
+                return f.read().strip() == "1"
+        except FileNotFoundError:
+            return False
+
+    def wait_until(want):
+        deadline = time.monotonic() + 60
+        while held() != want:
+            if time.monotonic() > deadline:
+                print("FAIL: %s did not read %s within 60 s" % (a["when"], "1" if want else "0"))
+                return False
+            time.sleep(0.01)
+        return True
+
+    if "when" in a and not wait_until(True):
+        return 1
+    for length in lens:
+        s.sendto(seq_payload(n, length), dst)
+        n += 1
+    if "when" in a:
+        still = held()
+        if not wait_until(False):
+            return 1
+        print("still=%d" % still)
+    print("sent=%d" % len(lens))
+    return 0
+
+
+def seqrecv(a):
+    fam = socket.AF_INET6 if ":" in a["bind"] else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((a["bind"], int(a["port"])))
+    open(a["ready"], "w").close()
+    idle, deadline = float(a["idle"]), time.monotonic() + float(a["timeout"])
+    got, bad = [], 0
+    while time.monotonic() < deadline:
+        s.settimeout(idle if got else max(deadline - time.monotonic(), 0.01))
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            if got:
+                break
+            continue
+        if len(data) < 6:
+            bad += 1
+            continue
+        n, length = struct.unpack(">IH", data[:6])
+        if len(data) != length or data != seq_payload(n, length):
+            bad += 1
+        got.append(n)
+    order = all(b == a_ + 1 for a_, b in zip(got, got[1:]))
+    print("received=%d bad=%d order=%s numbers=%s" % (
+        len(got), bad, "ok" if order else "broken",
+        "%d-%d" % (got[0], got[-1]) if got else "none"))
+    if not order:
+        print("as received: %s" % " ".join(map(str, got)))
+    return 0
+
 COMMANDS = {"padcheck": padcheck, "udpsend": udpsend, "gsosize": gsosize, "tcpsink": tcpsink,
-            "tcpsource": tcpsource, "confirmlate": confirmlate, "bursts": bursts}
+            "tcpsource": tcpsource, "confirmlate": confirmlate, "bursts": bursts,
+            "seqsend": seqsend, "seqrecv": seqrecv}
 
 
 def main(argv):

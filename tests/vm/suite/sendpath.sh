@@ -121,6 +121,19 @@
 #     the wg device sent (bfde523's module, before UDP GSO: 3078 for 3073,
 #     IPv4); with the offloads off, at least as many (every packet
 #     segmented out).
+#   udp_gso_across (ours only: wg_delay holds a kernel function): small
+#     packets, each its own bundle, that queue up sealed behind a send in
+#     progress leave together as UDP GSO super-packets (issue 14), in order
+#     and intact. A datagram through the tunnel after a pause is sealed
+#     and sent by its sender's transmit; wg_delay holds that send's
+#     udp_tunnel_xmit_skb for 3 s (once), and meanwhile 48 more datagrams
+#     (40 of 64 bytes, then 100, 20, 100, 20, 64, 64, 200, 200: lengths that
+#     cannot all join one super-packet) are sealed and queued behind it.
+#     All 49 must arrive, each intact and in order (wgpeer.py seqrecv), with
+#     no tx error or drop, the 48 sent while the hold lasted, and the
+#     sender's output hook (nftables) must count at most a quarter as many
+#     outer packets as the wg device sent (before, each bundle left alone:
+#     one outer packet per WireGuard packet; expected now: about 7).
 #
 # WG_IMPL=c tests the in-tree C driver instead (see tests/hostile/impl.sh).
 . "$(dirname "$0")/../lib.sh"
@@ -598,6 +611,94 @@ t_udp_gso() {
 	return "$status"
 }
 
+across_outer() {
+	ip netns exec sp-x1 nft list chain inet across out | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+}
+
+t_udp_gso_across() {
+	local ko=$top/build/debug/wg_delay.ko status=0 e0 e1 t0 t1 v0 v1 sent outer held rx lens first rest
+	[ -e "$ko" ] || { echo "FAIL: no $ko (scripts/build-module.sh debug builds it)"; return 1; }
+	ip netns add sp-x1
+	ip netns add sp-x2
+	ip link add vx1 netns sp-x1 type veth peer name vx2 netns sp-x2
+	ip -n sp-x1 addr add 10.78.0.1/24 dev vx1
+	ip -n sp-x2 addr add 10.78.0.2/24 dev vx2
+	ip -n sp-x1 link set vx1 up
+	ip -n sp-x2 link set vx2 up
+	wg genkey >"$W/xk1"
+	wg genkey >"$W/xk2"
+	ip -n sp-x1 link add wgx1 type wireguard
+	ip -n sp-x2 link add wgx2 type wireguard
+	ip netns exec sp-x1 wg set wgx1 private-key "$W/xk1" listen-port 51871 \
+		peer "$(wg pubkey <"$W/xk2")" allowed-ips 10.68.0.2/32 endpoint 10.78.0.2:51872
+	ip netns exec sp-x2 wg set wgx2 private-key "$W/xk2" listen-port 51872 \
+		peer "$(wg pubkey <"$W/xk1")" allowed-ips 10.68.0.1/32 endpoint 10.78.0.1:51871
+	ip -n sp-x1 addr add 10.68.0.1/24 dev wgx1
+	ip -n sp-x2 addr add 10.68.0.2/24 dev wgx2
+	ip -n sp-x1 link set wgx1 up
+	ip -n sp-x2 link set wgx2 up
+	# The outer packets in sp-x1's output hook (a super-packet counts once).
+	ip netns exec sp-x1 nft -f - <<-'EOF'
+		table inet across {
+			chain out {
+				type filter hook output priority 0;
+				udp dport 51872 counter
+			}
+		}
+	EOF
+	rm -f "$W/xready"
+	ip netns exec sp-x2 "${PEER[@]}" seqrecv --bind 10.68.0.2 --port 5301 --ready "$W/xready" \
+		--idle 4 --timeout 60 >"$W/xrecv" 2>&1 &
+	rx=$!
+	for _ in $(seq 1 100); do [ -e "$W/xready" ] && break; sleep 0.1; done
+	[ -e "$W/xready" ] || { echo "FAIL: the receiver did not start"; status=1; }
+	# The 48 wait, started, for the hold, and do not exit before it ends
+	# (seqsend --when): their CPU stays free for the encryption workers.
+	# nsenter, not `ip netns exec`, whose remount of /sys waits for an RCU
+	# grace period, which the held CPU (softirqs off) delays to the hold's
+	# end.
+	lens=$(printf '64,%.0s' $(seq 40))100,20,100,20,64,64,200,200
+	nsenter --net=/run/netns/sp-x1 "${PEER[@]}" seqsend --dst 10.68.0.2 --dport 5301 --first 1 --lens "$lens" \
+		--when /sys/module/wg_delay/parameters/holding >"$W/xsend" 2>&1 &
+	rest=$!
+	sleep 3
+	# The session, last of all: the hold must catch the first datagram's
+	# send, not a keepalive (which a device sends 10 s after data it
+	# received, if it sent none since: sp-x1 sends the first datagram
+	# within that, and sp-x2 answered the ping).
+	ip netns exec sp-x1 ping -q -c 1 -w 20 10.68.0.2 >/dev/null || { echo "FAIL: no session"; status=1; }
+	# A pause: the first datagram is sealed and sent by its sender.
+	sleep 0.5
+	e0=$(dev_stat sp-x1 wgx1 tx_errors; dev_stat sp-x1 wgx1 tx_dropped)
+	t0=$(dev_stat sp-x1 wgx1 tx_packets)
+	v0=$(across_outer)
+	insmod "$ko" symbol=udp_tunnel_xmit_skb delay_ms=3000 count=1 || status=1
+	nsenter --net=/run/netns/sp-x1 "${PEER[@]}" seqsend --dst 10.68.0.2 --dport 5301 --first 0 --lens 64 >/dev/null &
+	first=$!
+	wait "$rest" || { cat "$W/xsend"; status=1; }
+	wait "$first" || status=1
+	held=$(cat /sys/module/wg_delay/parameters/held 2>/dev/null)
+	rmmod wg_delay 2>/dev/null
+	wait "$rx" || status=1
+	e1=$(dev_stat sp-x1 wgx1 tx_errors; dev_stat sp-x1 wgx1 tx_dropped)
+	t1=$(dev_stat sp-x1 wgx1 tx_packets)
+	v1=$(across_outer)
+	sent=$((t1 - t0)) outer=$((v1 - v0))
+	echo "held $held time(s); $(cat "$W/xrecv"); wgx1 tx_packets +$sent, outer packets +$outer"
+	[ "$held" = 1 ] || { echo "FAIL: udp_tunnel_xmit_skb held ${held:-?} times, not once"; status=1; }
+	grep -qx still=1 "$W/xsend" || { echo "FAIL: the hold ended before the 48 datagrams were sent: nothing forced"; status=1; }
+	grep -qx 'received=49 bad=0 order=ok numbers=0-48' "$W/xrecv" ||
+		{ echo "FAIL: not every datagram arrived intact and in order"; status=1; }
+	[ "$e0" = "$e1" ] || { echo "FAIL: wgx1's tx_errors and tx_dropped went from" $e0 "to" $e1; status=1; }
+	if [ "$sent" -lt 49 ] || [ $((outer * 4)) -gt "$sent" ]; then
+		echo "FAIL: $outer outer packets for $sent WireGuard packets: the queued ones did not leave together"
+		status=1
+	fi
+	ip netns del sp-x1
+	ip netns del sp-x2
+	return "$status"
+}
+
 # Arguments: the checks to run (all by default), e.g. `padding_zero`.
 only=" $* "
 check load impl_load
@@ -612,6 +713,7 @@ want udp_gso && check udp_gso t_udp_gso
 # Ours only: it holds a function of our module by name.
 if [ "$WG_IMPL" != c ]; then
 	want staged_during_confirmation && check staged_during_confirmation t_staged_during_confirmation
+	want udp_gso_across && check udp_gso_across t_udp_gso_across
 fi
 check unload impl_unload
 finish
