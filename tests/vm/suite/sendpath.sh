@@ -455,26 +455,36 @@ with open(sys.argv[1], "a") as f:
 	return $status
 }
 
+# Two namespaces sp-C1 and sp-C2 (C a letter) joined by a veth pair (vC1,
+# vC2: OUTER.1 and OUTER.2, /24), each with a WireGuard device (wgC1, wgC2:
+# INNER.1 and INNER.2, /24; keys in $W/Ck1, $W/Ck2) listening on port PORT1
+# and PORT2 (PORT the first four digits), each the other's peer with its
+# endpoint and its inner address allowed (and ALLOW1, ALLOW2 appended to the
+# allowed IPs of wgC1's and wgC2's peer), the devices still down:
+# C OUTER INNER PORT [ALLOW1 ALLOW2].
+pair_over_veth() {
+	local c=$1 outer=$2 inner=$3 port=$4 allow1=${5:-} allow2=${6:-} i
+	ip netns add "sp-${c}1"
+	ip netns add "sp-${c}2"
+	ip link add "v${c}1" netns "sp-${c}1" type veth peer name "v${c}2" netns "sp-${c}2"
+	for i in 1 2; do
+		ip -n "sp-$c$i" addr add "$outer.$i/24" dev "v$c$i"
+		ip -n "sp-$c$i" link set "v$c$i" up
+		wg genkey >"$W/${c}k$i"
+		ip -n "sp-$c$i" link add "wg$c$i" type wireguard
+	done
+	ip netns exec "sp-${c}1" wg set "wg${c}1" private-key "$W/${c}k1" listen-port "${port}1" \
+		peer "$(wg pubkey <"$W/${c}k2")" allowed-ips "$inner.2/32$allow1" endpoint "$outer.2:${port}2"
+	ip netns exec "sp-${c}2" wg set "wg${c}2" private-key "$W/${c}k2" listen-port "${port}2" \
+		peer "$(wg pubkey <"$W/${c}k1")" allowed-ips "$inner.1/32$allow2" endpoint "$outer.1:${port}1"
+	ip -n "sp-${c}1" addr add "$inner.1/24" dev "wg${c}1"
+	ip -n "sp-${c}2" addr add "$inner.2/24" dev "wg${c}2"
+}
+
 t_big_tcp() {
 	local fam dst out e0 e1 status=0
-	ip netns add sp-g1
-	ip netns add sp-g2
-	ip link add vg1 netns sp-g1 type veth peer name vg2 netns sp-g2
-	ip -n sp-g1 addr add 10.78.0.1/24 dev vg1
-	ip -n sp-g2 addr add 10.78.0.2/24 dev vg2
-	ip -n sp-g1 link set vg1 up
-	ip -n sp-g2 link set vg2 up
-	wg genkey >"$W/gk1"
-	wg genkey >"$W/gk2"
-	ip -n sp-g1 link add wgg1 type wireguard
-	ip -n sp-g2 link add wgg2 type wireguard
-	ip netns exec sp-g1 wg set wgg1 private-key "$W/gk1" listen-port 51831 \
-		peer "$(wg pubkey <"$W/gk2")" allowed-ips 10.67.0.2/32,fd67::2/128 endpoint 10.78.0.2:51832
-	ip netns exec sp-g2 wg set wgg2 private-key "$W/gk2" listen-port 51832 \
-		peer "$(wg pubkey <"$W/gk1")" allowed-ips 10.67.0.1/32,fd67::1/128 endpoint 10.78.0.1:51831
-	ip -n sp-g1 addr add 10.67.0.1/24 dev wgg1
+	pair_over_veth g 10.78.0 10.67.0 5183 ,fd67::2/128 ,fd67::1/128
 	ip -n sp-g1 addr add fd67::1/64 dev wgg1 nodad
-	ip -n sp-g2 addr add 10.67.0.2/24 dev wgg2
 	ip -n sp-g2 addr add fd67::2/64 dev wgg2 nodad
 	ip netns exec sp-g1 "${PEER[@]}" gsosize --ifname wgg1 --size 196608 || return 1
 	ip -n sp-g1 -d link show wgg1 | grep -o 'gso_max_size [0-9]*\|tso_max_size [0-9]*'
@@ -508,25 +518,9 @@ out_counts() {
 
 t_udp_gso() {
 	local fam mode dst ep out status=0 e0 e1 c0 c1 t0 t1 r0 r1 v0 v1 sent got outer o0 o1 owned
-	ip netns add sp-u1
-	ip netns add sp-u2
-	ip link add vu1 netns sp-u1 type veth peer name vu2 netns sp-u2
-	ip -n sp-u1 addr add 10.77.0.1/24 dev vu1
+	pair_over_veth u 10.77.0 10.66.0 5185
 	ip -n sp-u1 addr add fd77::1/64 dev vu1 nodad
-	ip -n sp-u2 addr add 10.77.0.2/24 dev vu2
 	ip -n sp-u2 addr add fd77::2/64 dev vu2 nodad
-	ip -n sp-u1 link set vu1 up
-	ip -n sp-u2 link set vu2 up
-	wg genkey >"$W/uk1"
-	wg genkey >"$W/uk2"
-	ip -n sp-u1 link add wgu1 type wireguard
-	ip -n sp-u2 link add wgu2 type wireguard
-	ip netns exec sp-u1 wg set wgu1 private-key "$W/uk1" listen-port 51851 \
-		peer "$(wg pubkey <"$W/uk2")" allowed-ips 10.66.0.2/32 endpoint 10.77.0.2:51852
-	ip netns exec sp-u2 wg set wgu2 private-key "$W/uk2" listen-port 51852 \
-		peer "$(wg pubkey <"$W/uk1")" allowed-ips 10.66.0.1/32 endpoint 10.77.0.1:51851
-	ip -n sp-u1 addr add 10.66.0.1/24 dev wgu1
-	ip -n sp-u2 addr add 10.66.0.2/24 dev wgu2
 	# As in big_tcp: TCP's super-packets not shrunk by emulation's slow RTT
 	# (on the debug kernel, two segments each without it).
 	ip netns exec sp-u1 sysctl -qw net.ipv4.tcp_tso_rtt_log=20
@@ -618,23 +612,7 @@ across_outer() {
 t_udp_gso_across() {
 	local ko=$top/build/debug/wg_delay.ko status=0 e0 e1 t0 t1 v0 v1 sent outer held rx lens first rest
 	[ -e "$ko" ] || { echo "FAIL: no $ko (scripts/build-module.sh debug builds it)"; return 1; }
-	ip netns add sp-x1
-	ip netns add sp-x2
-	ip link add vx1 netns sp-x1 type veth peer name vx2 netns sp-x2
-	ip -n sp-x1 addr add 10.78.0.1/24 dev vx1
-	ip -n sp-x2 addr add 10.78.0.2/24 dev vx2
-	ip -n sp-x1 link set vx1 up
-	ip -n sp-x2 link set vx2 up
-	wg genkey >"$W/xk1"
-	wg genkey >"$W/xk2"
-	ip -n sp-x1 link add wgx1 type wireguard
-	ip -n sp-x2 link add wgx2 type wireguard
-	ip netns exec sp-x1 wg set wgx1 private-key "$W/xk1" listen-port 51871 \
-		peer "$(wg pubkey <"$W/xk2")" allowed-ips 10.68.0.2/32 endpoint 10.78.0.2:51872
-	ip netns exec sp-x2 wg set wgx2 private-key "$W/xk2" listen-port 51872 \
-		peer "$(wg pubkey <"$W/xk1")" allowed-ips 10.68.0.1/32 endpoint 10.78.0.1:51871
-	ip -n sp-x1 addr add 10.68.0.1/24 dev wgx1
-	ip -n sp-x2 addr add 10.68.0.2/24 dev wgx2
+	pair_over_veth x 10.78.0 10.68.0 5187
 	ip -n sp-x1 link set wgx1 up
 	ip -n sp-x2 link set wgx2 up
 	# The outer packets in sp-x1's output hook (a super-packet counts once).
