@@ -79,6 +79,7 @@ enum {
 	WG_SHIM_DEV_TX_ERRORS = offsetof(struct net_device, stats.__tx_errors),
 	WG_SHIM_DEV_RX_DROPPED = offsetof(struct net_device, stats.__rx_dropped),
 	WG_SHIM_DEV_TX_DROPPED = offsetof(struct net_device, stats.__tx_dropped),
+	WG_SHIM_DEV_TX_ABORTED_ERRORS = offsetof(struct net_device, stats.__tx_aborted_errors),
 };
 
 /* Netdev feature flags (macros; NETIF_F_GSO_SOFTWARE is a composite). */
@@ -506,6 +507,12 @@ void wg_shim_dev_rx_add(struct net_device *dev, unsigned int len)
 void wg_shim_dev_tx_add(struct net_device *dev, unsigned int packets)
 {
 	dev_sw_netstats_tx_add(dev, packets, 0);
+}
+
+/* This CPU's count of packets sent (dev->tstats); the caller keeps to the CPU. */
+u64 wg_shim_dev_tx_packets_here(struct net_device *dev)
+{
+	return u64_stats_read(&this_cpu_ptr(dev->tstats)->tx_packets);
 }
 
 bool wg_shim_debug_enabled(void)

@@ -129,7 +129,7 @@ pub(crate) fn send(
     .ok_or_else(enetunreach)?;
     let fwmark = d.fwmark.load(Ordering::Relaxed);
     let (rt, src, looked_up) = route(sock, ep, cache, fwmark)?;
-    sock.xmit(dev, skb, rt, &src, &ep.addr, ds, fwmark);
+    sock.xmit(dev, skb, rt, &src, &ep.addr, ds, fwmark, &guard);
     Ok(looked_up)
 }
 

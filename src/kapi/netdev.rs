@@ -11,6 +11,7 @@
 
 use super::bindings as b;
 use super::net::Net;
+use super::rcu::ReadGuard;
 use super::rtnl::Rtnl;
 use super::skb::SkBuff;
 use core::cell::Cell;
@@ -221,6 +222,18 @@ impl<T: LinkOps> NetDevice<T> {
     pub(crate) fn count_tx_packets(&self, packets: u32) {
         // SAFETY: the device is valid and has per-CPU tstats.
         unsafe { b::wg_shim_dev_tx_add(self.raw.get(), packets) }
+    }
+
+    /// This CPU's count of packets sent (the per-CPU statistics that
+    /// [`Self::count_tx_packets`] and the tunnel's transmit add to). `_bh`:
+    /// softirqs are off, so two reads are of one CPU's count, and between
+    /// them it moves only by what the caller ran (no interrupt counts; a
+    /// send of the device nested in the caller's, as a qdisc on it would
+    /// allow, does).
+    pub(crate) fn tx_packets_here(&self, _bh: &ReadGuard) -> u64 {
+        // SAFETY: the device is valid and has per-CPU tstats; preemption
+        // (on PREEMPT_RT, migration) is off while softirqs are.
+        unsafe { b::wg_shim_dev_tx_packets_here(self.raw.get()) }
     }
 
     /// Counts an error.
@@ -717,6 +730,8 @@ pub(crate) enum DevError {
     RxDropped,
     /// `tx_dropped`.
     TxDropped,
+    /// `tx_errors` and `tx_aborted_errors`.
+    TxAborted,
 }
 
 impl DevError {
@@ -730,6 +745,10 @@ impl DevError {
             DevError::Tx => &[b::WG_SHIM_DEV_TX_ERRORS as usize],
             DevError::RxDropped => &[b::WG_SHIM_DEV_RX_DROPPED as usize],
             DevError::TxDropped => &[b::WG_SHIM_DEV_TX_DROPPED as usize],
+            DevError::TxAborted => &[
+                b::WG_SHIM_DEV_TX_ERRORS as usize,
+                b::WG_SHIM_DEV_TX_ABORTED_ERRORS as usize,
+            ],
         }
     }
 }
@@ -742,7 +761,8 @@ const _: () = assert!(
         | b::WG_SHIM_DEV_RX_FRAME_ERRORS
         | b::WG_SHIM_DEV_TX_ERRORS
         | b::WG_SHIM_DEV_RX_DROPPED
-        | b::WG_SHIM_DEV_TX_DROPPED) as usize
+        | b::WG_SHIM_DEV_TX_DROPPED
+        | b::WG_SHIM_DEV_TX_ABORTED_ERRORS) as usize
         % core::mem::align_of::<usize>()
         == 0
 );

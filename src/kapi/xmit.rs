@@ -6,7 +6,8 @@
 //! the caller's policy.
 
 use super::bindings as b;
-use super::netdev::NetDevice;
+use super::netdev::{DevError, NetDevice};
+use super::rcu::ReadGuard;
 use super::skb::{SkBuff, SocketAddr, PROTO_IP, PROTO_IPV6};
 use super::skb::{IPV4_DADDR, IPV4_SADDR, IPV6_DADDR, IPV6_SADDR};
 use super::udp::{EncapRecv, EncapSocket};
@@ -258,7 +259,7 @@ impl<T: EncapRecv> EncapSocket<T> {
 
     /// Sends `skb` (the UDP payload) over `rt` (a route to `dst`) from `src`
     /// (IPv4 in the first four bytes) to `dst`, as a packet of `dev` with
-    /// mark `mark` and outer DS field `ds`.
+    /// mark `mark` and outer DS field `ds`. `bh`: softirqs are off.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn xmit(
         &self,
@@ -269,9 +270,15 @@ impl<T: EncapRecv> EncapSocket<T> {
         dst: &SocketAddr,
         ds: u8,
         mark: u32,
+        bh: &ReadGuard,
     ) {
         let rt = core::mem::ManuallyDrop::new(rt).0.as_ptr();
         let segs = skb.gso_segs();
+        // The tunnel's transmit counts a GSO packet as one: one packet sent
+        // (with all its bytes), or, if the IP layer refused it, one
+        // dropped (IPv4) or aborted (IPv6). It says which only in its
+        // count of packets sent, which then moved on this CPU.
+        let before = (segs > 1).then(|| dev.tx_packets_here(bh));
         let (skb, sk) = (skb.into_xmit(dev.as_raw(), mark), self.sk());
         // SAFETY: the skb and the route reference are ours and consumed by
         // the transmit (an IPv4 route is an `rtable`: see `Route`); the
@@ -288,10 +295,16 @@ impl<T: EncapRecv> EncapSocket<T> {
                 }
             }
         }
-        // The tunnel's transmit counts a GSO packet as one packet (and all
-        // its bytes): the others it carries are counted here.
-        if segs > 1 {
-            dev.count_tx_packets(u32::from(segs) - 1);
+        // The others it carries are counted here, as it counted the first.
+        if let Some(before) = before {
+            let others = u32::from(segs) - 1;
+            if dev.tx_packets_here(bh) != before {
+                dev.count_tx_packets(others);
+            } else if let SocketAddr::V4(..) = dst {
+                dev.count_errors(DevError::TxDropped, others);
+            } else {
+                dev.count_errors(DevError::TxAborted, others);
+            }
         }
     }
 }

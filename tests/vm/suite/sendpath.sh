@@ -134,6 +134,22 @@
 #     sender's output hook (nftables) must count at most a quarter as many
 #     outer packets as the wg device sent (before, each bundle left alone:
 #     one outer packet per WireGuard packet; expected now: about 7).
+#   udp_gso_refused: packets the IP layer refuses are counted as the C driver
+#     counts them, each of them, also when they leave as one UDP GSO
+#     super-packet. Per outer family, right after a ping through the tunnel,
+#     sp-r1's output hook drops the outer packets (and its input hook what
+#     the peer sends, so that nothing moves the endpoint), and one UDP GSO
+#     send of 20 datagrams of 1,000 bytes goes through the tunnel (one
+#     bundle of 20 equal WireGuard packets): wgr1's tx_packets must not move,
+#     and over an IPv4 outer its tx_dropped must count 20 (the tunnel's
+#     transmit counts a refused packet as dropped), over IPv6 its tx_errors
+#     and tx_aborted_errors 20 each (as aborted). Ours must also have sent
+#     fewer outer packets than that (they left together; expected: 1).
+#     Before, the tunnel's count covered a super-packet's first packet only
+#     and the module counted the other 19 as sent (b2540d0's module: +19
+#     tx_packets, and +1 tx_dropped over IPv4, +1 tx_errors and
+#     tx_aborted_errors over IPv6). The C driver passes it (20 outer
+#     packets).
 #
 # WG_IMPL=c tests the in-tree C driver instead (see tests/hostile/impl.sh).
 . "$(dirname "$0")/../lib.sh"
@@ -677,6 +693,73 @@ t_udp_gso_across() {
 	return "$status"
 }
 
+# wgr1's tx_packets, tx_dropped, tx_errors and tx_aborted_errors (one line).
+refused_stats() {
+	ip netns exec sp-r1 sh -c 'cd /sys/class/net/wgr1/statistics &&
+		echo $(cat tx_packets tx_dropped tx_errors tx_aborted_errors)'
+}
+
+t_udp_gso_refused() {
+	local status=0 fam ep dst i outer c0 c1 names=(tx_packets tx_dropped tx_errors tx_aborted_errors) want
+	pair_over_veth r 10.76.0 10.65.0 5189
+	ip -n sp-r1 addr add fd76::1/64 dev vr1 nodad
+	ip -n sp-r2 addr add fd76::2/64 dev vr2 nodad
+	ip -n sp-r1 link set wgr1 up
+	ip -n sp-r2 link set wgr2 up
+	for fam in 4 6; do
+		if [ $fam = 4 ]; then ep=10.76.0.2:51892 want=(0 20 0 0); else ep=[fd76::2]:51892 want=(0 0 20 20); fi
+		ip netns exec sp-r1 wg set wgr1 peer "$(wg pubkey <"$W/rk2")" endpoint "$ep"
+		# Data both ways just before (no timer of either side fires in the
+		# seconds below: sp-r2 would otherwise start a handshake 15 s after
+		# its last data unanswered, and its arrival move sp-r1's endpoint).
+		ip netns exec sp-r1 ping -q -c 1 -w 20 10.65.0.2 >/dev/null || { echo "FAIL: IPv$fam outer: no ping"; status=1; }
+		# From here what sp-r1 sends to the peer's port is dropped in its
+		# output hook, and what it would receive from there in its input.
+		ip netns exec sp-r1 nft -f - <<-'EOF'
+			table inet refuse {
+				chain out {
+					type filter hook output priority 0;
+					udp dport 51892 counter drop
+				}
+				chain in {
+					type filter hook input priority 0;
+					udp sport 51892 drop
+				}
+			}
+		EOF
+		c0=($(refused_stats))
+		ip netns exec sp-r1 "${PEER[@]}" udpsend --dst 10.65.0.2 --dport 5302 --count 1 --size 1000 \
+			--timeout 15 --gso 20 >/dev/null || status=1
+		# Sealed and sent by an encryption worker: until the counters moved
+		# by 20 (or 10 s passed), then a moment for any more.
+		for i in $(seq 50); do
+			c1=($(refused_stats))
+			[ $((c1[0] + c1[1] + c1[2] - c0[0] - c0[1] - c0[2])) -ge 20 ] && break
+			sleep 0.2
+		done
+		sleep 0.5
+		c1=($(refused_stats))
+		outer=$(ip netns exec sp-r1 nft list chain inet refuse out | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+		ip netns exec sp-r1 nft delete table inet refuse
+		echo -n "IPv$fam outer: outer packets dropped $outer; wgr1"
+		for i in 0 1 2 3; do echo -n " ${names[i]} +$((c1[i] - c0[i]))"; done
+		echo
+		for i in 0 1 2 3; do
+			if [ "$((c1[i] - c0[i]))" != "${want[i]}" ]; then
+				echo "FAIL: IPv$fam outer: wgr1's ${names[i]} +$((c1[i] - c0[i])), not +${want[i]}"
+				status=1
+			fi
+		done
+		if [ "${outer:-0}" -lt 1 ] || { [ "$WG_IMPL" != c ] && [ "$outer" -ge 20 ]; }; then
+			echo "FAIL: IPv$fam outer: ${outer:-?} outer packets refused for 20 WireGuard packets"
+			status=1
+		fi
+	done
+	ip netns del sp-r1
+	ip netns del sp-r2
+	return "$status"
+}
+
 # Arguments: the checks to run (all by default), e.g. `padding_zero`.
 only=" $* "
 check load impl_load
@@ -693,5 +776,6 @@ if [ "$WG_IMPL" != c ]; then
 	want staged_during_confirmation && check staged_during_confirmation t_staged_during_confirmation
 	want udp_gso_across && check udp_gso_across t_udp_gso_across
 fi
+want udp_gso_refused && check udp_gso_refused t_udp_gso_refused
 check unload impl_unload
 finish
