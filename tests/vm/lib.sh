@@ -65,6 +65,12 @@ want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
 
 # A statistic of device $2 in namespace $1.
 dev_stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
+# As dev_stat, several counters at once, on one line: NS DEV NAME...
+dev_stats() {
+	local ns=$1 dev=$2
+	shift 2
+	echo $(ip netns exec "$ns" sh -c 'cd "/sys/class/net/$0/statistics" && cat "$@"' "$dev" "$@")
+}
 
 # TCP_BYTES (default 4 MiB) of random bytes over TCP (tests/sendpath/wgpeer.py
 # tcpsource, through the caller's $PEER, files in its $W) from namespace $2 to

@@ -528,8 +528,10 @@ t_big_tcp() {
 }
 
 # The counters of sp-u1's gso table: all outer packets, those with their socket.
-out_counts() {
-	ip netns exec sp-u1 nft list chain inet gso out | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+# The packet counts of the counters in nftables chain CHAIN of table TABLE
+# (family inet) in namespace NS, one per line, in order: NS TABLE CHAIN.
+nft_counts() {
+	ip netns exec "$1" nft list chain inet "$2" "$3" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
 }
 
 t_udp_gso() {
@@ -569,7 +571,7 @@ t_udp_gso() {
 			t0=$(dev_stat sp-u1 wgu1 tx_packets)
 			r0=$(dev_stat sp-u2 wgu2 rx_packets)
 			v0=$(dev_stat sp-u1 vu1 tx_packets)
-			o0=($(out_counts))
+			o0=($(nft_counts sp-u1 gso out))
 			tcp_transfer "$mode, IPv$fam outer" sp-u1 sp-u2 "$dst" vu1 --tstamps 65536 || status=1
 			# Whatever is still in flight (an ACK's keepalive) lands.
 			sleep 1
@@ -578,7 +580,7 @@ t_udp_gso() {
 			t1=$(dev_stat sp-u1 wgu1 tx_packets)
 			r1=$(dev_stat sp-u2 wgu2 rx_packets)
 			v1=$(dev_stat sp-u1 vu1 tx_packets)
-			o1=($(out_counts))
+			o1=($(nft_counts sp-u1 gso out))
 			owned=($((o1[0] - o0[0])) $((o1[1] - o0[1])))
 			sent=$((t1 - t0)) got=$((r1 - r0)) outer=$((v1 - v0))
 			echo "$mode, IPv$fam outer:" \
@@ -621,10 +623,6 @@ t_udp_gso() {
 	return "$status"
 }
 
-across_outer() {
-	ip netns exec sp-x1 nft list chain inet across out | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
-}
-
 t_udp_gso_across() {
 	local ko=$top/build/debug/wg_delay.ko status=0 e0 e1 t0 t1 v0 v1 sent outer held rx lens first rest
 	[ -e "$ko" ] || { echo "FAIL: no $ko (scripts/build-module.sh debug builds it)"; return 1; }
@@ -665,7 +663,7 @@ t_udp_gso_across() {
 	sleep 0.5
 	e0=$(dev_stat sp-x1 wgx1 tx_errors; dev_stat sp-x1 wgx1 tx_dropped)
 	t0=$(dev_stat sp-x1 wgx1 tx_packets)
-	v0=$(across_outer)
+	v0=$(nft_counts sp-x1 across out)
 	insmod "$ko" symbol=udp_tunnel_xmit_skb delay_ms=3000 count=1 || status=1
 	nsenter --net=/run/netns/sp-x1 "${PEER[@]}" seqsend --dst 10.68.0.2 --dport 5301 --first 0 --lens 64 >/dev/null &
 	first=$!
@@ -676,7 +674,7 @@ t_udp_gso_across() {
 	wait "$rx" || status=1
 	e1=$(dev_stat sp-x1 wgx1 tx_errors; dev_stat sp-x1 wgx1 tx_dropped)
 	t1=$(dev_stat sp-x1 wgx1 tx_packets)
-	v1=$(across_outer)
+	v1=$(nft_counts sp-x1 across out)
 	sent=$((t1 - t0)) outer=$((v1 - v0))
 	echo "held $held time(s); $(cat "$W/xrecv"); wgx1 tx_packets +$sent, outer packets +$outer"
 	[ "$held" = 1 ] || { echo "FAIL: udp_tunnel_xmit_skb held ${held:-?} times, not once"; status=1; }
@@ -693,14 +691,8 @@ t_udp_gso_across() {
 	return "$status"
 }
 
-# wgr1's tx_packets, tx_dropped, tx_errors and tx_aborted_errors (one line).
-refused_stats() {
-	ip netns exec sp-r1 sh -c 'cd /sys/class/net/wgr1/statistics &&
-		echo $(cat tx_packets tx_dropped tx_errors tx_aborted_errors)'
-}
-
 t_udp_gso_refused() {
-	local status=0 fam ep dst i outer c0 c1 names=(tx_packets tx_dropped tx_errors tx_aborted_errors) want
+	local status=0 fam ep i outer c0 c1 names=(tx_packets tx_dropped tx_errors tx_aborted_errors) want
 	pair_over_veth r 10.76.0 10.65.0 5189
 	ip -n sp-r1 addr add fd76::1/64 dev vr1 nodad
 	ip -n sp-r2 addr add fd76::2/64 dev vr2 nodad
@@ -727,19 +719,19 @@ t_udp_gso_refused() {
 				}
 			}
 		EOF
-		c0=($(refused_stats))
+		c0=($(dev_stats sp-r1 wgr1 "${names[@]}"))
 		ip netns exec sp-r1 "${PEER[@]}" udpsend --dst 10.65.0.2 --dport 5302 --count 1 --size 1000 \
 			--timeout 15 --gso 20 >/dev/null || status=1
 		# Sealed and sent by an encryption worker: until the counters moved
 		# by 20 (or 10 s passed), then a moment for any more.
 		for i in $(seq 50); do
-			c1=($(refused_stats))
+			c1=($(dev_stats sp-r1 wgr1 "${names[@]}"))
 			[ $((c1[0] + c1[1] + c1[2] - c0[0] - c0[1] - c0[2])) -ge 20 ] && break
 			sleep 0.2
 		done
 		sleep 0.5
-		c1=($(refused_stats))
-		outer=$(ip netns exec sp-r1 nft list chain inet refuse out | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+		c1=($(dev_stats sp-r1 wgr1 "${names[@]}"))
+		outer=$(nft_counts sp-r1 refuse out)
 		ip netns exec sp-r1 nft delete table inet refuse
 		echo -n "IPv$fam outer: outer packets dropped $outer; wgr1"
 		for i in 0 1 2 3; do echo -n " ${names[i]} +$((c1[i] - c0[i]))"; done
