@@ -5,9 +5,14 @@
  * that a race test can open a window that is otherwise microseconds wide:
  *
  *   insmod wg_delay.ko symbol=NAME delay_ms=N [skip=K] [period=P] [count=C]
+ *                      [comm=TASK]
  *
  * The first K calls pass untouched; of the calls after them, every P-th
  * (default 1: each) is held, C of them at most (0, the default: no limit).
+ * With comm, only calls in task context (not an interrupt or softirq) of a
+ * task of that name count at all: calls from anywhere else pass untouched
+ * (a send the test makes itself, not a keepalive a timer makes meanwhile).
+ * Each held call is logged (the task, the CPU, the context).
  * A held call waits N ms, busy: the probe runs where the function runs,
  * often with bottom halves off, so the hold keeps its CPU.
  * /sys/module/wg_delay/parameters/hits counts the calls seen, held those
@@ -18,6 +23,8 @@
 #include <linux/delay.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/string.h>
 
 static char symbol[KSYM_NAME_LEN];
 module_param_string(symbol, symbol, sizeof(symbol), 0400);
@@ -30,6 +37,9 @@ static unsigned int period = 1;
 module_param(period, uint, 0400);
 static unsigned int count;
 module_param(count, uint, 0400);
+static char comm[TASK_COMM_LEN];
+module_param_string(comm, comm, sizeof(comm), 0400);
+MODULE_PARM_DESC(comm, "hold only calls in task context of a task of this name");
 static atomic_t hits_n = ATOMIC_INIT(0), held_n = ATOMIC_INIT(0), holding_n = ATOMIC_INIT(0);
 
 static int get_atomic(char *buf, const struct kernel_param *kp)
@@ -48,8 +58,11 @@ module_param_cb(holding, &counter_ops, &holding_n, 0444);
 
 static int pre(struct kprobe *p, struct pt_regs *regs)
 {
-	unsigned int n = atomic_inc_return(&hits_n), k;
+	unsigned int n, k;
 
+	if (comm[0] && (!in_task() || strncmp(current->comm, comm, TASK_COMM_LEN)))
+		return 0;
+	n = atomic_inc_return(&hits_n);
 	if (n <= skip)
 		return 0;
 	k = n - skip - 1;
@@ -57,6 +70,9 @@ static int pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	atomic_inc(&held_n);
 	atomic_inc(&holding_n);
+	pr_info("wg_delay: holding %s for %u ms: task %s (%d), CPU %d, %s\n", symbol, delay_ms,
+		current->comm, task_pid_nr(current), raw_smp_processor_id(),
+		in_task() ? "task" : in_serving_softirq() ? "softirq" : "interrupt");
 	mdelay(delay_ms);
 	atomic_dec(&holding_n);
 	return 0;

@@ -58,7 +58,7 @@ only; the crypto is tests/hostile/wgattack.py's).
       arrived but the keepalive went only after the datagram's send had
       returned (the interleaving was not forced).
   wgpeer.py seqsend --dst ADDR --dport PORT --first N --lens L1,L2,...
-                    [--when FILE]
+                    [--when FILE] [--comm NAME]
       Sends one datagram per length in --lens, numbered from --first: each
       holds its number (4 bytes), its length (2 bytes) and bytes derived
       from both (seqrecv checks them). Prints "sent=N". With --when, first
@@ -66,7 +66,8 @@ only; the crypto is tests/hostile/wgattack.py's).
       "holding"; a FILE not there yet reads 0), and after the sends, until it no longer does, before it
       exits (an exiting process may wait for every CPU it ran on, the held
       one too, with its own CPU busy); then also prints "still=1" if FILE
-      still read 1 right after the last send (else "still=0").
+      still read 1 right after the last send (else "still=0"). With
+      --comm, names its task NAME first (for wg_delay's comm= filter).
 
   wgpeer.py seqrecv --bind ADDR --port PORT --ready FILE --idle SECONDS
                     --timeout SECONDS
@@ -91,6 +92,7 @@ only; the crypto is tests/hostile/wgattack.py's).
       "sent=N genuine=G forged=F replayed=R".
 """
 import _socket as socket
+import ctypes
 import hashlib
 import os
 import struct
@@ -521,6 +523,10 @@ def seqsend(a):
     s = socket.socket(fam, socket.SOCK_DGRAM)
     n = int(a["first"])
     lens = [int(x) for x in a["lens"].split(",")]
+    if "comm" in a:
+        # The task's name (PR_SET_NAME), for wg_delay's comm= filter.
+        if ctypes.CDLL(None, use_errno=True).prctl(15, a["comm"].encode(), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
 
     def held():
         try:

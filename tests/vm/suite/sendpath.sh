@@ -126,7 +126,12 @@
 #     progress leave together as UDP GSO super-packets (issue 14), in order
 #     and intact. A datagram through the tunnel after a pause is sealed
 #     and sent by its sender's transmit; wg_delay holds that send's
-#     udp_tunnel_xmit_skb for 3 s (once), and meanwhile 48 more datagrams
+#     udp_tunnel_xmit_skb for 3 s (once: the first call in the task context
+#     of that sender, named wg-first; until 2026-12-06 the first call at
+#     all, which on a slow guest could be the keepalive sp-x1 sends 10 s
+#     after the ping's answer: the 48 then went before a datagram 0 that
+#     its sender sent only later, and the order checked was not the one
+#     sent), and meanwhile 48 more datagrams
 #     (40 of 64 bytes, then 100, 20, 100, 20, 64, 64, 200, 200: lengths that
 #     cannot all join one super-packet) are sealed and queued behind it.
 #     All 49 must arrive, each intact and in order (wgpeer.py seqrecv), with
@@ -654,18 +659,19 @@ t_udp_gso_across() {
 		--when /sys/module/wg_delay/parameters/holding >"$W/xsend" 2>&1 &
 	rest=$!
 	sleep 3
-	# The session, last of all: the hold must catch the first datagram's
-	# send, not a keepalive (which a device sends 10 s after data it
-	# received, if it sent none since: sp-x1 sends the first datagram
-	# within that, and sp-x2 answered the ping).
+	# The session, last of all. (A keepalive sp-x1 sends 10 s after the
+	# ping's answer, if the first datagram is later than that on a slow
+	# guest, passes the hold, which is for the first datagram's sender
+	# only.)
 	ip netns exec sp-x1 ping -q -c 1 -w 20 10.68.0.2 >/dev/null || { echo "FAIL: no session"; status=1; }
 	# A pause: the first datagram is sealed and sent by its sender.
 	sleep 0.5
 	e0=$(dev_stat sp-x1 wgx1 tx_errors; dev_stat sp-x1 wgx1 tx_dropped)
 	t0=$(dev_stat sp-x1 wgx1 tx_packets)
 	v0=$(nft_counts sp-x1 across out)
-	insmod "$ko" symbol=udp_tunnel_xmit_skb delay_ms=3000 count=1 || status=1
-	nsenter --net=/run/netns/sp-x1 "${PEER[@]}" seqsend --dst 10.68.0.2 --dport 5301 --first 0 --lens 64 >/dev/null &
+	insmod "$ko" symbol=udp_tunnel_xmit_skb delay_ms=3000 count=1 comm=wg-first || status=1
+	nsenter --net=/run/netns/sp-x1 "${PEER[@]}" seqsend --dst 10.68.0.2 --dport 5301 --first 0 --lens 64 \
+		--comm wg-first >/dev/null &
 	first=$!
 	wait "$rest" || { cat "$W/xsend"; status=1; }
 	wait "$first" || status=1
