@@ -596,8 +596,13 @@ fn send_sealed(
 /// Sends an encrypted packet or handshake message to the peer's endpoint,
 /// from the device's socket of the endpoint's family; counts it (the whole
 /// WireGuard message, as the C driver).
-fn send_to_peer(peer: &PeerState, skb: SkBuff, ds: u8) -> Result {
+fn send_to_peer(peer: &PeerState, mut skb: SkBuff, ds: u8) -> Result {
     let len = skb.len();
+    // One transmit queue of the outer device for all of the peer's packets,
+    // whichever CPU sends them (the encryption worker that finished, the
+    // transmit after a pause, the handshake worker): packets on two queues
+    // can leave out of order.
+    skb.set_xps_cpu(peer.xps_cpu.load(Ordering::Relaxed));
     // A copy: the send may come back into this device (WireGuard routed
     // over WireGuard, routing loops), so no lock of ours is held across it.
     let before = peer.endpoint.lock().addr.ok_or_else(enetunreach)?;

@@ -309,6 +309,16 @@ pub(crate) fn running_on_first_cpus(n: usize) -> bool {
     this <= nth_online_cpu(n.saturating_sub(1))
 }
 
+/// The online CPU a number picks, the same one while the online CPUs stay
+/// the same (the `id % num_online_cpus()`th, as the C driver's
+/// `wg_cpumask_choose_online`); a number not below `nr_cpu_ids` (no CPU) if
+/// CPUs went offline meanwhile.
+pub(crate) fn online_cpu_for(id: u64) -> u32 {
+    let online = online_cpus().max(1) as u64;
+    let n = usize::try_from(id % online).unwrap_or(0);
+    u32::try_from(nth_online_cpu(n)).unwrap_or(u32::MAX)
+}
+
 /// The `n`th online CPU (from 0), or `i32::MAX` if fewer are online (every
 /// CPU is at most that).
 fn nth_online_cpu(n: usize) -> i32 {

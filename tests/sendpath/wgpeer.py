@@ -69,6 +69,14 @@ only; the crypto is tests/hostile/wgattack.py's).
       still read 1 right after the last send (else "still=0"). With
       --comm, names its task NAME first (for wg_delay's comm= filter).
 
+  wgpeer.py queuecount --ifname IF --queues N --dport PORT --ready FILE
+                      --stop FILE --timeout SECONDS
+      Counts the IPv4 UDP packets to PORT that IF transmits, per transmit
+      queue (N of them: a packet socket per queue in a PACKET_FANOUT_QM
+      group), from when it creates --ready until --stop exists (or the
+      timeout); prints "queues=C0,C1,... others=K" (K: other packets IF
+      transmitted meanwhile).
+
   wgpeer.py seqrecv --bind ADDR --port PORT --ready FILE --idle SECONDS
                     --timeout SECONDS
       Receives seqsend's datagrams until none came for --idle seconds after
@@ -517,6 +525,50 @@ def seq_payload(n, length):
     return head + bytes((n * 7 + i) & 0xFF for i in range(max(length - len(head), 0)))
 
 
+SOL_PACKET, PACKET_FANOUT, PACKET_FANOUT_QM = 263, 18, 5
+
+
+def queuecount(a):
+    port, queues = int(a["dport"]), int(a["queues"])
+    # One packet socket per transmit queue, in a fanout group that hands each
+    # packet to the member its queue (skb->queue_mapping) names; members are
+    # numbered in the order they joined.
+    socks = []
+    for _ in range(queues):
+        w = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        w.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
+        w.bind((a["ifname"], ETH_P_ALL))
+        w.setsockopt(SOL_PACKET, PACKET_FANOUT, PACKET_FANOUT_QM << 16 | os.getpid() & 0xffff)
+        w.setblocking(False)
+        socks.append(w)
+    open(a["ready"], "w").close()
+    counts, others = [0] * queues, 0
+    buf = bytearray(64)
+    deadline = time.monotonic() + float(a["timeout"])
+    while True:
+        stop = os.path.exists(a["stop"]) or time.monotonic() > deadline
+        for i, w in enumerate(socks):
+            while True:
+                try:
+                    n, addr = w.recvfrom_into(buf, len(buf), socket.MSG_TRUNC)
+                except BlockingIOError:
+                    break
+                if addr[2] != PACKET_OUTGOING:
+                    continue
+                # Ethernet, then IPv4 carrying UDP to the port.
+                ihl = (buf[14] & 15) * 4
+                if (n >= 14 + ihl + 8 and buf[12:14] == b"\x08\x00" and buf[23] == 17
+                        and struct.unpack_from(">H", buf, 14 + ihl + 2)[0] == port):
+                    counts[i] += 1
+                else:
+                    others += 1
+        if stop:
+            break
+        time.sleep(0.01)
+    print("queues=%s others=%d" % (",".join(map(str, counts)), others))
+    return 0
+
+
 def seqsend(a):
     dst = (a["dst"], int(a["dport"]))
     fam = socket.AF_INET6 if ":" in a["dst"] else socket.AF_INET
@@ -590,7 +642,7 @@ def seqrecv(a):
 
 COMMANDS = {"padcheck": padcheck, "udpsend": udpsend, "gsosize": gsosize, "tcpsink": tcpsink,
             "tcpsource": tcpsource, "confirmlate": confirmlate, "bursts": bursts,
-            "seqsend": seqsend, "seqrecv": seqrecv}
+            "seqsend": seqsend, "seqrecv": seqrecv, "queuecount": queuecount}
 
 
 def main(argv):

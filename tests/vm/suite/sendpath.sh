@@ -155,6 +155,22 @@
 #     tx_packets, and +1 tx_dropped over IPv4, +1 tx_errors and
 #     tx_aborted_errors over IPv6). The C driver passes it (20 outer
 #     packets).
+#   xps_one_queue: a peer's packets take one transmit queue of a
+#     multi-queue outer device, whichever CPU sends them. sp-q1's veth has
+#     two, XPS maps CPU 0 to queue 0 and CPU 1 to queue 1 (as drivers of
+#     multi-queue NICs and virtio-net set it up), and packet sockets count
+#     the outer packets each queue sent (wgpeer.py queuecount, a fanout
+#     by queue); after a ping, 2,000 datagrams of 200 bytes go
+#     through the tunnel, sealed by the encryption workers of both CPUs:
+#     every outer packet of theirs must have left on one queue. Packets on
+#     two queues leave the device each in its own order, so a peer's stream
+#     may be reordered on the wire. The C driver sends a peer's packets
+#     from a work item on one CPU (it passes); ours sent them from the CPU
+#     that sent them (the encryption worker that finished, the transmit
+#     after a pause), so XPS spread them over both queues (3a4a42b's
+#     module: both queues used), and now marks them as sent by one CPU per
+#     peer (`skb->sender_cpu`, picked from the peer's number as the C driver
+#     picks its CPU).
 #
 # WG_IMPL=c tests the in-tree C driver instead (see tests/hostile/impl.sh).
 . "$(dirname "$0")/../lib.sh"
@@ -482,12 +498,13 @@ with open(sys.argv[1], "a") as f:
 # and PORT2 (PORT the first four digits), each the other's peer with its
 # endpoint and its inner address allowed (and ALLOW1, ALLOW2 appended to the
 # allowed IPs of wgC1's and wgC2's peer), the devices still down:
-# C OUTER INNER PORT [ALLOW1 ALLOW2].
+# C OUTER INNER PORT [ALLOW1 ALLOW2 [QUEUES]] (QUEUES: of each veth, default 1).
 pair_over_veth() {
-	local c=$1 outer=$2 inner=$3 port=$4 allow1=${5:-} allow2=${6:-} i
+	local c=$1 outer=$2 inner=$3 port=$4 allow1=${5:-} allow2=${6:-} q=${7:-1} i
 	ip netns add "sp-${c}1"
 	ip netns add "sp-${c}2"
-	ip link add "v${c}1" netns "sp-${c}1" type veth peer name "v${c}2" netns "sp-${c}2"
+	ip link add "v${c}1" netns "sp-${c}1" numtxqueues "$q" numrxqueues "$q" type veth \
+		peer name "v${c}2" netns "sp-${c}2" numtxqueues "$q" numrxqueues "$q"
 	for i in 1 2; do
 		ip -n "sp-$c$i" addr add "$outer.$i/24" dev "v$c$i"
 		ip -n "sp-$c$i" link set "v$c$i" up
@@ -758,6 +775,42 @@ t_udp_gso_refused() {
 	return "$status"
 }
 
+t_xps_one_queue() {
+	local q q0 q1 out counter counts status=0
+	[ "$(nproc)" -ge 2 ] || { echo "FAIL: needs 2 CPUs, has $(nproc)"; return 1; }
+	pair_over_veth q 10.81.0 10.71.0 5192 "" "" 2
+	for q in 0 1; do
+		ip netns exec sp-q1 sh -c "echo $((1 << q)) >/sys/class/net/vq1/queues/tx-$q/xps_cpus"
+	done
+	ip -n sp-q1 link set wgq1 up
+	ip -n sp-q2 link set wgq2 up
+	ip netns exec sp-q1 ping -q -c 1 -w 20 10.71.0.2 >/dev/null || { echo "FAIL: no session"; status=1; }
+	rm -f "$W/qready" "$W/qstop"
+	ip netns exec sp-q1 "${PEER[@]}" queuecount --ifname vq1 --queues 2 --dport 51922 --ready "$W/qready" \
+		--stop "$W/qstop" --timeout 120 >"$W/qcount" 2>&1 &
+	counter=$!
+	for _ in $(seq 1 100); do [ -e "$W/qready" ] && break; sleep 0.1; done
+	[ -e "$W/qready" ] || { echo "FAIL: the counter did not start: $(cat "$W/qcount")"; status=1; }
+	out=$(ip netns exec sp-q1 "${PEER[@]}" udpsend --dst 10.71.0.2 --dport 9 --count 2000 --size 200 \
+		--sndbuf 212992 --timeout 20) || { echo "FAIL: the sender failed: $out"; status=1; }
+	sleep 1
+	touch "$W/qstop"
+	wait "$counter" || status=1
+	echo "$out; outer packets per transmit queue of vq1: $(cat "$W/qcount")"
+	counts=$(sed -n 's/^queues=\([0-9]*\),\([0-9]*\) .*/\1 \2/p' "$W/qcount")
+	read -r q0 q1 <<<"$counts"
+	if [ -z "$counts" ] || [ $((q0 + q1)) -lt 20 ]; then
+		echo "FAIL: only ${counts:-no} outer packets seen for 2,000 datagrams"
+		status=1
+	elif [ "$q0" -gt 0 ] && [ "$q1" -gt 0 ]; then
+		echo "FAIL: the peer's packets left on both queues ($q0 and $q1)"
+		status=1
+	fi
+	ip netns del sp-q1
+	ip netns del sp-q2
+	return "$status"
+}
+
 # Arguments: the checks to run (all by default), e.g. `padding_zero`.
 only=" $* "
 check load impl_load
@@ -775,5 +828,6 @@ if [ "$WG_IMPL" != c ]; then
 	want udp_gso_across && check udp_gso_across t_udp_gso_across
 fi
 want udp_gso_refused && check udp_gso_refused t_udp_gso_refused
+want xps_one_queue && check xps_one_queue t_xps_one_queue
 check unload impl_unload
 finish
