@@ -16,7 +16,6 @@
 
 use crate::device::Device;
 use crate::kapi::anchored::Anchored;
-use crate::kapi::crypt_queue;
 use crate::kapi::netdev::{DevHold, NetDevice};
 use crate::kapi::ordered::{BundleQueue, SerialQueue};
 use crate::kapi::platform::Kernel;
@@ -251,11 +250,6 @@ pub(crate) struct PeerState {
     /// lets a small packet skip the workers).
     pub(crate) last_tx: LastPacket,
     pub(crate) last_rx: LastPacket,
-    /// The CPU whose transmit queue of the outer device the peer's packets
-    /// take (XPS), whichever CPU sends them: one queue, so that the device
-    /// cannot reorder them (picked from `internal_id` as the C driver picks
-    /// the CPU of a peer's transmit work).
-    pub(crate) xps_cpu: AtomicU32,
     /// Wall-clock time of the last handshake (seconds, nanoseconds).
     #[pin]
     pub(crate) last_handshake: SpinLockBh<(i64, i64)>,
@@ -294,7 +288,6 @@ impl PeerState {
             tx_bytes: AtomicU64::new(0),
             last_tx: LastPacket::default(),
             last_rx: LastPacket::default(),
-            xps_cpu: AtomicU32::new(0),
             last_handshake <- new_spinlock_bh!((0, 0), "wireguard_peer_last_handshake"),
             want_initiation: AtomicBool::new(false),
             want_clear: AtomicBool::new(false),
@@ -500,8 +493,6 @@ impl Peers {
         self.next_serial = self.next_serial.wrapping_add(1);
         let internal = NEXT_INTERNAL_ID.fetch_add(1, Ordering::Relaxed);
         peer.internal_id.store(internal, Ordering::Relaxed);
-        peer.xps_cpu
-            .store(crypt_queue::online_cpu_for(internal), Ordering::Relaxed);
         let _ = peer.handshake.lock().set_identity(identity);
         wg_pr_debug!("{}: Peer {} created", peer.dev.get().name(), internal);
         if let Some(slot) = self.slots.get_mut(id.0 as usize) {

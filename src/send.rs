@@ -16,7 +16,7 @@
 
 use crate::device::{data_packet_head_room, Device};
 use crate::kapi::anchored::{Anchored, WorkId};
-use crate::kapi::crypt_queue::{CryptQueue, CryptWorker};
+use crate::kapi::crypt_queue::{self, CryptQueue, CryptWorker};
 use crate::kapi::error::enetunreach;
 use crate::kapi::gso::UdpGso;
 use crate::kapi::netdev::{DevError, NetDevice};
@@ -601,8 +601,10 @@ fn send_to_peer(peer: &PeerState, mut skb: SkBuff, ds: u8) -> Result {
     // One transmit queue of the outer device for all of the peer's packets,
     // whichever CPU sends them (the encryption worker that finished, the
     // transmit after a pause, the handshake worker): packets on two queues
-    // can leave out of order.
-    skb.set_xps_cpu(peer.xps_cpu.load(Ordering::Relaxed));
+    // can leave out of order. The CPU is picked from the peer's number as
+    // the C driver picks the CPU of a peer's transmit work, again on each
+    // send (a few word reads): the same while the online CPUs stay the same.
+    skb.set_xps_cpu(crypt_queue::online_cpu_for(peer.internal_id()));
     // A copy: the send may come back into this device (WireGuard routed
     // over WireGuard, routing loops), so no lock of ours is held across it.
     let before = peer.endpoint.lock().addr.ok_or_else(enetunreach)?;

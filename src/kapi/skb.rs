@@ -447,18 +447,22 @@ impl SkBuff {
 
     /// Has the outer device's transmit queue picked as if CPU `cpu` sent
     /// the packet: `skb->sender_cpu`, the CPU whose XPS map picks the queue
-    /// (zero after [`SkBuff::reset`]: the CPU that sends it; one not below
-    /// `nr_cpu_ids` counts as zero). The C driver sends each peer's packets
-    /// from a work item on one CPU; a packet of ours leaves from whichever
-    /// CPU sends it, and packets queued on two queues of a device can leave
-    /// it out of order.
+    /// (zero after [`SkBuff::reset`]: the CPU that sends it, as for a `cpu`
+    /// not below `nr_cpu_ids`). The C driver sends each peer's packets from
+    /// a work item on one CPU; a packet of ours leaves from whichever CPU
+    /// sends it, and packets queued on two queues of a device can leave it
+    /// out of order.
     pub(crate) fn set_xps_cpu(&mut self, cpu: u32) {
+        // SAFETY: reads `nr_cpu_ids`.
+        let nr = unsafe { b::wg_shim_nr_cpu_ids() };
+        let value = if cpu < nr { cpu + 1 } else { 0 };
         // SAFETY: a plain field of the skb we own (in its `headers` group:
         // see `reset`), a union with `napi_id` whose values 1 to `NR_CPUS`
-        // are a sender CPU's (`include/net/busy_poll.h`).
+        // (`nr_cpu_ids` at most) are a sender CPU's, and 0 none
+        // (`include/net/busy_poll.h`).
         unsafe {
             let h = (*self.raw()).__bindgen_anon_4.headers.as_mut();
-            h.__bindgen_anon_3.sender_cpu = cpu.saturating_add(1);
+            h.__bindgen_anon_3.sender_cpu = value;
         }
     }
 

@@ -9,10 +9,12 @@
  *
  * The first K calls pass untouched; of the calls after them, every P-th
  * (default 1: each) is held, C of them at most (0, the default: no limit).
- * With comm, only calls in task context (not an interrupt or softirq) of a
- * task of that name count at all: calls from anywhere else pass untouched
- * (a send the test makes itself, not a keepalive a timer makes meanwhile).
- * Each held call is logged (the task, the CPU, the context).
+ * With comm, only calls outside softirqs from a task of that name count at
+ * all: calls from anywhere else pass untouched (a send the test makes
+ * itself, not a keepalive a timer makes meanwhile). Not `in_task()`: until
+ * the probe is optimised it fires through int3, whose handler runs as an
+ * NMI (`irqentry_nmi_enter`); the softirq count stays the caller's. Each
+ * held call is logged (the task, the CPU, whether in a softirq).
  * A held call waits N ms, busy: the probe runs where the function runs,
  * often with bottom halves off, so the hold keeps its CPU.
  * /sys/module/wg_delay/parameters/hits counts the calls seen, held those
@@ -39,7 +41,7 @@ static unsigned int count;
 module_param(count, uint, 0400);
 static char comm[TASK_COMM_LEN];
 module_param_string(comm, comm, sizeof(comm), 0400);
-MODULE_PARM_DESC(comm, "hold only calls in task context of a task of this name");
+MODULE_PARM_DESC(comm, "hold only calls outside softirqs of a task of this name");
 static atomic_t hits_n = ATOMIC_INIT(0), held_n = ATOMIC_INIT(0), holding_n = ATOMIC_INIT(0);
 
 static int get_atomic(char *buf, const struct kernel_param *kp)
@@ -60,7 +62,7 @@ static int pre(struct kprobe *p, struct pt_regs *regs)
 {
 	unsigned int n, k;
 
-	if (comm[0] && (!in_task() || strncmp(current->comm, comm, TASK_COMM_LEN)))
+	if (comm[0] && (in_serving_softirq() || strncmp(current->comm, comm, TASK_COMM_LEN)))
 		return 0;
 	n = atomic_inc_return(&hits_n);
 	if (n <= skip)
@@ -72,7 +74,7 @@ static int pre(struct kprobe *p, struct pt_regs *regs)
 	atomic_inc(&holding_n);
 	pr_info("wg_delay: holding %s for %u ms: task %s (%d), CPU %d, %s\n", symbol, delay_ms,
 		current->comm, task_pid_nr(current), raw_smp_processor_id(),
-		in_task() ? "task" : in_serving_softirq() ? "softirq" : "interrupt");
+		in_serving_softirq() ? "in a softirq" : "not in a softirq");
 	mdelay(delay_ms);
 	atomic_dec(&holding_n);
 	return 0;

@@ -556,8 +556,8 @@ def queuecount(a):
                 if addr[2] != PACKET_OUTGOING:
                     continue
                 # Ethernet, then IPv4 carrying UDP to the port.
-                ihl = (buf[14] & 15) * 4
-                if (n >= 14 + ihl + 8 and buf[12:14] == b"\x08\x00" and buf[23] == 17
+                ihl, end = (buf[14] & 15) * 4, min(n, len(buf))
+                if (end >= 14 + ihl + 8 and buf[12:14] == b"\x08\x00" and buf[23] == 17
                         and struct.unpack_from(">H", buf, 14 + ihl + 2)[0] == port):
                     counts[i] += 1
                 else:
