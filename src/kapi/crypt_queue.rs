@@ -312,12 +312,14 @@ pub(crate) fn running_on_first_cpus(n: usize) -> bool {
 /// The online CPU a number picks, the same one while the online CPUs stay
 /// the same (the `id % num_online_cpus()`th, as the C driver's
 /// `wg_cpumask_choose_online`, which picks again when its CPU went
-/// offline); a number not below `nr_cpu_ids` (no CPU) if CPUs went offline
-/// while it looked.
-pub(crate) fn online_cpu_for(id: u64) -> u32 {
+/// offline); `None` if CPUs went offline while it looked.
+pub(crate) fn online_cpu_for(id: u64) -> Option<u32> {
     let online = online_cpus().max(1) as u64;
     let n = usize::try_from(id % online).unwrap_or(0);
-    u32::try_from(nth_online_cpu(n)).unwrap_or(u32::MAX)
+    // `nth_online_cpu` says "none" as `i32::MAX`, above every CPU.
+    Some(nth_online_cpu(n))
+        .filter(|&cpu| cpu != i32::MAX)
+        .and_then(|cpu| u32::try_from(cpu).ok())
 }
 
 /// The `n`th online CPU (from 0), or `i32::MAX` if fewer are online (every

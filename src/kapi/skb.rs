@@ -445,21 +445,19 @@ impl SkBuff {
         unsafe { (*self.raw()).__bindgen_anon_4.headers.as_ref().protocol }
     }
 
-    /// Has the outer device's transmit queue picked as if CPU `cpu` sent
-    /// the packet: `skb->sender_cpu`, the CPU whose XPS map picks the queue
-    /// (zero after [`SkBuff::reset`]: the CPU that sends it, as for a `cpu`
-    /// not below `nr_cpu_ids`). The C driver sends each peer's packets from
-    /// a work item on one CPU; a packet of ours leaves from whichever CPU
-    /// sends it, and packets queued on two queues of a device can leave it
-    /// out of order.
-    pub(crate) fn set_xps_cpu(&mut self, cpu: u32) {
-        // SAFETY: reads `nr_cpu_ids`.
-        let nr = unsafe { b::wg_shim_nr_cpu_ids() };
-        let value = if cpu < nr { cpu + 1 } else { 0 };
+    /// Has the outer device's transmit queue picked as if CPU `cpu` (one
+    /// of `crypt_queue::online_cpu_for`) sent the packet: `skb->sender_cpu`,
+    /// the CPU whose XPS map picks the queue (zero after [`SkBuff::reset`],
+    /// as for `None`: the CPU that sends it). The C driver sends each peer's
+    /// packets from a work item on one CPU; a packet of ours leaves from
+    /// whichever CPU sends it, and packets queued on two queues of a device
+    /// can leave it out of order.
+    pub(crate) fn set_xps_cpu(&mut self, cpu: Option<u32>) {
+        let value = cpu.map_or(0, |cpu| cpu.saturating_add(1));
         // SAFETY: a plain field of the skb we own (in its `headers` group:
         // see `reset`), a union with `napi_id` whose values 1 to `NR_CPUS`
-        // (`nr_cpu_ids` at most) are a sender CPU's, and 0 none
-        // (`include/net/busy_poll.h`).
+        // are a sender CPU's (a CPU below `nr_cpu_ids`, as `cpu` is), and 0
+        // none (`include/net/busy_poll.h`).
         unsafe {
             let h = (*self.raw()).__bindgen_anon_4.headers.as_mut();
             h.__bindgen_anon_3.sender_cpu = value;

@@ -445,12 +445,19 @@ def tcpsink(a):
 ETH_P_ALL, PACKET_OUTGOING, SO_RCVBUFFORCE = 3, 4, 33
 
 
-def tcpsource(a):
-    total = int(a["bytes"])
+def packet_socket(ifname):
+    """A non-blocking packet socket on IF that sees every packet, with room
+    for a burst of them."""
     w = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     w.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
-    w.bind((a["watch"], ETH_P_ALL))
+    w.bind((ifname, ETH_P_ALL))
     w.setblocking(False)
+    return w
+
+
+def tcpsource(a):
+    total = int(a["bytes"])
+    w = packet_socket(a["watch"])
     buf = bytearray(64)
     largest, over = 0, 0
 
@@ -535,11 +542,8 @@ def queuecount(a):
     # numbered in the order they joined.
     socks = []
     for _ in range(queues):
-        w = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-        w.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
-        w.bind((a["ifname"], ETH_P_ALL))
+        w = packet_socket(a["ifname"])
         w.setsockopt(SOL_PACKET, PACKET_FANOUT, PACKET_FANOUT_QM << 16 | os.getpid() & 0xffff)
-        w.setblocking(False)
         socks.append(w)
     open(a["ready"], "w").close()
     counts, others = [0] * queues, 0
