@@ -63,6 +63,19 @@ load_by_path() {
 # name it, or there are none (all).
 want() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
 
+# Runs command $2... every 0.2 s until it succeeds, for up to $1 seconds,
+# and fails if it never did: for what the kernel finishes in the
+# background (a deleted namespace is torn down by a workqueue, after RCU
+# grace periods), which a guest slowed by another VM may take seconds for.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+
 # A statistic of device $2 in namespace $1.
 dev_stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
 # As dev_stat, several counters at once, on one line: NS DEV NAME...
@@ -70,6 +83,18 @@ dev_stats() {
 	local ns=$1 dev=$2
 	shift 2
 	echo $(ip netns exec "$ns" sh -c 'cd "/sys/class/net/$0/statistics" && cat "$@"' "$dev" "$@")
+}
+
+# Fails, saying so with label $1, unless the one peer of WireGuard device $3
+# in namespace $2 is at endpoint $4. A phase that switches a pair's outer
+# family sets both ends and checks both after: an authenticated packet from
+# the other family (a keepalive owed from the phase before, a handshake)
+# moves the endpoint back, and the phase then runs over the wrong family
+# without failing.
+endpoint_is() {
+	local at
+	at=$(ip netns exec "$2" wg show "$3" endpoints | cut -f2)
+	[ "$at" = "$4" ] || { echo "FAIL: $1: $3's peer is at ${at:-no endpoint}, not $4"; return 1; }
 }
 
 # TCP_BYTES (default 4 MiB) of random bytes over TCP (tests/sendpath/wgpeer.py

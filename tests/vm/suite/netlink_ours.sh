@@ -49,6 +49,10 @@ t_dump_intr() {
 	ip netns del nl
 }
 
+# Setting device $2's (namespace $1) listen port to 2222, what it has, is
+# refused.
+refused_now() { ! ip netns exec "$1" wg set "$2" listen-port 2222 2>/dev/null || false; }
+
 t_permissions() {
 	# Both commands are GENL_UNS_ADMIN_PERM: without CAP_NET_ADMIN, EPERM.
 	setup_nl
@@ -68,7 +72,10 @@ t_permissions() {
 	ip -n pa link set wgp netns pb
 	ip netns exec pb wg set wgp listen-port 2222
 	ip netns del pa
-	sleep 1
+	# Its teardown runs in the background: until the port it has (so
+	# that an early success changes nothing) may no longer be set.
+	wait_until 60 refused_now pb wgp ||
+		{ echo "listen-port still settable 60 s after its creating namespace was deleted"; return 1; }
 	err=$(ip netns exec pb wg set wgp listen-port 3333 2>&1) && return 1
 	echo "$err"; grep -q "Operation not permitted" <<<"$err"
 	err=$(ip netns exec pb wg set wgp fwmark 6 2>&1) && return 1
