@@ -48,15 +48,20 @@ only; the crypto is tests/hostile/wgattack.py's).
   wgpeer.py confirmlate --target ADDR --port PORT --pub B64 --static-priv FILE
                         --bind ADDR --lport PORT --send-to ADDR --send-port PORT
                         --confirm-after SECONDS --timeout SECONDS
+                        [--when FILE [--ifname DEV]]
       Runs in the device's namespace. Initiates a handshake to the device;
       with the device's session still unconfirmed (the responder may not
       send on it yet), sends one datagram of 64 bytes to --send-to through
       the device, while a second thread sends the keepalive that confirms
-      the session --confirm-after seconds after the response came. Exits 0
+      the session --confirm-after seconds after the response came (with
+      --when: after FILE first reads 1, waited for up to 30 s). Exits 0
       if that datagram then reaches this peer, encrypted, within --timeout
       seconds of the keepalive (printed: after how long); 1 if not; 3 if it
       arrived but the keepalive went only after the datagram's send had
-      returned (the interleaving was not forced).
+      returned (the interleaving was not forced). With --ifname (and
+      --when, wg_delay's holding), the interleaving is forced only if the
+      device DEV counted the keepalive received (its peers' rx bytes, over
+      netlink) while the hold lasted.
   wgpeer.py seqsend --dst ADDR --dport PORT --first N --lens L1,L2,...
                     [--when FILE] [--comm NAME]
       Sends one datagram per length in --lens, numbered from --first: each
@@ -258,15 +263,53 @@ def padcheck(a):
 
 
 def confirmlate(a):
+    rx_of = None
+    if "ifname" in a:
+        # The device's count of bytes received from its peers (netlink),
+        # with the socket opened now: nothing is started during the hold.
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "netlink"))
+        import wgnl
+        g = wgnl.Genl()
+
+        def rx_of():
+            return sum(int.from_bytes(bytes.fromhex(p.get(str(wgnl.P_RX), "")), "little")
+                       for p in wgnl.dump(g, a["ifname"])["peers"])
     sock, target, t_send, t_recv, mine, theirs = session_with_device(a)
     responded = time.monotonic()
     confirming = keepalive(t_send, theirs)
     confirmed = []
+    counted = []
+
+    def param(name):
+        try:
+            with open(os.path.join(os.path.dirname(a["when"]), name)) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return 0
 
     def confirm():
-        time.sleep(max(0.0, responded + float(a["confirm-after"]) - time.monotonic()))
+        start = responded
+        if "when" in a:
+            # From when the datagram's send is being held (wg_delay's
+            # holding reads 1), whenever that is: not a guess at how long
+            # the steps before it take on a slow guest. (Not if a hold
+            # began and ended unseen.)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not param("holding") and not param("held"):
+                time.sleep(0.01)
+            start = time.monotonic()
+        rx0 = rx_of() if rx_of else None
+        time.sleep(max(0.0, start + float(a["confirm-after"]) - time.monotonic()))
         sock.sendto(confirming, target)
         confirmed.append(time.monotonic())
+        # Whether the device took the keepalive while the hold lasted: its
+        # count of bytes received moved, and the hold was on still after.
+        while rx_of and param("holding"):
+            if rx_of() > rx0:
+                if param("holding"):
+                    counted.append(time.monotonic())
+                break
+            time.sleep(0.005)
 
     th = threading.Thread(target=confirm)
     th.start()
@@ -274,11 +317,14 @@ def confirmlate(a):
     app.sendto(b"\xa5" * 64, (a["send-to"], int(a["send-port"])))
     sent = time.monotonic()
     th.join()
-    print("datagram sent %.3f s after the response (when its send returned); keepalive at %.3f s"
-          % (sent - responded, confirmed[0] - responded))
-    # The keepalive must have gone while the datagram's send was still in
-    # the kernel (held there), or the interleaving was not forced.
-    forced = confirmed[0] < sent
+    print("datagram sent %.3f s after the response (when its send returned); keepalive at %.3f s%s"
+          % (sent - responded, confirmed[0] - responded,
+             "" if not rx_of else ", taken by the device at %.3f s" % (counted[0] - responded) if counted
+             else ", not taken by the device while the hold lasted"))
+    # The keepalive must have been taken while the datagram's send was
+    # still in the kernel (held there), or the interleaving was not forced.
+    # (Without --ifname: sent before that send returned.)
+    forced = bool(counted) if rx_of else confirmed[0] < sent
     deadline = confirmed[0] + float(a["timeout"])
     for counter, pt in data_messages(sock, t_recv, mine, deadline):
         if pt is None:

@@ -44,6 +44,10 @@
 #     and with its UDP GSO off (the router's stack splits it in software,
 #     `__udp_gso_segment_list`). Ours: the router's ingress saw coalesced
 #     packets.
+# Each outer family's phase sets both ends' endpoints and pings first, and
+# checks both after (until 2026-12-06 only the sender's was set, and the
+# receiver's keepalive, owed over the family before, could move it back:
+# a stored run's "IPv6" phase of tcp_singles went over IPv4).
 #
 # WG_IMPL=c tests the in-tree C driver instead (see tests/hostile/impl.sh):
 # the same checks but the coalescing, which must then be absent.
@@ -99,6 +103,25 @@ pair_up() {
 	wg_peer gr-2 w2 gr-1 w1 10.79.0.1:51861 10.68.0.1/32,fd68::1/128
 	ip netns exec gr-1 sysctl -qw net.ipv4.tcp_tso_rtt_log=20
 	ip netns exec gr-1 ping -q -c 1 -w 20 10.68.0.2 >/dev/null
+}
+
+# The pair's ends at each other over IPv$1 (w1 to v2's address, w2 to
+# v1's), then a ping: what either owed the other over the family before
+# (a keepalive 10 s after data) is settled, and the answer came over this
+# one. Sets ep and ep1 (w1's and w2's endpoints), for family_kept.
+family_ends() {
+	if [ "$1" = 4 ]; then ep=10.79.0.2:51862 ep1=10.79.0.1:51861; else ep=[fd79::2]:51862 ep1=[fd79::1]:51861; fi
+	wg_peer gr-2 w2 gr-1 w1 "$ep1" 10.68.0.1/32,fd68::1/128
+	wg_peer gr-1 w1 gr-2 w2 "$ep" 10.68.0.2/32,fd68::2/128
+	ip netns exec gr-1 ping -q -c 1 -w 20 10.68.0.2 >/dev/null
+}
+
+# Fails (label $1) unless both ends are still where family_ends put them.
+family_kept() {
+	local status=0
+	endpoint_is "$1" gr-1 w1 "$ep" || status=1
+	endpoint_is "$1" gr-2 w2 "$ep1" || status=1
+	return "$status"
 }
 
 pair_down() {
@@ -168,15 +191,15 @@ tcp_checked() {
 }
 
 t_udp_bursts() {
-	local fam status=0
+	local fam ep ep1 status=0
 	pair_up
 	ip netns exec gr-1 ethtool -K v1 tx-udp-segmentation off >/dev/null
 	for fam in 4 6; do
-		if [ $fam = 4 ]; then ep=10.79.0.2:51862; else ep=[fd79::2]:51862; fi
-		wg_peer gr-1 w1 gr-2 w2 "$ep" 10.68.0.2/32,fd68::2/128
+		family_ends "$fam"
 		watch_start gr-2 v2 51862 || status=1
 		udp_bursts "IPv$fam outer" gr-1 gr-2 10.68.0.2 || status=1
 		watch_check "IPv$fam outer" || status=1
+		family_kept "IPv$fam outer" || status=1
 	done
 	pair_down
 	return "$status"
@@ -208,12 +231,11 @@ t_forged_bursts() {
 
 # TCP through the pair, the sender's veth with UDP GSO ($1: on or off).
 tcp_pair() {
-	local gso=$1 fam ep t0 t1 r0 r1 sent got status=0
+	local gso=$1 fam ep ep1 t0 t1 r0 r1 sent got status=0
 	pair_up
 	ip netns exec gr-1 ethtool -K v1 tx-udp-segmentation "$gso" >/dev/null
 	for fam in 4 6; do
-		if [ $fam = 4 ]; then ep=10.79.0.2:51862; else ep=[fd79::2]:51862; fi
-		wg_peer gr-1 w1 gr-2 w2 "$ep" 10.68.0.2/32,fd68::2/128
+		family_ends "$fam"
 		t0=$(dev_stat gr-1 w1 tx_packets)
 		r0=$(dev_stat gr-2 w2 rx_packets)
 		[ "$gso" = on ] || watch_start gr-2 v2 51862 || status=1
@@ -224,6 +246,7 @@ tcp_pair() {
 		r1=$(dev_stat gr-2 w2 rx_packets)
 		sent=$((t1 - t0)) got=$((r1 - r0))
 		echo "UDP GSO $gso, IPv$fam outer: w1 tx_packets +$sent, w2 rx_packets +$got"
+		family_kept "UDP GSO $gso, IPv$fam outer" || status=1
 		if [ $((sent - got)) -gt 5 ] || [ $((got - sent)) -gt 5 ] || [ "$sent" -lt $((TCP_BYTES / 1500)) ]; then
 			echo "FAIL: UDP GSO $gso, IPv$fam outer: w1 counted $sent packets sent, w2 $got received"
 			status=1
@@ -241,7 +264,7 @@ t_tcp_whole() { tcp_pair on; }
 # own, wr, listening on 51862. GRO on gr-r's ingress veth, UDP GSO off on
 # gr-a's.
 t_forwarded() {
-	local mode fam ep status=0
+	local mode fam ep ep1 status=0
 	ip netns add gr-a
 	ip netns add gr-r
 	ip netns add gr-b
@@ -275,13 +298,16 @@ t_forwarded() {
 	for mode in whole software; do
 		[ $mode = whole ] || ip netns exec gr-r ethtool -K gr1 tx-udp-segmentation off >/dev/null
 		for fam in 4 6; do
-			if [ $fam = 4 ]; then ep=10.81.2.1:51862; else ep=[fd81:2::1]:51862; fi
+			if [ $fam = 4 ]; then ep=10.81.2.1:51862 ep1=10.81.1.1:51861; else ep=[fd81:2::1]:51862 ep1=[fd81:1::1]:51861; fi
+			wg_peer gr-b wb gr-a wa "$ep1" 10.69.0.1/32,fd69::1/128
 			wg_peer gr-a wa gr-b wb "$ep" 10.69.0.2/32,fd69::2/128
 			ip netns exec gr-a ping -q -c 1 -w 20 10.69.0.2 >/dev/null
 			watch_start gr-r gr0 51862 || status=1
 			tcp_checked "forwarded, $mode, IPv$fam outer" gr-a gr-b 10.69.0.2 ga0 || status=1
 			udp_bursts "forwarded, $mode, IPv$fam outer" gr-a gr-b 10.69.0.2 || status=1
 			watch_check "forwarded, $mode, IPv$fam outer" || status=1
+			endpoint_is "forwarded, $mode, IPv$fam outer" gr-a wa "$ep" || status=1
+			endpoint_is "forwarded, $mode, IPv$fam outer" gr-b wb "$ep1" || status=1
 		done
 	done
 	ip netns del gr-a
