@@ -229,8 +229,8 @@ pub(crate) struct PeerState {
     pub(crate) dst_cache: DstCache,
     #[pin]
     pub(crate) timers: SpinLockBh<PeerTimers>,
-    /// Packets waiting for a session (at most `MAX_STAGED_PACKETS`; a GSO
-    /// super-packet's segments count as one).
+    /// Packets waiting for a session, each a bundle of its own (at most
+    /// `MAX_STAGED_PACKETS` before a bundle's packets are added: `send::stage`).
     #[pin]
     pub(crate) staged: BundleQueue,
     /// Packets being encrypted (by the device's encryption workers) and

@@ -137,24 +137,26 @@ fn drop_counted(dev: &NetDevice<Device>, mut bundle: Bundle) {
 /// (the limit counts packets, as the C driver's, not super-packets), each
 /// released from its socket (`skb_orphan`, as the C driver does for what
 /// waits for a handshake: a packet that waits must not hold its sender's
-/// send buffer, or a blocking sender stalls until the handshake gives up);
-/// beyond MAX_STAGED_PACKETS the oldest are dropped, and counted.
+/// send buffer, or a blocking sender stalls until the handshake gives up).
+/// As `wg_xmit`, the oldest are dropped (and counted) while more than
+/// MAX_STAGED_PACKETS wait, before the bundle's packets are added, all of
+/// them: a super-packet's segments never push out each other.
 ///
 /// Never inlined: the sendpath suite's `staged_during_confirmation` holds
 /// this function by name (a kprobe) to force a session to come up between
 /// the sender's look at it and the staging.
 #[inline(never)]
 fn stage(peer: &PeerState, mut bundle: Bundle) {
-    let dev = peer.dev.get();
-    while let Some(mut skb) = bundle.pop() {
-        skb.orphan();
-        if let Some(old) = peer
-            .staged
-            .push_drop_oldest(Bundle::single(skb), MAX_STAGED_PACKETS as u32)
-        {
-            drop_counted(dev, old);
-        }
-    }
+    let bundle: Bundle = core::iter::from_fn(|| bundle.pop())
+        .map(|mut skb| {
+            skb.orphan();
+            skb
+        })
+        .collect();
+    let dropped = peer
+        .staged
+        .trim_then_append_each(bundle, MAX_STAGED_PACKETS as u32);
+    drop_counted(peer.dev.get(), dropped);
 }
 
 /// Frees what is staged, each packet counted as `tx_dropped` (the C
@@ -330,7 +332,9 @@ pub(crate) fn keepalive(peer: &Anchored<PeerState>) {
         };
         PacketCb(peer.dev.get().mtu(), 0, 0).write_to(&mut skb);
         // Not bounded (`u32::MAX`), as the C driver's keepalive.
-        let _ = peer.staged.push_drop_oldest(Bundle::single(skb), u32::MAX);
+        let _ = peer
+            .staged
+            .trim_then_append_each(Bundle::single(skb), u32::MAX);
         peer_dbg!(peer, "Sending keepalive packet to peer {}");
     }
     send_staged(peer, None);

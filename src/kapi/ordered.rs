@@ -393,17 +393,30 @@ impl BundleQueue {
         }
     }
 
-    /// Appends `bundle`; if `max` or more bundles were queued, removes and
-    /// returns the oldest.
-    pub(crate) fn push_drop_oldest(&self, bundle: Bundle, max: u32) -> Option<Bundle> {
-        let h = bundle.into_head()?;
+    /// Removes the oldest bundles while more than `max` are queued, then
+    /// appends each packet of `bundle` as a bundle of its own, all of them:
+    /// the limit is applied before appending, so what arrives together is
+    /// never what is removed. Returns the packets removed, as one bundle.
+    pub(crate) fn trim_then_append_each(&self, mut bundle: Bundle, max: u32) -> Bundle {
+        let mut removed = Bundle::empty();
         // SAFETY: the queue is initialised and lives as long as `self`.
         let mut q = unsafe { LockedQueue::lock(self.head.get()) };
-        let old = if q.len() >= max { q.dequeue() } else { None };
-        // SAFETY: the bundle's first packet, ours, goes to the queue.
-        unsafe { q.push_tail(h) };
+        while q.len() > max {
+            let Some(h) = q.dequeue() else { break };
+            // INVARIANT: a bundle the queue owned, handed over.
+            let mut old = Bundle(Some(h));
+            while let Some(skb) = old.pop() {
+                removed.push_front(skb);
+            }
+        }
+        while let Some(skb) = bundle.pop() {
+            // INVARIANT: a bundle of one packet (`pop` cleared its link),
+            // whose ownership passes to the queue.
+            // SAFETY: the packet is ours and on no list.
+            unsafe { q.push_tail(skb.into_nonnull()) };
+        }
         drop(q);
-        old.map(|h| Bundle(Some(h)))
+        removed
     }
 
     /// Takes the oldest bundle.
