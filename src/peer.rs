@@ -230,7 +230,9 @@ pub(crate) struct PeerState {
     #[pin]
     pub(crate) timers: SpinLockBh<PeerTimers>,
     /// Packets waiting for a session, each a bundle of its own (at most
-    /// `MAX_STAGED_PACKETS` before a bundle's packets are added: `send::stage`).
+    /// `MAX_STAGED_PACKETS` before a send's packets are added: `send::stage`;
+    /// but a super-packet whose session ran out of counters goes back whole,
+    /// one entry: `send::send_staged`).
     #[pin]
     pub(crate) staged: BundleQueue,
     /// Packets being encrypted (by the device's encryption workers) and

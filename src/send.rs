@@ -3,9 +3,9 @@
 //! encryption and ordered transmission per peer, keepalives, and our
 //! handshake messages.
 //!
-//! Packets for a peer wait in its staged queue (at most MAX_STAGED_PACKETS
-//! packets, the oldest dropped; released from their sockets) until it has a
-//! session; then each gets its counter
+//! Packets for a peer wait in its staged queue (the oldest dropped while more
+//! than MAX_STAGED_PACKETS wait, before a send's packets are added; released
+//! from their sockets) until it has a session; then each gets its counter
 //! and goes both on the peer's transmit queue (at most MAX_QUEUED_PACKETS,
 //! in order) and into the device's encryption ring, whose per-CPU workers
 //! seal packets in place in any order; the worker that sealed a packet (or
@@ -107,8 +107,9 @@ pub(crate) fn xmit(dev: &NetDevice<Device>, skb: SkBuff) {
         dev.count_error(DevError::Tx);
         return;
     };
-    // The segments of a super-packet stay together: one staged entry, one
-    // encryption job on one CPU.
+    // The segments of a super-packet stay together: one bundle, one
+    // encryption job on one CPU (staged, each waits as an entry of its own:
+    // `stage`).
     let bundle: Bundle = segments
         .filter_map(|seg| {
             let ds = seg.outer_ds();
@@ -133,8 +134,9 @@ fn drop_counted(dev: &NetDevice<Device>, mut bundle: Bundle) {
     }
 }
 
-/// Stages the packets of `bundle` until the peer has a session, one by one
-/// (the limit counts packets, as the C driver's, not super-packets), each
+/// Stages the packets of `bundle` until the peer has a session, each an entry
+/// of its own (the limit counts packets, as the C driver's, not
+/// super-packets), each
 /// released from its socket (`skb_orphan`, as the C driver does for what
 /// waits for a handshake: a packet that waits must not hold its sender's
 /// send buffer, or a blocking sender stalls until the handshake gives up).
