@@ -298,7 +298,8 @@ t_staged_limit_counts_packets() {
 	# The queue was already full from the previous check, or fills now:
 	# either way at most ~128 of the 300 stay.
 	[ $((d1 - d0)) -ge $((300 - 130)) ] || { echo "FAIL: more than ~128 packets staged"; return 1; }
-	# 4 UDP GSO super-packets of 64 segments: each segment pushes out one.
+	# 4 UDP GSO super-packets of 64 segments: each pushes out as many of
+	# those waiting before it (all of its segments are kept).
 	ip netns exec sp-u "${PEER[@]}" udpsend --dst 10.88.0.2 --dport 9 --count 4 --size 1000 \
 		--timeout 15 --gso 64
 	d2=$(tx_dropped sp-u wg0)
