@@ -334,7 +334,8 @@ def confirmlate(a):
         if n is not None and n >= 28 + 64 and pt[n - 64:n] == b"\xa5" * 64:
             print("the datagram arrived %.3f s after the keepalive" % (time.monotonic() - confirmed[0]))
             if not forced:
-                print("not forced: the keepalive went after the datagram's send returned")
+                print("not forced: the device did not take the keepalive while the hold lasted"
+                      if rx_of else "not forced: the keepalive went after the datagram's send returned")
                 return 3
             return 0
     print("FAIL: the datagram did not arrive within %s s of the keepalive" % a["timeout"])

@@ -179,8 +179,10 @@
 #     packets). A keepalive or handshake that a timer sends meanwhile
 #     (sp-r1's keepalive comes 10 s after the ping's answer, on a slow
 #     guest before the datagrams) is refused too and counted: the output
-#     hook tells such small packets apart, and the family is measured
-#     again on a fresh pair (three tries). Until 2026-12-06 both families
+#     hook tells such small packets apart (or the counters moved by more
+#     than 20: a keepalive sealed behind the bundle left as its last
+#     segment), and the family is measured again on a fresh pair (three
+#     tries). Until 2026-12-06 both families
 #     shared one pair, and on a slow guest (CI, two VMs on two cores)
 #     sp-r2's handshake, due 15 s after its unanswered answer to the IPv4
 #     ping, arrived after the endpoint was set to IPv6 and moved it back to
@@ -449,7 +451,7 @@ t_staged_during_confirmation() {
 		[ "$held" = 1 ] || { echo "FAIL: round $i: the staging step was held $held times, not once"; status=1; }
 		case $r in
 		0) forced=$((forced + 1)) ;;
-		3) ;; # delivered, but the keepalive came after the hold: not forced
+		3) ;; # delivered, but the device did not take the keepalive during the hold: not forced
 		*) status=1 ;;
 		esac
 	done
@@ -870,7 +872,9 @@ refused_once() {
 		echo "FAIL: IPv$fam outer: the output hook's counters read '${counts[*]}', not two numbers"
 		return 1
 	fi
-	if [ "$small" != 0 ]; then
+	# (A keepalive sealed behind the bundle may leave as its last segment:
+	# then no small packet, but one more counted.)
+	if [ "$small" != 0 ] || [ $((c1[0] + c1[1] + c1[2] - c0[0] - c0[1] - c0[2])) -gt 20 ]; then
 		echo "IPv$fam outer: a timer's keepalive or handshake was refused too (a slow guest): measuring again"
 		return 2
 	fi
