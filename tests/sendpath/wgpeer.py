@@ -21,7 +21,8 @@ only; the crypto is tests/hostile/wgattack.py's).
       BYTES, each send allowed at most --timeout seconds (then it fails:
       exit 1). With --gso, each send is one UDP GSO super-packet of SEGMENTS
       segments of BYTES, from a fresh socket (default send buffer); with
-      --fresh 1, every datagram from a fresh socket too. Prints
+      --fresh 1, every datagram from a fresh socket too. With --go FILE,
+      sends once FILE exists (waited for up to 120 s). Prints
       "sent=N seconds=S".
 
   wgpeer.py gsosize --ifname IF --size BYTES
@@ -351,6 +352,15 @@ def udpsend(a):
     fresh = a.get("fresh", "0") == "1"
     dst = (a["dst"], int(a["dport"]))
     fam = socket.AF_INET6 if ":" in a["dst"] else socket.AF_INET
+    if "go" in a:
+        # Started early (a Python start costs seconds on a slow guest);
+        # sends once the file exists.
+        end = time.monotonic() + 120
+        while not os.path.exists(a["go"]):
+            if time.monotonic() > end:
+                print("FAIL: %s did not appear within 120 s" % a["go"])
+                return 1
+            time.sleep(0.005)
     t0 = time.monotonic()
     s = None
     for i in range(count):

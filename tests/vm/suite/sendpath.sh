@@ -816,7 +816,7 @@ t_udp_gso_across() {
 # in a condition, where errexit does not apply: a step that failed shows
 # in what is checked below, the ping, the counters, the endpoint.)
 refused_once() {
-	local fam=$1 status=0 ep i c0 c1 counts small outer at names=(tx_packets tx_dropped tx_errors tx_aborted_errors) want
+	local fam=$1 status=0 ep i c0 c1 counts small outer at sender names=(tx_packets tx_dropped tx_errors tx_aborted_errors) want
 	if [ "$fam" = 4 ]; then ep=10.76.0.2:51892 want=(0 20 0 0); else ep=[fd76::2]:51892 want=(0 0 20 20); fi
 	pair_over_veth r 10.76.0 10.65.0 5189
 	ip -n sp-r1 addr add fd76::1/64 dev vr1 nodad
@@ -824,10 +824,18 @@ refused_once() {
 	ip netns exec sp-r1 wg set wgr1 peer "$(wg pubkey <"$W/rk2")" endpoint "$ep"
 	ip -n sp-r1 link set wgr1 up
 	ip -n sp-r2 link set wgr2 up
+	# The sender, started now and waiting (its Python start costs seconds
+	# on a slow guest, which would count against the 10 s below).
+	rm -f "$W/rgo"
+	ip netns exec sp-r1 "${PEER[@]}" udpsend --dst 10.65.0.2 --dport 5302 --count 1 --size 1000 \
+		--timeout 15 --gso 20 --go "$W/rgo" >/dev/null &
+	sender=$!
 	# The session, with data both ways just before: no timer of either
 	# side is due for 10 s.
 	if ! ip netns exec sp-r1 ping -q -c 1 -w 20 10.65.0.2 >/dev/null; then
 		echo "FAIL: IPv$fam outer: no ping"
+		kill "$sender"
+		wait "$sender"
 		ip netns del sp-r1
 		ip netns del sp-r2
 		return 1
@@ -849,8 +857,8 @@ refused_once() {
 		}
 	EOF
 	c0=($(dev_stats sp-r1 wgr1 "${names[@]}"))
-	ip netns exec sp-r1 "${PEER[@]}" udpsend --dst 10.65.0.2 --dport 5302 --count 1 --size 1000 \
-		--timeout 15 --gso 20 >/dev/null || status=1
+	: >"$W/rgo"
+	wait "$sender" || status=1
 	# Sealed and sent by an encryption worker: until the counters moved
 	# by 20 (or 10 s passed), then a moment for any more.
 	for i in $(seq 50); do
