@@ -148,17 +148,23 @@ fn drop_counted(dev: &NetDevice<Device>, mut bundle: Bundle) {
 /// this function by name (a kprobe) to force a session to come up between
 /// the sender's look at it and the staging.
 #[inline(never)]
-fn stage(peer: &PeerState, mut bundle: Bundle) {
-    let bundle: Bundle = core::iter::from_fn(|| bundle.pop())
+fn stage(peer: &PeerState, bundle: Bundle) {
+    let dropped = peer
+        .staged
+        .trim_then_append_each(orphaned(bundle), MAX_STAGED_PACKETS as u32);
+    drop_counted(peer.dev.get(), dropped);
+}
+
+/// `bundle`'s packets, in order, each released from its socket
+/// (`skb_orphan`): what waits for a session (`stage`, and what a session
+/// that ran out of counters puts back in `send_staged`).
+fn orphaned(mut bundle: Bundle) -> Bundle {
+    core::iter::from_fn(|| bundle.pop())
         .map(|mut skb| {
             skb.orphan();
             skb
         })
-        .collect();
-    let dropped = peer
-        .staged
-        .trim_then_append_each(bundle, MAX_STAGED_PACKETS as u32);
-    drop_counted(peer.dev.get(), dropped);
+        .collect()
 }
 
 /// Frees what is staged, each packet counted as `tx_dropped` (the C
@@ -260,12 +266,7 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
             // counters taken are skipped, which the receiver allows). A
             // fresh super-packet goes back whole: the staged queue then
             // holds at most its segments beyond the limit.
-            // Released from their sockets (`skb_orphan`), as `stage` does.
-            let orphaned = core::iter::from_fn(|| bundle.pop()).map(|mut skb| {
-                skb.orphan();
-                skb
-            });
-            peer.staged.push_head(orphaned.collect());
+            peer.staged.push_head(orphaned(bundle));
             timers::want_initiation(peer);
             break;
         }

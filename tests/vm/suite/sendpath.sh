@@ -316,7 +316,7 @@ t_staged_limit_counts_packets() {
 
 # The handshake responses sp-1's nftables table hs counted, both ways.
 handshakes_seen() {
-	echo $(($(ip netns exec sp-1 nft list table inet hs | sed -n 's/.*counter packets \([0-9]*\).*/\1+/p' | tr -d '\n')0))
+	echo $(($(nft_counts sp-1 hs out) + $(nft_counts sp-1 hs in)))
 }
 
 t_first_packet_prompt() {
