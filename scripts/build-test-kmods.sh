@@ -4,6 +4,8 @@
 # build tree per kernel), and keeps them in build/FLAVOUR/:
 # - wg_hold_keys.ko, which every test VM loads at boot (tests/vm/guest.sh:
 #   it holds a static key the tests would otherwise switch under traffic);
+# - wg_panic.ko, which panics the kernel when loaded (tests/runner: how
+#   scripts/vm-run.sh judges a guest that dies);
 # - on the debug flavour (the kernel with kprobes), wg_delay.ko, the delay
 #   injector the race tests load.
 # Usage: scripts/build-test-kmods.sh release|debug (scripts/build-module.sh

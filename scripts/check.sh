@@ -65,7 +65,7 @@ done
 for t in "$TOP"/tests/vm/suite/*.sh; do # any suite the order above forgot
 	case " ${suites[*]} " in *" $t "*) ;; *) suites+=("$t") ;; esac
 done
-suites=("${suites[@]}" host install)
+suites=("${suites[@]}" host install runner)
 # For development only: CHECK_SUITES="NAME ..." runs just those VM suites.
 if [ -n "${CHECK_SUITES:-}" ]; then
 	only=()
@@ -108,7 +108,8 @@ host_record() {
 # "# vm-flavour: release" (the debug kernel's sanitizers find nothing there
 # that the debug suites would not: a reference run of the C driver,
 # interoperation on the wire, the upstream selftest), and the install
-# suite's (release: module signing). CHECK_FLAVOUR=debug (`make check-debug`)
+# suite's (release: module signing) and the runner's test (tests/runner:
+# short boots). CHECK_FLAVOUR=debug (`make check-debug`)
 # runs every VM suite but install on the debug kernel, and those whose
 # header has the line "# vm-release-always" (the flood: its load needs the
 # release kernel's packet path). The host's tests run on none.
@@ -124,7 +125,7 @@ header_kernel() { # KEY SUITE
 flavour() { # SUITE
 	case $1 in
 	host) echo none ;;
-	install) echo release ;;
+	install | runner) echo release ;;
 	*) local f
 	   f=$(header_kernel vm-flavour "$1")
 	   echo "${f:-debug}" ;;
@@ -139,7 +140,7 @@ peer_flavour() { # SUITE
 	echo "${f:-$(flavour "$1")}"
 }
 needs_release() { # SUITE
-	case $1 in host) return 1 ;; install) return 0 ;; esac
+	case $1 in host) return 1 ;; install | runner) return 0 ;; esac
 	[ "$(flavour "$1")" = release ] || { case $1 in */tests/vm/pair/*) [ "$(peer_flavour "$1")" = release ] ;; *) false ;; esac; }
 }
 # The background release build (below): release_collect takes its exit
@@ -173,6 +174,13 @@ vm_start() { # SUITE: starts it in the background ($! its process)
 		# without DKMS (`make check-install` adds it).
 		NAME=install "$TOP/scripts/check-install.sh" \
 			> >(tee "$TOP/build/vm/install.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
+		return
+	fi
+	if [ "$t" = runner ]; then
+		# How scripts/vm-run.sh judges a guest that dies or warns (short
+		# release-kernel boots).
+		"$TOP/tests/runner/judging.sh" \
+			> >(tee "$TOP/build/vm/runner.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
 		return
 	fi
 	name=$(basename "$t" .sh)

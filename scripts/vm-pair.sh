@@ -112,9 +112,9 @@ fi
 
 "$TOP/scripts/build-kernel.sh" "$flavour" >/dev/null   # cached: built once, before two runners race for it
 [ "$peer_flavour" = "$flavour" ] || "$TOP/scripts/build-kernel.sh" "$peer_flavour" >/dev/null
-# Likewise the tests' static-key holder each runner copies (scripts/vm-run.sh).
+# Likewise the tests' kernel helpers each runner copies (scripts/vm-run.sh).
 for f in "$flavour" "$peer_flavour"; do
-	[ -f "$TOP/build/$f/wg_hold_keys.ko" ] || "$TOP/scripts/build-test-kmods.sh" "$f"
+	[ -f "$TOP/build/$f/wg_hold_keys.ko" ] && [ -f "$TOP/build/$f/wg_panic.ko" ] || "$TOP/scripts/build-test-kmods.sh" "$f"
 done
 log "vm-pair: $name (A: ${WG_IMPL:-rs}) <-> $peer (B: the C driver unless told otherwise), $link link: $where"
 peer_log=$(mktemp)
@@ -159,7 +159,7 @@ if [ "$status_a" -ne 0 ] && { [ -s "$res/splats.txt" ] || ! [ -s "$res/verdict" 
 	# A check whose log exists but which has no result line was cut short.
 	for f in "$res"/*.log; do
 		c=$(basename "$f" .log)
-		case $c in guest | vm | peer_vm | console) continue ;; esac
+		case $c in guest | vm | peer_vm | console | *-crash-[0-9]*) continue ;; esac
 		grep -Eq "^(PASS|FAIL) $c\$" "$res/results.txt" 2>/dev/null ||
 			echo "FAIL: the VM ended during check $c (a crash or the time limit: see splats.txt, console.log)" >>"$res/vm.log"
 	done

@@ -52,6 +52,20 @@ if command -v iptables-legacy >/dev/null; then
 	ip netns del wg-keys 2>/dev/null
 fi
 
+# A test of the runner (tests/runner/judging.sh) has the guest die here,
+# before the test starts: wg_test.crash=once on the kernel's command line on
+# the first boot only (a file in the results folder remembers it), =always
+# on every boot.
+case " $(cat /proc/cmdline) " in
+*" wg_test.crash=always "*) insmod "$results/wg_panic.ko" ;;
+*" wg_test.crash=once "*)
+	[ -e "$results/crashed-once" ] || { touch "$results/crashed-once"; sync; insmod "$results/wg_panic.ko"; } ;;
+esac
+
+# The test starts: said in the kernel log too, which the console keeps up to
+# a crash (scripts/vm-run.sh boots the guest once more after a crash before
+# this line, and judges one after it).
+echo "wg-guest: running $script" >/dev/kmsg
 set +x
 echo "=== running $script $*"
 bash "$script" "$@"
