@@ -169,28 +169,26 @@ vm_start() { # SUITE: starts it in the background ($! its process)
 		host_tests > >(tee "$TOP/build/host.out" | grep --line-buffered -E '\] host: ') 2>&1 &
 		return
 	fi
-	if [ "$t" = install ]; then
+	local cmd=()
+	case $t in
+	install)
 		# Installing on the running kernel (release kernel: module signing),
 		# without DKMS (`make check-install` adds it).
-		NAME=install "$TOP/scripts/check-install.sh" \
-			> >(tee "$TOP/build/vm/install.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
-		return
-	fi
-	if [ "$t" = runner ]; then
+		name=install cmd=(env NAME=install "$TOP/scripts/check-install.sh") ;;
+	runner)
 		# How scripts/vm-run.sh judges a guest that dies or warns (short
 		# release-kernel boots).
-		"$TOP/tests/runner/judging.sh" \
-			> >(tee "$TOP/build/vm/runner.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
-		return
-	fi
-	name=$(basename "$t" .sh)
-	runner=vm-run.sh
-	local peer=()
-	case $t in */tests/vm/pair/*) runner=vm-pair.sh peer=(--peer-flavour "$(peer_flavour "$t")") ;; esac
-	# A suite may ask for a longer guest time limit: "# vm-timeout: SECONDS".
-	to=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
-	"$TOP/scripts/$runner" --flavour "$(flavour "$t")" ${peer[@]+"${peer[@]}"} --name "$name" ${to:+--timeout "$to"} "$t" \
-		> >(tee "$TOP/build/vm/$name.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
+		name=runner cmd=("$TOP/tests/runner/judging.sh") ;;
+	*)
+		name=$(basename "$t" .sh)
+		runner=vm-run.sh
+		local peer=()
+		case $t in */tests/vm/pair/*) runner=vm-pair.sh peer=(--peer-flavour "$(peer_flavour "$t")") ;; esac
+		# A suite may ask for a longer guest time limit: "# vm-timeout: SECONDS".
+		to=$(sed -n 's/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
+		cmd=("$TOP/scripts/$runner" --flavour "$(flavour "$t")" ${peer[@]+"${peer[@]}"} --name "$name" ${to:+--timeout "$to"} "$t") ;;
+	esac
+	"${cmd[@]}" > >(tee "$TOP/build/vm/$name.out" | grep --line-buffered -E '\] vm: ') 2>&1 &
 }
 vm_record() { # NAME STATUS SECONDS
 	local name=$1 status=$2 secs=$3 res np nf why l

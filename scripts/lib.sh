@@ -35,3 +35,14 @@ kernel_key() {
 	} | sha256sum | cut -c1-16
 }
 kernel_dir() { echo "$CACHE/kernel-$1-$(kernel_key "$1")"; }
+
+# The tests' kernel helpers every VM run copies into its results folder
+# (tests/kmod, scripts/vm-run.sh), built for FLAVOUR if any is missing:
+# wg_hold_keys.ko, which tests/vm/guest.sh loads at boot, and wg_panic.ko,
+# which only tests/runner loads.
+test_kmods_ready() { # FLAVOUR
+	local m
+	for m in wg_hold_keys wg_panic; do
+		[ -f "$TOP/build/$1/$m.ko" ] || { "$TOP/scripts/build-test-kmods.sh" "$1"; return; }
+	done
+}

@@ -113,9 +113,7 @@ fi
 "$TOP/scripts/build-kernel.sh" "$flavour" >/dev/null   # cached: built once, before two runners race for it
 [ "$peer_flavour" = "$flavour" ] || "$TOP/scripts/build-kernel.sh" "$peer_flavour" >/dev/null
 # Likewise the tests' kernel helpers each runner copies (scripts/vm-run.sh).
-for f in "$flavour" "$peer_flavour"; do
-	[ -f "$TOP/build/$f/wg_hold_keys.ko" ] && [ -f "$TOP/build/$f/wg_panic.ko" ] || "$TOP/scripts/build-test-kmods.sh" "$f"
-done
+for f in "$flavour" "$peer_flavour"; do test_kmods_ready "$f"; done
 log "vm-pair: $name (A: ${WG_IMPL:-rs}) <-> $peer (B: the C driver unless told otherwise), $link link: $where"
 peer_log=$(mktemp)
 WG_IMPL=c ${netns[@]+"${netns[@]}"} "$TOP/scripts/vm-run.sh" --flavour "$peer_flavour" --name "$peer" --timeout $((timeout + 300)) "${size[@]}" \

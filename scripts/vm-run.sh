@@ -51,16 +51,13 @@ script_args=("$@")
 kdir=$("$TOP/scripts/build-kernel.sh" "$flavour")
 module=$TOP/build/$flavour/wireguard.ko
 [ -f "$module" ] || die "no module at $module: run scripts/build-module.sh $flavour"
-# The tests' static-key holder (tests/kmod/wg_hold_keys.c), which
-# tests/vm/guest.sh loads at boot: built here if missing.
-# And wg_panic.ko, which only a test of this runner loads (tests/runner).
-holder=$TOP/build/$flavour/wg_hold_keys.ko
-[ -f "$holder" ] && [ -f "$TOP/build/$flavour/wg_panic.ko" ] || "$TOP/scripts/build-test-kmods.sh" "$flavour"
+# The tests' kernel helpers (tests/kmod), built here if missing.
+test_kmods_ready "$flavour"
 
 results=$TOP/build/vm/$name
 rm -rf "$results"
 mkdir -p "$results"
-cp "$holder" "$TOP/build/$flavour/wg_panic.ko" "$results/"
+cp "$TOP/build/$flavour/wg_hold_keys.ko" "$TOP/build/$flavour/wg_panic.ko" "$results/"
 
 # The guest's module tree, made here rather than in the guest (where every
 # file copied over 9p costs seconds under emulation): the kernel's modules,
