@@ -4,7 +4,9 @@
 
 extern crate std;
 
-use crate::proto::platform::{Alloc, AllocError, Clock, Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
+use crate::proto::platform::{
+    Alloc, AllocError, Clock, Crypto, BLAKE2S_BLOCK_LEN, KEY_LEN, TAG_LEN, XNONCE_LEN,
+};
 use blake2::digest::{Update, VariableOutput};
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use std::vec::Vec;
@@ -23,6 +25,39 @@ impl Crypto for Host {
             h.finalize_variable(out).expect("output length matches");
         } else {
             keyed_blake2s(out, key, input);
+        }
+    }
+
+    type Blake2sPrefix = Blake2sPrefix;
+
+    fn blake2s_keyed_prefix(out_len: usize, key: &[u8; KEY_LEN]) -> Blake2sPrefix {
+        let mut first = [0u8; BLAKE2S_BLOCK_LEN];
+        first[..KEY_LEN].copy_from_slice(key);
+        Blake2sPrefix {
+            first,
+            key_len: KEY_LEN,
+            out_len,
+        }
+    }
+
+    fn blake2s_block_prefix(block: &[u8; BLAKE2S_BLOCK_LEN]) -> Blake2sPrefix {
+        Blake2sPrefix {
+            first: *block,
+            key_len: 0,
+            out_len: 32,
+        }
+    }
+
+    fn blake2s_resume(prefix: &Blake2sPrefix, out: &mut [u8], input: &[&[u8]]) {
+        if out.len() != prefix.out_len || input.iter().all(|part| part.is_empty()) {
+            out.fill(0);
+        } else if prefix.key_len > 0 {
+            Self::blake2s(out, &prefix.first[..prefix.key_len], input);
+        } else {
+            let mut all: Vec<&[u8]> = Vec::with_capacity(input.len() + 1);
+            all.push(&prefix.first);
+            all.extend_from_slice(input);
+            Self::blake2s(out, &[], &all);
         }
     }
 
@@ -104,6 +139,23 @@ impl Crypto for Host {
     fn hsiphash(key: &[u64; 2], data: &[u8]) -> u32 {
         // Truncation is the kernel's: `hsiphash()` returns the low 32 bits.
         crate::siphash::siphash13(key, data) as u32
+    }
+}
+
+/// The host's BLAKE2s after one block: the block itself (a key, or an HMAC
+/// pad), hashed again on each resume. The host platform is the definition
+/// the kernel's (a real mid-state) is checked against, not a fast one.
+#[derive(Clone)]
+pub struct Blake2sPrefix {
+    first: [u8; BLAKE2S_BLOCK_LEN],
+    /// 0: unkeyed, `first` is the block; else `first` starts with the key.
+    key_len: usize,
+    out_len: usize,
+}
+
+impl Drop for Blake2sPrefix {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.first);
     }
 }
 

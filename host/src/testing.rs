@@ -12,7 +12,7 @@
 use crate::proto::allowedips::{
     bits, AllowedIps, AllowedIpsError, Cold, Node, PeerId, Prefix, FREE, NIL,
 };
-use crate::proto::cookie::{mac_ok, CookieChecker, MacCheck};
+use crate::proto::cookie::{CookieChecker, MacCheck};
 use crate::proto::error::Error;
 use crate::proto::handshake::{InFlight, InitiationStatic, PeerHandshake, StaticIdentity};
 use crate::proto::hashtable::{HashTable, KeyHash};
@@ -466,8 +466,7 @@ impl<C: Crypto> CookieChecker<C> {
     /// Whether the mac1 of a handshake message (the whole message, MACs
     /// included) is right. Constant time.
     pub fn check_mac1(&self, packet: &[u8]) -> bool {
-        split_macs(packet)
-            .is_some_and(|(body, mac1, _)| mac_ok::<C>(&self.mac1_key, body, &[], mac1))
+        split_macs(packet).is_some_and(|(body, mac1, _)| self.mac1_key.verify(body, &[], mac1))
     }
 }
 

@@ -22,6 +22,16 @@ impl Crypto for Scripted {
     fn blake2s(out: &mut [u8], key: &[u8], input: &[&[u8]]) {
         Host::blake2s(out, key, input)
     }
+    type Blake2sPrefix = <Host as Crypto>::Blake2sPrefix;
+    fn blake2s_keyed_prefix(n: usize, key: &[u8; KEY_LEN]) -> Self::Blake2sPrefix {
+        Host::blake2s_keyed_prefix(n, key)
+    }
+    fn blake2s_block_prefix(block: &[u8; 64]) -> Self::Blake2sPrefix {
+        Host::blake2s_block_prefix(block)
+    }
+    fn blake2s_resume(p: &Self::Blake2sPrefix, out: &mut [u8], input: &[&[u8]]) {
+        Host::blake2s_resume(p, out, input)
+    }
     fn x25519(out: &mut [u8; KEY_LEN], scalar: &[u8; KEY_LEN], point: &[u8; KEY_LEN]) -> bool {
         Host::x25519(out, scalar, point)
     }

@@ -8,7 +8,9 @@
 //! a stack buffer (handshake fields are at most 48 bytes with their tag).
 
 use super::bindings as b;
-use crate::proto::platform::{Alloc, AllocError, Clock, Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
+use crate::proto::platform::{
+    Alloc, AllocError, Clock, Crypto, BLAKE2S_BLOCK_LEN, HASH_LEN, KEY_LEN, TAG_LEN, XNONCE_LEN,
+};
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicI64, Ordering};
 use kernel::alloc::{
@@ -132,7 +134,90 @@ unsafe fn open_joined<N>(
     }
 }
 
+/// lib/crypto's BLAKE2s state after exactly one block, none of it left in
+/// its buffer ([`Crypto::Blake2sPrefix`]). Zeroed when dropped.
+pub(crate) struct Blake2sPrefix(b::blake2s_state);
+
+impl Blake2sPrefix {
+    /// A state initialised for a digest of `out_len` bytes (clamped to
+    /// 1..=32), keyed with `key` (up to 32 bytes; empty: unkeyed), given
+    /// `block`, with its whole pending block hashed. `blake2s_update` keeps
+    /// the last block in its buffer for `blake2s_final` to hash as the last
+    /// one; given one byte more, it hashes that block as an inner one and
+    /// buffers the byte, which is then taken back out, and the buffer (the
+    /// rest of the key) cleared. (Were a block still pending, a resume
+    /// would hash it with its input all the same.)
+    fn new(out_len: usize, key: &[u8], block: &[u8]) -> Self {
+        let mut p = Self(b::blake2s_state::default());
+        let one = [0u8];
+        // SAFETY: `out_len` is clamped to 1..=32 and `key` is at most 32
+        // bytes (both callers: empty, or `KEY_LEN`), as `__blake2s_init`
+        // needs; the pointers describe valid buffers of their lengths.
+        unsafe {
+            b::wg_shim_blake2s_init(
+                &mut p.0,
+                out_len.clamp(1, HASH_LEN),
+                key.as_ptr(),
+                key.len(),
+            );
+            b::blake2s_update(&mut p.0, block.as_ptr(), block.len());
+            if p.0.buflen as usize == BLAKE2S_BLOCK_LEN {
+                b::blake2s_update(&mut p.0, one.as_ptr(), one.len());
+                p.0.buflen = 0;
+                p.0.buf = [0; BLAKE2S_BLOCK_LEN];
+            }
+        }
+        p
+    }
+}
+
+impl Clone for Blake2sPrefix {
+    fn clone(&self) -> Self {
+        Self(self.0)
+    }
+}
+
+impl Drop for Blake2sPrefix {
+    fn drop(&mut self) {
+        // SAFETY: the state is valid for writes of its size.
+        unsafe {
+            b::wg_shim_memzero_explicit(
+                addr_of_mut!(self.0).cast(),
+                core::mem::size_of::<b::blake2s_state>(),
+            )
+        }
+    }
+}
+
 impl Crypto for Kernel {
+    type Blake2sPrefix = Blake2sPrefix;
+
+    fn blake2s_keyed_prefix(out_len: usize, key: &[u8; KEY_LEN]) -> Blake2sPrefix {
+        Blake2sPrefix::new(out_len, key, &[])
+    }
+
+    fn blake2s_block_prefix(block: &[u8; BLAKE2S_BLOCK_LEN]) -> Blake2sPrefix {
+        Blake2sPrefix::new(HASH_LEN, &[], block)
+    }
+
+    fn blake2s_resume(prefix: &Blake2sPrefix, out: &mut [u8], input: &[&[u8]]) {
+        if out.len() != prefix.0.outlen as usize || input.iter().all(|part| part.is_empty()) {
+            out.fill(0);
+            return;
+        }
+        // A copy, which `blake2s_final` zeroes.
+        let mut state = prefix.0;
+        // SAFETY: `state` is an initialised state; `out` has its digest
+        // length, what `blake2s_final` writes; the pointers describe valid
+        // buffers of their lengths.
+        unsafe {
+            for part in input {
+                b::blake2s_update(&mut state, part.as_ptr(), part.len());
+            }
+            b::blake2s_final(&mut state, out.as_mut_ptr());
+        }
+    }
+
     fn blake2s(out: &mut [u8], key: &[u8], input: &[&[u8]]) {
         let mut state = b::blake2s_state::default();
         // SAFETY: `out.len()` and `key.len()` are at most 32 as the trait

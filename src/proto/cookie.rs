@@ -17,7 +17,7 @@ use super::constants::{
     COOKIE_SECRET_LATENCY, COOKIE_SECRET_MAX_AGE, MAX_QUEUED_INCOMING_HANDSHAKES, NSEC_PER_SEC,
 };
 use super::error::Error;
-use super::kdf::{self, MAC_LEN};
+use super::kdf::{self, MacKey, MAC_LEN};
 use super::keypair::has_expired;
 use super::messages::{split_macs, CookieReply, COOKIE_REPLY_LEN};
 use super::platform::{Crypto, KEY_LEN};
@@ -70,9 +70,10 @@ pub fn under_load(
 /// The device's side: checks MACs of incoming handshake messages and makes
 /// cookie replies.
 pub struct CookieChecker<C: Crypto> {
-    pub(crate) mac1_key: [u8; KEY_LEN],
+    pub(crate) mac1_key: MacKey<C>,
     cookie_encryption_key: [u8; KEY_LEN],
-    secret: Key<C>,
+    /// The cookie secret, as the key of the MAC that makes cookies.
+    secret: MacKey<C>,
     secret_birthdate: Option<u64>,
 }
 
@@ -80,27 +81,35 @@ impl<C: Crypto> CookieChecker<C> {
     /// A checker for a device whose public key is `public` (`None` without a
     /// private key: then no mac1 verifies).
     pub fn new(public: Option<&[u8; KEY_LEN]>) -> Self {
-        let mut c = Self {
-            mac1_key: [0; KEY_LEN],
-            cookie_encryption_key: [0; KEY_LEN],
-            secret: Key::zero(),
+        let (mac1_key, cookie_encryption_key) = Self::keys_of(public);
+        Self {
+            mac1_key,
+            cookie_encryption_key,
+            // Replaced before its first use (no birthdate).
+            secret: MacKey::new(&[0; KEY_LEN]),
             secret_birthdate: None,
-        };
-        c.set_public_key(public);
-        c
+        }
     }
 
     /// Recomputes the keys after the device's key changed.
     pub fn set_public_key(&mut self, public: Option<&[u8; KEY_LEN]>) {
+        (self.mac1_key, self.cookie_encryption_key) = Self::keys_of(public);
+    }
+
+    /// The mac1 and cookie encryption keys of the public key `public`.
+    fn keys_of(public: Option<&[u8; KEY_LEN]>) -> (MacKey<C>, [u8; KEY_LEN]) {
         match public {
-            Some(p) => {
-                self.mac1_key = kdf::hash::<C>(LABEL_MAC1, p);
-                self.cookie_encryption_key = kdf::hash::<C>(LABEL_COOKIE, p);
-            }
+            Some(p) => (
+                MacKey::new(&kdf::hash::<C>(LABEL_MAC1, p)),
+                kdf::hash::<C>(LABEL_COOKIE, p),
+            ),
             None => {
                 // A random key nobody knows: nothing verifies.
-                C::random_bytes(&mut self.mac1_key);
-                C::random_bytes(&mut self.cookie_encryption_key);
+                let mut mac1 = [0; KEY_LEN];
+                let mut cookie = [0; KEY_LEN];
+                C::random_bytes(&mut mac1);
+                C::random_bytes(&mut cookie);
+                (MacKey::new(&mac1), cookie)
             }
         }
     }
@@ -116,13 +125,13 @@ impl<C: Crypto> CookieChecker<C> {
             .secret_birthdate
             .is_none_or(|b| has_expired(b, COOKIE_SECRET_MAX_AGE, now_ns));
         if expired {
-            self.secret = Key::random();
+            self.secret = MacKey::new(Key::<C>::random().as_bytes());
             self.secret_birthdate = Some(now_ns);
         }
         CheckerKeys {
-            mac1_key: self.mac1_key,
+            mac1_key: self.mac1_key.clone(),
             cookie_encryption_key: self.cookie_encryption_key,
-            secret: self.secret.duplicate(),
+            secret: self.secret.clone(),
         }
     }
 }
@@ -138,16 +147,16 @@ pub(crate) fn mac_ok<C: Crypto>(key: &[u8], a: &[u8], b: &[u8], mac: &[u8; MAC_L
 
 /// A [`CookieChecker`]'s keys at one moment ([`CookieChecker::keys`]).
 pub struct CheckerKeys<C: Crypto> {
-    mac1_key: [u8; KEY_LEN],
+    mac1_key: MacKey<C>,
     cookie_encryption_key: [u8; KEY_LEN],
-    secret: Key<C>,
+    secret: MacKey<C>,
 }
 
 impl<C: Crypto> CheckerKeys<C> {
     /// The cookie of source `src`: its address bytes (4 or 16) and UDP port
     /// (network order), hashed one after the other as the C driver does.
     fn cookie(&self, src: (&[u8], &[u8])) -> Cookie<C> {
-        let mut c = kdf::mac::<C>(self.secret.as_bytes(), src.0, src.1);
+        let mut c = self.secret.mac(src.0, src.1);
         Cookie::take_from(&mut c)
     }
 
@@ -157,7 +166,7 @@ impl<C: Crypto> CheckerKeys<C> {
         let Some((body, mac1, mac2)) = split_macs(packet) else {
             return MacCheck::Invalid;
         };
-        if !mac_ok::<C>(&self.mac1_key, body, &[], mac1) {
+        if !self.mac1_key.verify(body, &[], mac1) {
             return MacCheck::Invalid;
         }
         if !under_load {
@@ -195,7 +204,7 @@ impl<C: Crypto> CheckerKeys<C> {
 /// The per-peer side: adds mac1/mac2 to our handshake messages and keeps the
 /// cookie the peer sent us.
 pub struct CookieMaker<C: Crypto> {
-    mac1_key: [u8; KEY_LEN],
+    mac1_key: MacKey<C>,
     cookie_decryption_key: [u8; KEY_LEN],
     cookie: Cookie<C>,
     cookie_birthdate: Option<u64>,
@@ -206,7 +215,7 @@ impl<C: Crypto> CookieMaker<C> {
     /// The maker for messages to the peer whose static key is `peer_public`.
     pub fn new(peer_public: &[u8; KEY_LEN]) -> Self {
         Self {
-            mac1_key: kdf::hash::<C>(LABEL_MAC1, peer_public),
+            mac1_key: MacKey::new(&kdf::hash::<C>(LABEL_MAC1, peer_public)),
             cookie_decryption_key: kdf::hash::<C>(LABEL_COOKIE, peer_public),
             cookie: Cookie::zero(),
             cookie_birthdate: None,
@@ -231,7 +240,7 @@ impl<C: Crypto> CookieMaker<C> {
         let (body, mac1) = rest
             .split_last_chunk_mut::<MAC_LEN>()
             .ok_or(Error::BufferSize)?;
-        *mac1 = kdf::mac::<C>(&self.mac1_key, body, &[]);
+        *mac1 = self.mac1_key.mac(body, &[]);
         self.last_mac1_sent = Some(*mac1);
         *mac2 = if self.has_cookie(now_ns) {
             kdf::mac::<C>(self.cookie.as_bytes(), body, mac1)

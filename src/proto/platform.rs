@@ -19,6 +19,8 @@ pub const TAG_LEN: usize = 16;
 pub const XNONCE_LEN: usize = 24;
 /// Length of a BLAKE2s-256 digest.
 pub const HASH_LEN: usize = 32;
+/// Length of a BLAKE2s block (the HMAC block size).
+pub const BLAKE2S_BLOCK_LEN: usize = 64;
 
 /// The allocation failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,28 @@ pub trait Crypto: 'static {
     /// BLAKE2s with a digest of `out.len()` bytes (1..=32), keyed with `key`
     /// (0..=32 bytes, empty means unkeyed), over the concatenation of `input`.
     fn blake2s(out: &mut [u8], key: &[u8], input: &[&[u8]]);
+
+    /// A BLAKE2s state that has hashed exactly one block and nothing more,
+    /// to be finished any number of times over different inputs
+    /// ([`Crypto::blake2s_resume`]): a fixed key's block hashed once for
+    /// every message under it (mac1's keys, an HMAC key's padded blocks).
+    /// It stands for its key: zeroed when dropped.
+    type Blake2sPrefix: Clone;
+
+    /// Keyed BLAKE2s with a digest of `out_len` bytes (1..=32), after the
+    /// key's block: `blake2s_resume(&p, out, input)` is
+    /// `blake2s(out, key, input)`.
+    fn blake2s_keyed_prefix(out_len: usize, key: &[u8; KEY_LEN]) -> Self::Blake2sPrefix;
+
+    /// Unkeyed BLAKE2s-256 after `block`: `blake2s_resume(&p, out, input)`
+    /// is `blake2s(out, &[], &[block, input...])`.
+    fn blake2s_block_prefix(block: &[u8; BLAKE2S_BLOCK_LEN]) -> Self::Blake2sPrefix;
+
+    /// `prefix` (left as it is) finished over the concatenation of `input`.
+    /// `input` must not be empty (BLAKE2s would have finished the prefix's
+    /// block as the last one) and `out` must have the prefix's digest
+    /// length: otherwise `out` is zeroed.
+    fn blake2s_resume(prefix: &Self::Blake2sPrefix, out: &mut [u8], input: &[&[u8]]);
 
     /// X25519: `out = scalar * point`. Returns `false` when the result is the
     /// all-zero point (a low-order `point`), in which case `out` is unspecified.

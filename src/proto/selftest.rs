@@ -104,6 +104,48 @@ fn check(ok: bool, what: &'static str) -> Result<(), &'static str> {
     }
 }
 
+/// A key's block hashed once, then finished over inputs that end within,
+/// at and across block boundaries: as BLAKE2s of the whole (checked above);
+/// keyed (mac1's keys) and unkeyed after a block (HMAC's padded keys), and
+/// the `Kdf`s built on the latter as HMAC by its definition.
+fn blake2s_prefixes<C: Crypto>(key: &[u8; 32]) -> Result<(), &'static str> {
+    let msg: [u8; 129] = core::array::from_fn(|i| (i as u8).wrapping_mul(7));
+    let block: [u8; 64] = core::array::from_fn(|i| 0x36 ^ i as u8);
+    let mac_key = kdf::MacKey::<C>::new(key);
+    let block_prefix = C::blake2s_block_prefix(&block);
+    for len in [1, 32, 63, 64, 65, 116, 128, 129] {
+        let (a, b) = msg[..len].split_at(len / 2);
+        check(
+            mac_key.mac(a, b) == kdf::mac::<C>(key, a, b),
+            "blake2s keyed prefix",
+        )?;
+        let (mut whole, mut resumed) = ([0u8; 32], [0u8; 32]);
+        C::blake2s(&mut whole, &[], &[&block, a, b]);
+        C::blake2s_resume(&block_prefix, &mut resumed, &[a, b]);
+        check(whole == resumed, "blake2s block prefix")?;
+    }
+    let t0 = kdf::hmac::<C>(key, &msg[..33], &[]);
+    let t1 = kdf::hmac::<C>(t0.as_bytes(), &[1], &[]);
+    let t2 = kdf::hmac::<C>(t0.as_bytes(), t1.as_bytes(), &[2]);
+    let t3 = kdf::hmac::<C>(t0.as_bytes(), t2.as_bytes(), &[3]);
+    let (k1, k2, k3) = kdf::kdf3::<C>(key, &msg[..33]);
+    check(
+        k1.as_bytes() == t1.as_bytes()
+            && k2.as_bytes() == t2.as_bytes()
+            && k3.as_bytes() == t3.as_bytes(),
+        "kdf3",
+    )?;
+    let (k1, k2) = kdf::kdf2::<C>(key, &msg[..33]);
+    check(
+        k1.as_bytes() == t1.as_bytes() && k2.as_bytes() == t2.as_bytes(),
+        "kdf2",
+    )?;
+    check(
+        kdf::kdf1::<C>(key, &msg[..33]).as_bytes() == t1.as_bytes(),
+        "kdf1",
+    )
+}
+
 fn primitives<C: Crypto>() -> Result<(), &'static str> {
     let mut h = [0u8; 32];
     C::blake2s(&mut h, &[], &[b"a", b"", b"bc"]);
@@ -111,6 +153,7 @@ fn primitives<C: Crypto>() -> Result<(), &'static str> {
     let key: [u8; 32] = core::array::from_fn(|i| i as u8);
     C::blake2s(&mut h, &key, &[]);
     check(h == BLAKE2S_KEYED_EMPTY, "keyed blake2s")?;
+    blake2s_prefixes::<C>(&key)?;
     // SipHash-2-4's reference vector of length 15 (github.com/veorq/SipHash).
     let msg: [u8; 15] = core::array::from_fn(|i| i as u8);
     let sip_key = [0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908];

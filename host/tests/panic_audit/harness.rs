@@ -57,6 +57,10 @@ impl Alloc for Dummy {
 // The tables hash with `Crypto::siphash` (the kernel's C function): opaque.
 impl Crypto for Dummy {
     fn blake2s(_: &mut [u8], _: &[u8], _: &[&[u8]]) {}
+    type Blake2sPrefix = ();
+    fn blake2s_keyed_prefix(_: usize, _: &[u8; KEY_LEN]) {}
+    fn blake2s_block_prefix(_: &[u8; 64]) {}
+    fn blake2s_resume(_: &(), _: &mut [u8], _: &[&[u8]]) {}
     fn x25519(_: &mut [u8; KEY_LEN], _: &[u8; KEY_LEN], _: &[u8; KEY_LEN]) -> bool {
         false
     }
