@@ -237,7 +237,7 @@ impl Config {
         self.private_key = clamped;
         self.identity = identity.clone();
         let d = dev.data();
-        let mut dev_identity = d.identity.lock();
+        let mut dev_identity = d.identity.write();
         *dev_identity = identity;
         d.cookie_checker
             .lock()

@@ -15,7 +15,7 @@ use crate::kapi::platform::{Kernel, KernelAtomic};
 use crate::kapi::rcu::{self, RcuArc};
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::skb::SkBuff;
-use crate::kapi::sync::{LeftRight, SpinLockBh};
+use crate::kapi::sync::{LeftRight, RwSem, SpinLockBh};
 use crate::kapi::work::{Workqueue, WqFlags as Wq};
 use crate::new_spinlock_bh;
 use crate::peer::{PeerRef, PeerState};
@@ -111,9 +111,14 @@ pub(crate) struct Device {
     /// Receiver indices of handshakes and sessions.
     #[pin]
     pub(crate) index: SpinLockBh<IndexTable<KernelAtomic, PeerId>>,
-    /// The device's key pair, for handshakes.
+    /// The device's key pair, for handshakes. Held for reading by the
+    /// handshake work of every CPU at once (an initiation read and
+    /// committed, ours made, a response read, a session begun only under the
+    /// key it was made with), as the C driver takes `static_identity.lock`
+    /// for reading; for writing by a key change, which redoes every peer's
+    /// handshake and stops its sessions sending while it holds it.
     #[pin]
-    pub(crate) identity: Mutex<Option<Arc<StaticIdentity<Kernel>>>>,
+    pub(crate) identity: RwSem<Option<Arc<StaticIdentity<Kernel>>>>,
     #[pin]
     pub(crate) cookie_checker: SpinLockBh<CookieChecker<Kernel>>,
     /// The module's handshake rate limiter, and this device's scope in it
@@ -308,7 +313,7 @@ impl LinkOps for Device {
             // Both copies equal, and empty.
             routing: LeftRight::new(Tables::new()?, Tables::new()?)?,
             index <- new_spinlock_bh!(IndexTable::new().map_err(|_| ENOMEM)?, "wireguard_index"),
-            identity <- new_mutex!(None, "wireguard_identity"),
+            identity <- RwSem::new(None),
             cookie_checker <- new_spinlock_bh!(CookieChecker::new(None), "wireguard_cookie_checker"),
             ratelimiter: RATELIMITER.get(&rcu::read_lock()).map(Arc::from).ok_or(ENOMEM)?,
             ratelimit_scope,

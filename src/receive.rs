@@ -45,7 +45,6 @@ use crate::send::{self, PacketCb};
 use crate::socket;
 use crate::{session, timers, wg_dbg};
 use core::sync::atomic::Ordering;
-use kernel::sync::Arc;
 
 impl EncapRecv for Device {
     /// Data messages coalesce by their receiver index (the session they
@@ -398,10 +397,12 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             let Ok(init) = Initiation::parse(msg) else {
                 return;
             };
-            // The Diffie-Hellman work runs on a snapshot of the device's
-            // key, outside its mutex, so that the workers of every CPU run
-            // it at once.
-            let Some(id) = d.identity.lock().clone() else {
+            // Read and committed with the device's key held for reading
+            // (by the workers of every CPU at once, as C's `down_read`): a
+            // key change, which clears every handshake while it holds the
+            // key for writing, comes before or after, never in between.
+            let identity = d.identity.read();
+            let Some(id) = identity.clone() else {
                 return;
             };
             let found = read_initiation(&id, &init).ok().and_then(|st| {
@@ -413,14 +414,6 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
                 return;
             };
-            // Committed under the mutex, and only if the key is still the
-            // one the message was read with: a key change clears every
-            // handshake under it, and what was read under the old key must
-            // not land after that.
-            let identity = d.identity.lock();
-            if !identity.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, &id)) {
-                return;
-            }
             if peer.handshake.lock().consume_initiation(st, now).is_err() {
                 wg_dbg!("{}: Invalid handshake initiation", dev.name());
                 return;
@@ -437,9 +430,9 @@ fn process_handshake(dev: &NetDevice<Device>, mut skb: SkBuff) {
             let Some(peer) = session::peer_by_index(d, resp.receiver_index) else {
                 return;
             };
-            // Under the identity's mutex; `begin_session` checks that the
-            // key is still the one.
-            let identity = d.identity.lock();
+            // Read with the device's key held (for reading);
+            // `begin_session` checks that the key is still the one.
+            let identity = d.identity.read();
             let Some(id) = identity.clone() else { return };
             let keys = peer.handshake.lock().consume_response(&id, &resp);
             drop(identity);

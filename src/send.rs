@@ -712,7 +712,7 @@ fn send_initiation(peer: &Anchored<PeerState>) {
     if !peer.timers.lock().begin_handshake_initiation(now) {
         return;
     }
-    let identity_guard = d.identity.lock();
+    let identity_guard = d.identity.read();
     let Some(identity) = identity_guard.as_ref() else {
         return;
     };

@@ -46,8 +46,8 @@ fn drop_keypairs(dev: &Device, kps: impl IntoIterator<Item = Option<KeypairRef>>
 ///
 /// Nor does a handshake made under a private key the device no longer has:
 /// `identity` (the one it was made with) must still be the device's, read
-/// under the identity's mutex, which a key change holds while it stops every
-/// peer's sessions sending (`set_identity`). So the session lands either
+/// with the device's key held for reading, which a key change holds for
+/// writing while it stops every peer's sessions sending (`set_identity`). So the session lands either
 /// before that (and stops sending with the others) or not at all. (The C
 /// driver's key change clears the handshake, whose state its
 /// `begin_session` checks; ours was taken out of the handshake before.)
@@ -59,7 +59,7 @@ pub(crate) fn begin_session(
     let dev = peer.dev.get().data();
     let local = keys.local_index;
     let installed = KeypairCell::new_arc(keys, Kernel::now_ns(), peer).and_then(|kp| {
-        let current = dev.identity.lock();
+        let current = dev.identity.read();
         let mut kps = peer.keypairs.lock();
         let stale = !current.as_ref().is_some_and(|c| Arc::ptr_eq(c, identity));
         if stale || peer.dead.load(Ordering::Acquire) {

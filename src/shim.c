@@ -21,6 +21,7 @@
 #include <linux/ptr_ring.h>
 #include <linux/random.h>
 #include <linux/rtnetlink.h>
+#include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/security.h>
 #include <linux/siphash.h>
@@ -451,6 +452,11 @@ u8 wg_shim_ecn_encapsulate(u8 outer, const struct sk_buff *inner)
 }
 
 /* ---- Data plane: locks, queues, statistics, debug lines ---- */
+
+void wg_shim_init_rwsem(struct rw_semaphore *sem)
+{
+	init_rwsem(sem);
+}
 
 void wg_shim_spin_lock_bh(spinlock_t *lock)
 {

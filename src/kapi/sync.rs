@@ -9,14 +9,19 @@
 //! - [`LeftRight`]: two copies of a value, read without locks under an RCU
 //!   read-side section, written by one writer at a time who may sleep and
 //!   allocate. See its documentation.
+//! - [`RwSem`]: a `struct rw_semaphore` (process context, may sleep): any
+//!   number of readers at once, or one writer.
 
 use super::bindings as b;
 use super::rcu::{self, ReadGuard};
 use core::cell::UnsafeCell;
+use core::marker::{PhantomData, PhantomPinned};
+use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::lock::{Backend, Lock};
 use kernel::sync::Mutex;
+use kernel::types::Opaque;
 
 /// The `spin_lock_bh` backend of [`Lock`].
 pub(crate) struct SpinLockBhBackend;
@@ -219,5 +224,109 @@ impl<T: Resync> LeftRight<T> {
             self.stale.store(true, Ordering::Relaxed);
         }
         Ok(result)
+    }
+}
+
+/// A value behind a `struct rw_semaphore`: shared by any number of readers
+/// at once ([`RwSem::read`]), or held by one writer ([`RwSem::write`]).
+/// Process context only: both may sleep. One lockdep class for all of them
+/// (`init_rwsem` in the shim).
+#[pin_data]
+pub(crate) struct RwSem<T> {
+    #[pin]
+    sem: Opaque<b::rw_semaphore>,
+    value: UnsafeCell<T>,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+// SAFETY: the value moves between threads with the lock (`T: Send`).
+unsafe impl<T: Send> Send for RwSem<T> {}
+// SAFETY: readers on several threads share `&T` (`T: Sync`); a writer has
+// `&mut T` alone, and may have been given it on any thread (`T: Send`).
+unsafe impl<T: Send + Sync> Sync for RwSem<T> {}
+
+impl<T> RwSem<T> {
+    pub(crate) fn new(value: T) -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `init_rwsem` initialises the semaphore in place.
+            sem <- Opaque::ffi_init(|slot| unsafe { b::wg_shim_init_rwsem(slot) }),
+            value: UnsafeCell::new(value),
+            _pin: PhantomPinned,
+        })
+    }
+
+    /// Shared access, once no writer holds it (may sleep).
+    pub(crate) fn read(&self) -> RwSemReadGuard<'_, T> {
+        // SAFETY: the semaphore was initialised by `new` and is pinned.
+        unsafe { b::down_read(self.sem.get()) };
+        RwSemReadGuard {
+            sem: self,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Exclusive access, once nobody holds it (may sleep).
+    pub(crate) fn write(&self) -> RwSemWriteGuard<'_, T> {
+        // SAFETY: as in `read`.
+        unsafe { b::down_write(self.sem.get()) };
+        RwSemWriteGuard {
+            sem: self,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// A reader's hold of an [`RwSem`]; released when dropped, on the task that
+/// took it (not `Send`).
+pub(crate) struct RwSemReadGuard<'a, T> {
+    sem: &'a RwSem<T>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<T> Deref for RwSemReadGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: readers hold the semaphore shared: no writer has `&mut T`.
+        unsafe { &*self.sem.value.get() }
+    }
+}
+
+impl<T> Drop for RwSemReadGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: this guard took the semaphore with `down_read`.
+        unsafe { b::up_read(self.sem.sem.get()) };
+    }
+}
+
+/// A writer's hold of an [`RwSem`]; released when dropped, on the task that
+/// took it (not `Send`).
+pub(crate) struct RwSemWriteGuard<'a, T> {
+    sem: &'a RwSem<T>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<T> Deref for RwSemWriteGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the writer holds the semaphore alone.
+        unsafe { &*self.sem.value.get() }
+    }
+}
+
+impl<T> DerefMut for RwSemWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the writer holds the semaphore alone, and `&mut self`
+        // makes this the only reference through the guard.
+        unsafe { &mut *self.sem.value.get() }
+    }
+}
+
+impl<T> Drop for RwSemWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: this guard took the semaphore with `down_write`.
+        unsafe { b::up_write(self.sem.sem.get()) };
     }
 }

@@ -293,6 +293,7 @@ check race_config_delete_move t_race_config_delete_move 15
 check peer_churn_traffic t_peer_churn_traffic 15 1000
 check new_peer_window t_new_peer_window 2
 check key_change_window t_key_change_window 2
+check identity_readers t_identity_readers
 # t_delete_many_peers (10,000 peers, hung_task_timeout_secs 10) is only in
 # `make race`: under a loaded emulator RTNL is still held for more than 10 s.
 # Threaded NAPI under load, short form: threaded on with some decryptions
