@@ -23,27 +23,14 @@ import socket
 import sys
 import time
 
-HOLDING = "/sys/module/wg_delay/parameters/holding"
-ETH_P_ALL, PACKET_OUTGOING = 3, 4
-
-
-def holding():
-    try:
-        with open(HOLDING) as f:
-            return f.read().strip() == "1"
-    except OSError:
-        return False
+from hold_ping import ETH_P_ALL, PACKET_OUTGOING, hold_ended, holding, since, udp_of, wait_for_hold
 
 
 def response_to(frame, port):
-    """Whether an IPv4 frame is a UDP datagram to `port` holding a handshake
+    """Whether a frame is a UDP datagram to `port` holding a handshake
     response (type 2, its 92 bytes)."""
-    if len(frame) < 14 + 20 + 8 + 92 or frame[12:14] != b"\x08\x00" or frame[14 + 9] != 17:
-        return False
-    udp = 14 + (frame[14] & 0x0F) * 4
-    if len(frame) < udp + 8 + 92:
-        return False
-    return int.from_bytes(frame[udp + 2:udp + 4], "big") == port and frame[udp + 8] == 2
+    u = udp_of(frame)
+    return u is not None and u[0] == port and len(u[1]) >= 92 and u[1][0] == 2
 
 
 def main():
@@ -52,14 +39,9 @@ def main():
     tap.bind((link, 0))
     tap.settimeout(0.01)
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    open(ready, "w").close()
-    end = time.monotonic() + 30
-    while not holding():
-        if time.monotonic() > end:
-            print("the hold did not begin within 30 s")
-            return 1
-        time.sleep(0.005)
-    began = time.monotonic()
+    began = wait_for_hold(ready)
+    if began is None:
+        return 1
     time.sleep(0.2)
     udp.sendto(b"identity-readers", (dest, 9))
     sent = time.monotonic()
@@ -78,16 +60,10 @@ def main():
         if addr[2] != PACKET_OUTGOING and response_to(frame, port):
             answered = time.monotonic()
             during = holding()
-    while ended is None and time.monotonic() < began + 30:
-        if not holding():
-            ended = time.monotonic()
-        time.sleep(0.005)
-
-    def at(t):
-        return "%.3f s" % (t - began) if t is not None else "never"
+    ended = hold_ended(began, ended)
 
     print("hold began at 0, datagram sent at %s, response in at %s, hold ended at %s"
-          % (at(sent), at(answered), at(ended)))
+          % (since(began, sent), since(began, answered), since(began, ended)))
     print("answered during the hold" if during else "not answered during the hold")
     return 0 if during else 1
 

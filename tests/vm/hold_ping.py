@@ -60,15 +60,49 @@ def checksum(data):
     return ~s & 0xFFFF
 
 
-def wg_type_out(frame):
-    """(message type, UDP payload length) of an IPv4 UDP frame, else None."""
+def udp_of(frame):
+    """(destination port, payload) of an IPv4 UDP frame whose payload holds
+    at least a WireGuard message type (4 bytes), else None."""
     if len(frame) < 14 + 20 + 8 + 4 or frame[12:14] != b"\x08\x00" or frame[14 + 9] != 17:
         return None
-    ihl = (frame[14] & 0x0F) * 4
-    udp = 14 + ihl
+    udp = 14 + (frame[14] & 0x0F) * 4
     if len(frame) < udp + 8 + 4:
         return None
-    return frame[udp + 8], len(frame) - udp - 8
+    return int.from_bytes(frame[udp + 2:udp + 4], "big"), frame[udp + 8:]
+
+
+def wg_type_out(frame):
+    """(message type, UDP payload length) of an IPv4 UDP frame, else None."""
+    u = udp_of(frame)
+    return (u[1][0], len(u[1])) if u is not None else None
+
+
+def wait_for_hold(ready):
+    """Creates READY, then waits up to 30 s for the hold to begin: the time
+    it began, or None (said on stdout)."""
+    open(ready, "w").close()
+    end = time.monotonic() + 30
+    while not holding():
+        if time.monotonic() > end:
+            print("the hold did not begin within 30 s")
+            return None
+        time.sleep(0.005)
+    return time.monotonic()
+
+
+def hold_ended(began, ended):
+    """When the hold ended: `ended` if known, else waits for it (up to 30 s
+    after it began; None then)."""
+    while ended is None and time.monotonic() < began + 30:
+        if not holding():
+            ended = time.monotonic()
+        time.sleep(0.005)
+    return ended
+
+
+def since(began, t):
+    """`t` as seconds after the hold began, for the report."""
+    return "%.3f s" % (t - began) if t is not None else "never"
 
 
 def main():
@@ -99,14 +133,9 @@ def main():
                 seen["data"] = time.monotonic()
 
     threading.Thread(target=watch, daemon=True).start()
-    open(ready, "w").close()
-    end = time.monotonic() + 30
-    while not holding():
-        if time.monotonic() > end:
-            print("the hold did not begin within 30 s")
-            return 1
-        time.sleep(0.005)
-    began = time.monotonic()
+    began = wait_for_hold(ready)
+    if began is None:
+        return 1
     time.sleep(delay)
     sock.sendto(packet, (dest, 0))
     sent = time.monotonic()
@@ -129,15 +158,12 @@ def main():
             kind, _, _, rid, seq = struct.unpack("!BBHHH", icmp)
             if kind == 0 and rid == ident and seq == 1:
                 answered = time.monotonic()
-    while ended is None and time.monotonic() < began + 30:
-        if not holding():
-            ended = time.monotonic()
-        time.sleep(0.005)
+    ended = hold_ended(began, ended)
 
     initiation = next((t for t in seen.get("initiations", []) if t >= began), None)
 
     def at(t):
-        return "%.3f s" % (t - began) if t is not None else "never"
+        return since(began, t)
 
     print("hold began at 0, echo sent at %s, initiation out at %s, data out at %s, hold ended at %s, answer at %s"
           % (at(sent), at(initiation), at(seen.get("data")), at(ended), at(answered)))

@@ -105,6 +105,16 @@ race_pair() {
 	ip -n "$p-b" link add wgb type wireguard
 }
 
+# The function of the module under test for wg_delay to hold: the C driver's
+# $1 (WG_IMPL=c), else ours whose mangled name matches the awk pattern $2
+# (found in /proc/kallsyms; fails, saying so, if none does).
+race_symbol() {
+	local sym=$1
+	[ "${WG_IMPL:-rs}" = c ] || sym=$(awk -v p="$2" '$3 ~ p {print $3; exit}' /proc/kallsyms)
+	[ -n "$sym" ] || { echo "no symbol matching $2 in /proc/kallsyms" >&2; return 1; }
+	echo "$sym"
+}
+
 # Runs "$@" in a loop until $deadline (epoch seconds); each run bounded (a
 # command stuck in the kernel is reported, not waited for).
 race_loop() {
@@ -380,12 +390,7 @@ t_key_change_window() {
 	(umask 077 && wg genkey >/tmp/kw-new)
 	# The module is loaded now. (WG_IMPL=c, with the C driver loaded by
 	# tests/hostile/impl.sh's impl_load: its begin_session.)
-	if [ "${WG_IMPL:-rs}" = c ]; then
-		sym=wg_noise_handshake_begin_session
-	else
-		sym=$(awk '$3 ~ /7session13begin_session$/ {print $3; exit}' /proc/kallsyms)
-	fi
-	[ -n "$sym" ] || { echo "no begin_session in /proc/kallsyms"; return 1; }
+	sym=$(race_symbol wg_noise_handshake_begin_session '7session13begin_session$') || return 1
 	ip netns exec kw-a wg set wga private-key /tmp/kw-ka listen-port 51881 \
 		peer "$(wg pubkey </tmp/kw-kb)" allowed-ips 10.74.0.2/32 endpoint 10.73.0.2:51882
 	ip netns exec kw-b wg set wgb private-key /tmp/kw-kb listen-port 51882 \
@@ -433,12 +438,7 @@ t_identity_readers() {
 	race_pair ir 75
 	(umask 077 && wg genkey >/tmp/ir-kc)
 	ip -n ir-b link add wgc type wireguard
-	if [ "${WG_IMPL:-rs}" = c ]; then
-		sym=wg_noise_handshake_consume_initiation
-	else
-		sym=$(awk '$3 ~ /13PeerHandshake.*18consume_initiation/ {print $3; exit}' /proc/kallsyms)
-	fi
-	[ -n "$sym" ] || { echo "no consume_initiation in /proc/kallsyms"; return 1; }
+	sym=$(race_symbol wg_noise_handshake_consume_initiation '13PeerHandshake.*18consume_initiation') || return 1
 	ip netns exec ir-a wg set wga private-key /tmp/ir-ka listen-port 51891 \
 		peer "$(wg pubkey </tmp/ir-kb)" allowed-ips 10.76.0.2/32 endpoint 10.75.0.2:51892 \
 		peer "$(wg pubkey </tmp/ir-kc)" allowed-ips 10.77.0.3/32 endpoint 10.75.0.2:51893
