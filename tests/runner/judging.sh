@@ -2,16 +2,17 @@
 # How scripts/vm-run.sh judges a guest (`make check` runs this as its
 # "runner" entry). A kernel that dies before the test starts (the
 # emulator's stale int3 in tests/vm/guest.sh's warm-up, a panic while
-# booting) is booted once more, and the run judged on the second boot; a
-# second such crash fails the run, and so does a crash during the test,
-# with no second boot (it may be ours); a warning in the kernel log fails a
-# run whose test passed, on the release kernel too (which writes no
-# kmemleak report). Each case boots the release kernel with
+# booting) is booted again, up to three boots in all, and the run judged on
+# the last boot; a third such crash fails the run, and so does a crash
+# during the test, with no other boot (it may be ours); a warning in the
+# kernel log fails a run whose test passed, on the release kernel too
+# (which writes no kmemleak report). Each case boots the release kernel with
 # tests/runner/ran.sh as the test and tests/kmod/wg_panic.ko as the crash:
-#   once         wg_test.crash=once: guest.sh loads wg_panic before the test,
-#                on the first boot only -> passes, booted twice, the test
-#                ran on the second boot
-#   always       wg_test.crash=always: on both boots -> fails, booted twice
+#   twice        wg_test.crash=twice: guest.sh loads wg_panic before the test,
+#                on the first two boots only -> passes, booted three times,
+#                the test ran on the third boot
+#   always       wg_test.crash=always: on every boot -> fails, booted three
+#                times
 #   during_test  the test loads wg_panic -> fails, booted once
 #   warning      the test writes a WARNING: line into the kernel log and
 #                passes -> fails, booted once
@@ -49,15 +50,16 @@ try_case() {
 	got=0; [ "$status" -eq 0 ] || got=1
 	echo "vm-run.sh exit $status (want $( [ "$want" = 0 ] && echo 0 || echo 'non-zero'))"
 	[ "$got" = "$want" ] || bad=1
-	# A second boot leaves the first one's console beside it.
-	n=1; [ -e "$res/console-crash-1.log" ] && n=2
+	# Each boot after the first leaves the one before's console beside it.
+	n=1; while [ -e "$res/console-crash-$n.log" ]; do n=$((n + 1)); done
 	echo "boots: $n (want $boots)"
 	[ "$n" = "$boots" ] || bad=1
-	if [ "$boots" = 2 ]; then
-		grep -q "$panic_line" "$res/console-crash-1.log" ||
-			{ echo "the first boot's console does not show wg_panic's panic"; bad=1; }
-		grep -q 'booting again' "$out/$c.try" || { echo "the runner did not say it boots again"; bad=1; }
-	fi
+	for ((i = 1; i < n; i++)); do
+		grep -q "$panic_line" "$res/console-crash-$i.log" ||
+			{ echo "boot $i's console does not show wg_panic's panic"; bad=1; }
+	done
+	[ "$(grep -c 'booting again' "$out/$c.try")" = $((n - 1)) ] ||
+		{ echo "the runner did not say $((n - 1)) times that it boots again"; bad=1; }
 	# The test ran on the last boot, or not at all.
 	if [ "$c" = always ]; then
 		[ ! -e "$res/results.txt" ] || { echo "the test ran: $(cat "$res/results.txt")"; bad=1; }
@@ -95,7 +97,7 @@ run_case() { # CASE ...
 run_case_tries() { # CASE ...
 	local c=$1 res=$TOP/build/vm/runner-$1 f foreign=
 	if ! try_case "$@" >>"$clog" 2>&1; then
-		for f in "$res"/console.log "$res"/console-crash-1.log; do
+		for f in "$res"/console.log "$res"/console-crash-*.log; do
 			grep -q 'Kernel panic' "$f" 2>/dev/null && ! grep -q "$panic_line" "$f" && foreign=$f
 		done
 		if [ -n "$foreign" ]; then
@@ -111,8 +113,8 @@ run_case_tries() { # CASE ...
 	echo "PASS $c" >>"$out/results.txt"
 }
 
-run_case once 0 2 --append wg_test.crash=once --
-run_case always 1 2 --append wg_test.crash=always --
+run_case twice 0 3 --append wg_test.crash=twice --
+run_case always 1 3 --append wg_test.crash=always --
 run_case during_test 1 1 -- crash
 run_case warning 1 1 -- warn
 sed 's/^/[runner] /' "$out/results.txt"

@@ -53,13 +53,16 @@ if command -v iptables-legacy >/dev/null; then
 fi
 
 # A test of the runner (tests/runner/judging.sh) has the guest die here,
-# before the test starts: wg_test.crash=once on the kernel's command line on
-# the first boot only (a file in the results folder remembers it), =always
-# on every boot.
+# before the test starts: wg_test.crash=twice on the kernel's command line
+# on the first two boots only (files in the results folder count them),
+# =always on every boot.
 case " $(cat /proc/cmdline) " in
 *" wg_test.crash=always "*) insmod "$results/wg_panic.ko" ;;
-*" wg_test.crash=once "*)
-	[ -e "$results/crashed-once" ] || { touch "$results/crashed-once"; sync; insmod "$results/wg_panic.ko"; } ;;
+*" wg_test.crash=twice "*)
+	for n in 1 2; do
+		[ ! -e "$results/crashed-$n" ] || continue
+		touch "$results/crashed-$n"; sync; insmod "$results/wg_panic.ko"
+	done ;;
 esac
 
 # The test starts: said in the kernel log too, which the console keeps up to
