@@ -43,6 +43,12 @@ set +e; "$TOP/tests/static/preflight.sh" >"$TOP/build/preflight-test.log" 2>&1; 
 [ "$status" -eq 0 ] || tail -n 20 "$TOP/build/preflight-test.log"
 record "static: preflight" "$status"
 
+# ---- static: make bench's statistics on made-up results ----
+log "static: bench report"
+set +e; python3 "$TOP/tests/static/bench-report.py" >"$TOP/build/bench-report-test.log" 2>&1; status=$?; set -e
+[ "$status" -eq 0 ] || tail -n 20 "$TOP/build/bench-report-test.log"
+record "static: bench report" "$status"
+
 # ---- the module, on the debug kernel ----
 log "building the debug kernel (cached) and the module"
 "$TOP/scripts/build-module.sh" debug >/dev/null

@@ -13,7 +13,11 @@ Markdown table: per scenario the median over the rounds of ours and of the C
 driver, each with its spread (min-max), and the ratio. The ratio is ours/C
 for rows where more is better and C/ours where less is better (latency, CPU
 cost), so that in every row 1.0 is parity and above 1.0 means ours does
-better. Differences under 10% are noise on this machine. Writes the table to
+better. The runs of one round are seconds apart, ours and C's in turn, so
+each row also gets the rounds' own ratios (ours against the other run of
+the same round): their geometric mean and its 95% interval (Student's t
+over the logarithms), which is what tells a difference from the machine's
+noise; the verdict follows it. Writes the table to
 RESULTS/table.md and the per-run figures to RESULTS/figures.tsv too. The
 pair's raw files also hold one run of the bare link without WireGuard
 (0-link-SCENARIO.*): information rows, "the link alone".
@@ -23,6 +27,7 @@ for any run, or when either implementation has no run at all.
 """
 import glob
 import json
+import math
 import os
 import re
 import statistics
@@ -317,6 +322,7 @@ def collect(results, figures, rows, info, impls):
         if impl not in per:
             continue
         f = figures(raw, run, notes)
+        f["_round"] = rnd
         per[impl].append(f)
         missing += sum(f[r[0]] is None for r in rows)
         tsv.append(run + "\t" + "\t".join("" if f[r[0]] is None else "%.6g" % f[r[0]] for r in rows + info))
@@ -332,6 +338,65 @@ def stat(per, impl, name):
     return statistics.median(vals), min(vals), max(vals), len(vals)
 
 
+# Student's t, two-sided 95%, for 1 to 30 degrees of freedom.
+T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042]
+
+
+def t975(df):
+    if df <= len(T975):
+        return T975[df - 1]
+    z = 1.959964  # beyond the table: the Cornish-Fisher expansion (2.021 at 40 against 2.0211)
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+
+
+def paired(per, name, more):
+    """The rounds' own ratios of row NAME (ours' run over the other run of
+    the same round, inverted where less is better): their geometric mean,
+    the 95% interval of it (None, None with one round) and their number;
+    (None, None, None, 0) with no round that has both figures."""
+    other = {f["_round"]: f.get(name) for f in per.get("c", [])}
+    ratios = []
+    for f in per.get("rs", []):
+        o, c = f.get(name), other.get(f["_round"])
+        if o and c:
+            ratios.append(o / c if more else c / o)
+    if not ratios:
+        return None, None, None, 0
+    logs = [math.log(r) for r in ratios]
+    mean = statistics.fmean(logs)
+    if len(logs) < 2:
+        return math.exp(mean), None, None, 1
+    half = t975(len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half), len(logs)
+
+
+def paired_cell(gm, lo, hi, n):
+    if gm is None:
+        return "—"
+    if lo is None:
+        return "%.2f (one round)" % gm
+    return "%.2f (%.2f–%.2f, n=%d)" % (gm, lo, hi, n)
+
+
+def verdict(ratio, pair, other):
+    """From the paired interval where there are two rounds or more: above
+    1.0 ahead, below it behind, across it not told apart (then the ratio of
+    medians says on which side it lies); with fewer, the ratio alone."""
+    gm, lo, hi, n = pair
+    if ratio is None:
+        return "no figure"
+    if lo is None:
+        return "ours ≥ %s" % other if ratio >= 1.0 else "**ours behind** (one round)"
+    if lo > 1.0:
+        return "**ours ahead** (interval above 1.0)"
+    if hi < 1.0:
+        return "**ours behind** (interval below 1.0)"
+    return "not told apart from %s (interval spans 1.0; medians: %s)" % (
+        other, "ours ≥ %s" % other if ratio >= 1.0 else "ours behind")
+
+
 def cell(fmt, med, lo, hi, n):
     if med is None:
         return "—"
@@ -343,38 +408,35 @@ def render(title, rows, info, per, notes, baseline=None, other="C"):
     information; with BASELINE (an implementation key of PER), one more
     information row per row of ROWS: the figure of that run alone."""
     lines = [title, ""]
-    lines.append("| scenario | ours: median (min–max) | %s: median (min–max) | ratio | |"
+    lines.append("| scenario | ours: median (min–max) | %s: median (min–max) | ratio | "
+                 "per-round ratios: geometric mean (95%% interval) | |"
                  % ("C driver" if other == "C" else other))
-    lines.append("| --- | --- | --- | --- | --- |")
+    lines.append("| --- | --- | --- | --- | --- | --- |")
     for name, label, more, fmt in rows:
         o, c = stat(per, "rs", name), stat(per, "c", name)
         ratio = None
         if o[0] is not None and c[0]:
             ratio = o[0] / c[0] if more else (c[0] / o[0] if o[0] else None)
-        if ratio is None:
-            verdict = "no figure"
-        elif ratio >= 1.0:
-            verdict = "ours ≥ %s" % other
-        elif ratio >= 0.9:
-            verdict = "within noise (<10%)"
-        else:
-            verdict = "**ours behind**"
-        lines.append("| %s | %s | %s | %s | %s |" % (label, cell(fmt, *o), cell(fmt, *c),
-                                                     "—" if ratio is None else "%.2f" % ratio, verdict))
+        pair = paired(per, name, more)
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            label, cell(fmt, *o), cell(fmt, *c), "—" if ratio is None else "%.2f" % ratio,
+            paired_cell(*pair), verdict(ratio, pair, other)))
     for name, label, fmt in info:
         o, c = stat(per, "rs", name), stat(per, "c", name)
-        lines.append("| *%s* | %s | %s | | for information |" % (label, cell(fmt, *o), cell(fmt, *c)))
+        lines.append("| *%s* | %s | %s | | | for information |" % (label, cell(fmt, *o), cell(fmt, *c)))
     if baseline is not None:
         for name, label, fmt in [r[:2] + r[3:] for r in rows] + info:
             b = stat(per, baseline, name)
             if b[0] is None and name not in [r[0] for r in rows]:
                 continue  # an information row that has no meaning without a tunnel
-            lines.append("| *the link alone, no WireGuard: %s* | %s | | | for information: the bare link, "
+            lines.append("| *the link alone, no WireGuard: %s* | %s | | | | for information: the bare link, "
                          "no tunnel on either side |" % (label, cell(fmt, *b)))
     lines.append("")
     lines.append(("ratio: ours/C where more is better, C/ours where less is better (RTT, CPU cost): "
                   if other == "C" else "ratio: ours/base where more is better, base/ours where less is better: ") +
-                 "above 1.0, ours does better; under 10% either way is noise on this machine.")
+                 "above 1.0, ours does better. Per-round ratios: each round's run of ours against the other "
+                 "run of the same round (seconds apart), their geometric mean and its 95% interval (Student's t "
+                 "over their logarithms); an interval that spans 1.0 does not tell the two apart.")
     if notes:
         lines.append("")
         lines.append("notes (missing figures):")

@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Static check of tests/bench/report.py's statistics, on made-up results.
+
+Builds results folders of the two-VM bench (`report.py --pair`: the same
+code as the veth table, without the handshake data) whose figures give
+known per-round ratios, runs report.py on them, and checks each row's
+cells: the ratio of medians, the geometric mean of the rounds' own ratios
+with its 95% interval (worked out by hand below, not by report.py's code),
+and the verdict. Exits non-zero on any mismatch.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPORT = os.path.join(TOP, "tests", "bench", "report.py")
+
+
+def write_run(raw, prefix, tcp1, tcpn, udp_kpps, ping_idle, ping_load):
+    def iperf(name, end):
+        with open(os.path.join(raw, "%s-%s.json" % (prefix, name)), "w") as f:
+            json.dump({"end": end}, f)
+    for name, mbit in (("tcp1", tcp1), ("tcpN", tcpn)):
+        s = {"bits_per_second": mbit * 1e6, "bytes": int(mbit * 1e6 / 8 * 10), "seconds": 10}
+        iperf(name, {"sum_received": s, "sum_sent": dict(s, retransmits=0)})
+    u = {"bytes": int(udp_kpps * 1e3 * 64 * 10), "seconds": 10, "lost_percent": 0}
+    iperf("udp64", {"sum_received": u, "sum_sent": u})
+    for name, ms in (("ping-idle", ping_idle), ("ping-load", ping_load)):
+        with open(os.path.join(raw, "%s-%s.txt" % (prefix, name)), "w") as f:
+            f.write("".join("64 bytes from 10.0.0.1: icmp_seq=%d ttl=64 time=%s ms\n" % (i, ms)
+                            for i in range(1, 6)))
+
+
+def report(rounds, ours, c):
+    """OURS and C: per round, the figures (tcp1, tcpN, udp64, ping idle,
+    ping load). Returns report.py's exit status and its rows by label."""
+    d = tempfile.mkdtemp(prefix="bench-report-")
+    raw = os.path.join(d, "raw")
+    os.mkdir(raw)
+    with open(os.path.join(d, "meta.txt"), "w") as f:
+        f.write("rounds %d\nlink dgram\n" % rounds)
+    write_run(raw, "0-link", 500, 500, 50, 0.2, 0.4)
+    for r in range(rounds):
+        write_run(raw, "%d-rs" % (r + 1), *ours[r])
+        write_run(raw, "%d-c" % (r + 1), *c[r])
+    p = subprocess.run([sys.executable, REPORT, "--pair", d], capture_output=True, text=True)
+    rows = {}
+    for line in p.stdout.splitlines():
+        cells = [x.strip() for x in line.strip().strip("|").split("|")]
+        if len(cells) == 6:
+            rows[cells[0]] = cells[1:]
+    subprocess.run(["rm", "-rf", d], check=True)
+    return p.returncode, rows, p.stdout + p.stderr
+
+
+failures = []
+
+
+def expect(what, got, want):
+    if got != want:
+        failures.append("%s: got %r, want %r" % (what, got, want))
+
+
+# Three rounds. tcp1: ratios 1.1, 1.2, 1.3: logs 0.09531, 0.18232, 0.26236,
+# mean 0.18000, sd 0.08355, half-width 4.303 * 0.08355 / sqrt(3) = 0.20757:
+# exp gives 1.197 (0.973-1.473). tcpN: ratios 2.0, 2.1, 2.2, all above 1.
+# udp64: each round's figures differ (10, 20, 40 kpps) but are the same for
+# both: the rounds' ratios are all 1.0 only if runs are paired by round.
+# ping idle (less is better): C's 0.5 ms against ours' 1.0 in every round.
+status, rows, out = report(3, [(110, 200, 10, 1.0, 2.0), (120, 210, 20, 1.0, 2.0), (130, 220, 40, 1.0, 2.0)],
+                           [(100, 100, 40, 0.5, 2.0), (100, 100, 10, 0.5, 2.0), (100, 100, 20, 0.5, 2.0)])
+# (C's udp64 figures are those of ours rotated: paired by round, 10/40,
+# 20/10, 40/20: ratios 0.25, 2, 2, geometric mean 1.0; logs -1.386, 0.693,
+# 0.693, sd 1.2006, half-width 4.303 * 1.2006 / sqrt(3) = 2.9826: exp gives
+# 0.051-19.74; sorted instead of paired, the interval would be 1.00-1.00.)
+expect("exit status", status, 0)
+t = "TCP, 1 stream A→B (Mbit/s)"
+expect(t + " ratio", rows.get(t, [None] * 5)[2], "1.20")
+expect(t + " paired", rows.get(t, [None] * 5)[3], "1.20 (0.97–1.47, n=3)")
+expect(t + " verdict", rows.get(t, [None] * 5)[4],
+       "not told apart from C (interval spans 1.0; medians: ours ≥ C)")
+t = "TCP, 1 stream per vCPU A→B (Mbit/s)"
+expect(t + " paired", (rows.get(t, [""] * 5)[3] or "")[:4], "2.10")
+expect(t + " verdict", rows.get(t, [None] * 5)[4], "**ours ahead** (interval above 1.0)")
+t = "UDP 64-byte payloads A→B, delivered (kpps)"
+expect(t + " ratio", rows.get(t, [None] * 5)[2], "1.00")
+expect(t + " paired", rows.get(t, [None] * 5)[3], "1.00 (0.05–19.74, n=3)")
+t = "ping RTT A→B, idle, median (ms)"
+expect(t + " ratio", rows.get(t, [None] * 5)[2], "0.50")
+expect(t + " paired", rows.get(t, [None] * 5)[3], "0.50 (0.50–0.50, n=3)")
+expect(t + " verdict", rows.get(t, [None] * 5)[4], "**ours behind** (interval below 1.0)")
+if failures:
+    print(out)
+
+# One round: no interval.
+n = len(failures)
+status, rows, out = report(1, [(90, 100, 10, 1.0, 2.0)], [(100, 100, 10, 1.0, 2.0)])
+expect("one round: exit status", status, 0)
+t = "TCP, 1 stream A→B (Mbit/s)"
+expect("one round: " + t + " paired", rows.get(t, [None] * 5)[3], "0.90 (one round)")
+expect("one round: " + t + " verdict", rows.get(t, [None] * 5)[4], "**ours behind** (one round)")
+if len(failures) > n:
+    print(out)
+
+for f in failures:
+    print("bench-report: " + f)
+print("bench-report: %d mismatches" % len(failures))
+sys.exit(1 if failures else 0)
