@@ -354,41 +354,52 @@ def t975(df):
 def paired(per, name, more):
     """The rounds' own ratios of row NAME (ours' run over the other run of
     the same round, inverted where less is better): their geometric mean,
-    the 95% interval of it (None, None with one round) and their number;
-    (None, None, None, 0) with no round that has both figures."""
+    the 95% interval of it (None, None with one round), their number, and
+    the number of rounds with a figure of either that could not be paired
+    (the other's missing, or either zero: no ratio)."""
     other = {f["_round"]: f.get(name) for f in per.get("c", [])}
-    ratios = []
-    for f in per.get("rs", []):
-        o, c = f.get(name), other.get(f["_round"])
-        if o and c:
-            ratios.append(o / c if more else c / o)
+    ours = {f["_round"]: f.get(name) for f in per.get("rs", [])}
+    ratios, unpaired = [], 0
+    for rnd in sorted(set(ours) | set(other)):
+        o, c = ours.get(rnd), other.get(rnd)
+        if o is None and c is None:
+            continue
+        if not o or not c:
+            unpaired += 1
+            continue
+        ratios.append(o / c if more else c / o)
     if not ratios:
-        return None, None, None, 0
+        return None, None, None, 0, unpaired
     logs = [math.log(r) for r in ratios]
     mean = statistics.fmean(logs)
     if len(logs) < 2:
-        return math.exp(mean), None, None, 1
+        return math.exp(mean), None, None, 1, unpaired
     half = t975(len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
-    return math.exp(mean), math.exp(mean - half), math.exp(mean + half), len(logs)
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half), len(logs), unpaired
 
 
-def paired_cell(gm, lo, hi, n):
+def paired_cell(gm, lo, hi, n, unpaired):
+    more = "" if not unpaired else "; %d round%s unpaired" % (unpaired, "" if unpaired == 1 else "s")
     if gm is None:
-        return "—"
+        return "—" + (" (%s)" % more[2:] if more else "")
     if lo is None:
-        return "%.2f (one round)" % gm
-    return "%.2f (%.2f–%.2f, n=%d)" % (gm, lo, hi, n)
+        return "%.2f (one round%s)" % (gm, more)
+    return "%.2f (%.2f–%.2f, n=%d%s)" % (gm, lo, hi, n, more)
 
 
 def verdict(ratio, pair, other):
-    """From the paired interval where there are two rounds or more: above
-    1.0 ahead, below it behind, across it not told apart (then the ratio of
-    medians says on which side it lies); with fewer, the ratio alone."""
-    gm, lo, hi, n = pair
+    """From the paired interval where two rounds or more pair up: above 1.0
+    ahead, below it behind, across it not told apart (then the ratio of
+    medians says on which side it lies); with fewer, the ratio of medians
+    alone, and the verdict says so."""
+    gm, lo, hi, n, _ = pair
     if ratio is None:
         return "no figure"
+    side = "ours ≥ %s" % other if ratio >= 1.0 else "**ours behind**"
+    if n == 0:
+        return side + " (medians only: no round pairs up)"
     if lo is None:
-        return "ours ≥ %s" % other if ratio >= 1.0 else "**ours behind** (one round)"
+        return side + " (one round)"
     if lo > 1.0:
         return "**ours ahead** (interval above 1.0)"
     if hi < 1.0:

@@ -3,8 +3,9 @@
  * wg_panic: a test helper, never installed. Loading it panics the kernel.
  * tests/runner/judging.sh loads it (through tests/vm/guest.sh before the
  * test starts, or from the test itself) to check how scripts/vm-run.sh
- * judges a guest that dies: booted once more when the crash came before
- * the test started, failed when it came during the test or twice.
+ * judges a guest that dies: booted again, up to three boots in all, when
+ * the crash came before the test started; failed when it came during the
+ * test or on the third boot.
  */
 #include <linux/module.h>
 #include <linux/panic.h>

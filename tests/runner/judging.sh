@@ -85,7 +85,7 @@ try_case() {
 }
 
 # A case, tried again once if a try failed beside a crash that was not
-# wg_panic's (the emulator's, which this runner's second boot is for: seen
+# wg_panic's (the emulator's, which the runner's extra boots are for: seen
 # on the release kernel's first boot in this very test, an int3 in
 # sched_clock_cpu): the case's boots were then not the ones it counts.
 run_case() { # CASE ...

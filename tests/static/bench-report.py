@@ -17,6 +17,8 @@ import tempfile
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REPORT = os.path.join(TOP, "tests", "bench", "report.py")
+sys.path.insert(0, os.path.dirname(REPORT))
+import report as report_py  # noqa: E402
 
 
 def write_run(raw, prefix, tcp1, tcpn, udp_kpps, ping_idle, ping_load):
@@ -24,6 +26,8 @@ def write_run(raw, prefix, tcp1, tcpn, udp_kpps, ping_idle, ping_load):
         with open(os.path.join(raw, "%s-%s.json" % (prefix, name)), "w") as f:
             json.dump({"end": end}, f)
     for name, mbit in (("tcp1", tcp1), ("tcpN", tcpn)):
+        if mbit is None:
+            continue  # a run with no figure for it
         s = {"bits_per_second": mbit * 1e6, "bytes": int(mbit * 1e6 / 8 * 10), "seconds": 10}
         iperf(name, {"sum_received": s, "sum_sent": dict(s, retransmits=0)})
     u = {"bytes": int(udp_kpps * 1e3 * 64 * 10), "seconds": 10, "lost_percent": 0}
@@ -49,9 +53,11 @@ def report(rounds, ours, c):
     p = subprocess.run([sys.executable, REPORT, "--pair", d], capture_output=True, text=True)
     rows = {}
     for line in p.stdout.splitlines():
+        if not line.startswith("|"):
+            continue
         cells = [x.strip() for x in line.strip().strip("|").split("|")]
-        if len(cells) == 6:
-            rows[cells[0]] = cells[1:]
+        expect("columns of " + cells[0], len(cells), 6)
+        rows[cells[0]] = cells[1:]
     subprocess.run(["rm", "-rf", d], check=True)
     return p.returncode, rows, p.stdout + p.stderr
 
@@ -94,6 +100,37 @@ expect(t + " paired", rows.get(t, [None] * 5)[3], "0.50 (0.50–0.50, n=3)")
 expect(t + " verdict", rows.get(t, [None] * 5)[4], "**ours behind** (interval below 1.0)")
 if failures:
     print(out)
+
+# Rounds that do not pair up. C's round 2 has no tcp1 figure (a set-up
+# that failed): tcp1 pairs rounds 1 and 3 only, ratios 1.1 and 1.3: logs
+# 0.09531 and 0.26236, mean 0.17884, sd 0.11812, half-width 12.706 *
+# 0.11812 / sqrt(2) = 1.06127: exp gives 1.196 (0.414-3.456). Ours' udp64
+# is 0 in round 3: no ratio, 2 rounds pair up (10/10, 20/20). A missing
+# figure fails the report (exit 1).
+n = len(failures)
+status, rows, out = report(3, [(110, 200, 10, 1.0, 2.0), (120, 200, 20, 1.0, 2.0), (130, 200, 0, 1.0, 2.0)],
+                           [(100, 100, 10, 1.0, 2.0), (None, 100, 20, 1.0, 2.0), (100, 100, 40, 1.0, 2.0)])
+expect("unpaired: exit status", status, 1)
+t = "TCP, 1 stream A→B (Mbit/s)"
+expect("unpaired: " + t + " paired", rows.get(t, [None] * 5)[3], "1.20 (0.41–3.46, n=2; 1 round unpaired)")
+t = "UDP 64-byte payloads A→B, delivered (kpps)"
+expect("unpaired: " + t + " paired", rows.get(t, [None] * 5)[3], "1.00 (1.00–1.00, n=2; 1 round unpaired)")
+if len(failures) > n:
+    print(out)
+
+# Nothing pairs up (ours' only round has udp64 at 0): the medians alone.
+n = len(failures)
+status, rows, out = report(1, [(100, 100, 0, 1.0, 2.0)], [(100, 100, 10, 1.0, 2.0)])
+t = "UDP 64-byte payloads A→B, delivered (kpps)"
+expect("none paired: " + t + " paired", rows.get(t, [None] * 5)[3], "— (1 round unpaired)")
+expect("none paired: " + t + " verdict", rows.get(t, [None] * 5)[4],
+       "**ours behind** (medians only: no round pairs up)")
+if len(failures) > n:
+    print(out)
+
+# Beyond the table of t: 2.0395 at 31 degrees of freedom, 2.0211 at 40.
+expect("t(31)", round(report_py.t975(31), 3), 2.039)
+expect("t(40)", round(report_py.t975(40), 3), 2.021)
 
 # One round: no interval.
 n = len(failures)

@@ -66,8 +66,8 @@ case " $(cat /proc/cmdline) " in
 esac
 
 # The test starts: said in the kernel log too, which the console keeps up to
-# a crash (scripts/vm-run.sh boots the guest once more after a crash before
-# this line, and judges one after it).
+# a crash (scripts/vm-run.sh boots the guest again, up to three boots in
+# all, after a crash before this line, and judges one after it).
 echo "wg-guest: running $script" >/dev/kmsg
 set +x
 echo "=== running $script $*"
