@@ -49,6 +49,13 @@ set +e; python3 "$TOP/tests/static/bench-report.py" >"$TOP/build/bench-report-te
 [ "$status" -eq 0 ] || tail -n 20 "$TOP/build/bench-report-test.log"
 record "static: bench report" "$status"
 
+# ---- static: the panic-site checker on made-up disassemblies (the release
+# module itself is checked once its background build has ended) ----
+log "static: panic sites (self-test)"
+set +e; python3 "$TOP/tests/static/panic-sites.py" --self-test >"$TOP/build/panic-sites-test.log" 2>&1; status=$?; set -e
+[ "$status" -eq 0 ] || tail -n 20 "$TOP/build/panic-sites-test.log"
+record "static: panic sites (self-test)" "$status"
+
 # ---- the module, on the debug kernel ----
 log "building the debug kernel (cached) and the module"
 "$TOP/scripts/build-module.sh" debug >/dev/null
@@ -163,7 +170,13 @@ release_collect() {
 		release_failed=1
 		record "build: release kernel and module" "$status"
 		failed_checks+=("build: release kernel and module: exit $status (build/release-build.log); the release suites did not run")
+		return 0
 	fi
+	# The module users run: no panic reachable from a packet path.
+	log "static: panic sites (release module): build/panic-sites.log"
+	set +e; python3 "$TOP/tests/static/panic-sites.py" "$TOP/build/release/wireguard.ko" >"$TOP/build/panic-sites.log" 2>&1; status=$?; set -e
+	[ "$status" -eq 0 ] || tail -n 30 "$TOP/build/panic-sites.log"
+	record "static: panic sites (release module)" "$status"
 }
 release_ready() { [ -z "$release_build" ]; }
 

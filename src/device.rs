@@ -56,9 +56,12 @@ const OVERHEAD: u32 = (DATA_MIN_LEN + UDP_HEADER_LEN + MAX_IP_HEADER_LEN) as u32
 /// Head room for a data packet: the data header, the outer IP and UDP headers
 /// and the stack's own pad, rounded up to 4 bytes.
 pub(crate) fn data_packet_head_room() -> u16 {
+    // Rounded up as `x + 3 & !3`: no overflow check (`next_multiple_of` has
+    // one); `NET_SKB_PAD` is a cache line, far from the top.
     ((DATA_HEADER_LEN + MAX_IP_HEADER_LEN + UDP_HEADER_LEN) as u16)
         .saturating_add(net_skb_pad())
-        .next_multiple_of(4)
+        .saturating_add(3)
+        & !3
 }
 
 /// The handshake rate limiter of the whole module, as the C driver's (one

@@ -521,7 +521,9 @@ impl Peers {
     /// Removes a peer from the set (the caller unpublishes and stops it).
     pub(crate) fn remove(&mut self, id: PeerId) -> Option<PeerRef> {
         let pos = self.position(self.get(id)?.serial());
-        if let Some(tail) = pos.and_then(|pos| self.order.get_mut(pos..)) {
+        // Non-empty (it starts at the peer): `rotate_left` cannot fail.
+        let tail = pos.and_then(|pos| self.order.get_mut(pos..));
+        if let Some(tail) = tail.filter(|t| !t.is_empty()) {
             tail.rotate_left(1);
             let _ = Kernel::vec_pop(&mut self.order);
         }

@@ -267,9 +267,9 @@ fn run_job(mut job: DecryptJob) -> usize {
 fn open(job: &mut DecryptJob) -> (bool, usize) {
     let (_peer, kp, mut segments) = job.parts();
     let now = Kernel::now_ns();
-    let (mut any, mut packets) = (false, 0);
+    let (mut any, mut packets) = (false, 0usize);
     segments.for_each(|cb, skb| {
-        packets += 1;
+        packets = packets.saturating_add(1);
         let PacketCb(index, _, counter) = PacketCb::read(cb);
         if kp.keypair.check_receive(now, counter).is_ok()
             && skb.open_in_place(kp.keypair.receiving_key(), counter)
@@ -477,23 +477,23 @@ pub(crate) fn napi_poll(peer: &Anchored<PeerState>, budget: i32) -> i32 {
         };
         if !ok {
             // Nothing in it opened: freed.
-            done += 1;
+            done = done.saturating_add(1);
             continue;
         }
         // Each packet of a burst counts against the budget: what fits is
         // consumed as one run (the whole bundle, most often, as it is).
-        let room = u32::try_from(budget - done).unwrap_or(0);
+        let room = u32::try_from(budget.saturating_sub(done)).unwrap_or(0);
         let packets = bundle.len();
         if packets <= room {
             // At most the room left: `done` stays within the budget.
-            done += i32::try_from(packets).unwrap_or(i32::MAX);
+            done = done.saturating_add(i32::try_from(packets).unwrap_or(i32::MAX));
             consume_run(peer, bundle);
             continue;
         }
         let run: Bundle = core::iter::from_fn(|| bundle.pop())
             .take(room as usize)
             .collect();
-        done += i32::try_from(run.len()).unwrap_or(i32::MAX);
+        done = done.saturating_add(i32::try_from(run.len()).unwrap_or(i32::MAX));
         consume_run(peer, run);
         // The budget ran out within a burst: the rest goes first next time.
         peer.rx.put_back(bundle);
@@ -549,7 +549,7 @@ fn consume_run(peer: &Anchored<PeerState>, mut run: Bundle) {
             } else if msg_len as usize != DATA_MIN_LEN {
                 // Not a keepalive: a message of a header and a tag, which
                 // `open_in_place` leaves empty (`skb.len() == 0` below).
-                data += 1;
+                data = data.saturating_add(1);
             }
         })
     });

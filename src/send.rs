@@ -255,7 +255,7 @@ pub(crate) fn send_staged(peer: &Anchored<PeerState>, mut fresh: Option<Bundle>)
         let mut ran_out = false;
         let mut packets = 0u32;
         bundle.for_each_user_cb(|cb| {
-            packets += 1;
+            packets = packets.saturating_add(1);
             match kp.keypair.reserve_send(now) {
                 Ok(counter) => cb[8..].copy_from_slice(&counter.to_ne_bytes()),
                 Err(_) => ran_out = true,
@@ -388,7 +388,7 @@ fn seal(job: &mut EncryptJob, headroom: u32) -> (bool, u32) {
     let mut packets = 0u32;
     let mut ok = true;
     segments.for_each(|cb, skb| {
-        packets += 1;
+        packets = packets.saturating_add(1);
         if !ok {
             // The bundle is lost anyway: only counted.
             return true;

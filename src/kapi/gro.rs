@@ -228,14 +228,17 @@ unsafe fn join(p: *mut b::sk_buff, skb: *mut b::sk_buff) -> Result<(), ()> {
         }
         b::skb_pull(skb, off);
         (*pcb).__bindgen_anon_1.__bindgen_anon_2.last = skb;
-        (*pcb).count += 1;
+        // The sums below are bounded (the length just checked against
+        // `MAX_LEN`, the count by `MAX_SEGS` in `receive`); saturating, as no
+        // arithmetic on a packet path may panic.
+        (*pcb).count = (*pcb).count.saturating_add(1);
         // Reaches our socket whole (see the module's text).
         (*shinfo(p)).gso_type |= b::SKB_GSO_UDP_TUNNEL;
-        (*p).data_len += (*skb).len;
+        (*p).data_len = (*p).data_len.saturating_add((*skb).len);
         (*skb).__bindgen_anon_3.__bindgen_anon_1.destructor = None;
         (*skb).sk = ptr::null_mut();
-        (*p).truesize += (*skb).truesize;
-        (*p).len += (*skb).len;
+        (*p).truesize = (*p).truesize.saturating_add((*skb).truesize);
+        (*p).len = (*p).len.saturating_add((*skb).len);
         (*shinfo(p)).flags |= (*shinfo(skb)).flags & b::SKBFL_SHARED_FRAG as u8;
         (*flags(skb)).set_same_flow(1);
     }
@@ -263,10 +266,11 @@ pub(super) unsafe fn receive(
         let off = b::wg_shim_skb_gro_offset(skb);
         let len = b::wg_shim_skb_gro_len(skb);
         // The UDP header and the head of the payload (null: too short).
-        let udp = match off.checked_sub(UDP_HEADER) {
-            Some(start) => {
-                b::wg_shim_skb_gro_header(skb, off + KEY_BYTES as u32, start).cast::<u8>()
-            }
+        let udp = match off
+            .checked_sub(UDP_HEADER)
+            .zip(off.checked_add(KEY_BYTES as u32))
+        {
+            Some((start, end)) => b::wg_shim_skb_gro_header(skb, end, start).cast::<u8>(),
             None => ptr::null_mut(),
         };
         let own = if udp.is_null() {

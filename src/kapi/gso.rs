@@ -215,12 +215,14 @@ impl UdpGso {
                 Some(t) => (*t.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.next = ptr,
                 None => (*shinfo(head)).frag_list = ptr,
             }
-            (*head).len += len;
-            (*head).data_len += len;
-            (*head).truesize += (*ptr).truesize;
+            // Bounded by `takes` (`MAX_PAYLOAD`, `MAX_SEGS`); saturating, as
+            // no arithmetic on a packet path may panic.
+            (*head).len = (*head).len.saturating_add(len);
+            (*head).data_len = (*head).data_len.saturating_add(len);
+            (*head).truesize = (*head).truesize.saturating_add((*ptr).truesize);
         }
         self.tail = ptr;
-        self.segs += 1;
+        self.segs = self.segs.saturating_add(1);
         self.open = len == self.size;
         Ok(())
     }
@@ -244,7 +246,8 @@ impl UdpGso {
                 (*info).gso_size = self.size as u16;
                 (*info).gso_segs = self.segs;
                 (*info).gso_type = b::SKB_GSO_UDP_L4;
-                let start = (*raw).data.offset_from((*raw).head) as u32 - UDP_HEADER;
+                let start =
+                    ((*raw).data.offset_from((*raw).head) as u32).saturating_sub(UDP_HEADER);
                 let h = (*raw).__bindgen_anon_4.headers.as_mut();
                 h.set_ip_summed(b::CHECKSUM_PARTIAL as u8);
                 h.__bindgen_anon_1.__bindgen_anon_1.csum_start = start as u16;

@@ -149,8 +149,8 @@ impl<T: LinkOps> NetDevice<T> {
 
     /// The device's name.
     pub(crate) fn name(&self) -> &CStr {
-        // SAFETY: `name` is a NUL-terminated array inside the device.
-        unsafe { CStr::from_char_ptr((*self.raw.get()).name.as_ptr()) }
+        // SAFETY: `name` is an array inside the device, which outlives `&self`.
+        name_of(unsafe { &(*self.raw.get()).name })
     }
 
     /// The namespace the device was created in, if it still exists.
@@ -459,9 +459,9 @@ unsafe extern "C" fn newlink_callback<T: LinkOps>(
     let p = unsafe { &mut *ptr::addr_of_mut!((*dev).priv_).cast::<Priv<T>>() };
     // SAFETY: `src_net` is alive for the duration of the call.
     let net = unsafe { Net::from_raw(src_net) };
-    // SAFETY: `name` is a NUL-terminated array inside the device, which
-    // outlives the call; nothing renames an unregistered device meanwhile.
-    let name = unsafe { CStr::from_char_ptr((*dev).name.as_ptr()) };
+    // SAFETY: `name` is an array inside the device, which outlives the call;
+    // nothing renames an unregistered device meanwhile.
+    let name = name_of(unsafe { &(*dev).name });
     let init = T::new_link(&rtnl, net, name);
     // SAFETY: `data` is uninitialised memory inside the private area, which
     // never moves; on error the initialiser leaves nothing to drop.
@@ -766,3 +766,20 @@ const _: () = assert!(
         % core::mem::align_of::<usize>()
         == 0
 );
+
+/// The name in a `struct net_device`'s `name` array, up to its first NUL
+/// (the kernel keeps one there), found within the array: no `strlen` and no
+/// length arithmetic that could fail (the kernel crate's `CStr::from_char_ptr`
+/// adds one to what `strlen` returns, with an overflow check: a panic path,
+/// however unreachable, in every packet path that names the device).
+fn name_of(name: &[u8]) -> &CStr {
+    match name
+        .iter()
+        .position(|&c| c == 0)
+        .and_then(|nul| name.get(..=nul))
+    {
+        // SAFETY: the slice ends at its first NUL, and has no other.
+        Some(with_nul) => unsafe { CStr::from_bytes_with_nul_unchecked(with_nul) },
+        None => kernel::c_str!(""),
+    }
+}

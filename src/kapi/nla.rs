@@ -20,6 +20,14 @@ const NL_VALIDATE_STRICT: u32 = b::netlink_validation_NL_VALIDATE_TRAILING
 /// `NLA_ALIGNTO`.
 const NLA_ALIGNTO: usize = 4;
 
+/// `len` rounded up to `NLA_ALIGNTO` (`NLA_ALIGN`); the largest lengths,
+/// which have no such multiple, round down instead of failing (no
+/// attribute is that long: callers bound what they step over by the
+/// payload).
+fn nla_align(len: usize) -> usize {
+    len.saturating_add(NLA_ALIGNTO - 1) & !(NLA_ALIGNTO - 1)
+}
+
 /// In a path given to [`wipe_at`]: any attribute of a list (the elements of
 /// a nested list, whatever their type). Types are at most `NLA_TYPE_MASK`.
 pub(crate) const ANY_TYPE: u32 = u32::MAX;
@@ -43,11 +51,13 @@ pub(crate) fn wipe_at(payload: &mut [u8], path: &[u32]) {
     while let Some((len, t)) = payload.get(off..).and_then(attr_at) {
         if kind == ANY_TYPE || u32::from(t) == kind {
             // In bounds: the attribute fits in what is left after `off`.
-            if let Some(inner) = payload.get_mut(off + NLA_HDRLEN..off + len) {
+            if let Some(inner) =
+                payload.get_mut(off.saturating_add(NLA_HDRLEN)..off.saturating_add(len))
+            {
                 wipe_at(inner, rest);
             }
         }
-        off = off.saturating_add(len.next_multiple_of(NLA_ALIGNTO));
+        off = off.saturating_add(nla_align(len));
     }
 }
 
@@ -188,7 +198,7 @@ impl<'a> Iterator for Nested<'a> {
     fn next(&mut self) -> Option<Attr<'a>> {
         let (len, _) = attr_at(self.0)?;
         let ptr = self.0.as_ptr().cast::<b::nlattr>();
-        let step = len.next_multiple_of(NLA_ALIGNTO).min(self.0.len());
+        let step = nla_align(len).min(self.0.len());
         // INVARIANT: `step` is a multiple of `NLA_ALIGNTO`, or all that is left (then the rest
         // is empty).
         self.0 = self.0.get(step..).unwrap_or(&[]);

@@ -46,7 +46,8 @@ use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 use core::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, Ordering};
-use kernel::types::{ForeignOwnable, Opaque};
+use kernel::sync::{Arc, ArcBorrow};
+use kernel::types::Opaque;
 
 /// Bytes of each packet's control block the user of a bundle may use.
 pub(crate) const USER_CB_LEN: usize = 16;
@@ -59,6 +60,60 @@ const _: () = assert!(
 );
 /// The two references' foreign pointers (`A`'s, then `B`'s), at `REFS`.
 type Refs = [*const c_void; 2];
+
+/// A counted reference a job carries through the rings, as a raw pointer in
+/// its first packet's control block: the kernel crate's `ForeignOwnable`
+/// for `Arc`, without the null checks its `borrow` and `from_foreign` make
+/// with `unwrap()` (a panic path, unreachable as the pointer is never null,
+/// but one in every packet's job, on the packet paths).
+pub(crate) trait Carried: Send + Sized {
+    /// A borrow of the reference while the job holds it.
+    type Borrowed<'a>
+    where
+        Self: 'a;
+
+    /// The reference as a raw pointer (never null), owning its count.
+    fn into_raw_ref(self) -> *const c_void;
+
+    /// Borrows what `into_raw_ref` gave.
+    ///
+    /// # Safety
+    ///
+    /// `p` came from `into_raw_ref` and is not yet given back to
+    /// `from_raw_ref`, and the borrow ends before it is.
+    unsafe fn borrow_raw<'a>(p: *const c_void) -> Self::Borrowed<'a>;
+
+    /// Takes back the reference `into_raw_ref` gave.
+    ///
+    /// # Safety
+    ///
+    /// `p` came from `into_raw_ref`, and is given back once.
+    unsafe fn from_raw_ref(p: *const c_void) -> Self;
+}
+
+impl<T: Send + Sync> Carried for Arc<T> {
+    type Borrowed<'a>
+        = ArcBorrow<'a, T>
+    where
+        T: 'a;
+
+    fn into_raw_ref(self) -> *const c_void {
+        Arc::into_raw(self).cast()
+    }
+
+    unsafe fn borrow_raw<'a>(p: *const c_void) -> ArcBorrow<'a, T> {
+        // SAFETY: per the contract, `p` came from `Arc::into_raw` and its
+        // count is held (by the job) for as long as the borrow lasts; no
+        // `UniqueArc` of a shared `Arc` exists.
+        unsafe { ArcBorrow::from_raw(p.cast()) }
+    }
+
+    unsafe fn from_raw_ref(p: *const c_void) -> Self {
+        // SAFETY: per the contract, `p` came from `Arc::into_raw`, once.
+        unsafe { Arc::from_raw(p.cast()) }
+    }
+}
+
 // The control block is 8-aligned (`__aligned(8)` in the kernel), so the
 // state is an aligned `atomic_t` and the next pointer an aligned pointer.
 const _: () = assert!(
@@ -618,16 +673,13 @@ impl PinnedDrop for SerialQueue {
 /// which are the serial queue's), and the foreign
 /// pointers at `REFS` are those of an `A` and a `B` that this job owns, taken back by `close`
 /// only.
-pub(crate) struct Job<A: ForeignOwnable + Send, B: ForeignOwnable + Send>(
-    NonNull<b::sk_buff>,
-    PhantomData<(A, B)>,
-);
+pub(crate) struct Job<A: Carried, B: Carried>(NonNull<b::sk_buff>, PhantomData<(A, B)>);
 
 // SAFETY: the job has exclusive use of its packets' data until it
 // finishes; the references it carries are `Send`.
-unsafe impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Send for Job<A, B> {}
+unsafe impl<A: Carried, B: Carried> Send for Job<A, B> {}
 
-impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
+impl<A: Carried, B: Carried> Job<A, B> {
     /// The two references' foreign pointers, as `dispatch` wrote them.
     fn raw_refs(&self) -> Refs {
         // SAFETY: the first packet is valid while the job is pending (the
@@ -643,9 +695,9 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
         // INVARIANT: the job is pending (it has not closed) and lends its packets for as long
         // as it is borrowed mutably.
         let segments = JobSegments(self.0, PhantomData);
-        // SAFETY: both came from `into_foreign` in `dispatch` and are given
+        // SAFETY: both came from `into_raw_ref` in `dispatch` and are given
         // back only by `finish` or drop (which consume the job).
-        unsafe { (A::borrow(a), B::borrow(b), segments) }
+        unsafe { (A::borrow_raw(a), B::borrow_raw(b), segments) }
     }
 
     /// Finishes the job (its last access to the packets) and hands back the
@@ -658,9 +710,9 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
     /// moves the job from PENDING to `state`. Once only: by `finish` or drop.
     fn close(&self, state: JobState) -> (A, B) {
         let [a, b] = self.raw_refs();
-        // SAFETY: both came from `into_foreign` in `dispatch`; taken back
+        // SAFETY: both came from `into_raw_ref` in `dispatch`; taken back
         // once, by the consuming `finish` (or drop).
-        let refs = unsafe { (A::from_foreign(a), B::from_foreign(b)) };
+        let refs = unsafe { (A::from_raw_ref(a), B::from_raw_ref(b)) };
         // SAFETY: the first packet is valid while the job is pending.
         let s = unsafe { state_of(self.0) };
         // Fully ordered: the job's work on the packets is visible to whoever
@@ -676,13 +728,13 @@ impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Job<A, B> {
     }
 }
 
-impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> Drop for Job<A, B> {
+impl<A: Carried, B: Carried> Drop for Job<A, B> {
     fn drop(&mut self) {
         drop(self.close(JobState::Failed));
     }
 }
 
-impl<A: ForeignOwnable + Send, B: ForeignOwnable + Send> RingItem for Job<A, B> {
+impl<A: Carried, B: Carried> RingItem for Job<A, B> {
     fn into_ring(self) -> NonNull<c_void> {
         ManuallyDrop::new(self).0.cast()
     }
@@ -785,8 +837,8 @@ pub(crate) fn dispatch<W, A, B>(
 ) -> Dispatched
 where
     W: CryptWorker<Item = Job<A, B>>,
-    A: ForeignOwnable + Send,
-    B: ForeignOwnable + Send,
+    A: Carried,
+    B: Carried,
 {
     match dispatch_here(serial, ring, bundle, a, b) {
         Ok(job) => match ring.produce(job) {
@@ -813,8 +865,8 @@ pub(crate) fn dispatch_here<W, A, B>(
 ) -> Result<Job<A, B>, Dispatched>
 where
     W: CryptWorker<Item = Job<A, B>>,
-    A: ForeignOwnable + Send,
-    B: ForeignOwnable + Send,
+    A: Carried,
+    B: Carried,
 {
     let packets = bundle.len();
     let Some(head) = bundle.into_head() else {
@@ -839,7 +891,7 @@ where
         // INVARIANT: the references and the PENDING state are written before the bundle is
         // queued on `serial`, the job built from `head` below owns the references, and the
         // bundle is not ours once queued (the job uses it until it closes, the queue owns it).
-        let refs: Refs = [a.into_foreign(), b.into_foreign()];
+        let refs: Refs = [a.into_raw_ref(), b.into_raw_ref()];
         cb_of(head).add(REFS).cast::<Refs>().write_unaligned(refs);
         state_of(head).store(JobState::Pending as i32, Ordering::Relaxed);
         *packets_of(head) = packets;

@@ -77,7 +77,13 @@ unsafe fn crypt_sg(
     use b::chacha20poly1305_encrypt_sg_inplace as seal;
     let mut sg = [b::scatterlist::default(); SG_ENTRIES];
     let sg = sg.as_mut_ptr();
-    let mapped = if encrypt { len + TAG_LEN } else { len };
+    let Some(mapped) = (if encrypt {
+        len.checked_add(TAG_LEN)
+    } else {
+        Some(len)
+    }) else {
+        return false;
+    };
     // SAFETY: per the contract; `sg` has room for `frags` entries.
     unsafe {
         b::sg_init_table(sg, frags);
@@ -226,7 +232,8 @@ impl SkBuff {
         // (`skb_put` returns their start) and filled.
         unsafe {
             (*skb.raw()).data = (*skb.raw()).data.add(headroom as usize);
-            (*skb.raw()).tail += headroom;
+            // Within the `size` bytes just allocated: cannot saturate.
+            (*skb.raw()).tail = (*skb.raw()).tail.saturating_add(headroom);
             let dst = b::skb_put(skb.raw(), len);
             ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len());
         }
@@ -285,7 +292,8 @@ impl SkBuff {
             }
             let udp = (*raw).data.add(offset as usize);
             let udp_len = u32::from(u16::from_be_bytes([*udp.add(4), *udp.add(5)]));
-            if udp_len < UDP_HEADER_LEN || udp_len > (*raw).len - offset {
+            // `header_end <= len` above: `len - offset` cannot wrap.
+            if udp_len < UDP_HEADER_LEN || udp_len > (*raw).len.saturating_sub(offset) {
                 return None;
             }
             let payload_len = udp_len - UDP_HEADER_LEN;
@@ -703,7 +711,9 @@ impl JobSkb<'_> {
             b::skb_push(raw, back);
             let mut trailer: *mut b::sk_buff = ptr::null_mut();
             let frags = b::skb_cow_data(raw, 0, &mut trailer);
-            let front = back + HEADER;
+            let Some(front) = back.checked_add(HEADER) else {
+                return false;
+            };
             b::skb_pull(raw, front);
             if frags < 0 || frags as usize > SG_ENTRIES {
                 return false;
@@ -712,7 +722,9 @@ impl JobSkb<'_> {
                 return false;
             }
             b::skb_push(raw, front);
-            if b::wg_shim_pskb_trim(raw, (*raw).len - TAG_LEN) != 0 {
+            // At least a header and a tag long (checked above, and opening
+            // does not shorten it): cannot wrap.
+            if b::wg_shim_pskb_trim(raw, (*raw).len.saturating_sub(TAG_LEN)) != 0 {
                 return false;
             }
             b::skb_pull(raw, front);
