@@ -58,7 +58,7 @@ const NEXT: usize = 40;
 const _: () = assert!(
     REFS + 16 <= STATE && STATE + 4 <= PACKETS && PACKETS + 4 <= NEXT && USER_CB_LEN <= REFS
 );
-/// The two references' foreign pointers (`A`'s, then `B`'s), at `REFS`.
+/// The two references' raw pointers (`Carried::into_raw_ref`) (`A`'s, then `B`'s), at `REFS`.
 type Refs = [*const c_void; 2];
 
 /// A counted reference a job carries through the rings, as a raw pointer in
@@ -670,7 +670,7 @@ impl PinnedDrop for SerialQueue {
 /// is PENDING (or ORPHAN, after a purge) until this job's `close`. Until then the bundle stays
 /// valid, the job has exclusive use of its packets' data and control blocks but for the first
 /// packet's state and number of packets, which it only reads (and that packet's list links,
-/// which are the serial queue's), and the foreign
+/// which are the serial queue's), and the raw
 /// pointers at `REFS` are those of an `A` and a `B` that this job owns, taken back by `close`
 /// only.
 pub(crate) struct Job<A: Carried, B: Carried>(NonNull<b::sk_buff>, PhantomData<(A, B)>);
@@ -680,7 +680,7 @@ pub(crate) struct Job<A: Carried, B: Carried>(NonNull<b::sk_buff>, PhantomData<(
 unsafe impl<A: Carried, B: Carried> Send for Job<A, B> {}
 
 impl<A: Carried, B: Carried> Job<A, B> {
-    /// The two references' foreign pointers, as `dispatch` wrote them.
+    /// The two references' raw pointers, as `dispatch` wrote them.
     fn raw_refs(&self) -> Refs {
         // SAFETY: the first packet is valid while the job is pending (the
         // serial side neither frees it nor touches more than its list links
