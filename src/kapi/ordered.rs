@@ -58,7 +58,7 @@ const NEXT: usize = 40;
 const _: () = assert!(
     REFS + 16 <= STATE && STATE + 4 <= PACKETS && PACKETS + 4 <= NEXT && USER_CB_LEN <= REFS
 );
-/// The two references' raw pointers (`Carried::into_raw_ref`) (`A`'s, then `B`'s), at `REFS`.
+/// The two references' raw pointers (from `Carried::into_raw_ref`: `A`'s, then `B`'s), at `REFS`.
 type Refs = [*const c_void; 2];
 
 /// A counted reference a job carries through the rings, as a raw pointer in

@@ -77,11 +77,7 @@ unsafe fn crypt_sg(
     use b::chacha20poly1305_encrypt_sg_inplace as seal;
     let mut sg = [b::scatterlist::default(); SG_ENTRIES];
     let sg = sg.as_mut_ptr();
-    let Some(mapped) = (if encrypt {
-        len.checked_add(TAG_LEN)
-    } else {
-        Some(len)
-    }) else {
+    let Some(mapped) = len.checked_add(if encrypt { TAG_LEN } else { 0 }) else {
         return false;
     };
     // SAFETY: per the contract; `sg` has room for `frags` entries.
@@ -705,15 +701,15 @@ impl JobSkb<'_> {
             let Ok(back) = u32::try_from(((*raw).data as isize).wrapping_sub(nh as isize)) else {
                 return false;
             };
+            let Some(front) = back.checked_add(HEADER) else {
+                return false;
+            };
             if (*raw).len < HEADER + TAG_LEN {
                 return false;
             }
             b::skb_push(raw, back);
             let mut trailer: *mut b::sk_buff = ptr::null_mut();
             let frags = b::skb_cow_data(raw, 0, &mut trailer);
-            let Some(front) = back.checked_add(HEADER) else {
-                return false;
-            };
             b::skb_pull(raw, front);
             if frags < 0 || frags as usize > SG_ENTRIES {
                 return false;
