@@ -144,11 +144,6 @@ void wg_shim_blake2s_init(struct blake2s_state *state, size_t outlen, const u8 *
 	__blake2s_init(state, outlen, key, keylen);
 }
 
-void wg_shim_memzero_explicit(void *p, size_t len)
-{
-	memzero_explicit(p, len);
-}
-
 void *wg_shim_sk_user_data(const struct sock *sk)
 {
 	return rcu_dereference_sk_user_data(sk);

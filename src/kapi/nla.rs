@@ -43,8 +43,7 @@ pub(crate) const ANY_TYPE: u32 = u32::MAX;
 /// `Request::wipe`, which lends them).
 pub(crate) fn wipe_at(payload: &mut [u8], path: &[u32]) {
     let Some((&kind, rest)) = path.split_first() else {
-        // SAFETY: `payload` is valid for writes of its length (a `&mut`).
-        unsafe { b::wg_shim_memzero_explicit(payload.as_mut_ptr().cast(), payload.len()) };
+        super::platform::memzero_explicit(payload);
         return;
     };
     let mut off = 0usize;

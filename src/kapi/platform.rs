@@ -11,7 +11,8 @@ use super::bindings as b;
 use crate::proto::platform::{
     Alloc, AllocError, Clock, Crypto, BLAKE2S_BLOCK_LEN, HASH_LEN, KEY_LEN, TAG_LEN, XNONCE_LEN,
 };
-use core::ptr::addr_of_mut;
+use core::mem::MaybeUninit;
+use core::ptr::{addr_of, addr_of_mut};
 use core::sync::atomic::{AtomicI64, Ordering};
 use kernel::alloc::{
     flags::{GFP_ATOMIC, GFP_KERNEL},
@@ -179,14 +180,31 @@ impl Clone for Blake2sPrefix {
 
 impl Drop for Blake2sPrefix {
     fn drop(&mut self) {
-        // SAFETY: the state is valid for writes of its size.
-        unsafe {
-            b::wg_shim_memzero_explicit(
-                addr_of_mut!(self.0).cast(),
-                core::mem::size_of::<b::blake2s_state>(),
-            )
-        }
+        self.0 = b::blake2s_state::default();
+        barrier_data(addr_of!(self.0).cast());
     }
+}
+
+/// The kernel's `memzero_explicit()`: zeroes `buf` in a way the compiler
+/// may not elide.
+#[inline]
+pub(crate) fn memzero_explicit(buf: &mut [u8]) {
+    buf.fill(0);
+    barrier_data(buf.as_ptr());
+}
+
+/// The kernel's `barrier_data()`, which `memzero_explicit()` puts after its
+/// `memset()`: an empty `asm!` given the address of what was just written,
+/// which the compiler must assume reads it, so that it cannot drop the
+/// writes as dead stores to memory about to go out of scope. Inline, a
+/// key's zeroing is four stores (as `memzero_explicit()`, a static inline,
+/// is in C), not a call into the shim and one on to `memset()`.
+#[inline(always)]
+fn barrier_data(p: *const u8) {
+    // SAFETY: the statement is empty: it neither reads nor writes anything, uses no
+    // stack and leaves the flags alone; `readonly` (not `nomem`) is what
+    // keeps the stores before it.
+    unsafe { core::arch::asm!("/* {0} */", in(reg) p, options(nostack, preserves_flags, readonly)) }
 }
 
 impl Crypto for Kernel {
@@ -219,15 +237,23 @@ impl Crypto for Kernel {
     }
 
     fn blake2s(out: &mut [u8], key: &[u8], input: &[&[u8]]) {
-        let mut state = b::blake2s_state::default();
+        // Not zeroed first (120 bytes, for each of the two dozen hashes of
+        // a handshake): `__blake2s_init` writes every field but the block
+        // buffer, which `blake2s_update` and `blake2s_final` write before
+        // they read it, and `blake2s_final` zeroes the whole state. No Rust
+        // reference to it is ever made.
+        let mut state = MaybeUninit::<b::blake2s_state>::uninit();
+        let state = state.as_mut_ptr();
         // SAFETY: `out.len()` and `key.len()` are at most 32 as the trait
-        // requires; the pointers describe valid buffers.
+        // requires; the pointers describe valid buffers; `state` is
+        // initialised by `__blake2s_init` before the others read it, as C
+        // callers with a state on the stack do.
         unsafe {
-            b::wg_shim_blake2s_init(&mut state, out.len(), key.as_ptr(), key.len());
+            b::wg_shim_blake2s_init(state, out.len(), key.as_ptr(), key.len());
             for part in input {
-                b::blake2s_update(&mut state, part.as_ptr(), part.len());
+                b::blake2s_update(state, part.as_ptr(), part.len());
             }
-            b::blake2s_final(&mut state, out.as_mut_ptr());
+            b::blake2s_final(state, out.as_mut_ptr());
         }
     }
 
@@ -293,9 +319,9 @@ impl Crypto for Kernel {
         unsafe { b::get_random_bytes(buf.as_mut_ptr().cast(), buf.len()) }
     }
 
+    #[inline]
     fn zeroize(buf: &mut [u8]) {
-        // SAFETY: `buf` is valid for writes of its length.
-        unsafe { b::wg_shim_memzero_explicit(buf.as_mut_ptr().cast(), buf.len()) }
+        memzero_explicit(buf);
     }
 
     fn ct_eq(a: &[u8], b_: &[u8]) -> bool {

@@ -24,29 +24,37 @@ pub fn mac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> [u8; MAC_LEN] {
 /// `HMAC(key, a || b)` with BLAKE2s-256 (RFC 2104). Keys longer than a block
 /// are hashed first, as RFC 2104 says; WireGuard's are all 32 bytes.
 pub fn hmac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> Key<C> {
-    let mut pad = [0x36u8; BLOCK_LEN];
-    let mut hashed_key = [0u8; HASH_LEN];
-    let key = if key.len() > BLOCK_LEN {
-        C::blake2s(&mut hashed_key, &[], &[key]);
-        &hashed_key[..]
-    } else {
-        key
-    };
-    // The key, zero-padded to a block, XOR ipad.
-    for (p, k) in pad.iter_mut().zip(key.iter()) {
-        *p ^= *k;
+    // The key, zero-padded to a block.
+    let mut pad = [0u8; BLOCK_LEN];
+    match pad.get_mut(..key.len()) {
+        Some(k) => k.copy_from_slice(key),
+        None => C::blake2s(&mut pad[..HASH_LEN], &[], &[key]),
     }
+    xor_pad(&mut pad, IPAD);
     let mut inner = [0u8; HASH_LEN];
     C::blake2s(&mut inner, &[], &[&pad, a, b]);
-    for p in pad.iter_mut() {
-        *p ^= 0x36 ^ 0x5c;
-    }
+    xor_pad(&mut pad, IPAD ^ OPAD);
     let mut out = Key::<C>::zero();
     C::blake2s(out.as_mut_bytes(), &[], &[&pad, &inner]);
     C::zeroize(&mut pad);
     C::zeroize(&mut inner);
-    C::zeroize(&mut hashed_key);
     out
+}
+
+/// RFC 2104's inner and outer pad bytes.
+const IPAD: u8 = 0x36;
+const OPAD: u8 = 0x5c;
+
+/// `block ^= byte` in every position, eight bytes at a time: kernel code
+/// has no SIMD, and the compiler would otherwise go byte by byte (64 loads
+/// and stores, for each of the two pads of every HMAC).
+fn xor_pad(block: &mut [u8; BLOCK_LEN], byte: u8) {
+    let fill = u64::from_ne_bytes([byte; 8]);
+    for word in block.chunks_exact_mut(8) {
+        if let Ok(word) = <&mut [u8; 8]>::try_from(word) {
+            *word = (u64::from_ne_bytes(*word) ^ fill).to_ne_bytes();
+        }
+    }
 }
 
 /// A keyed MAC's long-lived key (mac1's, made from a public key; the cookie
@@ -100,14 +108,13 @@ impl<C: Crypto> HmacKey<C> {
     /// `Kdf`'s extraction: the key `T0 = HMAC(key, input)`.
     fn extract(key: &[u8], input: &[u8]) -> Self {
         let t0 = hmac::<C>(key, input, &[]);
-        let mut pad = [0x36u8; BLOCK_LEN];
-        for (p, k) in pad.iter_mut().zip(t0.as_bytes()) {
-            *p ^= *k;
+        let mut pad = [0u8; BLOCK_LEN];
+        if let Some((k, _)) = pad.split_first_chunk_mut::<HASH_LEN>() {
+            *k = *t0.as_bytes();
         }
+        xor_pad(&mut pad, IPAD);
         let inner = C::blake2s_block_prefix(&pad);
-        for p in pad.iter_mut() {
-            *p ^= 0x36 ^ 0x5c;
-        }
+        xor_pad(&mut pad, IPAD ^ OPAD);
         let outer = C::blake2s_block_prefix(&pad);
         C::zeroize(&mut pad);
         Self { inner, outer }
