@@ -21,7 +21,7 @@ use crate::peer::{Endpoint, PeerRef, PeerReserve, Peers, MAX_PEERS};
 use crate::proto::allowedips::Prefix;
 use crate::proto::handshake::StaticIdentity;
 use crate::proto::peerplan::{self, Entry};
-use crate::proto::platform::{Crypto, KEY_LEN};
+use crate::proto::platform::{Alloc, Crypto, KEY_LEN};
 use crate::proto::secret::Key;
 use crate::session;
 use crate::tables::{TableOp, Tables};
@@ -133,7 +133,9 @@ impl Config {
         let mut inserts = 0usize;
         for p in update.peers.iter() {
             n_ops = n_ops.saturating_add(2).saturating_add(p.allowed_ips.len());
-            inserts = inserts.saturating_add(p.allowed_ips.iter().filter(|(_, rm)| !rm).count());
+            // Summed saturating: `count` checks for overflow, a panic site.
+            let adds = p.allowed_ips.iter().filter(|(_, rm)| !rm);
+            inserts = adds.fold(inserts, |n, _| n.saturating_add(1));
         }
         // The tables the packets read: room for every insertion.
         let max_peer = self.peers.max_id_after(may_create);
@@ -186,7 +188,7 @@ impl Config {
         });
         let mut keys = KVVec::new();
         peerplan::creations(entries, exists_now, alive, MAX_PEERS, ENOSPC, |k| {
-            Ok(keys.push(*k, GFP_KERNEL)?)
+            Kernel::vec_push(&mut keys, *k).map_err(|_| ENOMEM)
         })?;
         Ok(keys)
     }

@@ -114,7 +114,10 @@ fn blake2s_prefixes<C: Crypto>(key: &[u8; 32]) -> Result<(), &'static str> {
     let mac_key = kdf::MacKey::<C>::new(key);
     let block_prefix = C::blake2s_block_prefix(&block);
     for len in [1, 32, 63, 64, 65, 116, 128, 129] {
-        let (a, b) = msg[..len].split_at(len / 2);
+        let (a, b) = msg
+            .get(..len)
+            .ok_or("blake2s prefix lengths")?
+            .split_at(len / 2);
         check(
             mac_key.mac(a, b) == kdf::mac::<C>(key, a, b),
             "blake2s keyed prefix",
