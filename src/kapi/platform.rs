@@ -239,9 +239,9 @@ impl Crypto for Kernel {
     fn blake2s(out: &mut [u8], key: &[u8], input: &[&[u8]]) {
         // Not zeroed first (120 bytes, for each of the two dozen hashes of
         // a handshake): `__blake2s_init` writes every field but the block
-        // buffer, which `blake2s_update` and `blake2s_final` write before
-        // they read it, and `blake2s_final` zeroes the whole state. No Rust
-        // reference to it is ever made.
+        // buffer (unless keyed), which `blake2s_update` and `blake2s_final`
+        // write before they read it, and `blake2s_final` zeroes the whole
+        // state. No Rust reference to it is ever made.
         let mut state = MaybeUninit::<b::blake2s_state>::uninit();
         let state = state.as_mut_ptr();
         // SAFETY: `out.len()` and `key.len()` are at most 32 as the trait

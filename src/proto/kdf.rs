@@ -26,9 +26,10 @@ pub fn mac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> [u8; MAC_LEN] {
 pub fn hmac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> Key<C> {
     // The key, zero-padded to a block.
     let mut pad = [0u8; BLOCK_LEN];
-    match pad.get_mut(..key.len()) {
-        Some(k) => k.copy_from_slice(key),
-        None => C::blake2s(&mut pad[..HASH_LEN], &[], &[key]),
+    if let Some(k) = pad.get_mut(..key.len()) {
+        k.copy_from_slice(key);
+    } else if let Some(h) = pad.first_chunk_mut::<HASH_LEN>() {
+        C::blake2s(h, &[], &[key]);
     }
     xor_pad(&mut pad, IPAD);
     let mut inner = [0u8; HASH_LEN];
