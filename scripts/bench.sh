@@ -8,7 +8,9 @@
 #   BENCH_ROUNDS=1 BENCH_SECONDS=3 make bench    a short smoke run
 #   BENCH_CPUS=N                                 vCPUs (default 2)
 #   BENCH_PROFILE=1                              then one profiled run of each
-#                                                (perf, build/vm/bench/profile/)
+#                                                (perf, build/vm/bench/profile/;
+#                                                the handshakes' CPU per X25519
+#                                                sample: tests/bench/hs_breakdown.py)
 #   BENCH_BASE=PATH.ko                           in place of the C driver, another
 #                                                build of ours (for the release
 #                                                kernel, under /work): the tables
@@ -89,6 +91,11 @@ set -e
 results=$TOP/build/vm/bench
 grep '^\[' "$results/guest.log" | tail -n 3 >&2 || true
 python3 "$TOP/tests/bench/report.py" "$results" "$data" || status=1
+# The profiled handshake runs: CPU per X25519 sample, by kind of work.
+if [ "$profile" = 1 ] && [ -d "$results/profile" ]; then
+	echo
+	python3 "$TOP/tests/bench/hs_breakdown.py" "$results/profile" | tee "$results/profile/hs-breakdown.md" || status=1
+fi
 [ $status -eq 0 ] || log "bench: the run had failures: see $results/guest.log"
 if [ "$pair" = 1 ]; then
 	echo

@@ -431,6 +431,12 @@ perf_around() {
 		perf report -i /tmp/perf.data --no-children --sort sym --stdio --percent-limit 3 \
 			-g graph,1,callee --max-stack 14 2>/dev/null | grep -v '^$' | head -n 400
 	} >"$RESULTS/profile/$name.txt"
+	# Every sample's call chain, for tests/bench/hs_breakdown.py.
+	case $name in *-hs)
+		perf script -i /tmp/perf.data -F cpu,ip,sym,dso 2>/dev/null | gzip >"$RESULTS/profile/$name-chains.gz" ||
+			note "$name: perf script failed"
+		;;
+	esac
 }
 
 if [ "$profile" = 1 ]; then

@@ -7,7 +7,9 @@ code as the veth table, without the handshake data) whose figures give
 known per-round ratios, runs report.py on them, and checks each row's
 cells: the ratio of medians, the geometric mean of the rounds' own ratios
 with its 95% interval (worked out by hand below, not by report.py's code),
-and the verdict. Exits non-zero on any mismatch.
+and the verdict. Then tests/bench/hs_breakdown.py (the profiled handshakes'
+CPU per X25519 sample) on made-up call chains. Exits non-zero on any
+mismatch.
 """
 import json
 import os
@@ -152,6 +154,33 @@ k.expect("exit status", k.status, 0)
 k.expect(TCP1 + " paired", k.col(TCP1, 3), "0.90 (one round)")
 k.expect(TCP1 + " verdict", k.col(TCP1, 4), "**ours behind** (one round)")
 k.done()
+
+# tests/bench/hs_breakdown.py on made-up call chains, in perf script's form:
+# 4 X25519 samples (two functions), 2 BLAKE2s, 1 in the module, 3 under it
+# (one of them in the tester's sendto: the driver's receive path counts as
+# the driver's), 2 of the tester's (user space; its poll), 1 other, 2 idle.
+import hs_breakdown  # noqa: E402
+K, M, U = "[kernel.kallsyms]", "/lib/modules/6.12/updates/wireguard.ko", "/usr/bin/python3.11"
+def sample(*frames):
+    return "[000] \n" + "".join("\t%x %s+0x1 (%s)\n" % (0xffffffff81000000 if d != U else 0x4a0000, s, d)
+                                for s, d in frames)
+made_up = "".join([
+    sample(("curve25519_arch", K), ("wg_shim_curve25519", M)) * 3,
+    sample(("encode_point", K), ("curve25519_base_arch", K), ("send_response", M)),
+    sample(("blake2s_compress_ssse3", K), ("blake2s_final", K), ("hmac", M)) * 2,
+    sample(("HmacKey::extract", M), ("worker", M)),
+    sample(("_raw_spin_unlock_irqrestore", K), ("queue_work_on", K), ("encap_recv", M)) * 2,
+    sample(("ip_finish_output2", K), ("wg_receive", M), ("udp_queue_rcv_skb", K), ("__sys_sendto", K)),
+    sample(("_PyEval_EvalFrameDefault", U)),
+    sample(("datagram_poll", K), ("do_sys_poll", K), ("__x64_sys_poll", K)),
+    sample(("run_timer_softirq", K), ("handle_softirqs", K)),
+    sample(("pv_native_safe_halt", K), ("default_idle", K)) * 2,
+]).splitlines(keepends=True)
+counts, per = hs_breakdown.breakdown(hs_breakdown.chains(made_up))
+expect("hs_breakdown counts", [counts[k] for k in hs_breakdown.KINDS], [4, 2, 0, 1, 3, 2, 1, 2])
+expect("hs_breakdown driver in all", round(sum(per[k] for k in hs_breakdown.DRIVER), 3), 2.5)
+row = hs_breakdown.table([("ours", counts, per)])[2]
+expect("hs_breakdown row", row, "| ours | 15 | 0.500 | 0.000 | 0.250 | 0.750 | 0.500 | 0.250 | 0.500 | 2.500 |")
 
 for f in failures:
     print("bench-report: " + f)
