@@ -237,6 +237,13 @@ impl Crypto for Kernel {
     }
 
     fn blake2s(out: &mut [u8], key: &[u8], input: &[&[u8]]) {
+        // Lengths outside the trait's contract: `__blake2s_init` would copy a
+        // key over 64 bytes past the block buffer. Refused as
+        // `blake2s_resume` refuses its own.
+        if out.is_empty() || out.len() > HASH_LEN || key.len() > KEY_LEN {
+            out.fill(0);
+            return;
+        }
         // Not zeroed first (120 bytes, for each of the two dozen hashes of
         // a handshake): `__blake2s_init` writes every field but the block
         // buffer (unless keyed), which `blake2s_update` and `blake2s_final`
@@ -244,8 +251,8 @@ impl Crypto for Kernel {
         // state. No Rust reference to it is ever made.
         let mut state = MaybeUninit::<b::blake2s_state>::uninit();
         let state = state.as_mut_ptr();
-        // SAFETY: `out.len()` and `key.len()` are at most 32 as the trait
-        // requires; the pointers describe valid buffers; `state` is
+        // SAFETY: `out.len()` is 1..=32 and `key.len()` at most 32 (checked
+        // above); the pointers describe valid buffers; `state` is
         // initialised by `__blake2s_init` before the others read it, as C
         // callers with a state on the stack do.
         unsafe {

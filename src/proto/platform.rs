@@ -31,6 +31,7 @@ pub struct AllocError;
 pub trait Crypto: 'static {
     /// BLAKE2s with a digest of `out.len()` bytes (1..=32), keyed with `key`
     /// (0..=32 bytes, empty means unkeyed), over the concatenation of `input`.
+    /// Other lengths are a caller's bug: the kernel platform zeroes `out`.
     fn blake2s(out: &mut [u8], key: &[u8], input: &[&[u8]]);
 
     /// A BLAKE2s state that has hashed exactly one block and nothing more,
