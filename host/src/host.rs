@@ -5,7 +5,7 @@
 extern crate std;
 
 use crate::proto::platform::{
-    Alloc, AllocError, Clock, Crypto, BLAKE2S_BLOCK_LEN, KEY_LEN, TAG_LEN, XNONCE_LEN,
+    Alloc, AllocError, Clock, Crypto, BLAKE2S_BLOCK_LEN, HASH_LEN, KEY_LEN, TAG_LEN, XNONCE_LEN,
 };
 use blake2::digest::{Update, VariableOutput};
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
@@ -18,7 +18,7 @@ pub struct Host;
 impl Crypto for Host {
     fn blake2s(out: &mut [u8], key: &[u8], input: &[&[u8]]) {
         // Outside the contract: zeroes, as the kernel platform gives.
-        if out.is_empty() || out.len() > 32 || key.len() > KEY_LEN {
+        if out.is_empty() || out.len() > HASH_LEN || key.len() > KEY_LEN {
             out.fill(0);
         } else if key.is_empty() {
             let mut h = blake2::Blake2sVar::new(out.len()).expect("digest length 1..=32");

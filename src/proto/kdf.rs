@@ -24,13 +24,7 @@ pub fn mac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> [u8; MAC_LEN] {
 /// `HMAC(key, a || b)` with BLAKE2s-256 (RFC 2104). Keys longer than a block
 /// are hashed first, as RFC 2104 says; WireGuard's are all 32 bytes.
 pub fn hmac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> Key<C> {
-    // The key, zero-padded to a block.
-    let mut pad = [0u8; BLOCK_LEN];
-    if let Some(k) = pad.get_mut(..key.len()) {
-        k.copy_from_slice(key);
-    } else if let Some(h) = pad.first_chunk_mut::<HASH_LEN>() {
-        C::blake2s(h, &[], &[key]);
-    }
+    let mut pad = key_block::<C>(key);
     xor_pad(&mut pad, IPAD);
     let mut inner = [0u8; HASH_LEN];
     C::blake2s(&mut inner, &[], &[&pad, a, b]);
@@ -40,6 +34,18 @@ pub fn hmac<C: Crypto>(key: &[u8], a: &[u8], b: &[u8]) -> Key<C> {
     C::zeroize(&mut pad);
     C::zeroize(&mut inner);
     out
+}
+
+/// `key` zero-padded to a block; a key longer than a block is hashed first
+/// (RFC 2104).
+fn key_block<C: Crypto>(key: &[u8]) -> [u8; BLOCK_LEN] {
+    let mut block = [0u8; BLOCK_LEN];
+    if let Some(k) = block.get_mut(..key.len()) {
+        k.copy_from_slice(key);
+    } else if let Some(h) = block.first_chunk_mut::<HASH_LEN>() {
+        C::blake2s(h, &[], &[key]);
+    }
+    block
 }
 
 /// RFC 2104's inner and outer pad bytes.
@@ -109,10 +115,7 @@ impl<C: Crypto> HmacKey<C> {
     /// `Kdf`'s extraction: the key `T0 = HMAC(key, input)`.
     fn extract(key: &[u8], input: &[u8]) -> Self {
         let t0 = hmac::<C>(key, input, &[]);
-        let mut pad = [0u8; BLOCK_LEN];
-        if let Some((k, _)) = pad.split_first_chunk_mut::<HASH_LEN>() {
-            *k = *t0.as_bytes();
-        }
+        let mut pad = key_block::<C>(t0.as_bytes());
         xor_pad(&mut pad, IPAD);
         let inner = C::blake2s_block_prefix(&pad);
         xor_pad(&mut pad, IPAD ^ OPAD);

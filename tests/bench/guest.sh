@@ -433,8 +433,11 @@ perf_around() {
 	} >"$RESULTS/profile/$name.txt"
 	# Every sample's call chain, for tests/bench/hs_breakdown.py.
 	case $name in *-hs)
-		perf script -i /tmp/perf.data -F cpu,ip,sym,dso 2>/dev/null | gzip >"$RESULTS/profile/$name-chains.gz" ||
+		if perf script -i /tmp/perf.data -F cpu,ip,sym,dso >/tmp/chains.txt 2>/dev/null; then
+			gzip -c /tmp/chains.txt >"$RESULTS/profile/$name-chains.gz"
+		else
 			note "$name: perf script failed"
+		fi
 		;;
 	esac
 }

@@ -26,11 +26,10 @@ whatever the kernel crate inlines into it:
 2. No other function of the module can panic either, KERNEL_VEC excepted
    as above (the netlink handlers, module load: reachable by CAP_NET_ADMIN
    in a user namespace, so by an unprivileged user where those are
-   allowed). ALLOWED names exceptions
-   with their reasons; it is empty (since session 37, when the last three,
-   the configuration's sums and `Vec` growth and a self-test's slice, were
-   made panic-free), and a new site fails the check until it is fixed or
-   named there.
+   allowed). ALLOWED names exceptions with their reasons; it is empty
+   (since session 37, when the last three, the configuration's sums and
+   `Vec` growth and a self-test's slice, were made panic-free), and a new
+   site fails the check until it is fixed or named there.
 
 Not checked: Rust code of the kernel image that the module calls
 (`core::fmt` and the `Display` of addresses for debug messages, the kernel
