@@ -6,6 +6,8 @@
 #   it holds a static key the tests would otherwise switch under traffic);
 # - wg_panic.ko, which panics the kernel when loaded (tests/runner: how
 #   scripts/vm-run.sh judges a guest that dies);
+# - wg_stack_scan.ko, which searches every thread's kernel stack for given
+#   secrets (tests/vm/suite/secrets.sh);
 # - on the debug flavour (the kernel with kprobes), wg_delay.ko, the delay
 #   injector the race tests load.
 # Usage: scripts/build-test-kmods.sh release|debug (scripts/build-module.sh

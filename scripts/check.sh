@@ -56,9 +56,20 @@ set +e; python3 "$TOP/tests/static/panic-sites.py" --self-test >"$TOP/build/pani
 [ "$status" -eq 0 ] || tail -n 20 "$TOP/build/panic-sites-test.log"
 record "static: panic sites (self-test)" "$status"
 
+# ---- static: the stack-depth checker on made-up disassemblies (the modules
+# themselves once built) ----
+log "static: stack depth (self-test)"
+set +e; python3 "$TOP/tests/static/stack-depth.py" --self-test >"$TOP/build/stack-depth-test.log" 2>&1; status=$?; set -e
+[ "$status" -eq 0 ] || tail -n 20 "$TOP/build/stack-depth-test.log"
+record "static: stack depth (self-test)" "$status"
+
 # ---- the module, on the debug kernel ----
 log "building the debug kernel (cached) and the module"
 "$TOP/scripts/build-module.sh" debug >/dev/null
+log "static: stack depth (debug module): build/stack-depth-debug.log"
+set +e; python3 "$TOP/tests/static/stack-depth.py" "$TOP/build/debug/wireguard.ko" >"$TOP/build/stack-depth-debug.log" 2>&1; status=$?; set -e
+[ "$status" -eq 0 ] || tail -n 30 "$TOP/build/stack-depth-debug.log"
+record "static: stack depth (debug module)" "$status"
 
 # The VM suites, CHECK_JOBS at a time (default 2: this machine kind has 2
 # cores, and under emulation a suite mostly runs one process at a time).
@@ -70,7 +81,7 @@ log "building the debug kernel (cached) and the module"
 # Each suite's output goes to build/vm/NAME.out; its progress lines (one per
 # check as it finishes, and one a minute while none does) to the terminal.
 jobs_max=${CHECK_JOBS:-2}
-order=(interop_cdriver lifecycle hostile sendpath netns_upstream netlink_ours interop netlink_differential flood)
+order=(interop_cdriver lifecycle hostile sendpath netns_upstream netlink_ours interop netlink_differential flood secrets)
 suites=()
 for n in "${order[@]}"; do
 	for t in "$TOP/tests/vm/suite/$n.sh" "$TOP/tests/vm/pair/$n.sh"; do [ -f "$t" ] && suites+=("$t"); done
@@ -177,6 +188,12 @@ release_collect() {
 	set +e; python3 "$TOP/tests/static/panic-sites.py" "$TOP/build/release/wireguard.ko" >"$TOP/build/panic-sites.log" 2>&1; status=$?; set -e
 	[ "$status" -eq 0 ] || tail -n 30 "$TOP/build/panic-sites.log"
 	record "static: panic sites (release module)" "$status"
+	# The stack scrub covers the module's deepest path under each scrubbed
+	# call (kapi::platform::scrubbed).
+	log "static: stack depth (release module): build/stack-depth.log"
+	set +e; python3 "$TOP/tests/static/stack-depth.py" "$TOP/build/release/wireguard.ko" >"$TOP/build/stack-depth.log" 2>&1; status=$?; set -e
+	[ "$status" -eq 0 ] || tail -n 30 "$TOP/build/stack-depth.log"
+	record "static: stack depth (release module)" "$status"
 }
 release_ready() { [ -z "$release_build" ]; }
 

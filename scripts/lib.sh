@@ -38,11 +38,12 @@ kernel_dir() { echo "$CACHE/kernel-$1-$(kernel_key "$1")"; }
 
 # The tests' kernel helpers every VM run copies into its results folder
 # (tests/kmod, scripts/vm-run.sh), built for FLAVOUR if any is missing:
-# wg_hold_keys.ko, which tests/vm/guest.sh loads at boot, and wg_panic.ko,
-# which only tests/runner loads.
+# wg_hold_keys.ko, which tests/vm/guest.sh loads at boot, wg_panic.ko,
+# which only tests/runner loads, and wg_stack_scan.ko, which
+# tests/vm/suite/secrets.sh loads.
 test_kmods_ready() { # FLAVOUR
 	local m
-	for m in wg_hold_keys wg_panic; do
+	for m in wg_hold_keys wg_panic wg_stack_scan; do
 		[ -f "$TOP/build/$1/$m.ko" ] || { "$TOP/scripts/build-test-kmods.sh" "$1"; return; }
 	done
 }

@@ -57,7 +57,7 @@ test_kmods_ready "$flavour"
 results=$TOP/build/vm/$name
 rm -rf "$results"
 mkdir -p "$results"
-cp "$TOP/build/$flavour/wg_hold_keys.ko" "$TOP/build/$flavour/wg_panic.ko" "$results/"
+cp "$TOP/build/$flavour/wg_hold_keys.ko" "$TOP/build/$flavour/wg_panic.ko" "$TOP/build/$flavour/wg_stack_scan.ko" "$results/"
 
 # The guest's module tree, made here rather than in the guest (where every
 # file copied over 9p costs seconds under emulation): the kernel's modules,

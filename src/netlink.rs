@@ -16,7 +16,7 @@ use crate::kapi::genl::{DumpSkb, Family, GenlOps, Request};
 use crate::kapi::net::Net;
 use crate::kapi::netdev::{DevRef, LookupError};
 use crate::kapi::nla::{Attr, Extack, GenlMsg, ANY_TYPE};
-use crate::kapi::platform::Kernel;
+use crate::kapi::platform::{self, Kernel};
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::wireguard::{self as uapi, a};
 use crate::peer::{Endpoint, PeerState};
@@ -70,7 +70,10 @@ impl GenlOps for Genl {
 
     fn doit(req: &mut Request<'_>) -> Result {
         let ext = req.extack();
-        let result = set_device(req, &ext);
+        // The stack it used zeroed after it: the keys (private, preshared,
+        // the static-static DH of each peer) pass through it
+        // (`platform::scrubbed` says why copies stay).
+        let result = platform::scrubbed(|| set_device(req, &ext));
         // Keys in the request are wiped once copied (whether the request
         // succeeded or not), as the C driver does.
         req.wipe(&[a::DEVICE_PRIVATE_KEY]);

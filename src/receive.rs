@@ -26,7 +26,7 @@ use crate::kapi::crypt_queue::{self, CryptQueue, CryptWorker};
 use crate::kapi::gro::KEY_BYTES as GRO_KEY_BYTES;
 use crate::kapi::netdev::{DevError, DevHold, NetDevice};
 use crate::kapi::ordered::{self, Bundle, Dispatched, Job};
-use crate::kapi::platform::Kernel;
+use crate::kapi::platform::{self, Kernel};
 use crate::kapi::rcu;
 use crate::kapi::skb::{RxReject, SkBuff, SocketAddr};
 use crate::kapi::udp::{Datagrams, EncapRecv};
@@ -295,7 +295,9 @@ impl CryptWorker for HandshakeWorker {
         let dev = queue.dev.get();
         let d = dev.data();
         while let Some(skb) = queue.consume() {
-            process_handshake(dev, skb);
+            // The stack it used is zeroed after each message: no copy of a
+            // secret outlives it there (`scrubbed` says why there are any).
+            platform::scrubbed(|| process_handshake(dev, skb));
             let queued = d.handshake_queue_len.fetch_sub(1, Ordering::Relaxed);
             if let Some(n) = flood_cpus(queued.saturating_sub(1)) {
                 if !crypt_queue::running_on_first_cpus(n) {

@@ -21,7 +21,7 @@ use crate::kapi::error::enetunreach;
 use crate::kapi::gso::UdpGso;
 use crate::kapi::netdev::{DevError, NetDevice};
 use crate::kapi::ordered::{self, Bundle, Dispatched, Job, USER_CB_LEN};
-use crate::kapi::platform::Kernel;
+use crate::kapi::platform::{self, Kernel};
 use crate::kapi::rcu;
 use crate::kapi::skb::SkBuff;
 use crate::peer::{peer_dbg, KeypairRef, PeerRef, PeerState};
@@ -674,7 +674,8 @@ pub(crate) fn handshake_work(peer: &Anchored<PeerState>) {
         );
     }
     if peer.want_initiation.swap(false, Ordering::AcqRel) {
-        send_initiation(peer);
+        // The stack it used zeroed after it (`platform::scrubbed` says why).
+        platform::scrubbed(|| send_initiation(peer));
     }
 }
 

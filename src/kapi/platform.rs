@@ -193,6 +193,58 @@ pub(crate) fn memzero_explicit(buf: &mut [u8]) {
     barrier_data(buf.as_ptr());
 }
 
+/// Runs `f`, then zeroes the stack below the caller's frame that `f` and
+/// what it called may have used, [`SCRUB_BYTES`] of it: no copy of a secret
+/// survives there once `f` returned.
+///
+/// Why: a Rust move copies the bytes and leaves the source to no `Drop`, so
+/// a key returned by value, or a struct of them moved into its owner, leaves
+/// copies in the frames it passed through, which `Drop`'s zeroing never
+/// sees (the C driver wipes each local with `memzero_explicit()` instead).
+/// The kernel's own crypto wipes its locals.
+///
+/// `f` runs in a frame of its own (not inlined into the caller's), so that
+/// everything it puts on the stack lies below the caller's frame, where the
+/// scrub then writes. Each call costs a zeroing of [`SCRUB_BYTES`]: for
+/// handshakes and configuration, not packets. The caller must have that
+/// much stack left beyond its own frame (it runs near the top of a kernel
+/// thread's or a system call's stack).
+#[inline(always)]
+pub(crate) fn scrubbed<R>(f: impl FnOnce() -> R) -> R {
+    let r = call_apart(f);
+    scrub_frames(SCRUB_BYTES / SCRUB_FRAME);
+    r
+}
+
+/// How deep [`scrubbed`] zeroes. The deepest stack of the module's own code
+/// under a scrubbed call is some 3.7 KiB on the release kernel (the handshake
+/// worker's, through `send_response` and its HMACs) and 4 KiB on the debug
+/// kernel's (KASAN); `tests/static/stack-depth.py` computes it from the module as built and
+/// fails if it outgrows this (the kernel's functions under it wipe their
+/// own copies).
+pub(crate) const SCRUB_BYTES: usize = 6 * 1024;
+/// The scrub goes down in frames of this size, one page of stack at most
+/// between two writes (the kernel builds no stack probes: a single frame
+/// larger than the guard page could step over it on a full stack).
+const SCRUB_FRAME: usize = 1024;
+
+#[inline(never)]
+fn call_apart<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// `frames` frames of [`SCRUB_FRAME`] zeroed bytes, each below the last.
+/// The barrier after the recursive call keeps each frame's array live
+/// across it (not a tail call, whose frame would be reused).
+#[inline(never)]
+fn scrub_frames(frames: usize) {
+    let area = [0u8; SCRUB_FRAME];
+    if frames > 1 {
+        scrub_frames(frames - 1);
+    }
+    barrier_data(area.as_ptr());
+}
+
 /// The kernel's `barrier_data()`, which `memzero_explicit()` puts after its
 /// `memset()`: an empty `asm!` given the address of what was just written,
 /// which the compiler must assume reads it, so that it cannot drop the
