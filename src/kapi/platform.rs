@@ -201,14 +201,16 @@ pub(crate) fn memzero_explicit(buf: &mut [u8]) {
 /// a key returned by value, or a struct of them moved into its owner, leaves
 /// copies in the frames it passed through, which `Drop`'s zeroing never
 /// sees (the C driver wipes each local with `memzero_explicit()` instead).
-/// The kernel's own crypto wipes its locals.
+/// The kernel's crypto under `f` is covered too: not all of it wipes its
+/// locals (x86-64's curve25519 leaves the DH result in `encode_point`'s
+/// frame, which the C driver leaves behind).
 ///
 /// `f` runs in a frame of its own (not inlined into the caller's), so that
 /// everything it puts on the stack lies below the caller's frame, where the
 /// scrub then writes. Each call costs a zeroing of [`SCRUB_BYTES`]: for
 /// handshakes and configuration, not packets. The caller must have that
 /// much stack left beyond its own frame (it runs near the top of a kernel
-/// thread's or a system call's stack).
+/// thread's or a system call's stack, of 16 KiB).
 #[inline(always)]
 pub(crate) fn scrubbed<R>(f: impl FnOnce() -> R) -> R {
     let r = call_apart(f);
@@ -217,12 +219,13 @@ pub(crate) fn scrubbed<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// How deep [`scrubbed`] zeroes. The deepest stack of the module's own code
-/// under a scrubbed call is some 3.7 KiB on the release kernel (the handshake
-/// worker's, through `send_response` and its HMACs) and 4 KiB on the debug
-/// kernel's (KASAN); `tests/static/stack-depth.py` computes it from the module as built and
-/// fails if it outgrows this (the kernel's functions under it wipe their
-/// own copies).
-pub(crate) const SCRUB_BYTES: usize = 6 * 1024;
+/// under a scrubbed call is some 3.8 KiB on the release kernel (the handshake
+/// worker's, through `send_response` and its HMACs) and 4.1 KiB on the debug
+/// kernel's (KASAN), and the kernel's crypto below it up to 2.1 KiB more
+/// (curve25519, which leaves a DH result on its stack): within this, they
+/// are zeroed too. `tests/static/stack-depth.py` computes the module's depth
+/// as built and fails if it and 2.5 KiB for the kernel's crypto outgrow this.
+pub(crate) const SCRUB_BYTES: usize = 8 * 1024;
 /// The scrub goes down in frames of this size, one page of stack at most
 /// between two writes (the kernel builds no stack probes: a single frame
 /// larger than the guard page could step over it on a full stack).
@@ -235,14 +238,29 @@ fn call_apart<R>(f: impl FnOnce() -> R) -> R {
 
 /// `frames` frames of [`SCRUB_FRAME`] zeroed bytes, each below the last.
 /// The barrier after the recursive call keeps each frame's array live
-/// across it (not a tail call, whose frame would be reused).
+/// across it (not a tail call, whose frame would be reused), and, as it may
+/// write the array too, in this frame's memory (an immutable array only
+/// read could be made a constant elsewhere). `tests/static/stack-depth.py`
+/// checks the shape as built: the frame, the zeroing, the recursion, and a
+/// call of it right after each `call_apart`.
 #[inline(never)]
 fn scrub_frames(frames: usize) {
-    let area = [0u8; SCRUB_FRAME];
+    let mut area = [0u8; SCRUB_FRAME];
     if frames > 1 {
         scrub_frames(frames - 1);
     }
-    barrier_data(area.as_ptr());
+    barrier_data_mut(area.as_mut_ptr());
+}
+
+/// As [`barrier_data`], for memory the statement may also write: the
+/// compiler must keep what is behind `p` in memory, with what was stored
+/// there, and may not assume it unchanged after.
+#[inline(always)]
+fn barrier_data_mut(p: *mut u8) {
+    // SAFETY: the statement is empty: it neither reads nor writes anything,
+    // uses no stack and leaves the flags alone; without `readonly` the
+    // compiler must assume it may read and write what `p` points to.
+    unsafe { core::arch::asm!("/* {0} */", in(reg) p, options(nostack, preserves_flags)) }
 }
 
 /// The kernel's `barrier_data()`, which `memzero_explicit()` puts after its

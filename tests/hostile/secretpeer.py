@@ -1,9 +1,10 @@
 """A WireGuard peer in userspace that prints the secrets of its handshake, for
 tests/vm/suite/secrets.sh: every value of the handshake that the device
-computes too and that is secret (the DH results, the chaining keys after
-each, the AEAD keys, tau, the two transport keys). With the device's own
-private key and the preshared key, these are what the test then searches
-the kernel's stacks for (tests/kmod/wg_stack_scan.c). On wgattack's
+computes too and that is secret (the four DH results; each KDF's
+intermediate key and outputs: the chaining keys, the AEAD keys, tau, the two
+transport keys). With the device's own private key and the preshared key,
+these are what the test then searches the kernel's stacks for
+(tests/kmod/wg_stack_scan.c). On wgattack's
 primitives; run with `python3 -S` and this folder on sys.path.
 
   secretpeer.py initiate HOST PORT OUR_PRIVATE_B64 THEIR_PUBLIC_B64 PSK_B64
@@ -32,6 +33,16 @@ import sys
 import wgattack as w
 
 
+def kdf(c, inp, label, names, out):
+    """WireGuard's KDF over the chaining key C and INP, with the secrets it
+    makes appended to OUT: its intermediate key (HMAC(C, INP), from which
+    every output follows), named "prk_" LABEL, and its outputs, NAMES."""
+    out.append(("prk_" + label, w.hmac_blake2s(c, inp)))
+    res = w.kdf(c, inp, len(names))
+    out += zip(names, res)
+    return res
+
+
 def chain_start(responder_pub):
     c = w.blake2s(w.CONSTRUCTION)
     h = w.blake2s(c, w.IDENTIFIER)
@@ -49,14 +60,13 @@ def response_half(c, h, e_r, dh_ee, dh_se, psk, out):
     """The chaining of the response after the initiation's: the responder's
     ephemeral E_R, the ee and se DH results, the psk; returns (c, h, k),
     the key the response's empty AEAD uses, and appends the secrets to OUT."""
-    (c,) = w.kdf(c, e_r, 1)
+    (c,) = kdf(c, e_r, "er", ["ck_er"], out)
     h = w.blake2s(h, e_r)
-    (c,) = w.kdf(c, dh_ee, 1)
-    out += [("dh_ee", dh_ee), ("ck_ee", c)]
-    (c,) = w.kdf(c, dh_se, 1)
-    out += [("dh_se", dh_se), ("ck_se", c)]
-    c, tau, k = w.kdf(c, psk, 3)
-    out += [("ck_psk", c), ("tau", tau), ("k_empty", k)]
+    out.append(("dh_ee", dh_ee))
+    (c,) = kdf(c, dh_ee, "ee", ["ck_ee"], out)
+    out.append(("dh_se", dh_se))
+    (c,) = kdf(c, dh_se, "se", ["ck_se"], out)
+    c, tau, k = kdf(c, psk, "psk", ["ck_psk", "tau", "k_empty"], out)
     return c, w.blake2s(h, tau), k
 
 
@@ -71,13 +81,13 @@ def initiate(host, port, priv, their_pub, psk):
     (c,) = w.kdf(c, e_pub, 1)
     h = w.blake2s(h, e_pub)
     dh = w.x25519(e_priv, their_pub)
-    c, k = w.kdf(c, dh, 2)
-    out += [("dh_es", dh), ("ck_es", c), ("k_static", k)]
+    out.append(("dh_es", dh))
+    c, k = kdf(c, dh, "es", ["ck_es", "k_static"], out)
     enc_static = w.aead_encrypt(k, 0, w.x25519_pub(priv), h)
     h = w.blake2s(h, enc_static)
     dh = w.x25519(priv, their_pub)
-    c, k = w.kdf(c, dh, 2)
-    out += [("dh_ss", dh), ("ck_ss", c), ("k_timestamp", k)]
+    out.append(("dh_ss", dh))
+    c, k = kdf(c, dh, "ss", ["ck_ss", "k_timestamp"], out)
     enc_ts = w.aead_encrypt(k, 0, w.tai64n(), h)
     h = w.blake2s(h, enc_ts)
     index = struct.unpack("<I", os.urandom(4))[0]
@@ -96,8 +106,7 @@ def initiate(host, port, priv, their_pub, psk):
     c, h, k = response_half(c, h, e_r, w.x25519(e_priv, e_r), w.x25519(priv, e_r), psk, out)
     if aead_open(k, 0, resp[44:60], h) != b"":
         sys.exit("the response did not authenticate")
-    send, recv = w.kdf(c, b"", 2)
-    out += [("transport_send", send), ("transport_recv", recv)]
+    send, recv = kdf(c, b"", "transport", ["transport_i2r", "transport_r2i"], out)
     sock.sendto(struct.pack("<IIQ", w.MSG_DATA, their_index, 0) + w.aead_encrypt(send, 0, b""), addr)
     return out
 
@@ -119,15 +128,15 @@ def respond(bind, port, priv, their_pub, psk):
     (c,) = w.kdf(c, e_i, 1)
     h = w.blake2s(h, e_i)
     dh = w.x25519(priv, e_i)
-    c, k = w.kdf(c, dh, 2)
-    out += [("dh_es", dh), ("ck_es", c), ("k_static", k)]
+    out.append(("dh_es", dh))
+    c, k = kdf(c, dh, "es", ["ck_es", "k_static"], out)
     static = aead_open(k, 0, msg[40:88], h)
     if static != their_pub:
         sys.exit("the initiation is not from the device's key")
     h = w.blake2s(h, msg[40:88])
     dh = w.x25519(priv, their_pub)
-    c, k = w.kdf(c, dh, 2)
-    out += [("dh_ss", dh), ("ck_ss", c), ("k_timestamp", k)]
+    out.append(("dh_ss", dh))
+    c, k = kdf(c, dh, "ss", ["ck_ss", "k_timestamp"], out)
     if aead_open(k, 0, msg[88:116], h) is None:
         sys.exit("the initiation's timestamp did not authenticate")
     h = w.blake2s(h, msg[88:116])
@@ -138,8 +147,7 @@ def respond(bind, port, priv, their_pub, psk):
     resp = struct.pack("<III", w.MSG_RESP, index, their_index) + e_pub + w.aead_encrypt(k, 0, b"", h)
     resp += w.mac16(w.blake2s(w.LABEL_MAC1, their_pub), resp)
     sock.sendto(resp + b"\0" * 16, addr)
-    recv, send = w.kdf(c, b"", 2)
-    out += [("transport_send", send), ("transport_recv", recv)]
+    recv, send = kdf(c, b"", "transport", ["transport_i2r", "transport_r2i"], out)
     while True:
         data, _ = sock.recvfrom(4096)
         if len(data) >= w.LEN_DATA_MIN and data[0] == w.MSG_DATA and struct.unpack("<I", data[4:8])[0] == index:

@@ -22,6 +22,13 @@ library only), for tests that Debian's wg(8) cannot express.
   wgnl.py key-on-hold IFNAME KEYFILE OUT
                                  once the hold begins, sets the device's private
                                  key (base64 in KEYFILE), as endpoint-on-hold
+  wgnl.py keys-and-stay IFNAME KEYFILE PEER PSKFILE
+                                 sets the device's private key and PEER's
+                                 preshared key (base64: in KEYFILE, on the
+                                 command line, in PSKFILE), prints "set", then
+                                 stays (in pause(2)) until a signal ends it: its
+                                 kernel stack, where the request ran, lives on
+                                 for tests/vm/suite/secrets.sh to search
 
 Exit status 0 when every check passed.
 """
@@ -547,6 +554,25 @@ def cmd_key_on_hold(name, keyfile, out):
     return set_on_hold([ifname_attr(name), attr(D_PRIVATE_KEY, key)], out, "key-on-hold")
 
 
+def cmd_keys_and_stay(name, keyfile, peer_b64, pskfile):
+    import base64
+    import signal
+    with open(keyfile) as f:
+        key = base64.b64decode(f.read().strip())
+    with open(pskfile) as f:
+        psk = base64.b64decode(f.read().strip())
+    e, m = Genl().set([ifname_attr(name), attr(D_PRIVATE_KEY, key),
+                       peers(peer(attr(P_PUBLIC_KEY, base64.b64decode(peer_b64)), attr(P_PRESHARED_KEY, psk)))])
+    if e:
+        print("keys-and-stay: errno %d %s" % (e, m), flush=True)
+        return 1
+    print("set", flush=True)
+    # pause(2) goes hardly deeper than the system call's entry: what the
+    # request left deeper on this thread's stack stays as it was.
+    signal.pause()
+    return 0
+
+
 def set_on_hold(msg, out, what):
     import time
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vm"))
@@ -572,6 +598,8 @@ def main():
         return cmd_endpoint_on_hold(name, *sys.argv[3:7])
     if cmd == "key-on-hold":
         return cmd_key_on_hold(name, *sys.argv[3:5])
+    if cmd == "keys-and-stay":
+        return cmd_keys_and_stay(name, *sys.argv[3:6])
     if cmd == "dumpidx":
         return cmd_dumpidx(name, sys.argv[3])
     if cmd == "remove-many":
