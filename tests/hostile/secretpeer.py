@@ -70,11 +70,11 @@ def response_half(c, h, e_r, dh_ee, dh_se, psk, out):
     return c, w.blake2s(h, tau), k
 
 
-def initiate(host, port, priv, their_pub, psk):
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(fam, socket.SOCK_DGRAM)
-    addr = (host, port)
-    out = []
+def handshake(sock, addr, priv, their_pub, psk, out, timeout=30):
+    """Initiates a handshake from SOCK to the device at ADDR (Noise IKpsk2
+    with PSK); once its response authenticated, returns (sending key,
+    receiving key, the device's index), and has appended the secrets to
+    OUT. Waits TIMEOUT seconds at most for each datagram."""
     c, h = chain_start(their_pub)
     e_priv = os.urandom(32)
     e_pub = w.x25519_pub(e_priv)
@@ -94,7 +94,7 @@ def initiate(host, port, priv, their_pub, psk):
     msg = struct.pack("<II", w.MSG_INIT, index) + e_pub + enc_static + enc_ts
     msg += w.mac16(w.blake2s(w.LABEL_MAC1, their_pub), msg)
     sock.sendto(msg + b"\0" * 16, addr)
-    sock.settimeout(30)
+    sock.settimeout(timeout)
     while True:
         resp, _ = sock.recvfrom(2048)
         if len(resp) == w.LEN_RESP and resp[0] == w.MSG_RESP:
@@ -107,6 +107,15 @@ def initiate(host, port, priv, their_pub, psk):
     if aead_open(k, 0, resp[44:60], h) != b"":
         sys.exit("the response did not authenticate")
     send, recv = kdf(c, b"", "transport", ["transport_i2r", "transport_r2i"], out)
+    return send, recv, their_index
+
+
+def initiate(host, port, priv, their_pub, psk):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(fam, socket.SOCK_DGRAM)
+    addr = (host, port)
+    out = []
+    send, _, their_index = handshake(sock, addr, priv, their_pub, psk, out)
     sock.sendto(struct.pack("<IIQ", w.MSG_DATA, their_index, 0) + w.aead_encrypt(send, 0, b""), addr)
     return out
 

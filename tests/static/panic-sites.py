@@ -264,26 +264,41 @@ def self_test():
         ("an entry point missing", sample(direct, None) .replace(ENTRY_FN, HELPER + "x"), [],
          {"missing entry"}),
     ]
+    return run_cases("panic-sites", [(what, want, lambda t=text, a=allowed: check(t, TEST_ENTRIES, a))
+                                     for what, text, allowed, want in cases])
+
+
+def run_cases(tool, cases):
+    """A self-test: each case (what, the kinds of problem it must report,
+    a function that checks it and returns those it reported) run and judged;
+    1 if any reported other kinds, else 0. (tests/static/stack-depth.py's too.)"""
     bad = 0
-    for what, text, allowed, want in cases:
+    for what, want, run in cases:
         print("--- self-test: %s (want: %s)" % (what, ", ".join(sorted(want)) or "pass"))
-        got = check(text, TEST_ENTRIES, allowed)
+        got = run()
         if got != want:
             print("MISMATCH: %s: reported %s, want %s" % (what, sorted(got), sorted(want)))
             bad += 1
-    print("panic-sites self-test: %d of %d cases as expected" % (len(cases) - bad, len(cases)))
+    print("%s self-test: %d of %d cases as expected" % (tool, len(cases) - bad, len(cases)))
     return 1 if bad else 0
 
 
-def main(argv):
+def module_main(argv, tool, usage, self_test, check_text):
+    """The command line both checkers take: --self-test, or the module to
+    check (default the release module); CHECK_TEXT gets its disassembly and
+    returns the kinds of problem found. (tests/static/stack-depth.py's too.)"""
     if len(argv) == 2 and argv[1] == "--self-test":
         return self_test()
     if len(argv) > 2:
-        sys.exit(__doc__)
+        sys.exit(usage)
     module = argv[1] if len(argv) == 2 else os.path.join(TOP, "build/release/wireguard.ko")
     if not os.path.exists(module):
-        sys.exit("panic-sites: no module at %s (scripts/build-module.sh release)" % module)
-    return 1 if check(disassemble(module)) else 0
+        sys.exit("%s: no module at %s (scripts/build-module.sh release)" % (tool, module))
+    return 1 if check_text(disassemble(module)) else 0
+
+
+def main(argv):
+    return module_main(argv, "panic-sites", __doc__, self_test, check)
 
 
 if __name__ == "__main__":

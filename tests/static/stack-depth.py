@@ -357,28 +357,14 @@ def self_test():
         ("a scrub frame smaller than SCRUB_FRAME", sample(call).replace("$1024, %rsp", "$512, %rsp"), 4096,
          {"scrub shape"}),
     ]
-    bad = 0
-    for case in cases:
-        what, text, limit, want = case[:4]
-        kernel = case[4] if len(case) > 4 else 0
-        print("--- self-test: %s (want: %s)" % (what, ", ".join(sorted(want)) or "pass"))
-        got = check(text, limit, 1024, TEST_SITES, kernel)
-        if got != want:
-            print("MISMATCH: %s: reported %s, want %s" % (what, sorted(got), sorted(want)))
-            bad += 1
-    print("stack-depth self-test: %d of %d cases as expected" % (len(cases) - bad, len(cases)))
-    return 1 if bad else 0
+    return panic_sites.run_cases("stack-depth", [
+        (c[0], c[3], lambda c=c: check(c[1], c[2], 1024, TEST_SITES, c[4] if len(c) > 4 else 0))
+        for c in cases])
 
 
 def main(argv):
-    if len(argv) == 2 and argv[1] == "--self-test":
-        return self_test()
-    if len(argv) > 2:
-        sys.exit(__doc__)
-    module = argv[1] if len(argv) == 2 else os.path.join(TOP, "build/release/wireguard.ko")
-    if not os.path.exists(module):
-        sys.exit("stack-depth: no module at %s (scripts/build-module.sh release)" % module)
-    return 1 if check(panic_sites.disassemble(module), *scrub_consts()) else 0
+    return panic_sites.module_main(argv, "stack-depth", __doc__, self_test,
+                                   lambda text: check(text, *scrub_consts()))
 
 
 if __name__ == "__main__":
