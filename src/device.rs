@@ -25,7 +25,7 @@ use crate::proto::constants::{
 };
 use crate::proto::cookie::CookieChecker;
 use crate::proto::handshake::StaticIdentity;
-use crate::proto::index_table::IndexTable;
+use crate::proto::index_table::{IndexTable, STRIPES};
 use crate::proto::messages::{DATA_HEADER_LEN, DATA_MIN_LEN};
 use crate::proto::ratelimiter::RateLimiter;
 use crate::proto::siphash::SipKey;
@@ -37,7 +37,7 @@ use crate::{receive, send, timers};
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::c_str;
 use kernel::error::Error;
-use kernel::init::PinInit;
+use kernel::init::{pin_init_array_from_fn, PinInit};
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -111,9 +111,11 @@ pub(crate) struct Device {
     pub(crate) config: Mutex<Config>,
     /// Cryptokey routing, peers by number and by key (read by packets).
     pub(crate) routing: Routing,
-    /// Receiver indices of handshakes and sessions.
+    /// Receiver indices of handshakes and sessions: a table per stripe
+    /// (`index_table::stripe_of`), each under a lock of its own
+    /// (`session::stripe`).
     #[pin]
-    pub(crate) index: SpinLockBh<IndexTable<KernelAtomic, PeerId>>,
+    pub(crate) index: [SpinLockBh<IndexTable<KernelAtomic, PeerId>>; STRIPES],
     /// The device's key pair, for handshakes. Held for reading by the
     /// handshake work of every CPU at once (an initiation read and
     /// committed, ours made, a response read, a session begun only under the
@@ -315,7 +317,9 @@ impl LinkOps for Device {
             config <- new_mutex!(Config::new()?, "wireguard_config"),
             // Both copies equal, and empty.
             routing: LeftRight::new(Tables::new()?, Tables::new()?)?,
-            index <- new_spinlock_bh!(IndexTable::new().map_err(|_| ENOMEM)?, "wireguard_index"),
+            index <- pin_init_array_from_fn(|_| {
+                new_spinlock_bh!(IndexTable::stripe(), "wireguard_index")
+            }),
             identity <- RwSem::new(None),
             cookie_checker <- new_spinlock_bh!(CookieChecker::new(None), "wireguard_cookie_checker"),
             ratelimiter: RATELIMITER.get(&rcu::read_lock()).map(Arc::from).ok_or(ENOMEM)?,

@@ -689,7 +689,7 @@ fn with_new_index<T>(
     let d = peer.dev.get().data();
     // A fresh random index (allocates with `GFP_ATOMIC` at most; after
     // authentication or for our own handshakes only).
-    let index = d.index.lock().insert::<Kernel>(peer.id()).ok()?;
+    let index = session::new_index(d, peer.id())?;
     let mut h = peer.handshake.lock();
     let old = h.local_index();
     match create(&mut h, index) {

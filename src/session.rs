@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Sessions: the receiver-index table (which index names which peer), the
 //! keypairs a finished handshake makes, and their removal. Every index a
-//! peer's handshake or keypairs hold (registered by `send::with_new_index`)
-//! is unregistered here when the handshake or keypair lets go of it.
+//! peer's handshake or keypairs hold (registered by [`new_index`] for
+//! `send::with_new_index`) is unregistered here when the handshake or
+//! keypair lets go of it.
 #![forbid(unsafe_code)]
 
 use crate::device::Device;
-use crate::kapi::platform::Kernel;
+use crate::kapi::platform::{Kernel, KernelAtomic};
+use crate::kapi::sync::SpinLockBh;
 use crate::peer::{KeypairCell, KeypairRef, PeerRef, PeerState};
+use crate::proto::allowedips::PeerId;
 use crate::proto::handshake::StaticIdentity;
+use crate::proto::index_table::{self, IndexTable};
 use crate::proto::keypair::SessionKeys;
 use crate::proto::platform::Clock;
 use crate::proto::timers::CurrentKey;
@@ -16,14 +20,25 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
+/// The lock and table of the stripe `index` lives in.
+fn stripe(dev: &Device, index: u32) -> &SpinLockBh<IndexTable<KernelAtomic, PeerId>> {
+    &dev.index[index_table::stripe_of(index)]
+}
+
+/// Registers `peer` under a fresh random index, which it returns (allocates
+/// with `GFP_ATOMIC` at most).
+pub(crate) fn new_index(dev: &Device, peer: PeerId) -> Option<u32> {
+    index_table::draw::<Kernel>(|index| stripe(dev, index).lock().insert_at(index, peer)).ok()
+}
+
 /// Unregisters `index`.
 pub(crate) fn drop_index(dev: &Device, index: u32) {
-    dev.index.lock().remove(&index);
+    stripe(dev, index).lock().remove(&index);
 }
 
 /// The peer registered under `index`, if it is still published.
 pub(crate) fn peer_by_index(dev: &Device, index: u32) -> Option<PeerRef> {
-    let id = dev.index.lock().lookup(&index)?;
+    let id = stripe(dev, index).lock().lookup(&index)?;
     let guard = crate::kapi::rcu::read_lock();
     dev.routing.read(&guard).peer(id).cloned()
 }

@@ -4,7 +4,9 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use wg_proto::host::Host;
-use wg_proto::proto::index_table::{IndexError, IndexTable, BUCKETS, MAX_DRAWS};
+use wg_proto::proto::index_table::{
+    draw, stripe_of, IndexError, IndexTable, BUCKETS, MAX_DRAWS, STRIPES, STRIPE_BUCKETS,
+};
 use wg_proto::proto::platform::{Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
 
 thread_local! {
@@ -95,13 +97,18 @@ enum Entry {
 
 type Table = IndexTable<Host, Entry>;
 
+/// One stripe on its own, as a whole table: a fresh index drawn for `e`.
+fn insert(t: &mut Table, e: Entry) -> Result<u32, IndexError> {
+    draw::<Scripted>(|i| t.insert_at(i, e))
+}
+
 #[test]
 fn taken_index_is_redrawn() {
-    let mut t = Table::new().unwrap();
+    let mut t = Table::stripe();
     script(&[5]);
-    assert_eq!(t.insert::<Scripted>(Entry::Handshake(1)), Ok(5));
+    assert_eq!(insert(&mut t, Entry::Handshake(1)), Ok(5));
     script(&[5, 5, 7]);
-    assert_eq!(t.insert::<Scripted>(Entry::Handshake(2)), Ok(7));
+    assert_eq!(insert(&mut t, Entry::Handshake(2)), Ok(7));
     assert_eq!(t.lookup(&5), Some(Entry::Handshake(1)));
     assert_eq!(t.lookup(&7), Some(Entry::Handshake(2)));
     assert_eq!(t.len(), 2);
@@ -109,12 +116,12 @@ fn taken_index_is_redrawn() {
 
 #[test]
 fn random_source_stuck_on_a_taken_index_gives_up() {
-    let mut t = Table::new().unwrap();
+    let mut t = Table::stripe();
     script(&[9]);
-    t.insert::<Scripted>(Entry::Keypair(1)).unwrap();
+    insert(&mut t, Entry::Keypair(1)).unwrap();
     script(&vec![9; MAX_DRAWS]);
     assert_eq!(
-        t.insert::<Scripted>(Entry::Keypair(2)),
+        insert(&mut t, Entry::Keypair(2)),
         Err(IndexError::IndexTaken)
     );
     assert_eq!(t.len(), 1);
@@ -124,12 +131,12 @@ fn random_source_stuck_on_a_taken_index_gives_up() {
 
 #[test]
 fn bucket_collisions() {
-    let mut t = Table::new().unwrap();
+    let mut t = Table::stripe();
     let b = BUCKETS as u32;
     let same_bucket = [3, 3 + b, 3 + 2 * b, 3 + 3 * b, u32::MAX - (b - 1) + 3];
     for (k, &i) in same_bucket.iter().enumerate() {
         script(&[i]);
-        assert_eq!(t.insert::<Scripted>(Entry::Handshake(k as u32)), Ok(i));
+        assert_eq!(insert(&mut t, Entry::Handshake(k as u32)), Ok(i));
     }
     for (k, &i) in same_bucket.iter().enumerate() {
         assert_eq!(t.lookup(&i), Some(Entry::Handshake(k as u32)));
@@ -145,13 +152,13 @@ fn bucket_collisions() {
     assert_eq!(t.len(), 2);
     // Freed slots are reused.
     script(&[3]);
-    assert_eq!(t.insert::<Scripted>(Entry::Keypair(9)), Ok(3));
+    assert_eq!(insert(&mut t, Entry::Keypair(9)), Ok(3));
     assert_eq!(t.lookup(&3), Some(Entry::Keypair(9)));
 }
 
 #[test]
 fn randomized_against_model() {
-    let mut t = Table::new().unwrap();
+    let mut t = Table::stripe();
     let mut m: HashMap<u32, Entry> = HashMap::new();
     let mut state = 0x1234_5678_u64;
     let mut next = || {
@@ -175,7 +182,7 @@ fn randomized_against_model() {
                 };
                 // Every draw is `i`: taken, the insertion gives up.
                 script(&[i; MAX_DRAWS]);
-                assert_eq!(t.insert::<Scripted>(e), expect);
+                assert_eq!(insert(&mut t, e), expect);
                 SCRIPT.with(|s| s.borrow_mut().clear());
                 if expect.is_ok() {
                     m.insert(i, e);
@@ -189,6 +196,141 @@ fn randomized_against_model() {
             _ => {
                 let i = (next() % 40_000) as u32;
                 assert_eq!(t.lookup(&i), m.get(&i).copied(), "step {step}");
+            }
+        }
+        assert_eq!(t.len(), m.len());
+    }
+}
+
+/// The driver's arrangement: a table per stripe, an index in the stripe
+/// `stripe_of` gives, fresh ones found by `draw` (each draw trying its own
+/// stripe only).
+struct Striped(Vec<Table>);
+
+impl Striped {
+    fn new() -> Self {
+        Striped((0..STRIPES).map(|_| Table::stripe()).collect())
+    }
+    fn insert(&mut self, e: Entry) -> Result<u32, IndexError> {
+        let stripes = &mut self.0;
+        draw::<Scripted>(|i| stripes[stripe_of(i)].insert_at(i, e))
+    }
+    fn lookup(&self, i: u32) -> Option<Entry> {
+        self.0[stripe_of(i)].lookup(&i)
+    }
+    fn remove(&mut self, i: u32) -> Option<Entry> {
+        self.0[stripe_of(i)].remove(&i)
+    }
+    fn len(&self) -> usize {
+        self.0.iter().map(|t| t.len()).sum()
+    }
+}
+
+#[test]
+fn stripes_use_bits_the_buckets_do_not() {
+    assert_eq!(STRIPES * STRIPE_BUCKETS, BUCKETS);
+    assert!(STRIPES.is_power_of_two() && STRIPE_BUCKETS.is_power_of_two());
+    assert_eq!(stripe_of(0), 0);
+    assert_eq!(stripe_of(u32::MAX), STRIPES - 1);
+    // Every index of a whole table's bucket (the low 13 bits) keeps its
+    // stripe whatever those bits are, and every stripe is reached by the
+    // bits above them.
+    for low in [0u32, 1, 127, 128, BUCKETS as u32 - 1] {
+        for s in 0..STRIPES as u32 {
+            let i = (s << BUCKETS.trailing_zeros()) | low;
+            assert_eq!(stripe_of(i), s as usize);
+            assert_eq!(stripe_of(i | 0xff00_0000), s as usize);
+        }
+    }
+}
+
+#[test]
+fn a_stripe_allocates_at_its_first_insertion() {
+    let mut t = Table::stripe();
+    assert_eq!(t.bucket_count(), 0);
+    assert_eq!(t.lookup(&5), None);
+    assert_eq!(t.remove(&5), None);
+    assert_eq!(t.insert_at(5, Entry::Handshake(1)), Ok(true));
+    assert_eq!(t.bucket_count(), STRIPE_BUCKETS);
+    assert_eq!(t.insert_at(5, Entry::Handshake(2)), Ok(false));
+    assert_eq!(t.lookup(&5), Some(Entry::Handshake(1)));
+    // Chains within the stripe: indices a stripe's bucket count apart.
+    let b = STRIPE_BUCKETS as u32;
+    for k in 1..5u32 {
+        assert_eq!(t.insert_at(5 + k * b, Entry::Keypair(k)), Ok(true));
+    }
+    assert_eq!(t.remove(&(5 + 2 * b)), Some(Entry::Keypair(2)));
+    assert_eq!(t.lookup(&(5 + 3 * b)), Some(Entry::Keypair(3)));
+    assert_eq!(t.len(), 4);
+}
+
+#[test]
+fn draw_goes_on_in_another_stripe() {
+    let mut t = Striped::new();
+    let shift = BUCKETS.trailing_zeros();
+    let a = (3u32 << shift) | 9;
+    let b = (40u32 << shift) | 9;
+    script(&[a]);
+    assert_eq!(t.insert(Entry::Handshake(1)), Ok(a));
+    // `a` taken (in stripe 3): the next draw lands in stripe 40.
+    script(&[a, b]);
+    assert_eq!(t.insert(Entry::Handshake(2)), Ok(b));
+    assert_eq!(t.0[3].len(), 1);
+    assert_eq!(t.0[40].len(), 1);
+    assert_eq!(t.lookup(a), Some(Entry::Handshake(1)));
+    assert_eq!(t.lookup(b), Some(Entry::Handshake(2)));
+    // The same low bits in a stripe that has none of them: not found.
+    assert_eq!(t.lookup((7u32 << shift) | 9), None);
+    // A stuck random source gives up, nothing changed.
+    script(&vec![a; MAX_DRAWS]);
+    assert_eq!(t.insert(Entry::Keypair(3)), Err(IndexError::IndexTaken));
+    assert_eq!(t.len(), 2);
+    SCRIPT.with(|s| assert!(s.borrow().is_empty()));
+    assert_eq!(t.remove(a), Some(Entry::Handshake(1)));
+    assert_eq!(t.lookup(a), None);
+    assert_eq!(t.len(), 1);
+}
+
+#[test]
+fn stripes_randomized_against_model() {
+    let mut t = Striped::new();
+    let mut m: HashMap<u32, Entry> = HashMap::new();
+    let mut state = 0x9e37_79b9_u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut live: Vec<u32> = Vec::new();
+    for step in 0..100_000u32 {
+        // A small set of indices over every stripe: collisions of indices,
+        // of buckets within a stripe, and of stripes.
+        let pick = |r: u64| ((r % 64) as u32) << BUCKETS.trailing_zeros() | ((r >> 8) % 700) as u32;
+        match next() % 10 {
+            0..=3 => {
+                let i = pick(next());
+                let e = Entry::Keypair(step);
+                let expect = if m.contains_key(&i) {
+                    Err(IndexError::IndexTaken)
+                } else {
+                    Ok(i)
+                };
+                script(&[i; MAX_DRAWS]);
+                assert_eq!(t.insert(e), expect);
+                SCRIPT.with(|s| s.borrow_mut().clear());
+                if expect.is_ok() {
+                    m.insert(i, e);
+                    live.push(i);
+                }
+            }
+            4..=5 if !live.is_empty() => {
+                let i = live.swap_remove((next() % live.len() as u64) as usize);
+                assert_eq!(t.remove(i), m.remove(&i));
+            }
+            _ => {
+                let i = pick(next());
+                assert_eq!(t.lookup(i), m.get(&i).copied(), "step {step}");
             }
         }
         assert_eq!(t.len(), m.len());

@@ -20,7 +20,7 @@ pub trait KeyHash<K> {
     fn hash(&self, key: &K) -> usize;
 }
 
-const NIL: u32 = u32::MAX;
+pub(super) const NIL: u32 = u32::MAX;
 
 #[derive(Clone, Copy)]
 struct Slot<K, V> {
@@ -35,7 +35,7 @@ struct Slot<K, V> {
 /// `K` -> `V`, bucketed by `H`.
 pub struct HashTable<A: Alloc, K, V, H> {
     hasher: H,
-    max_buckets: usize,
+    pub(crate) max_buckets: usize,
     pub(crate) buckets: A::Vec<u32>,
     slots: A::Vec<Slot<K, V>>,
     free: u32,
@@ -58,6 +58,20 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
             free: NIL,
             len: 0,
         })
+    }
+
+    /// An empty table that has no bucket array yet: lookups find nothing,
+    /// and the owner must give it one of `max_buckets` buckets (every one
+    /// [`NIL`]) before its first insertion.
+    pub(super) fn unallocated(hasher: H, max_buckets: usize) -> Self {
+        Self {
+            hasher,
+            max_buckets,
+            buckets: A::vec_new(),
+            slots: A::vec_new(),
+            free: NIL,
+            len: 0,
+        }
     }
 
     fn bucket_in(&self, n_buckets: usize, key: &K) -> usize {

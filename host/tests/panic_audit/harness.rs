@@ -152,6 +152,14 @@ pub fn it_lookup(t: &IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> 
     t.lookup(&i)
 }
 #[no_mangle]
+pub fn it_insert_at(t: &mut IndexTable<Dummy, (u32, u8)>, i: u32, v: (u32, u8)) -> bool {
+    t.insert_at(i, v) == Ok(true)
+}
+#[no_mangle]
+pub fn it_stripe_of(i: u32) -> usize {
+    stripe_of(i)
+}
+#[no_mangle]
 pub fn it_remove(t: &mut IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> {
     t.remove(&i)
 }
@@ -199,7 +207,9 @@ pub fn tm_kkf(p: &mut PeerTimers, k: Option<&CurrentKey>, n: u64) -> bool {
 }
 #[no_mangle]
 pub fn it_new() -> bool {
-    IndexTable::<Dummy, (u32, u8)>::new().is_ok()
+    IndexTable::<Dummy, (u32, u8)>::stripe()
+        .lookup(&0)
+        .is_none()
 }
 #[no_mangle]
 pub fn pk_new(k: proto::siphash::SipKey<Dummy>) -> bool {
