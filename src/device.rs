@@ -11,7 +11,7 @@ use crate::kapi::netdev::consts::*;
 use crate::kapi::netdev::features as f;
 use crate::kapi::netdev::{DeviceSetup, LinkKind, LinkOps, NetDevice};
 use crate::kapi::ordered::cond_resched_every_64;
-use crate::kapi::platform::{Kernel, KernelAtomic};
+use crate::kapi::platform::Kernel;
 use crate::kapi::rcu::{self, RcuArc};
 use crate::kapi::rtnl::Rtnl;
 use crate::kapi::skb::SkBuff;
@@ -19,18 +19,18 @@ use crate::kapi::sync::{LeftRight, RwSem, SpinLockBh};
 use crate::kapi::work::{Workqueue, WqFlags as Wq};
 use crate::new_spinlock_bh;
 use crate::peer::{PeerRef, PeerState};
-use crate::proto::allowedips::PeerId;
 use crate::proto::constants::{
     MAX_QUEUED_INCOMING_HANDSHAKES, MAX_QUEUED_PACKETS, MESSAGE_PADDING_MULTIPLE,
 };
 use crate::proto::cookie::CookieChecker;
 use crate::proto::handshake::StaticIdentity;
-use crate::proto::index_table::{IndexTable, STRIPES};
+use crate::proto::index_table::STRIPES;
 use crate::proto::messages::{DATA_HEADER_LEN, DATA_MIN_LEN};
 use crate::proto::ratelimiter::RateLimiter;
 use crate::proto::siphash::SipKey;
 use crate::receive::{DecryptWorker, HandshakeWorker};
 use crate::send::EncryptWorker;
+use crate::session::IndexStripe;
 use crate::socket::Sockets;
 use crate::tables::{Routing, TableOp, Tables};
 use crate::{receive, send, timers};
@@ -115,7 +115,7 @@ pub(crate) struct Device {
     /// (`index_table::stripe_of`), each under a lock of its own
     /// (`session::stripe`).
     #[pin]
-    pub(crate) index: [SpinLockBh<IndexTable<KernelAtomic, PeerId>>; STRIPES],
+    pub(crate) index: [IndexStripe; STRIPES],
     /// The device's key pair, for handshakes. Held for reading by the
     /// handshake work of every CPU at once (an initiation read and
     /// committed, ours made, a response read, a session begun only under the
@@ -317,9 +317,7 @@ impl LinkOps for Device {
             config <- new_mutex!(Config::new()?, "wireguard_config"),
             // Both copies equal, and empty.
             routing: LeftRight::new(Tables::new()?, Tables::new()?)?,
-            index <- pin_init_array_from_fn(|_| {
-                new_spinlock_bh!(IndexTable::stripe(), "wireguard_index")
-            }),
+            index <- pin_init_array_from_fn(|_| IndexStripe::new()),
             identity <- RwSem::new(None),
             cookie_checker <- new_spinlock_bh!(CookieChecker::new(None), "wireguard_cookie_checker"),
             ratelimiter: RATELIMITER.get(&rcu::read_lock()).map(Arc::from).ok_or(ENOMEM)?,

@@ -9,6 +9,7 @@
 use crate::device::Device;
 use crate::kapi::platform::{Kernel, KernelAtomic};
 use crate::kapi::sync::SpinLockBh;
+use crate::new_spinlock_bh;
 use crate::peer::{KeypairCell, KeypairRef, PeerRef, PeerState};
 use crate::proto::allowedips::PeerId;
 use crate::proto::handshake::StaticIdentity;
@@ -20,9 +21,35 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
+/// One stripe of the receiver-index table (`Device::index`): a table under a
+/// lock of its own, after a cache line's worth of padding, so that no cache
+/// line holds what two stripes' users write and read, whatever the array's
+/// alignment (a stripe is longer than a line; the first one is kept apart
+/// from the field before the array too).
+#[pin_data]
+#[repr(C)]
+pub(crate) struct IndexStripe {
+    _pad: [u8; CACHE_LINE],
+    #[pin]
+    table: SpinLockBh<IndexTable<KernelAtomic, PeerId>>,
+}
+
+/// x86-64's cache line.
+const CACHE_LINE: usize = 64;
+
+impl IndexStripe {
+    /// An empty stripe (it allocates at its first insertion).
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(IndexStripe {
+            _pad: [0; CACHE_LINE],
+            table <- new_spinlock_bh!(IndexTable::stripe(), "wireguard_index"),
+        })
+    }
+}
+
 /// The lock and table of the stripe `index` lives in.
 fn stripe(dev: &Device, index: u32) -> &SpinLockBh<IndexTable<KernelAtomic, PeerId>> {
-    &dev.index[index_table::stripe_of(index)]
+    &index_table::stripe(&dev.index, index).table
 }
 
 /// Registers `peer` under a fresh random index, which it returns (allocates

@@ -5,8 +5,9 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use wg_proto::host::Host;
 use wg_proto::proto::index_table::{
-    draw, stripe_of, IndexError, IndexTable, BUCKETS, MAX_DRAWS, STRIPES, STRIPE_BUCKETS,
+    draw, stripe, stripe_of, IndexError, IndexTable, BUCKETS, MAX_DRAWS, STRIPES, STRIPE_BUCKETS,
 };
+use wg_proto::proto::platform::AllocError;
 use wg_proto::proto::platform::{Crypto, KEY_LEN, TAG_LEN, XNONCE_LEN};
 
 thread_local! {
@@ -202,28 +203,36 @@ fn randomized_against_model() {
     }
 }
 
-/// The driver's arrangement: a table per stripe, an index in the stripe
-/// `stripe_of` gives, fresh ones found by `draw` (each draw trying its own
-/// stripe only).
-struct Striped(Vec<Table>);
+/// The driver's arrangement (`session.rs`): a table per stripe, each behind
+/// a lock of its own (here a `RefCell`), every index's stripe found by
+/// `stripe` as the driver finds it, fresh ones by `draw` (each draw trying
+/// its own stripe only).
+struct Striped([RefCell<Table>; STRIPES]);
 
 impl Striped {
     fn new() -> Self {
-        Striped((0..STRIPES).map(|_| Table::stripe()).collect())
+        Striped(std::array::from_fn(|_| RefCell::new(Table::stripe())))
     }
-    fn insert(&mut self, e: Entry) -> Result<u32, IndexError> {
-        let stripes = &mut self.0;
-        draw::<Scripted>(|i| stripes[stripe_of(i)].insert_at(i, e))
+    fn insert(&self, e: Entry) -> Result<u32, IndexError> {
+        draw::<Scripted>(|i| stripe(&self.0, i).borrow_mut().insert_at(i, e))
     }
     fn lookup(&self, i: u32) -> Option<Entry> {
-        self.0[stripe_of(i)].lookup(&i)
+        stripe(&self.0, i).borrow().lookup(&i)
     }
-    fn remove(&mut self, i: u32) -> Option<Entry> {
-        self.0[stripe_of(i)].remove(&i)
+    fn remove(&self, i: u32) -> Option<Entry> {
+        stripe(&self.0, i).borrow_mut().remove(&i)
     }
     fn len(&self) -> usize {
-        self.0.iter().map(|t| t.len()).sum()
+        self.0.iter().map(|t| t.borrow().len()).sum()
     }
+    fn len_of(&self, s: usize) -> usize {
+        self.0[s].borrow().len()
+    }
+}
+
+/// The stripe of `i` worked out here: bits 13 to 18.
+fn stripe_here(i: u32) -> usize {
+    ((i >> 13) & 63) as usize
 }
 
 #[test]
@@ -266,7 +275,7 @@ fn a_stripe_allocates_at_its_first_insertion() {
 
 #[test]
 fn draw_goes_on_in_another_stripe() {
-    let mut t = Striped::new();
+    let t = Striped::new();
     let shift = BUCKETS.trailing_zeros();
     let a = (3u32 << shift) | 9;
     let b = (40u32 << shift) | 9;
@@ -275,8 +284,8 @@ fn draw_goes_on_in_another_stripe() {
     // `a` taken (in stripe 3): the next draw lands in stripe 40.
     script(&[a, b]);
     assert_eq!(t.insert(Entry::Handshake(2)), Ok(b));
-    assert_eq!(t.0[3].len(), 1);
-    assert_eq!(t.0[40].len(), 1);
+    assert_eq!(t.len_of(3), 1);
+    assert_eq!(t.len_of(40), 1);
     assert_eq!(t.lookup(a), Some(Entry::Handshake(1)));
     assert_eq!(t.lookup(b), Some(Entry::Handshake(2)));
     // The same low bits in a stripe that has none of them: not found.
@@ -293,7 +302,7 @@ fn draw_goes_on_in_another_stripe() {
 
 #[test]
 fn stripes_randomized_against_model() {
-    let mut t = Striped::new();
+    let t = Striped::new();
     let mut m: HashMap<u32, Entry> = HashMap::new();
     let mut state = 0x9e37_79b9_u64;
     let mut next = || {
@@ -306,20 +315,24 @@ fn stripes_randomized_against_model() {
     for step in 0..100_000u32 {
         // A small set of indices over every stripe: collisions of indices,
         // of buckets within a stripe, and of stripes.
-        let pick = |r: u64| ((r % 64) as u32) << BUCKETS.trailing_zeros() | ((r >> 8) % 700) as u32;
+        let pick = |r: u64| ((r % 64) as u32) << 13 | ((r >> 8) % 700) as u32;
         match next() % 10 {
             0..=3 => {
-                let i = pick(next());
+                // Up to three draws, each maybe taken: the first free one
+                // is registered, in its own stripe; if all are, none is.
+                let draws: Vec<u32> = (0..3).map(|_| pick(next())).collect();
                 let e = Entry::Keypair(step);
-                let expect = if m.contains_key(&i) {
-                    Err(IndexError::IndexTaken)
-                } else {
-                    Ok(i)
-                };
-                script(&[i; MAX_DRAWS]);
-                assert_eq!(t.insert(e), expect);
+                let expect = draws
+                    .iter()
+                    .copied()
+                    .find(|i| !m.contains_key(i))
+                    .ok_or(IndexError::IndexTaken);
+                let mut script_words = draws.clone();
+                script_words.resize(MAX_DRAWS, draws[2]);
+                script(&script_words);
+                assert_eq!(t.insert(e), expect, "step {step}");
                 SCRIPT.with(|s| s.borrow_mut().clear());
-                if expect.is_ok() {
+                if let Ok(i) = expect {
                     m.insert(i, e);
                     live.push(i);
                 }
@@ -333,6 +346,50 @@ fn stripes_randomized_against_model() {
                 assert_eq!(t.lookup(i), m.get(&i).copied(), "step {step}");
             }
         }
+        if step % 1000 == 0 {
+            // Every entry in the stripe its bits name, worked out here.
+            for s in 0..STRIPES {
+                let want = m.keys().filter(|&&i| stripe_here(i) == s).count();
+                assert_eq!(t.len_of(s), want, "step {step}, stripe {s}");
+            }
+        }
         assert_eq!(t.len(), m.len());
     }
 }
+
+#[test]
+fn a_failed_allocation_changes_no_stripe() {
+    use flaky_alloc::{Flaky, ALLOCS_LEFT};
+
+    let mut t = IndexTable::<Flaky, Entry>::stripe();
+    // The bucket array itself refused.
+    ALLOCS_LEFT.with(|c| c.set(0));
+    assert_eq!(t.insert_at(7, Entry::Handshake(1)), Err(AllocError));
+    assert_eq!(t.bucket_count(), 0);
+    assert_eq!((t.len(), t.lookup(&7)), (0, None));
+    // The bucket array given, its first entry refused.
+    ALLOCS_LEFT.with(|c| c.set(1));
+    assert_eq!(t.insert_at(7, Entry::Handshake(1)), Err(AllocError));
+    assert_eq!(t.bucket_count(), STRIPE_BUCKETS);
+    assert_eq!((t.len(), t.lookup(&7)), (0, None));
+    // Memory again: as if nothing had failed.
+    ALLOCS_LEFT.with(|c| c.set(u64::MAX));
+    assert_eq!(t.insert_at(7, Entry::Handshake(1)), Ok(true));
+    assert_eq!(t.lookup(&7), Some(Entry::Handshake(1)));
+    // Through `draw`, once the slots' spare room is used up: the failure is
+    // NoMemory, and no index is taken.
+    ALLOCS_LEFT.with(|c| c.set(0));
+    let mut next = 100;
+    while t.insert_at(next, Entry::Keypair(next)) == Ok(true) {
+        next += 1;
+    }
+    let len = t.len();
+    script(&[9, 9]);
+    let r = draw::<Scripted>(|i| t.insert_at(i, Entry::Keypair(2)));
+    ALLOCS_LEFT.with(|c| c.set(u64::MAX));
+    SCRIPT.with(|s| s.borrow_mut().clear());
+    assert_eq!(r, Err(IndexError::NoMemory));
+    assert_eq!((t.len(), t.lookup(&9)), (len, None));
+}
+
+mod flaky_alloc;

@@ -20,7 +20,7 @@ pub trait KeyHash<K> {
     fn hash(&self, key: &K) -> usize;
 }
 
-pub(super) const NIL: u32 = u32::MAX;
+const NIL: u32 = u32::MAX;
 
 #[derive(Clone, Copy)]
 struct Slot<K, V> {
@@ -35,7 +35,7 @@ struct Slot<K, V> {
 /// `K` -> `V`, bucketed by `H`.
 pub struct HashTable<A: Alloc, K, V, H> {
     hasher: H,
-    pub(crate) max_buckets: usize,
+    max_buckets: usize,
     pub(crate) buckets: A::Vec<u32>,
     slots: A::Vec<Slot<K, V>>,
     free: u32,
@@ -60,9 +60,9 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
         })
     }
 
-    /// An empty table that has no bucket array yet: lookups find nothing,
-    /// and the owner must give it one of `max_buckets` buckets (every one
-    /// [`NIL`]) before its first insertion.
+    /// An empty table that allocates nothing yet: lookups find nothing, and
+    /// its bucket array of `max_buckets` buckets comes with its first
+    /// insertion ([`Self::ensure_buckets`]).
     pub(super) fn unallocated(hasher: H, max_buckets: usize) -> Self {
         Self {
             hasher,
@@ -72,6 +72,15 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
             free: NIL,
             len: 0,
         }
+    }
+
+    /// Gives an [`unallocated`](Self::unallocated) table its bucket array (a
+    /// table that has one is left as it is). On failure nothing changed.
+    pub(super) fn ensure_buckets(&mut self) -> Result<(), AllocError> {
+        if self.buckets.is_empty() {
+            self.buckets = vec_filled::<A, _>(self.max_buckets, NIL)?;
+        }
+        Ok(())
     }
 
     fn bucket_in(&self, n_buckets: usize, key: &K) -> usize {
@@ -129,6 +138,7 @@ impl<A: Alloc, K: Copy + Eq + Default, V: Copy, H: KeyHash<K>> HashTable<A, K, V
     /// Registers `value` under `key`, which the caller made sure is not in
     /// the table.
     pub(super) fn insert_new(&mut self, key: K, value: V) -> Result<(), AllocError> {
+        self.ensure_buckets()?;
         self.reserve(1)?;
         self.maybe_grow();
         let b = self.bucket_in(self.buckets.len(), &key);

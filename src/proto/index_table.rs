@@ -22,8 +22,8 @@
 //! the C driver does; with at most 3 x 2^20 entries in a 2^32 space a draw is
 //! free with probability above 0.999.
 
-use super::hashtable::{HashTable, KeyHash, NIL};
-use super::platform::{vec_filled, Alloc, AllocError, Crypto};
+use super::hashtable::{HashTable, KeyHash};
+use super::platform::{Alloc, AllocError, Crypto};
 
 /// Number of hash buckets (the C driver's 2^13), all stripes together.
 pub const BUCKETS: usize = 1 << 13;
@@ -40,11 +40,20 @@ const STRIPE_SHIFT: u32 = BUCKETS.trailing_zeros();
 pub fn stripe_of(index: u32) -> usize {
     (index >> STRIPE_SHIFT) as usize % STRIPES
 }
+
+/// The one of `stripes` (a table each, behind whatever lock the caller keeps
+/// it) that `index` lives in: what every insertion, lookup and removal of
+/// `index` goes through.
+#[inline]
+pub fn stripe<L>(stripes: &[L; STRIPES], index: u32) -> &L {
+    &stripes[stripe_of(index)]
+}
 /// Random draws tried before giving up on finding a free index (only a
 /// broken random source gets there).
 pub const MAX_DRAWS: usize = 64;
 
-/// Why an insertion failed; the table is unchanged.
+/// Why an insertion failed; the table's entries are unchanged (it may have
+/// kept what it allocated: its bucket array, free slots).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IndexError {
     /// Out of memory.
@@ -83,9 +92,7 @@ impl<A: Alloc, V: Copy> HashTable<A, u32, V, RandomIndex> {
     /// Registers `value` under `index` if that is free (true), and changes
     /// nothing if it is taken (false).
     pub fn insert_at(&mut self, index: u32, value: V) -> Result<bool, AllocError> {
-        if self.buckets.is_empty() {
-            self.buckets = vec_filled::<A, _>(self.max_buckets, NIL)?;
-        }
+        self.ensure_buckets()?;
         self.reserve(1)?;
         if self.lookup(&index).is_some() {
             return Ok(false);

@@ -160,6 +160,10 @@ pub fn it_stripe_of(i: u32) -> usize {
     stripe_of(i)
 }
 #[no_mangle]
+pub fn it_stripe(s: &[u64; STRIPES], i: u32) -> u64 {
+    *stripe(s, i)
+}
+#[no_mangle]
 pub fn it_remove(t: &mut IndexTable<Dummy, (u32, u8)>, i: u32) -> Option<(u32, u8)> {
     t.remove(&i)
 }
