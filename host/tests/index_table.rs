@@ -161,13 +161,8 @@ fn bucket_collisions() {
 fn randomized_against_model() {
     let mut t = Table::stripe();
     let mut m: HashMap<u32, Entry> = HashMap::new();
-    let mut state = 0x1234_5678_u64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = SplitMix(0x1234_5678_u64);
+    let mut next = || rng.next();
     let mut live: Vec<u32> = Vec::new();
     for step in 0..100_000u32 {
         let r = next();
@@ -304,13 +299,8 @@ fn draw_goes_on_in_another_stripe() {
 fn stripes_randomized_against_model() {
     let t = Striped::new();
     let mut m: HashMap<u32, Entry> = HashMap::new();
-    let mut state = 0x9e37_79b9_u64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = SplitMix(0x9e37_79b9_u64);
+    let mut next = || rng.next();
     let mut live: Vec<u32> = Vec::new();
     for step in 0..100_000u32 {
         // A small set of indices over every stripe: collisions of indices,
@@ -393,3 +383,5 @@ fn a_failed_allocation_changes_no_stripe() {
 }
 
 mod flaky_alloc;
+mod splitmix;
+use splitmix::SplitMix;

@@ -100,13 +100,8 @@ fn growth_keeps_every_key() {
 fn randomized_against_model() {
     let mut t = PubkeyTable::<Host, Host>::new(HASH_KEY).unwrap();
     let mut m: HashMap<[u8; 32], PeerId> = HashMap::new();
-    let mut state = 0x9e37_79b9_u64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = SplitMix(0x9e37_79b9_u64);
+    let mut next = || rng.next();
     for step in 0..60_000u32 {
         let k = key_from(next() % 6000);
         match next() % 4 {
@@ -128,6 +123,8 @@ fn randomized_against_model() {
 }
 
 mod flaky_alloc;
+mod splitmix;
+use splitmix::SplitMix;
 
 #[test]
 fn reserve_makes_the_next_inserts_infallible() {
