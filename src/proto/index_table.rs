@@ -84,7 +84,8 @@ pub type IndexTable<A, V> = HashTable<A, u32, V, RandomIndex>;
 
 impl<A: Alloc, V: Copy> HashTable<A, u32, V, RandomIndex> {
     /// An empty stripe of [`STRIPE_BUCKETS`] buckets. Allocates nothing: its
-    /// bucket array comes with its first insertion ([`Self::insert_at`]).
+    /// bucket array comes with its first insertion ([`Self::insert_at`],
+    /// which `insert_new` gives one).
     pub fn stripe() -> Self {
         Self::unallocated(RandomIndex, STRIPE_BUCKETS)
     }
@@ -92,8 +93,6 @@ impl<A: Alloc, V: Copy> HashTable<A, u32, V, RandomIndex> {
     /// Registers `value` under `index` if that is free (true), and changes
     /// nothing if it is taken (false).
     pub fn insert_at(&mut self, index: u32, value: V) -> Result<bool, AllocError> {
-        self.ensure_buckets()?;
-        self.reserve(1)?;
         if self.lookup(&index).is_some() {
             return Ok(false);
         }
